@@ -1,0 +1,104 @@
+//! Opening a database: connection pools, pragmas, migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_query::{QueryStatementWriter, SqliteQueryBuilder};
+use sea_query_binder::{SqlxBinder, SqlxValues};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::Result;
+use crate::url::DatabaseUrl;
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub url: DatabaseUrl,
+    /// Connections in the read pool.
+    pub read_connections: u32,
+}
+
+impl StoreOptions {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            read_connections: 4,
+        }
+    }
+}
+
+/// A handle on one database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    /// The single writer connection: every write is serialised through it.
+    pub(crate) writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub async fn open(options: &StoreOptions) -> Result<Store> {
+        let base = match &options.url {
+            DatabaseUrl::SqliteFile(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| sqlx::Error::Io(e))?;
+                }
+                SqliteConnectOptions::new().filename(path)
+            }
+            // A named shared-cache memory database, so the writer and readers see the same data.
+            DatabaseUrl::SqliteMemory => SqliteConnectOptions::from_str(&format!(
+                "file:ember-memory-{}?mode=memory&cache=shared",
+                std::process::id() as u64 * 1_000_000 + u64::from(rand_suffix())
+            ))?,
+        };
+        let base = base
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32768")
+            .pragma("temp_store", "memory");
+        // FULL: a commit is on disk before the writer acknowledges it.
+        let writer_options = base.clone().synchronous(SqliteSynchronous::Full);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(writer_options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.read_connections.max(1))
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(base.read_only(matches!(options.url, DatabaseUrl::SqliteFile(_))))
+            .await?;
+        Ok(Store { writer, reader })
+    }
+
+    /// Builds a sea-query statement for this store's dialect.
+    pub(crate) fn build<S: QueryStatementWriter + SqlxBinder>(
+        &self,
+        statement: &S,
+    ) -> (String, SqlxValues) {
+        statement.build_sqlx(SqliteQueryBuilder)
+    }
+
+    /// Closes every connection, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}

@@ -1,0 +1,40 @@
+use ember_core::{ErrorCode, ServiceError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored JSON is unreadable: {0}")]
+    CorruptJson(#[from] serde_json::Error),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the span batch could not be written")]
+    BatchFailed,
+    #[error("the ingest writer has stopped")]
+    WriterStopped,
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+}
+
+impl ServiceError for StoreError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::Invalid(_) | StoreError::UnsupportedUrl(_) => ErrorCode::Unprocessable,
+            StoreError::WriterStopped => ErrorCode::Unavailable,
+            StoreError::Database(_)
+            | StoreError::Migration(_)
+            | StoreError::CorruptJson(_)
+            | StoreError::BatchFailed => ErrorCode::Internal,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,578 @@
+//! Writing a batch of spans in one transaction, as Phoenix's span insertion does it but per
+//! batch instead of per span: duplicates skipped, traces created or widened (an existing trace
+//! keeps its project), sessions attached, cumulative counts kept right in any arrival order.
+
+use std::collections::{HashMap, HashSet};
+
+use ember_core::semconv::{LLM_TOKEN_COUNT_COMPLETION, LLM_TOKEN_COUNT_PROMPT};
+use ember_core::time::now_nanos;
+use ember_core::{RoutedSpan, SpanKind, StatusCode};
+use sea_query::{Expr, OnConflict, Query};
+use sqlx::{Row, SqliteConnection};
+
+use crate::cumulative::{propagate, Counts, NewSpan};
+use crate::error::Result;
+use crate::schema::{ProjectSessions, Projects, Spans, Traces};
+use crate::Store;
+
+/// Rows per `IN (...)` list and per multi-row `INSERT`, well under SQLite's variable limit.
+const IN_CHUNK: usize = 500;
+const INSERT_CHUNK: usize = 400;
+
+/// What a committed batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    pub inserted: usize,
+    /// Spans skipped because their span id was already stored (or repeated in the batch).
+    pub duplicates: usize,
+}
+
+/// Adds a contribution to an ancestor chain starting at `$1` (inclusive), walking `parent_id`.
+/// `UNION` (not `UNION ALL`) stops on cycles in stored parent links.
+pub(crate) const PROPAGATE_TO_ANCESTORS: &str = "WITH RECURSIVE ancestors(span_id) AS ( \
+    SELECT $1 UNION SELECT spans.parent_id FROM spans JOIN ancestors ON spans.span_id = ancestors.span_id \
+    WHERE spans.parent_id IS NOT NULL) \
+    UPDATE spans SET cumulative_error_count = cumulative_error_count + $2, \
+    cumulative_llm_token_count_prompt = cumulative_llm_token_count_prompt + $3, \
+    cumulative_llm_token_count_completion = cumulative_llm_token_count_completion + $4 \
+    WHERE span_id IN (SELECT span_id FROM ancestors)";
+
+struct StoredTrace {
+    rowid: i64,
+    project_id: i64,
+    session_rowid: Option<i64>,
+    start_time: i64,
+    end_time: i64,
+}
+
+/// The spans of one trace within a batch.
+struct BatchTrace<'a> {
+    project_name: &'a str,
+    start_time: i64,
+    end_time: i64,
+    session_id: Option<String>,
+}
+
+impl Store {
+    /// Writes a batch in one transaction and commits it.
+    pub async fn write_spans(&self, batch: &[&RoutedSpan]) -> Result<WriteOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let outcome = self.write_spans_in(&mut tx, batch).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn write_spans_in(
+        &self,
+        conn: &mut SqliteConnection,
+        batch: &[&RoutedSpan],
+    ) -> Result<WriteOutcome> {
+        let mut seen = HashSet::with_capacity(batch.len());
+        let mut spans: Vec<&RoutedSpan> = batch
+            .iter()
+            .copied()
+            .filter(|s| seen.insert(s.span.span_id.as_str()))
+            .collect();
+        let ids: Vec<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
+        let stored = self.stored_span_ids(conn, &ids).await?;
+        spans.retain(|s| !stored.contains(&s.span.span_id));
+        let duplicates = batch.len() - spans.len();
+        if spans.is_empty() {
+            return Ok(WriteOutcome {
+                inserted: 0,
+                duplicates,
+            });
+        }
+        let traces = self.resolve_traces(conn, &spans).await?;
+        let cumulative = self.cumulative_counts(conn, &spans).await?;
+        self.insert_spans(conn, &spans, &traces, &cumulative.cumulative)
+            .await?;
+        for (span_id, counts) in &cumulative.entry_points {
+            propagate_to_ancestors(conn, span_id, *counts).await?;
+        }
+        Ok(WriteOutcome {
+            inserted: spans.len(),
+            duplicates,
+        })
+    }
+
+    async fn stored_span_ids(
+        &self,
+        conn: &mut SqliteConnection,
+        ids: &[&str],
+    ) -> Result<HashSet<String>> {
+        let mut stored = HashSet::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let query = Query::select()
+                .column(Spans::SpanId)
+                .from(Spans::Table)
+                .and_where(Expr::col(Spans::SpanId).is_in(chunk.iter().copied()))
+                .to_owned();
+            let (sql, values) = self.build(&query);
+            for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
+                stored.insert(row.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Finds or creates the trace (and its project and session) of every span; returns
+    /// trace id → (trace rowid, project id).
+    async fn resolve_traces(
+        &self,
+        conn: &mut SqliteConnection,
+        spans: &[&RoutedSpan],
+    ) -> Result<HashMap<String, (i64, i64)>> {
+        let mut order: Vec<&str> = Vec::new();
+        let mut batch_traces: HashMap<&str, BatchTrace<'_>> = HashMap::new();
+        for routed in spans {
+            let span = &routed.span;
+            let entry = batch_traces
+                .entry(span.trace_id.as_str())
+                .or_insert_with(|| {
+                    order.push(span.trace_id.as_str());
+                    BatchTrace {
+                        project_name: &routed.project_name,
+                        start_time: span.start_time,
+                        end_time: span.end_time,
+                        session_id: None,
+                    }
+                });
+            entry.start_time = entry.start_time.min(span.start_time);
+            entry.end_time = entry.end_time.max(span.end_time);
+            if entry.session_id.is_none() {
+                entry.session_id = span.session_id();
+            }
+        }
+
+        let mut stored = self.stored_traces(conn, &order).await?;
+        let new_projects: Vec<&str> = order
+            .iter()
+            .filter(|id| !stored.contains_key(**id))
+            .map(|id| batch_traces[id].project_name)
+            .collect();
+        let project_ids = self.ensure_projects(conn, &new_projects).await?;
+
+        // Sessions: a trace that already has one keeps it; otherwise the first session id seen.
+        let mut session_for_trace: HashMap<&str, &str> = HashMap::new();
+        for trace_id in &order {
+            let has_session = stored
+                .get(*trace_id)
+                .is_some_and(|t| t.session_rowid.is_some());
+            if let (false, Some(session_id)) =
+                (has_session, batch_traces[trace_id].session_id.as_deref())
+            {
+                session_for_trace.insert(trace_id, session_id);
+            }
+        }
+        let mut sessions = self
+            .stored_sessions(conn, session_for_trace.values().copied())
+            .await?;
+        for trace_id in &order {
+            let Some(session_id) = session_for_trace.get(trace_id) else {
+                continue;
+            };
+            if sessions.contains_key(*session_id) {
+                continue;
+            }
+            let batch = &batch_traces[trace_id];
+            let project_id = match stored.get(*trace_id) {
+                Some(trace) => trace.project_id,
+                None => project_ids[batch.project_name],
+            };
+            let insert = Query::insert()
+                .into_table(ProjectSessions::Table)
+                .columns([
+                    ProjectSessions::SessionId,
+                    ProjectSessions::ProjectId,
+                    ProjectSessions::StartTime,
+                    ProjectSessions::EndTime,
+                ])
+                .values_panic([
+                    (*session_id).into(),
+                    project_id.into(),
+                    batch.start_time.into(),
+                    batch.end_time.into(),
+                ])
+                .returning_col(ProjectSessions::Id)
+                .to_owned();
+            let (sql, values) = self.build(&insert);
+            let rowid: i64 = sqlx::query_with(&sql, values)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            sessions.insert(
+                session_id.to_string(),
+                (rowid, batch.start_time, batch.end_time),
+            );
+        }
+
+        let mut resolved = HashMap::with_capacity(order.len());
+        let mut session_bounds: HashMap<i64, (i64, i64)> = HashMap::new();
+        let new_traces: Vec<&str> = order
+            .iter()
+            .copied()
+            .filter(|id| !stored.contains_key(*id))
+            .collect();
+        for chunk in new_traces.chunks(INSERT_CHUNK) {
+            let mut insert = Query::insert()
+                .into_table(Traces::Table)
+                .columns([
+                    Traces::TraceId,
+                    Traces::ProjectId,
+                    Traces::SessionRowid,
+                    Traces::StartTime,
+                    Traces::EndTime,
+                ])
+                .returning(Query::returning().columns([Traces::Id, Traces::TraceId]))
+                .to_owned();
+            for trace_id in chunk {
+                let batch = &batch_traces[trace_id];
+                let session_rowid = session_for_trace
+                    .get(trace_id)
+                    .map(|session_id| sessions[*session_id].0);
+                insert.values_panic([
+                    (*trace_id).into(),
+                    project_ids[batch.project_name].into(),
+                    session_rowid.into(),
+                    batch.start_time.into(),
+                    batch.end_time.into(),
+                ]);
+            }
+            let (sql, values) = self.build(&insert);
+            for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
+                let rowid: i64 = row.try_get(0)?;
+                let trace_id: String = row.try_get(1)?;
+                let batch = &batch_traces[trace_id.as_str()];
+                if let Some(session_id) = session_for_trace.get(trace_id.as_str()) {
+                    widen(
+                        &mut session_bounds,
+                        sessions[*session_id].0,
+                        batch.start_time,
+                        batch.end_time,
+                    );
+                }
+                stored.insert(
+                    trace_id,
+                    StoredTrace {
+                        rowid,
+                        project_id: project_ids[batch.project_name],
+                        session_rowid: None,
+                        start_time: batch.start_time,
+                        end_time: batch.end_time,
+                    },
+                );
+            }
+        }
+
+        for trace_id in &order {
+            let batch = &batch_traces[trace_id];
+            let trace = &stored[*trace_id];
+            let start_time = trace.start_time.min(batch.start_time);
+            let end_time = trace.end_time.max(batch.end_time);
+            let new_session = if new_traces.contains(trace_id) {
+                None
+            } else {
+                session_for_trace.get(trace_id).map(|s| sessions[*s].0)
+            };
+            if start_time != trace.start_time || end_time != trace.end_time || new_session.is_some()
+            {
+                let mut update = Query::update()
+                    .table(Traces::Table)
+                    .values([
+                        (Traces::StartTime, start_time.into()),
+                        (Traces::EndTime, end_time.into()),
+                    ])
+                    .and_where(Expr::col(Traces::Id).eq(trace.rowid))
+                    .to_owned();
+                if let Some(session_rowid) = new_session {
+                    update.value(Traces::SessionRowid, session_rowid);
+                }
+                let (sql, values) = self.build(&update);
+                sqlx::query_with(&sql, values).execute(&mut *conn).await?;
+            }
+            if let Some(session_rowid) = new_session.or(trace.session_rowid) {
+                widen(&mut session_bounds, session_rowid, start_time, end_time);
+            }
+            resolved.insert(trace_id.to_string(), (trace.rowid, trace.project_id));
+        }
+
+        let bounds_by_rowid: HashMap<i64, (i64, i64)> = sessions
+            .values()
+            .map(|(rowid, start, end)| (*rowid, (*start, *end)))
+            .collect();
+        for (session_rowid, (start_time, end_time)) in session_bounds {
+            let known = bounds_by_rowid.get(&session_rowid).copied();
+            if known.is_some_and(|(start, end)| start <= start_time && end >= end_time) {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE project_sessions SET start_time = CASE WHEN $1 < start_time THEN $1 ELSE start_time END, \
+                 end_time = CASE WHEN $2 > end_time THEN $2 ELSE end_time END WHERE id = $3",
+            )
+            .bind(start_time)
+            .bind(end_time)
+            .bind(session_rowid)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(resolved)
+    }
+
+    async fn stored_traces(
+        &self,
+        conn: &mut SqliteConnection,
+        trace_ids: &[&str],
+    ) -> Result<HashMap<String, StoredTrace>> {
+        let mut stored = HashMap::new();
+        for chunk in trace_ids.chunks(IN_CHUNK) {
+            let query = Query::select()
+                .columns([
+                    Traces::Id,
+                    Traces::TraceId,
+                    Traces::ProjectId,
+                    Traces::SessionRowid,
+                    Traces::StartTime,
+                    Traces::EndTime,
+                ])
+                .from(Traces::Table)
+                .and_where(Expr::col(Traces::TraceId).is_in(chunk.iter().copied()))
+                .to_owned();
+            let (sql, values) = self.build(&query);
+            for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
+                stored.insert(
+                    row.try_get(1)?,
+                    StoredTrace {
+                        rowid: row.try_get(0)?,
+                        project_id: row.try_get(2)?,
+                        session_rowid: row.try_get(3)?,
+                        start_time: row.try_get(4)?,
+                        end_time: row.try_get(5)?,
+                    },
+                );
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Session id → (rowid, start, end) for the sessions already stored.
+    async fn stored_sessions<'a>(
+        &self,
+        conn: &mut SqliteConnection,
+        session_ids: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, (i64, i64, i64)>> {
+        let wanted: Vec<&str> = session_ids.collect::<HashSet<_>>().into_iter().collect();
+        let mut stored = HashMap::new();
+        for chunk in wanted.chunks(IN_CHUNK) {
+            let query = Query::select()
+                .columns([
+                    ProjectSessions::Id,
+                    ProjectSessions::SessionId,
+                    ProjectSessions::StartTime,
+                    ProjectSessions::EndTime,
+                ])
+                .from(ProjectSessions::Table)
+                .and_where(Expr::col(ProjectSessions::SessionId).is_in(chunk.iter().copied()))
+                .to_owned();
+            let (sql, values) = self.build(&query);
+            for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
+                stored.insert(
+                    row.try_get(1)?,
+                    (row.try_get(0)?, row.try_get(2)?, row.try_get(3)?),
+                );
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Project name → id, creating the projects that do not exist yet.
+    pub(crate) async fn ensure_projects(
+        &self,
+        conn: &mut SqliteConnection,
+        names: &[&str],
+    ) -> Result<HashMap<String, i64>> {
+        let distinct: Vec<&str> = names
+            .iter()
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut ids = HashMap::new();
+        if distinct.is_empty() {
+            return Ok(ids);
+        }
+        let now = now_nanos();
+        for chunk in distinct.chunks(IN_CHUNK / 4) {
+            let mut insert = Query::insert()
+                .into_table(Projects::Table)
+                .columns([Projects::Name, Projects::CreatedAt, Projects::UpdatedAt])
+                .on_conflict(OnConflict::column(Projects::Name).do_nothing().to_owned())
+                .to_owned();
+            for name in chunk {
+                insert.values_panic([(*name).into(), now.into(), now.into()]);
+            }
+            let (sql, values) = self.build(&insert);
+            sqlx::query_with(&sql, values).execute(&mut *conn).await?;
+            let query = Query::select()
+                .columns([Projects::Id, Projects::Name])
+                .from(Projects::Table)
+                .and_where(Expr::col(Projects::Name).is_in(chunk.iter().copied()))
+                .to_owned();
+            let (sql, values) = self.build(&query);
+            for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
+                ids.insert(row.try_get(1)?, row.try_get(0)?);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn cumulative_counts(
+        &self,
+        conn: &mut SqliteConnection,
+        spans: &[&RoutedSpan],
+    ) -> Result<crate::cumulative::Propagation> {
+        let ids: Vec<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
+        let mut stored_children: HashMap<String, Counts> = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let query = Query::select()
+                .column(Spans::ParentId)
+                .expr(Expr::col(Spans::CumulativeErrorCount).sum())
+                .expr(Expr::col(Spans::CumulativeLlmTokenCountPrompt).sum())
+                .expr(Expr::col(Spans::CumulativeLlmTokenCountCompletion).sum())
+                .from(Spans::Table)
+                .and_where(Expr::col(Spans::ParentId).is_in(chunk.iter().copied()))
+                .group_by_col(Spans::ParentId)
+                .to_owned();
+            let (sql, values) = self.build(&query);
+            for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
+                let counts = Counts {
+                    errors: row.try_get(1)?,
+                    prompt_tokens: row.try_get(2)?,
+                    completion_tokens: row.try_get(3)?,
+                };
+                stored_children.insert(row.try_get(0)?, counts);
+            }
+        }
+        let new_spans: Vec<NewSpan<'_>> = spans
+            .iter()
+            .map(|routed| {
+                let mut contribution = own_counts(routed);
+                if let Some(children) = stored_children.get(&routed.span.span_id) {
+                    contribution += *children;
+                }
+                NewSpan {
+                    span_id: &routed.span.span_id,
+                    parent_id: routed.span.parent_id.as_deref(),
+                    contribution,
+                }
+            })
+            .collect();
+        Ok(propagate(&new_spans))
+    }
+
+    async fn insert_spans(
+        &self,
+        conn: &mut SqliteConnection,
+        spans: &[&RoutedSpan],
+        traces: &HashMap<String, (i64, i64)>,
+        cumulative: &[Counts],
+    ) -> Result<()> {
+        for (chunk_index, chunk) in spans.chunks(INSERT_CHUNK).enumerate() {
+            let mut insert = Query::insert()
+                .into_table(Spans::Table)
+                .columns([
+                    Spans::TraceRowid,
+                    Spans::ProjectId,
+                    Spans::SpanId,
+                    Spans::ParentId,
+                    Spans::Name,
+                    Spans::SpanKind,
+                    Spans::StartTime,
+                    Spans::EndTime,
+                    Spans::StatusCode,
+                    Spans::StatusMessage,
+                    Spans::Attributes,
+                    Spans::Events,
+                    Spans::CumulativeErrorCount,
+                    Spans::CumulativeLlmTokenCountPrompt,
+                    Spans::CumulativeLlmTokenCountCompletion,
+                    Spans::LlmTokenCountPrompt,
+                    Spans::LlmTokenCountCompletion,
+                ])
+                .to_owned();
+            for (offset, routed) in chunk.iter().enumerate() {
+                let span = &routed.span;
+                let (trace_rowid, project_id) = traces[&span.trace_id];
+                let counts = cumulative[chunk_index * INSERT_CHUNK + offset];
+                let (llm_prompt, llm_completion) = llm_token_counts(routed);
+                insert.values_panic([
+                    trace_rowid.into(),
+                    project_id.into(),
+                    span.span_id.as_str().into(),
+                    span.parent_id.as_deref().into(),
+                    span.name.as_str().into(),
+                    span.span_kind.as_str().into(),
+                    span.start_time.into(),
+                    span.end_time.into(),
+                    span.status_code.as_str().into(),
+                    span.status_message.as_str().into(),
+                    serde_json::to_string(&span.attributes)?.into(),
+                    serde_json::to_string(&span.events)?.into(),
+                    counts.errors.into(),
+                    counts.prompt_tokens.into(),
+                    counts.completion_tokens.into(),
+                    llm_prompt.into(),
+                    llm_completion.into(),
+                ]);
+            }
+            let (sql, values) = self.build(&insert);
+            sqlx::query_with(&sql, values).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+fn widen(bounds: &mut HashMap<i64, (i64, i64)>, rowid: i64, start_time: i64, end_time: i64) {
+    let entry = bounds.entry(rowid).or_insert((start_time, end_time));
+    entry.0 = entry.0.min(start_time);
+    entry.1 = entry.1.max(end_time);
+}
+
+/// Token counts are kept for LLM spans only, as Phoenix does.
+fn llm_token_counts(routed: &RoutedSpan) -> (Option<i64>, Option<i64>) {
+    if routed.span.span_kind == SpanKind::Llm {
+        (
+            Some(routed.span.token_count(LLM_TOKEN_COUNT_PROMPT)),
+            Some(routed.span.token_count(LLM_TOKEN_COUNT_COMPLETION)),
+        )
+    } else {
+        (None, None)
+    }
+}
+
+fn own_counts(routed: &RoutedSpan) -> Counts {
+    let (prompt, completion) = llm_token_counts(routed);
+    Counts {
+        errors: i64::from(routed.span.status_code == StatusCode::Error),
+        prompt_tokens: prompt.unwrap_or(0),
+        completion_tokens: completion.unwrap_or(0),
+    }
+}
+
+pub(crate) async fn propagate_to_ancestors(
+    conn: &mut SqliteConnection,
+    start_span_id: &str,
+    counts: Counts,
+) -> Result<()> {
+    if counts.is_zero() {
+        return Ok(());
+    }
+    sqlx::query(PROPAGATE_TO_ANCESTORS)
+        .bind(start_span_id)
+        .bind(counts.errors)
+        .bind(counts.prompt_tokens)
+        .bind(counts.completion_tokens)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

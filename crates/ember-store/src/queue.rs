@@ -1,0 +1,177 @@
+//! The ingest queue and its writer task.
+//!
+//! Transports submit decoded spans; admission takes permits from two semaphores (spans and
+//! bytes), so memory is bounded and a full queue is reported at once instead of growing. One
+//! writer task drains the queue, merges waiting submissions into one transaction (group
+//! commit) and resolves each submission only after that transaction commits.
+
+use std::sync::Arc;
+
+use ember_core::RoutedSpan;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::error::StoreError;
+use crate::Store;
+
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// Spans accepted but not yet committed (Phoenix's `PHOENIX_MAX_SPANS_QUEUE_SIZE`).
+    pub max_spans: usize,
+    /// Approximate bytes of spans accepted but not yet committed.
+    pub max_bytes: usize,
+    /// Most spans written in one transaction.
+    pub max_batch_spans: usize,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        Self {
+            max_spans: 100_000,
+            max_bytes: 512 << 20,
+            max_batch_spans: 10_000,
+        }
+    }
+}
+
+/// Why a submission was refused without being queued.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum QueueFull {
+    #[error("server is at capacity: the ingest queue is full, retry later")]
+    AtCapacity,
+    #[error("the request holds {spans} spans ({bytes} bytes), more than the ingest queue can ever hold ({max_spans} spans, {max_bytes} bytes); send smaller batches")]
+    TooLarge {
+        spans: usize,
+        bytes: usize,
+        max_spans: usize,
+        max_bytes: usize,
+    },
+    #[error("the server is shutting down")]
+    Closed,
+}
+
+struct Submission {
+    spans: Vec<RoutedSpan>,
+    done: oneshot::Sender<Result<(), StoreError>>,
+    /// Released when the submission is dropped, after its transaction finished.
+    _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+}
+
+/// The sending side, cloned into every transport.
+#[derive(Clone)]
+pub struct IngestQueue {
+    sender: mpsc::UnboundedSender<Submission>,
+    span_permits: Arc<Semaphore>,
+    byte_permits: Arc<Semaphore>,
+    limits: QueueLimits,
+}
+
+/// The writer task; await [`WriterHandle::finished`] after dropping every [`IngestQueue`]
+/// clone to flush what was accepted.
+pub struct WriterHandle {
+    task: JoinHandle<()>,
+}
+
+impl WriterHandle {
+    pub async fn finished(self) {
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "ingest writer task failed");
+        }
+    }
+}
+
+impl IngestQueue {
+    pub fn start(store: Store, limits: QueueLimits) -> (IngestQueue, WriterHandle) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run_writer(store, receiver, limits.max_batch_spans));
+        let queue = IngestQueue {
+            sender,
+            span_permits: Arc::new(Semaphore::new(limits.max_spans)),
+            byte_permits: Arc::new(Semaphore::new(limits.max_bytes)),
+            limits,
+        };
+        (queue, WriterHandle { task })
+    }
+
+    /// Queues spans for writing. Returns at once with [`QueueFull`] when they do not fit;
+    /// otherwise the returned future resolves when they are committed.
+    pub fn submit(
+        &self,
+        spans: Vec<RoutedSpan>,
+        approximate_bytes: usize,
+    ) -> Result<impl std::future::Future<Output = Result<(), StoreError>>, QueueFull> {
+        let count = spans.len();
+        let bytes = approximate_bytes.max(1);
+        if count > self.limits.max_spans || bytes > self.limits.max_bytes {
+            return Err(QueueFull::TooLarge {
+                spans: count,
+                bytes,
+                max_spans: self.limits.max_spans,
+                max_bytes: self.limits.max_bytes,
+            });
+        }
+        let permits_for = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let span_permit = Arc::clone(&self.span_permits)
+            .try_acquire_many_owned(permits_for(count.max(1)))
+            .map_err(|_| QueueFull::AtCapacity)?;
+        let byte_permit = Arc::clone(&self.byte_permits)
+            .try_acquire_many_owned(permits_for(bytes))
+            .map_err(|_| QueueFull::AtCapacity)?;
+        let (done, committed) = oneshot::channel();
+        self.sender
+            .send(Submission {
+                spans,
+                done,
+                _permits: (span_permit, byte_permit),
+            })
+            .map_err(|_| QueueFull::Closed)?;
+        Ok(async move { committed.await.unwrap_or(Err(StoreError::WriterStopped)) })
+    }
+
+    /// Spans accepted and not yet committed.
+    pub fn queued_spans(&self) -> usize {
+        self.limits.max_spans - self.span_permits.available_permits()
+    }
+}
+
+async fn run_writer(
+    store: Store,
+    mut receiver: mpsc::UnboundedReceiver<Submission>,
+    max_batch_spans: usize,
+) {
+    while let Some(first) = receiver.recv().await {
+        let mut span_count = first.spans.len();
+        let mut submissions = vec![first];
+        while span_count < max_batch_spans {
+            match receiver.try_recv() {
+                Ok(next) => {
+                    span_count += next.spans.len();
+                    submissions.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let batch: Vec<&RoutedSpan> = submissions.iter().flat_map(|s| s.spans.iter()).collect();
+        let started = std::time::Instant::now();
+        let result = store.write_spans(&batch).await;
+        drop(batch);
+        match &result {
+            Ok(outcome) => tracing::debug!(
+                spans = span_count,
+                submissions = submissions.len(),
+                inserted = outcome.inserted,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "span batch committed"
+            ),
+            Err(error) => tracing::error!(%error, spans = span_count, "span batch failed"),
+        }
+        for submission in submissions {
+            let reply = match &result {
+                Ok(_) => Ok(()),
+                Err(_) => Err(StoreError::BatchFailed),
+            };
+            let _ = submission.done.send(reply);
+        }
+    }
+    tracing::info!("ingest writer drained and stopped");
+}

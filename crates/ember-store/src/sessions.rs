@@ -1,0 +1,211 @@
+//! Sessions: the traces that share a `session.id`.
+
+use std::collections::HashMap;
+
+use sea_query::{Expr, Order, Query};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use crate::error::Result;
+use crate::records::Page;
+use crate::schema::{ProjectSessions, Traces};
+use crate::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionTrace {
+    pub rowid: i64,
+    pub trace_id: String,
+    pub start_time: i64,
+    pub end_time: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub rowid: i64,
+    pub session_id: String,
+    pub project_id: i64,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub traces: Vec<SessionTrace>,
+    pub token_count_prompt: i64,
+    pub token_count_completion: i64,
+}
+
+const SESSION_COLUMNS: [ProjectSessions; 5] = [
+    ProjectSessions::Id,
+    ProjectSessions::SessionId,
+    ProjectSessions::ProjectId,
+    ProjectSessions::StartTime,
+    ProjectSessions::EndTime,
+];
+
+fn session_from_row(row: &SqliteRow) -> Result<SessionRecord> {
+    Ok(SessionRecord {
+        rowid: row.try_get(0)?,
+        session_id: row.try_get(1)?,
+        project_id: row.try_get(2)?,
+        start_time: row.try_get(3)?,
+        end_time: row.try_get(4)?,
+        traces: Vec::new(),
+        token_count_prompt: 0,
+        token_count_completion: 0,
+    })
+}
+
+impl Store {
+    /// A project's sessions ordered by rowid; `cursor` is the rowid of the first session of the page.
+    pub async fn list_sessions(
+        &self,
+        project_id: i64,
+        cursor: Option<i64>,
+        limit: usize,
+        ascending: bool,
+    ) -> Result<Page<SessionRecord>> {
+        let mut query = Query::select()
+            .columns(SESSION_COLUMNS)
+            .from(ProjectSessions::Table)
+            .and_where(Expr::col(ProjectSessions::ProjectId).eq(project_id))
+            .order_by(
+                ProjectSessions::Id,
+                if ascending { Order::Asc } else { Order::Desc },
+            )
+            .limit(limit as u64 + 1)
+            .to_owned();
+        if let Some(cursor) = cursor {
+            query.and_where(if ascending {
+                Expr::col(ProjectSessions::Id).gte(cursor)
+            } else {
+                Expr::col(ProjectSessions::Id).lte(cursor)
+            });
+        }
+        let (sql, values) = self.build(&query);
+        let rows = sqlx::query_with(&sql, values)
+            .fetch_all(&self.reader)
+            .await?;
+        let items = rows
+            .iter()
+            .map(session_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let mut page = Page::from_overfetch(items, limit, |s| s.rowid);
+        self.fill_session_traces(&mut page.items).await?;
+        Ok(page)
+    }
+
+    /// Looks a session up by rowid or by its `session.id` text.
+    pub async fn get_session(
+        &self,
+        rowid: Option<i64>,
+        session_id: Option<&str>,
+    ) -> Result<Option<SessionRecord>> {
+        let mut query = Query::select()
+            .columns(SESSION_COLUMNS)
+            .from(ProjectSessions::Table)
+            .to_owned();
+        if let Some(rowid) = rowid {
+            query.and_where(Expr::col(ProjectSessions::Id).eq(rowid));
+        }
+        if let Some(session_id) = session_id {
+            query.and_where(Expr::col(ProjectSessions::SessionId).eq(session_id));
+        }
+        let (sql, values) = self.build(&query);
+        let Some(row) = sqlx::query_with(&sql, values)
+            .fetch_optional(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut sessions = vec![session_from_row(&row)?];
+        self.fill_session_traces(&mut sessions).await?;
+        Ok(sessions.pop())
+    }
+
+    /// Rowids of the sessions with these `session.id` texts (unknown ones are skipped).
+    pub async fn session_rowids_by_session_id(&self, session_ids: &[&str]) -> Result<Vec<i64>> {
+        let query = Query::select()
+            .column(ProjectSessions::Id)
+            .from(ProjectSessions::Table)
+            .and_where(Expr::col(ProjectSessions::SessionId).is_in(session_ids.iter().copied()))
+            .to_owned();
+        let (sql, values) = self.build(&query);
+        let rows = sqlx::query_with(&sql, values)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+    }
+
+    /// Deletes sessions with their traces and spans; returns how many sessions were deleted.
+    pub async fn delete_sessions(&self, rowids: &[i64]) -> Result<u64> {
+        if rowids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.writer.begin().await?;
+        let delete_traces = Query::delete()
+            .from_table(Traces::Table)
+            .and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied()))
+            .to_owned();
+        let (sql, values) = self.build(&delete_traces);
+        sqlx::query_with(&sql, values).execute(&mut *tx).await?;
+        let delete = Query::delete()
+            .from_table(ProjectSessions::Table)
+            .and_where(Expr::col(ProjectSessions::Id).is_in(rowids.iter().copied()))
+            .to_owned();
+        let (sql, values) = self.build(&delete);
+        let deleted = sqlx::query_with(&sql, values)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Loads each session's traces and token totals with two queries for the whole page.
+    async fn fill_session_traces(&self, sessions: &mut [SessionRecord]) -> Result<()> {
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let rowids: Vec<i64> = sessions.iter().map(|s| s.rowid).collect();
+        let query = Query::select()
+            .columns([
+                Traces::SessionRowid,
+                Traces::Id,
+                Traces::TraceId,
+                Traces::StartTime,
+                Traces::EndTime,
+            ])
+            .from(Traces::Table)
+            .and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied()))
+            .order_by(Traces::StartTime, Order::Asc)
+            .to_owned();
+        let (sql, values) = self.build(&query);
+        let mut traces: HashMap<i64, Vec<SessionTrace>> = HashMap::new();
+        for row in sqlx::query_with(&sql, values)
+            .fetch_all(&self.reader)
+            .await?
+        {
+            let trace = SessionTrace {
+                rowid: row.try_get(1)?,
+                trace_id: row.try_get(2)?,
+                start_time: row.try_get(3)?,
+                end_time: row.try_get(4)?,
+            };
+            traces.entry(row.try_get(0)?).or_default().push(trace);
+        }
+        let totals_sql = format!(
+            "SELECT traces.session_rowid, COALESCE(SUM(spans.llm_token_count_prompt), 0), COALESCE(SUM(spans.llm_token_count_completion), 0) \
+             FROM traces JOIN spans ON spans.trace_rowid = traces.id WHERE traces.session_rowid IN ({}) GROUP BY traces.session_rowid",
+            rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        let mut totals: HashMap<i64, (i64, i64)> = HashMap::new();
+        for row in sqlx::query(&totals_sql).fetch_all(&self.reader).await? {
+            totals.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        }
+        for session in sessions {
+            session.traces = traces.remove(&session.rowid).unwrap_or_default();
+            if let Some((prompt, completion)) = totals.get(&session.rowid) {
+                session.token_count_prompt = *prompt;
+                session.token_count_completion = *completion;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,257 @@
+//! Trace reads, deletion and transfer between projects.
+
+use std::collections::HashMap;
+
+use sea_query::{Cond, Expr, Order, Query, SimpleExpr};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use crate::error::{Result, StoreError};
+use crate::records::Page;
+use crate::schema::{Spans, Traces};
+use crate::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceRecord {
+    pub rowid: i64,
+    pub trace_id: String,
+    pub project_id: i64,
+    pub session_rowid: Option<i64>,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub token_count_prompt: i64,
+    pub token_count_completion: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceSort {
+    #[default]
+    StartTime,
+    LatencyMs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TraceFilters {
+    /// Inclusive lower bound on trace start time.
+    pub start_time: Option<i64>,
+    /// Exclusive upper bound on trace start time.
+    pub end_time: Option<i64>,
+    /// Only traces of these sessions (rowids), when set.
+    pub session_rowids: Option<Vec<i64>>,
+}
+
+const TRACE_COLUMNS: [Traces; 6] = [
+    Traces::Id,
+    Traces::TraceId,
+    Traces::ProjectId,
+    Traces::SessionRowid,
+    Traces::StartTime,
+    Traces::EndTime,
+];
+
+fn trace_from_row(row: &SqliteRow) -> Result<TraceRecord> {
+    Ok(TraceRecord {
+        rowid: row.try_get(0)?,
+        trace_id: row.try_get(1)?,
+        project_id: row.try_get(2)?,
+        session_rowid: row.try_get(3)?,
+        start_time: row.try_get(4)?,
+        end_time: row.try_get(5)?,
+        token_count_prompt: 0,
+        token_count_completion: 0,
+    })
+}
+
+fn sort_key(sort: TraceSort) -> SimpleExpr {
+    match sort {
+        TraceSort::StartTime => Expr::col(Traces::StartTime).into(),
+        // Matches the expression index ix_traces_project_latency.
+        TraceSort::LatencyMs => Expr::col(Traces::EndTime).sub(Expr::col(Traces::StartTime)),
+    }
+}
+
+impl Store {
+    /// A project's traces sorted by start time or latency, keyset-paginated on (key, rowid).
+    pub async fn list_traces(
+        &self,
+        project_id: i64,
+        filters: &TraceFilters,
+        sort: TraceSort,
+        order: TraceOrder,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<TraceRecord>> {
+        let mut query = Query::select()
+            .columns(TRACE_COLUMNS)
+            .from(Traces::Table)
+            .and_where(Expr::col(Traces::ProjectId).eq(project_id))
+            .to_owned();
+        if let Some(start) = filters.start_time {
+            query.and_where(Expr::col(Traces::StartTime).gte(start));
+        }
+        if let Some(end) = filters.end_time {
+            query.and_where(Expr::col(Traces::StartTime).lt(end));
+        }
+        if let Some(sessions) = &filters.session_rowids {
+            query.and_where(Expr::col(Traces::SessionRowid).is_in(sessions.iter().copied()));
+        }
+        if let Some(cursor) = cursor {
+            let key_query = Query::select()
+                .expr(sort_key(sort))
+                .from(Traces::Table)
+                .and_where(Expr::col(Traces::Id).eq(cursor))
+                .to_owned();
+            let (sql, values) = self.build(&key_query);
+            let Some(row) = sqlx::query_with(&sql, values)
+                .fetch_optional(&self.reader)
+                .await?
+            else {
+                return Err(StoreError::Invalid(format!(
+                    "cursor {cursor} does not name a trace"
+                )));
+            };
+            let key: i64 = row.try_get(0)?;
+            let condition = match order {
+                TraceOrder::Desc => Cond::any().add(Expr::expr(sort_key(sort)).lt(key)).add(
+                    Cond::all()
+                        .add(Expr::expr(sort_key(sort)).eq(key))
+                        .add(Expr::col(Traces::Id).lte(cursor)),
+                ),
+                TraceOrder::Asc => Cond::any().add(Expr::expr(sort_key(sort)).gt(key)).add(
+                    Cond::all()
+                        .add(Expr::expr(sort_key(sort)).eq(key))
+                        .add(Expr::col(Traces::Id).gte(cursor)),
+                ),
+            };
+            query.cond_where(condition);
+        }
+        let direction = if order == TraceOrder::Desc {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        query
+            .order_by_expr(sort_key(sort), direction.clone())
+            .order_by(Traces::Id, direction)
+            .limit(limit as u64 + 1);
+        let (sql, values) = self.build(&query);
+        let rows = sqlx::query_with(&sql, values)
+            .fetch_all(&self.reader)
+            .await?;
+        let items = rows
+            .iter()
+            .map(trace_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let mut page = Page::from_overfetch(items, limit, |t| t.rowid);
+        self.fill_token_counts(&mut page.items).await?;
+        Ok(page)
+    }
+
+    /// Token totals per trace: the sum over the trace's LLM spans, one grouped query per page.
+    pub(crate) async fn fill_token_counts(&self, traces: &mut [TraceRecord]) -> Result<()> {
+        if traces.is_empty() {
+            return Ok(());
+        }
+        let query = Query::select()
+            .column(Spans::TraceRowid)
+            .expr(Expr::cust("COALESCE(SUM(llm_token_count_prompt), 0)"))
+            .expr(Expr::cust("COALESCE(SUM(llm_token_count_completion), 0)"))
+            .from(Spans::Table)
+            .and_where(Expr::col(Spans::TraceRowid).is_in(traces.iter().map(|t| t.rowid)))
+            .group_by_col(Spans::TraceRowid)
+            .to_owned();
+        let (sql, values) = self.build(&query);
+        let mut totals: HashMap<i64, (i64, i64)> = HashMap::new();
+        for row in sqlx::query_with(&sql, values)
+            .fetch_all(&self.reader)
+            .await?
+        {
+            totals.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        }
+        for trace in traces {
+            if let Some((prompt, completion)) = totals.get(&trace.rowid) {
+                trace.token_count_prompt = *prompt;
+                trace.token_count_completion = *completion;
+            }
+        }
+        Ok(())
+    }
+
+    /// Looks a trace up by rowid or OpenTelemetry trace id.
+    pub async fn get_trace(
+        &self,
+        rowid: Option<i64>,
+        trace_id: Option<&str>,
+    ) -> Result<Option<TraceRecord>> {
+        let mut query = Query::select()
+            .columns(TRACE_COLUMNS)
+            .from(Traces::Table)
+            .to_owned();
+        if let Some(rowid) = rowid {
+            query.and_where(Expr::col(Traces::Id).eq(rowid));
+        }
+        if let Some(trace_id) = trace_id {
+            query.and_where(Expr::col(Traces::TraceId).eq(trace_id));
+        }
+        let (sql, values) = self.build(&query);
+        sqlx::query_with(&sql, values)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(trace_from_row)
+            .transpose()
+    }
+
+    pub async fn delete_trace(&self, rowid: i64) -> Result<bool> {
+        let result = sqlx::query("DELETE FROM traces WHERE id = $1")
+            .bind(rowid)
+            .execute(&self.writer)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Moves traces (with their spans) to another project. All must share one source project.
+    pub async fn transfer_traces(
+        &self,
+        trace_rowids: &[i64],
+        destination_project_id: i64,
+    ) -> Result<usize> {
+        let mut tx = self.writer.begin().await?;
+        let query = Query::select()
+            .column(Traces::ProjectId)
+            .distinct()
+            .from(Traces::Table)
+            .and_where(Expr::col(Traces::Id).is_in(trace_rowids.iter().copied()))
+            .to_owned();
+        let (sql, values) = self.build(&query);
+        let sources = sqlx::query_with(&sql, values).fetch_all(&mut *tx).await?;
+        if sources.len() > 1 {
+            return Err(StoreError::Invalid(
+                "all traces must belong to the same project".into(),
+            ));
+        }
+        let update = Query::update()
+            .table(Traces::Table)
+            .value(Traces::ProjectId, destination_project_id)
+            .and_where(Expr::col(Traces::Id).is_in(trace_rowids.iter().copied()))
+            .to_owned();
+        let (sql, values) = self.build(&update);
+        sqlx::query_with(&sql, values).execute(&mut *tx).await?;
+        let update = Query::update()
+            .table(Spans::Table)
+            .value(Spans::ProjectId, destination_project_id)
+            .and_where(Expr::col(Spans::TraceRowid).is_in(trace_rowids.iter().copied()))
+            .to_owned();
+        let (sql, values) = self.build(&update);
+        sqlx::query_with(&sql, values).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(trace_rowids.len())
+    }
+}
