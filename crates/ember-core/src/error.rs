@@ -6,6 +6,8 @@
 pub enum ErrorCode {
     /// The request is malformed (HTTP 400).
     BadRequest,
+    /// The action is not allowed (HTTP 403).
+    Forbidden,
     /// The named resource does not exist (HTTP 404).
     NotFound,
     /// The request conflicts with stored state (HTTP 409).
@@ -26,7 +28,7 @@ pub enum ErrorCode {
 pub trait ServiceError: std::error::Error + Send + Sync + 'static {
     fn error_code(&self) -> ErrorCode;
 
-    /// The text a client sees. Internal errors must override nothing: their text is replaced.
+    /// The text a client sees; the text of internal errors is never shown.
     fn client_message(&self) -> String {
         match self.error_code() {
             ErrorCode::Internal => "an internal error occurred".to_string(),

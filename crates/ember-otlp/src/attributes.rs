@@ -37,30 +37,40 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
     }
 }
 
-/// Decodes OTLP key-values into flat `(key, value)` pairs, parsing the JSON-string attributes
-/// Phoenix parses (`metadata`, `tool.parameters`, ...): kept as text when invalid JSON, dropped
-/// when they hold JSON `null`.
+/// Decodes OTLP key-values into flat `(key, value)` pairs with the JSON-string attributes parsed.
 pub fn decode_key_values(attributes: &[KeyValue]) -> Vec<(String, Value)> {
-    let mut flat = Vec::with_capacity(attributes.len());
-    for kv in attributes {
-        let value = kv.value.as_ref().map_or(Value::Null, any_value_to_json);
-        let value = match value {
+    parse_json_string_attributes(
+        attributes
+            .iter()
+            .map(|kv| {
+                (
+                    kv.key.clone(),
+                    kv.value.as_ref().map_or(Value::Null, any_value_to_json),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Parses the JSON-string attributes Phoenix parses (`metadata`, `tool.parameters`, ...): kept
+/// as text when not valid JSON, dropped when they hold JSON `null`.
+pub fn parse_json_string_attributes(flat: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    flat.into_iter()
+        .filter_map(|(key, value)| match value {
             Value::String(text)
                 if JSON_STRING_SUFFIXES
                     .iter()
-                    .any(|suffix| kv.key.ends_with(suffix)) =>
+                    .any(|suffix| key.ends_with(suffix)) =>
             {
                 match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Null) => continue,
-                    Ok(parsed) => parsed,
-                    Err(_) => Value::String(text),
+                    Ok(Value::Null) => None,
+                    Ok(parsed) => Some((key, parsed)),
+                    Err(_) => Some((key, Value::String(text))),
                 }
             }
-            other => other,
-        };
-        flat.push((kv.key.clone(), value));
-    }
-    flat
+            other => Some((key, other)),
+        })
+        .collect()
 }
 
 #[derive(Default)]

@@ -10,6 +10,8 @@
 pub mod attributes;
 pub mod decode;
 pub mod encode;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod fixtures;
 mod gen_ai;
 
 pub use decode::{decode_export, decode_json, decode_protobuf, DecodedExport, OtlpError};

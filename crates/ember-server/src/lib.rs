@@ -1,1 +1,28 @@
-//! placeholder
+//! ember's network front end.
+//!
+//! HTTP serves Phoenix's REST API v1, OTLP/HTTP (`POST /v1/traces`, protobuf and JSON) and the
+//! health and version endpoints; gRPC serves OTLP `TraceService/Export`. Both OTLP transports
+//! call the one [`ingest`] path, which decodes off the async threads, queues spans in the
+//! store's bounded ingest queue and answers only after they are committed.
+
+pub mod app;
+mod body;
+pub mod config;
+mod error;
+mod grpc;
+pub mod ingest;
+mod openapi;
+mod params;
+mod routes;
+mod serve;
+mod span_frame;
+mod state;
+mod wire;
+
+pub use app::app;
+pub use config::ServeConfig;
+pub use serve::{BoundServer, Server};
+pub use state::AppState;
+
+/// The Phoenix version whose API ember implements; clients gate features on it.
+pub const PHOENIX_COMPATIBLE_VERSION: &str = "20.26.1";

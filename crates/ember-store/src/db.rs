@@ -33,6 +33,8 @@ impl StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     /// The single writer connection: every write is serialised through it.
+    /// Transactions on it start with `BEGIN IMMEDIATE`, so waiting for another process's write
+    /// lock goes through the busy timeout instead of failing when a read upgrades to a write.
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
 }

@@ -14,7 +14,7 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("the span batch could not be written")]
+    #[error("the spans could not be committed; retry later")]
     BatchFailed,
     #[error("the ingest writer has stopped")]
     WriterStopped,
@@ -28,11 +28,11 @@ impl ServiceError for StoreError {
             StoreError::NotFound(_) => ErrorCode::NotFound,
             StoreError::Conflict(_) => ErrorCode::Conflict,
             StoreError::Invalid(_) | StoreError::UnsupportedUrl(_) => ErrorCode::Unprocessable,
-            StoreError::WriterStopped => ErrorCode::Unavailable,
-            StoreError::Database(_)
-            | StoreError::Migration(_)
-            | StoreError::CorruptJson(_)
-            | StoreError::BatchFailed => ErrorCode::Internal,
+            // Nothing was committed: the client may retry.
+            StoreError::WriterStopped | StoreError::BatchFailed => ErrorCode::Unavailable,
+            StoreError::Database(_) | StoreError::Migration(_) | StoreError::CorruptJson(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 }

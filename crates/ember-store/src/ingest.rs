@@ -56,7 +56,7 @@ struct BatchTrace<'a> {
 impl Store {
     /// Writes a batch in one transaction and commits it.
     pub async fn write_spans(&self, batch: &[&RoutedSpan]) -> Result<WriteOutcome> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let outcome = self.write_spans_in(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(outcome)

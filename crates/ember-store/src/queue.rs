@@ -50,6 +50,15 @@ pub enum QueueFull {
     Closed,
 }
 
+impl ember_core::ServiceError for QueueFull {
+    fn error_code(&self) -> ember_core::ErrorCode {
+        match self {
+            QueueFull::AtCapacity | QueueFull::Closed => ember_core::ErrorCode::Unavailable,
+            QueueFull::TooLarge { .. } => ember_core::ErrorCode::PayloadTooLarge,
+        }
+    }
+}
+
 struct Submission {
     spans: Vec<RoutedSpan>,
     done: oneshot::Sender<Result<(), StoreError>>,
@@ -126,6 +135,11 @@ impl IngestQueue {
             })
             .map_err(|_| QueueFull::Closed)?;
         Ok(async move { committed.await.unwrap_or(Err(StoreError::WriterStopped)) })
+    }
+
+    /// Whether no span at all can be accepted right now.
+    pub fn is_full(&self) -> bool {
+        self.span_permits.available_permits() == 0 || self.byte_permits.available_permits() == 0
     }
 
     /// Spans accepted and not yet committed.

@@ -138,7 +138,7 @@ impl Store {
         if rowids.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let delete_traces = Query::delete()
             .from_table(Traces::Table)
             .and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied()))

@@ -281,7 +281,7 @@ impl Store {
     /// Deletes one span (not its descendants, which become orphans), subtracts its cumulative
     /// counts from its ancestors, and deletes its trace when no span is left. `false` when absent.
     pub async fn delete_span(&self, rowid: i64) -> Result<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
             "SELECT parent_id, trace_rowid, cumulative_error_count, cumulative_llm_token_count_prompt, \
              cumulative_llm_token_count_completion FROM spans WHERE id = $1",

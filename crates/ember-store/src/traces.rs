@@ -223,7 +223,7 @@ impl Store {
         trace_rowids: &[i64],
         destination_project_id: i64,
     ) -> Result<usize> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let query = Query::select()
             .column(Traces::ProjectId)
             .distinct()

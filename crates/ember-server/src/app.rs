@@ -1,0 +1,77 @@
+//! The HTTP router.
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{middleware, Json, Router};
+
+use crate::routes::{health, otlp, projects, sessions, span_query, spans, traces};
+use crate::AppState;
+
+pub const VERSION_HEADER: &str = "x-phoenix-server-version";
+
+/// Every HTTP route of ember, with the version header on every response.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/arize_phoenix_version", get(health::version))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
+        .route("/v1/traces", post(otlp::export))
+        .route("/v1/projects", get(projects::list).post(projects::create))
+        .route(
+            "/v1/projects/{project_identifier}",
+            get(projects::get)
+                .put(projects::update)
+                .delete(projects::delete),
+        )
+        .route(
+            "/v1/projects/{project_identifier}/spans",
+            get(spans::list).post(spans::create),
+        )
+        .route(
+            "/v1/projects/{project_identifier}/spans/otlpv1",
+            get(spans::list_otlp),
+        )
+        .route("/v1/spans/{span_identifier}", delete(spans::delete))
+        .route(
+            "/v1/spans",
+            post(span_query::query_spans).get(span_query::query_spans),
+        )
+        .route(
+            "/v1/projects/{project_identifier}/traces",
+            get(traces::list),
+        )
+        .route("/v1/traces/{trace_identifier}", delete(traces::delete))
+        .route("/v1/traces/transfer", post(traces::transfer))
+        .route(
+            "/v1/projects/{project_identifier}/sessions",
+            get(sessions::list),
+        )
+        .route(
+            "/v1/sessions/{session_identifier}",
+            get(sessions::get).delete(sessions::delete),
+        )
+        .route("/v1/sessions/delete", post(sessions::delete_many))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::map_response(add_version_header))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not Found").into_response()
+}
+
+async fn add_version_header(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        VERSION_HEADER,
+        HeaderValue::from_static(crate::PHOENIX_COMPATIBLE_VERSION),
+    );
+    response
+}

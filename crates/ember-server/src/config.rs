@@ -1,0 +1,98 @@
+//! Every setting of `ember serve`, as flags and environment variables (Phoenix's names where
+//! Phoenix has one).
+
+use std::path::PathBuf;
+
+use ember_store::{DatabaseUrl, QueueLimits, StoreError};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address the HTTP and gRPC listeners bind to.
+    #[arg(long, env = "PHOENIX_HOST", default_value = "0.0.0.0")]
+    pub host: String,
+
+    /// HTTP port: REST API, OTLP/HTTP, health. 0 picks a free port.
+    #[arg(long, env = "PHOENIX_PORT", default_value_t = 6006)]
+    pub port: u16,
+
+    /// OTLP/gRPC port. 0 picks a free port.
+    #[arg(long, env = "PHOENIX_GRPC_PORT", default_value_t = 4317)]
+    pub grpc_port: u16,
+
+    /// Directory for ember's data; the default database is `<dir>/ember.db`. Defaults to `~/.ember`.
+    #[arg(long, env = "PHOENIX_WORKING_DIR")]
+    pub working_dir: Option<PathBuf>,
+
+    /// Database URL, e.g. `sqlite:////var/lib/ember/ember.db` or `sqlite:///:memory:`.
+    /// Takes precedence over the working directory.
+    #[arg(long, env = "PHOENIX_SQL_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Most spans accepted and not yet committed; beyond it ingest answers 503 / RESOURCE_EXHAUSTED.
+    #[arg(long, env = "PHOENIX_MAX_SPANS_QUEUE_SIZE", default_value_t = 20_000)]
+    pub max_spans_queue_size: usize,
+
+    /// Most bytes of decoded spans accepted and not yet committed.
+    #[arg(long, env = "EMBER_MAX_QUEUE_BYTES", default_value_t = 512 << 20)]
+    pub max_queue_bytes: usize,
+
+    /// Most spans the writer commits in one transaction.
+    #[arg(long, env = "EMBER_MAX_BATCH_SPANS", default_value_t = 10_000)]
+    pub max_batch_spans: usize,
+
+    /// Largest request body, counted after decompression; larger bodies get 413.
+    #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 64 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Largest gRPC message accepted (Phoenix: 4 MiB).
+    #[arg(long, env = "EMBER_GRPC_MAX_MESSAGE_BYTES", default_value_t = 64 << 20)]
+    pub grpc_max_message_bytes: usize,
+
+    /// Connections in the database read pool.
+    #[arg(long, env = "EMBER_READ_CONNECTIONS", default_value_t = 4)]
+    pub read_connections: u32,
+}
+
+impl ServeConfig {
+    /// The database to open: `PHOENIX_SQL_DATABASE_URL`, else `<working dir>/ember.db`.
+    pub fn database(&self) -> Result<DatabaseUrl, StoreError> {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => DatabaseUrl::parse(url),
+            _ => Ok(DatabaseUrl::default_for(&self.working_dir())),
+        }
+    }
+
+    pub fn working_dir(&self) -> PathBuf {
+        self.working_dir.clone().unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(".ember")
+        })
+    }
+
+    pub fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            max_spans: self.max_spans_queue_size.max(1),
+            max_bytes: self.max_queue_bytes.max(1),
+            max_batch_spans: self.max_batch_spans.max(1),
+        }
+    }
+
+    /// Defaults for tests and embedding: loopback, OS-assigned ports, in-memory database.
+    pub fn ephemeral() -> Self {
+        ServeConfig {
+            host: "127.0.0.1".into(),
+            port: 0,
+            grpc_port: 0,
+            working_dir: None,
+            database_url: Some("sqlite:///:memory:".into()),
+            max_spans_queue_size: 20_000,
+            max_queue_bytes: 512 << 20,
+            max_batch_spans: 10_000,
+            max_body_bytes: 64 << 20,
+            grpc_max_message_bytes: 64 << 20,
+            read_connections: 2,
+        }
+    }
+}

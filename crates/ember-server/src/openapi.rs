@@ -1,0 +1,255 @@
+//! ember's OpenAPI document (`GET /openapi.json`): the Phoenix REST v1 operations ember serves,
+//! plus the hidden routes Phoenix leaves out of its own document.
+
+use serde_json::{json, Map, Value};
+
+/// (method, path, operationId, summary, query parameters, success status)
+type Operation = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+);
+
+const SPAN_FILTERS: &[&str] = &[
+    "cursor",
+    "limit",
+    "start_time",
+    "end_time",
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "span_kind",
+    "status_code",
+    "attribute",
+];
+
+pub const OPERATIONS: &[Operation] = &[
+    (
+        "get",
+        "/healthz",
+        "healthz",
+        "Liveness: answers OK",
+        &[],
+        "200",
+    ),
+    (
+        "get",
+        "/readyz",
+        "readyz",
+        "Readiness: the database answers",
+        &[],
+        "200",
+    ),
+    (
+        "get",
+        "/arize_phoenix_version",
+        "getVersion",
+        "The Phoenix API version ember implements",
+        &[],
+        "200",
+    ),
+    (
+        "post",
+        "/v1/traces",
+        "exportTraces",
+        "OTLP/HTTP trace export (protobuf or JSON; gzip, deflate); 200 once committed",
+        &[],
+        "200",
+    ),
+    (
+        "get",
+        "/v1/projects",
+        "getProjects",
+        "List projects",
+        &[
+            "cursor",
+            "limit",
+            "include_experiment_projects",
+            "include_dataset_evaluator_projects",
+            "name_contains",
+        ],
+        "200",
+    ),
+    (
+        "post",
+        "/v1/projects",
+        "createProject",
+        "Create a project",
+        &[],
+        "200",
+    ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}",
+        "getProject",
+        "Get a project by id or name",
+        &[],
+        "200",
+    ),
+    (
+        "put",
+        "/v1/projects/{project_identifier}",
+        "updateProject",
+        "Update a project's description",
+        &[],
+        "200",
+    ),
+    (
+        "delete",
+        "/v1/projects/{project_identifier}",
+        "deleteProject",
+        "Delete a project and its data (not the default project)",
+        &[],
+        "204",
+    ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/spans",
+        "getSpans",
+        "List spans with simple filters",
+        SPAN_FILTERS,
+        "200",
+    ),
+    (
+        "post",
+        "/v1/projects/{project_identifier}/spans",
+        "createSpans",
+        "Create spans (all or none); 202 once committed",
+        &[],
+        "202",
+    ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/spans/otlpv1",
+        "spanSearch",
+        "List spans as OTLP JSON",
+        SPAN_FILTERS,
+        "200",
+    ),
+    (
+        "delete",
+        "/v1/spans/{span_identifier}",
+        "deleteSpan",
+        "Delete one span by id or OpenTelemetry span id",
+        &[],
+        "204",
+    ),
+    (
+        "post",
+        "/v1/spans",
+        "querySpans",
+        "Span query (SpanQuery DSL) answering multipart/mixed table-schema JSON",
+        &["project_name"],
+        "200",
+    ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/traces",
+        "listProjectTraces",
+        "List traces",
+        &[
+            "start_time",
+            "end_time",
+            "sort",
+            "order",
+            "limit",
+            "cursor",
+            "include_spans",
+            "session_identifier",
+        ],
+        "200",
+    ),
+    (
+        "delete",
+        "/v1/traces/{trace_identifier}",
+        "deleteTrace",
+        "Delete a trace by id or OpenTelemetry trace id",
+        &[],
+        "204",
+    ),
+    (
+        "post",
+        "/v1/traces/transfer",
+        "transferTraces",
+        "Move traces to another project",
+        &[],
+        "200",
+    ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/sessions",
+        "listProjectSessions",
+        "List sessions",
+        &["cursor", "limit", "order"],
+        "200",
+    ),
+    (
+        "get",
+        "/v1/sessions/{session_identifier}",
+        "getSession",
+        "Get a session by id or session_id",
+        &[],
+        "200",
+    ),
+    (
+        "delete",
+        "/v1/sessions/{session_identifier}",
+        "deleteSession",
+        "Delete a session with its traces",
+        &[],
+        "204",
+    ),
+    (
+        "post",
+        "/v1/sessions/delete",
+        "deleteSessions",
+        "Delete sessions in bulk",
+        &[],
+        "204",
+    ),
+    (
+        "get",
+        "/openapi.json",
+        "getOpenApi",
+        "This document",
+        &[],
+        "200",
+    ),
+];
+
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for (method, path, operation_id, summary, query, success) in OPERATIONS {
+        let mut parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        parameters.extend(query.iter().map(|name| json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}})));
+        let operation = json!({
+            "operationId": operation_id,
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {
+                *success: {"description": "Success"},
+                "404": {"description": "Not Found", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "422": {"description": "Unprocessable Entity"},
+            },
+        });
+        paths.entry(path.to_string()).or_insert_with(|| json!({}))[*method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ember",
+            "description": "ember: a Phoenix-compatible LLM observability server",
+            "version": env!("CARGO_PKG_VERSION"),
+            "x-phoenix-api-version": crate::PHOENIX_COMPATIBLE_VERSION,
+        },
+        "paths": paths,
+    })
+}

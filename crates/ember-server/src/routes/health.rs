@@ -1,0 +1,27 @@
+//! Liveness, readiness and version.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::AppState;
+
+pub async fn healthz() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "OK")
+}
+
+/// Ready when the database answers.
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    state.store.get_project(1).await?;
+    Ok(Json(json!({})))
+}
+
+pub async fn version() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        crate::PHOENIX_COMPATIBLE_VERSION,
+    )
+}

@@ -1,0 +1,80 @@
+//! One module per REST resource.
+
+pub mod health;
+pub mod otlp;
+pub mod projects;
+pub mod sessions;
+pub mod span_query;
+pub mod spans;
+pub mod traces;
+
+use axum::body::Bytes;
+use axum::extract::FromRequest;
+use axum::http::Request;
+use ember_core::GlobalId;
+use ember_store::{Project, Store};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+/// A project named by GlobalID or by name; 404 when there is none.
+pub async fn resolve_project(store: &Store, identifier: &str) -> ApiResult<Project> {
+    let found = match GlobalId::decode_as(identifier, "Project") {
+        Some(rowid) => store.get_project(rowid).await?,
+        None => store.get_project_by_name(identifier).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("Project not found: {identifier}")))
+}
+
+/// A JSON body whose errors are FastAPI-style 422s naming the problem.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: Request<axum::body::Body>,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+        if bytes.is_empty() {
+            return Err(ApiError::validation(
+                &["body"],
+                "missing",
+                "Field required",
+                json!(null),
+            ));
+        }
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map(JsonBody)
+            .map_err(|error| {
+                let mut location = vec![json!("body")];
+                for segment in error.path().iter() {
+                    match segment {
+                        serde_path_to_error::Segment::Seq { index } => location.push(json!(index)),
+                        serde_path_to_error::Segment::Map { key } => location.push(json!(key)),
+                        serde_path_to_error::Segment::Enum { variant } => {
+                            location.push(json!(variant))
+                        }
+                        serde_path_to_error::Segment::Unknown => {}
+                    }
+                }
+                let inner = error.into_inner();
+                let kind = if inner.is_syntax() || inner.is_eof() {
+                    "json_invalid"
+                } else {
+                    "value_error"
+                };
+                ApiError::validation_at(
+                    Value::Array(location),
+                    kind,
+                    inner.to_string(),
+                    json!(null),
+                )
+            })
+    }
+}

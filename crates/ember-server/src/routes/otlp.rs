@@ -1,0 +1,81 @@
+//! `POST /v1/traces`: OTLP/HTTP with protobuf or JSON bodies, gzip/deflate or uncompressed.
+//!
+//! Status codes: 415 for another media type or encoding, 413 past the decompressed size cap,
+//! 400 for a corrupt compressed body, 422 for a body that is not an `ExportTraceServiceRequest`
+//! (as Phoenix answers; OTel exporters treat it like 400, as a permanent failure), 503 with
+//! `Retry-After` when the ingest queue is full (exporters retry). 200 means committed.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use prost::Message;
+use serde_json::json;
+
+use crate::body::content_encoding;
+use crate::error::{ApiError, ApiResult};
+use crate::ingest::{ingest_body, OtlpFormat};
+use crate::AppState;
+
+fn format_of(headers: &HeaderMap) -> ApiResult<OtlpFormat> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(OtlpFormat::Protobuf),
+        "application/json" => Ok(OtlpFormat::Json),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Unsupported content type {content_type:?}; send application/x-protobuf or application/json"),
+        )),
+    }
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let format = format_of(&headers)?;
+    let encoding = content_encoding(&headers)?;
+    let header_project = headers
+        .get("x-project-name")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let report = ingest_body(
+        &state.ingest,
+        body,
+        encoding,
+        format,
+        header_project,
+        state.max_body_bytes,
+    )
+    .await?;
+    let partial_success = (report.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+        rejected_spans: report.rejected_spans,
+        error_message: report.error_message.clone(),
+    });
+    Ok(match format {
+        OtlpFormat::Protobuf => {
+            let body = ExportTraceServiceResponse { partial_success }.encode_to_vec();
+            ([(header::CONTENT_TYPE, "application/x-protobuf")], body).into_response()
+        }
+        OtlpFormat::Json => {
+            let body = match partial_success {
+                Some(partial) => {
+                    json!({"partialSuccess": {"rejectedSpans": partial.rejected_spans.to_string(), "errorMessage": partial.error_message}})
+                }
+                None => json!({}),
+            };
+            axum::Json(body).into_response()
+        }
+    })
+}

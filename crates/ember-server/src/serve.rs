@@ -1,0 +1,150 @@
+//! Binding the listeners, running HTTP and gRPC, and shutting down with everything accepted flushed.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use ember_otlp::collector::trace_service_server::TraceServiceServer;
+use ember_store::{IngestQueue, Store, StoreError, StoreOptions, WriterHandle};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
+
+use crate::grpc::OtlpTraceService;
+use crate::{app, AppState, ServeConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("grpc server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+pub struct Server;
+
+/// Listeners bound and the store open; [`BoundServer::run`] starts serving.
+pub struct BoundServer {
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    http: TcpListener,
+    grpc: TcpListener,
+    state: AppState,
+    store: Store,
+    writer: WriterHandle,
+    grpc_max_message_bytes: usize,
+}
+
+async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
+    let address = format!("{host}:{port}");
+    TcpListener::bind(&address)
+        .await
+        .map_err(|source| ServeError::Bind { address, source })
+}
+
+impl Server {
+    pub async fn bind(config: &ServeConfig) -> Result<BoundServer, ServeError> {
+        let mut options = StoreOptions::new(config.database()?);
+        options.read_connections = config.read_connections;
+        let store = Store::open(&options).await?;
+        let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
+        let http = bind(&config.host, config.port).await?;
+        let grpc = bind(&config.host, config.grpc_port).await?;
+        Ok(BoundServer {
+            http_addr: http.local_addr()?,
+            grpc_addr: grpc.local_addr()?,
+            http,
+            grpc,
+            state: AppState {
+                store: store.clone(),
+                ingest,
+                max_body_bytes: config.max_body_bytes,
+            },
+            store,
+            writer,
+            grpc_max_message_bytes: config.grpc_max_message_bytes,
+        })
+    }
+}
+
+impl BoundServer {
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish,
+    /// drains the ingest queue into the database and closes it.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = |mut receiver: watch::Receiver<bool>| async move {
+            let _ = receiver.wait_for(|stop| *stop).await;
+        };
+        let trace_service = TraceServiceServer::new(OtlpTraceService {
+            queue: self.state.ingest.clone(),
+        })
+        .max_decoding_message_size(self.grpc_max_message_bytes)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
+        let mut grpc = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(trace_service)
+                .serve_with_incoming_shutdown(
+                    TcpListenerStream::new(self.grpc),
+                    until_stopped(stopped.clone()),
+                ),
+        );
+        let router = app(self.state);
+        let mut http = tokio::spawn(async move {
+            axum::serve(self.http, router)
+                .with_graceful_shutdown(until_stopped(stopped))
+                .await
+        });
+
+        // A server that stops on its own is a failure; the other one is then stopped too.
+        let failure = tokio::select! {
+            _ = shutdown => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = stop.send(true);
+                let _ = http.await;
+                let _ = grpc.await;
+                None
+            }
+            result = &mut http => {
+                let _ = stop.send(true);
+                let _ = grpc.await;
+                Some(server_exit(result, "http"))
+            }
+            result = &mut grpc => {
+                let _ = stop.send(true);
+                let _ = http.await;
+                Some(server_exit(result, "grpc"))
+            }
+        };
+        // Every IngestQueue clone lived in the servers, now dropped: the writer drains and stops.
+        self.writer.finished().await;
+        self.store.close().await;
+        tracing::info!("stopped; all accepted spans are committed");
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+fn server_exit<E: Into<ServeError>>(
+    result: Result<Result<(), E>, tokio::task::JoinError>,
+    which: &str,
+) -> ServeError {
+    match result {
+        Ok(Ok(())) => ServeError::Io(std::io::Error::other(format!(
+            "{which} server stopped unexpectedly"
+        ))),
+        Ok(Err(error)) => error.into(),
+        Err(join_error) => ServeError::Io(std::io::Error::other(format!(
+            "{which} server task failed: {join_error}"
+        ))),
+    }
+}

@@ -1,0 +1,11 @@
+//! State shared by every handler, passed explicitly.
+
+use ember_store::{IngestQueue, Store};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub ingest: IngestQueue,
+    /// Largest request body after decompression.
+    pub max_body_bytes: usize,
+}

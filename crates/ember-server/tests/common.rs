@@ -1,0 +1,129 @@
+//! In-process harness: the real router over a real SQLite file, driven with `oneshot`.
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use ember_otlp::collector::ExportTraceServiceRequest;
+use ember_server::{app, AppState};
+use ember_store::{DatabaseUrl, IngestQueue, QueueLimits, Store, StoreOptions};
+use http_body_util::BodyExt;
+use prost::Message;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pub queue: IngestQueue,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+pub async fn test_app() -> TestApp {
+    test_app_with(QueueLimits::default(), 1 << 20).await
+}
+
+pub async fn test_app_with(limits: QueueLimits, max_body_bytes: usize) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(
+        dir.path().join("ember.db"),
+    )))
+    .await
+    .unwrap();
+    let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
+    let router = app(AppState {
+        store: store.clone(),
+        ingest: ingest.clone(),
+        max_body_bytes,
+    });
+    TestApp {
+        router,
+        store,
+        queue: ingest,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        self.send(Request::delete(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(
+            Request::post(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn put_json(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(
+            Request::put(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// OTLP/HTTP protobuf export; asserts nothing.
+    pub async fn export(&self, request: &ExportTraceServiceRequest) -> TestResponse {
+        self.send(
+            Request::post("/v1/traces")
+                .header("content-type", "application/x-protobuf")
+                .body(Body::from(request.encode_to_vec()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Exports and asserts the spans were accepted.
+    pub async fn ingest(&self, request: &ExportTraceServiceRequest) {
+        let response = self.export(request).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    }
+}
