@@ -11,10 +11,7 @@ pub struct GlobalId {
 
 impl GlobalId {
     pub fn new(type_name: &str, rowid: i64) -> Self {
-        Self {
-            type_name: type_name.to_string(),
-            rowid,
-        }
+        Self { type_name: type_name.to_string(), rowid }
     }
 
     /// Encodes `type_name:rowid` as standard base64, the form Phoenix clients expect.
@@ -30,17 +27,12 @@ impl GlobalId {
         if type_name.is_empty() || !type_name.chars().all(|c| c.is_ascii_alphanumeric()) {
             return None;
         }
-        Some(Self {
-            type_name: type_name.to_string(),
-            rowid: rowid.parse().ok()?,
-        })
+        Some(Self { type_name: type_name.to_string(), rowid: rowid.parse().ok()? })
     }
 
     /// Decodes a global id of the expected type and returns its rowid.
     pub fn decode_as(text: &str, type_name: &str) -> Option<i64> {
-        Self::decode(text)
-            .filter(|id| id.type_name == type_name)
-            .map(|id| id.rowid)
+        Self::decode(text).filter(|id| id.type_name == type_name).map(|id| id.rowid)
     }
 }
 
@@ -51,10 +43,7 @@ mod tests {
     #[test]
     fn round_trips_phoenix_ids() {
         assert_eq!(GlobalId::encode("Project", 2), "UHJvamVjdDoy");
-        assert_eq!(
-            GlobalId::decode("UHJvamVjdDoy"),
-            Some(GlobalId::new("Project", 2))
-        );
+        assert_eq!(GlobalId::decode("UHJvamVjdDoy"), Some(GlobalId::new("Project", 2)));
         assert_eq!(GlobalId::decode_as("UHJvamVjdDoy", "Project"), Some(2));
         assert_eq!(GlobalId::decode_as("UHJvamVjdDoy", "Span"), None);
     }

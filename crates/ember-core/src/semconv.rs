@@ -11,12 +11,7 @@ pub const LLM_TOKEN_COUNT_COMPLETION: &str = "llm.token_count.completion";
 pub const LLM_TOKEN_COUNT_TOTAL: &str = "llm.token_count.total";
 
 /// Attribute keys whose string values hold JSON that Phoenix parses into objects.
-pub const JSON_STRING_SUFFIXES: &[&str] = &[
-    "metadata",
-    "tool.parameters",
-    "llm.prompt_template.variables",
-    "document.metadata",
-];
+pub const JSON_STRING_SUFFIXES: &[&str] = &["metadata", "tool.parameters", "llm.prompt_template.variables", "document.metadata"];
 
 /// Every OpenInference span attribute key. Dataframe flattening stops at these keys: a value
 /// under one of them stays whole (a list of messages, a metadata object) instead of being
@@ -86,7 +81,5 @@ pub fn is_semantic_convention(path: &str) -> bool {
 
 /// Whether some semantic-convention key lies strictly below `path` (`llm` or `llm.token_count`).
 pub fn is_semantic_prefix(path: &str) -> bool {
-    SEMANTIC_CONVENTIONS.iter().any(|key| {
-        key.len() > path.len() && key.starts_with(path) && key.as_bytes()[path.len()] == b'.'
-    })
+    SEMANTIC_CONVENTIONS.iter().any(|key| key.len() > path.len() && key.starts_with(path) && key.as_bytes()[path.len()] == b'.')
 }

@@ -44,10 +44,7 @@ impl Span {
     /// Token count attribute coerced to an integer; 0 when absent or unparsable, as Phoenix does.
     pub fn token_count(&self, dotted_path: &str) -> i64 {
         match self.attribute(dotted_path) {
-            Some(Value::Number(number)) => number
-                .as_i64()
-                .or_else(|| number.as_f64().map(|f| f as i64))
-                .unwrap_or(0),
+            Some(Value::Number(number)) => number.as_i64().or_else(|| number.as_f64().map(|f| f as i64)).unwrap_or(0),
             Some(Value::String(text)) => text.trim().parse::<f64>().map(|f| f as i64).unwrap_or(0),
             _ => 0,
         }
@@ -121,10 +118,7 @@ impl SpanKind {
     /// Case-insensitive parse; unknown names become `UNKNOWN`.
     pub fn parse(text: &str) -> SpanKind {
         let upper = text.trim().to_ascii_uppercase();
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == upper)
-            .unwrap_or(SpanKind::Unknown)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == upper).unwrap_or(SpanKind::Unknown)
     }
 }
 
@@ -177,23 +171,13 @@ mod tests {
 
     #[test]
     fn reads_session_and_token_counts_from_nested_attributes() {
-        let span = span_with(
-            json!({"session": {"id": " s-1 "}, "llm": {"token_count": {"prompt": 12, "completion": "7"}}}),
-        );
+        let span = span_with(json!({"session": {"id": " s-1 "}, "llm": {"token_count": {"prompt": 12, "completion": "7"}}}));
         assert_eq!(span.session_id().as_deref(), Some("s-1"));
         assert_eq!(span.token_count("llm.token_count.prompt"), 12);
         assert_eq!(span.token_count("llm.token_count.completion"), 7);
         assert_eq!(span.token_count("llm.token_count.total"), 0);
-        assert_eq!(
-            span_with(json!({"session": {"id": 42}}))
-                .session_id()
-                .as_deref(),
-            Some("42")
-        );
-        assert_eq!(
-            span_with(json!({"session": {"id": "  "}})).session_id(),
-            None
-        );
+        assert_eq!(span_with(json!({"session": {"id": 42}})).session_id().as_deref(), Some("42"));
+        assert_eq!(span_with(json!({"session": {"id": "  "}})).session_id(), None);
     }
 
     #[test]

@@ -18,12 +18,7 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     if let Ok(parsed) = DateTime::parse_from_rfc3339(text) {
         return parsed.timestamp_nanos_opt();
     }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, format) {
             return naive.and_utc().timestamp_nanos_opt();
         }
@@ -47,10 +42,7 @@ mod tests {
 
     #[test]
     fn formats_like_phoenix() {
-        assert_eq!(
-            format_nanos(1_700_000_000_123_456_789),
-            "2023-11-14T22:13:20.123456+00:00"
-        );
+        assert_eq!(format_nanos(1_700_000_000_123_456_789), "2023-11-14T22:13:20.123456+00:00");
     }
 
     #[test]

@@ -15,23 +15,11 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
         Some(any_value::Value::StringValue(text)) => Value::String(text.clone()),
         Some(any_value::Value::BoolValue(flag)) => Value::Bool(*flag),
         Some(any_value::Value::IntValue(int)) => Value::Number((*int).into()),
-        Some(any_value::Value::DoubleValue(double)) => {
-            Number::from_f64(*double).map_or(Value::Null, Value::Number)
+        Some(any_value::Value::DoubleValue(double)) => Number::from_f64(*double).map_or(Value::Null, Value::Number),
+        Some(any_value::Value::ArrayValue(array)) => Value::Array(array.values.iter().map(any_value_to_json).collect()),
+        Some(any_value::Value::KvlistValue(list)) => {
+            Value::Object(list.values.iter().map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Value::Null, any_value_to_json))).collect())
         }
-        Some(any_value::Value::ArrayValue(array)) => {
-            Value::Array(array.values.iter().map(any_value_to_json).collect())
-        }
-        Some(any_value::Value::KvlistValue(list)) => Value::Object(
-            list.values
-                .iter()
-                .map(|kv| {
-                    (
-                        kv.key.clone(),
-                        kv.value.as_ref().map_or(Value::Null, any_value_to_json),
-                    )
-                })
-                .collect(),
-        ),
         Some(any_value::Value::BytesValue(bytes)) => Value::String(hex::encode(bytes)),
         Some(any_value::Value::StringValueStrindex(_)) => Value::Null,
     }
@@ -40,15 +28,7 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
 /// Decodes OTLP key-values into flat `(key, value)` pairs with the JSON-string attributes parsed.
 pub fn decode_key_values(attributes: &[KeyValue]) -> Vec<(String, Value)> {
     parse_json_string_attributes(
-        attributes
-            .iter()
-            .map(|kv| {
-                (
-                    kv.key.clone(),
-                    kv.value.as_ref().map_or(Value::Null, any_value_to_json),
-                )
-            })
-            .collect(),
+        attributes.iter().map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Value::Null, any_value_to_json))).collect(),
     )
 }
 
@@ -57,11 +37,7 @@ pub fn decode_key_values(attributes: &[KeyValue]) -> Vec<(String, Value)> {
 pub fn parse_json_string_attributes(flat: Vec<(String, Value)>) -> Vec<(String, Value)> {
     flat.into_iter()
         .filter_map(|(key, value)| match value {
-            Value::String(text)
-                if JSON_STRING_SUFFIXES
-                    .iter()
-                    .any(|suffix| key.ends_with(suffix)) =>
-            {
+            Value::String(text) if JSON_STRING_SUFFIXES.iter().any(|suffix| key.ends_with(suffix)) => {
                 match serde_json::from_str::<Value>(&text) {
                     Ok(Value::Null) => None,
                     Ok(parsed) => Some((key, parsed)),
@@ -115,11 +91,7 @@ impl Node {
     /// an array element and is dropped), else its value.
     fn into_json(self) -> Value {
         if self.has_children() {
-            Node {
-                value: None,
-                ..self
-            }
-            .children_to_json()
+            Node { value: None, ..self }.children_to_json()
         } else {
             self.value.unwrap_or(Value::Null)
         }
@@ -131,11 +103,7 @@ impl Node {
         match self.value {
             Some(value) if self.has_children() => {
                 object.insert(key.clone(), value);
-                let children = Node {
-                    value: None,
-                    named: self.named,
-                    indexed: self.indexed,
-                };
+                let children = Node { value: None, named: self.named, indexed: self.indexed };
                 if let Value::Object(map) = children.children_to_json() {
                     for (child_key, child_value) in map {
                         object.insert(format!("{key}.{child_key}"), child_value);
@@ -169,11 +137,7 @@ pub fn unflatten(flat: impl IntoIterator<Item = (String, Value)>) -> Map<String,
         if value.is_null() {
             continue;
         }
-        let segments: Vec<&str> = key
-            .split('.')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
+        let segments: Vec<&str> = key.split('.').map(str::trim).filter(|s| !s.is_empty()).collect();
         if segments.is_empty() {
             continue;
         }
@@ -233,9 +197,7 @@ mod tests {
     use serde_json::json;
 
     fn unflat(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(unflatten(
-            pairs.iter().map(|(k, v)| (k.to_string(), v.clone())),
-        ))
+        Value::Object(unflatten(pairs.iter().map(|(k, v)| (k.to_string(), v.clone()))))
     }
 
     #[test]
@@ -245,42 +207,27 @@ mod tests {
             ("retrieval.documents.0.document.id", json!("a")),
             ("retrieval.documents.0.document.score", json!(0.5)),
         ]);
-        assert_eq!(
-            nested,
-            json!({"retrieval": {"documents": [{"document": {"id": "a", "score": 0.5}}, {"document": {"id": "b"}}]}})
-        );
+        assert_eq!(nested, json!({"retrieval": {"documents": [{"document": {"id": "a", "score": 0.5}}, {"document": {"id": "b"}}]}}));
     }
 
     #[test]
     fn terminal_numeric_segments_are_keys_and_leading_zeros_normalise() {
-        assert_eq!(
-            unflat(&[("tags.0", json!("x")), ("tags.01", json!("y"))]),
-            json!({"tags": {"0": "x", "1": "y"}})
-        );
+        assert_eq!(unflat(&[("tags.0", json!("x")), ("tags.01", json!("y"))]), json!({"tags": {"0": "x", "1": "y"}}));
     }
 
     #[test]
     fn index_gaps_collapse_in_index_order() {
-        assert_eq!(
-            unflat(&[("a.7.b", json!(2)), ("a.3.b", json!(1))]),
-            json!({"a": [{"b": 1}, {"b": 2}]})
-        );
+        assert_eq!(unflat(&[("a.7.b", json!(2)), ("a.3.b", json!(1))]), json!({"a": [{"b": 1}, {"b": 2}]}));
     }
 
     #[test]
     fn value_and_prefix_keeps_both() {
-        assert_eq!(
-            unflat(&[("a", json!(1)), ("a.b", json!(2))]),
-            json!({"a": 1, "a.b": 2})
-        );
+        assert_eq!(unflat(&[("a", json!(1)), ("a.b", json!(2))]), json!({"a": 1, "a.b": 2}));
     }
 
     #[test]
     fn nulls_and_empty_segments_are_skipped_last_write_wins() {
-        assert_eq!(
-            unflat(&[("a..b ", json!(1)), ("c", Value::Null), ("a.b", json!(3))]),
-            json!({"a": {"b": 3}})
-        );
+        assert_eq!(unflat(&[("a..b ", json!(1)), ("c", Value::Null), ("a.b", json!(3))]), json!({"a": {"b": 3}}));
     }
 
     #[test]
@@ -295,32 +242,12 @@ mod tests {
 
     #[test]
     fn json_string_attributes_are_parsed() {
-        let string = |s: &str| {
-            Some(AnyValue {
-                value: Some(any_value::Value::StringValue(s.into())),
-            })
-        };
+        let string = |s: &str| Some(AnyValue { value: Some(any_value::Value::StringValue(s.into())) });
         let pairs = decode_key_values(&[
-            KeyValue {
-                key: "metadata".into(),
-                value: string(r#"{"env":"prod"}"#),
-                ..Default::default()
-            },
-            KeyValue {
-                key: "tool.parameters".into(),
-                value: string("not json"),
-                ..Default::default()
-            },
-            KeyValue {
-                key: "llm.prompt_template.variables".into(),
-                value: string("null"),
-                ..Default::default()
-            },
-            KeyValue {
-                key: "llm.invocation_parameters".into(),
-                value: string(r#"{"t":1}"#),
-                ..Default::default()
-            },
+            KeyValue { key: "metadata".into(), value: string(r#"{"env":"prod"}"#), ..Default::default() },
+            KeyValue { key: "tool.parameters".into(), value: string("not json"), ..Default::default() },
+            KeyValue { key: "llm.prompt_template.variables".into(), value: string("null"), ..Default::default() },
+            KeyValue { key: "llm.invocation_parameters".into(), value: string(r#"{"t":1}"#), ..Default::default() },
         ]);
         assert_eq!(
             pairs,

@@ -1,8 +1,7 @@
 //! `ExportTraceServiceRequest` → project-routed [`Span`]s.
 
 use ember_core::semconv::{
-    INPUT_MIME_TYPE, INPUT_VALUE, LLM_TOKEN_COUNT_COMPLETION, LLM_TOKEN_COUNT_PROMPT,
-    LLM_TOKEN_COUNT_TOTAL, PROJECT_NAME, SPAN_KIND,
+    INPUT_MIME_TYPE, INPUT_VALUE, LLM_TOKEN_COUNT_COMPLETION, LLM_TOKEN_COUNT_PROMPT, LLM_TOKEN_COUNT_TOTAL, PROJECT_NAME, SPAN_KIND,
 };
 use ember_core::{ErrorCode, RoutedSpan, ServiceError, Span, SpanEvent, SpanKind, StatusCode};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -55,10 +54,7 @@ impl DecodedExport {
 
     /// Approximate in-memory size, used to bound the ingest queue by bytes.
     pub fn approximate_bytes(&self) -> usize {
-        self.spans
-            .iter()
-            .map(|routed| approximate_span_bytes(&routed.span))
-            .sum()
+        self.spans.iter().map(|routed| approximate_span_bytes(&routed.span)).sum()
     }
 }
 
@@ -67,51 +63,26 @@ fn approximate_span_bytes(span: &Span) -> usize {
         match value {
             Value::String(text) => text.len() + 24,
             Value::Array(items) => 24 + items.iter().map(value_bytes).sum::<usize>(),
-            Value::Object(map) => {
-                48 + map
-                    .iter()
-                    .map(|(k, v)| k.len() + 24 + value_bytes(v))
-                    .sum::<usize>()
-            }
+            Value::Object(map) => 48 + map.iter().map(|(k, v)| k.len() + 24 + value_bytes(v)).sum::<usize>(),
             _ => 16,
         }
     }
-    let attributes: usize = span
-        .attributes
-        .iter()
-        .map(|(k, v)| k.len() + value_bytes(v))
-        .sum();
-    let events: usize = span
-        .events
-        .iter()
-        .map(|e| {
-            e.name.len()
-                + e.attributes
-                    .iter()
-                    .map(|(k, v)| k.len() + value_bytes(v))
-                    .sum::<usize>()
-        })
-        .sum();
+    let attributes: usize = span.attributes.iter().map(|(k, v)| k.len() + value_bytes(v)).sum();
+    let events: usize =
+        span.events.iter().map(|e| e.name.len() + e.attributes.iter().map(|(k, v)| k.len() + value_bytes(v)).sum::<usize>()).sum();
     256 + span.name.len() + span.status_message.len() + attributes + events
 }
 
 /// Decodes every span of the request. `header_project` is the `x-project-name` header, which
 /// takes precedence over the resource attribute `openinference.project.name`.
-pub fn decode_export(
-    request: ExportTraceServiceRequest,
-    header_project: Option<&str>,
-) -> DecodedExport {
+pub fn decode_export(request: ExportTraceServiceRequest, header_project: Option<&str>) -> DecodedExport {
     let mut decoded = DecodedExport::default();
     for resource_spans in request.resource_spans {
         let resource_project = resource_spans.resource.as_ref().and_then(|resource| {
-            resource
-                .attributes
-                .iter()
-                .find(|kv| kv.key == PROJECT_NAME)
-                .and_then(|kv| match kv.value.as_ref().map(any_value_to_json) {
-                    Some(Value::String(name)) if !name.trim().is_empty() => Some(name),
-                    _ => None,
-                })
+            resource.attributes.iter().find(|kv| kv.key == PROJECT_NAME).and_then(|kv| match kv.value.as_ref().map(any_value_to_json) {
+                Some(Value::String(name)) if !name.trim().is_empty() => Some(name),
+                _ => None,
+            })
         });
         let project_name = header_project
             .filter(|name| !name.trim().is_empty())
@@ -121,10 +92,7 @@ pub fn decode_export(
         for scope_spans in resource_spans.scope_spans {
             for otlp_span in scope_spans.spans {
                 match decode_span(otlp_span) {
-                    Ok(span) => decoded.spans.push(RoutedSpan {
-                        project_name: project_name.clone(),
-                        span,
-                    }),
+                    Ok(span) => decoded.spans.push(RoutedSpan { project_name: project_name.clone(), span }),
                     Err(reason) => decoded.reject(reason),
                 }
             }
@@ -135,10 +103,7 @@ pub fn decode_export(
 
 fn hex_id(bytes: &[u8], expected_len: usize, what: &str) -> Result<String, String> {
     if bytes.len() != expected_len {
-        return Err(format!(
-            "{what} must be {expected_len} bytes, got {}",
-            bytes.len()
-        ));
+        return Err(format!("{what} must be {expected_len} bytes, got {}", bytes.len()));
     }
     if bytes.iter().all(|b| *b == 0) {
         return Err(format!("{what} must not be all zeros"));
@@ -152,16 +117,11 @@ fn nanos(value: u64, what: &str) -> Result<i64, String> {
 
 fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span, String> {
     let trace_id = hex_id(&otlp.trace_id, 16, "trace_id")?;
-    let span_id =
-        hex_id(&otlp.span_id, 8, "span_id").map_err(|e| format!("{e} (trace {trace_id})"))?;
-    let parent_id = if otlp.parent_span_id.is_empty() || otlp.parent_span_id.iter().all(|b| *b == 0)
-    {
+    let span_id = hex_id(&otlp.span_id, 8, "span_id").map_err(|e| format!("{e} (trace {trace_id})"))?;
+    let parent_id = if otlp.parent_span_id.is_empty() || otlp.parent_span_id.iter().all(|b| *b == 0) {
         None
     } else {
-        Some(
-            hex_id(&otlp.parent_span_id, 8, "parent_span_id")
-                .map_err(|e| format!("{e} (span {span_id})"))?,
-        )
+        Some(hex_id(&otlp.parent_span_id, 8, "parent_span_id").map_err(|e| format!("{e} (span {span_id})"))?)
     };
     let start_time = nanos(otlp.start_time_unix_nano, "start_time_unix_nano")?;
     let end_time = nanos(otlp.end_time_unix_nano, "end_time_unix_nano")?;
@@ -189,11 +149,7 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
         None => (StatusCode::Unset, String::new()),
     };
 
-    let events = otlp
-        .events
-        .into_iter()
-        .map(decode_event)
-        .collect::<Result<_, _>>()?;
+    let events = otlp.events.into_iter().map(decode_event).collect::<Result<_, _>>()?;
     Ok(Span {
         trace_id,
         span_id,
@@ -218,10 +174,7 @@ fn normalise_values(flat: &mut Vec<(String, Value)>) {
             LLM_TOKEN_COUNT_PROMPT | LLM_TOKEN_COUNT_COMPLETION | LLM_TOKEN_COUNT_TOTAL => {
                 let as_int = match value {
                     Value::String(text) => text.trim().parse::<i64>().ok(),
-                    Value::Number(number) if number.is_f64() => number
-                        .as_f64()
-                        .filter(|f| f.fract() == 0.0)
-                        .map(|f| f as i64),
+                    Value::Number(number) if number.is_f64() => number.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64),
                     _ => None,
                 };
                 if let Some(int) = as_int {
@@ -230,11 +183,7 @@ fn normalise_values(flat: &mut Vec<(String, Value)>) {
             }
             INPUT_VALUE | "output.value" if !value.is_string() => {
                 *value = Value::String(value.to_string());
-                json_mime_for.push(if key == INPUT_VALUE {
-                    INPUT_MIME_TYPE
-                } else {
-                    "output.mime_type"
-                });
+                json_mime_for.push(if key == INPUT_VALUE { INPUT_MIME_TYPE } else { "output.mime_type" });
             }
             _ => {}
         }
@@ -245,30 +194,16 @@ fn normalise_values(flat: &mut Vec<(String, Value)>) {
     }
 }
 
-const EXCEPTION_KEYS: [&str; 4] = [
-    "exception.type",
-    "exception.message",
-    "exception.escaped",
-    "exception.stacktrace",
-];
+const EXCEPTION_KEYS: [&str; 4] = ["exception.type", "exception.message", "exception.escaped", "exception.stacktrace"];
 
 fn decode_event(event: span::Event) -> Result<SpanEvent, String> {
     let timestamp = nanos(event.time_unix_nano, "event time_unix_nano")?;
-    let mut attributes: Map<String, Value> = decode_key_values(&event.attributes)
-        .into_iter()
-        .filter(|(_, v)| !v.is_null())
-        .collect();
+    let mut attributes: Map<String, Value> = decode_key_values(&event.attributes).into_iter().filter(|(_, v)| !v.is_null()).collect();
     if event.name == "exception" {
         attributes.retain(|key, _| EXCEPTION_KEYS.contains(&key.as_str()));
-        attributes
-            .entry("exception.message")
-            .or_insert_with(|| json!(""));
+        attributes.entry("exception.message").or_insert_with(|| json!(""));
     }
-    Ok(SpanEvent {
-        name: event.name,
-        timestamp,
-        attributes,
-    })
+    Ok(SpanEvent { name: event.name, timestamp, attributes })
 }
 
 #[cfg(test)]
@@ -279,11 +214,7 @@ mod tests {
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
 
     fn kv(key: &str, value: any_value::Value) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(AnyValue { value: Some(value) }),
-            ..Default::default()
-        }
+        KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
     }
 
     fn otlp_span(span_id: u8) -> opentelemetry_proto::tonic::trace::v1::Span {
@@ -294,29 +225,17 @@ mod tests {
             start_time_unix_nano: 1_000,
             end_time_unix_nano: 2_000,
             attributes: vec![
-                kv(
-                    "openinference.span.kind",
-                    any_value::Value::StringValue("llm".into()),
-                ),
-                kv(
-                    "llm.token_count.prompt",
-                    any_value::Value::StringValue("12".into()),
-                ),
+                kv("openinference.span.kind", any_value::Value::StringValue("llm".into())),
+                kv("llm.token_count.prompt", any_value::Value::StringValue("12".into())),
                 kv("input.value", any_value::Value::IntValue(5)),
                 kv("session.id", any_value::Value::StringValue("s1".into())),
             ],
-            status: Some(Status {
-                code: 2,
-                message: "boom".into(),
-            }),
+            status: Some(Status { code: 2, message: "boom".into() }),
             events: vec![span::Event {
                 time_unix_nano: 1_500,
                 name: "exception".into(),
                 attributes: vec![
-                    kv(
-                        "exception.type",
-                        any_value::Value::StringValue("ValueError".into()),
-                    ),
+                    kv("exception.type", any_value::Value::StringValue("ValueError".into())),
                     kv("other", any_value::Value::IntValue(1)),
                 ],
                 dropped_attributes_count: 0,
@@ -325,21 +244,13 @@ mod tests {
         }
     }
 
-    fn request(
-        spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>,
-        resource_project: Option<&str>,
-    ) -> ExportTraceServiceRequest {
-        let resource = resource_project.map(|name| Resource {
-            attributes: vec![kv(PROJECT_NAME, any_value::Value::StringValue(name.into()))],
-            ..Default::default()
-        });
+    fn request(spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>, resource_project: Option<&str>) -> ExportTraceServiceRequest {
+        let resource = resource_project
+            .map(|name| Resource { attributes: vec![kv(PROJECT_NAME, any_value::Value::StringValue(name.into()))], ..Default::default() });
         ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 resource,
-                scope_spans: vec![ScopeSpans {
-                    spans,
-                    ..Default::default()
-                }],
+                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
                 ..Default::default()
             }],
         }
@@ -357,42 +268,20 @@ mod tests {
         assert_eq!(span.status_message, "boom");
         assert_eq!(span.attribute("llm.token_count.prompt"), Some(&json!(12)));
         assert_eq!(span.attribute("input.value"), Some(&json!("5")));
-        assert_eq!(
-            span.attribute("input.mime_type"),
-            Some(&json!("application/json"))
-        );
-        assert_eq!(
-            span.attribute("openinference.span.kind"),
-            Some(&json!("llm"))
-        );
+        assert_eq!(span.attribute("input.mime_type"), Some(&json!("application/json")));
+        assert_eq!(span.attribute("openinference.span.kind"), Some(&json!("llm")));
         assert_eq!(
             span.events[0].attributes,
-            json!({"exception.type": "ValueError", "exception.message": ""})
-                .as_object()
-                .cloned()
-                .unwrap()
+            json!({"exception.type": "ValueError", "exception.message": ""}).as_object().cloned().unwrap()
         );
     }
 
     #[test]
     fn routes_projects_header_then_resource_then_default() {
-        assert_eq!(
-            decode_export(request(vec![otlp_span(2)], Some("res")), Some("hdr")).spans[0]
-                .project_name,
-            "hdr"
-        );
-        assert_eq!(
-            decode_export(request(vec![otlp_span(2)], Some("res")), None).spans[0].project_name,
-            "res"
-        );
-        assert_eq!(
-            decode_export(request(vec![otlp_span(2)], Some("  ")), None).spans[0].project_name,
-            "default"
-        );
-        assert_eq!(
-            decode_export(request(vec![otlp_span(2)], None), Some("")).spans[0].project_name,
-            "default"
-        );
+        assert_eq!(decode_export(request(vec![otlp_span(2)], Some("res")), Some("hdr")).spans[0].project_name, "hdr");
+        assert_eq!(decode_export(request(vec![otlp_span(2)], Some("res")), None).spans[0].project_name, "res");
+        assert_eq!(decode_export(request(vec![otlp_span(2)], Some("  ")), None).spans[0].project_name, "default");
+        assert_eq!(decode_export(request(vec![otlp_span(2)], None), Some("")).spans[0].project_name, "default");
     }
 
     #[test]
@@ -404,11 +293,7 @@ mod tests {
         let decoded = decode_export(request(vec![otlp_span(2), bad, zero], None), None);
         assert_eq!(decoded.spans.len(), 1);
         assert_eq!(decoded.rejected_spans, 2);
-        assert!(
-            decoded.rejection_reasons[0].contains("span_id must be 8 bytes"),
-            "{:?}",
-            decoded.rejection_reasons
-        );
+        assert!(decoded.rejection_reasons[0].contains("span_id must be 8 bytes"), "{:?}", decoded.rejection_reasons);
     }
 
     #[test]
@@ -418,10 +303,7 @@ mod tests {
             "startTimeUnixNano":"1000","endTimeUnixNano":2000,"kind":1,"attributes":[{"key":"a.b","value":{"intValue":"3"}}]}]}]}]}"#;
         let decoded = decode_export(decode_json(body).unwrap(), None);
         assert_eq!(decoded.spans[0].project_name, "p");
-        assert_eq!(
-            decoded.spans[0].span.trace_id,
-            "0102030405060708090a0b0c0d0e0f10"
-        );
+        assert_eq!(decoded.spans[0].span.trace_id, "0102030405060708090a0b0c0d0e0f10");
         assert_eq!(decoded.spans[0].span.attribute("a.b"), Some(&json!(3)));
         assert!(decode_json(b"{not json").is_err());
         assert!(decode_protobuf(b"\xff\xff\xff").is_err());

@@ -36,9 +36,7 @@ pub fn span_to_otlp_json(span: &Span) -> Value {
 }
 
 fn key_values(flat: &Map<String, Value>) -> Vec<Value> {
-    flat.iter()
-        .map(|(key, value)| json!({"key": key, "value": any_value(value)}))
-        .collect()
+    flat.iter().map(|(key, value)| json!({"key": key, "value": any_value(value)})).collect()
 }
 
 fn any_value(value: &Value) -> Value {

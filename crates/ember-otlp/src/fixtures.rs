@@ -6,23 +6,11 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
 
 pub fn string_attribute(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }), ..Default::default() }
 }
 
 pub fn int_attribute(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), ..Default::default() }
 }
 
 /// A span with 16-byte trace id `[trace; 16]` and 8-byte span id `[id; 8]`, starting at
@@ -36,26 +24,17 @@ pub fn span(trace: u8, id: u8, parent: Option<u8>, kind: &str) -> Span {
         name: format!("{kind}-{id}"),
         start_time_unix_nano: start,
         end_time_unix_nano: start + u64::from(id) * 1_000_000,
-        attributes: vec![
-            string_attribute("openinference.span.kind", kind),
-            string_attribute("input.value", &format!("question {id}")),
-        ],
+        attributes: vec![string_attribute("openinference.span.kind", kind), string_attribute("input.value", &format!("question {id}"))],
         ..Default::default()
     }
 }
 
 pub fn with_error(mut span: Span, message: &str) -> Span {
-    span.status = Some(Status {
-        code: 2,
-        message: message.into(),
-    });
+    span.status = Some(Status { code: 2, message: message.into() });
     span.events.push(span::Event {
         time_unix_nano: span.start_time_unix_nano,
         name: "exception".into(),
-        attributes: vec![
-            string_attribute("exception.type", "ValueError"),
-            string_attribute("exception.message", message),
-        ],
+        attributes: vec![string_attribute("exception.type", "ValueError"), string_attribute("exception.message", message)],
         dropped_attributes_count: 0,
     });
     span
@@ -69,18 +48,13 @@ pub fn with_attributes(mut span: Span, attributes: Vec<KeyValue>) -> Span {
 /// One resource (optionally naming a project) holding `spans`.
 pub fn request(project: Option<&str>, spans: Vec<Span>) -> ExportTraceServiceRequest {
     let resource = Resource {
-        attributes: project
-            .map(|p| vec![string_attribute("openinference.project.name", p)])
-            .unwrap_or_default(),
+        attributes: project.map(|p| vec![string_attribute("openinference.project.name", p)]).unwrap_or_default(),
         ..Default::default()
     };
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(resource),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
             ..Default::default()
         }],
     }

@@ -8,12 +8,7 @@ pub fn convert(flat: &mut Vec<(String, Value)>) {
     if !flat.iter().any(|(key, _)| key.starts_with("gen_ai.")) {
         return;
     }
-    let lookup = |key: &str| {
-        flat.iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
+    let lookup = |key: &str| flat.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let mut derived: Vec<(String, Value)> = Vec::new();
 
     if let Some(Value::String(operation)) = lookup("gen_ai.operation.name") {
@@ -28,8 +23,7 @@ pub fn convert(flat: &mut Vec<(String, Value)>) {
             derived.push(("openinference.span.kind".into(), json!(kind)));
         }
     }
-    if let Some(model) = lookup("gen_ai.response.model").or_else(|| lookup("gen_ai.request.model"))
-    {
+    if let Some(model) = lookup("gen_ai.response.model").or_else(|| lookup("gen_ai.request.model")) {
         derived.push(("llm.model_name".into(), model));
     }
     if let Some(provider) = lookup("gen_ai.provider.name").or_else(|| lookup("gen_ai.system")) {
@@ -45,45 +39,25 @@ pub fn convert(flat: &mut Vec<(String, Value)>) {
         derived.push(("llm.token_count.completion".into(), json!(tokens)));
     }
     if input_tokens.is_some() || output_tokens.is_some() {
-        derived.push((
-            "llm.token_count.total".into(),
-            json!(input_tokens.unwrap_or(0) + output_tokens.unwrap_or(0)),
-        ));
+        derived.push(("llm.token_count.total".into(), json!(input_tokens.unwrap_or(0) + output_tokens.unwrap_or(0))));
     }
     let mut invocation = Map::new();
-    for parameter in [
-        "temperature",
-        "max_tokens",
-        "top_p",
-        "top_k",
-        "frequency_penalty",
-        "presence_penalty",
-        "seed",
-        "stop_sequences",
-    ] {
+    for parameter in ["temperature", "max_tokens", "top_p", "top_k", "frequency_penalty", "presence_penalty", "seed", "stop_sequences"] {
         if let Some(value) = lookup(&format!("gen_ai.request.{parameter}")) {
             invocation.insert(parameter.to_string(), value);
         }
     }
     if !invocation.is_empty() {
-        derived.push((
-            "llm.invocation_parameters".into(),
-            json!(Value::Object(invocation).to_string()),
-        ));
+        derived.push(("llm.invocation_parameters".into(), json!(Value::Object(invocation).to_string())));
     }
-    for (from, to) in [
-        ("gen_ai.tool.name", "tool.name"),
-        ("gen_ai.tool.description", "tool.description"),
-        ("gen_ai.tool.call.id", "tool_call.id"),
-    ] {
+    for (from, to) in
+        [("gen_ai.tool.name", "tool.name"), ("gen_ai.tool.description", "tool.description"), ("gen_ai.tool.call.id", "tool_call.id")]
+    {
         if let Some(value) = lookup(from) {
             derived.push((to.into(), value));
         }
     }
-    for (from, to) in [
-        ("gen_ai.input.messages", "llm.input_messages"),
-        ("gen_ai.output.messages", "llm.output_messages"),
-    ] {
+    for (from, to) in [("gen_ai.input.messages", "llm.input_messages"), ("gen_ai.output.messages", "llm.output_messages")] {
         if let Some(messages) = lookup(from) {
             derived.extend(convert_messages(&messages, to));
         }
@@ -91,9 +65,7 @@ pub fn convert(flat: &mut Vec<(String, Value)>) {
 
     for (key, value) in derived {
         let prefix = format!("{key}.");
-        let present = flat
-            .iter()
-            .any(|(k, _)| *k == key || k.starts_with(&prefix));
+        let present = flat.iter().any(|(k, _)| *k == key || k.starts_with(&prefix));
         if !present {
             flat.push((key, value));
         }
@@ -155,10 +127,7 @@ mod tests {
             ("gen_ai.usage.input_tokens".to_string(), json!(10)),
             ("gen_ai.usage.output_tokens".to_string(), json!(5)),
             ("gen_ai.request.temperature".to_string(), json!(0.2)),
-            (
-                "gen_ai.input.messages".to_string(),
-                json!(r#"[{"role":"user","parts":[{"type":"text","content":"hi"}]}]"#),
-            ),
+            ("gen_ai.input.messages".to_string(), json!(r#"[{"role":"user","parts":[{"type":"text","content":"hi"}]}]"#)),
             ("llm.model_name".to_string(), json!("already-set")),
         ];
         convert(&mut flat);
@@ -166,17 +135,8 @@ mod tests {
         assert_eq!(get("openinference.span.kind"), Some(json!("LLM")));
         assert_eq!(get("llm.model_name"), Some(json!("already-set")));
         assert_eq!(get("llm.token_count.total"), Some(json!(15)));
-        assert_eq!(
-            get("llm.invocation_parameters"),
-            Some(json!(r#"{"temperature":0.2}"#))
-        );
-        assert_eq!(
-            get("llm.input_messages.0.message.content"),
-            Some(json!("hi"))
-        );
-        assert_eq!(
-            get("llm.input_messages.0.message.role"),
-            Some(json!("user"))
-        );
+        assert_eq!(get("llm.invocation_parameters"), Some(json!(r#"{"temperature":0.2}"#)));
+        assert_eq!(get("llm.input_messages.0.message.content"), Some(json!("hi")));
+        assert_eq!(get("llm.input_messages.0.message.role"), Some(json!("user")));
     }
 }

@@ -18,45 +18,19 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/arize_phoenix_version", get(health::version))
-        .route(
-            "/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
-        )
+        .route("/openapi.json", get(|| async { Json(crate::openapi::document()) }))
         .route("/v1/traces", post(otlp::export))
         .route("/v1/projects", get(projects::list).post(projects::create))
-        .route(
-            "/v1/projects/{project_identifier}",
-            get(projects::get)
-                .put(projects::update)
-                .delete(projects::delete),
-        )
-        .route(
-            "/v1/projects/{project_identifier}/spans",
-            get(spans::list).post(spans::create),
-        )
-        .route(
-            "/v1/projects/{project_identifier}/spans/otlpv1",
-            get(spans::list_otlp),
-        )
+        .route("/v1/projects/{project_identifier}", get(projects::get).put(projects::update).delete(projects::delete))
+        .route("/v1/projects/{project_identifier}/spans", get(spans::list).post(spans::create))
+        .route("/v1/projects/{project_identifier}/spans/otlpv1", get(spans::list_otlp))
         .route("/v1/spans/{span_identifier}", delete(spans::delete))
-        .route(
-            "/v1/spans",
-            post(span_query::query_spans).get(span_query::query_spans),
-        )
-        .route(
-            "/v1/projects/{project_identifier}/traces",
-            get(traces::list),
-        )
+        .route("/v1/spans", post(span_query::query_spans).get(span_query::query_spans))
+        .route("/v1/projects/{project_identifier}/traces", get(traces::list))
         .route("/v1/traces/{trace_identifier}", delete(traces::delete))
         .route("/v1/traces/transfer", post(traces::transfer))
-        .route(
-            "/v1/projects/{project_identifier}/sessions",
-            get(sessions::list),
-        )
-        .route(
-            "/v1/sessions/{session_identifier}",
-            get(sessions::get).delete(sessions::delete),
-        )
+        .route("/v1/projects/{project_identifier}/sessions", get(sessions::list))
+        .route("/v1/sessions/{session_identifier}", get(sessions::get).delete(sessions::delete))
         .route("/v1/sessions/delete", post(sessions::delete_many))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -69,9 +43,6 @@ async fn not_found() -> Response {
 }
 
 async fn add_version_header(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        VERSION_HEADER,
-        HeaderValue::from_static(crate::PHOENIX_COMPATIBLE_VERSION),
-    );
+    response.headers_mut().insert(VERSION_HEADER, HeaderValue::from_static(crate::PHOENIX_COMPATIBLE_VERSION));
     response
 }

@@ -63,12 +63,9 @@ impl ServeConfig {
     }
 
     pub fn working_dir(&self) -> PathBuf {
-        self.working_dir.clone().unwrap_or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join(".ember")
-        })
+        self.working_dir
+            .clone()
+            .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".ember"))
     }
 
     pub fn queue_limits(&self) -> QueueLimits {

@@ -23,11 +23,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            body: ErrorBody::Text(message.into()),
-            retry_after: false,
-        }
+        ApiError { status, body: ErrorBody::Text(message.into()), retry_after: false }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -39,28 +35,14 @@ impl ApiError {
     }
 
     /// A FastAPI-style validation error for one location, e.g. `["query", "limit"]`.
-    pub fn validation(
-        location: &[&str],
-        kind: &str,
-        message: impl Into<String>,
-        input: Value,
-    ) -> Self {
+    pub fn validation(location: &[&str], kind: &str, message: impl Into<String>, input: Value) -> Self {
         Self::validation_at(json!(location), kind, message, input)
     }
 
     /// A validation error whose location mixes names and list indices (`["body", "data", 0]`).
-    pub fn validation_at(
-        location: Value,
-        kind: &str,
-        message: impl Into<String>,
-        input: Value,
-    ) -> Self {
+    pub fn validation_at(location: Value, kind: &str, message: impl Into<String>, input: Value) -> Self {
         let detail = json!({"detail": [{"type": kind, "loc": location, "msg": message.into(), "input": input}]});
-        ApiError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            body: ErrorBody::Json(detail),
-            retry_after: false,
-        }
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, body: ErrorBody::Json(detail), retry_after: false }
     }
 }
 
@@ -84,29 +66,18 @@ impl<E: ServiceError> From<E> for ApiError {
         if code == ErrorCode::Internal {
             tracing::error!(error = %error, "request failed");
         }
-        ApiError {
-            status: http_status(code),
-            body: ErrorBody::Text(error.client_message()),
-            retry_after: code == ErrorCode::Unavailable,
-        }
+        ApiError { status: http_status(code), body: ErrorBody::Text(error.client_message()), retry_after: code == ErrorCode::Unavailable }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = match self.body {
-            ErrorBody::Text(text) => (
-                self.status,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                text,
-            )
-                .into_response(),
+            ErrorBody::Text(text) => (self.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
             ErrorBody::Json(value) => (self.status, axum::Json(value)).into_response(),
         };
         if self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

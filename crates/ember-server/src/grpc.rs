@@ -2,9 +2,7 @@
 
 use ember_core::{ErrorCode, ServiceError};
 use ember_otlp::collector::trace_service_server::TraceService;
-use ember_otlp::collector::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse};
 use ember_store::IngestQueue;
 use tonic::{Request, Response, Status};
 
@@ -32,19 +30,10 @@ fn status(error: IngestError) -> Status {
 
 #[tonic::async_trait]
 impl TraceService for OtlpTraceService {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let report = ingest_request(&self.queue, request.into_inner())
-            .await
-            .map_err(status)?;
-        let partial_success = (report.rejected_spans > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: report.rejected_spans,
-            error_message: report.error_message,
-        });
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success,
-        }))
+    async fn export(&self, request: Request<ExportTraceServiceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let report = ingest_request(&self.queue, request.into_inner()).await.map_err(status)?;
+        let partial_success = (report.rejected_spans > 0)
+            .then(|| ExportTracePartialSuccess { rejected_spans: report.rejected_spans, error_message: report.error_message });
+        Ok(Response::new(ExportTraceServiceResponse { partial_success }))
     }
 }

@@ -71,10 +71,7 @@ pub async fn ingest_body(
 }
 
 /// Ingests an already-decoded request (gRPC).
-pub async fn ingest_request(
-    queue: &IngestQueue,
-    request: ExportTraceServiceRequest,
-) -> Result<ExportReport, IngestError> {
+pub async fn ingest_request(queue: &IngestQueue, request: ExportTraceServiceRequest) -> Result<ExportReport, IngestError> {
     refuse_when_full(queue)?;
     let decoded = tokio::task::spawn_blocking(move || decode_export(request, None)).await?;
     submit(queue, decoded).await
@@ -94,11 +91,7 @@ async fn submit(queue: &IngestQueue, decoded: DecodedExport) -> Result<ExportRep
         error_message: if decoded.rejected_spans == 0 {
             String::new()
         } else {
-            format!(
-                "{} spans rejected: {}",
-                decoded.rejected_spans,
-                decoded.rejection_reasons.join("; ")
-            )
+            format!("{} spans rejected: {}", decoded.rejected_spans, decoded.rejection_reasons.join("; "))
         },
     };
     if decoded.spans.is_empty() {

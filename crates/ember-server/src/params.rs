@@ -17,34 +17,20 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).map_err(|_| {
-            ApiError::validation(
-                &["query"],
-                "query_parse",
-                "the query string is malformed",
-                json!(query),
-            )
-        })?;
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .map_err(|_| ApiError::validation(&["query"], "query_parse", "the query string is malformed", json!(query)))?;
         Ok(QueryParams(pairs))
     }
 }
 
 impl QueryParams {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.0.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
     /// Every value of a repeated parameter (`?trace_id=a&trace_id=b`).
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-            .collect()
+        self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone()).collect()
     }
 
     /// `limit`: a positive integer, at most `max` when given.
@@ -61,12 +47,7 @@ impl QueryParams {
             )
         })?;
         if value <= 0 {
-            return Err(ApiError::validation(
-                &["query", "limit"],
-                "greater_than",
-                "Input should be greater than 0",
-                json!(raw),
-            ));
+            return Err(ApiError::validation(&["query", "limit"], "greater_than", "Input should be greater than 0", json!(raw)));
         }
         if let Some(max) = max.filter(|max| value as usize > *max) {
             return Err(ApiError::validation(
@@ -93,42 +74,49 @@ impl QueryParams {
         }
     }
 
+    /// An optional non-negative number.
+    pub fn non_negative_f64(&self, name: &str) -> Result<Option<f64>, ApiError> {
+        let Some(raw) = self.get(name) else { return Ok(None) };
+        let value: f64 = raw
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::validation(&["query", name], "float_parsing", "Input should be a valid number", json!(raw)))?;
+        if !value.is_finite() || value < 0.0 {
+            return Err(ApiError::validation(
+                &["query", name],
+                "greater_than_equal",
+                "Input should be greater than or equal to 0",
+                json!(raw),
+            ));
+        }
+        Ok(Some(value))
+    }
+
+    /// An optional boolean.
+    pub fn optional_bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(_) => self.bool(name, false).map(Some),
+        }
+    }
+
     /// A timestamp parameter (ISO 8601; naive values are UTC) as Unix nanoseconds.
     pub fn timestamp(&self, name: &str) -> Result<Option<i64>, ApiError> {
         match self.get(name) {
             None | Some("") => Ok(None),
             Some(raw) => parse_timestamp(raw).map(Some).ok_or_else(|| {
-                ApiError::validation(
-                    &["query", name],
-                    "datetime_from_date_parsing",
-                    "Input should be a valid datetime",
-                    json!(raw),
-                )
+                ApiError::validation(&["query", name], "datetime_from_date_parsing", "Input should be a valid datetime", json!(raw))
             }),
         }
     }
 
     /// One of `allowed`, or the default.
-    pub fn choice<'a>(
-        &self,
-        name: &str,
-        allowed: &[&'a str],
-        default: &'a str,
-    ) -> Result<&'a str, ApiError> {
+    pub fn choice<'a>(&self, name: &str, allowed: &[&'a str], default: &'a str) -> Result<&'a str, ApiError> {
         match self.get(name) {
             None => Ok(default),
             Some(raw) => allowed.iter().find(|a| **a == raw).copied().ok_or_else(|| {
-                let expected = allowed
-                    .iter()
-                    .map(|a| format!("'{a}'"))
-                    .collect::<Vec<_>>()
-                    .join(" or ");
-                ApiError::validation(
-                    &["query", name],
-                    "enum",
-                    format!("Input should be {expected}"),
-                    json!(raw),
-                )
+                let expected = allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" or ");
+                ApiError::validation(&["query", name], "enum", format!("Input should be {expected}"), json!(raw))
             }),
         }
     }
@@ -139,11 +127,7 @@ impl QueryParams {
             None | Some("") => Ok(None),
             Some(raw) => GlobalId::decode_as(raw, type_name)
                 .map(Some)
-                .ok_or_else(|| {
-                    ApiError::unprocessable(format!(
-                        "Invalid cursor: {raw:?} is not a {type_name} id"
-                    ))
-                }),
+                .ok_or_else(|| ApiError::unprocessable(format!("Invalid cursor: {raw:?} is not a {type_name} id"))),
         }
     }
 }

@@ -18,10 +18,7 @@ pub enum ServeError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {address}: {source}")]
-    Bind {
-        address: String,
-        source: std::io::Error,
-    },
+    Bind { address: String, source: std::io::Error },
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("grpc server failed: {0}")]
@@ -44,9 +41,7 @@ pub struct BoundServer {
 
 async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
     let address = format!("{host}:{port}");
-    TcpListener::bind(&address)
-        .await
-        .map_err(|source| ServeError::Bind { address, source })
+    TcpListener::bind(&address).await.map_err(|source| ServeError::Bind { address, source })
 }
 
 impl Server {
@@ -62,11 +57,7 @@ impl Server {
             grpc_addr: grpc.local_addr()?,
             http,
             grpc,
-            state: AppState {
-                store: store.clone(),
-                ingest,
-                max_body_bytes: config.max_body_bytes,
-            },
+            state: AppState { store: store.clone(), ingest, max_body_bytes: config.max_body_bytes },
             store,
             writer,
             grpc_max_message_bytes: config.grpc_max_message_bytes,
@@ -77,34 +68,22 @@ impl Server {
 impl BoundServer {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish,
     /// drains the ingest queue into the database and closes it.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), ServeError> {
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let (stop, stopped) = watch::channel(false);
         let until_stopped = |mut receiver: watch::Receiver<bool>| async move {
             let _ = receiver.wait_for(|stop| *stop).await;
         };
-        let trace_service = TraceServiceServer::new(OtlpTraceService {
-            queue: self.state.ingest.clone(),
-        })
-        .max_decoding_message_size(self.grpc_max_message_bytes)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip);
+        let trace_service = TraceServiceServer::new(OtlpTraceService { queue: self.state.ingest.clone() })
+            .max_decoding_message_size(self.grpc_max_message_bytes)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip);
         let mut grpc = tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(trace_service)
-                .serve_with_incoming_shutdown(
-                    TcpListenerStream::new(self.grpc),
-                    until_stopped(stopped.clone()),
-                ),
+                .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc), until_stopped(stopped.clone())),
         );
         let router = app(self.state);
-        let mut http = tokio::spawn(async move {
-            axum::serve(self.http, router)
-                .with_graceful_shutdown(until_stopped(stopped))
-                .await
-        });
+        let mut http = tokio::spawn(async move { axum::serve(self.http, router).with_graceful_shutdown(until_stopped(stopped)).await });
 
         // A server that stops on its own is a failure; the other one is then stopped too.
         let failure = tokio::select! {
@@ -134,17 +113,10 @@ impl BoundServer {
     }
 }
 
-fn server_exit<E: Into<ServeError>>(
-    result: Result<Result<(), E>, tokio::task::JoinError>,
-    which: &str,
-) -> ServeError {
+fn server_exit<E: Into<ServeError>>(result: Result<Result<(), E>, tokio::task::JoinError>, which: &str) -> ServeError {
     match result {
-        Ok(Ok(())) => ServeError::Io(std::io::Error::other(format!(
-            "{which} server stopped unexpectedly"
-        ))),
+        Ok(Ok(())) => ServeError::Io(std::io::Error::other(format!("{which} server stopped unexpectedly"))),
         Ok(Err(error)) => error.into(),
-        Err(join_error) => ServeError::Io(std::io::Error::other(format!(
-            "{which} server task failed: {join_error}"
-        ))),
+        Err(join_error) => ServeError::Io(std::io::Error::other(format!("{which} server task failed: {join_error}"))),
     }
 }

@@ -14,11 +14,7 @@ pub struct Frame {
 }
 
 fn iso(nanos: i64) -> Value {
-    Value::String(
-        to_datetime(nanos)
-            .format("%Y-%m-%dT%H:%M:%S%.9fZ")
-            .to_string(),
-    )
+    Value::String(to_datetime(nanos).format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string())
 }
 
 /// Canonical name of a projection key (`span_id` is `context.span_id`).
@@ -52,10 +48,7 @@ pub fn project(record: &SpanRecord, key: &str) -> Value {
             json!(record.cumulative_llm_token_count_completion)
         }
         "cumulative_llm_token_count_total" | "cumulative_token_count.total" => {
-            json!(
-                record.cumulative_llm_token_count_prompt
-                    + record.cumulative_llm_token_count_completion
-            )
+            json!(record.cumulative_llm_token_count_prompt + record.cumulative_llm_token_count_completion)
         }
         path => {
             let path = path.strip_prefix("attributes.").unwrap_or(path);
@@ -64,9 +57,7 @@ pub fn project(record: &SpanRecord, key: &str) -> Value {
                 current = match (position, current) {
                     (0, _) => span.attributes.get(segment),
                     (_, Some(Value::Object(map))) => map.get(segment),
-                    (_, Some(Value::Array(items))) => {
-                        segment.parse::<usize>().ok().and_then(|i| items.get(i))
-                    }
+                    (_, Some(Value::Array(items))) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
                     _ => None,
                 };
             }
@@ -145,11 +136,7 @@ pub fn full_frame(records: &[SpanRecord]) -> Frame {
             (vec![json!(record.span.span_id)], values)
         })
         .collect();
-    Frame {
-        index: vec!["context.span_id".into()],
-        columns,
-        rows,
-    }
+    Frame { index: vec!["context.span_id".into()], columns, rows }
 }
 
 /// A frame of selected projections (`{"out": {"key": "path"}}`) indexed by `index_key`.
@@ -157,18 +144,9 @@ pub fn select_frame(records: &[SpanRecord], select: &[(String, String)], index_k
     let columns = select.iter().map(|(name, _)| name.clone()).collect();
     let rows = records
         .iter()
-        .map(|record| {
-            (
-                vec![project(record, index_key)],
-                select.iter().map(|(_, key)| project(record, key)).collect(),
-            )
-        })
+        .map(|record| (vec![project(record, index_key)], select.iter().map(|(_, key)| project(record, key)).collect()))
         .collect();
-    Frame {
-        index: vec![canonical_key(index_key).to_string()],
-        columns,
-        rows,
-    }
+    Frame { index: vec![canonical_key(index_key).to_string()], columns, rows }
 }
 
 /// The pandas table-schema type of a column, from its values. Object columns are "string",
@@ -210,48 +188,24 @@ impl Frame {
 
     /// The frame as pandas `to_json(orient="table")` writes it, with Phoenix's `N_` prefixes.
     pub fn to_table_json(&self) -> Value {
-        let names: Vec<String> = self
-            .index
-            .iter()
-            .chain(&self.columns)
-            .enumerate()
-            .map(|(i, name)| format!("{i}_{name}"))
-            .collect();
+        let names: Vec<String> = self.index.iter().chain(&self.columns).enumerate().map(|(i, name)| format!("{i}_{name}")).collect();
         let width = self.index.len();
         let fields: Vec<Value> = names
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                let original = if i < width {
-                    &self.index[i]
-                } else {
-                    &self.columns[i - width]
-                };
+                let original = if i < width { &self.index[i] } else { &self.columns[i - width] };
                 if matches!(original.as_str(), "start_time" | "end_time") {
                     return json!({"name": name, "type": "datetime", "tz": "UTC"});
                 }
-                let values = self.rows.iter().map(|(index, values)| {
-                    if i < width {
-                        index[i].clone()
-                    } else {
-                        values[i - width].clone()
-                    }
-                });
+                let values = self.rows.iter().map(|(index, values)| if i < width { index[i].clone() } else { values[i - width].clone() });
                 json!({"name": name, "type": column_type(values)})
             })
             .collect();
         let data: Vec<Value> = self
             .rows
             .iter()
-            .map(|(index, values)| {
-                Value::Object(
-                    names
-                        .iter()
-                        .cloned()
-                        .zip(index.iter().chain(values).cloned())
-                        .collect(),
-                )
-            })
+            .map(|(index, values)| Value::Object(names.iter().cloned().zip(index.iter().chain(values).cloned()).collect()))
             .collect();
         json!({
             "schema": {"fields": fields, "primaryKey": names[..width], "pandas_version": "1.4.0"},

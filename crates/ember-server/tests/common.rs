@@ -26,8 +26,7 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     pub fn text(&self) -> String {
@@ -35,10 +34,7 @@ impl TestResponse {
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 }
 
@@ -48,23 +44,10 @@ pub async fn test_app() -> TestApp {
 
 pub async fn test_app_with(limits: QueueLimits, max_body_bytes: usize) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(
-        dir.path().join("ember.db"),
-    )))
-    .await
-    .unwrap();
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await.unwrap();
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
-    let router = app(AppState {
-        store: store.clone(),
-        ingest: ingest.clone(),
-        max_body_bytes,
-    });
-    TestApp {
-        router,
-        store,
-        queue: ingest,
-        dir,
-    }
+    let router = app(AppState { store: store.clone(), ingest: ingest.clone(), max_body_bytes });
+    TestApp { router, store, queue: ingest, dir }
 }
 
 impl TestApp {
@@ -73,50 +56,29 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        TestResponse { status, headers, body }
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {
-        self.send(Request::get(uri).body(Body::empty()).unwrap())
-            .await
+        self.send(Request::get(uri).body(Body::empty()).unwrap()).await
     }
 
     pub async fn delete(&self, uri: &str) -> TestResponse {
-        self.send(Request::delete(uri).body(Body::empty()).unwrap())
-            .await
+        self.send(Request::delete(uri).body(Body::empty()).unwrap()).await
     }
 
     pub async fn post_json(&self, uri: &str, body: &Value) -> TestResponse {
-        self.send(
-            Request::post(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
+        self.send(Request::post(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
     }
 
     pub async fn put_json(&self, uri: &str, body: &Value) -> TestResponse {
-        self.send(
-            Request::put(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
+        self.send(Request::put(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
     }
 
     /// OTLP/HTTP protobuf export; asserts nothing.
     pub async fn export(&self, request: &ExportTraceServiceRequest) -> TestResponse {
         self.send(
-            Request::post("/v1/traces")
-                .header("content-type", "application/x-protobuf")
-                .body(Body::from(request.encode_to_vec()))
-                .unwrap(),
+            Request::post("/v1/traces").header("content-type", "application/x-protobuf").body(Body::from(request.encode_to_vec())).unwrap(),
         )
         .await
     }

@@ -23,13 +23,7 @@ fn protobuf_post(body: Vec<u8>) -> axum::http::request::Builder {
 #[tokio::test]
 async fn protobuf_export_is_committed_and_readable_with_phoenix_shapes() {
     let app = test_app().await;
-    let export = request(
-        Some("rag"),
-        vec![
-            span(1, 1, None, "CHAIN"),
-            with_error(span(1, 2, Some(1), "LLM"), "boom"),
-        ],
-    );
+    let export = request(Some("rag"), vec![span(1, 1, None, "CHAIN"), with_error(span(1, 2, Some(1), "LLM"), "boom")]);
     let response = app.export(&export).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.content_type(), "application/x-protobuf");
@@ -39,28 +33,15 @@ async fn protobuf_export_is_committed_and_readable_with_phoenix_shapes() {
     let spans = app.get("/v1/projects/rag/spans?span_kind=llm").await.json();
     let llm = &spans["data"][0];
     assert_eq!(spans["data"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        llm["context"],
-        json!({"trace_id": trace_id(1), "span_id": span_id(2)})
-    );
+    assert_eq!(llm["context"], json!({"trace_id": trace_id(1), "span_id": span_id(2)}));
     assert_eq!(llm["parent_id"], json!(span_id(1)));
     assert_eq!(llm["span_kind"], "LLM");
     assert_eq!(llm["status_code"], "ERROR");
     assert_eq!(llm["status_message"], "boom");
-    assert_eq!(
-        llm["attributes"],
-        json!({"input.value": "question 2"}),
-        "span kind is surfaced, not kept in attributes"
-    );
+    assert_eq!(llm["attributes"], json!({"input.value": "question 2"}), "span kind is surfaced, not kept in attributes");
     assert_eq!(llm["events"][0]["name"], "exception");
-    assert_eq!(
-        llm["events"][0]["attributes"]["exception.type"],
-        "ValueError"
-    );
-    assert_eq!(
-        llm["start_time"],
-        "2024-01-01T00:00:02+00:00".replace("+00:00", ".000000+00:00")
-    );
+    assert_eq!(llm["events"][0]["attributes"]["exception.type"], "ValueError");
+    assert_eq!(llm["start_time"], "2024-01-01T00:00:02+00:00".replace("+00:00", ".000000+00:00"));
 }
 
 #[tokio::test]
@@ -75,45 +56,21 @@ async fn json_export_gzip_and_deflate_are_accepted() {
     assert_eq!(response.json(), json!({}));
 
     let mut gzip = GzEncoder::new(Vec::new(), Compression::fast());
-    gzip.write_all(&request(None, vec![span(8, 8, None, "TOOL")]).encode_to_vec())
-        .unwrap();
-    let response = app
-        .send(
-            protobuf_post(vec![])
-                .header("content-encoding", "gzip")
-                .body(Body::from(gzip.finish().unwrap()))
-                .unwrap(),
-        )
-        .await;
+    gzip.write_all(&request(None, vec![span(8, 8, None, "TOOL")]).encode_to_vec()).unwrap();
+    let response =
+        app.send(protobuf_post(vec![]).header("content-encoding", "gzip").body(Body::from(gzip.finish().unwrap())).unwrap()).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
 
     let mut zlib = ZlibEncoder::new(Vec::new(), Compression::fast());
-    zlib.write_all(&request(None, vec![span(9, 9, None, "TOOL")]).encode_to_vec())
-        .unwrap();
-    let response = app
-        .send(
-            protobuf_post(vec![])
-                .header("content-encoding", "deflate")
-                .body(Body::from(zlib.finish().unwrap()))
-                .unwrap(),
-        )
-        .await;
+    zlib.write_all(&request(None, vec![span(9, 9, None, "TOOL")]).encode_to_vec()).unwrap();
+    let response =
+        app.send(protobuf_post(vec![]).header("content-encoding", "deflate").body(Body::from(zlib.finish().unwrap())).unwrap()).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
 
     let spans = app.get("/v1/projects/default/spans").await.json();
     assert_eq!(spans["data"].as_array().unwrap().len(), 3);
-    let json_span = app
-        .get(&format!(
-            "/v1/projects/default/spans?span_id={}",
-            span_id(7)
-        ))
-        .await
-        .json();
-    assert_eq!(
-        json_span["data"][0]["attributes"],
-        json!({"metadata.tier": "gold"}),
-        "JSON-string metadata is parsed and flattened"
-    );
+    let json_span = app.get(&format!("/v1/projects/default/spans?span_id={}", span_id(7))).await.json();
+    assert_eq!(json_span["data"][0]["attributes"], json!({"metadata.tier": "gold"}), "JSON-string metadata is parsed and flattened");
 }
 
 #[tokio::test]
@@ -121,81 +78,37 @@ async fn bad_requests_get_phoenix_status_codes_and_store_nothing() {
     let app = test_app_with(QueueLimits::default(), 4096).await;
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         (
-            Request::post("/v1/traces")
-                .header("content-type", "text/plain")
-                .body(Body::from("x"))
-                .unwrap(),
+            Request::post("/v1/traces").header("content-type", "text/plain").body(Body::from("x")).unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content type",
         ),
+        (Request::post("/v1/traces").body(Body::from("x")).unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "content type"),
         (
-            Request::post("/v1/traces").body(Body::from("x")).unwrap(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content type",
-        ),
-        (
-            protobuf_post(vec![])
-                .header("content-encoding", "br")
-                .body(Body::from("x"))
-                .unwrap(),
+            protobuf_post(vec![]).header("content-encoding", "br").body(Body::from("x")).unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Encoding",
         ),
+        (protobuf_post(vec![]).body(Body::from(vec![0xff, 0xff, 0xff])).unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "protobuf"),
         (
-            protobuf_post(vec![])
-                .body(Body::from(vec![0xff, 0xff, 0xff]))
-                .unwrap(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "protobuf",
-        ),
-        (
-            Request::post("/v1/traces")
-                .header("content-type", "application/json")
-                .body(Body::from("{nope"))
-                .unwrap(),
+            Request::post("/v1/traces").header("content-type", "application/json").body(Body::from("{nope")).unwrap(),
             StatusCode::UNPROCESSABLE_ENTITY,
             "OTLP/JSON",
         ),
-        (
-            protobuf_post(vec![])
-                .header("content-encoding", "gzip")
-                .body(Body::from("not gzip"))
-                .unwrap(),
-            StatusCode::BAD_REQUEST,
-            "gzip",
-        ),
+        (protobuf_post(vec![]).header("content-encoding", "gzip").body(Body::from("not gzip")).unwrap(), StatusCode::BAD_REQUEST, "gzip"),
     ];
     for (request, expected, needle) in cases {
         let response = app.send(request).await;
         assert_eq!(response.status, expected, "{}", response.text());
-        assert!(
-            response.text().contains(needle),
-            "message {:?} should mention {needle:?}",
-            response.text()
-        );
+        assert!(response.text().contains(needle), "message {:?} should mention {needle:?}", response.text());
         assert!(response.content_type().starts_with("text/plain"));
     }
     // 4 KiB cap after decompression: a 1 MiB gzip bomb is refused.
     let mut bomb = GzEncoder::new(Vec::new(), Compression::best());
     bomb.write_all(&vec![0u8; 1 << 20]).unwrap();
-    let response = app
-        .send(
-            protobuf_post(vec![])
-                .header("content-encoding", "gzip")
-                .body(Body::from(bomb.finish().unwrap()))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(
-        response.status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{}",
-        response.text()
-    );
-    assert!(app.get("/v1/projects/default/spans").await.json()["data"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    let response =
+        app.send(protobuf_post(vec![]).header("content-encoding", "gzip").body(Body::from(bomb.finish().unwrap())).unwrap()).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());
+    assert!(app.get("/v1/projects/default/spans").await.json()["data"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -203,137 +116,55 @@ async fn invalid_spans_are_reported_as_partial_success() {
     let app = test_app().await;
     let mut bad = span(1, 2, None, "LLM");
     bad.span_id = vec![1, 2, 3];
-    let response = app
-        .export(&request(None, vec![span(1, 1, None, "CHAIN"), bad]))
-        .await;
+    let response = app.export(&request(None, vec![span(1, 1, None, "CHAIN"), bad])).await;
     assert_eq!(response.status, StatusCode::OK);
-    let partial = ExportTraceServiceResponse::decode(&response.body[..])
-        .unwrap()
-        .partial_success
-        .expect("partial success");
+    let partial = ExportTraceServiceResponse::decode(&response.body[..]).unwrap().partial_success.expect("partial success");
     assert_eq!(partial.rejected_spans, 1);
-    assert!(
-        partial.error_message.contains("span_id must be 8 bytes"),
-        "{}",
-        partial.error_message
-    );
-    assert_eq!(
-        app.get("/v1/projects/default/spans").await.json()["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert!(partial.error_message.contains("span_id must be 8 bytes"), "{}", partial.error_message);
+    assert_eq!(app.get("/v1/projects/default/spans").await.json()["data"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn project_header_beats_resource_attribute_and_traces_keep_their_project() {
     let app = test_app().await;
     let export = request(Some("from-resource"), vec![span(1, 1, None, "CHAIN")]);
-    let response = app
-        .send(
-            protobuf_post(vec![])
-                .header("x-project-name", "from-header")
-                .body(Body::from(export.encode_to_vec()))
-                .unwrap(),
-        )
-        .await;
+    let response =
+        app.send(protobuf_post(vec![]).header("x-project-name", "from-header").body(Body::from(export.encode_to_vec())).unwrap()).await;
     assert_eq!(response.status, StatusCode::OK);
-    assert_eq!(
-        app.get("/v1/projects/from-header/spans").await.json()["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        app.get("/v1/projects/from-resource").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get("/v1/projects/from-header/spans").await.json()["data"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/v1/projects/from-resource").await.status, StatusCode::NOT_FOUND);
     // A later span of the same trace sent to another project joins the trace's project.
-    app.ingest(&request(
-        Some("elsewhere"),
-        vec![span(1, 2, Some(1), "LLM")],
-    ))
-    .await;
-    assert_eq!(
-        app.get("/v1/projects/from-header/spans").await.json()["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    app.ingest(&request(Some("elsewhere"), vec![span(1, 2, Some(1), "LLM")])).await;
+    assert_eq!(app.get("/v1/projects/from-header/spans").await.json()["data"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn oversized_batches_are_refused_and_a_full_queue_answers_503() {
-    let app = test_app_with(
-        QueueLimits {
-            max_spans: 2,
-            max_bytes: 1 << 20,
-            max_batch_spans: 10,
-        },
-        1 << 20,
-    )
-    .await;
+    let app = test_app_with(QueueLimits { max_spans: 2, max_bytes: 1 << 20, max_batch_spans: 10 }, 1 << 20).await;
     let three: Vec<_> = (1..=3).map(|id| span(1, id, None, "CHAIN")).collect();
     let response = app.export(&request(None, three)).await;
-    assert_eq!(
-        response.status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "{}",
-        response.text()
-    );
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());
     assert!(response.text().contains("send smaller batches"));
 
     // Hold SQLite's write lock from another connection so the writer cannot commit.
     let path = app.dir.path().join("ember.db");
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
-        "sqlite://{}",
-        path.display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
     let waiting = {
         let router = app.router.clone();
-        let body = request(
-            None,
-            vec![span(2, 1, None, "CHAIN"), span(2, 2, Some(1), "LLM")],
-        )
-        .encode_to_vec();
+        let body = request(None, vec![span(2, 1, None, "CHAIN"), span(2, 2, Some(1), "LLM")]).encode_to_vec();
         tokio::spawn(async move {
-            tower::ServiceExt::oneshot(
-                router,
-                protobuf_post(vec![]).body(Body::from(body)).unwrap(),
-            )
-            .await
-            .unwrap()
-            .status()
+            tower::ServiceExt::oneshot(router, protobuf_post(vec![]).body(Body::from(body)).unwrap()).await.unwrap().status()
         })
     };
     // The two queued spans fill the queue; wait until the queue holds them.
     while app.queue.queued_spans() < 2 {
         tokio::task::yield_now().await;
     }
-    let full = app
-        .export(&request(None, vec![span(3, 1, None, "CHAIN")]))
-        .await;
-    assert_eq!(
-        full.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        full.text()
-    );
+    let full = app.export(&request(None, vec![span(3, 1, None, "CHAIN")])).await;
+    assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE, "{}", full.text());
     assert!(full.text().contains("capacity"));
     assert_eq!(full.headers.get("retry-after").unwrap(), "1");
     sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
-    assert_eq!(
-        waiting.await.unwrap(),
-        StatusCode::OK,
-        "the queued request completes once the database is free"
-    );
+    assert_eq!(waiting.await.unwrap(), StatusCode::OK, "the queued request completes once the database is free");
 }

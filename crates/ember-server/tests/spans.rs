@@ -4,9 +4,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{test_app, TestApp};
-use ember_otlp::fixtures::{
-    int_attribute, request, span, span_id, string_attribute, trace_id, with_attributes, with_error,
-};
+use ember_otlp::fixtures::{int_attribute, request, span, span_id, string_attribute, trace_id, with_attributes, with_error};
 use serde_json::json;
 
 /// Two traces in project `p`: trace 1 = chain(1) <- llm(2, error) <- tool(3); trace 2 = chain(4).
@@ -20,103 +18,31 @@ async fn seeded() -> TestApp {
             string_attribute("metadata", r#"{"tier": "gold", "n": 3}"#),
         ],
     );
-    app.ingest(&request(
-        Some("p"),
-        vec![
-            span(1, 3, Some(2), "TOOL"),
-            llm,
-            span(1, 1, None, "CHAIN"),
-            span(2, 4, None, "CHAIN"),
-        ],
-    ))
-    .await;
+    app.ingest(&request(Some("p"), vec![span(1, 3, Some(2), "TOOL"), llm, span(1, 1, None, "CHAIN"), span(2, 4, None, "CHAIN")])).await;
     app
 }
 
 fn names(response: &serde_json::Value) -> Vec<String> {
-    response["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_string())
-        .collect()
+    response["data"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
 }
 
 #[tokio::test]
 async fn span_list_filters_and_paginates() {
     let app = seeded().await;
+    assert_eq!(names(&app.get("/v1/projects/p/spans").await.json()), vec!["CHAIN-4", "CHAIN-1", "LLM-2", "TOOL-3"], "newest row first");
+    assert_eq!(names(&app.get("/v1/projects/p/spans?parent_id=null").await.json()), vec!["CHAIN-4", "CHAIN-1"]);
+    assert_eq!(names(&app.get(&format!("/v1/projects/p/spans?parent_id={}", span_id(2))).await.json()), vec!["TOOL-3"]);
     assert_eq!(
-        names(&app.get("/v1/projects/p/spans").await.json()),
-        vec!["CHAIN-4", "CHAIN-1", "LLM-2", "TOOL-3"],
-        "newest row first"
-    );
-    assert_eq!(
-        names(&app.get("/v1/projects/p/spans?parent_id=null").await.json()),
-        vec!["CHAIN-4", "CHAIN-1"]
-    );
-    assert_eq!(
-        names(
-            &app.get(&format!("/v1/projects/p/spans?parent_id={}", span_id(2)))
-                .await
-                .json()
-        ),
-        vec!["TOOL-3"]
-    );
-    assert_eq!(
-        names(
-            &app.get(&format!(
-                "/v1/projects/p/spans?trace_id={}&trace_id={}",
-                trace_id(2),
-                trace_id(9)
-            ))
-            .await
-            .json()
-        ),
+        names(&app.get(&format!("/v1/projects/p/spans?trace_id={}&trace_id={}", trace_id(2), trace_id(9))).await.json()),
         vec!["CHAIN-4"]
     );
-    assert_eq!(
-        names(
-            &app.get("/v1/projects/p/spans?span_kind=LLM&span_kind=tool")
-                .await
-                .json()
-        ),
-        vec!["LLM-2", "TOOL-3"]
-    );
-    assert_eq!(
-        names(
-            &app.get("/v1/projects/p/spans?status_code=ERROR")
-                .await
-                .json()
-        ),
-        vec!["LLM-2"]
-    );
-    assert_eq!(
-        names(&app.get("/v1/projects/p/spans?name=TOOL-3").await.json()),
-        vec!["TOOL-3"]
-    );
-    assert_eq!(
-        names(
-            &app.get("/v1/projects/p/spans?attribute=metadata.tier:gold")
-                .await
-                .json()
-        ),
-        vec!["LLM-2"]
-    );
-    assert_eq!(
-        names(
-            &app.get("/v1/projects/p/spans?attribute=metadata.n:3")
-                .await
-                .json()
-        ),
-        vec!["LLM-2"]
-    );
+    assert_eq!(names(&app.get("/v1/projects/p/spans?span_kind=LLM&span_kind=tool").await.json()), vec!["LLM-2", "TOOL-3"]);
+    assert_eq!(names(&app.get("/v1/projects/p/spans?status_code=ERROR").await.json()), vec!["LLM-2"]);
+    assert_eq!(names(&app.get("/v1/projects/p/spans?name=TOOL-3").await.json()), vec!["TOOL-3"]);
+    assert_eq!(names(&app.get("/v1/projects/p/spans?attribute=metadata.tier:gold").await.json()), vec!["LLM-2"]);
+    assert_eq!(names(&app.get("/v1/projects/p/spans?attribute=metadata.n:3").await.json()), vec!["LLM-2"]);
     assert!(
-        names(
-            &app.get("/v1/projects/p/spans?attribute=metadata.n:%223%22")
-                .await
-                .json()
-        )
-        .is_empty(),
+        names(&app.get("/v1/projects/p/spans?attribute=metadata.n:%223%22").await.json()).is_empty(),
         "a quoted value matches strings only"
     );
     // Spans 1..4 start at 1..4 s past 2024-01-01.
@@ -126,10 +52,7 @@ async fn span_list_filters_and_paginates() {
     let first = app.get("/v1/projects/p/spans?limit=3").await.json();
     assert_eq!(first["data"].as_array().unwrap().len(), 3);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app
-        .get(&format!("/v1/projects/p/spans?limit=3&cursor={cursor}"))
-        .await
-        .json();
+    let second = app.get(&format!("/v1/projects/p/spans?limit=3&cursor={cursor}")).await.json();
     assert_eq!(names(&second), vec!["TOOL-3"]);
     assert_eq!(second["next_cursor"], json!(null));
 
@@ -142,104 +65,49 @@ async fn span_list_filters_and_paginates() {
 async fn span_list_errors() {
     let app = seeded().await;
     let cases = [
-        (
-            "/v1/projects/nope/spans",
-            StatusCode::NOT_FOUND,
-            "Project not found",
-        ),
-        (
-            "/v1/projects/p/spans?limit=1001",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "less than or equal to 1000",
-        ),
-        (
-            "/v1/projects/p/spans?cursor=bad",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid cursor",
-        ),
-        (
-            "/v1/projects/p/spans?start_time=yesterday",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "valid datetime",
-        ),
-        (
-            "/v1/projects/p/spans?attribute=novalue",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "key:value",
-        ),
+        ("/v1/projects/nope/spans", StatusCode::NOT_FOUND, "Project not found"),
+        ("/v1/projects/p/spans?limit=1001", StatusCode::UNPROCESSABLE_ENTITY, "less than or equal to 1000"),
+        ("/v1/projects/p/spans?cursor=bad", StatusCode::UNPROCESSABLE_ENTITY, "Invalid cursor"),
+        ("/v1/projects/p/spans?start_time=yesterday", StatusCode::UNPROCESSABLE_ENTITY, "valid datetime"),
+        ("/v1/projects/p/spans?attribute=novalue", StatusCode::UNPROCESSABLE_ENTITY, "key:value"),
     ];
     for (uri, status, needle) in cases {
         let response = app.get(uri).await;
         assert_eq!(response.status, status, "{uri}: {}", response.text());
-        assert!(
-            response.text().contains(needle),
-            "{uri}: {}",
-            response.text()
-        );
+        assert!(response.text().contains(needle), "{uri}: {}", response.text());
     }
     // A Trace id is not a Span cursor.
     let trace_cursor = ember_core::GlobalId::encode("Trace", 1);
-    assert_eq!(
-        app.get(&format!("/v1/projects/p/spans?cursor={trace_cursor}"))
-            .await
-            .status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    assert_eq!(app.get(&format!("/v1/projects/p/spans?cursor={trace_cursor}")).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
 async fn otlp_list_returns_otlp_json() {
     let app = seeded().await;
-    let response = app
-        .get("/v1/projects/p/spans/otlpv1?status_code=ERROR")
-        .await
-        .json();
+    let response = app.get("/v1/projects/p/spans/otlpv1?status_code=ERROR").await.json();
     let otlp = &response["data"][0];
     assert_eq!(otlp["span_id"], span_id(2));
     assert_eq!(otlp["parent_span_id"], span_id(1));
     assert_eq!(otlp["status"], json!({"code": 2, "message": "boom"}));
     let attributes = otlp["attributes"].as_array().unwrap();
-    assert!(
-        attributes.contains(&json!({"key": "llm.token_count.prompt", "value": {"int_value": 30}})),
-        "{attributes:?}"
-    );
-    assert!(attributes
-        .contains(&json!({"key": "openinference.span.kind", "value": {"string_value": "LLM"}})));
+    assert!(attributes.contains(&json!({"key": "llm.token_count.prompt", "value": {"int_value": 30}})), "{attributes:?}");
+    assert!(attributes.contains(&json!({"key": "openinference.span.kind", "value": {"string_value": "LLM"}})));
     assert_eq!(otlp["start_time_unix_nano"], 1_704_067_202_000_000_000i64);
 }
 
 #[tokio::test]
 async fn deleting_spans_by_global_id_or_span_id() {
     let app = seeded().await;
-    let listed = app
-        .get(&format!("/v1/projects/p/spans?span_id={}", span_id(3)))
-        .await
-        .json();
+    let listed = app.get(&format!("/v1/projects/p/spans?span_id={}", span_id(3))).await.json();
     let global_id = listed["data"][0]["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        app.delete(&format!("/v1/spans/{global_id}")).await.status,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        app.delete(&format!("/v1/spans/{}", span_id(2)))
-            .await
-            .status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(app.delete(&format!("/v1/spans/{global_id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&format!("/v1/spans/{}", span_id(2))).await.status, StatusCode::NO_CONTENT);
     let missing = app.delete(&format!("/v1/spans/{}", span_id(2))).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.text().contains("Span not found"));
-    let root = app
-        .store
-        .get_span(None, Some(&span_id(1)))
-        .await
-        .unwrap()
-        .unwrap();
+    let root = app.store.get_span(None, Some(&span_id(1))).await.unwrap().unwrap();
     assert_eq!(
-        (
-            root.cumulative_error_count,
-            root.cumulative_llm_token_count_prompt
-        ),
+        (root.cumulative_error_count, root.cumulative_llm_token_count_prompt),
         (0, 0),
         "ancestors no longer count the deleted span's subtree"
     );
@@ -256,81 +124,36 @@ async fn creating_spans_is_all_or_nothing() {
             "events": [{"name": "note", "timestamp": "2024-02-01T00:00:00.5Z", "attributes": {"a": 1}}]
         })
     };
-    let accepted = app
-        .post_json(
-            "/v1/projects/p/spans",
-            &json!({"data": [new_span("s1"), new_span("s2")]}),
-        )
-        .await;
+    let accepted = app.post_json("/v1/projects/p/spans", &json!({"data": [new_span("s1"), new_span("s2")]})).await;
     assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.text());
-    assert_eq!(
-        accepted.json(),
-        json!({"total_received": 2, "total_queued": 2})
-    );
+    assert_eq!(accepted.json(), json!({"total_received": 2, "total_queued": 2}));
     let stored = &app.get("/v1/projects/p/spans?span_id=s1").await.json()["data"][0];
     assert_eq!(stored["span_kind"], "LLM");
-    assert_eq!(
-        stored["attributes"],
-        json!({"llm.token_count.prompt": 5, "metadata.k": 1})
-    );
-    assert_eq!(
-        stored["events"][0]["timestamp"],
-        "2024-02-01T00:00:00.500000+00:00"
-    );
+    assert_eq!(stored["attributes"], json!({"llm.token_count.prompt": 5, "metadata.k": 1}));
+    assert_eq!(stored["events"][0]["timestamp"], "2024-02-01T00:00:00.500000+00:00");
 
     let mut invalid = new_span("s4");
     invalid["end_time"] = json!("not a time");
-    let refused = app
-        .post_json(
-            "/v1/projects/p/spans",
-            &json!({"data": [new_span("s1"), new_span("s3"), invalid]}),
-        )
-        .await;
+    let refused = app.post_json("/v1/projects/p/spans", &json!({"data": [new_span("s1"), new_span("s3"), invalid]})).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     let detail = refused.json();
     assert_eq!(detail["total_duplicates"], 1);
     assert_eq!(detail["duplicate_spans"][0]["span_id"], "s1");
     assert_eq!(detail["invalid_spans"][0]["span_id"], "s4");
-    assert!(detail["invalid_spans"][0]["error"]
-        .as_str()
-        .unwrap()
-        .contains("end_time"));
-    assert!(
-        app.store
-            .get_span(None, Some("s3"))
-            .await
-            .unwrap()
-            .is_none(),
-        "nothing from a refused request is stored"
-    );
+    assert!(detail["invalid_spans"][0]["error"].as_str().unwrap().contains("end_time"));
+    assert!(app.store.get_span(None, Some("s3")).await.unwrap().is_none(), "nothing from a refused request is stored");
 
-    let malformed = app
-        .post_json("/v1/projects/p/spans", &json!({"data": [{"name": "x"}]}))
-        .await;
+    let malformed = app.post_json("/v1/projects/p/spans", &json!({"data": [{"name": "x"}]})).await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
     let location = malformed.json()["detail"][0]["loc"].clone();
-    assert_eq!(
-        location.as_array().unwrap()[..3],
-        [json!("body"), json!("data"), json!(0)]
-    );
-    let unknown = app
-        .post_json(
-            &format!(
-                "/v1/projects/{}/spans",
-                ember_core::GlobalId::encode("Project", 99)
-            ),
-            &json!({"data": []}),
-        )
-        .await;
+    assert_eq!(location.as_array().unwrap()[..3], [json!("body"), json!("data"), json!(0)]);
+    let unknown = app.post_json(&format!("/v1/projects/{}/spans", ember_core::GlobalId::encode("Project", 99)), &json!({"data": []})).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
 fn multipart_json(response: &common::TestResponse) -> Vec<serde_json::Value> {
     let content_type = response.content_type().to_string();
-    let boundary = content_type
-        .split("boundary=")
-        .nth(1)
-        .expect("multipart boundary");
+    let boundary = content_type.split("boundary=").nth(1).expect("multipart boundary");
     let text = response.text();
     assert!(text.ends_with(&format!("--{boundary}--\r\n")));
     text.split(&format!("--{boundary}"))
@@ -342,117 +165,51 @@ fn multipart_json(response: &common::TestResponse) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn span_query_returns_table_schema_frames() {
     let app = seeded().await;
-    let response = app
-        .post_json(
-            "/v1/spans?project_name=p",
-            &json!({"queries": [{}], "limit": 10, "root_spans_only": true}),
-        )
-        .await;
+    let response = app.post_json("/v1/spans?project_name=p", &json!({"queries": [{}], "limit": 10, "root_spans_only": true})).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
-    assert!(response
-        .content_type()
-        .starts_with("multipart/mixed; boundary="));
+    assert!(response.content_type().starts_with("multipart/mixed; boundary="));
     let frames = multipart_json(&response);
     let frame = &frames[0];
     assert_eq!(frame["schema"]["primaryKey"], json!(["0_context.span_id"]));
-    let fields: Vec<&str> = frame["schema"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        &fields[..4],
-        &["0_context.span_id", "1_name", "2_span_kind", "3_parent_id"]
-    );
-    assert!(
-        fields.contains(&"11_attributes.openinference.span.kind")
-            && fields.contains(&"12_attributes.input.value"),
-        "{fields:?}"
-    );
-    assert_eq!(
-        frame["schema"]["fields"][4],
-        json!({"name": "4_start_time", "type": "datetime", "tz": "UTC"})
-    );
+    let fields: Vec<&str> = frame["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(&fields[..4], &["0_context.span_id", "1_name", "2_span_kind", "3_parent_id"]);
+    assert!(fields.contains(&"11_attributes.openinference.span.kind") && fields.contains(&"12_attributes.input.value"), "{fields:?}");
+    assert_eq!(frame["schema"]["fields"][4], json!({"name": "4_start_time", "type": "datetime", "tz": "UTC"}));
     let rows = frame["data"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "root spans only");
     assert_eq!(rows[0]["1_name"], "CHAIN-4", "latest start first");
 
-    let all = multipart_json(
+    let all = multipart_json(&app.post_json("/v1/spans", &json!({"queries": [{}], "project_name": "p", "limit": 2})).await);
+    assert_eq!(all[0]["data"].as_array().unwrap().len(), 2);
+    let llm_row = multipart_json(
         &app.post_json(
-            "/v1/spans",
-            &json!({"queries": [{}], "project_name": "p", "limit": 2}),
+            "/v1/spans?project_name=p",
+            &json!({"queries": [{}], "start_time": "2024-01-01T00:00:02Z", "end_time": "2024-01-01T00:00:03Z"}),
         )
         .await,
     );
-    assert_eq!(all[0]["data"].as_array().unwrap().len(), 2);
-    let llm_row = multipart_json(&app.post_json("/v1/spans?project_name=p", &json!({"queries": [{}], "start_time": "2024-01-01T00:00:02Z", "end_time": "2024-01-01T00:00:03Z"})).await);
     let row = &llm_row[0]["data"][0];
     let column = |suffix: &str| {
-        let field = llm_row[0]["schema"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["name"].as_str().unwrap().ends_with(suffix))
-            .cloned();
-        row[field.unwrap_or_else(|| panic!("no {suffix} column"))["name"]
-            .as_str()
-            .unwrap()]
-        .clone()
+        let field =
+            llm_row[0]["schema"]["fields"].as_array().unwrap().iter().find(|f| f["name"].as_str().unwrap().ends_with(suffix)).cloned();
+        row[field.unwrap_or_else(|| panic!("no {suffix} column"))["name"].as_str().unwrap()].clone()
     };
     assert_eq!(column("_attributes.input.value"), "question 2");
-    assert_eq!(
-        column("_attributes.llm.token_count.prompt"),
-        30,
-        "semantic-convention paths become columns"
-    );
-    assert_eq!(
-        column("_attributes.metadata"),
-        json!({"tier": "gold", "n": 3}),
-        "metadata stays one dict-valued column"
-    );
+    assert_eq!(column("_attributes.llm.token_count.prompt"), 30, "semantic-convention paths become columns");
+    assert_eq!(column("_attributes.metadata"), json!({"tier": "gold", "n": 3}), "metadata stays one dict-valued column");
 
     let selected = multipart_json(
         &app.post_json("/v1/spans?project_name=p", &json!({"queries": [{"select": {"name": {"key": "name"}, "prompt": {"key": "llm.token_count.prompt"}}, "rename": {"name": "span_name"}, "index": {"key": "trace_id"}}]})).await,
     );
-    let fields: Vec<&str> = selected[0]["schema"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        vec!["0_context.trace_id", "1_span_name", "2_prompt"]
-    );
+    let fields: Vec<&str> = selected[0]["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["0_context.trace_id", "1_span_name", "2_prompt"]);
 
-    let empty = multipart_json(
-        &app.post_json("/v1/spans?project_name=absent", &json!({"queries": [{}]}))
-            .await,
-    );
+    let empty = multipart_json(&app.post_json("/v1/spans?project_name=absent", &json!({"queries": [{}]})).await);
     assert!(empty[0]["data"].as_array().unwrap().is_empty());
 
-    let filtered = app
-        .post_json(
-            "/v1/spans?project_name=p",
-            &json!({"queries": [{"filter": {"condition": "span_kind == 'LLM'"}}]}),
-        )
-        .await;
+    let filtered = app.post_json("/v1/spans?project_name=p", &json!({"queries": [{"filter": {"condition": "span_kind == 'LLM'"}}]})).await;
     assert_eq!(filtered.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(filtered.text().starts_with("Invalid query"));
-    assert_eq!(
-        app.post_json("/v1/spans", &json!({"queries": []}))
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.post_json(
-            "/v1/spans",
-            &json!({"queries": [{}], "start_time": "later"})
-        )
-        .await
-        .status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    assert_eq!(app.post_json("/v1/spans", &json!({"queries": []})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.post_json("/v1/spans", &json!({"queries": [{}], "start_time": "later"})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -23,11 +23,7 @@ impl Counts {
     }
 
     pub fn negated(self) -> Counts {
-        Counts {
-            errors: -self.errors,
-            prompt_tokens: -self.prompt_tokens,
-            completion_tokens: -self.completion_tokens,
-        }
+        Counts { errors: -self.errors, prompt_tokens: -self.prompt_tokens, completion_tokens: -self.completion_tokens }
     }
 }
 
@@ -54,11 +50,7 @@ pub struct Propagation {
 }
 
 pub fn propagate(spans: &[NewSpan<'_>]) -> Propagation {
-    let index: HashMap<&str, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, span)| (span.span_id, i))
-        .collect();
+    let index: HashMap<&str, usize> = spans.iter().enumerate().map(|(i, span)| (span.span_id, i)).collect();
     let mut cumulative: Vec<Counts> = spans.iter().map(|span| span.contribution).collect();
     let mut entry_points: HashMap<String, Counts> = HashMap::new();
     for (origin, span) in spans.iter().enumerate() {
@@ -83,10 +75,7 @@ pub fn propagate(spans: &[NewSpan<'_>]) -> Propagation {
             }
         }
     }
-    Propagation {
-        cumulative,
-        entry_points,
-    }
+    Propagation { cumulative, entry_points }
 }
 
 #[cfg(test)]
@@ -94,76 +83,38 @@ mod tests {
     use super::*;
 
     fn counts(errors: i64, prompt_tokens: i64) -> Counts {
-        Counts {
-            errors,
-            prompt_tokens,
-            completion_tokens: 0,
-        }
+        Counts { errors, prompt_tokens, completion_tokens: 0 }
     }
 
     #[test]
     fn sums_descendants_regardless_of_order() {
         // leaf -> mid -> root, listed children first.
         let spans = [
-            NewSpan {
-                span_id: "leaf",
-                parent_id: Some("mid"),
-                contribution: counts(1, 10),
-            },
-            NewSpan {
-                span_id: "mid",
-                parent_id: Some("root"),
-                contribution: counts(0, 5),
-            },
-            NewSpan {
-                span_id: "root",
-                parent_id: None,
-                contribution: counts(1, 0),
-            },
+            NewSpan { span_id: "leaf", parent_id: Some("mid"), contribution: counts(1, 10) },
+            NewSpan { span_id: "mid", parent_id: Some("root"), contribution: counts(0, 5) },
+            NewSpan { span_id: "root", parent_id: None, contribution: counts(1, 0) },
         ];
         let result = propagate(&spans);
-        assert_eq!(
-            result.cumulative,
-            vec![counts(1, 10), counts(1, 15), counts(2, 15)]
-        );
+        assert_eq!(result.cumulative, vec![counts(1, 10), counts(1, 15), counts(2, 15)]);
         assert!(result.entry_points.is_empty());
     }
 
     #[test]
     fn contributions_leaving_the_batch_become_entry_points() {
         let spans = [
-            NewSpan {
-                span_id: "a",
-                parent_id: Some("stored-parent"),
-                contribution: counts(1, 3),
-            },
-            NewSpan {
-                span_id: "b",
-                parent_id: Some("a"),
-                contribution: counts(1, 4),
-            },
+            NewSpan { span_id: "a", parent_id: Some("stored-parent"), contribution: counts(1, 3) },
+            NewSpan { span_id: "b", parent_id: Some("a"), contribution: counts(1, 4) },
         ];
         let result = propagate(&spans);
         assert_eq!(result.cumulative, vec![counts(2, 7), counts(1, 4)]);
-        assert_eq!(
-            result.entry_points.get("stored-parent"),
-            Some(&counts(2, 7))
-        );
+        assert_eq!(result.entry_points.get("stored-parent"), Some(&counts(2, 7)));
     }
 
     #[test]
     fn cycles_terminate() {
         let spans = [
-            NewSpan {
-                span_id: "a",
-                parent_id: Some("b"),
-                contribution: counts(1, 0),
-            },
-            NewSpan {
-                span_id: "b",
-                parent_id: Some("a"),
-                contribution: counts(1, 0),
-            },
+            NewSpan { span_id: "a", parent_id: Some("b"), contribution: counts(1, 0) },
+            NewSpan { span_id: "b", parent_id: Some("a"), contribution: counts(1, 0) },
         ];
         let result = propagate(&spans);
         assert_eq!(result.cumulative, vec![counts(2, 0), counts(2, 0)]);

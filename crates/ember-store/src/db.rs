@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use sea_query::{QueryStatementWriter, SqliteQueryBuilder};
 use sea_query_binder::{SqlxBinder, SqlxValues};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::Result;
 use crate::url::DatabaseUrl;
@@ -22,10 +20,7 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self {
-            url,
-            read_connections: 4,
-        }
+        Self { url, read_connections: 4 }
     }
 }
 
@@ -83,10 +78,7 @@ impl Store {
     }
 
     /// Builds a sea-query statement for this store's dialect.
-    pub(crate) fn build<S: QueryStatementWriter + SqlxBinder>(
-        &self,
-        statement: &S,
-    ) -> (String, SqlxValues) {
+    pub(crate) fn build<S: QueryStatementWriter + SqlxBinder>(&self, statement: &S) -> (String, SqlxValues) {
         statement.build_sqlx(SqliteQueryBuilder)
     }
 
@@ -99,8 +91,5 @@ impl Store {
 
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
 }

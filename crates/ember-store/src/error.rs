@@ -30,9 +30,7 @@ impl ServiceError for StoreError {
             StoreError::Invalid(_) | StoreError::UnsupportedUrl(_) => ErrorCode::Unprocessable,
             // Nothing was committed: the client may retry.
             StoreError::WriterStopped | StoreError::BatchFailed => ErrorCode::Unavailable,
-            StoreError::Database(_) | StoreError::Migration(_) | StoreError::CorruptJson(_) => {
-                ErrorCode::Internal
-            }
+            StoreError::Database(_) | StoreError::Migration(_) | StoreError::CorruptJson(_) => ErrorCode::Internal,
         }
     }
 }

@@ -62,45 +62,26 @@ impl Store {
         Ok(outcome)
     }
 
-    async fn write_spans_in(
-        &self,
-        conn: &mut SqliteConnection,
-        batch: &[&RoutedSpan],
-    ) -> Result<WriteOutcome> {
+    async fn write_spans_in(&self, conn: &mut SqliteConnection, batch: &[&RoutedSpan]) -> Result<WriteOutcome> {
         let mut seen = HashSet::with_capacity(batch.len());
-        let mut spans: Vec<&RoutedSpan> = batch
-            .iter()
-            .copied()
-            .filter(|s| seen.insert(s.span.span_id.as_str()))
-            .collect();
+        let mut spans: Vec<&RoutedSpan> = batch.iter().copied().filter(|s| seen.insert(s.span.span_id.as_str())).collect();
         let ids: Vec<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
         let stored = self.stored_span_ids(conn, &ids).await?;
         spans.retain(|s| !stored.contains(&s.span.span_id));
         let duplicates = batch.len() - spans.len();
         if spans.is_empty() {
-            return Ok(WriteOutcome {
-                inserted: 0,
-                duplicates,
-            });
+            return Ok(WriteOutcome { inserted: 0, duplicates });
         }
         let traces = self.resolve_traces(conn, &spans).await?;
         let cumulative = self.cumulative_counts(conn, &spans).await?;
-        self.insert_spans(conn, &spans, &traces, &cumulative.cumulative)
-            .await?;
+        self.insert_spans(conn, &spans, &traces, &cumulative.cumulative).await?;
         for (span_id, counts) in &cumulative.entry_points {
             propagate_to_ancestors(conn, span_id, *counts).await?;
         }
-        Ok(WriteOutcome {
-            inserted: spans.len(),
-            duplicates,
-        })
+        Ok(WriteOutcome { inserted: spans.len(), duplicates })
     }
 
-    async fn stored_span_ids(
-        &self,
-        conn: &mut SqliteConnection,
-        ids: &[&str],
-    ) -> Result<HashSet<String>> {
+    async fn stored_span_ids(&self, conn: &mut SqliteConnection, ids: &[&str]) -> Result<HashSet<String>> {
         let mut stored = HashSet::new();
         for chunk in ids.chunks(IN_CHUNK) {
             let query = Query::select()
@@ -118,26 +99,15 @@ impl Store {
 
     /// Finds or creates the trace (and its project and session) of every span; returns
     /// trace id → (trace rowid, project id).
-    async fn resolve_traces(
-        &self,
-        conn: &mut SqliteConnection,
-        spans: &[&RoutedSpan],
-    ) -> Result<HashMap<String, (i64, i64)>> {
+    async fn resolve_traces(&self, conn: &mut SqliteConnection, spans: &[&RoutedSpan]) -> Result<HashMap<String, (i64, i64)>> {
         let mut order: Vec<&str> = Vec::new();
         let mut batch_traces: HashMap<&str, BatchTrace<'_>> = HashMap::new();
         for routed in spans {
             let span = &routed.span;
-            let entry = batch_traces
-                .entry(span.trace_id.as_str())
-                .or_insert_with(|| {
-                    order.push(span.trace_id.as_str());
-                    BatchTrace {
-                        project_name: &routed.project_name,
-                        start_time: span.start_time,
-                        end_time: span.end_time,
-                        session_id: None,
-                    }
-                });
+            let entry = batch_traces.entry(span.trace_id.as_str()).or_insert_with(|| {
+                order.push(span.trace_id.as_str());
+                BatchTrace { project_name: &routed.project_name, start_time: span.start_time, end_time: span.end_time, session_id: None }
+            });
             entry.start_time = entry.start_time.min(span.start_time);
             entry.end_time = entry.end_time.max(span.end_time);
             if entry.session_id.is_none() {
@@ -146,28 +116,19 @@ impl Store {
         }
 
         let mut stored = self.stored_traces(conn, &order).await?;
-        let new_projects: Vec<&str> = order
-            .iter()
-            .filter(|id| !stored.contains_key(**id))
-            .map(|id| batch_traces[id].project_name)
-            .collect();
+        let new_projects: Vec<&str> =
+            order.iter().filter(|id| !stored.contains_key(**id)).map(|id| batch_traces[id].project_name).collect();
         let project_ids = self.ensure_projects(conn, &new_projects).await?;
 
         // Sessions: a trace that already has one keeps it; otherwise the first session id seen.
         let mut session_for_trace: HashMap<&str, &str> = HashMap::new();
         for trace_id in &order {
-            let has_session = stored
-                .get(*trace_id)
-                .is_some_and(|t| t.session_rowid.is_some());
-            if let (false, Some(session_id)) =
-                (has_session, batch_traces[trace_id].session_id.as_deref())
-            {
+            let has_session = stored.get(*trace_id).is_some_and(|t| t.session_rowid.is_some());
+            if let (false, Some(session_id)) = (has_session, batch_traces[trace_id].session_id.as_deref()) {
                 session_for_trace.insert(trace_id, session_id);
             }
         }
-        let mut sessions = self
-            .stored_sessions(conn, session_for_trace.values().copied())
-            .await?;
+        let mut sessions = self.stored_sessions(conn, session_for_trace.values().copied()).await?;
         for trace_id in &order {
             let Some(session_id) = session_for_trace.get(trace_id) else {
                 continue;
@@ -182,55 +143,27 @@ impl Store {
             };
             let insert = Query::insert()
                 .into_table(ProjectSessions::Table)
-                .columns([
-                    ProjectSessions::SessionId,
-                    ProjectSessions::ProjectId,
-                    ProjectSessions::StartTime,
-                    ProjectSessions::EndTime,
-                ])
-                .values_panic([
-                    (*session_id).into(),
-                    project_id.into(),
-                    batch.start_time.into(),
-                    batch.end_time.into(),
-                ])
+                .columns([ProjectSessions::SessionId, ProjectSessions::ProjectId, ProjectSessions::StartTime, ProjectSessions::EndTime])
+                .values_panic([(*session_id).into(), project_id.into(), batch.start_time.into(), batch.end_time.into()])
                 .returning_col(ProjectSessions::Id)
                 .to_owned();
             let (sql, values) = self.build(&insert);
-            let rowid: i64 = sqlx::query_with(&sql, values)
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-            sessions.insert(
-                session_id.to_string(),
-                (rowid, batch.start_time, batch.end_time),
-            );
+            let rowid: i64 = sqlx::query_with(&sql, values).fetch_one(&mut *conn).await?.try_get(0)?;
+            sessions.insert(session_id.to_string(), (rowid, batch.start_time, batch.end_time));
         }
 
         let mut resolved = HashMap::with_capacity(order.len());
         let mut session_bounds: HashMap<i64, (i64, i64)> = HashMap::new();
-        let new_traces: Vec<&str> = order
-            .iter()
-            .copied()
-            .filter(|id| !stored.contains_key(*id))
-            .collect();
+        let new_traces: Vec<&str> = order.iter().copied().filter(|id| !stored.contains_key(*id)).collect();
         for chunk in new_traces.chunks(INSERT_CHUNK) {
             let mut insert = Query::insert()
                 .into_table(Traces::Table)
-                .columns([
-                    Traces::TraceId,
-                    Traces::ProjectId,
-                    Traces::SessionRowid,
-                    Traces::StartTime,
-                    Traces::EndTime,
-                ])
+                .columns([Traces::TraceId, Traces::ProjectId, Traces::SessionRowid, Traces::StartTime, Traces::EndTime])
                 .returning(Query::returning().columns([Traces::Id, Traces::TraceId]))
                 .to_owned();
             for trace_id in chunk {
                 let batch = &batch_traces[trace_id];
-                let session_rowid = session_for_trace
-                    .get(trace_id)
-                    .map(|session_id| sessions[*session_id].0);
+                let session_rowid = session_for_trace.get(trace_id).map(|session_id| sessions[*session_id].0);
                 insert.values_panic([
                     (*trace_id).into(),
                     project_ids[batch.project_name].into(),
@@ -245,12 +178,7 @@ impl Store {
                 let trace_id: String = row.try_get(1)?;
                 let batch = &batch_traces[trace_id.as_str()];
                 if let Some(session_id) = session_for_trace.get(trace_id.as_str()) {
-                    widen(
-                        &mut session_bounds,
-                        sessions[*session_id].0,
-                        batch.start_time,
-                        batch.end_time,
-                    );
+                    widen(&mut session_bounds, sessions[*session_id].0, batch.start_time, batch.end_time);
                 }
                 stored.insert(
                     trace_id,
@@ -270,19 +198,11 @@ impl Store {
             let trace = &stored[*trace_id];
             let start_time = trace.start_time.min(batch.start_time);
             let end_time = trace.end_time.max(batch.end_time);
-            let new_session = if new_traces.contains(trace_id) {
-                None
-            } else {
-                session_for_trace.get(trace_id).map(|s| sessions[*s].0)
-            };
-            if start_time != trace.start_time || end_time != trace.end_time || new_session.is_some()
-            {
+            let new_session = if new_traces.contains(trace_id) { None } else { session_for_trace.get(trace_id).map(|s| sessions[*s].0) };
+            if start_time != trace.start_time || end_time != trace.end_time || new_session.is_some() {
                 let mut update = Query::update()
                     .table(Traces::Table)
-                    .values([
-                        (Traces::StartTime, start_time.into()),
-                        (Traces::EndTime, end_time.into()),
-                    ])
+                    .values([(Traces::StartTime, start_time.into()), (Traces::EndTime, end_time.into())])
                     .and_where(Expr::col(Traces::Id).eq(trace.rowid))
                     .to_owned();
                 if let Some(session_rowid) = new_session {
@@ -297,10 +217,7 @@ impl Store {
             resolved.insert(trace_id.to_string(), (trace.rowid, trace.project_id));
         }
 
-        let bounds_by_rowid: HashMap<i64, (i64, i64)> = sessions
-            .values()
-            .map(|(rowid, start, end)| (*rowid, (*start, *end)))
-            .collect();
+        let bounds_by_rowid: HashMap<i64, (i64, i64)> = sessions.values().map(|(rowid, start, end)| (*rowid, (*start, *end))).collect();
         for (session_rowid, (start_time, end_time)) in session_bounds {
             let known = bounds_by_rowid.get(&session_rowid).copied();
             if known.is_some_and(|(start, end)| start <= start_time && end >= end_time) {
@@ -319,22 +236,11 @@ impl Store {
         Ok(resolved)
     }
 
-    async fn stored_traces(
-        &self,
-        conn: &mut SqliteConnection,
-        trace_ids: &[&str],
-    ) -> Result<HashMap<String, StoredTrace>> {
+    async fn stored_traces(&self, conn: &mut SqliteConnection, trace_ids: &[&str]) -> Result<HashMap<String, StoredTrace>> {
         let mut stored = HashMap::new();
         for chunk in trace_ids.chunks(IN_CHUNK) {
             let query = Query::select()
-                .columns([
-                    Traces::Id,
-                    Traces::TraceId,
-                    Traces::ProjectId,
-                    Traces::SessionRowid,
-                    Traces::StartTime,
-                    Traces::EndTime,
-                ])
+                .columns([Traces::Id, Traces::TraceId, Traces::ProjectId, Traces::SessionRowid, Traces::StartTime, Traces::EndTime])
                 .from(Traces::Table)
                 .and_where(Expr::col(Traces::TraceId).is_in(chunk.iter().copied()))
                 .to_owned();
@@ -365,38 +271,21 @@ impl Store {
         let mut stored = HashMap::new();
         for chunk in wanted.chunks(IN_CHUNK) {
             let query = Query::select()
-                .columns([
-                    ProjectSessions::Id,
-                    ProjectSessions::SessionId,
-                    ProjectSessions::StartTime,
-                    ProjectSessions::EndTime,
-                ])
+                .columns([ProjectSessions::Id, ProjectSessions::SessionId, ProjectSessions::StartTime, ProjectSessions::EndTime])
                 .from(ProjectSessions::Table)
                 .and_where(Expr::col(ProjectSessions::SessionId).is_in(chunk.iter().copied()))
                 .to_owned();
             let (sql, values) = self.build(&query);
             for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
-                stored.insert(
-                    row.try_get(1)?,
-                    (row.try_get(0)?, row.try_get(2)?, row.try_get(3)?),
-                );
+                stored.insert(row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?, row.try_get(3)?));
             }
         }
         Ok(stored)
     }
 
     /// Project name → id, creating the projects that do not exist yet.
-    pub(crate) async fn ensure_projects(
-        &self,
-        conn: &mut SqliteConnection,
-        names: &[&str],
-    ) -> Result<HashMap<String, i64>> {
-        let distinct: Vec<&str> = names
-            .iter()
-            .copied()
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+    pub(crate) async fn ensure_projects(&self, conn: &mut SqliteConnection, names: &[&str]) -> Result<HashMap<String, i64>> {
+        let distinct: Vec<&str> = names.iter().copied().collect::<HashSet<_>>().into_iter().collect();
         let mut ids = HashMap::new();
         if distinct.is_empty() {
             return Ok(ids);
@@ -426,11 +315,7 @@ impl Store {
         Ok(ids)
     }
 
-    async fn cumulative_counts(
-        &self,
-        conn: &mut SqliteConnection,
-        spans: &[&RoutedSpan],
-    ) -> Result<crate::cumulative::Propagation> {
+    async fn cumulative_counts(&self, conn: &mut SqliteConnection, spans: &[&RoutedSpan]) -> Result<crate::cumulative::Propagation> {
         let ids: Vec<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
         let mut stored_children: HashMap<String, Counts> = HashMap::new();
         for chunk in ids.chunks(IN_CHUNK) {
@@ -445,11 +330,7 @@ impl Store {
                 .to_owned();
             let (sql, values) = self.build(&query);
             for row in sqlx::query_with(&sql, values).fetch_all(&mut *conn).await? {
-                let counts = Counts {
-                    errors: row.try_get(1)?,
-                    prompt_tokens: row.try_get(2)?,
-                    completion_tokens: row.try_get(3)?,
-                };
+                let counts = Counts { errors: row.try_get(1)?, prompt_tokens: row.try_get(2)?, completion_tokens: row.try_get(3)? };
                 stored_children.insert(row.try_get(0)?, counts);
             }
         }
@@ -460,11 +341,7 @@ impl Store {
                 if let Some(children) = stored_children.get(&routed.span.span_id) {
                     contribution += *children;
                 }
-                NewSpan {
-                    span_id: &routed.span.span_id,
-                    parent_id: routed.span.parent_id.as_deref(),
-                    contribution,
-                }
+                NewSpan { span_id: &routed.span.span_id, parent_id: routed.span.parent_id.as_deref(), contribution }
             })
             .collect();
         Ok(propagate(&new_spans))
@@ -541,10 +418,7 @@ fn widen(bounds: &mut HashMap<i64, (i64, i64)>, rowid: i64, start_time: i64, end
 /// Token counts are kept for LLM spans only, as Phoenix does.
 fn llm_token_counts(routed: &RoutedSpan) -> (Option<i64>, Option<i64>) {
     if routed.span.span_kind == SpanKind::Llm {
-        (
-            Some(routed.span.token_count(LLM_TOKEN_COUNT_PROMPT)),
-            Some(routed.span.token_count(LLM_TOKEN_COUNT_COMPLETION)),
-        )
+        (Some(routed.span.token_count(LLM_TOKEN_COUNT_PROMPT)), Some(routed.span.token_count(LLM_TOKEN_COUNT_COMPLETION)))
     } else {
         (None, None)
     }
@@ -559,11 +433,7 @@ fn own_counts(routed: &RoutedSpan) -> Counts {
     }
 }
 
-pub(crate) async fn propagate_to_ancestors(
-    conn: &mut SqliteConnection,
-    start_span_id: &str,
-    counts: Counts,
-) -> Result<()> {
+pub(crate) async fn propagate_to_ancestors(conn: &mut SqliteConnection, start_span_id: &str, counts: Counts) -> Result<()> {
     if counts.is_zero() {
         return Ok(());
     }

@@ -36,23 +36,12 @@ impl Project {
 }
 
 fn project_columns() -> [Projects; 5] {
-    [
-        Projects::Id,
-        Projects::Name,
-        Projects::Description,
-        Projects::CreatedAt,
-        Projects::UpdatedAt,
-    ]
+    [Projects::Id, Projects::Name, Projects::Description, Projects::CreatedAt, Projects::UpdatedAt]
 }
 
 impl Store {
     /// Projects newest first; `cursor` is the id of the first project of the page.
-    pub async fn list_projects(
-        &self,
-        cursor: Option<i64>,
-        limit: usize,
-        name_contains: Option<&str>,
-    ) -> Result<ProjectPage> {
+    pub async fn list_projects(&self, cursor: Option<i64>, limit: usize, name_contains: Option<&str>) -> Result<ProjectPage> {
         let mut query = Query::select()
             .columns(project_columns())
             .from(Projects::Table)
@@ -64,101 +53,52 @@ impl Store {
         }
         if let Some(fragment) = name_contains.filter(|f| !f.is_empty()) {
             let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
-            query.and_where(
-                Expr::expr(Func::lower(Expr::col(Projects::Name)))
-                    .like(sea_query::LikeExpr::new(pattern).escape('\\')),
-            );
+            query.and_where(Expr::expr(Func::lower(Expr::col(Projects::Name))).like(sea_query::LikeExpr::new(pattern).escape('\\')));
         }
         let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?;
-        let items = rows
-            .iter()
-            .map(Project::from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
+        let items = rows.iter().map(Project::from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |p| p.id))
     }
 
     pub async fn get_project(&self, id: i64) -> Result<Option<Project>> {
-        let query = Query::select()
-            .columns(project_columns())
-            .from(Projects::Table)
-            .and_where(Expr::col(Projects::Id).eq(id))
-            .to_owned();
+        let query = Query::select().columns(project_columns()).from(Projects::Table).and_where(Expr::col(Projects::Id).eq(id)).to_owned();
         let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(Project::from_row)
-            .transpose()
+        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(Project::from_row).transpose()
     }
 
     pub async fn get_project_by_name(&self, name: &str) -> Result<Option<Project>> {
-        let query = Query::select()
-            .columns(project_columns())
-            .from(Projects::Table)
-            .and_where(Expr::col(Projects::Name).eq(name))
-            .to_owned();
+        let query =
+            Query::select().columns(project_columns()).from(Projects::Table).and_where(Expr::col(Projects::Name).eq(name)).to_owned();
         let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(Project::from_row)
-            .transpose()
+        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(Project::from_row).transpose()
     }
 
     pub async fn create_project(&self, name: &str, description: Option<&str>) -> Result<Project> {
         let now = now_nanos();
         let insert = Query::insert()
             .into_table(Projects::Table)
-            .columns([
-                Projects::Name,
-                Projects::Description,
-                Projects::CreatedAt,
-                Projects::UpdatedAt,
-            ])
+            .columns([Projects::Name, Projects::Description, Projects::CreatedAt, Projects::UpdatedAt])
             .values_panic([name.into(), description.into(), now.into(), now.into()])
-            .on_conflict(
-                sea_query::OnConflict::column(Projects::Name)
-                    .do_nothing()
-                    .to_owned(),
-            )
+            .on_conflict(sea_query::OnConflict::column(Projects::Name).do_nothing().to_owned())
             .returning(Query::returning().columns(project_columns()))
             .to_owned();
         let (sql, values) = self.build(&insert);
-        match sqlx::query_with(&sql, values)
-            .fetch_optional(&self.writer)
-            .await?
-        {
+        match sqlx::query_with(&sql, values).fetch_optional(&self.writer).await? {
             Some(row) => Project::from_row(&row),
-            None => Err(StoreError::Conflict(format!(
-                "a project named {name:?} already exists"
-            ))),
+            None => Err(StoreError::Conflict(format!("a project named {name:?} already exists"))),
         }
     }
 
-    pub async fn update_project_description(
-        &self,
-        id: i64,
-        description: Option<&str>,
-    ) -> Result<Project> {
+    pub async fn update_project_description(&self, id: i64, description: Option<&str>) -> Result<Project> {
         let update = Query::update()
             .table(Projects::Table)
-            .values([
-                (Projects::Description, description.into()),
-                (Projects::UpdatedAt, now_nanos().into()),
-            ])
+            .values([(Projects::Description, description.into()), (Projects::UpdatedAt, now_nanos().into())])
             .and_where(Expr::col(Projects::Id).eq(id))
             .returning(Query::returning().columns(project_columns()))
             .to_owned();
         let (sql, values) = self.build(&update);
-        match sqlx::query_with(&sql, values)
-            .fetch_optional(&self.writer)
-            .await?
-        {
+        match sqlx::query_with(&sql, values).fetch_optional(&self.writer).await? {
             Some(row) => Project::from_row(&row),
             None => Err(StoreError::NotFound(format!("project {id} not found"))),
         }
@@ -166,22 +106,13 @@ impl Store {
 
     /// Deletes a project with its traces, spans and sessions.
     pub async fn delete_project(&self, id: i64) -> Result<bool> {
-        let delete = Query::delete()
-            .from_table(Projects::Table)
-            .and_where(Expr::col(Projects::Id).eq(id))
-            .to_owned();
+        let delete = Query::delete().from_table(Projects::Table).and_where(Expr::col(Projects::Id).eq(id)).to_owned();
         let (sql, values) = self.build(&delete);
-        Ok(sqlx::query_with(&sql, values)
-            .execute(&self.writer)
-            .await?
-            .rows_affected()
-            > 0)
+        Ok(sqlx::query_with(&sql, values).execute(&self.writer).await?.rows_affected() > 0)
     }
 }
 
 /// Escapes `%`, `_` and the escape character itself for a `LIKE ... ESCAPE '\'` pattern.
 pub(crate) fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }

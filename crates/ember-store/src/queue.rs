@@ -26,11 +26,7 @@ pub struct QueueLimits {
 
 impl Default for QueueLimits {
     fn default() -> Self {
-        Self {
-            max_spans: 100_000,
-            max_bytes: 512 << 20,
-            max_batch_spans: 10_000,
-        }
+        Self { max_spans: 100_000, max_bytes: 512 << 20, max_batch_spans: 10_000 }
     }
 }
 
@@ -40,12 +36,7 @@ pub enum QueueFull {
     #[error("server is at capacity: the ingest queue is full, retry later")]
     AtCapacity,
     #[error("the request holds {spans} spans ({bytes} bytes), more than the ingest queue can ever hold ({max_spans} spans, {max_bytes} bytes); send smaller batches")]
-    TooLarge {
-        spans: usize,
-        bytes: usize,
-        max_spans: usize,
-        max_bytes: usize,
-    },
+    TooLarge { spans: usize, bytes: usize, max_spans: usize, max_bytes: usize },
     #[error("the server is shutting down")]
     Closed,
 }
@@ -112,28 +103,14 @@ impl IngestQueue {
         let count = spans.len();
         let bytes = approximate_bytes.max(1);
         if count > self.limits.max_spans || bytes > self.limits.max_bytes {
-            return Err(QueueFull::TooLarge {
-                spans: count,
-                bytes,
-                max_spans: self.limits.max_spans,
-                max_bytes: self.limits.max_bytes,
-            });
+            return Err(QueueFull::TooLarge { spans: count, bytes, max_spans: self.limits.max_spans, max_bytes: self.limits.max_bytes });
         }
         let permits_for = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        let span_permit = Arc::clone(&self.span_permits)
-            .try_acquire_many_owned(permits_for(count.max(1)))
-            .map_err(|_| QueueFull::AtCapacity)?;
-        let byte_permit = Arc::clone(&self.byte_permits)
-            .try_acquire_many_owned(permits_for(bytes))
-            .map_err(|_| QueueFull::AtCapacity)?;
+        let span_permit =
+            Arc::clone(&self.span_permits).try_acquire_many_owned(permits_for(count.max(1))).map_err(|_| QueueFull::AtCapacity)?;
+        let byte_permit = Arc::clone(&self.byte_permits).try_acquire_many_owned(permits_for(bytes)).map_err(|_| QueueFull::AtCapacity)?;
         let (done, committed) = oneshot::channel();
-        self.sender
-            .send(Submission {
-                spans,
-                done,
-                _permits: (span_permit, byte_permit),
-            })
-            .map_err(|_| QueueFull::Closed)?;
+        self.sender.send(Submission { spans, done, _permits: (span_permit, byte_permit) }).map_err(|_| QueueFull::Closed)?;
         Ok(async move { committed.await.unwrap_or(Err(StoreError::WriterStopped)) })
     }
 
@@ -148,11 +125,7 @@ impl IngestQueue {
     }
 }
 
-async fn run_writer(
-    store: Store,
-    mut receiver: mpsc::UnboundedReceiver<Submission>,
-    max_batch_spans: usize,
-) {
+async fn run_writer(store: Store, mut receiver: mpsc::UnboundedReceiver<Submission>, max_batch_spans: usize) {
     while let Some(first) = receiver.recv().await {
         let mut span_count = first.spans.len();
         let mut submissions = vec![first];

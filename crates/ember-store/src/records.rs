@@ -16,11 +16,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Splits `limit + 1` fetched rows into a page and the next cursor.
-    pub(crate) fn from_overfetch(
-        mut items: Vec<T>,
-        limit: usize,
-        rowid: impl Fn(&T) -> i64,
-    ) -> Self {
+    pub(crate) fn from_overfetch(mut items: Vec<T>, limit: usize, rowid: impl Fn(&T) -> i64) -> Self {
         let next_cursor = if items.len() > limit {
             items.truncate(limit + 1);
             items.pop().map(|next| rowid(&next))
@@ -66,8 +62,7 @@ impl SpanRecord {
             span_kind: SpanKind::parse(&span_kind),
             start_time: row.try_get(8)?,
             end_time: row.try_get(9)?,
-            status_code: StatusCode::parse(&status)
-                .ok_or_else(|| StoreError::Invalid(format!("stored status {status:?}")))?,
+            status_code: StatusCode::parse(&status).ok_or_else(|| StoreError::Invalid(format!("stored status {status:?}")))?,
             status_message: row.try_get(11)?,
             attributes: serde_json::from_str(&attributes)?,
             events: serde_json::from_str::<Vec<SpanEvent>>(&events)?,

@@ -31,13 +31,8 @@ pub struct SessionRecord {
     pub token_count_completion: i64,
 }
 
-const SESSION_COLUMNS: [ProjectSessions; 5] = [
-    ProjectSessions::Id,
-    ProjectSessions::SessionId,
-    ProjectSessions::ProjectId,
-    ProjectSessions::StartTime,
-    ProjectSessions::EndTime,
-];
+const SESSION_COLUMNS: [ProjectSessions; 5] =
+    [ProjectSessions::Id, ProjectSessions::SessionId, ProjectSessions::ProjectId, ProjectSessions::StartTime, ProjectSessions::EndTime];
 
 fn session_from_row(row: &SqliteRow) -> Result<SessionRecord> {
     Ok(SessionRecord {
@@ -54,21 +49,12 @@ fn session_from_row(row: &SqliteRow) -> Result<SessionRecord> {
 
 impl Store {
     /// A project's sessions ordered by rowid; `cursor` is the rowid of the first session of the page.
-    pub async fn list_sessions(
-        &self,
-        project_id: i64,
-        cursor: Option<i64>,
-        limit: usize,
-        ascending: bool,
-    ) -> Result<Page<SessionRecord>> {
+    pub async fn list_sessions(&self, project_id: i64, cursor: Option<i64>, limit: usize, ascending: bool) -> Result<Page<SessionRecord>> {
         let mut query = Query::select()
             .columns(SESSION_COLUMNS)
             .from(ProjectSessions::Table)
             .and_where(Expr::col(ProjectSessions::ProjectId).eq(project_id))
-            .order_by(
-                ProjectSessions::Id,
-                if ascending { Order::Asc } else { Order::Desc },
-            )
+            .order_by(ProjectSessions::Id, if ascending { Order::Asc } else { Order::Desc })
             .limit(limit as u64 + 1)
             .to_owned();
         if let Some(cursor) = cursor {
@@ -79,28 +65,16 @@ impl Store {
             });
         }
         let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?;
-        let items = rows
-            .iter()
-            .map(session_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
+        let items = rows.iter().map(session_from_row).collect::<Result<Vec<_>>>()?;
         let mut page = Page::from_overfetch(items, limit, |s| s.rowid);
         self.fill_session_traces(&mut page.items).await?;
         Ok(page)
     }
 
     /// Looks a session up by rowid or by its `session.id` text.
-    pub async fn get_session(
-        &self,
-        rowid: Option<i64>,
-        session_id: Option<&str>,
-    ) -> Result<Option<SessionRecord>> {
-        let mut query = Query::select()
-            .columns(SESSION_COLUMNS)
-            .from(ProjectSessions::Table)
-            .to_owned();
+    pub async fn get_session(&self, rowid: Option<i64>, session_id: Option<&str>) -> Result<Option<SessionRecord>> {
+        let mut query = Query::select().columns(SESSION_COLUMNS).from(ProjectSessions::Table).to_owned();
         if let Some(rowid) = rowid {
             query.and_where(Expr::col(ProjectSessions::Id).eq(rowid));
         }
@@ -108,10 +82,7 @@ impl Store {
             query.and_where(Expr::col(ProjectSessions::SessionId).eq(session_id));
         }
         let (sql, values) = self.build(&query);
-        let Some(row) = sqlx::query_with(&sql, values)
-            .fetch_optional(&self.reader)
-            .await?
-        else {
+        let Some(row) = sqlx::query_with(&sql, values).fetch_optional(&self.reader).await? else {
             return Ok(None);
         };
         let mut sessions = vec![session_from_row(&row)?];
@@ -127,9 +98,7 @@ impl Store {
             .and_where(Expr::col(ProjectSessions::SessionId).is_in(session_ids.iter().copied()))
             .to_owned();
         let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
         rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
     }
 
@@ -139,10 +108,8 @@ impl Store {
             return Ok(0);
         }
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let delete_traces = Query::delete()
-            .from_table(Traces::Table)
-            .and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied()))
-            .to_owned();
+        let delete_traces =
+            Query::delete().from_table(Traces::Table).and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied())).to_owned();
         let (sql, values) = self.build(&delete_traces);
         sqlx::query_with(&sql, values).execute(&mut *tx).await?;
         let delete = Query::delete()
@@ -150,10 +117,7 @@ impl Store {
             .and_where(Expr::col(ProjectSessions::Id).is_in(rowids.iter().copied()))
             .to_owned();
         let (sql, values) = self.build(&delete);
-        let deleted = sqlx::query_with(&sql, values)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let deleted = sqlx::query_with(&sql, values).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(deleted)
     }
@@ -165,29 +129,16 @@ impl Store {
         }
         let rowids: Vec<i64> = sessions.iter().map(|s| s.rowid).collect();
         let query = Query::select()
-            .columns([
-                Traces::SessionRowid,
-                Traces::Id,
-                Traces::TraceId,
-                Traces::StartTime,
-                Traces::EndTime,
-            ])
+            .columns([Traces::SessionRowid, Traces::Id, Traces::TraceId, Traces::StartTime, Traces::EndTime])
             .from(Traces::Table)
             .and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied()))
             .order_by(Traces::StartTime, Order::Asc)
             .to_owned();
         let (sql, values) = self.build(&query);
         let mut traces: HashMap<i64, Vec<SessionTrace>> = HashMap::new();
-        for row in sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?
-        {
-            let trace = SessionTrace {
-                rowid: row.try_get(1)?,
-                trace_id: row.try_get(2)?,
-                start_time: row.try_get(3)?,
-                end_time: row.try_get(4)?,
-            };
+        for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
+            let trace =
+                SessionTrace { rowid: row.try_get(1)?, trace_id: row.try_get(2)?, start_time: row.try_get(3)?, end_time: row.try_get(4)? };
             traces.entry(row.try_get(0)?).or_default().push(trace);
         }
         let totals_sql = format!(

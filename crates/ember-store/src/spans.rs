@@ -52,10 +52,7 @@ fn span_select() -> SelectStatement {
     Query::select()
         .expr(Expr::cust(SPAN_COLUMNS))
         .from(Spans::Table)
-        .inner_join(
-            Traces::Table,
-            Expr::col((Traces::Table, Traces::Id)).equals((Spans::Table, Spans::TraceRowid)),
-        )
+        .inner_join(Traces::Table, Expr::col((Traces::Table, Traces::Id)).equals((Spans::Table, Spans::TraceRowid)))
         .to_owned()
 }
 
@@ -63,8 +60,7 @@ fn span_select() -> SelectStatement {
 fn json_path(segments: &[String]) -> String {
     let mut path = String::from("$");
     for segment in segments {
-        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) && segment.len() < 10
-        {
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) && segment.len() < 10 {
             path.push_str(&format!("[{segment}]"));
         } else {
             path.push_str(&format!(".\"{}\"", segment.replace('"', "\\\"")));
@@ -76,55 +72,33 @@ fn json_path(segments: &[String]) -> String {
 fn attribute_condition(filter: &AttributeFilter) -> sea_query::SimpleExpr {
     let path = json_path(&filter.path);
     match &filter.value {
-        Value::Bool(flag) => Expr::cust_with_values(
-            "json_type(spans.attributes, ?) = ?",
-            [path, if *flag { "true" } else { "false" }.to_string()],
-        ),
+        Value::Bool(flag) => {
+            Expr::cust_with_values("json_type(spans.attributes, ?) = ?", [path, if *flag { "true" } else { "false" }.to_string()])
+        }
         Value::Null => Expr::cust_with_values("json_type(spans.attributes, ?) = 'null'", [path]),
         Value::Number(number) => match number.as_i64() {
-            Some(int) => Expr::cust_with_values(
-                "json_extract(spans.attributes, ?) = ?",
-                [sea_query::Value::from(path), int.into()],
-            ),
+            Some(int) => Expr::cust_with_values("json_extract(spans.attributes, ?) = ?", [sea_query::Value::from(path), int.into()]),
             None => Expr::cust_with_values(
                 "json_extract(spans.attributes, ?) = ?",
-                [
-                    sea_query::Value::from(path),
-                    number.as_f64().unwrap_or(f64::NAN).into(),
-                ],
+                [sea_query::Value::from(path), number.as_f64().unwrap_or(f64::NAN).into()],
             ),
         },
-        Value::String(text) => Expr::cust_with_values(
-            "json_extract(spans.attributes, ?) = ?",
-            [path, text.clone()],
-        ),
+        Value::String(text) => Expr::cust_with_values("json_extract(spans.attributes, ?) = ?", [path, text.clone()]),
         // Objects and arrays compare by their JSON text.
-        other => Expr::cust_with_values(
-            "json_extract(spans.attributes, ?) = json(?)",
-            [path, other.to_string()],
-        ),
+        other => Expr::cust_with_values("json_extract(spans.attributes, ?) = json(?)", [path, other.to_string()]),
     }
 }
 
 impl Store {
     /// Spans of a project, newest first (`id DESC`); `cursor` is the rowid of the first span of the page.
-    pub async fn list_spans(
-        &self,
-        project_id: i64,
-        filters: &SpanFilters,
-        cursor: Option<i64>,
-        limit: usize,
-    ) -> Result<Page<SpanRecord>> {
+    pub async fn list_spans(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanRecord>> {
         let mut query = span_select();
         query.and_where(Expr::col((Spans::Table, Spans::ProjectId)).eq(project_id));
         if let Some(cursor) = cursor {
             query.and_where(Expr::col((Spans::Table, Spans::Id)).lte(cursor));
         }
         if !filters.trace_ids.is_empty() {
-            query.and_where(
-                Expr::col((Traces::Table, Traces::TraceId))
-                    .is_in(filters.trace_ids.iter().map(String::as_str)),
-            );
+            query.and_where(Expr::col((Traces::Table, Traces::TraceId)).is_in(filters.trace_ids.iter().map(String::as_str)));
         }
         for (column, values) in [
             (Spans::SpanId, &filters.span_ids),
@@ -133,9 +107,7 @@ impl Store {
             (Spans::StatusCode, &filters.status_codes),
         ] {
             if !values.is_empty() {
-                query.and_where(
-                    Expr::col((Spans::Table, column)).is_in(values.iter().map(String::as_str)),
-                );
+                query.and_where(Expr::col((Spans::Table, column)).is_in(values.iter().map(String::as_str)));
             }
         }
         match &filters.parent_id {
@@ -156,26 +128,15 @@ impl Store {
         for filter in &filters.attributes {
             query.and_where(attribute_condition(filter));
         }
-        query
-            .order_by((Spans::Table, Spans::Id), Order::Desc)
-            .limit(limit as u64 + 1);
+        query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
         let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?;
-        let items = rows
-            .iter()
-            .map(SpanRecord::from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
+        let items = rows.iter().map(SpanRecord::from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |s| s.rowid))
     }
 
     /// The span frame of the span-query endpoint: newest start time first.
-    pub async fn query_spans(
-        &self,
-        project_id: i64,
-        options: &SpanQueryOptions,
-    ) -> Result<Vec<SpanRecord>> {
+    pub async fn query_spans(&self, project_id: i64, options: &SpanQueryOptions) -> Result<Vec<SpanRecord>> {
         let mut query = span_select();
         query.and_where(Expr::col((Spans::Table, Spans::ProjectId)).eq(project_id));
         if let Some(start) = options.start_time {
@@ -193,10 +154,7 @@ impl Store {
                         Query::select()
                             .expr(Expr::val(1))
                             .from_as(Spans::Table, parents.clone())
-                            .and_where(
-                                Expr::col((parents, Spans::SpanId))
-                                    .equals((Spans::Table, Spans::ParentId)),
-                            )
+                            .and_where(Expr::col((parents, Spans::SpanId)).equals((Spans::Table, Spans::ParentId)))
                             .to_owned(),
                     )
                     .not(),
@@ -209,9 +167,7 @@ impl Store {
             .order_by((Spans::Table, Spans::Id), Order::Desc)
             .limit(options.limit as u64);
         let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
         rows.iter().map(SpanRecord::from_row).collect()
     }
 
@@ -220,28 +176,19 @@ impl Store {
         let mut spans = Vec::new();
         for chunk in trace_rowids.chunks(500) {
             let query = span_select()
-                .and_where(
-                    Expr::col((Spans::Table, Spans::TraceRowid)).is_in(chunk.iter().copied()),
-                )
+                .and_where(Expr::col((Spans::Table, Spans::TraceRowid)).is_in(chunk.iter().copied()))
                 .order_by((Spans::Table, Spans::TraceRowid), Order::Asc)
                 .order_by((Spans::Table, Spans::StartTime), Order::Asc)
                 .to_owned();
             let (sql, values) = self.build(&query);
-            for row in sqlx::query_with(&sql, values)
-                .fetch_all(&self.reader)
-                .await?
-            {
+            for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
                 spans.push(SpanRecord::from_row(&row)?);
             }
         }
         Ok(spans)
     }
 
-    pub async fn get_span(
-        &self,
-        rowid: Option<i64>,
-        span_id: Option<&str>,
-    ) -> Result<Option<SpanRecord>> {
+    pub async fn get_span(&self, rowid: Option<i64>, span_id: Option<&str>) -> Result<Option<SpanRecord>> {
         let mut query = span_select();
         if let Some(rowid) = rowid {
             query.and_where(Expr::col((Spans::Table, Spans::Id)).eq(rowid));
@@ -250,12 +197,7 @@ impl Store {
             query.and_where(Expr::col((Spans::Table, Spans::SpanId)).eq(span_id));
         }
         let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(SpanRecord::from_row)
-            .transpose()
+        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(SpanRecord::from_row).transpose()
     }
 
     /// Which of `span_ids` are stored.
@@ -268,10 +210,7 @@ impl Store {
                 .and_where(Expr::col(Spans::SpanId).is_in(chunk.iter().copied()))
                 .to_owned();
             let (sql, values) = self.build(&query);
-            for row in sqlx::query_with(&sql, values)
-                .fetch_all(&self.reader)
-                .await?
-            {
+            for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
                 found.insert(row.try_get(0)?);
             }
         }
@@ -292,18 +231,11 @@ impl Store {
         let Some(row) = row else { return Ok(false) };
         let parent_id: Option<String> = row.try_get(0)?;
         let trace_rowid: i64 = row.try_get(1)?;
-        let counts = Counts {
-            errors: row.try_get(2)?,
-            prompt_tokens: row.try_get(3)?,
-            completion_tokens: row.try_get(4)?,
-        };
+        let counts = Counts { errors: row.try_get(2)?, prompt_tokens: row.try_get(3)?, completion_tokens: row.try_get(4)? };
         if let Some(parent_id) = parent_id {
             propagate_to_ancestors(&mut tx, &parent_id, counts.negated()).await?;
         }
-        sqlx::query("DELETE FROM spans WHERE id = $1")
-            .bind(rowid)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM spans WHERE id = $1").bind(rowid).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1)")
             .bind(trace_rowid)
             .execute(&mut *tx)

@@ -45,16 +45,15 @@ pub struct TraceFilters {
     pub end_time: Option<i64>,
     /// Only traces of these sessions (rowids), when set.
     pub session_rowids: Option<Vec<i64>>,
+    /// `Some(true)`: traces with at least one errored span; `Some(false)`: traces with none.
+    pub has_error: Option<bool>,
+    /// Inclusive bounds on trace latency, in nanoseconds.
+    pub min_latency: Option<i64>,
+    pub max_latency: Option<i64>,
 }
 
-const TRACE_COLUMNS: [Traces; 6] = [
-    Traces::Id,
-    Traces::TraceId,
-    Traces::ProjectId,
-    Traces::SessionRowid,
-    Traces::StartTime,
-    Traces::EndTime,
-];
+const TRACE_COLUMNS: [Traces; 6] =
+    [Traces::Id, Traces::TraceId, Traces::ProjectId, Traces::SessionRowid, Traces::StartTime, Traces::EndTime];
 
 fn trace_from_row(row: &SqliteRow) -> Result<TraceRecord> {
     Ok(TraceRecord {
@@ -71,9 +70,9 @@ fn trace_from_row(row: &SqliteRow) -> Result<TraceRecord> {
 
 fn sort_key(sort: TraceSort) -> SimpleExpr {
     match sort {
-        TraceSort::StartTime => Expr::col(Traces::StartTime).into(),
+        TraceSort::StartTime => Expr::col((Traces::Table, Traces::StartTime)).into(),
         // Matches the expression index ix_traces_project_latency.
-        TraceSort::LatencyMs => Expr::col(Traces::EndTime).sub(Expr::col(Traces::StartTime)),
+        TraceSort::LatencyMs => Expr::col((Traces::Table, Traces::EndTime)).sub(Expr::col((Traces::Table, Traces::StartTime))),
     }
 }
 
@@ -88,11 +87,8 @@ impl Store {
         cursor: Option<i64>,
         limit: usize,
     ) -> Result<Page<TraceRecord>> {
-        let mut query = Query::select()
-            .columns(TRACE_COLUMNS)
-            .from(Traces::Table)
-            .and_where(Expr::col(Traces::ProjectId).eq(project_id))
-            .to_owned();
+        let mut query =
+            Query::select().columns(TRACE_COLUMNS).from(Traces::Table).and_where(Expr::col(Traces::ProjectId).eq(project_id)).to_owned();
         if let Some(start) = filters.start_time {
             query.and_where(Expr::col(Traces::StartTime).gte(start));
         }
@@ -102,53 +98,45 @@ impl Store {
         if let Some(sessions) = &filters.session_rowids {
             query.and_where(Expr::col(Traces::SessionRowid).is_in(sessions.iter().copied()));
         }
+        if let Some(has_error) = filters.has_error {
+            let errored = Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(Spans::Table)
+                    .and_where(Expr::col((Spans::Table, Spans::TraceRowid)).equals((Traces::Table, Traces::Id)))
+                    .and_where(Expr::col((Spans::Table, Spans::StatusCode)).eq("ERROR"))
+                    .to_owned(),
+            );
+            query.and_where(if has_error { errored } else { errored.not() });
+        }
+        if let Some(min) = filters.min_latency {
+            query.and_where(Expr::expr(sort_key(TraceSort::LatencyMs)).gte(min));
+        }
+        if let Some(max) = filters.max_latency {
+            query.and_where(Expr::expr(sort_key(TraceSort::LatencyMs)).lte(max));
+        }
         if let Some(cursor) = cursor {
-            let key_query = Query::select()
-                .expr(sort_key(sort))
-                .from(Traces::Table)
-                .and_where(Expr::col(Traces::Id).eq(cursor))
-                .to_owned();
+            let key_query = Query::select().expr(sort_key(sort)).from(Traces::Table).and_where(Expr::col(Traces::Id).eq(cursor)).to_owned();
             let (sql, values) = self.build(&key_query);
-            let Some(row) = sqlx::query_with(&sql, values)
-                .fetch_optional(&self.reader)
-                .await?
-            else {
-                return Err(StoreError::Invalid(format!(
-                    "cursor {cursor} does not name a trace"
-                )));
+            let Some(row) = sqlx::query_with(&sql, values).fetch_optional(&self.reader).await? else {
+                return Err(StoreError::Invalid(format!("cursor {cursor} does not name a trace")));
             };
             let key: i64 = row.try_get(0)?;
             let condition = match order {
-                TraceOrder::Desc => Cond::any().add(Expr::expr(sort_key(sort)).lt(key)).add(
-                    Cond::all()
-                        .add(Expr::expr(sort_key(sort)).eq(key))
-                        .add(Expr::col(Traces::Id).lte(cursor)),
-                ),
-                TraceOrder::Asc => Cond::any().add(Expr::expr(sort_key(sort)).gt(key)).add(
-                    Cond::all()
-                        .add(Expr::expr(sort_key(sort)).eq(key))
-                        .add(Expr::col(Traces::Id).gte(cursor)),
-                ),
+                TraceOrder::Desc => Cond::any()
+                    .add(Expr::expr(sort_key(sort)).lt(key))
+                    .add(Cond::all().add(Expr::expr(sort_key(sort)).eq(key)).add(Expr::col(Traces::Id).lte(cursor))),
+                TraceOrder::Asc => Cond::any()
+                    .add(Expr::expr(sort_key(sort)).gt(key))
+                    .add(Cond::all().add(Expr::expr(sort_key(sort)).eq(key)).add(Expr::col(Traces::Id).gte(cursor))),
             };
             query.cond_where(condition);
         }
-        let direction = if order == TraceOrder::Desc {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
-        query
-            .order_by_expr(sort_key(sort), direction.clone())
-            .order_by(Traces::Id, direction)
-            .limit(limit as u64 + 1);
+        let direction = if order == TraceOrder::Desc { Order::Desc } else { Order::Asc };
+        query.order_by_expr(sort_key(sort), direction.clone()).order_by(Traces::Id, direction).limit(limit as u64 + 1);
         let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?;
-        let items = rows
-            .iter()
-            .map(trace_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
+        let items = rows.iter().map(trace_from_row).collect::<Result<Vec<_>>>()?;
         let mut page = Page::from_overfetch(items, limit, |t| t.rowid);
         self.fill_token_counts(&mut page.items).await?;
         Ok(page)
@@ -169,10 +157,7 @@ impl Store {
             .to_owned();
         let (sql, values) = self.build(&query);
         let mut totals: HashMap<i64, (i64, i64)> = HashMap::new();
-        for row in sqlx::query_with(&sql, values)
-            .fetch_all(&self.reader)
-            .await?
-        {
+        for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
             totals.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
         }
         for trace in traces {
@@ -185,15 +170,8 @@ impl Store {
     }
 
     /// Looks a trace up by rowid or OpenTelemetry trace id.
-    pub async fn get_trace(
-        &self,
-        rowid: Option<i64>,
-        trace_id: Option<&str>,
-    ) -> Result<Option<TraceRecord>> {
-        let mut query = Query::select()
-            .columns(TRACE_COLUMNS)
-            .from(Traces::Table)
-            .to_owned();
+    pub async fn get_trace(&self, rowid: Option<i64>, trace_id: Option<&str>) -> Result<Option<TraceRecord>> {
+        let mut query = Query::select().columns(TRACE_COLUMNS).from(Traces::Table).to_owned();
         if let Some(rowid) = rowid {
             query.and_where(Expr::col(Traces::Id).eq(rowid));
         }
@@ -201,28 +179,16 @@ impl Store {
             query.and_where(Expr::col(Traces::TraceId).eq(trace_id));
         }
         let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(trace_from_row)
-            .transpose()
+        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(trace_from_row).transpose()
     }
 
     pub async fn delete_trace(&self, rowid: i64) -> Result<bool> {
-        let result = sqlx::query("DELETE FROM traces WHERE id = $1")
-            .bind(rowid)
-            .execute(&self.writer)
-            .await?;
+        let result = sqlx::query("DELETE FROM traces WHERE id = $1").bind(rowid).execute(&self.writer).await?;
         Ok(result.rows_affected() > 0)
     }
 
     /// Moves traces (with their spans) to another project. All must share one source project.
-    pub async fn transfer_traces(
-        &self,
-        trace_rowids: &[i64],
-        destination_project_id: i64,
-    ) -> Result<usize> {
+    pub async fn transfer_traces(&self, trace_rowids: &[i64], destination_project_id: i64) -> Result<usize> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let query = Query::select()
             .column(Traces::ProjectId)
@@ -233,9 +199,7 @@ impl Store {
         let (sql, values) = self.build(&query);
         let sources = sqlx::query_with(&sql, values).fetch_all(&mut *tx).await?;
         if sources.len() > 1 {
-            return Err(StoreError::Invalid(
-                "all traces must belong to the same project".into(),
-            ));
+            return Err(StoreError::Invalid("all traces must belong to the same project".into()));
         }
         let update = Query::update()
             .table(Traces::Table)

@@ -25,23 +25,15 @@ impl DatabaseUrl {
         let Some(rest) = url.strip_prefix("sqlite:") else {
             if url.starts_with("postgres") {
                 return Err(StoreError::UnsupportedUrl(
-                    "PostgreSQL is not supported by this build of ember yet; use a sqlite:/// url"
-                        .into(),
+                    "PostgreSQL is not supported by this build of ember yet; use a sqlite:/// url".into(),
                 ));
             }
-            return Err(StoreError::UnsupportedUrl(format!(
-                "{url:?} is not a sqlite:/// url"
-            )));
+            return Err(StoreError::UnsupportedUrl(format!("{url:?} is not a sqlite:/// url")));
         };
-        let path = rest
-            .strip_prefix("///")
-            .or_else(|| rest.strip_prefix("//"))
-            .unwrap_or(rest);
+        let path = rest.strip_prefix("///").or_else(|| rest.strip_prefix("//")).unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
         match path {
-            "" => Err(StoreError::UnsupportedUrl(format!(
-                "{url:?} names no database file"
-            ))),
+            "" => Err(StoreError::UnsupportedUrl(format!("{url:?} names no database file"))),
             ":memory:" => Ok(DatabaseUrl::SqliteMemory),
             path => Ok(DatabaseUrl::SqliteFile(PathBuf::from(path))),
         }
@@ -54,22 +46,10 @@ mod tests {
 
     #[test]
     fn parses_phoenix_and_sqlx_forms() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:////tmp/x.db").unwrap(),
-            DatabaseUrl::SqliteFile("/tmp/x.db".into())
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///x.db").unwrap(),
-            DatabaseUrl::SqliteFile("x.db".into())
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///:memory:").unwrap(),
-            DatabaseUrl::SqliteMemory
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://data/x.db").unwrap(),
-            DatabaseUrl::SqliteFile("data/x.db".into())
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite:////tmp/x.db").unwrap(), DatabaseUrl::SqliteFile("/tmp/x.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite:///x.db").unwrap(), DatabaseUrl::SqliteFile("x.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite:///:memory:").unwrap(), DatabaseUrl::SqliteMemory);
+        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap(), DatabaseUrl::SqliteFile("data/x.db".into()));
         assert!(DatabaseUrl::parse("postgresql://u@h/db").is_err());
         assert!(DatabaseUrl::parse("mysql://h").is_err());
     }

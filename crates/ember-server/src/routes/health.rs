@@ -20,8 +20,5 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<impl IntoRespons
 }
 
 pub async fn version() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        crate::PHOENIX_COMPATIBLE_VERSION,
-    )
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], crate::PHOENIX_COMPATIBLE_VERSION)
 }

@@ -19,16 +19,8 @@ use crate::ingest::{ingest_body, OtlpFormat};
 use crate::AppState;
 
 fn format_of(headers: &HeaderMap) -> ApiResult<OtlpFormat> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     match media_type.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(OtlpFormat::Protobuf),
         "application/json" => Ok(OtlpFormat::Json),
@@ -39,30 +31,13 @@ fn format_of(headers: &HeaderMap) -> ApiResult<OtlpFormat> {
     }
 }
 
-pub async fn export(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
+pub async fn export(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let format = format_of(&headers)?;
     let encoding = content_encoding(&headers)?;
-    let header_project = headers
-        .get("x-project-name")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let report = ingest_body(
-        &state.ingest,
-        body,
-        encoding,
-        format,
-        header_project,
-        state.max_body_bytes,
-    )
-    .await?;
-    let partial_success = (report.rejected_spans > 0).then(|| ExportTracePartialSuccess {
-        rejected_spans: report.rejected_spans,
-        error_message: report.error_message.clone(),
-    });
+    let header_project = headers.get("x-project-name").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let report = ingest_body(&state.ingest, body, encoding, format, header_project, state.max_body_bytes).await?;
+    let partial_success = (report.rejected_spans > 0)
+        .then(|| ExportTracePartialSuccess { rejected_spans: report.rejected_spans, error_message: report.error_message.clone() });
     Ok(match format {
         OtlpFormat::Protobuf => {
             let body = ExportTraceServiceResponse { partial_success }.encode_to_vec();

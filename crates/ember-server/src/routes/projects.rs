@@ -20,15 +20,8 @@ pub async fn list(State(state): State<AppState>, params: QueryParams) -> ApiResu
     // project is a tracing project, so both flags are accepted and change nothing.
     params.bool("include_experiment_projects", false)?;
     params.bool("include_dataset_evaluator_projects", false)?;
-    let page = state
-        .store
-        .list_projects(cursor, limit, params.get("name_contains"))
-        .await?;
-    Ok(Json(wire::page(
-        page.items.iter().map(wire::project).collect(),
-        page.next_cursor,
-        "Project",
-    )))
+    let page = state.store.list_projects(cursor, limit, params.get("name_contains")).await?;
+    Ok(Json(wire::page(page.items.iter().map(wire::project).collect(), page.next_cursor, "Project")))
 }
 
 #[derive(Deserialize)]
@@ -38,30 +31,16 @@ pub struct CreateProject {
     description: Option<String>,
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<CreateProject>,
-) -> ApiResult<Json<Value>> {
+pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<CreateProject>) -> ApiResult<Json<Value>> {
     let name = body.name.trim();
     if name.is_empty() {
-        return Err(ApiError::validation(
-            &["body", "name"],
-            "string_too_short",
-            "Project name must not be empty",
-            json!(body.name),
-        ));
+        return Err(ApiError::validation(&["body", "name"], "string_too_short", "Project name must not be empty", json!(body.name)));
     }
-    let project = state
-        .store
-        .create_project(name, body.description.as_deref())
-        .await?;
+    let project = state.store.create_project(name, body.description.as_deref()).await?;
     Ok(Json(json!({"data": wire::project(&project)})))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<Json<Value>> {
     let project = resolve_project(&state.store, &identifier).await?;
     Ok(Json(json!({"data": wire::project(&project)})))
 }
@@ -79,23 +58,14 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateProject>,
 ) -> ApiResult<Json<Value>> {
     let project = resolve_project(&state.store, &identifier).await?;
-    let updated = state
-        .store
-        .update_project_description(project.id, body.description.as_deref())
-        .await?;
+    let updated = state.store.update_project_description(project.id, body.description.as_deref()).await?;
     Ok(Json(json!({"data": wire::project(&updated)})))
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-) -> ApiResult<impl IntoResponse> {
+pub async fn delete(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<impl IntoResponse> {
     let project = resolve_project(&state.store, &identifier).await?;
     if project.name == DEFAULT_PROJECT_NAME {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "The default project cannot be deleted",
-        ));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "The default project cannot be deleted"));
     }
     state.store.delete_project(project.id).await?;
     Ok(StatusCode::NO_CONTENT)

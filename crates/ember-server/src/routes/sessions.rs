@@ -13,24 +13,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};
 
-pub async fn list(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-    params: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
     let limit = params.limit(100, None)?;
     let cursor = params.cursor("ProjectSession")?;
     let ascending = params.choice("order", &["asc", "desc"], "asc")? == "asc";
     let project = resolve_project(&state.store, &identifier).await?;
-    let page = state
-        .store
-        .list_sessions(project.id, cursor, limit, ascending)
-        .await?;
-    Ok(Json(wire::page(
-        page.items.iter().map(wire::session).collect(),
-        page.next_cursor,
-        "ProjectSession",
-    )))
+    let page = state.store.list_sessions(project.id, cursor, limit, ascending).await?;
+    Ok(Json(wire::page(page.items.iter().map(wire::session).collect(), page.next_cursor, "ProjectSession")))
 }
 
 async fn resolve_session(store: &Store, identifier: &str) -> ApiResult<SessionRecord> {
@@ -41,18 +30,12 @@ async fn resolve_session(store: &Store, identifier: &str) -> ApiResult<SessionRe
     found.ok_or_else(|| ApiError::not_found(format!("Session not found: {identifier}")))
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn get(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<Json<Value>> {
     let session = resolve_session(&state.store, &identifier).await?;
     Ok(Json(json!({"data": wire::session(&session)})))
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<StatusCode> {
     let session = resolve_session(&state.store, &identifier).await?;
     state.store.delete_sessions(&[session.rowid]).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -64,28 +47,15 @@ pub struct DeleteSessions {
 }
 
 /// Identifiers must all be GlobalIDs or all `session.id` strings; unknown ones are skipped.
-pub async fn delete_many(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<DeleteSessions>,
-) -> ApiResult<StatusCode> {
-    let global: Vec<Option<i64>> = body
-        .session_identifiers
-        .iter()
-        .map(|id| GlobalId::decode_as(id, "ProjectSession"))
-        .collect();
+pub async fn delete_many(State(state): State<AppState>, JsonBody(body): JsonBody<DeleteSessions>) -> ApiResult<StatusCode> {
+    let global: Vec<Option<i64>> = body.session_identifiers.iter().map(|id| GlobalId::decode_as(id, "ProjectSession")).collect();
     let rowids = if global.iter().all(Option::is_some) {
         global.into_iter().flatten().collect()
     } else if global.iter().all(Option::is_none) {
-        let names: Vec<&str> = body
-            .session_identifiers
-            .iter()
-            .map(String::as_str)
-            .collect();
+        let names: Vec<&str> = body.session_identifiers.iter().map(String::as_str).collect();
         state.store.session_rowids_by_session_id(&names).await?
     } else {
-        return Err(ApiError::unprocessable(
-            "session_identifiers must be all GlobalIDs or all session_id strings, not a mix",
-        ));
+        return Err(ApiError::unprocessable("session_identifiers must be all GlobalIDs or all session_id strings, not a mix"));
     };
     state.store.delete_sessions(&rowids).await?;
     Ok(StatusCode::NO_CONTENT)

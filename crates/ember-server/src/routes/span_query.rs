@@ -45,29 +45,18 @@ fn time_field(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
     match value {
         None | Some("") => Ok(None),
         Some(text) => parse_timestamp(text).map(Some).ok_or_else(|| {
-            ApiError::validation(
-                &["body", name],
-                "datetime_parsing",
-                "Input should be a valid datetime",
-                Value::String(text.into()),
-            )
+            ApiError::validation(&["body", name], "datetime_parsing", "Input should be a valid datetime", Value::String(text.into()))
         }),
     }
 }
 
 fn unsupported(what: &str) -> ApiError {
-    ApiError::unprocessable(format!(
-        "Invalid query: {what} is not supported by this server yet"
-    ))
+    ApiError::unprocessable(format!("Invalid query: {what} is not supported by this server yet"))
 }
 
 /// Builds the frame one query asks for over the selected spans.
 fn run_query(query: &Map<String, Value>, records: &[ember_store::SpanRecord]) -> ApiResult<Frame> {
-    let condition = query
-        .get("filter")
-        .and_then(|f| f.get("condition"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let condition = query.get("filter").and_then(|f| f.get("condition")).and_then(Value::as_str).unwrap_or_default();
     if !condition.trim().is_empty() {
         return Err(unsupported("a filter condition"));
     }
@@ -76,24 +65,13 @@ fn run_query(query: &Map<String, Value>, records: &[ember_store::SpanRecord]) ->
             return Err(unsupported(operation));
         }
     }
-    let index_key = query
-        .get("index")
-        .and_then(|i| i.get("key"))
-        .and_then(Value::as_str)
-        .unwrap_or("context.span_id");
-    let mut frame = match query
-        .get("select")
-        .and_then(Value::as_object)
-        .filter(|s| !s.is_empty())
-    {
+    let index_key = query.get("index").and_then(|i| i.get("key")).and_then(Value::as_str).unwrap_or("context.span_id");
+    let mut frame = match query.get("select").and_then(Value::as_object).filter(|s| !s.is_empty()) {
         Some(select) => {
             let projections = select
                 .iter()
                 .map(|(name, projection)| {
-                    let key = projection
-                        .get("key")
-                        .and_then(Value::as_str)
-                        .unwrap_or(name);
+                    let key = projection.get("key").and_then(Value::as_str).unwrap_or(name);
                     (name.clone(), key.to_string())
                 })
                 .collect::<Vec<_>>();
@@ -120,30 +98,17 @@ pub async fn query_spans(
         .get("project_name")
         .or_else(|| params.get("project-name"))
         .map(str::to_string)
-        .or_else(|| {
-            headers
-                .get("project-name")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
+        .or_else(|| headers.get("project-name").and_then(|v| v.to_str().ok()).map(str::to_string))
         .or(request.project_name.clone())
         .filter(|name| !name.trim().is_empty())
         .unwrap_or_else(|| "default".to_string());
     let limit = request.limit.unwrap_or(1000);
     if limit <= 0 {
-        return Err(ApiError::validation(
-            &["body", "limit"],
-            "greater_than",
-            "Input should be greater than 0",
-            Value::from(limit),
-        ));
+        return Err(ApiError::validation(&["body", "limit"], "greater_than", "Input should be greater than 0", Value::from(limit)));
     }
     let options = SpanQueryOptions {
         start_time: time_field("start_time", request.start_time.as_deref())?,
-        end_time: time_field(
-            "end_time",
-            request.end_time.as_deref().or(request.stop_time.as_deref()),
-        )?,
+        end_time: time_field("end_time", request.end_time.as_deref().or(request.stop_time.as_deref()))?,
         limit: limit as usize,
         root_spans_only: request.root_spans_only.unwrap_or(false),
         orphan_span_as_root_span: request.orphan_span_as_root_span.unwrap_or(true),
@@ -152,28 +117,15 @@ pub async fn query_spans(
         Some(project) => state.store.query_spans(project.id, &options).await?,
         None => Vec::new(),
     };
-    let frames = request
-        .queries
-        .iter()
-        .map(|query| run_query(query, &records))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let frames = request.queries.iter().map(|query| run_query(query, &records)).collect::<ApiResult<Vec<_>>>()?;
 
     let boundary = format!("ember{:016x}", rand::random::<u64>());
     let mut body = String::new();
     for frame in frames {
-        body.push_str(&format!(
-            "--{boundary}\r\nContent-Type: application/json\r\n\r\n"
-        ));
+        body.push_str(&format!("--{boundary}\r\nContent-Type: application/json\r\n\r\n"));
         body.push_str(&frame.to_table_json().to_string());
         body.push_str("\r\n");
     }
     body.push_str(&format!("--{boundary}--\r\n"));
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            format!("multipart/mixed; boundary={boundary}"),
-        )],
-        body,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, format!("multipart/mixed; boundary={boundary}"))], body).into_response())
 }

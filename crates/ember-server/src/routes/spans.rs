@@ -7,9 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::time::parse_timestamp;
-use ember_core::{
-    semconv, GlobalId, RoutedSpan, Span, SpanEvent, SpanKind, StatusCode as SpanStatus,
-};
+use ember_core::{semconv, GlobalId, RoutedSpan, Span, SpanEvent, SpanKind, StatusCode as SpanStatus};
 use ember_store::{AttributeFilter, SpanFilters};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -20,12 +18,7 @@ use crate::params::QueryParams;
 use crate::{wire, AppState};
 
 fn filters_from(params: &QueryParams) -> ApiResult<SpanFilters> {
-    let upper = |values: Vec<String>| {
-        values
-            .into_iter()
-            .map(|v| v.trim().to_ascii_uppercase())
-            .collect::<Vec<_>>()
-    };
+    let upper = |values: Vec<String>| values.into_iter().map(|v| v.trim().to_ascii_uppercase()).collect::<Vec<_>>();
     let attributes = params
         .all("attribute")
         .iter()
@@ -41,9 +34,7 @@ fn filters_from(params: &QueryParams) -> ApiResult<SpanFilters> {
     Ok(SpanFilters {
         trace_ids: params.all("trace_id"),
         span_ids: params.all("span_id"),
-        parent_id: params
-            .get("parent_id")
-            .map(|p| (p != "null" && !p.is_empty()).then(|| p.to_string())),
+        parent_id: params.get("parent_id").map(|p| (p != "null" && !p.is_empty()).then(|| p.to_string())),
         names: params.all("name"),
         span_kinds: upper(params.all("span_kind")),
         status_codes: upper(params.all("status_code")),
@@ -53,58 +44,32 @@ fn filters_from(params: &QueryParams) -> ApiResult<SpanFilters> {
     })
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-    params: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
     let limit = params.limit(100, Some(1000))?;
     let cursor = params.cursor("Span")?;
     let filters = filters_from(&params)?;
     let project = resolve_project(&state.store, &identifier).await?;
-    let page = state
-        .store
-        .list_spans(project.id, &filters, cursor, limit)
-        .await?;
-    Ok(Json(wire::page(
-        page.items.iter().map(wire::span).collect(),
-        page.next_cursor,
-        "Span",
-    )))
+    let page = state.store.list_spans(project.id, &filters, cursor, limit).await?;
+    Ok(Json(wire::page(page.items.iter().map(wire::span).collect(), page.next_cursor, "Span")))
 }
 
-pub async fn list_otlp(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-    params: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn list_otlp(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
     let limit = params.limit(100, Some(1000))?;
     let cursor = params.cursor("Span")?;
     let filters = filters_from(&params)?;
     let project = resolve_project(&state.store, &identifier).await?;
-    let page = state
-        .store
-        .list_spans(project.id, &filters, cursor, limit)
-        .await?;
-    let data = page
-        .items
-        .iter()
-        .map(|record| ember_otlp::encode::span_to_otlp_json(&record.span))
-        .collect();
+    let page = state.store.list_spans(project.id, &filters, cursor, limit).await?;
+    let data = page.items.iter().map(|record| ember_otlp::encode::span_to_otlp_json(&record.span)).collect();
     Ok(Json(wire::page(data, page.next_cursor, "Span")))
 }
 
 /// Deletes a span by GlobalID or OpenTelemetry span id.
-pub async fn delete(
-    State(state): State<AppState>,
-    Path(identifier): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<StatusCode> {
     let record = match GlobalId::decode_as(&identifier, "Span") {
         Some(rowid) => state.store.get_span(Some(rowid), None).await?,
         None => state.store.get_span(None, Some(&identifier)).await?,
     };
-    let record =
-        record.ok_or_else(|| ApiError::not_found(format!("Span not found: {identifier}")))?;
+    let record = record.ok_or_else(|| ApiError::not_found(format!("Span not found: {identifier}")))?;
     state.store.delete_span(record.rowid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -152,37 +117,24 @@ fn convert_span(input: InputSpan) -> Result<Span, String> {
     if trace_id.is_empty() || span_id.is_empty() {
         return Err("context.trace_id and context.span_id must not be empty".into());
     }
-    let start_time = parse_timestamp(&input.start_time)
-        .ok_or_else(|| format!("invalid start_time {:?}", input.start_time))?;
-    let end_time = parse_timestamp(&input.end_time)
-        .ok_or_else(|| format!("invalid end_time {:?}", input.end_time))?;
+    let start_time = parse_timestamp(&input.start_time).ok_or_else(|| format!("invalid start_time {:?}", input.start_time))?;
+    let end_time = parse_timestamp(&input.end_time).ok_or_else(|| format!("invalid end_time {:?}", input.end_time))?;
     if end_time < start_time {
         return Err("end_time is before start_time".into());
     }
-    let status_code = SpanStatus::parse(&input.status_code).ok_or_else(|| {
-        format!(
-            "invalid status_code {:?}; use OK, ERROR or UNSET",
-            input.status_code
-        )
-    })?;
+    let status_code = SpanStatus::parse(&input.status_code)
+        .ok_or_else(|| format!("invalid status_code {:?}; use OK, ERROR or UNSET", input.status_code))?;
     let span_kind = SpanKind::parse(&input.span_kind);
     let mut flat: Vec<(String, Value)> = input.attributes.into_iter().collect();
     flat.retain(|(key, _)| key != semconv::SPAN_KIND);
     flat.push((semconv::SPAN_KIND.to_string(), json!(span_kind.as_str())));
-    let attributes = ember_otlp::attributes::unflatten(
-        ember_otlp::attributes::parse_json_string_attributes(flat),
-    );
+    let attributes = ember_otlp::attributes::unflatten(ember_otlp::attributes::parse_json_string_attributes(flat));
     let events = input
         .events
         .into_iter()
         .map(|event| {
-            let timestamp = parse_timestamp(&event.timestamp)
-                .ok_or_else(|| format!("invalid event timestamp {:?}", event.timestamp))?;
-            Ok(SpanEvent {
-                name: event.name,
-                timestamp,
-                attributes: event.attributes,
-            })
+            let timestamp = parse_timestamp(&event.timestamp).ok_or_else(|| format!("invalid event timestamp {:?}", event.timestamp))?;
+            Ok(SpanEvent { name: event.name, timestamp, attributes: event.attributes })
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(Span {
@@ -215,15 +167,10 @@ pub async fn create(
     let mut spans = Vec::with_capacity(total);
     let mut invalid = Vec::new();
     for input in body.data {
-        let (trace_id, span_id) = (
-            input.context.trace_id.clone(),
-            input.context.span_id.clone(),
-        );
+        let (trace_id, span_id) = (input.context.trace_id.clone(), input.context.span_id.clone());
         match convert_span(input) {
             Ok(span) => spans.push(span),
-            Err(error) => {
-                invalid.push(json!({"span_id": span_id, "trace_id": trace_id, "error": error}))
-            }
+            Err(error) => invalid.push(json!({"span_id": span_id, "trace_id": trace_id, "error": error})),
         }
     }
     let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
@@ -244,32 +191,10 @@ pub async fn create(
             "invalid_spans": invalid,
             "duplicate_spans": duplicates,
         });
-        return Ok((
-            StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            detail.to_string(),
-        )
-            .into_response());
+        return Ok((StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], detail.to_string()).into_response());
     }
-    let routed: Vec<RoutedSpan> = spans
-        .into_iter()
-        .map(|span| RoutedSpan {
-            project_name: project_name.clone(),
-            span,
-        })
-        .collect();
-    let bytes = routed
-        .iter()
-        .map(|r| {
-            512 + serde_json::to_string(&r.span.attributes)
-                .map(|s| s.len())
-                .unwrap_or(0)
-        })
-        .sum();
+    let routed: Vec<RoutedSpan> = spans.into_iter().map(|span| RoutedSpan { project_name: project_name.clone(), span }).collect();
+    let bytes = routed.iter().map(|r| 512 + serde_json::to_string(&r.span.attributes).map(|s| s.len()).unwrap_or(0)).sum();
     state.ingest.submit(routed, bytes)?.await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"total_received": total, "total_queued": total})),
-    )
-        .into_response())
+    Ok((StatusCode::ACCEPTED, Json(json!({"total_received": total, "total_queued": total}))).into_response())
 }

@@ -2,9 +2,7 @@
 //! backend by [`store_suite!`].
 
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
-use ember_store::{
-    IngestQueue, QueueFull, QueueLimits, SpanFilters, Store, TraceFilters, TraceOrder, TraceSort,
-};
+use ember_store::{IngestQueue, QueueFull, QueueLimits, SpanFilters, Store, TraceFilters, TraceOrder, TraceSort};
 use serde_json::json;
 
 pub fn span(trace: u8, id: u8, parent: Option<u8>) -> Span {
@@ -16,10 +14,7 @@ pub fn span(trace: u8, id: u8, parent: Option<u8>) -> Span {
         span_kind: SpanKind::Chain,
         start_time: 1_000 * i64::from(id),
         end_time: 1_000 * i64::from(id) + 500,
-        attributes: json!({"input": {"value": "hi"}})
-            .as_object()
-            .cloned()
-            .unwrap(),
+        attributes: json!({"input": {"value": "hi"}}).as_object().cloned().unwrap(),
         events: vec![],
         status_code: StatusCode::Ok,
         status_message: String::new(),
@@ -28,10 +23,7 @@ pub fn span(trace: u8, id: u8, parent: Option<u8>) -> Span {
 
 pub fn llm(mut span: Span, prompt: i64, completion: i64, error: bool) -> Span {
     span.span_kind = SpanKind::Llm;
-    span.attributes = json!({"llm": {"token_count": {"prompt": prompt, "completion": completion}}})
-        .as_object()
-        .cloned()
-        .unwrap();
+    span.attributes = json!({"llm": {"token_count": {"prompt": prompt, "completion": completion}}}).as_object().cloned().unwrap();
     if error {
         span.status_code = StatusCode::Error;
     }
@@ -39,10 +31,7 @@ pub fn llm(mut span: Span, prompt: i64, completion: i64, error: bool) -> Span {
 }
 
 pub fn routed(project: &str, span: Span) -> RoutedSpan {
-    RoutedSpan {
-        project_name: project.to_string(),
-        span,
-    }
+    RoutedSpan { project_name: project.to_string(), span }
 }
 
 pub async fn write(store: &Store, spans: Vec<RoutedSpan>) {
@@ -52,66 +41,27 @@ pub async fn write(store: &Store, spans: Vec<RoutedSpan>) {
 
 /// (cumulative errors, cumulative prompt, cumulative completion) of a stored span.
 pub async fn cumulative(store: &Store, id: u8) -> (i64, i64, i64) {
-    let record = store
-        .get_span(None, Some(&format!("{id:016x}")))
-        .await
-        .unwrap()
-        .expect("span stored");
-    (
-        record.cumulative_error_count,
-        record.cumulative_llm_token_count_prompt,
-        record.cumulative_llm_token_count_completion,
-    )
+    let record = store.get_span(None, Some(&format!("{id:016x}"))).await.unwrap().expect("span stored");
+    (record.cumulative_error_count, record.cumulative_llm_token_count_prompt, record.cumulative_llm_token_count_completion)
 }
 
 pub async fn project_id(store: &Store, name: &str) -> i64 {
-    store
-        .get_project_by_name(name)
-        .await
-        .unwrap()
-        .expect("project exists")
-        .id
+    store.get_project_by_name(name).await.unwrap().expect("project exists").id
 }
 
 pub async fn cumulative_counts_are_right_when_children_arrive_first(store: Store) {
     // root(1) <- mid(2) <- leaf(3); leaf arrives first, then root, then mid, in separate batches.
-    write(
-        &store,
-        vec![routed("p", llm(span(1, 3, Some(2)), 10, 5, true))],
-    )
-    .await;
+    write(&store, vec![routed("p", llm(span(1, 3, Some(2)), 10, 5, true))]).await;
     write(&store, vec![routed("p", span(1, 1, None))]).await;
-    assert_eq!(
-        cumulative(&store, 1).await,
-        (0, 0, 0),
-        "root has no stored descendants yet"
-    );
-    write(
-        &store,
-        vec![routed("p", llm(span(1, 2, Some(1)), 1, 2, false))],
-    )
-    .await;
+    assert_eq!(cumulative(&store, 1).await, (0, 0, 0), "root has no stored descendants yet");
+    write(&store, vec![routed("p", llm(span(1, 2, Some(1)), 1, 2, false))]).await;
     assert_eq!(cumulative(&store, 3).await, (1, 10, 5));
     assert_eq!(cumulative(&store, 2).await, (1, 11, 7));
     assert_eq!(cumulative(&store, 1).await, (1, 11, 7));
-    let leaf = store
-        .get_span(None, Some(&format!("{:016x}", 3)))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (leaf.llm_token_count_prompt, leaf.llm_token_count_completion),
-        (Some(10), Some(5))
-    );
-    let root = store
-        .get_span(None, Some(&format!("{:016x}", 1)))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        root.llm_token_count_prompt, None,
-        "token counts are kept for LLM spans only"
-    );
+    let leaf = store.get_span(None, Some(&format!("{:016x}", 3))).await.unwrap().unwrap();
+    assert_eq!((leaf.llm_token_count_prompt, leaf.llm_token_count_completion), (Some(10), Some(5)));
+    let root = store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().unwrap();
+    assert_eq!(root.llm_token_count_prompt, None, "token counts are kept for LLM spans only");
 }
 
 pub async fn cumulative_counts_are_right_within_one_batch(store: Store) {
@@ -140,38 +90,16 @@ pub async fn deleting_a_span_corrects_ancestors_and_empty_traces_go(store: Store
     )
     .await;
     assert_eq!(cumulative(&store, 1).await, (1, 5, 5));
-    let mid = store
-        .get_span(None, Some(&format!("{:016x}", 2)))
-        .await
-        .unwrap()
-        .unwrap();
+    let mid = store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().unwrap();
     assert!(store.delete_span(mid.rowid).await.unwrap());
     assert_eq!(cumulative(&store, 1).await, (0, 0, 0));
-    assert_eq!(
-        cumulative(&store, 3).await,
-        (0, 1, 1),
-        "the orphaned child keeps its own counts"
-    );
-    assert!(
-        !store.delete_span(mid.rowid).await.unwrap(),
-        "second delete finds nothing"
-    );
+    assert_eq!(cumulative(&store, 3).await, (0, 1, 1), "the orphaned child keeps its own counts");
+    assert!(!store.delete_span(mid.rowid).await.unwrap(), "second delete finds nothing");
     for id in [1, 3] {
-        let record = store
-            .get_span(None, Some(&format!("{id:016x}")))
-            .await
-            .unwrap()
-            .unwrap();
+        let record = store.get_span(None, Some(&format!("{id:016x}"))).await.unwrap().unwrap();
         store.delete_span(record.rowid).await.unwrap();
     }
-    assert!(
-        store
-            .get_trace(None, Some(&format!("{:032x}", 1)))
-            .await
-            .unwrap()
-            .is_none(),
-        "trace with no spans is deleted"
-    );
+    assert!(store.get_trace(None, Some(&format!("{:032x}", 1))).await.unwrap().is_none(), "trace with no spans is deleted");
 }
 
 pub async fn duplicates_are_ignored(store: Store) {
@@ -182,20 +110,9 @@ pub async fn duplicates_are_ignored(store: Store) {
     changed.span.name = "changed".into();
     let outcome = store.write_spans(&[&changed]).await.unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (0, 1));
-    let stored = store
-        .get_span(None, Some(&first.span.span_id))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        stored.span, first.span,
-        "the first write wins and is stored faithfully"
-    );
-    assert_eq!(
-        cumulative(&store, 1).await,
-        (1, 3, 3),
-        "duplicates do not count twice"
-    );
+    let stored = store.get_span(None, Some(&first.span.span_id)).await.unwrap().unwrap();
+    assert_eq!(stored.span, first.span, "the first write wins and is stored faithfully");
+    assert_eq!(cumulative(&store, 1).await, (1, 3, 3), "duplicates do not count twice");
 }
 
 pub async fn existing_traces_keep_their_project_and_widen(store: Store) {
@@ -204,52 +121,28 @@ pub async fn existing_traces_keep_their_project_and_widen(store: Store) {
     late.start_time = 10;
     late.end_time = 1_000_000;
     write(&store, vec![routed("second", late)]).await;
-    let trace = store
-        .get_trace(None, Some(&format!("{:032x}", 1)))
-        .await
-        .unwrap()
-        .unwrap();
+    let trace = store.get_trace(None, Some(&format!("{:032x}", 1))).await.unwrap().unwrap();
     assert_eq!(trace.project_id, project_id(&store, "first").await);
     assert_eq!((trace.start_time, trace.end_time), (10, 1_000_000));
-    assert!(
-        store.get_project_by_name("second").await.unwrap().is_none(),
-        "no project is created for a span joining an existing trace"
-    );
+    assert!(store.get_project_by_name("second").await.unwrap().is_none(), "no project is created for a span joining an existing trace");
 }
 
 pub async fn sessions_are_global_and_widen(store: Store) {
     let with_session = |trace, id, session: &str| {
         let mut s = span(trace, id, None);
-        s.attributes = json!({"session": {"id": session}})
-            .as_object()
-            .cloned()
-            .unwrap();
+        s.attributes = json!({"session": {"id": session}}).as_object().cloned().unwrap();
         s
     };
     write(&store, vec![routed("a", with_session(1, 1, "s-1"))]).await;
     write(&store, vec![routed("b", with_session(2, 50, "s-1"))]).await;
     let session = store.get_session(None, Some("s-1")).await.unwrap().unwrap();
-    assert_eq!(
-        session.project_id,
-        project_id(&store, "a").await,
-        "the session stays in the project that first saw it"
-    );
+    assert_eq!(session.project_id, project_id(&store, "a").await, "the session stays in the project that first saw it");
     assert_eq!(session.traces.len(), 2);
     assert_eq!((session.start_time, session.end_time), (1_000, 50_500));
-    let page = store
-        .list_sessions(project_id(&store, "a").await, None, 10, true)
-        .await
-        .unwrap();
+    let page = store.list_sessions(project_id(&store, "a").await, None, 10, true).await.unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(store.delete_sessions(&[session.rowid]).await.unwrap(), 1);
-    assert!(
-        store
-            .get_trace(None, Some(&format!("{:032x}", 2)))
-            .await
-            .unwrap()
-            .is_none(),
-        "deleting a session deletes its traces"
-    );
+    assert!(store.get_trace(None, Some(&format!("{:032x}", 2))).await.unwrap().is_none(), "deleting a session deletes its traces");
 }
 
 pub async fn span_lists_paginate_and_filter(store: Store) {
@@ -261,10 +154,7 @@ pub async fn span_lists_paginate_and_filter(store: Store) {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = store
-            .list_spans(project, &SpanFilters::default(), cursor, 10)
-            .await
-            .unwrap();
+        let page = store.list_spans(project, &SpanFilters::default(), cursor, 10).await.unwrap();
         seen.extend(page.items.iter().map(|s| s.rowid));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -272,81 +162,25 @@ pub async fn span_lists_paginate_and_filter(store: Store) {
         }
     }
     assert_eq!(seen.len(), 26);
-    assert!(
-        seen.windows(2).all(|w| w[0] > w[1]),
-        "newest first, no repeats"
-    );
-    let roots = SpanFilters {
-        parent_id: Some(None),
-        ..Default::default()
-    };
-    assert_eq!(
-        store
-            .list_spans(project, &roots, None, 100)
-            .await
-            .unwrap()
-            .items
-            .len(),
-        25
-    );
-    let children = SpanFilters {
-        parent_id: Some(Some(format!("{:016x}", 1))),
-        ..Default::default()
-    };
-    assert_eq!(
-        store
-            .list_spans(project, &children, None, 100)
-            .await
-            .unwrap()
-            .items[0]
-            .span
-            .name,
-        "span-100"
-    );
-    let window = SpanFilters {
-        start_time: Some(5_000),
-        end_time: Some(7_000),
-        ..Default::default()
-    };
-    let names: Vec<String> = store
-        .list_spans(project, &window, None, 100)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|s| s.span.name)
-        .collect();
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
+    let roots = SpanFilters { parent_id: Some(None), ..Default::default() };
+    assert_eq!(store.list_spans(project, &roots, None, 100).await.unwrap().items.len(), 25);
+    let children = SpanFilters { parent_id: Some(Some(format!("{:016x}", 1))), ..Default::default() };
+    assert_eq!(store.list_spans(project, &children, None, 100).await.unwrap().items[0].span.name, "span-100");
+    let window = SpanFilters { start_time: Some(5_000), end_time: Some(7_000), ..Default::default() };
+    let names: Vec<String> = store.list_spans(project, &window, None, 100).await.unwrap().items.into_iter().map(|s| s.span.name).collect();
     assert_eq!(names, vec!["span-6", "span-5"]);
     let by_attribute = SpanFilters {
-        attributes: vec![ember_store::AttributeFilter {
-            path: vec!["input".into(), "value".into()],
-            value: json!("hi"),
-        }],
+        attributes: vec![ember_store::AttributeFilter { path: vec!["input".into(), "value".into()], value: json!("hi") }],
         trace_ids: vec![format!("{:032x}", 3)],
         ..Default::default()
     };
-    assert_eq!(
-        store
-            .list_spans(project, &by_attribute, None, 100)
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(store.list_spans(project, &by_attribute, None, 100).await.unwrap().items.len(), 1);
     let wrong_type = SpanFilters {
-        attributes: vec![ember_store::AttributeFilter {
-            path: vec!["input".into(), "value".into()],
-            value: json!(1),
-        }],
+        attributes: vec![ember_store::AttributeFilter { path: vec!["input".into(), "value".into()], value: json!(1) }],
         ..Default::default()
     };
-    assert!(store
-        .list_spans(project, &wrong_type, None, 100)
-        .await
-        .unwrap()
-        .items
-        .is_empty());
+    assert!(store.list_spans(project, &wrong_type, None, 100).await.unwrap().items.is_empty());
 }
 
 pub async fn trace_lists_sort_by_start_and_latency(store: Store) {
@@ -364,10 +198,7 @@ pub async fn trace_lists_sort_by_start_and_latency(store: Store) {
             let mut ids = Vec::new();
             let mut cursor = None;
             loop {
-                let page = store
-                    .list_traces(project, &TraceFilters::default(), sort, order, cursor, 4)
-                    .await
-                    .unwrap();
+                let page = store.list_traces(project, &TraceFilters::default(), sort, order, cursor, 4).await.unwrap();
                 ids.extend(page.items.iter().map(|t| t.end_time - t.start_time));
                 match page.next_cursor {
                     Some(next) => cursor = Some(next),
@@ -377,28 +208,15 @@ pub async fn trace_lists_sort_by_start_and_latency(store: Store) {
         }
     };
     let by_latency = collect(TraceSort::LatencyMs, TraceOrder::Desc).await;
-    assert_eq!(
-        by_latency,
-        (1..=9).rev().map(|n| n * 1_000).collect::<Vec<i64>>()
-    );
+    assert_eq!(by_latency, (1..=9).rev().map(|n| n * 1_000).collect::<Vec<i64>>());
     let by_start_asc = collect(TraceSort::StartTime, TraceOrder::Asc).await;
-    assert_eq!(
-        by_start_asc,
-        (1..=9).rev().map(|n| n * 1_000).collect::<Vec<i64>>(),
-        "earliest trace has the longest latency here"
-    );
+    assert_eq!(by_start_asc, (1..=9).rev().map(|n| n * 1_000).collect::<Vec<i64>>(), "earliest trace has the longest latency here");
 }
 
 pub async fn projects_crud(store: Store) {
     let created = store.create_project("alpha", Some("first")).await.unwrap();
-    assert!(matches!(
-        store.create_project("alpha", None).await,
-        Err(ember_store::StoreError::Conflict(_))
-    ));
-    let updated = store
-        .update_project_description(created.id, Some("second"))
-        .await
-        .unwrap();
+    assert!(matches!(store.create_project("alpha", None).await, Err(ember_store::StoreError::Conflict(_))));
+    let updated = store.update_project_description(created.id, Some("second")).await.unwrap();
     assert_eq!(updated.description.as_deref(), Some("second"));
     let page = store.list_projects(None, 1, None).await.unwrap();
     assert_eq!(page.items[0].name, "alpha");
@@ -410,77 +228,29 @@ pub async fn projects_crud(store: Store) {
 }
 
 pub async fn transfer_moves_traces_and_spans(store: Store) {
-    write(
-        &store,
-        vec![
-            routed("src", span(1, 1, None)),
-            routed("src", span(1, 2, Some(1))),
-        ],
-    )
-    .await;
+    write(&store, vec![routed("src", span(1, 1, None)), routed("src", span(1, 2, Some(1)))]).await;
     let destination = store.create_project("dst", None).await.unwrap();
-    let trace = store
-        .get_trace(None, Some(&format!("{:032x}", 1)))
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .transfer_traces(&[trace.rowid], destination.id)
-        .await
-        .unwrap();
-    let spans = store
-        .list_spans(destination.id, &SpanFilters::default(), None, 10)
-        .await
-        .unwrap();
+    let trace = store.get_trace(None, Some(&format!("{:032x}", 1))).await.unwrap().unwrap();
+    store.transfer_traces(&[trace.rowid], destination.id).await.unwrap();
+    let spans = store.list_spans(destination.id, &SpanFilters::default(), None, 10).await.unwrap();
     assert_eq!(spans.items.len(), 2);
 }
 
 pub async fn queue_acks_after_commit_and_refuses_when_full(store: Store) {
-    let (queue, writer) = IngestQueue::start(
-        store.clone(),
-        QueueLimits {
-            max_spans: 10,
-            max_bytes: 1 << 20,
-            max_batch_spans: 100,
-        },
-    );
-    let committed = queue
-        .submit(vec![routed("p", span(1, 1, None))], 100)
-        .unwrap();
+    let (queue, writer) = IngestQueue::start(store.clone(), QueueLimits { max_spans: 10, max_bytes: 1 << 20, max_batch_spans: 100 });
+    let committed = queue.submit(vec![routed("p", span(1, 1, None))], 100).unwrap();
     committed.await.unwrap();
-    assert!(
-        store
-            .get_span(None, Some(&format!("{:016x}", 1)))
-            .await
-            .unwrap()
-            .is_some(),
-        "acknowledged spans are readable"
-    );
+    assert!(store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some(), "acknowledged spans are readable");
     let too_many: Vec<RoutedSpan> = (2..=12).map(|id| routed("p", span(2, id, None))).collect();
-    assert!(matches!(
-        queue.submit(too_many, 100),
-        Err(QueueFull::TooLarge { .. })
-    ));
+    assert!(matches!(queue.submit(too_many, 100), Err(QueueFull::TooLarge { .. })));
     // Fill the queue with one pending submission, then the next must be refused at once.
-    let pending = queue
-        .submit(
-            (20..30).map(|id| routed("p", span(3, id, None))).collect(),
-            100,
-        )
-        .unwrap();
+    let pending = queue.submit((20..30).map(|id| routed("p", span(3, id, None))).collect(), 100).unwrap();
     let refused = queue.submit(vec![routed("p", span(4, 40, None))], 100);
-    assert!(
-        matches!(refused, Err(QueueFull::AtCapacity)) || queue.queued_spans() == 0,
-        "a full queue refuses"
-    );
+    assert!(matches!(refused, Err(QueueFull::AtCapacity)) || queue.queued_spans() == 0, "a full queue refuses");
     pending.await.unwrap();
     drop(queue);
     writer.finished().await;
-    assert!(store
-        .get_span(None, Some(&format!("{:016x}", 29)))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(store.get_span(None, Some(&format!("{:016x}", 29))).await.unwrap().is_some());
 }
 
 #[macro_export]

@@ -1,0 +1,124 @@
+//! The real binary over real sockets: OTLP/HTTP and OTLP/gRPC in, REST out, shutdown and
+//! crash durability.
+
+mod process;
+
+use std::collections::HashSet;
+
+use ember_otlp::collector::trace_service_client::TraceServiceClient;
+use ember_otlp::fixtures::{request, span, span_id, trace_id};
+use ember_otlp::trace::Span;
+use process::{all_span_ids, Ember};
+use tonic::codec::CompressionEncoding;
+
+fn trace_of(trace: u8, spans_per_trace: u8) -> Vec<Span> {
+    (1..=spans_per_trace).map(|id| span(trace, id, (id > 1).then_some(1), if id == 1 { "CHAIN" } else { "LLM" })).collect()
+}
+
+/// Spans whose ids are unique across traces: span id = trace byte, with a distinct second half.
+fn unique_trace(trace: u8, spans_per_trace: u8) -> Vec<Span> {
+    trace_of(trace, spans_per_trace)
+        .into_iter()
+        .map(|mut span| {
+            span.span_id[0] = trace;
+            if !span.parent_span_id.is_empty() {
+                span.parent_span_id[0] = trace;
+            }
+            span
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn http_and_grpc_ingest_are_readable_over_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    assert_eq!(ember.client.get(format!("{}/healthz", ember.http)).send().await.unwrap().text().await.unwrap(), "OK");
+
+    let response = ember.export(&request(Some("http-project"), trace_of(1, 3))).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-phoenix-server-version"], ember_server_version());
+
+    let mut grpc = TraceServiceClient::connect(ember.grpc.clone()).await.unwrap().send_compressed(CompressionEncoding::Gzip);
+    let mut bad = span(2, 9, None, "TOOL");
+    bad.trace_id = vec![0; 16];
+    let mut spans = unique_trace(2, 2);
+    spans.push(bad);
+    let reply = grpc.export(request(Some("grpc-project"), spans)).await.unwrap().into_inner();
+    assert_eq!(reply.partial_success.expect("partial success").rejected_spans, 1);
+
+    let http_spans = ember.get_json("/v1/projects/http-project/spans").await;
+    assert_eq!(http_spans["data"].as_array().unwrap().len(), 3);
+    let grpc_spans = ember.get_json("/v1/projects/grpc-project/spans?parent_id=null").await;
+    assert_eq!(grpc_spans["data"][0]["context"]["trace_id"], trace_id(2));
+    assert_eq!(grpc_spans["data"][0]["context"]["span_id"], format!("02{}", &span_id(1)[2..]));
+    ember.terminate().await;
+}
+
+fn ember_server_version() -> &'static str {
+    "20.26.1"
+}
+
+#[tokio::test]
+async fn grpc_messages_over_the_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[("EMBER_GRPC_MAX_MESSAGE_BYTES", "2000")]).await;
+    let mut grpc = TraceServiceClient::connect(ember.grpc.clone()).await.unwrap();
+    let status = grpc.export(request(None, trace_of(1, 40))).await.expect_err("too large");
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status}");
+    assert!(grpc.export(request(None, trace_of(1, 2))).await.is_ok(), "a small message still goes through");
+    ember.terminate().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_flushes_every_accepted_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    let mut sent = Vec::new();
+    for trace in 1..=50u8 {
+        let body = request(Some("flush"), unique_trace(trace, 20));
+        let client = ember.client.clone();
+        let url = format!("{}/v1/traces", ember.http);
+        sent.push(tokio::spawn(async move {
+            let response =
+                client.post(url).header("content-type", "application/x-protobuf").body(prost::Message::encode_to_vec(&body)).send().await;
+            (trace, response.map(|r| r.status().as_u16()).unwrap_or(0))
+        }));
+    }
+    let mut acknowledged = HashSet::new();
+    for handle in sent {
+        let (trace, status) = handle.await.unwrap();
+        if status == 200 {
+            acknowledged.insert(trace);
+        }
+    }
+    ember.terminate().await;
+    let ember = Ember::start(dir.path(), &[]).await;
+    let stored: HashSet<String> = all_span_ids(&ember, "flush").await.into_iter().collect();
+    assert_eq!(acknowledged.len(), 50);
+    assert_eq!(stored.len(), 50 * 20, "every acknowledged span survived the restart");
+    ember.terminate().await;
+}
+
+#[tokio::test]
+async fn acknowledged_spans_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    let mut acknowledged = Vec::new();
+    for trace in 1..=30u8 {
+        let spans = unique_trace(trace, 10);
+        let ids: Vec<String> = spans.iter().map(|s| s.span_id.iter().map(|b| format!("{b:02x}")).collect()).collect();
+        let response = ember.export(&request(Some("crash"), spans)).await;
+        assert_eq!(response.status(), 200);
+        acknowledged.extend(ids);
+    }
+    // SIGKILL right after the last acknowledgement: no shutdown hook runs.
+    ember.kill().await;
+    let ember = Ember::start(dir.path(), &[]).await;
+    let stored: HashSet<String> = all_span_ids(&ember, "crash").await.into_iter().collect();
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged span {id} was lost");
+    }
+    assert_eq!(stored.len(), acknowledged.len());
+    ember.terminate().await;
+}

@@ -1,0 +1,105 @@
+//! Starts the real `ember` binary on OS-assigned loopback ports.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use ember_otlp::collector::ExportTraceServiceRequest;
+use prost::Message;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub struct Ember {
+    pub child: Child,
+    pub http: String,
+    pub grpc: String,
+    pub client: reqwest::Client,
+}
+
+impl Ember {
+    /// Starts `ember serve` with its data in `dir` and waits for its listening line.
+    pub async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Ember {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
+        command
+            .arg("serve")
+            .env("PHOENIX_HOST", "127.0.0.1")
+            .env("PHOENIX_PORT", "0")
+            .env("PHOENIX_GRPC_PORT", "0")
+            .env("PHOENIX_WORKING_DIR", dir)
+            .env_remove("PHOENIX_SQL_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (key, value) in extra_env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start ember");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("ember printed its listening line in time")
+            .unwrap()
+            .expect("ember exited before listening");
+        let mut http = None;
+        let mut grpc = None;
+        for word in line.split_whitespace() {
+            if let Some(address) = word.strip_prefix("http=") {
+                http = Some(format!("http://{address}"));
+            }
+            if let Some(address) = word.strip_prefix("grpc=") {
+                grpc = Some(format!("http://{address}"));
+            }
+        }
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ember { child, http: http.expect("http address"), grpc: grpc.expect("grpc address"), client: reqwest::Client::new() }
+    }
+
+    pub async fn export(&self, request: &ExportTraceServiceRequest) -> reqwest::Response {
+        self.client
+            .post(format!("{}/v1/traces", self.http))
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .expect("export request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.client.get(format!("{}{path}", self.http)).send().await.expect("GET");
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.expect("JSON body")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub async fn terminate(mut self) {
+        let pid = self.child.id().expect("running");
+        let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("exits after SIGTERM").unwrap();
+        assert!(exit.success(), "ember exited with {exit}");
+    }
+
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+/// Every span id stored in a project, following cursors.
+pub async fn all_span_ids(ember: &Ember, project: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/v1/projects/{project}/spans?limit=1000&cursor={cursor}"),
+            None => format!("/v1/projects/{project}/spans?limit=1000"),
+        };
+        let page = ember.get_json(&path).await;
+        ids.extend(page["data"].as_array().unwrap().iter().map(|s| s["context"]["span_id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return ids,
+        }
+    }
+}
