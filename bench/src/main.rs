@@ -1,1 +1,194 @@
-fn main() {}
+//! ember's ingest and query benchmark. See README "Benchmark".
+
+mod generate;
+mod server;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use ember_core::{GlobalId, RoutedSpan};
+use ember_store::{prepare_spans, DatabaseUrl, PreparedSpan, Store, StoreOptions};
+use prost::Message;
+
+use crate::generate::Generator;
+use crate::server::EmberProcess;
+
+#[derive(Parser)]
+struct Args {
+    /// Spans to ingest end to end.
+    #[arg(long, default_value_t = 1_000_000)]
+    spans: usize,
+    /// Spans per OTLP request (whole traces, so slightly more).
+    #[arg(long, default_value_t = 500)]
+    spans_per_request: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Requests per query latency measurement.
+    #[arg(long, default_value_t = 300)]
+    query_samples: usize,
+    /// Spans for the raw store ceiling (0 skips it).
+    #[arg(long, default_value_t = 200_000)]
+    raw_spans: usize,
+    /// The ember binary; defaults to the one beside this benchmark.
+    #[arg(long)]
+    ember_bin: Option<PathBuf>,
+}
+
+const PROJECT: &str = "bench";
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(run(args))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1e3
+}
+
+async fn latency(client: &reqwest::Client, url: &str, samples: usize) -> anyhow::Result<(f64, f64)> {
+    let mut timings = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let started = Instant::now();
+        let response = client.get(url).send().await?;
+        if !response.status().is_success() {
+            bail!("GET {url}: {}", response.status());
+        }
+        response.bytes().await?;
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    Ok((percentile(&timings, 0.5), percentile(&timings, 0.99)))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let ember_bin = match args.ember_bin {
+        Some(path) => path,
+        None => std::env::current_exe()?.with_file_name("ember"),
+    };
+    println!("generating {} spans of OpenInference traces ...", args.spans);
+    let mut generator = Generator::new(42);
+    let requests: Vec<(Vec<u8>, usize)> = generator
+        .requests(PROJECT, args.spans, args.spans_per_request)
+        .into_iter()
+        .map(|(request, count)| (request.encode_to_vec(), count))
+        .collect();
+    let total_spans: usize = requests.iter().map(|(_, count)| count).sum();
+    let payload_bytes: usize = requests.iter().map(|(body, _)| body.len()).sum();
+    println!(
+        "{} requests, {total_spans} spans, {:.0} bytes of protobuf per span",
+        requests.len(),
+        payload_bytes as f64 / total_spans as f64
+    );
+
+    let dir = tempfile::tempdir()?;
+    let ember = EmberProcess::start(&ember_bin, dir.path()).await?;
+    println!("startup to /healthz: {:.1} ms", ember.startup.as_secs_f64() * 1e3);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    println!("idle RSS: {:.1} MB", ember.rss_mb()?);
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let retries = Arc::new(AtomicUsize::new(0));
+    let url = format!("{}/v1/traces", ember.http);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, requests, next, retries, url) = (client.clone(), requests.clone(), next.clone(), retries.clone(), url.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some((body, _)) = requests.get(index) else { return anyhow::Ok(()) };
+                loop {
+                    let response = client.post(&url).header("content-type", "application/x-protobuf").body(body.clone()).send().await?;
+                    match response.status().as_u16() {
+                        200 => break,
+                        503 => {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                        other => bail!("export answered {other}: {}", response.text().await?),
+                    }
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "ingest end to end (acknowledged = committed): {total_spans} spans in {:.2} s = {:.0} spans/s ({} retries after 503)",
+        elapsed.as_secs_f64(),
+        total_spans as f64 / elapsed.as_secs_f64(),
+        retries.load(Ordering::Relaxed)
+    );
+    println!("RSS after load: {:.1} MB", ember.rss_mb()?);
+
+    let base = format!("{}/v1/projects/{PROJECT}", ember.http);
+    let first_page = latency(&client, &format!("{base}/spans?limit=100"), args.query_samples).await?;
+    let deep_cursor = GlobalId::encode("Span", (total_spans / 10) as i64);
+    let deep_page = latency(&client, &format!("{base}/spans?limit=100&cursor={deep_cursor}"), args.query_samples).await?;
+    let traces_page = latency(&client, &format!("{base}/traces?limit=100"), args.query_samples).await?;
+    let deep_trace = GlobalId::encode("Trace", (total_spans / 70) as i64);
+    let traces_deep = latency(&client, &format!("{base}/traces?limit=100&cursor={deep_trace}"), args.query_samples).await?;
+    println!("GET spans?limit=100 first page: p50 {:.2} ms, p99 {:.2} ms", first_page.0, first_page.1);
+    println!("GET spans?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", deep_page.0, deep_page.1);
+    println!("GET traces?limit=100 first page: p50 {:.2} ms, p99 {:.2} ms", traces_page.0, traces_page.1);
+    println!("GET traces?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", traces_deep.0, traces_deep.1);
+    println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
+
+    ember.stop().await?;
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await?;
+    let project = store.get_project_by_name(PROJECT).await?.context("bench project exists")?;
+    let stored = store.count_spans(project.id).await?;
+    store.close().await;
+    if stored as usize != total_spans {
+        bail!("{stored} spans stored, {total_spans} acknowledged");
+    }
+    let db_bytes: u64 =
+        ["ember.db", "ember.db-wal"].iter().filter_map(|f| std::fs::metadata(dir.path().join(f)).ok()).map(|m| m.len()).sum();
+    println!(
+        "database: {:.1} MB, {:.0} bytes per span (all {stored} spans verified)",
+        db_bytes as f64 / 1e6,
+        db_bytes as f64 / stored as f64
+    );
+
+    if args.raw_spans > 0 {
+        raw_ceiling(args.raw_spans).await?;
+    }
+    Ok(())
+}
+
+/// The same kind of spans written straight into a fresh store in 10k-span transactions.
+async fn raw_ceiling(spans: usize) -> anyhow::Result<()> {
+    let mut generator = Generator::new(7);
+    let mut routed: Vec<RoutedSpan> = Vec::with_capacity(spans);
+    for (request, _) in generator.requests(PROJECT, spans, 10_000) {
+        routed.extend(ember_otlp::decode_export(request, None).spans);
+    }
+    let prepared = prepare_spans(routed);
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("raw.db")))).await?;
+    let started = Instant::now();
+    for chunk in prepared.chunks(10_000) {
+        let batch: Vec<&PreparedSpan> = chunk.iter().collect();
+        store.write_spans(&batch).await?;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "raw store ceiling: {} spans in {:.2} s = {:.0} spans/s",
+        prepared.len(),
+        elapsed.as_secs_f64(),
+        prepared.len() as f64 / elapsed.as_secs_f64()
+    );
+    store.close().await;
+    Ok(())
+}

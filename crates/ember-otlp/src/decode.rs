@@ -51,26 +51,6 @@ impl DecodedExport {
             self.rejection_reasons.push(reason);
         }
     }
-
-    /// Approximate in-memory size, used to bound the ingest queue by bytes.
-    pub fn approximate_bytes(&self) -> usize {
-        self.spans.iter().map(|routed| approximate_span_bytes(&routed.span)).sum()
-    }
-}
-
-fn approximate_span_bytes(span: &Span) -> usize {
-    fn value_bytes(value: &Value) -> usize {
-        match value {
-            Value::String(text) => text.len() + 24,
-            Value::Array(items) => 24 + items.iter().map(value_bytes).sum::<usize>(),
-            Value::Object(map) => 48 + map.iter().map(|(k, v)| k.len() + 24 + value_bytes(v)).sum::<usize>(),
-            _ => 16,
-        }
-    }
-    let attributes: usize = span.attributes.iter().map(|(k, v)| k.len() + value_bytes(v)).sum();
-    let events: usize =
-        span.events.iter().map(|e| e.name.len() + e.attributes.iter().map(|(k, v)| k.len() + value_bytes(v)).sum::<usize>()).sum();
-    256 + span.name.len() + span.status_message.len() + attributes + events
 }
 
 /// Decodes every span of the request. `header_project` is the `x-project-name` header, which

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use ember_core::{ErrorCode, ServiceError};
 use ember_otlp::collector::ExportTraceServiceRequest;
 use ember_otlp::{decode_export, decode_json, decode_protobuf, DecodedExport, OtlpError};
-use ember_store::{IngestQueue, QueueFull, StoreError};
+use ember_store::{prepare_spans, IngestQueue, PreparedSpan, QueueFull, StoreError};
 
 use crate::body::{decompress, BodyError, ContentEncoding};
 
@@ -58,23 +58,23 @@ pub async fn ingest_body(
     max_body_bytes: usize,
 ) -> Result<ExportReport, IngestError> {
     refuse_when_full(queue)?;
-    let decoded = tokio::task::spawn_blocking(move || -> Result<DecodedExport, IngestError> {
+    let (spans, report) = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
         let raw = decompress(body, encoding, max_body_bytes)?;
         let request = match format {
             OtlpFormat::Protobuf => decode_protobuf(&raw)?,
             OtlpFormat::Json => decode_json(&raw)?,
         };
-        Ok(decode_export(request, header_project.as_deref()))
+        Ok(prepare(decode_export(request, header_project.as_deref())))
     })
     .await??;
-    submit(queue, decoded).await
+    submit(queue, spans, report).await
 }
 
 /// Ingests an already-decoded request (gRPC).
 pub async fn ingest_request(queue: &IngestQueue, request: ExportTraceServiceRequest) -> Result<ExportReport, IngestError> {
     refuse_when_full(queue)?;
-    let decoded = tokio::task::spawn_blocking(move || decode_export(request, None)).await?;
-    submit(queue, decoded).await
+    let (spans, report) = tokio::task::spawn_blocking(move || prepare(decode_export(request, None))).await?;
+    submit(queue, spans, report).await
 }
 
 /// Refuses before decoding when nothing more fits, as Phoenix checks capacity first.
@@ -85,7 +85,8 @@ fn refuse_when_full(queue: &IngestQueue) -> Result<(), IngestError> {
     Ok(())
 }
 
-async fn submit(queue: &IngestQueue, decoded: DecodedExport) -> Result<ExportReport, IngestError> {
+/// Serialises the decoded spans for the writer (CPU work, on the calling blocking thread).
+fn prepare(decoded: DecodedExport) -> (Vec<PreparedSpan>, ExportReport) {
     let report = ExportReport {
         rejected_spans: decoded.rejected_spans as i64,
         error_message: if decoded.rejected_spans == 0 {
@@ -94,10 +95,12 @@ async fn submit(queue: &IngestQueue, decoded: DecodedExport) -> Result<ExportRep
             format!("{} spans rejected: {}", decoded.rejected_spans, decoded.rejection_reasons.join("; "))
         },
     };
-    if decoded.spans.is_empty() {
-        return Ok(report);
+    (prepare_spans(decoded.spans), report)
+}
+
+async fn submit(queue: &IngestQueue, spans: Vec<PreparedSpan>, report: ExportReport) -> Result<ExportReport, IngestError> {
+    if !spans.is_empty() {
+        queue.submit(spans)?.await?;
     }
-    let bytes = decoded.approximate_bytes();
-    queue.submit(decoded.spans, bytes)?.await?;
     Ok(report)
 }

@@ -4,14 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ember_core::semconv::{LLM_TOKEN_COUNT_COMPLETION, LLM_TOKEN_COUNT_PROMPT};
 use ember_core::time::now_nanos;
-use ember_core::{RoutedSpan, SpanKind, StatusCode};
 use sea_query::{Expr, OnConflict, Query};
 use sqlx::{Row, SqliteConnection};
 
 use crate::cumulative::{propagate, Counts, NewSpan};
 use crate::error::Result;
+use crate::prepared::PreparedSpan;
 use crate::schema::{ProjectSessions, Projects, Spans, Traces};
 use crate::Store;
 
@@ -50,24 +49,24 @@ struct BatchTrace<'a> {
     project_name: &'a str,
     start_time: i64,
     end_time: i64,
-    session_id: Option<String>,
+    session_id: Option<&'a str>,
 }
 
 impl Store {
     /// Writes a batch in one transaction and commits it.
-    pub async fn write_spans(&self, batch: &[&RoutedSpan]) -> Result<WriteOutcome> {
+    pub async fn write_spans(&self, batch: &[&PreparedSpan]) -> Result<WriteOutcome> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let outcome = self.write_spans_in(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(outcome)
     }
 
-    async fn write_spans_in(&self, conn: &mut SqliteConnection, batch: &[&RoutedSpan]) -> Result<WriteOutcome> {
+    async fn write_spans_in(&self, conn: &mut SqliteConnection, batch: &[&PreparedSpan]) -> Result<WriteOutcome> {
         let mut seen = HashSet::with_capacity(batch.len());
-        let mut spans: Vec<&RoutedSpan> = batch.iter().copied().filter(|s| seen.insert(s.span.span_id.as_str())).collect();
-        let ids: Vec<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
+        let mut spans: Vec<&PreparedSpan> = batch.iter().copied().filter(|s| seen.insert(s.span_id.as_str())).collect();
+        let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
         let stored = self.stored_span_ids(conn, &ids).await?;
-        spans.retain(|s| !stored.contains(&s.span.span_id));
+        spans.retain(|s| !stored.contains(&s.span_id));
         let duplicates = batch.len() - spans.len();
         if spans.is_empty() {
             return Ok(WriteOutcome { inserted: 0, duplicates });
@@ -99,19 +98,18 @@ impl Store {
 
     /// Finds or creates the trace (and its project and session) of every span; returns
     /// trace id → (trace rowid, project id).
-    async fn resolve_traces(&self, conn: &mut SqliteConnection, spans: &[&RoutedSpan]) -> Result<HashMap<String, (i64, i64)>> {
+    async fn resolve_traces(&self, conn: &mut SqliteConnection, spans: &[&PreparedSpan]) -> Result<HashMap<String, (i64, i64)>> {
         let mut order: Vec<&str> = Vec::new();
         let mut batch_traces: HashMap<&str, BatchTrace<'_>> = HashMap::new();
-        for routed in spans {
-            let span = &routed.span;
+        for span in spans {
             let entry = batch_traces.entry(span.trace_id.as_str()).or_insert_with(|| {
                 order.push(span.trace_id.as_str());
-                BatchTrace { project_name: &routed.project_name, start_time: span.start_time, end_time: span.end_time, session_id: None }
+                BatchTrace { project_name: &span.project_name, start_time: span.start_time, end_time: span.end_time, session_id: None }
             });
             entry.start_time = entry.start_time.min(span.start_time);
             entry.end_time = entry.end_time.max(span.end_time);
             if entry.session_id.is_none() {
-                entry.session_id = span.session_id();
+                entry.session_id = span.session_id.as_deref();
             }
         }
 
@@ -124,7 +122,7 @@ impl Store {
         let mut session_for_trace: HashMap<&str, &str> = HashMap::new();
         for trace_id in &order {
             let has_session = stored.get(*trace_id).is_some_and(|t| t.session_rowid.is_some());
-            if let (false, Some(session_id)) = (has_session, batch_traces[trace_id].session_id.as_deref()) {
+            if let (false, Some(session_id)) = (has_session, batch_traces[trace_id].session_id) {
                 session_for_trace.insert(trace_id, session_id);
             }
         }
@@ -155,6 +153,7 @@ impl Store {
         let mut resolved = HashMap::with_capacity(order.len());
         let mut session_bounds: HashMap<i64, (i64, i64)> = HashMap::new();
         let new_traces: Vec<&str> = order.iter().copied().filter(|id| !stored.contains_key(*id)).collect();
+        let is_new: HashSet<&str> = new_traces.iter().copied().collect();
         for chunk in new_traces.chunks(INSERT_CHUNK) {
             let mut insert = Query::insert()
                 .into_table(Traces::Table)
@@ -198,7 +197,7 @@ impl Store {
             let trace = &stored[*trace_id];
             let start_time = trace.start_time.min(batch.start_time);
             let end_time = trace.end_time.max(batch.end_time);
-            let new_session = if new_traces.contains(trace_id) { None } else { session_for_trace.get(trace_id).map(|s| sessions[*s].0) };
+            let new_session = if is_new.contains(trace_id) { None } else { session_for_trace.get(trace_id).map(|s| sessions[*s].0) };
             if start_time != trace.start_time || end_time != trace.end_time || new_session.is_some() {
                 let mut update = Query::update()
                     .table(Traces::Table)
@@ -315,8 +314,8 @@ impl Store {
         Ok(ids)
     }
 
-    async fn cumulative_counts(&self, conn: &mut SqliteConnection, spans: &[&RoutedSpan]) -> Result<crate::cumulative::Propagation> {
-        let ids: Vec<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
+    async fn cumulative_counts(&self, conn: &mut SqliteConnection, spans: &[&PreparedSpan]) -> Result<crate::cumulative::Propagation> {
+        let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
         let mut stored_children: HashMap<String, Counts> = HashMap::new();
         for chunk in ids.chunks(IN_CHUNK) {
             let query = Query::select()
@@ -336,12 +335,12 @@ impl Store {
         }
         let new_spans: Vec<NewSpan<'_>> = spans
             .iter()
-            .map(|routed| {
-                let mut contribution = own_counts(routed);
-                if let Some(children) = stored_children.get(&routed.span.span_id) {
+            .map(|span| {
+                let mut contribution = span.own_counts();
+                if let Some(children) = stored_children.get(&span.span_id) {
                     contribution += *children;
                 }
-                NewSpan { span_id: &routed.span.span_id, parent_id: routed.span.parent_id.as_deref(), contribution }
+                NewSpan { span_id: &span.span_id, parent_id: span.parent_id.as_deref(), contribution }
             })
             .collect();
         Ok(propagate(&new_spans))
@@ -350,7 +349,7 @@ impl Store {
     async fn insert_spans(
         &self,
         conn: &mut SqliteConnection,
-        spans: &[&RoutedSpan],
+        spans: &[&PreparedSpan],
         traces: &HashMap<String, (i64, i64)>,
         cumulative: &[Counts],
     ) -> Result<()> {
@@ -377,11 +376,9 @@ impl Store {
                     Spans::LlmTokenCountCompletion,
                 ])
                 .to_owned();
-            for (offset, routed) in chunk.iter().enumerate() {
-                let span = &routed.span;
+            for (offset, span) in chunk.iter().enumerate() {
                 let (trace_rowid, project_id) = traces[&span.trace_id];
                 let counts = cumulative[chunk_index * INSERT_CHUNK + offset];
-                let (llm_prompt, llm_completion) = llm_token_counts(routed);
                 insert.values_panic([
                     trace_rowid.into(),
                     project_id.into(),
@@ -393,13 +390,13 @@ impl Store {
                     span.end_time.into(),
                     span.status_code.as_str().into(),
                     span.status_message.as_str().into(),
-                    serde_json::to_string(&span.attributes)?.into(),
-                    serde_json::to_string(&span.events)?.into(),
+                    span.attributes_json.as_str().into(),
+                    span.events_json.as_str().into(),
                     counts.errors.into(),
                     counts.prompt_tokens.into(),
                     counts.completion_tokens.into(),
-                    llm_prompt.into(),
-                    llm_completion.into(),
+                    span.llm_token_count_prompt.into(),
+                    span.llm_token_count_completion.into(),
                 ]);
             }
             let (sql, values) = self.build(&insert);
@@ -413,24 +410,6 @@ fn widen(bounds: &mut HashMap<i64, (i64, i64)>, rowid: i64, start_time: i64, end
     let entry = bounds.entry(rowid).or_insert((start_time, end_time));
     entry.0 = entry.0.min(start_time);
     entry.1 = entry.1.max(end_time);
-}
-
-/// Token counts are kept for LLM spans only, as Phoenix does.
-fn llm_token_counts(routed: &RoutedSpan) -> (Option<i64>, Option<i64>) {
-    if routed.span.span_kind == SpanKind::Llm {
-        (Some(routed.span.token_count(LLM_TOKEN_COUNT_PROMPT)), Some(routed.span.token_count(LLM_TOKEN_COUNT_COMPLETION)))
-    } else {
-        (None, None)
-    }
-}
-
-fn own_counts(routed: &RoutedSpan) -> Counts {
-    let (prompt, completion) = llm_token_counts(routed);
-    Counts {
-        errors: i64::from(routed.span.status_code == StatusCode::Error),
-        prompt_tokens: prompt.unwrap_or(0),
-        completion_tokens: completion.unwrap_or(0),
-    }
 }
 
 pub(crate) async fn propagate_to_ancestors(conn: &mut SqliteConnection, start_span_id: &str, counts: Counts) -> Result<()> {

@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
-use ember_core::RoutedSpan;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
+use crate::prepared::PreparedSpan;
 use crate::Store;
 
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +51,7 @@ impl ember_core::ServiceError for QueueFull {
 }
 
 struct Submission {
-    spans: Vec<RoutedSpan>,
+    spans: Vec<PreparedSpan>,
     done: oneshot::Sender<Result<(), StoreError>>,
     /// Released when the submission is dropped, after its transaction finished.
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
@@ -95,13 +95,9 @@ impl IngestQueue {
 
     /// Queues spans for writing. Returns at once with [`QueueFull`] when they do not fit;
     /// otherwise the returned future resolves when they are committed.
-    pub fn submit(
-        &self,
-        spans: Vec<RoutedSpan>,
-        approximate_bytes: usize,
-    ) -> Result<impl std::future::Future<Output = Result<(), StoreError>>, QueueFull> {
+    pub fn submit(&self, spans: Vec<PreparedSpan>) -> Result<impl std::future::Future<Output = Result<(), StoreError>>, QueueFull> {
         let count = spans.len();
-        let bytes = approximate_bytes.max(1);
+        let bytes = spans.iter().map(PreparedSpan::approximate_bytes).sum::<usize>().max(1);
         if count > self.limits.max_spans || bytes > self.limits.max_bytes {
             return Err(QueueFull::TooLarge { spans: count, bytes, max_spans: self.limits.max_spans, max_bytes: self.limits.max_bytes });
         }
@@ -138,7 +134,7 @@ async fn run_writer(store: Store, mut receiver: mpsc::UnboundedReceiver<Submissi
                 Err(_) => break,
             }
         }
-        let batch: Vec<&RoutedSpan> = submissions.iter().flat_map(|s| s.spans.iter()).collect();
+        let batch: Vec<&PreparedSpan> = submissions.iter().flat_map(|s| s.spans.iter()).collect();
         let started = std::time::Instant::now();
         let result = store.write_spans(&batch).await;
         drop(batch);

@@ -200,6 +200,12 @@ impl Store {
         sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(SpanRecord::from_row).transpose()
     }
 
+    /// How many spans a project holds.
+    pub async fn count_spans(&self, project_id: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM spans WHERE project_id = $1").bind(project_id).fetch_one(&self.reader).await?;
+        Ok(row.try_get(0)?)
+    }
+
     /// Which of `span_ids` are stored.
     pub async fn existing_span_ids(&self, span_ids: &[&str]) -> Result<HashSet<String>> {
         let mut found = HashSet::new();

@@ -194,7 +194,10 @@ pub async fn create(
         return Ok((StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], detail.to_string()).into_response());
     }
     let routed: Vec<RoutedSpan> = spans.into_iter().map(|span| RoutedSpan { project_name: project_name.clone(), span }).collect();
-    let bytes = routed.iter().map(|r| 512 + serde_json::to_string(&r.span.attributes).map(|s| s.len()).unwrap_or(0)).sum();
-    state.ingest.submit(routed, bytes)?.await?;
+    let prepared = tokio::task::spawn_blocking(move || ember_store::prepare_spans(routed)).await.map_err(|error| {
+        tracing::error!(%error, "preparing spans failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred")
+    })?;
+    state.ingest.submit(prepared)?.await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"total_received": total, "total_queued": total}))).into_response())
 }

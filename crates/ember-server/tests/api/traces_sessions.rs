@@ -1,9 +1,7 @@
 //! `/v1/projects/{p}/traces`, `/v1/traces/*`, `/v1/projects/{p}/sessions`, `/v1/sessions/*`.
 
-mod common;
-
+use crate::common::{test_app, TestApp};
 use axum::http::StatusCode;
-use common::{test_app, TestApp};
 use ember_otlp::fixtures::{int_attribute, request, span, string_attribute, trace_id, with_attributes};
 use serde_json::json;
 

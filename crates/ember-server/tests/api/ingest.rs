@@ -1,12 +1,10 @@
 //! OTLP/HTTP ingest through the router: formats, encodings, routing and every error status.
 
-mod common;
-
 use std::io::Write;
 
+use crate::common::{test_app, test_app_with};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{test_app, test_app_with};
 use ember_otlp::collector::ExportTraceServiceResponse;
 use ember_otlp::fixtures::{request, span, span_id, trace_id, with_error};
 use ember_store::QueueLimits;

@@ -1,9 +1,7 @@
 //! `/v1/projects` and the meta endpoints.
 
-mod common;
-
+use crate::common::test_app;
 use axum::http::StatusCode;
-use common::test_app;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! `/v1/projects/{p}/spans` (list, OTLP list, create), `/v1/spans/{id}` and `POST /v1/spans`.
 
-mod common;
-
+use crate::common::{test_app, TestApp};
 use axum::http::StatusCode;
-use common::{test_app, TestApp};
 use ember_otlp::fixtures::{int_attribute, request, span, span_id, string_attribute, trace_id, with_attributes, with_error};
 use serde_json::json;
 
@@ -151,7 +149,7 @@ async fn creating_spans_is_all_or_nothing() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
-fn multipart_json(response: &common::TestResponse) -> Vec<serde_json::Value> {
+fn multipart_json(response: &crate::common::TestResponse) -> Vec<serde_json::Value> {
     let content_type = response.content_type().to_string();
     let boundary = content_type.split("boundary=").nth(1).expect("multipart boundary");
     let text = response.text();

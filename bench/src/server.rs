@@ -1,0 +1,75 @@
+//! Runs a release `ember serve` for the benchmark and reads its memory use.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::process::{Child, Command};
+
+pub struct EmberProcess {
+    child: Child,
+    pub http: String,
+    pub startup: Duration,
+}
+
+impl EmberProcess {
+    /// Starts ember on fixed free ports and times spawn → first `/healthz` answer.
+    pub async fn start(binary: &Path, dir: &Path) -> anyhow::Result<Self> {
+        let http_port = free_port()?;
+        let grpc_port = free_port()?;
+        let started = Instant::now();
+        let child = Command::new(binary)
+            .arg("serve")
+            .env("PHOENIX_HOST", "127.0.0.1")
+            .env("PHOENIX_PORT", http_port.to_string())
+            .env("PHOENIX_GRPC_PORT", grpc_port.to_string())
+            .env("PHOENIX_WORKING_DIR", dir)
+            .env("PHOENIX_LOGGING_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let http = format!("http://127.0.0.1:{http_port}");
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(response) = client.get(format!("{http}/healthz")).send().await {
+                if response.status().is_success() {
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("ember did not answer /healthz within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(EmberProcess { startup: started.elapsed(), child, http })
+    }
+
+    pub fn rss_mb(&self) -> anyhow::Result<f64> {
+        let pid = self.child.id().context("ember exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kb| kb.parse().ok())
+            .context("no VmRSS")?;
+        Ok(kb / 1024.0)
+    }
+
+    /// SIGTERM and wait: ember commits what it accepted and checkpoints the database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let pid = self.child.id().context("ember exited")?;
+        std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+        let status = self.child.wait().await?;
+        if !status.success() {
+            bail!("ember exited with {status}");
+        }
+        Ok(())
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

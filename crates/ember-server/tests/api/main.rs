@@ -1,0 +1,7 @@
+//! The HTTP API through the real router over a real SQLite file, one module per resource.
+
+mod common;
+mod ingest;
+mod projects;
+mod spans;
+mod traces_sessions;
