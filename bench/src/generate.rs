@@ -8,52 +8,33 @@ use ember_otlp::trace::{span, ResourceSpans, ScopeSpans, Span, Status};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-const WORDS: &[&str] = &[
-    "the",
-    "customer",
-    "asked",
-    "about",
-    "refund",
-    "policy",
-    "for",
-    "order",
-    "shipping",
-    "delay",
-    "agent",
-    "answered",
-    "with",
-    "context",
-    "from",
-    "retrieved",
-    "documents",
-    "model",
-    "latency",
-    "token",
-    "budget",
-    "summary",
-    "invoice",
-    "account",
-    "billing",
-    "support",
-    "ticket",
-    "escalation",
-    "product",
-    "warranty",
-    "return",
-    "window",
-    "days",
-    "eligible",
-    "please",
-    "confirm",
+const SYLLABLES: &[&str] = &[
+    "ca", "re", "fun", "po", "li", "cy", "or", "der", "ship", "ping", "de", "lay", "a", "gent", "con", "text", "ment", "tion", "in", "vo",
+    "ice", "ac", "count", "bil", "ling", "sup", "port", "tic", "ket", "es", "pro", "duct", "war", "ran", "ty", "ret", "urn", "win", "dow",
+    "el", "i", "gi", "ble", "pre", "sum", "ma", "ry", "to", "ken", "mo", "del", "lat", "en", "cy", "ex", "pla", "na", "ble", "ri", "ver",
 ];
 
-fn text(rng: &mut SmallRng, bytes: usize) -> String {
-    let mut out = String::with_capacity(bytes + 16);
-    while out.len() < bytes {
-        out.push_str(WORDS[rng.random_range(0..WORDS.len())]);
-        out.push(' ');
+/// A vocabulary of generated words, so text compresses like prose rather than like a loop.
+fn vocabulary(rng: &mut SmallRng) -> Vec<String> {
+    (0..5000).map(|_| (0..rng.random_range(1..4)).map(|_| SYLLABLES[rng.random_range(0..SYLLABLES.len())]).collect::<String>()).collect()
+}
+
+impl Generator {
+    fn text(&mut self, bytes: usize) -> String {
+        let mut out = String::with_capacity(bytes + 16);
+        while out.len() < bytes {
+            // Squaring a uniform draw favours common words, roughly like word frequencies in prose.
+            let draw: f64 = self.rng.random();
+            let index = ((draw * draw) * self.words.len() as f64) as usize;
+            if self.rng.random_bool(0.05) {
+                out.push_str(&self.rng.random_range(0..100_000u32).to_string());
+            } else {
+                out.push_str(&self.words[index.min(self.words.len() - 1)]);
+            }
+            out.push(if self.rng.random_bool(0.08) { '.' } else { ' ' });
+        }
+        out
     }
-    out
 }
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
@@ -70,6 +51,7 @@ fn i(key: &str, value: i64) -> KeyValue {
 
 pub struct Generator {
     rng: SmallRng,
+    words: Vec<String>,
     next_trace: u64,
     next_span: u64,
     clock: u64,
@@ -77,7 +59,9 @@ pub struct Generator {
 
 impl Generator {
     pub fn new(seed: u64) -> Self {
-        Generator { rng: SmallRng::seed_from_u64(seed), next_trace: 1, next_span: 1, clock: 1_735_689_600_000_000_000 }
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let words = vocabulary(&mut rng);
+        Generator { rng, words, next_trace: 1, next_span: 1, clock: 1_735_689_600_000_000_000 }
     }
 
     fn span(&mut self, trace_id: &[u8], parent: Option<&[u8]>, kind: &str, start: u64) -> Span {
@@ -88,7 +72,7 @@ impl Generator {
         let mut attributes = vec![s("openinference.span.kind", kind)];
         match kind {
             "LLM" => {
-                let prompt = text(&mut self.rng, budget / 2);
+                let prompt = self.text(budget / 2);
                 attributes.extend([
                     s("llm.model_name", "gpt-4o-mini"),
                     s("llm.provider", "openai"),
@@ -98,20 +82,20 @@ impl Generator {
                     s("llm.input_messages.1.message.role", "user"),
                     s("llm.input_messages.1.message.content", prompt.clone()),
                     s("llm.output_messages.0.message.role", "assistant"),
-                    s("llm.output_messages.0.message.content", text(&mut self.rng, budget / 3)),
+                    s("llm.output_messages.0.message.content", self.text(budget / 3)),
                     i("llm.token_count.prompt", (prompt.len() / 4) as i64),
                     i("llm.token_count.completion", self.rng.random_range(20..400)),
                     s("input.value", prompt),
                 ]);
             }
             "RETRIEVER" => {
-                attributes.push(s("input.value", text(&mut self.rng, 80)));
+                attributes.push(s("input.value", self.text(80)));
                 for document in 0..3 {
                     attributes.push(s(
                         &format!("retrieval.documents.{document}.document.id"),
                         format!("doc-{}", self.rng.random_range(0..10_000)),
                     ));
-                    attributes.push(s(&format!("retrieval.documents.{document}.document.content"), text(&mut self.rng, budget / 3)));
+                    attributes.push(s(&format!("retrieval.documents.{document}.document.content"), self.text(budget / 3)));
                     attributes.push(kv(
                         &format!("retrieval.documents.{document}.document.score"),
                         any_value::Value::DoubleValue(self.rng.random()),
@@ -121,16 +105,16 @@ impl Generator {
             "TOOL" => attributes.extend([
                 s("tool.name", "lookup_order"),
                 s("tool.parameters", format!(r#"{{"order_id": "{}", "verbose": true}}"#, self.rng.random_range(0..1_000_000))),
-                s("input.value", text(&mut self.rng, budget / 2)),
-                s("output.value", text(&mut self.rng, budget / 2)),
+                s("input.value", self.text(budget / 2)),
+                s("output.value", self.text(budget / 2)),
             ]),
             "EMBEDDING" => attributes.extend([
                 s("embedding.model_name", "text-embedding-3-small"),
-                s("embedding.embeddings.0.embedding.text", text(&mut self.rng, budget)),
+                s("embedding.embeddings.0.embedding.text", self.text(budget)),
             ]),
             _ => attributes.extend([
-                s("input.value", text(&mut self.rng, budget / 2)),
-                s("output.value", text(&mut self.rng, budget / 2)),
+                s("input.value", self.text(budget / 2)),
+                s("output.value", self.text(budget / 2)),
                 s("metadata", r#"{"tenant": "acme", "release": "2025.11"}"#),
             ]),
         }

@@ -7,6 +7,7 @@ use sea_query::{QueryStatementWriter, SqliteQueryBuilder};
 use sea_query_binder::{SqlxBinder, SqlxValues};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::codec::register_sql_functions;
 use crate::error::Result;
 use crate::url::DatabaseUrl;
 
@@ -63,6 +64,7 @@ impl Store {
         // FULL: a commit is on disk before the writer acknowledges it.
         let writer_options = base.clone().synchronous(SqliteSynchronous::Full);
         let writer = SqlitePoolOptions::new()
+            .after_connect(|connection, _| Box::pin(register_sql_functions(connection)))
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -71,6 +73,7 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
+            .after_connect(|connection, _| Box::pin(register_sql_functions(connection)))
             .max_connections(options.read_connections.max(1))
             .min_connections(1)
             .idle_timeout(None)

@@ -390,7 +390,7 @@ impl Store {
                     span.end_time.into(),
                     span.status_code.as_str().into(),
                     span.status_message.as_str().into(),
-                    span.attributes_json.as_str().into(),
+                    span.attributes.clone().into(),
                     span.events_json.as_str().into(),
                     counts.errors.into(),
                     counts.prompt_tokens.into(),

@@ -18,7 +18,8 @@ pub struct PreparedSpan {
     pub end_time: i64,
     pub status_code: StatusCode,
     pub status_message: String,
-    pub attributes_json: String,
+    /// Attributes as stored (see [`crate::codec`]).
+    pub attributes: Vec<u8>,
     pub events_json: String,
     pub session_id: Option<String>,
     /// Kept for LLM spans only, as Phoenix does.
@@ -35,7 +36,7 @@ impl PreparedSpan {
             (None, None)
         };
         // Serialising a JSON map of JSON values cannot fail.
-        let attributes_json = serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into());
+        let attributes = crate::codec::encode(&serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into()));
         let events_json = serde_json::to_string(&span.events).unwrap_or_else(|_| "[]".into());
         PreparedSpan {
             session_id: span.session_id(),
@@ -49,7 +50,7 @@ impl PreparedSpan {
             end_time: span.end_time,
             status_code: span.status_code,
             status_message: span.status_message,
-            attributes_json,
+            attributes,
             events_json,
             llm_token_count_prompt,
             llm_token_count_completion,
@@ -58,7 +59,7 @@ impl PreparedSpan {
 
     /// Bytes held in memory, for the ingest queue's byte bound.
     pub fn approximate_bytes(&self) -> usize {
-        200 + self.attributes_json.len() + self.events_json.len() + self.name.len() + self.status_message.len() + self.project_name.len()
+        200 + self.attributes.len() + self.events_json.len() + self.name.len() + self.status_message.len() + self.project_name.len()
     }
 
     pub(crate) fn own_counts(&self) -> Counts {

@@ -50,7 +50,8 @@ pub(crate) const SPAN_COLUMNS: &str = "spans.id, spans.trace_rowid, spans.projec
 
 impl SpanRecord {
     pub(crate) fn from_row(row: &SqliteRow) -> Result<Self> {
-        let attributes: String = row.try_get(12)?;
+        let stored: Vec<u8> = row.try_get(12)?;
+        let attributes = crate::codec::decode(&stored).map_err(|error| StoreError::Invalid(error.to_string()))?;
         let events: String = row.try_get(13)?;
         let status: String = row.try_get(10)?;
         let span_kind: String = row.try_get(7)?;

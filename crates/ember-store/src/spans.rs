@@ -72,20 +72,23 @@ fn json_path(segments: &[String]) -> String {
 fn attribute_condition(filter: &AttributeFilter) -> sea_query::SimpleExpr {
     let path = json_path(&filter.path);
     match &filter.value {
-        Value::Bool(flag) => {
-            Expr::cust_with_values("json_type(spans.attributes, ?) = ?", [path, if *flag { "true" } else { "false" }.to_string()])
-        }
-        Value::Null => Expr::cust_with_values("json_type(spans.attributes, ?) = 'null'", [path]),
+        Value::Bool(flag) => Expr::cust_with_values(
+            "json_type(ember_json(spans.attributes), ?) = ?",
+            [path, if *flag { "true" } else { "false" }.to_string()],
+        ),
+        Value::Null => Expr::cust_with_values("json_type(ember_json(spans.attributes), ?) = 'null'", [path]),
         Value::Number(number) => match number.as_i64() {
-            Some(int) => Expr::cust_with_values("json_extract(spans.attributes, ?) = ?", [sea_query::Value::from(path), int.into()]),
+            Some(int) => {
+                Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = ?", [sea_query::Value::from(path), int.into()])
+            }
             None => Expr::cust_with_values(
-                "json_extract(spans.attributes, ?) = ?",
+                "json_extract(ember_json(spans.attributes), ?) = ?",
                 [sea_query::Value::from(path), number.as_f64().unwrap_or(f64::NAN).into()],
             ),
         },
-        Value::String(text) => Expr::cust_with_values("json_extract(spans.attributes, ?) = ?", [path, text.clone()]),
+        Value::String(text) => Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = ?", [path, text.clone()]),
         // Objects and arrays compare by their JSON text.
-        other => Expr::cust_with_values("json_extract(spans.attributes, ?) = json(?)", [path, other.to_string()]),
+        other => Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = json(?)", [path, other.to_string()]),
     }
 }
 

@@ -47,7 +47,8 @@ CREATE TABLE spans (
     end_time INTEGER NOT NULL,
     status_code TEXT NOT NULL CHECK (status_code IN ('OK', 'ERROR', 'UNSET')),
     status_message TEXT NOT NULL,
-    attributes TEXT NOT NULL,
+    -- A format byte then JSON text or a zstd frame of it; read in SQL with ember_json().
+    attributes BLOB NOT NULL,
     events TEXT NOT NULL,
     cumulative_error_count INTEGER NOT NULL,
     cumulative_llm_token_count_prompt INTEGER NOT NULL,
