@@ -155,3 +155,28 @@ def test_projects_log_spans_and_deletes(client):
 
     client.projects.delete(project_name="compat-crud")
     assert "compat-crud" not in [p["name"] for p in client.projects.list()]
+
+
+def test_span_query_arrow_stream_reads_back_with_pyarrow(ember, client):
+    """Without `Accept: application/json` the span query answers Arrow IPC streams, which
+    pyarrow turns back into the same DataFrame, index included."""
+    import httpx
+    import pyarrow as pa
+
+    project = "compat-arrow"
+    provider = register_provider(project, f"{ember.http}/v1/traces", "http/protobuf")
+    trace_id, root_id, child_id = send_agent_trace(provider, session_id="session-arrow")
+    provider.shutdown()
+
+    response = httpx.post(f"{ember.http}/v1/spans", params={"project_name": project}, json={"queries": [{}]})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-pandas-arrow"
+    df = pa.ipc.open_stream(response.content).read_pandas()
+    assert df.index.name == "context.span_id"
+    assert set(df.index) == {root_id, child_id}
+    assert df.loc[child_id, "parent_id"] == root_id
+    assert df.loc[child_id, "attributes.llm.token_count.prompt"] == 10
+    assert str(df["start_time"].dtype) == "datetime64[ns, UTC]"
+
+    json_frame = client.spans.get_spans_dataframe(project_identifier=project)
+    assert sorted(json_frame.index) == sorted(df.index)

@@ -16,6 +16,8 @@ mod params;
 mod routes;
 mod serve;
 mod span_frame;
+#[cfg(feature = "arrow")]
+mod span_frame_arrow;
 mod state;
 mod wire;
 

@@ -1,6 +1,7 @@
 //! `POST /v1/spans`: the span-query endpoint behind the Python client's `get_spans_dataframe`
-//! (hidden from Phoenix's OpenAPI). Answers one pandas table-schema JSON part per query in a
-//! `multipart/mixed` body.
+//! (hidden from Phoenix's OpenAPI). With `Accept: application/json` it answers one pandas
+//! table-schema JSON part per query in a `multipart/mixed` body; otherwise one Arrow IPC stream
+//! per query (`application/x-pandas-arrow`), as Phoenix does.
 //!
 //! Supported here: time window, limit, root spans only, project selection, `select`, `rename`,
 //! `index`. Filter conditions, `explode` and `concat` belong to the query language and are
@@ -119,6 +120,15 @@ pub async fn query_spans(
     };
     let frames = request.queries.iter().map(|query| run_query(query, &records)).collect::<ApiResult<Vec<_>>>()?;
 
+    let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::trim) == Some("application/json");
+    if wants_json {
+        return Ok(multipart_json(&frames));
+    }
+    arrow_streams(&frames)
+}
+
+/// One `application/json` part per query, as the Python client parses it.
+fn multipart_json(frames: &[Frame]) -> Response {
     let boundary = format!("ember{:016x}", rand::random::<u64>());
     let mut body = String::new();
     for frame in frames {
@@ -127,5 +137,25 @@ pub async fn query_spans(
         body.push_str("\r\n");
     }
     body.push_str(&format!("--{boundary}--\r\n"));
-    Ok(([(header::CONTENT_TYPE, format!("multipart/mixed; boundary={boundary}"))], body).into_response())
+    ([(header::CONTENT_TYPE, format!("multipart/mixed; boundary={boundary}"))], body).into_response()
+}
+
+/// One Arrow IPC stream per query, concatenated (`application/x-pandas-arrow`).
+#[cfg(feature = "arrow")]
+fn arrow_streams(frames: &[Frame]) -> ApiResult<Response> {
+    let mut body = Vec::new();
+    for frame in frames {
+        let stream = crate::span_frame_arrow::to_arrow_stream(frame).map_err(|error| {
+            tracing::error!(%error, "arrow encoding failed");
+            ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred")
+        })?;
+        body.extend_from_slice(&stream);
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-pandas-arrow")], body).into_response())
+}
+
+/// Without Arrow support every client gets the JSON parts.
+#[cfg(not(feature = "arrow"))]
+fn arrow_streams(frames: &[Frame]) -> ApiResult<Response> {
+    Ok(multipart_json(frames))
 }

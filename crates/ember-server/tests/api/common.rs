@@ -71,6 +71,12 @@ impl TestApp {
         self.send(Request::post(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
     }
 
+    /// `POST /v1/spans` as the Python client sends it (`Accept: application/json`).
+    pub async fn query_spans(&self, uri: &str, body: &Value) -> TestResponse {
+        let request = Request::post(uri).header("content-type", "application/json").header("accept", "application/json");
+        self.send(request.body(Body::from(body.to_string())).unwrap()).await
+    }
+
     pub async fn put_json(&self, uri: &str, body: &Value) -> TestResponse {
         self.send(Request::put(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
     }

@@ -163,7 +163,7 @@ fn multipart_json(response: &crate::common::TestResponse) -> Vec<serde_json::Val
 #[tokio::test]
 async fn span_query_returns_table_schema_frames() {
     let app = seeded().await;
-    let response = app.post_json("/v1/spans?project_name=p", &json!({"queries": [{}], "limit": 10, "root_spans_only": true})).await;
+    let response = app.query_spans("/v1/spans?project_name=p", &json!({"queries": [{}], "limit": 10, "root_spans_only": true})).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     assert!(response.content_type().starts_with("multipart/mixed; boundary="));
     let frames = multipart_json(&response);
@@ -177,10 +177,10 @@ async fn span_query_returns_table_schema_frames() {
     assert_eq!(rows.len(), 2, "root spans only");
     assert_eq!(rows[0]["1_name"], "CHAIN-4", "latest start first");
 
-    let all = multipart_json(&app.post_json("/v1/spans", &json!({"queries": [{}], "project_name": "p", "limit": 2})).await);
+    let all = multipart_json(&app.query_spans("/v1/spans", &json!({"queries": [{}], "project_name": "p", "limit": 2})).await);
     assert_eq!(all[0]["data"].as_array().unwrap().len(), 2);
     let llm_row = multipart_json(
-        &app.post_json(
+        &app.query_spans(
             "/v1/spans?project_name=p",
             &json!({"queries": [{}], "start_time": "2024-01-01T00:00:02Z", "end_time": "2024-01-01T00:00:03Z"}),
         )
@@ -197,17 +197,55 @@ async fn span_query_returns_table_schema_frames() {
     assert_eq!(column("_attributes.metadata"), json!({"tier": "gold", "n": 3}), "metadata stays one dict-valued column");
 
     let selected = multipart_json(
-        &app.post_json("/v1/spans?project_name=p", &json!({"queries": [{"select": {"name": {"key": "name"}, "prompt": {"key": "llm.token_count.prompt"}}, "rename": {"name": "span_name"}, "index": {"key": "trace_id"}}]})).await,
+        &app.query_spans("/v1/spans?project_name=p", &json!({"queries": [{"select": {"name": {"key": "name"}, "prompt": {"key": "llm.token_count.prompt"}}, "rename": {"name": "span_name"}, "index": {"key": "trace_id"}}]})).await,
     );
     let fields: Vec<&str> = selected[0]["schema"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(fields, vec!["0_context.trace_id", "1_span_name", "2_prompt"]);
 
-    let empty = multipart_json(&app.post_json("/v1/spans?project_name=absent", &json!({"queries": [{}]})).await);
+    let empty = multipart_json(&app.query_spans("/v1/spans?project_name=absent", &json!({"queries": [{}]})).await);
     assert!(empty[0]["data"].as_array().unwrap().is_empty());
 
-    let filtered = app.post_json("/v1/spans?project_name=p", &json!({"queries": [{"filter": {"condition": "span_kind == 'LLM'"}}]})).await;
+    let filtered =
+        app.query_spans("/v1/spans?project_name=p", &json!({"queries": [{"filter": {"condition": "span_kind == 'LLM'"}}]})).await;
     assert_eq!(filtered.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(filtered.text().starts_with("Invalid query"));
-    assert_eq!(app.post_json("/v1/spans", &json!({"queries": []})).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.post_json("/v1/spans", &json!({"queries": [{}], "start_time": "later"})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.query_spans("/v1/spans", &json!({"queries": []})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.query_spans("/v1/spans", &json!({"queries": [{}], "start_time": "later"})).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test]
+async fn span_query_answers_arrow_streams_without_a_json_accept() {
+    use arrow_array::{Array, Int64Array, StringArray};
+
+    let app = seeded().await;
+    let body = json!({"queries": [{}, {"select": {"name": {"key": "name"}}}]});
+    let response = app.post_json("/v1/spans?project_name=p", &body).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.content_type(), "application/x-pandas-arrow");
+
+    let mut cursor = std::io::Cursor::new(response.body.to_vec());
+    let mut streams = Vec::new();
+    while (cursor.position() as usize) < response.body.len() {
+        let reader = arrow_ipc::reader::StreamReader::try_new(&mut cursor, None).expect("an Arrow IPC stream");
+        let schema = reader.schema();
+        let batches: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
+        streams.push((schema, batches));
+    }
+    assert_eq!(streams.len(), 2, "one stream per query");
+    let (schema, batches) = &streams[0];
+    let pandas: serde_json::Value = serde_json::from_str(&schema.metadata()["pandas"]).unwrap();
+    assert_eq!(pandas["index_columns"], json!(["__index_level_0__"]), "the span-id index collides with the data column of that name");
+    assert_eq!(pandas["columns"].as_array().unwrap().last().unwrap()["name"], "context.span_id");
+    let batch = &batches[0];
+    assert_eq!(batch.num_rows(), 4);
+    let names = batch.column_by_name("name").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(names.value(0), "CHAIN-4");
+    let prompt = batch.column_by_name("attributes.llm.token_count.prompt").unwrap().as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(prompt.iter().flatten().collect::<Vec<_>>(), vec![30]);
+    assert!(batch.column_by_name("start_time").unwrap().data_type().to_string().starts_with("Timestamp(ns"));
+    let (schema, _) = &streams[1];
+    assert_eq!(schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>(), vec!["name", "context.span_id"]);
 }
