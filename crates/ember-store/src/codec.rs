@@ -18,9 +18,24 @@ const LEVEL: i32 = 1;
 /// The largest attributes object a stored value may expand to.
 const MAX_DECODED_BYTES: u64 = 256 << 20;
 
+thread_local! {
+    /// A zstd context is large to set up; each thread that prepares spans keeps one.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = zstd::bulk::Compressor::new(LEVEL).ok();
+        }
+        slot.as_mut()?.compress(bytes).ok()
+    })
+}
+
 pub fn encode(json: &str) -> Vec<u8> {
     if json.len() >= COMPRESS_FROM_BYTES {
-        if let Ok(compressed) = zstd::bulk::compress(json.as_bytes(), LEVEL) {
+        if let Some(compressed) = compress(json.as_bytes()) {
             if compressed.len() + 1 < json.len() {
                 let mut stored = Vec::with_capacity(compressed.len() + 1);
                 stored.push(ZSTD);

@@ -11,6 +11,26 @@ use crate::codec::register_sql_functions;
 use crate::error::Result;
 use crate::url::DatabaseUrl;
 
+/// The SQL dialect of a store, for the few statements written as text rather than built with
+/// sea-query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+}
+
+impl Dialect {
+    /// The `n`th (1-based) bind placeholder. SQLite gets anonymous `?`: sqlx resolves numbered
+    /// `$n` parameters by name, which is quadratic in the parameter count.
+    pub(crate) fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => {
+                let _ = n;
+                "?".to_string()
+            }
+        }
+    }
+}
+
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -81,6 +101,10 @@ impl Store {
             .connect_with(base.read_only(matches!(options.url, DatabaseUrl::SqliteFile(_))))
             .await?;
         Ok(Store { writer, reader })
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
     /// Builds a sea-query statement for this store's dialect.

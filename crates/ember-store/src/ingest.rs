@@ -9,6 +9,7 @@ use sea_query::{Expr, OnConflict, Query};
 use sqlx::{Row, SqliteConnection};
 
 use crate::cumulative::{propagate, Counts, NewSpan};
+use crate::db::Dialect;
 use crate::error::Result;
 use crate::prepared::PreparedSpan;
 use crate::schema::{ProjectSessions, Projects, Spans, Traces};
@@ -353,57 +354,77 @@ impl Store {
         traces: &HashMap<String, (i64, i64)>,
         cumulative: &[Counts],
     ) -> Result<()> {
+        // The hottest statement: bound directly, without sea-query's intermediate values, so the
+        // attribute blobs are passed by reference instead of copied.
         for (chunk_index, chunk) in spans.chunks(INSERT_CHUNK).enumerate() {
-            let mut insert = Query::insert()
-                .into_table(Spans::Table)
-                .columns([
-                    Spans::TraceRowid,
-                    Spans::ProjectId,
-                    Spans::SpanId,
-                    Spans::ParentId,
-                    Spans::Name,
-                    Spans::SpanKind,
-                    Spans::StartTime,
-                    Spans::EndTime,
-                    Spans::StatusCode,
-                    Spans::StatusMessage,
-                    Spans::Attributes,
-                    Spans::Events,
-                    Spans::CumulativeErrorCount,
-                    Spans::CumulativeLlmTokenCountPrompt,
-                    Spans::CumulativeLlmTokenCountCompletion,
-                    Spans::LlmTokenCountPrompt,
-                    Spans::LlmTokenCountCompletion,
-                ])
-                .to_owned();
+            let sql = span_insert_sql(self.dialect(), chunk.len());
+            let mut insert = sqlx::query(&sql);
             for (offset, span) in chunk.iter().enumerate() {
                 let (trace_rowid, project_id) = traces[&span.trace_id];
                 let counts = cumulative[chunk_index * INSERT_CHUNK + offset];
-                insert.values_panic([
-                    trace_rowid.into(),
-                    project_id.into(),
-                    span.span_id.as_str().into(),
-                    span.parent_id.as_deref().into(),
-                    span.name.as_str().into(),
-                    span.span_kind.as_str().into(),
-                    span.start_time.into(),
-                    span.end_time.into(),
-                    span.status_code.as_str().into(),
-                    span.status_message.as_str().into(),
-                    span.attributes.clone().into(),
-                    span.events_json.as_str().into(),
-                    counts.errors.into(),
-                    counts.prompt_tokens.into(),
-                    counts.completion_tokens.into(),
-                    span.llm_token_count_prompt.into(),
-                    span.llm_token_count_completion.into(),
-                ]);
+                insert = insert
+                    .bind(trace_rowid)
+                    .bind(project_id)
+                    .bind(span.span_id.as_str())
+                    .bind(span.parent_id.as_deref())
+                    .bind(span.name.as_str())
+                    .bind(span.span_kind.as_str())
+                    .bind(span.start_time)
+                    .bind(span.end_time)
+                    .bind(span.status_code.as_str())
+                    .bind(span.status_message.as_str())
+                    .bind(span.attributes.as_slice())
+                    .bind(span.events_json.as_str())
+                    .bind(counts.errors)
+                    .bind(counts.prompt_tokens)
+                    .bind(counts.completion_tokens)
+                    .bind(span.llm_token_count_prompt)
+                    .bind(span.llm_token_count_completion);
             }
-            let (sql, values) = self.build(&insert);
-            sqlx::query_with(&sql, values).execute(&mut *conn).await?;
+            insert.execute(&mut *conn).await?;
         }
         Ok(())
     }
+}
+
+const SPAN_INSERT_COLUMNS: [&str; 17] = [
+    "trace_rowid",
+    "project_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "span_kind",
+    "start_time",
+    "end_time",
+    "status_code",
+    "status_message",
+    "attributes",
+    "events",
+    "cumulative_error_count",
+    "cumulative_llm_token_count_prompt",
+    "cumulative_llm_token_count_completion",
+    "llm_token_count_prompt",
+    "llm_token_count_completion",
+];
+
+/// `INSERT INTO spans (...) VALUES (?, ...), (?, ...)` for `rows` rows, with the dialect's placeholders.
+fn span_insert_sql(dialect: Dialect, rows: usize) -> String {
+    let width = SPAN_INSERT_COLUMNS.len();
+    let mut sql = format!("INSERT INTO spans ({}) VALUES ", SPAN_INSERT_COLUMNS.join(", "));
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&dialect.placeholder(row * width + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 fn widen(bounds: &mut HashMap<i64, (i64, i64)>, rowid: i64, start_time: i64, end_time: i64) {

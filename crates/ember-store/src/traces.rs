@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_query::{Cond, Expr, Order, Query, SimpleExpr};
+use sea_query::{Expr, Order, Query, SimpleExpr};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
@@ -122,15 +122,14 @@ impl Store {
                 return Err(StoreError::Invalid(format!("cursor {cursor} does not name a trace")));
             };
             let key: i64 = row.try_get(0)?;
+            // A row-value comparison, so the (project_id, key, id) index seeks straight to the cursor.
+            let position = Expr::tuple([sort_key(sort), Expr::col((Traces::Table, Traces::Id)).into()]);
+            let cursor_position = Expr::tuple([Expr::val(key).into(), Expr::val(cursor).into()]);
             let condition = match order {
-                TraceOrder::Desc => Cond::any()
-                    .add(Expr::expr(sort_key(sort)).lt(key))
-                    .add(Cond::all().add(Expr::expr(sort_key(sort)).eq(key)).add(Expr::col(Traces::Id).lte(cursor))),
-                TraceOrder::Asc => Cond::any()
-                    .add(Expr::expr(sort_key(sort)).gt(key))
-                    .add(Cond::all().add(Expr::expr(sort_key(sort)).eq(key)).add(Expr::col(Traces::Id).gte(cursor))),
+                TraceOrder::Desc => position.lte(cursor_position),
+                TraceOrder::Asc => position.gte(cursor_position),
             };
-            query.cond_where(condition);
+            query.and_where(condition);
         }
         let direction = if order == TraceOrder::Desc { Order::Desc } else { Order::Asc };
         query.order_by_expr(sort_key(sort), direction.clone()).order_by(Traces::Id, direction).limit(limit as u64 + 1);
