@@ -93,3 +93,34 @@ impl ServeConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: ServeConfig,
+    }
+
+    #[test]
+    fn flags_parse_and_phoenix_defaults_hold() {
+        let cli = Cli::try_parse_from(["ember", "--port", "7000", "--database-url", "sqlite:////tmp/e.db", "--max-spans-queue-size", "5"])
+            .unwrap();
+        assert_eq!(cli.config.port, 7000);
+        assert_eq!(cli.config.grpc_port, 4317);
+        assert_eq!(cli.config.database().unwrap(), DatabaseUrl::SqliteFile("/tmp/e.db".into()));
+        assert_eq!(cli.config.queue_limits().max_spans, 5);
+        assert!(Cli::try_parse_from(["ember", "--port", "not-a-port"]).is_err());
+    }
+
+    #[test]
+    fn the_working_directory_holds_the_default_database() {
+        let cli = Cli::try_parse_from(["ember", "--working-dir", "/data/ember"]).unwrap();
+        assert_eq!(cli.config.database().unwrap(), DatabaseUrl::SqliteFile("/data/ember/ember.db".into()));
+        let cli = Cli::try_parse_from(["ember", "--working-dir", "/data/ember", "--database-url", "postgresql://u@h/db"]).unwrap();
+        assert!(cli.config.database().is_err(), "PostgreSQL is refused with a clear error until it is supported");
+    }
+}

@@ -19,8 +19,19 @@ const LEVEL: i32 = 1;
 const MAX_DECODED_BYTES: u64 = 256 << 20;
 
 thread_local! {
-    /// A zstd context is large to set up; each thread that prepares spans keeps one.
+    /// zstd contexts are large to set up; each thread that encodes or decodes keeps one of each.
     static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn decompress(payload: &[u8], size: usize) -> Option<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = zstd::bulk::Decompressor::new().ok();
+        }
+        slot.as_mut()?.decompress(payload, size).ok()
+    })
 }
 
 fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -64,7 +75,7 @@ pub fn decode(stored: &[u8]) -> Result<String, CorruptValue> {
                 .flatten()
                 .filter(|size| *size <= MAX_DECODED_BYTES)
                 .ok_or(CorruptValue("bad zstd frame size"))?;
-            zstd::bulk::decompress(payload, size as usize).map_err(|_| CorruptValue("bad zstd frame"))?
+            decompress(payload, size as usize).ok_or(CorruptValue("bad zstd frame"))?
         }
         _ => return Err(CorruptValue("unknown format byte")),
     };

@@ -138,22 +138,38 @@ async fn run_writer(store: Store, mut receiver: mpsc::UnboundedReceiver<Submissi
         let started = std::time::Instant::now();
         let result = store.write_spans(&batch).await;
         drop(batch);
-        match &result {
-            Ok(outcome) => tracing::debug!(
-                spans = span_count,
-                submissions = submissions.len(),
-                inserted = outcome.inserted,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "span batch committed"
-            ),
-            Err(error) => tracing::error!(%error, spans = span_count, "span batch failed"),
-        }
-        for submission in submissions {
-            let reply = match &result {
-                Ok(_) => Ok(()),
-                Err(_) => Err(StoreError::BatchFailed),
-            };
-            let _ = submission.done.send(reply);
+        match result {
+            Ok(outcome) => {
+                tracing::debug!(
+                    spans = span_count,
+                    submissions = submissions.len(),
+                    inserted = outcome.inserted,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "span batch committed"
+                );
+                for submission in submissions {
+                    let _ = submission.done.send(Ok(()));
+                }
+            }
+            Err(error) if submissions.len() == 1 => {
+                tracing::error!(%error, spans = span_count, "span batch failed");
+                for submission in submissions {
+                    let _ = submission.done.send(Err(StoreError::BatchFailed));
+                }
+            }
+            Err(error) => {
+                // One submission may be at fault: write each alone so the others still commit.
+                tracing::warn!(%error, submissions = submissions.len(), "merged span batch failed; writing submissions one by one");
+                for submission in submissions {
+                    let spans: Vec<&PreparedSpan> = submission.spans.iter().collect();
+                    let reply = store.write_spans(&spans).await.map(|_| ()).map_err(|error| {
+                        tracing::error!(%error, spans = spans.len(), "span submission failed");
+                        StoreError::BatchFailed
+                    });
+                    drop(spans);
+                    let _ = submission.done.send(reply);
+                }
+            }
         }
     }
     tracing::info!("ingest writer drained and stopped");

@@ -29,3 +29,38 @@ async fn in_memory_databases_share_data_between_writer_and_readers() {
     suite::write(&store, vec![suite::routed("p", suite::span(1, 1, None))]).await;
     assert!(store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_failing_submission_does_not_take_down_the_batch_it_was_merged_into() {
+    use ember_store::{prepare_spans, IngestQueue, QueueLimits};
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("CREATE TRIGGER reject_poison BEFORE INSERT ON spans WHEN NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, 'poison'); END")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let (queue, _writer) = IngestQueue::start(store.clone(), QueueLimits::default());
+
+    // Hold the write lock so both submissions wait in the queue and merge into one batch.
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let mut poison = suite::span(2, 2, None);
+    poison.name = "poison".into();
+    let blocked = queue.submit(prepare_spans(vec![suite::routed("p", suite::span(9, 9, None))])).unwrap();
+    let good = queue.submit(prepare_spans(vec![suite::routed("p", suite::span(1, 1, None))])).unwrap();
+    let bad = queue.submit(prepare_spans(vec![suite::routed("p", poison)])).unwrap();
+    let first = tokio::spawn(blocked);
+    while queue.queued_spans() < 3 {
+        tokio::task::yield_now().await;
+    }
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+
+    first.await.unwrap().expect("the first submission commits");
+    good.await.expect("a good submission merged with a bad one still commits");
+    assert!(matches!(bad.await, Err(ember_store::StoreError::BatchFailed)));
+    assert!(store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some());
+    assert!(store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().is_none());
+}

@@ -122,3 +122,18 @@ async fn acknowledged_spans_survive_sigkill() {
     assert_eq!(stored.len(), acknowledged.len());
     ember.terminate().await;
 }
+
+#[tokio::test]
+async fn phoenix_sql_database_url_selects_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("elsewhere").join("custom.db");
+    let url = format!("sqlite:///{}", database.display());
+    let ember = Ember::start(dir.path(), &[("PHOENIX_SQL_DATABASE_URL", &url)]).await;
+    assert_eq!(ember.export(&request(Some("custom"), trace_of(1, 2))).await.status(), 200);
+    ember.terminate().await;
+    assert!(database.exists(), "the database is where the URL says");
+    assert!(!dir.path().join("ember.db").exists(), "the working directory's default database is not used");
+    let reopened = Ember::start(dir.path(), &[("PHOENIX_SQL_DATABASE_URL", &url)]).await;
+    assert_eq!(all_span_ids(&reopened, "custom").await.len(), 2);
+    reopened.terminate().await;
+}
