@@ -81,7 +81,8 @@ impl Store {
         Ok(WriteOutcome { inserted: spans.len(), duplicates })
     }
 
-    async fn stored_span_ids(&self, conn: &mut SqliteConnection, ids: &[&str]) -> Result<HashSet<String>> {
+    /// Which of `ids` are stored, as seen by `conn`.
+    pub(crate) async fn stored_span_ids(&self, conn: &mut SqliteConnection, ids: &[&str]) -> Result<HashSet<String>> {
         let mut stored = HashSet::new();
         for chunk in ids.chunks(IN_CHUNK) {
             let query = Query::select()

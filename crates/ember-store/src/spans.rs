@@ -211,19 +211,8 @@ impl Store {
 
     /// Which of `span_ids` are stored.
     pub async fn existing_span_ids(&self, span_ids: &[&str]) -> Result<HashSet<String>> {
-        let mut found = HashSet::new();
-        for chunk in span_ids.chunks(500) {
-            let query = Query::select()
-                .column(Spans::SpanId)
-                .from(Spans::Table)
-                .and_where(Expr::col(Spans::SpanId).is_in(chunk.iter().copied()))
-                .to_owned();
-            let (sql, values) = self.build(&query);
-            for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
-                found.insert(row.try_get(0)?);
-            }
-        }
-        Ok(found)
+        let mut connection = self.reader.acquire().await?;
+        self.stored_span_ids(&mut connection, span_ids).await
     }
 
     /// Deletes one span (not its descendants, which become orphans), subtracts its cumulative

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::time::parse_timestamp;
 use ember_core::{semconv, GlobalId, RoutedSpan, Span, SpanEvent, SpanKind, StatusCode as SpanStatus};
-use ember_store::{AttributeFilter, SpanFilters};
+use ember_store::{AttributeFilter, Page, SpanFilters, SpanRecord};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -44,21 +44,22 @@ fn filters_from(params: &QueryParams) -> ApiResult<SpanFilters> {
     })
 }
 
-pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
+/// The page of spans both list routes answer with.
+async fn span_page(state: &AppState, identifier: &str, params: &QueryParams) -> ApiResult<Page<SpanRecord>> {
     let limit = params.limit(100, Some(1000))?;
     let cursor = params.cursor("Span")?;
-    let filters = filters_from(&params)?;
-    let project = resolve_project(&state.store, &identifier).await?;
-    let page = state.store.list_spans(project.id, &filters, cursor, limit).await?;
+    let filters = filters_from(params)?;
+    let project = resolve_project(&state.store, identifier).await?;
+    Ok(state.store.list_spans(project.id, &filters, cursor, limit).await?)
+}
+
+pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
+    let page = span_page(&state, &identifier, &params).await?;
     Ok(Json(wire::page(page.items.iter().map(wire::span).collect(), page.next_cursor, "Span")))
 }
 
 pub async fn list_otlp(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let limit = params.limit(100, Some(1000))?;
-    let cursor = params.cursor("Span")?;
-    let filters = filters_from(&params)?;
-    let project = resolve_project(&state.store, &identifier).await?;
-    let page = state.store.list_spans(project.id, &filters, cursor, limit).await?;
+    let page = span_page(&state, &identifier, &params).await?;
     let data = page.items.iter().map(|record| ember_otlp::encode::span_to_otlp_json(&record.span)).collect();
     Ok(Json(wire::page(data, page.next_cursor, "Span")))
 }
