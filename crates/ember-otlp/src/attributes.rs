@@ -167,28 +167,46 @@ pub fn unflatten(flat: impl IntoIterator<Item = (String, Value)>) -> Map<String,
 /// recurse, arrays of objects recurse with index segments, other arrays stay whole.
 pub fn flatten(attributes: &Map<String, Value>) -> Map<String, Value> {
     let mut flat = Map::new();
-    for (key, value) in attributes {
-        flatten_into(&mut flat, key.clone(), value);
-    }
+    let _ = try_for_each_flat::<()>(attributes, |key, value| {
+        flat.insert(key.to_string(), value.clone());
+        Ok(())
+    });
     flat
 }
 
-fn flatten_into(flat: &mut Map<String, Value>, prefix: String, value: &Value) {
-    match value {
-        Value::Object(object) if !object.is_empty() => {
-            for (key, child) in object {
-                flatten_into(flat, format!("{prefix}.{key}"), child);
+/// Visits every `(dotted key, value)` of the flattened attributes without building them,
+/// stopping at the first error of `visit`.
+pub fn try_for_each_flat<E>(attributes: &Map<String, Value>, mut visit: impl FnMut(&str, &Value) -> Result<(), E>) -> Result<(), E> {
+    fn walk<E>(key: &mut String, value: &Value, visit: &mut impl FnMut(&str, &Value) -> Result<(), E>) -> Result<(), E> {
+        let length = key.len();
+        match value {
+            Value::Object(object) if !object.is_empty() => {
+                for (child_key, child) in object {
+                    key.push('.');
+                    key.push_str(child_key);
+                    walk(key, child, visit)?;
+                    key.truncate(length);
+                }
             }
-        }
-        Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
-            for (index, child) in items.iter().enumerate() {
-                flatten_into(flat, format!("{prefix}.{index}"), child);
+            Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
+                for (index, child) in items.iter().enumerate() {
+                    key.push('.');
+                    key.push_str(&index.to_string());
+                    walk(key, child, visit)?;
+                    key.truncate(length);
+                }
             }
+            other => visit(key, other)?,
         }
-        other => {
-            flat.insert(prefix, other.clone());
-        }
+        Ok(())
     }
+    let mut key = String::with_capacity(64);
+    for (top, value) in attributes {
+        key.clear();
+        key.push_str(top);
+        walk(&mut key, value, &mut visit)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

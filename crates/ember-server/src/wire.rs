@@ -2,37 +2,69 @@
 
 use ember_core::time::format_nanos;
 use ember_core::{semconv, GlobalId};
-use ember_store::{Project, SessionRecord, SpanRecord, TraceRecord};
-use serde_json::{json, Value};
+use ember_store::{Page, Project, SessionRecord, SpanRecord, TraceRecord};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 pub fn project(project: &Project) -> Value {
     json!({"name": project.name, "description": project.description, "id": GlobalId::encode("Project", project.id)})
 }
 
 /// A span as `GET /v1/projects/{p}/spans` returns it: flat dotted attributes without
-/// `openinference.span.kind`, which is surfaced as `span_kind`.
-pub fn span(record: &SpanRecord) -> Value {
-    let span = &record.span;
-    let mut attributes = ember_otlp::attributes::flatten(&span.attributes);
-    attributes.shift_remove(semconv::SPAN_KIND);
-    let events: Vec<Value> = span
-        .events
-        .iter()
-        .map(|event| json!({"name": event.name, "timestamp": format_nanos(event.timestamp), "attributes": event.attributes}))
-        .collect();
-    json!({
-        "id": GlobalId::encode("Span", record.rowid),
-        "name": span.name,
-        "context": {"trace_id": span.trace_id, "span_id": span.span_id},
-        "span_kind": span.span_kind.as_str(),
-        "parent_id": span.parent_id,
-        "start_time": format_nanos(span.start_time),
-        "end_time": format_nanos(span.end_time),
-        "status_code": span.status_code.as_str(),
-        "status_message": span.status_message,
-        "attributes": attributes,
-        "events": events,
-    })
+/// `openinference.span.kind`, which is surfaced as `span_kind`. Serialised straight from the
+/// stored record, without building an intermediate JSON tree.
+pub struct SpanView<'a>(pub &'a SpanRecord);
+
+impl Serialize for SpanView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let record = self.0;
+        let span = &record.span;
+        let mut map = serializer.serialize_map(Some(11))?;
+        map.serialize_entry("id", &GlobalId::encode("Span", record.rowid))?;
+        map.serialize_entry("name", &span.name)?;
+        map.serialize_entry("context", &json!({"trace_id": span.trace_id, "span_id": span.span_id}))?;
+        map.serialize_entry("span_kind", span.span_kind.as_str())?;
+        map.serialize_entry("parent_id", &span.parent_id)?;
+        map.serialize_entry("start_time", &format_nanos(span.start_time))?;
+        map.serialize_entry("end_time", &format_nanos(span.end_time))?;
+        map.serialize_entry("status_code", span.status_code.as_str())?;
+        map.serialize_entry("status_message", &span.status_message)?;
+        map.serialize_entry("attributes", &FlatAttributes(&span.attributes))?;
+        let events: Vec<Value> = span
+            .events
+            .iter()
+            .map(|event| json!({"name": event.name, "timestamp": format_nanos(event.timestamp), "attributes": event.attributes}))
+            .collect();
+        map.serialize_entry("events", &events)?;
+        map.end()
+    }
+}
+
+/// Nested attributes written as dotted keys (see `ember_otlp::attributes::flatten`).
+struct FlatAttributes<'a>(&'a Map<String, Value>);
+
+impl Serialize for FlatAttributes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        ember_otlp::attributes::try_for_each_flat(self.0, |key, value| {
+            if key == semconv::SPAN_KIND {
+                return Ok(());
+            }
+            map.serialize_entry(key, value)
+        })?;
+        map.end()
+    }
+}
+
+/// `{"data": [...spans], "next_cursor": ...}`.
+pub fn span_page(page: &Page<SpanRecord>) -> impl Serialize + '_ {
+    #[derive(Serialize)]
+    struct SpanPage<'a> {
+        data: Vec<SpanView<'a>>,
+        next_cursor: Option<String>,
+    }
+    SpanPage { data: page.items.iter().map(SpanView).collect(), next_cursor: page.next_cursor.map(|rowid| GlobalId::encode("Span", rowid)) }
 }
 
 pub fn trace(trace: &TraceRecord, spans: Option<Vec<Value>>) -> Value {

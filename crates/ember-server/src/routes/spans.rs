@@ -53,9 +53,9 @@ async fn span_page(state: &AppState, identifier: &str, params: &QueryParams) -> 
     Ok(state.store.list_spans(project.id, &filters, cursor, limit).await?)
 }
 
-pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Response> {
     let page = span_page(&state, &identifier, &params).await?;
-    Ok(Json(wire::page(page.items.iter().map(wire::span).collect(), page.next_cursor, "Span")))
+    Ok(Json(wire::span_page(&page)).into_response())
 }
 
 pub async fn list_otlp(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
