@@ -20,7 +20,26 @@ pub struct Span {
     pub status_message: String,
 }
 
+/// The deepest attribute nesting ember stores; deeper spans are rejected at ingest, so every
+/// stored span can be read back (JSON readers stop at 128 levels).
+pub const MAX_ATTRIBUTE_DEPTH: usize = 96;
+
+/// How many levels of objects and arrays a JSON value nests (a scalar is 0).
+pub fn json_depth(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 impl Span {
+    /// Why the span cannot be stored, if it cannot.
+    pub fn storage_problem(&self) -> Option<String> {
+        let depth = 1 + self.attributes.values().map(json_depth).max().unwrap_or(0);
+        (depth > MAX_ATTRIBUTE_DEPTH).then(|| format!("attributes nest {depth} levels deep; at most {MAX_ATTRIBUTE_DEPTH} are stored"))
+    }
+
     /// The value at a dotted path of the nested attributes, e.g. `session.id`.
     pub fn attribute(&self, dotted_path: &str) -> Option<&Value> {
         let mut segments = dotted_path.split('.');

@@ -120,6 +120,10 @@ impl Node {
     }
 }
 
+/// Keys with more segments are kept whole: OpenInference keys have about ten, and unflattening
+/// recurses once per segment.
+pub const MAX_KEY_SEGMENTS: usize = 32;
+
 fn numeric_segment(segment: &str) -> Option<u64> {
     if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -137,9 +141,12 @@ pub fn unflatten(flat: impl IntoIterator<Item = (String, Value)>) -> Map<String,
         if value.is_null() {
             continue;
         }
-        let segments: Vec<&str> = key.split('.').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let mut segments: Vec<&str> = key.split('.').map(str::trim).filter(|s| !s.is_empty()).collect();
         if segments.is_empty() {
             continue;
+        }
+        if segments.len() > MAX_KEY_SEGMENTS {
+            segments = vec![key.as_str()];
         }
         let mut node = &mut root;
         let last = segments.len() - 1;
@@ -246,6 +253,13 @@ mod tests {
     #[test]
     fn nulls_and_empty_segments_are_skipped_last_write_wins() {
         assert_eq!(unflat(&[("a..b ", json!(1)), ("c", Value::Null), ("a.b", json!(3))]), json!({"a": {"b": 3}}));
+    }
+
+    #[test]
+    fn very_long_keys_are_kept_whole_instead_of_recursing() {
+        let key = "a.".repeat(100_000) + "b";
+        let nested = unflatten([(key.clone(), json!(1))]);
+        assert_eq!(nested.get(&key), Some(&json!(1)));
     }
 
     #[test]

@@ -130,7 +130,7 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
     };
 
     let events = otlp.events.into_iter().map(decode_event).collect::<Result<_, _>>()?;
-    Ok(Span {
+    let span = Span {
         trace_id,
         span_id,
         parent_id,
@@ -142,7 +142,11 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
         events,
         status_code,
         status_message,
-    })
+    };
+    match span.storage_problem() {
+        Some(problem) => Err(format!("span {}: {problem}", span.span_id)),
+        None => Ok(span),
+    }
 }
 
 /// Token counts become integers when they can; a non-string `input.value` / `output.value` is
@@ -274,6 +278,23 @@ mod tests {
         assert_eq!(decoded.spans.len(), 1);
         assert_eq!(decoded.rejected_spans, 2);
         assert!(decoded.rejection_reasons[0].contains("span_id must be 8 bytes"), "{:?}", decoded.rejection_reasons);
+    }
+
+    #[test]
+    fn spans_nested_too_deeply_to_read_back_are_rejected() {
+        let mut nested = r#""x""#.to_string();
+        for _ in 0..100 {
+            nested = format!("[{nested}]");
+        }
+        let deep = with(otlp_span(5), kv("metadata", any_value::Value::StringValue(nested)));
+        let decoded = decode_export(request(vec![deep, otlp_span(6)], None), None);
+        assert_eq!(decoded.spans.len(), 1);
+        assert!(decoded.rejection_reasons[0].contains("levels deep"), "{:?}", decoded.rejection_reasons);
+    }
+
+    fn with(mut span: opentelemetry_proto::tonic::trace::v1::Span, attribute: KeyValue) -> opentelemetry_proto::tonic::trace::v1::Span {
+        span.attributes.push(attribute);
+        span
     }
 
     #[test]

@@ -138,7 +138,7 @@ fn convert_span(input: InputSpan) -> Result<Span, String> {
             Ok(SpanEvent { name: event.name, timestamp, attributes: event.attributes })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(Span {
+    let span = Span {
         trace_id,
         span_id,
         parent_id: input.parent_id.filter(|p| !p.trim().is_empty()),
@@ -150,7 +150,11 @@ fn convert_span(input: InputSpan) -> Result<Span, String> {
         events,
         status_code,
         status_message: input.status_message.unwrap_or_default(),
-    })
+    };
+    match span.storage_problem() {
+        Some(problem) => Err(problem),
+        None => Ok(span),
+    }
 }
 
 /// Creates spans; if any is invalid or a duplicate, none is stored (400 with the details).

@@ -141,6 +141,12 @@ async fn creating_spans_is_all_or_nothing() {
     assert!(detail["invalid_spans"][0]["error"].as_str().unwrap().contains("end_time"));
     assert!(app.store.get_span(None, Some("s3")).await.unwrap().is_none(), "nothing from a refused request is stored");
 
+    let mut deep = new_span("s5");
+    deep["attributes"] = json!({"metadata": format!("{}1{}", "[".repeat(100), "]".repeat(100))});
+    let too_deep = app.post_json("/v1/projects/p/spans", &json!({"data": [deep]})).await;
+    assert_eq!(too_deep.status, StatusCode::BAD_REQUEST);
+    assert!(too_deep.json()["invalid_spans"][0]["error"].as_str().unwrap().contains("levels deep"));
+
     let malformed = app.post_json("/v1/projects/p/spans", &json!({"data": [{"name": "x"}]})).await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
     let location = malformed.json()["detail"][0]["loc"].clone();
