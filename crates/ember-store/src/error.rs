@@ -8,6 +8,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored JSON is unreadable: {0}")]
     CorruptJson(#[from] serde_json::Error),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -30,7 +32,7 @@ impl ServiceError for StoreError {
             StoreError::Invalid(_) | StoreError::UnsupportedUrl(_) => ErrorCode::Unprocessable,
             // Nothing was committed: the client may retry.
             StoreError::WriterStopped | StoreError::BatchFailed => ErrorCode::Unavailable,
-            StoreError::Database(_) | StoreError::Migration(_) | StoreError::CorruptJson(_) => ErrorCode::Internal,
+            StoreError::Database(_) | StoreError::Migration(_) | StoreError::CorruptJson(_) | StoreError::Corrupt(_) => ErrorCode::Internal,
         }
     }
 }

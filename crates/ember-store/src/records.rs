@@ -51,7 +51,7 @@ pub(crate) const SPAN_COLUMNS: &str = "spans.id, spans.trace_rowid, spans.projec
 impl SpanRecord {
     pub(crate) fn from_row(row: &SqliteRow) -> Result<Self> {
         let stored: Vec<u8> = row.try_get(12)?;
-        let attributes = crate::codec::decode(&stored).map_err(|error| StoreError::Invalid(error.to_string()))?;
+        let attributes = crate::codec::decode(&stored).map_err(|error| StoreError::Corrupt(error.to_string()))?;
         let events: String = row.try_get(13)?;
         let status: String = row.try_get(10)?;
         let span_kind: String = row.try_get(7)?;
@@ -63,7 +63,7 @@ impl SpanRecord {
             span_kind: SpanKind::parse(&span_kind),
             start_time: row.try_get(8)?,
             end_time: row.try_get(9)?,
-            status_code: StatusCode::parse(&status).ok_or_else(|| StoreError::Invalid(format!("stored status {status:?}")))?,
+            status_code: StatusCode::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("stored status {status:?}")))?,
             status_message: row.try_get(11)?,
             attributes: serde_json::from_str(&attributes)?,
             events: serde_json::from_str::<Vec<SpanEvent>>(&events)?,

@@ -13,8 +13,7 @@ use flate2::Compression;
 use prost::Message;
 use serde_json::json;
 
-fn protobuf_post(body: Vec<u8>) -> axum::http::request::Builder {
-    let _ = body;
+fn protobuf_post() -> axum::http::request::Builder {
     Request::post("/v1/traces").header("content-type", "application/x-protobuf")
 }
 
@@ -55,14 +54,12 @@ async fn json_export_gzip_and_deflate_are_accepted() {
 
     let mut gzip = GzEncoder::new(Vec::new(), Compression::fast());
     gzip.write_all(&request(None, vec![span(8, 8, None, "TOOL")]).encode_to_vec()).unwrap();
-    let response =
-        app.send(protobuf_post(vec![]).header("content-encoding", "gzip").body(Body::from(gzip.finish().unwrap())).unwrap()).await;
+    let response = app.send(protobuf_post().header("content-encoding", "gzip").body(Body::from(gzip.finish().unwrap())).unwrap()).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
 
     let mut zlib = ZlibEncoder::new(Vec::new(), Compression::fast());
     zlib.write_all(&request(None, vec![span(9, 9, None, "TOOL")]).encode_to_vec()).unwrap();
-    let response =
-        app.send(protobuf_post(vec![]).header("content-encoding", "deflate").body(Body::from(zlib.finish().unwrap())).unwrap()).await;
+    let response = app.send(protobuf_post().header("content-encoding", "deflate").body(Body::from(zlib.finish().unwrap())).unwrap()).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
 
     let spans = app.get("/v1/projects/default/spans").await.json();
@@ -82,17 +79,17 @@ async fn bad_requests_get_phoenix_status_codes_and_store_nothing() {
         ),
         (Request::post("/v1/traces").body(Body::from("x")).unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "content type"),
         (
-            protobuf_post(vec![]).header("content-encoding", "br").body(Body::from("x")).unwrap(),
+            protobuf_post().header("content-encoding", "br").body(Body::from("x")).unwrap(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Encoding",
         ),
-        (protobuf_post(vec![]).body(Body::from(vec![0xff, 0xff, 0xff])).unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "protobuf"),
+        (protobuf_post().body(Body::from(vec![0xff, 0xff, 0xff])).unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "protobuf"),
         (
             Request::post("/v1/traces").header("content-type", "application/json").body(Body::from("{nope")).unwrap(),
             StatusCode::UNPROCESSABLE_ENTITY,
             "OTLP/JSON",
         ),
-        (protobuf_post(vec![]).header("content-encoding", "gzip").body(Body::from("not gzip")).unwrap(), StatusCode::BAD_REQUEST, "gzip"),
+        (protobuf_post().header("content-encoding", "gzip").body(Body::from("not gzip")).unwrap(), StatusCode::BAD_REQUEST, "gzip"),
     ];
     for (request, expected, needle) in cases {
         let response = app.send(request).await;
@@ -103,8 +100,7 @@ async fn bad_requests_get_phoenix_status_codes_and_store_nothing() {
     // 4 KiB cap after decompression: a 1 MiB gzip bomb is refused.
     let mut bomb = GzEncoder::new(Vec::new(), Compression::best());
     bomb.write_all(&vec![0u8; 1 << 20]).unwrap();
-    let response =
-        app.send(protobuf_post(vec![]).header("content-encoding", "gzip").body(Body::from(bomb.finish().unwrap())).unwrap()).await;
+    let response = app.send(protobuf_post().header("content-encoding", "gzip").body(Body::from(bomb.finish().unwrap())).unwrap()).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());
     assert!(app.get("/v1/projects/default/spans").await.json()["data"].as_array().unwrap().is_empty());
 }
@@ -127,7 +123,7 @@ async fn project_header_beats_resource_attribute_and_traces_keep_their_project()
     let app = test_app().await;
     let export = request(Some("from-resource"), vec![span(1, 1, None, "CHAIN")]);
     let response =
-        app.send(protobuf_post(vec![]).header("x-project-name", "from-header").body(Body::from(export.encode_to_vec())).unwrap()).await;
+        app.send(protobuf_post().header("x-project-name", "from-header").body(Body::from(export.encode_to_vec())).unwrap()).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(app.get("/v1/projects/from-header/spans").await.json()["data"].as_array().unwrap().len(), 1);
     assert_eq!(app.get("/v1/projects/from-resource").await.status, StatusCode::NOT_FOUND);
@@ -151,9 +147,9 @@ async fn oversized_batches_are_refused_and_a_full_queue_answers_503() {
     let waiting = {
         let router = app.router.clone();
         let body = request(None, vec![span(2, 1, None, "CHAIN"), span(2, 2, Some(1), "LLM")]).encode_to_vec();
-        tokio::spawn(async move {
-            tower::ServiceExt::oneshot(router, protobuf_post(vec![]).body(Body::from(body)).unwrap()).await.unwrap().status()
-        })
+        tokio::spawn(
+            async move { tower::ServiceExt::oneshot(router, protobuf_post().body(Body::from(body)).unwrap()).await.unwrap().status() },
+        )
     };
     // The two queued spans fill the queue; wait until the queue holds them.
     while app.queue.queued_spans() < 2 {
