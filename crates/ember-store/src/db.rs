@@ -7,6 +7,7 @@ use sea_query::{QueryStatementWriter, SqliteQueryBuilder};
 use sea_query_binder::{SqlxBinder, SqlxValues};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::checkpoint::Checkpointer;
 use crate::codec::register_sql_functions;
 use crate::error::Result;
 use crate::url::DatabaseUrl;
@@ -53,6 +54,7 @@ pub struct Store {
     /// lock goes through the busy timeout instead of failing when a read upgrades to a write.
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
+    pub(crate) checkpointer: Option<Checkpointer>,
 }
 
 impl Store {
@@ -81,8 +83,9 @@ impl Store {
             .page_size(16384)
             .pragma("cache_size", "-32768")
             .pragma("temp_store", "memory");
-        // FULL: a commit is on disk before the writer acknowledges it.
-        let writer_options = base.clone().synchronous(SqliteSynchronous::Full);
+        // FULL: a commit is on disk before the writer acknowledges it. Checkpoints run on their
+        // own connection (see `checkpoint`); the writer checkpoints only past 20,000 WAL pages.
+        let writer_options = base.clone().synchronous(SqliteSynchronous::Full).pragma("wal_autocheckpoint", "20000");
         let writer = SqlitePoolOptions::new()
             .after_connect(|connection, _| Box::pin(register_sql_functions(connection)))
             .max_connections(1)
@@ -98,9 +101,18 @@ impl Store {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(base.read_only(matches!(options.url, DatabaseUrl::SqliteFile(_))))
+            .connect_with(base.clone().read_only(matches!(options.url, DatabaseUrl::SqliteFile(_))))
             .await?;
-        Ok(Store { writer, reader })
+        let checkpointer = match options.url {
+            DatabaseUrl::SqliteFile(_) => {
+                let pool =
+                    SqlitePoolOptions::new().max_connections(1).connect_with(base.clone().synchronous(SqliteSynchronous::Full)).await?;
+                Some(Checkpointer::start(pool))
+            }
+            // An in-memory database has no WAL.
+            DatabaseUrl::SqliteMemory => None,
+        };
+        Ok(Store { writer, reader, checkpointer })
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -114,6 +126,9 @@ impl Store {
 
     /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.close().await;
+        }
         self.reader.close().await;
         self.writer.close().await;
     }

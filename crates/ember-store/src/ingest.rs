@@ -59,6 +59,9 @@ impl Store {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let outcome = self.write_spans_in(&mut tx, batch).await?;
         tx.commit().await?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
+        }
         Ok(outcome)
     }
 

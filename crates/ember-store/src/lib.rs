@@ -8,6 +8,7 @@
 //! explicit [`QueueFull`] (the transports answer 503 / RESOURCE_EXHAUSTED), and a submission
 //! resolves only once its spans are committed.
 
+mod checkpoint;
 mod codec;
 mod cumulative;
 mod db;

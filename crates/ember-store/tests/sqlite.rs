@@ -64,3 +64,21 @@ async fn a_failing_submission_does_not_take_down_the_batch_it_was_merged_into() 
     assert!(store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some());
     assert!(store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn commits_are_checkpointed_into_the_database_file_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    let spans = (1..=200u8).map(|id| suite::routed("p", suite::span(id, id, None))).collect();
+    suite::write(&store, spans).await;
+    // Far below the writer's own checkpoint threshold: only the background checkpointer moves
+    // these pages from the WAL into the database file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&path).unwrap().len() <= before {
+        assert!(std::time::Instant::now() < deadline, "the WAL was not checkpointed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    store.close().await;
+}
