@@ -155,7 +155,7 @@ impl Generator {
         self.clock += 50_000_000;
         let start = self.clock;
         let mut root = self.span(&trace_id, None, "CHAIN", start);
-        if self.next_trace % 4 == 0 {
+        if self.next_trace.is_multiple_of(4) {
             root.attributes.push(s("session.id", format!("session-{}", self.next_trace / 16)));
         }
         let root_id = root.span_id.clone();

@@ -7,18 +7,18 @@ use ember_core::semconv::JSON_STRING_SUFFIXES;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use serde_json::{Map, Number, Value};
 
-/// Converts an OTLP value to JSON. Non-finite doubles become `null` (JSON cannot hold them);
-/// bytes become lowercase hex.
-pub fn any_value_to_json(value: &AnyValue) -> Value {
-    match &value.value {
+/// Converts an OTLP value to JSON, moving its strings. Non-finite doubles become `null` (JSON
+/// cannot hold them); bytes become lowercase hex.
+pub fn any_value_to_json(value: AnyValue) -> Value {
+    match value.value {
         None => Value::Null,
-        Some(any_value::Value::StringValue(text)) => Value::String(text.clone()),
-        Some(any_value::Value::BoolValue(flag)) => Value::Bool(*flag),
-        Some(any_value::Value::IntValue(int)) => Value::Number((*int).into()),
-        Some(any_value::Value::DoubleValue(double)) => Number::from_f64(*double).map_or(Value::Null, Value::Number),
-        Some(any_value::Value::ArrayValue(array)) => Value::Array(array.values.iter().map(any_value_to_json).collect()),
+        Some(any_value::Value::StringValue(text)) => Value::String(text),
+        Some(any_value::Value::BoolValue(flag)) => Value::Bool(flag),
+        Some(any_value::Value::IntValue(int)) => Value::Number(int.into()),
+        Some(any_value::Value::DoubleValue(double)) => Number::from_f64(double).map_or(Value::Null, Value::Number),
+        Some(any_value::Value::ArrayValue(array)) => Value::Array(array.values.into_iter().map(any_value_to_json).collect()),
         Some(any_value::Value::KvlistValue(list)) => {
-            Value::Object(list.values.iter().map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Value::Null, any_value_to_json))).collect())
+            Value::Object(list.values.into_iter().map(|kv| (kv.key, kv.value.map_or(Value::Null, any_value_to_json))).collect())
         }
         Some(any_value::Value::BytesValue(bytes)) => Value::String(hex::encode(bytes)),
         Some(any_value::Value::StringValueStrindex(_)) => Value::Null,
@@ -26,10 +26,8 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
 }
 
 /// Decodes OTLP key-values into flat `(key, value)` pairs with the JSON-string attributes parsed.
-pub fn decode_key_values(attributes: &[KeyValue]) -> Vec<(String, Value)> {
-    parse_json_string_attributes(
-        attributes.iter().map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Value::Null, any_value_to_json))).collect(),
-    )
+pub fn decode_key_values(attributes: Vec<KeyValue>) -> Vec<(String, Value)> {
+    parse_json_string_attributes(attributes.into_iter().map(|kv| (kv.key, kv.value.map_or(Value::Null, any_value_to_json))).collect())
 }
 
 /// Parses the JSON-string attributes Phoenix parses (`metadata`, `tool.parameters`, ...): kept
@@ -275,7 +273,7 @@ mod tests {
     #[test]
     fn json_string_attributes_are_parsed() {
         let string = |s: &str| Some(AnyValue { value: Some(any_value::Value::StringValue(s.into())) });
-        let pairs = decode_key_values(&[
+        let pairs = decode_key_values(vec![
             KeyValue { key: "metadata".into(), value: string(r#"{"env":"prod"}"#), ..Default::default() },
             KeyValue { key: "tool.parameters".into(), value: string("not json"), ..Default::default() },
             KeyValue { key: "llm.prompt_template.variables".into(), value: string("null"), ..Default::default() },

@@ -59,7 +59,7 @@ pub fn decode_export(request: ExportTraceServiceRequest, header_project: Option<
     let mut decoded = DecodedExport::default();
     for resource_spans in request.resource_spans {
         let resource_project = resource_spans.resource.as_ref().and_then(|resource| {
-            resource.attributes.iter().find(|kv| kv.key == PROJECT_NAME).and_then(|kv| match kv.value.as_ref().map(any_value_to_json) {
+            resource.attributes.iter().find(|kv| kv.key == PROJECT_NAME).and_then(|kv| match kv.value.clone().map(any_value_to_json) {
                 Some(Value::String(name)) if !name.trim().is_empty() => Some(name),
                 _ => None,
             })
@@ -106,7 +106,7 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
     let start_time = nanos(otlp.start_time_unix_nano, "start_time_unix_nano")?;
     let end_time = nanos(otlp.end_time_unix_nano, "end_time_unix_nano")?;
 
-    let mut flat = decode_key_values(&otlp.attributes);
+    let mut flat = decode_key_values(otlp.attributes);
     gen_ai::convert(&mut flat);
     normalise_values(&mut flat);
     let span_kind = flat
@@ -182,7 +182,7 @@ const EXCEPTION_KEYS: [&str; 4] = ["exception.type", "exception.message", "excep
 
 fn decode_event(event: span::Event) -> Result<SpanEvent, String> {
     let timestamp = nanos(event.time_unix_nano, "event time_unix_nano")?;
-    let mut attributes: Map<String, Value> = decode_key_values(&event.attributes).into_iter().filter(|(_, v)| !v.is_null()).collect();
+    let mut attributes: Map<String, Value> = decode_key_values(event.attributes).into_iter().filter(|(_, v)| !v.is_null()).collect();
     if event.name == "exception" {
         attributes.retain(|key, _| EXCEPTION_KEYS.contains(&key.as_str()));
         attributes.entry("exception.message").or_insert_with(|| json!(""));

@@ -33,7 +33,7 @@ impl TraceService for OtlpTraceService {
     async fn export(&self, request: Request<ExportTraceServiceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let report = ingest_request(&self.queue, request.into_inner()).await.map_err(status)?;
         let partial_success = (report.rejected_spans > 0)
-            .then(|| ExportTracePartialSuccess { rejected_spans: report.rejected_spans, error_message: report.error_message });
+            .then_some(ExportTracePartialSuccess { rejected_spans: report.rejected_spans, error_message: report.error_message });
         Ok(Response::new(ExportTraceServiceResponse { partial_success }))
     }
 }

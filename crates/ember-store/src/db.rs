@@ -63,7 +63,7 @@ impl Store {
         let base = match &options.url {
             DatabaseUrl::SqliteFile(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|e| sqlx::Error::Io(e))?;
+                    std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                 }
                 SqliteConnectOptions::new().filename(path)
             }

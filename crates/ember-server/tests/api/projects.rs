@@ -26,7 +26,7 @@ async fn every_documented_operation_is_routed() {
     let document = app.get("/openapi.json").await.json();
     for (path, operations) in document["paths"].as_object().unwrap() {
         for method in operations.as_object().unwrap().keys() {
-            let uri = path.replace("{project_identifier}", "default").replace('{', "").replace('}', "");
+            let uri = path.replace("{project_identifier}", "default").replace(['{', '}'], "");
             let request =
                 axum::http::Request::builder().method(method.to_uppercase().as_str()).uri(&uri).body(axum::body::Body::empty()).unwrap();
             let response = app.send(request).await;
