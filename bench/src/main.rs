@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use ember_core::GlobalId;
-use ember_store::{prepare_spans, DatabaseUrl, PreparedSpan, Store, StoreOptions};
+use ember_store::{DatabaseUrl, PreparedSpan, Store, StoreOptions};
 use prost::Message;
 
 use crate::generate::Generator;
@@ -172,11 +172,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
 async fn raw_ceiling(spans: usize) -> anyhow::Result<()> {
     let mut generator = Generator::new(7);
     let bodies: Vec<Vec<u8>> = generator.requests(PROJECT, spans, 500).into_iter().map(|(request, _)| request.encode_to_vec()).collect();
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("raw.db")))).await?;
     let started = Instant::now();
     let mut prepared: Vec<PreparedSpan> = Vec::with_capacity(spans);
     for body in &bodies {
         let request = ember_otlp::decode_protobuf(body)?;
-        prepared.extend(prepare_spans(ember_otlp::decode_export(request, None).spans));
+        prepared.extend(store.prepare_spans(ember_otlp::decode_export(request, None).spans));
     }
     let elapsed = started.elapsed();
     println!(
@@ -185,8 +187,6 @@ async fn raw_ceiling(spans: usize) -> anyhow::Result<()> {
         elapsed.as_secs_f64(),
         prepared.len() as f64 / elapsed.as_secs_f64()
     );
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("raw.db")))).await?;
     let started = Instant::now();
     for chunk in prepared.chunks(10_000) {
         let batch: Vec<&PreparedSpan> = chunk.iter().collect();

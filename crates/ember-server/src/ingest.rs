@@ -5,7 +5,7 @@ use bytes::Bytes;
 use ember_core::{ErrorCode, ServiceError};
 use ember_otlp::collector::ExportTraceServiceRequest;
 use ember_otlp::{decode_export, decode_json, decode_protobuf, DecodedExport, OtlpError};
-use ember_store::{prepare_spans, IngestQueue, PreparedSpan, QueueFull, StoreError};
+use ember_store::{IngestQueue, PreparedSpan, QueueFull, StoreError};
 
 use crate::body::{decompress, BodyError, ContentEncoding};
 
@@ -58,13 +58,14 @@ pub async fn ingest_body(
     max_body_bytes: usize,
 ) -> Result<ExportReport, IngestError> {
     refuse_when_full(queue)?;
+    let preparer = queue.clone();
     let (spans, report) = tokio::task::spawn_blocking(move || -> Result<_, IngestError> {
         let raw = decompress(body, encoding, max_body_bytes)?;
         let request = match format {
             OtlpFormat::Protobuf => decode_protobuf(&raw)?,
             OtlpFormat::Json => decode_json(&raw)?,
         };
-        Ok(prepare(decode_export(request, header_project.as_deref())))
+        Ok(prepare(&preparer, decode_export(request, header_project.as_deref())))
     })
     .await??;
     submit(queue, spans, report).await
@@ -73,7 +74,8 @@ pub async fn ingest_body(
 /// Ingests an already-decoded request (gRPC).
 pub async fn ingest_request(queue: &IngestQueue, request: ExportTraceServiceRequest) -> Result<ExportReport, IngestError> {
     refuse_when_full(queue)?;
-    let (spans, report) = tokio::task::spawn_blocking(move || prepare(decode_export(request, None))).await?;
+    let preparer = queue.clone();
+    let (spans, report) = tokio::task::spawn_blocking(move || prepare(&preparer, decode_export(request, None))).await?;
     submit(queue, spans, report).await
 }
 
@@ -86,7 +88,7 @@ fn refuse_when_full(queue: &IngestQueue) -> Result<(), IngestError> {
 }
 
 /// Serialises the decoded spans for the writer (CPU work, on the calling blocking thread).
-fn prepare(decoded: DecodedExport) -> (Vec<PreparedSpan>, ExportReport) {
+fn prepare(queue: &IngestQueue, decoded: DecodedExport) -> (Vec<PreparedSpan>, ExportReport) {
     let report = ExportReport {
         rejected_spans: decoded.rejected_spans as i64,
         error_message: if decoded.rejected_spans == 0 {
@@ -95,7 +97,7 @@ fn prepare(decoded: DecodedExport) -> (Vec<PreparedSpan>, ExportReport) {
             format!("{} spans rejected: {}", decoded.rejected_spans, decoded.rejection_reasons.join("; "))
         },
     };
-    (prepare_spans(decoded.spans), report)
+    (queue.prepare_spans(decoded.spans), report)
 }
 
 async fn submit(queue: &IngestQueue, spans: Vec<PreparedSpan>, report: ExportReport) -> Result<ExportReport, IngestError> {

@@ -1,6 +1,7 @@
 //! Opening a database: connection pools, pragmas, migrations.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::{QueryStatementWriter, SqliteQueryBuilder};
@@ -8,7 +9,7 @@ use sea_query_binder::{SqlxBinder, SqlxValues};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::checkpoint::Checkpointer;
-use crate::codec::register_sql_functions;
+use crate::codec::{register_sql_functions, Codec};
 use crate::error::Result;
 use crate::url::DatabaseUrl;
 
@@ -38,11 +39,13 @@ pub struct StoreOptions {
     pub url: DatabaseUrl,
     /// Connections in the read pool.
     pub read_connections: u32,
+    /// Attribute values to collect before training a compression dictionary (0: never).
+    pub dictionary_samples: usize,
 }
 
 impl StoreOptions {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url, read_connections: 4 }
+        Self { url, read_connections: 4, dictionary_samples: 2000 }
     }
 }
 
@@ -55,6 +58,7 @@ pub struct Store {
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
     pub(crate) checkpointer: Option<Checkpointer>,
+    pub(crate) codec: Arc<Codec>,
 }
 
 impl Store {
@@ -86,8 +90,10 @@ impl Store {
         // FULL: a commit is on disk before the writer acknowledges it. Checkpoints run on their
         // own connection (see `checkpoint`); the writer checkpoints only past 20,000 WAL pages.
         let writer_options = base.clone().synchronous(SqliteSynchronous::Full).pragma("wal_autocheckpoint", "20000");
+        let codec = Codec::new(options.dictionary_samples);
+        let for_writer = codec.clone();
         let writer = SqlitePoolOptions::new()
-            .after_connect(|connection, _| Box::pin(register_sql_functions(connection)))
+            .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_writer.clone())))
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -95,8 +101,10 @@ impl Store {
             .connect_with(writer_options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        codec.attach(writer.clone()).await?;
+        let for_readers = codec.clone();
         let reader = SqlitePoolOptions::new()
-            .after_connect(|connection, _| Box::pin(register_sql_functions(connection)))
+            .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_readers.clone())))
             .max_connections(options.read_connections.max(1))
             .min_connections(1)
             .idle_timeout(None)
@@ -112,7 +120,7 @@ impl Store {
             // An in-memory database has no WAL.
             DatabaseUrl::SqliteMemory => None,
         };
-        Ok(Store { writer, reader, checkpointer })
+        Ok(Store { writer, reader, checkpointer, codec })
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -122,6 +130,17 @@ impl Store {
     /// Builds a sea-query statement for this store's dialect.
     pub(crate) fn build<S: QueryStatementWriter + SqlxBinder>(&self, statement: &S) -> (String, SqlxValues) {
         statement.build_sqlx(SqliteQueryBuilder)
+    }
+
+    /// Prepares decoded spans for writing: JSON serialised and compressed. CPU work: call it
+    /// from a blocking thread.
+    pub fn prepare_spans(&self, spans: Vec<ember_core::RoutedSpan>) -> Vec<crate::PreparedSpan> {
+        spans.into_iter().map(|span| crate::PreparedSpan::new(span, &self.codec)).collect()
+    }
+
+    /// Whether new attribute values are compressed with a trained dictionary.
+    pub fn has_attribute_dictionary(&self) -> bool {
+        self.codec.has_dictionary()
     }
 
     /// Closes every connection, checkpointing the WAL.

@@ -27,7 +27,7 @@ mod url;
 pub use db::{Store, StoreOptions};
 pub use error::StoreError;
 pub use ingest::WriteOutcome;
-pub use prepared::{prepare_spans, PreparedSpan};
+pub use prepared::PreparedSpan;
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
 pub use queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};
 pub use records::{Page, SpanRecord};

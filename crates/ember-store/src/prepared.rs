@@ -28,7 +28,7 @@ pub struct PreparedSpan {
 }
 
 impl PreparedSpan {
-    pub fn new(routed: RoutedSpan) -> Self {
+    pub(crate) fn new(routed: RoutedSpan, codec: &std::sync::Arc<crate::codec::Codec>) -> Self {
         let RoutedSpan { project_name, span } = routed;
         let (llm_token_count_prompt, llm_token_count_completion) = if span.span_kind == SpanKind::Llm {
             (Some(span.token_count(LLM_TOKEN_COUNT_PROMPT)), Some(span.token_count(LLM_TOKEN_COUNT_COMPLETION)))
@@ -36,7 +36,7 @@ impl PreparedSpan {
             (None, None)
         };
         // Serialising a JSON map of JSON values cannot fail.
-        let attributes = crate::codec::encode(&serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into()));
+        let attributes = codec.encode(&serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into()));
         let events_json = serde_json::to_string(&span.events).unwrap_or_else(|_| "[]".into());
         PreparedSpan {
             session_id: span.session_id(),
@@ -69,9 +69,4 @@ impl PreparedSpan {
             completion_tokens: self.llm_token_count_completion.unwrap_or(0),
         }
     }
-}
-
-/// Prepares a decoded batch; run it where CPU work belongs (a blocking thread).
-pub fn prepare_spans(spans: Vec<RoutedSpan>) -> Vec<PreparedSpan> {
-    spans.into_iter().map(PreparedSpan::new).collect()
 }

@@ -60,6 +60,7 @@ struct Submission {
 /// The sending side, cloned into every transport.
 #[derive(Clone)]
 pub struct IngestQueue {
+    store: Store,
     sender: mpsc::UnboundedSender<Submission>,
     span_permits: Arc<Semaphore>,
     byte_permits: Arc<Semaphore>,
@@ -83,8 +84,9 @@ impl WriterHandle {
 impl IngestQueue {
     pub fn start(store: Store, limits: QueueLimits) -> (IngestQueue, WriterHandle) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run_writer(store, receiver, limits.max_batch_spans));
+        let task = tokio::spawn(run_writer(store.clone(), receiver, limits.max_batch_spans));
         let queue = IngestQueue {
+            store,
             sender,
             span_permits: Arc::new(Semaphore::new(limits.max_spans)),
             byte_permits: Arc::new(Semaphore::new(limits.max_bytes)),
@@ -108,6 +110,11 @@ impl IngestQueue {
         let (done, committed) = oneshot::channel();
         self.sender.send(Submission { spans, done, _permits: (span_permit, byte_permit) }).map_err(|_| QueueFull::Closed)?;
         Ok(async move { committed.await.unwrap_or(Err(StoreError::WriterStopped)) })
+    }
+
+    /// Prepares decoded spans for [`IngestQueue::submit`] (CPU work: call from a blocking thread).
+    pub fn prepare_spans(&self, spans: Vec<ember_core::RoutedSpan>) -> Vec<PreparedSpan> {
+        self.store.prepare_spans(spans)
     }
 
     /// Whether no span at all can be accepted right now.

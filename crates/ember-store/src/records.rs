@@ -49,9 +49,9 @@ pub(crate) const SPAN_COLUMNS: &str = "spans.id, spans.trace_rowid, spans.projec
     spans.llm_token_count_prompt, spans.llm_token_count_completion";
 
 impl SpanRecord {
-    pub(crate) fn from_row(row: &SqliteRow) -> Result<Self> {
+    pub(crate) fn from_row(row: &SqliteRow, codec: &crate::codec::Codec) -> Result<Self> {
         let stored: Vec<u8> = row.try_get(12)?;
-        let attributes = crate::codec::decode(&stored).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let attributes = codec.decode(&stored).map_err(|error| StoreError::Corrupt(error.to_string()))?;
         let events: String = row.try_get(13)?;
         let status: String = row.try_get(10)?;
         let span_kind: String = row.try_get(7)?;

@@ -134,7 +134,7 @@ impl Store {
         query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
         let (sql, values) = self.build(&query);
         let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
-        let items = rows.iter().map(SpanRecord::from_row).collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|row| SpanRecord::from_row(row, &self.codec)).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |s| s.rowid))
     }
 
@@ -171,7 +171,7 @@ impl Store {
             .limit(options.limit as u64);
         let (sql, values) = self.build(&query);
         let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
-        rows.iter().map(SpanRecord::from_row).collect()
+        rows.iter().map(|row| SpanRecord::from_row(row, &self.codec)).collect()
     }
 
     /// Every span of the given traces, by trace then start time.
@@ -185,7 +185,7 @@ impl Store {
                 .to_owned();
             let (sql, values) = self.build(&query);
             for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
-                spans.push(SpanRecord::from_row(&row)?);
+                spans.push(SpanRecord::from_row(&row, &self.codec)?);
             }
         }
         Ok(spans)
@@ -200,7 +200,12 @@ impl Store {
             query.and_where(Expr::col((Spans::Table, Spans::SpanId)).eq(span_id));
         }
         let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(SpanRecord::from_row).transpose()
+        sqlx::query_with(&sql, values)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(|row| SpanRecord::from_row(row, &self.codec))
+            .transpose()
     }
 
     /// How many spans a project holds.

@@ -32,7 +32,7 @@ async fn in_memory_databases_share_data_between_writer_and_readers() {
 
 #[tokio::test]
 async fn a_failing_submission_does_not_take_down_the_batch_it_was_merged_into() {
-    use ember_store::{prepare_spans, IngestQueue, QueueLimits};
+    use ember_store::{IngestQueue, QueueLimits};
     use sqlx::Connection;
 
     let dir = tempfile::tempdir().unwrap();
@@ -49,9 +49,9 @@ async fn a_failing_submission_does_not_take_down_the_batch_it_was_merged_into() 
     sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
     let mut poison = suite::span(2, 2, None);
     poison.name = "poison".into();
-    let blocked = queue.submit(prepare_spans(vec![suite::routed("p", suite::span(9, 9, None))])).unwrap();
-    let good = queue.submit(prepare_spans(vec![suite::routed("p", suite::span(1, 1, None))])).unwrap();
-    let bad = queue.submit(prepare_spans(vec![suite::routed("p", poison)])).unwrap();
+    let blocked = queue.submit(store.prepare_spans(vec![suite::routed("p", suite::span(9, 9, None))])).unwrap();
+    let good = queue.submit(store.prepare_spans(vec![suite::routed("p", suite::span(1, 1, None))])).unwrap();
+    let bad = queue.submit(store.prepare_spans(vec![suite::routed("p", poison)])).unwrap();
     let first = tokio::spawn(blocked);
     while queue.queued_spans() < 3 {
         tokio::task::yield_now().await;
@@ -81,4 +81,56 @@ async fn commits_are_checkpointed_into_the_database_file_in_the_background() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     store.close().await;
+}
+
+#[tokio::test]
+async fn a_trained_attribute_dictionary_is_stored_and_values_stay_readable() {
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let mut options = StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()));
+    options.dictionary_samples = 50;
+    let store = Store::open(&options).await.unwrap();
+    let large = |trace: u8, id: u8| {
+        let mut span = suite::span(trace, id, None);
+        let text = format!("customer {id} asked about the refund policy for order {} and shipping delays ", u32::from(id) * 7919).repeat(6);
+        span.attributes = serde_json::json!({"input": {"value": text}, "metadata": {"tier": "gold"}}).as_object().cloned().unwrap();
+        suite::routed("p", span)
+    };
+    suite::write(&store, (1..=60).map(|id| large(id, id)).collect()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !store.has_attribute_dictionary() {
+        assert!(std::time::Instant::now() < deadline, "no dictionary was trained");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    suite::write(&store, (100..=110).map(|id| large(id, id)).collect()).await;
+
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let dictionaries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attribute_dictionaries").fetch_one(&mut raw).await.unwrap();
+    assert_eq!(dictionaries, 1);
+    let format: Vec<u8> = sqlx::query_scalar("SELECT attributes FROM spans WHERE span_id = ?")
+        .bind(format!("{:016x}", 105))
+        .fetch_one(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(format[0], 2, "new values use the dictionary");
+
+    let check = |store: Store| async move {
+        let record = store.get_span(None, Some(&format!("{:016x}", 105))).await.unwrap().unwrap();
+        assert!(record.span.attribute("input.value").unwrap().as_str().unwrap().starts_with("customer 105"));
+        let project = suite::project_id(&store, "p").await;
+        let filter = ember_store::SpanFilters {
+            attributes: vec![ember_store::AttributeFilter {
+                path: vec!["metadata".into(), "tier".into()],
+                value: serde_json::json!("gold"),
+            }],
+            ..Default::default()
+        };
+        let matched = store.list_spans(project, &filter, None, 1000).await.unwrap().items.len();
+        assert_eq!(matched, 71, "SQL reads plain and dictionary values alike through ember_json");
+    };
+    check(store.clone()).await;
+    store.close().await;
+    check(Store::open(&options).await.unwrap()).await;
 }

@@ -199,7 +199,8 @@ pub async fn create(
         return Ok((StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], detail.to_string()).into_response());
     }
     let routed: Vec<RoutedSpan> = spans.into_iter().map(|span| RoutedSpan { project_name: project_name.clone(), span }).collect();
-    let prepared = tokio::task::spawn_blocking(move || ember_store::prepare_spans(routed)).await.map_err(|error| {
+    let store = state.store.clone();
+    let prepared = tokio::task::spawn_blocking(move || store.prepare_spans(routed)).await.map_err(|error| {
         tracing::error!(%error, "preparing spans failed");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred")
     })?;

@@ -2,9 +2,7 @@
 //! backend by [`store_suite!`].
 
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
-use ember_store::{
-    prepare_spans, IngestQueue, PreparedSpan, QueueFull, QueueLimits, SpanFilters, Store, TraceFilters, TraceOrder, TraceSort,
-};
+use ember_store::{IngestQueue, PreparedSpan, QueueFull, QueueLimits, SpanFilters, Store, TraceFilters, TraceOrder, TraceSort};
 use serde_json::json;
 
 pub fn span(trace: u8, id: u8, parent: Option<u8>) -> Span {
@@ -37,7 +35,7 @@ pub fn routed(project: &str, span: Span) -> RoutedSpan {
 }
 
 pub async fn write(store: &Store, spans: Vec<RoutedSpan>) {
-    let prepared = prepare_spans(spans);
+    let prepared = store.prepare_spans(spans);
     let refs: Vec<&PreparedSpan> = prepared.iter().collect();
     store.write_spans(&refs).await.expect("write spans");
 }
@@ -107,12 +105,12 @@ pub async fn deleting_a_span_corrects_ancestors_and_empty_traces_go(store: Store
 
 pub async fn duplicates_are_ignored(store: Store) {
     let first = routed("p", llm(span(1, 1, None), 3, 3, true));
-    let prepared = PreparedSpan::new(first.clone());
+    let prepared = store.prepare_spans(vec![first.clone()]).remove(0);
     let outcome = store.write_spans(&[&prepared, &prepared]).await.unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
     let mut changed = first.clone();
     changed.span.name = "changed".into();
-    let outcome = store.write_spans(&[&PreparedSpan::new(changed)]).await.unwrap();
+    let outcome = store.write_spans(&[&store.prepare_spans(vec![changed]).remove(0)]).await.unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (0, 1));
     let stored = store.get_span(None, Some(&first.span.span_id)).await.unwrap().unwrap();
     assert_eq!(stored.span, first.span, "the first write wins and is stored faithfully");
@@ -242,14 +240,14 @@ pub async fn transfer_moves_traces_and_spans(store: Store) {
 
 pub async fn queue_acks_after_commit_and_refuses_when_full(store: Store) {
     let (queue, writer) = IngestQueue::start(store.clone(), QueueLimits { max_spans: 10, max_bytes: 1 << 20, max_batch_spans: 100 });
-    let committed = queue.submit(prepare_spans(vec![routed("p", span(1, 1, None))])).unwrap();
+    let committed = queue.submit(store.prepare_spans(vec![routed("p", span(1, 1, None))])).unwrap();
     committed.await.unwrap();
     assert!(store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some(), "acknowledged spans are readable");
     let too_many: Vec<RoutedSpan> = (2..=12).map(|id| routed("p", span(2, id, None))).collect();
-    assert!(matches!(queue.submit(prepare_spans(too_many)), Err(QueueFull::TooLarge { .. })));
+    assert!(matches!(queue.submit(store.prepare_spans(too_many)), Err(QueueFull::TooLarge { .. })));
     // Fill the queue with one pending submission, then the next must be refused at once.
-    let pending = queue.submit(prepare_spans((20..30).map(|id| routed("p", span(3, id, None))).collect())).unwrap();
-    let refused = queue.submit(prepare_spans(vec![routed("p", span(4, 40, None))]));
+    let pending = queue.submit(store.prepare_spans((20..30).map(|id| routed("p", span(3, id, None))).collect())).unwrap();
+    let refused = queue.submit(store.prepare_spans(vec![routed("p", span(4, 40, None))]));
     assert!(matches!(refused, Err(QueueFull::AtCapacity)) || queue.queued_spans() == 0, "a full queue refuses");
     pending.await.unwrap();
     drop(queue);
