@@ -47,6 +47,10 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(args))
 }
 
+fn report_rate(label: &str, spans: usize, elapsed: Duration) {
+    println!("{label}: {spans} spans in {:.2} s = {:.0} spans/s", elapsed.as_secs_f64(), spans as f64 / elapsed.as_secs_f64());
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index].as_secs_f64() * 1e3
@@ -180,25 +184,13 @@ async fn raw_ceiling(spans: usize) -> anyhow::Result<()> {
         let request = ember_otlp::decode_protobuf(body)?;
         prepared.extend(store.prepare_spans(ember_otlp::decode_export(request, None).spans));
     }
-    let elapsed = started.elapsed();
-    println!(
-        "decode + prepare ceiling (one thread, no HTTP, no store): {} spans in {:.2} s = {:.0} spans/s",
-        prepared.len(),
-        elapsed.as_secs_f64(),
-        prepared.len() as f64 / elapsed.as_secs_f64()
-    );
+    report_rate("decode + prepare ceiling (one thread, no HTTP, no store)", prepared.len(), started.elapsed());
     let started = Instant::now();
     for chunk in prepared.chunks(10_000) {
         let batch: Vec<&PreparedSpan> = chunk.iter().collect();
         store.write_spans(&batch).await?;
     }
-    let elapsed = started.elapsed();
-    println!(
-        "raw store ceiling: {} spans in {:.2} s = {:.0} spans/s",
-        prepared.len(),
-        elapsed.as_secs_f64(),
-        prepared.len() as f64 / elapsed.as_secs_f64()
-    );
+    report_rate("raw store ceiling", prepared.len(), started.elapsed());
     store.close().await;
     Ok(())
 }
