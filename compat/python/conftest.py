@@ -1,7 +1,12 @@
-"""Starts the real `ember` binary on OS-assigned loopback ports for the compatibility tests."""
+"""Starts the real `ember` binary on OS-assigned loopback ports for the compatibility tests.
+
+The database is an SQLite file in a temporary directory, or, with EMBER_TEST_BACKEND=postgresql,
+a fresh schema in the PostgreSQL server named by EMBER_TEST_POSTGRES_URL.
+"""
 
 import os
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +38,13 @@ def start_ember(workdir: Path) -> Ember:
         "PHOENIX_WORKING_DIR": str(workdir),
     }
     env.pop("PHOENIX_SQL_DATABASE_URL", None)
+    env.pop("PHOENIX_SQL_DATABASE_SCHEMA", None)
+    backend = os.environ.get("EMBER_TEST_BACKEND", "sqlite")
+    if backend == "postgresql":
+        env["PHOENIX_SQL_DATABASE_URL"] = os.environ["EMBER_TEST_POSTGRES_URL"]
+        env["PHOENIX_SQL_DATABASE_SCHEMA"] = f"compat_{uuid.uuid4().hex}"
+    elif backend != "sqlite":
+        raise RuntimeError(f"EMBER_TEST_BACKEND={backend!r}: expected sqlite or postgresql")
     process = subprocess.Popen([ember_binary(), "serve"], stdout=subprocess.PIPE, env=env, text=True)
     line = process.stdout.readline()  # "ember listening http=HOST:PORT grpc=HOST:PORT"
     if "ember listening" not in line:

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ember_store::{DatabaseUrl, QueueLimits, StoreError};
+use ember_store::{DatabaseUrl, QueueLimits, StoreError, StoreOptions};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
@@ -23,10 +23,44 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_WORKING_DIR")]
     pub working_dir: Option<PathBuf>,
 
-    /// Database URL, e.g. `sqlite:////var/lib/ember/ember.db` or `sqlite:///:memory:`.
-    /// Takes precedence over the working directory.
+    /// Database URL: `sqlite:////var/lib/ember/ember.db`, `sqlite:///:memory:` or
+    /// `postgresql://user:password@host:5432/database`. Takes precedence over the
+    /// `PHOENIX_POSTGRES_*` settings and the working directory.
     #[arg(long, env = "PHOENIX_SQL_DATABASE_URL")]
     pub database_url: Option<String>,
+
+    /// PostgreSQL host (optionally `host:port`); with the other `PHOENIX_POSTGRES_*` settings,
+    /// an alternative to a database URL.
+    #[arg(long, env = "PHOENIX_POSTGRES_HOST")]
+    pub postgres_host: Option<String>,
+
+    /// PostgreSQL port.
+    #[arg(long, env = "PHOENIX_POSTGRES_PORT")]
+    pub postgres_port: Option<u16>,
+
+    /// PostgreSQL user.
+    #[arg(long, env = "PHOENIX_POSTGRES_USER")]
+    pub postgres_user: Option<String>,
+
+    /// PostgreSQL password.
+    #[arg(long, env = "PHOENIX_POSTGRES_PASSWORD", hide_env_values = true)]
+    pub postgres_password: Option<String>,
+
+    /// PostgreSQL database name.
+    #[arg(long, env = "PHOENIX_POSTGRES_DB")]
+    pub postgres_db: Option<String>,
+
+    /// PostgreSQL schema for ember's tables, created when missing (ignored for SQLite).
+    #[arg(long, env = "PHOENIX_SQL_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+
+    /// A PostgreSQL read replica that serves reads; writes go to the primary.
+    #[arg(long, env = "PHOENIX_SQL_DATABASE_READ_REPLICA_URL")]
+    pub database_read_replica_url: Option<String>,
+
+    /// Connections in each PostgreSQL pool (the primary's and the replica's).
+    #[arg(long, env = "EMBER_DATABASE_POOL_SIZE", default_value_t = 10)]
+    pub database_pool_size: u32,
 
     /// Most spans accepted and not yet committed; beyond it ingest answers 503 / RESOURCE_EXHAUSTED.
     #[arg(long, env = "PHOENIX_MAX_SPANS_QUEUE_SIZE", default_value_t = 20_000)]
@@ -54,12 +88,43 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The database to open: `PHOENIX_SQL_DATABASE_URL`, else `<working dir>/ember.db`.
+    /// The database to open: `PHOENIX_SQL_DATABASE_URL`, else the `PHOENIX_POSTGRES_*`
+    /// settings when a host is set, else `<working dir>/ember.db`.
     pub fn database(&self) -> Result<DatabaseUrl, StoreError> {
         match &self.database_url {
             Some(url) if !url.trim().is_empty() => DatabaseUrl::parse(url),
-            _ => Ok(DatabaseUrl::default_for(&self.working_dir())),
+            _ => match self.postgres_host.as_deref().filter(|host| !host.trim().is_empty()) {
+                Some(host) => DatabaseUrl::parse(&self.postgres_url(host.trim())),
+                None => Ok(DatabaseUrl::default_for(&self.working_dir())),
+            },
         }
+    }
+
+    /// `postgresql://user:password@host:port/db` from the `PHOENIX_POSTGRES_*` settings.
+    fn postgres_url(&self, host: &str) -> String {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let encode = |text: &str| utf8_percent_encode(text, NON_ALPHANUMERIC).to_string();
+        let credentials = match (&self.postgres_user, &self.postgres_password) {
+            (Some(user), Some(password)) => format!("{}:{}@", encode(user), encode(password)),
+            (Some(user), None) => format!("{}@", encode(user)),
+            (None, _) => String::new(),
+        };
+        let port = match self.postgres_port {
+            Some(port) if !host.contains(':') => format!(":{port}"),
+            _ => String::new(),
+        };
+        let database = self.postgres_db.as_deref().map(|db| format!("/{}", encode(db))).unwrap_or_default();
+        format!("postgresql://{credentials}{host}{port}{database}")
+    }
+
+    /// How to open the store.
+    pub fn store_options(&self) -> Result<StoreOptions, StoreError> {
+        let mut options = StoreOptions::new(self.database()?);
+        options.read_connections = self.read_connections;
+        options.pool_size = self.database_pool_size;
+        options.schema = self.database_schema.clone().filter(|schema| !schema.trim().is_empty());
+        options.read_replica_url = self.database_read_replica_url.clone().filter(|url| !url.trim().is_empty());
+        Ok(options)
     }
 
     pub fn working_dir(&self) -> PathBuf {
@@ -84,6 +149,14 @@ impl ServeConfig {
             grpc_port: 0,
             working_dir: None,
             database_url: Some("sqlite:///:memory:".into()),
+            postgres_host: None,
+            postgres_port: None,
+            postgres_user: None,
+            postgres_password: None,
+            postgres_db: None,
+            database_schema: None,
+            database_read_replica_url: None,
+            database_pool_size: 10,
             max_spans_queue_size: 20_000,
             max_queue_bytes: 512 << 20,
             max_batch_spans: 10_000,
@@ -121,6 +194,33 @@ mod tests {
         let cli = Cli::try_parse_from(["ember", "--working-dir", "/data/ember"]).unwrap();
         assert_eq!(cli.config.database().unwrap(), DatabaseUrl::SqliteFile("/data/ember/ember.db".into()));
         let cli = Cli::try_parse_from(["ember", "--working-dir", "/data/ember", "--database-url", "postgresql://u@h/db"]).unwrap();
-        assert!(cli.config.database().is_err(), "PostgreSQL is refused with a clear error until it is supported");
+        assert_eq!(cli.config.database().unwrap(), DatabaseUrl::Postgres("postgresql://u@h/db".into()));
+    }
+
+    #[test]
+    fn postgres_settings_build_a_url_and_the_url_wins() {
+        let cli = Cli::try_parse_from([
+            "ember",
+            "--postgres-host",
+            "db.internal",
+            "--postgres-port",
+            "5433",
+            "--postgres-user",
+            "ember",
+            "--postgres-password",
+            "p@ss/word",
+            "--postgres-db",
+            "traces",
+            "--database-schema",
+            "team_a",
+        ])
+        .unwrap();
+        let options = cli.config.store_options().unwrap();
+        assert_eq!(options.url, DatabaseUrl::Postgres("postgresql://ember:p%40ss%2Fword@db.internal:5433/traces".into()));
+        assert_eq!(options.schema.as_deref(), Some("team_a"));
+        let cli = Cli::try_parse_from(["ember", "--postgres-host", "h:6000", "--database-url", "sqlite:////tmp/e.db"]).unwrap();
+        assert_eq!(cli.config.database().unwrap(), DatabaseUrl::SqliteFile("/tmp/e.db".into()));
+        let cli = Cli::try_parse_from(["ember", "--postgres-host", "h:6000", "--postgres-port", "1"]).unwrap();
+        assert_eq!(cli.config.database().unwrap(), DatabaseUrl::Postgres("postgresql://h:6000".into()));
     }
 }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use ember_otlp::collector::trace_service_server::TraceServiceServer;
-use ember_store::{IngestQueue, Store, StoreError, StoreOptions, WriterHandle};
+use ember_store::{IngestQueue, Store, StoreError, WriterHandle};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -46,9 +46,7 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
 
 impl Server {
     pub async fn bind(config: &ServeConfig) -> Result<BoundServer, ServeError> {
-        let mut options = StoreOptions::new(config.database()?);
-        options.read_connections = config.read_connections;
-        let store = Store::open(&options).await?;
+        let store = Store::open(&config.store_options()?).await?;
         let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
         let http = bind(&config.host, config.port).await?;
         let grpc = bind(&config.host, config.grpc_port).await?;

@@ -1,19 +1,24 @@
 //! ember's storage layer.
 //!
-//! One [`Store`] per database. SQLite (the embedded default) runs one writer connection that
-//! applies span batches in group-committed transactions and a pool of readers; SQL is built once
-//! through sea-query for every dialect, and migrations live in `migrations/<dialect>/`.
+//! One [`Store`] per database, on SQLite (the embedded default: one writer connection applying
+//! span batches in group-committed transactions, and a pool of readers) or PostgreSQL (pools on
+//! the primary and optionally a read replica; several ember processes may share the database).
+//! SQL is built once for both dialects (sea-query, or text with `$n` placeholders) and run
+//! through `backend`; what differs is in `dialect`; migrations live in `migrations/<dialect>/`.
 //!
 //! Spans enter through the [`IngestQueue`], bounded by span count and bytes: a full queue is an
 //! explicit [`QueueFull`] (the transports answer 503 / RESOURCE_EXHAUSTED), and a submission
 //! resolves only once its spans are committed.
 
+mod backend;
 mod checkpoint;
 mod codec;
 mod cumulative;
 mod db;
+mod dialect;
 mod error;
 mod ingest;
+mod postgres;
 mod prepared;
 mod projects;
 mod queue;
@@ -21,6 +26,9 @@ mod records;
 mod schema;
 mod sessions;
 mod spans;
+mod sqlite;
+#[cfg(feature = "testsuite")]
+pub mod testing;
 mod traces;
 mod url;
 

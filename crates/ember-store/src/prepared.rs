@@ -4,7 +4,13 @@
 use ember_core::semconv::{LLM_TOKEN_COUNT_COMPLETION, LLM_TOKEN_COUNT_PROMPT};
 use ember_core::{RoutedSpan, SpanKind, StatusCode};
 
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::codec::Codec;
 use crate::cumulative::Counts;
+use crate::dialect::Dialect;
 
 #[derive(Debug, Clone)]
 pub struct PreparedSpan {
@@ -18,7 +24,7 @@ pub struct PreparedSpan {
     pub end_time: i64,
     pub status_code: StatusCode,
     pub status_message: String,
-    /// Attributes as stored (see [`crate::codec`]).
+    /// Attributes as stored: the codec's bytes on SQLite (see `codec`), JSON text on PostgreSQL.
     pub attributes: Vec<u8>,
     pub events_json: String,
     pub session_id: Option<String>,
@@ -28,15 +34,23 @@ pub struct PreparedSpan {
 }
 
 impl PreparedSpan {
-    pub(crate) fn new(routed: RoutedSpan, codec: &std::sync::Arc<crate::codec::Codec>) -> Self {
-        let RoutedSpan { project_name, span } = routed;
+    pub(crate) fn new(routed: RoutedSpan, dialect: Dialect, codec: Option<&Arc<Codec>>) -> Self {
+        let RoutedSpan { project_name, mut span } = routed;
+        let mut project_name = project_name;
+        if dialect == Dialect::Postgres {
+            without_nul_characters(&mut span, &mut project_name);
+        }
         let (llm_token_count_prompt, llm_token_count_completion) = if span.span_kind == SpanKind::Llm {
             (Some(span.token_count(LLM_TOKEN_COUNT_PROMPT)), Some(span.token_count(LLM_TOKEN_COUNT_COMPLETION)))
         } else {
             (None, None)
         };
         // Serialising a JSON map of JSON values cannot fail.
-        let attributes = codec.encode(&serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into()));
+        let attributes_json = serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into());
+        let attributes = match codec {
+            Some(codec) => codec.encode(&attributes_json),
+            None => attributes_json.into_bytes(),
+        };
         let events_json = serde_json::to_string(&span.events).unwrap_or_else(|_| "[]".into());
         PreparedSpan {
             session_id: span.session_id(),
@@ -68,5 +82,41 @@ impl PreparedSpan {
             prompt_tokens: self.llm_token_count_prompt.unwrap_or(0),
             completion_tokens: self.llm_token_count_completion.unwrap_or(0),
         }
+    }
+}
+
+/// PostgreSQL text and JSONB cannot hold U+0000, which OTLP strings may carry: it becomes U+FFFD,
+/// so such a span is stored (slightly altered) instead of failing its whole batch.
+fn without_nul_characters(span: &mut ember_core::Span, project_name: &mut String) {
+    fn clean(text: &mut String) {
+        if text.contains('\0') {
+            *text = text.replace('\0', "\u{FFFD}");
+        }
+    }
+    fn clean_value(value: &mut Value) {
+        match value {
+            Value::String(text) => clean(text),
+            Value::Array(items) => items.iter_mut().for_each(clean_value),
+            Value::Object(map) => clean_map(map),
+            _ => {}
+        }
+    }
+    fn clean_map(map: &mut serde_json::Map<String, Value>) {
+        if map.keys().any(|key| key.contains('\0')) {
+            *map = std::mem::take(map).into_iter().map(|(mut key, value)| (clean_owned(&mut key), value)).collect();
+        }
+        map.values_mut().for_each(clean_value);
+    }
+    fn clean_owned(key: &mut String) -> String {
+        clean(key);
+        std::mem::take(key)
+    }
+    clean(project_name);
+    clean(&mut span.name);
+    clean(&mut span.status_message);
+    clean_map(&mut span.attributes);
+    for event in &mut span.events {
+        clean(&mut event.name);
+        clean_map(&mut event.attributes);
     }
 }

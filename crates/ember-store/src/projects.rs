@@ -1,14 +1,12 @@
 //! Projects.
 
-use ember_core::time::now_nanos;
-use sea_query::{Expr, Func, Order, Query};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
-
+use crate::backend::Row;
 use crate::error::{Result, StoreError};
 use crate::records::Page;
 use crate::schema::Projects;
 use crate::Store;
+use ember_core::time::now_nanos;
+use sea_query::{Expr, Func, Order, Query};
 
 pub const DEFAULT_PROJECT_NAME: &str = "default";
 
@@ -24,14 +22,8 @@ pub struct Project {
 pub type ProjectPage = Page<Project>;
 
 impl Project {
-    fn from_row(row: &SqliteRow) -> Result<Self> {
-        Ok(Project {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            description: row.try_get("description")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
+    fn from_row(row: &Row) -> Result<Self> {
+        Ok(Project { id: row.get(0)?, name: row.get(1)?, description: row.get(2)?, created_at: row.get(3)?, updated_at: row.get(4)? })
     }
 }
 
@@ -55,23 +47,20 @@ impl Store {
             let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
             query.and_where(Expr::expr(Func::lower(Expr::col(Projects::Name))).like(sea_query::LikeExpr::new(pattern).escape('\\')));
         }
-        let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
+        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
         let items = rows.iter().map(Project::from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |p| p.id))
     }
 
     pub async fn get_project(&self, id: i64) -> Result<Option<Project>> {
         let query = Query::select().columns(project_columns()).from(Projects::Table).and_where(Expr::col(Projects::Id).eq(id)).to_owned();
-        let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(Project::from_row).transpose()
+        self.reader.exec().fetch_optional(self.build(&query)).await?.as_ref().map(Project::from_row).transpose()
     }
 
     pub async fn get_project_by_name(&self, name: &str) -> Result<Option<Project>> {
         let query =
             Query::select().columns(project_columns()).from(Projects::Table).and_where(Expr::col(Projects::Name).eq(name)).to_owned();
-        let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(Project::from_row).transpose()
+        self.reader.exec().fetch_optional(self.build(&query)).await?.as_ref().map(Project::from_row).transpose()
     }
 
     pub async fn create_project(&self, name: &str, description: Option<&str>) -> Result<Project> {
@@ -83,8 +72,7 @@ impl Store {
             .on_conflict(sea_query::OnConflict::column(Projects::Name).do_nothing().to_owned())
             .returning(Query::returning().columns(project_columns()))
             .to_owned();
-        let (sql, values) = self.build(&insert);
-        match sqlx::query_with(&sql, values).fetch_optional(&self.writer).await? {
+        match self.writer.exec().fetch_optional(self.build(&insert)).await? {
             Some(row) => Project::from_row(&row),
             None => Err(StoreError::Conflict(format!("a project named {name:?} already exists"))),
         }
@@ -97,8 +85,7 @@ impl Store {
             .and_where(Expr::col(Projects::Id).eq(id))
             .returning(Query::returning().columns(project_columns()))
             .to_owned();
-        let (sql, values) = self.build(&update);
-        match sqlx::query_with(&sql, values).fetch_optional(&self.writer).await? {
+        match self.writer.exec().fetch_optional(self.build(&update)).await? {
             Some(row) => Project::from_row(&row),
             None => Err(StoreError::NotFound(format!("project {id} not found"))),
         }
@@ -107,8 +94,7 @@ impl Store {
     /// Deletes a project with its traces, spans and sessions.
     pub async fn delete_project(&self, id: i64) -> Result<bool> {
         let delete = Query::delete().from_table(Projects::Table).and_where(Expr::col(Projects::Id).eq(id)).to_owned();
-        let (sql, values) = self.build(&delete);
-        Ok(sqlx::query_with(&sql, values).execute(&self.writer).await?.rows_affected() > 0)
+        Ok(self.writer.exec().execute(self.build(&delete)).await? > 0)
     }
 }
 

@@ -1,9 +1,10 @@
 //! Rows as the store returns them.
 
 use ember_core::{Span, SpanEvent, SpanKind, StatusCode};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
+use crate::backend::Row;
+use crate::codec::Codec;
+use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 
 /// One page of a keyset-paginated list. `next_cursor` is the rowid of the first item of the
@@ -42,42 +43,46 @@ pub struct SpanRecord {
 }
 
 /// Columns selected for a [`SpanRecord`], in the order [`SpanRecord::from_row`] reads them.
-pub(crate) const SPAN_COLUMNS: &str = "spans.id, spans.trace_rowid, spans.project_id, traces.trace_id, spans.span_id, \
-    spans.parent_id, spans.name, spans.span_kind, spans.start_time, spans.end_time, spans.status_code, \
-    spans.status_message, spans.attributes, spans.events, spans.cumulative_error_count, \
-    spans.cumulative_llm_token_count_prompt, spans.cumulative_llm_token_count_completion, \
-    spans.llm_token_count_prompt, spans.llm_token_count_completion";
+pub(crate) fn span_columns(dialect: Dialect) -> String {
+    format!(
+        "spans.id, spans.trace_rowid, spans.project_id, traces.trace_id, spans.span_id, \
+         spans.parent_id, spans.name, spans.span_kind, spans.start_time, spans.end_time, spans.status_code, \
+         spans.status_message, {}, spans.events, spans.cumulative_error_count, \
+         spans.cumulative_llm_token_count_prompt, spans.cumulative_llm_token_count_completion, \
+         spans.llm_token_count_prompt, spans.llm_token_count_completion",
+        dialect.attributes_column()
+    )
+}
 
 impl SpanRecord {
-    pub(crate) fn from_row(row: &SqliteRow, codec: &crate::codec::Codec) -> Result<Self> {
-        let stored: Vec<u8> = row.try_get(12)?;
-        let attributes = codec.decode(&stored).map_err(|error| StoreError::Corrupt(error.to_string()))?;
-        let events: String = row.try_get(13)?;
-        let status: String = row.try_get(10)?;
-        let span_kind: String = row.try_get(7)?;
+    pub(crate) fn from_row(row: &Row, codec: Option<&Codec>) -> Result<Self> {
+        let attributes = row.attributes_json(12, codec)?;
+        let events: String = row.get(13)?;
+        let status: String = row.get(10)?;
+        let span_kind: String = row.get(7)?;
         let span = Span {
-            trace_id: row.try_get(3)?,
-            span_id: row.try_get(4)?,
-            parent_id: row.try_get(5)?,
-            name: row.try_get(6)?,
+            trace_id: row.get(3)?,
+            span_id: row.get(4)?,
+            parent_id: row.get(5)?,
+            name: row.get(6)?,
             span_kind: SpanKind::parse(&span_kind),
-            start_time: row.try_get(8)?,
-            end_time: row.try_get(9)?,
+            start_time: row.get(8)?,
+            end_time: row.get(9)?,
             status_code: StatusCode::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("stored status {status:?}")))?,
-            status_message: row.try_get(11)?,
+            status_message: row.get(11)?,
             attributes: serde_json::from_str(&attributes)?,
             events: serde_json::from_str::<Vec<SpanEvent>>(&events)?,
         };
         Ok(SpanRecord {
-            rowid: row.try_get(0)?,
-            trace_rowid: row.try_get(1)?,
-            project_id: row.try_get(2)?,
+            rowid: row.get(0)?,
+            trace_rowid: row.get(1)?,
+            project_id: row.get(2)?,
             span,
-            cumulative_error_count: row.try_get(14)?,
-            cumulative_llm_token_count_prompt: row.try_get(15)?,
-            cumulative_llm_token_count_completion: row.try_get(16)?,
-            llm_token_count_prompt: row.try_get(17)?,
-            llm_token_count_completion: row.try_get(18)?,
+            cumulative_error_count: row.get(14)?,
+            cumulative_llm_token_count_prompt: row.get(15)?,
+            cumulative_llm_token_count_completion: row.get(16)?,
+            llm_token_count_prompt: row.get(17)?,
+            llm_token_count_completion: row.get(18)?,
         })
     }
 }

@@ -45,7 +45,4 @@ pub enum Spans {
     SpanKind,
     StartTime,
     StatusCode,
-    CumulativeErrorCount,
-    CumulativeLlmTokenCountPrompt,
-    CumulativeLlmTokenCountCompletion,
 }

@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 
 use sea_query::{Expr, Order, Query};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
+use crate::backend::{Row, Statement};
 use crate::error::Result;
 use crate::records::Page;
 use crate::schema::{ProjectSessions, Traces};
@@ -34,13 +33,13 @@ pub struct SessionRecord {
 const SESSION_COLUMNS: [ProjectSessions; 5] =
     [ProjectSessions::Id, ProjectSessions::SessionId, ProjectSessions::ProjectId, ProjectSessions::StartTime, ProjectSessions::EndTime];
 
-fn session_from_row(row: &SqliteRow) -> Result<SessionRecord> {
+fn session_from_row(row: &Row) -> Result<SessionRecord> {
     Ok(SessionRecord {
-        rowid: row.try_get(0)?,
-        session_id: row.try_get(1)?,
-        project_id: row.try_get(2)?,
-        start_time: row.try_get(3)?,
-        end_time: row.try_get(4)?,
+        rowid: row.get(0)?,
+        session_id: row.get(1)?,
+        project_id: row.get(2)?,
+        start_time: row.get(3)?,
+        end_time: row.get(4)?,
         traces: Vec::new(),
         token_count_prompt: 0,
         token_count_completion: 0,
@@ -64,8 +63,7 @@ impl Store {
                 Expr::col(ProjectSessions::Id).lte(cursor)
             });
         }
-        let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
+        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
         let items = rows.iter().map(session_from_row).collect::<Result<Vec<_>>>()?;
         let mut page = Page::from_overfetch(items, limit, |s| s.rowid);
         self.fill_session_traces(&mut page.items).await?;
@@ -81,8 +79,7 @@ impl Store {
         if let Some(session_id) = session_id {
             query.and_where(Expr::col(ProjectSessions::SessionId).eq(session_id));
         }
-        let (sql, values) = self.build(&query);
-        let Some(row) = sqlx::query_with(&sql, values).fetch_optional(&self.reader).await? else {
+        let Some(row) = self.reader.exec().fetch_optional(self.build(&query)).await? else {
             return Ok(None);
         };
         let mut sessions = vec![session_from_row(&row)?];
@@ -97,9 +94,8 @@ impl Store {
             .from(ProjectSessions::Table)
             .and_where(Expr::col(ProjectSessions::SessionId).is_in(session_ids.iter().copied()))
             .to_owned();
-        let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
-        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+        rows.iter().map(|row| row.get(0)).collect()
     }
 
     /// Deletes sessions with their traces and spans; returns how many sessions were deleted.
@@ -107,17 +103,15 @@ impl Store {
         if rowids.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin().await?;
         let delete_traces =
             Query::delete().from_table(Traces::Table).and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied())).to_owned();
-        let (sql, values) = self.build(&delete_traces);
-        sqlx::query_with(&sql, values).execute(&mut *tx).await?;
+        tx.exec().execute(self.build(&delete_traces)).await?;
         let delete = Query::delete()
             .from_table(ProjectSessions::Table)
             .and_where(Expr::col(ProjectSessions::Id).is_in(rowids.iter().copied()))
             .to_owned();
-        let (sql, values) = self.build(&delete);
-        let deleted = sqlx::query_with(&sql, values).execute(&mut *tx).await?.rows_affected();
+        let deleted = tx.exec().execute(self.build(&delete)).await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -134,21 +128,20 @@ impl Store {
             .and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied()))
             .order_by(Traces::StartTime, Order::Asc)
             .to_owned();
-        let (sql, values) = self.build(&query);
         let mut traces: HashMap<i64, Vec<SessionTrace>> = HashMap::new();
-        for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
-            let trace =
-                SessionTrace { rowid: row.try_get(1)?, trace_id: row.try_get(2)?, start_time: row.try_get(3)?, end_time: row.try_get(4)? };
-            traces.entry(row.try_get(0)?).or_default().push(trace);
+        for row in self.reader.exec().fetch_all(self.build(&query)).await? {
+            let trace = SessionTrace { rowid: row.get(1)?, trace_id: row.get(2)?, start_time: row.get(3)?, end_time: row.get(4)? };
+            traces.entry(row.get(0)?).or_default().push(trace);
         }
         let totals_sql = format!(
-            "SELECT traces.session_rowid, COALESCE(SUM(spans.llm_token_count_prompt), 0), COALESCE(SUM(spans.llm_token_count_completion), 0) \
+            "SELECT traces.session_rowid, CAST(COALESCE(SUM(spans.llm_token_count_prompt), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(spans.llm_token_count_completion), 0) AS BIGINT) \
              FROM traces JOIN spans ON spans.trace_rowid = traces.id WHERE traces.session_rowid IN ({}) GROUP BY traces.session_rowid",
             rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
         );
         let mut totals: HashMap<i64, (i64, i64)> = HashMap::new();
-        for row in sqlx::query(&totals_sql).fetch_all(&self.reader).await? {
-            totals.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        for row in self.reader.exec().fetch_all(Statement::new(totals_sql, [])).await? {
+            totals.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
         }
         for session in sessions {
             session.traces = traces.remove(&session.rowid).unwrap_or_default();

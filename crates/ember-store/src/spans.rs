@@ -4,12 +4,13 @@ use std::collections::HashSet;
 
 use sea_query::{Alias, Cond, Expr, Order, Query, SelectStatement};
 use serde_json::Value;
-use sqlx::Row;
 
+use crate::backend::Statement;
 use crate::cumulative::Counts;
+use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::ingest::propagate_to_ancestors;
-use crate::records::{Page, SpanRecord, SPAN_COLUMNS};
+use crate::records::{span_columns, Page, SpanRecord};
 use crate::schema::{Spans, Traces};
 use crate::Store;
 
@@ -48,54 +49,18 @@ pub struct SpanQueryOptions {
     pub orphan_span_as_root_span: bool,
 }
 
-fn span_select() -> SelectStatement {
+fn span_select(dialect: Dialect) -> SelectStatement {
     Query::select()
-        .expr(Expr::cust(SPAN_COLUMNS))
+        .expr(Expr::cust(span_columns(dialect)))
         .from(Spans::Table)
         .inner_join(Traces::Table, Expr::col((Traces::Table, Traces::Id)).equals((Spans::Table, Spans::TraceRowid)))
         .to_owned()
 }
 
-/// A JSON path for SQLite's `json_extract`: `$."a"."b"[0]`.
-fn json_path(segments: &[String]) -> String {
-    let mut path = String::from("$");
-    for segment in segments {
-        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) && segment.len() < 10 {
-            path.push_str(&format!("[{segment}]"));
-        } else {
-            path.push_str(&format!(".\"{}\"", segment.replace('"', "\\\"")));
-        }
-    }
-    path
-}
-
-fn attribute_condition(filter: &AttributeFilter) -> sea_query::SimpleExpr {
-    let path = json_path(&filter.path);
-    match &filter.value {
-        Value::Bool(flag) => Expr::cust_with_values(
-            "json_type(ember_json(spans.attributes), ?) = ?",
-            [path, if *flag { "true" } else { "false" }.to_string()],
-        ),
-        Value::Null => Expr::cust_with_values("json_type(ember_json(spans.attributes), ?) = 'null'", [path]),
-        Value::Number(number) => match number.as_i64() {
-            Some(int) => {
-                Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = ?", [sea_query::Value::from(path), int.into()])
-            }
-            None => Expr::cust_with_values(
-                "json_extract(ember_json(spans.attributes), ?) = ?",
-                [sea_query::Value::from(path), number.as_f64().unwrap_or(f64::NAN).into()],
-            ),
-        },
-        Value::String(text) => Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = ?", [path, text.clone()]),
-        // Objects and arrays compare by their JSON text.
-        other => Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = json(?)", [path, other.to_string()]),
-    }
-}
-
 impl Store {
     /// Spans of a project, newest first (`id DESC`); `cursor` is the rowid of the first span of the page.
     pub async fn list_spans(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanRecord>> {
-        let mut query = span_select();
+        let mut query = span_select(self.dialect);
         query.and_where(Expr::col((Spans::Table, Spans::ProjectId)).eq(project_id));
         if let Some(cursor) = cursor {
             query.and_where(Expr::col((Spans::Table, Spans::Id)).lte(cursor));
@@ -129,18 +94,17 @@ impl Store {
             query.and_where(Expr::col((Spans::Table, Spans::StartTime)).lt(end));
         }
         for filter in &filters.attributes {
-            query.and_where(attribute_condition(filter));
+            query.and_where(self.dialect.attribute_equals(&filter.path, &filter.value));
         }
         query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
-        let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
-        let items = rows.iter().map(|row| SpanRecord::from_row(row, &self.codec)).collect::<Result<Vec<_>>>()?;
+        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+        let items = rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |s| s.rowid))
     }
 
     /// The span frame of the span-query endpoint: newest start time first.
     pub async fn query_spans(&self, project_id: i64, options: &SpanQueryOptions) -> Result<Vec<SpanRecord>> {
-        let mut query = span_select();
+        let mut query = span_select(self.dialect);
         query.and_where(Expr::col((Spans::Table, Spans::ProjectId)).eq(project_id));
         if let Some(start) = options.start_time {
             query.and_where(Expr::col((Spans::Table, Spans::StartTime)).gte(start));
@@ -169,92 +133,91 @@ impl Store {
             .order_by((Spans::Table, Spans::StartTime), Order::Desc)
             .order_by((Spans::Table, Spans::Id), Order::Desc)
             .limit(options.limit as u64);
-        let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
-        rows.iter().map(|row| SpanRecord::from_row(row, &self.codec)).collect()
+        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+        rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect()
     }
 
     /// Every span of the given traces, by trace then start time.
     pub async fn spans_of_traces(&self, trace_rowids: &[i64]) -> Result<Vec<SpanRecord>> {
         let mut spans = Vec::new();
         for chunk in trace_rowids.chunks(500) {
-            let query = span_select()
+            let query = span_select(self.dialect)
                 .and_where(Expr::col((Spans::Table, Spans::TraceRowid)).is_in(chunk.iter().copied()))
                 .order_by((Spans::Table, Spans::TraceRowid), Order::Asc)
                 .order_by((Spans::Table, Spans::StartTime), Order::Asc)
                 .to_owned();
-            let (sql, values) = self.build(&query);
-            for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
-                spans.push(SpanRecord::from_row(&row, &self.codec)?);
+            for row in self.reader.exec().fetch_all(self.build(&query)).await? {
+                spans.push(SpanRecord::from_row(&row, self.codec.as_deref())?);
             }
         }
         Ok(spans)
     }
 
     pub async fn get_span(&self, rowid: Option<i64>, span_id: Option<&str>) -> Result<Option<SpanRecord>> {
-        let mut query = span_select();
+        let mut query = span_select(self.dialect);
         if let Some(rowid) = rowid {
             query.and_where(Expr::col((Spans::Table, Spans::Id)).eq(rowid));
         }
         if let Some(span_id) = span_id {
             query.and_where(Expr::col((Spans::Table, Spans::SpanId)).eq(span_id));
         }
-        let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values)
-            .fetch_optional(&self.reader)
+        self.reader
+            .exec()
+            .fetch_optional(self.build(&query))
             .await?
             .as_ref()
-            .map(|row| SpanRecord::from_row(row, &self.codec))
+            .map(|row| SpanRecord::from_row(row, self.codec.as_deref()))
             .transpose()
     }
 
     /// How many spans a project holds.
     pub async fn count_spans(&self, project_id: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM spans WHERE project_id = $1").bind(project_id).fetch_one(&self.reader).await?;
-        Ok(row.try_get(0)?)
+        let row =
+            self.reader.exec().fetch_one(Statement::new("SELECT COUNT(*) FROM spans WHERE project_id = $1", [project_id.into()])).await?;
+        row.get(0)
     }
 
     /// Which of `span_ids` are stored.
     pub async fn existing_span_ids(&self, span_ids: &[&str]) -> Result<HashSet<String>> {
-        let mut connection = self.reader.acquire().await?;
-        self.stored_span_ids(&mut connection, span_ids).await
+        self.stored_span_ids(self.reader.exec(), span_ids).await
     }
 
     /// Deletes one span (not its descendants, which become orphans), subtracts its cumulative
     /// counts from its ancestors, and deletes its trace when no span is left. `false` when absent.
     pub async fn delete_span(&self, rowid: i64) -> Result<bool> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(
-            "SELECT parent_id, trace_rowid, cumulative_error_count, cumulative_llm_token_count_prompt, \
-             cumulative_llm_token_count_completion FROM spans WHERE id = $1",
-        )
-        .bind(rowid)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(false) };
-        let parent_id: Option<String> = row.try_get(0)?;
-        let trace_rowid: i64 = row.try_get(1)?;
-        let counts = Counts { errors: row.try_get(2)?, prompt_tokens: row.try_get(3)?, completion_tokens: row.try_get(4)? };
+        let mut tx = self.writer.begin().await?;
+        // Lock the span's trace first, as ingest does, so a concurrent batch of the same trace
+        // cannot miss the subtraction.
+        let trace = tx
+            .exec()
+            .fetch_optional(Statement::new(
+                "UPDATE traces SET project_id = project_id WHERE id = (SELECT trace_rowid FROM spans WHERE id = $1) RETURNING id",
+                [rowid.into()],
+            ))
+            .await?;
+        let row = tx
+            .exec()
+            .fetch_optional(Statement::new(
+                "SELECT parent_id, trace_rowid, cumulative_error_count, cumulative_llm_token_count_prompt, \
+                 cumulative_llm_token_count_completion FROM spans WHERE id = $1",
+                [rowid.into()],
+            ))
+            .await?;
+        let (Some(row), Some(_)) = (row, trace) else { return Ok(false) };
+        let parent_id: Option<String> = row.get(0)?;
+        let trace_rowid: i64 = row.get(1)?;
+        let counts = Counts { errors: row.get(2)?, prompt_tokens: row.get(3)?, completion_tokens: row.get(4)? };
         if let Some(parent_id) = parent_id {
-            propagate_to_ancestors(&mut tx, &parent_id, counts.negated()).await?;
+            propagate_to_ancestors(tx.exec(), &parent_id, counts.negated()).await?;
         }
-        sqlx::query("DELETE FROM spans WHERE id = $1").bind(rowid).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1)")
-            .bind(trace_rowid)
-            .execute(&mut *tx)
+        tx.exec().execute(Statement::new("DELETE FROM spans WHERE id = $1", [rowid.into()])).await?;
+        tx.exec()
+            .execute(Statement::new(
+                "DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1)",
+                [trace_rowid.into()],
+            ))
             .await?;
         tx.commit().await?;
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_paths_quote_keys_and_index_arrays() {
-        let path = json_path(&["metadata".into(), "a\"b".into(), "0".into()]);
-        assert_eq!(path, r#"$."metadata"."a\"b"[0]"#);
     }
 }

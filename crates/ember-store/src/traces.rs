@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 
 use sea_query::{Expr, Order, Query, SimpleExpr};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
 
+use crate::backend::{Row, Statement};
 use crate::error::{Result, StoreError};
 use crate::records::Page;
 use crate::schema::{Spans, Traces};
@@ -55,14 +54,14 @@ pub struct TraceFilters {
 const TRACE_COLUMNS: [Traces; 6] =
     [Traces::Id, Traces::TraceId, Traces::ProjectId, Traces::SessionRowid, Traces::StartTime, Traces::EndTime];
 
-fn trace_from_row(row: &SqliteRow) -> Result<TraceRecord> {
+fn trace_from_row(row: &Row) -> Result<TraceRecord> {
     Ok(TraceRecord {
-        rowid: row.try_get(0)?,
-        trace_id: row.try_get(1)?,
-        project_id: row.try_get(2)?,
-        session_rowid: row.try_get(3)?,
-        start_time: row.try_get(4)?,
-        end_time: row.try_get(5)?,
+        rowid: row.get(0)?,
+        trace_id: row.get(1)?,
+        project_id: row.get(2)?,
+        session_rowid: row.get(3)?,
+        start_time: row.get(4)?,
+        end_time: row.get(5)?,
         token_count_prompt: 0,
         token_count_completion: 0,
     })
@@ -117,11 +116,10 @@ impl Store {
         }
         if let Some(cursor) = cursor {
             let key_query = Query::select().expr(sort_key(sort)).from(Traces::Table).and_where(Expr::col(Traces::Id).eq(cursor)).to_owned();
-            let (sql, values) = self.build(&key_query);
-            let Some(row) = sqlx::query_with(&sql, values).fetch_optional(&self.reader).await? else {
+            let Some(row) = self.reader.exec().fetch_optional(self.build(&key_query)).await? else {
                 return Err(StoreError::Invalid(format!("cursor {cursor} does not name a trace")));
             };
-            let key: i64 = row.try_get(0)?;
+            let key: i64 = row.get(0)?;
             // A row-value comparison, so the (project_id, key, id) index seeks straight to the cursor.
             let position = Expr::tuple([sort_key(sort), Expr::col((Traces::Table, Traces::Id)).into()]);
             let cursor_position = Expr::tuple([Expr::val(key).into(), Expr::val(cursor).into()]);
@@ -133,8 +131,7 @@ impl Store {
         }
         let direction = if order == TraceOrder::Desc { Order::Desc } else { Order::Asc };
         query.order_by_expr(sort_key(sort), direction.clone()).order_by(Traces::Id, direction).limit(limit as u64 + 1);
-        let (sql, values) = self.build(&query);
-        let rows = sqlx::query_with(&sql, values).fetch_all(&self.reader).await?;
+        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
         let items = rows.iter().map(trace_from_row).collect::<Result<Vec<_>>>()?;
         let mut page = Page::from_overfetch(items, limit, |t| t.rowid);
         self.fill_token_counts(&mut page.items).await?;
@@ -148,16 +145,15 @@ impl Store {
         }
         let query = Query::select()
             .column(Spans::TraceRowid)
-            .expr(Expr::cust("COALESCE(SUM(llm_token_count_prompt), 0)"))
-            .expr(Expr::cust("COALESCE(SUM(llm_token_count_completion), 0)"))
+            .expr(Expr::cust("CAST(COALESCE(SUM(llm_token_count_prompt), 0) AS BIGINT)"))
+            .expr(Expr::cust("CAST(COALESCE(SUM(llm_token_count_completion), 0) AS BIGINT)"))
             .from(Spans::Table)
             .and_where(Expr::col(Spans::TraceRowid).is_in(traces.iter().map(|t| t.rowid)))
             .group_by_col(Spans::TraceRowid)
             .to_owned();
-        let (sql, values) = self.build(&query);
         let mut totals: HashMap<i64, (i64, i64)> = HashMap::new();
-        for row in sqlx::query_with(&sql, values).fetch_all(&self.reader).await? {
-            totals.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        for row in self.reader.exec().fetch_all(self.build(&query)).await? {
+            totals.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
         }
         for trace in traces {
             if let Some((prompt, completion)) = totals.get(&trace.rowid) {
@@ -177,26 +173,23 @@ impl Store {
         if let Some(trace_id) = trace_id {
             query.and_where(Expr::col(Traces::TraceId).eq(trace_id));
         }
-        let (sql, values) = self.build(&query);
-        sqlx::query_with(&sql, values).fetch_optional(&self.reader).await?.as_ref().map(trace_from_row).transpose()
+        self.reader.exec().fetch_optional(self.build(&query)).await?.as_ref().map(trace_from_row).transpose()
     }
 
     pub async fn delete_trace(&self, rowid: i64) -> Result<bool> {
-        let result = sqlx::query("DELETE FROM traces WHERE id = $1").bind(rowid).execute(&self.writer).await?;
-        Ok(result.rows_affected() > 0)
+        Ok(self.writer.exec().execute(Statement::new("DELETE FROM traces WHERE id = $1", [rowid.into()])).await? > 0)
     }
 
     /// Moves traces (with their spans) to another project. All must share one source project.
     pub async fn transfer_traces(&self, trace_rowids: &[i64], destination_project_id: i64) -> Result<usize> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin().await?;
         let query = Query::select()
             .column(Traces::ProjectId)
             .distinct()
             .from(Traces::Table)
             .and_where(Expr::col(Traces::Id).is_in(trace_rowids.iter().copied()))
             .to_owned();
-        let (sql, values) = self.build(&query);
-        let sources = sqlx::query_with(&sql, values).fetch_all(&mut *tx).await?;
+        let sources = tx.exec().fetch_all(self.build(&query)).await?;
         if sources.len() > 1 {
             return Err(StoreError::Invalid("all traces must belong to the same project".into()));
         }
@@ -205,15 +198,13 @@ impl Store {
             .value(Traces::ProjectId, destination_project_id)
             .and_where(Expr::col(Traces::Id).is_in(trace_rowids.iter().copied()))
             .to_owned();
-        let (sql, values) = self.build(&update);
-        sqlx::query_with(&sql, values).execute(&mut *tx).await?;
+        tx.exec().execute(self.build(&update)).await?;
         let update = Query::update()
             .table(Spans::Table)
             .value(Spans::ProjectId, destination_project_id)
             .and_where(Expr::col(Spans::TraceRowid).is_in(trace_rowids.iter().copied()))
             .to_owned();
-        let (sql, values) = self.build(&update);
-        sqlx::query_with(&sql, values).execute(&mut *tx).await?;
+        tx.exec().execute(self.build(&update)).await?;
         tx.commit().await?;
         Ok(trace_rowids.len())
     }

@@ -10,6 +10,8 @@ pub enum DatabaseUrl {
     SqliteFile(PathBuf),
     /// A private in-memory SQLite database (`sqlite:///:memory:`), gone when the process exits.
     SqliteMemory,
+    /// A PostgreSQL database, as a `postgresql://user:password@host:port/database` url.
+    Postgres(String),
 }
 
 impl DatabaseUrl {
@@ -19,16 +21,19 @@ impl DatabaseUrl {
     }
 
     /// Parses SQLAlchemy-style `sqlite:///relative.db`, `sqlite:////absolute.db`,
-    /// `sqlite:///:memory:`, and sqlx-style `sqlite://path` / `sqlite:path`.
+    /// `sqlite:///:memory:`, sqlx-style `sqlite://path` / `sqlite:path`, and
+    /// `postgresql://...` / `postgres://...` (a SQLAlchemy driver suffix such as
+    /// `postgresql+asyncpg://` is ignored).
     pub fn parse(url: &str) -> Result<Self, StoreError> {
         let url = url.trim();
-        let Some(rest) = url.strip_prefix("sqlite:") else {
-            if url.starts_with("postgres") {
-                return Err(StoreError::UnsupportedUrl(
-                    "PostgreSQL is not supported by this build of ember yet; use a sqlite:/// url".into(),
-                ));
+        if let Some((scheme, rest)) = url.split_once("://") {
+            let base_scheme = scheme.split('+').next().unwrap_or_default();
+            if base_scheme == "postgresql" || base_scheme == "postgres" {
+                return Ok(DatabaseUrl::Postgres(format!("postgresql://{rest}")));
             }
-            return Err(StoreError::UnsupportedUrl(format!("{url:?} is not a sqlite:/// url")));
+        }
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Err(StoreError::UnsupportedUrl(format!("{url:?} is neither a sqlite:/// nor a postgresql:// url")));
         };
         let path = rest.strip_prefix("///").or_else(|| rest.strip_prefix("//")).unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
@@ -50,7 +55,9 @@ mod tests {
         assert_eq!(DatabaseUrl::parse("sqlite:///x.db").unwrap(), DatabaseUrl::SqliteFile("x.db".into()));
         assert_eq!(DatabaseUrl::parse("sqlite:///:memory:").unwrap(), DatabaseUrl::SqliteMemory);
         assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap(), DatabaseUrl::SqliteFile("data/x.db".into()));
-        assert!(DatabaseUrl::parse("postgresql://u@h/db").is_err());
+        assert_eq!(DatabaseUrl::parse("postgresql://u:p@h:5433/db").unwrap(), DatabaseUrl::Postgres("postgresql://u:p@h:5433/db".into()));
+        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap(), DatabaseUrl::Postgres("postgresql://u@h/db".into()));
+        assert_eq!(DatabaseUrl::parse("postgresql+asyncpg://u@h/db").unwrap(), DatabaseUrl::Postgres("postgresql://u@h/db".into()));
         assert!(DatabaseUrl::parse("mysql://h").is_err());
     }
 }

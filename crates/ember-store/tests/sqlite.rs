@@ -3,14 +3,9 @@
 mod suite;
 
 use ember_store::{DatabaseUrl, Store, StoreOptions};
+use suite::TestDatabase;
 
-async fn open_sqlite() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await.expect("open store");
-    (store, dir)
-}
-
-store_suite!(open_sqlite());
+store_suite!(TestDatabase::sqlite());
 
 #[tokio::test]
 async fn data_survives_reopening_the_file() {

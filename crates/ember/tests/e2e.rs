@@ -133,3 +133,78 @@ async fn phoenix_sql_database_url_selects_the_database_file() {
     assert_eq!(all_span_ids(&reopened, "custom").await.len(), 2);
     reopened.terminate().await;
 }
+
+/// Two `ember serve` processes on one PostgreSQL database, each receiving part of every trace:
+/// parents on one and children on the other, in orders that put children first, concurrently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_ingesting_interleaved_traces_lose_nothing_and_count_right() {
+    use ember_otlp::fixtures::{int_attribute, string_attribute, with_error};
+    use ember_store::testing::TestDatabase;
+
+    let database = TestDatabase::postgres();
+    let env = database.serve_env().into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Vec<_>>();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let replicas = [Ember::start_with(dirs[0].path(), &env).await, Ember::start_with(dirs[1].path(), &env).await];
+
+    const TRACES: u8 = 40;
+    // Trace t: root 1 <- mid 2 <- leaf 3, all LLM spans with 1/2/3 prompt tokens; the leaf errs.
+    // Span ids start with the trace byte, so they are unique across traces.
+    let unique_span_id = |trace: u8, id: u8| format!("{trace:02x}{}", format!("{id:02x}").repeat(7));
+    let member = |trace: u8, level: u8| {
+        let id = level + 1;
+        let mut s = span(trace, id, (level > 0).then_some(level), "LLM");
+        s.span_id[0] = trace;
+        if !s.parent_span_id.is_empty() {
+            s.parent_span_id[0] = trace;
+        }
+        s.attributes.push(int_attribute("llm.token_count.prompt", i64::from(level) + 1));
+        s.attributes.push(string_attribute("session.id", &format!("replica-session-{}", trace % 5)));
+        if level == 2 {
+            s = with_error(s, "boom");
+        }
+        s
+    };
+    let mut parts: [Vec<Vec<Span>>; 2] = [Vec::new(), Vec::new()];
+    for trace in 1..=TRACES {
+        let (leaf_and_root, middle) = if trace % 2 == 0 { (0, 1) } else { (1, 0) };
+        parts[leaf_and_root].push(vec![member(trace, 2)]);
+        parts[middle].push(vec![member(trace, 1)]);
+        parts[leaf_and_root].push(vec![member(trace, 0)]);
+    }
+    let send = |replica: usize, batches: Vec<Vec<Span>>| {
+        let client = replicas[replica].client.clone();
+        let url = format!("{}/v1/traces", replicas[replica].http);
+        async move {
+            for spans in batches {
+                let body = prost::Message::encode_to_vec(&request(Some("replicated"), spans));
+                let response = client.post(&url).header("content-type", "application/x-protobuf").body(body).send().await.unwrap();
+                assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+            }
+        }
+    };
+    let [first, second] = parts;
+    tokio::join!(send(0, first), send(1, second));
+
+    // Each replica serves everything either wrote.
+    for replica in &replicas {
+        assert_eq!(all_span_ids(replica, "replicated").await.len(), usize::from(TRACES) * 3);
+    }
+    let store = database.open().await;
+    for trace in 1..=TRACES {
+        let root = store.get_span(None, Some(&unique_span_id(trace, 1))).await.unwrap().expect("root stored");
+        assert_eq!(
+            (root.cumulative_error_count, root.cumulative_llm_token_count_prompt),
+            (1, 6),
+            "cumulative counts of trace {trace}'s root"
+        );
+        let stored = store.get_trace(None, Some(&trace_id(trace))).await.unwrap().unwrap();
+        assert!(stored.session_rowid.is_some(), "trace {trace} joined its session");
+    }
+    for session in 0..5u8 {
+        let stored = store.get_session(None, Some(&format!("replica-session-{session}"))).await.unwrap().unwrap();
+        assert_eq!(stored.traces.len(), usize::from(TRACES / 5), "session {session} holds its traces once each");
+    }
+    for replica in replicas {
+        replica.terminate().await;
+    }
+}

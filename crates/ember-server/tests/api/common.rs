@@ -1,11 +1,13 @@
-//! In-process harness: the real router over a real SQLite file, driven with `oneshot`.
+//! In-process harness: the real router over a real database (an SQLite file, or a PostgreSQL
+//! schema with `EMBER_TEST_BACKEND=postgresql`), driven with `oneshot`.
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use ember_otlp::collector::ExportTraceServiceRequest;
 use ember_server::{app, AppState};
-use ember_store::{DatabaseUrl, IngestQueue, QueueLimits, Store, StoreOptions};
+use ember_store::testing::TestDatabase;
+use ember_store::{IngestQueue, QueueLimits, Store};
 use http_body_util::BodyExt;
 use prost::Message;
 use serde_json::Value;
@@ -15,7 +17,7 @@ pub struct TestApp {
     pub router: Router,
     pub store: Store,
     pub queue: IngestQueue,
-    pub dir: tempfile::TempDir,
+    pub database: TestDatabase,
 }
 
 pub struct TestResponse {
@@ -43,11 +45,11 @@ pub async fn test_app() -> TestApp {
 }
 
 pub async fn test_app_with(limits: QueueLimits, max_body_bytes: usize) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await.unwrap();
+    let database = TestDatabase::from_env();
+    let store = database.open().await;
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
     let router = app(AppState { store: store.clone(), ingest: ingest.clone(), max_body_bytes });
-    TestApp { router, store, queue: ingest, dir }
+    TestApp { router, store, queue: ingest, database }
 }
 
 impl TestApp {

@@ -140,10 +140,8 @@ async fn oversized_batches_are_refused_and_a_full_queue_answers_503() {
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());
     assert!(response.text().contains("send smaller batches"));
 
-    // Hold SQLite's write lock from another connection so the writer cannot commit.
-    let path = app.dir.path().join("ember.db");
-    let mut blocker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    // Hold the database's write lock from another connection so the writer cannot commit.
+    let blocker = app.database.block_writes().await;
     let waiting = {
         let router = app.router.clone();
         let body = request(None, vec![span(2, 1, None, "CHAIN"), span(2, 2, Some(1), "LLM")]).encode_to_vec();
@@ -159,6 +157,6 @@ async fn oversized_batches_are_refused_and_a_full_queue_answers_503() {
     assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE, "{}", full.text());
     assert!(full.text().contains("capacity"));
     assert_eq!(full.headers.get("retry-after").unwrap(), "1");
-    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    blocker.release().await;
     assert_eq!(waiting.await.unwrap(), StatusCode::OK, "the queued request completes once the database is free");
 }

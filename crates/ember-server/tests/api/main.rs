@@ -1,4 +1,4 @@
-//! The HTTP API through the real router over a real SQLite file, one module per resource.
+//! The HTTP API through the real router over a real database, one module per resource.
 
 mod common;
 mod ingest;

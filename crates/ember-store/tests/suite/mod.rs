@@ -1,8 +1,14 @@
-//! The store test suite: every test takes a fresh, empty [`Store`] and is instantiated once per
-//! backend by [`store_suite!`].
+//! The store test suite: every test takes a fresh, empty [`Store`] (some take two handles on
+//! one database, as two ember processes would have) and is instantiated once per backend by
+//! [`store_suite!`].
+
+#![allow(dead_code)] // each backend's test binary uses part of it
 
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
-use ember_store::{IngestQueue, PreparedSpan, QueueFull, QueueLimits, SpanFilters, Store, TraceFilters, TraceOrder, TraceSort};
+pub use ember_store::testing::TestDatabase;
+use ember_store::{
+    AttributeFilter, IngestQueue, PreparedSpan, QueueFull, QueueLimits, SpanFilters, Store, TraceFilters, TraceOrder, TraceSort,
+};
 use serde_json::json;
 
 pub fn span(trace: u8, id: u8, parent: Option<u8>) -> Span {
@@ -173,13 +179,13 @@ pub async fn span_lists_paginate_and_filter(store: Store) {
     let names: Vec<String> = store.list_spans(project, &window, None, 100).await.unwrap().items.into_iter().map(|s| s.span.name).collect();
     assert_eq!(names, vec!["span-6", "span-5"]);
     let by_attribute = SpanFilters {
-        attributes: vec![ember_store::AttributeFilter { path: vec!["input".into(), "value".into()], value: json!("hi") }],
+        attributes: vec![AttributeFilter { path: vec!["input".into(), "value".into()], value: json!("hi") }],
         trace_ids: vec![format!("{:032x}", 3)],
         ..Default::default()
     };
     assert_eq!(store.list_spans(project, &by_attribute, None, 100).await.unwrap().items.len(), 1);
     let wrong_type = SpanFilters {
-        attributes: vec![ember_store::AttributeFilter { path: vec!["input".into(), "value".into()], value: json!(1) }],
+        attributes: vec![AttributeFilter { path: vec!["input".into(), "value".into()], value: json!(1) }],
         ..Default::default()
     };
     assert!(store.list_spans(project, &wrong_type, None, 100).await.unwrap().items.is_empty());
@@ -257,8 +263,8 @@ pub async fn queue_acks_after_commit_and_refuses_when_full(store: Store) {
 
 #[macro_export]
 macro_rules! store_suite {
-    ($open:expr) => {
-        $crate::store_suite!(@tests $open;
+    ($database:expr) => {
+        $crate::store_suite!(@tests $database;
             cumulative_counts_are_right_when_children_arrive_first,
             cumulative_counts_are_right_within_one_batch,
             deleting_a_span_corrects_ancestors_and_empty_traces_go,
@@ -270,15 +276,142 @@ macro_rules! store_suite {
             projects_crud,
             transfer_moves_traces_and_spans,
             queue_acks_after_commit_and_refuses_when_full,
+            attribute_filters_match_json_types_and_paths,
+            nul_characters_are_stored_and_readable,
+        );
+        $crate::store_suite!(@pairs $database;
+            concurrent_writers_keep_counts_and_bounds_right,
+            a_second_handle_sees_committed_spans,
         );
     };
-    (@tests $open:expr; $($name:ident),* $(,)?) => {
+    (@tests $database:expr; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $name() {
-                let (store, _guard) = $open.await;
-                suite::$name(store).await;
+                let database = $database;
+                suite::$name(database.open().await).await;
             }
         )*
     };
+    (@pairs $database:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let database = $database;
+                suite::$name(database.open().await, database.open().await).await;
+            }
+        )*
+    };
+}
+
+pub async fn attribute_filters_match_json_types_and_paths(store: Store) {
+    let with = |id: u8, attributes: serde_json::Value| {
+        let mut s = span(id, id, None);
+        s.attributes = attributes.as_object().cloned().unwrap();
+        routed("p", s)
+    };
+    write(
+        &store,
+        vec![
+            with(1, json!({"metadata": {"tier": "gold", "n": 3, "ok": true, "none": null, "tags": ["a", "b"]}})),
+            with(2, json!({"metadata": {"tier": "silver", "n": 3.5, "ok": false, "tags": ["b"]}})),
+            with(3, json!({"metadata": {"tier": "gold", "n": "3"}})),
+        ],
+    )
+    .await;
+    let project = project_id(&store, "p").await;
+    let matching = |path: &[&str], value: serde_json::Value| {
+        let store = store.clone();
+        let filter = SpanFilters {
+            attributes: vec![AttributeFilter { path: path.iter().map(|s| s.to_string()).collect(), value }],
+            ..Default::default()
+        };
+        async move {
+            let mut names: Vec<String> =
+                store.list_spans(project, &filter, None, 100).await.unwrap().items.into_iter().map(|s| s.span.name).collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(matching(&["metadata", "tier"], json!("gold")).await, ["span-1", "span-3"]);
+    assert_eq!(matching(&["metadata", "n"], json!(3)).await, ["span-1"], "a number does not match the string \"3\"");
+    assert_eq!(matching(&["metadata", "n"], json!("3")).await, ["span-3"]);
+    assert_eq!(matching(&["metadata", "n"], json!(3.5)).await, ["span-2"]);
+    assert_eq!(matching(&["metadata", "ok"], json!(true)).await, ["span-1"]);
+    assert_eq!(matching(&["metadata", "ok"], json!(false)).await, ["span-2"]);
+    assert_eq!(matching(&["metadata", "none"], json!(null)).await, ["span-1"], "null matches JSON null, not a missing key");
+    assert_eq!(matching(&["metadata", "tags", "1"], json!("b")).await, ["span-1"], "numeric segments index arrays");
+    assert_eq!(matching(&["metadata", "tags"], json!(["b"])).await, ["span-2"], "arrays compare whole");
+    assert!(matching(&["metadata", "missing"], json!("gold")).await.is_empty());
+}
+
+pub async fn nul_characters_are_stored_and_readable(store: Store) {
+    let mut s = span(1, 1, None);
+    s.name = "nul\0name".into();
+    s.attributes = json!({"input": {"value": "a\0b"}, "odd\0key": 1}).as_object().cloned().unwrap();
+    write(&store, vec![routed("p", s)]).await;
+    let stored = store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().expect("stored");
+    // SQLite keeps U+0000; PostgreSQL cannot store it in text or JSONB and keeps U+FFFD instead.
+    let expected = if store.backend_name() == "sqlite" { '\0' } else { '\u{FFFD}' };
+    assert_eq!(stored.span.name, format!("nul{expected}name"));
+    assert_eq!(stored.span.attribute("input.value").unwrap(), &json!(format!("a{expected}b")));
+    assert_eq!(stored.span.attributes.get(&format!("odd{expected}key")), Some(&json!(1)));
+}
+
+/// Trace `t` has root `3t+1` <- mid `3t+2` <- leaf `3t+3`, each an LLM span with tokens, the leaf
+/// an error. Two handles write them in small batches at the same time, every child of a trace
+/// on the other handle from its parent, in orders that put children first.
+pub async fn concurrent_writers_keep_counts_and_bounds_right(first: Store, second: Store) {
+    const TRACES: u8 = 60;
+    let member = |trace: u8, level: u8| {
+        let id = trace * 3 + level + 1;
+        let parent = if level == 0 { None } else { Some(id - 1) };
+        let mut s = llm(span(trace, id, parent), i64::from(level) + 1, 10 * (i64::from(level) + 1), level == 2);
+        s.start_time = 1_000_000 * i64::from(trace) + 100 * i64::from(level);
+        s.end_time = s.start_time + 1_000 - 100 * i64::from(level);
+        s.attributes.insert("session".into(), json!({"id": format!("session-{}", trace % 7)}));
+        routed("p", s)
+    };
+    let mut one = Vec::new();
+    let mut other = Vec::new();
+    for trace in 0..TRACES {
+        // Leaves and roots on one handle, the middle on the other, alternating which.
+        let (a, b) = if trace % 2 == 0 { (&mut one, &mut other) } else { (&mut other, &mut one) };
+        a.push(member(trace, 2));
+        b.push(member(trace, 1));
+        a.push(member(trace, 0));
+    }
+    let writer = |store: Store, spans: Vec<RoutedSpan>| async move {
+        for batch in spans.chunks(3) {
+            write(&store, batch.to_vec()).await;
+        }
+    };
+    tokio::join!(writer(first.clone(), one), writer(second.clone(), other));
+
+    for trace in 0..TRACES {
+        let root = trace * 3 + 1;
+        assert_eq!(cumulative(&first, root).await, (1, 6, 60), "root of trace {trace}");
+        assert_eq!(cumulative(&second, root + 1).await, (1, 5, 50), "middle of trace {trace}");
+        let stored = first.get_trace(None, Some(&format!("{trace:032x}"))).await.unwrap().unwrap();
+        let start = 1_000_000 * i64::from(trace);
+        assert_eq!((stored.start_time, stored.end_time), (start, start + 1_000), "bounds of trace {trace}");
+    }
+    for session in 0..7u8 {
+        let stored = first.get_session(None, Some(&format!("session-{session}"))).await.unwrap().unwrap();
+        let traces: Vec<u8> = (0..TRACES).filter(|t| t % 7 == session).collect();
+        assert_eq!(stored.traces.len(), traces.len(), "every trace of session {session} joined it");
+        let first_start = 1_000_000 * i64::from(traces[0]);
+        let last_end = 1_000_000 * i64::from(*traces.last().unwrap()) + 1_000;
+        assert_eq!((stored.start_time, stored.end_time), (first_start, last_end), "bounds of session {session}");
+    }
+    let project = project_id(&first, "p").await;
+    assert_eq!(first.count_spans(project).await.unwrap(), i64::from(TRACES) * 3, "nothing lost, nothing doubled");
+}
+
+pub async fn a_second_handle_sees_committed_spans(first: Store, second: Store) {
+    write(&first, vec![routed("p", span(1, 1, None))]).await;
+    assert!(second.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some());
+    // The second handle's duplicate is recognised although the first handle wrote the original.
+    let outcome = second.write_spans(&[&second.prepare_spans(vec![routed("p", span(1, 1, None))]).remove(0)]).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (0, 1));
 }

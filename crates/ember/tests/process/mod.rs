@@ -17,8 +17,25 @@ pub struct Ember {
 }
 
 impl Ember {
-    /// Starts `ember serve` with its data in `dir` and waits for its listening line.
+    /// Starts `ember serve` with its data in `dir` and waits for its listening line. With
+    /// `EMBER_TEST_BACKEND=postgresql` (and no database URL in `extra_env`) the data goes to a
+    /// PostgreSQL schema named after `dir` instead, so a restart on `dir` finds it again.
     pub async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Ember {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let sets_url = extra_env.iter().any(|(key, _)| *key == "PHOENIX_SQL_DATABASE_URL");
+        if std::env::var("EMBER_TEST_BACKEND").as_deref() == Ok("postgresql") && !sets_url {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            dir.hash(&mut hasher);
+            env.push(("PHOENIX_SQL_DATABASE_URL".into(), ember_store::testing::postgres_url()));
+            env.push(("PHOENIX_SQL_DATABASE_SCHEMA".into(), format!("e2e_{}_{:016x}", std::process::id(), hasher.finish())));
+        }
+        env.extend(extra_env.iter().map(|(key, value)| (key.to_string(), value.to_string())));
+        Self::start_with(dir, &env).await
+    }
+
+    /// Starts `ember serve` with exactly these extra variables.
+    pub async fn start_with(dir: &Path, extra_env: &[(String, String)]) -> Ember {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
         command
             .arg("serve")
@@ -27,6 +44,7 @@ impl Ember {
             .env("PHOENIX_GRPC_PORT", "0")
             .env("PHOENIX_WORKING_DIR", dir)
             .env_remove("PHOENIX_SQL_DATABASE_URL")
+            .env_remove("PHOENIX_SQL_DATABASE_SCHEMA")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);

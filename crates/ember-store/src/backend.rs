@@ -1,0 +1,200 @@
+//! The two database backends behind one small surface.
+//!
+//! Statements are built once (sea-query, or text with `$n` placeholders, which both SQLite and
+//! PostgreSQL accept) into a [`Statement`]; [`Pool`], [`Transaction`] and [`Row`] dispatch it to
+//! the native sqlx driver of the store's backend. Only what truly differs between the backends
+//! (opening, the attributes column, a few functions) is written per backend.
+
+use sea_query::Values;
+use sea_query_binder::SqlxValues;
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::{Postgres, Sqlite};
+
+use crate::codec::Codec;
+use crate::error::{Result, StoreError};
+
+/// SQL text and its bound values, for one backend.
+pub(crate) struct Statement {
+    pub sql: String,
+    pub values: Values,
+}
+
+impl Statement {
+    /// A text statement; `$1`, `$2`, ... name the values in order.
+    pub(crate) fn new(sql: impl Into<String>, values: impl IntoIterator<Item = sea_query::Value>) -> Self {
+        Statement { sql: sql.into(), values: Values(values.into_iter().collect()) }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub(crate) enum Transaction {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// Where a statement runs: a pool (any connection) or one connection (inside a transaction).
+pub(crate) enum Exec<'a> {
+    SqlitePool(&'a SqlitePool),
+    PostgresPool(&'a PgPool),
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+pub(crate) enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+/// Runs `$run` with `$executor` bound to the native executor of each backend, wrapping rows.
+macro_rules! on_executor {
+    ($exec:expr, $executor:ident => $run:expr) => {
+        match $exec {
+            Exec::SqlitePool($executor) => $run.map(RowsOf::sqlite),
+            Exec::Sqlite($executor) => $run.map(RowsOf::sqlite),
+            Exec::PostgresPool($executor) => $run.map(RowsOf::postgres),
+            Exec::Postgres($executor) => $run.map(RowsOf::postgres),
+        }
+    };
+}
+
+/// Wraps what a native query returned into backend-neutral rows.
+trait RowsOf<S, P>: Sized {
+    fn sqlite(value: S) -> Self;
+    fn postgres(value: P) -> Self;
+}
+
+impl RowsOf<Vec<SqliteRow>, Vec<PgRow>> for Vec<Row> {
+    fn sqlite(rows: Vec<SqliteRow>) -> Self {
+        rows.into_iter().map(Row::Sqlite).collect()
+    }
+    fn postgres(rows: Vec<PgRow>) -> Self {
+        rows.into_iter().map(Row::Postgres).collect()
+    }
+}
+
+impl RowsOf<Option<SqliteRow>, Option<PgRow>> for Option<Row> {
+    fn sqlite(row: Option<SqliteRow>) -> Self {
+        row.map(Row::Sqlite)
+    }
+    fn postgres(row: Option<PgRow>) -> Self {
+        row.map(Row::Postgres)
+    }
+}
+
+impl RowsOf<sqlx::sqlite::SqliteQueryResult, sqlx::postgres::PgQueryResult> for u64 {
+    fn sqlite(result: sqlx::sqlite::SqliteQueryResult) -> Self {
+        result.rows_affected()
+    }
+    fn postgres(result: sqlx::postgres::PgQueryResult) -> Self {
+        result.rows_affected()
+    }
+}
+
+impl Exec<'_> {
+    /// A shorter-lived copy, to run several statements on one connection.
+    pub(crate) fn reborrow(&mut self) -> Exec<'_> {
+        match self {
+            Exec::SqlitePool(pool) => Exec::SqlitePool(pool),
+            Exec::PostgresPool(pool) => Exec::PostgresPool(pool),
+            Exec::Sqlite(connection) => Exec::Sqlite(connection),
+            Exec::Postgres(connection) => Exec::Postgres(connection),
+        }
+    }
+
+    pub(crate) async fn fetch_all(self, statement: Statement) -> Result<Vec<Row>> {
+        let Statement { sql, values } = statement;
+        let rows: Vec<Row> = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).fetch_all(executor).await)?;
+        Ok(rows)
+    }
+
+    pub(crate) async fn fetch_optional(self, statement: Statement) -> Result<Option<Row>> {
+        let Statement { sql, values } = statement;
+        let row: Option<Row> = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).fetch_optional(executor).await)?;
+        Ok(row)
+    }
+
+    pub(crate) async fn fetch_one(self, statement: Statement) -> Result<Row> {
+        self.fetch_optional(statement).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Runs a statement; returns the rows it affected.
+    pub(crate) async fn execute(self, statement: Statement) -> Result<u64> {
+        let Statement { sql, values } = statement;
+        let affected: u64 = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).execute(executor).await)?;
+        Ok(affected)
+    }
+}
+
+impl Pool {
+    pub(crate) fn exec(&self) -> Exec<'_> {
+        match self {
+            Pool::Sqlite(pool) => Exec::SqlitePool(pool),
+            Pool::Postgres(pool) => Exec::PostgresPool(pool),
+        }
+    }
+
+    /// Starts a write transaction. SQLite's starts with `BEGIN IMMEDIATE`, so waiting for another
+    /// process's write lock goes through the busy timeout instead of failing when a read upgrades.
+    pub(crate) async fn begin(&self) -> Result<Transaction> {
+        Ok(match self {
+            Pool::Sqlite(pool) => Transaction::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Transaction::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Transaction {
+    pub(crate) fn exec(&mut self) -> Exec<'_> {
+        match self {
+            Transaction::Sqlite(tx) => Exec::Sqlite(tx),
+            Transaction::Postgres(tx) => Exec::Postgres(tx),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Transaction::Sqlite(tx) => tx.commit().await?,
+            Transaction::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Row {
+    /// Column `index`, decoded as a type both backends decode the same way.
+    pub(crate) fn get<T>(&self, index: usize) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        Ok(match self {
+            Row::Sqlite(row) => sqlx::Row::try_get(row, index)?,
+            Row::Postgres(row) => sqlx::Row::try_get(row, index)?,
+        })
+    }
+
+    /// The JSON text of a stored attributes column: SQLite stores it through the codec, PostgreSQL
+    /// as JSONB selected as text.
+    pub(crate) fn attributes_json(&self, index: usize, codec: Option<&Codec>) -> Result<String> {
+        match self {
+            Row::Sqlite(row) => {
+                let stored: Vec<u8> = sqlx::Row::try_get(row, index)?;
+                let codec = codec.ok_or_else(|| StoreError::Corrupt("no attribute codec".into()))?;
+                codec.decode(&stored).map_err(|error| StoreError::Corrupt(error.to_string()))
+            }
+            Row::Postgres(row) => Ok(sqlx::Row::try_get(row, index)?),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Opening an SQLite store: one writer connection, read-only readers, WAL, background checkpoints.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::backend::Pool;
+use crate::checkpoint::Checkpointer;
+use crate::codec::{register_sql_functions, Codec};
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::url::DatabaseUrl;
+use crate::{Store, StoreOptions};
+
+pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
+    let base = match &options.url {
+        DatabaseUrl::SqliteFile(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+            }
+            SqliteConnectOptions::new().filename(path)
+        }
+        // A named shared-cache memory database, so the writer and readers see the same data.
+        DatabaseUrl::SqliteMemory => SqliteConnectOptions::from_str(&format!(
+            "file:ember-memory-{}?mode=memory&cache=shared",
+            std::process::id() as u64 * 1_000_000 + u64::from(rand_suffix())
+        ))?,
+        DatabaseUrl::Postgres(_) => unreachable!("Store::open routes PostgreSQL urls elsewhere"),
+    };
+    let base = base
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        // Rows of a few KB waste most of a 4 KiB page; 16 KiB pages hold several.
+        // Only takes effect when the database file is created.
+        .page_size(16384)
+        .pragma("cache_size", "-32768")
+        .pragma("temp_store", "memory");
+    // FULL: a commit is on disk before the writer acknowledges it. Checkpoints run on their
+    // own connection (see `checkpoint`); the writer checkpoints only past 20,000 WAL pages.
+    let writer_options = base.clone().synchronous(SqliteSynchronous::Full).pragma("wal_autocheckpoint", "20000");
+    let codec = Codec::new(options.dictionary_samples);
+    let for_writer = codec.clone();
+    let writer = SqlitePoolOptions::new()
+        .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_writer.clone())))
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(writer_options)
+        .await?;
+    sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+    codec.attach(writer.clone()).await?;
+    let for_readers = codec.clone();
+    let reader = SqlitePoolOptions::new()
+        .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_readers.clone())))
+        .max_connections(options.read_connections.max(1))
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(base.clone().read_only(matches!(options.url, DatabaseUrl::SqliteFile(_))))
+        .await?;
+    let checkpointer = match options.url {
+        DatabaseUrl::SqliteFile(_) => {
+            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone().synchronous(SqliteSynchronous::Full)).await?;
+            Some(Checkpointer::start(pool))
+        }
+        // An in-memory database has no WAL.
+        _ => None,
+    };
+    Ok(Store { dialect: Dialect::Sqlite, writer: Pool::Sqlite(writer), reader: Pool::Sqlite(reader), checkpointer, codec: Some(codec) })
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}

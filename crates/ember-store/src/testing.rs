@@ -1,0 +1,109 @@
+//! Fresh databases for tests (feature `testsuite`): an SQLite file in a temporary directory, or
+//! a schema of its own in the PostgreSQL server named by `EMBER_TEST_POSTGRES_URL`
+//! (`scripts/test` starts one). `EMBER_TEST_BACKEND` (`sqlite`, the default, or `postgresql`)
+//! picks the backend of suites that run on either.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::{DatabaseUrl, Store, StoreOptions};
+
+/// A fresh, empty database, removed (SQLite) or abandoned (PostgreSQL) when dropped.
+pub struct TestDatabase {
+    pub options: StoreOptions,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// The backend `EMBER_TEST_BACKEND` names.
+    pub fn from_env() -> Self {
+        match std::env::var("EMBER_TEST_BACKEND").as_deref() {
+            Ok("postgresql") => Self::postgres(),
+            Ok("sqlite") | Err(_) => Self::sqlite(),
+            Ok(other) => panic!("EMBER_TEST_BACKEND={other:?}: expected sqlite or postgresql"),
+        }
+    }
+
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let options = StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")));
+        TestDatabase { options, _dir: Some(dir) }
+    }
+
+    pub fn postgres() -> Self {
+        let mut options = StoreOptions::new(DatabaseUrl::parse(&postgres_url()).expect("a postgresql:// url"));
+        options.schema = Some(unique_schema());
+        options.pool_size = 4;
+        TestDatabase { options, _dir: None }
+    }
+
+    pub async fn open(&self) -> Store {
+        Store::open(&self.options).await.expect("open store")
+    }
+
+    /// Holds the database's write lock from another connection (SQLite: `BEGIN IMMEDIATE`;
+    /// PostgreSQL: an exclusive lock on `traces`, which every span batch writes first), so
+    /// writers wait until [`WriteBlocker::release`].
+    pub async fn block_writes(&self) -> WriteBlocker {
+        use sqlx::Connection;
+        match &self.options.url {
+            DatabaseUrl::SqliteFile(path) => {
+                let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut connection).await.expect("lock");
+                WriteBlocker::Sqlite(connection)
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+                if let Some(schema) = &self.options.schema {
+                    options = options.options([("search_path", schema.as_str())]);
+                }
+                let mut connection = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+                sqlx::query("BEGIN").execute(&mut connection).await.expect("begin");
+                sqlx::query("LOCK TABLE traces IN EXCLUSIVE MODE").execute(&mut connection).await.expect("lock");
+                WriteBlocker::Postgres(connection)
+            }
+            DatabaseUrl::SqliteMemory => panic!("an in-memory database cannot be locked from outside"),
+        }
+    }
+
+    /// `PHOENIX_*` variables that make an `ember serve` process use this database.
+    pub fn serve_env(&self) -> Vec<(&'static str, String)> {
+        match &self.options.url {
+            DatabaseUrl::Postgres(url) => {
+                let mut env = vec![("PHOENIX_SQL_DATABASE_URL", url.clone())];
+                env.extend(self.options.schema.clone().map(|schema| ("PHOENIX_SQL_DATABASE_SCHEMA", schema)));
+                env
+            }
+            DatabaseUrl::SqliteFile(path) => vec![("PHOENIX_SQL_DATABASE_URL", format!("sqlite:///{}", path.display()))],
+            DatabaseUrl::SqliteMemory => vec![("PHOENIX_SQL_DATABASE_URL", "sqlite:///:memory:".into())],
+        }
+    }
+}
+
+/// The PostgreSQL server of the tests.
+pub fn postgres_url() -> String {
+    std::env::var("EMBER_TEST_POSTGRES_URL")
+        .expect("EMBER_TEST_POSTGRES_URL must name a PostgreSQL server for the PostgreSQL tests (scripts/test starts one)")
+}
+
+/// A schema name no other test, in this or another test process, uses.
+pub fn unique_schema() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("test_{}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos)
+}
+
+/// A connection holding the write lock; see [`TestDatabase::block_writes`].
+pub enum WriteBlocker {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl WriteBlocker {
+    pub async fn release(self) {
+        match self {
+            WriteBlocker::Sqlite(mut connection) => sqlx::query("ROLLBACK").execute(&mut connection).await.map(drop),
+            WriteBlocker::Postgres(mut connection) => sqlx::query("ROLLBACK").execute(&mut connection).await.map(drop),
+        }
+        .expect("release the write lock");
+    }
+}

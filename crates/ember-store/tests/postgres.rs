@@ -1,0 +1,66 @@
+//! The store suite on PostgreSQL (`EMBER_TEST_POSTGRES_URL`), each test in a schema of its own.
+
+mod suite;
+
+use ember_store::{DatabaseUrl, Store, StoreOptions};
+use suite::TestDatabase;
+
+store_suite!(TestDatabase::postgres());
+
+use ember_store::testing::postgres_url;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_migrate_once() {
+    let mut options = StoreOptions::new(DatabaseUrl::parse(&postgres_url()).unwrap());
+    options.schema = Some(ember_store::testing::unique_schema());
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn({
+                let options = options.clone();
+                async move { Store::open(&options).await }
+            })
+        })
+        .collect();
+    for open in opens {
+        open.await.unwrap().expect("every replica opens the store");
+    }
+    let store = Store::open(&options).await.unwrap();
+    let default = store.get_project_by_name("default").await.unwrap().expect("the default project");
+    assert_eq!(default.id, 1);
+    assert_eq!(store.list_projects(None, 10, None).await.unwrap().items.len(), 1, "migrations ran once");
+}
+
+#[tokio::test]
+async fn reads_go_to_the_read_replica() {
+    let mut options = StoreOptions::new(DatabaseUrl::parse(&postgres_url()).unwrap());
+    options.schema = Some(ember_store::testing::unique_schema());
+    // A "replica" that is a different database: what the store reads must come from it.
+    let replica_database = ember_store::testing::unique_schema();
+    let admin = Store::open(&options).await.unwrap();
+    drop(admin);
+    let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_url()).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {replica_database}")).execute(&mut connection).await.unwrap();
+    let replica_url = {
+        let base = postgres_url();
+        let (server, _) = base.rsplit_once('/').unwrap();
+        format!("{server}/{replica_database}")
+    };
+    // Migrate the replica database so it has the tables, then point reads at it.
+    let mut replica_options = options.clone();
+    replica_options.url = DatabaseUrl::parse(&replica_url).unwrap();
+    Store::open(&replica_options).await.unwrap().close().await;
+    options.read_replica_url = Some(replica_url);
+    let store = Store::open(&options).await.unwrap();
+    suite::write(&store, vec![suite::routed("p", suite::span(1, 1, None))]).await;
+    assert!(store.get_project_by_name("p").await.unwrap().is_none(), "reads come from the replica, which has not seen the write");
+    let primary = Store::open(&StoreOptions { read_replica_url: None, ..options.clone() }).await.unwrap();
+    assert!(primary.get_project_by_name("p").await.unwrap().is_some(), "the write went to the primary");
+}
+
+#[tokio::test]
+async fn bad_schema_names_are_refused() {
+    let mut options = StoreOptions::new(DatabaseUrl::parse(&postgres_url()).unwrap());
+    options.schema = Some("Robert'); DROP TABLE spans;--".into());
+    let error = Store::open(&options).await.err().expect("refused");
+    assert!(error.to_string().contains("not a plain lowercase identifier"), "{error}");
+}
