@@ -1,5 +1,6 @@
 //! ember's ingest and query benchmark. See README "Benchmark".
 
+mod database;
 mod generate;
 mod server;
 
@@ -11,9 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use ember_core::GlobalId;
-use ember_store::{DatabaseUrl, PreparedSpan, Store, StoreOptions};
+use ember_store::PreparedSpan;
 use prost::Message;
 
+use crate::database::Database;
 use crate::generate::Generator;
 use crate::server::EmberProcess;
 
@@ -37,6 +39,13 @@ struct Args {
     /// The ember binary; defaults to the one beside this benchmark.
     #[arg(long)]
     ember_bin: Option<PathBuf>,
+    /// Run against this PostgreSQL server (each run in a fresh schema) instead of SQLite.
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// `ember serve` processes sharing the database (PostgreSQL only); requests are spread
+    /// over them round-robin.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
 }
 
 const PROJECT: &str = "bench";
@@ -91,21 +100,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
         payload_bytes as f64 / total_spans as f64
     );
 
-    let dir = tempfile::tempdir()?;
-    let ember = EmberProcess::start(&ember_bin, dir.path()).await?;
-    println!("startup to /healthz: {:.1} ms", ember.startup.as_secs_f64() * 1e3);
+    if args.replicas > 1 && args.postgres_url.is_none() {
+        bail!("--replicas needs --postgres-url: one SQLite database serves one ember process");
+    }
+    let database = Database::new(args.postgres_url.as_deref(), "ember.db")?;
+    let mut env = database.serve_env();
+    if let Some(dir) = database.working_dir() {
+        env.push(("PHOENIX_WORKING_DIR", dir.display().to_string()));
+    }
+    println!("backend: {}, {} replica(s)", if args.postgres_url.is_some() { "postgresql" } else { "sqlite" }, args.replicas);
+    let mut replicas = Vec::new();
+    for _ in 0..args.replicas.max(1) {
+        let ember = EmberProcess::start(&ember_bin, &env).await?;
+        println!("startup to /healthz: {:.1} ms", ember.startup.as_secs_f64() * 1e3);
+        replicas.push(ember);
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    println!("idle RSS: {:.1} MB", ember.rss_mb()?);
+    println!("idle RSS: {:.1} MB", replicas[0].rss_mb()?);
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
     let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     let retries = Arc::new(AtomicUsize::new(0));
-    let url = format!("{}/v1/traces", ember.http);
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
-        let (client, requests, next, retries, url) = (client.clone(), requests.clone(), next.clone(), retries.clone(), url.clone());
+    for worker in 0..args.concurrency {
+        let url = format!("{}/v1/traces", replicas[worker % replicas.len()].http);
+        let (client, requests, next, retries) = (client.clone(), requests.clone(), next.clone(), retries.clone());
         workers.push(tokio::spawn(async move {
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
@@ -134,7 +155,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         total_spans as f64 / elapsed.as_secs_f64(),
         retries.load(Ordering::Relaxed)
     );
-    println!("RSS after load: {:.1} MB", ember.rss_mb()?);
+    for ember in &replicas {
+        println!("RSS after load: {:.1} MB", ember.rss_mb()?);
+    }
+    let ember = &replicas[0];
 
     let base = format!("{}/v1/projects/{PROJECT}", ember.http);
     let first_page = latency(&client, &format!("{base}/spans?limit=100"), args.query_samples).await?;
@@ -149,16 +173,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("GET traces?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", traces_deep.0, traces_deep.1);
     println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
 
-    ember.stop().await?;
-    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await?;
+    for ember in replicas {
+        ember.stop().await?;
+    }
+    let store = database.open().await?;
     let project = store.get_project_by_name(PROJECT).await?.context("bench project exists")?;
     let stored = store.count_spans(project.id).await?;
     store.close().await;
     if stored as usize != total_spans {
         bail!("{stored} spans stored, {total_spans} acknowledged");
     }
-    let db_bytes: u64 =
-        ["ember.db", "ember.db-wal"].iter().filter_map(|f| std::fs::metadata(dir.path().join(f)).ok()).map(|m| m.len()).sum();
+    let db_bytes = database.size_bytes().await?;
     println!(
         "database: {:.1} MB, {:.0} bytes per span (all {stored} spans verified)",
         db_bytes as f64 / 1e6,
@@ -166,18 +191,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     if args.raw_spans > 0 {
-        raw_ceiling(args.raw_spans).await?;
+        raw_ceiling(args.raw_spans, &Database::new(args.postgres_url.as_deref(), "raw.db")?).await?;
     }
     Ok(())
 }
 
 /// The same kind of spans written straight into a fresh store in 10k-span transactions, after
 /// timing their decoding and preparation (protobuf bytes → rows ready to insert) on one thread.
-async fn raw_ceiling(spans: usize) -> anyhow::Result<()> {
+async fn raw_ceiling(spans: usize, database: &Database) -> anyhow::Result<()> {
     let mut generator = Generator::new(7);
     let bodies: Vec<Vec<u8>> = generator.requests(PROJECT, spans, 500).into_iter().map(|(request, _)| request.encode_to_vec()).collect();
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("raw.db")))).await?;
+    let store = database.open().await?;
     let started = Instant::now();
     let mut prepared: Vec<PreparedSpan> = Vec::with_capacity(spans);
     for body in &bodies {

@@ -14,22 +14,24 @@ pub struct EmberProcess {
 }
 
 impl EmberProcess {
-    /// Starts ember on fixed free ports and times spawn → first `/healthz` answer.
-    pub async fn start(binary: &Path, dir: &Path) -> anyhow::Result<Self> {
+    /// Starts ember on fixed free ports with `env` naming its database, and times spawn →
+    /// first `/healthz` answer.
+    pub async fn start(binary: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
         let http_port = free_port()?;
         let grpc_port = free_port()?;
         let started = Instant::now();
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("serve")
             .env("PHOENIX_HOST", "127.0.0.1")
             .env("PHOENIX_PORT", http_port.to_string())
             .env("PHOENIX_GRPC_PORT", grpc_port.to_string())
-            .env("PHOENIX_WORKING_DIR", dir)
-            .env("PHOENIX_LOGGING_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
+            .env("PHOENIX_LOGGING_LEVEL", "warn");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child =
+            command.stdout(Stdio::null()).kill_on_drop(true).spawn().with_context(|| format!("cannot start {}", binary.display()))?;
         let http = format!("http://127.0.0.1:{http_port}");
         let client = reqwest::Client::new();
         loop {

@@ -74,6 +74,10 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_MAX_BATCH_SPANS", default_value_t = 10_000)]
     pub max_batch_spans: usize,
 
+    /// Span transactions written at once on PostgreSQL (SQLite always writes one at a time).
+    #[arg(long, env = "EMBER_INGEST_WRITERS", default_value_t = 4)]
+    pub ingest_writers: usize,
+
     /// Largest request body, counted after decompression; larger bodies get 413.
     #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 64 << 20)]
     pub max_body_bytes: usize,
@@ -138,6 +142,7 @@ impl ServeConfig {
             max_spans: self.max_spans_queue_size.max(1),
             max_bytes: self.max_queue_bytes.max(1),
             max_batch_spans: self.max_batch_spans.max(1),
+            writers: self.ingest_writers.max(1),
         }
     }
 
@@ -160,6 +165,7 @@ impl ServeConfig {
             max_spans_queue_size: 20_000,
             max_queue_bytes: 512 << 20,
             max_batch_spans: 10_000,
+            ingest_writers: 4,
             max_body_bytes: 64 << 20,
             grpc_max_message_bytes: 64 << 20,
             read_connections: 2,

@@ -50,7 +50,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ember.db");
         let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
-        let (queue, _writer) = IngestQueue::start(store, QueueLimits { max_spans: 2, max_bytes: 1 << 20, max_batch_spans: 10 });
+        let (queue, _writer) =
+            IngestQueue::start(store, QueueLimits { max_spans: 2, max_bytes: 1 << 20, max_batch_spans: 10, ..Default::default() });
         let service = OtlpTraceService { queue: queue.clone() };
 
         let too_many = service.export(Request::new(request(None, (1..=3).map(|id| span(1, id, None, "CHAIN")).collect()))).await;

@@ -63,6 +63,12 @@ impl Store {
         }
     }
 
+    /// Whether several transactions may write spans at once: PostgreSQL's do; SQLite has one
+    /// writer connection.
+    pub fn supports_concurrent_writers(&self) -> bool {
+        self.dialect == Dialect::Postgres
+    }
+
     /// Builds a sea-query statement for this store's dialect.
     pub(crate) fn build<S: QueryStatementWriter>(&self, statement: &S) -> Statement {
         let (sql, values) = statement.build_any(self.dialect.query_builder());

@@ -26,15 +26,6 @@ impl Dialect {
         }
     }
 
-    /// A placeholder for a value written to the attributes column: the codec's bytes on SQLite,
-    /// JSON text turned into JSONB on PostgreSQL.
-    pub(crate) fn attributes_placeholder(self, n: usize) -> String {
-        match self {
-            Dialect::Sqlite => "?".to_string(),
-            Dialect::Postgres => format!("CAST(${n} AS JSONB)"),
-        }
-    }
-
     /// The attributes column as [`crate::backend::Row::attributes_json`] reads it.
     pub(crate) fn attributes_column(self) -> &'static str {
         match self {

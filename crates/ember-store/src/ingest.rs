@@ -63,31 +63,6 @@ struct StoredTrace {
 /// A trace row after the batch's upsert: trace rowid and project id.
 pub(crate) type TraceRows = HashMap<String, (i64, i64)>;
 
-/// Binds one span row of [`span_insert_sql`]; a macro because each backend's query type differs.
-macro_rules! bind_span {
-    ($insert:expr, $span:expr, $traces:expr, $counts:expr, $attributes:expr) => {{
-        let (trace_rowid, project_id) = $traces[&$span.trace_id];
-        $insert
-            .bind(trace_rowid)
-            .bind(project_id)
-            .bind($span.span_id.as_str())
-            .bind($span.parent_id.as_deref())
-            .bind($span.name.as_str())
-            .bind($span.span_kind.as_str())
-            .bind($span.start_time)
-            .bind($span.end_time)
-            .bind($span.status_code.as_str())
-            .bind($span.status_message.as_str())
-            .bind($attributes)
-            .bind($span.events_json.as_str())
-            .bind($counts.errors)
-            .bind($counts.prompt_tokens)
-            .bind($counts.completion_tokens)
-            .bind($span.llm_token_count_prompt)
-            .bind($span.llm_token_count_completion)
-    }};
-}
-
 impl Store {
     /// Writes a batch in one transaction and commits it.
     pub async fn write_spans(&self, batch: &[&PreparedSpan]) -> Result<WriteOutcome> {
@@ -328,27 +303,37 @@ impl Store {
 
     async fn insert_spans(&self, tx: &mut Transaction, spans: &[&PreparedSpan], traces: &TraceRows, cumulative: &[Counts]) -> Result<()> {
         // The hottest statement: bound directly, without sea-query's intermediate values, so the
-        // attribute blobs are passed by reference instead of copied.
+        // attribute values are passed by reference instead of copied.
         for (chunk_index, chunk) in spans.chunks(INSERT_CHUNK).enumerate() {
-            let sql = span_insert_sql(self.dialect, chunk.len());
             let counts = &cumulative[chunk_index * INSERT_CHUNK..];
             match tx {
                 Transaction::Sqlite(tx) => {
+                    let sql = span_insert_sql(chunk.len());
                     let mut insert = sqlx::query(&sql);
-                    for (offset, span) in chunk.iter().enumerate() {
-                        insert = bind_span!(insert, span, traces, counts[offset], span.attributes.as_slice());
+                    for (span, counts) in chunk.iter().zip(counts) {
+                        let (trace_rowid, project_id) = traces[&span.trace_id];
+                        insert = insert
+                            .bind(trace_rowid)
+                            .bind(project_id)
+                            .bind(span.span_id.as_str())
+                            .bind(span.parent_id.as_deref())
+                            .bind(span.name.as_str())
+                            .bind(span.span_kind.as_str())
+                            .bind(span.start_time)
+                            .bind(span.end_time)
+                            .bind(span.status_code.as_str())
+                            .bind(span.status_message.as_str())
+                            .bind(span.attributes.as_slice())
+                            .bind(span.events_json.as_str())
+                            .bind(counts.errors)
+                            .bind(counts.prompt_tokens)
+                            .bind(counts.completion_tokens)
+                            .bind(span.llm_token_count_prompt)
+                            .bind(span.llm_token_count_completion);
                     }
                     insert.execute(&mut **tx).await?;
                 }
-                Transaction::Postgres(tx) => {
-                    let mut insert = sqlx::query(&sql);
-                    for (offset, span) in chunk.iter().enumerate() {
-                        let json =
-                            std::str::from_utf8(&span.attributes).map_err(|_| StoreError::Invalid("attributes are not UTF-8".into()))?;
-                        insert = bind_span!(insert, span, traces, counts[offset], json);
-                    }
-                    insert.execute(&mut **tx).await?;
-                }
+                Transaction::Postgres(tx) => insert_spans_unnest(tx, chunk, traces, counts).await?,
             }
         }
         Ok(())
@@ -374,10 +359,9 @@ const SPAN_INSERT_COLUMNS: [&str; 17] = [
     "llm_token_count_prompt",
     "llm_token_count_completion",
 ];
-const ATTRIBUTES_COLUMN: usize = 10;
 
-/// `INSERT INTO spans (...) VALUES (?, ...), (?, ...)` for `rows` rows, with the dialect's placeholders.
-fn span_insert_sql(dialect: Dialect, rows: usize) -> String {
+/// SQLite's span insert: `INSERT INTO spans (...) VALUES (?, ...), (?, ...)` for `rows` rows.
+fn span_insert_sql(rows: usize) -> String {
     let width = SPAN_INSERT_COLUMNS.len();
     let mut sql = format!("INSERT INTO spans ({}) VALUES ", SPAN_INSERT_COLUMNS.join(", "));
     for row in 0..rows {
@@ -389,12 +373,61 @@ fn span_insert_sql(dialect: Dialect, rows: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            let n = row * width + column + 1;
-            sql.push_str(&if column == ATTRIBUTES_COLUMN { dialect.attributes_placeholder(n) } else { dialect.placeholder(n) });
+            sql.push('?');
         }
         sql.push(')');
     }
     sql
+}
+
+/// PostgreSQL's span insert: one statement whose 17 parameters are column arrays, instead of a
+/// statement with 17 parameters per row for the server to parse and plan.
+async fn insert_spans_unnest(
+    connection: &mut sqlx::PgConnection,
+    spans: &[&PreparedSpan],
+    traces: &TraceRows,
+    counts: &[Counts],
+) -> Result<()> {
+    let mut trace_rowids = Vec::with_capacity(spans.len());
+    let mut project_ids = Vec::with_capacity(spans.len());
+    let mut attributes = Vec::with_capacity(spans.len());
+    for span in spans {
+        let (trace_rowid, project_id) = traces[&span.trace_id];
+        trace_rowids.push(trace_rowid);
+        project_ids.push(project_id);
+        attributes.push(std::str::from_utf8(&span.attributes).map_err(|_| StoreError::Invalid("attributes are not UTF-8".into()))?);
+    }
+    let column = |f: fn(&PreparedSpan) -> &str| spans.iter().map(|s| f(s)).collect::<Vec<&str>>();
+    let optional = |f: fn(&PreparedSpan) -> Option<i64>| spans.iter().map(|s| f(s)).collect::<Vec<Option<i64>>>();
+    sqlx::query(&format!(
+        "INSERT INTO spans ({}) SELECT trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time, \
+         status_code, status_message, CAST(attributes AS JSONB), events, errors, prompt, completion, own_prompt, own_completion \
+         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::BIGINT[], \
+         $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], $17::BIGINT[]) \
+         AS rows(trace_rowid, project_id, span_id, parent_id, name, span_kind, start_time, end_time, status_code, status_message, \
+         attributes, events, errors, prompt, completion, own_prompt, own_completion)",
+        SPAN_INSERT_COLUMNS.join(", ")
+    ))
+    .bind(trace_rowids)
+    .bind(project_ids)
+    .bind(column(|s| &s.span_id))
+    .bind(spans.iter().map(|s| s.parent_id.as_deref()).collect::<Vec<Option<&str>>>())
+    .bind(column(|s| &s.name))
+    .bind(column(|s| s.span_kind.as_str()))
+    .bind(spans.iter().map(|s| s.start_time).collect::<Vec<i64>>())
+    .bind(spans.iter().map(|s| s.end_time).collect::<Vec<i64>>())
+    .bind(column(|s| s.status_code.as_str()))
+    .bind(column(|s| &s.status_message))
+    .bind(attributes)
+    .bind(column(|s| &s.events_json))
+    .bind(counts[..spans.len()].iter().map(|c| c.errors).collect::<Vec<i64>>())
+    .bind(counts[..spans.len()].iter().map(|c| c.prompt_tokens).collect::<Vec<i64>>())
+    .bind(counts[..spans.len()].iter().map(|c| c.completion_tokens).collect::<Vec<i64>>())
+    .bind(optional(|s| s.llm_token_count_prompt))
+    .bind(optional(|s| s.llm_token_count_completion))
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// `(?, ?), (?, ?)`: `rows` tuples of `width` placeholders.

@@ -1,13 +1,15 @@
-//! The ingest queue and its writer task.
+//! The ingest queue and its writer tasks.
 //!
 //! Transports submit decoded spans; admission takes permits from two semaphores (spans and
-//! bytes), so memory is bounded and a full queue is reported at once instead of growing. One
+//! bytes), so memory is bounded and a full queue is reported at once instead of growing. A
 //! writer task drains the queue, merges waiting submissions into one transaction (group
-//! commit) and resolves each submission only after that transaction commits.
+//! commit) and resolves each submission only after that transaction commits. SQLite has one
+//! writer task (it has one writer connection); PostgreSQL several, whose transactions run at
+//! once (see `ingest` for why that is safe).
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
@@ -22,11 +24,13 @@ pub struct QueueLimits {
     pub max_bytes: usize,
     /// Most spans written in one transaction.
     pub max_batch_spans: usize,
+    /// Transactions writing spans at once (PostgreSQL; SQLite always has one).
+    pub writers: usize,
 }
 
 impl Default for QueueLimits {
     fn default() -> Self {
-        Self { max_spans: 100_000, max_bytes: 512 << 20, max_batch_spans: 10_000 }
+        Self { max_spans: 100_000, max_bytes: 512 << 20, max_batch_spans: 10_000, writers: 4 }
     }
 }
 
@@ -67,16 +71,18 @@ pub struct IngestQueue {
     limits: QueueLimits,
 }
 
-/// The writer task; await [`WriterHandle::finished`] after dropping every [`IngestQueue`]
+/// The writer tasks; await [`WriterHandle::finished`] after dropping every [`IngestQueue`]
 /// clone to flush what was accepted.
 pub struct WriterHandle {
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl WriterHandle {
     pub async fn finished(self) {
-        if let Err(error) = self.task.await {
-            tracing::error!(%error, "ingest writer task failed");
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "ingest writer task failed");
+            }
         }
     }
 }
@@ -84,7 +90,9 @@ impl WriterHandle {
 impl IngestQueue {
     pub fn start(store: Store, limits: QueueLimits) -> (IngestQueue, WriterHandle) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run_writer(store.clone(), receiver, limits.max_batch_spans));
+        let receiver = Arc::new(Mutex::new(receiver));
+        let writers = if store.supports_concurrent_writers() { limits.writers.max(1) } else { 1 };
+        let tasks = (0..writers).map(|_| tokio::spawn(run_writer(store.clone(), receiver.clone(), limits.max_batch_spans))).collect();
         let queue = IngestQueue {
             store,
             sender,
@@ -92,7 +100,7 @@ impl IngestQueue {
             byte_permits: Arc::new(Semaphore::new(limits.max_bytes)),
             limits,
         };
-        (queue, WriterHandle { task })
+        (queue, WriterHandle { tasks })
     }
 
     /// Queues spans for writing. Returns at once with [`QueueFull`] when they do not fit;
@@ -128,19 +136,27 @@ impl IngestQueue {
     }
 }
 
-async fn run_writer(store: Store, mut receiver: mpsc::UnboundedReceiver<Submission>, max_batch_spans: usize) {
-    while let Some(first) = receiver.recv().await {
-        let mut span_count = first.spans.len();
-        let mut submissions = vec![first];
-        while span_count < max_batch_spans {
-            match receiver.try_recv() {
-                Ok(next) => {
-                    span_count += next.spans.len();
-                    submissions.push(next);
-                }
-                Err(_) => break,
+/// Takes the waiting submissions (up to `max_batch_spans`) as one batch; `None` once the queue
+/// is closed and empty.
+async fn next_batch(receiver: &Mutex<mpsc::UnboundedReceiver<Submission>>, max_batch_spans: usize) -> Option<(Vec<Submission>, usize)> {
+    let mut receiver = receiver.lock().await;
+    let first = receiver.recv().await?;
+    let mut span_count = first.spans.len();
+    let mut submissions = vec![first];
+    while span_count < max_batch_spans {
+        match receiver.try_recv() {
+            Ok(next) => {
+                span_count += next.spans.len();
+                submissions.push(next);
             }
+            Err(_) => break,
         }
+    }
+    Some((submissions, span_count))
+}
+
+async fn run_writer(store: Store, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Submission>>>, max_batch_spans: usize) {
+    while let Some((submissions, span_count)) = next_batch(&receiver, max_batch_spans).await {
         let batch: Vec<&PreparedSpan> = submissions.iter().flat_map(|s| s.spans.iter()).collect();
         let started = std::time::Instant::now();
         let result = store.write_spans(&batch).await;

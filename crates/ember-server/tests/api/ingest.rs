@@ -134,7 +134,7 @@ async fn project_header_beats_resource_attribute_and_traces_keep_their_project()
 
 #[tokio::test]
 async fn oversized_batches_are_refused_and_a_full_queue_answers_503() {
-    let app = test_app_with(QueueLimits { max_spans: 2, max_bytes: 1 << 20, max_batch_spans: 10 }, 1 << 20).await;
+    let app = test_app_with(QueueLimits { max_spans: 2, max_bytes: 1 << 20, max_batch_spans: 10, ..Default::default() }, 1 << 20).await;
     let three: Vec<_> = (1..=3).map(|id| span(1, id, None, "CHAIN")).collect();
     let response = app.export(&request(None, three)).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());

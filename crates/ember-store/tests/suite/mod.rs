@@ -245,7 +245,8 @@ pub async fn transfer_moves_traces_and_spans(store: Store) {
 }
 
 pub async fn queue_acks_after_commit_and_refuses_when_full(store: Store) {
-    let (queue, writer) = IngestQueue::start(store.clone(), QueueLimits { max_spans: 10, max_bytes: 1 << 20, max_batch_spans: 100 });
+    let (queue, writer) =
+        IngestQueue::start(store.clone(), QueueLimits { max_spans: 10, max_bytes: 1 << 20, max_batch_spans: 100, ..Default::default() });
     let committed = queue.submit(store.prepare_spans(vec![routed("p", span(1, 1, None))])).unwrap();
     committed.await.unwrap();
     assert!(store.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some(), "acknowledged spans are readable");
@@ -278,6 +279,7 @@ macro_rules! store_suite {
             queue_acks_after_commit_and_refuses_when_full,
             attribute_filters_match_json_types_and_paths,
             nul_characters_are_stored_and_readable,
+            queue_writers_keep_interleaved_traces_right,
         );
         $crate::store_suite!(@pairs $database;
             concurrent_writers_keep_counts_and_bounds_right,
@@ -286,7 +288,7 @@ macro_rules! store_suite {
     };
     (@tests $database:expr; $($name:ident),* $(,)?) => {
         $(
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let database = $database;
                 suite::$name(database.open().await).await;
@@ -358,11 +360,12 @@ pub async fn nul_characters_are_stored_and_readable(store: Store) {
     assert_eq!(stored.span.attributes.get(&format!("odd{expected}key")), Some(&json!(1)));
 }
 
-/// Trace `t` has root `3t+1` <- mid `3t+2` <- leaf `3t+3`, each an LLM span with tokens, the leaf
-/// an error. Two handles write them in small batches at the same time, every child of a trace
-/// on the other handle from its parent, in orders that put children first.
-pub async fn concurrent_writers_keep_counts_and_bounds_right(first: Store, second: Store) {
-    const TRACES: u8 = 60;
+const INTERLEAVED_TRACES: u8 = 60;
+
+/// Trace `t` has root `3t+1` <- mid `3t+2` <- leaf `3t+3`, each an LLM span with tokens, the
+/// leaf an error, and sessions shared by every 7th trace. Split in two halves so that every
+/// child of a trace is in the other half from its parent, in orders that put children first.
+fn interleaved_traces() -> (Vec<RoutedSpan>, Vec<RoutedSpan>) {
     let member = |trace: u8, level: u8| {
         let id = trace * 3 + level + 1;
         let parent = if level == 0 { None } else { Some(id - 1) };
@@ -374,38 +377,64 @@ pub async fn concurrent_writers_keep_counts_and_bounds_right(first: Store, secon
     };
     let mut one = Vec::new();
     let mut other = Vec::new();
-    for trace in 0..TRACES {
-        // Leaves and roots on one handle, the middle on the other, alternating which.
+    for trace in 0..INTERLEAVED_TRACES {
         let (a, b) = if trace % 2 == 0 { (&mut one, &mut other) } else { (&mut other, &mut one) };
         a.push(member(trace, 2));
         b.push(member(trace, 1));
         a.push(member(trace, 0));
     }
+    (one, other)
+}
+
+/// What [`interleaved_traces`] must leave stored, however its spans were written.
+async fn assert_interleaved_traces_stored_right(store: &Store) {
+    for trace in 0..INTERLEAVED_TRACES {
+        let root = trace * 3 + 1;
+        assert_eq!(cumulative(store, root).await, (1, 6, 60), "root of trace {trace}");
+        assert_eq!(cumulative(store, root + 1).await, (1, 5, 50), "middle of trace {trace}");
+        let stored = store.get_trace(None, Some(&format!("{trace:032x}"))).await.unwrap().unwrap();
+        let start = 1_000_000 * i64::from(trace);
+        assert_eq!((stored.start_time, stored.end_time), (start, start + 1_000), "bounds of trace {trace}");
+    }
+    for session in 0..7u8 {
+        let stored = store.get_session(None, Some(&format!("session-{session}"))).await.unwrap().unwrap();
+        let traces: Vec<u8> = (0..INTERLEAVED_TRACES).filter(|t| t % 7 == session).collect();
+        assert_eq!(stored.traces.len(), traces.len(), "every trace of session {session} joined it");
+        let first_start = 1_000_000 * i64::from(traces[0]);
+        let last_end = 1_000_000 * i64::from(*traces.last().unwrap()) + 1_000;
+        assert_eq!((stored.start_time, stored.end_time), (first_start, last_end), "bounds of session {session}");
+    }
+    let project = project_id(store, "p").await;
+    assert_eq!(store.count_spans(project).await.unwrap(), i64::from(INTERLEAVED_TRACES) * 3, "nothing lost, nothing doubled");
+}
+
+/// Two handles (two processes' stores) write the halves at the same time, in small batches.
+pub async fn concurrent_writers_keep_counts_and_bounds_right(first: Store, second: Store) {
+    let (one, other) = interleaved_traces();
     let writer = |store: Store, spans: Vec<RoutedSpan>| async move {
         for batch in spans.chunks(3) {
             write(&store, batch.to_vec()).await;
         }
     };
     tokio::join!(writer(first.clone(), one), writer(second.clone(), other));
+    assert_interleaved_traces_stored_right(&first).await;
+}
 
-    for trace in 0..TRACES {
-        let root = trace * 3 + 1;
-        assert_eq!(cumulative(&first, root).await, (1, 6, 60), "root of trace {trace}");
-        assert_eq!(cumulative(&second, root + 1).await, (1, 5, 50), "middle of trace {trace}");
-        let stored = first.get_trace(None, Some(&format!("{trace:032x}"))).await.unwrap().unwrap();
-        let start = 1_000_000 * i64::from(trace);
-        assert_eq!((stored.start_time, stored.end_time), (start, start + 1_000), "bounds of trace {trace}");
+/// One queue with several writer tasks (on PostgreSQL) gets every span as its own submission.
+pub async fn queue_writers_keep_interleaved_traces_right(store: Store) {
+    let (queue, writer) = IngestQueue::start(store.clone(), QueueLimits { writers: 4, ..Default::default() });
+    let (one, other) = interleaved_traces();
+    let mut submissions = Vec::new();
+    for (a, b) in one.into_iter().zip(other) {
+        submissions.push(queue.submit(store.prepare_spans(vec![a])).unwrap());
+        submissions.push(queue.submit(store.prepare_spans(vec![b])).unwrap());
     }
-    for session in 0..7u8 {
-        let stored = first.get_session(None, Some(&format!("session-{session}"))).await.unwrap().unwrap();
-        let traces: Vec<u8> = (0..TRACES).filter(|t| t % 7 == session).collect();
-        assert_eq!(stored.traces.len(), traces.len(), "every trace of session {session} joined it");
-        let first_start = 1_000_000 * i64::from(traces[0]);
-        let last_end = 1_000_000 * i64::from(*traces.last().unwrap()) + 1_000;
-        assert_eq!((stored.start_time, stored.end_time), (first_start, last_end), "bounds of session {session}");
+    for committed in futures::future::join_all(submissions).await {
+        committed.expect("committed");
     }
-    let project = project_id(&first, "p").await;
-    assert_eq!(first.count_spans(project).await.unwrap(), i64::from(TRACES) * 3, "nothing lost, nothing doubled");
+    drop(queue);
+    writer.finished().await;
+    assert_interleaved_traces_stored_right(&store).await;
 }
 
 pub async fn a_second_handle_sees_committed_spans(first: Store, second: Store) {
