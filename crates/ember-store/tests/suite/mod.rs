@@ -2,8 +2,6 @@
 //! one database, as two ember processes would have) and is instantiated once per backend by
 //! [`store_suite!`].
 
-#![allow(dead_code)] // each backend's test binary uses part of it
-
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 pub use ember_store::testing::TestDatabase;
 use ember_store::{
