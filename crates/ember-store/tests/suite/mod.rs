@@ -1,7 +1,6 @@
 //! The store test suite: every test takes a fresh, empty [`Store`] (some take two handles on
 //! one database, as two ember processes would have) and is instantiated once per backend by
 //! [`store_suite!`].
-
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 pub use ember_store::testing::TestDatabase;
 use ember_store::{
