@@ -362,22 +362,11 @@ const SPAN_INSERT_COLUMNS: [&str; 17] = [
 
 /// SQLite's span insert: `INSERT INTO spans (...) VALUES (?, ...), (?, ...)` for `rows` rows.
 fn span_insert_sql(rows: usize) -> String {
-    let width = SPAN_INSERT_COLUMNS.len();
-    let mut sql = format!("INSERT INTO spans ({}) VALUES ", SPAN_INSERT_COLUMNS.join(", "));
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..width {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('?');
-        }
-        sql.push(')');
-    }
-    sql
+    format!(
+        "INSERT INTO spans ({}) VALUES {}",
+        SPAN_INSERT_COLUMNS.join(", "),
+        values_list(Dialect::Sqlite, rows, SPAN_INSERT_COLUMNS.len())
+    )
 }
 
 /// PostgreSQL's span insert: one statement whose 17 parameters are column arrays, instead of a
