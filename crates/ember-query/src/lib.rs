@@ -1,0 +1,103 @@
+//! ember's filter languages, compiled to SQL for each store dialect.
+//!
+//! Two languages reach the same typed AST ([`Condition`]):
+//! - Phoenix filters (`span_kind == 'LLM' and evals['correctness'].label == 'incorrect'`), a
+//!   restricted Python expression, for spans, traces and sessions ([`Filter::phoenix`]);
+//! - Arize AX span filters (`status_code = 'ERROR' AND eval.Correctness.label = 'correct'`)
+//!   ([`Filter::arize`]).
+//!
+//! Pipeline: text → tokens → syntax tree (`python::syntax`, `ax`) → typed AST (`lower`, where
+//! names are resolved and Phoenix's type rules applied) → SQL (`sql`).
+//!
+//! # Security boundary
+//! Filter text comes straight from HTTP clients and ends up inside SQL statements. This crate is
+//! the only place where that happens, and it holds two rules:
+//! - every literal the user wrote (strings, numbers, datetimes, attribute keys, annotation names,
+//!   LIKE patterns) is a bound parameter, never SQL text;
+//! - every piece of SQL text comes from this crate's own string constants, chosen by the grammar
+//!   (column names, operators, function names), never from the input.
+//!
+//! So a filter can select different rows but never change the shape of the statement; the
+//! injection tests check that quotes, comments, `;` and look-alike characters stay in parameters.
+//! Parser recursion and the depth of the syntax tree are bounded by [`MAX_DEPTH`], so no input
+//! can exhaust the stack.
+
+mod ast;
+mod ax;
+mod error;
+mod lower;
+mod python;
+#[cfg(feature = "reference")]
+pub mod reference;
+mod sql;
+
+pub use ast::*;
+pub use error::QueryError;
+use sea_query::SimpleExpr;
+
+/// Filters nested deeper than this (brackets, `not`, operator chains, paths) are refused.
+pub const MAX_DEPTH: usize = 64;
+
+/// The SQL dialect to compile for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// What a filter selects: spans, traces or sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Span,
+    Trace,
+    Session,
+}
+
+/// A parsed, type-checked filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    grain: Grain,
+    condition: Condition,
+}
+
+impl Filter {
+    /// A Phoenix filter expression for the given grain.
+    pub fn phoenix(text: &str, grain: Grain) -> Result<Filter, QueryError> {
+        let node = python::syntax::parse(text.trim_start())
+            .map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
+        let condition = lower::Lowerer::new(grain).condition(&node).map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
+        Ok(Filter { grain, condition })
+    }
+
+    /// An Arize AX span filter.
+    pub fn arize(text: &str) -> Result<Filter, QueryError> {
+        let node = ax::parse(text)?;
+        let condition = lower::Lowerer::new(Grain::Span).condition(&node)?;
+        Ok(Filter { grain: Grain::Span, condition })
+    }
+
+    pub fn grain(&self) -> Grain {
+        self.grain
+    }
+
+    pub fn condition(&self) -> &Condition {
+        &self.condition
+    }
+
+    /// The filter as a boolean SQL expression over the grain's table (`spans` joined with
+    /// `traces`, `traces`, or `project_sessions`), with every literal bound.
+    pub fn to_sql(&self, dialect: Dialect) -> SimpleExpr {
+        let mut writer = sql::SqlWriter::new(dialect);
+        writer.filter(self.grain, &self.condition);
+        writer.finish()
+    }
+}
+
+/// Columns are counted in characters of the text as given.
+fn shift(mut error: QueryError, leading: usize) -> QueryError {
+    error.column += leading;
+    error
+}
+
+#[cfg(test)]
+mod tests;

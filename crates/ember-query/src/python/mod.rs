@@ -1,0 +1,4 @@
+//! Phoenix's filter language: a restricted Python expression.
+
+pub(crate) mod lexer;
+pub(crate) mod syntax;
