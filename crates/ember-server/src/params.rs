@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use ember_core::time::parse_timestamp;
 use ember_core::GlobalId;
+use ember_store::{Filter, QueryError};
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -31,6 +32,14 @@ impl QueryParams {
     /// Every value of a repeated parameter (`?trace_id=a&trace_id=b`).
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone()).collect()
+    }
+
+    /// A filter parameter parsed by `parse` (422 `Invalid query: ...` naming the column when bad).
+    pub fn filter(&self, name: &str, parse: impl Fn(&str) -> Result<Filter, QueryError>) -> Result<Option<Filter>, ApiError> {
+        match self.get(name).filter(|text| !text.trim().is_empty()) {
+            None => Ok(None),
+            Some(text) => parse(text).map(Some).map_err(|error| ApiError::unprocessable(format!("Invalid query: {error}"))),
+        }
     }
 
     /// `limit`: a positive integer, at most `max` when given.

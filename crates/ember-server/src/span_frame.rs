@@ -149,6 +149,136 @@ pub fn select_frame(records: &[SpanRecord], select: &[(String, String)], index_k
     Frame { index: vec![canonical_key(index_key).to_string()], columns, rows }
 }
 
+/// `explode`: one row per object element of the array at `key`, indexed by
+/// (`primary_index_key`, `<prefix>position`). `kwargs` maps output columns to paths inside an
+/// element; without them every flattened key of the element is a column. Selected projections
+/// come first and repeat on each row. Spans without such elements give no rows.
+pub struct Explode<'a> {
+    pub key: &'a str,
+    pub kwargs: Vec<(String, String)>,
+    pub primary_index_key: &'a str,
+}
+
+/// `concat`: per span, the array's elements (or each kwarg path inside them) joined as text.
+pub struct Concat<'a> {
+    pub key: &'a str,
+    pub kwargs: Vec<(String, String)>,
+    pub separator: &'a str,
+}
+
+/// Phoenix names document positions `document_position`; other arrays' plain `position`.
+fn position_column(key: &str) -> String {
+    if key.ends_with("documents") {
+        "document_position".into()
+    } else {
+        "position".into()
+    }
+}
+
+/// The value at a dotted path inside a JSON value (integer segments index arrays).
+fn value_at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(value, |current, segment| match current {
+        Value::Object(map) => map.get(segment),
+        Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// Text of a value as Python's `str()` shows it for JSON scalars.
+fn python_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(number) if number.is_f64() => {
+            let float = number.as_f64().unwrap_or_default();
+            if float.fract() == 0.0 && float.abs() < 1e16 {
+                format!("{float:.1}")
+            } else {
+                float.to_string()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+pub fn explode_frame(records: &[SpanRecord], select: &[(String, String)], explode: &Explode) -> Frame {
+    let mut columns: Vec<String> = select.iter().map(|(name, _)| name.clone()).collect();
+    let selected = columns.len();
+    let mut rows = Vec::new();
+    let mut flattened_rows = Vec::new();
+    for record in records {
+        let Value::Array(elements) = project(record, explode.key) else { continue };
+        let index_value = project(record, explode.primary_index_key);
+        let selected_values: Vec<Value> = select.iter().map(|(_, key)| project(record, key)).collect();
+        for (position, element) in elements.iter().enumerate() {
+            if !element.is_object() {
+                continue;
+            }
+            let index = vec![index_value.clone(), json!(position)];
+            if explode.kwargs.is_empty() {
+                let mut flat = Vec::new();
+                if let Value::Object(map) = element {
+                    for (key, value) in map {
+                        flatten_semantic(key, value, &mut flat);
+                    }
+                }
+                for (key, _) in &flat {
+                    if !columns[selected..].contains(key) {
+                        columns.push(key.clone());
+                    }
+                }
+                flattened_rows.push((index, selected_values.clone(), flat.into_iter().collect::<Map<String, Value>>()));
+            } else {
+                let mut values = selected_values.clone();
+                values.extend(explode.kwargs.iter().map(|(_, path)| value_at(element, path).cloned().unwrap_or(Value::Null)));
+                rows.push((index, values));
+            }
+        }
+    }
+    if explode.kwargs.is_empty() {
+        for (index, mut values, mut flat) in flattened_rows {
+            values.extend(columns[selected..].iter().map(|column| flat.remove(column).unwrap_or(Value::Null)));
+            rows.push((index, values));
+        }
+    } else {
+        columns.extend(explode.kwargs.iter().map(|(name, _)| name.clone()));
+    }
+    Frame { index: vec![canonical_key(explode.primary_index_key).to_string(), position_column(explode.key)], columns, rows }
+}
+
+pub fn concat_frame(records: &[SpanRecord], select: &[(String, String)], concat: &Concat, index_key: &str) -> Frame {
+    let outputs: Vec<(String, Option<&str>)> = if concat.kwargs.is_empty() {
+        vec![(concat.key.to_string(), None)]
+    } else {
+        concat.kwargs.iter().map(|(name, path)| (name.clone(), Some(path.as_str()))).collect()
+    };
+    let mut columns: Vec<String> = select.iter().map(|(name, _)| name.clone()).collect();
+    columns.extend(outputs.iter().map(|(name, _)| name.clone()));
+    let mut rows = Vec::new();
+    for record in records {
+        let Value::Array(elements) = project(record, concat.key) else { continue };
+        if elements.is_empty() {
+            continue;
+        }
+        let mut values: Vec<Value> = select.iter().map(|(_, key)| project(record, key)).collect();
+        for (_, path) in &outputs {
+            let parts: Vec<String> = elements
+                .iter()
+                .filter_map(|element| match path {
+                    Some(path) => value_at(element, path),
+                    None => Some(element),
+                })
+                .filter(|value| !value.is_null())
+                .map(python_text)
+                .collect();
+            values.push(if parts.is_empty() { Value::Null } else { Value::String(parts.join(concat.separator)) });
+        }
+        rows.push((vec![project(record, index_key)], values));
+    }
+    Frame { index: vec![canonical_key(index_key).to_string()], columns, rows }
+}
+
 /// The pandas table-schema type of a column, from its values. Object columns are "string",
 /// as pandas declares them, whatever they hold.
 fn column_type(values: impl Iterator<Item = Value>) -> Value {

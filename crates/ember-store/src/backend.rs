@@ -5,6 +5,9 @@
 //! the native sqlx driver of the store's backend. Only what truly differs between the backends
 //! (opening, the attributes column, a few functions) is written per backend.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use sea_query::Values;
 use sea_query_binder::SqlxValues;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
@@ -148,11 +151,73 @@ impl Pool {
         })
     }
 
+    /// Runs a read that is cancelled once it has run for `budget`: SQLite's connection is
+    /// interrupted from a timer, PostgreSQL's statement runs under `statement_timeout`.
+    pub(crate) async fn fetch_all_within(&self, statement: Statement, budget: Duration) -> Result<Vec<Row>> {
+        let Statement { sql, values } = statement;
+        let timed_out = || StoreError::QueryTimeout { budget_ms: budget.as_millis() };
+        match self {
+            Pool::Sqlite(pool) => {
+                let mut connection = pool.acquire().await?;
+                let handle = connection.lock_handle().await?.as_raw_handle().as_ptr() as usize;
+                // Declared after the connection, so it disarms before the connection returns to the pool.
+                let _timer = InterruptTimer::start(handle, budget);
+                match sqlx::query_with(&sql, SqlxValues(values)).fetch_all(&mut *connection).await {
+                    Ok(rows) => Ok(rows.into_iter().map(Row::Sqlite).collect()),
+                    Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("9") => Err(timed_out()),
+                    Err(error) => Err(error.into()),
+                }
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(&format!("SET LOCAL statement_timeout = {}", budget.as_millis().max(1))).execute(&mut *tx).await?;
+                let rows = match sqlx::query_with(&sql, SqlxValues(values)).fetch_all(&mut *tx).await {
+                    Ok(rows) => rows,
+                    Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("57014") => return Err(timed_out()),
+                    Err(error) => return Err(error.into()),
+                };
+                tx.commit().await?;
+                Ok(rows.into_iter().map(Row::Postgres).collect())
+            }
+        }
+    }
+
     pub(crate) async fn close(&self) {
         match self {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// Interrupts an SQLite connection's running statement when its budget runs out, unless
+/// disarmed first. Disarming and interrupting share a lock, so a disarmed timer never touches
+/// the connection (which may be running someone else's statement by then).
+struct InterruptTimer {
+    armed: Arc<Mutex<Option<usize>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl InterruptTimer {
+    fn start(handle: usize, budget: Duration) -> Self {
+        let armed = Arc::new(Mutex::new(Some(handle)));
+        let for_task = armed.clone();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(budget).await;
+            if let Some(handle) = *for_task.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+                // SAFETY: the handle is a live connection while armed (the owner disarms before
+                // releasing it); sqlite3_interrupt may be called from any thread.
+                unsafe { libsqlite3_sys::sqlite3_interrupt(handle as *mut libsqlite3_sys::sqlite3) };
+            }
+        });
+        InterruptTimer { armed, task }
+    }
+}
+
+impl Drop for InterruptTimer {
+    fn drop(&mut self) {
+        *self.armed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        self.task.abort();
     }
 }
 

@@ -290,7 +290,8 @@ pub async fn register_sql_functions(connection: &mut sqlx::SqliteConnection, cod
     if code != ffi::SQLITE_OK {
         return Err(sqlx::Error::Protocol(format!("cannot register ember_json: sqlite code {code}")));
     }
-    Ok(())
+    // SAFETY: as above, the connection is held locked for the call.
+    unsafe { crate::sql_functions::register(database) }
 }
 
 #[cfg(test)]

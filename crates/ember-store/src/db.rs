@@ -1,6 +1,7 @@
 //! A store: its backend's pools, and what every operation shares.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sea_query::QueryStatementWriter;
 
@@ -25,11 +26,21 @@ pub struct StoreOptions {
     pub schema: Option<String>,
     /// A PostgreSQL read replica serving reads; writes always go to `url`.
     pub read_replica_url: Option<String>,
+    /// How long a list or filter query may run before it is cancelled.
+    pub query_budget: Duration,
 }
 
 impl StoreOptions {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url, read_connections: 4, pool_size: 10, dictionary_samples: 2000, schema: None, read_replica_url: None }
+        Self {
+            url,
+            read_connections: 4,
+            pool_size: 10,
+            dictionary_samples: 2000,
+            schema: None,
+            read_replica_url: None,
+            query_budget: Duration::from_secs(10),
+        }
     }
 }
 
@@ -44,6 +55,8 @@ pub struct Store {
     pub(crate) checkpointer: Option<Checkpointer>,
     /// How SQLite stores attributes; PostgreSQL stores them as JSONB.
     pub(crate) codec: Option<Arc<Codec>>,
+    /// How long a list or filter query may run.
+    pub(crate) query_budget: Duration,
 }
 
 impl Store {
@@ -73,6 +86,11 @@ impl Store {
     pub(crate) fn build<S: QueryStatementWriter>(&self, statement: &S) -> Statement {
         let (sql, values) = statement.build_any(self.dialect.query_builder());
         Statement { sql, values }
+    }
+
+    /// Runs a list or filter query on the read pool within the store's time budget.
+    pub(crate) async fn fetch_within_budget(&self, statement: Statement) -> Result<Vec<crate::backend::Row>> {
+        self.reader.fetch_all_within(statement, self.query_budget).await
     }
 
     /// Prepares decoded spans for writing: JSON serialised (and on SQLite compressed). CPU work:

@@ -17,6 +17,14 @@ impl Dialect {
         }
     }
 
+    /// The filter compiler's name for this dialect.
+    pub(crate) fn query(self) -> ember_query::Dialect {
+        match self {
+            Dialect::Sqlite => ember_query::Dialect::Sqlite,
+            Dialect::Postgres => ember_query::Dialect::Postgres,
+        }
+    }
+
     /// The `n`th (1-based) bind placeholder of a long statement. SQLite gets anonymous `?`: sqlx
     /// resolves numbered `$n` parameters by name, which is quadratic in the parameter count.
     pub(crate) fn placeholder(self, n: usize) -> String {

@@ -22,6 +22,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("unsupported database url: {0}")]
     UnsupportedUrl(String),
+    #[error("the query ran past its time budget of {budget_ms} ms and was cancelled; narrow the filter or the time window")]
+    QueryTimeout { budget_ms: u128 },
 }
 
 impl ServiceError for StoreError {
@@ -32,6 +34,8 @@ impl ServiceError for StoreError {
             StoreError::Invalid(_) | StoreError::UnsupportedUrl(_) => ErrorCode::Unprocessable,
             // Nothing was committed: the client may retry.
             StoreError::WriterStopped | StoreError::BatchFailed => ErrorCode::Unavailable,
+            // Protects the database from runaway filters; a narrower query will succeed.
+            StoreError::QueryTimeout { .. } => ErrorCode::Unavailable,
             StoreError::Database(_) | StoreError::Migration(_) | StoreError::CorruptJson(_) | StoreError::Corrupt(_) => ErrorCode::Internal,
         }
     }

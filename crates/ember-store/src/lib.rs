@@ -10,6 +10,7 @@
 //! explicit [`QueueFull`] (the transports answer 503 / RESOURCE_EXHAUSTED), and a submission
 //! resolves only once its spans are committed.
 
+mod annotations;
 mod backend;
 mod checkpoint;
 mod codec;
@@ -26,13 +27,16 @@ mod records;
 mod schema;
 mod sessions;
 mod spans;
+mod sql_functions;
 mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod testing;
 mod traces;
 mod url;
 
+pub use annotations::{AnnotationInput, AnnotatorKind};
 pub use db::{Store, StoreOptions};
+pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;
 pub use ingest::WriteOutcome;
 pub use prepared::PreparedSpan;

@@ -30,6 +30,7 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         reader: Pool::Postgres(reader),
         checkpointer: None,
         codec: None,
+        query_budget: options.query_budget,
     })
 }
 

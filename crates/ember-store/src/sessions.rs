@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use ember_query::Filter;
 use sea_query::{Expr, Order, Query};
 
 use crate::backend::{Row, Statement};
@@ -48,7 +49,15 @@ fn session_from_row(row: &Row) -> Result<SessionRecord> {
 
 impl Store {
     /// A project's sessions ordered by rowid; `cursor` is the rowid of the first session of the page.
-    pub async fn list_sessions(&self, project_id: i64, cursor: Option<i64>, limit: usize, ascending: bool) -> Result<Page<SessionRecord>> {
+    /// `condition` is a session filter (Phoenix language, session grain).
+    pub async fn list_sessions(
+        &self,
+        project_id: i64,
+        condition: Option<&Filter>,
+        cursor: Option<i64>,
+        limit: usize,
+        ascending: bool,
+    ) -> Result<Page<SessionRecord>> {
         let mut query = Query::select()
             .columns(SESSION_COLUMNS)
             .from(ProjectSessions::Table)
@@ -63,7 +72,10 @@ impl Store {
                 Expr::col(ProjectSessions::Id).lte(cursor)
             });
         }
-        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+        if let Some(condition) = condition {
+            query.and_where(condition.to_sql(self.dialect.query()));
+        }
+        let rows = self.fetch_within_budget(self.build(&query)).await?;
         let items = rows.iter().map(session_from_row).collect::<Result<Vec<_>>>()?;
         let mut page = Page::from_overfetch(items, limit, |s| s.rowid);
         self.fill_session_traces(&mut page.items).await?;

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use ember_query::Filter;
 use sea_query::{Alias, Cond, Expr, Order, Query, SelectStatement};
 use serde_json::Value;
 
@@ -36,6 +37,8 @@ pub struct SpanFilters {
     pub start_time: Option<i64>,
     /// Exclusive upper bound on start time.
     pub end_time: Option<i64>,
+    /// A span filter (Phoenix or Arize AX language).
+    pub condition: Option<Filter>,
 }
 
 /// Options of the span-query frame behind `POST /v1/spans`.
@@ -47,6 +50,8 @@ pub struct SpanQueryOptions {
     pub root_spans_only: bool,
     /// With `root_spans_only`, also count spans whose parent is not stored as roots.
     pub orphan_span_as_root_span: bool,
+    /// A span filter (the query's `filter.condition`).
+    pub condition: Option<Filter>,
 }
 
 fn span_select(dialect: Dialect) -> SelectStatement {
@@ -96,8 +101,11 @@ impl Store {
         for filter in &filters.attributes {
             query.and_where(self.dialect.attribute_equals(&filter.path, &filter.value));
         }
+        if let Some(condition) = &filters.condition {
+            query.and_where(condition.to_sql(self.dialect.query()));
+        }
         query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
-        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+        let rows = self.fetch_within_budget(self.build(&query)).await?;
         let items = rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |s| s.rowid))
     }
@@ -129,11 +137,14 @@ impl Store {
             }
             query.cond_where(roots);
         }
+        if let Some(condition) = &options.condition {
+            query.and_where(condition.to_sql(self.dialect.query()));
+        }
         query
             .order_by((Spans::Table, Spans::StartTime), Order::Desc)
             .order_by((Spans::Table, Spans::Id), Order::Desc)
             .limit(options.limit as u64);
-        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+        let rows = self.fetch_within_budget(self.build(&query)).await?;
         rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect()
     }
 

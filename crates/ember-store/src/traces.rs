@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use ember_query::Filter;
 use sea_query::{Expr, Order, Query, SimpleExpr};
 
 use crate::backend::{Row, Statement};
@@ -49,6 +50,8 @@ pub struct TraceFilters {
     /// Inclusive bounds on trace latency, in nanoseconds.
     pub min_latency: Option<i64>,
     pub max_latency: Option<i64>,
+    /// A trace filter (Phoenix language, trace grain).
+    pub condition: Option<Filter>,
 }
 
 const TRACE_COLUMNS: [Traces; 6] =
@@ -114,6 +117,9 @@ impl Store {
         if let Some(max) = filters.max_latency {
             query.and_where(Expr::expr(sort_key(TraceSort::LatencyMs)).lte(max));
         }
+        if let Some(condition) = &filters.condition {
+            query.and_where(condition.to_sql(self.dialect.query()));
+        }
         if let Some(cursor) = cursor {
             let key_query = Query::select().expr(sort_key(sort)).from(Traces::Table).and_where(Expr::col(Traces::Id).eq(cursor)).to_owned();
             let Some(row) = self.reader.exec().fetch_optional(self.build(&key_query)).await? else {
@@ -131,7 +137,7 @@ impl Store {
         }
         let direction = if order == TraceOrder::Desc { Order::Desc } else { Order::Asc };
         query.order_by_expr(sort_key(sort), direction.clone()).order_by(Traces::Id, direction).limit(limit as u64 + 1);
-        let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+        let rows = self.fetch_within_budget(self.build(&query)).await?;
         let items = rows.iter().map(trace_from_row).collect::<Result<Vec<_>>>()?;
         let mut page = Page::from_overfetch(items, limit, |t| t.rowid);
         self.fill_token_counts(&mut page.items).await?;

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::GlobalId;
-use ember_store::{SessionRecord, Store};
+use ember_store::{Filter, Grain, SessionRecord, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -17,8 +17,9 @@ pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>,
     let limit = params.limit(100, None)?;
     let cursor = params.cursor("ProjectSession")?;
     let ascending = params.choice("order", &["asc", "desc"], "asc")? == "asc";
+    let condition = params.filter("filter_condition", |text| Filter::phoenix(text, Grain::Session))?;
     let project = resolve_project(&state.store, &identifier).await?;
-    let page = state.store.list_sessions(project.id, cursor, limit, ascending).await?;
+    let page = state.store.list_sessions(project.id, condition.as_ref(), cursor, limit, ascending).await?;
     Ok(Json(wire::page(page.items.iter().map(wire::session).collect(), page.next_cursor, "ProjectSession")))
 }
 

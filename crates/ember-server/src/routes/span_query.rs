@@ -3,22 +3,22 @@
 //! table-schema JSON part per query in a `multipart/mixed` body; otherwise one Arrow IPC stream
 //! per query (`application/x-pandas-arrow`), as Phoenix does.
 //!
-//! Supported here: time window, limit, root spans only, project selection, `select`, `rename`,
-//! `index`. Filter conditions, `explode` and `concat` belong to the query language and are
-//! refused with a 422 that says so.
+//! Each query's `filter.condition` (Phoenix's language) runs in SQL; `select`, `explode`,
+//! `concat`, `rename` and `index` shape the selected spans into the frame. Every query is checked
+//! before any runs: a bad one is a 422 `Invalid query: ...` naming the problem.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use ember_core::time::parse_timestamp;
-use ember_store::SpanQueryOptions;
+use ember_store::{Filter, Grain, SpanQueryOptions};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::span_frame::{full_frame, select_frame, Frame};
+use crate::span_frame::{concat_frame, explode_frame, full_frame, select_frame, Concat, Explode, Frame};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -51,34 +51,95 @@ fn time_field(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
     }
 }
 
-fn unsupported(what: &str) -> ApiError {
-    ApiError::unprocessable(format!("Invalid query: {what} is not supported by this server yet"))
+/// The string-valued entries of a JSON object, in order (`kwargs`, `select` keys).
+fn string_pairs(value: Option<&Value>, what: &str) -> ApiResult<Vec<(String, String)>> {
+    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let object = value.as_object().ok_or_else(|| invalid(format!("{what} must be an object")))?;
+    object
+        .iter()
+        .map(|(name, path)| match path.as_str() {
+            Some(path) => Ok((name.clone(), path.to_string())),
+            None => Err(invalid(format!("{what}[{name:?}] must be a string"))),
+        })
+        .collect()
 }
 
-/// Builds the frame one query asks for over the selected spans.
-fn run_query(query: &Map<String, Value>, records: &[ember_store::SpanRecord]) -> ApiResult<Frame> {
-    let condition = query.get("filter").and_then(|f| f.get("condition")).and_then(Value::as_str).unwrap_or_default();
-    if !condition.trim().is_empty() {
-        return Err(unsupported("a filter condition"));
-    }
-    for operation in ["explode", "concat"] {
-        if query.get(operation).is_some_and(|v| !v.is_null()) {
-            return Err(unsupported(operation));
-        }
-    }
-    let index_key = query.get("index").and_then(|i| i.get("key")).and_then(Value::as_str).unwrap_or("context.span_id");
-    let mut frame = match query.get("select").and_then(Value::as_object).filter(|s| !s.is_empty()) {
-        Some(select) => {
-            let projections = select
+fn invalid(message: impl std::fmt::Display) -> ApiError {
+    ApiError::unprocessable(format!("Invalid query: {message}"))
+}
+
+fn text_field<'a>(object: &'a Map<String, Value>, name: &str, default: &'a str) -> &'a str {
+    object.get(name).and_then(Value::as_str).filter(|text| !text.is_empty()).unwrap_or(default)
+}
+
+/// One span query of the request, checked before anything runs.
+struct Plan<'a> {
+    query: &'a Map<String, Value>,
+    condition: Option<Filter>,
+    select: Option<Vec<(String, String)>>,
+}
+
+fn plan(query: &Map<String, Value>) -> ApiResult<Plan<'_>> {
+    let condition = match query.get("filter").and_then(|f| f.get("condition")).and_then(Value::as_str).map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(Filter::phoenix(text, Grain::Span).map_err(invalid)?),
+    };
+    let select = match query.get("select").and_then(Value::as_object).filter(|s| !s.is_empty()) {
+        Some(select) => Some(
+            select
                 .iter()
                 .map(|(name, projection)| {
                     let key = projection.get("key").and_then(Value::as_str).unwrap_or(name);
-                    (name.clone(), key.to_string())
+                    projection_key(key).map(|key| (name.clone(), key))
                 })
-                .collect::<Vec<_>>();
-            select_frame(records, &projections, index_key)
+                .collect::<ApiResult<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    for operation in ["explode", "concat"] {
+        if let Some(value) = query.get(operation).filter(|v| !v.is_null()) {
+            let key = value.get("key").and_then(Value::as_str).unwrap_or_default();
+            if key.trim().is_empty() {
+                return Err(invalid(format!("{operation} needs a key")));
+            }
+            projection_key(key)?;
         }
-        None => full_frame(records),
+    }
+    Ok(Plan { query, condition, select })
+}
+
+/// A projection names a column or an attribute path. Frames are built in memory from the
+/// selected spans, so a projection never reaches SQL.
+fn projection_key(key: &str) -> ApiResult<String> {
+    if key.trim().is_empty() {
+        return Err(invalid("a projection key is empty"));
+    }
+    Ok(key.to_string())
+}
+
+/// Builds the frame one query asks for over its spans.
+fn run_plan(plan: &Plan, records: &[ember_store::SpanRecord]) -> ApiResult<Frame> {
+    let query = plan.query;
+    let index_key = query.get("index").and_then(|i| i.get("key")).and_then(Value::as_str).unwrap_or("context.span_id");
+    let select = plan.select.clone().unwrap_or_default();
+    let mut frame = if let Some(explode) = query.get("explode").and_then(Value::as_object) {
+        let explode = Explode {
+            key: text_field(explode, "key", ""),
+            kwargs: string_pairs(explode.get("kwargs"), "explode.kwargs")?,
+            primary_index_key: text_field(explode, "primary_index_key", "context.span_id"),
+        };
+        explode_frame(records, &select, &explode)
+    } else if let Some(concat) = query.get("concat").and_then(Value::as_object) {
+        let concat = Concat {
+            key: text_field(concat, "key", ""),
+            kwargs: string_pairs(concat.get("kwargs"), "concat.kwargs")?,
+            separator: concat.get("separator").and_then(Value::as_str).unwrap_or("\n\n"),
+        };
+        concat_frame(records, &select, &concat, index_key)
+    } else if plan.select.is_some() {
+        select_frame(records, &select, index_key)
+    } else {
+        full_frame(records)
     };
     if let Some(renames) = query.get("rename").and_then(Value::as_object) {
         frame.rename(renames);
@@ -107,18 +168,27 @@ pub async fn query_spans(
     if limit <= 0 {
         return Err(ApiError::validation(&["body", "limit"], "greater_than", "Input should be greater than 0", Value::from(limit)));
     }
+    let plans = request.queries.iter().map(plan).collect::<ApiResult<Vec<_>>>()?;
     let options = SpanQueryOptions {
         start_time: time_field("start_time", request.start_time.as_deref())?,
         end_time: time_field("end_time", request.end_time.as_deref().or(request.stop_time.as_deref()))?,
         limit: limit as usize,
         root_spans_only: request.root_spans_only.unwrap_or(false),
         orphan_span_as_root_span: request.orphan_span_as_root_span.unwrap_or(true),
+        condition: None,
     };
-    let records = match state.store.get_project_by_name(&project_name).await? {
-        Some(project) => state.store.query_spans(project.id, &options).await?,
-        None => Vec::new(),
-    };
-    let frames = request.queries.iter().map(|query| run_query(query, &records)).collect::<ApiResult<Vec<_>>>()?;
+    let project = state.store.get_project_by_name(&project_name).await?;
+    let mut frames = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let records = match &project {
+            Some(project) => {
+                let options = SpanQueryOptions { condition: plan.condition.clone(), ..options.clone() };
+                state.store.query_spans(project.id, &options).await?
+            }
+            None => Vec::new(),
+        };
+        frames.push(run_plan(plan, &records)?);
+    }
 
     let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::trim) == Some("application/json");
     if wants_json {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::time::parse_timestamp;
 use ember_core::{semconv, GlobalId, RoutedSpan, Span, SpanEvent, SpanKind, StatusCode as SpanStatus};
-use ember_store::{AttributeFilter, Page, SpanFilters, SpanRecord};
+use ember_store::{AttributeFilter, Filter, Grain, Page, SpanFilters, SpanRecord};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -41,7 +41,18 @@ fn filters_from(params: &QueryParams) -> ApiResult<SpanFilters> {
         attributes,
         start_time: params.timestamp("start_time")?,
         end_time: params.timestamp("end_time")?,
+        condition: span_condition(params)?,
     })
+}
+
+/// `filter` (Arize AX syntax) or `filter_condition` (Phoenix's language); ember extensions.
+fn span_condition(params: &QueryParams) -> ApiResult<Option<Filter>> {
+    let arize = params.filter("filter", Filter::arize)?;
+    let phoenix = params.filter("filter_condition", |text| Filter::phoenix(text, Grain::Span))?;
+    match (arize, phoenix) {
+        (Some(_), Some(_)) => Err(ApiError::unprocessable("Give either filter (Arize AX syntax) or filter_condition (Phoenix syntax), not both")),
+        (arize, phoenix) => Ok(arize.or(phoenix)),
+    }
 }
 
 /// The page of spans both list routes answer with.

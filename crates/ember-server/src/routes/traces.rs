@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::GlobalId;
-use ember_store::{Store, TraceFilters, TraceOrder, TraceRecord, TraceSort};
+use ember_store::{Filter, Grain, Store, TraceFilters, TraceOrder, TraceRecord, TraceSort};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -42,7 +42,8 @@ pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>,
         }
     }
     let has_error = params.optional_bool("error")?;
-    let filters = TraceFilters { start_time, end_time, session_rowids, has_error, min_latency, max_latency };
+    let condition = params.filter("filter_condition", |text| Filter::phoenix(text, Grain::Trace))?;
+    let filters = TraceFilters { start_time, end_time, session_rowids, has_error, min_latency, max_latency, condition };
     let page = state.store.list_traces(project.id, &filters, sort, order, cursor, limit).await?;
     let mut spans_by_trace: HashMap<i64, Vec<Value>> = HashMap::new();
     if include_spans {

@@ -1,6 +1,10 @@
 //! The store test suite: every test takes a fresh, empty [`Store`] (some take two handles on
 //! one database, as two ember processes would have) and is instantiated once per backend by
 //! [`store_suite!`].
+mod filters;
+
+pub use filters::*;
+
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 pub use ember_store::testing::TestDatabase;
 use ember_store::{
@@ -144,7 +148,7 @@ pub async fn sessions_are_global_and_widen(store: Store) {
     assert_eq!(session.project_id, project_id(&store, "a").await, "the session stays in the project that first saw it");
     assert_eq!(session.traces.len(), 2);
     assert_eq!((session.start_time, session.end_time), (1_000, 50_500));
-    let page = store.list_sessions(project_id(&store, "a").await, None, 10, true).await.unwrap();
+    let page = store.list_sessions(project_id(&store, "a").await, None, None, 10, true).await.unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(store.delete_sessions(&[session.rowid]).await.unwrap(), 1);
     assert!(store.get_trace(None, Some(&format!("{:032x}", 2))).await.unwrap().is_none(), "deleting a session deletes its traces");
@@ -277,6 +281,11 @@ macro_rules! store_suite {
             attribute_filters_match_json_types_and_paths,
             nul_characters_are_stored_and_readable,
             queue_writers_keep_interleaved_traces_right,
+            random_filters_select_what_the_reference_evaluator_selects,
+            trace_and_session_filters_use_aggregates_and_comprehensions,
+        );
+        $crate::store_suite!(@databases $database;
+            queries_past_their_budget_are_cancelled,
         );
         $crate::store_suite!(@pairs $database;
             concurrent_writers_keep_counts_and_bounds_right,
@@ -289,6 +298,14 @@ macro_rules! store_suite {
             async fn $name() {
                 let database = $database;
                 suite::$name(database.open().await).await;
+            }
+        )*
+    };
+    (@databases $database:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                suite::$name($database).await;
             }
         )*
     };
