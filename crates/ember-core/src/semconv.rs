@@ -13,7 +13,8 @@ pub const LLM_TOKEN_COUNT_TOTAL: &str = "llm.token_count.total";
 /// Attribute keys whose string values hold JSON that Phoenix parses into objects.
 pub const JSON_STRING_SUFFIXES: &[&str] = &["metadata", "tool.parameters", "llm.prompt_template.variables", "document.metadata"];
 
-/// Every OpenInference span attribute key. Dataframe flattening stops at these keys: a value
+/// Every OpenInference attribute key (spans', documents' and messages'). Dataframe flattening,
+/// of span attributes and of exploded list elements, stops at these keys: a value
 /// under one of them stays whole (a list of messages, a metadata object) instead of being
 /// split into more columns.
 pub const SEMANTIC_CONVENTIONS: &[&str] = &[
@@ -58,6 +59,18 @@ pub const SEMANTIC_CONVENTIONS: &[&str] = &[
     "tool.parameters",
     "tool.id",
     "tool.json_schema",
+    "document.id",
+    "document.content",
+    "document.score",
+    "document.metadata",
+    "message.role",
+    "message.content",
+    "message.contents",
+    "message.name",
+    "message.tool_calls",
+    "message.tool_call_id",
+    "message.function_call_name",
+    "message.function_call_arguments_json",
     "tool_call.id",
     "tool_call.function.name",
     "tool_call.function.arguments",

@@ -47,12 +47,12 @@ fn filters_from(params: &QueryParams) -> ApiResult<SpanFilters> {
 
 /// `filter` (Arize AX syntax) or `filter_condition` (Phoenix's language); ember extensions.
 fn span_condition(params: &QueryParams) -> ApiResult<Option<Filter>> {
+    if params.get("filter").is_some() && params.get("filter_condition").is_some() {
+        return Err(ApiError::unprocessable("Give either filter (Arize AX syntax) or filter_condition (Phoenix syntax), not both"));
+    }
     let arize = params.filter("filter", Filter::arize)?;
     let phoenix = params.filter("filter_condition", |text| Filter::phoenix(text, Grain::Span))?;
-    match (arize, phoenix) {
-        (Some(_), Some(_)) => Err(ApiError::unprocessable("Give either filter (Arize AX syntax) or filter_condition (Phoenix syntax), not both")),
-        (arize, phoenix) => Ok(arize.or(phoenix)),
-    }
+    Ok(arize.or(phoenix))
 }
 
 /// The page of spans both list routes answer with.

@@ -1,6 +1,7 @@
 //! The HTTP API through the real router over a real database, one module per resource.
 
 mod common;
+mod filters;
 mod ingest;
 mod projects;
 mod spans;

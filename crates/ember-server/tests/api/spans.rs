@@ -214,10 +214,15 @@ async fn span_query_returns_table_schema_frames() {
     let empty = multipart_json(&app.query_spans("/v1/spans?project_name=absent", &json!({"queries": [{}]})).await);
     assert!(empty[0]["data"].as_array().unwrap().is_empty());
 
-    let filtered =
-        app.query_spans("/v1/spans?project_name=p", &json!({"queries": [{"filter": {"condition": "span_kind == 'LLM'"}}]})).await;
-    assert_eq!(filtered.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(filtered.text().starts_with("Invalid query"));
+    let filtered = multipart_json(
+        &app.query_spans("/v1/spans?project_name=p", &json!({"queries": [{"filter": {"condition": "span_kind == 'llm'"}}]})).await,
+    );
+    let rows = filtered[0]["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["1_name"], "LLM-2");
+    let bad = app.query_spans("/v1/spans?project_name=p", &json!({"queries": [{}, {"filter": {"condition": "span_kind == 1"}}]})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.text(), "Invalid query: cannot compare text with a number at column 1");
     assert_eq!(app.query_spans("/v1/spans", &json!({"queries": []})).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
         app.query_spans("/v1/spans", &json!({"queries": [{}], "start_time": "later"})).await.status,
