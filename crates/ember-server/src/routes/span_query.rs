@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::span_frame::{concat_frame, explode_frame, full_frame, select_frame, Concat, Explode, Frame};
+use crate::span_frame::{canonical_key, concat_frame, explode_frame, full_frame, select_frame, Concat, Explode, Frame};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -121,7 +121,13 @@ fn projection_key(key: &str) -> ApiResult<String> {
 fn run_plan(plan: &Plan, records: &[ember_store::SpanRecord]) -> ApiResult<Frame> {
     let query = plan.query;
     let index_key = query.get("index").and_then(|i| i.get("key")).and_then(Value::as_str).unwrap_or("context.span_id");
-    let select = plan.select.clone().unwrap_or_default();
+    let index_key = match query.get("explode").and_then(Value::as_object) {
+        Some(explode) => text_field(explode, "primary_index_key", "context.span_id"),
+        None => index_key,
+    };
+    // The index column moves out of the values, as pandas' `set_index` moves it.
+    let select: Vec<(String, String)> =
+        plan.select.iter().flatten().filter(|(name, _)| canonical_key(name) != canonical_key(index_key)).cloned().collect();
     let mut frame = if let Some(explode) = query.get("explode").and_then(Value::as_object) {
         let explode = Explode {
             key: text_field(explode, "key", ""),
