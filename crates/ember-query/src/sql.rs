@@ -22,11 +22,15 @@ pub(crate) struct SqlWriter {
     next_alias: usize,
     /// Annotation references in scope and the table alias that reads each.
     bindings: Vec<(AnnotationRef, String)>,
+    /// How many `NOT`s enclose the condition being written. Where there are none, FALSE and NULL
+    /// select the same rows, which lets a comparison add index-friendly conjuncts that are FALSE
+    /// where the comparison itself is NULL.
+    negations: usize,
 }
 
 impl SqlWriter {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        SqlWriter { dialect, sql: String::new(), values: Vec::new(), next_alias: 0, bindings: Vec::new() }
+        SqlWriter { dialect, sql: String::new(), values: Vec::new(), next_alias: 0, bindings: Vec::new(), negations: 0 }
     }
 
     pub(crate) fn finish(self) -> SimpleExpr {
@@ -187,7 +191,32 @@ impl SqlWriter {
             }
             Condition::Not(inner) => {
                 self.push("(NOT ");
+                self.negations += 1;
                 self.condition(grain, inner);
+                self.negations -= 1;
+                self.push(")");
+            }
+            Condition::Compare(Value::Text(Text::Attribute(path)), CompareOp::Eq, Value::Text(Text::Literal(literal)))
+            | Condition::Compare(Value::Text(Text::Literal(literal)), CompareOp::Eq, Value::Text(Text::Attribute(path)))
+                if self.dialect == Dialect::Postgres
+                    && self.negations == 0
+                    && path.iter().all(|segment| matches!(segment, Segment::Key(_))) =>
+            {
+                // `attributes @> {...}` finds the candidates through the GIN index; the exact
+                // text comparison then keeps the right ones.
+                self.push("((");
+                for (index, candidate) in containment_candidates(path, literal).iter().enumerate() {
+                    if index > 0 {
+                        self.push(" OR ");
+                    }
+                    self.push("spans.attributes @> CAST(");
+                    self.param(candidate.clone());
+                    self.push(" AS JSONB)");
+                }
+                self.push(") AND ");
+                self.json_text(path);
+                self.push(" = ");
+                self.param(literal.clone());
                 self.push(")");
             }
             Condition::Compare(left, op, right) => {
@@ -278,6 +307,8 @@ impl SqlWriter {
                 self.push(")");
             }
             Condition::AllSpans { filter, condition } => {
+                // COALESCE(x, FALSE) reads NULL as FALSE, so inside it no NOT counts.
+                let negations = std::mem::replace(&mut self.negations, 0);
                 self.push("NOT EXISTS (");
                 self.spans_of(grain);
                 if let Some(filter) = filter {
@@ -292,6 +323,7 @@ impl SqlWriter {
                 self.push(", ");
                 self.push(self.false_literal());
                 self.push("))");
+                self.negations = negations;
             }
         }
     }
@@ -632,6 +664,27 @@ fn yields_null(condition: &Condition) -> bool {
         Condition::Not(inner) => yields_null(inner),
         _ => false,
     }
+}
+
+/// JSON documents `{"a": {"b": v}}` containing every value whose text form is `literal`: the
+/// string itself, and the number or boolean it spells.
+fn containment_candidates(path: &Path, literal: &str) -> Vec<String> {
+    let mut values = vec![serde_json::Value::String(literal.to_string())];
+    if let Ok(value @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) = serde_json::from_str::<serde_json::Value>(literal) {
+        values.push(value);
+    }
+    values
+        .into_iter()
+        .map(|value| {
+            path.iter()
+                .rev()
+                .fold(value, |inner, segment| {
+                    let Segment::Key(key) = segment else { unreachable!("only key paths use containment") };
+                    serde_json::Value::Object([(key.clone(), inner)].into_iter().collect())
+                })
+                .to_string()
+        })
+        .collect()
 }
 
 /// A JSON path for SQLite: `$."a"."b"[0]`.
