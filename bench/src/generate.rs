@@ -72,7 +72,11 @@ impl Generator {
         let mut attributes = vec![s("openinference.span.kind", kind)];
         match kind {
             "LLM" => {
-                let prompt = self.text(budget / 2);
+                let mut prompt = self.text(budget / 2);
+                // Filters look for these: about 2% of prompts mention a refund.
+                if self.rng.random_bool(0.02) {
+                    prompt.insert_str(0, "Customer asks about a Refund. ");
+                }
                 attributes.extend([
                     s("llm.model_name", "gpt-4o-mini"),
                     s("llm.provider", "openai"),
@@ -115,7 +119,7 @@ impl Generator {
             _ => attributes.extend([
                 s("input.value", self.text(budget / 2)),
                 s("output.value", self.text(budget / 2)),
-                s("metadata", r#"{"tenant": "acme", "release": "2025.11"}"#),
+                s("metadata", format!(r#"{{"tenant": "acme", "release": "2025.11", "customer_id": "c-{}"}}"#, self.rng.random_range(0..1_000))),
             ]),
         }
         let error = self.rng.random_bool(0.05);

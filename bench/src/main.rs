@@ -33,6 +33,9 @@ struct Args {
     /// Requests per query latency measurement.
     #[arg(long, default_value_t = 300)]
     query_samples: usize,
+    /// Requests per filter latency measurement.
+    #[arg(long, default_value_t = 30)]
+    filter_samples: usize,
     /// Spans for the raw store ceiling (0 skips it).
     #[arg(long, default_value_t = 200_000)]
     raw_spans: usize,
@@ -171,6 +174,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("GET spans?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", deep_page.0, deep_page.1);
     println!("GET traces?limit=100 first page: p50 {:.2} ms, p99 {:.2} ms", traces_page.0, traces_page.1);
     println!("GET traces?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", traces_deep.0, traces_deep.1);
+    filter_latencies(&client, &base, &database, args.filter_samples).await?;
     println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
 
     for ember in replicas {
@@ -192,6 +196,63 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     if args.raw_spans > 0 {
         raw_ceiling(args.raw_spans, &Database::new(args.postgres_url.as_deref(), "raw.db")?).await?;
+    }
+    Ok(())
+}
+
+/// Annotates every other LLM span `correctness` (a third of them incorrect), then times the
+/// filters of the targets, first page of 100.
+async fn filter_latencies(client: &reqwest::Client, base: &str, database: &Database, samples: usize) -> anyhow::Result<()> {
+    let store = database.open().await?;
+    let project = store.get_project_by_name(PROJECT).await?.context("bench project exists")?;
+    let mut annotations = Vec::new();
+    let mut cursor = None;
+    let llm = ember_store::SpanFilters { span_kinds: vec!["LLM".into()], ..Default::default() };
+    loop {
+        let page = store.list_spans(project.id, &llm, cursor, 1000).await?;
+        for record in &page.items {
+            if record.rowid % 2 == 0 {
+                annotations.push(ember_store::AnnotationInput {
+                    target_id: record.span.span_id.clone(),
+                    name: "correctness".into(),
+                    label: Some(if record.rowid % 3 == 0 { "incorrect" } else { "correct" }.into()),
+                    score: Some(if record.rowid % 3 == 0 { 0.0 } else { 1.0 }),
+                    explanation: None,
+                    metadata: serde_json::json!({}),
+                    annotator_kind: ember_store::AnnotatorKind::Llm,
+                    identifier: String::new(),
+                });
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let started = Instant::now();
+    for chunk in annotations.chunks(10_000) {
+        store.upsert_span_annotations(chunk).await?;
+    }
+    println!("{} annotations written in {:.1} s", annotations.len(), started.elapsed().as_secs_f64());
+    store.close().await;
+    let encode = |text: &str| serde_urlencoded::to_string([("q", text)]).map(|s| s[2..].to_string());
+    let filters: [(&str, &str, String); 6] = [
+        ("filter_condition", "span_kind == 'LLM'", String::new()),
+        ("filter_condition", "span_kind == 'LLM' and latency_ms > 1000 and evals['correctness'].label == 'incorrect'", String::new()),
+        ("filter_condition", "metadata['customer_id'] == 'c-42'", String::new()),
+        ("filter_condition", "'refund' in input.value", "&start_time=2025-01-01T00:00:00Z&end_time=2025-01-02T00:00:00Z".into()),
+        ("filter", "status_code = 'ERROR' AND eval.correctness.label = 'correct'", String::new()),
+        ("filter_condition", "status_code == 'ERROR' and evals['correctness'].label == 'correct'", String::new()),
+    ];
+    for (parameter, filter, extra) in filters {
+        let url = format!("{base}/spans?limit=100&{parameter}={}{extra}", encode(filter)?);
+        let window = if extra.is_empty() { "" } else { " (24 h window)" };
+        match latency(client, &url, samples).await {
+            Ok((p50, p99)) => println!("{parameter}: {filter}{window}: p50 {p50:.2} ms, p99 {p99:.2} ms"),
+            // Past EMBER_QUERY_TIMEOUT_MS the server cancels the query: a figure in itself.
+            Err(error) if error.to_string().contains("503") => println!("{parameter}: {filter}{window}: cancelled past the time budget (503)"),
+            Err(error) => return Err(error),
+        }
     }
     Ok(())
 }

@@ -86,6 +86,11 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_GRPC_MAX_MESSAGE_BYTES", default_value_t = 64 << 20)]
     pub grpc_max_message_bytes: usize,
 
+    /// How long a span, trace or session list (with or without a filter) or a span query may run
+    /// before it is cancelled with a 503 naming the budget.
+    #[arg(long, env = "EMBER_QUERY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub query_timeout_ms: u64,
+
     /// Connections in the database read pool.
     #[arg(long, env = "EMBER_READ_CONNECTIONS", default_value_t = 4)]
     pub read_connections: u32,
@@ -126,6 +131,7 @@ impl ServeConfig {
         let mut options = StoreOptions::new(self.database()?);
         options.read_connections = self.read_connections;
         options.pool_size = self.database_pool_size;
+        options.query_budget = std::time::Duration::from_millis(self.query_timeout_ms.max(1));
         options.schema = self.database_schema.clone().filter(|schema| !schema.trim().is_empty());
         options.read_replica_url = self.database_read_replica_url.clone().filter(|url| !url.trim().is_empty());
         Ok(options)
@@ -166,6 +172,7 @@ impl ServeConfig {
             max_queue_bytes: 512 << 20,
             max_batch_spans: 10_000,
             ingest_writers: 4,
+            query_timeout_ms: 10_000,
             max_body_bytes: 64 << 20,
             grpc_max_message_bytes: 64 << 20,
             read_connections: 2,
