@@ -119,7 +119,10 @@ impl Generator {
             _ => attributes.extend([
                 s("input.value", self.text(budget / 2)),
                 s("output.value", self.text(budget / 2)),
-                s("metadata", format!(r#"{{"tenant": "acme", "release": "2025.11", "customer_id": "c-{}"}}"#, self.rng.random_range(0..1_000))),
+                s(
+                    "metadata",
+                    format!(r#"{{"tenant": "acme", "release": "2025.11", "customer_id": "c-{}"}}"#, self.rng.random_range(0..1_000)),
+                ),
             ]),
         }
         let error = self.rng.random_bool(0.05);

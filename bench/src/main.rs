@@ -250,7 +250,9 @@ async fn filter_latencies(client: &reqwest::Client, base: &str, database: &Datab
         match latency(client, &url, samples).await {
             Ok((p50, p99)) => println!("{parameter}: {filter}{window}: p50 {p50:.2} ms, p99 {p99:.2} ms"),
             // Past EMBER_QUERY_TIMEOUT_MS the server cancels the query: a figure in itself.
-            Err(error) if error.to_string().contains("503") => println!("{parameter}: {filter}{window}: cancelled past the time budget (503)"),
+            Err(error) if error.to_string().contains("503") => {
+                println!("{parameter}: {filter}{window}: cancelled past the time budget (503)")
+            }
             Err(error) => return Err(error),
         }
     }

@@ -164,7 +164,10 @@ pub enum Condition {
     Compare(Value, CompareOp, Value),
     IsNull(Value),
     /// Case-insensitive substring test: `needle in haystack`.
-    Contains { haystack: Text, needle: Text },
+    Contains {
+        haystack: Text,
+        needle: Text,
+    },
     /// Case-sensitive SQL `LIKE` (Arize AX filters).
     Like(Text, Vec<LikePart>),
     InList(Value, Vec<Literal>),
@@ -175,7 +178,10 @@ pub enum Condition {
     /// Trace and session grains: some span satisfies the condition.
     AnySpan(Box<Condition>),
     /// Trace and session grains: every span that passes `filter` satisfies `condition`.
-    AllSpans { filter: Option<Box<Condition>>, condition: Box<Condition> },
+    AllSpans {
+        filter: Option<Box<Condition>>,
+        condition: Box<Condition>,
+    },
 }
 
 impl Condition {

@@ -94,7 +94,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>> {
         } else if starts_number(&chars, i, &tokens) {
             let start = i;
             i += 1;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || matches!(chars[i], 'e' | 'E') || (matches!(chars[i], '+' | '-') && matches!(chars[i - 1], 'e' | 'E'))) {
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || chars[i] == '.'
+                    || matches!(chars[i], 'e' | 'E')
+                    || (matches!(chars[i], '+' | '-') && matches!(chars[i - 1], 'e' | 'E')))
+            {
                 i += 1;
             }
             let literal: String = chars[start..i].iter().collect();
@@ -120,7 +125,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>> {
             i += 1;
         } else {
             let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-            let op = OPERATORS.iter().find(|op| rest.starts_with(**op)).ok_or_else(|| QueryError::new(column, format!("unexpected character {c:?}")))?;
+            let op = OPERATORS
+                .iter()
+                .find(|op| rest.starts_with(**op))
+                .ok_or_else(|| QueryError::new(column, format!("unexpected character {c:?}")))?;
             tokens.push(Token { tok: Tok::Op(op), column });
             i += op.len();
         }

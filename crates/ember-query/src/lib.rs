@@ -63,8 +63,7 @@ pub struct Filter {
 impl Filter {
     /// A Phoenix filter expression for the given grain.
     pub fn phoenix(text: &str, grain: Grain) -> Result<Filter, QueryError> {
-        let node = python::syntax::parse(text.trim_start())
-            .map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
+        let node = python::syntax::parse(text.trim_start()).map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
         let condition = lower::Lowerer::new(grain).condition(&node).map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
         Ok(Filter { grain, condition })
     }

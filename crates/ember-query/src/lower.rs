@@ -81,10 +81,16 @@ impl Lowerer {
             return Err(QueryError::new(node.column, format!("{name}() is only available in trace and session filters")));
         }
         let [argument] = arguments else {
-            return Err(QueryError::new(node.column, format!("{name}() takes one comprehension, e.g. {name}(s.span_kind == 'LLM' for s in spans)")));
+            return Err(QueryError::new(
+                node.column,
+                format!("{name}() takes one comprehension, e.g. {name}(s.span_kind == 'LLM' for s in spans)"),
+            ));
         };
         let NodeKind::Generator { element, var, iterable, condition } = &argument.kind else {
-            return Err(QueryError::new(argument.column, format!("{name}() takes a comprehension over spans, e.g. {name}(s.span_kind == 'LLM' for s in spans)")));
+            return Err(QueryError::new(
+                argument.column,
+                format!("{name}() takes a comprehension over spans, e.g. {name}(s.span_kind == 'LLM' for s in spans)"),
+            ));
         };
         if !matches!(&iterable.kind, NodeKind::Name(source) if source == "spans") {
             return Err(QueryError::new(iterable.column, "comprehensions iterate over 'spans'"));
@@ -238,7 +244,9 @@ impl Lowerer {
         match name {
             "str" | "int" | "float" => {}
             "any" | "all" => return Err(QueryError::new(column, format!("{name}() is a condition, not a value"))),
-            other => return Err(QueryError::new(column, format!("unknown function '{other}'; only str(), int() and float() may be called"))),
+            other => {
+                return Err(QueryError::new(column, format!("unknown function '{other}'; only str(), int() and float() may be called")))
+            }
         }
         let [argument] = arguments else {
             return Err(QueryError::new(column, format!("{name}() takes exactly one argument")));
@@ -275,7 +283,12 @@ impl Lowerer {
                         return Err(QueryError::new(node.column, format!("use a field of the span, e.g. {var}.span_kind")));
                     }
                 }
-                _ => return Err(QueryError::new(node.column, format!("inside the comprehension, name span fields through '{var}', e.g. {var}.name"))),
+                _ => {
+                    return Err(QueryError::new(
+                        node.column,
+                        format!("inside the comprehension, name span fields through '{var}', e.g. {var}.name"),
+                    ))
+                }
             }
         }
         let column = node.column;
@@ -322,10 +335,7 @@ impl Lowerer {
             let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
             QueryError::new(
                 column,
-                format!(
-                    "unknown {kind} field '{dotted}'; {kind} filters use {} and any()/all() over spans",
-                    names.join(", ")
-                ),
+                format!("unknown {kind} field '{dotted}'; {kind} filters use {} and any()/all() over spans", names.join(", ")),
             )
         })
     }
@@ -510,7 +520,9 @@ fn unify(left: Operand, right: Operand, ordering: bool, column: usize) -> Result
                 Operand::Str(value) => Text::Literal(if upper { value.to_uppercase() } else { value }),
                 Operand::Json(path) => Text::Attribute(path),
                 Operand::Typed(Value::Text(other)) => other,
-                Operand::Num(_) | Operand::Typed(Value::Number(_)) => return Err(QueryError::new(column, "cannot compare text with a number")),
+                Operand::Num(_) | Operand::Typed(Value::Number(_)) => {
+                    return Err(QueryError::new(column, "cannot compare text with a number"))
+                }
                 _ => return Err(QueryError::new(column, "cannot compare text with this value")),
             };
             (Value::Text(text), Value::Text(other))
@@ -519,7 +531,8 @@ fn unify(left: Operand, right: Operand, ordering: bool, column: usize) -> Result
             let other = match second {
                 Operand::Num(value) => Number::Literal(value),
                 Operand::Str(text) => Number::Literal(
-                    numeric_string(&text).ok_or_else(|| QueryError::new(column, format!("cannot compare a number with the text {text:?}")))?,
+                    numeric_string(&text)
+                        .ok_or_else(|| QueryError::new(column, format!("cannot compare a number with the text {text:?}")))?,
                 ),
                 Operand::Json(path) => Number::Attribute(path),
                 Operand::Typed(Value::Number(other)) => other,
@@ -620,7 +633,10 @@ pub(crate) fn parse_datetime(text: &str, column: usize) -> Result<i64> {
         .or_else(|_| DateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .or_else(|_| DateTime::parse_from_str(trimmed, "%Y-%m-%d %H:%M:%S%.f%z"))
         .map_err(|_| {
-            QueryError::new(column, format!("{text:?} is not a datetime with a timezone, e.g. '2024-01-01T00:00:00Z' or '2024-01-01T00:00:00+02:00'"))
+            QueryError::new(
+                column,
+                format!("{text:?} is not a datetime with a timezone, e.g. '2024-01-01T00:00:00Z' or '2024-01-01T00:00:00+02:00'"),
+            )
         })?;
     parsed.timestamp_nanos_opt().ok_or_else(|| QueryError::new(column, format!("{text:?} is out of range")))
 }

@@ -339,9 +339,8 @@ impl SqlWriter {
     fn spans_of(&mut self, grain: Grain) {
         match grain {
             Grain::Trace => self.push("SELECT 1 FROM spans WHERE spans.trace_rowid = traces.id"),
-            _ => self.push(
-                "SELECT 1 FROM spans JOIN traces ON traces.id = spans.trace_rowid WHERE traces.session_rowid = project_sessions.id",
-            ),
+            _ => self
+                .push("SELECT 1 FROM spans JOIN traces ON traces.id = spans.trace_rowid WHERE traces.session_rowid = project_sessions.id"),
         }
     }
 

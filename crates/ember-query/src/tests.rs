@@ -74,7 +74,11 @@ fn names_aliases_and_attribute_paths() {
         ),
         (
             "start_time >= '2024-01-01T00:00:00Z'",
-            Condition::Compare(Value::Time(Time::Column(TimeColumn::StartTime)), GtE, Value::Time(Time::Literal(1_704_067_200_000_000_000))),
+            Condition::Compare(
+                Value::Time(Time::Column(TimeColumn::StartTime)),
+                GtE,
+                Value::Time(Time::Literal(1_704_067_200_000_000_000)),
+            ),
         ),
         (
             "end_time < '2024-01-01 02:00:00+02:00'",
@@ -130,7 +134,10 @@ fn annotations_parents_and_membership() {
     );
     assert_eq!(
         span("metadata['n'] in [1, 2.5]"),
-        Condition::InList(Value::Number(Number::Attribute(vec![key("metadata"), key("n")])), vec![Literal::Number(1.0), Literal::Number(2.5)])
+        Condition::InList(
+            Value::Number(Number::Attribute(vec![key("metadata"), key("n")])),
+            vec![Literal::Number(1.0), Literal::Number(2.5)]
+        )
     );
 }
 
@@ -248,7 +255,10 @@ fn arize_filters_compile_like_their_phoenix_twins() {
         ("annotation.Quality.score >= 0.5", "annotations['Quality'].score >= 0.5"),
         ("annotation.Quality.text != 'x'", "annotations['Quality'].explanation != 'x'"),
         ("eval.\"Hallucination Check\".label = 'ok'", "evals['Hallucination Check'].label == 'ok'"),
-        ("status_code = 'ERROR' AND eval.Correctness.label = 'correct'", "status_code == 'ERROR' and evals['Correctness'].label == 'correct'"),
+        (
+            "status_code = 'ERROR' AND eval.Correctness.label = 'correct'",
+            "status_code == 'ERROR' and evals['Correctness'].label == 'correct'",
+        ),
         ("(name = 'a' OR name = 'b') and not latency_ms < 5", "(name == 'a' or name == 'b') and not latency_ms < 5"),
         ("name IN ('a', 'b')", "name in ['a', 'b']"),
         ("name NOT IN ('a')", "name not in ['a']"),
@@ -365,7 +375,8 @@ fn python_string(value: &str) -> String {
 
 #[test]
 fn sql_binds_every_literal() {
-    let filter = Filter::phoenix("span_kind == 'LLM' and latency_ms > 1000 and evals['correctness'].label == 'incorrect'", Grain::Span).unwrap();
+    let filter =
+        Filter::phoenix("span_kind == 'LLM' and latency_ms > 1000 and evals['correctness'].label == 'incorrect'", Grain::Span).unwrap();
     let (sql, values) = sql_parts(&filter, Dialect::Postgres);
     assert_eq!(
         sql,
@@ -373,7 +384,8 @@ fn sql_binds_every_literal() {
          spans.id IN (SELECT a1.span_rowid FROM span_annotations AS a1 WHERE a1.name = $3 AND (a1.label = $4)))"
     );
     assert_eq!(values.len(), 4);
-    let (sql, values) = sql_parts(&Filter::phoenix("evals['a'].label == 'x' or evals['b'].score > 1", Grain::Span).unwrap(), Dialect::Sqlite);
+    let (sql, values) =
+        sql_parts(&Filter::phoenix("evals['a'].label == 'x' or evals['b'].score > 1", Grain::Span).unwrap(), Dialect::Sqlite);
     assert!(sql.starts_with("EXISTS (SELECT 1 FROM (SELECT 1 AS one) AS seed1 LEFT JOIN span_annotations AS a2"), "{sql}");
     assert_eq!(values.len(), 4);
     // An absent annotation satisfies `is None`, so that group keeps the seeded form.

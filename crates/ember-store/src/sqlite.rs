@@ -70,7 +70,14 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         // An in-memory database has no WAL.
         _ => None,
     };
-    Ok(Store { dialect: Dialect::Sqlite, writer: Pool::Sqlite(writer), reader: Pool::Sqlite(reader), checkpointer, codec: Some(codec), query_budget: options.query_budget })
+    Ok(Store {
+        dialect: Dialect::Sqlite,
+        writer: Pool::Sqlite(writer),
+        reader: Pool::Sqlite(reader),
+        checkpointer,
+        codec: Some(codec),
+        query_budget: options.query_budget,
+    })
 }
 
 fn rand_suffix() -> u32 {

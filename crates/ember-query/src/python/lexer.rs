@@ -151,8 +151,7 @@ fn string_literal(chars: &[char], start: usize, prefix: &str) -> Result<(String,
                         .ok()
                         .filter(|_| digits.len() == width)
                         .ok_or_else(|| QueryError::new(escape_column, format!("invalid \\{next} escape")))?;
-                    let decoded =
-                        char::from_u32(code).ok_or_else(|| QueryError::new(escape_column, format!("invalid \\{next} escape")))?;
+                    let decoded = char::from_u32(code).ok_or_else(|| QueryError::new(escape_column, format!("invalid \\{next} escape")))?;
                     value.push(decoded);
                     i += width;
                 }
@@ -217,10 +216,7 @@ fn number(chars: &[char], start: usize) -> Result<(Tok, usize)> {
         return Err(QueryError::new(column, "invalid number"));
     }
     if !is_float {
-        return text
-            .parse::<i64>()
-            .map(|value| (Tok::Int(value), i))
-            .map_err(|_| QueryError::new(column, "integer literal is too large"));
+        return text.parse::<i64>().map(|value| (Tok::Int(value), i)).map_err(|_| QueryError::new(column, "integer literal is too large"));
     }
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() => Ok((Tok::Float(value), i)),

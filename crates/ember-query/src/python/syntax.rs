@@ -53,7 +53,12 @@ pub(crate) enum NodeKind {
     /// `f(args)`: the callee is a plain name.
     Call(String, Vec<Node>),
     /// `element for var in iterable [if condition]`, only as the single argument of a call.
-    Generator { element: Box<Node>, var: String, iterable: Box<Node>, condition: Option<Box<Node>> },
+    Generator {
+        element: Box<Node>,
+        var: String,
+        iterable: Box<Node>,
+        condition: Option<Box<Node>>,
+    },
     Negate(Box<Node>),
     Binary(BinaryOp, Box<Node>, Box<Node>),
     /// `a < b <= c`: the first operand and each (operator, operand) after it.
@@ -62,13 +67,17 @@ pub(crate) enum NodeKind {
     Or(Vec<Node>),
     Not(Box<Node>),
     /// `text [NOT] LIKE 'pattern'`, only from Arize AX filters.
-    Like { text: Box<Node>, pattern: String, negated: bool },
+    Like {
+        text: Box<Node>,
+        pattern: String,
+        negated: bool,
+    },
 }
 
 /// Words that are never names.
 const KEYWORDS: [&str; 20] = [
-    "and", "or", "not", "in", "is", "None", "True", "False", "for", "if", "else", "lambda", "await", "yield", "import", "from",
-    "as", "with", "del", "def",
+    "and", "or", "not", "in", "is", "None", "True", "False", "for", "if", "else", "lambda", "await", "yield", "import", "from", "as",
+    "with", "del", "def",
 ];
 
 pub(crate) fn parse(text: &str) -> Result<Node> {
@@ -99,7 +108,9 @@ pub(crate) fn check_tree_depth<'a>(root: &'a Node) -> Result<()> {
         }
         let mut push = |child: &'a Node| stack.push((child, depth + 1));
         match &node.kind {
-            NodeKind::List(items) | NodeKind::Call(_, items) | NodeKind::And(items) | NodeKind::Or(items) => items.iter().for_each(&mut push),
+            NodeKind::List(items) | NodeKind::Call(_, items) | NodeKind::And(items) | NodeKind::Or(items) => {
+                items.iter().for_each(&mut push)
+            }
             NodeKind::Attribute(base, _) | NodeKind::Negate(base) | NodeKind::Not(base) => push(base),
             NodeKind::Like { text, .. } => push(text),
             NodeKind::Subscript(a, b) | NodeKind::Binary(_, a, b) => {
@@ -348,14 +359,20 @@ impl Parser {
                 self.advance();
                 let index = self.expression()?;
                 if self.is_punct(",") {
-                    return Err(QueryError::new(self.peek().column, "use a list, e.g. attributes[['a', 'b']], to subscript with several keys"));
+                    return Err(QueryError::new(
+                        self.peek().column,
+                        "use a list, e.g. attributes[['a', 'b']], to subscript with several keys",
+                    ));
                 }
                 self.expect_punct("]")?;
                 let column = node.column;
                 node = Node { kind: NodeKind::Subscript(Box::new(node), Box::new(index)), column };
             } else if self.is_punct("(") {
                 let NodeKind::Name(callee) = &node.kind else {
-                    return Err(QueryError::new(self.peek().column, "only str(), int(), float() and the aggregate functions may be called"));
+                    return Err(QueryError::new(
+                        self.peek().column,
+                        "only str(), int(), float() and the aggregate functions may be called",
+                    ));
                 };
                 let callee = callee.clone();
                 let column = node.column;

@@ -108,11 +108,20 @@ async fn bad_filters_are_422_naming_the_problem_and_column() {
     let app = seeded().await;
     for (uri, message) in [
         (format!("/v1/projects/p/spans?filter={}", encode("status = 'ERROR'")), "Invalid query: unknown field 'status'"),
-        (format!("/v1/projects/p/spans?filter={}", encode("name = 'a' AND")), "Invalid query: expected a field or a value, found end of filter at column 15"),
-        (format!("/v1/projects/p/spans?filter_condition={}", encode("latency_ms > 'slow'")), "Invalid query: cannot compare a number with the text \"slow\" at column 1"),
+        (
+            format!("/v1/projects/p/spans?filter={}", encode("name = 'a' AND")),
+            "Invalid query: expected a field or a value, found end of filter at column 15",
+        ),
+        (
+            format!("/v1/projects/p/spans?filter_condition={}", encode("latency_ms > 'slow'")),
+            "Invalid query: cannot compare a number with the text \"slow\" at column 1",
+        ),
         (format!("/v1/projects/p/spans?filter=a&filter_condition=b"), "Give either filter"),
         (format!("/v1/projects/p/traces?filter_condition={}", encode("name == 'x'")), "Invalid query: unknown trace field 'name'"),
-        (format!("/v1/projects/p/sessions?filter_condition={}", encode("any(x for s in traces)")), "Invalid query: comprehensions iterate over 'spans'"),
+        (
+            format!("/v1/projects/p/sessions?filter_condition={}", encode("any(x for s in traces)")),
+            "Invalid query: comprehensions iterate over 'spans'",
+        ),
     ] {
         let response = app.get(&uri).await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
@@ -137,7 +146,8 @@ async fn trace_and_session_lists_take_filters() {
     assert_eq!(traces("any(s.evals['correctness'].label == 'correct' for s in spans)").await, vec!["01"]);
     let sessions = app.get(&format!("/v1/projects/p/sessions?filter_condition={}", encode("error_count > 0"))).await;
     assert_eq!(sessions.status, StatusCode::OK, "{}", sessions.text());
-    let ids: Vec<String> = sessions.json()["data"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> =
+        sessions.json()["data"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids, vec!["s-1"]);
 }
 

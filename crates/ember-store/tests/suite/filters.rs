@@ -39,7 +39,10 @@ fn random_attributes(rng: &mut StdRng) -> Map<String, Value> {
             1 => json!(12.5),
             _ => json!(rng.random_range(0..2000)),
         };
-        llm.insert("token_count".into(), json!({"total": total, "prompt": rng.random_range(0..100), "completion": rng.random_range(0..100)}));
+        llm.insert(
+            "token_count".into(),
+            json!({"total": total, "prompt": rng.random_range(0..100), "completion": rng.random_range(0..100)}),
+        );
     }
     if !llm.is_empty() {
         attributes.insert("llm".into(), Value::Object(llm));
@@ -129,8 +132,12 @@ async fn random_corpus(store: &Store, seed: u64) -> Corpus {
     for trace in 0..60u32 {
         if rng.random_bool(0.3) {
             let trace_id = format!("{trace:032x}");
-            let annotation =
-                RefAnnotation { name: "resolved".into(), label: Some(pick(&mut rng, &["yes", "no"]).to_string()), score: None, explanation: None };
+            let annotation = RefAnnotation {
+                name: "resolved".into(),
+                label: Some(pick(&mut rng, &["yes", "no"]).to_string()),
+                score: None,
+                explanation: None,
+            };
             trace_inputs.push(input(&trace_id, "", &annotation));
             trace_annotations.entry(trace_id).or_default().push(annotation);
         }
@@ -312,7 +319,8 @@ fn check_language(store: &Store, corpus: &Corpus, strategy: impl Strategy<Value 
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let outcome = runner.run(&strategy, |text| {
         let filter = parse(&text);
-        let expected: BTreeSet<String> = corpus.spans.iter().filter(|span| span_matches(&filter, span)).map(|s| s.span_id.clone()).collect();
+        let expected: BTreeSet<String> =
+            corpus.spans.iter().filter(|span| span_matches(&filter, span)).map(|s| s.span_id.clone()).collect();
         let actual = tokio::task::block_in_place(|| handle.block_on(selected_ids(store, corpus.project_id, &filter)));
         if actual != expected {
             let missing: Vec<_> = expected.difference(&actual).collect();
@@ -341,7 +349,13 @@ pub async fn random_filters_select_what_the_reference_evaluator_selects(store: S
         |text| Filter::phoenix(text, Grain::Span).unwrap_or_else(|e| panic!("{text}: {e}")),
         300,
     );
-    check_language(&store, &corpus, combined(ax_atom(), "AND", "OR", "NOT"), |text| Filter::arize(text).unwrap_or_else(|e| panic!("{text}: {e}")), 150);
+    check_language(
+        &store,
+        &corpus,
+        combined(ax_atom(), "AND", "OR", "NOT"),
+        |text| Filter::arize(text).unwrap_or_else(|e| panic!("{text}: {e}")),
+        150,
+    );
 }
 
 async fn trace_ids(store: &Store, project_id: i64, filter: &str) -> Vec<String> {
