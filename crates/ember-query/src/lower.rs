@@ -331,8 +331,9 @@ impl Lowerer {
             Grain::Trace => ("trace", TRACE_FIELDS),
             _ => ("session", SESSION_FIELDS),
         };
-        fields.iter().find(|(name, _)| *name == dotted).map(|(_, value)| Operand::Typed(value.clone())).ok_or_else(|| {
-            let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        let mut all = fields.iter().chain(AGGREGATE_FIELDS);
+        all.find(|(name, _)| *name == dotted).map(|(_, value)| Operand::Typed(value.clone())).ok_or_else(|| {
+            let names: Vec<&str> = fields.iter().chain(AGGREGATE_FIELDS).map(|(name, _)| *name).collect();
             QueryError::new(
                 column,
                 format!("unknown {kind} field '{dotted}'; {kind} filters use {} and any()/all() over spans", names.join(", ")),
@@ -416,8 +417,8 @@ fn span_column(name: &str) -> Option<Value> {
     })
 }
 
-const TRACE_FIELDS: &[(&str, Value)] = &[
-    ("trace_id", Value::Text(Text::Column(TextColumn::TraceId))),
+/// Fields of both the trace and the session grain.
+const AGGREGATE_FIELDS: &[(&str, Value)] = &[
     ("start_time", Value::Time(Time::Column(TimeColumn::StartTime))),
     ("end_time", Value::Time(Time::Column(TimeColumn::EndTime))),
     ("latency_ms", Value::Number(Number::Column(NumberColumn::LatencyMs))),
@@ -430,19 +431,11 @@ const TRACE_FIELDS: &[(&str, Value)] = &[
     ("token_count_total", Value::Number(Number::Column(NumberColumn::TokensTotal))),
 ];
 
+const TRACE_FIELDS: &[(&str, Value)] = &[("trace_id", Value::Text(Text::Column(TextColumn::TraceId)))];
+
 const SESSION_FIELDS: &[(&str, Value)] = &[
     ("session_id", Value::Text(Text::Column(TextColumn::SessionId))),
-    ("start_time", Value::Time(Time::Column(TimeColumn::StartTime))),
-    ("end_time", Value::Time(Time::Column(TimeColumn::EndTime))),
-    ("latency_ms", Value::Number(Number::Column(NumberColumn::LatencyMs))),
     ("num_traces", Value::Number(Number::Column(NumberColumn::NumTraces))),
-    ("num_spans", Value::Number(Number::Column(NumberColumn::NumSpans))),
-    ("error_count", Value::Number(Number::Column(NumberColumn::ErrorCount))),
-    ("llm_span_count", Value::Number(Number::Column(NumberColumn::LlmSpanCount))),
-    ("tool_span_count", Value::Number(Number::Column(NumberColumn::ToolSpanCount))),
-    ("token_count_prompt", Value::Number(Number::Column(NumberColumn::TokensPrompt))),
-    ("token_count_completion", Value::Number(Number::Column(NumberColumn::TokensCompletion))),
-    ("token_count_total", Value::Number(Number::Column(NumberColumn::TokensTotal))),
 ];
 
 fn annotation_reference(chain: &[(Link, usize)], column: usize) -> Result<Operand> {
