@@ -1,23 +1,48 @@
 //! Where a benchmark run keeps its data: an SQLite file in a temporary directory, or a fresh
 //! schema in a PostgreSQL database.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ember_store::{DatabaseUrl, Store, StoreOptions};
 
 pub enum Database {
-    Sqlite { dir: tempfile::TempDir, file: &'static str },
+    Sqlite { dir: Directory, file: &'static str },
     Postgres { url: String, schema: String },
 }
 
+/// A temporary directory, or one the user asked to keep.
+pub enum Directory {
+    Temporary(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Directory {
+    fn path(&self) -> &Path {
+        match self {
+            Directory::Temporary(dir) => dir.path(),
+            Directory::Kept(path) => path,
+        }
+    }
+}
+
 impl Database {
-    pub fn new(postgres_url: Option<&str>, name: &'static str) -> anyhow::Result<Self> {
+    pub fn new(postgres_url: Option<&str>, name: &'static str, keep: Option<&Path>) -> anyhow::Result<Self> {
         Ok(match postgres_url {
             Some(url) => {
                 let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
                 Database::Postgres { url: url.to_string(), schema: format!("bench_{}_{nanos}", name.replace('.', "_")) }
             }
-            None => Database::Sqlite { dir: tempfile::tempdir()?, file: name },
+            None => {
+                let dir = match keep {
+                    Some(path) => {
+                        std::fs::create_dir_all(path)?;
+                        anyhow::ensure!(!path.join(name).exists(), "{} already holds {name}", path.display());
+                        Directory::Kept(path.to_path_buf())
+                    }
+                    None => Directory::Temporary(tempfile::tempdir()?),
+                };
+                Database::Sqlite { dir, file: name }
+            }
         })
     }
 

@@ -49,6 +49,10 @@ struct Args {
     /// over them round-robin.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// Keep the SQLite database of the end-to-end run in this directory (created if missing)
+    /// instead of a temporary one, e.g. to study query plans afterwards.
+    #[arg(long)]
+    keep_data: Option<PathBuf>,
 }
 
 const PROJECT: &str = "bench";
@@ -106,7 +110,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.replicas > 1 && args.postgres_url.is_none() {
         bail!("--replicas needs --postgres-url: one SQLite database serves one ember process");
     }
-    let database = Database::new(args.postgres_url.as_deref(), "ember.db")?;
+    let database = Database::new(args.postgres_url.as_deref(), "ember.db", args.keep_data.as_deref())?;
     let mut env = database.serve_env();
     if let Some(dir) = database.working_dir() {
         env.push(("PHOENIX_WORKING_DIR", dir.display().to_string()));
@@ -195,7 +199,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     if args.raw_spans > 0 {
-        raw_ceiling(args.raw_spans, &Database::new(args.postgres_url.as_deref(), "raw.db")?).await?;
+        raw_ceiling(args.raw_spans, &Database::new(args.postgres_url.as_deref(), "raw.db", None)?).await?;
     }
     Ok(())
 }

@@ -23,6 +23,7 @@
 //! can exhaust the stack.
 
 mod ast;
+pub mod attribute_index;
 mod ax;
 mod error;
 mod lower;
@@ -34,6 +35,10 @@ mod sql;
 pub use ast::*;
 pub use error::QueryError;
 use sea_query::SimpleExpr;
+pub use sql::Probe;
+
+/// Candidate subqueries with at least this many rows do not drive a query (see [`Filter::probes`]).
+pub const PROBE_LIMIT: usize = 1000;
 
 /// Filters nested deeper than this (brackets, `not`, operator chains, paths) are refused.
 pub const MAX_DEPTH: usize = 64;
@@ -84,9 +89,31 @@ impl Filter {
     }
 
     /// The filter as a boolean SQL expression over the grain's table (`spans` joined with
-    /// `traces`, `traces`, or `project_sessions`), with every literal bound.
+    /// `traces`, `traces`, or `project_sessions`), with every literal bound. Every candidate
+    /// subquery (annotation rows, indexed attribute values) drives the query.
     pub fn to_sql(&self, dialect: Dialect) -> SimpleExpr {
-        let mut writer = sql::SqlWriter::new(dialect);
+        self.to_sql_planned(dialect, &[])
+    }
+
+    /// The candidate subqueries of the filter, in order, for SQLite (`None` where one reads the
+    /// outer row). `spans.id IN (candidates)` is the best plan when the candidates are few and a
+    /// poor one when they are many, where walking the spans in order and testing each is better;
+    /// SQLite's planner cannot tell the two apart, so the store counts each probe's rows up to
+    /// [`PROBE_LIMIT`] and passes the verdicts to [`Filter::to_sql_planned`].
+    pub fn probes(&self, dialect: Dialect) -> Vec<Option<Probe>> {
+        if dialect != Dialect::Sqlite {
+            return Vec::new();
+        }
+        let mut writer = sql::SqlWriter::new(dialect).with_sites(sql::Sites::Collect(Vec::new()));
+        writer.filter(self.grain, &self.condition);
+        writer.into_probes()
+    }
+
+    /// As [`Filter::to_sql`], where `large[i]` says that probe `i` reached [`PROBE_LIMIT`]
+    /// rows: that subquery is then tested span by span instead of driving the query. Either
+    /// way the expression selects the same rows.
+    pub fn to_sql_planned(&self, dialect: Dialect, large: &[bool]) -> SimpleExpr {
+        let mut writer = sql::SqlWriter::new(dialect).with_sites(sql::Sites::Decide(large.to_vec()));
         writer.filter(self.grain, &self.condition);
         writer.finish()
     }

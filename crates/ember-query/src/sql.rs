@@ -13,10 +13,33 @@ use std::fmt::Write;
 use sea_query::SimpleExpr;
 
 use crate::ast::*;
+use crate::attribute_index;
 use crate::{Dialect, Grain};
+
+/// A candidate subquery of a span filter, for the store to count (see [`crate::Filter::probes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// `SELECT <rowid> FROM ...`, with `?` placeholders for `values`.
+    pub sql: String,
+    pub values: Vec<sea_query::Value>,
+}
+
+/// How the writer treats candidate subqueries ("sites": annotation semi-joins and attribute-index
+/// lookups), numbered in the order it meets them.
+pub(crate) enum Sites {
+    /// Every site drives the query (`id IN (candidates)`).
+    Drive,
+    /// As `Drive`, recording each site's subquery (`None` where it reads the outer row).
+    Collect(Vec<Option<Probe>>),
+    /// `large[i]`: site `i` has too many rows to drive the query, so it is tested row by row
+    /// while the query walks its own index.
+    Decide(Vec<bool>),
+}
 
 pub(crate) struct SqlWriter {
     dialect: Dialect,
+    sites: Sites,
+    next_site: usize,
     sql: String,
     values: Vec<sea_query::Value>,
     next_alias: usize,
@@ -30,11 +53,51 @@ pub(crate) struct SqlWriter {
 
 impl SqlWriter {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        SqlWriter { dialect, sql: String::new(), values: Vec::new(), next_alias: 0, bindings: Vec::new(), negations: 0 }
+        SqlWriter {
+            dialect,
+            sites: Sites::Drive,
+            next_site: 0,
+            sql: String::new(),
+            values: Vec::new(),
+            next_alias: 0,
+            bindings: Vec::new(),
+            negations: 0,
+        }
+    }
+
+    pub(crate) fn with_sites(mut self, sites: Sites) -> Self {
+        self.sites = sites;
+        self
     }
 
     pub(crate) fn finish(self) -> SimpleExpr {
         SimpleExpr::CustomWithExpr(self.sql, self.values.into_iter().map(SimpleExpr::Value).collect())
+    }
+
+    pub(crate) fn into_probes(self) -> Vec<Option<Probe>> {
+        match self.sites {
+            Sites::Collect(probes) => probes,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Numbers the next site; `true` when it must not drive the query.
+    fn site_is_large(&mut self) -> bool {
+        let site = self.next_site;
+        self.next_site += 1;
+        matches!(&self.sites, Sites::Decide(large) if large.get(site).copied().unwrap_or(false))
+    }
+
+    /// Writes a site's subquery with `write`, recording it as a probe when collecting.
+    fn subquery(&mut self, write: impl FnOnce(&mut Self)) {
+        let (sql_start, values_start) = (self.sql.len(), self.values.len());
+        write(self);
+        if let Sites::Collect(probes) = &mut self.sites {
+            let sql = &self.sql[sql_start..];
+            // Every reference to the outer row is written qualified by its table.
+            let correlated = ["spans.", "traces.", "project_sessions."].iter().any(|outer| sql.contains(outer));
+            probes.push((!correlated).then(|| Probe { sql: sql.to_string(), values: self.values[values_start..].to_vec() }));
+        }
     }
 
     fn push(&mut self, text: &str) {
@@ -128,17 +191,33 @@ impl SqlWriter {
         }
     }
 
+    /// `id IN (annotation rows)`, or, when those rows are too many to drive the query, the same
+    /// test as a correlated `EXISTS` probing the annotation index for each span.
     fn annotation_semi_join(&mut self, reference: &AnnotationRef, conditions: &[&Condition]) {
         let alias = self.alias("a");
         let (outer, table, key) = annotation_table(reference.target);
-        let _ = write!(self.sql, "{outer} IN (SELECT {alias}.{key} FROM {table} AS {alias} WHERE {alias}.name = ");
-        self.param(reference.name.clone());
-        self.bindings.push((reference.clone(), alias));
-        for condition in conditions {
-            self.push(" AND ");
-            self.condition(Grain::Span, condition);
+        let large = self.site_is_large();
+        let write = |writer: &mut Self| {
+            let _ = write!(writer.sql, "SELECT {alias}.{key} FROM {table} AS {alias} WHERE ");
+            if large {
+                let _ = write!(writer.sql, "{alias}.{key} = {outer} AND ");
+            }
+            let _ = write!(writer.sql, "{alias}.name = ");
+            writer.param(reference.name.clone());
+            writer.bindings.push((reference.clone(), alias.clone()));
+            for condition in conditions {
+                writer.push(" AND ");
+                writer.condition(Grain::Span, condition);
+            }
+            writer.bindings.pop();
+        };
+        if large {
+            self.push("EXISTS (");
+            write(self);
+        } else {
+            let _ = write!(self.sql, "{outer} IN (");
+            self.subquery(write);
         }
-        self.bindings.pop();
         self.push(")");
     }
 
@@ -161,6 +240,26 @@ impl SqlWriter {
             self.condition(Grain::Span, condition);
         }
         self.bindings.truncate(bound);
+        self.push(")");
+    }
+
+    /// `spans.id IN (rows of the attribute index)`: the spans whose indexed attribute `key` is
+    /// one of `values` (see `attribute_index`), a superset of those the comparison selects.
+    fn indexed_candidates(&mut self, key: String, values: &[String]) {
+        let alias = self.alias("v");
+        self.push("spans.id IN (");
+        self.subquery(|writer| {
+            let _ = write!(writer.sql, "SELECT {alias}.span_rowid FROM span_attribute_values AS {alias} WHERE {alias}.path = ");
+            writer.param(key);
+            let _ = write!(writer.sql, " AND {alias}.value IN (");
+            for (index, value) in values.iter().enumerate() {
+                if index > 0 {
+                    writer.push(", ");
+                }
+                writer.param(value.clone());
+            }
+            writer.push(")");
+        });
         self.push(")");
     }
 
@@ -219,6 +318,42 @@ impl SqlWriter {
                 self.param(literal.clone());
                 self.push(")");
             }
+            Condition::Compare(Value::Text(Text::Attribute(path)), CompareOp::Eq, Value::Text(Text::Literal(literal)))
+            | Condition::Compare(Value::Text(Text::Literal(literal)), CompareOp::Eq, Value::Text(Text::Attribute(path)))
+                if self.dialect == Dialect::Sqlite && self.negations == 0 && attribute_index::lookup(path, literal).is_some() =>
+            {
+                let key = attribute_index::lookup(path, literal).expect("checked by the guard");
+                self.push("(");
+                if !self.site_is_large() {
+                    self.indexed_candidates(key, std::slice::from_ref(literal));
+                    self.push(" AND ");
+                }
+                self.push("(");
+                self.json_text(path);
+                self.push(" = ");
+                self.param(literal.clone());
+                self.push("))");
+            }
+            Condition::InList(Value::Text(Text::Attribute(path)), literals)
+                if self.dialect == Dialect::Sqlite && self.negations == 0 && indexed_list(path, literals).is_some() =>
+            {
+                let (key, texts) = indexed_list(path, literals).expect("checked by the guard");
+                self.push("(");
+                if !self.site_is_large() {
+                    self.indexed_candidates(key, &texts);
+                    self.push(" AND ");
+                }
+                self.push("(");
+                self.json_text(path);
+                self.push(" IN (");
+                for (index, text) in texts.iter().enumerate() {
+                    if index > 0 {
+                        self.push(", ");
+                    }
+                    self.param(text.clone());
+                }
+                self.push(")))");
+            }
             Condition::Compare(left, op, right) => {
                 self.push("(");
                 self.value(grain, left);
@@ -241,6 +376,19 @@ impl SqlWriter {
                 self.push("(");
                 self.value(grain, value);
                 self.push(" IS NULL)");
+            }
+            Condition::Contains { haystack: Text::Attribute(path), needle: Text::Literal(needle) }
+                if self.dialect == Dialect::Sqlite && self.negations == 0 && found_in_raw_json(needle) =>
+            {
+                // Most spans do not mention the needle anywhere: one pass over their JSON text
+                // rules them out before the attribute is extracted.
+                self.push("(ember_json_icontains(spans.attributes, ");
+                self.param(needle.clone());
+                self.push(") = 1 AND ember_icontains(");
+                self.json_text(path);
+                self.push(", ");
+                self.param(needle.clone());
+                self.push(") = 1)");
             }
             Condition::Contains { haystack, needle } => match self.dialect {
                 Dialect::Sqlite => {
@@ -663,6 +811,29 @@ fn yields_null(condition: &Condition) -> bool {
         Condition::Not(inner) => yields_null(inner),
         _ => false,
     }
+}
+
+/// The index key and the texts of `value IN (literals)` when every literal may use the attribute index.
+fn indexed_list(path: &Path, literals: &[Literal]) -> Option<(String, Vec<String>)> {
+    let texts: Option<Vec<String>> = literals
+        .iter()
+        .map(|literal| match literal {
+            Literal::Text(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    let texts = texts.filter(|texts| !texts.is_empty())?;
+    let mut keys = texts.iter().map(|text| attribute_index::lookup(path, text));
+    let key = keys.next()??;
+    keys.all(|other| other.is_some()).then_some((key, texts))
+}
+
+/// Whether every attribute whose text form contains `needle` (ignoring case) has a JSON text that
+/// contains it too: JSON text holds each string as it is, except for the characters it escapes
+/// (`"`, `\`, controls), and lowercasing maps character by character except for the Greek
+/// final sigma, whose form depends on its neighbours.
+fn found_in_raw_json(needle: &str) -> bool {
+    !needle.chars().any(|c| c == '"' || c == '\\' || c.is_control() || matches!(c, 'Σ' | 'σ' | 'ς'))
 }
 
 /// JSON documents `{"a": {"b": v}}` containing every value whose text form is `literal`: the

@@ -229,33 +229,100 @@ fn decompress(frame: &[u8], dictionary: Option<&'static DecoderDictionary<'stati
     })
 }
 
-/// `ember_json(value)`: the JSON text of a stored attributes value (NULL for NULL).
-unsafe extern "C" fn ember_json(context: *mut ffi::sqlite3_context, _argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
-    // SAFETY: SQLite passes exactly one argument (registered with nArg = 1); the user data is the
-    // `Codec` pointer registered below, alive until `release_codec`; the blob pointer is valid for
-    // sqlite3_value_bytes bytes until this function returns.
+/// The last value decoded on this thread: a filter reads several paths of the same row, each
+/// through `ember_json`, and the row's value is decoded once. Keyed by codec and stored bytes.
+struct LastDecoded {
+    codec: usize,
+    stored: Vec<u8>,
+    json: String,
+}
+
+thread_local! {
+    static LAST_DECODED: RefCell<Option<LastDecoded>> = const { RefCell::new(None) };
+}
+
+/// Runs `use_json` on the JSON text of a stored value, decoding it unless it is the last one.
+fn with_decoded<R>(codec: &Codec, stored: &[u8], use_json: impl FnOnce(&str) -> R) -> Result<R, CorruptValue> {
+    let key = codec as *const Codec as usize;
+    LAST_DECODED.with(|cell| {
+        let mut last = cell.borrow_mut();
+        if let Some(hit) = last.as_ref().filter(|last| last.codec == key && last.stored == stored) {
+            return Ok(use_json(&hit.json));
+        }
+        let json = codec.decode(stored)?;
+        let result = use_json(&json);
+        *last = Some(LastDecoded { codec: key, stored: stored.to_vec(), json });
+        Ok(result)
+    })
+}
+
+/// The codec and stored bytes of a call to one of the functions below.
+///
+/// # Safety
+/// `context` and `argv` must be those of a call of a function registered with the `Codec` as user
+/// data (alive until `release_codec`) and at least one argument.
+unsafe fn stored_argument<'a>(context: *mut ffi::sqlite3_context, argv: *mut *mut ffi::sqlite3_value) -> (&'a Codec, Option<&'a [u8]>) {
+    // SAFETY: per the caller; the blob pointer is valid for sqlite3_value_bytes bytes until the
+    // function returns.
     unsafe {
         let codec = &*(ffi::sqlite3_user_data(context) as *const Codec);
         let value = *argv;
         if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
-            ffi::sqlite3_result_null(context);
-            return;
+            return (codec, None);
         }
         let length = ffi::sqlite3_value_bytes(value).max(0) as usize;
         let pointer = ffi::sqlite3_value_blob(value) as *const u8;
-        let stored = if pointer.is_null() || length == 0 { &[][..] } else { std::slice::from_raw_parts(pointer, length) };
-        match codec.decode(stored) {
-            Ok(json) => ffi::sqlite3_result_text64(
+        (codec, Some(if pointer.is_null() || length == 0 { &[][..] } else { std::slice::from_raw_parts(pointer, length) }))
+    }
+}
+
+/// # Safety
+/// `context` must be the context of the running call.
+unsafe fn result_error(context: *mut ffi::sqlite3_context, error: CorruptValue) {
+    let message = error.to_string();
+    // SAFETY: per the caller; SQLite copies the message.
+    unsafe { ffi::sqlite3_result_error(context, message.as_ptr() as *const c_char, message.len() as c_int) }
+}
+
+/// `ember_json(value)`: the JSON text of a stored attributes value (NULL for NULL).
+unsafe extern "C" fn ember_json(context: *mut ffi::sqlite3_context, _argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
+    // SAFETY: registered with one argument and the codec as user data (see `register_sql_functions`).
+    unsafe {
+        let (codec, Some(stored)) = stored_argument(context, argv) else {
+            ffi::sqlite3_result_null(context);
+            return;
+        };
+        let copied = with_decoded(codec, stored, |json| {
+            ffi::sqlite3_result_text64(
                 context,
                 json.as_ptr() as *const c_char,
                 json.len() as u64,
                 ffi::SQLITE_TRANSIENT(),
                 ffi::SQLITE_UTF8 as u8,
-            ),
-            Err(error) => {
-                let message = error.to_string();
-                ffi::sqlite3_result_error(context, message.as_ptr() as *const c_char, message.len() as c_int);
-            }
+            )
+        });
+        if let Err(error) = copied {
+            result_error(context, error);
+        }
+    }
+}
+
+/// `ember_json_icontains(value, needle)`: whether the JSON text of a stored attributes value
+/// contains `needle`, ignoring case as `ember_icontains` does (NULL for NULL).
+unsafe extern "C" fn ember_json_icontains(context: *mut ffi::sqlite3_context, _argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
+    // SAFETY: registered with two arguments and the codec as user data.
+    unsafe {
+        let (codec, Some(stored)) = stored_argument(context, argv) else {
+            ffi::sqlite3_result_null(context);
+            return;
+        };
+        let Some(needle) = crate::sql_functions::text_argument(*argv.add(1)) else {
+            ffi::sqlite3_result_null(context);
+            return;
+        };
+        match with_decoded(codec, stored, |json| crate::sql_functions::contains_ignoring_case(json, needle)) {
+            Ok(found) => ffi::sqlite3_result_int(context, i32::from(found)),
+            Err(error) => result_error(context, error),
         }
     }
 }
@@ -269,26 +336,29 @@ unsafe extern "C" fn release_codec(codec: *mut c_void) {
 pub async fn register_sql_functions(connection: &mut sqlx::SqliteConnection, codec: Arc<Codec>) -> Result<(), sqlx::Error> {
     let mut handle = connection.lock_handle().await?;
     let database = handle.as_raw_handle().as_ptr();
-    let name: &CStr = c"ember_json";
-    let user_data = Arc::into_raw(codec) as *mut c_void;
-    // SAFETY: `database` is a live connection held locked for the call; the name is a static C
-    // string; the callbacks match SQLite's signatures; SQLite calls `release_codec` once when the
-    // function is replaced or the connection closes (also when registration fails).
-    let code = unsafe {
-        ffi::sqlite3_create_function_v2(
-            database,
-            name.as_ptr(),
-            1,
-            ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC,
-            user_data,
-            Some(ember_json),
-            None,
-            None,
-            Some(release_codec),
-        )
-    };
-    if code != ffi::SQLITE_OK {
-        return Err(sqlx::Error::Protocol(format!("cannot register ember_json: sqlite code {code}")));
+    type Function = unsafe extern "C" fn(*mut ffi::sqlite3_context, c_int, *mut *mut ffi::sqlite3_value);
+    let functions: [(&CStr, c_int, Function); 2] = [(c"ember_json", 1, ember_json), (c"ember_json_icontains", 2, ember_json_icontains)];
+    for (name, arguments, function) in functions {
+        let user_data = Arc::into_raw(codec.clone()) as *mut c_void;
+        // SAFETY: `database` is a live connection held locked for the call; the name is a static C
+        // string; the callbacks match SQLite's signatures; SQLite calls `release_codec` once when
+        // the function is replaced or the connection closes (also when registration fails).
+        let code = unsafe {
+            ffi::sqlite3_create_function_v2(
+                database,
+                name.as_ptr(),
+                arguments,
+                ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC,
+                user_data,
+                Some(function),
+                None,
+                None,
+                Some(release_codec),
+            )
+        };
+        if code != ffi::SQLITE_OK {
+            return Err(sqlx::Error::Protocol(format!("cannot register {name:?}: sqlite code {code}")));
+        }
     }
     // SAFETY: as above, the connection is held locked for the call.
     unsafe { crate::sql_functions::register(database) }

@@ -28,6 +28,9 @@ pub struct StoreOptions {
     pub read_replica_url: Option<String>,
     /// How long a list or filter query may run before it is cancelled.
     pub query_budget: Duration,
+    /// SQLite: a filter's candidate subquery (annotation rows, indexed attribute values) with at
+    /// least this many rows is tested span by span instead of driving the query.
+    pub filter_probe_limit: usize,
 }
 
 impl StoreOptions {
@@ -40,6 +43,7 @@ impl StoreOptions {
             schema: None,
             read_replica_url: None,
             query_budget: Duration::from_secs(10),
+            filter_probe_limit: ember_query::PROBE_LIMIT,
         }
     }
 }
@@ -57,6 +61,7 @@ pub struct Store {
     pub(crate) codec: Option<Arc<Codec>>,
     /// How long a list or filter query may run.
     pub(crate) query_budget: Duration,
+    pub(crate) filter_probe_limit: usize,
 }
 
 impl Store {
@@ -69,6 +74,12 @@ impl Store {
     }
 
     /// Which backend this store runs on: `"sqlite"` or `"postgresql"`.
+    /// The same store with another [`StoreOptions::filter_probe_limit`].
+    pub fn with_filter_probe_limit(mut self, limit: usize) -> Store {
+        self.filter_probe_limit = limit;
+        self
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "sqlite",

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use ember_core::time::now_nanos;
 use sea_query::{Expr, Query};
 
+use crate::attribute_index::{self, IndexedValue};
 use crate::backend::{Exec, Statement, Transaction};
 use crate::cumulative::{propagate, Counts, NewSpan};
 use crate::dialect::Dialect;
@@ -332,6 +333,9 @@ impl Store {
                             .bind(span.llm_token_count_completion);
                     }
                     insert.execute(&mut **tx).await?;
+                    let indexed: Vec<(&str, &IndexedValue)> =
+                        chunk.iter().flat_map(|span| span.indexed_values.iter().map(|value| (span.span_id.as_str(), value))).collect();
+                    attribute_index::insert_for_span_ids(tx, &indexed).await?;
                 }
                 Transaction::Postgres(tx) => insert_spans_unnest(tx, chunk, traces, counts).await?,
             }

@@ -11,6 +11,7 @@
 //! resolves only once its spans are committed.
 
 mod annotations;
+mod attribute_index;
 mod backend;
 mod checkpoint;
 mod codec;
@@ -18,6 +19,7 @@ mod cumulative;
 mod db;
 mod dialect;
 mod error;
+mod filter_plan;
 mod ingest;
 mod postgres;
 mod prepared;

@@ -31,6 +31,7 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         checkpointer: None,
         codec: None,
         query_budget: options.query_budget,
+        filter_probe_limit: options.filter_probe_limit,
     })
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::attribute_index::{values_of, IndexedValue};
 use crate::codec::Codec;
 use crate::cumulative::Counts;
 use crate::dialect::Dialect;
@@ -31,6 +32,8 @@ pub struct PreparedSpan {
     /// Kept for LLM spans only, as Phoenix does.
     pub llm_token_count_prompt: Option<i64>,
     pub llm_token_count_completion: Option<i64>,
+    /// SQLite: the values `span_attribute_values` keeps for this span.
+    pub(crate) indexed_values: Vec<IndexedValue>,
 }
 
 impl PreparedSpan {
@@ -46,6 +49,10 @@ impl PreparedSpan {
             (None, None)
         };
         // Serialising a JSON map of JSON values cannot fail.
+        let indexed_values = match dialect {
+            Dialect::Sqlite => values_of(&span.attributes),
+            Dialect::Postgres => Vec::new(),
+        };
         let attributes_json = serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into());
         let attributes = match codec {
             Some(codec) => codec.encode(&attributes_json),
@@ -68,12 +75,18 @@ impl PreparedSpan {
             events_json,
             llm_token_count_prompt,
             llm_token_count_completion,
+            indexed_values,
         }
     }
 
     /// Bytes held in memory, for the ingest queue's byte bound.
     pub fn approximate_bytes(&self) -> usize {
-        200 + self.attributes.len() + self.events_json.len() + self.name.len() + self.status_message.len() + self.project_name.len()
+        200 + self.indexed_values.iter().map(|v| 48 + v.path.len() + v.value.len()).sum::<usize>()
+            + self.attributes.len()
+            + self.events_json.len()
+            + self.name.len()
+            + self.status_message.len()
+            + self.project_name.len()
     }
 
     pub(crate) fn own_counts(&self) -> Counts {

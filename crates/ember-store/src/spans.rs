@@ -54,6 +54,9 @@ pub struct SpanQueryOptions {
     pub condition: Option<Filter>,
 }
 
+/// Time windows holding this many spans are not read through the start-time index.
+const LARGE_WINDOW: usize = 5000;
+
 fn span_select(dialect: Dialect) -> SelectStatement {
     Query::select()
         .expr(Expr::cust(span_columns(dialect)))
@@ -92,22 +95,38 @@ impl Store {
             }
             None => {}
         }
-        if let Some(start) = filters.start_time {
-            query.and_where(Expr::col((Spans::Table, Spans::StartTime)).gte(start));
-        }
-        if let Some(end) = filters.end_time {
-            query.and_where(Expr::col((Spans::Table, Spans::StartTime)).lt(end));
+        if filters.start_time.is_some() || filters.end_time.is_some() {
+            let start = filters.start_time.unwrap_or(i64::MIN);
+            let end = filters.end_time.unwrap_or(i64::MAX);
+            if self.dialect == Dialect::Sqlite && self.window_is_large(project_id, start, end).await? {
+                // Walking the project's spans newest first finds a page sooner than sorting the
+                // whole window, which SQLite would do if the start-time index drove the query.
+                query.and_where(Expr::cust_with_values("+spans.start_time >= ? AND +spans.start_time < ?", [start, end]));
+            } else {
+                query.and_where(Expr::col((Spans::Table, Spans::StartTime)).gte(start));
+                query.and_where(Expr::col((Spans::Table, Spans::StartTime)).lt(end));
+            }
         }
         for filter in &filters.attributes {
             query.and_where(self.dialect.attribute_equals(&filter.path, &filter.value));
         }
         if let Some(condition) = &filters.condition {
-            query.and_where(condition.to_sql(self.dialect.query()));
+            query.and_where(self.filter_sql(condition).await?);
         }
         query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
         let rows = self.fetch_within_budget(self.build(&query)).await?;
         let items = rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |s| s.rowid))
+    }
+
+    /// Whether a project holds at least `LARGE_WINDOW` spans starting in `[start, end)`.
+    async fn window_is_large(&self, project_id: i64, start: i64, end: i64) -> Result<bool> {
+        let count = Statement::new(
+            format!("SELECT COUNT(*) FROM (SELECT 1 FROM spans WHERE project_id = $1 AND start_time >= $2 AND start_time < $3 LIMIT {LARGE_WINDOW})"),
+            [project_id.into(), start.into(), end.into()],
+        );
+        let rows: i64 = self.reader.exec().fetch_one(count).await?.get(0)?;
+        Ok(rows as usize >= LARGE_WINDOW)
     }
 
     /// The span frame of the span-query endpoint: newest start time first.
@@ -138,7 +157,7 @@ impl Store {
             query.cond_where(roots);
         }
         if let Some(condition) = &options.condition {
-            query.and_where(condition.to_sql(self.dialect.query()));
+            query.and_where(self.filter_sql(condition).await?);
         }
         query
             .order_by((Spans::Table, Spans::StartTime), Order::Desc)

@@ -1,6 +1,7 @@
 //! SQLite functions the filter language compiles to (see `ember_query`'s `sql` module):
 //! `ember_icontains(haystack, needle)`, Unicode case-insensitive substring test, and
 //! `ember_floor(x)`, as this SQLite build has no math functions. Both are NULL on NULL input.
+//! (`ember_json` and `ember_json_icontains`, which read stored attributes, are in `codec`.)
 
 use std::ffi::{c_char, c_int, CStr};
 
@@ -10,7 +11,7 @@ use libsqlite3_sys as ffi;
 ///
 /// # Safety
 /// `value` must be a live argument of the function call being evaluated.
-unsafe fn text_argument<'a>(value: *mut ffi::sqlite3_value) -> Option<&'a str> {
+pub(crate) unsafe fn text_argument<'a>(value: *mut ffi::sqlite3_value) -> Option<&'a str> {
     // SAFETY: per the caller; sqlite3_value_text returns UTF-8 valid for sqlite3_value_bytes bytes
     // until the call returns.
     unsafe {
@@ -26,12 +27,22 @@ unsafe fn text_argument<'a>(value: *mut ffi::sqlite3_value) -> Option<&'a str> {
     }
 }
 
+thread_local! {
+    /// Reused for the lowercased haystack, which filters compute for row after row.
+    static LOWERCASE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Case-insensitive substring test with the reference semantics (`str::to_lowercase`), and a
 /// copy-free path for ASCII.
 pub(crate) fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
     if haystack.is_ascii() && needle.is_ascii() {
-        let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
-        return needle.is_empty() || haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle));
+        let needle = needle.to_ascii_lowercase();
+        return LOWERCASE_BUFFER.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            buffer.clear();
+            buffer.extend(haystack.bytes().map(|byte| byte.to_ascii_lowercase()));
+            memchr::memmem::find(&buffer, needle.as_bytes()).is_some()
+        });
     }
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }

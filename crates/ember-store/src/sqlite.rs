@@ -53,6 +53,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         .await?;
     sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
     codec.attach(writer.clone()).await?;
+    crate::attribute_index::backfill(&writer, &codec).await?;
     let for_readers = codec.clone();
     let reader = SqlitePoolOptions::new()
         .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_readers.clone())))
@@ -77,6 +78,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         checkpointer,
         codec: Some(codec),
         query_budget: options.query_budget,
+        filter_probe_limit: options.filter_probe_limit,
     })
 }
 

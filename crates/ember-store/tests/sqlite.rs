@@ -129,3 +129,44 @@ async fn a_trained_attribute_dictionary_is_stored_and_values_stay_readable() {
     store.close().await;
     check(Store::open(&options).await.unwrap()).await;
 }
+
+#[tokio::test]
+async fn spans_stored_before_the_attribute_index_existed_are_indexed_when_the_store_opens() {
+    use ember_store::{Filter, Grain, SpanFilters};
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let options = StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()));
+    let store = Store::open(&options).await.unwrap();
+    let spans = (1..=30u8)
+        .map(|id| {
+            let mut span = suite::span(id, id, None);
+            span.attributes.insert("metadata".into(), serde_json::json!({"customer_id": format!("c-{}", id % 3)}));
+            suite::routed("p", span)
+        })
+        .collect();
+    suite::write(&store, spans).await;
+    let project = store.get_project_by_name("p").await.unwrap().unwrap().id;
+    store.close().await;
+
+    // The state a database written before the index existed is in after its migration.
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("DELETE FROM span_attribute_values").execute(&mut connection).await.unwrap();
+    sqlx::query("INSERT INTO pending_backfills (name, next_rowid) VALUES ('span_attribute_values', 0)")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+
+    let reopened = Store::open(&options).await.unwrap();
+    let filter = Filter::phoenix("metadata['customer_id'] == 'c-1'", Grain::Span).unwrap();
+    let filters = SpanFilters { condition: Some(filter), ..Default::default() };
+    let page = reopened.list_spans(project, &filters, None, 100).await.unwrap();
+    assert_eq!(page.items.len(), 10, "every span with c-1 is found through the backfilled index");
+    reopened.close().await;
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_backfills").fetch_one(&mut connection).await.unwrap();
+    let indexed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM span_attribute_values").fetch_one(&mut connection).await.unwrap();
+    assert_eq!((pending, indexed), (0, 30));
+}
