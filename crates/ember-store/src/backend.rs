@@ -170,7 +170,13 @@ impl Pool {
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query(&format!("SET LOCAL statement_timeout = {}", budget.as_millis().max(1))).execute(&mut *tx).await?;
+                // A plan made for one filter's values can be ruinous for another's (a GIN lookup
+                // of a rare value against a walk of the whole table), so every list is planned
+                // for its own values rather than from a cached generic plan.
+                sqlx::query("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)")
+                    .bind(budget.as_millis().max(1).to_string())
+                    .execute(&mut *tx)
+                    .await?;
                 let rows = match sqlx::query_with(&sql, SqlxValues(values)).fetch_all(&mut *tx).await {
                     Ok(rows) => rows,
                     Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("57014") => return Err(timed_out()),
