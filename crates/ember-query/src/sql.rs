@@ -81,22 +81,28 @@ impl SqlWriter {
         }
     }
 
-    /// Numbers the next site; `true` when it must not drive the query.
-    fn site_is_large(&mut self) -> bool {
+    /// Numbers the next site (sites nest, so a site's number is taken before its subquery is
+    /// written); `large` when it must not drive the query.
+    fn next_site(&mut self) -> (usize, bool) {
         let site = self.next_site;
         self.next_site += 1;
-        matches!(&self.sites, Sites::Decide(large) if large.get(site).copied().unwrap_or(false))
+        if let Sites::Collect(probes) = &mut self.sites {
+            probes.push(None);
+        }
+        (site, matches!(&self.sites, Sites::Decide(large) if large.get(site).copied().unwrap_or(false)))
     }
 
-    /// Writes a site's subquery with `write`, recording it as a probe when collecting.
-    fn subquery(&mut self, write: impl FnOnce(&mut Self)) {
+    /// Writes the subquery of `site` with `write`, recording it as its probe when collecting.
+    fn subquery(&mut self, site: usize, write: impl FnOnce(&mut Self)) {
         let (sql_start, values_start) = (self.sql.len(), self.values.len());
         write(self);
         if let Sites::Collect(probes) = &mut self.sites {
             let sql = &self.sql[sql_start..];
             // Every reference to the outer row is written qualified by its table.
             let correlated = ["spans.", "traces.", "project_sessions."].iter().any(|outer| sql.contains(outer));
-            probes.push((!correlated).then(|| Probe { sql: sql.to_string(), values: self.values[values_start..].to_vec() }));
+            if !correlated {
+                probes[site] = Some(Probe { sql: sql.to_string(), values: self.values[values_start..].to_vec() });
+            }
         }
     }
 
@@ -196,7 +202,7 @@ impl SqlWriter {
     fn annotation_semi_join(&mut self, reference: &AnnotationRef, conditions: &[&Condition]) {
         let alias = self.alias("a");
         let (outer, table, key) = annotation_table(reference.target);
-        let large = self.site_is_large();
+        let (site, large) = self.next_site();
         let write = |writer: &mut Self| {
             let _ = write!(writer.sql, "SELECT {alias}.{key} FROM {table} AS {alias} WHERE ");
             if large {
@@ -216,7 +222,7 @@ impl SqlWriter {
             write(self);
         } else {
             let _ = write!(self.sql, "{outer} IN (");
-            self.subquery(write);
+            self.subquery(site, write);
         }
         self.push(")");
     }
@@ -245,10 +251,10 @@ impl SqlWriter {
 
     /// `spans.id IN (rows of the attribute index)`: the spans whose indexed attribute `key` is
     /// one of `values` (see `attribute_index`), a superset of those the comparison selects.
-    fn indexed_candidates(&mut self, key: String, values: &[String]) {
+    fn indexed_candidates(&mut self, site: usize, key: String, values: &[String]) {
         let alias = self.alias("v");
         self.push("spans.id IN (");
-        self.subquery(|writer| {
+        self.subquery(site, |writer| {
             let _ = write!(writer.sql, "SELECT {alias}.span_rowid FROM span_attribute_values AS {alias} WHERE {alias}.path = ");
             writer.param(key);
             let _ = write!(writer.sql, " AND {alias}.value IN (");
@@ -324,8 +330,9 @@ impl SqlWriter {
             {
                 let key = attribute_index::lookup(path, literal).expect("checked by the guard");
                 self.push("(");
-                if !self.site_is_large() {
-                    self.indexed_candidates(key, std::slice::from_ref(literal));
+                let (site, large) = self.next_site();
+                if !large {
+                    self.indexed_candidates(site, key, std::slice::from_ref(literal));
                     self.push(" AND ");
                 }
                 self.push("(");
@@ -339,8 +346,9 @@ impl SqlWriter {
             {
                 let (key, texts) = indexed_list(path, literals).expect("checked by the guard");
                 self.push("(");
-                if !self.site_is_large() {
-                    self.indexed_candidates(key, &texts);
+                let (site, large) = self.next_site();
+                if !large {
+                    self.indexed_candidates(site, key, &texts);
                     self.push(" AND ");
                 }
                 self.push("(");

@@ -426,6 +426,14 @@ fn sqlite_candidate_subqueries_are_probed_and_planned() {
     assert!(testing.contains("EXISTS (SELECT a1.span_rowid FROM span_annotations AS a1 WHERE a1.span_rowid = spans.id AND"), "{testing}");
     assert!(!testing.contains("span_attribute_values") && testing.contains("json_extract"), "{testing}");
 
+    // Sites nest: the annotation group's subquery holds an attribute site, and reads the span
+    // through it, so only the inner one can be counted on its own.
+    let nested = phoenix("evals['x'].label == 'a' and (evals['x'].score > 0 or metadata['k'] == 'v')");
+    let probes = nested.probes(Dialect::Sqlite);
+    assert_eq!(probes.len(), 2);
+    assert!(probes[0].is_none());
+    assert!(probes[1].as_ref().expect("uncorrelated").sql.contains("FROM span_attribute_values"));
+
     // A group that reads the span cannot be counted on its own.
     let correlated = phoenix("evals['quality'].score > latency_ms");
     assert_eq!(correlated.probes(Dialect::Sqlite), vec![None]);
