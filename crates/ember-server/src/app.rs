@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{middleware, Json, Router};
 
-use crate::routes::{health, otlp, projects, sessions, span_query, spans, traces};
+use crate::routes::{annotations, health, otlp, projects, sessions, span_query, spans, traces};
 use crate::AppState;
 
 pub const VERSION_HEADER: &str = "x-phoenix-server-version";
@@ -32,6 +32,18 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{project_identifier}/sessions", get(sessions::list))
         .route("/v1/sessions/{session_identifier}", get(sessions::get).delete(sessions::delete))
         .route("/v1/sessions/delete", post(sessions::delete_many))
+        .route("/v1/span_annotations", post(annotations::annotate_spans))
+        .route("/v1/trace_annotations", post(annotations::annotate_traces))
+        .route("/v1/span_notes", post(annotations::span_note))
+        .route("/v1/trace_notes", post(annotations::trace_note))
+        .route(
+            "/v1/projects/{project_identifier}/span_annotations",
+            get(annotations::list_span_annotations).delete(annotations::delete_span_annotations),
+        )
+        .route(
+            "/v1/projects/{project_identifier}/trace_annotations",
+            get(annotations::list_trace_annotations).delete(annotations::delete_trace_annotations),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::map_response(add_version_header))

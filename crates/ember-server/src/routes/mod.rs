@@ -1,5 +1,6 @@
 //! One module per REST resource.
 
+pub mod annotations;
 pub mod health;
 pub mod otlp;
 pub mod projects;

@@ -1,60 +1,12 @@
-//! Span and trace annotations: upserted by (name, target, identifier), as Phoenix does.
+//! Writing annotations: upserted by (name, target, identifier), as Phoenix does.
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
+use super::{AnnotationInput, Target};
 use crate::backend::{Exec, Statement};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::Store;
-
-/// Who or what produced an annotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnnotatorKind {
-    Llm,
-    Code,
-    Human,
-}
-
-impl AnnotatorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnnotatorKind::Llm => "LLM",
-            AnnotatorKind::Code => "CODE",
-            AnnotatorKind::Human => "HUMAN",
-        }
-    }
-}
-
-/// An annotation of the span (or trace) with OpenTelemetry id `target_id`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AnnotationInput {
-    pub target_id: String,
-    pub name: String,
-    pub label: Option<String>,
-    pub score: Option<f64>,
-    pub explanation: Option<String>,
-    pub metadata: Value,
-    pub annotator_kind: AnnotatorKind,
-    pub identifier: String,
-}
-
-#[derive(Clone, Copy)]
-enum Target {
-    Span,
-    Trace,
-}
-
-impl Target {
-    /// (annotation table, its key column, the target table, the target's OpenTelemetry id column)
-    fn tables(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        match self {
-            Target::Span => ("span_annotations", "span_rowid", "spans", "span_id"),
-            Target::Trace => ("trace_annotations", "trace_rowid", "traces", "trace_id"),
-        }
-    }
-}
 
 impl Store {
     /// Writes span annotations, replacing any with the same (name, span, identifier). Returns

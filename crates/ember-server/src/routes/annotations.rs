@@ -1,0 +1,306 @@
+//! Span and trace annotations and notes: `POST /v1/{span,trace}_annotations`,
+//! `POST /v1/{span,trace}_notes`, `GET` and `DELETE /v1/projects/{p}/{span,trace}_annotations`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use ember_core::GlobalId;
+use ember_store::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, Store};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{resolve_project, JsonBody};
+use crate::error::{ApiError, ApiResult};
+use crate::params::QueryParams;
+use crate::AppState;
+
+/// What is annotated: spans or traces.
+#[derive(Clone, Copy)]
+enum Target {
+    Span,
+    Trace,
+}
+
+impl Target {
+    fn type_name(self) -> &'static str {
+        match self {
+            Target::Span => "SpanAnnotation",
+            Target::Trace => "TraceAnnotation",
+        }
+    }
+
+    /// The wire name of the target's id field.
+    fn id_field(self) -> &'static str {
+        match self {
+            Target::Span => "span_id",
+            Target::Trace => "trace_id",
+        }
+    }
+
+    fn note_prefix(self) -> &'static str {
+        match self {
+            Target::Span => "px-span-note",
+            Target::Trace => "px-trace-note",
+        }
+    }
+
+    async fn upsert(self, store: &Store, annotations: &[AnnotationInput]) -> ApiResult<Vec<i64>> {
+        Ok(match self {
+            Target::Span => store.upsert_span_annotations(annotations).await?,
+            Target::Trace => store.upsert_trace_annotations(annotations).await?,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ResultData {
+    label: Option<String>,
+    score: Option<f64>,
+    explanation: Option<String>,
+}
+
+/// The fields every annotation body shares.
+#[derive(Deserialize)]
+pub struct AnnotationFields {
+    name: String,
+    /// Checked by hand: inside a flattened struct serde would not name the field.
+    annotator_kind: String,
+    result: Option<ResultData>,
+    metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+pub struct SpanAnnotationData {
+    span_id: String,
+    #[serde(flatten)]
+    fields: AnnotationFields,
+}
+
+#[derive(Deserialize)]
+pub struct TraceAnnotationData {
+    trace_id: String,
+    #[serde(flatten)]
+    fields: AnnotationFields,
+}
+
+#[derive(Deserialize)]
+pub struct AnnotateBody<T> {
+    data: Vec<T>,
+}
+
+async fn annotate(state: AppState, target: Target, params: QueryParams, data: Vec<(String, AnnotationFields)>) -> ApiResult<Json<Value>> {
+    let sync = params.bool("sync", false)?;
+    let mut annotations = Vec::with_capacity(data.len());
+    for (index, (target_id, fields)) in data.into_iter().enumerate() {
+        if fields.name == "note" {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("data[{index}]: the annotation name 'note' is reserved for notes (POST /v1/{}_notes)", target_word(target)),
+            ));
+        }
+        let annotator_kind = AnnotatorKind::parse(&fields.annotator_kind).ok_or_else(|| {
+            ApiError::validation_at(
+                json!(["body", "data", index, "annotator_kind"]),
+                "enum",
+                "Input should be 'LLM', 'CODE' or 'HUMAN'",
+                json!(fields.annotator_kind),
+            )
+        })?;
+        let result = fields.result.unwrap_or_default();
+        annotations.push(AnnotationInput {
+            target_id,
+            name: fields.name,
+            label: result.label,
+            score: result.score,
+            explanation: result.explanation,
+            metadata: Value::Object(fields.metadata.unwrap_or_default()),
+            annotator_kind,
+            identifier: fields.identifier,
+        });
+    }
+    let ids = target.upsert(&state.store, &annotations).await?;
+    // Written either way; Phoenix answers an asynchronous request before knowing the ids.
+    let data: Vec<Value> =
+        if sync { ids.iter().map(|id| json!({"id": GlobalId::encode(target.type_name(), *id)})).collect() } else { vec![] };
+    Ok(Json(json!({ "data": data })))
+}
+
+fn target_word(target: Target) -> &'static str {
+    match target {
+        Target::Span => "span",
+        Target::Trace => "trace",
+    }
+}
+
+pub async fn annotate_spans(
+    State(state): State<AppState>,
+    params: QueryParams,
+    JsonBody(body): JsonBody<AnnotateBody<SpanAnnotationData>>,
+) -> ApiResult<Json<Value>> {
+    annotate(state, Target::Span, params, body.data.into_iter().map(|d| (d.span_id, d.fields)).collect()).await
+}
+
+pub async fn annotate_traces(
+    State(state): State<AppState>,
+    params: QueryParams,
+    JsonBody(body): JsonBody<AnnotateBody<TraceAnnotationData>>,
+) -> ApiResult<Json<Value>> {
+    annotate(state, Target::Trace, params, body.data.into_iter().map(|d| (d.trace_id, d.fields)).collect()).await
+}
+
+#[derive(Deserialize)]
+pub struct SpanNoteData {
+    span_id: String,
+    note: String,
+    #[serde(default)]
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+pub struct TraceNoteData {
+    trace_id: String,
+    note: String,
+    #[serde(default)]
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+pub struct NoteBody<T> {
+    data: T,
+}
+
+async fn note(state: AppState, target: Target, target_id: String, note: String, identifier: String) -> ApiResult<Json<Value>> {
+    // Without an identifier every note is a new row, as Phoenix does.
+    let identifier = if identifier.is_empty() { format!("{}:{}", target.note_prefix(), uuid::Uuid::new_v4()) } else { identifier };
+    let annotation = AnnotationInput {
+        target_id,
+        name: "note".into(),
+        label: None,
+        score: None,
+        explanation: Some(note),
+        metadata: json!({}),
+        annotator_kind: AnnotatorKind::Human,
+        identifier,
+    };
+    let ids = target.upsert(&state.store, std::slice::from_ref(&annotation)).await?;
+    Ok(Json(json!({"data": {"id": GlobalId::encode(target.type_name(), ids[0])}})))
+}
+
+pub async fn span_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody<SpanNoteData>>) -> ApiResult<Json<Value>> {
+    let SpanNoteData { span_id, note: text, identifier } = body.data;
+    note(state, Target::Span, span_id, text, identifier).await
+}
+
+pub async fn trace_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody<TraceNoteData>>) -> ApiResult<Json<Value>> {
+    let TraceNoteData { trace_id, note: text, identifier } = body.data;
+    note(state, Target::Trace, trace_id, text, identifier).await
+}
+
+fn record(target: Target, record: &AnnotationRecord) -> Value {
+    json!({
+        "id": GlobalId::encode(target.type_name(), record.rowid),
+        "created_at": ember_core::time::format_nanos(record.created_at),
+        "updated_at": ember_core::time::format_nanos(record.updated_at),
+        "source": record.source,
+        "user_id": record.user_id.map(|id| GlobalId::encode("User", id)),
+        "name": record.name,
+        "annotator_kind": record.annotator_kind,
+        "result": {"label": record.label, "score": record.score, "explanation": record.explanation},
+        "metadata": record.metadata,
+        "identifier": record.identifier,
+        target.id_field(): record.target_id,
+    })
+}
+
+async fn list(state: AppState, target: Target, identifier: String, params: QueryParams) -> ApiResult<Json<Value>> {
+    let ids_name = match target {
+        Target::Span => "span_ids",
+        Target::Trace => "trace_ids",
+    };
+    let target_ids: Vec<String> = params.all(ids_name).into_iter().filter(|id| !id.is_empty()).collect();
+    let identifiers = params.all("identifier");
+    if identifiers.iter().any(String::is_empty) {
+        return Err(ApiError::unprocessable("identifier values must be non-empty"));
+    }
+    if target_ids.is_empty() && identifiers.is_empty() {
+        return Err(ApiError::unprocessable(format!("{ids_name} or identifier must be supplied")));
+    }
+    let query = AnnotationQuery {
+        target_ids,
+        identifiers,
+        include_names: params.all("include_annotation_names"),
+        exclude_names: params.all("exclude_annotation_names"),
+        cursor: params.cursor(target.type_name())?,
+        limit: params.limit(10, Some(10_000))?,
+    };
+    let project = resolve_project(&state.store, &identifier).await?;
+    let page = match target {
+        Target::Span => state.store.list_span_annotations(project.id, &query).await?,
+        Target::Trace => state.store.list_trace_annotations(project.id, &query).await?,
+    };
+    let data: Vec<Value> = page.items.iter().map(|item| record(target, item)).collect();
+    Ok(Json(json!({"data": data, "next_cursor": page.next_cursor.map(|id| GlobalId::encode(target.type_name(), id))})))
+}
+
+pub async fn list_span_annotations(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    list(state, Target::Span, project, params).await
+}
+
+pub async fn list_trace_annotations(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    list(state, Target::Trace, project, params).await
+}
+
+async fn delete(state: AppState, target: Target, identifier: String, params: QueryParams) -> ApiResult<StatusCode> {
+    let non_empty = |name: &str| -> ApiResult<Option<String>> {
+        match params.get(name) {
+            None => Ok(None),
+            Some("") => Err(ApiError::unprocessable(format!("{name} must be non-empty when given"))),
+            Some(value) => Ok(Some(value.to_string())),
+        }
+    };
+    let name = non_empty("name")?;
+    let annotation_identifier = non_empty("identifier")?;
+    let annotator_kind = match params.get("annotator_kind") {
+        None => None,
+        Some(kind) => Some(params.choice("annotator_kind", &["LLM", "CODE", "HUMAN"], kind)?.to_string()),
+    };
+    let created_from = params.timestamp("start_time")?;
+    let created_before = params.timestamp("end_time")?;
+    let delete_all = params.bool("delete_all", false)?;
+    if !delete_all && (created_from.is_none() || created_before.is_none()) {
+        return Err(ApiError::unprocessable("start_time and end_time are both required unless delete_all=true"));
+    }
+    let project = resolve_project(&state.store, &identifier).await?;
+    let deletion = AnnotationDeletion { name, identifier: annotation_identifier, annotator_kind, created_from, created_before };
+    match target {
+        Target::Span => state.store.delete_span_annotations(project.id, &deletion).await?,
+        Target::Trace => state.store.delete_trace_annotations(project.id, &deletion).await?,
+    };
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_span_annotations(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    params: QueryParams,
+) -> ApiResult<StatusCode> {
+    delete(state, Target::Span, project, params).await
+}
+
+pub async fn delete_trace_annotations(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    params: QueryParams,
+) -> ApiResult<StatusCode> {
+    delete(state, Target::Trace, project, params).await
+}

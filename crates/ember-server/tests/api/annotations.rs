@@ -1,0 +1,211 @@
+//! `/v1/span_annotations`, `/v1/trace_annotations`, notes, and the project annotation lists.
+
+use axum::http::StatusCode;
+use ember_otlp::fixtures::{request, span, span_id, trace_id};
+use serde_json::{json, Value};
+
+use crate::common::{test_app, TestApp};
+
+/// Project `p`: trace 1 with spans 1 and 11, trace 2 with span 2. Project `q`: trace 3, span 3.
+async fn seeded() -> TestApp {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN"), span(1, 11, Some(1), "LLM"), span(2, 2, None, "CHAIN")])).await;
+    app.ingest(&request(Some("q"), vec![span(3, 3, None, "CHAIN")])).await;
+    app
+}
+
+fn annotation(span: u8, name: &str, label: &str, identifier: &str) -> Value {
+    json!({
+        "span_id": span_id(span), "name": name, "annotator_kind": "LLM", "identifier": identifier,
+        "result": {"label": label, "score": 0.5, "explanation": "because"}, "metadata": {"model": "judge"},
+    })
+}
+
+fn names_and_labels(response: &Value) -> Vec<(String, String)> {
+    response["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap().to_string(), a["result"]["label"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn span_annotations_upsert_by_name_span_and_identifier_and_list_newest_first() {
+    let app = seeded().await;
+    let created = app
+        .post_json(
+            "/v1/span_annotations?sync=true",
+            &json!({"data": [annotation(1, "correctness", "good", ""), annotation(11, "correctness", "bad", "")]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let ids = created.json()["data"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2);
+
+    // The same (name, span, identifier) replaces the row and keeps its id; another identifier adds one.
+    let again =
+        app.post_json("/v1/span_annotations?sync=true", &json!({"data": [annotation(1, "correctness", "better", "")]})).await.json();
+    assert_eq!(again["data"][0]["id"], ids[0]["id"]);
+    let asynchronous = app.post_json("/v1/span_annotations", &json!({"data": [annotation(1, "correctness", "other", "run-2")]})).await;
+    assert_eq!(asynchronous.json(), json!({"data": []}), "Phoenix answers an asynchronous request without ids");
+
+    let one = span_id(1);
+    let listed = app.get(&format!("/v1/projects/p/span_annotations?span_ids={one}&span_ids={}", span_id(11))).await.json();
+    assert_eq!(
+        names_and_labels(&listed),
+        vec![("correctness".into(), "other".into()), ("correctness".into(), "bad".into()), ("correctness".into(), "better".into())]
+    );
+    let first = &listed["data"][2];
+    assert_eq!(first["span_id"], one);
+    assert_eq!(first["id"], ids[0]["id"]);
+    assert_eq!(first["annotator_kind"], "LLM");
+    assert_eq!(first["result"], json!({"label": "better", "score": 0.5, "explanation": "because"}));
+    assert_eq!(first["metadata"], json!({"model": "judge"}));
+    assert_eq!(first["source"], "API");
+    assert_eq!(first["user_id"], Value::Null);
+    assert!(first["created_at"].as_str().unwrap().ends_with("+00:00"));
+    assert_eq!(listed["next_cursor"], Value::Null);
+
+    // Pages of one, by cursor.
+    let page = app.get(&format!("/v1/projects/p/span_annotations?span_ids={one}&limit=1")).await.json();
+    assert_eq!(names_and_labels(&page), vec![("correctness".into(), "other".into())]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = app.get(&format!("/v1/projects/p/span_annotations?span_ids={one}&limit=1&cursor={cursor}")).await.json();
+    assert_eq!(names_and_labels(&next), vec![("correctness".into(), "better".into())]);
+    assert_eq!(next["next_cursor"], Value::Null);
+
+    // Identifiers alone, names included and excluded; another project's spans are not listed.
+    let by_identifier = app.get("/v1/projects/p/span_annotations?identifier=run-2").await.json();
+    assert_eq!(names_and_labels(&by_identifier), vec![("correctness".into(), "other".into())]);
+    app.post_json("/v1/span_annotations?sync=true", &json!({"data": [annotation(1, "tone", "calm", "")]})).await;
+    let only_tone = app.get(&format!("/v1/projects/p/span_annotations?span_ids={one}&include_annotation_names=tone")).await.json();
+    assert_eq!(names_and_labels(&only_tone), vec![("tone".into(), "calm".into())]);
+    let no_tone = app.get(&format!("/v1/projects/p/span_annotations?span_ids={one}&exclude_annotation_names=tone")).await.json();
+    assert_eq!(no_tone["data"].as_array().unwrap().len(), 2);
+    let elsewhere = app.get(&format!("/v1/projects/q/span_annotations?span_ids={one}")).await.json();
+    assert_eq!(elsewhere["data"], json!([]));
+
+    // Filters read what the API wrote.
+    let filtered = app.get("/v1/projects/p/spans?filter_condition=evals%5B%27correctness%27%5D.label%20%3D%3D%20%27bad%27").await.json();
+    let spans: Vec<&str> = filtered["data"].as_array().unwrap().iter().map(|s| s["context"]["span_id"].as_str().unwrap()).collect();
+    assert_eq!(spans, vec![span_id(11)]);
+}
+
+#[tokio::test]
+async fn bad_annotation_requests_name_the_problem_and_write_nothing() {
+    let app = seeded().await;
+    let missing = app
+        .post_json(
+            "/v1/span_annotations?sync=true",
+            &json!({"data": [annotation(1, "correctness", "good", ""), annotation(99, "correctness", "bad", "")]}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text().contains(&span_id(99)), "{}", missing.text());
+    let listed = app.get(&format!("/v1/projects/p/span_annotations?span_ids={}", span_id(1))).await.json();
+    assert_eq!(listed["data"], json!([]), "nothing half-written");
+
+    let note = app.post_json("/v1/span_annotations", &json!({"data": [annotation(1, "note", "x", "")]})).await;
+    assert_eq!(note.status, StatusCode::BAD_REQUEST);
+    assert!(note.text().contains("'note'"), "{}", note.text());
+
+    let mut bad_kind = annotation(1, "correctness", "good", "");
+    bad_kind["annotator_kind"] = json!("ROBOT");
+    let response = app.post_json("/v1/span_annotations", &json!({"data": [bad_kind]})).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().contains("annotator_kind"), "{}", response.text());
+    let no_span = app.post_json("/v1/span_annotations", &json!({"data": [{"name": "x", "annotator_kind": "HUMAN"}]})).await;
+    assert_eq!(no_span.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_span.text().contains("span_id"), "{}", no_span.text());
+
+    for (uri, status, needle) in [
+        ("/v1/projects/p/span_annotations", StatusCode::UNPROCESSABLE_ENTITY, "span_ids or identifier"),
+        ("/v1/projects/p/span_annotations?identifier=", StatusCode::UNPROCESSABLE_ENTITY, "non-empty"),
+        ("/v1/projects/p/span_annotations?span_ids=a&limit=0", StatusCode::UNPROCESSABLE_ENTITY, "limit"),
+        ("/v1/projects/p/span_annotations?span_ids=a&cursor=nope", StatusCode::UNPROCESSABLE_ENTITY, "Invalid cursor"),
+        ("/v1/projects/nope/span_annotations?span_ids=a", StatusCode::NOT_FOUND, "nope"),
+        ("/v1/projects/p/trace_annotations", StatusCode::UNPROCESSABLE_ENTITY, "trace_ids or identifier"),
+    ] {
+        let response = app.get(uri).await;
+        assert_eq!(response.status, status, "{uri}: {}", response.text());
+        assert!(response.text().contains(needle), "{uri}: {}", response.text());
+    }
+}
+
+#[tokio::test]
+async fn deletes_are_bounded_by_a_window_unless_delete_all_and_cascade_with_spans() {
+    let app = seeded().await;
+    let data =
+        json!({"data": [annotation(1, "correctness", "good", ""), annotation(1, "tone", "calm", ""), annotation(2, "tone", "sharp", "")]});
+    app.post_json("/v1/span_annotations?sync=true", &data).await;
+    let unbounded = app.delete("/v1/projects/p/span_annotations?name=tone").await;
+    assert_eq!(unbounded.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unbounded.text().contains("delete_all"), "{}", unbounded.text());
+    assert_eq!(app.delete("/v1/projects/p/span_annotations?name=&delete_all=true").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.delete("/v1/projects/p/span_annotations?annotator_kind=ROBOT&delete_all=true").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // A window in the past deletes nothing; delete_all with a name deletes that name only.
+    let past = app.delete("/v1/projects/p/span_annotations?name=tone&start_time=2000-01-01T00:00:00Z&end_time=2000-01-02T00:00:00Z").await;
+    assert_eq!(past.status, StatusCode::NO_CONTENT);
+    let both = format!("/v1/projects/p/span_annotations?span_ids={}&span_ids={}", span_id(1), span_id(2));
+    assert_eq!(app.get(&both).await.json()["data"].as_array().unwrap().len(), 3);
+    assert_eq!(app.delete("/v1/projects/p/span_annotations?name=tone&delete_all=true").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(names_and_labels(&app.get(&both).await.json()), vec![("correctness".into(), "good".into())]);
+
+    // Deleting the span deletes its annotations.
+    assert_eq!(app.delete(&format!("/v1/spans/{}", span_id(1))).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&both).await.json()["data"], json!([]));
+    assert_eq!(app.delete("/v1/projects/nope/span_annotations?delete_all=true").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn notes_are_new_rows_unless_an_identifier_names_one() {
+    let app = seeded().await;
+    let one = span_id(1);
+    for text in ["first", "second"] {
+        let response = app.post_json("/v1/span_notes", &json!({"data": {"span_id": one, "note": text}})).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        assert!(response.json()["data"]["id"].is_string());
+    }
+    for text in ["draft", "final"] {
+        app.post_json("/v1/span_notes", &json!({"data": {"span_id": one, "note": text, "identifier": "mine"}})).await;
+    }
+    let notes = app.get(&format!("/v1/projects/p/span_annotations?span_ids={one}&include_annotation_names=note")).await.json();
+    let texts: Vec<&str> = notes["data"].as_array().unwrap().iter().map(|n| n["result"]["explanation"].as_str().unwrap()).collect();
+    assert_eq!(texts, vec!["final", "second", "first"]);
+    let identifiers: Vec<&str> = notes["data"].as_array().unwrap().iter().map(|n| n["identifier"].as_str().unwrap()).collect();
+    assert!(identifiers[1].starts_with("px-span-note:") && identifiers[1].len() == "px-span-note:".len() + 36, "{identifiers:?}");
+    assert!(notes["data"].as_array().unwrap().iter().all(|n| n["annotator_kind"] == "HUMAN"));
+    let missing = app.post_json("/v1/span_notes", &json!({"data": {"span_id": span_id(99), "note": "x"}})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn trace_annotations_and_notes_follow_the_same_rules() {
+    let app = seeded().await;
+    let trace = trace_id(1);
+    let body = json!({"data": [{"trace_id": trace, "name": "resolved", "annotator_kind": "HUMAN", "result": {"label": "yes"}}]});
+    let created = app.post_json("/v1/trace_annotations?sync=true", &body).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    assert!(created.json()["data"][0]["id"].as_str().is_some());
+    app.post_json("/v1/trace_notes", &json!({"data": {"trace_id": trace, "note": "looked at it"}})).await;
+
+    let listed = app.get(&format!("/v1/projects/p/trace_annotations?trace_ids={trace}")).await.json();
+    assert_eq!(names_and_labels(&listed), vec![("note".into(), "".into()), ("resolved".into(), "yes".into())]);
+    assert_eq!(listed["data"][1]["trace_id"], trace);
+    assert_eq!(listed["data"][0]["identifier"].as_str().unwrap().split(':').next(), Some("px-trace-note"));
+
+    let filtered =
+        app.get("/v1/projects/p/spans?filter_condition=trace_annotations%5B%27resolved%27%5D.label%20%3D%3D%20%27yes%27").await.json();
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 2, "both spans of trace 1");
+
+    let missing =
+        app.post_json("/v1/trace_annotations", &json!({"data": [{"trace_id": trace_id(9), "name": "x", "annotator_kind": "HUMAN"}]})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.delete("/v1/projects/p/trace_annotations?delete_all=true").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&format!("/v1/projects/p/trace_annotations?trace_ids={trace}")).await.json()["data"], json!([]));
+}

@@ -1,0 +1,156 @@
+//! Reading and deleting a project's annotations.
+
+use serde_json::Value;
+
+use super::Target;
+use crate::backend::Statement;
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::records::Page;
+use crate::Store;
+
+/// Which annotations of a project to list. Empty lists mean "no filter"; at least one of
+/// `target_ids` and `identifiers` is expected (the REST layer enforces it).
+#[derive(Debug, Clone, Default)]
+pub struct AnnotationQuery {
+    /// OpenTelemetry span (or trace) ids.
+    pub target_ids: Vec<String>,
+    pub identifiers: Vec<String>,
+    pub include_names: Vec<String>,
+    pub exclude_names: Vec<String>,
+    /// Id of the first annotation of the page (pages run newest first).
+    pub cursor: Option<i64>,
+    pub limit: usize,
+}
+
+/// Which annotations of a project to delete. `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct AnnotationDeletion {
+    pub name: Option<String>,
+    pub identifier: Option<String>,
+    pub annotator_kind: Option<String>,
+    /// Inclusive lower bound on creation time (Unix nanoseconds).
+    pub created_from: Option<i64>,
+    /// Exclusive upper bound on creation time.
+    pub created_before: Option<i64>,
+}
+
+/// A stored annotation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotationRecord {
+    pub rowid: i64,
+    /// The OpenTelemetry id of the annotated span (or trace).
+    pub target_id: String,
+    pub name: String,
+    pub label: Option<String>,
+    pub score: Option<f64>,
+    pub explanation: Option<String>,
+    pub metadata: Value,
+    pub annotator_kind: String,
+    pub identifier: String,
+    pub source: String,
+    pub user_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// `$first, $first+1, ...` for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+impl Store {
+    /// A project's span annotations, newest first.
+    pub async fn list_span_annotations(&self, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
+        self.list_annotations(Target::Span, project_id, query).await
+    }
+
+    /// A project's trace annotations, newest first.
+    pub async fn list_trace_annotations(&self, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
+        self.list_annotations(Target::Trace, project_id, query).await
+    }
+
+    async fn list_annotations(&self, target: Target, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
+        let (table, key, target_table, target_id) = target.tables();
+        let metadata = match self.dialect {
+            Dialect::Sqlite => "a.metadata",
+            Dialect::Postgres => "CAST(a.metadata AS TEXT)",
+        };
+        let mut sql = format!(
+            "SELECT a.id, t.{target_id}, a.name, a.label, a.score, a.explanation, {metadata}, a.annotator_kind, a.identifier, \
+             a.source, a.user_id, a.created_at, a.updated_at FROM {table} AS a JOIN {target_table} AS t ON t.id = a.{key} \
+             WHERE t.project_id = $1"
+        );
+        let mut values: Vec<sea_query::Value> = vec![project_id.into()];
+        for (column, list, negated) in [
+            (format!("t.{target_id}"), &query.target_ids, false),
+            ("a.identifier".to_string(), &query.identifiers, false),
+            ("a.name".to_string(), &query.include_names, false),
+            ("a.name".to_string(), &query.exclude_names, true),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let not = if negated { "NOT " } else { "" };
+            sql.push_str(&format!(" AND {column} {not}IN ({})", placeholders(values.len() + 1, list.len())));
+            values.extend(list.iter().map(|item| item.as_str().into()));
+        }
+        if let Some(cursor) = query.cursor {
+            values.push(cursor.into());
+            sql.push_str(&format!(" AND a.id <= ${}", values.len()));
+        }
+        sql.push_str(&format!(" ORDER BY a.id DESC LIMIT {}", query.limit + 1));
+        let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
+        let records = rows
+            .iter()
+            .map(|row| {
+                Ok(AnnotationRecord {
+                    rowid: row.get(0)?,
+                    target_id: row.get(1)?,
+                    name: row.get(2)?,
+                    label: row.get(3)?,
+                    score: row.get(4)?,
+                    explanation: row.get(5)?,
+                    metadata: serde_json::from_str(&row.get::<String>(6)?).unwrap_or(Value::Null),
+                    annotator_kind: row.get(7)?,
+                    identifier: row.get(8)?,
+                    source: row.get(9)?,
+                    user_id: row.get(10)?,
+                    created_at: row.get(11)?,
+                    updated_at: row.get(12)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(records, query.limit, |record| record.rowid))
+    }
+
+    /// Deletes a project's span annotations that match; returns how many.
+    pub async fn delete_span_annotations(&self, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
+        self.delete_annotations(Target::Span, project_id, deletion).await
+    }
+
+    /// Deletes a project's trace annotations that match; returns how many.
+    pub async fn delete_trace_annotations(&self, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
+        self.delete_annotations(Target::Trace, project_id, deletion).await
+    }
+
+    async fn delete_annotations(&self, target: Target, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
+        let (table, key, target_table, _) = target.tables();
+        let mut sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT id FROM {target_table} WHERE project_id = $1)");
+        let mut values: Vec<sea_query::Value> = vec![project_id.into()];
+        let conditions: [(&str, Option<sea_query::Value>); 5] = [
+            ("name =", deletion.name.clone().map(Into::into)),
+            ("identifier =", deletion.identifier.clone().map(Into::into)),
+            ("annotator_kind =", deletion.annotator_kind.clone().map(Into::into)),
+            ("created_at >=", deletion.created_from.map(Into::into)),
+            ("created_at <", deletion.created_before.map(Into::into)),
+        ];
+        for (condition, value) in conditions {
+            if let Some(value) = value {
+                values.push(value);
+                sql.push_str(&format!(" AND {condition} ${}", values.len()));
+            }
+        }
+        self.writer.exec().execute(Statement::new(sql, values)).await
+    }
+}

@@ -1,0 +1,66 @@
+//! Span and trace annotations (and notes, which are annotations named `note`), in Phoenix's
+//! model: one row per (name, target, identifier), written by the annotation APIs and read by
+//! filters (`evals[...]`, `eval.X.label`).
+
+mod list;
+mod upsert;
+
+use serde_json::Value;
+
+pub use list::{AnnotationDeletion, AnnotationQuery, AnnotationRecord};
+
+/// Who or what produced an annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotatorKind {
+    Llm,
+    Code,
+    Human,
+}
+
+impl AnnotatorKind {
+    pub fn parse(text: &str) -> Option<AnnotatorKind> {
+        match text {
+            "LLM" => Some(AnnotatorKind::Llm),
+            "CODE" => Some(AnnotatorKind::Code),
+            "HUMAN" => Some(AnnotatorKind::Human),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnnotatorKind::Llm => "LLM",
+            AnnotatorKind::Code => "CODE",
+            AnnotatorKind::Human => "HUMAN",
+        }
+    }
+}
+
+/// An annotation of the span (or trace) with OpenTelemetry id `target_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotationInput {
+    pub target_id: String,
+    pub name: String,
+    pub label: Option<String>,
+    pub score: Option<f64>,
+    pub explanation: Option<String>,
+    pub metadata: Value,
+    pub annotator_kind: AnnotatorKind,
+    pub identifier: String,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Target {
+    Span,
+    Trace,
+}
+
+impl Target {
+    /// (annotation table, its key column, the target table, the target's OpenTelemetry id column)
+    pub(crate) fn tables(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Target::Span => ("span_annotations", "span_rowid", "spans", "span_id"),
+            Target::Trace => ("trace_annotations", "trace_rowid", "traces", "trace_id"),
+        }
+    }
+}
