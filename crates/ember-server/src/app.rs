@@ -36,6 +36,13 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/trace_annotations", post(annotations::annotate_traces))
         .route("/v1/span_notes", post(annotations::span_note))
         .route("/v1/trace_notes", post(annotations::trace_note))
+        .route("/v1/session_annotations", post(annotations::annotate_sessions))
+        .route("/v1/session_notes", post(annotations::session_note))
+        .route("/v1/document_annotations", post(annotations::annotate_documents))
+        .route(
+            "/v1/projects/{project_identifier}/session_annotations",
+            get(annotations::list_session_annotations).delete(annotations::delete_session_annotations),
+        )
         .route(
             "/v1/projects/{project_identifier}/span_annotations",
             get(annotations::list_span_annotations).delete(annotations::delete_span_annotations),

@@ -9,6 +9,14 @@ type Operation = (&'static str, &'static str, &'static str, &'static str, &'stat
 const SPAN_FILTERS: &[&str] =
     &["cursor", "limit", "start_time", "end_time", "trace_id", "span_id", "parent_id", "name", "span_kind", "status_code", "attribute"];
 
+const SPAN_ANNOTATION_LIST: &[&str] =
+    &["span_ids", "identifier", "include_annotation_names", "exclude_annotation_names", "cursor", "limit"];
+const TRACE_ANNOTATION_LIST: &[&str] =
+    &["trace_ids", "identifier", "include_annotation_names", "exclude_annotation_names", "cursor", "limit"];
+const SESSION_ANNOTATION_LIST: &[&str] =
+    &["session_ids", "identifier", "include_annotation_names", "exclude_annotation_names", "cursor", "limit"];
+const ANNOTATION_DELETE: &[&str] = &["name", "identifier", "annotator_kind", "start_time", "end_time", "delete_all"];
+
 pub const OPERATIONS: &[Operation] = &[
     ("get", "/healthz", "healthz", "Liveness: answers OK", &[], "200"),
     ("get", "/readyz", "readyz", "Readiness: the database answers", &[], "200"),
@@ -45,6 +53,68 @@ pub const OPERATIONS: &[Operation] = &[
     ("get", "/v1/sessions/{session_identifier}", "getSession", "Get a session by id or session_id", &[], "200"),
     ("delete", "/v1/sessions/{session_identifier}", "deleteSession", "Delete a session with its traces", &[], "204"),
     ("post", "/v1/sessions/delete", "deleteSessions", "Delete sessions in bulk", &[], "204"),
+    ("post", "/v1/span_annotations", "annotateSpans", "Upsert span annotations by (name, span, identifier)", &["sync"], "200"),
+    ("post", "/v1/trace_annotations", "annotateTraces", "Upsert trace annotations by (name, trace, identifier)", &["sync"], "200"),
+    ("post", "/v1/session_annotations", "annotateSessions", "Upsert session annotations by (name, session, identifier)", &["sync"], "200"),
+    (
+        "post",
+        "/v1/document_annotations",
+        "annotateSpanDocuments",
+        "Upsert annotations of retrieved documents by (name, span, document position, identifier)",
+        &["sync"],
+        "200",
+    ),
+    ("post", "/v1/span_notes", "createSpanNote", "Add a note to a span", &[], "200"),
+    ("post", "/v1/trace_notes", "createTraceNote", "Add a note to a trace", &[], "200"),
+    ("post", "/v1/session_notes", "createSessionNote", "Add a note to a session", &[], "200"),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/span_annotations",
+        "listSpanAnnotationsBySpanIds",
+        "A project's span annotations, newest first",
+        SPAN_ANNOTATION_LIST,
+        "200",
+    ),
+    (
+        "delete",
+        "/v1/projects/{project_identifier}/span_annotations",
+        "deleteSpanAnnotations",
+        "Delete a project's span annotations",
+        ANNOTATION_DELETE,
+        "204",
+    ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/trace_annotations",
+        "listTraceAnnotationsByTraceIds",
+        "A project's trace annotations, newest first",
+        TRACE_ANNOTATION_LIST,
+        "200",
+    ),
+    (
+        "delete",
+        "/v1/projects/{project_identifier}/trace_annotations",
+        "deleteTraceAnnotations",
+        "Delete a project's trace annotations",
+        ANNOTATION_DELETE,
+        "204",
+    ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/session_annotations",
+        "listSessionAnnotationsBySessionIds",
+        "A project's session annotations, newest first",
+        SESSION_ANNOTATION_LIST,
+        "200",
+    ),
+    (
+        "delete",
+        "/v1/projects/{project_identifier}/session_annotations",
+        "deleteSessionAnnotations",
+        "Delete a project's session annotations",
+        ANNOTATION_DELETE,
+        "204",
+    ),
     ("get", "/openapi.json", "getOpenApi", "This document", &[], "200"),
 ];
 

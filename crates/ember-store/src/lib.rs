@@ -36,7 +36,7 @@ pub mod testing;
 mod traces;
 mod url;
 
-pub use annotations::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind};
+pub use annotations::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, DocumentAnnotationInput};
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;

@@ -1,11 +1,11 @@
-//! Span and trace annotations and notes: `POST /v1/{span,trace}_annotations`,
-//! `POST /v1/{span,trace}_notes`, `GET` and `DELETE /v1/projects/{p}/{span,trace}_annotations`.
+//! Span, trace, session and document annotations and notes: `POST /v1/{span,trace,session,document}_annotations`,
+//! `POST /v1/{span,trace,session}_notes`, `GET` and `DELETE /v1/projects/{p}/{span,trace,session}_annotations`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::GlobalId;
-use ember_store::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, Store};
+use ember_store::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, DocumentAnnotationInput, Store};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -19,6 +19,7 @@ use crate::AppState;
 enum Target {
     Span,
     Trace,
+    Session,
 }
 
 impl Target {
@@ -26,6 +27,7 @@ impl Target {
         match self {
             Target::Span => "SpanAnnotation",
             Target::Trace => "TraceAnnotation",
+            Target::Session => "ProjectSessionAnnotation",
         }
     }
 
@@ -34,6 +36,7 @@ impl Target {
         match self {
             Target::Span => "span_id",
             Target::Trace => "trace_id",
+            Target::Session => "session_id",
         }
     }
 
@@ -41,6 +44,7 @@ impl Target {
         match self {
             Target::Span => "px-span-note",
             Target::Trace => "px-trace-note",
+            Target::Session => "px-session-note",
         }
     }
 
@@ -48,6 +52,7 @@ impl Target {
         Ok(match self {
             Target::Span => store.upsert_span_annotations(annotations).await?,
             Target::Trace => store.upsert_trace_annotations(annotations).await?,
+            Target::Session => store.upsert_session_annotations(annotations).await?,
         })
     }
 }
@@ -86,18 +91,34 @@ pub struct TraceAnnotationData {
 }
 
 #[derive(Deserialize)]
+pub struct SessionAnnotationData {
+    session_id: String,
+    #[serde(flatten)]
+    fields: AnnotationFields,
+}
+
+#[derive(Deserialize)]
+pub struct DocumentAnnotationData {
+    span_id: String,
+    document_position: i64,
+    #[serde(flatten)]
+    fields: AnnotationFields,
+}
+
+#[derive(Deserialize)]
 pub struct AnnotateBody<T> {
     data: Vec<T>,
 }
 
-async fn annotate(state: AppState, target: Target, params: QueryParams, data: Vec<(String, AnnotationFields)>) -> ApiResult<Json<Value>> {
-    let sync = params.bool("sync", false)?;
+/// Checks and converts the bodies' annotations; `note` is refused where `reserved_note` names
+/// the notes endpoint.
+fn inputs(data: Vec<(String, AnnotationFields)>, reserved_note: Option<&str>) -> ApiResult<Vec<AnnotationInput>> {
     let mut annotations = Vec::with_capacity(data.len());
     for (index, (target_id, fields)) in data.into_iter().enumerate() {
-        if fields.name == "note" {
+        if let (Some(notes), "note") = (reserved_note, fields.name.as_str()) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                format!("data[{index}]: the annotation name 'note' is reserved for notes (POST /v1/{}_notes)", target_word(target)),
+                format!("data[{index}]: the annotation name 'note' is reserved for notes (POST /v1/{notes}_notes)"),
             ));
         }
         let annotator_kind = AnnotatorKind::parse(&fields.annotator_kind).ok_or_else(|| {
@@ -120,17 +141,28 @@ async fn annotate(state: AppState, target: Target, params: QueryParams, data: Ve
             identifier: fields.identifier,
         });
     }
+    Ok(annotations)
+}
+
+/// `{"data": [{"id": ...}]}` when synchronous; Phoenix answers an asynchronous request before
+/// knowing the ids (ember has written them either way).
+fn inserted(sync: bool, type_name: &str, ids: &[i64]) -> Json<Value> {
+    let data: Vec<Value> = if sync { ids.iter().map(|id| json!({"id": GlobalId::encode(type_name, *id)})).collect() } else { vec![] };
+    Json(json!({ "data": data }))
+}
+
+async fn annotate(state: AppState, target: Target, params: QueryParams, data: Vec<(String, AnnotationFields)>) -> ApiResult<Json<Value>> {
+    let sync = params.bool("sync", false)?;
+    let annotations = inputs(data, Some(target_word(target)))?;
     let ids = target.upsert(&state.store, &annotations).await?;
-    // Written either way; Phoenix answers an asynchronous request before knowing the ids.
-    let data: Vec<Value> =
-        if sync { ids.iter().map(|id| json!({"id": GlobalId::encode(target.type_name(), *id)})).collect() } else { vec![] };
-    Ok(Json(json!({ "data": data })))
+    Ok(inserted(sync, target.type_name(), &ids))
 }
 
 fn target_word(target: Target) -> &'static str {
     match target {
         Target::Span => "span",
         Target::Trace => "trace",
+        Target::Session => "session",
     }
 }
 
@@ -150,6 +182,40 @@ pub async fn annotate_traces(
     annotate(state, Target::Trace, params, body.data.into_iter().map(|d| (d.trace_id, d.fields)).collect()).await
 }
 
+pub async fn annotate_sessions(
+    State(state): State<AppState>,
+    params: QueryParams,
+    JsonBody(body): JsonBody<AnnotateBody<SessionAnnotationData>>,
+) -> ApiResult<Json<Value>> {
+    annotate(state, Target::Session, params, body.data.into_iter().map(|d| (d.session_id, d.fields)).collect()).await
+}
+
+/// Document annotations: Phoenix does not reserve the name `note` here.
+pub async fn annotate_documents(
+    State(state): State<AppState>,
+    params: QueryParams,
+    JsonBody(body): JsonBody<AnnotateBody<DocumentAnnotationData>>,
+) -> ApiResult<Json<Value>> {
+    let sync = params.bool("sync", false)?;
+    if let Some(index) = body.data.iter().position(|d| d.document_position < 0) {
+        return Err(ApiError::validation_at(
+            json!(["body", "data", index, "document_position"]),
+            "greater_than_equal",
+            "Input should be greater than or equal to 0",
+            json!(body.data[index].document_position),
+        ));
+    }
+    let positions: Vec<i64> = body.data.iter().map(|d| d.document_position).collect();
+    let annotations = inputs(body.data.into_iter().map(|d| (d.span_id, d.fields)).collect(), None)?;
+    let documents: Vec<DocumentAnnotationInput> = annotations
+        .into_iter()
+        .zip(positions)
+        .map(|(annotation, document_position)| DocumentAnnotationInput { annotation, document_position })
+        .collect();
+    let ids = state.store.upsert_document_annotations(&documents).await?;
+    Ok(inserted(sync, "DocumentAnnotation", &ids))
+}
+
 #[derive(Deserialize)]
 pub struct SpanNoteData {
     span_id: String,
@@ -161,6 +227,14 @@ pub struct SpanNoteData {
 #[derive(Deserialize)]
 pub struct TraceNoteData {
     trace_id: String,
+    note: String,
+    #[serde(default)]
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+pub struct SessionNoteData {
+    session_id: String,
     note: String,
     #[serde(default)]
     identifier: String,
@@ -198,6 +272,11 @@ pub async fn trace_note(State(state): State<AppState>, JsonBody(body): JsonBody<
     note(state, Target::Trace, trace_id, text, identifier).await
 }
 
+pub async fn session_note(State(state): State<AppState>, JsonBody(body): JsonBody<NoteBody<SessionNoteData>>) -> ApiResult<Json<Value>> {
+    let SessionNoteData { session_id, note: text, identifier } = body.data;
+    note(state, Target::Session, session_id, text, identifier).await
+}
+
 fn record(target: Target, record: &AnnotationRecord) -> Value {
     json!({
         "id": GlobalId::encode(target.type_name(), record.rowid),
@@ -218,6 +297,7 @@ async fn list(state: AppState, target: Target, identifier: String, params: Query
     let ids_name = match target {
         Target::Span => "span_ids",
         Target::Trace => "trace_ids",
+        Target::Session => "session_ids",
     };
     let target_ids: Vec<String> = params.all(ids_name).into_iter().filter(|id| !id.is_empty()).collect();
     let identifiers = params.all("identifier");
@@ -239,6 +319,7 @@ async fn list(state: AppState, target: Target, identifier: String, params: Query
     let page = match target {
         Target::Span => state.store.list_span_annotations(project.id, &query).await?,
         Target::Trace => state.store.list_trace_annotations(project.id, &query).await?,
+        Target::Session => state.store.list_session_annotations(project.id, &query).await?,
     };
     let data: Vec<Value> = page.items.iter().map(|item| record(target, item)).collect();
     Ok(Json(json!({"data": data, "next_cursor": page.next_cursor.map(|id| GlobalId::encode(target.type_name(), id))})))
@@ -285,6 +366,7 @@ async fn delete(state: AppState, target: Target, identifier: String, params: Que
     match target {
         Target::Span => state.store.delete_span_annotations(project.id, &deletion).await?,
         Target::Trace => state.store.delete_trace_annotations(project.id, &deletion).await?,
+        Target::Session => state.store.delete_session_annotations(project.id, &deletion).await?,
     };
     Ok(StatusCode::NO_CONTENT)
 }
@@ -295,6 +377,22 @@ pub async fn delete_span_annotations(
     params: QueryParams,
 ) -> ApiResult<StatusCode> {
     delete(state, Target::Span, project, params).await
+}
+
+pub async fn list_session_annotations(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    list(state, Target::Session, project, params).await
+}
+
+pub async fn delete_session_annotations(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    params: QueryParams,
+) -> ApiResult<StatusCode> {
+    delete(state, Target::Session, project, params).await
 }
 
 pub async fn delete_trace_annotations(

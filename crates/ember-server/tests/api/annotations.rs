@@ -1,15 +1,17 @@
 //! `/v1/span_annotations`, `/v1/trace_annotations`, notes, and the project annotation lists.
 
 use axum::http::StatusCode;
-use ember_otlp::fixtures::{request, span, span_id, trace_id};
+use ember_otlp::fixtures::{request, span, span_id, string_attribute, trace_id, with_attributes};
 use serde_json::{json, Value};
 
 use crate::common::{test_app, TestApp};
 
-/// Project `p`: trace 1 with spans 1 and 11, trace 2 with span 2. Project `q`: trace 3, span 3.
+/// Project `p`: trace 1 (session `s-1`) with spans 1 and 11, trace 2 with span 2. Project `q`:
+/// trace 3, span 3.
 async fn seeded() -> TestApp {
     let app = test_app().await;
-    app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN"), span(1, 11, Some(1), "LLM"), span(2, 2, None, "CHAIN")])).await;
+    let root = with_attributes(span(1, 1, None, "CHAIN"), vec![string_attribute("session.id", "s-1")]);
+    app.ingest(&request(Some("p"), vec![root, span(1, 11, Some(1), "LLM"), span(2, 2, None, "CHAIN")])).await;
     app.ingest(&request(Some("q"), vec![span(3, 3, None, "CHAIN")])).await;
     app
 }
@@ -208,4 +210,64 @@ async fn trace_annotations_and_notes_follow_the_same_rules() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(app.delete("/v1/projects/p/trace_annotations?delete_all=true").await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&format!("/v1/projects/p/trace_annotations?trace_ids={trace}")).await.json()["data"], json!([]));
+}
+
+#[tokio::test]
+async fn session_annotations_and_notes() {
+    let app = seeded().await;
+    let body =
+        json!({"data": [{"session_id": "s-1", "name": "satisfied", "annotator_kind": "HUMAN", "result": {"label": "yes", "score": 1}}]});
+    let created = app.post_json("/v1/session_annotations?sync=true", &body).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let again = app.post_json("/v1/session_annotations?sync=true", &body).await.json();
+    assert_eq!(again["data"][0]["id"], created.json()["data"][0]["id"], "upserted in place");
+    let note = app.post_json("/v1/session_notes", &json!({"data": {"session_id": "s-1", "note": "long chat"}})).await;
+    assert_eq!(note.status, StatusCode::OK, "{}", note.text());
+
+    let listed = app.get("/v1/projects/p/session_annotations?session_ids=s-1").await.json();
+    assert_eq!(names_and_labels(&listed), vec![("note".into(), "".into()), ("satisfied".into(), "yes".into())]);
+    assert_eq!(listed["data"][1]["session_id"], "s-1");
+    assert!(listed["data"][0]["identifier"].as_str().unwrap().starts_with("px-session-note:"));
+    assert_eq!(app.get("/v1/projects/q/session_annotations?session_ids=s-1").await.json()["data"], json!([]));
+
+    let unknown =
+        app.post_json("/v1/session_annotations", &json!({"data": [{"session_id": "nope", "name": "x", "annotator_kind": "HUMAN"}]})).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.text().contains("nope"), "{}", unknown.text());
+    let reserved = app
+        .post_json("/v1/session_annotations", &json!({"data": [{"session_id": "s-1", "name": "note", "annotator_kind": "HUMAN"}]}))
+        .await;
+    assert_eq!(reserved.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.delete("/v1/projects/p/session_annotations?name=satisfied&delete_all=true").await.status, StatusCode::NO_CONTENT);
+    let left = app.get("/v1/projects/p/session_annotations?session_ids=s-1").await.json();
+    assert_eq!(names_and_labels(&left), vec![("note".into(), "".into())]);
+
+    // Deleting the session deletes its annotations.
+    let session = app.get("/v1/sessions/s-1").await.json();
+    assert_eq!(app.delete(&format!("/v1/sessions/{}", session["data"]["id"].as_str().unwrap())).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/v1/projects/p/session_annotations?session_ids=s-1").await.json()["data"], json!([]));
+}
+
+#[tokio::test]
+async fn document_annotations_upsert_by_position() {
+    let app = seeded().await;
+    let document = |position: i64, label: &str| json!({"span_id": span_id(11), "document_position": position, "name": "relevance", "annotator_kind": "LLM", "result": {"label": label}});
+    let created =
+        app.post_json("/v1/document_annotations?sync=true", &json!({"data": [document(0, "relevant"), document(1, "irrelevant")]})).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let ids = created.json()["data"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "each position is its own row");
+    // The same (name, span, position, identifier) is updated in place, also within one request.
+    let again =
+        app.post_json("/v1/document_annotations?sync=true", &json!({"data": [document(1, "maybe"), document(1, "relevant")]})).await.json();
+    assert_eq!(again["data"][0]["id"], ids[1]["id"]);
+    assert_eq!(again["data"][1]["id"], ids[1]["id"]);
+
+    let negative = app.post_json("/v1/document_annotations", &json!({"data": [document(-1, "x")]})).await;
+    assert_eq!(negative.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(negative.text().contains("document_position"), "{}", negative.text());
+    let mut missing = document(0, "x");
+    missing["span_id"] = json!(span_id(99));
+    assert_eq!(app.post_json("/v1/document_annotations", &json!({"data": [missing]})).await.status, StatusCode::NOT_FOUND);
 }

@@ -70,6 +70,11 @@ impl Store {
         self.list_annotations(Target::Trace, project_id, query).await
     }
 
+    /// A project's session annotations, newest first (`target_ids` are `session.id`s).
+    pub async fn list_session_annotations(&self, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
+        self.list_annotations(Target::Session, project_id, query).await
+    }
+
     async fn list_annotations(&self, target: Target, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
         let (table, key, target_table, target_id) = target.tables();
         let metadata = match self.dialect {
@@ -132,6 +137,11 @@ impl Store {
     /// Deletes a project's trace annotations that match; returns how many.
     pub async fn delete_trace_annotations(&self, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
         self.delete_annotations(Target::Trace, project_id, deletion).await
+    }
+
+    /// Deletes a project's session annotations that match; returns how many.
+    pub async fn delete_session_annotations(&self, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
+        self.delete_annotations(Target::Session, project_id, deletion).await
     }
 
     async fn delete_annotations(&self, target: Target, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {

@@ -49,18 +49,37 @@ pub struct AnnotationInput {
     pub identifier: String,
 }
 
-#[derive(Clone, Copy)]
+/// An annotation of one retrieved document (by position) of the span `annotation.target_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentAnnotationInput {
+    pub annotation: AnnotationInput,
+    pub document_position: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
     Span,
     Trace,
+    Session,
+    Document,
 }
 
 impl Target {
-    /// (annotation table, its key column, the target table, the target's OpenTelemetry id column)
+    /// (annotation table, its key column, the target table, the target's public id column)
     pub(crate) fn tables(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
             Target::Span => ("span_annotations", "span_rowid", "spans", "span_id"),
             Target::Trace => ("trace_annotations", "trace_rowid", "traces", "trace_id"),
+            Target::Session => ("project_session_annotations", "session_rowid", "project_sessions", "session_id"),
+            Target::Document => ("document_annotations", "span_rowid", "spans", "span_id"),
+        }
+    }
+
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Target::Span | Target::Document => "span",
+            Target::Trace => "trace",
+            Target::Session => "session",
         }
     }
 }

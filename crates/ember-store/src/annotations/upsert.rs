@@ -1,70 +1,140 @@
-//! Writing annotations: upserted by (name, target, identifier), as Phoenix does.
+//! Writing annotations: upserted by (name, target, identifier) — and document position for
+//! document annotations — as Phoenix does, in multi-row statements.
 
 use std::collections::HashMap;
 
-use super::{AnnotationInput, Target};
+use super::{AnnotationInput, DocumentAnnotationInput, Target};
 use crate::backend::{Exec, Statement};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::Store;
 
+/// Rows per insert statement: 11 values each, under both backends' parameter limits.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// The unique key of an annotation row: (name, target rowid, identifier, document position).
+type RowKey = (String, i64, String, Option<i64>);
+
 impl Store {
     /// Writes span annotations, replacing any with the same (name, span, identifier). Returns
     /// their ids in input order. If a span is unknown nothing is written.
     pub async fn upsert_span_annotations(&self, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
-        self.upsert_annotations(Target::Span, annotations).await
+        self.upsert_annotations(Target::Span, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
     }
 
     /// Writes trace annotations, replacing any with the same (name, trace, identifier).
     pub async fn upsert_trace_annotations(&self, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
-        self.upsert_annotations(Target::Trace, annotations).await
+        self.upsert_annotations(Target::Trace, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
     }
 
-    async fn upsert_annotations(&self, target: Target, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
+    /// Writes session annotations (`target_id` is the `session.id`), replacing any with the
+    /// same (name, session, identifier).
+    pub async fn upsert_session_annotations(&self, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
+        self.upsert_annotations(Target::Session, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
+    }
+
+    /// Writes annotations of retrieved documents, replacing any with the same (name, span,
+    /// document position, identifier).
+    pub async fn upsert_document_annotations(&self, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+        let rows: Vec<_> = annotations.iter().map(|a| (&a.annotation, Some(a.document_position))).collect();
+        self.upsert_annotations(Target::Document, &rows).await
+    }
+
+    async fn upsert_annotations(&self, target: Target, annotations: &[(&AnnotationInput, Option<i64>)]) -> Result<Vec<i64>> {
         let (table, key, target_table, target_id) = target.tables();
         let mut tx = self.writer.begin().await?;
-        let rowids = resolve_ids(tx.exec(), target_table, target_id, annotations).await?;
-        let metadata = match self.dialect {
-            Dialect::Sqlite => "$7",
-            Dialect::Postgres => "CAST($7 AS JSONB)",
+        let target_ids: Vec<&str> = annotations.iter().map(|(a, _)| a.target_id.as_str()).collect();
+        let rowids = resolve_ids(tx.exec(), target, target_table, target_id, &target_ids).await?;
+        let row_key = |(annotation, position): &(&AnnotationInput, Option<i64>)| -> RowKey {
+            (annotation.name.clone(), rowids[&annotation.target_id], annotation.identifier.clone(), *position)
         };
-        let sql = format!(
-            "INSERT INTO {table} ({key}, name, label, score, explanation, identifier, metadata, annotator_kind, source, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, {metadata}, $8, 'API', $9, $9) \
-             ON CONFLICT (name, {key}, identifier) DO UPDATE SET label = excluded.label, score = excluded.score, \
-             explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind, \
-             updated_at = excluded.updated_at RETURNING id"
-        );
+        // One row per key, the last one given winning, as if written one after another (a
+        // statement may not update the same row twice).
+        let mut last_of_key: HashMap<RowKey, usize> = HashMap::with_capacity(annotations.len());
+        for (index, annotation) in annotations.iter().enumerate() {
+            last_of_key.insert(row_key(annotation), index);
+        }
+        let mut unique: Vec<usize> = last_of_key.values().copied().collect();
+        unique.sort_unstable();
+
+        let position_column = if target == Target::Document { "document_position, " } else { "" };
+        let conflict = if target == Target::Document {
+            format!("name, {key}, document_position, identifier")
+        } else {
+            format!("name, {key}, identifier")
+        };
+        let metadata = |n: usize| match self.dialect {
+            Dialect::Sqlite => format!("${n}"),
+            Dialect::Postgres => format!("CAST(${n} AS JSONB)"),
+        };
         let now = ember_core::time::now_nanos();
-        let mut ids = Vec::with_capacity(annotations.len());
-        for annotation in annotations {
-            let row = tx
-                .exec()
-                .fetch_one(Statement::new(
-                    sql.clone(),
-                    [
-                        rowids[&annotation.target_id].into(),
-                        annotation.name.clone().into(),
-                        annotation.label.clone().into(),
-                        annotation.score.into(),
-                        annotation.explanation.clone().into(),
-                        annotation.identifier.clone().into(),
-                        annotation.metadata.to_string().into(),
-                        annotation.annotator_kind.as_str().into(),
-                        now.into(),
-                    ],
-                ))
-                .await?;
-            ids.push(row.get(0)?);
+        let mut id_of_key: HashMap<RowKey, i64> = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(ROWS_PER_STATEMENT) {
+            let mut tuples = Vec::with_capacity(chunk.len());
+            let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 11);
+            for &index in chunk {
+                let (annotation, position) = &annotations[index];
+                // Placeholders appear in the order of their numbers: SQLite numbers `$n` by
+                // first appearance.
+                let mut row: Vec<sea_query::Value> = vec![rowids[&annotation.target_id].into()];
+                if let Some(position) = position {
+                    row.push((*position).into());
+                }
+                let metadata_at = row.len() + 6;
+                row.extend([
+                    annotation.name.clone().into(),
+                    annotation.label.clone().into(),
+                    annotation.score.into(),
+                    annotation.explanation.clone().into(),
+                    annotation.identifier.clone().into(),
+                    annotation.metadata.to_string().into(),
+                    annotation.annotator_kind.as_str().into(),
+                    now.into(),
+                    now.into(),
+                ]);
+                let placeholders: Vec<String> = (0..row.len())
+                    .map(|offset| {
+                        let n = values.len() + offset + 1;
+                        if offset + 1 == metadata_at {
+                            metadata(n)
+                        } else {
+                            format!("${n}")
+                        }
+                    })
+                    .collect();
+                tuples.push(format!("({}, 'API')", placeholders.join(", ")));
+                values.extend(row);
+            }
+            let returned_position = if target == Target::Document { "document_position" } else { "NULL" };
+            let sql = format!(
+                "INSERT INTO {table} ({key}, {position_column}name, label, score, explanation, identifier, metadata, annotator_kind, \
+                 created_at, updated_at, source) VALUES {} \
+                 ON CONFLICT ({conflict}) DO UPDATE SET label = excluded.label, score = excluded.score, \
+                 explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind, \
+                 updated_at = excluded.updated_at RETURNING id, name, {key}, identifier, {returned_position}",
+                tuples.join(", ")
+            );
+            for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
+                let position: Option<i64> = row.get(4)?;
+                id_of_key.insert((row.get(1)?, row.get(2)?, row.get(3)?, position), row.get(0)?);
+            }
         }
         tx.commit().await?;
-        Ok(ids)
+        annotations
+            .iter()
+            .map(|annotation| {
+                id_of_key
+                    .get(&row_key(annotation))
+                    .copied()
+                    .ok_or_else(|| StoreError::Invalid("an upserted annotation returned no id".into()))
+            })
+            .collect()
     }
 }
 
-/// Rowids of the annotated spans or traces; a missing one fails the whole write.
-async fn resolve_ids(mut exec: Exec<'_>, table: &str, id_column: &str, annotations: &[AnnotationInput]) -> Result<HashMap<String, i64>> {
-    let mut wanted: Vec<&str> = annotations.iter().map(|a| a.target_id.as_str()).collect();
+/// Rowids of the annotated spans, traces or sessions; a missing one fails the whole write.
+async fn resolve_ids(mut exec: Exec<'_>, target: Target, table: &str, id_column: &str, ids: &[&str]) -> Result<HashMap<String, i64>> {
+    let mut wanted: Vec<&str> = ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
     let mut found = HashMap::with_capacity(wanted.len());
@@ -77,8 +147,7 @@ async fn resolve_ids(mut exec: Exec<'_>, table: &str, id_column: &str, annotatio
     }
     let missing: Vec<&str> = wanted.into_iter().filter(|id| !found.contains_key(*id)).collect();
     if !missing.is_empty() {
-        let kind = if table == "spans" { "span" } else { "trace" };
-        return Err(StoreError::NotFound(format!("no {kind} with id {}", missing.join(", "))));
+        return Err(StoreError::NotFound(format!("no {} with id {}", target.noun(), missing.join(", "))));
     }
     Ok(found)
 }
