@@ -16,7 +16,7 @@ def trace(ember):
         project_name=PROJECT, endpoint=f"{ember.http}/v1/traces", batch=False, set_global_tracer_provider=False, verbose=False
     )
     tracer = provider.get_tracer("compat")
-    with tracer.start_as_current_span("agent", attributes={"openinference.span.kind": "AGENT"}) as root:
+    with tracer.start_as_current_span("agent", attributes={"openinference.span.kind": "AGENT", "session.id": "chat-1"}) as root:
         with tracer.start_as_current_span("answer", attributes={"openinference.span.kind": "LLM"}) as llm:
             pass
     provider.shutdown()
@@ -98,3 +98,29 @@ def test_trace_annotations(client, ember, trace):
         query=SpanQuery().where("trace_annotations['resolved'].label == 'yes'").select("name"), project_name=PROJECT
     )
     assert set(spans.index) == {trace["root"], trace["llm"]}
+
+
+def test_session_and_document_annotations(client, ember, trace):
+    inserted = client.sessions.add_session_annotation(
+        session_id="chat-1", annotation_name="satisfied", annotator_kind="HUMAN", label="yes", sync=True
+    )
+    assert inserted["id"]
+    frame = pd.DataFrame({"session_id": ["chat-1"], "name": ["turns"], "annotator_kind": ["CODE"], "score": [2.0]})
+    client.sessions.log_session_annotations_dataframe(dataframe=frame, sync=True)
+    listed = httpx.get(f"{ember.http}/v1/projects/{PROJECT}/session_annotations", params={"session_ids": "chat-1"}).json()
+    assert sorted((a["name"], a["result"]["label"], a["result"]["score"]) for a in listed["data"]) == [
+        ("satisfied", "yes", None),
+        ("turns", None, 2.0),
+    ]
+
+    first = client.spans.add_document_annotation(
+        span_id=trace["llm"], document_position=0, annotation_name="relevance", annotator_kind="LLM", label="relevant", sync=True
+    )
+    second = client.spans.add_document_annotation(
+        span_id=trace["llm"], document_position=1, annotation_name="relevance", annotator_kind="LLM", score=0.2, sync=True
+    )
+    again = client.spans.add_document_annotation(
+        span_id=trace["llm"], document_position=0, annotation_name="relevance", annotator_kind="LLM", label="irrelevant", sync=True
+    )
+    assert first["id"] != second["id"]
+    assert again["id"] == first["id"], "upserted by (name, span, position, identifier)"
