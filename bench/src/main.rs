@@ -178,7 +178,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("GET spans?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", deep_page.0, deep_page.1);
     println!("GET traces?limit=100 first page: p50 {:.2} ms, p99 {:.2} ms", traces_page.0, traces_page.1);
     println!("GET traces?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", traces_deep.0, traces_deep.1);
-    filter_latencies(&client, &base, &database, args.filter_samples).await?;
+    annotations_and_filters(&client, &base, &database, args.filter_samples).await?;
     println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
 
     for ember in replicas {
@@ -204,28 +204,34 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Annotates every other LLM span `correctness` (a third of them incorrect), then times the
-/// filters of the targets, first page of 100.
-async fn filter_latencies(client: &reqwest::Client, base: &str, database: &Database, samples: usize) -> anyhow::Result<()> {
+/// Annotates through `POST /v1/span_annotations` (requests of 1,000, 4 in flight): every other
+/// LLM span `correctness` (a third of those incorrect), and every LLM span `helpfulness`,
+/// `toxicity` and `relevance`, about 3.7 annotations per LLM span; times reading the annotations
+/// of 100 spans, then the filters of the query-language targets, first page of 100.
+async fn annotations_and_filters(client: &reqwest::Client, base: &str, database: &Database, samples: usize) -> anyhow::Result<()> {
     let store = database.open().await?;
     let project = store.get_project_by_name(PROJECT).await?.context("bench project exists")?;
     let mut annotations = Vec::new();
+    let mut llm_span_ids = Vec::new();
     let mut cursor = None;
     let llm = ember_store::SpanFilters { span_kinds: vec!["LLM".into()], ..Default::default() };
     loop {
         let page = store.list_spans(project.id, &llm, cursor, 1000).await?;
         for record in &page.items {
+            let span_id = &record.span.span_id;
+            llm_span_ids.push(span_id.clone());
             if record.rowid % 2 == 0 {
-                annotations.push(ember_store::AnnotationInput {
-                    target_id: record.span.span_id.clone(),
-                    name: "correctness".into(),
-                    label: Some(if record.rowid % 3 == 0 { "incorrect" } else { "correct" }.into()),
-                    score: Some(if record.rowid % 3 == 0 { 0.0 } else { 1.0 }),
-                    explanation: None,
-                    metadata: serde_json::json!({}),
-                    annotator_kind: ember_store::AnnotatorKind::Llm,
-                    identifier: String::new(),
-                });
+                let incorrect = record.rowid % 3 == 0;
+                annotations.push(serde_json::json!({
+                    "span_id": span_id, "name": "correctness", "annotator_kind": "LLM",
+                    "result": {"label": if incorrect { "incorrect" } else { "correct" }, "score": if incorrect { 0.0 } else { 1.0 }},
+                }));
+            }
+            for name in ["helpfulness", "toxicity", "relevance"] {
+                annotations.push(serde_json::json!({
+                    "span_id": span_id, "name": name, "annotator_kind": "CODE",
+                    "result": {"score": (record.rowid % 10) as f64 / 10.0, "explanation": "scored by the benchmark"},
+                }));
             }
         }
         match page.next_cursor {
@@ -233,12 +239,43 @@ async fn filter_latencies(client: &reqwest::Client, base: &str, database: &Datab
             None => break,
         }
     }
-    let started = Instant::now();
-    for chunk in annotations.chunks(10_000) {
-        store.upsert_span_annotations(chunk).await?;
-    }
-    println!("{} annotations written in {:.1} s", annotations.len(), started.elapsed().as_secs_f64());
     store.close().await;
+    let bodies: Vec<Vec<u8>> =
+        annotations.chunks(1000).map(|chunk| serde_json::to_vec(&serde_json::json!({ "data": chunk }))).collect::<Result<_, _>>()?;
+    let url = format!("{}/v1/span_annotations?sync=true", base.split("/v1/").next().unwrap_or(base));
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let bodies = Arc::new(bodies);
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (client, url, next, bodies) = (client.clone(), url.clone(), next.clone(), bodies.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(index) else { return anyhow::Ok(()) };
+                let response = client.post(&url).header("content-type", "application/json").body(body.clone()).send().await?;
+                if !response.status().is_success() {
+                    bail!("POST span_annotations: {}", response.status());
+                }
+                response.bytes().await?;
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "POST /v1/span_annotations (1,000 per request, 4 in flight): {} annotations in {:.1} s = {:.0}/s",
+        annotations.len(),
+        elapsed.as_secs_f64(),
+        annotations.len() as f64 / elapsed.as_secs_f64()
+    );
+    let step = (llm_span_ids.len() / 100).max(1);
+    let hundred: Vec<(&str, &str)> = llm_span_ids.iter().step_by(step).take(100).map(|id| ("span_ids", id.as_str())).collect();
+    let query = serde_urlencoded::to_string(&hundred)?;
+    let (p50, p99) = latency(client, &format!("{base}/span_annotations?limit=1000&{query}"), samples).await?;
+    println!("GET span_annotations for 100 span ids ({} annotations stored): p50 {p50:.2} ms, p99 {p99:.2} ms", annotations.len());
     let encode = |text: &str| serde_urlencoded::to_string([("q", text)]).map(|s| s[2..].to_string());
     let filters: [(&str, &str, String); 6] = [
         ("filter_condition", "span_kind == 'LLM'", String::new()),

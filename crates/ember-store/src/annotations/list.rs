@@ -54,9 +54,10 @@ pub struct AnnotationRecord {
     pub updated_at: i64,
 }
 
-/// `$first, $first+1, ...` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+/// Placeholders for `count` values from the `first`-th (`?` on SQLite, whose driver matches
+/// `$n` names to values in quadratic time).
+fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
+    (first..first + count).map(|n| dialect.placeholder(n)).collect::<Vec<_>>().join(", ")
 }
 
 impl Store {
@@ -81,10 +82,18 @@ impl Store {
             Dialect::Sqlite => "a.metadata",
             Dialect::Postgres => "CAST(a.metadata AS TEXT)",
         };
+        // Given target ids, the targets drive the query through their id index, then the
+        // annotations' target index: SQLite keeps the order of a CROSS JOIN (it would otherwise
+        // walk every annotation newest first), and `+` keeps it off the project indexes.
+        let (join, project) = if query.target_ids.is_empty() {
+            (format!("{table} AS a JOIN {target_table} AS t ON t.id = a.{key}"), "t.project_id")
+        } else {
+            (format!("{target_table} AS t CROSS JOIN {table} AS a"), "+t.project_id")
+        };
         let mut sql = format!(
             "SELECT a.id, t.{target_id}, a.name, a.label, a.score, a.explanation, {metadata}, a.annotator_kind, a.identifier, \
-             a.source, a.user_id, a.created_at, a.updated_at FROM {table} AS a JOIN {target_table} AS t ON t.id = a.{key} \
-             WHERE t.project_id = $1"
+             a.source, a.user_id, a.created_at, a.updated_at FROM {join} WHERE t.id = a.{key} AND {project} = {}",
+            self.dialect.placeholder(1)
         );
         let mut values: Vec<sea_query::Value> = vec![project_id.into()];
         for (column, list, negated) in [
@@ -97,12 +106,12 @@ impl Store {
                 continue;
             }
             let not = if negated { "NOT " } else { "" };
-            sql.push_str(&format!(" AND {column} {not}IN ({})", placeholders(values.len() + 1, list.len())));
+            sql.push_str(&format!(" AND {column} {not}IN ({})", placeholders(self.dialect, values.len() + 1, list.len())));
             values.extend(list.iter().map(|item| item.as_str().into()));
         }
         if let Some(cursor) = query.cursor {
             values.push(cursor.into());
-            sql.push_str(&format!(" AND a.id <= ${}", values.len()));
+            sql.push_str(&format!(" AND a.id <= {}", self.dialect.placeholder(values.len())));
         }
         sql.push_str(&format!(" ORDER BY a.id DESC LIMIT {}", query.limit + 1));
         let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
@@ -146,7 +155,10 @@ impl Store {
 
     async fn delete_annotations(&self, target: Target, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
         let (table, key, target_table, _) = target.tables();
-        let mut sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT id FROM {target_table} WHERE project_id = $1)");
+        let mut sql = format!(
+            "DELETE FROM {table} WHERE {key} IN (SELECT id FROM {target_table} WHERE project_id = {})",
+            self.dialect.placeholder(1)
+        );
         let mut values: Vec<sea_query::Value> = vec![project_id.into()];
         let conditions: [(&str, Option<sea_query::Value>); 5] = [
             ("name =", deletion.name.clone().map(Into::into)),
@@ -158,7 +170,7 @@ impl Store {
         for (condition, value) in conditions {
             if let Some(value) = value {
                 values.push(value);
-                sql.push_str(&format!(" AND {condition} ${}", values.len()));
+                sql.push_str(&format!(" AND {condition} {}", self.dialect.placeholder(values.len())));
             }
         }
         self.writer.exec().execute(Statement::new(sql, values)).await

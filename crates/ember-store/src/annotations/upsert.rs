@@ -44,7 +44,7 @@ impl Store {
         let (table, key, target_table, target_id) = target.tables();
         let mut tx = self.writer.begin().await?;
         let target_ids: Vec<&str> = annotations.iter().map(|(a, _)| a.target_id.as_str()).collect();
-        let rowids = resolve_ids(tx.exec(), target, target_table, target_id, &target_ids).await?;
+        let rowids = resolve_ids(tx.exec(), self.dialect, target, target_table, target_id, &target_ids).await?;
         let row_key = |(annotation, position): &(&AnnotationInput, Option<i64>)| -> RowKey {
             (annotation.name.clone(), rowids[&annotation.target_id], annotation.identifier.clone(), *position)
         };
@@ -63,8 +63,11 @@ impl Store {
         } else {
             format!("name, {key}, identifier")
         };
+        // `?` on SQLite: sqlx matches `$n` names to arguments in quadratic time, ruinous for
+        // the 11,000 values of a full statement.
+        let placeholder = |n: usize| self.dialect.placeholder(n);
         let metadata = |n: usize| match self.dialect {
-            Dialect::Sqlite => format!("${n}"),
+            Dialect::Sqlite => "?".to_string(),
             Dialect::Postgres => format!("CAST(${n} AS JSONB)"),
         };
         let now = ember_core::time::now_nanos();
@@ -74,8 +77,7 @@ impl Store {
             let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 11);
             for &index in chunk {
                 let (annotation, position) = &annotations[index];
-                // Placeholders appear in the order of their numbers: SQLite numbers `$n` by
-                // first appearance.
+                // Placeholders appear in the order of the values.
                 let mut row: Vec<sea_query::Value> = vec![rowids[&annotation.target_id].into()];
                 if let Some(position) = position {
                     row.push((*position).into());
@@ -98,7 +100,7 @@ impl Store {
                         if offset + 1 == metadata_at {
                             metadata(n)
                         } else {
-                            format!("${n}")
+                            placeholder(n)
                         }
                     })
                     .collect();
@@ -133,13 +135,20 @@ impl Store {
 }
 
 /// Rowids of the annotated spans, traces or sessions; a missing one fails the whole write.
-async fn resolve_ids(mut exec: Exec<'_>, target: Target, table: &str, id_column: &str, ids: &[&str]) -> Result<HashMap<String, i64>> {
+async fn resolve_ids(
+    mut exec: Exec<'_>,
+    dialect: Dialect,
+    target: Target,
+    table: &str,
+    id_column: &str,
+    ids: &[&str],
+) -> Result<HashMap<String, i64>> {
     let mut wanted: Vec<&str> = ids.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
     let mut found = HashMap::with_capacity(wanted.len());
     for chunk in wanted.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| dialect.placeholder(n)).collect();
         let sql = format!("SELECT {id_column}, id FROM {table} WHERE {id_column} IN ({})", placeholders.join(", "));
         for row in exec.reborrow().fetch_all(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await? {
             found.insert(row.get::<String>(0)?, row.get::<i64>(1)?);
