@@ -3,10 +3,10 @@
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Json, Router};
 
-use crate::routes::{annotations, health, otlp, projects, sessions, span_query, spans, traces};
+use crate::routes::{annotation_configs, annotations, health, otlp, projects, sessions, span_query, spans, traces};
 use crate::AppState;
 
 pub const VERSION_HEADER: &str = "x-phoenix-server-version";
@@ -32,6 +32,19 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{project_identifier}/sessions", get(sessions::list))
         .route("/v1/sessions/{session_identifier}", get(sessions::get).delete(sessions::delete))
         .route("/v1/sessions/delete", post(sessions::delete_many))
+        .route("/v1/annotation_configs", get(annotation_configs::list).post(annotation_configs::create))
+        .route(
+            "/v1/annotation_configs/{config_identifier}",
+            get(annotation_configs::get).put(annotation_configs::update).delete(annotation_configs::delete),
+        )
+        .route(
+            "/v1/projects/{project_identifier}/annotation_configs",
+            get(annotation_configs::list_for_project).put(annotation_configs::set_for_project),
+        )
+        .route(
+            "/v1/projects/{project_identifier}/annotation_configs/{config_identifier}",
+            put(annotation_configs::assign).delete(annotation_configs::unassign),
+        )
         .route("/v1/span_annotations", post(annotations::annotate_spans))
         .route("/v1/trace_annotations", post(annotations::annotate_traces))
         .route("/v1/span_notes", post(annotations::span_note))

@@ -10,6 +10,7 @@
 //! explicit [`QueueFull`] (the transports answer 503 / RESOURCE_EXHAUSTED), and a submission
 //! resolves only once its spans are committed.
 
+mod annotation_configs;
 mod annotations;
 mod attribute_index;
 mod backend;
@@ -36,6 +37,7 @@ pub mod testing;
 mod traces;
 mod url;
 
+pub use annotation_configs::AnnotationConfig;
 pub use annotations::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, DocumentAnnotationInput};
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};

@@ -1,5 +1,6 @@
 //! One module per REST resource.
 
+pub mod annotation_configs;
 pub mod annotations;
 pub mod health;
 pub mod otlp;

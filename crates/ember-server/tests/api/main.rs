@@ -1,5 +1,6 @@
 //! The HTTP API through the real router over a real database, one module per resource.
 
+mod annotation_configs;
 mod annotations;
 mod common;
 mod filters;
