@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Json, Router};
 
-use crate::routes::{annotation_configs, annotations, health, otlp, projects, sessions, span_query, spans, traces};
+use crate::routes::{annotation_configs, annotations, evaluations, health, otlp, projects, sessions, span_query, spans, traces};
 use crate::AppState;
 
 pub const VERSION_HEADER: &str = "x-phoenix-server-version";
@@ -45,6 +45,7 @@ pub fn app(state: AppState) -> Router {
             "/v1/projects/{project_identifier}/annotation_configs/{config_identifier}",
             put(annotation_configs::assign).delete(annotation_configs::unassign),
         )
+        .route("/v1/evaluations", post(evaluations::post).get(evaluations::get))
         .route("/v1/span_annotations", post(annotations::annotate_spans))
         .route("/v1/trace_annotations", post(annotations::annotate_traces))
         .route("/v1/span_notes", post(annotations::span_note))

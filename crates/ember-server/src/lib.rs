@@ -11,6 +11,7 @@ pub mod config;
 mod error;
 mod grpc;
 pub mod ingest;
+mod legacy_evaluations;
 mod openapi;
 mod params;
 mod routes;

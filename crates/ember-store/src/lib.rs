@@ -38,7 +38,10 @@ mod traces;
 mod url;
 
 pub use annotation_configs::AnnotationConfig;
-pub use annotations::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, DocumentAnnotationInput};
+pub use annotations::{
+    AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, DocumentAnnotationInput, LlmAnnotation,
+    LlmAnnotations,
+};
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;

@@ -176,3 +176,52 @@ impl Store {
         self.writer.exec().execute(Statement::new(sql, values)).await
     }
 }
+
+/// An annotation written by an LLM, as `GET /v1/evaluations` returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmAnnotation {
+    pub name: String,
+    /// The OpenTelemetry id of the span or trace.
+    pub target_id: String,
+    pub document_position: Option<i64>,
+    pub label: Option<String>,
+    pub score: Option<f64>,
+    pub explanation: Option<String>,
+}
+
+/// A project's LLM-written annotations by level, each ordered by name then age.
+#[derive(Debug, Default)]
+pub struct LlmAnnotations {
+    pub traces: Vec<LlmAnnotation>,
+    pub spans: Vec<LlmAnnotation>,
+    pub documents: Vec<LlmAnnotation>,
+}
+
+impl Store {
+    /// Every annotation of the project whose annotator kind is LLM (the legacy evaluations).
+    pub async fn llm_annotations(&self, project_id: i64) -> Result<LlmAnnotations> {
+        let mut levels = LlmAnnotations::default();
+        for (target, out) in
+            [(Target::Trace, &mut levels.traces), (Target::Span, &mut levels.spans), (Target::Document, &mut levels.documents)]
+        {
+            let (table, key, target_table, target_id) = target.tables();
+            let position = if target == Target::Document { "a.document_position" } else { "NULL" };
+            let sql = format!(
+                "SELECT a.name, t.{target_id}, {position}, a.label, a.score, a.explanation FROM {table} AS a \
+                 JOIN {target_table} AS t ON t.id = a.{key} WHERE t.project_id = {} AND a.annotator_kind = 'LLM' ORDER BY a.name, a.id",
+                self.dialect.placeholder(1)
+            );
+            for row in self.fetch_within_budget(Statement::new(sql, [project_id.into()])).await? {
+                out.push(LlmAnnotation {
+                    name: row.get(0)?,
+                    target_id: row.get(1)?,
+                    document_position: row.get(2)?,
+                    label: row.get(3)?,
+                    score: row.get(4)?,
+                    explanation: row.get(5)?,
+                });
+            }
+        }
+        Ok(levels)
+    }
+}

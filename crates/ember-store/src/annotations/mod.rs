@@ -7,7 +7,7 @@ mod upsert;
 
 use serde_json::Value;
 
-pub use list::{AnnotationDeletion, AnnotationQuery, AnnotationRecord};
+pub use list::{AnnotationDeletion, AnnotationQuery, AnnotationRecord, LlmAnnotation, LlmAnnotations};
 
 /// Who or what produced an annotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
