@@ -6,12 +6,11 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::body::{content_encoding, decompress};
 use crate::error::{ApiError, ApiResult};
 use crate::legacy_evaluations::{protobuf, Evaluations};
-use crate::params::QueryParams;
 use crate::AppState;
 
 fn media_type(headers: &HeaderMap) -> String {
@@ -41,7 +40,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 }
 
 #[cfg(feature = "arrow")]
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, params: QueryParams) -> ApiResult<Response> {
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, params: crate::params::QueryParams) -> ApiResult<Response> {
+    use axum::response::IntoResponse;
+
     use crate::legacy_evaluations::arrow::{encode, Level, Row};
 
     let project_name = params
