@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Json, Router};
 
-use crate::routes::{annotation_configs, annotations, evaluations, health, otlp, projects, sessions, span_query, spans, traces};
+use crate::routes::{
+    annotation_configs, annotations, evaluations, health, otlp, projects, sessions, span_query, span_updates, spans, traces,
+};
 use crate::AppState;
 
 pub const VERSION_HEADER: &str = "x-phoenix-server-version";
@@ -25,6 +27,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{project_identifier}/spans", get(spans::list).post(spans::create))
         .route("/v1/projects/{project_identifier}/spans/otlpv1", get(spans::list_otlp))
         .route("/v1/spans/{span_identifier}", delete(spans::delete))
+        .route("/v1/projects/{project_identifier}/spans/evaluations", post(span_updates::update_evaluations))
+        .route("/v1/projects/{project_identifier}/spans/annotations", post(span_updates::update_annotations))
+        .route("/v1/projects/{project_identifier}/spans/metadata", post(span_updates::update_metadata))
+        .route("/v1/projects/{project_identifier}/spans/delete", post(span_updates::delete_spans))
         .route("/v1/spans", post(span_query::query_spans).get(span_query::query_spans))
         .route("/v1/projects/{project_identifier}/traces", get(traces::list))
         .route("/v1/traces/{trace_identifier}", delete(traces::delete))

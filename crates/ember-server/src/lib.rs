@@ -15,6 +15,7 @@ mod legacy_evaluations;
 mod openapi;
 mod params;
 mod routes;
+mod rows;
 mod serve;
 mod span_frame;
 #[cfg(feature = "arrow")]

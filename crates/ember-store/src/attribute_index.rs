@@ -45,6 +45,22 @@ pub(crate) async fn insert_for_span_ids(connection: &mut SqliteConnection, rows:
     Ok(())
 }
 
+/// Inserts the values of spans whose rowids are known.
+pub(crate) async fn insert_for_rowids(connection: &mut SqliteConnection, rows: &[(i64, IndexedValue)]) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT OR IGNORE INTO span_attribute_values (path, value, span_rowid) VALUES {}",
+            vec!["(?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut insert = sqlx::query(&sql);
+        for (rowid, indexed) in chunk {
+            insert = insert.bind(indexed.path.as_str()).bind(indexed.value.as_str()).bind(*rowid);
+        }
+        insert.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
 /// Indexes the spans stored before `span_attribute_values` existed, a chunk per transaction,
 /// remembering progress so an interrupted backfill resumes where it stopped.
 pub(crate) async fn backfill(writer: &SqlitePool, codec: &Codec) -> Result<()> {
@@ -78,17 +94,7 @@ pub(crate) async fn backfill(writer: &SqlitePool, codec: &Codec) -> Result<()> {
                 None => tracing::warn!(rowid, "span attributes unreadable; not indexed"),
             }
         }
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "INSERT OR IGNORE INTO span_attribute_values (path, value, span_rowid) VALUES {}",
-                vec!["(?, ?, ?)"; chunk.len()].join(", ")
-            );
-            let mut insert = sqlx::query(&sql);
-            for (rowid, indexed) in chunk {
-                insert = insert.bind(indexed.path.as_str()).bind(indexed.value.as_str()).bind(*rowid);
-            }
-            insert.execute(&mut *tx).await?;
-        }
+        insert_for_rowids(&mut tx, &rows).await?;
         sqlx::query("UPDATE pending_backfills SET next_rowid = ? WHERE name = 'span_attribute_values'")
             .bind(last + 1)
             .execute(&mut *tx)

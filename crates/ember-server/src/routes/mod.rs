@@ -8,6 +8,7 @@ pub mod otlp;
 pub mod projects;
 pub mod sessions;
 pub mod span_query;
+pub mod span_updates;
 pub mod spans;
 pub mod traces;
 

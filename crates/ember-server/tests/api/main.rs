@@ -7,5 +7,6 @@ mod evaluations;
 mod filters;
 mod ingest;
 mod projects;
+mod span_updates;
 mod spans;
 mod traces_sessions;

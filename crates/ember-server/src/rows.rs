@@ -1,0 +1,129 @@
+//! Tabular request bodies as rows of JSON values, for the bulk span APIs: JSON (an array of
+//! objects, or `{"data": [...]}`), CSV with a header row (every cell is text; empty cells are
+//! missing values), and Arrow IPC streams (`pyarrow`'s, e.g. from a pandas DataFrame).
+
+use axum::http::{header, HeaderMap, StatusCode};
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+
+pub type Rows = Vec<Map<String, Value>>;
+
+pub fn read_rows(headers: &HeaderMap, body: &[u8]) -> ApiResult<Rows> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/json" => json_rows(body),
+        "text/csv" => csv_rows(body),
+        #[cfg(feature = "arrow")]
+        "application/vnd.apache.arrow.stream" | "application/x-pandas-arrow" => arrow_rows::read(body),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Unsupported content type {content_type:?}; send application/json, text/csv or application/vnd.apache.arrow.stream"),
+        )),
+    }
+}
+
+fn json_rows(body: &[u8]) -> ApiResult<Rows> {
+    let value: Value = serde_json::from_slice(body).map_err(|error| ApiError::unprocessable(format!("the body is not JSON: {error}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(mut object) => match object.remove("data") {
+            Some(Value::Array(items)) => items,
+            _ => return Err(ApiError::unprocessable("a JSON body is an array of rows or {\"data\": [rows]}")),
+        },
+        _ => return Err(ApiError::unprocessable("a JSON body is an array of rows or {\"data\": [rows]}")),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| match item {
+            Value::Object(row) => Ok(row),
+            _ => Err(ApiError::unprocessable(format!("row {index} is not a JSON object"))),
+        })
+        .collect()
+}
+
+fn csv_rows(body: &[u8]) -> ApiResult<Rows> {
+    let mut reader = csv::Reader::from_reader(body);
+    let headers = reader.headers().map_err(|error| ApiError::unprocessable(format!("the CSV header is unreadable: {error}")))?.clone();
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|error| ApiError::unprocessable(format!("CSV row {}: {error}", index + 1)))?;
+        let row = headers
+            .iter()
+            .zip(record.iter())
+            .map(|(name, cell)| (name.to_string(), if cell.is_empty() { Value::Null } else { Value::String(cell.to_string()) }))
+            .collect();
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+#[cfg(feature = "arrow")]
+mod arrow_rows {
+    use std::io::Cursor;
+
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    };
+    use arrow_array::{Array, ArrayRef};
+    use arrow_ipc::reader::StreamReader;
+    use arrow_schema::DataType;
+    use serde_json::{json, Map, Value};
+
+    use super::Rows;
+    use crate::error::{ApiError, ApiResult};
+
+    pub fn read(body: &[u8]) -> ApiResult<Rows> {
+        let reader =
+            StreamReader::try_new(Cursor::new(body), None).map_err(|_| ApiError::unprocessable("the body is not an Arrow IPC stream"))?;
+        let mut rows = Vec::new();
+        for batch in reader {
+            let batch = batch.map_err(|_| ApiError::unprocessable("the Arrow stream is corrupt"))?;
+            let schema = batch.schema();
+            for row in 0..batch.num_rows() {
+                let mut values = Map::new();
+                for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                    let value = value_at(column, row).ok_or_else(|| {
+                        ApiError::unprocessable(format!("column {:?} has the unsupported type {}", field.name(), field.data_type()))
+                    })?;
+                    values.insert(field.name().clone(), value);
+                }
+                rows.push(values);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The JSON value of a cell; `None` for a column type rows cannot hold.
+    fn value_at(array: &ArrayRef, row: usize) -> Option<Value> {
+        if array.is_null(row) {
+            return Some(Value::Null);
+        }
+        Some(match array.data_type() {
+            DataType::Utf8 => json!(array.as_string::<i32>().value(row)),
+            DataType::LargeUtf8 => json!(array.as_string::<i64>().value(row)),
+            DataType::Utf8View => json!(array.as_string_view().value(row)),
+            DataType::Boolean => json!(array.as_boolean().value(row)),
+            DataType::Int8 => json!(array.as_primitive::<Int8Type>().value(row)),
+            DataType::Int16 => json!(array.as_primitive::<Int16Type>().value(row)),
+            DataType::Int32 => json!(array.as_primitive::<Int32Type>().value(row)),
+            DataType::Int64 => json!(array.as_primitive::<Int64Type>().value(row)),
+            DataType::UInt8 => json!(array.as_primitive::<UInt8Type>().value(row)),
+            DataType::UInt16 => json!(array.as_primitive::<UInt16Type>().value(row)),
+            DataType::UInt32 => json!(array.as_primitive::<UInt32Type>().value(row)),
+            DataType::UInt64 => json!(array.as_primitive::<UInt64Type>().value(row)),
+            // NaN is pandas' missing value.
+            DataType::Float32 => finite(f64::from(array.as_primitive::<Float32Type>().value(row))),
+            DataType::Float64 => finite(array.as_primitive::<Float64Type>().value(row)),
+            DataType::Null => Value::Null,
+            _ => return None,
+        })
+    }
+
+    fn finite(value: f64) -> Value {
+        serde_json::Number::from_f64(value).map(Value::Number).unwrap_or(Value::Null)
+    }
+}
