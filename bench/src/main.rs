@@ -271,6 +271,7 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
         elapsed.as_secs_f64(),
         annotations.len() as f64 / elapsed.as_secs_f64()
     );
+    metadata_update(client, base, &llm_span_ids).await?;
     let step = (llm_span_ids.len() / 100).max(1);
     let hundred: Vec<(&str, &str)> = llm_span_ids.iter().step_by(step).take(100).map(|id| ("span_ids", id.as_str())).collect();
     let query = serde_urlencoded::to_string(&hundred)?;
@@ -297,6 +298,32 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
             Err(error) => return Err(error),
         }
     }
+    Ok(())
+}
+
+/// Sets two metadata keys on 100k LLM spans through `POST .../spans/metadata`, JSON rows in
+/// requests of 10,000.
+async fn metadata_update(client: &reqwest::Client, base: &str, span_ids: &[String]) -> anyhow::Result<()> {
+    let span_ids = &span_ids[..span_ids.len().min(100_000)];
+    let started = Instant::now();
+    let mut updated = 0;
+    for chunk in span_ids.chunks(10_000) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|id| serde_json::json!({"context.span_id": id, "attributes.metadata.reviewed": "yes", "attributes.metadata.batch": 7}))
+            .collect();
+        let response = client.post(format!("{base}/spans/metadata")).json(&rows).send().await?;
+        if !response.status().is_success() {
+            bail!("POST spans/metadata: {}", response.status());
+        }
+        let report: serde_json::Value = response.json().await?;
+        updated += report["spans_updated"].as_u64().unwrap_or(0);
+    }
+    let elapsed = started.elapsed();
+    if updated as usize != span_ids.len() {
+        bail!("{updated} of {} spans' metadata updated", span_ids.len());
+    }
+    println!("POST spans/metadata: {updated} spans updated in {:.2} s", elapsed.as_secs_f64());
     Ok(())
 }
 

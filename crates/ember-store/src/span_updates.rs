@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::attribute_index::{self, values_of};
 use crate::backend::{Statement, Transaction};
+use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -79,6 +80,7 @@ impl Store {
         for chunk in updates.chunks(SPANS_PER_TRANSACTION) {
             let mut tx = self.writer.begin().await?;
             let mut stored = self.span_attributes(&mut tx, project_id, chunk).await?;
+            let mut changed_spans: Vec<(i64, Map<String, Value>)> = Vec::with_capacity(chunk.len());
             for update in chunk {
                 let Some((rowid, attributes)) = stored.get_mut(&update.span_id) else {
                     outcome.failed.push((update.span_id.clone(), MetadataFailure::NotFound));
@@ -89,10 +91,13 @@ impl Store {
                     outcome.failed.push((update.span_id.clone(), failure));
                     continue;
                 }
-                *attributes = changed;
-                self.write_attributes(&mut tx, *rowid, attributes).await?;
+                // A span named twice in the chunk sees its earlier update.
+                *attributes = changed.clone();
+                changed_spans.retain(|(other, _)| other != rowid);
+                changed_spans.push((*rowid, changed));
                 outcome.updated += 1;
             }
+            self.write_attributes(&mut tx, &changed_spans).await?;
             tx.commit().await?;
         }
         Ok(outcome)
@@ -107,7 +112,8 @@ impl Store {
     ) -> Result<HashMap<String, (i64, Map<String, Value>)>> {
         let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| self.dialect.placeholder(n)).collect();
         let sql = format!(
-            "SELECT id, span_id, {} FROM spans WHERE project_id = {} AND span_id IN ({})",
+            // `+`: the span id index finds the spans; SQLite would otherwise walk the project's.
+            "SELECT id, span_id, {} FROM spans WHERE +project_id = {} AND span_id IN ({})",
             self.dialect.attributes_column(),
             self.dialect.placeholder(1),
             placeholders.join(", ")
@@ -122,29 +128,46 @@ impl Store {
         Ok(found)
     }
 
-    async fn write_attributes(&self, tx: &mut Transaction, rowid: i64, attributes: &Map<String, Value>) -> Result<()> {
-        match tx {
-            Transaction::Sqlite(connection) => {
-                let json = serde_json::to_string(attributes)?;
-                let codec = self.codec.as_ref().ok_or_else(|| StoreError::Corrupt("no attribute codec".into()))?;
-                sqlx::query("UPDATE spans SET attributes = ? WHERE id = ?")
-                    .bind(codec.encode(&json))
-                    .bind(rowid)
-                    .execute(&mut **connection)
-                    .await?;
-                // The indexed values follow the attributes.
-                sqlx::query("DELETE FROM span_attribute_values WHERE span_rowid = ?").bind(rowid).execute(&mut **connection).await?;
-                let rows: Vec<(i64, _)> = values_of(attributes).into_iter().map(|value| (rowid, value)).collect();
-                attribute_index::insert_for_rowids(connection, &rows).await?;
+    /// Writes new attributes of spans in a few statements (each statement is a round trip to
+    /// the database, which would dominate one statement per span).
+    async fn write_attributes(&self, tx: &mut Transaction, spans: &[(i64, Map<String, Value>)]) -> Result<()> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let mut values: Vec<sea_query::Value> = Vec::with_capacity(spans.len() * 2);
+        for (rowid, attributes) in spans {
+            values.push((*rowid).into());
+            values.push(match self.dialect {
+                Dialect::Sqlite => {
+                    let codec = self.codec.as_ref().ok_or_else(|| StoreError::Corrupt("no attribute codec".into()))?;
+                    codec.encode(&serde_json::to_string(attributes)?).into()
+                }
+                // PostgreSQL's JSONB cannot hold U+0000 (see `prepared`).
+                Dialect::Postgres => without_nul(&Value::Object(attributes.clone())).to_string().into(),
+            });
+        }
+        let tuples: Vec<String> = (0..spans.len())
+            .map(|row| match self.dialect {
+                Dialect::Sqlite => "(?, ?)".to_string(),
+                Dialect::Postgres => format!("(CAST(${} AS BIGINT), CAST(${} AS JSONB))", row * 2 + 1, row * 2 + 2),
+            })
+            .collect();
+        let sql = format!(
+            "WITH changed (id, attributes) AS (VALUES {}) UPDATE spans SET attributes = changed.attributes FROM changed WHERE spans.id = changed.id",
+            tuples.join(", ")
+        );
+        tx.exec().execute(Statement::new(sql, values)).await?;
+        if let Transaction::Sqlite(connection) = tx {
+            // The indexed values follow the attributes.
+            let sql = format!("DELETE FROM span_attribute_values WHERE span_rowid IN ({})", vec!["?"; spans.len()].join(", "));
+            let mut delete = sqlx::query(&sql);
+            for (rowid, _) in spans {
+                delete = delete.bind(*rowid);
             }
-            Transaction::Postgres(connection) => {
-                let json = without_nul(&Value::Object(attributes.clone())).to_string();
-                sqlx::query("UPDATE spans SET attributes = CAST($1 AS JSONB) WHERE id = $2")
-                    .bind(json)
-                    .bind(rowid)
-                    .execute(&mut **connection)
-                    .await?;
-            }
+            delete.execute(&mut **connection).await?;
+            let rows: Vec<(i64, _)> =
+                spans.iter().flat_map(|(rowid, attributes)| values_of(attributes).into_iter().map(move |value| (*rowid, value))).collect();
+            attribute_index::insert_for_rowids(connection, &rows).await?;
         }
         Ok(())
     }
@@ -159,7 +182,7 @@ impl Store {
                 .exec()
                 .fetch_optional(Statement::new(
                     format!(
-                        "SELECT id FROM spans WHERE span_id = {} AND project_id = {}",
+                        "SELECT id FROM spans WHERE span_id = {} AND +project_id = {}",
                         self.dialect.placeholder(1),
                         self.dialect.placeholder(2)
                     ),

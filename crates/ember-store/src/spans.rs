@@ -69,7 +69,13 @@ impl Store {
     /// Spans of a project, newest first (`id DESC`); `cursor` is the rowid of the first span of the page.
     pub async fn list_spans(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanRecord>> {
         let mut query = span_select(self.dialect);
-        query.and_where(Expr::col((Spans::Table, Spans::ProjectId)).eq(project_id));
+        if self.dialect == Dialect::Sqlite && !(filters.span_ids.is_empty() && filters.trace_ids.is_empty()) {
+            // `+`: the span or trace id index finds the spans; SQLite would otherwise walk the
+            // project's spans.
+            query.and_where(Expr::cust_with_values("+spans.project_id = ?", [project_id]));
+        } else {
+            query.and_where(Expr::col((Spans::Table, Spans::ProjectId)).eq(project_id));
+        }
         if let Some(cursor) = cursor {
             query.and_where(Expr::col((Spans::Table, Spans::Id)).lte(cursor));
         }
