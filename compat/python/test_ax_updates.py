@@ -1,5 +1,5 @@
 """The Arize AX bulk span updates with bodies made by pandas and pyarrow, as AX users hold their
-data: a DataFrame as an Arrow IPC stream, and as CSV."""
+data: a DataFrame as an Arrow IPC stream, as CSV and as Parquet."""
 
 import httpx
 import pandas as pd
@@ -48,6 +48,16 @@ def test_metadata_and_evaluations_from_dataframes(client, ember):
         headers={"content-type": "text/csv"},
     )
     assert response.status_code == 200, response.text
+
+    annotations = pd.DataFrame({"context.span_id": [span_id], "annotation.Tone.label": ["calm"], "annotation.Tone.text": ["polite"]})
+    response = httpx.post(
+        f"{ember.http}/v1/projects/{PROJECT}/spans/annotations",
+        content=annotations.to_parquet(index=False),
+        headers={"content-type": "application/vnd.apache.parquet"},
+    )
+    assert response.status_code == 200, response.text
+    tone = client.spans.get_span_annotations(span_ids=[span_id], project_identifier=PROJECT, include_annotation_names=["Tone"])
+    assert [(a["annotator_kind"], a["result"]["label"], a["result"]["explanation"]) for a in tone] == [("HUMAN", "calm", "polite")]
 
     from phoenix.client.types.spans import SpanQuery
 

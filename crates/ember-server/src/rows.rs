@@ -1,6 +1,7 @@
 //! Tabular request bodies as rows of JSON values, for the bulk span APIs: JSON (an array of
 //! objects, or `{"data": [...]}`), CSV with a header row (every cell is text; empty cells are
-//! missing values), and Arrow IPC streams (`pyarrow`'s, e.g. from a pandas DataFrame).
+//! missing values), Arrow IPC streams and Parquet files (`pyarrow`'s, e.g. from a pandas
+//! DataFrame).
 
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::{Map, Value};
@@ -17,9 +18,11 @@ pub fn read_rows(headers: &HeaderMap, body: &[u8]) -> ApiResult<Rows> {
         "text/csv" => csv_rows(body),
         #[cfg(feature = "arrow")]
         "application/vnd.apache.arrow.stream" | "application/x-pandas-arrow" => arrow_rows::read(body),
+        #[cfg(feature = "parquet")]
+        "application/vnd.apache.parquet" | "application/x-parquet" => arrow_rows::read_parquet(body),
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Unsupported content type {content_type:?}; send application/json, text/csv or application/vnd.apache.arrow.stream"),
+            format!("Unsupported content type {content_type:?}; send application/json, text/csv, application/vnd.apache.arrow.stream or application/vnd.apache.parquet"),
         )),
     }
 }
@@ -68,7 +71,7 @@ mod arrow_rows {
     use arrow_array::types::{
         Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
     };
-    use arrow_array::{Array, ArrayRef};
+    use arrow_array::{Array, ArrayRef, RecordBatch};
     use arrow_ipc::reader::StreamReader;
     use arrow_schema::DataType;
     use serde_json::{json, Map, Value};
@@ -82,19 +85,38 @@ mod arrow_rows {
         let mut rows = Vec::new();
         for batch in reader {
             let batch = batch.map_err(|_| ApiError::unprocessable("the Arrow stream is corrupt"))?;
-            let schema = batch.schema();
-            for row in 0..batch.num_rows() {
-                let mut values = Map::new();
-                for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                    let value = value_at(column, row).ok_or_else(|| {
-                        ApiError::unprocessable(format!("column {:?} has the unsupported type {}", field.name(), field.data_type()))
-                    })?;
-                    values.insert(field.name().clone(), value);
-                }
-                rows.push(values);
-            }
+            append_rows(&batch, &mut rows)?;
         }
         Ok(rows)
+    }
+
+    #[cfg(feature = "parquet")]
+    pub fn read_parquet(body: &[u8]) -> ApiResult<Rows> {
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+        let not_parquet = |_| ApiError::unprocessable("the body is not a Parquet file");
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(body)).map_err(not_parquet)?;
+        let mut rows = Vec::new();
+        for batch in builder.build().map_err(not_parquet)? {
+            let batch = batch.map_err(|_| ApiError::unprocessable("the Parquet file is corrupt"))?;
+            append_rows(&batch, &mut rows)?;
+        }
+        Ok(rows)
+    }
+
+    fn append_rows(batch: &RecordBatch, rows: &mut Rows) -> ApiResult<()> {
+        let schema = batch.schema();
+        for row in 0..batch.num_rows() {
+            let mut values = Map::new();
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                let value = value_at(column, row).ok_or_else(|| {
+                    ApiError::unprocessable(format!("column {:?} has the unsupported type {}", field.name(), field.data_type()))
+                })?;
+                values.insert(field.name().clone(), value);
+            }
+            rows.push(values);
+        }
+        Ok(())
     }
 
     /// The JSON value of a cell; `None` for a column type rows cannot hold.

@@ -84,6 +84,10 @@ async fn evaluations_from_json_and_csv_rows_are_llm_annotations() {
     assert!(annotations_of(&app, 1).await.iter().all(|a| a["name"] != "X"), "nothing of a refused request is written");
     let xml = post(&app, "/v1/projects/p/spans/evaluations", "application/xml", "<rows/>").await;
     assert_eq!(xml.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    for content_type in ["application/vnd.apache.arrow.stream", "application/vnd.apache.parquet"] {
+        let garbage = post(&app, "/v1/projects/p/spans/evaluations", content_type, "not a table").await;
+        assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY, "{content_type}");
+    }
 }
 
 #[tokio::test]
