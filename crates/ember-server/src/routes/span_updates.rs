@@ -1,7 +1,8 @@
 //! Arize AX bulk span updates (ember extensions; rows as JSON, CSV or Arrow IPC, see `rows`):
 //! - `POST /v1/projects/{p}/spans/evaluations`: `context.span_id`, `eval.<Name>.label|score|explanation`;
-//! - `POST /v1/projects/{p}/spans/annotations`: `annotation.<Name>.label|score|text`, at most
-//!   1,000 spans, looked up in `[start_time, end_time)` (default: the last 31 days);
+//! - `POST /v1/projects/{p}/spans/annotations`: `annotation.<Name>.label|score|text`, or AX
+//!   `annotate_spans` records (`{"annotations": [{"record_id", "values"}]}`), at most 1,000
+//!   spans, looked up in `[start_time, end_time)` (default: the last 31 days);
 //! - `POST /v1/projects/{p}/spans/metadata`: `attributes.metadata.<field>` columns and/or a
 //!   patch document column, with the AX type rules;
 //! - `POST /v1/projects/{p}/spans/delete`: span ids.
@@ -130,7 +131,11 @@ pub async fn update_annotations(
     let project = resolve_project(&state.store, &project).await?;
     let end = params.timestamp("end_time")?.unwrap_or_else(ember_core::time::now_nanos);
     let start = params.timestamp("start_time")?.unwrap_or(end - ANNOTATION_WINDOW_NANOS);
-    let rows = rows(&state, &headers, body).await?;
+    let body = decompress(body, content_encoding(&headers)?, state.max_body_bytes)?;
+    let rows = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) if object.contains_key("annotations") => record_rows(object)?,
+        _ => read_rows(&headers, &body)?,
+    };
     if rows.len() > MAX_ANNOTATED_SPANS {
         return Err(ApiError::unprocessable(format!("at most {MAX_ANNOTATED_SPANS} spans per request; got {}", rows.len())));
     }
@@ -138,6 +143,32 @@ pub async fn update_annotations(
     check_in_project(&state, project.id, &annotations, Some((start, end))).await?;
     state.store.upsert_span_annotations(&annotations).await?;
     Ok(Json(json!({"spans_processed": rows.len(), "annotations_written": annotations.len()})))
+}
+
+/// AX `annotate_spans` records, `{"annotations": [{"record_id", "values": [{"name", "label",
+/// "score", "text"}]}]}`, as the rows of the column format.
+fn record_rows(mut body: Map<String, Value>) -> ApiResult<Rows> {
+    let Some(Value::Array(records)) = body.remove("annotations") else {
+        return Err(ApiError::unprocessable("annotations is a list of {record_id, values}"));
+    };
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(index, record)| {
+            let record_id = record.get("record_id").and_then(Value::as_str).filter(|id| !id.is_empty());
+            let record_id = record_id.ok_or_else(|| ApiError::unprocessable(format!("annotations[{index}] has no record_id")))?;
+            let mut row = Map::from_iter([("context.span_id".to_string(), json!(record_id))]);
+            for value in record.get("values").and_then(Value::as_array).into_iter().flatten() {
+                let name = value.get("name").and_then(Value::as_str).unwrap_or_default();
+                for field in ["label", "score", "text"] {
+                    if let Some(cell) = value.get(field) {
+                        row.insert(format!("annotation.{name}.{field}"), cell.clone());
+                    }
+                }
+            }
+            Ok(row)
+        })
+        .collect()
 }
 
 /// 404 naming the spans that are not in the project (and the window), before anything is written.

@@ -101,6 +101,27 @@ async fn annotations_are_human_bounded_and_looked_up_in_a_window() {
     assert_eq!(quality["annotator_kind"], "HUMAN");
     assert_eq!(quality["result"], json!({"label": "correct", "score": 1.0, "explanation": "checked"}));
 
+    // AX `annotate_spans` records say the same in another shape.
+    let records = json!({"annotations": [{"record_id": span_id(2), "values": [
+        {"name": "accuracy", "label": "correct", "score": 1.0},
+        {"name": "notes", "text": "Verified by reviewer"},
+    ]}]});
+    let response = app.post_json(&format!("/v1/projects/p/spans/annotations?{window}"), &records).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let mut written: Vec<(String, Value)> =
+        annotations_of(&app, 2).await.iter().map(|a| (a["name"].as_str().unwrap().to_string(), a["result"].clone())).collect();
+    written.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        written,
+        vec![
+            ("accuracy".to_string(), json!({"label": "correct", "score": 1.0, "explanation": null})),
+            ("notes".to_string(), json!({"label": null, "score": null, "explanation": "Verified by reviewer"})),
+        ]
+    );
+    let no_id = app.post_json(&format!("/v1/projects/p/spans/annotations?{window}"), &json!({"annotations": [{"values": []}]})).await;
+    assert_eq!(no_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_id.text().contains("record_id"), "{}", no_id.text());
+
     // The fixture's spans are from 2024, outside the default window of the last 31 days.
     let outside = app.post_json("/v1/projects/p/spans/annotations", &rows).await;
     assert_eq!(outside.status, StatusCode::NOT_FOUND);
