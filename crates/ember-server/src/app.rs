@@ -16,7 +16,11 @@ pub const VERSION_HEADER: &str = "x-phoenix-server-version";
 /// Every HTTP route of ember, with the version header on every response.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.max_body_bytes;
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "graphql")]
+    let router =
+        router.route("/graphql", post(crate::graphql::handler)).layer(axum::Extension(crate::graphql::schema(state.store.clone())));
+    router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/arize_phoenix_version", get(health::version))

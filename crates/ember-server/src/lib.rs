@@ -9,6 +9,8 @@ pub mod app;
 mod body;
 pub mod config;
 mod error;
+#[cfg(feature = "graphql")]
+mod graphql;
 mod grpc;
 pub mod ingest;
 mod legacy_evaluations;

@@ -214,6 +214,14 @@ pub const OPERATIONS: &[Operation] = &[
         ANNOTATION_DELETE,
         "204",
     ),
+    (
+        "post",
+        "/graphql",
+        "graphql",
+        "GraphQL (feature graphql): node(id:), getSpanByOtelId, createSpanAnnotations, patchSpanAnnotations, deleteSpanAnnotations, and Arize AX updateAnnotations",
+        &[],
+        "200",
+    ),
     ("get", "/openapi.json", "getOpenApi", "This document", &[], "200"),
 ];
 

@@ -5,6 +5,7 @@ mod annotations;
 mod common;
 mod evaluations;
 mod filters;
+mod graphql;
 mod ingest;
 mod projects;
 mod span_updates;

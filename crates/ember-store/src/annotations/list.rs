@@ -115,26 +115,7 @@ impl Store {
         }
         sql.push_str(&format!(" ORDER BY a.id DESC LIMIT {}", query.limit + 1));
         let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
-        let records = rows
-            .iter()
-            .map(|row| {
-                Ok(AnnotationRecord {
-                    rowid: row.get(0)?,
-                    target_id: row.get(1)?,
-                    name: row.get(2)?,
-                    label: row.get(3)?,
-                    score: row.get(4)?,
-                    explanation: row.get(5)?,
-                    metadata: serde_json::from_str(&row.get::<String>(6)?).unwrap_or(Value::Null),
-                    annotator_kind: row.get(7)?,
-                    identifier: row.get(8)?,
-                    source: row.get(9)?,
-                    user_id: row.get(10)?,
-                    created_at: row.get(11)?,
-                    updated_at: row.get(12)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let records = rows.iter().map(AnnotationRecord::from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(records, query.limit, |record| record.rowid))
     }
 

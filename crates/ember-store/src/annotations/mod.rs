@@ -2,11 +2,13 @@
 //! model: one row per (name, target, identifier), written by the annotation APIs and read by
 //! filters (`evals[...]`, `eval.X.label`).
 
+mod by_id;
 mod list;
 mod upsert;
 
 use serde_json::Value;
 
+pub use by_id::AnnotationPatch;
 pub use list::{AnnotationDeletion, AnnotationQuery, AnnotationRecord, LlmAnnotation, LlmAnnotations};
 
 /// Who or what produced an annotation.

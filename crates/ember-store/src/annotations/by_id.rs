@@ -1,0 +1,157 @@
+//! Span annotations addressed by their own id (the GraphQL mutations do).
+
+use serde_json::Value;
+
+use super::list::AnnotationRecord;
+use super::AnnotatorKind;
+use crate::backend::{Row, Statement};
+use crate::dialect::Dialect;
+use crate::error::{Result, StoreError};
+use crate::Store;
+
+/// Changes to an annotation; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct AnnotationPatch {
+    pub name: Option<String>,
+    pub annotator_kind: Option<AnnotatorKind>,
+    pub label: Option<Option<String>>,
+    pub score: Option<Option<f64>>,
+    pub explanation: Option<Option<String>>,
+    pub metadata: Option<Value>,
+    pub identifier: Option<String>,
+}
+
+impl Store {
+    fn span_annotation_columns(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => {
+                "a.id, t.span_id, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind, a.identifier, a.source, \
+                 a.user_id, a.created_at, a.updated_at, a.span_rowid"
+            }
+            Dialect::Postgres => {
+                "a.id, t.span_id, a.name, a.label, a.score, a.explanation, CAST(a.metadata AS TEXT), a.annotator_kind, a.identifier, \
+                 a.source, a.user_id, a.created_at, a.updated_at, a.span_rowid"
+            }
+        }
+    }
+
+    /// A span annotation and the rowid of its span.
+    pub async fn get_span_annotation(&self, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
+        let sql = format!(
+            "SELECT {} FROM span_annotations AS a JOIN spans AS t ON t.id = a.span_rowid WHERE a.id = {}",
+            self.span_annotation_columns(),
+            self.dialect.placeholder(1)
+        );
+        let row = self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?;
+        row.as_ref().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get(13)?))).transpose()
+    }
+
+    /// The annotations of a span, oldest first.
+    pub async fn annotations_of_span(&self, span_rowid: i64) -> Result<Vec<AnnotationRecord>> {
+        let sql = format!(
+            "SELECT {} FROM span_annotations AS a JOIN spans AS t ON t.id = a.span_rowid WHERE a.span_rowid = {} ORDER BY a.id",
+            self.span_annotation_columns(),
+            self.dialect.placeholder(1)
+        );
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [span_rowid.into()])).await?;
+        rows.iter().map(AnnotationRecord::from_row).collect()
+    }
+
+    /// Applies `patch` to a span annotation; `NotFound`, or `Conflict` when the new (name,
+    /// identifier) is taken on the span.
+    pub async fn patch_span_annotation(&self, id: i64, patch: &AnnotationPatch) -> Result<AnnotationRecord> {
+        let (mut current, _) =
+            self.get_span_annotation(id).await?.ok_or_else(|| StoreError::NotFound(format!("span annotation {id} not found")))?;
+        if let Some(name) = &patch.name {
+            current.name = name.clone();
+        }
+        if let Some(kind) = patch.annotator_kind {
+            current.annotator_kind = kind.as_str().to_string();
+        }
+        if let Some(label) = &patch.label {
+            current.label = label.clone();
+        }
+        if let Some(score) = patch.score {
+            current.score = score;
+        }
+        if let Some(explanation) = &patch.explanation {
+            current.explanation = explanation.clone();
+        }
+        if let Some(metadata) = &patch.metadata {
+            current.metadata = metadata.clone();
+        }
+        if let Some(identifier) = &patch.identifier {
+            current.identifier = identifier.clone();
+        }
+        let metadata = match self.dialect {
+            Dialect::Sqlite => "$6",
+            Dialect::Postgres => "CAST($6 AS JSONB)",
+        };
+        let sql = format!(
+            "UPDATE span_annotations SET name = $1, label = $2, score = $3, explanation = $4, annotator_kind = $5, metadata = {metadata}, \
+             identifier = $7, updated_at = $8 WHERE id = $9"
+        );
+        let values = [
+            current.name.clone().into(),
+            current.label.clone().into(),
+            current.score.into(),
+            current.explanation.clone().into(),
+            current.annotator_kind.clone().into(),
+            current.metadata.to_string().into(),
+            current.identifier.clone().into(),
+            ember_core::time::now_nanos().into(),
+            id.into(),
+        ];
+        match self.writer.exec().execute(Statement::new(sql, values)).await {
+            Ok(_) => {}
+            Err(StoreError::Database(error)) if error.as_database_error().is_some_and(|e| e.is_unique_violation()) => {
+                return Err(StoreError::Conflict(format!(
+                    "the span already has an annotation named {:?} with that identifier",
+                    current.name
+                )));
+            }
+            Err(error) => return Err(error),
+        }
+        Ok(self.get_span_annotation(id).await?.map(|(record, _)| record).unwrap_or(current))
+    }
+
+    /// Deletes span annotations by id; returns those that existed.
+    pub async fn delete_span_annotations_by_id(&self, ids: &[i64]) -> Result<Vec<AnnotationRecord>> {
+        let mut deleted = Vec::new();
+        for id in ids {
+            if let Some((record, _)) = self.get_span_annotation(*id).await? {
+                self.writer
+                    .exec()
+                    .execute(Statement::new(
+                        format!("DELETE FROM span_annotations WHERE id = {}", self.dialect.placeholder(1)),
+                        [(*id).into()],
+                    ))
+                    .await?;
+                deleted.push(record);
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+impl AnnotationRecord {
+    /// From the columns `id, target id, name, label, score, explanation, metadata, annotator_kind,
+    /// identifier, source, user_id, created_at, updated_at`.
+    pub(crate) fn from_row(row: &Row) -> Result<Self> {
+        Ok(AnnotationRecord {
+            rowid: row.get(0)?,
+            target_id: row.get(1)?,
+            name: row.get(2)?,
+            label: row.get(3)?,
+            score: row.get(4)?,
+            explanation: row.get(5)?,
+            metadata: serde_json::from_str(&row.get::<String>(6)?).unwrap_or(Value::Null),
+            annotator_kind: row.get(7)?,
+            identifier: row.get(8)?,
+            source: row.get(9)?,
+            user_id: row.get(10)?,
+            created_at: row.get(11)?,
+            updated_at: row.get(12)?,
+        })
+    }
+}
