@@ -40,8 +40,8 @@ mod url;
 
 pub use annotation_configs::AnnotationConfig;
 pub use annotations::{
-    AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotatorKind, DocumentAnnotationInput,
-    LlmAnnotation, LlmAnnotations,
+    AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotatorKind,
+    DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};

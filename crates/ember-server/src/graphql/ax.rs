@@ -17,7 +17,7 @@
 
 use async_graphql::{Enum, InputObject, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use ember_store::{AnnotationInput, AnnotatorKind, SpanFilters, Store};
+use ember_store::{AnnotationInput, AnnotationSource, AnnotatorKind, SpanFilters, Store};
 use serde_json::json;
 
 use super::store_error;
@@ -129,6 +129,7 @@ pub async fn update_annotations(store: &Store, input: UpdateAnnotationsInput) ->
             metadata,
             annotator_kind: AnnotatorKind::Human,
             identifier: String::new(),
+            source: AnnotationSource::Api,
         });
     }
     store.upsert_span_annotations(&annotations).await.map_err(store_error)?;

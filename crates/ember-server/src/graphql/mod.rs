@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use ember_core::GlobalId;
-use ember_store::{AnnotationInput, AnnotationPatch, AnnotatorKind, Store, StoreError};
+use ember_store::{AnnotationInput, AnnotationPatch, AnnotationSource, AnnotatorKind, Store, StoreError};
 use serde_json::Value;
 
 use types::{Node, ProjectNode, Span, SpanAnnotation};
@@ -98,9 +98,10 @@ impl From<AnnotatorKindValue> for AnnotatorKind {
     }
 }
 
-/// Where an annotation was made; ember records every API write as `API`.
+/// Where an annotation was made: `API` for programs, `APP` for a UI.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum AnnotationSource {
+#[graphql(name = "AnnotationSource")]
+pub enum AnnotationSourceValue {
     #[graphql(name = "API")]
     Api,
     #[graphql(name = "APP")]
@@ -117,9 +118,7 @@ pub struct CreateSpanAnnotationInput {
     explanation: Option<String>,
     #[graphql(default)]
     metadata: Json<Value>,
-    /// Accepted as Phoenix's clients send it; ember records every API write as `API`.
-    #[allow(dead_code)]
-    source: Option<AnnotationSource>,
+    source: AnnotationSourceValue,
     identifier: Option<String>,
 }
 
@@ -175,6 +174,10 @@ impl MutationRoot {
                 metadata: item.metadata.0,
                 annotator_kind: item.annotator_kind.into(),
                 identifier: item.identifier.unwrap_or_default(),
+                source: match item.source {
+                    AnnotationSourceValue::Api => AnnotationSource::Api,
+                    AnnotationSourceValue::App => AnnotationSource::App,
+                },
             });
         }
         let ids = store.upsert_span_annotations(&annotations).await.map_err(store_error)?;

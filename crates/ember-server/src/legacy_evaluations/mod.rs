@@ -7,7 +7,7 @@ pub mod arrow;
 pub mod protobuf;
 
 use ember_core::{ErrorCode, ServiceError};
-use ember_store::{AnnotationInput, AnnotatorKind, DocumentAnnotationInput};
+use ember_store::{AnnotationInput, AnnotationSource, AnnotatorKind, DocumentAnnotationInput};
 use serde_json::json;
 
 /// A payload that is not a valid legacy evaluation (422).
@@ -75,6 +75,7 @@ impl Evaluations {
             metadata: json!({}),
             annotator_kind: AnnotatorKind::Llm,
             identifier: String::new(),
+            source: AnnotationSource::Api,
         };
         match subject {
             Subject::Span(id) => self.spans.push(annotation(id)),

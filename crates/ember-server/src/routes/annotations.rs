@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::GlobalId;
-use ember_store::{AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotatorKind, DocumentAnnotationInput, Store};
+use ember_store::{
+    AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotatorKind, DocumentAnnotationInput, Store,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -139,6 +141,7 @@ fn inputs(data: Vec<(String, AnnotationFields)>, reserved_note: Option<&str>) ->
             metadata: Value::Object(fields.metadata.unwrap_or_default()),
             annotator_kind,
             identifier: fields.identifier,
+            source: AnnotationSource::Api,
         });
     }
     Ok(annotations)
@@ -257,6 +260,7 @@ async fn note(state: AppState, target: Target, target_id: String, note: String, 
         metadata: json!({}),
         annotator_kind: AnnotatorKind::Human,
         identifier,
+        source: AnnotationSource::Api,
     };
     let ids = target.upsert(&state.store, std::slice::from_ref(&annotation)).await?;
     Ok(Json(json!({"data": {"id": GlobalId::encode(target.type_name(), ids[0])}})))

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_store::{AnnotationInput, AnnotatorKind, MetadataFailure, MetadataUpdate, SpanFilters};
+use ember_store::{AnnotationInput, AnnotationSource, AnnotatorKind, MetadataFailure, MetadataUpdate, SpanFilters};
 use serde_json::{json, Map, Value};
 
 use super::resolve_project;
@@ -101,6 +101,7 @@ fn annotations_from(rows: &Rows, prefix: &str, explanation_field: &str, kind: An
                 metadata: json!({}),
                 annotator_kind: kind,
                 identifier: String::new(),
+                source: AnnotationSource::Api,
             });
         }
     }

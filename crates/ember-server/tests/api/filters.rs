@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use ember_otlp::fixtures::{request, span, span_id, string_attribute, with_attributes, with_error};
-use ember_store::{AnnotationInput, AnnotatorKind};
+use ember_store::{AnnotationInput, AnnotationSource, AnnotatorKind};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use serde_json::{json, Value};
 
@@ -47,6 +47,7 @@ async fn seeded() -> TestApp {
             metadata: json!({}),
             annotator_kind: AnnotatorKind::Llm,
             identifier: String::new(),
+            source: AnnotationSource::Api,
         }])
         .await
         .unwrap();

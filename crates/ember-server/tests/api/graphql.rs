@@ -35,13 +35,14 @@ async fn spans_and_annotations_through_phoenix_operations() {
 
     let created = graphql(
         &app,
-        "mutation ($input: [CreateSpanAnnotationInput!]!) { createSpanAnnotations(input: $input) { spanAnnotations { id name label score annotatorKind metadata spanId } } }",
+        "mutation ($input: [CreateSpanAnnotationInput!]!) { createSpanAnnotations(input: $input) { spanAnnotations { id name label score annotatorKind metadata source spanId } } }",
         json!({"input": [{"spanId": span_gid, "name": "correctness", "annotatorKind": "HUMAN", "label": "correct", "score": 1, "metadata": {"by": "me"}, "source": "APP"}]}),
     )
     .await;
     let annotation = &created["data"]["createSpanAnnotations"]["spanAnnotations"][0];
     assert_eq!(annotation["label"], "correct");
     assert_eq!(annotation["metadata"], json!({"by": "me"}));
+    assert_eq!(annotation["source"], "APP", "the source given is kept");
     assert_eq!(annotation["spanId"], span_gid.as_str());
     let annotation_gid = annotation["id"].as_str().unwrap().to_string();
 

@@ -38,6 +38,22 @@ impl AnnotatorKind {
     }
 }
 
+/// Where an annotation was made: through the API, or in an app (Phoenix's UI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotationSource {
+    Api,
+    App,
+}
+
+impl AnnotationSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnnotationSource::Api => "API",
+            AnnotationSource::App => "APP",
+        }
+    }
+}
+
 /// An annotation of the span (or trace) with OpenTelemetry id `target_id`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnnotationInput {
@@ -49,6 +65,7 @@ pub struct AnnotationInput {
     pub metadata: Value,
     pub annotator_kind: AnnotatorKind,
     pub identifier: String,
+    pub source: AnnotationSource,
 }
 
 /// An annotation of one retrieved document (by position) of the span `annotation.target_id`.

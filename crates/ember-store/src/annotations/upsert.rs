@@ -9,7 +9,7 @@ use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::Store;
 
-/// Rows per insert statement: 11 values each, under both backends' parameter limits.
+/// Rows per insert statement: 12 values each, under both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// The unique key of an annotation row: (name, target rowid, identifier, document position).
@@ -74,7 +74,7 @@ impl Store {
         let mut id_of_key: HashMap<RowKey, i64> = HashMap::with_capacity(unique.len());
         for chunk in unique.chunks(ROWS_PER_STATEMENT) {
             let mut tuples = Vec::with_capacity(chunk.len());
-            let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 11);
+            let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 12);
             for &index in chunk {
                 let (annotation, position) = &annotations[index];
                 // Placeholders appear in the order of the values.
@@ -93,6 +93,7 @@ impl Store {
                     annotation.annotator_kind.as_str().into(),
                     now.into(),
                     now.into(),
+                    annotation.source.as_str().into(),
                 ]);
                 let placeholders: Vec<String> = (0..row.len())
                     .map(|offset| {
@@ -104,7 +105,7 @@ impl Store {
                         }
                     })
                     .collect();
-                tuples.push(format!("({}, 'API')", placeholders.join(", ")));
+                tuples.push(format!("({})", placeholders.join(", ")));
                 values.extend(row);
             }
             let returned_position = if target == Target::Document { "document_position" } else { "NULL" };
@@ -113,7 +114,7 @@ impl Store {
                  created_at, updated_at, source) VALUES {} \
                  ON CONFLICT ({conflict}) DO UPDATE SET label = excluded.label, score = excluded.score, \
                  explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind, \
-                 updated_at = excluded.updated_at RETURNING id, name, {key}, identifier, {returned_position}",
+                 updated_at = excluded.updated_at, source = excluded.source RETURNING id, name, {key}, identifier, {returned_position}",
                 tuples.join(", ")
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 use ember_query::reference::{span_matches, RefAnnotation, RefSpan};
 use ember_store::testing::TestDatabase;
-use ember_store::{AnnotationInput, AnnotatorKind, Filter, Grain, SpanFilters, Store, StoreError, TraceFilters, TraceOrder, TraceSort};
+use ember_store::{
+    AnnotationInput, AnnotationSource, AnnotatorKind, Filter, Grain, SpanFilters, Store, StoreError, TraceFilters, TraceOrder, TraceSort,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rand::rngs::StdRng;
@@ -181,6 +183,7 @@ fn input(target_id: &str, identifier: &str, annotation: &RefAnnotation) -> Annot
         metadata: json!({}),
         annotator_kind: AnnotatorKind::Llm,
         identifier: identifier.into(),
+        source: AnnotationSource::Api,
     }
 }
 
@@ -430,6 +433,7 @@ pub async fn trace_and_session_filters_use_aggregates_and_comprehensions(store: 
             metadata: json!({}),
             annotator_kind: AnnotatorKind::Human,
             identifier: String::new(),
+            source: AnnotationSource::Api,
         }])
         .await
         .unwrap();
