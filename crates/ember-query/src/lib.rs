@@ -35,7 +35,7 @@ mod sql;
 pub use ast::*;
 pub use error::QueryError;
 use sea_query::SimpleExpr;
-pub use sql::Probe;
+pub use sql::{Probe, SQLITE_SPAN_ATTRIBUTES_JSON, SQLITE_SPAN_METADATA_PATCH};
 
 /// Candidate subqueries with at least this many rows do not drive a query (see [`Filter::probes`]).
 pub const PROBE_LIMIT: usize = 1000;

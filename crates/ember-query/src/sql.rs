@@ -1,9 +1,10 @@
 //! Typed AST → SQL text with bound values, for SQLite and PostgreSQL.
 //!
 //! The SQL refers to ember's schema: `spans` (joined with `traces` for span filters), `traces`,
-//! `project_sessions`, `span_annotations`, `trace_annotations`. On SQLite the connection must
-//! provide `ember_json(blob)` (stored attributes → JSON text), `ember_icontains(text, text)`
-//! and `ember_floor(real)`, which `ember-store` registers.
+//! `project_sessions`, `span_annotations`, `trace_annotations`, and on SQLite
+//! `span_metadata_patches`. On SQLite the connection must provide `ember_json(blob, patch)`
+//! (stored attributes with the span's metadata patch → JSON text), `ember_json_icontains`,
+//! `ember_icontains(text, text)` and `ember_floor(real)`, which `ember-store` registers.
 //!
 //! Every literal and every attribute path is a bound value; the only text written here comes
 //! from this file, so no filter can change the shape of the statement.
@@ -15,6 +16,14 @@ use sea_query::SimpleExpr;
 use crate::ast::*;
 use crate::attribute_index;
 use crate::{Dialect, Grain};
+
+/// SQLite: the metadata set on a span after ingestion (JSON text, NULL for none), which every read
+/// of its attributes merges in.
+pub const SQLITE_SPAN_METADATA_PATCH: &str = "(SELECT patch FROM span_metadata_patches WHERE span_rowid = spans.id)";
+
+/// SQLite: a span's attributes as JSON text, metadata patch merged in.
+pub const SQLITE_SPAN_ATTRIBUTES_JSON: &str =
+    "ember_json(spans.attributes, (SELECT patch FROM span_metadata_patches WHERE span_rowid = spans.id))";
 
 /// A candidate subquery of a span filter, for the store to count (see [`crate::Filter::probes`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -392,6 +401,8 @@ impl SqlWriter {
                 // rules them out before the attribute is extracted.
                 self.push("(ember_json_icontains(spans.attributes, ");
                 self.param(needle.clone());
+                self.push(", ");
+                self.push(SQLITE_SPAN_METADATA_PATCH);
                 self.push(") = 1 AND ember_icontains(");
                 self.json_text(path);
                 self.push(", ");
@@ -676,7 +687,7 @@ impl SqlWriter {
 
     fn attributes(&self) -> &'static str {
         match self.dialect {
-            Dialect::Sqlite => "ember_json(spans.attributes)",
+            Dialect::Sqlite => SQLITE_SPAN_ATTRIBUTES_JSON,
             Dialect::Postgres => "spans.attributes",
         }
     }

@@ -6,6 +6,7 @@ use ember_query::attribute_index::indexed_values;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
 use crate::codec::Codec;
+use crate::dialect::Dialect;
 use crate::error::Result;
 
 type JsonMap = serde_json::Map<String, serde_json::Value>;
@@ -73,11 +74,12 @@ pub(crate) async fn backfill(writer: &SqlitePool, codec: &Codec) -> Result<()> {
         else {
             return Ok(());
         };
-        let spans = sqlx::query("SELECT id, attributes FROM spans WHERE id >= ? ORDER BY id LIMIT ?")
-            .bind(next)
-            .bind(BACKFILL_CHUNK)
-            .fetch_all(&mut *tx)
-            .await?;
+        let spans =
+            sqlx::query(&format!("SELECT id, {} FROM spans WHERE id >= ? ORDER BY id LIMIT ?", Dialect::Sqlite.attributes_column()))
+                .bind(next)
+                .bind(BACKFILL_CHUNK)
+                .fetch_all(&mut *tx)
+                .await?;
         let Some(last) = spans.last().map(|row| row.get::<i64, _>(0)) else {
             sqlx::query("DELETE FROM pending_backfills WHERE name = 'span_attribute_values'").execute(&mut *tx).await?;
             tx.commit().await?;

@@ -1,5 +1,6 @@
 //! What differs in SQL text between SQLite and PostgreSQL, in one place.
 
+use ember_query::SQLITE_SPAN_ATTRIBUTES_JSON;
 use sea_query::{PostgresQueryBuilder, QueryBuilder, SimpleExpr, SqliteQueryBuilder};
 use serde_json::Value;
 
@@ -37,7 +38,8 @@ impl Dialect {
     /// The attributes column as [`crate::backend::Row::attributes_json`] reads it.
     pub(crate) fn attributes_column(self) -> &'static str {
         match self {
-            Dialect::Sqlite => "spans.attributes",
+            // Metadata patches live apart from the spans on SQLite (see `metadata_patch`).
+            Dialect::Sqlite => "ember_attributes(spans.attributes, (SELECT patch FROM span_metadata_patches WHERE span_rowid = spans.id))",
             Dialect::Postgres => "CAST(spans.attributes AS TEXT)",
         }
     }
@@ -74,21 +76,22 @@ fn sqlite_attribute_equals(path: &[String], value: &Value) -> SimpleExpr {
     let path = sqlite_json_path(path);
     match value {
         Value::Bool(flag) => Expr::cust_with_values(
-            "json_type(ember_json(spans.attributes), ?) = ?",
+            format!("json_type({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"),
             [path, if *flag { "true" } else { "false" }.to_string()],
         ),
-        Value::Null => Expr::cust_with_values("json_type(ember_json(spans.attributes), ?) = 'null'", [path]),
+        Value::Null => Expr::cust_with_values(format!("json_type({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = 'null'"), [path]),
         Value::Number(number) => match number.as_i64() {
-            Some(int) => {
-                Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = ?", [sea_query::Value::from(path), int.into()])
-            }
+            Some(int) => Expr::cust_with_values(
+                format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"),
+                [sea_query::Value::from(path), int.into()],
+            ),
             None => Expr::cust_with_values(
-                "json_extract(ember_json(spans.attributes), ?) = ?",
+                format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"),
                 [sea_query::Value::from(path), number.as_f64().unwrap_or(f64::NAN).into()],
             ),
         },
-        Value::String(text) => Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = ?", [path, text.clone()]),
-        other => Expr::cust_with_values("json_extract(ember_json(spans.attributes), ?) = json(?)", [path, other.to_string()]),
+        Value::String(text) => Expr::cust_with_values(format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"), [path, text.clone()]),
+        other => Expr::cust_with_values(format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = json(?)"), [path, other.to_string()]),
     }
 }
 

@@ -22,6 +22,7 @@ mod dialect;
 mod error;
 mod filter_plan;
 mod ingest;
+mod metadata_patch;
 mod postgres;
 mod prepared;
 mod projects;

@@ -1,18 +1,19 @@
 //! Changing stored spans in bulk (the Arize AX span APIs): setting `metadata` keys, deleting
 //! spans by id.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
+use sqlx::SqliteConnection;
 
 use crate::attribute_index::{self, values_of};
 use crate::backend::{Statement, Transaction};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
-use crate::Store;
+use crate::{metadata_patch, Store};
 
 /// Spans per transaction of a metadata update.
-const SPANS_PER_TRANSACTION: usize = 1000;
+const SPANS_PER_TRANSACTION: usize = 4000;
 
 /// New values for `metadata` keys of one span, already in their stored form.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,103 +73,147 @@ fn apply(attributes: &mut Map<String, Value>, values: &Map<String, Value>) -> st
     Ok(())
 }
 
+/// What an update needs of a stored span.
+struct StoredSpan {
+    rowid: i64,
+    /// On SQLite only the `metadata` entry, patch applied (the rest is never rewritten); on
+    /// PostgreSQL the whole attributes object.
+    attributes: Map<String, Value>,
+    /// SQLite: the span's metadata patch, to be written back.
+    patch: Map<String, Value>,
+}
+
+/// The rowid and stored `metadata` entry (`None` when absent) of a chunk's spans, by span id,
+/// read outside the write transaction: on SQLite stored attributes never change.
+type StoredMetadata = HashMap<String, (i64, Option<Value>)>;
+
+/// Applies a chunk's updates to its stored spans, recording failures; returns the spans to write.
+fn apply_chunk<'a>(
+    chunk: &'a [MetadataUpdate],
+    stored: &'a mut HashMap<String, StoredSpan>,
+    outcome: &mut MetadataOutcome,
+) -> Vec<&'a StoredSpan> {
+    let mut changed: Vec<&str> = Vec::with_capacity(chunk.len());
+    let mut seen: HashSet<&str> = HashSet::with_capacity(chunk.len());
+    for update in chunk {
+        let Some(span) = stored.get_mut(&update.span_id) else {
+            outcome.failed.push((update.span_id.clone(), MetadataFailure::NotFound));
+            continue;
+        };
+        if let Err(failure) = apply(&mut span.attributes, &update.values) {
+            outcome.failed.push((update.span_id.clone(), failure));
+            continue;
+        }
+        for (key, value) in &update.values {
+            span.patch.insert(key.clone(), value.clone());
+        }
+        // A span named twice in the chunk is written once, with both updates.
+        if seen.insert(&update.span_id) {
+            changed.push(&update.span_id);
+        }
+        outcome.updated += 1;
+    }
+    changed.iter().filter_map(|span_id| stored.get(*span_id)).collect()
+}
+
 impl Store {
     /// Sets `metadata` keys of spans of a project, span by span: a span that is missing or whose
     /// stored types conflict is reported and left alone, the others are written.
+    ///
+    /// On SQLite the new keys go to the span's metadata patch (see `metadata_patch`) and the
+    /// stored attributes stay as they are; PostgreSQL rewrites the attributes.
     pub async fn update_span_metadata(&self, project_id: i64, updates: &[MetadataUpdate]) -> Result<MetadataOutcome> {
         let mut outcome = MetadataOutcome::default();
-        for chunk in updates.chunks(SPANS_PER_TRANSACTION) {
-            let mut tx = self.writer.begin().await?;
-            let mut stored = self.span_attributes(&mut tx, project_id, chunk).await?;
-            let mut changed_spans: Vec<(i64, Map<String, Value>)> = Vec::with_capacity(chunk.len());
-            for update in chunk {
-                let Some((rowid, attributes)) = stored.get_mut(&update.span_id) else {
-                    outcome.failed.push((update.span_id.clone(), MetadataFailure::NotFound));
-                    continue;
-                };
-                let mut changed = attributes.clone();
-                if let Err(failure) = apply(&mut changed, &update.values) {
-                    outcome.failed.push((update.span_id.clone(), failure));
-                    continue;
-                }
-                // A span named twice in the chunk sees its earlier update.
-                *attributes = changed.clone();
-                changed_spans.retain(|(other, _)| other != rowid);
-                changed_spans.push((*rowid, changed));
-                outcome.updated += 1;
+        let chunks: Vec<&[MetadataUpdate]> = updates.chunks(SPANS_PER_TRANSACTION).collect();
+        if self.dialect == Dialect::Postgres {
+            for chunk in chunks {
+                let mut tx = self.writer.begin().await?;
+                let mut stored = self.stored_attributes(&mut tx, project_id, chunk).await?;
+                let changed = apply_chunk(chunk, &mut stored, &mut outcome);
+                self.write_attributes(&mut tx, &changed).await?;
+                tx.commit().await?;
             }
-            self.write_attributes(&mut tx, &changed_spans).await?;
+            return Ok(outcome);
+        }
+        // The next chunk's stored metadata is read and decompressed on a reader connection while
+        // this chunk is written: the two halves of the work run on both cores.
+        let mut next_read = chunks.first().map(|chunk| self.spawn_metadata_read(project_id, chunk));
+        for (index, chunk) in chunks.iter().enumerate() {
+            let Some(read) = next_read.take() else { break };
+            let metadata = read.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
+            next_read = chunks.get(index + 1).map(|chunk| self.spawn_metadata_read(project_id, chunk));
+            let mut tx = self.writer.begin().await?;
+            let Transaction::Sqlite(connection) = &mut tx else { return Err(StoreError::Invalid("not an SQLite store".into())) };
+            let mut stored = with_patches(connection, metadata).await?;
+            let changed = apply_chunk(chunk, &mut stored, &mut outcome);
+            write_patches(connection, &changed).await?;
             tx.commit().await?;
         }
         Ok(outcome)
     }
 
-    /// span id → (rowid, attributes) of the chunk's spans in the project.
-    async fn span_attributes(
+    /// SQLite: reads a chunk's stored metadata in a task of its own.
+    fn spawn_metadata_read(&self, project_id: i64, chunk: &[MetadataUpdate]) -> tokio::task::JoinHandle<Result<StoredMetadata>> {
+        let store = self.clone();
+        let span_ids: Vec<String> = chunk.iter().map(|update| update.span_id.clone()).collect();
+        tokio::spawn(async move { store.stored_metadata(project_id, &span_ids).await })
+    }
+
+    async fn stored_metadata(&self, project_id: i64, span_ids: &[String]) -> Result<StoredMetadata> {
+        // One row holding every span as JSON: sqlx hands rows one by one from SQLite's thread,
+        // waking this task for each, which cost more than reading them. `ember_metadata` gives
+        // the stored metadata entry as `[]` (none) or `[value]`.
+        let sql = format!(
+            "SELECT json_group_array(json_array(id, span_id, json(ember_metadata(attributes)))) \
+             FROM spans WHERE +project_id = ? AND span_id IN ({})",
+            vec!["?"; span_ids.len()].join(", ")
+        );
+        let values = std::iter::once(project_id.into()).chain(span_ids.iter().map(|id| id.as_str().into()));
+        let row = self.reader.exec().fetch_one(Statement::new(sql, values)).await?;
+        let spans: Vec<(i64, String, Vec<Value>)> = serde_json::from_str(&row.get::<String>(0)?)?;
+        Ok(spans.into_iter().map(|(rowid, span_id, mut entry)| (span_id, (rowid, entry.pop()))).collect())
+    }
+
+    /// PostgreSQL: span id → the chunk's spans in the project with their whole attributes.
+    async fn stored_attributes(
         &self,
         tx: &mut Transaction,
         project_id: i64,
         chunk: &[MetadataUpdate],
-    ) -> Result<HashMap<String, (i64, Map<String, Value>)>> {
-        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| self.dialect.placeholder(n)).collect();
+    ) -> Result<HashMap<String, StoredSpan>> {
         let sql = format!(
-            // `+`: the span id index finds the spans; SQLite would otherwise walk the project's.
-            "SELECT id, span_id, {} FROM spans WHERE +project_id = {} AND span_id IN ({})",
+            "SELECT id, span_id, {} FROM spans WHERE project_id = $1 AND span_id IN ({})",
             self.dialect.attributes_column(),
-            self.dialect.placeholder(1),
-            placeholders.join(", ")
+            (2..chunk.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
         );
         let values = std::iter::once(project_id.into()).chain(chunk.iter().map(|u| u.span_id.as_str().into()));
         let mut found = HashMap::with_capacity(chunk.len());
         for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
-            let json = row.attributes_json(2, self.codec.as_deref())?;
-            let attributes: Map<String, Value> = serde_json::from_str(&json)?;
-            found.insert(row.get::<String>(1)?, (row.get::<i64>(0)?, attributes));
+            let attributes = serde_json::from_str(&row.attributes_json(2, self.codec.as_deref())?)?;
+            found.insert(row.get::<String>(1)?, StoredSpan { rowid: row.get(0)?, attributes, patch: Map::new() });
         }
         Ok(found)
     }
 
-    /// Writes new attributes of spans in a few statements (each statement is a round trip to
-    /// the database, which would dominate one statement per span).
-    async fn write_attributes(&self, tx: &mut Transaction, spans: &[(i64, Map<String, Value>)]) -> Result<()> {
+    /// PostgreSQL: writes new attributes of spans in one statement (each statement is a round
+    /// trip to the database, which would dominate one statement per span).
+    async fn write_attributes(&self, tx: &mut Transaction, spans: &[&StoredSpan]) -> Result<()> {
         if spans.is_empty() {
             return Ok(());
         }
         let mut values: Vec<sea_query::Value> = Vec::with_capacity(spans.len() * 2);
-        for (rowid, attributes) in spans {
-            values.push((*rowid).into());
-            values.push(match self.dialect {
-                Dialect::Sqlite => {
-                    let codec = self.codec.as_ref().ok_or_else(|| StoreError::Corrupt("no attribute codec".into()))?;
-                    codec.encode(&serde_json::to_string(attributes)?).into()
-                }
-                // PostgreSQL's JSONB cannot hold U+0000 (see `prepared`).
-                Dialect::Postgres => without_nul(&Value::Object(attributes.clone())).to_string().into(),
-            });
+        let mut tuples = Vec::with_capacity(spans.len());
+        for (row, span) in spans.iter().enumerate() {
+            values.push(span.rowid.into());
+            // PostgreSQL's JSONB cannot hold U+0000 (see `prepared`).
+            values.push(without_nul(&Value::Object(span.attributes.clone())).to_string().into());
+            tuples.push(format!("(CAST(${} AS BIGINT), CAST(${} AS JSONB))", row * 2 + 1, row * 2 + 2));
         }
-        let tuples: Vec<String> = (0..spans.len())
-            .map(|row| match self.dialect {
-                Dialect::Sqlite => "(?, ?)".to_string(),
-                Dialect::Postgres => format!("(CAST(${} AS BIGINT), CAST(${} AS JSONB))", row * 2 + 1, row * 2 + 2),
-            })
-            .collect();
         let sql = format!(
             "WITH changed (id, attributes) AS (VALUES {}) UPDATE spans SET attributes = changed.attributes FROM changed WHERE spans.id = changed.id",
             tuples.join(", ")
         );
         tx.exec().execute(Statement::new(sql, values)).await?;
-        if let Transaction::Sqlite(connection) = tx {
-            // The indexed values follow the attributes.
-            let sql = format!("DELETE FROM span_attribute_values WHERE span_rowid IN ({})", vec!["?"; spans.len()].join(", "));
-            let mut delete = sqlx::query(&sql);
-            for (rowid, _) in spans {
-                delete = delete.bind(*rowid);
-            }
-            delete.execute(&mut **connection).await?;
-            let rows: Vec<(i64, _)> =
-                spans.iter().flat_map(|(rowid, attributes)| values_of(attributes).into_iter().map(move |value| (*rowid, value))).collect();
-            attribute_index::insert_for_rowids(connection, &rows).await?;
-        }
         Ok(())
     }
 
@@ -197,6 +242,76 @@ impl Store {
         }
         Ok(deleted)
     }
+}
+
+/// (rowid, span id, metadata patch) of a span, as `with_patches` reads it.
+type PatchRow = (i64, String, Option<Map<String, Value>>);
+
+/// SQLite: the spans of `metadata` with their current patches applied, read in the write
+/// transaction. A span deleted since its metadata was read is left out (and one stored again
+/// under the same id since has another rowid, hence the rowid check).
+async fn with_patches(connection: &mut SqliteConnection, metadata: StoredMetadata) -> Result<HashMap<String, StoredSpan>> {
+    if metadata.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // One row for all, as in `stored_metadata`.
+    // By span id: the span id index holds the rowid too, so no span row is read.
+    let sql = format!(
+        "SELECT json_group_array(json_array(spans.id, spans.span_id, json(patches.patch))) FROM spans \
+         LEFT JOIN span_metadata_patches AS patches ON patches.span_rowid = spans.id WHERE spans.span_id IN ({})",
+        vec!["?"; metadata.len()].join(", ")
+    );
+    let mut select = sqlx::query_scalar::<_, String>(&sql);
+    for span_id in metadata.keys() {
+        select = select.bind(span_id.as_str());
+    }
+    let rows: Vec<PatchRow> = serde_json::from_str(&select.fetch_one(&mut *connection).await?)?;
+    let mut metadata = metadata;
+    let mut found = HashMap::with_capacity(rows.len());
+    for (rowid, span_id, patch) in rows {
+        let Some((read_rowid, stored)) = metadata.remove(&span_id) else { continue };
+        if read_rowid != rowid {
+            continue;
+        }
+        let mut attributes = Map::new();
+        if let Some(stored) = stored {
+            attributes.insert("metadata".to_string(), stored);
+        }
+        let patch = patch.unwrap_or_default();
+        metadata_patch::apply(&mut attributes, &patch);
+        found.insert(span_id, StoredSpan { rowid, attributes, patch });
+    }
+    Ok(found)
+}
+
+/// SQLite: writes the spans' metadata patches, and keeps the attribute index's `metadata`
+/// entries in step with the merged metadata.
+async fn write_patches(connection: &mut SqliteConnection, spans: &[&StoredSpan]) -> Result<()> {
+    if spans.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO span_metadata_patches (span_rowid, patch) VALUES {} ON CONFLICT (span_rowid) DO UPDATE SET patch = excluded.patch",
+        vec!["(?, ?)"; spans.len()].join(", ")
+    );
+    let mut upsert = sqlx::query(&sql);
+    for span in spans {
+        upsert = upsert.bind(span.rowid).bind(serde_json::to_string(&span.patch)?);
+    }
+    upsert.execute(&mut *connection).await?;
+    // Every indexed metadata path starts with `$."metadata".` (see ember_query::attribute_index).
+    let sql = format!(
+        "DELETE FROM span_attribute_values WHERE span_rowid IN ({}) AND path >= '$.\"metadata\".' AND path < '$.\"metadata\"/'",
+        vec!["?"; spans.len()].join(", ")
+    );
+    let mut delete = sqlx::query(&sql);
+    for span in spans {
+        delete = delete.bind(span.rowid);
+    }
+    delete.execute(&mut *connection).await?;
+    let rows: Vec<(i64, _)> =
+        spans.iter().flat_map(|span| values_of(&span.attributes).into_iter().map(move |value| (span.rowid, value))).collect();
+    attribute_index::insert_for_rowids(connection, &rows).await
 }
 
 /// `value` with U+0000, which PostgreSQL's JSONB cannot hold, replaced by U+FFFD (see `prepared`).

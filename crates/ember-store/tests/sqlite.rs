@@ -170,3 +170,97 @@ async fn spans_stored_before_the_attribute_index_existed_are_indexed_when_the_st
     let indexed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM span_attribute_values").fetch_one(&mut connection).await.unwrap();
     assert_eq!((pending, indexed), (0, 30));
 }
+
+#[tokio::test]
+async fn metadata_updates_leave_the_stored_attributes_alone_and_every_read_merges_them() {
+    use ember_store::{Filter, Grain, MetadataUpdate, SpanFilters};
+    use serde_json::json;
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    let spans = (1..=3u8)
+        .map(|id| {
+            let mut span = suite::span(id, id, None);
+            span.attributes.insert("metadata".into(), json!({"tier": "gold", "n": 1}));
+            suite::routed("p", span)
+        })
+        .collect();
+    suite::write(&store, spans).await;
+    let project = store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let stored_blob = "SELECT attributes FROM spans WHERE span_id = '0000000000000002'";
+    let before: Vec<u8> = sqlx::query_scalar(stored_blob).fetch_one(&mut connection).await.unwrap();
+
+    let update = |values: serde_json::Value| MetadataUpdate { span_id: format!("{:016x}", 2), values: values.as_object().unwrap().clone() };
+    let outcome =
+        store.update_span_metadata(project, &[update(json!({"tier": "platinum"})), update(json!({"region": "eu"}))]).await.unwrap();
+    assert_eq!((outcome.updated, outcome.failed.len()), (2, 0));
+    let after: Vec<u8> = sqlx::query_scalar(stored_blob).fetch_one(&mut connection).await.unwrap();
+    assert_eq!(after, before, "the span's stored attributes are not rewritten");
+    let patch: String = sqlx::query_scalar("SELECT patch FROM span_metadata_patches").fetch_one(&mut connection).await.unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&patch).unwrap(), json!({"tier": "platinum", "region": "eu"}));
+
+    // Whole-span reads, SQL attribute paths (index and JSON), the raw-JSON pre-test.
+    let read = store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().unwrap();
+    assert_eq!(read.span.attributes["metadata"], json!({"tier": "platinum", "n": 1, "region": "eu"}));
+    let matching = |condition: &str| {
+        let filters = SpanFilters { condition: Some(Filter::phoenix(condition, Grain::Span).unwrap()), ..Default::default() };
+        let store = store.clone();
+        async move { store.list_spans(project, &filters, None, 10).await.unwrap().items.into_iter().map(|r| r.span.span_id).collect::<Vec<_>>() }
+    };
+    assert_eq!(matching("metadata['tier'] == 'platinum'").await, vec![format!("{:016x}", 2)]);
+    assert_eq!(matching("metadata['tier'] == 'gold'").await.len(), 2);
+    assert_eq!(matching("'tinu' in metadata['tier']").await, vec![format!("{:016x}", 2)]);
+    assert_eq!(matching("metadata['region'] == 'eu' and metadata['n'] == 1").await, vec![format!("{:016x}", 2)]);
+
+    // A patched value's type is the one later updates must keep.
+    let conflict = store.update_span_metadata(project, &[update(json!({"tier": 3}))]).await.unwrap();
+    assert!(
+        matches!(&conflict.failed[..], [(_, ember_store::MetadataFailure::TypeConflict { stored: "Utf8", .. })]),
+        "{:?}",
+        conflict.failed
+    );
+
+    // Deleting the span deletes its patch.
+    assert!(store.delete_span(read.rowid).await.unwrap());
+    let patches: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM span_metadata_patches").fetch_one(&mut connection).await.unwrap();
+    assert_eq!(patches, 0);
+}
+
+#[tokio::test]
+async fn a_metadata_update_of_many_transactions_sees_its_own_earlier_chunks() {
+    use ember_store::{MetadataFailure, MetadataUpdate};
+    use serde_json::json;
+
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteMemory)).await.unwrap();
+    // More spans than one transaction takes, so chunks are read ahead while earlier ones commit.
+    let count = 9_000u32;
+    let spans = (0..count)
+        .map(|n| {
+            let mut span = suite::span(1, 1, None);
+            span.span_id = format!("{n:016x}");
+            suite::routed("p", span)
+        })
+        .collect();
+    suite::write(&store, spans).await;
+    let project = store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let update =
+        |n: u32, values: serde_json::Value| MetadataUpdate { span_id: format!("{n:016x}"), values: values.as_object().unwrap().clone() };
+    let mut updates: Vec<MetadataUpdate> = (0..count).map(|n| update(n, json!({"n": n}))).collect();
+    updates[1] = update(0, json!({"label": "text"}));
+    // The last chunk names span 0 again, with a type its first chunk's patch conflicts with.
+    updates.push(update(0, json!({"label": 5})));
+    let outcome = store.update_span_metadata(project, &updates).await.unwrap();
+    assert_eq!(outcome.updated, count as usize);
+    assert!(
+        matches!(&outcome.failed[..], [(id, MetadataFailure::TypeConflict { stored: "Utf8", .. })] if *id == format!("{:016x}", 0)),
+        "{:?}",
+        outcome.failed
+    );
+    let first = store.get_span(None, Some(&format!("{:016x}", 0))).await.unwrap().unwrap();
+    assert_eq!(first.span.attributes["metadata"], json!({"n": 0, "label": "text"}));
+    let last = store.get_span(None, Some(&format!("{:016x}", count - 1))).await.unwrap().unwrap();
+    assert_eq!(last.span.attributes["metadata"], json!({"n": count - 1}));
+}

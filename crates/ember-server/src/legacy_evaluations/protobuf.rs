@@ -22,6 +22,8 @@ pub struct SubjectId {
 }
 
 pub mod subject_id {
+    /// Named as the protobuf's oneof members are.
+    #[allow(clippy::enum_variant_names)]
     #[derive(Clone, PartialEq, prost::Oneof)]
     pub enum Kind {
         #[prost(string, tag = "1")]

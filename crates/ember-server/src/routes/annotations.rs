@@ -3,12 +3,14 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::GlobalId;
 use ember_store::{
     AnnotationDeletion, AnnotationInput, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotatorKind, DocumentAnnotationInput, Store,
 };
-use serde::Deserialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::{resolve_project, JsonBody};
@@ -281,23 +283,47 @@ pub async fn session_note(State(state): State<AppState>, JsonBody(body): JsonBod
     note(state, Target::Session, session_id, text, identifier).await
 }
 
-fn record(target: Target, record: &AnnotationRecord) -> Value {
-    json!({
-        "id": GlobalId::encode(target.type_name(), record.rowid),
-        "created_at": ember_core::time::format_nanos(record.created_at),
-        "updated_at": ember_core::time::format_nanos(record.updated_at),
-        "source": record.source,
-        "user_id": record.user_id.map(|id| GlobalId::encode("User", id)),
-        "name": record.name,
-        "annotator_kind": record.annotator_kind,
-        "result": {"label": record.label, "score": record.score, "explanation": record.explanation},
-        "metadata": record.metadata,
-        "identifier": record.identifier,
-        target.id_field(): record.target_id,
-    })
+/// A stored annotation as the list endpoints return it, serialised straight from the record
+/// (building `Value`s first cost more than the query).
+struct AnnotationView<'a> {
+    target: Target,
+    record: &'a AnnotationRecord,
 }
 
-async fn list(state: AppState, target: Target, identifier: String, params: QueryParams) -> ApiResult<Json<Value>> {
+#[derive(Serialize)]
+struct AnnotationResultView<'a> {
+    label: &'a Option<String>,
+    score: Option<f64>,
+    explanation: &'a Option<String>,
+}
+
+impl Serialize for AnnotationView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let record = self.record;
+        let mut map = serializer.serialize_map(Some(11))?;
+        map.serialize_entry("id", &GlobalId::encode(self.target.type_name(), record.rowid))?;
+        map.serialize_entry("created_at", &ember_core::time::format_nanos(record.created_at))?;
+        map.serialize_entry("updated_at", &ember_core::time::format_nanos(record.updated_at))?;
+        map.serialize_entry("source", &record.source)?;
+        map.serialize_entry("user_id", &record.user_id.map(|id| GlobalId::encode("User", id)))?;
+        map.serialize_entry("name", &record.name)?;
+        map.serialize_entry("annotator_kind", &record.annotator_kind)?;
+        let result = AnnotationResultView { label: &record.label, score: record.score, explanation: &record.explanation };
+        map.serialize_entry("result", &result)?;
+        map.serialize_entry("metadata", &record.metadata)?;
+        map.serialize_entry("identifier", &record.identifier)?;
+        map.serialize_entry(self.target.id_field(), &record.target_id)?;
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct AnnotationPage<'a> {
+    data: Vec<AnnotationView<'a>>,
+    next_cursor: Option<String>,
+}
+
+async fn list(state: AppState, target: Target, identifier: String, params: QueryParams) -> ApiResult<Response> {
     let ids_name = match target {
         Target::Span => "span_ids",
         Target::Trace => "trace_ids",
@@ -325,15 +351,12 @@ async fn list(state: AppState, target: Target, identifier: String, params: Query
         Target::Trace => state.store.list_trace_annotations(project.id, &query).await?,
         Target::Session => state.store.list_session_annotations(project.id, &query).await?,
     };
-    let data: Vec<Value> = page.items.iter().map(|item| record(target, item)).collect();
-    Ok(Json(json!({"data": data, "next_cursor": page.next_cursor.map(|id| GlobalId::encode(target.type_name(), id))})))
+    let data = page.items.iter().map(|record| AnnotationView { target, record }).collect();
+    let next_cursor = page.next_cursor.map(|id| GlobalId::encode(target.type_name(), id));
+    Ok(Json(AnnotationPage { data, next_cursor }).into_response())
 }
 
-pub async fn list_span_annotations(
-    State(state): State<AppState>,
-    Path(project): Path<String>,
-    params: QueryParams,
-) -> ApiResult<Json<Value>> {
+pub async fn list_span_annotations(State(state): State<AppState>, Path(project): Path<String>, params: QueryParams) -> ApiResult<Response> {
     list(state, Target::Span, project, params).await
 }
 
@@ -341,7 +364,7 @@ pub async fn list_trace_annotations(
     State(state): State<AppState>,
     Path(project): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     list(state, Target::Trace, project, params).await
 }
 
@@ -387,7 +410,7 @@ pub async fn list_session_annotations(
     State(state): State<AppState>,
     Path(project): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     list(state, Target::Session, project, params).await
 }
 

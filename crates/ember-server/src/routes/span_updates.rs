@@ -65,13 +65,16 @@ fn invalid_cell(column: &str, index: usize, expected: &str) -> ApiError {
     ApiError::unprocessable(format!("row {index}, column {column:?}: expected {expected}"))
 }
 
+/// (label, score, explanation) of one annotation name in a row.
+type AnnotationCells = (Option<String>, Option<f64>, Option<String>);
+
 /// Annotations from `<prefix><Name>.<field>` columns, whose field is `label`, `score` or
 /// `explanation_field`. A name with no value in a row is skipped for that row.
 fn annotations_from(rows: &Rows, prefix: &str, explanation_field: &str, kind: AnnotatorKind) -> ApiResult<Vec<AnnotationInput>> {
     let mut annotations = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         let span_id = span_id_of(row, index)?;
-        let mut by_name: BTreeMap<&str, (Option<String>, Option<f64>, Option<String>)> = BTreeMap::new();
+        let mut by_name: BTreeMap<&str, AnnotationCells> = BTreeMap::new();
         for (column, value) in row {
             let Some(rest) = column.strip_prefix(prefix) else { continue };
             let Some((name, field)) = rest.rsplit_once('.') else {

@@ -95,6 +95,34 @@ async fn span_annotations_upsert_by_name_span_and_identifier_and_list_newest_fir
 }
 
 #[tokio::test]
+async fn listed_annotations_give_back_scores_and_metadata_exactly() {
+    let app = seeded().await;
+    let scores = [0.1 + 0.2, 1e-300, -123456.78901234567, 1.0 / 3.0, f64::MAX];
+    let data: Vec<Value> = scores
+        .iter()
+        .enumerate()
+        .map(|(n, score)| {
+            json!({"span_id": span_id(1), "name": format!("s{n}"), "annotator_kind": "CODE", "result": {"score": score},
+                   "metadata": {"nested": {"list": [1, "two", null]}, "quote": "say \"hi\" ✓"}})
+        })
+        .collect();
+    assert_eq!(app.post_json("/v1/span_annotations?sync=true", &json!({"data": data})).await.status, StatusCode::OK);
+    let listed = app.get(&format!("/v1/projects/p/span_annotations?span_ids={}", span_id(1))).await.json();
+    let mut read: Vec<(String, f64)> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap().to_string(), a["result"]["score"].as_f64().unwrap()))
+        .collect();
+    read.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected: Vec<(String, f64)> = scores.iter().enumerate().map(|(n, score)| (format!("s{n}"), *score)).collect();
+    assert_eq!(read, expected);
+    let first = &listed["data"][0];
+    assert_eq!(first["metadata"], json!({"nested": {"list": [1, "two", null]}, "quote": "say \"hi\" ✓"}));
+    assert_eq!(first["result"]["label"], Value::Null);
+}
+
+#[tokio::test]
 async fn bad_annotation_requests_name_the_problem_and_write_nothing() {
     let app = seeded().await;
     let missing = app

@@ -117,7 +117,7 @@ async fn bad_filters_are_422_naming_the_problem_and_column() {
             format!("/v1/projects/p/spans?filter_condition={}", encode("latency_ms > 'slow'")),
             "Invalid query: cannot compare a number with the text \"slow\" at column 1",
         ),
-        (format!("/v1/projects/p/spans?filter=a&filter_condition=b"), "Give either filter"),
+        ("/v1/projects/p/spans?filter=a&filter_condition=b".to_string(), "Give either filter"),
         (format!("/v1/projects/p/traces?filter_condition={}", encode("name == 'x'")), "Invalid query: unknown trace field 'name'"),
         (
             format!("/v1/projects/p/sessions?filter_condition={}", encode("any(x for s in traces)")),

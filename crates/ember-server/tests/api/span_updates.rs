@@ -198,6 +198,24 @@ async fn metadata_updates_follow_the_type_rules_and_report_each_span() {
 }
 
 #[tokio::test]
+async fn updated_metadata_is_read_by_every_path_and_dies_with_its_span() {
+    let app = seeded().await;
+    let rows = json!([{"context.span_id": span_id(3), "attributes.metadata.tier": "bronze"}]);
+    assert_eq!(app.post_json("/v1/projects/p/spans/metadata", &rows).await.json()["spans_updated"], 1);
+    let listed = app.get("/v1/projects/p/spans").await.json();
+    let third = listed["data"].as_array().unwrap().iter().find(|span| span["context"]["span_id"] == span_id(3)).unwrap().clone();
+    assert_eq!(third["attributes"]["metadata.tier"], "bronze", "{third}");
+    let found = app.get("/v1/projects/p/spans?filter_condition=%27ronz%27%20in%20metadata%5B%27tier%27%5D").await.json();
+    assert_eq!(found["data"].as_array().unwrap().len(), 1, "{found}");
+
+    // SQLite may give a new span the rowid of the newest span deleted: it inherits nothing.
+    let response = app.post_json("/v1/projects/p/spans/delete", &json!({"span_ids": [span_id(3)]})).await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    app.ingest(&request(Some("p"), vec![span(4, 4, None, "LLM")])).await;
+    assert_eq!(metadata_of(&app, 4).await, Value::Null);
+}
+
+#[tokio::test]
 async fn spans_are_deleted_by_id_and_unknown_ids_are_ignored() {
     let app = seeded().await;
     let response = app.post_json("/v1/projects/p/spans/delete", &json!({"span_ids": [span_id(1), "0000000000000077", span_id(9)]})).await;

@@ -8,7 +8,8 @@ use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 use ember_query::reference::{span_matches, RefAnnotation, RefSpan};
 use ember_store::testing::TestDatabase;
 use ember_store::{
-    AnnotationInput, AnnotationSource, AnnotatorKind, Filter, Grain, SpanFilters, Store, StoreError, TraceFilters, TraceOrder, TraceSort,
+    AnnotationInput, AnnotationSource, AnnotatorKind, Filter, Grain, MetadataUpdate, SpanFilters, Store, StoreError, TraceFilters,
+    TraceOrder, TraceSort,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -147,6 +148,21 @@ async fn random_corpus(store: &Store, seed: u64) -> Corpus {
     store.upsert_span_annotations(&span_inputs).await.expect("span annotations");
     store.upsert_trace_annotations(&trace_inputs).await.expect("trace annotations");
     let project_id = project_id(store, "filters").await;
+    // Metadata set after ingestion (kept apart from the stored attributes on SQLite) must read
+    // the same to the SQL and to the reference, which sees spans as the store returns them.
+    let mut updates = Vec::new();
+    for routed in &spans {
+        if rng.random_bool(0.3) {
+            let mut values = Map::new();
+            values.insert("customer_id".into(), pick(&mut rng, &[json!("c-3"), json!("c-9"), Value::Null]).clone());
+            if rng.random_bool(0.5) {
+                values.insert("tier".into(), pick(&mut rng, &[json!("gold"), json!("platinum")]).clone());
+            }
+            updates.push(MetadataUpdate { span_id: routed.span.span_id.clone(), values });
+        }
+    }
+    // Some fail on a type conflict or a non-object metadata; those spans stay as they were.
+    store.update_span_metadata(project_id, &updates).await.expect("metadata updates");
     let stored_ids: HashSet<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
     let mut corpus = Vec::new();
     for routed in &spans {
@@ -207,6 +223,9 @@ fn phoenix_atom() -> BoxedStrategy<String> {
             "input.value == 'hello'",
             "input.value is None",
             "metadata['customer_id'] == 'c-3'",
+            "metadata['customer_id'] == 'c-9'",
+            "'-3' in metadata['customer_id']",
+            "metadata['tier'] == 'platinum'",
             "metadata['customer_id'] in ['c-2', 'c-4']",
             "metadata['customer_id'] == '42'",
             "metadata['customer_id'] is None",
