@@ -25,6 +25,16 @@ pub const SQLITE_SPAN_METADATA_PATCH: &str = "(SELECT patch FROM span_metadata_p
 pub const SQLITE_SPAN_ATTRIBUTES_JSON: &str =
     "ember_json(spans.attributes, (SELECT patch FROM span_metadata_patches WHERE span_rowid = spans.id))";
 
+/// Whether an attribute path reads what a metadata patch may change: `metadata` and below, or
+/// the whole attributes object.
+fn may_be_patched(path: &[Segment]) -> bool {
+    match path.first() {
+        None => true,
+        Some(Segment::Key(key)) => key == "metadata",
+        Some(Segment::Index(_)) => false,
+    }
+}
+
 /// A candidate subquery of a span filter, for the store to count (see [`crate::Filter::probes`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
@@ -401,8 +411,10 @@ impl SqlWriter {
                 // rules them out before the attribute is extracted.
                 self.push("(ember_json_icontains(spans.attributes, ");
                 self.param(needle.clone());
-                self.push(", ");
-                self.push(SQLITE_SPAN_METADATA_PATCH);
+                if may_be_patched(path) {
+                    self.push(", ");
+                    self.push(SQLITE_SPAN_METADATA_PATCH);
+                }
                 self.push(") = 1 AND ember_icontains(");
                 self.json_text(path);
                 self.push(", ");
@@ -685,9 +697,12 @@ impl SqlWriter {
         self.push(&sql);
     }
 
-    fn attributes(&self) -> &'static str {
+    /// The span's attributes for reading `path`: on SQLite only `metadata` can have a patch to
+    /// merge (see [`SQLITE_SPAN_METADATA_PATCH`]), and other paths skip looking for one.
+    fn attributes(&self, path: &Path) -> &'static str {
         match self.dialect {
-            Dialect::Sqlite => SQLITE_SPAN_ATTRIBUTES_JSON,
+            Dialect::Sqlite if may_be_patched(path) => SQLITE_SPAN_ATTRIBUTES_JSON,
+            Dialect::Sqlite => "ember_json(spans.attributes)",
             Dialect::Postgres => "spans.attributes",
         }
     }
@@ -706,7 +721,7 @@ impl SqlWriter {
     /// The text form of an attribute: strings as they are, other scalars and containers as JSON
     /// text, JSON null and absent paths as NULL (PostgreSQL's `#>>`).
     fn json_text(&mut self, path: &Path) {
-        let json = self.attributes();
+        let json = self.attributes(path);
         match self.dialect {
             Dialect::Sqlite => {
                 let _ = write!(self.sql, "CASE json_type({json}, ");
@@ -727,7 +742,7 @@ impl SqlWriter {
 
     /// The attribute as a number when it is a JSON number, else NULL.
     fn json_number(&mut self, path: &Path) {
-        let json = self.attributes();
+        let json = self.attributes(path);
         match self.dialect {
             Dialect::Sqlite => {
                 let _ = write!(self.sql, "CASE WHEN json_type({json}, ");
@@ -748,7 +763,7 @@ impl SqlWriter {
 
     /// 1 for true, 0 for false (JSON booleans, "true"/"false", 1/0), else NULL.
     fn json_boolean(&mut self, path: &Path) {
-        let json = self.attributes();
+        let json = self.attributes(path);
         match self.dialect {
             Dialect::Sqlite => {
                 let _ = write!(self.sql, "CASE json_type({json}, ");

@@ -73,25 +73,23 @@ fn is_array_index(segment: &str) -> bool {
 
 fn sqlite_attribute_equals(path: &[String], value: &Value) -> SimpleExpr {
     use sea_query::Expr;
+    // Only `metadata` can have a patch to merge (see `metadata_patch`).
+    let json = if path.first().is_none_or(|key| key == "metadata") { SQLITE_SPAN_ATTRIBUTES_JSON } else { "ember_json(spans.attributes)" };
     let path = sqlite_json_path(path);
     match value {
-        Value::Bool(flag) => Expr::cust_with_values(
-            format!("json_type({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"),
-            [path, if *flag { "true" } else { "false" }.to_string()],
-        ),
-        Value::Null => Expr::cust_with_values(format!("json_type({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = 'null'"), [path]),
+        Value::Bool(flag) => {
+            Expr::cust_with_values(format!("json_type({json}, ?) = ?"), [path, if *flag { "true" } else { "false" }.to_string()])
+        }
+        Value::Null => Expr::cust_with_values(format!("json_type({json}, ?) = 'null'"), [path]),
         Value::Number(number) => match number.as_i64() {
-            Some(int) => Expr::cust_with_values(
-                format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"),
-                [sea_query::Value::from(path), int.into()],
-            ),
+            Some(int) => Expr::cust_with_values(format!("json_extract({json}, ?) = ?"), [sea_query::Value::from(path), int.into()]),
             None => Expr::cust_with_values(
-                format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"),
+                format!("json_extract({json}, ?) = ?"),
                 [sea_query::Value::from(path), number.as_f64().unwrap_or(f64::NAN).into()],
             ),
         },
-        Value::String(text) => Expr::cust_with_values(format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = ?"), [path, text.clone()]),
-        other => Expr::cust_with_values(format!("json_extract({SQLITE_SPAN_ATTRIBUTES_JSON}, ?) = json(?)"), [path, other.to_string()]),
+        Value::String(text) => Expr::cust_with_values(format!("json_extract({json}, ?) = ?"), [path, text.clone()]),
+        other => Expr::cust_with_values(format!("json_extract({json}, ?) = json(?)"), [path, other.to_string()]),
     }
 }
 

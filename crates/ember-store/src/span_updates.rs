@@ -13,7 +13,10 @@ use crate::error::{Result, StoreError};
 use crate::{metadata_patch, Store};
 
 /// Spans per transaction of a metadata update.
-const SPANS_PER_TRANSACTION: usize = 4000;
+const SPANS_PER_TRANSACTION: usize = 10_000;
+/// SQLite: spans per read of stored metadata; reads run ahead of the writes (see
+/// `update_span_metadata`), so a transaction is several reads.
+const SPANS_PER_READ: usize = 2_000;
 
 /// New values for `metadata` keys of one span, already in their stored form.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,9 +127,8 @@ impl Store {
     /// stored attributes stay as they are; PostgreSQL rewrites the attributes.
     pub async fn update_span_metadata(&self, project_id: i64, updates: &[MetadataUpdate]) -> Result<MetadataOutcome> {
         let mut outcome = MetadataOutcome::default();
-        let chunks: Vec<&[MetadataUpdate]> = updates.chunks(SPANS_PER_TRANSACTION).collect();
         if self.dialect == Dialect::Postgres {
-            for chunk in chunks {
+            for chunk in updates.chunks(SPANS_PER_TRANSACTION) {
                 let mut tx = self.writer.begin().await?;
                 let mut stored = self.stored_attributes(&mut tx, project_id, chunk).await?;
                 let changed = apply_chunk(chunk, &mut stored, &mut outcome);
@@ -136,18 +138,29 @@ impl Store {
             return Ok(outcome);
         }
         // The next chunk's stored metadata is read and decompressed on a reader connection while
-        // this chunk is written: the two halves of the work run on both cores.
+        // this chunk is written: the two halves of the work run on both cores. Commits (each a
+        // sync to disk) come every `SPANS_PER_TRANSACTION` spans.
+        let chunks: Vec<&[MetadataUpdate]> = updates.chunks(SPANS_PER_READ).collect();
         let mut next_read = chunks.first().map(|chunk| self.spawn_metadata_read(project_id, chunk));
+        let mut open: Option<(Transaction, usize)> = None;
         for (index, chunk) in chunks.iter().enumerate() {
             let Some(read) = next_read.take() else { break };
             let metadata = read.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
             next_read = chunks.get(index + 1).map(|chunk| self.spawn_metadata_read(project_id, chunk));
-            let mut tx = self.writer.begin().await?;
+            let (mut tx, written) = match open.take() {
+                Some(open) => open,
+                None => (self.writer.begin().await?, 0),
+            };
             let Transaction::Sqlite(connection) = &mut tx else { return Err(StoreError::Invalid("not an SQLite store".into())) };
             let mut stored = with_patches(connection, metadata).await?;
             let changed = apply_chunk(chunk, &mut stored, &mut outcome);
             write_patches(connection, &changed).await?;
-            tx.commit().await?;
+            let written = written + chunk.len();
+            if written >= SPANS_PER_TRANSACTION || index + 1 == chunks.len() {
+                tx.commit().await?;
+            } else {
+                open = Some((tx, written));
+            }
         }
         Ok(outcome)
     }

@@ -235,8 +235,8 @@ async fn a_metadata_update_of_many_transactions_sees_its_own_earlier_chunks() {
     use serde_json::json;
 
     let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteMemory)).await.unwrap();
-    // More spans than one transaction takes, so chunks are read ahead while earlier ones commit.
-    let count = 9_000u32;
+    // More spans than one transaction takes: reads run ahead of writes, over a commit.
+    let count = 12_000u32;
     let spans = (0..count)
         .map(|n| {
             let mut span = suite::span(1, 1, None);
