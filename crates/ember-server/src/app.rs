@@ -7,7 +7,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, evaluations, health, otlp, projects, sessions, span_query, span_updates, spans, traces,
+    annotation_configs, annotations, datasets, evaluations, health, otlp, projects, sessions, span_query, span_updates, spans, traces,
 };
 use crate::AppState;
 
@@ -42,6 +42,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/projects/{project_identifier}/sessions", get(sessions::list))
         .route("/v1/sessions/{session_identifier}", get(sessions::get).delete(sessions::delete))
         .route("/v1/sessions/delete", post(sessions::delete_many))
+        .route("/v1/datasets", get(datasets::list))
+        .route("/v1/datasets/upload", post(datasets::upload))
+        .route("/v1/datasets/{id}", get(datasets::get).delete(datasets::delete))
+        .route("/v1/datasets/{id}/versions", get(datasets::versions))
+        .route("/v1/datasets/{id}/examples", get(datasets::examples))
         .route("/v1/annotation_configs", get(annotation_configs::list).post(annotation_configs::create))
         .route(
             "/v1/annotation_configs/{config_identifier}",

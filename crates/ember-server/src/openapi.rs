@@ -53,6 +53,12 @@ pub const OPERATIONS: &[Operation] = &[
     ("get", "/v1/sessions/{session_identifier}", "getSession", "Get a session by id or session_id", &[], "200"),
     ("delete", "/v1/sessions/{session_identifier}", "deleteSession", "Delete a session with its traces", &[], "204"),
     ("post", "/v1/sessions/delete", "deleteSessions", "Delete sessions in bulk", &[], "204"),
+    ("get", "/v1/datasets", "listDatasets", "List datasets, newest first", &["cursor", "name", "limit"], "200"),
+    ("get", "/v1/datasets/{id}", "getDataset", "Get a dataset with its example count", &[], "200"),
+    ("delete", "/v1/datasets/{id}", "deleteDatasetById", "Delete a dataset with its versions and examples", &[], "204"),
+    ("get", "/v1/datasets/{id}/versions", "listDatasetVersionsByDatasetId", "List a dataset's versions, newest first", &["cursor", "limit"], "200"),
+    ("get", "/v1/datasets/{id}/examples", "getDatasetExamples", "A dataset's examples at a version (the latest by default)", &["version_id", "split"], "200"),
+    ("post", "/v1/datasets/upload", "uploadDataset", "Create a dataset or append examples to one (JSON body)", &["sync"], "200"),
     ("get", "/v1/annotation_configs", "listAnnotationConfigs", "List annotation configs, newest first", &["cursor", "limit"], "200"),
     (
         "post",

@@ -17,6 +17,7 @@ mod backend;
 mod checkpoint;
 mod codec;
 mod cumulative;
+mod datasets;
 mod db;
 mod dialect;
 mod error;
@@ -44,6 +45,7 @@ pub use annotations::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotatorKind,
     DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
+pub use datasets::{DatasetRecord, DatasetVersionRecord, ExampleInput, ExampleRecord, UploadAction, UploadOutcome};
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;

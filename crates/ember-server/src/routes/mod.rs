@@ -2,6 +2,7 @@
 
 pub mod annotation_configs;
 pub mod annotations;
+pub mod datasets;
 pub mod evaluations;
 pub mod health;
 pub mod otlp;

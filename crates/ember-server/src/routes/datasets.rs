@@ -1,0 +1,229 @@
+//! Datasets: `GET /v1/datasets`, `GET`/`DELETE /v1/datasets/{id}`, `GET /v1/datasets/{id}/versions`,
+//! `GET /v1/datasets/{id}/examples` and `POST /v1/datasets/upload` (JSON bodies).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use ember_core::time::format_nanos;
+use ember_core::GlobalId;
+use ember_store::{DatasetRecord, DatasetVersionRecord, ExampleInput, ExampleRecord, UploadAction};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::JsonBody;
+use crate::error::{ApiError, ApiResult};
+use crate::params::QueryParams;
+use crate::AppState;
+
+const DATASET: &str = "Dataset";
+const VERSION: &str = "DatasetVersion";
+const EXAMPLE: &str = "DatasetExample";
+const SPLIT: &str = "DatasetSplit";
+const SPAN: &str = "Span";
+
+fn dataset_json(dataset: &DatasetRecord) -> Value {
+    json!({
+        "id": GlobalId::encode(DATASET, dataset.id),
+        "name": dataset.name,
+        "description": dataset.description,
+        "metadata": dataset.metadata,
+        "created_at": format_nanos(dataset.created_at),
+        "updated_at": format_nanos(dataset.updated_at),
+        "example_count": dataset.example_count,
+    })
+}
+
+fn version_json(version: &DatasetVersionRecord) -> Value {
+    json!({
+        "version_id": GlobalId::encode(VERSION, version.id),
+        "description": version.description,
+        "metadata": version.metadata,
+        "created_at": format_nanos(version.created_at),
+    })
+}
+
+/// An example's public id is the caller's stable id when it gave one, else its node id.
+fn example_json(example: &ExampleRecord) -> Value {
+    let node_id = GlobalId::encode(EXAMPLE, example.id);
+    let mut object = json!({
+        "id": example.external_id.clone().unwrap_or_else(|| node_id.clone()),
+        "node_id": node_id,
+        "input": example.input,
+        "output": example.output,
+        "metadata": example.metadata,
+        "updated_at": format_nanos(example.updated_at),
+    });
+    if let Some((span_rowid, span_id)) = &example.span {
+        object["source"] = json!({"span_id": span_id, "span_node_id": GlobalId::encode(SPAN, *span_rowid)});
+    }
+    object
+}
+
+/// A dataset GlobalID from the path: 422 when it is not one, 404 when there is no such dataset.
+async fn dataset_of(state: &AppState, id: &str) -> ApiResult<DatasetRecord> {
+    let rowid = GlobalId::decode_as(id, DATASET).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset ID: {id}")))?;
+    state.store.get_dataset(rowid).await?.ok_or_else(|| ApiError::not_found(format!("Dataset with ID {id} not found")))
+}
+
+pub async fn list(State(state): State<AppState>, params: QueryParams) -> ApiResult<Json<Value>> {
+    let cursor = params.cursor(DATASET)?;
+    let limit = params.limit(10, None)?;
+    let page = state.store.list_datasets(params.get("name"), cursor, limit).await?;
+    Ok(Json(json!({
+        "data": page.items.iter().map(dataset_json).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(DATASET, id)),
+    })))
+}
+
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"data": dataset_json(&dataset_of(&state, &id).await?)})))
+}
+
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let dataset = dataset_of(&state, &id).await?;
+    state.store.delete_dataset(dataset.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn versions(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
+    let dataset = dataset_of(&state, &id).await?;
+    let page = state.store.list_dataset_versions(dataset.id, params.cursor(VERSION)?, params.limit(10, None)?).await?;
+    Ok(Json(json!({
+        "data": page.items.iter().map(version_json).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(VERSION, id)),
+    })))
+}
+
+pub async fn examples(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
+    let dataset = dataset_of(&state, &id).await?;
+    let version_id = match params.get("version_id").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(raw) => {
+            Some(GlobalId::decode_as(raw, VERSION).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset version ID: {raw}")))?)
+        }
+    };
+    let Some(version) = state.store.get_dataset_version(dataset.id, version_id).await? else {
+        return match version_id {
+            Some(_) => {
+                Err(ApiError::not_found(format!("Dataset version {} not found in dataset {id}", params.get("version_id").unwrap_or(""))))
+            }
+            // A dataset without versions has no examples.
+            None => Ok(Json(json!({"data": {"dataset_id": id, "version_id": Value::Null, "filtered_splits": [], "examples": []}}))),
+        };
+    };
+    // Splits by GlobalID or by name.
+    let splits = params.all("split");
+    let split_ids: Vec<i64> = splits.iter().filter_map(|split| GlobalId::decode_as(split, SPLIT)).collect();
+    let split_names: Vec<String> = splits.iter().filter(|split| GlobalId::decode_as(split, SPLIT).is_none()).cloned().collect();
+    let examples = state.store.dataset_examples(dataset.id, version.id, &split_ids, &split_names).await?;
+    Ok(Json(json!({"data": {
+        "dataset_id": GlobalId::encode(DATASET, dataset.id),
+        "version_id": GlobalId::encode(VERSION, version.id),
+        "filtered_splits": splits,
+        "examples": examples.iter().map(example_json).collect::<Vec<_>>(),
+    }})))
+}
+
+/// `POST /v1/datasets/upload` as JSON.
+#[derive(Deserialize)]
+pub struct UploadBody {
+    #[serde(default)]
+    action: Option<String>,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    inputs: Vec<Value>,
+    #[serde(default)]
+    outputs: Option<Vec<Value>>,
+    #[serde(default)]
+    metadata: Option<Vec<Value>>,
+    #[serde(default)]
+    splits: Option<Vec<Value>>,
+    #[serde(default)]
+    span_ids: Option<Vec<Value>>,
+    #[serde(default)]
+    example_ids: Option<Vec<Value>>,
+}
+
+/// The `index`th of an optional per-example column: an object (`{}` when the column is absent).
+fn object_at(column: &Option<Vec<Value>>, name: &str, index: usize) -> ApiResult<Value> {
+    match column.as_ref().map(|values| &values[index]) {
+        None | Some(Value::Null) => Ok(Value::Object(Map::new())),
+        Some(value @ Value::Object(_)) => Ok(value.clone()),
+        Some(_) => Err(ApiError::unprocessable(format!("{name}[{index}] must be an object"))),
+    }
+}
+
+/// The `index`th of an optional per-example text column.
+fn text_at(column: &Option<Vec<Value>>, name: &str, index: usize) -> ApiResult<Option<String>> {
+    match column.as_ref().map(|values| &values[index]) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::unprocessable(format!("{name}[{index}] must be a string or null"))),
+    }
+}
+
+/// A split cell: a name, a list of names, or null.
+fn splits_at(column: &Option<Vec<Value>>, index: usize) -> ApiResult<Vec<String>> {
+    let invalid = || ApiError::unprocessable(format!("splits[{index}] must be a string, a list of strings or null"));
+    match column.as_ref().map(|values| &values[index]) {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::String(name)) => Ok(vec![name.trim().to_string()].into_iter().filter(|n| !n.is_empty()).collect()),
+        Some(Value::Array(names)) => names
+            .iter()
+            .map(|name| name.as_str().map(|n| n.trim().to_string()).ok_or_else(invalid))
+            .filter(|name| !matches!(name, Ok(n) if n.is_empty()))
+            .collect(),
+        Some(_) => Err(invalid()),
+    }
+}
+
+pub async fn upload(State(state): State<AppState>, params: QueryParams, JsonBody(body): JsonBody<UploadBody>) -> ApiResult<Json<Value>> {
+    let sync = params.bool("sync", false)?;
+    let action = match body.action.as_deref().unwrap_or("create") {
+        "create" => UploadAction::Create,
+        "append" => UploadAction::Append,
+        other => return Err(ApiError::unprocessable(format!("action must be create or append, not {other:?}"))),
+    };
+    if body.name.trim().is_empty() {
+        return Err(ApiError::unprocessable("name must not be empty"));
+    }
+    let count = body.inputs.len();
+    for (name, column) in [
+        ("outputs", &body.outputs),
+        ("metadata", &body.metadata),
+        ("splits", &body.splits),
+        ("span_ids", &body.span_ids),
+        ("example_ids", &body.example_ids),
+    ] {
+        if let Some(values) = column.as_ref().filter(|values| values.len() != count) {
+            return Err(ApiError::unprocessable(format!("{name} has {} items; inputs has {count}", values.len())));
+        }
+    }
+    let mut examples = Vec::with_capacity(count);
+    for (index, input) in body.inputs.iter().enumerate() {
+        if !input.is_object() {
+            return Err(ApiError::unprocessable(format!("inputs[{index}] must be an object")));
+        }
+        examples.push(ExampleInput {
+            input: input.clone(),
+            output: object_at(&body.outputs, "outputs", index)?,
+            metadata: object_at(&body.metadata, "metadata", index)?,
+            splits: splits_at(&body.splits, index)?,
+            span_id: text_at(&body.span_ids, "span_ids", index)?,
+            external_id: text_at(&body.example_ids, "example_ids", index)?,
+        });
+    }
+    let outcome = state.store.upload_examples(action, &body.name, body.description.as_deref(), &json!({}), &examples).await?;
+    if !sync {
+        return Ok(Json(Value::Null));
+    }
+    Ok(Json(json!({"data": {
+        "dataset_id": GlobalId::encode(DATASET, outcome.dataset_id),
+        "version_id": GlobalId::encode(VERSION, outcome.version_id),
+        "num_created_examples": outcome.created,
+        "num_updated_examples": 0,
+        "num_deleted_examples": 0,
+    }})))
+}

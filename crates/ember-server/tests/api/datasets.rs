@@ -1,0 +1,121 @@
+//! Datasets: JSON uploads (create, append), lists, versions, examples at a version, splits, deletion.
+
+use axum::http::StatusCode;
+use ember_otlp::fixtures::{request, span, span_id};
+use serde_json::{json, Value};
+
+use crate::common::{test_app, TestApp};
+
+async fn upload(app: &TestApp, body: Value) -> Value {
+    let response = app.post_json("/v1/datasets/upload?sync=true", &body).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    response.json()["data"].clone()
+}
+
+fn inputs(examples: &Value) -> Vec<Value> {
+    examples["data"]["examples"].as_array().unwrap().iter().map(|example| example["input"].clone()).collect()
+}
+
+#[tokio::test]
+async fn uploads_create_and_append_versions_whose_examples_read_back() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM")])).await;
+    let created = upload(
+        &app,
+        json!({
+            "action": "create", "name": "qa", "description": "questions",
+            "inputs": [{"q": "one"}, {"q": "two"}],
+            "outputs": [{"a": 1}, {"a": 2}],
+            "metadata": [{"m": true}, null],
+            "splits": ["train", ["test", "hard"]],
+            "span_ids": [span_id(1), null],
+            "example_ids": ["ex-1", null],
+        }),
+    )
+    .await;
+    assert_eq!((created["num_created_examples"].as_u64(), created["num_updated_examples"].as_u64()), (Some(2), Some(0)));
+    let dataset_id = created["dataset_id"].as_str().unwrap().to_string();
+    let first_version = created["version_id"].as_str().unwrap().to_string();
+
+    let dataset = app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"].clone();
+    assert_eq!(
+        (dataset["name"].as_str(), dataset["description"].as_str(), dataset["example_count"].as_u64()),
+        (Some("qa"), Some("questions"), Some(2))
+    );
+    assert!(dataset["created_at"].as_str().unwrap().ends_with("+00:00"));
+
+    let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    assert_eq!(examples["data"]["version_id"], first_version.as_str());
+    let first = &examples["data"]["examples"][0];
+    assert_eq!(
+        (first["id"].as_str(), &first["input"], &first["output"], &first["metadata"]),
+        (Some("ex-1"), &json!({"q": "one"}), &json!({"a": 1}), &json!({"m": true}))
+    );
+    assert_eq!(first["source"]["span_id"], span_id(1));
+    let second = &examples["data"]["examples"][1];
+    assert_eq!(second["id"], second["node_id"], "without an example id, the id is the node id");
+    assert_eq!(second["metadata"], json!({}));
+
+    // Appending makes a new version; the old one still reads as it was.
+    let appended = upload(&app, json!({"action": "append", "name": "qa", "inputs": [{"q": "three"}]})).await;
+    assert_eq!(appended["dataset_id"], dataset_id.as_str());
+    assert_ne!(appended["version_id"], first_version.as_str());
+    let latest = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    assert_eq!(inputs(&latest), vec![json!({"q": "one"}), json!({"q": "two"}), json!({"q": "three"})]);
+    let old = app.get(&format!("/v1/datasets/{dataset_id}/examples?version_id={first_version}")).await.json();
+    assert_eq!(inputs(&old), vec![json!({"q": "one"}), json!({"q": "two"})]);
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 3);
+
+    // Splits by name; versions newest first with a cursor.
+    let test_split = app.get(&format!("/v1/datasets/{dataset_id}/examples?split=test")).await.json();
+    assert_eq!(inputs(&test_split), vec![json!({"q": "two"})]);
+    assert_eq!(test_split["data"]["filtered_splits"], json!(["test"]));
+    let either = app.get(&format!("/v1/datasets/{dataset_id}/examples?split=train&split=hard")).await.json();
+    assert_eq!(inputs(&either).len(), 2);
+    let versions = app.get(&format!("/v1/datasets/{dataset_id}/versions?limit=1")).await.json();
+    assert_eq!(versions["data"][0]["version_id"], appended["version_id"]);
+    let cursor = versions["next_cursor"].as_str().unwrap();
+    let older = app.get(&format!("/v1/datasets/{dataset_id}/versions?limit=1&cursor={cursor}")).await.json();
+    assert_eq!(older["data"][0]["version_id"], first_version.as_str());
+    assert_eq!(older["next_cursor"], Value::Null);
+
+    // Lists by name; deletion.
+    upload(&app, json!({"name": "other", "inputs": [{"x": 1}]})).await;
+    let all = app.get("/v1/datasets").await.json();
+    let names: Vec<&str> = all["data"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["other", "qa"]);
+    let named = app.get("/v1/datasets?name=qa").await.json();
+    assert_eq!(named["data"].as_array().unwrap().len(), 1);
+    assert_eq!(app.delete(&format!("/v1/datasets/{dataset_id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.delete(&format!("/v1/datasets/{dataset_id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_uploads_name_the_problem_and_write_nothing() {
+    let app = test_app().await;
+    upload(&app, json!({"name": "qa", "inputs": [{"q": 1}], "example_ids": ["a"]})).await;
+    let cases = [
+        (json!({"name": "qa", "inputs": [{"q": 2}]}), StatusCode::CONFLICT, "already exists"),
+        (json!({"action": "append", "name": "qa", "inputs": [{"q": 2}], "example_ids": ["a"]}), StatusCode::CONFLICT, "\"a\""),
+        (json!({"name": "new", "inputs": [{"q": 2}, {"q": 3}], "example_ids": ["b", "b"]}), StatusCode::UNPROCESSABLE_ENTITY, "twice"),
+        (json!({"name": "new", "inputs": [{"q": 2}], "outputs": []}), StatusCode::UNPROCESSABLE_ENTITY, "outputs has 0 items"),
+        (json!({"name": "new", "inputs": [1]}), StatusCode::UNPROCESSABLE_ENTITY, "inputs[0]"),
+        (json!({"name": "new", "inputs": [{}], "splits": [3]}), StatusCode::UNPROCESSABLE_ENTITY, "splits[0]"),
+        (json!({"name": "new", "inputs": [{}], "action": "merge"}), StatusCode::UNPROCESSABLE_ENTITY, "merge"),
+        (json!({"name": " ", "inputs": [{}]}), StatusCode::UNPROCESSABLE_ENTITY, "name"),
+    ];
+    for (body, status, message) in cases {
+        let response = app.post_json("/v1/datasets/upload?sync=true", &body).await;
+        assert_eq!(response.status, status, "{body}: {}", response.text());
+        assert!(response.text().contains(message), "{body}: {}", response.text());
+    }
+    let all = app.get("/v1/datasets").await.json();
+    assert_eq!(all["data"].as_array().unwrap().len(), 1, "nothing but the first dataset was written");
+    assert_eq!(all["data"][0]["example_count"], 1);
+    assert_eq!(app.get("/v1/datasets/not-an-id").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // An asynchronous upload answers null, as Phoenix does, once the data is committed.
+    let quiet = app.post_json("/v1/datasets/upload", &json!({"name": "later", "inputs": [{}]})).await;
+    assert_eq!((quiet.status, quiet.json()), (StatusCode::OK, Value::Null));
+    assert_eq!(app.get("/v1/datasets?name=later").await.json()["data"].as_array().unwrap().len(), 1);
+}
