@@ -1,5 +1,6 @@
 //! Datasets: `GET /v1/datasets`, `GET`/`DELETE /v1/datasets/{id}`, `GET /v1/datasets/{id}/versions`,
-//! `GET /v1/datasets/{id}/examples` and `POST /v1/datasets/upload` (JSON bodies).
+//! `GET /v1/datasets/{id}/examples` and `POST /v1/datasets/upload` (JSON bodies; actions `create`,
+//! `append` and Phoenix 15's declarative `update`, see [`UploadAction`]).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -184,7 +185,8 @@ pub async fn upload(State(state): State<AppState>, params: QueryParams, JsonBody
     let action = match body.action.as_deref().unwrap_or("create") {
         "create" => UploadAction::Create,
         "append" => UploadAction::Append,
-        other => return Err(ApiError::unprocessable(format!("action must be create or append, not {other:?}"))),
+        "update" => UploadAction::Update,
+        other => return Err(ApiError::unprocessable(format!("Invalid dataset action: {other} (create, append or update)"))),
     };
     if body.name.trim().is_empty() {
         return Err(ApiError::unprocessable("name must not be empty"));
@@ -223,7 +225,7 @@ pub async fn upload(State(state): State<AppState>, params: QueryParams, JsonBody
         "dataset_id": GlobalId::encode(DATASET, outcome.dataset_id),
         "version_id": GlobalId::encode(VERSION, outcome.version_id),
         "num_created_examples": outcome.created,
-        "num_updated_examples": 0,
-        "num_deleted_examples": 0,
+        "num_updated_examples": outcome.updated,
+        "num_deleted_examples": outcome.deleted,
     }})))
 }

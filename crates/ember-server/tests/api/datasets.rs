@@ -97,12 +97,11 @@ async fn bad_uploads_name_the_problem_and_write_nothing() {
     upload(&app, json!({"name": "qa", "inputs": [{"q": 1}], "example_ids": ["a"]})).await;
     let cases = [
         (json!({"name": "qa", "inputs": [{"q": 2}]}), StatusCode::CONFLICT, "already exists"),
-        (json!({"action": "append", "name": "qa", "inputs": [{"q": 2}], "example_ids": ["a"]}), StatusCode::CONFLICT, "\"a\""),
         (json!({"name": "new", "inputs": [{"q": 2}, {"q": 3}], "example_ids": ["b", "b"]}), StatusCode::UNPROCESSABLE_ENTITY, "twice"),
         (json!({"name": "new", "inputs": [{"q": 2}], "outputs": []}), StatusCode::UNPROCESSABLE_ENTITY, "outputs has 0 items"),
         (json!({"name": "new", "inputs": [1]}), StatusCode::UNPROCESSABLE_ENTITY, "inputs[0]"),
         (json!({"name": "new", "inputs": [{}], "splits": [3]}), StatusCode::UNPROCESSABLE_ENTITY, "splits[0]"),
-        (json!({"name": "new", "inputs": [{}], "action": "merge"}), StatusCode::UNPROCESSABLE_ENTITY, "merge"),
+        (json!({"name": "new", "inputs": [{}], "action": "merge"}), StatusCode::UNPROCESSABLE_ENTITY, "Invalid dataset action: merge"),
         (json!({"name": " ", "inputs": [{}]}), StatusCode::UNPROCESSABLE_ENTITY, "name"),
     ];
     for (body, status, message) in cases {
@@ -118,4 +117,49 @@ async fn bad_uploads_name_the_problem_and_write_nothing() {
     let quiet = app.post_json("/v1/datasets/upload", &json!({"name": "later", "inputs": [{}]})).await;
     assert_eq!((quiet.status, quiet.json()), (StatusCode::OK, Value::Null));
     assert_eq!(app.get("/v1/datasets?name=later").await.json()["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn update_mirrors_an_upload_with_ids_and_append_keeps_what_it_does_not_name() {
+    let app = test_app().await;
+    let rows = |items: &[(&str, i64)]| {
+        json!({
+            "action": "update", "name": "golden",
+            "inputs": items.iter().map(|(_, n)| json!({"n": n})).collect::<Vec<_>>(),
+            "example_ids": items.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
+        })
+    };
+    // The first update creates the dataset.
+    let first = upload(&app, rows(&[("a", 1), ("b", 2), ("c", 3)])).await;
+    assert_eq!((first["num_created_examples"].as_u64(), first["num_updated_examples"].as_u64(), first["num_deleted_examples"].as_u64()), (Some(3), Some(0), Some(0)));
+    let dataset_id = first["dataset_id"].as_str().unwrap().to_string();
+    // b changes, c is left out (deleted), d is new, a is carried forward unchanged.
+    let second = upload(&app, rows(&[("a", 1), ("b", 20), ("d", 4)])).await;
+    assert_eq!(second["dataset_id"], dataset_id.as_str());
+    assert_eq!((second["num_created_examples"].as_u64(), second["num_updated_examples"].as_u64(), second["num_deleted_examples"].as_u64()), (Some(1), Some(1), Some(1)));
+    let ids_and_inputs = |examples: &Value| -> Vec<(String, Value)> {
+        examples["data"]["examples"].as_array().unwrap().iter().map(|e| (e["id"].as_str().unwrap().to_string(), e["input"].clone())).collect()
+    };
+    let latest = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    assert_eq!(ids_and_inputs(&latest), vec![("a".into(), json!({"n": 1})), ("b".into(), json!({"n": 20})), ("d".into(), json!({"n": 4}))]);
+    let before = app.get(&format!("/v1/datasets/{dataset_id}/examples?version_id={}", first["version_id"].as_str().unwrap())).await.json();
+    assert_eq!(ids_and_inputs(&before), vec![("a".into(), json!({"n": 1})), ("b".into(), json!({"n": 2})), ("c".into(), json!({"n": 3}))]);
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 3);
+
+    // Append updates what it names, adds the rest and deletes nothing; a deleted id comes back.
+    let appended = upload(
+        &app,
+        json!({"action": "append", "name": "golden", "inputs": [{"n": 100}, {"n": 30}, {"n": 5}], "example_ids": ["a", "c", null]}),
+    )
+    .await;
+    assert_eq!((appended["num_created_examples"].as_u64(), appended["num_updated_examples"].as_u64(), appended["num_deleted_examples"].as_u64()), (Some(2), Some(1), Some(0)));
+    let latest = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    let inputs: Vec<Value> = ids_and_inputs(&latest).into_iter().map(|(_, input)| input).collect();
+    assert_eq!(inputs, vec![json!({"n": 100}), json!({"n": 20}), json!({"n": 30}), json!({"n": 4}), json!({"n": 5})]);
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 5);
+
+    // Without ids, an update appends.
+    let plain = upload(&app, json!({"action": "update", "name": "golden", "inputs": [{"n": 6}]})).await;
+    assert_eq!((plain["num_created_examples"].as_u64(), plain["num_deleted_examples"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 6);
 }

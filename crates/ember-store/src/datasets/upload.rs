@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use ember_core::time::now_nanos;
 use serde_json::Value;
 
-use super::json_param;
+use super::{json_param, json_text};
 use crate::backend::{Statement, Transaction};
 use crate::error::{Result, StoreError};
 use crate::Store;
@@ -15,13 +15,17 @@ const ROWS_PER_STATEMENT: usize = 1000;
 /// The color Phoenix gives a split created by an upload.
 const SPLIT_COLOR: &str = "#33c5e8";
 
-/// What an upload does with the named dataset.
+/// What an upload does with the named dataset. In every case the upload is one new version, and
+/// a dataset that does not exist is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadAction {
     /// A new dataset; the name must be free.
     Create,
-    /// New examples in a new version of the dataset, which is created if missing.
+    /// Examples whose external id the dataset has are updated, the others are added.
     Append,
+    /// As `Append`, and when the upload names external ids the new version mirrors it: examples
+    /// it does not name are deleted (Phoenix's declarative `update`).
+    Update,
 }
 
 /// One example of an upload.
@@ -44,12 +48,23 @@ pub struct UploadOutcome {
     pub dataset_id: i64,
     pub version_id: i64,
     pub created: usize,
+    /// Examples whose content changed (unchanged ones are carried forward without a revision).
+    pub updated: usize,
+    pub deleted: usize,
+}
+
+/// An example of the dataset as its latest revision has it.
+struct StoredExample {
+    id: i64,
+    external_id: Option<String>,
+    alive: bool,
+    content: (Value, Value, Value),
 }
 
 impl Store {
-    /// Writes `examples` as a new version of the dataset `name`, in one transaction: `Conflict`
-    /// when creating a dataset whose name is taken or reusing an external id, `Invalid` when the
-    /// upload repeats an external id.
+    /// Writes `examples` as a new version of the dataset `name`, in one transaction (see
+    /// [`UploadAction`]): `Conflict` when creating a dataset whose name is taken, `Invalid` when
+    /// the upload repeats an external id.
     pub async fn upload_examples(
         &self,
         action: UploadAction,
@@ -65,19 +80,18 @@ impl Store {
         let now = now_nanos();
         let mut tx = self.writer.begin().await?;
         let existing = tx.exec().fetch_optional(Statement::new("SELECT id FROM datasets WHERE name = $1", [name.into()])).await?;
-        let dataset_id: i64 = match (action, existing) {
+        let (dataset_id, existed): (i64, bool) = match (action, existing) {
             (UploadAction::Create, Some(_)) => return Err(StoreError::Conflict(format!("a dataset named {name:?} already exists"))),
-            (UploadAction::Append, Some(row)) => row.get(0)?,
+            (_, Some(row)) => (row.get(0)?, true),
             (_, None) => {
                 let sql = format!(
                     "INSERT INTO datasets (name, description, metadata, created_at, updated_at) VALUES ($1, $2, {}, $4, $4) RETURNING id",
                     json_param(self.dialect, "$3".into())
                 );
                 let values = [name.into(), description.map(str::to_string).into(), metadata.to_string().into(), now.into()];
-                tx.exec().fetch_one(Statement::new(sql, values)).await?.get(0)?
+                (tx.exec().fetch_one(Statement::new(sql, values)).await?.get(0)?, false)
             }
         };
-        self.refuse_taken_external_ids(&mut tx, dataset_id, examples).await?;
         let version_id: i64 = tx
             .exec()
             .fetch_one(Statement::new(
@@ -86,41 +100,93 @@ impl Store {
             ))
             .await?
             .get(0)?;
-        let span_rowids = self.span_rowids(&mut tx, examples).await?;
+        let names_ids = !seen.is_empty();
+        let stored = if existed && names_ids { self.stored_examples(&mut tx, dataset_id).await? } else { Vec::new() };
+        let by_external_id: HashMap<&str, &StoredExample> =
+            stored.iter().filter_map(|example| example.external_id.as_deref().map(|id| (id, example))).collect();
+
+        // New examples, and revisions of the stored ones the upload names.
+        let mut new_examples: Vec<&ExampleInput> = Vec::new();
+        let mut revisions: Vec<(i64, Option<&ExampleInput>, &'static str)> = Vec::new();
         let mut memberships: Vec<(&str, i64)> = Vec::new();
-        for chunk in examples.chunks(ROWS_PER_STATEMENT) {
+        let (mut created, mut updated) = (0, 0);
+        for example in examples {
+            match example.external_id.as_deref().and_then(|id| by_external_id.get(id)) {
+                None => new_examples.push(example),
+                Some(stored) => {
+                    let content = (example.input.clone(), example.output.clone(), example.metadata.clone());
+                    if !stored.alive {
+                        revisions.push((stored.id, Some(example), "CREATE"));
+                        created += 1;
+                    } else if stored.content != content {
+                        revisions.push((stored.id, Some(example), "PATCH"));
+                        updated += 1;
+                    }
+                    memberships.extend(example.splits.iter().map(|split| (split.as_str(), stored.id)));
+                }
+            }
+        }
+        let mut deleted = 0;
+        if action == UploadAction::Update && names_ids {
+            let named: BTreeSet<&str> = seen.iter().copied().collect();
+            for example in stored.iter().filter(|e| e.alive && !e.external_id.as_deref().is_some_and(|id| named.contains(id))) {
+                revisions.push((example.id, None, "DELETE"));
+                deleted += 1;
+            }
+        }
+
+        let span_rowids = self.span_rowids(&mut tx, examples).await?;
+        for chunk in new_examples.chunks(ROWS_PER_STATEMENT) {
             let ids = self.insert_examples(&mut tx, dataset_id, now, chunk, &span_rowids).await?;
-            self.insert_revisions(&mut tx, version_id, now, chunk, &ids).await?;
+            let rows: Vec<(i64, Option<&ExampleInput>, &'static str)> =
+                chunk.iter().zip(&ids).map(|(example, id)| (*id, Some(*example), "CREATE")).collect();
+            self.insert_revisions(&mut tx, version_id, now, &rows).await?;
             for (example, id) in chunk.iter().zip(&ids) {
                 memberships.extend(example.splits.iter().map(|split| (split.as_str(), *id)));
             }
+        }
+        created += new_examples.len();
+        for chunk in revisions.chunks(ROWS_PER_STATEMENT) {
+            self.insert_revisions(&mut tx, version_id, now, chunk).await?;
         }
         self.insert_memberships(&mut tx, now, &memberships).await?;
         tx.exec()
             .execute(Statement::new(
                 "UPDATE datasets SET example_count = example_count + $1, updated_at = $2 WHERE id = $3",
-                [(examples.len() as i64).into(), now.into(), dataset_id.into()],
+                [(created as i64 - deleted as i64).into(), now.into(), dataset_id.into()],
             ))
             .await?;
         tx.commit().await?;
-        Ok(UploadOutcome { dataset_id, version_id, created: examples.len() })
+        Ok(UploadOutcome { dataset_id, version_id, created, updated, deleted })
     }
 
-    async fn refuse_taken_external_ids(&self, tx: &mut Transaction, dataset_id: i64, examples: &[ExampleInput]) -> Result<()> {
-        let external: Vec<&str> = examples.iter().filter_map(|e| e.external_id.as_deref()).collect();
-        for chunk in external.chunks(ROWS_PER_STATEMENT) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| self.dialect.placeholder(n)).collect();
-            let sql = format!(
-                "SELECT external_id FROM dataset_examples WHERE dataset_id = {} AND external_id IN ({}) LIMIT 1",
-                self.dialect.placeholder(1),
-                placeholders.join(", ")
-            );
-            let values = std::iter::once(dataset_id.into()).chain(chunk.iter().map(|id| (*id).into()));
-            if let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? {
-                return Err(StoreError::Conflict(format!("the dataset already has an example with id {:?}", row.get::<String>(0)?)));
-            }
-        }
-        Ok(())
+    /// Every example of the dataset at its latest revision.
+    async fn stored_examples(&self, tx: &mut Transaction, dataset_id: i64) -> Result<Vec<StoredExample>> {
+        let d = self.dialect;
+        let sql = format!(
+            "SELECT e.id, e.external_id, r.revision_kind, {}, {}, {} FROM dataset_examples AS e \
+             JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
+             WHERE r2.dataset_example_id = e.id ORDER BY r2.dataset_version_id DESC LIMIT 1) \
+             WHERE e.dataset_id = $1",
+            json_text(d, "r.input"),
+            json_text(d, "r.output"),
+            json_text(d, "r.metadata")
+        );
+        let rows = tx.exec().fetch_all(Statement::new(sql, [dataset_id.into()])).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredExample {
+                    id: row.get(0)?,
+                    external_id: row.get(1)?,
+                    alive: row.get::<String>(2)? != "DELETE",
+                    content: (
+                        serde_json::from_str(&row.get::<String>(3)?)?,
+                        serde_json::from_str(&row.get::<String>(4)?)?,
+                        serde_json::from_str(&row.get::<String>(5)?)?,
+                    ),
+                })
+            })
+            .collect()
     }
 
     /// Rowids of the stored spans the examples name.
@@ -144,7 +210,7 @@ impl Store {
         tx: &mut Transaction,
         dataset_id: i64,
         now: i64,
-        chunk: &[ExampleInput],
+        chunk: &[&ExampleInput],
         span_rowids: &HashMap<String, i64>,
     ) -> Result<Vec<i64>> {
         let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 4);
@@ -174,26 +240,39 @@ impl Store {
         Ok(ids)
     }
 
-    async fn insert_revisions(&self, tx: &mut Transaction, version_id: i64, now: i64, chunk: &[ExampleInput], ids: &[i64]) -> Result<()> {
-        let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 6);
-        let mut tuples = Vec::with_capacity(chunk.len());
-        for (row, (example, id)) in chunk.iter().zip(ids).enumerate() {
-            let n = row * 6;
+    /// Writes revisions `(example id, content, kind)` in the version; a deletion has no content.
+    async fn insert_revisions(
+        &self,
+        tx: &mut Transaction,
+        version_id: i64,
+        now: i64,
+        rows: &[(i64, Option<&ExampleInput>, &'static str)],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let empty = Value::Object(serde_json::Map::new());
+        let mut values: Vec<sea_query::Value> = Vec::with_capacity(rows.len() * 7);
+        let mut tuples = Vec::with_capacity(rows.len());
+        for (row, (id, example, kind)) in rows.iter().enumerate() {
+            let n = row * 7;
             let p = |k: usize| self.dialect.placeholder(n + k);
             tuples.push(format!(
-                "({}, {}, {}, {}, {}, 'CREATE', {})",
+                "({}, {}, {}, {}, {}, {}, {})",
                 p(1),
                 p(2),
                 json_param(self.dialect, p(3)),
                 json_param(self.dialect, p(4)),
                 json_param(self.dialect, p(5)),
-                p(6)
+                p(6),
+                p(7)
             ));
             values.push((*id).into());
             values.push(version_id.into());
-            values.push(example.input.to_string().into());
-            values.push(example.output.to_string().into());
-            values.push(example.metadata.to_string().into());
+            values.push(example.map_or(&empty, |e| &e.input).to_string().into());
+            values.push(example.map_or(&empty, |e| &e.output).to_string().into());
+            values.push(example.map_or(&empty, |e| &e.metadata).to_string().into());
+            values.push((*kind).into());
             values.push(now.into());
         }
         let sql = format!(

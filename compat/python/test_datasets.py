@@ -1,0 +1,56 @@
+"""Datasets through the real `arize-phoenix-client`: created from dicts and from example records,
+appended to, upserted by stable id, and read back by name, id and version."""
+
+
+def test_datasets_from_dicts_append_and_read_back_at_each_version(client):
+    created = client.datasets.create_dataset(
+        name="compat-qa",
+        inputs=[{"q": "2+2?"}, {"q": "capital of France?"}],
+        outputs=[{"a": "4"}, {"a": "Paris"}],
+        metadata=[{"topic": "math"}, {"topic": "geo"}],
+        dataset_description="questions",
+    )
+    assert created.name == "compat-qa"
+    assert len(created) == 2
+    assert [example["input"] for example in created.examples] == [{"q": "2+2?"}, {"q": "capital of France?"}]
+    assert [example["metadata"] for example in created.examples] == [{"topic": "math"}, {"topic": "geo"}]
+
+    appended = client.datasets.add_examples_to_dataset(dataset="compat-qa", inputs=[{"q": "3*3?"}], outputs=[{"a": "9"}])
+    assert len(appended) == 3
+    assert appended.version_id != created.version_id
+
+    first_version = client.datasets.get_dataset(dataset=created.id, version_id=created.version_id)
+    assert [example["output"] for example in first_version.examples] == [{"a": "4"}, {"a": "Paris"}]
+    latest = client.datasets.get_dataset(dataset="compat-qa")
+    assert [example["output"] for example in latest.examples] == [{"a": "4"}, {"a": "Paris"}, {"a": "9"}]
+    frame = latest.to_dataframe()
+    assert len(frame) == 3
+
+    versions = client.datasets.get_dataset_versions(dataset="compat-qa")
+    assert [version["version_id"] for version in versions] == [appended.version_id, created.version_id]
+    names = [dataset["name"] for dataset in client.datasets.list()]
+    assert "compat-qa" in names
+
+
+def test_create_dataset_upserts_examples_by_stable_id(client):
+    records = [
+        {"id": "ex-1", "input": {"q": "a"}, "output": {"a": 1}, "splits": "train"},
+        {"id": "ex-2", "input": {"q": "b"}, "output": {"a": 2}, "splits": ["test", "hard"]},
+    ]
+    first = client.datasets.create_dataset(name="compat-golden", examples=records)
+    assert [example["id"] for example in first.examples] == ["ex-1", "ex-2"]
+
+    # The same name again: ex-2 changes, ex-1 is left out and so deleted, ex-3 is new.
+    second = client.datasets.create_dataset(
+        name="compat-golden",
+        examples=[
+            {"id": "ex-2", "input": {"q": "b"}, "output": {"a": 20}},
+            {"id": "ex-3", "input": {"q": "c"}, "output": {"a": 3}},
+        ],
+    )
+    assert second.id == first.id
+    assert {example["id"]: example["output"] for example in second.examples} == {"ex-2": {"a": 20}, "ex-3": {"a": 3}}
+    before = client.datasets.get_dataset(dataset="compat-golden", version_id=first.version_id)
+    assert {example["id"]: example["output"] for example in before.examples} == {"ex-1": {"a": 1}, "ex-2": {"a": 2}}
+    train = client.datasets.get_dataset(dataset="compat-golden", version_id=first.version_id, splits=["train"])
+    assert [example["id"] for example in train.examples] == ["ex-1"]
