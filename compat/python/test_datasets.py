@@ -54,3 +54,30 @@ def test_create_dataset_upserts_examples_by_stable_id(client):
     assert {example["id"]: example["output"] for example in before.examples} == {"ex-1": {"a": 1}, "ex-2": {"a": 2}}
     train = client.datasets.get_dataset(dataset="compat-golden", version_id=first.version_id, splits=["train"])
     assert [example["id"] for example in train.examples] == ["ex-1"]
+
+
+def test_create_dataset_from_a_dataframe_and_from_a_csv_file(client, tmp_path):
+    import pandas as pd
+
+    columns = dict(input_keys=["question"], output_keys=["answer"], metadata_keys=["topic"], example_id_key="example_id")
+    frame = pd.DataFrame(
+        {"question": ["What is 2+2?", "Name a prime"], "answer": [4, 7], "topic": ["math", "math"], "example_id": ["q1", "q2"]}
+    )
+    dataset = client.datasets.create_dataset(name="compat-frame", dataframe=frame, **columns)
+    assert [example["id"] for example in dataset.examples] == ["q1", "q2"]
+    first = dataset.examples[0]
+    # CSV cells arrive as text, as Phoenix reads them.
+    assert (first["input"], first["output"], first["metadata"]) == ({"question": "What is 2+2?"}, {"answer": "4"}, {"topic": "math"})
+
+    # The same name with q2 changed and q1 left out: the new version mirrors the frame.
+    changed = pd.DataFrame({"question": ["Name a prime"], "answer": [11], "topic": ["math"], "example_id": ["q2"]})
+    again = client.datasets.create_dataset(name="compat-frame", dataframe=changed, **columns)
+    assert [(example["id"], example["output"]) for example in again.examples] == [("q2", {"answer": "11"})]
+
+    path = tmp_path / "qa.csv"
+    path.write_text('query,response,level\nhi,hello,1\n"bye, now",goodbye,2\n')
+    from_file = client.datasets.create_dataset(
+        name="compat-file", csv_file_path=path, input_keys=["query"], output_keys=["response"], metadata_keys=["level"]
+    )
+    assert [example["input"] for example in from_file.examples] == [{"query": "hi"}, {"query": "bye, now"}]
+    assert from_file.examples[1]["metadata"] == {"level": "2"}

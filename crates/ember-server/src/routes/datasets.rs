@@ -2,8 +2,8 @@
 //! `GET /v1/datasets/{id}/examples` and `POST /v1/datasets/upload` (JSON bodies; actions `create`,
 //! `append` and Phoenix 15's declarative `update`, see [`UploadAction`]).
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, StatusCode};
 use axum::Json;
 use ember_core::time::format_nanos;
 use ember_core::GlobalId;
@@ -180,44 +180,75 @@ fn splits_at(column: &Option<Vec<Value>>, index: usize) -> ApiResult<Vec<String>
     }
 }
 
-pub async fn upload(State(state): State<AppState>, params: QueryParams, JsonBody(body): JsonBody<UploadBody>) -> ApiResult<Json<Value>> {
+/// An upload, from a JSON body or a form.
+pub struct Upload {
+    pub action: UploadAction,
+    pub name: String,
+    pub description: Option<String>,
+    pub examples: Vec<ExampleInput>,
+}
+
+/// The upload action named in a body or form (`create` when absent).
+pub fn action_of(action: Option<&str>) -> ApiResult<UploadAction> {
+    match action.unwrap_or("create") {
+        "create" => Ok(UploadAction::Create),
+        "append" => Ok(UploadAction::Append),
+        "update" => Ok(UploadAction::Update),
+        other => Err(ApiError::unprocessable(format!("Invalid dataset action: {other} (create, append or update)"))),
+    }
+}
+
+impl UploadBody {
+    fn into_upload(self) -> ApiResult<Upload> {
+        let action = action_of(self.action.as_deref())?;
+        let count = self.inputs.len();
+        for (name, column) in [
+            ("outputs", &self.outputs),
+            ("metadata", &self.metadata),
+            ("splits", &self.splits),
+            ("span_ids", &self.span_ids),
+            ("example_ids", &self.example_ids),
+        ] {
+            if let Some(values) = column.as_ref().filter(|values| values.len() != count) {
+                return Err(ApiError::unprocessable(format!("{name} has {} items; inputs has {count}", values.len())));
+            }
+        }
+        let mut examples = Vec::with_capacity(count);
+        for (index, input) in self.inputs.iter().enumerate() {
+            if !input.is_object() {
+                return Err(ApiError::unprocessable(format!("inputs[{index}] must be an object")));
+            }
+            examples.push(ExampleInput {
+                input: input.clone(),
+                output: object_at(&self.outputs, "outputs", index)?,
+                metadata: object_at(&self.metadata, "metadata", index)?,
+                splits: splits_at(&self.splits, index)?,
+                span_id: text_at(&self.span_ids, "span_ids", index)?,
+                external_id: text_at(&self.example_ids, "example_ids", index)?,
+            });
+        }
+        Ok(Upload { action, name: self.name, description: self.description, examples })
+    }
+}
+
+/// `POST /v1/datasets/upload`: a JSON body, or a form with a CSV file (see `dataset_form`).
+pub async fn upload(State(state): State<AppState>, params: QueryParams, request: Request) -> ApiResult<Json<Value>> {
     let sync = params.bool("sync", false)?;
-    let action = match body.action.as_deref().unwrap_or("create") {
-        "create" => UploadAction::Create,
-        "append" => UploadAction::Append,
-        "update" => UploadAction::Update,
-        other => return Err(ApiError::unprocessable(format!("Invalid dataset action: {other} (create, append or update)"))),
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let upload = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+        let multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|rejection| ApiError::unprocessable(format!("the form is unreadable: {}", rejection.body_text())))?;
+        super::dataset_form::read(multipart, state.max_body_bytes).await?
+    } else {
+        let JsonBody(body) = JsonBody::<UploadBody>::from_request(request, &state).await?;
+        body.into_upload()?
     };
-    if body.name.trim().is_empty() {
+    if upload.name.trim().is_empty() {
         return Err(ApiError::unprocessable("name must not be empty"));
     }
-    let count = body.inputs.len();
-    for (name, column) in [
-        ("outputs", &body.outputs),
-        ("metadata", &body.metadata),
-        ("splits", &body.splits),
-        ("span_ids", &body.span_ids),
-        ("example_ids", &body.example_ids),
-    ] {
-        if let Some(values) = column.as_ref().filter(|values| values.len() != count) {
-            return Err(ApiError::unprocessable(format!("{name} has {} items; inputs has {count}", values.len())));
-        }
-    }
-    let mut examples = Vec::with_capacity(count);
-    for (index, input) in body.inputs.iter().enumerate() {
-        if !input.is_object() {
-            return Err(ApiError::unprocessable(format!("inputs[{index}] must be an object")));
-        }
-        examples.push(ExampleInput {
-            input: input.clone(),
-            output: object_at(&body.outputs, "outputs", index)?,
-            metadata: object_at(&body.metadata, "metadata", index)?,
-            splits: splits_at(&body.splits, index)?,
-            span_id: text_at(&body.span_ids, "span_ids", index)?,
-            external_id: text_at(&body.example_ids, "example_ids", index)?,
-        });
-    }
-    let outcome = state.store.upload_examples(action, &body.name, body.description.as_deref(), &json!({}), &examples).await?;
+    let outcome =
+        state.store.upload_examples(upload.action, &upload.name, upload.description.as_deref(), &json!({}), &upload.examples).await?;
     if !sync {
         return Ok(Json(Value::Null));
     }

@@ -2,6 +2,7 @@
 
 pub mod annotation_configs;
 pub mod annotations;
+mod dataset_form;
 pub mod datasets;
 pub mod evaluations;
 pub mod health;

@@ -131,14 +131,25 @@ async fn update_mirrors_an_upload_with_ids_and_append_keeps_what_it_does_not_nam
     };
     // The first update creates the dataset.
     let first = upload(&app, rows(&[("a", 1), ("b", 2), ("c", 3)])).await;
-    assert_eq!((first["num_created_examples"].as_u64(), first["num_updated_examples"].as_u64(), first["num_deleted_examples"].as_u64()), (Some(3), Some(0), Some(0)));
+    assert_eq!(
+        (first["num_created_examples"].as_u64(), first["num_updated_examples"].as_u64(), first["num_deleted_examples"].as_u64()),
+        (Some(3), Some(0), Some(0))
+    );
     let dataset_id = first["dataset_id"].as_str().unwrap().to_string();
     // b changes, c is left out (deleted), d is new, a is carried forward unchanged.
     let second = upload(&app, rows(&[("a", 1), ("b", 20), ("d", 4)])).await;
     assert_eq!(second["dataset_id"], dataset_id.as_str());
-    assert_eq!((second["num_created_examples"].as_u64(), second["num_updated_examples"].as_u64(), second["num_deleted_examples"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (second["num_created_examples"].as_u64(), second["num_updated_examples"].as_u64(), second["num_deleted_examples"].as_u64()),
+        (Some(1), Some(1), Some(1))
+    );
     let ids_and_inputs = |examples: &Value| -> Vec<(String, Value)> {
-        examples["data"]["examples"].as_array().unwrap().iter().map(|e| (e["id"].as_str().unwrap().to_string(), e["input"].clone())).collect()
+        examples["data"]["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["id"].as_str().unwrap().to_string(), e["input"].clone()))
+            .collect()
     };
     let latest = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
     assert_eq!(ids_and_inputs(&latest), vec![("a".into(), json!({"n": 1})), ("b".into(), json!({"n": 20})), ("d".into(), json!({"n": 4}))]);
@@ -152,7 +163,10 @@ async fn update_mirrors_an_upload_with_ids_and_append_keeps_what_it_does_not_nam
         json!({"action": "append", "name": "golden", "inputs": [{"n": 100}, {"n": 30}, {"n": 5}], "example_ids": ["a", "c", null]}),
     )
     .await;
-    assert_eq!((appended["num_created_examples"].as_u64(), appended["num_updated_examples"].as_u64(), appended["num_deleted_examples"].as_u64()), (Some(2), Some(1), Some(0)));
+    assert_eq!(
+        (appended["num_created_examples"].as_u64(), appended["num_updated_examples"].as_u64(), appended["num_deleted_examples"].as_u64()),
+        (Some(2), Some(1), Some(0))
+    );
     let latest = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
     let inputs: Vec<Value> = ids_and_inputs(&latest).into_iter().map(|(_, input)| input).collect();
     assert_eq!(inputs, vec![json!({"n": 100}), json!({"n": 20}), json!({"n": 30}), json!({"n": 4}), json!({"n": 5})]);
@@ -162,4 +176,76 @@ async fn update_mirrors_an_upload_with_ids_and_append_keeps_what_it_does_not_nam
     let plain = upload(&app, json!({"action": "update", "name": "golden", "inputs": [{"n": 6}]})).await;
     assert_eq!((plain["num_created_examples"].as_u64(), plain["num_deleted_examples"].as_u64()), (Some(1), Some(0)));
     assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 6);
+}
+
+/// A `multipart/form-data` body as `arize-phoenix-client` sends a DataFrame: form fields, then a
+/// gzip-compressed CSV file part.
+fn form(fields: &[(&str, &str)], csv: &str) -> (String, Vec<u8>) {
+    use std::io::Write;
+    let boundary = "ember-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").unwrap();
+    }
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(csv.as_bytes()).unwrap();
+    write!(
+        body,
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"dataframe.csv\"\r\nContent-Type: text/csv\r\nContent-Encoding: gzip\r\n\r\n"
+    )
+    .unwrap();
+    body.extend(gzip.finish().unwrap());
+    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn csv_forms_upload_examples_by_column() {
+    use axum::body::Body;
+    use axum::http::Request;
+
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM")])).await;
+    let csv = format!(
+        "question,answer,topic,split,span,key\nWhat is 2+2?,4,math,\"[\"\"train\"\", \"\"easy\"\"]\",{},k-1\n\"Name, a prime\",7,math,test,,k-2\n",
+        span_id(1)
+    );
+    let fields = [
+        ("action", "update"),
+        ("name", "from-csv"),
+        ("description", "a DataFrame"),
+        ("input_keys[]", "question"),
+        ("output_keys[]", "answer"),
+        ("metadata_keys[]", "topic"),
+        ("split_key", "split"),
+        ("span_id_key", "span"),
+        ("example_id_key", "key"),
+    ];
+    let (content_type, body) = form(&fields, &csv);
+    let post = |body: Vec<u8>, content_type: String| {
+        Request::post("/v1/datasets/upload?sync=true").header("content-type", content_type).body(Body::from(body)).unwrap()
+    };
+    let response = app.send(post(body, content_type)).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let data = response.json()["data"].clone();
+    assert_eq!(data["num_created_examples"], 2);
+    let dataset_id = data["dataset_id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["description"], "a DataFrame");
+    let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    let first = &examples["data"]["examples"][0];
+    assert_eq!(
+        (first["id"].as_str(), &first["input"], &first["output"], &first["metadata"]),
+        (Some("k-1"), &json!({"question": "What is 2+2?"}), &json!({"answer": "4"}), &json!({"topic": "math"}))
+    );
+    assert_eq!(first["source"]["span_id"], span_id(1));
+    assert_eq!(examples["data"]["examples"][1]["input"], json!({"question": "Name, a prime"}));
+    let easy = app.get(&format!("/v1/datasets/{dataset_id}/examples?split=easy")).await.json();
+    assert_eq!(inputs(&easy), vec![json!({"question": "What is 2+2?"})]);
+
+    // A key that names no column is a 422 naming it; nothing is written.
+    let (content_type, body) = form(&[("name", "broken"), ("input_keys[]", "nope")], "question\nx\n");
+    let response = app.send(post(body, content_type)).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().contains("\"nope\""), "{}", response.text());
+    assert_eq!(app.get("/v1/datasets?name=broken").await.json()["data"], json!([]));
 }
