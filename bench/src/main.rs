@@ -1,6 +1,7 @@
 //! ember's ingest and query benchmark. See README "Benchmark".
 
 mod database;
+mod datasets;
 mod generate;
 mod server;
 
@@ -39,6 +40,9 @@ struct Args {
     /// Spans for the raw store ceiling (0 skips it).
     #[arg(long, default_value_t = 200_000)]
     raw_spans: usize,
+    /// Examples of the dataset upload and fetch (0 skips them).
+    #[arg(long, default_value_t = 100_000)]
+    dataset_examples: usize,
     /// The ember binary; defaults to the one beside this benchmark.
     #[arg(long)]
     ember_bin: Option<PathBuf>,
@@ -179,6 +183,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("GET traces?limit=100 first page: p50 {:.2} ms, p99 {:.2} ms", traces_page.0, traces_page.1);
     println!("GET traces?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", traces_deep.0, traces_deep.1);
     annotations_and_filters(&client, &base, &database, args.filter_samples).await?;
+    if args.dataset_examples > 0 {
+        datasets::run(&client, ember, args.dataset_examples, 5).await?;
+    }
     println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
 
     for ember in replicas {

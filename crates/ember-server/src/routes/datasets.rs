@@ -4,11 +4,13 @@
 
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::time::format_nanos;
 use ember_core::GlobalId;
 use ember_store::{DatasetRecord, DatasetVersionRecord, ExampleInput, ExampleRecord, UploadAction};
-use serde::Deserialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::JsonBody;
@@ -43,21 +45,40 @@ fn version_json(version: &DatasetVersionRecord) -> Value {
     })
 }
 
-/// An example's public id is the caller's stable id when it gave one, else its node id.
-fn example_json(example: &ExampleRecord) -> Value {
-    let node_id = GlobalId::encode(EXAMPLE, example.id);
-    let mut object = json!({
-        "id": example.external_id.clone().unwrap_or_else(|| node_id.clone()),
-        "node_id": node_id,
-        "input": example.input,
-        "output": example.output,
-        "metadata": example.metadata,
-        "updated_at": format_nanos(example.updated_at),
-    });
-    if let Some((span_rowid, span_id)) = &example.span {
-        object["source"] = json!({"span_id": span_id, "span_node_id": GlobalId::encode(SPAN, *span_rowid)});
+/// An example as the examples endpoint returns it, serialised straight from the record (a
+/// large dataset's examples are not copied into `Value`s first). Its public id is the caller's
+/// stable id when it gave one, else its node id.
+struct ExampleView<'a>(&'a ExampleRecord);
+
+impl Serialize for ExampleView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let example = self.0;
+        let node_id = GlobalId::encode(EXAMPLE, example.id);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", example.external_id.as_deref().unwrap_or(&node_id))?;
+        map.serialize_entry("node_id", &node_id)?;
+        map.serialize_entry("input", &example.input)?;
+        map.serialize_entry("output", &example.output)?;
+        map.serialize_entry("metadata", &example.metadata)?;
+        map.serialize_entry("updated_at", &format_nanos(example.updated_at))?;
+        if let Some((span_rowid, span_id)) = &example.span {
+            map.serialize_entry("source", &json!({"span_id": span_id, "span_node_id": GlobalId::encode(SPAN, *span_rowid)}))?;
+        }
+        map.end()
     }
-    object
+}
+
+#[derive(Serialize)]
+struct Data<T> {
+    data: T,
+}
+
+#[derive(Serialize)]
+struct ExamplesData<'a> {
+    dataset_id: String,
+    version_id: String,
+    filtered_splits: Vec<String>,
+    examples: Vec<ExampleView<'a>>,
 }
 
 /// A dataset GlobalID from the path: 422 when it is not one, 404 when there is no such dataset.
@@ -95,7 +116,7 @@ pub async fn versions(State(state): State<AppState>, Path(id): Path<String>, par
     })))
 }
 
-pub async fn examples(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn examples(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
     let dataset = dataset_of(&state, &id).await?;
     let version_id = match params.get("version_id").filter(|v| !v.is_empty()) {
         None => None,
@@ -109,7 +130,10 @@ pub async fn examples(State(state): State<AppState>, Path(id): Path<String>, par
                 Err(ApiError::not_found(format!("Dataset version {} not found in dataset {id}", params.get("version_id").unwrap_or(""))))
             }
             // A dataset without versions has no examples.
-            None => Ok(Json(json!({"data": {"dataset_id": id, "version_id": Value::Null, "filtered_splits": [], "examples": []}}))),
+            None => {
+                Ok(Json(json!({"data": {"dataset_id": id, "version_id": Value::Null, "filtered_splits": [], "examples": []}}))
+                    .into_response())
+            }
         };
     };
     // Splits by GlobalID or by name.
@@ -117,12 +141,13 @@ pub async fn examples(State(state): State<AppState>, Path(id): Path<String>, par
     let split_ids: Vec<i64> = splits.iter().filter_map(|split| GlobalId::decode_as(split, SPLIT)).collect();
     let split_names: Vec<String> = splits.iter().filter(|split| GlobalId::decode_as(split, SPLIT).is_none()).cloned().collect();
     let examples = state.store.dataset_examples(dataset.id, version.id, &split_ids, &split_names).await?;
-    Ok(Json(json!({"data": {
-        "dataset_id": GlobalId::encode(DATASET, dataset.id),
-        "version_id": GlobalId::encode(VERSION, version.id),
-        "filtered_splits": splits,
-        "examples": examples.iter().map(example_json).collect::<Vec<_>>(),
-    }})))
+    let data = ExamplesData {
+        dataset_id: GlobalId::encode(DATASET, dataset.id),
+        version_id: GlobalId::encode(VERSION, version.id),
+        filtered_splits: splits,
+        examples: examples.iter().map(ExampleView).collect(),
+    };
+    Ok(Json(Data { data }).into_response())
 }
 
 /// `POST /v1/datasets/upload` as JSON.

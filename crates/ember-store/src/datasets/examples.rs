@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::json_text;
 use crate::backend::{Row, Statement};
+use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::Store;
 
@@ -20,6 +21,15 @@ pub struct ExampleRecord {
     pub updated_at: i64,
     /// The rowid and OpenTelemetry id of the span the example was made from, while it is stored.
     pub span: Option<(i64, String)>,
+}
+
+/// An example as SQLite's JSON row holds it (see `dataset_examples`).
+type JsonExampleRow = (i64, Option<String>, Value, Value, Value, i64, Option<i64>, Option<String>);
+
+impl From<JsonExampleRow> for ExampleRecord {
+    fn from((id, external_id, input, output, metadata, updated_at, span_rowid, span_id): JsonExampleRow) -> Self {
+        ExampleRecord { id, external_id, input, output, metadata, updated_at, span: span_rowid.zip(span_id) }
+    }
 }
 
 impl ExampleRecord {
@@ -51,7 +61,8 @@ impl Store {
     ) -> Result<Vec<ExampleRecord>> {
         let d = self.dialect;
         let mut sql = format!(
-            "SELECT e.id, e.external_id, {}, {}, {}, r.created_at, s.id, s.span_id FROM dataset_examples AS e \
+            "SELECT e.id AS id, e.external_id AS external_id, {} AS input, {} AS output, {} AS metadata, \
+             r.created_at AS updated_at, s.id AS span_rowid, s.span_id AS span_id FROM dataset_examples AS e \
              JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
              WHERE r2.dataset_example_id = e.id AND r2.dataset_version_id <= {} ORDER BY r2.dataset_version_id DESC LIMIT 1) \
              LEFT JOIN spans AS s ON s.id = e.span_rowid \
@@ -79,8 +90,23 @@ impl Store {
                 if names.is_empty() { "NULL".to_string() } else { names }
             ));
         }
-        sql.push_str(" ORDER BY e.id");
-        let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
-        rows.iter().map(ExampleRecord::from_row).collect()
+        match self.dialect {
+            Dialect::Sqlite => {
+                // sqlx hands SQLite rows over one at a time across threads, which costs more than
+                // the query for a large dataset: SQLite returns the examples as one row of JSON.
+                let sql = format!(
+                    "SELECT json_group_array(json_array(id, external_id, json(input), json(output), json(metadata), \
+                     updated_at, span_rowid, span_id) ORDER BY id) FROM ({sql})"
+                );
+                let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
+                let page = rows.first().map(|row| row.get::<String>(0)).transpose()?.unwrap_or_else(|| "[]".into());
+                Ok(serde_json::from_str::<Vec<JsonExampleRow>>(&page)?.into_iter().map(ExampleRecord::from).collect())
+            }
+            Dialect::Postgres => {
+                sql.push_str(" ORDER BY e.id");
+                let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
+                rows.iter().map(ExampleRecord::from_row).collect()
+            }
+        }
     }
 }
