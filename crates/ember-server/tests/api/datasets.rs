@@ -113,6 +113,15 @@ async fn bad_uploads_name_the_problem_and_write_nothing() {
     assert_eq!(all["data"].as_array().unwrap().len(), 1, "nothing but the first dataset was written");
     assert_eq!(all["data"][0]["example_count"], 1);
     assert_eq!(app.get("/v1/datasets/not-an-id").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let dataset_id = all["data"][0]["id"].as_str().unwrap();
+    let bad_version = app.get(&format!("/v1/datasets/{dataset_id}/examples?version_id=nope")).await;
+    assert_eq!(bad_version.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_version.text().contains("nope"), "{}", bad_version.text());
+    // A version of another dataset is not one of this dataset's.
+    let other = upload(&app, json!({"name": "other", "inputs": [{}]})).await;
+    let foreign = app.get(&format!("/v1/datasets/{dataset_id}/examples?version_id={}", other["version_id"].as_str().unwrap())).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text());
+    assert_eq!(app.get("/v1/datasets/RGF0YXNldDo5OTk=/versions").await.status, StatusCode::NOT_FOUND);
     // An asynchronous upload answers null, as Phoenix does, once the data is committed.
     let quiet = app.post_json("/v1/datasets/upload", &json!({"name": "later", "inputs": [{}]})).await;
     assert_eq!((quiet.status, quiet.json()), (StatusCode::OK, Value::Null));
