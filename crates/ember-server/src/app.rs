@@ -7,7 +7,8 @@ use axum::routing::{delete, get, post, put};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, datasets, evaluations, health, otlp, projects, sessions, span_query, span_updates, spans, traces,
+    annotation_configs, annotations, dataset_labels, datasets, evaluations, health, otlp, projects, sessions, span_query, span_updates,
+    spans, traces,
 };
 use crate::AppState;
 
@@ -47,6 +48,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/datasets/{id}", get(datasets::get).delete(datasets::delete))
         .route("/v1/datasets/{id}/versions", get(datasets::versions))
         .route("/v1/datasets/{id}/examples", get(datasets::examples))
+        .route("/v1/dataset_labels", get(dataset_labels::list).post(dataset_labels::create))
+        .route("/v1/dataset_labels/{label_id}", get(dataset_labels::get).patch(dataset_labels::update).delete(dataset_labels::delete))
+        .route("/v1/datasets/{id}/labels", get(dataset_labels::list_for_dataset).put(dataset_labels::set_for_dataset))
+        .route("/v1/datasets/{id}/labels/{label_id}", put(dataset_labels::add_to_dataset).delete(dataset_labels::remove_from_dataset))
         .route("/v1/annotation_configs", get(annotation_configs::list).post(annotation_configs::create))
         .route(
             "/v1/annotation_configs/{config_identifier}",

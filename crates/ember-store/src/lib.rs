@@ -45,7 +45,9 @@ pub use annotations::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotatorKind,
     DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
-pub use datasets::{DatasetRecord, DatasetVersionRecord, ExampleInput, ExampleRecord, UploadAction, UploadOutcome};
+pub use datasets::{
+    DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetVersionRecord, ExampleInput, ExampleRecord, UploadAction, UploadOutcome,
+};
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;

@@ -3,6 +3,7 @@
 mod annotation_configs;
 mod annotations;
 mod common;
+mod dataset_labels;
 mod datasets;
 mod evaluations;
 mod filters;

@@ -2,11 +2,13 @@
 //! example's state at version V is its latest revision at or before V; a deletion is a revision.
 
 mod examples;
+mod labels;
 mod upload;
 
 use serde_json::Value;
 
 pub use examples::ExampleRecord;
+pub use labels::{DatasetLabelChanges, DatasetLabelRecord};
 pub use upload::{ExampleInput, UploadAction, UploadOutcome};
 
 use crate::backend::{Row, Statement};
