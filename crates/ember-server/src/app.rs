@@ -3,12 +3,12 @@
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, dataset_labels, datasets, evaluations, health, otlp, projects, sessions, span_query, span_updates,
-    spans, traces,
+    annotation_configs, annotations, dataset_labels, dataset_splits, datasets, evaluations, health, otlp, projects, sessions, span_query,
+    span_updates, spans, traces,
 };
 use crate::AppState;
 
@@ -48,6 +48,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/datasets/{id}", get(datasets::get).delete(datasets::delete))
         .route("/v1/datasets/{id}/versions", get(datasets::versions))
         .route("/v1/datasets/{id}/examples", get(datasets::examples))
+        .route("/v1/datasets/{id}/splits", post(dataset_splits::create))
+        .route("/v1/datasets/{id}/splits/{split_id}", patch(dataset_splits::update).delete(dataset_splits::delete))
         .route("/v1/dataset_labels", get(dataset_labels::list).post(dataset_labels::create))
         .route("/v1/dataset_labels/{label_id}", get(dataset_labels::get).patch(dataset_labels::update).delete(dataset_labels::delete))
         .route("/v1/datasets/{id}/labels", get(dataset_labels::list_for_dataset).put(dataset_labels::set_for_dataset))

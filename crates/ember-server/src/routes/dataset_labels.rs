@@ -28,7 +28,7 @@ async fn label_of(state: &AppState, id: &str) -> ApiResult<DatasetLabelRecord> {
 }
 
 /// A dataset by GlobalID or name.
-async fn dataset_of(state: &AppState, identifier: &str) -> ApiResult<DatasetRecord> {
+pub(super) async fn dataset_of(state: &AppState, identifier: &str) -> ApiResult<DatasetRecord> {
     let found = match GlobalId::decode_as(identifier, "Dataset") {
         Some(id) => state.store.get_dataset(id).await?,
         None => state.store.get_dataset_by_name(identifier).await?,
@@ -37,7 +37,7 @@ async fn dataset_of(state: &AppState, identifier: &str) -> ApiResult<DatasetReco
 }
 
 /// A non-empty name.
-fn valid_name(value: &Value) -> ApiResult<String> {
+pub(super) fn valid_name(value: &Value) -> ApiResult<String> {
     match value.as_str().map(str::trim) {
         Some(name) if !name.is_empty() => Ok(name.to_string()),
         _ => Err(ApiError::unprocessable("name must be a non-empty string")),

@@ -4,6 +4,7 @@ pub mod annotation_configs;
 pub mod annotations;
 mod dataset_form;
 pub mod dataset_labels;
+pub mod dataset_splits;
 pub mod datasets;
 pub mod evaluations;
 pub mod health;

@@ -258,3 +258,69 @@ async fn csv_forms_upload_examples_by_column() {
     assert!(response.text().contains("\"nope\""), "{}", response.text());
     assert_eq!(app.get("/v1/datasets?name=broken").await.json()["data"], json!([]));
 }
+
+#[tokio::test]
+async fn splits_are_created_with_examples_changed_and_deleted() {
+    use axum::body::Body;
+    use axum::http::Request;
+
+    let app = test_app().await;
+    let qa = upload(&app, json!({"name": "qa", "inputs": [{"n": 1}, {"n": 2}, {"n": 3}]})).await;
+    let dataset_id = qa["dataset_id"].as_str().unwrap().to_string();
+    let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    let node = |index: usize| examples["data"]["examples"][index]["node_id"].as_str().unwrap().to_string();
+    let other = upload(&app, json!({"name": "other", "inputs": [{"n": 9}]})).await;
+    let foreign = app.get(&format!("/v1/datasets/{}/examples", other["dataset_id"].as_str().unwrap())).await.json()["data"]["examples"][0]
+        ["node_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let created = app
+        .post_json("/v1/datasets/qa/splits", &json!({"name": "hard", "example_ids": [node(0), node(2)], "metadata": {"by": "me"}}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let split = created.json()["data"].clone();
+    assert_eq!(
+        (split["name"].as_str(), split["color"].as_str(), split["example_count"].as_u64()),
+        (Some("hard"), Some("#33c5e8"), Some(2))
+    );
+    let split_id = split["id"].as_str().unwrap().to_string();
+    let in_split = app.get(&format!("/v1/datasets/{dataset_id}/examples?split=hard")).await.json();
+    assert_eq!(inputs(&in_split), vec![json!({"n": 1}), json!({"n": 3})]);
+
+    // Bad input: a taken name, an example of another dataset, a bad color; nothing written.
+    for (body, status, message) in [
+        (json!({"name": "hard"}), StatusCode::CONFLICT, "hard"),
+        (json!({"name": "x", "example_ids": [foreign]}), StatusCode::UNPROCESSABLE_ENTITY, "not an example of this dataset"),
+        (json!({"name": "x", "color": "red"}), StatusCode::UNPROCESSABLE_ENTITY, "color"),
+        (json!({"name": "x", "example_ids": ["nope"]}), StatusCode::UNPROCESSABLE_ENTITY, "example_ids"),
+    ] {
+        let response = app.post_json(&format!("/v1/datasets/{dataset_id}/splits"), &body).await;
+        assert_eq!(response.status, status, "{body}: {}", response.text());
+        assert!(response.text().contains(message), "{body}: {}", response.text());
+    }
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}/examples?split=x")).await.json()["data"]["examples"], json!([]));
+
+    // PATCH renames, adds and removes examples, clears the description.
+    let patch = |body: Value| {
+        Request::patch(format!("/v1/datasets/qa/splits/{split_id}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let changed = app
+        .send(patch(json!({"name": "tricky", "add_example_ids": [node(1)], "remove_example_ids": [node(0)], "description": null})))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    assert_eq!((changed.json()["data"]["name"].as_str(), changed.json()["data"]["example_count"].as_u64()), (Some("tricky"), Some(2)));
+    let in_split = app.get(&format!("/v1/datasets/{dataset_id}/examples?split={split_id}")).await.json();
+    assert_eq!(inputs(&in_split), vec![json!({"n": 2}), json!({"n": 3})]);
+    assert_eq!(app.send(patch(json!({"add_example_ids": [foreign]}))).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // DELETE removes the split, not its examples.
+    assert_eq!(app.delete(&format!("/v1/datasets/qa/splits/{split_id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&format!("/v1/datasets/qa/splits/{split_id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(inputs(&app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json()).len(), 3);
+    assert_eq!(app.send(patch(json!({"name": "again"}))).await.status, StatusCode::NOT_FOUND);
+}

@@ -3,12 +3,14 @@
 
 mod examples;
 mod labels;
+mod splits;
 mod upload;
 
 use serde_json::Value;
 
 pub use examples::ExampleRecord;
 pub use labels::{DatasetLabelChanges, DatasetLabelRecord};
+pub use splits::{DatasetSplitChanges, DatasetSplitRecord};
 pub use upload::{ExampleInput, UploadAction, UploadOutcome};
 
 use crate::backend::{Row, Statement};

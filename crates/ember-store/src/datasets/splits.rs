@@ -1,0 +1,180 @@
+//! Dataset splits: named sets of examples (global names, as in Phoenix), managed through a dataset
+//! whose examples they may hold.
+
+use serde_json::Value;
+
+use super::{json_param, json_text};
+use crate::backend::{Row, Statement, Transaction};
+use crate::error::{Result, StoreError};
+use crate::Store;
+
+/// A split with the number of examples in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetSplitRecord {
+    pub id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub color: String,
+    pub metadata: Value,
+    pub example_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a split update changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetSplitChanges {
+    pub name: Option<String>,
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+    pub color: Option<String>,
+    pub metadata: Option<Value>,
+    pub add_example_ids: Vec<i64>,
+    pub remove_example_ids: Vec<i64>,
+}
+
+fn name_taken(name: &str) -> StoreError {
+    StoreError::Conflict(format!("a dataset split named {name:?} already exists"))
+}
+
+impl Store {
+    async fn split_in(&self, tx: &mut Transaction, split_id: i64) -> Result<Option<DatasetSplitRecord>> {
+        let sql = format!(
+            "SELECT s.id, s.name, s.description, s.color, {}, \
+             (SELECT COUNT(*) FROM dataset_splits_dataset_examples AS m WHERE m.dataset_split_id = s.id), s.created_at, s.updated_at \
+             FROM dataset_splits AS s WHERE s.id = $1",
+            json_text(self.dialect, "s.metadata")
+        );
+        let row: Option<Row> = tx.exec().fetch_optional(Statement::new(sql, [split_id.into()])).await?;
+        row.map(|row| {
+            Ok(DatasetSplitRecord {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                description: row.get(2)?,
+                color: row.get(3)?,
+                metadata: serde_json::from_str(&row.get::<String>(4)?)?,
+                example_count: row.get(5)?,
+                created_at: row.get(6)?,
+                updated_at: row.get(7)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// `Invalid` naming the first example that is not one of the dataset's.
+    async fn require_examples_of(&self, tx: &mut Transaction, dataset_id: i64, example_ids: &[i64]) -> Result<()> {
+        for id in example_ids {
+            let found = tx
+                .exec()
+                .fetch_optional(Statement::new(
+                    "SELECT 1 FROM dataset_examples WHERE id = $1 AND dataset_id = $2",
+                    [(*id).into(), dataset_id.into()],
+                ))
+                .await?;
+            if found.is_none() {
+                return Err(StoreError::Invalid(format!("example {id} is not an example of this dataset")));
+            }
+        }
+        Ok(())
+    }
+
+    async fn add_to_split(&self, tx: &mut Transaction, split_id: i64, example_ids: &[i64]) -> Result<()> {
+        for id in example_ids {
+            tx.exec()
+                .execute(Statement::new(
+                    "INSERT INTO dataset_splits_dataset_examples (dataset_split_id, dataset_example_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    [split_id.into(), (*id).into()],
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Creates a split seeded with examples of the dataset: `Conflict` when the name is taken,
+    /// `Invalid` when an example is not the dataset's.
+    pub async fn create_dataset_split(
+        &self,
+        dataset_id: i64,
+        name: &str,
+        description: Option<&str>,
+        color: &str,
+        metadata: &Value,
+        example_ids: &[i64],
+    ) -> Result<DatasetSplitRecord> {
+        let now = ember_core::time::now_nanos();
+        let mut tx = self.writer.begin().await?;
+        self.require_examples_of(&mut tx, dataset_id, example_ids).await?;
+        let sql = format!(
+            "INSERT INTO dataset_splits (name, description, color, metadata, created_at, updated_at) VALUES ($1, $2, $3, {}, $5, $5) \
+             ON CONFLICT (name) DO NOTHING RETURNING id",
+            json_param(self.dialect, "$4".into())
+        );
+        let values = [name.into(), description.map(str::to_string).into(), color.into(), metadata.to_string().into(), now.into()];
+        let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? else { return Err(name_taken(name)) };
+        let split_id: i64 = row.get(0)?;
+        self.add_to_split(&mut tx, split_id, example_ids).await?;
+        let split = self.split_in(&mut tx, split_id).await?.ok_or_else(|| StoreError::Corrupt("split vanished".into()))?;
+        tx.commit().await?;
+        Ok(split)
+    }
+
+    /// Changes a split; `None` when there is none, `Conflict` when the new name is taken,
+    /// `Invalid` when an example to add is not the dataset's.
+    pub async fn update_dataset_split(
+        &self,
+        dataset_id: i64,
+        split_id: i64,
+        changes: &DatasetSplitChanges,
+    ) -> Result<Option<DatasetSplitRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let Some(mut split) = self.split_in(&mut tx, split_id).await? else { return Ok(None) };
+        if let Some(name) = changes.name.as_ref().filter(|name| **name != split.name) {
+            let taken =
+                tx.exec().fetch_optional(Statement::new("SELECT 1 FROM dataset_splits WHERE name = $1", [name.as_str().into()])).await?;
+            if taken.is_some() {
+                return Err(name_taken(name));
+            }
+            split.name = name.clone();
+        }
+        if let Some(description) = &changes.description {
+            split.description = description.clone();
+        }
+        if let Some(color) = &changes.color {
+            split.color = color.clone();
+        }
+        if let Some(metadata) = &changes.metadata {
+            split.metadata = metadata.clone();
+        }
+        self.require_examples_of(&mut tx, dataset_id, &changes.add_example_ids).await?;
+        let sql = format!(
+            "UPDATE dataset_splits SET name = $1, description = $2, color = $3, metadata = {}, updated_at = $5 WHERE id = $6",
+            json_param(self.dialect, "$4".into())
+        );
+        let values = [
+            split.name.as_str().into(),
+            split.description.clone().into(),
+            split.color.as_str().into(),
+            split.metadata.to_string().into(),
+            ember_core::time::now_nanos().into(),
+            split_id.into(),
+        ];
+        tx.exec().execute(Statement::new(sql, values)).await?;
+        self.add_to_split(&mut tx, split_id, &changes.add_example_ids).await?;
+        for id in &changes.remove_example_ids {
+            tx.exec()
+                .execute(Statement::new(
+                    "DELETE FROM dataset_splits_dataset_examples WHERE dataset_split_id = $1 AND dataset_example_id = $2",
+                    [split_id.into(), (*id).into()],
+                ))
+                .await?;
+        }
+        let split = self.split_in(&mut tx, split_id).await?;
+        tx.commit().await?;
+        Ok(split)
+    }
+
+    /// Deletes a split (its examples stay); false when there was none.
+    pub async fn delete_dataset_split(&self, split_id: i64) -> Result<bool> {
+        Ok(self.writer.exec().execute(Statement::new("DELETE FROM dataset_splits WHERE id = $1", [split_id.into()])).await? > 0)
+    }
+}
