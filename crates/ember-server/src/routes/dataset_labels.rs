@@ -5,9 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::GlobalId;
-use ember_store::{DatasetLabelChanges, DatasetLabelRecord, DatasetRecord};
+use ember_store::{DatasetLabelChanges, DatasetLabelRecord};
 use serde_json::{json, Map, Value};
 
+use super::datasets::dataset_by_id_or_name;
 use super::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
@@ -25,15 +26,6 @@ fn label_id(id: &str) -> ApiResult<i64> {
 
 async fn label_of(state: &AppState, id: &str) -> ApiResult<DatasetLabelRecord> {
     state.store.get_dataset_label(label_id(id)?).await?.ok_or_else(|| ApiError::not_found(format!("Dataset label {id} not found")))
-}
-
-/// A dataset by GlobalID or name.
-pub(super) async fn dataset_of(state: &AppState, identifier: &str) -> ApiResult<DatasetRecord> {
-    let found = match GlobalId::decode_as(identifier, "Dataset") {
-        Some(id) => state.store.get_dataset(id).await?,
-        None => state.store.get_dataset_by_name(identifier).await?,
-    };
-    found.ok_or_else(|| ApiError::not_found(format!("Dataset {identifier} not found")))
 }
 
 /// A non-empty name.
@@ -114,7 +106,7 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Ap
 }
 
 pub async fn list_for_dataset(State(state): State<AppState>, Path(dataset): Path<String>) -> ApiResult<Json<Value>> {
-    let dataset = dataset_of(&state, &dataset).await?;
+    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
     let labels = state.store.labels_of_dataset(dataset.id).await?;
     Ok(Json(json!({"data": labels.iter().map(label_json).collect::<Vec<_>>()})))
 }
@@ -125,7 +117,7 @@ pub async fn set_for_dataset(
     Path(dataset): Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    let dataset = dataset_of(&state, &dataset).await?;
+    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
     let ids = match body.get("dataset_label_ids") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(ids)) => ids
@@ -143,14 +135,14 @@ pub async fn set_for_dataset(
 }
 
 pub async fn add_to_dataset(State(state): State<AppState>, Path((dataset, label)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    let dataset = dataset_of(&state, &dataset).await?;
+    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
     let label = label_of(&state, &label).await?;
     state.store.add_dataset_label(dataset.id, label.id).await?;
     Ok(Json(json!({"data": label_json(&label)})))
 }
 
 pub async fn remove_from_dataset(State(state): State<AppState>, Path((dataset, label)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    let dataset = dataset_of(&state, &dataset).await?;
+    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
     let label = label_of(&state, &label).await?;
     state.store.remove_dataset_label(dataset.id, label.id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -9,7 +9,8 @@ use ember_core::GlobalId;
 use ember_store::{DatasetSplitChanges, DatasetSplitRecord};
 use serde_json::{json, Map, Value};
 
-use super::dataset_labels::{dataset_of, valid_name};
+use super::dataset_labels::valid_name;
+use super::datasets::dataset_by_id_or_name;
 use super::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -70,7 +71,7 @@ pub async fn create(
     Path(dataset): Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let dataset = dataset_of(&state, &dataset).await?;
+    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
     let name = valid_name(body.get("name").unwrap_or(&Value::Null))?;
     let color = match body.get("color") {
         None | Some(Value::Null) => DEFAULT_COLOR.to_string(),
@@ -92,7 +93,7 @@ pub async fn update(
     Path((dataset, split)): Path<(String, String)>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    let dataset = dataset_of(&state, &dataset).await?;
+    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
     let split_rowid = split_id(&split)?;
     let changes = DatasetSplitChanges {
         name: body.get("name").filter(|name| !name.is_null()).map(valid_name).transpose()?,
@@ -113,7 +114,7 @@ pub async fn update(
 }
 
 pub async fn delete(State(state): State<AppState>, Path((dataset, split)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    dataset_of(&state, &dataset).await?;
+    dataset_by_id_or_name(&state, &dataset).await?;
     if !state.store.delete_dataset_split(split_id(&split)?).await? {
         return Err(ApiError::not_found(format!("Dataset split {split} not found")));
     }

@@ -87,6 +87,15 @@ async fn dataset_of(state: &AppState, id: &str) -> ApiResult<DatasetRecord> {
     state.store.get_dataset(rowid).await?.ok_or_else(|| ApiError::not_found(format!("Dataset with ID {id} not found")))
 }
 
+/// A dataset by GlobalID or name, as the label and split paths take it (404 when there is none).
+pub(super) async fn dataset_by_id_or_name(state: &AppState, identifier: &str) -> ApiResult<DatasetRecord> {
+    let found = match GlobalId::decode_as(identifier, DATASET) {
+        Some(id) => state.store.get_dataset(id).await?,
+        None => state.store.get_dataset_by_name(identifier).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("Dataset {identifier} not found")))
+}
+
 pub async fn list(State(state): State<AppState>, params: QueryParams) -> ApiResult<Json<Value>> {
     let cursor = params.cursor(DATASET)?;
     let limit = params.limit(10, None)?;

@@ -75,13 +75,10 @@ impl Store {
         );
         let mut values: Vec<sea_query::Value> = vec![version_id.into(), dataset_id.into()];
         if !split_ids.is_empty() || !split_names.is_empty() {
-            let placeholders = |count: usize, values: &mut Vec<sea_query::Value>| {
-                let first = values.len() + 1;
-                (first..first + count).map(|n| d.placeholder(n)).collect::<Vec<_>>().join(", ")
-            };
-            let ids = placeholders(split_ids.len(), &mut values);
+            let placeholders = |first: usize, count: usize| (first..first + count).map(|n| d.placeholder(n)).collect::<Vec<_>>().join(", ");
+            let ids = placeholders(values.len() + 1, split_ids.len());
             values.extend(split_ids.iter().map(|id| (*id).into()));
-            let names = placeholders(split_names.len(), &mut values);
+            let names = placeholders(values.len() + 1, split_names.len());
             values.extend(split_names.iter().map(|name| name.as_str().into()));
             sql.push_str(&format!(
                 " AND e.id IN (SELECT m.dataset_example_id FROM dataset_splits_dataset_examples AS m \

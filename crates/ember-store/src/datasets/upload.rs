@@ -128,8 +128,7 @@ impl Store {
         }
         let mut deleted = 0;
         if action == UploadAction::Update && names_ids {
-            let named: BTreeSet<&str> = seen.iter().copied().collect();
-            for example in stored.iter().filter(|e| e.alive && !e.external_id.as_deref().is_some_and(|id| named.contains(id))) {
+            for example in stored.iter().filter(|e| e.alive && !e.external_id.as_deref().is_some_and(|id| seen.contains(id))) {
                 revisions.push((example.id, None, "DELETE"));
                 deleted += 1;
             }
