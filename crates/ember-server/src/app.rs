@@ -7,8 +7,8 @@ use axum::routing::{delete, get, patch, post, put};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, dataset_labels, dataset_splits, datasets, evaluations, health, otlp, projects, sessions, span_query,
-    span_updates, spans, traces,
+    annotation_configs, annotations, dataset_labels, dataset_splits, datasets, evaluations, experiment_downloads, experiment_evaluations,
+    experiment_runs, experiment_tags, experiments, health, otlp, projects, sessions, span_query, span_updates, spans, traces,
 };
 use crate::AppState;
 
@@ -50,6 +50,16 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/datasets/{id}/examples", get(datasets::examples))
         .route("/v1/datasets/{id}/splits", post(dataset_splits::create))
         .route("/v1/datasets/{id}/splits/{split_id}", patch(dataset_splits::update).delete(dataset_splits::delete))
+        .route("/v1/datasets/{id}/experiments", post(experiments::create).get(experiments::list))
+        .route("/v1/experiments/{id}", get(experiments::get).patch(experiments::update).delete(experiments::delete))
+        .route("/v1/experiments/{id}/runs", post(experiment_runs::create).get(experiment_runs::list))
+        .route("/v1/experiments/{id}/incomplete-runs", get(experiment_runs::incomplete))
+        .route("/v1/experiments/{id}/incomplete-evaluations", get(experiment_evaluations::incomplete))
+        .route("/v1/experiment_evaluations", post(experiment_evaluations::upsert))
+        .route("/v1/experiments/{id}/tags", get(experiment_tags::list).post(experiment_tags::set))
+        .route("/v1/experiments/{id}/tags/{tag}", delete(experiment_tags::delete))
+        .route("/v1/experiments/{id}/json", get(experiment_downloads::json))
+        .route("/v1/experiments/{id}/csv", get(experiment_downloads::csv))
         .route("/v1/dataset_labels", get(dataset_labels::list).post(dataset_labels::create))
         .route("/v1/dataset_labels/{label_id}", get(dataset_labels::get).patch(dataset_labels::update).delete(dataset_labels::delete))
         .route("/v1/datasets/{id}/labels", get(dataset_labels::list_for_dataset).put(dataset_labels::set_for_dataset))

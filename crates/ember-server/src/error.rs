@@ -34,6 +34,12 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
     }
 
+    /// A failure of ember itself: logged, and answered without its details.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    }
+
     /// A FastAPI-style validation error for one location, e.g. `["query", "limit"]`.
     pub fn validation(location: &[&str], kind: &str, message: impl Into<String>, input: Value) -> Self {
         Self::validation_at(json!(location), kind, message, input)

@@ -21,6 +21,7 @@ mod datasets;
 mod db;
 mod dialect;
 mod error;
+mod experiments;
 mod filter_plan;
 mod ingest;
 mod metadata_patch;
@@ -52,6 +53,10 @@ pub use datasets::{
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;
+pub use experiments::{
+    ExperimentChanges, ExperimentEvaluationInput, ExperimentEvaluationRecord, ExperimentRecord, ExperimentRunInput, ExperimentRunRecord,
+    ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns, NewExperiment, RunWrite,
+};
 pub use ingest::WriteOutcome;
 pub use prepared::PreparedSpan;
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};

@@ -33,7 +33,14 @@ fn project_columns() -> [Projects; 5] {
 
 impl Store {
     /// Projects newest first; `cursor` is the id of the first project of the page.
-    pub async fn list_projects(&self, cursor: Option<i64>, limit: usize, name_contains: Option<&str>) -> Result<ProjectPage> {
+    /// Projects newest first; an experiment's project only with `include_experiment_projects`.
+    pub async fn list_projects(
+        &self,
+        cursor: Option<i64>,
+        limit: usize,
+        name_contains: Option<&str>,
+        include_experiment_projects: bool,
+    ) -> Result<ProjectPage> {
         let mut query = Query::select()
             .columns(project_columns())
             .from(Projects::Table)
@@ -46,6 +53,9 @@ impl Store {
         if let Some(fragment) = name_contains.filter(|f| !f.is_empty()) {
             let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
             query.and_where(Expr::expr(Func::lower(Expr::col(Projects::Name))).like(sea_query::LikeExpr::new(pattern).escape('\\')));
+        }
+        if !include_experiment_projects {
+            query.and_where(Expr::cust("NOT EXISTS (SELECT 1 FROM experiments AS x WHERE x.project_name = projects.name)"));
         }
         let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
         let items = rows.iter().map(Project::from_row).collect::<Result<Vec<_>>>()?;

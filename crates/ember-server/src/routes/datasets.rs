@@ -18,10 +18,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::AppState;
 
-const DATASET: &str = "Dataset";
-const VERSION: &str = "DatasetVersion";
-const EXAMPLE: &str = "DatasetExample";
-const SPLIT: &str = "DatasetSplit";
+pub(super) const DATASET: &str = "Dataset";
+pub(super) const VERSION: &str = "DatasetVersion";
+pub(super) const EXAMPLE: &str = "DatasetExample";
+pub(super) const SPLIT: &str = "DatasetSplit";
 const SPAN: &str = "Span";
 
 fn dataset_json(dataset: &DatasetRecord) -> Value {
@@ -48,7 +48,7 @@ fn version_json(version: &DatasetVersionRecord) -> Value {
 /// An example as the examples endpoint returns it, serialised straight from the record (a
 /// large dataset's examples are not copied into `Value`s first). Its public id is the caller's
 /// stable id when it gave one, else its node id.
-struct ExampleView<'a>(&'a ExampleRecord);
+pub(super) struct ExampleView<'a>(pub(super) &'a ExampleRecord);
 
 impl Serialize for ExampleView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -16,11 +16,10 @@ use crate::{wire, AppState};
 pub async fn list(State(state): State<AppState>, params: QueryParams) -> ApiResult<Json<Value>> {
     let limit = params.limit(100, None)?;
     let cursor = params.cursor("Project")?;
-    // Experiment and dataset-evaluator projects arrive with experiments; until then every
-    // project is a tracing project, so both flags are accepted and change nothing.
-    params.bool("include_experiment_projects", false)?;
+    let include_experiment_projects = params.bool("include_experiment_projects", false)?;
+    // ember has no dataset evaluators, so no project is one's; the flag is accepted.
     params.bool("include_dataset_evaluator_projects", false)?;
-    let page = state.store.list_projects(cursor, limit, params.get("name_contains")).await?;
+    let page = state.store.list_projects(cursor, limit, params.get("name_contains"), include_experiment_projects).await?;
     Ok(Json(wire::page(page.items.iter().map(wire::project).collect(), page.next_cursor, "Project")))
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::json_text;
+use super::{json_text, latest_revision_at};
 use crate::backend::{Row, Statement};
 use crate::dialect::Dialect;
 use crate::error::Result;
@@ -32,16 +32,33 @@ impl From<JsonExampleRow> for ExampleRecord {
     }
 }
 
+/// The select list of an example read from example `e`, revision `revision` and span `s`, in
+/// the order [`ExampleRecord::from_row`] reads it.
+pub(crate) fn example_columns(d: Dialect, revision: &str) -> String {
+    format!(
+        "e.id AS id, e.external_id AS external_id, {} AS input, {} AS output, {} AS metadata, \
+         {revision}.created_at AS updated_at, s.id AS span_rowid, s.span_id AS span_id",
+        json_text(d, &format!("{revision}.input")),
+        json_text(d, &format!("{revision}.output")),
+        json_text(d, &format!("{revision}.metadata")),
+    )
+}
+
 impl ExampleRecord {
-    fn from_row(row: &Row) -> Result<Self> {
+    pub(crate) fn from_row(row: &Row) -> Result<Self> {
+        Self::from_row_at(row, 0)
+    }
+
+    /// The example whose columns start at `first`.
+    pub(crate) fn from_row_at(row: &Row, first: usize) -> Result<Self> {
         Ok(ExampleRecord {
-            id: row.get(0)?,
-            external_id: row.get(1)?,
-            input: serde_json::from_str(&row.get::<String>(2)?)?,
-            output: serde_json::from_str(&row.get::<String>(3)?)?,
-            metadata: serde_json::from_str(&row.get::<String>(4)?)?,
-            updated_at: row.get(5)?,
-            span: match (row.get::<Option<i64>>(6)?, row.get::<Option<String>>(7)?) {
+            id: row.get(first)?,
+            external_id: row.get(first + 1)?,
+            input: serde_json::from_str(&row.get::<String>(first + 2)?)?,
+            output: serde_json::from_str(&row.get::<String>(first + 3)?)?,
+            metadata: serde_json::from_str(&row.get::<String>(first + 4)?)?,
+            updated_at: row.get(first + 5)?,
+            span: match (row.get::<Option<i64>>(first + 6)?, row.get::<Option<String>>(first + 7)?) {
                 (Some(rowid), Some(span_id)) => Some((rowid, span_id)),
                 _ => None,
             },
@@ -61,16 +78,10 @@ impl Store {
     ) -> Result<Vec<ExampleRecord>> {
         let d = self.dialect;
         let mut sql = format!(
-            "SELECT e.id AS id, e.external_id AS external_id, {} AS input, {} AS output, {} AS metadata, \
-             r.created_at AS updated_at, s.id AS span_rowid, s.span_id AS span_id FROM dataset_examples AS e \
-             JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
-             WHERE r2.dataset_example_id = e.id AND r2.dataset_version_id <= {} ORDER BY r2.dataset_version_id DESC LIMIT 1) \
-             LEFT JOIN spans AS s ON s.id = e.span_rowid \
-             WHERE e.dataset_id = {} AND r.revision_kind <> 'DELETE'",
-            json_text(d, "r.input"),
-            json_text(d, "r.output"),
-            json_text(d, "r.metadata"),
-            d.placeholder(1),
+            "SELECT {} FROM dataset_examples AS e JOIN dataset_example_revisions AS r ON r.id = {} \
+             LEFT JOIN spans AS s ON s.id = e.span_rowid WHERE e.dataset_id = {} AND r.revision_kind <> 'DELETE'",
+            example_columns(d, "r"),
+            latest_revision_at("e.id", &d.placeholder(1)),
             d.placeholder(2)
         );
         let mut values: Vec<sea_query::Value> = vec![version_id.into(), dataset_id.into()];
@@ -105,5 +116,18 @@ impl Store {
                 rows.iter().map(ExampleRecord::from_row).collect()
             }
         }
+    }
+
+    /// The id of the dataset's example with this caller-given id.
+    pub async fn dataset_example_id_by_external_id(&self, dataset_id: i64, external_id: &str) -> Result<Option<i64>> {
+        let row = self
+            .reader
+            .exec()
+            .fetch_optional(Statement::new(
+                "SELECT id FROM dataset_examples WHERE dataset_id = $1 AND external_id = $2",
+                [dataset_id.into(), external_id.into()],
+            ))
+            .await?;
+        row.map(|row| row.get(0)).transpose()
     }
 }

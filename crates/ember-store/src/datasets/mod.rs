@@ -8,6 +8,7 @@ mod upload;
 
 use serde_json::Value;
 
+pub(crate) use examples::example_columns;
 pub use examples::ExampleRecord;
 pub use labels::{DatasetLabelChanges, DatasetLabelRecord};
 pub use splits::{DatasetSplitChanges, DatasetSplitRecord};
@@ -43,15 +44,24 @@ pub struct DatasetVersionRecord {
 }
 
 /// A JSON column as text.
-fn json_text(dialect: Dialect, column: &str) -> String {
+pub(crate) fn json_text(dialect: Dialect, column: &str) -> String {
     match dialect {
         Dialect::Sqlite => column.to_string(),
         Dialect::Postgres => format!("CAST({column} AS TEXT)"),
     }
 }
 
+/// The id of example `example`'s latest revision at or before version `version` (SQL
+/// expressions); the revision may be a deletion.
+pub(crate) fn latest_revision_at(example: &str, version: &str) -> String {
+    format!(
+        "(SELECT r2.id FROM dataset_example_revisions AS r2 WHERE r2.dataset_example_id = {example} \
+         AND r2.dataset_version_id <= {version} ORDER BY r2.dataset_version_id DESC LIMIT 1)"
+    )
+}
+
 /// A placeholder for a JSON value given as text (`$n` or `?`, as the rest of the statement).
-fn json_param(dialect: Dialect, placeholder: String) -> String {
+pub(crate) fn json_param(dialect: Dialect, placeholder: String) -> String {
     match dialect {
         Dialect::Sqlite => placeholder,
         Dialect::Postgres => format!("CAST({placeholder} AS JSONB)"),

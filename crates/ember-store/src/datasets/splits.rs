@@ -33,32 +33,49 @@ pub struct DatasetSplitChanges {
     pub remove_example_ids: Vec<i64>,
 }
 
+impl DatasetSplitRecord {
+    fn from_row(row: &Row) -> Result<Self> {
+        Ok(DatasetSplitRecord {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            description: row.get(2)?,
+            color: row.get(3)?,
+            metadata: serde_json::from_str(&row.get::<String>(4)?)?,
+            example_count: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+        })
+    }
+}
+
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict(format!("a dataset split named {name:?} already exists"))
 }
 
 impl Store {
-    async fn split_in(&self, tx: &mut Transaction, split_id: i64) -> Result<Option<DatasetSplitRecord>> {
-        let sql = format!(
+    /// The split `condition` (on `s`, with `$1`) selects.
+    fn split_query(&self, condition: &str) -> String {
+        format!(
             "SELECT s.id, s.name, s.description, s.color, {}, \
              (SELECT COUNT(*) FROM dataset_splits_dataset_examples AS m WHERE m.dataset_split_id = s.id), s.created_at, s.updated_at \
-             FROM dataset_splits AS s WHERE s.id = $1",
+             FROM dataset_splits AS s WHERE {condition}",
             json_text(self.dialect, "s.metadata")
-        );
-        let row: Option<Row> = tx.exec().fetch_optional(Statement::new(sql, [split_id.into()])).await?;
-        row.map(|row| {
-            Ok(DatasetSplitRecord {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                description: row.get(2)?,
-                color: row.get(3)?,
-                metadata: serde_json::from_str(&row.get::<String>(4)?)?,
-                example_count: row.get(5)?,
-                created_at: row.get(6)?,
-                updated_at: row.get(7)?,
-            })
-        })
-        .transpose()
+        )
+    }
+
+    async fn split_in(&self, tx: &mut Transaction, split_id: i64) -> Result<Option<DatasetSplitRecord>> {
+        let row = tx.exec().fetch_optional(Statement::new(self.split_query("s.id = $1"), [split_id.into()])).await?;
+        row.as_ref().map(DatasetSplitRecord::from_row).transpose()
+    }
+
+    pub async fn get_dataset_split(&self, split_id: i64) -> Result<Option<DatasetSplitRecord>> {
+        let row = self.reader.exec().fetch_optional(Statement::new(self.split_query("s.id = $1"), [split_id.into()])).await?;
+        row.as_ref().map(DatasetSplitRecord::from_row).transpose()
+    }
+
+    pub async fn get_dataset_split_by_name(&self, name: &str) -> Result<Option<DatasetSplitRecord>> {
+        let row = self.reader.exec().fetch_optional(Statement::new(self.split_query("s.name = $1"), [name.into()])).await?;
+        row.as_ref().map(DatasetSplitRecord::from_row).transpose()
     }
 
     /// `Invalid` naming the first example that is not one of the dataset's.

@@ -227,10 +227,10 @@ pub async fn projects_crud(store: Store) {
     assert!(matches!(store.create_project("alpha", None).await, Err(ember_store::StoreError::Conflict(_))));
     let updated = store.update_project_description(created.id, Some("second")).await.unwrap();
     assert_eq!(updated.description.as_deref(), Some("second"));
-    let page = store.list_projects(None, 1, None).await.unwrap();
+    let page = store.list_projects(None, 1, None, true).await.unwrap();
     assert_eq!(page.items[0].name, "alpha");
     assert!(page.next_cursor.is_some());
-    let filtered = store.list_projects(None, 10, Some("ALP")).await.unwrap();
+    let filtered = store.list_projects(None, 10, Some("ALP"), true).await.unwrap();
     assert_eq!(filtered.items.len(), 1);
     assert!(store.delete_project(created.id).await.unwrap());
     assert!(store.get_project(created.id).await.unwrap().is_none());

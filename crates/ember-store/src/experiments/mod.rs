@@ -1,0 +1,220 @@
+//! Experiments over a dataset version (see migration `experiments`): each fixes the examples it
+//! runs over when it is created, gets a project for its traces, and collects runs (one per
+//! example and repetition) and their evaluations.
+
+mod evaluations;
+mod export;
+mod runs;
+mod tags;
+
+use serde_json::Value;
+
+pub use evaluations::{ExperimentEvaluationInput, ExperimentEvaluationRecord, IncompleteEvaluation};
+pub use export::ExportedRun;
+pub use runs::{ExperimentRunInput, ExperimentRunRecord, IncompleteRuns, RunWrite};
+pub use tags::ExperimentTagRecord;
+
+use crate::backend::{Row, Statement, Transaction};
+use crate::datasets::{json_param, json_text, latest_revision_at};
+use crate::error::{Result, StoreError};
+use crate::records::Page;
+use crate::Store;
+
+/// A stored experiment with its run counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentRecord {
+    pub id: i64,
+    pub dataset_id: i64,
+    pub dataset_version_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    pub repetitions: i64,
+    pub metadata: Value,
+    pub project_name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Examples the experiment runs over.
+    pub example_count: i64,
+    pub successful_run_count: i64,
+    pub failed_run_count: i64,
+}
+
+impl ExperimentRecord {
+    /// Runs not yet recorded: one per example and repetition, less those recorded.
+    pub fn missing_run_count(&self) -> i64 {
+        (self.example_count * self.repetitions - self.successful_run_count - self.failed_run_count).max(0)
+    }
+
+    fn select(store: &Store) -> String {
+        format!(
+            "SELECT x.id, x.dataset_id, x.dataset_version_id, x.name, x.description, x.repetitions, {}, x.project_name, \
+             x.created_at, x.updated_at, \
+             (SELECT COUNT(*) FROM experiments_dataset_examples AS m WHERE m.experiment_id = x.id), \
+             (SELECT COUNT(*) FROM experiment_runs AS r WHERE r.experiment_id = x.id AND r.error IS NULL), \
+             (SELECT COUNT(*) FROM experiment_runs AS r WHERE r.experiment_id = x.id AND r.error IS NOT NULL) \
+             FROM experiments AS x",
+            json_text(store.dialect, "x.metadata")
+        )
+    }
+
+    fn from_row(row: &Row) -> Result<Self> {
+        Ok(ExperimentRecord {
+            id: row.get(0)?,
+            dataset_id: row.get(1)?,
+            dataset_version_id: row.get(2)?,
+            name: row.get(3)?,
+            description: row.get(4)?,
+            repetitions: row.get(5)?,
+            metadata: serde_json::from_str(&row.get::<String>(6)?)?,
+            project_name: row.get(7)?,
+            created_at: row.get(8)?,
+            updated_at: row.get(9)?,
+            example_count: row.get(10)?,
+            successful_run_count: row.get(11)?,
+            failed_run_count: row.get(12)?,
+        })
+    }
+}
+
+/// What a new experiment is.
+#[derive(Debug, Clone)]
+pub struct NewExperiment<'a> {
+    pub dataset_id: i64,
+    pub dataset_version_id: i64,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub metadata: &'a Value,
+    pub repetitions: i64,
+    /// Only the examples in one of these splits; all when empty.
+    pub split_ids: &'a [i64],
+    /// The project its traces go to, created with it.
+    pub project_name: &'a str,
+    pub project_description: &'a str,
+}
+
+/// What an experiment update changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentChanges {
+    pub name: Option<String>,
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+    pub metadata: Option<Value>,
+}
+
+impl Store {
+    /// Creates an experiment, its project and its set of examples (those alive at its version,
+    /// narrowed by its splits), in one transaction.
+    pub async fn create_experiment(&self, new: NewExperiment<'_>) -> Result<ExperimentRecord> {
+        let now = ember_core::time::now_nanos();
+        let mut tx = self.writer.begin().await?;
+        let sql = format!(
+            "INSERT INTO experiments (dataset_id, dataset_version_id, name, description, repetitions, metadata, project_name, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, {}, $7, $8, $8) RETURNING id",
+            json_param(self.dialect, "$6".into())
+        );
+        let values = [
+            new.dataset_id.into(),
+            new.dataset_version_id.into(),
+            new.name.into(),
+            new.description.map(str::to_string).into(),
+            new.repetitions.into(),
+            new.metadata.to_string().into(),
+            new.project_name.into(),
+            now.into(),
+        ];
+        let experiment_id: i64 = tx.exec().fetch_one(Statement::new(sql, values)).await?.get(0)?;
+        tx.exec()
+            .execute(Statement::new(
+                "INSERT INTO projects (name, description, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING",
+                [new.project_name.into(), new.project_description.into(), now.into()],
+            ))
+            .await?;
+        for split_id in new.split_ids {
+            tx.exec()
+                .execute(Statement::new(
+                    "INSERT INTO experiments_dataset_splits (experiment_id, dataset_split_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    [experiment_id.into(), (*split_id).into()],
+                ))
+                .await?;
+        }
+        let mut sql = format!(
+            "INSERT INTO experiments_dataset_examples (experiment_id, dataset_example_id, dataset_example_revision_id) \
+             SELECT $1, e.id, r.id FROM dataset_examples AS e JOIN dataset_example_revisions AS r ON r.id = {} \
+             WHERE e.dataset_id = $3 AND r.revision_kind <> 'DELETE'",
+            latest_revision_at("e.id", "$2")
+        );
+        if !new.split_ids.is_empty() {
+            sql.push_str(
+                " AND e.id IN (SELECT m.dataset_example_id FROM dataset_splits_dataset_examples AS m \
+                 JOIN experiments_dataset_splits AS xs ON xs.dataset_split_id = m.dataset_split_id WHERE xs.experiment_id = $1)",
+            );
+        }
+        tx.exec().execute(Statement::new(sql, [experiment_id.into(), new.dataset_version_id.into(), new.dataset_id.into()])).await?;
+        let experiment =
+            self.experiment_in(&mut tx, experiment_id).await?.ok_or_else(|| StoreError::Corrupt("experiment vanished".into()))?;
+        tx.commit().await?;
+        Ok(experiment)
+    }
+
+    async fn experiment_in(&self, tx: &mut Transaction, id: i64) -> Result<Option<ExperimentRecord>> {
+        let sql = format!("{} WHERE x.id = $1", ExperimentRecord::select(self));
+        tx.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(ExperimentRecord::from_row).transpose()
+    }
+
+    pub async fn get_experiment(&self, id: i64) -> Result<Option<ExperimentRecord>> {
+        let sql = format!("{} WHERE x.id = $1", ExperimentRecord::select(self));
+        self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(ExperimentRecord::from_row).transpose()
+    }
+
+    /// A dataset's experiments newest first; `cursor` is the id of the page's first.
+    pub async fn list_experiments(&self, dataset_id: i64, cursor: Option<i64>, limit: usize) -> Result<Page<ExperimentRecord>> {
+        let sql =
+            format!("{} WHERE x.dataset_id = $1 AND x.id <= $2 ORDER BY x.id DESC LIMIT {}", ExperimentRecord::select(self), limit + 1);
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [dataset_id.into(), cursor.unwrap_or(i64::MAX).into()])).await?;
+        let experiments = rows.iter().map(ExperimentRecord::from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(experiments, limit, |experiment| experiment.id))
+    }
+
+    /// Applies `changes`; `None` when there is no such experiment.
+    pub async fn update_experiment(&self, id: i64, changes: ExperimentChanges) -> Result<Option<ExperimentRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let mut assignments = vec!["updated_at = $2".to_string()];
+        let mut values: Vec<sea_query::Value> = vec![id.into(), ember_core::time::now_nanos().into()];
+        if let Some(name) = changes.name {
+            values.push(name.into());
+            assignments.push(format!("name = ${}", values.len()));
+        }
+        if let Some(description) = changes.description {
+            values.push(description.into());
+            assignments.push(format!("description = ${}", values.len()));
+        }
+        if let Some(metadata) = changes.metadata {
+            values.push(metadata.to_string().into());
+            assignments.push(format!("metadata = {}", json_param(self.dialect, format!("${}", values.len()))));
+        }
+        let sql = format!("UPDATE experiments SET {} WHERE id = $1", assignments.join(", "));
+        if tx.exec().execute(Statement::new(sql, values)).await? == 0 {
+            return Ok(None);
+        }
+        let experiment = self.experiment_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(experiment)
+    }
+
+    /// Deletes an experiment with its runs and evaluations, and with `delete_project` also its
+    /// project and the traces in it; false when there was no such experiment.
+    pub async fn delete_experiment(&self, id: i64, delete_project: bool) -> Result<bool> {
+        let mut tx = self.writer.begin().await?;
+        let Some(row) =
+            tx.exec().fetch_optional(Statement::new("DELETE FROM experiments WHERE id = $1 RETURNING project_name", [id.into()])).await?
+        else {
+            return Ok(false);
+        };
+        let project_name: Option<String> = row.get(0)?;
+        if let Some(project_name) = project_name.filter(|_| delete_project) {
+            tx.exec().execute(Statement::new("DELETE FROM projects WHERE name = $1", [project_name.into()])).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
