@@ -2,6 +2,7 @@
 
 mod database;
 mod datasets;
+mod experiments;
 mod generate;
 mod server;
 
@@ -43,6 +44,13 @@ struct Args {
     /// Examples of the dataset upload and fetch (0 skips them).
     #[arg(long, default_value_t = 100_000)]
     dataset_examples: usize,
+    /// Experiment runs recorded with two evaluations each (0 skips them).
+    #[arg(long, default_value_t = 10_000)]
+    experiment_runs: usize,
+    /// Experiment run and evaluation requests in flight at once (an experiment runner's
+    /// concurrency; each SQLite commit waits for the disk, so throughput follows it).
+    #[arg(long, default_value_t = 32)]
+    experiment_concurrency: usize,
     /// The ember binary; defaults to the one beside this benchmark.
     #[arg(long)]
     ember_bin: Option<PathBuf>,
@@ -185,6 +193,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     annotations_and_filters(&client, &base, &database, args.filter_samples).await?;
     if args.dataset_examples > 0 {
         datasets::run(&client, ember, args.dataset_examples, 5).await?;
+    }
+    if args.experiment_runs > 0 {
+        experiments::run(&client, ember, args.experiment_runs, args.experiment_concurrency).await?;
     }
     println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
 

@@ -10,6 +10,7 @@ use crate::checkpoint::Checkpointer;
 use crate::codec::Codec;
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::group_commit::GroupCommit;
 use crate::url::DatabaseUrl;
 
 /// How to open a store.
@@ -56,6 +57,8 @@ pub struct Store {
     /// PostgreSQL: the pool of the primary.
     pub(crate) writer: Pool,
     pub(crate) reader: Pool,
+    /// SQLite: one-row writes from many requests committed together (see `group_commit`).
+    pub(crate) group_commit: Option<GroupCommit>,
     pub(crate) checkpointer: Option<Checkpointer>,
     /// How SQLite stores attributes; PostgreSQL stores them as JSONB.
     pub(crate) codec: Option<Arc<Codec>>,
@@ -97,6 +100,21 @@ impl Store {
     pub(crate) fn build<S: QueryStatementWriter>(&self, statement: &S) -> Statement {
         let (sql, values) = statement.build_any(self.dialect.query_builder());
         Statement { sql, values }
+    }
+
+    /// Runs a one-row write (its first row, if any, once committed): on SQLite grouped with
+    /// others in one transaction, on PostgreSQL on its own connection.
+    pub(crate) async fn write_one(&self, statement: Statement) -> Result<Option<crate::backend::Row>> {
+        match &self.group_commit {
+            Some(group_commit) => group_commit.fetch_optional(statement).await,
+            None => self.writer.exec().fetch_optional(statement).await,
+        }
+    }
+
+    /// One-row writes waiting for a group transaction, and those not yet answered (both 0 on
+    /// PostgreSQL, which does not group them).
+    pub fn small_writes_in_progress(&self) -> (usize, usize) {
+        self.group_commit.as_ref().map_or((0, 0), GroupCommit::load)
     }
 
     /// Runs a list or filter query on the read pool within the store's time budget.

@@ -16,7 +16,7 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("the spans could not be committed; retry later")]
+    #[error("the write could not be committed; retry later")]
     BatchFailed,
     #[error("the ingest writer has stopped")]
     WriterStopped,

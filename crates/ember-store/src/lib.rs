@@ -23,6 +23,7 @@ mod dialect;
 mod error;
 mod experiments;
 mod filter_plan;
+mod group_commit;
 mod ingest;
 mod metadata_patch;
 mod postgres;
@@ -54,8 +55,8 @@ pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;
 pub use experiments::{
-    ExperimentChanges, ExperimentEvaluationInput, ExperimentEvaluationRecord, ExperimentRecord, ExperimentRunInput, ExperimentRunRecord,
-    ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns, NewExperiment, RunWrite,
+    ExperimentChanges, ExperimentEvaluationInput, ExperimentEvaluationRecord, ExperimentKey, ExperimentRecord, ExperimentRunInput,
+    ExperimentRunRecord, ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns, NewExperiment, RunWrite,
 };
 pub use ingest::WriteOutcome;
 pub use prepared::PreparedSpan;

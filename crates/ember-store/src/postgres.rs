@@ -28,6 +28,7 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         dialect: Dialect::Postgres,
         writer: Pool::Postgres(writer),
         reader: Pool::Postgres(reader),
+        group_commit: None,
         checkpointer: None,
         codec: None,
         query_budget: options.query_budget,

@@ -10,6 +10,7 @@ use crate::checkpoint::Checkpointer;
 use crate::codec::{register_sql_functions, Codec};
 use crate::dialect::Dialect;
 use crate::error::Result;
+use crate::group_commit::GroupCommit;
 use crate::url::DatabaseUrl;
 use crate::{Store, StoreOptions};
 
@@ -73,6 +74,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
     };
     Ok(Store {
         dialect: Dialect::Sqlite,
+        group_commit: Some(GroupCommit::start(Pool::Sqlite(writer.clone()))),
         writer: Pool::Sqlite(writer),
         reader: Pool::Sqlite(reader),
         checkpointer,

@@ -264,3 +264,87 @@ async fn a_metadata_update_of_many_transactions_sees_its_own_earlier_chunks() {
     let last = store.get_span(None, Some(&format!("{:016x}", count - 1))).await.unwrap().unwrap();
     assert_eq!(last.span.attributes["metadata"], json!({"n": count - 1}));
 }
+
+#[tokio::test]
+async fn small_writes_waiting_together_commit_together_and_a_failing_one_fails_alone() {
+    use ember_store::{AnnotatorKind, ExampleInput, ExperimentEvaluationInput, ExperimentRunInput, NewExperiment, RunWrite, UploadAction};
+    use serde_json::json;
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    let example =
+        ExampleInput { input: json!({"q": 1}), output: json!({}), metadata: json!({}), splits: vec![], span_id: None, external_id: None };
+    let uploaded = store.upload_examples(UploadAction::Create, "d", None, &json!({}), &[example]).await.unwrap();
+    let experiment = store
+        .create_experiment(NewExperiment {
+            dataset_id: uploaded.dataset_id,
+            dataset_version_id: uploaded.version_id,
+            name: "e",
+            description: None,
+            metadata: &json!({}),
+            repetitions: 1,
+            split_ids: &[],
+            project_name: "Experiment-test",
+            project_description: "",
+        })
+        .await
+        .unwrap();
+    let example_id = store.dataset_examples(uploaded.dataset_id, uploaded.version_id, &[], &[]).await.unwrap()[0].id;
+    let run = ExperimentRunInput {
+        dataset_example_id: example_id,
+        repetition_number: 1,
+        output: json!(1),
+        start_time: 0,
+        end_time: 1,
+        trace_id: None,
+        error: None,
+    };
+    let RunWrite::Recorded(run_id) = store.record_experiment_run(experiment.id, &run).await.unwrap() else { panic!("the run is new") };
+
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("CREATE TRIGGER reject_poison BEFORE INSERT ON experiment_run_annotations WHEN NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, 'poison'); END")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let evaluation = |name: &str| ExperimentEvaluationInput {
+        experiment_run_id: run_id,
+        name: name.into(),
+        annotator_kind: AnnotatorKind::Code,
+        label: None,
+        score: Some(1.0),
+        explanation: None,
+        error: None,
+        metadata: json!({}),
+        trace_id: None,
+        start_time: 0,
+        end_time: 1,
+    };
+    // Hold the write lock: the first write waits in its transaction, the rest queue behind it and
+    // go into the next transaction together.
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let spawn = |name: &'static str| {
+        let (store, evaluation) = (store.clone(), evaluation(name));
+        tokio::spawn(async move { store.upsert_experiment_evaluation(&evaluation).await })
+    };
+    let first = spawn("first");
+    // Taken into a transaction: submitted, no longer waiting.
+    while store.small_writes_in_progress() != (0, 1) {
+        tokio::task::yield_now().await;
+    }
+    let together = [spawn("good-1"), spawn("poison"), spawn("good-2")];
+    while store.small_writes_in_progress().0 < 3 {
+        tokio::task::yield_now().await;
+    }
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+
+    first.await.unwrap().expect("the first write commits");
+    let [good_1, poison, good_2] = together;
+    good_1.await.unwrap().expect("a write grouped with a failing one still commits");
+    assert!(poison.await.unwrap().is_err(), "the failing write reports its failure");
+    good_2.await.unwrap().expect("a write after the failing one in its group commits");
+    let names: Vec<String> =
+        store.export_experiment_runs(experiment.id).await.unwrap()[0].evaluations.iter().map(|e| e.name.clone()).collect();
+    assert_eq!(names, ["first", "good-1", "good-2"]);
+}

@@ -106,7 +106,7 @@ fn attachment(name: &str, extension: &str) -> String {
 pub async fn json(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let (name, runs) = runs_of(&state, &id).await?;
     let records: Vec<RunRecord> = runs.iter().map(RunRecord::from).collect();
-    let body = serde_json::to_string_pretty(&records).map_err(|error| ApiError::internal(error))?;
+    let body = serde_json::to_string_pretty(&records).map_err(ApiError::internal)?;
     let headers =
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, attachment(&name, "json"))];
     Ok((headers, body).into_response())
@@ -173,7 +173,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
         header.extend(EVALUATION_FIELDS.iter().map(|field| format!("annotation_{evaluation_name}_{field}")));
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let write_error = |error: csv::Error| ApiError::internal(error);
+    let write_error = ApiError::internal::<csv::Error>;
     writer.write_record(&header).map_err(write_error)?;
     for exported in &runs {
         let run = &exported.run;
@@ -200,7 +200,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
         }
         writer.write_record(&record).map_err(write_error)?;
     }
-    let body = writer.into_inner().map_err(|error| ApiError::internal(error))?;
+    let body = writer.into_inner().map_err(ApiError::internal)?;
     let headers = [(header::CONTENT_TYPE, "text/csv".to_string()), (header::CONTENT_DISPOSITION, attachment(&name, "csv"))];
     Ok((headers, body).into_response())
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use ember_core::time::{format_nanos, parse_timestamp};
 use ember_core::GlobalId;
-use ember_store::{ExperimentRecord, ExperimentRunInput, ExperimentRunRecord, RunWrite};
+use ember_store::{ExperimentKey, ExperimentRunInput, ExperimentRunRecord, RunWrite};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -70,7 +70,7 @@ pub struct CreateRun {
 }
 
 /// The example a run names: by node id, or by the caller's id within the experiment's dataset.
-async fn example_rowid(state: &AppState, experiment: &ExperimentRecord, id: &str) -> ApiResult<i64> {
+async fn example_rowid(state: &AppState, experiment: &ExperimentKey, id: &str) -> ApiResult<i64> {
     if let Some(rowid) = GlobalId::decode_as(id, EXAMPLE) {
         return Ok(rowid);
     }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use ember_core::time::format_nanos;
 use ember_core::GlobalId;
-use ember_store::{ExperimentChanges, ExperimentRecord, NewExperiment};
+use ember_store::{ExperimentChanges, ExperimentKey, ExperimentRecord, NewExperiment};
 use rand::Rng;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
@@ -62,17 +62,17 @@ impl From<ExperimentRecord> for ExperimentView {
 
 /// The experiment an id from the path names: 404 when it is not an experiment id or there is
 /// none, as Phoenix answers.
-pub(super) async fn experiment_of(state: &AppState, id: &str) -> ApiResult<ExperimentRecord> {
+pub(super) async fn experiment_of(state: &AppState, id: &str) -> ApiResult<ExperimentKey> {
     let not_found = || ApiError::not_found(format!("Experiment with ID {id} does not exist"));
     let rowid = GlobalId::decode_as(id, EXPERIMENT).ok_or_else(not_found)?;
-    state.store.get_experiment(rowid).await?.ok_or_else(not_found)
+    state.store.get_experiment_key(rowid).await?.ok_or_else(not_found)
 }
 
 /// As [`experiment_of`], but an id that is not an experiment id is a 422, as the newer paths
 /// (tags, patch) answer.
-pub(super) async fn experiment_checked(state: &AppState, id: &str) -> ApiResult<ExperimentRecord> {
+pub(super) async fn experiment_checked(state: &AppState, id: &str) -> ApiResult<ExperimentKey> {
     let rowid = GlobalId::decode_as(id, EXPERIMENT).ok_or_else(|| ApiError::unprocessable(format!("Invalid experiment ID: {id}")))?;
-    state.store.get_experiment(rowid).await?.ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))
+    state.store.get_experiment_key(rowid).await?.ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))
 }
 
 #[derive(Deserialize)]
@@ -172,7 +172,10 @@ pub async fn list(State(state): State<AppState>, Path(dataset_id): Path<String>,
 }
 
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({"data": ExperimentView::from(experiment_of(&state, &id).await?)})))
+    let key = experiment_of(&state, &id).await?;
+    let experiment =
+        state.store.get_experiment(key.id).await?.ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))?;
+    Ok(Json(json!({"data": ExperimentView::from(experiment)})))
 }
 
 /// A field that may be absent (`None`), null (`Some(None)`) or a value.

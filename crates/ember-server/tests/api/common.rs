@@ -79,6 +79,10 @@ impl TestApp {
         self.send(request.body(Body::from(body.to_string())).unwrap()).await
     }
 
+    pub async fn patch_json(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(Request::patch(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
+    }
+
     pub async fn put_json(&self, uri: &str, body: &Value) -> TestResponse {
         self.send(Request::put(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
     }

@@ -4,11 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::{test_app, TestApp};
-
-async fn patch(app: &TestApp, uri: &str, body: Value) -> crate::common::TestResponse {
-    app.send(Request::patch(uri).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()).await
-}
+use crate::common::test_app;
 
 fn names(response: &Value) -> Vec<String> {
     response["data"].as_array().unwrap().iter().map(|label| label["name"].as_str().unwrap().to_string()).collect()
@@ -42,14 +38,14 @@ async fn labels_are_created_changed_applied_and_deleted() {
     }
 
     // PATCH changes what it names; a null description clears it; null names and colors are refused.
-    let changed = patch(&app, &format!("/v1/dataset_labels/{golden_id}"), json!({"color": "#112233", "description": null})).await;
+    let changed = app.patch_json(&format!("/v1/dataset_labels/{golden_id}"), &json!({"color": "#112233", "description": null})).await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
     assert_eq!(changed.json()["data"], json!({"id": golden_id, "name": "golden", "description": null, "color": "#112233"}));
     assert_eq!(
-        patch(&app, &format!("/v1/dataset_labels/{golden_id}"), json!({"name": null})).await.status,
+        app.patch_json(&format!("/v1/dataset_labels/{golden_id}"), &json!({"name": null})).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(patch(&app, &format!("/v1/dataset_labels/{golden_id}"), json!({"name": "stale"})).await.status, StatusCode::CONFLICT);
+    assert_eq!(app.patch_json(&format!("/v1/dataset_labels/{golden_id}"), &json!({"name": "stale"})).await.status, StatusCode::CONFLICT);
     assert_eq!(app.get(&format!("/v1/dataset_labels/{golden_id}")).await.json()["data"]["name"], "golden");
     assert_eq!(app.get("/v1/dataset_labels/nope").await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.get("/v1/dataset_labels/RGF0YXNldExhYmVsOjk5").await.status, StatusCode::NOT_FOUND);

@@ -6,6 +6,7 @@ mod common;
 mod dataset_labels;
 mod datasets;
 mod evaluations;
+mod experiments;
 mod filters;
 mod graphql;
 mod ingest;

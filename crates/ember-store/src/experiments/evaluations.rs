@@ -105,7 +105,7 @@ impl Store {
             evaluation.start_time.into(),
             evaluation.end_time.into(),
         ];
-        match self.writer.exec().fetch_optional(Statement::new(sql, values)).await? {
+        match self.write_one(Statement::new(sql, values)).await? {
             Some(row) => row.get(0),
             None => Err(StoreError::NotFound(format!("experiment run {} not found", evaluation.experiment_run_id))),
         }

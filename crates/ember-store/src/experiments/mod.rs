@@ -76,6 +76,15 @@ impl ExperimentRecord {
     }
 }
 
+/// What identifies an experiment and what its runs are checked against, read without counting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExperimentKey {
+    pub id: i64,
+    pub dataset_id: i64,
+    pub name: String,
+    pub repetitions: i64,
+}
+
 /// What a new experiment is.
 #[derive(Debug, Clone)]
 pub struct NewExperiment<'a> {
@@ -164,6 +173,17 @@ impl Store {
     pub async fn get_experiment(&self, id: i64) -> Result<Option<ExperimentRecord>> {
         let sql = format!("{} WHERE x.id = $1", ExperimentRecord::select(self));
         self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(ExperimentRecord::from_row).transpose()
+    }
+
+    /// The experiment's key, without the run counts (which grow with its runs).
+    pub async fn get_experiment_key(&self, id: i64) -> Result<Option<ExperimentKey>> {
+        let row = self
+            .reader
+            .exec()
+            .fetch_optional(Statement::new("SELECT id, dataset_id, name, repetitions FROM experiments WHERE id = $1", [id.into()]))
+            .await?;
+        row.map(|row| Ok(ExperimentKey { id: row.get(0)?, dataset_id: row.get(1)?, name: row.get(2)?, repetitions: row.get(3)? }))
+            .transpose()
     }
 
     /// A dataset's experiments newest first; `cursor` is the id of the page's first.

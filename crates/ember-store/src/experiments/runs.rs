@@ -114,11 +114,12 @@ impl Store {
             run.trace_id.clone().into(),
             run.error.clone().into(),
         ];
-        if let Some(row) = self.writer.exec().fetch_optional(Statement::new(sql, values)).await? {
+        if let Some(row) = self.write_one(Statement::new(sql, values)).await? {
             return Ok(RunWrite::Recorded(row.get(0)?));
         }
+        // Nothing written: the run exists and succeeded, or the example is not the dataset's.
         let existing = self
-            .writer
+            .reader
             .exec()
             .fetch_optional(Statement::new(
                 "SELECT 1 FROM experiment_runs WHERE experiment_id = $1 AND dataset_example_id = $2 AND repetition_number = $3",
