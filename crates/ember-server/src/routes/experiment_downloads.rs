@@ -173,8 +173,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
         header.extend(EVALUATION_FIELDS.iter().map(|field| format!("annotation_{evaluation_name}_{field}")));
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let write_error = ApiError::internal::<csv::Error>;
-    writer.write_record(&header).map_err(write_error)?;
+    writer.write_record(&header).map_err(ApiError::internal)?;
     for exported in &runs {
         let run = &exported.run;
         let mut record = vec![
@@ -198,7 +197,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
                 None => record.extend(std::iter::repeat_n(String::new(), EVALUATION_FIELDS.len())),
             }
         }
-        writer.write_record(&record).map_err(write_error)?;
+        writer.write_record(&record).map_err(ApiError::internal)?;
     }
     let body = writer.into_inner().map_err(ApiError::internal)?;
     let headers = [(header::CONTENT_TYPE, "text/csv".to_string()), (header::CONTENT_DISPOSITION, attachment(&name, "csv"))];
