@@ -7,8 +7,9 @@ use axum::routing::{delete, get, patch, post, put};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, dataset_labels, dataset_splits, datasets, evaluations, experiment_downloads, experiment_evaluations,
-    experiment_runs, experiment_tags, experiments, health, otlp, projects, sessions, span_query, span_updates, spans, traces,
+    annotation_configs, annotations, dataset_exports, dataset_labels, dataset_splits, datasets, evaluations, experiment_downloads,
+    experiment_evaluations, experiment_runs, experiment_tags, experiments, health, otlp, projects, sessions, span_query, span_updates,
+    spans, traces,
 };
 use crate::AppState;
 
@@ -48,6 +49,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/datasets/{id}", get(datasets::get).delete(datasets::delete))
         .route("/v1/datasets/{id}/versions", get(datasets::versions))
         .route("/v1/datasets/{id}/examples", get(datasets::examples))
+        .route("/v1/datasets/{id}/csv", get(dataset_exports::csv))
+        .route("/v1/datasets/{id}/jsonl", get(dataset_exports::examples_jsonl))
+        .route("/v1/datasets/{id}/jsonl/openai_ft", get(dataset_exports::openai_fine_tuning))
+        .route("/v1/datasets/{id}/jsonl/openai_evals", get(dataset_exports::openai_evals))
         .route("/v1/datasets/{id}/splits", post(dataset_splits::create))
         .route("/v1/datasets/{id}/splits/{split_id}", patch(dataset_splits::update).delete(dataset_splits::delete))
         .route("/v1/datasets/{id}/experiments", post(experiments::create).get(experiments::list))

@@ -133,7 +133,7 @@ pub async fn create(
             Some(id) => state.store.get_dataset_split(id).await?,
             None => state.store.get_dataset_split_by_name(split).await?,
         };
-        split_ids.push(found.ok_or_else(|| ApiError::unprocessable(format!("Dataset split {split} not found")))?.id);
+        split_ids.push(found.ok_or_else(|| ApiError::not_found(format!("Dataset splits not found: {split}")))?.id);
     }
     let name = match body.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
         Some(name) => name.to_string(),

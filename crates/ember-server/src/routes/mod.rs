@@ -2,6 +2,7 @@
 
 pub mod annotation_configs;
 pub mod annotations;
+pub mod dataset_exports;
 mod dataset_form;
 pub mod dataset_labels;
 pub mod dataset_splits;

@@ -117,7 +117,7 @@ async fn experiments_are_created_read_listed_patched_and_deleted() {
             "DatasetVersion",
         ),
         (format!("/v1/datasets/{dataset_id}/experiments"), json!({"repetitions": 0}), StatusCode::UNPROCESSABLE_ENTITY, "greater than 0"),
-        (format!("/v1/datasets/{dataset_id}/experiments"), json!({"splits": ["nope"]}), StatusCode::UNPROCESSABLE_ENTITY, "nope"),
+        (format!("/v1/datasets/{dataset_id}/experiments"), json!({"splits": ["nope"]}), StatusCode::NOT_FOUND, "nope"),
         (format!("/v1/datasets/{dataset_id}/experiments"), json!({"metadata": [1]}), StatusCode::UNPROCESSABLE_ENTITY, "metadata"),
     ];
     for (uri, body, status, message) in cases {

@@ -1,0 +1,141 @@
+//! Dataset downloads at a version: `GET /v1/datasets/{id}/csv`, `.../jsonl`,
+//! `.../jsonl/openai_ft` (chat fine-tuning records) and `.../jsonl/openai_evals` (OpenAI evals
+//! records). As in Phoenix, a bad dataset or version id is a 422.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ember_core::GlobalId;
+use ember_store::ExampleRecord;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{json, Map, Value};
+
+use super::datasets::{ExampleView, DATASET, EXAMPLE, VERSION};
+use crate::error::{ApiError, ApiResult};
+use crate::params::QueryParams;
+use crate::AppState;
+
+/// What Python's `urllib.parse.quote` leaves as it is.
+const FILENAME_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~').remove(b'/');
+
+/// The dataset's name and its examples at the version asked for (the latest by default).
+async fn examples_at_version(state: &AppState, id: &str, params: &QueryParams) -> ApiResult<(String, Vec<ExampleRecord>)> {
+    let dataset_id = GlobalId::decode_as(id, DATASET).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset ID format: {id}")))?;
+    let dataset = state.store.get_dataset(dataset_id).await?.ok_or_else(|| ApiError::unprocessable("Dataset does not exist."))?;
+    let version_id = match params.get("version_id").filter(|raw| !raw.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            GlobalId::decode_as(raw, VERSION)
+                .ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset version ID format: {raw}")))?,
+        ),
+    };
+    let Some(version) = state.store.get_dataset_version(dataset.id, version_id).await? else {
+        return match version_id {
+            Some(_) => Err(ApiError::unprocessable(format!(
+                "Dataset version {} is not a version of this dataset",
+                params.get("version_id").unwrap_or("")
+            ))),
+            None => Ok((dataset.name, Vec::new())),
+        };
+    };
+    Ok((dataset.name, state.store.dataset_examples(dataset.id, version.id, &[], &[]).await?))
+}
+
+fn download(content_type: &str, name: &str, extension: &str, body: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename*=UTF-8''{}.{extension}", utf8_percent_encode(name, FILENAME_SAFE));
+    ([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
+}
+
+/// A value as a CSV cell: text as it is, null as empty, anything else as JSON.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One column per key of the inputs, outputs and metadata (`input_<key>`, ...), in the order
+/// the keys first appear, after `example_id`.
+pub async fn csv(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+    let parts = |example: &ExampleRecord| {
+        [("input", example.input.clone()), ("output", example.output.clone()), ("metadata", example.metadata.clone())]
+    };
+    let mut columns: Vec<String> = vec!["example_id".into()];
+    for example in &examples {
+        for (prefix, object) in parts(example) {
+            for key in object.as_object().into_iter().flat_map(Map::keys) {
+                let column = format!("{prefix}_{key}");
+                if !columns.contains(&column) {
+                    columns.push(column);
+                }
+            }
+        }
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&columns).map_err(ApiError::internal)?;
+    for example in &examples {
+        let mut cells: Map<String, Value> = Map::new();
+        for (prefix, object) in parts(example) {
+            for (key, value) in object.as_object().into_iter().flatten() {
+                cells.insert(format!("{prefix}_{key}"), value.clone());
+            }
+        }
+        let mut record = vec![GlobalId::encode(EXAMPLE, example.id)];
+        record.extend(columns[1..].iter().map(|column| cells.get(column).map(cell).unwrap_or_default()));
+        writer.write_record(&record).map_err(ApiError::internal)?;
+    }
+    let body = writer.into_inner().map_err(ApiError::internal)?;
+    Ok(download("text/csv", &name, "csv", body))
+}
+
+fn jsonl(lines: impl Iterator<Item = Value>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for line in lines {
+        body.extend(line.to_string().into_bytes());
+        body.push(b'\n');
+    }
+    body
+}
+
+/// One example per line, as the examples endpoint shows it.
+pub async fn examples_jsonl(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+    let mut body = Vec::new();
+    for example in &examples {
+        serde_json::to_writer(&mut body, &ExampleView(example)).map_err(ApiError::internal)?;
+        body.push(b'\n');
+    }
+    Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
+}
+
+/// The `messages` list of an input or output, or none.
+fn messages(object: &Value) -> &[Value] {
+    object.get("messages").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Chat fine-tuning records: the input's messages then the output's, with the input's tools.
+pub async fn openai_fine_tuning(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+    let body = jsonl(examples.iter().map(|example| {
+        let conversation: Vec<&Value> = messages(&example.input).iter().chain(messages(&example.output)).collect();
+        let mut record = json!({"messages": conversation});
+        if let Some(tools) = example.input.get("tools").filter(|tools| !tools.is_null() && tools.as_array().is_none_or(|t| !t.is_empty())) {
+            record["tools"] = tools.clone();
+        }
+        record
+    }));
+    Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
+}
+
+/// OpenAI evals records: the input's messages and, as `ideal`, the text of the output's last
+/// message.
+pub async fn openai_evals(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+    let body = jsonl(examples.iter().map(|example| {
+        let ideal = messages(&example.output).last().and_then(|message| message.get("content")).and_then(Value::as_str).unwrap_or("");
+        json!({"messages": messages(&example.input), "ideal": ideal})
+    }));
+    Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
+}
