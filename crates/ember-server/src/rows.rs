@@ -27,6 +27,12 @@ pub fn read_rows(headers: &HeaderMap, body: &[u8]) -> ApiResult<Rows> {
     }
 }
 
+/// The rows of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame).
+#[cfg(feature = "arrow")]
+pub fn arrow_stream_rows(body: &[u8]) -> ApiResult<Rows> {
+    arrow_rows::read(body)
+}
+
 fn json_rows(body: &[u8]) -> ApiResult<Rows> {
     let value: Value = serde_json::from_slice(body).map_err(|error| ApiError::unprocessable(format!("the body is not JSON: {error}")))?;
     let items = match value {

@@ -191,21 +191,120 @@ async fn update_mirrors_an_upload_with_ids_and_append_keeps_what_it_does_not_nam
 /// gzip-compressed CSV file part.
 fn form(fields: &[(&str, &str)], csv: &str) -> (String, Vec<u8>) {
     use std::io::Write;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(csv.as_bytes()).unwrap();
+    file_form(fields, "text/csv", Some("gzip"), &gzip.finish().unwrap())
+}
+
+/// A form with the `file` part holding `file` as `content_type`.
+fn file_form(fields: &[(&str, &str)], content_type: &str, encoding: Option<&str>, file: &[u8]) -> (String, Vec<u8>) {
+    use std::io::Write;
     let boundary = "ember-test-boundary";
     let mut body = Vec::new();
     for (name, value) in fields {
         write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").unwrap();
     }
-    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gzip.write_all(csv.as_bytes()).unwrap();
-    write!(
-        body,
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"dataframe.csv\"\r\nContent-Type: text/csv\r\nContent-Encoding: gzip\r\n\r\n"
-    )
-    .unwrap();
-    body.extend(gzip.finish().unwrap());
+    write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"data\"\r\nContent-Type: {content_type}\r\n")
+        .unwrap();
+    if let Some(encoding) = encoding {
+        write!(body, "Content-Encoding: {encoding}\r\n").unwrap();
+    }
+    write!(body, "\r\n").unwrap();
+    body.extend(file);
     write!(body, "\r\n--{boundary}--\r\n").unwrap();
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_form(app: &TestApp, (content_type, body): (String, Vec<u8>)) -> crate::common::TestResponse {
+    use axum::body::Body;
+    use axum::http::Request;
+    app.send(Request::post("/v1/datasets/upload?sync=true").header("content-type", content_type).body(Body::from(body)).unwrap()).await
+}
+
+#[tokio::test]
+async fn json_lines_and_arrow_files_upload_typed_cells() {
+    use std::sync::Arc;
+
+    use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
+    use arrow_ipc::writer::StreamWriter;
+
+    let app = test_app().await;
+    let keys =
+        [("input_keys[]", "q"), ("output_keys[]", "a"), ("metadata_keys[]", "meta"), ("split_key", "split"), ("example_id_key", "id")];
+    let lines = concat!(
+        "{\"q\": {\"text\": \"two plus two\"}, \"a\": 4, \"meta\": [1, 2], \"split\": [\"train\", \"easy\"], \"id\": \"x-1\"}\n",
+        "\n",
+        "{\"q\": \"no answer\", \"split\": \"test\", \"id\": 7}\n",
+    );
+    let response =
+        post_form(&app, file_form(&[&[("name", "from-jsonl")][..], &keys].concat(), "application/jsonl", None, lines.as_bytes())).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let dataset_id = response.json()["data"]["dataset_id"].as_str().unwrap().to_string();
+    let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json()["data"]["examples"].clone();
+    assert_eq!(
+        (&examples[0]["id"], &examples[0]["input"], &examples[0]["output"], &examples[0]["metadata"]),
+        (&json!("x-1"), &json!({"q": {"text": "two plus two"}}), &json!({"a": 4}), &json!({"meta": [1, 2]}))
+    );
+    assert_eq!((&examples[1]["id"], &examples[1]["output"]), (&json!("7"), &json!({"a": null})));
+    let easy = app.get(&format!("/v1/datasets/{dataset_id}/examples?split=easy")).await.json();
+    assert_eq!(easy["data"]["examples"].as_array().unwrap().len(), 1);
+
+    // An Arrow stream, as pyarrow writes a DataFrame: numbers stay numbers.
+    let batch = RecordBatch::try_from_iter([
+        ("q", Arc::new(StringArray::from(vec!["one", "two"])) as _),
+        ("a", Arc::new(Int64Array::from(vec![1, 2])) as _),
+        ("meta", Arc::new(Float64Array::from(vec![0.5, f64::NAN])) as _),
+        ("split", Arc::new(StringArray::from(vec![Some("train"), None])) as _),
+        ("id", Arc::new(StringArray::from(vec!["r-1", "r-2"])) as _),
+    ])
+    .unwrap();
+    let mut stream = Vec::new();
+    let mut writer = StreamWriter::try_new(&mut stream, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    let response =
+        post_form(&app, file_form(&[&[("name", "from-arrow")][..], &keys].concat(), "application/x-pandas-pyarrow", None, &stream)).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let dataset_id = response.json()["data"]["dataset_id"].as_str().unwrap().to_string();
+    let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json()["data"]["examples"].clone();
+    assert_eq!(
+        (&examples[0]["input"], &examples[0]["output"], &examples[0]["metadata"], &examples[1]["metadata"]),
+        (&json!({"q": "one"}), &json!({"a": 1}), &json!({"meta": 0.5}), &json!({"meta": null}))
+    );
+    assert_eq!((&examples[0]["id"], &examples[1]["id"]), (&json!("r-1"), &json!("r-2")));
+
+    // Errors name the line, the column or the type; nothing is written.
+    let bad_line = "{\"q\": 1}\n[1, 2]\n";
+    let cases = [
+        (
+            file_form(&[("name", "bad"), ("input_keys[]", "q")], "application/jsonl", None, bad_line.as_bytes()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "line 2",
+        ),
+        (
+            file_form(&[("name", "bad"), ("input_keys[]", "nope")], "application/jsonl", None, b"{\"q\": 1}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nope",
+        ),
+        (
+            file_form(&[("name", "bad"), ("input_keys[]", "q")], "application/x-pandas-pyarrow", None, b"not arrow"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Arrow",
+        ),
+        (file_form(&[("name", "bad"), ("input_keys[]", "q")], "image/png", None, b"x"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "image/png"),
+        (
+            file_form(&[("name", "bad"), ("input_keys[]", "q"), ("split_key", "s")], "application/jsonl", None, b"{\"q\": 1, \"s\": 5}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "line 1",
+        ),
+    ];
+    for (form, status, message) in cases {
+        let response = post_form(&app, form).await;
+        assert_eq!(response.status, status, "{}", response.text());
+        assert!(response.text().contains(message), "{message}: {}", response.text());
+    }
+    assert_eq!(app.get("/v1/datasets?name=bad").await.json()["data"], json!([]));
 }
 
 #[tokio::test]
