@@ -10,6 +10,7 @@ use ember_store::ExampleRecord;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
+use super::csv_cell;
 use super::datasets::{ExampleView, DATASET, EXAMPLE, VERSION};
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
@@ -46,15 +47,6 @@ fn download(content_type: &str, name: &str, extension: &str, body: Vec<u8>) -> R
     ([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response()
 }
 
-/// A value as a CSV cell: text as it is, null as empty, anything else as JSON.
-fn cell(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// One column per key of the inputs, outputs and metadata (`input_<key>`, ...), in the order
 /// the keys first appear, after `example_id`.
 pub async fn csv(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
@@ -83,7 +75,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>, params: 
             }
         }
         let mut record = vec![GlobalId::encode(EXAMPLE, example.id)];
-        record.extend(columns[1..].iter().map(|column| cells.get(column).map(cell).unwrap_or_default()));
+        record.extend(columns[1..].iter().map(|column| cells.get(column).map(csv_cell).unwrap_or_default()));
         writer.write_record(&record).map_err(ApiError::internal)?;
     }
     let body = writer.into_inner().map_err(ApiError::internal)?;

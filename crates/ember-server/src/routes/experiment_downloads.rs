@@ -11,6 +11,7 @@ use ember_store::{ExperimentEvaluationRecord, ExportedRun};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::csv_cell;
 use super::datasets::EXAMPLE;
 use super::experiments::experiment_of;
 use crate::error::{ApiError, ApiResult};
@@ -112,15 +113,6 @@ pub async fn json(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     Ok((headers, body).into_response())
 }
 
-/// A JSON value as a CSV cell: text as it is, null as empty, anything else as JSON.
-fn cell(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn optional<T: ToString>(value: Option<T>) -> String {
     value.map(|value| value.to_string()).unwrap_or_default()
 }
@@ -181,7 +173,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
             run.repetition_number.to_string(),
             exported.input.to_string(),
             exported.reference_output.to_string(),
-            cell(&run.output),
+            csv_cell(&run.output),
             exported.example_metadata.to_string(),
             optional(run.error.as_deref()),
             ((run.end_time - run.start_time) as f64 / 1e6).to_string(),

@@ -41,6 +41,16 @@ pub async fn resolve_project(store: &Store, identifier: &str) -> ApiResult<Proje
     found.ok_or_else(|| ApiError::not_found(format!("Project not found: {identifier}")))
 }
 
+/// A JSON value as a CSV cell, as the downloads write them: text as it is, null as empty,
+/// anything else as JSON.
+pub(super) fn csv_cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A JSON body whose errors are FastAPI-style 422s naming the problem.
 pub struct JsonBody<T>(pub T);
 
