@@ -1,9 +1,12 @@
-//! The `ember` command line: `ember serve` runs the server.
+//! The `ember` command line: `ember serve` runs the server; `ember datasets …` and
+//! `ember experiments run` are clients of a running server (ember or Phoenix).
 
-use anyhow::Context;
+mod connect;
+mod datasets;
+mod experiments;
+mod serve;
+
 use clap::{Parser, Subcommand};
-use ember_server::{ServeConfig, Server};
-use tracing_subscriber::EnvFilter;
 
 /// ember: an LLM observability and evaluation server compatible with Arize Phoenix.
 #[derive(Parser)]
@@ -16,67 +19,27 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: REST API and OTLP/HTTP on PHOENIX_PORT, OTLP/gRPC on PHOENIX_GRPC_PORT.
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
+    /// List, upload and download datasets on a running server.
+    #[command(subcommand)]
+    Datasets(datasets::DatasetsCommand),
+    /// Run experiments on a running server's datasets.
+    #[command(subcommand)]
+    Experiments(experiments::ExperimentsCommand),
 }
 
-#[derive(clap::Args)]
-struct ServeArgs {
-    #[command(flatten)]
-    config: ServeConfig,
-
-    /// Log level filter (e.g. `info`, `ember_store=debug`).
-    #[arg(long, env = "PHOENIX_LOGGING_LEVEL", default_value = "info")]
-    log_level: String,
-
-    /// Log as JSON lines instead of text.
-    #[arg(long, env = "EMBER_LOG_JSON", default_value_t = false)]
-    log_json: bool,
-}
-
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => serve(args),
-    }
-}
-
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&args.log_level).context("invalid --log-level")?;
-    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if args.log_json {
-        subscriber.json().init();
-    } else {
-        subscriber.init();
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let server = Server::bind(&args.config).await?;
-        tracing::info!(http = %server.http_addr, grpc = %server.grpc_addr, "ember listening");
-        // A stable line on stdout for scripts and tests that start ember on port 0.
-        println!("ember listening http={} grpc={}", server.http_addr, server.grpc_addr);
-        server.run(shutdown_signal()).await?;
-        anyhow::Ok(())
-    })
-}
-
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                let _ = interrupt.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+    let outcome = match cli.command {
+        Command::Serve(args) => serve::serve(args),
+        Command::Datasets(command) => connect::run_client(|| datasets::run(command)),
+        Command::Experiments(command) => connect::run_client(|| experiments::run(command)),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
         }
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

@@ -1,0 +1,12 @@
+//! Evaluators that score an experiment run's output.
+//!
+//! [`code`] holds the built-in code evaluators the CLI's experiment runner offers: exact match,
+//! contains, regex, JSON parse, JSON-schema match and numeric tolerance. Each returns an
+//! [`EvaluationResult`] shaped as the Phoenix clients record one (`score`, `label`,
+//! `explanation`), so runs scored by ember read the same as runs scored by Python.
+
+pub mod code;
+mod result;
+
+pub use code::{CodeEvaluator, EvaluatorSpecError};
+pub use result::EvaluationResult;

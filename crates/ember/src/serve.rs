@@ -1,0 +1,62 @@
+//! `ember serve`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ember_server::{ServeConfig, Server};
+use tracing_subscriber::EnvFilter;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    config: ServeConfig,
+
+    /// Log level filter (e.g. `info`, `ember_store=debug`).
+    #[arg(long, env = "PHOENIX_LOGGING_LEVEL", default_value = "info")]
+    log_level: String,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "EMBER_LOG_JSON", default_value_t = false)]
+    log_json: bool,
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let filter = EnvFilter::try_new(&args.log_level).context("invalid --log-level")?;
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if args.log_json {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::bind(&args.config).await?;
+        tracing::info!(http = %server.http_addr, grpc = %server.grpc_addr, "ember listening");
+        // A stable line on stdout for scripts and tests that start ember on port 0.
+        println!("ember listening http={} grpc={}", server.http_addr, server.grpc_addr);
+        server.run(shutdown_signal()).await?;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
