@@ -4,6 +4,7 @@ mod database;
 mod datasets;
 mod experiments;
 mod generate;
+mod large_upload;
 mod server;
 
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ struct Args {
     /// Examples of the dataset upload and fetch (0 skips them).
     #[arg(long, default_value_t = 100_000)]
     dataset_examples: usize,
+    /// Megabytes of CSV streamed as one dataset upload, with the server's peak memory (0 skips it).
+    #[arg(long, default_value_t = 0)]
+    large_upload_mb: usize,
     /// Experiment runs recorded with two evaluations each (0 skips them).
     #[arg(long, default_value_t = 10_000)]
     experiment_runs: usize,
@@ -193,6 +197,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     annotations_and_filters(&client, &base, &database, args.filter_samples).await?;
     if args.dataset_examples > 0 {
         datasets::run(&client, ember, args.dataset_examples, 5).await?;
+    }
+    if args.large_upload_mb > 0 {
+        large_upload::run(&client, ember, args.large_upload_mb).await?;
     }
     if args.experiment_runs > 0 {
         experiments::run(&client, ember, args.experiment_runs, args.experiment_concurrency).await?;

@@ -49,15 +49,22 @@ impl EmberProcess {
     }
 
     pub fn rss_mb(&self) -> anyhow::Result<f64> {
+        (self.rss_reader()?)()
+    }
+
+    /// A reader of the process's resident memory in MB, for sampling from another task.
+    pub fn rss_reader(&self) -> anyhow::Result<impl Fn() -> anyhow::Result<f64> + Send + 'static> {
         let pid = self.child.id().context("ember exited")?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let kb: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kb| kb.parse().ok())
-            .context("no VmRSS")?;
-        Ok(kb / 1024.0)
+        Ok(move || {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+            let kb: f64 = status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kb| kb.parse().ok())
+                .context("no VmRSS")?;
+            Ok(kb / 1024.0)
+        })
     }
 
     /// SIGTERM and wait: ember commits what it accepted and checkpoints the database.

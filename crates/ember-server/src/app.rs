@@ -18,6 +18,7 @@ pub const VERSION_HEADER: &str = "x-phoenix-server-version";
 /// Every HTTP route of ember, with the version header on every response.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.max_body_bytes;
+    let upload_limit = usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX);
     let router = Router::new();
     #[cfg(feature = "graphql")]
     let router =
@@ -45,7 +46,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sessions/{session_identifier}", get(sessions::get).delete(sessions::delete))
         .route("/v1/sessions/delete", post(sessions::delete_many))
         .route("/v1/datasets", get(datasets::list))
-        .route("/v1/datasets/upload", post(datasets::upload))
+        // Upload forms are spooled to disk, so they may be larger than other bodies.
+        .route("/v1/datasets/upload", post(datasets::upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/v1/datasets/{id}", get(datasets::get).delete(datasets::delete))
         .route("/v1/datasets/{id}/versions", get(datasets::versions))
         .route("/v1/datasets/{id}/examples", get(datasets::examples))

@@ -82,6 +82,11 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 64 << 20)]
     pub max_body_bytes: usize,
 
+    /// Largest file a dataset upload form may carry, counted after decompression. Upload files
+    /// are spooled to a temporary file and parsed as they are written, never held in memory.
+    #[arg(long, env = "EMBER_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]
+    pub max_upload_bytes: u64,
+
     /// Largest gRPC message accepted (Phoenix: 4 MiB).
     #[arg(long, env = "EMBER_GRPC_MAX_MESSAGE_BYTES", default_value_t = 64 << 20)]
     pub grpc_max_message_bytes: usize,
@@ -174,6 +179,7 @@ impl ServeConfig {
             ingest_writers: 4,
             query_timeout_ms: 10_000,
             max_body_bytes: 64 << 20,
+            max_upload_bytes: 4 << 30,
             grpc_max_message_bytes: 64 << 20,
             read_connections: 2,
         }

@@ -22,6 +22,7 @@ mod serve;
 mod span_frame;
 #[cfg(feature = "arrow")]
 mod span_frame_arrow;
+mod spool;
 mod state;
 mod wire;
 

@@ -27,10 +27,11 @@ pub fn read_rows(headers: &HeaderMap, body: &[u8]) -> ApiResult<Rows> {
     }
 }
 
-/// The rows of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame).
+/// The columns of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame) and its rows,
+/// a record batch at a time.
 #[cfg(feature = "arrow")]
-pub fn arrow_stream_rows(body: &[u8]) -> ApiResult<Rows> {
-    arrow_rows::read(body)
+pub fn arrow_stream_batches<R: std::io::Read>(input: R) -> ApiResult<(Vec<String>, impl Iterator<Item = ApiResult<Rows>>)> {
+    arrow_rows::batches(input)
 }
 
 fn json_rows(body: &[u8]) -> ApiResult<Rows> {
@@ -71,7 +72,7 @@ fn csv_rows(body: &[u8]) -> ApiResult<Rows> {
 
 #[cfg(feature = "arrow")]
 mod arrow_rows {
-    use std::io::Cursor;
+    use std::io::{BufReader, Cursor, Read};
 
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
@@ -86,14 +87,25 @@ mod arrow_rows {
     use crate::error::{ApiError, ApiResult};
 
     pub fn read(body: &[u8]) -> ApiResult<Rows> {
-        let reader =
-            StreamReader::try_new(Cursor::new(body), None).map_err(|_| ApiError::unprocessable("the body is not an Arrow IPC stream"))?;
+        let (_, batches) = batches(Cursor::new(body))?;
         let mut rows = Vec::new();
-        for batch in reader {
-            let batch = batch.map_err(|_| ApiError::unprocessable("the Arrow stream is corrupt"))?;
-            append_rows(&batch, &mut rows)?;
+        for batch in batches {
+            rows.extend(batch?);
         }
         Ok(rows)
+    }
+
+    pub fn batches<R: Read>(input: R) -> ApiResult<(Vec<String>, impl Iterator<Item = ApiResult<Rows>>)> {
+        let reader = StreamReader::try_new(BufReader::new(input), None)
+            .map_err(|_| ApiError::unprocessable("the body is not an Arrow IPC stream"))?;
+        let columns = reader.schema().fields().iter().map(|field| field.name().clone()).collect();
+        let batches = reader.map(|batch| {
+            let batch = batch.map_err(|_| ApiError::unprocessable("the Arrow stream is corrupt"))?;
+            let mut rows = Vec::with_capacity(batch.num_rows());
+            append_rows(&batch, &mut rows)?;
+            Ok(rows)
+        });
+        Ok((columns, batches))
     }
 
     #[cfg(feature = "parquet")]

@@ -55,7 +55,12 @@ impl Server {
             grpc_addr: grpc.local_addr()?,
             http,
             grpc,
-            state: AppState { store: store.clone(), ingest, max_body_bytes: config.max_body_bytes },
+            state: AppState {
+                store: store.clone(),
+                ingest,
+                max_body_bytes: config.max_body_bytes,
+                max_upload_bytes: config.max_upload_bytes,
+            },
             store,
             writer,
             grpc_max_message_bytes: config.grpc_max_message_bytes,

@@ -8,4 +8,6 @@ pub struct AppState {
     pub ingest: IngestQueue,
     /// Largest request body after decompression.
     pub max_body_bytes: usize,
+    /// Largest dataset upload file after decompression.
+    pub max_upload_bytes: u64,
 }

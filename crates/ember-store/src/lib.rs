@@ -48,8 +48,8 @@ pub use annotations::{
     DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
 pub use datasets::{
-    DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleInput,
-    ExampleRecord, UploadAction, UploadOutcome,
+    DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches,
+    ExampleInput, ExampleRecord, UploadAction, UploadOutcome,
 };
 pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};

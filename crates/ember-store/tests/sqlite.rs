@@ -276,7 +276,7 @@ async fn small_writes_waiting_together_commit_together_and_a_failing_one_fails_a
     let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
     let example =
         ExampleInput { input: json!({"q": 1}), output: json!({}), metadata: json!({}), splits: vec![], span_id: None, external_id: None };
-    let uploaded = store.upload_examples(UploadAction::Create, "d", None, &json!({}), &[example]).await.unwrap();
+    let uploaded = store.upload_examples(UploadAction::Create, "d", None, &json!({}), vec![example]).await.unwrap();
     let experiment = store
         .create_experiment(NewExperiment {
             dataset_id: uploaded.dataset_id,

@@ -214,12 +214,12 @@ fn splits_at(column: &Option<Vec<Value>>, index: usize) -> ApiResult<Vec<String>
     }
 }
 
-/// An upload, from a JSON body or a form.
-pub struct Upload {
-    pub action: UploadAction,
-    pub name: String,
-    pub description: Option<String>,
-    pub examples: Vec<ExampleInput>,
+/// An upload from a JSON body.
+struct Upload {
+    action: UploadAction,
+    name: String,
+    description: Option<String>,
+    examples: Vec<ExampleInput>,
 }
 
 /// The upload action named in a body or form (`create` when absent).
@@ -265,24 +265,35 @@ impl UploadBody {
     }
 }
 
-/// `POST /v1/datasets/upload`: a JSON body, or a form with a CSV file (see `dataset_form`).
+/// `POST /v1/datasets/upload`: a JSON body, or a form with a file (see `dataset_form`), which is
+/// streamed to the store rather than read whole.
 pub async fn upload(State(state): State<AppState>, params: QueryParams, request: Request) -> ApiResult<Json<Value>> {
     let sync = params.bool("sync", false)?;
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    let upload = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+    let outcome = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
         let multipart = Multipart::from_request(request, &state)
             .await
             .map_err(|rejection| ApiError::unprocessable(format!("the form is unreadable: {}", rejection.body_text())))?;
-        super::dataset_form::read(multipart, state.max_body_bytes).await?
+        let form = super::dataset_form::read(multipart, state.max_upload_bytes).await?;
+        if form.name.trim().is_empty() {
+            return Err(ApiError::unprocessable("name must not be empty"));
+        }
+        let (action, name, description) = (form.action, form.name.clone(), form.description.clone());
+        let mut batches = form.into_batches();
+        match state.store.upload_example_batches(action, &name, description.as_deref(), &json!({}), &mut batches).await {
+            Ok(outcome) => outcome,
+            Err(error) => return Err(batches.take_failure().unwrap_or_else(|| error.into())),
+        }
     } else {
+        // A JSON body is read whole, so it keeps the general body limit, not the upload limit.
+        let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, state.max_body_bytes)));
         let JsonBody(body) = JsonBody::<UploadBody>::from_request(request, &state).await?;
-        body.into_upload()?
+        let upload = body.into_upload()?;
+        if upload.name.trim().is_empty() {
+            return Err(ApiError::unprocessable("name must not be empty"));
+        }
+        state.store.upload_examples(upload.action, &upload.name, upload.description.as_deref(), &json!({}), upload.examples).await?
     };
-    if upload.name.trim().is_empty() {
-        return Err(ApiError::unprocessable("name must not be empty"));
-    }
-    let outcome =
-        state.store.upload_examples(upload.action, &upload.name, upload.description.as_deref(), &json!({}), &upload.examples).await?;
     if !sync {
         return Ok(Json(Value::Null));
     }

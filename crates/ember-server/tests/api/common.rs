@@ -48,7 +48,8 @@ pub async fn test_app_with(limits: QueueLimits, max_body_bytes: usize) -> TestAp
     let database = TestDatabase::from_env();
     let store = database.open().await;
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
-    let router = app(AppState { store: store.clone(), ingest: ingest.clone(), max_body_bytes });
+    let router =
+        app(AppState { store: store.clone(), ingest: ingest.clone(), max_body_bytes, max_upload_bytes: 4 * max_body_bytes as u64 });
     TestApp { router, store, queue: ingest, database }
 }
 

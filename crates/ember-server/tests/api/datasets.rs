@@ -423,3 +423,74 @@ async fn splits_are_created_with_examples_changed_and_deleted() {
     assert_eq!(inputs(&app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json()).len(), 3);
     assert_eq!(app.send(patch(json!({"name": "again"}))).await.status, StatusCode::NOT_FOUND);
 }
+
+/// `rows` CSV rows of about 600 bytes with ids `id-0`…, so a few thousand exceed the test app's
+/// 1 MiB body limit (forms may be 4 MiB) and span several of the store's 1000-example batches.
+fn padded_csv(rows: usize, broken_row: Option<usize>, repeated_id: Option<(usize, usize)>) -> String {
+    let mut csv = String::from("id,question,answer,pad\n");
+    let pad = "p".repeat(580);
+    for row in 1..=rows {
+        let id = match repeated_id {
+            Some((from, to)) if row == to => from,
+            _ => row,
+        };
+        if broken_row == Some(row) {
+            csv.push_str("id-broken,only two\n");
+        } else {
+            csv.push_str(&format!("id-{id},q{row},a{row},{pad}\n"));
+        }
+    }
+    csv
+}
+
+fn padded_form(name: &str, action: &str, csv: &str) -> (String, Vec<u8>) {
+    let fields = [("name", name), ("action", action), ("input_keys[]", "question"), ("output_keys[]", "answer"), ("example_id_key", "id")];
+    file_form(&fields, "text/csv", None, csv.as_bytes())
+}
+
+#[tokio::test]
+async fn large_forms_stream_in_batches_and_a_late_bad_row_writes_nothing() {
+    let app = test_app().await;
+    let csv = padded_csv(2500, None, None);
+    assert!(csv.len() > 1 << 20 && csv.len() < 4 << 20);
+
+    // A bad row after two full batches reached the store: 422 naming it, and no dataset.
+    let broken = post_form(&app, padded_form("big", "create", &padded_csv(2500, Some(2300), None))).await;
+    assert_eq!(broken.status, 422);
+    assert!(broken.text().starts_with("CSV row 2300: "), "{}", broken.text());
+    let repeated = post_form(&app, padded_form("big", "create", &padded_csv(2500, None, Some((10, 1500))))).await;
+    assert_eq!(repeated.status, 422);
+    assert_eq!(repeated.text(), "example id \"id-10\" appears twice");
+    assert_eq!(app.get("/v1/datasets?name=big").await.json()["data"], json!([]));
+
+    // Larger than the JSON body limit, within the upload limit.
+    let created = post_form(&app, padded_form("big", "create", &csv)).await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let dataset_id = created.json()["data"]["dataset_id"].as_str().unwrap().to_string();
+    assert_eq!(created.json()["data"]["num_created_examples"], 2500);
+    let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    let examples = examples["data"]["examples"].as_array().unwrap().clone();
+    assert_eq!(examples.len(), 2500);
+    assert!(examples
+        .iter()
+        .any(|example| example["input"] == json!({"question": "q2500"}) && example["output"] == json!({"answer": "a2500"})));
+
+    // An update naming the first 1500 ids, across two batches, deletes the other 1000 and
+    // changes nothing else.
+    let mirrored = post_form(&app, padded_form("big", "update", &padded_csv(1500, None, None))).await;
+    assert_eq!(mirrored.status, 200, "{}", mirrored.text());
+    let counts = &mirrored.json()["data"];
+    assert_eq!(
+        (counts["num_created_examples"].as_u64(), counts["num_updated_examples"].as_u64(), counts["num_deleted_examples"].as_u64()),
+        (Some(0), Some(0), Some(1000))
+    );
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 1500);
+
+    // The JSON body keeps the general limit; a form past the upload limit is refused too.
+    let inputs: Vec<Value> = (0..2500).map(|row| json!({"question": format!("q{row}"), "pad": "p".repeat(580)})).collect();
+    let too_big_json = app.post_json("/v1/datasets/upload", &json!({"name": "json-big", "inputs": inputs})).await;
+    assert_eq!(too_big_json.status, 413);
+    let too_big_form = post_form(&app, padded_form("huge", "create", &padded_csv(7500, None, None))).await;
+    assert_eq!(too_big_form.status, 413);
+    assert_eq!(app.get("/v1/datasets?name=huge").await.json()["data"], json!([]));
+}

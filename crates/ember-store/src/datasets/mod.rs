@@ -12,7 +12,7 @@ pub(crate) use examples::example_columns;
 pub use examples::ExampleRecord;
 pub use labels::{DatasetLabelChanges, DatasetLabelRecord};
 pub use splits::{DatasetSplitChanges, DatasetSplitRecord};
-pub use upload::{ExampleInput, UploadAction, UploadOutcome};
+pub use upload::{ExampleBatches, ExampleInput, UploadAction, UploadOutcome};
 
 use crate::backend::{Row, Statement};
 use crate::dialect::Dialect;

@@ -1,6 +1,7 @@
 //! Writing examples: a dataset upload creates a dataset or appends to one, in a new version.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
 
 use ember_core::time::now_nanos;
 use serde_json::Value;
@@ -53,6 +54,15 @@ pub struct UploadOutcome {
     pub deleted: usize,
 }
 
+/// Where a batch's rows go.
+struct VersionTarget {
+    dataset_id: i64,
+    version_id: i64,
+    now: i64,
+    /// The dataset existed before the upload, so the batch may name stored examples.
+    existed: bool,
+}
+
 /// An example of the dataset as its latest revision has it.
 struct StoredExample {
     id: i64,
@@ -61,22 +71,54 @@ struct StoredExample {
     content: (Value, Value, Value),
 }
 
+/// Examples arriving a batch at a time (an upload parsed as it is read), so an upload of any size
+/// is written without holding it in memory.
+pub trait ExampleBatches: Send {
+    /// The next batch, or `None` after the last. An error aborts the upload: nothing is written.
+    fn next_batch(&mut self) -> impl Future<Output = Result<Option<Vec<ExampleInput>>>> + Send;
+}
+
+/// All of an upload's examples in one batch.
+struct OneBatch(Option<Vec<ExampleInput>>);
+
+impl ExampleBatches for OneBatch {
+    async fn next_batch(&mut self) -> Result<Option<Vec<ExampleInput>>> {
+        Ok(self.0.take())
+    }
+}
+
+/// What a version's revisions of one batch are.
+#[derive(Default)]
+struct BatchTally {
+    created: usize,
+    updated: usize,
+}
+
 impl Store {
-    /// Writes `examples` as a new version of the dataset `name`, in one transaction (see
-    /// [`UploadAction`]): `Conflict` when creating a dataset whose name is taken, `Invalid` when
-    /// the upload repeats an external id.
+    /// Writes `examples` as a new version of the dataset `name`; see [`Store::upload_example_batches`].
     pub async fn upload_examples(
         &self,
         action: UploadAction,
         name: &str,
         description: Option<&str>,
         metadata: &Value,
-        examples: &[ExampleInput],
+        examples: Vec<ExampleInput>,
     ) -> Result<UploadOutcome> {
-        let mut seen = BTreeSet::new();
-        if let Some(repeated) = examples.iter().filter_map(|e| e.external_id.as_deref()).find(|id| !seen.insert(*id)) {
-            return Err(StoreError::Invalid(format!("example id {repeated:?} appears twice")));
-        }
+        self.upload_example_batches(action, name, description, metadata, &mut OneBatch(Some(examples))).await
+    }
+
+    /// Writes the examples of `batches` as a new version of the dataset `name`, in one
+    /// transaction (see [`UploadAction`]): `Conflict` when creating a dataset whose name is
+    /// taken, `Invalid` when the upload repeats an external id. Only the external ids seen so far
+    /// are kept across batches.
+    pub async fn upload_example_batches(
+        &self,
+        action: UploadAction,
+        name: &str,
+        description: Option<&str>,
+        metadata: &Value,
+        batches: &mut impl ExampleBatches,
+    ) -> Result<UploadOutcome> {
         let now = now_nanos();
         let mut tx = self.writer.begin().await?;
         let existing = tx.exec().fetch_optional(Statement::new("SELECT id FROM datasets WHERE name = $1", [name.into()])).await?;
@@ -100,55 +142,33 @@ impl Store {
             ))
             .await?
             .get(0)?;
-        let names_ids = !seen.is_empty();
-        let stored = if existed && names_ids { self.stored_examples(&mut tx, dataset_id).await? } else { Vec::new() };
-        let by_external_id: HashMap<&str, &StoredExample> =
-            stored.iter().filter_map(|example| example.external_id.as_deref().map(|id| (id, example))).collect();
-
-        // New examples, and revisions of the stored ones the upload names.
-        let mut new_examples: Vec<&ExampleInput> = Vec::new();
-        let mut revisions: Vec<(i64, Option<&ExampleInput>, &'static str)> = Vec::new();
-        let mut memberships: Vec<(&str, i64)> = Vec::new();
-        let (mut created, mut updated) = (0, 0);
-        for example in examples {
-            match example.external_id.as_deref().and_then(|id| by_external_id.get(id)) {
-                None => new_examples.push(example),
-                Some(stored) => {
-                    let content = (example.input.clone(), example.output.clone(), example.metadata.clone());
-                    if !stored.alive {
-                        revisions.push((stored.id, Some(example), "CREATE"));
-                        created += 1;
-                    } else if stored.content != content {
-                        revisions.push((stored.id, Some(example), "PATCH"));
-                        updated += 1;
-                    }
-                    memberships.extend(example.splits.iter().map(|split| (split.as_str(), stored.id)));
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut tally = BatchTally::default();
+        while let Some(batch) = batches.next_batch().await? {
+            for external_id in batch.iter().filter_map(|example| example.external_id.as_deref()) {
+                if !seen.insert(external_id.to_string()) {
+                    return Err(StoreError::Invalid(format!("example id {external_id:?} appears twice")));
                 }
             }
+            let target = VersionTarget { dataset_id, version_id, now, existed };
+            self.write_batch(&mut tx, &target, &batch, &mut tally).await?;
         }
+        // Phoenix's declarative update: the examples an id-naming upload leaves out are deleted.
         let mut deleted = 0;
-        if action == UploadAction::Update && names_ids {
-            for example in stored.iter().filter(|e| e.alive && !e.external_id.as_deref().is_some_and(|id| seen.contains(id))) {
-                revisions.push((example.id, None, "DELETE"));
-                deleted += 1;
+        if action == UploadAction::Update && existed && !seen.is_empty() {
+            let gone: Vec<(i64, Option<&ExampleInput>, &'static str)> = self
+                .alive_examples_outside(&mut tx, dataset_id, version_id)
+                .await?
+                .into_iter()
+                .filter(|(_, external_id)| !external_id.as_deref().is_some_and(|id| seen.contains(id)))
+                .map(|(id, _)| (id, None, "DELETE"))
+                .collect();
+            deleted = gone.len();
+            for chunk in gone.chunks(ROWS_PER_STATEMENT) {
+                self.insert_revisions(&mut tx, version_id, now, chunk).await?;
             }
         }
-
-        let span_rowids = self.span_rowids(&mut tx, examples).await?;
-        for chunk in new_examples.chunks(ROWS_PER_STATEMENT) {
-            let ids = self.insert_examples(&mut tx, dataset_id, now, chunk, &span_rowids).await?;
-            let rows: Vec<(i64, Option<&ExampleInput>, &'static str)> =
-                chunk.iter().zip(&ids).map(|(example, id)| (*id, Some(*example), "CREATE")).collect();
-            self.insert_revisions(&mut tx, version_id, now, &rows).await?;
-            for (example, id) in chunk.iter().zip(&ids) {
-                memberships.extend(example.splits.iter().map(|split| (split.as_str(), *id)));
-            }
-        }
-        created += new_examples.len();
-        for chunk in revisions.chunks(ROWS_PER_STATEMENT) {
-            self.insert_revisions(&mut tx, version_id, now, chunk).await?;
-        }
-        self.insert_memberships(&mut tx, now, &memberships).await?;
+        let BatchTally { created, updated } = tally;
         tx.exec()
             .execute(Statement::new(
                 "UPDATE datasets SET example_count = example_count + $1, updated_at = $2 WHERE id = $3",
@@ -159,22 +179,77 @@ impl Store {
         Ok(UploadOutcome { dataset_id, version_id, created, updated, deleted })
     }
 
-    /// Every example of the dataset at its latest revision.
-    async fn stored_examples(&self, tx: &mut Transaction, dataset_id: i64) -> Result<Vec<StoredExample>> {
+    /// Writes one batch into the version: new examples, and revisions of the stored examples
+    /// the batch names by external id (only those whose content changed, or were deleted).
+    async fn write_batch(
+        &self,
+        tx: &mut Transaction,
+        target: &VersionTarget,
+        batch: &[ExampleInput],
+        tally: &mut BatchTally,
+    ) -> Result<()> {
+        let named: Vec<&str> = batch.iter().filter_map(|example| example.external_id.as_deref()).collect();
+        let stored =
+            if target.existed && !named.is_empty() { self.stored_examples(tx, target.dataset_id, &named).await? } else { Vec::new() };
+        let by_external_id: HashMap<&str, &StoredExample> =
+            stored.iter().filter_map(|example| example.external_id.as_deref().map(|id| (id, example))).collect();
+
+        let mut new_examples: Vec<&ExampleInput> = Vec::new();
+        let mut revisions: Vec<(i64, Option<&ExampleInput>, &'static str)> = Vec::new();
+        let mut memberships: Vec<(&str, i64)> = Vec::new();
+        for example in batch {
+            match example.external_id.as_deref().and_then(|id| by_external_id.get(id)) {
+                None => new_examples.push(example),
+                Some(stored) => {
+                    let content = (example.input.clone(), example.output.clone(), example.metadata.clone());
+                    if !stored.alive {
+                        revisions.push((stored.id, Some(example), "CREATE"));
+                        tally.created += 1;
+                    } else if stored.content != content {
+                        revisions.push((stored.id, Some(example), "PATCH"));
+                        tally.updated += 1;
+                    }
+                    memberships.extend(example.splits.iter().map(|split| (split.as_str(), stored.id)));
+                }
+            }
+        }
+        let span_rowids = self.span_rowids(tx, batch).await?;
+        for chunk in new_examples.chunks(ROWS_PER_STATEMENT) {
+            let ids = self.insert_examples(tx, target.dataset_id, target.now, chunk, &span_rowids).await?;
+            let rows: Vec<(i64, Option<&ExampleInput>, &'static str)> =
+                chunk.iter().zip(&ids).map(|(example, id)| (*id, Some(*example), "CREATE")).collect();
+            self.insert_revisions(tx, target.version_id, target.now, &rows).await?;
+            for (example, id) in chunk.iter().zip(&ids) {
+                memberships.extend(example.splits.iter().map(|split| (split.as_str(), *id)));
+            }
+        }
+        tally.created += new_examples.len();
+        for chunk in revisions.chunks(ROWS_PER_STATEMENT) {
+            self.insert_revisions(tx, target.version_id, target.now, chunk).await?;
+        }
+        self.insert_memberships(tx, target.now, &memberships).await
+    }
+
+    /// The dataset's examples with these external ids, at their latest revision.
+    async fn stored_examples(&self, tx: &mut Transaction, dataset_id: i64, external_ids: &[&str]) -> Result<Vec<StoredExample>> {
         let d = self.dialect;
-        let sql = format!(
-            "SELECT e.id, e.external_id, r.revision_kind, {}, {}, {} FROM dataset_examples AS e \
-             JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
-             WHERE r2.dataset_example_id = e.id ORDER BY r2.dataset_version_id DESC LIMIT 1) \
-             WHERE e.dataset_id = $1",
-            json_text(d, "r.input"),
-            json_text(d, "r.output"),
-            json_text(d, "r.metadata")
-        );
-        let rows = tx.exec().fetch_all(Statement::new(sql, [dataset_id.into()])).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredExample {
+        let mut stored = Vec::new();
+        for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| d.placeholder(n)).collect();
+            let sql = format!(
+                "SELECT e.id, e.external_id, r.revision_kind, {}, {}, {} FROM dataset_examples AS e \
+                 JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
+                 WHERE r2.dataset_example_id = e.id ORDER BY r2.dataset_version_id DESC LIMIT 1) \
+                 WHERE e.dataset_id = {} AND e.external_id IN ({})",
+                json_text(d, "r.input"),
+                json_text(d, "r.output"),
+                json_text(d, "r.metadata"),
+                d.placeholder(1),
+                placeholders.join(", ")
+            );
+            let values = std::iter::once(sea_query::Value::from(dataset_id)).chain(chunk.iter().map(|id| (*id).into()));
+            for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
+                stored.push(StoredExample {
                     id: row.get(0)?,
                     external_id: row.get(1)?,
                     alive: row.get::<String>(2)? != "DELETE",
@@ -183,9 +258,20 @@ impl Store {
                         serde_json::from_str(&row.get::<String>(4)?)?,
                         serde_json::from_str(&row.get::<String>(5)?)?,
                     ),
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(stored)
+    }
+
+    /// `(id, external id)` of the dataset's live examples that `version_id` did not touch.
+    async fn alive_examples_outside(&self, tx: &mut Transaction, dataset_id: i64, version_id: i64) -> Result<Vec<(i64, Option<String>)>> {
+        let sql = "SELECT e.id, e.external_id FROM dataset_examples AS e \
+                   JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
+                   WHERE r2.dataset_example_id = e.id ORDER BY r2.dataset_version_id DESC LIMIT 1) \
+                   WHERE e.dataset_id = $1 AND r.revision_kind <> 'DELETE' AND r.dataset_version_id <> $2";
+        let rows = tx.exec().fetch_all(Statement::new(sql, [dataset_id.into(), version_id.into()])).await?;
+        rows.iter().map(|row| Ok((row.get(0)?, row.get(1)?))).collect()
     }
 
     /// Rowids of the stored spans the examples name.
