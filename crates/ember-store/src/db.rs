@@ -104,11 +104,22 @@ impl Store {
 
     /// Runs a one-row write (its first row, if any, once committed): on SQLite grouped with
     /// others in one transaction, on PostgreSQL on its own connection.
-    pub(crate) async fn write_one(&self, statement: Statement) -> Result<Option<crate::backend::Row>> {
+    /// With `merge`, statements of that kind in one SQLite group are written as one multi-row
+    /// statement.
+    pub(crate) async fn write_one(
+        &self,
+        statement: Statement,
+        merge: Option<&'static crate::group_commit::Merge>,
+    ) -> Result<Option<crate::backend::Row>> {
         match &self.group_commit {
-            Some(group_commit) => group_commit.fetch_optional(statement).await,
+            Some(group_commit) => group_commit.fetch_optional(statement, merge).await,
             None => self.writer.exec().fetch_optional(statement).await,
         }
+    }
+
+    /// One-row writes answered through merged multi-row statements so far (0 on PostgreSQL).
+    pub fn small_writes_merged(&self) -> usize {
+        self.group_commit.as_ref().map_or(0, GroupCommit::merged)
     }
 
     /// One-row writes waiting for a group transaction, and those not yet answered (both 0 on

@@ -48,6 +48,8 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_writer.clone())))
         .max_connections(1)
         .min_connections(1)
+        // A local file connection cannot go stale; pinging it costs a worker round trip per use.
+        .test_before_acquire(false)
         .idle_timeout(None)
         .max_lifetime(None)
         .connect_with(writer_options)
@@ -60,6 +62,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_readers.clone())))
         .max_connections(options.read_connections.max(1))
         .min_connections(1)
+        .test_before_acquire(false)
         .idle_timeout(None)
         .max_lifetime(None)
         .connect_with(base.clone().read_only(matches!(options.url, DatabaseUrl::SqliteFile(_))))

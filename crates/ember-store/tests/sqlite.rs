@@ -265,15 +265,12 @@ async fn a_metadata_update_of_many_transactions_sees_its_own_earlier_chunks() {
     assert_eq!(last.span.attributes["metadata"], json!({"n": count - 1}));
 }
 
-#[tokio::test]
-async fn small_writes_waiting_together_commit_together_and_a_failing_one_fails_alone() {
-    use ember_store::{AnnotatorKind, ExampleInput, ExperimentEvaluationInput, ExperimentRunInput, NewExperiment, RunWrite, UploadAction};
+/// A SQLite store at `path` with a one-example dataset and an experiment on it.
+async fn store_with_experiment(path: &std::path::Path) -> (Store, i64, i64) {
+    use ember_store::{ExampleInput, NewExperiment, UploadAction};
     use serde_json::json;
-    use sqlx::Connection;
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ember.db");
-    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.to_path_buf()))).await.unwrap();
     let example =
         ExampleInput { input: json!({"q": 1}), output: json!({}), metadata: json!({}), splits: vec![], span_id: None, external_id: None };
     let uploaded = store.upload_examples(UploadAction::Create, "d", None, &json!({}), vec![example]).await.unwrap();
@@ -292,6 +289,18 @@ async fn small_writes_waiting_together_commit_together_and_a_failing_one_fails_a
         .await
         .unwrap();
     let example_id = store.dataset_examples(uploaded.dataset_id, uploaded.version_id, &[], &[]).await.unwrap()[0].id;
+    (store, experiment.id, example_id)
+}
+
+#[tokio::test]
+async fn small_writes_waiting_together_commit_together_and_a_failing_one_fails_alone() {
+    use ember_store::{AnnotatorKind, ExperimentEvaluationInput, ExperimentRunInput, RunWrite};
+    use serde_json::json;
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let (store, experiment_id, example_id) = store_with_experiment(&path).await;
     let run = ExperimentRunInput {
         dataset_example_id: example_id,
         repetition_number: 1,
@@ -301,7 +310,7 @@ async fn small_writes_waiting_together_commit_together_and_a_failing_one_fails_a
         trace_id: None,
         error: None,
     };
-    let RunWrite::Recorded(run_id) = store.record_experiment_run(experiment.id, &run).await.unwrap() else { panic!("the run is new") };
+    let RunWrite::Recorded(run_id) = store.record_experiment_run(experiment_id, &run).await.unwrap() else { panic!("the run is new") };
 
     let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     sqlx::query("CREATE TRIGGER reject_poison BEFORE INSERT ON experiment_run_annotations WHEN NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, 'poison'); END")
@@ -345,6 +354,94 @@ async fn small_writes_waiting_together_commit_together_and_a_failing_one_fails_a
     assert!(poison.await.unwrap().is_err(), "the failing write reports its failure");
     good_2.await.unwrap().expect("a write after the failing one in its group commits");
     let names: Vec<String> =
-        store.export_experiment_runs(experiment.id).await.unwrap()[0].evaluations.iter().map(|e| e.name.clone()).collect();
+        store.export_experiment_runs(experiment_id).await.unwrap()[0].evaluations.iter().map(|e| e.name.clone()).collect();
     assert_eq!(names, ["first", "good-1", "good-2"]);
+}
+
+#[tokio::test]
+async fn grouped_run_and_evaluation_writes_merge_and_each_gets_its_own_answer() {
+    use ember_store::{AnnotatorKind, ExperimentEvaluationInput, ExperimentRunInput, RunWrite, StoreError};
+    use serde_json::json;
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let (store, experiment_id, example_id) = store_with_experiment(&path).await;
+    let run = |repetition: i64, error: Option<&str>| ExperimentRunInput {
+        dataset_example_id: example_id,
+        repetition_number: repetition,
+        output: json!({"rep": repetition}),
+        start_time: 0,
+        end_time: 1,
+        trace_id: None,
+        error: error.map(str::to_string),
+    };
+    let RunWrite::Recorded(first_run) = store.record_experiment_run(experiment_id, &run(1, None)).await.unwrap() else { panic!("new") };
+    let RunWrite::Recorded(failed_run) = store.record_experiment_run(experiment_id, &run(2, Some("boom"))).await.unwrap() else {
+        panic!("new")
+    };
+    let evaluation = |run_id: i64, name: &str, score: f64| ExperimentEvaluationInput {
+        experiment_run_id: run_id,
+        name: name.into(),
+        annotator_kind: AnnotatorKind::Code,
+        label: None,
+        score: Some(score),
+        explanation: None,
+        error: None,
+        metadata: json!({}),
+        trace_id: None,
+        start_time: 0,
+        end_time: 1,
+    };
+
+    // Hold the write lock so that everything below queues into one group.
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let blocker = {
+        let store = store.clone();
+        let input = evaluation(first_run, "blocker", 0.0);
+        tokio::spawn(async move { store.upsert_experiment_evaluation(&input).await })
+    };
+    while store.small_writes_in_progress() != (0, 1) {
+        tokio::task::yield_now().await;
+    }
+    let upsert = |input: ExperimentEvaluationInput| {
+        let store = store.clone();
+        tokio::spawn(async move { store.upsert_experiment_evaluation(&input).await })
+    };
+    let record = |input: ExperimentRunInput| {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_experiment_run(experiment_id, &input).await })
+    };
+    let a = upsert(evaluation(first_run, "a", 0.1));
+    let b = upsert(evaluation(first_run, "b", 0.2));
+    let a_again = upsert(evaluation(first_run, "a", 0.3));
+    let unknown_run = upsert(evaluation(first_run + 1000, "a", 0.4));
+    let repeated = record(run(1, None));
+    let retried = record(run(2, None));
+    let third = record(run(3, None));
+    while store.small_writes_in_progress().0 < 7 {
+        tokio::task::yield_now().await;
+    }
+    let merged_before = store.small_writes_merged();
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    blocker.await.unwrap().unwrap();
+
+    let (a, b, a_again) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap(), a_again.await.unwrap().unwrap());
+    assert_ne!(a, b);
+    assert_eq!(a, a_again, "a repeated key runs after the merged statement and updates the same row");
+    assert!(matches!(unknown_run.await.unwrap(), Err(StoreError::NotFound(_))));
+    assert_eq!(repeated.await.unwrap().unwrap(), RunWrite::AlreadySucceeded);
+    assert_eq!(retried.await.unwrap().unwrap(), RunWrite::Recorded(failed_run), "a retried failed run keeps its id");
+    let RunWrite::Recorded(third) = third.await.unwrap().unwrap() else { panic!("a new run") };
+    assert!(third > failed_run);
+    // Three evaluations and three runs went through merged statements; the repeated key alone.
+    assert_eq!(store.small_writes_merged() - merged_before, 6);
+
+    let runs = store.export_experiment_runs(experiment_id).await.unwrap();
+    let outcomes: Vec<(i64, Option<String>, serde_json::Value)> =
+        runs.iter().map(|r| (r.run.repetition_number, r.run.error.clone(), r.run.output.clone())).collect();
+    assert_eq!(outcomes, vec![(1, None, json!({"rep": 1})), (2, None, json!({"rep": 2})), (3, None, json!({"rep": 3}))]);
+    let scores: Vec<(String, Option<f64>)> = runs[0].evaluations.iter().map(|e| (e.name.clone(), e.score)).collect();
+    assert_eq!(scores, vec![("blocker".to_string(), Some(0.0)), ("a".to_string(), Some(0.3)), ("b".to_string(), Some(0.2))]);
 }

@@ -9,6 +9,7 @@ use crate::annotations::AnnotatorKind;
 use crate::backend::{Row, Statement};
 use crate::datasets::{example_columns, json_param, json_text, ExampleRecord};
 use crate::error::{Result, StoreError};
+use crate::group_commit::{values_tuples, Merge};
 use crate::Store;
 
 /// An evaluation as the evaluator reported it.
@@ -79,6 +80,24 @@ impl ExperimentEvaluationRecord {
     }
 }
 
+/// Concurrent evaluation writes in one SQLite group, as one statement (the same rules as the
+/// one-row statement in [`Store::upsert_experiment_evaluation`]).
+static MERGED_EVALUATIONS: Merge = Merge { sql: merged_evaluations_sql, width: 11, key: &[0, 1] };
+
+fn merged_evaluations_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO experiment_run_annotations (experiment_run_id, name, annotator_kind, label, score, explanation, error, \
+         metadata, trace_id, start_time, end_time) SELECT r.id, v.column2, v.column3, v.column4, v.column5, v.column6, \
+         v.column7, v.column8, v.column9, v.column10, v.column11 FROM (VALUES {}) AS v \
+         JOIN experiment_runs AS r ON r.id = v.column1 WHERE true \
+         ON CONFLICT (experiment_run_id, name) DO UPDATE SET annotator_kind = excluded.annotator_kind, label = excluded.label, \
+         score = excluded.score, explanation = excluded.explanation, error = excluded.error, metadata = excluded.metadata, \
+         trace_id = excluded.trace_id, start_time = excluded.start_time, end_time = excluded.end_time \
+         RETURNING id, experiment_run_id, name",
+        values_tuples(rows, 11)
+    )
+}
+
 impl Store {
     /// Records an evaluation of a run, replacing the run's evaluation of the same name; its id,
     /// or `NotFound` when there is no such run.
@@ -105,7 +124,7 @@ impl Store {
             evaluation.start_time.into(),
             evaluation.end_time.into(),
         ];
-        match self.write_one(Statement::new(sql, values)).await? {
+        match self.write_one(Statement::new(sql, values), Some(&MERGED_EVALUATIONS)).await? {
             Some(row) => row.get(0),
             None => Err(StoreError::NotFound(format!("experiment run {} not found", evaluation.experiment_run_id))),
         }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::backend::{Row, Statement};
 use crate::datasets::{example_columns, json_param, json_text, ExampleRecord};
 use crate::error::{Result, StoreError};
+use crate::group_commit::{values_tuples, Merge};
 use crate::records::Page;
 use crate::Store;
 
@@ -89,6 +90,23 @@ impl ExperimentRunRecord {
     }
 }
 
+/// Concurrent run writes in one SQLite group, as one statement (the same rules as the one-row
+/// statement in [`Store::record_experiment_run`]).
+static MERGED_RUNS: Merge = Merge { sql: merged_runs_sql, width: 8, key: &[0, 1, 2] };
+
+fn merged_runs_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO experiment_runs (experiment_id, dataset_example_id, repetition_number, output, start_time, end_time, \
+         trace_id, error) SELECT x.id, e.id, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8 \
+         FROM (VALUES {}) AS v JOIN experiments AS x ON x.id = v.column1 \
+         JOIN dataset_examples AS e ON e.dataset_id = x.dataset_id AND e.id = v.column2 WHERE true \
+         ON CONFLICT (experiment_id, dataset_example_id, repetition_number) DO UPDATE SET output = excluded.output, \
+         start_time = excluded.start_time, end_time = excluded.end_time, trace_id = excluded.trace_id, error = excluded.error \
+         WHERE experiment_runs.error IS NOT NULL RETURNING id, experiment_id, dataset_example_id, repetition_number",
+        values_tuples(rows, 8)
+    )
+}
+
 impl Store {
     /// Records a run of an example of the experiment's dataset: `NotFound` when the example is
     /// not one of them.
@@ -114,7 +132,7 @@ impl Store {
             run.trace_id.clone().into(),
             run.error.clone().into(),
         ];
-        if let Some(row) = self.write_one(Statement::new(sql, values)).await? {
+        if let Some(row) = self.write_one(Statement::new(sql, values), Some(&MERGED_RUNS)).await? {
             return Ok(RunWrite::Recorded(row.get(0)?));
         }
         // Nothing written: the run exists and succeeded, or the example is not the dataset's.
