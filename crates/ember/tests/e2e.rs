@@ -1,6 +1,8 @@
 //! The real binary over real sockets: OTLP/HTTP and OTLP/gRPC in, REST out, shutdown and
-//! crash durability.
+//! crash durability; and its client commands against it (`cli`).
 
+#[path = "e2e/cli.rs"]
+mod cli;
 mod process;
 
 use std::collections::HashSet;

@@ -1,16 +1,12 @@
 //! The client commands of the real binary against a real server: `ember datasets` and
 //! `ember experiments run` with a command task and with an HTTP task.
 
-// Shared with e2e.rs, which uses more of it.
-#[allow(dead_code)]
-mod process;
-
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use crate::process::Ember;
 use axum::routing::post;
 use axum::Json;
-use process::Ember;
 use serde_json::{json, Value};
 
 /// What a finished `ember` client command printed.
