@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod global_id;
+pub mod prompt_template;
 pub mod semconv;
 pub mod span;
 pub mod time;
