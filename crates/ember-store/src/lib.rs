@@ -29,6 +29,7 @@ mod metadata_patch;
 mod postgres;
 mod prepared;
 mod projects;
+mod prompts;
 mod queue;
 mod records;
 mod schema;
@@ -61,6 +62,7 @@ pub use experiments::{
 pub use ingest::WriteOutcome;
 pub use prepared::PreparedSpan;
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
+pub use prompts::{NewPrompt, PromptChanges, PromptRecord, PromptVersionInput, PromptVersionRecord, PromptVersionTagRecord};
 pub use queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};
 pub use records::{Page, SpanRecord};
 pub use sessions::{SessionRecord, SessionTrace};

@@ -2,8 +2,10 @@
 //! one database, as two ember processes would have) and is instantiated once per backend by
 //! [`store_suite!`].
 mod filters;
+mod prompts;
 
 pub use filters::*;
+pub use prompts::*;
 
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 pub use ember_store::testing::TestDatabase;
@@ -283,6 +285,7 @@ macro_rules! store_suite {
             queue_writers_keep_interleaved_traces_right,
             random_filters_select_what_the_reference_evaluator_selects,
             trace_and_session_filters_use_aggregates_and_comprehensions,
+            prompt_versions_are_immutable_and_tags_point_at_one_version_per_prompt,
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,

@@ -1,0 +1,287 @@
+//! The prompt hub: prompts (a unique name), their versions (immutable: a change is a new
+//! version) and tags (a name pointing at one version per prompt; see [`tags`]).
+
+mod tags;
+
+use ember_core::time::now_nanos;
+use serde_json::Value;
+
+pub use tags::PromptVersionTagRecord;
+
+use crate::backend::{Row, Statement};
+use crate::datasets::{json_param, json_text};
+use crate::dialect::Dialect;
+use crate::error::{Result, StoreError};
+use crate::records::Page;
+use crate::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptRecord {
+    pub id: i64,
+    pub source_prompt_id: Option<i64>,
+    pub name: String,
+    pub description: Option<String>,
+    pub metadata: Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A prompt to create when its name is free.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPrompt<'a> {
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub metadata: &'a Value,
+    pub source_prompt_id: Option<i64>,
+}
+
+/// A prompt version's content, validated by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptVersionInput {
+    pub description: Option<String>,
+    /// `CHAT` or `STR`.
+    pub template_type: String,
+    /// `MUSTACHE`, `F_STRING` or `NONE`.
+    pub template_format: String,
+    pub template: Value,
+    pub invocation_parameters: Value,
+    pub tools: Option<Value>,
+    pub response_format: Option<Value>,
+    pub model_provider: String,
+    pub model_name: String,
+    pub metadata: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptVersionRecord {
+    pub id: i64,
+    pub prompt_id: i64,
+    pub content: PromptVersionInput,
+    pub created_at: i64,
+}
+
+/// Which changes a prompt patch makes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromptChanges {
+    /// `Some(None)` clears the description.
+    pub description: Option<Option<String>>,
+    pub metadata: Option<Value>,
+}
+
+impl PromptRecord {
+    fn columns(dialect: Dialect) -> String {
+        format!("p.id, p.source_prompt_id, p.name, p.description, {}, p.created_at, p.updated_at", json_text(dialect, "p.metadata"))
+    }
+
+    fn from_row(row: &Row) -> Result<Self> {
+        Ok(PromptRecord {
+            id: row.get(0)?,
+            source_prompt_id: row.get(1)?,
+            name: row.get(2)?,
+            description: row.get(3)?,
+            metadata: serde_json::from_str(&row.get::<String>(4)?)?,
+            created_at: row.get(5)?,
+            updated_at: row.get(6)?,
+        })
+    }
+}
+
+impl PromptVersionRecord {
+    fn columns(dialect: Dialect) -> String {
+        format!(
+            "v.id, v.prompt_id, v.description, v.template_type, v.template_format, {}, {}, {}, {}, v.model_provider, v.model_name, {}, v.created_at",
+            json_text(dialect, "v.template"),
+            json_text(dialect, "v.invocation_parameters"),
+            json_text(dialect, "v.tools"),
+            json_text(dialect, "v.response_format"),
+            json_text(dialect, "v.metadata"),
+        )
+    }
+
+    fn from_row(row: &Row) -> Result<Self> {
+        let optional_json = |index: usize| -> Result<Option<Value>> {
+            row.get::<Option<String>>(index)?.map(|text| serde_json::from_str(&text)).transpose().map_err(Into::into)
+        };
+        Ok(PromptVersionRecord {
+            id: row.get(0)?,
+            prompt_id: row.get(1)?,
+            content: PromptVersionInput {
+                description: row.get(2)?,
+                template_type: row.get(3)?,
+                template_format: row.get(4)?,
+                template: serde_json::from_str(&row.get::<String>(5)?)?,
+                invocation_parameters: serde_json::from_str(&row.get::<String>(6)?)?,
+                tools: optional_json(7)?,
+                response_format: optional_json(8)?,
+                model_provider: row.get(9)?,
+                model_name: row.get(10)?,
+                metadata: serde_json::from_str(&row.get::<String>(11)?)?,
+            },
+            created_at: row.get(12)?,
+        })
+    }
+}
+
+impl Store {
+    /// Adds a version to the prompt named `prompt.name`, creating the prompt when there is none
+    /// (an existing prompt keeps its description and metadata, as in Phoenix), in one
+    /// transaction.
+    pub async fn create_prompt_version(
+        &self,
+        prompt: &NewPrompt<'_>,
+        version: &PromptVersionInput,
+    ) -> Result<(PromptRecord, PromptVersionRecord)> {
+        let d = self.dialect;
+        let now = now_nanos();
+        let mut tx = self.writer.begin().await?;
+        let insert_prompt = format!(
+            "INSERT INTO prompts (source_prompt_id, name, description, metadata, created_at, updated_at) VALUES ($1, $2, $3, {}, $5, $5) \
+             ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+            json_param(d, "$4".into())
+        );
+        let values = [
+            prompt.source_prompt_id.into(),
+            prompt.name.into(),
+            prompt.description.map(str::to_string).into(),
+            prompt.metadata.to_string().into(),
+            now.into(),
+        ];
+        let prompt_id: i64 = tx.exec().fetch_one(Statement::new(insert_prompt, values)).await?.get(0)?;
+        let insert_version = format!(
+            "INSERT INTO prompt_versions (prompt_id, description, template_type, template_format, template, invocation_parameters, \
+             tools, response_format, model_provider, model_name, metadata, created_at) \
+             VALUES ($1, $2, $3, $4, {}, {}, {}, {}, $9, $10, {}, $12) RETURNING id",
+            json_param(d, "$5".into()),
+            json_param(d, "$6".into()),
+            json_param(d, "$7".into()),
+            json_param(d, "$8".into()),
+            json_param(d, "$11".into()),
+        );
+        let values = [
+            prompt_id.into(),
+            version.description.clone().into(),
+            version.template_type.as_str().into(),
+            version.template_format.as_str().into(),
+            version.template.to_string().into(),
+            version.invocation_parameters.to_string().into(),
+            version.tools.as_ref().map(Value::to_string).into(),
+            version.response_format.as_ref().map(Value::to_string).into(),
+            version.model_provider.as_str().into(),
+            version.model_name.as_str().into(),
+            version.metadata.to_string().into(),
+            now.into(),
+        ];
+        let version_id: i64 = tx.exec().fetch_one(Statement::new(insert_version, values)).await?.get(0)?;
+        let select_prompt = format!("SELECT {} FROM prompts AS p WHERE p.id = $1", PromptRecord::columns(d));
+        let stored_prompt = PromptRecord::from_row(&tx.exec().fetch_one(Statement::new(select_prompt, [prompt_id.into()])).await?)?;
+        tx.commit().await?;
+        let stored_version = PromptVersionRecord { id: version_id, prompt_id, content: version.clone(), created_at: now };
+        Ok((stored_prompt, stored_version))
+    }
+
+    /// Prompts newest first; `cursor` is the id of the page's first.
+    pub async fn list_prompts(&self, cursor: Option<i64>, limit: usize) -> Result<Page<PromptRecord>> {
+        let sql = format!(
+            "SELECT {} FROM prompts AS p WHERE p.id <= $1 ORDER BY p.id DESC LIMIT {}",
+            PromptRecord::columns(self.dialect),
+            limit + 1
+        );
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [cursor.unwrap_or(i64::MAX).into()])).await?;
+        let prompts = rows.iter().map(PromptRecord::from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(prompts, limit, |prompt| prompt.id))
+    }
+
+    pub async fn get_prompt(&self, id: i64) -> Result<Option<PromptRecord>> {
+        let sql = format!("SELECT {} FROM prompts AS p WHERE p.id = $1", PromptRecord::columns(self.dialect));
+        self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(PromptRecord::from_row).transpose()
+    }
+
+    pub async fn get_prompt_by_name(&self, name: &str) -> Result<Option<PromptRecord>> {
+        let sql = format!("SELECT {} FROM prompts AS p WHERE p.name = $1", PromptRecord::columns(self.dialect));
+        self.reader.exec().fetch_optional(Statement::new(sql, [name.into()])).await?.as_ref().map(PromptRecord::from_row).transpose()
+    }
+
+    /// Changes a prompt's description and metadata; `None` when there is no such prompt.
+    pub async fn patch_prompt(&self, id: i64, changes: &PromptChanges) -> Result<Option<PromptRecord>> {
+        let d = self.dialect;
+        let mut sets = vec!["updated_at = $2".to_string()];
+        let mut values: Vec<sea_query::Value> = vec![id.into(), now_nanos().into()];
+        if let Some(description) = &changes.description {
+            values.push(description.clone().into());
+            sets.push(format!("description = ${}", values.len()));
+        }
+        if let Some(metadata) = &changes.metadata {
+            values.push(metadata.to_string().into());
+            sets.push(format!("metadata = {}", json_param(d, format!("${}", values.len()))));
+        }
+        let sql = format!("UPDATE prompts SET {} WHERE id = $1 RETURNING id", sets.join(", "));
+        if self.writer.exec().fetch_optional(Statement::new(sql, values)).await?.is_none() {
+            return Ok(None);
+        }
+        self.get_prompt(id).await
+    }
+
+    /// Deletes a prompt with its versions and tags; false when there was none.
+    pub async fn delete_prompt(&self, id: i64) -> Result<bool> {
+        Ok(self.writer.exec().execute(Statement::new("DELETE FROM prompts WHERE id = $1", [id.into()])).await? > 0)
+    }
+
+    /// A prompt's versions newest first; `cursor` is the id of the page's first.
+    pub async fn list_prompt_versions(&self, prompt_id: i64, cursor: Option<i64>, limit: usize) -> Result<Page<PromptVersionRecord>> {
+        let sql = format!(
+            "SELECT {} FROM prompt_versions AS v WHERE v.prompt_id = $1 AND v.id <= $2 ORDER BY v.id DESC LIMIT {}",
+            PromptVersionRecord::columns(self.dialect),
+            limit + 1
+        );
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [prompt_id.into(), cursor.unwrap_or(i64::MAX).into()])).await?;
+        let versions = rows.iter().map(PromptVersionRecord::from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(versions, limit, |version| version.id))
+    }
+
+    pub async fn get_prompt_version(&self, id: i64) -> Result<Option<PromptVersionRecord>> {
+        let sql = format!("SELECT {} FROM prompt_versions AS v WHERE v.id = $1", PromptVersionRecord::columns(self.dialect));
+        self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(PromptVersionRecord::from_row).transpose()
+    }
+
+    /// The prompt's newest version.
+    pub async fn latest_prompt_version(&self, prompt_id: i64) -> Result<Option<PromptVersionRecord>> {
+        let sql = format!(
+            "SELECT {} FROM prompt_versions AS v WHERE v.prompt_id = $1 ORDER BY v.id DESC LIMIT 1",
+            PromptVersionRecord::columns(self.dialect)
+        );
+        self.reader
+            .exec()
+            .fetch_optional(Statement::new(sql, [prompt_id.into()]))
+            .await?
+            .as_ref()
+            .map(PromptVersionRecord::from_row)
+            .transpose()
+    }
+
+    /// The version the prompt's tag `name` points at.
+    pub async fn prompt_version_by_tag(&self, prompt_id: i64, name: &str) -> Result<Option<PromptVersionRecord>> {
+        let sql = format!(
+            "SELECT {} FROM prompt_version_tags AS t JOIN prompt_versions AS v ON v.id = t.prompt_version_id \
+             WHERE t.prompt_id = $1 AND t.name = $2",
+            PromptVersionRecord::columns(self.dialect)
+        );
+        self.reader
+            .exec()
+            .fetch_optional(Statement::new(sql, [prompt_id.into(), name.into()]))
+            .await?
+            .as_ref()
+            .map(PromptVersionRecord::from_row)
+            .transpose()
+    }
+}
+
+/// A version id's prompt, for the tag paths; `NotFound` when there is no such version.
+pub(crate) async fn prompt_of_version(store: &Store, version_id: i64) -> Result<i64> {
+    store
+        .reader
+        .exec()
+        .fetch_optional(Statement::new("SELECT prompt_id FROM prompt_versions WHERE id = $1", [version_id.into()]))
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("prompt version {version_id} not found")))?
+        .get(0)
+}

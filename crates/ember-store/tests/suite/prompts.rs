@@ -1,0 +1,87 @@
+//! The prompt hub in the store: versions added to a prompt by name, listed newest first, and
+//! tags that point at one version per prompt.
+
+use ember_store::{NewPrompt, PromptChanges, PromptVersionInput, Store, StoreError};
+use serde_json::json;
+
+fn version(model: &str, text: &str) -> PromptVersionInput {
+    PromptVersionInput {
+        description: Some(format!("asks with {model}")),
+        template_type: "CHAT".into(),
+        template_format: "MUSTACHE".into(),
+        template: json!({"type": "chat", "messages": [{"role": "user", "content": text}]}),
+        invocation_parameters: json!({"type": "openai", "openai": {"temperature": 0.2}}),
+        tools: None,
+        response_format: Some(json!({"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}})),
+        model_provider: "OPENAI".into(),
+        model_name: model.into(),
+        metadata: json!({}),
+    }
+}
+
+pub async fn prompt_versions_are_immutable_and_tags_point_at_one_version_per_prompt(store: Store) {
+    let metadata = json!({"team": "support"});
+    let new = NewPrompt { name: "qa", description: Some("answers"), metadata: &metadata, source_prompt_id: None };
+    let (prompt, first) = store.create_prompt_version(&new, &version("gpt-4o", "{{question}}")).await.unwrap();
+    assert_eq!((prompt.name.as_str(), prompt.description.as_deref(), &prompt.metadata), ("qa", Some("answers"), &metadata));
+    assert_eq!(first.content, version("gpt-4o", "{{question}}"));
+
+    // The same name adds a version; the prompt keeps its description and metadata.
+    let other_metadata = json!({"team": "other"});
+    let again = NewPrompt { name: "qa", description: Some("ignored"), metadata: &other_metadata, source_prompt_id: None };
+    let (same, second) = store.create_prompt_version(&again, &version("gpt-4o-mini", "Q: {{question}}")).await.unwrap();
+    assert_eq!((same.id, same.description.as_deref(), &same.metadata), (prompt.id, Some("answers"), &metadata));
+    assert!(second.id > first.id);
+
+    let stored = store.get_prompt_version(first.id).await.unwrap().unwrap();
+    assert_eq!(stored, first, "a version reads back as written, JSON columns included");
+    assert_eq!(store.latest_prompt_version(prompt.id).await.unwrap().unwrap().id, second.id);
+    let page = store.list_prompt_versions(prompt.id, None, 1).await.unwrap();
+    assert_eq!((page.items[0].id, page.next_cursor), (second.id, Some(first.id)));
+    assert_eq!(store.list_prompt_versions(prompt.id, page.next_cursor, 1).await.unwrap().items[0].id, first.id);
+
+    // Tags: one version per name per prompt; tagging another version moves the tag.
+    store.set_prompt_version_tag(first.id, "production", Some("live")).await.unwrap();
+    store.set_prompt_version_tag(first.id, "staging", None).await.unwrap();
+    assert_eq!(store.prompt_version_by_tag(prompt.id, "production").await.unwrap().unwrap().id, first.id);
+    let moved = store.set_prompt_version_tag(second.id, "production", None).await.unwrap();
+    assert_eq!((moved.prompt_version_id, moved.description), (second.id, None));
+    assert_eq!(store.prompt_version_by_tag(prompt.id, "production").await.unwrap().unwrap().id, second.id);
+    let names =
+        |page: ember_store::Page<ember_store::PromptVersionTagRecord>| page.items.into_iter().map(|tag| tag.name).collect::<Vec<_>>();
+    assert_eq!(names(store.list_prompt_version_tags(first.id, None, 10).await.unwrap()), ["staging"]);
+    assert_eq!(names(store.list_prompt_version_tags(second.id, None, 10).await.unwrap()), ["production"]);
+
+    // A second prompt may use the same tag name.
+    let other = NewPrompt { name: "summary", description: None, metadata: &json!({}), source_prompt_id: Some(prompt.id) };
+    let (summary, summary_version) = store.create_prompt_version(&other, &version("claude", "Summarise {{text}}")).await.unwrap();
+    assert_eq!(summary.source_prompt_id, Some(prompt.id));
+    store.set_prompt_version_tag(summary_version.id, "production", None).await.unwrap();
+    assert_eq!(store.prompt_version_by_tag(prompt.id, "production").await.unwrap().unwrap().id, second.id);
+    assert_eq!(store.prompt_version_by_tag(summary.id, "production").await.unwrap().unwrap().id, summary_version.id);
+
+    // Deleting a tag through any version of its prompt; unknown versions are NotFound.
+    assert!(store.delete_prompt_version_tag(first.id, "production").await.unwrap());
+    assert!(store.prompt_version_by_tag(prompt.id, "production").await.unwrap().is_none());
+    assert!(!store.delete_prompt_version_tag(first.id, "production").await.unwrap());
+    assert!(matches!(store.set_prompt_version_tag(9_999, "x", None).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_prompt_version_tag(9_999, "x").await, Err(StoreError::NotFound(_))));
+
+    // Prompts list newest first; patches change description and metadata only.
+    let listed = store.list_prompts(None, 10).await.unwrap();
+    assert_eq!(listed.items.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["summary", "qa"]);
+    let patched = store
+        .patch_prompt(prompt.id, &PromptChanges { description: Some(None), metadata: Some(json!({"team": "new"})) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((patched.description, patched.metadata), (None, json!({"team": "new"})));
+    assert_eq!(store.get_prompt_by_name("qa").await.unwrap().unwrap().metadata, json!({"team": "new"}));
+    assert!(store.patch_prompt(9_999, &PromptChanges::default()).await.unwrap().is_none());
+
+    // Deleting a prompt takes its versions and tags; the copy's source link is cleared.
+    assert!(store.delete_prompt(prompt.id).await.unwrap());
+    assert!(store.get_prompt_version(first.id).await.unwrap().is_none());
+    assert_eq!(store.get_prompt(summary.id).await.unwrap().unwrap().source_prompt_id, None);
+    assert!(!store.delete_prompt(prompt.id).await.unwrap());
+}
