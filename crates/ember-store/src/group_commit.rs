@@ -131,9 +131,9 @@ async fn write_batches(writer: Pool, mut queue: mpsc::Receiver<Job>, merged: Arc
 async fn write_batch(writer: &Pool, jobs: &mut [Job], merged: &AtomicUsize) -> Result<Vec<Result<Option<Row>>>> {
     let mut tx = writer.begin().await?;
     let mut outcomes: Vec<Option<Result<Option<Row>>>> = jobs.iter().map(|_| None).collect();
-    for (merge, members) in mergeable_groups(jobs) {
+    for MergeGroup { merge, members, .. } in mergeable_groups(jobs) {
         for chunk in members.chunks(MAX_MERGED_ROWS) {
-            let values = chunk.iter().flat_map(|&index| jobs[index].statement.values.0.iter().cloned());
+            let values = chunk.iter().flat_map(|(index, _)| jobs[*index].statement.values.0.iter().cloned());
             let statement = Statement::new((merge.sql)(chunk.len()), values);
             // On failure the chunk's statements run one by one below.
             if let Ok(rows) = tx.exec().fetch_all(statement).await {
@@ -144,9 +144,8 @@ async fn write_batch(writer: &Pool, jobs: &mut [Job], merged: &AtomicUsize) -> R
                         by_key.insert(key, row);
                     }
                 }
-                for &index in chunk {
-                    let row = job_key(&jobs[index].statement, merge).and_then(|key| by_key.remove(&key));
-                    outcomes[index] = Some(Ok(row));
+                for (index, key) in chunk {
+                    outcomes[*index] = Some(Ok(by_key.remove(key)));
                 }
             }
         }
@@ -164,13 +163,14 @@ async fn write_batch(writer: &Pool, jobs: &mut [Job], merged: &AtomicUsize) -> R
 /// The jobs of one kind that merge, and the keys they hold.
 struct MergeGroup {
     merge: &'static Merge,
-    members: Vec<usize>,
+    /// Job indexes with their keys.
+    members: Vec<(usize, Vec<KeyPart>)>,
     keys: HashSet<Vec<KeyPart>>,
 }
 
 /// The jobs that can merge, by kind: at least two of a kind, each with a well-formed key that no
 /// earlier job of the group has (a repeated key runs alone, after).
-fn mergeable_groups(jobs: &[Job]) -> Vec<(&'static Merge, Vec<usize>)> {
+fn mergeable_groups(jobs: &[Job]) -> Vec<MergeGroup> {
     let mut groups: Vec<MergeGroup> = Vec::new();
     for (index, job) in jobs.iter().enumerate() {
         let Some(merge) = job.merge else { continue };
@@ -183,11 +183,11 @@ fn mergeable_groups(jobs: &[Job]) -> Vec<(&'static Merge, Vec<usize>)> {
             }
         };
         let group = &mut groups[position];
-        if group.keys.insert(key) {
-            group.members.push(index);
+        if group.keys.insert(key.clone()) {
+            group.members.push((index, key));
         }
     }
-    groups.into_iter().filter(|group| group.members.len() > 1).map(|group| (group.merge, group.members)).collect()
+    groups.into_iter().filter(|group| group.members.len() > 1).collect()
 }
 
 fn job_key(statement: &Statement, merge: &Merge) -> Option<Vec<KeyPart>> {
