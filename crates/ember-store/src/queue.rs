@@ -57,8 +57,18 @@ impl ember_core::ServiceError for QueueFull {
 struct Submission {
     spans: Vec<PreparedSpan>,
     done: oneshot::Sender<Result<(), StoreError>>,
-    /// Released when the submission is dropped, after its transaction finished.
+    /// Released when the submission is answered, after its transaction finished.
     _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+}
+
+impl Submission {
+    /// Frees the submission's room in the queue, then answers it, so a caller that submits
+    /// again as soon as it is answered finds the room free.
+    fn answer(self, reply: Result<(), StoreError>) {
+        let Submission { spans, done, _permits } = self;
+        drop((spans, _permits));
+        let _ = done.send(reply);
+    }
 }
 
 /// The sending side, cloned into every transport.
@@ -171,13 +181,13 @@ async fn run_writer(store: Store, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Su
                     "span batch committed"
                 );
                 for submission in submissions {
-                    let _ = submission.done.send(Ok(()));
+                    submission.answer(Ok(()));
                 }
             }
             Err(error) if submissions.len() == 1 => {
                 tracing::error!(%error, spans = span_count, "span batch failed");
                 for submission in submissions {
-                    let _ = submission.done.send(Err(StoreError::BatchFailed));
+                    submission.answer(Err(StoreError::BatchFailed));
                 }
             }
             Err(error) => {
@@ -190,7 +200,7 @@ async fn run_writer(store: Store, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Su
                         StoreError::BatchFailed
                     });
                     drop(spans);
-                    let _ = submission.done.send(reply);
+                    submission.answer(reply);
                 }
             }
         }
