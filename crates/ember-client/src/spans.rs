@@ -208,56 +208,11 @@ fn export_request(spans: Vec<(String, Span)>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest { resource_spans }
 }
 
-/// JSON text as Python's `json.dumps(value, ensure_ascii=False)` writes it (`", "` and `": "`
-/// separators), which is how the Phoenix client writes span input and output values.
-pub fn python_json(value: &serde_json::Value) -> String {
-    let mut out = Vec::new();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
-    // Serializing a `Value` into a `Vec` cannot fail.
-    let _ = serde::Serialize::serialize(value, &mut serializer);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-struct PythonFormatter;
-
-impl serde_json::ser::Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
-    }
-
-    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
-    }
-
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        writer.write_all(b": ")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn python_json_matches_json_dumps() {
-        // json.dumps({"q": "2+2", "n": [1, 2.5, None], "é": {"a": True}}, ensure_ascii=False)
-        assert_eq!(
-            python_json(&json!({"q": "2+2", "n": [1, 2.5, null], "é": {"a": true}})),
-            r#"{"q": "2+2", "n": [1, 2.5, null], "é": {"a": true}}"#
-        );
-        assert_eq!(python_json(&json!([])), "[]");
-        assert_eq!(python_json(&json!({})), "{}");
-    }
 
     #[test]
     fn spans_are_grouped_by_project() {

@@ -4,7 +4,8 @@
 
 pub mod error;
 pub mod global_id;
-pub mod prompt_template;
+pub mod prompt;
+pub mod python_json;
 pub mod semconv;
 pub mod span;
 pub mod time;

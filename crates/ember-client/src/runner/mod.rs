@@ -17,6 +17,7 @@ mod task;
 use std::time::Duration;
 
 use chrono::SecondsFormat;
+use ember_core::python_json::dumps as python_json;
 use ember_core::semconv;
 use ember_evals::CodeEvaluator;
 use futures::stream::{self, StreamExt};
@@ -28,7 +29,7 @@ pub use task::{Task, TaskFailure};
 
 use crate::datasets::Example;
 use crate::experiments::{Experiment, NewEvaluation, NewExperiment, NewRun, RunRecorded};
-use crate::spans::{python_json, FinishedSpan, RootSpan, SpanExporter};
+use crate::spans::{FinishedSpan, RootSpan, SpanExporter};
 use crate::{Client, ClientError};
 
 /// The project the Python client sends evaluator spans to.

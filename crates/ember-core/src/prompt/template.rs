@@ -16,7 +16,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How a prompt version's templates name their variables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TemplateFormat {
     Mustache,
     FString,
