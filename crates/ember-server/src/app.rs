@@ -8,8 +8,8 @@ use axum::{middleware, Json, Router};
 
 use crate::routes::{
     annotation_configs, annotations, dataset_exports, dataset_labels, dataset_splits, datasets, evaluations, experiment_downloads,
-    experiment_evaluations, experiment_runs, experiment_tags, experiments, health, otlp, projects, sessions, span_query, span_updates,
-    spans, traces,
+    experiment_evaluations, experiment_runs, experiment_tags, experiments, health, otlp, projects, prompt_versions, prompts, sessions,
+    span_query, span_updates, spans, traces,
 };
 use crate::AppState;
 
@@ -67,6 +67,14 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/experiments/{id}/tags/{tag}", delete(experiment_tags::delete))
         .route("/v1/experiments/{id}/json", get(experiment_downloads::json))
         .route("/v1/experiments/{id}/csv", get(experiment_downloads::csv))
+        .route("/v1/prompts", get(prompts::list).post(prompts::create))
+        .route("/v1/prompts/{prompt_identifier}", patch(prompts::patch).delete(prompts::delete))
+        .route("/v1/prompts/{prompt_identifier}/versions", get(prompts::versions))
+        .route("/v1/prompts/{prompt_identifier}/latest", get(prompts::latest))
+        .route("/v1/prompts/{prompt_identifier}/tags/{tag_name}", get(prompts::by_tag))
+        .route("/v1/prompt_versions/{prompt_version_id}", get(prompt_versions::get))
+        .route("/v1/prompt_versions/{prompt_version_id}/tags", get(prompt_versions::tags).post(prompt_versions::add_tag))
+        .route("/v1/prompt_versions/{prompt_version_id}/tags/{tag_name}", delete(prompt_versions::delete_tag))
         .route("/v1/dataset_labels", get(dataset_labels::list).post(dataset_labels::create))
         .route("/v1/dataset_labels/{label_id}", get(dataset_labels::get).patch(dataset_labels::update).delete(dataset_labels::delete))
         .route("/v1/datasets/{id}/labels", get(dataset_labels::list_for_dataset).put(dataset_labels::set_for_dataset))

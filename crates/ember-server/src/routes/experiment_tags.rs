@@ -6,6 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use ember_core::prompt::is_identifier;
 use ember_core::GlobalId;
 use ember_store::ExperimentTagRecord;
 use serde::{Deserialize, Serialize};
@@ -29,14 +30,6 @@ impl<'a> From<&'a ExperimentTagRecord> for TagView<'a> {
     fn from(tag: &'a ExperimentTagRecord) -> Self {
         TagView { id: GlobalId::encode(TAG, tag.id), name: &tag.name, description: tag.description.as_deref() }
     }
-}
-
-/// Phoenix's identifier rule: lowercase letters, digits, `_` and `-`, starting and ending with a
-/// letter or digit.
-pub(super) fn is_identifier(name: &str) -> bool {
-    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let (Some(first), Some(last)) = (name.chars().next(), name.chars().last()) else { return false };
-    allowed(first) && allowed(last) && name.chars().all(|c| allowed(c) || c == '_' || c == '-')
 }
 
 pub async fn list(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

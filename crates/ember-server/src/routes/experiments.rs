@@ -9,11 +9,11 @@ use ember_core::time::format_nanos;
 use ember_core::GlobalId;
 use ember_store::{ExperimentChanges, ExperimentKey, ExperimentRecord, NewExperiment};
 use rand::Rng;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::datasets::{DATASET, SPLIT, VERSION};
-use super::JsonBody;
+use super::{present, JsonBody};
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::AppState;
@@ -176,11 +176,6 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     let experiment =
         state.store.get_experiment(key.id).await?.ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))?;
     Ok(Json(json!({"data": ExperimentView::from(experiment)})))
-}
-
-/// A field that may be absent (`None`), null (`Some(None)`) or a value.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,8 @@ pub mod experiments;
 pub mod health;
 pub mod otlp;
 pub mod projects;
+pub mod prompt_versions;
+pub mod prompts;
 pub mod sessions;
 pub mod span_query;
 pub mod span_updates;
@@ -49,6 +51,13 @@ pub(super) fn csv_cell(value: &Value) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     }
+}
+
+/// A field that may be absent (`None`), null (`Some(None)`) or a value.
+pub(super) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// A JSON body whose errors are FastAPI-style 422s naming the problem.

@@ -12,6 +12,7 @@ mod filters;
 mod graphql;
 mod ingest;
 mod projects;
+mod prompts;
 mod span_updates;
 mod spans;
 mod traces_sessions;
