@@ -4,6 +4,7 @@
 mod connect;
 mod datasets;
 mod experiments;
+mod prompts;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,9 @@ enum Command {
     /// Run experiments on a running server's datasets.
     #[command(subcommand)]
     Experiments(experiments::ExperimentsCommand),
+    /// List, fetch, push, tag and render prompts on a running server.
+    #[command(subcommand)]
+    Prompts(prompts::PromptsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Datasets(command) => connect::run_client(|| datasets::run(command)),
         Command::Experiments(command) => connect::run_client(|| experiments::run(command)),
+        Command::Prompts(command) => connect::run_client(|| prompts::run(command)),
     };
     match outcome {
         Ok(code) => code,
