@@ -10,8 +10,12 @@ import { fileURLToPath } from "node:url";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
+export function emberBinary() {
+  return process.env.EMBER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, "target"), "debug", "ember");
+}
+
 export async function startEmber() {
-  const binary = process.env.EMBER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, "target"), "debug", "ember");
+  const binary = emberBinary();
   const env = { ...process.env, PHOENIX_HOST: "127.0.0.1", PHOENIX_PORT: "0", PHOENIX_GRPC_PORT: "0" };
   env.PHOENIX_WORKING_DIR = mkdtempSync(join(tmpdir(), "ember-ts-"));
   delete env.PHOENIX_SQL_DATABASE_URL;
