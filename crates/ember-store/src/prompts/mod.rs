@@ -68,6 +68,15 @@ pub struct PromptChanges {
     pub metadata: Option<Value>,
 }
 
+/// A version's content as PostgreSQL `JSON`, which keeps keys in the order they were sent (JSONB
+/// would sort them, changing e.g. the text a tool result renders to).
+fn ordered_json_param(dialect: Dialect, placeholder: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => placeholder.to_string(),
+        Dialect::Postgres => format!("CAST({placeholder} AS JSON)"),
+    }
+}
+
 impl PromptRecord {
     fn columns(dialect: Dialect) -> String {
         format!("p.id, p.source_prompt_id, p.name, p.description, {}, p.created_at, p.updated_at", json_text(dialect, "p.metadata"))
@@ -151,10 +160,10 @@ impl Store {
             "INSERT INTO prompt_versions (prompt_id, description, template_type, template_format, template, invocation_parameters, \
              tools, response_format, model_provider, model_name, metadata, created_at) \
              VALUES ($1, $2, $3, $4, {}, {}, {}, {}, $9, $10, {}, $12) RETURNING id",
-            json_param(d, "$5".into()),
-            json_param(d, "$6".into()),
-            json_param(d, "$7".into()),
-            json_param(d, "$8".into()),
+            ordered_json_param(d, "$5"),
+            ordered_json_param(d, "$6"),
+            ordered_json_param(d, "$7"),
+            ordered_json_param(d, "$8"),
             json_param(d, "$11".into()),
         );
         let values = [

@@ -84,4 +84,12 @@ pub async fn prompt_versions_are_immutable_and_tags_point_at_one_version_per_pro
     assert!(store.get_prompt_version(first.id).await.unwrap().is_none());
     assert_eq!(store.get_prompt(summary.id).await.unwrap().unwrap().source_prompt_id, None);
     assert!(!store.delete_prompt(prompt.id).await.unwrap());
+
+    // Keys keep the order they were sent in (PostgreSQL JSONB would sort them).
+    let mut ordered = version("gpt-4o", "x");
+    ordered.template = json!({"type": "chat", "messages": [{"role": "tool", "content": [
+        {"type": "tool_result", "tool_call_id": "c1", "tool_result": {"temp_c": 21, "sky": "clear"}}]}]});
+    let (_, ordered_version) = store.create_prompt_version(&new, &ordered).await.unwrap();
+    let read_back = store.get_prompt_version(ordered_version.id).await.unwrap().unwrap();
+    assert_eq!(read_back.content.template.to_string(), ordered.template.to_string());
 }
