@@ -4,8 +4,12 @@
 //! contains, regex, JSON parse, JSON-schema match and numeric tolerance. Each returns an
 //! [`EvaluationResult`] shaped as the Phoenix clients record one (`score`, `label`,
 //! `explanation`), so runs scored by ember read the same as runs scored by Python.
+//!
+//! [`providers`] calls LLM providers (OpenAI-compatible APIs and Anthropic) in OpenAI's chat
+//! completions wire format, for the playground.
 
 pub mod code;
+pub mod providers;
 mod result;
 
 pub use code::{CodeEvaluator, EvaluatorSpecError};

@@ -7,9 +7,9 @@ use axum::routing::{delete, get, patch, post, put};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, dataset_exports, dataset_labels, dataset_splits, datasets, evaluations, experiment_downloads,
-    experiment_evaluations, experiment_runs, experiment_tags, experiments, health, otlp, projects, prompt_versions, prompts, sessions,
-    span_query, span_updates, spans, traces,
+    annotation_configs, annotations, chat_completions, dataset_exports, dataset_labels, dataset_splits, datasets, evaluations,
+    experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments, health, otlp, projects, prompt_versions,
+    prompts, secrets, sessions, span_query, span_updates, spans, traces,
 };
 use crate::AppState;
 
@@ -75,6 +75,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/prompt_versions/{prompt_version_id}", get(prompt_versions::get))
         .route("/v1/prompt_versions/{prompt_version_id}/tags", get(prompt_versions::tags).post(prompt_versions::add_tag))
         .route("/v1/prompt_versions/{prompt_version_id}/tags/{tag_name}", delete(prompt_versions::delete_tag))
+        .route("/v1/secrets", put(secrets::upsert_or_delete))
+        .route("/v1/chat/completions", post(chat_completions::create))
         .route("/v1/dataset_labels", get(dataset_labels::list).post(dataset_labels::create))
         .route("/v1/dataset_labels/{label_id}", get(dataset_labels::get).patch(dataset_labels::update).delete(dataset_labels::delete))
         .route("/v1/datasets/{id}/labels", get(dataset_labels::list_for_dataset).put(dataset_labels::set_for_dataset))

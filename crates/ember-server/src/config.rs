@@ -99,6 +99,10 @@ pub struct ServeConfig {
     /// Connections in the database read pool.
     #[arg(long, env = "EMBER_READ_CONNECTIONS", default_value_t = 4)]
     pub read_connections: u32,
+
+    /// Where the playground's providers are and the keys to call them with.
+    #[command(flatten)]
+    pub providers: crate::playground::ProviderSettings,
 }
 
 impl ServeConfig {
@@ -182,6 +186,7 @@ impl ServeConfig {
             max_upload_bytes: 4 << 30,
             grpc_max_message_bytes: 64 << 20,
             read_connections: 2,
+            providers: Default::default(),
         }
     }
 }

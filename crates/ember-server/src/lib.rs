@@ -3,7 +3,8 @@
 //! HTTP serves Phoenix's REST API v1, OTLP/HTTP (`POST /v1/traces`, protobuf and JSON) and the
 //! health and version endpoints; gRPC serves OTLP `TraceService/Export`. Both OTLP transports
 //! call the one [`ingest`] path, which decodes off the async threads, queues spans in the
-//! store's bounded ingest queue and answers only after they are committed.
+//! store's bounded ingest queue and answers only after they are committed. The playground
+//! ([`playground`]) forwards OpenAI-style chat completions to LLM providers and traces them.
 
 pub mod app;
 mod body;
@@ -16,6 +17,7 @@ pub mod ingest;
 mod legacy_evaluations;
 mod openapi;
 mod params;
+pub mod playground;
 mod routes;
 mod rows;
 mod serve;

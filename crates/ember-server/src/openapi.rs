@@ -122,6 +122,15 @@ pub const OPERATIONS: &[Operation] = &[
         &[],
         "204",
     ),
+    ("put", "/v1/secrets", "upsertOrDeleteSecrets", "Set or delete secrets (provider keys and base URLs); values are never returned", &[], "200"),
+    (
+        "post",
+        "/v1/chat/completions",
+        "createChatCompletion",
+        "OpenAI-compatible chat completions proxied to `provider:model` (streaming with `stream: true`), traced into the playground project",
+        &[],
+        "200",
+    ),
     ("get", "/v1/annotation_configs", "listAnnotationConfigs", "List annotation configs, newest first", &["cursor", "limit"], "200"),
     (
         "post",

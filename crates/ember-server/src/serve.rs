@@ -11,6 +11,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 
 use crate::grpc::OtlpTraceService;
+use crate::playground::Playground;
 use crate::{app, AppState, ServeConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("grpc server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    #[error("cannot set up the playground's provider client: {0}")]
+    Playground(#[from] ember_evals::providers::ProviderError),
 }
 
 pub struct Server;
@@ -60,6 +63,7 @@ impl Server {
                 ingest,
                 max_body_bytes: config.max_body_bytes,
                 max_upload_bytes: config.max_upload_bytes,
+                playground: Playground::new(config.providers.clone())?,
             },
             store,
             writer,

@@ -2,6 +2,8 @@
 
 use ember_store::{IngestQueue, Store};
 
+use crate::playground::Playground;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
@@ -10,4 +12,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Largest dataset upload file after decompression.
     pub max_upload_bytes: u64,
+    /// The playground's provider client and settings.
+    pub playground: Playground,
 }

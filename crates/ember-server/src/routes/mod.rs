@@ -2,6 +2,7 @@
 
 pub mod annotation_configs;
 pub mod annotations;
+pub mod chat_completions;
 pub mod dataset_exports;
 mod dataset_form;
 pub mod dataset_labels;
@@ -18,6 +19,7 @@ pub mod otlp;
 pub mod projects;
 pub mod prompt_versions;
 pub mod prompts;
+pub mod secrets;
 pub mod sessions;
 pub mod span_query;
 pub mod span_updates;

@@ -5,6 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use ember_otlp::collector::ExportTraceServiceRequest;
+use ember_server::playground::{Playground, ProviderSettings};
 use ember_server::{app, AppState};
 use ember_store::testing::TestDatabase;
 use ember_store::{IngestQueue, QueueLimits, Store};
@@ -45,11 +46,25 @@ pub async fn test_app() -> TestApp {
 }
 
 pub async fn test_app_with(limits: QueueLimits, max_body_bytes: usize) -> TestApp {
+    test_app_with_all(limits, max_body_bytes, ProviderSettings::default()).await
+}
+
+/// An app whose playground calls providers as `providers` says.
+pub async fn test_app_with_providers(providers: ProviderSettings) -> TestApp {
+    test_app_with_all(QueueLimits::default(), 1 << 20, providers).await
+}
+
+async fn test_app_with_all(limits: QueueLimits, max_body_bytes: usize, providers: ProviderSettings) -> TestApp {
     let database = TestDatabase::from_env();
     let store = database.open().await;
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
-    let router =
-        app(AppState { store: store.clone(), ingest: ingest.clone(), max_body_bytes, max_upload_bytes: 4 * max_body_bytes as u64 });
+    let router = app(AppState {
+        store: store.clone(),
+        ingest: ingest.clone(),
+        max_body_bytes,
+        max_upload_bytes: 4 * max_body_bytes as u64,
+        playground: Playground::new(providers).unwrap(),
+    });
     TestApp { router, store, queue: ingest, database }
 }
 

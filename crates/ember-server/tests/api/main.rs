@@ -11,6 +11,7 @@ mod experiments;
 mod filters;
 mod graphql;
 mod ingest;
+mod playground;
 mod projects;
 mod prompts;
 mod span_updates;

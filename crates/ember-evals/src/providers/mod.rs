@@ -1,0 +1,162 @@
+//! LLM providers, called with OpenAI's chat completions wire format and answering in it: an
+//! OpenAI-compatible API (OpenAI, DeepSeek, xAI, Ollama, Groq, …) is called as it is; Anthropic's
+//! messages API is called with the request converted and its answer converted back.
+//!
+//! Streaming answers arrive as [`StreamEvent`]s whatever the provider, so a caller writes one
+//! kind of stream out.
+
+mod anthropic;
+mod openai;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::Stream;
+use serde_json::{Map, Value};
+
+/// Which wire protocol a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    OpenAi,
+    Anthropic,
+}
+
+/// Where and how to call a provider.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The provider's name, for messages (`openai`, `anthropic`, `deepseek`, …).
+    pub provider: String,
+    pub protocol: Protocol,
+    /// The API root, e.g. `https://api.openai.com/v1` or `https://api.anthropic.com`.
+    pub base_url: String,
+    pub api_key: Option<String>,
+}
+
+/// Token counts of one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+impl Usage {
+    pub fn total(&self) -> i64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+/// A whole answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub content: String,
+    pub finish_reason: String,
+    pub usage: Usage,
+}
+
+/// One piece of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    Text(String),
+    Finish(String),
+    Usage(Usage),
+}
+
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderError>> + Send>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("could not reach {provider} at {url}: {reason}")]
+    Unreachable { provider: String, url: String, reason: String },
+    /// The provider answered with an error; `message` is its own explanation.
+    #[error("{provider} answered {status}: {message}")]
+    Rejected { provider: String, status: u16, message: String },
+    #[error("{provider} sent an answer ember cannot read: {problem}")]
+    Malformed { provider: String, problem: String },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Calls providers over one connection pool.
+#[derive(Clone)]
+pub struct ProviderClient {
+    http: reqwest::Client,
+}
+
+impl ProviderClient {
+    pub fn new(timeout: Duration) -> Result<ProviderClient, ProviderError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(timeout)
+            .build()
+            .map_err(|error| ProviderError::Unsupported(format!("cannot build the HTTP client: {error}")))?;
+        Ok(ProviderClient { http })
+    }
+
+    /// One answer to `request`, an OpenAI chat completions body whose `model` is the provider's
+    /// model name.
+    pub async fn complete(&self, endpoint: &Endpoint, request: &Map<String, Value>) -> Result<Completion, ProviderError> {
+        match endpoint.protocol {
+            Protocol::OpenAi => openai::complete(&self.http, endpoint, request).await,
+            Protocol::Anthropic => anthropic::complete(&self.http, endpoint, request).await,
+        }
+    }
+
+    /// The answer to `request` as it is generated.
+    pub async fn stream(&self, endpoint: &Endpoint, request: &Map<String, Value>) -> Result<EventStream, ProviderError> {
+        match endpoint.protocol {
+            Protocol::OpenAi => openai::stream(&self.http, endpoint, request).await,
+            Protocol::Anthropic => anthropic::stream(&self.http, endpoint, request).await,
+        }
+    }
+}
+
+/// Sends a JSON request; an error status becomes [`ProviderError::Rejected`] with the provider's
+/// own message when it gives one.
+async fn send(request: reqwest::RequestBuilder, endpoint: &Endpoint, url: &str) -> Result<reqwest::Response, ProviderError> {
+    let response = request.send().await.map_err(|error| ProviderError::Unreachable {
+        provider: endpoint.provider.clone(),
+        url: url.to_string(),
+        reason: without_url(&error),
+    })?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let text = response.text().await.unwrap_or_default();
+    Err(ProviderError::Rejected { provider: endpoint.provider.clone(), status: status.as_u16(), message: error_message(&text) })
+}
+
+/// reqwest's error text without the URL it already names (the caller names it once).
+fn without_url(error: &reqwest::Error) -> String {
+    let mut reason = error.to_string();
+    if let Some(url) = error.url() {
+        reason = reason.replace(&format!(" for url ({url})"), "");
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason = format!("{reason}: {cause}");
+        source = cause.source();
+    }
+    reason
+}
+
+/// `{"error": {"message": ...}}` (OpenAI and Anthropic both answer so), or the body itself.
+fn error_message(body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let message =
+        parsed.as_ref().and_then(|value| value.pointer("/error/message").or_else(|| value.get("message"))).and_then(Value::as_str);
+    let text = message.unwrap_or(body).trim();
+    let mut text: String = text.chars().take(2_000).collect();
+    if text.is_empty() {
+        text = "no explanation given".into();
+    }
+    text
+}
+
+fn malformed(endpoint: &Endpoint, problem: impl Into<String>) -> ProviderError {
+    ProviderError::Malformed { provider: endpoint.provider.clone(), problem: problem.into() }
+}
+
+fn join_url(base: &str, path: &str) -> String {
+    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+}

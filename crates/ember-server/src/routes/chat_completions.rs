@@ -1,0 +1,382 @@
+//! `POST /v1/chat/completions`: the playground's OpenAI-compatible completions, forwarded to the
+//! provider named by `model` (`provider:model_name`) with the key ember holds, answered whole or
+//! as server-sent `chat.completion.chunk` events ending in `data: [DONE]`. Every call is traced
+//! as an LLM span in the `playground` project. Errors are `{"error": {...}}` as OpenAI words them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ember_core::time::now_nanos;
+use ember_core::{RoutedSpan, Span, SpanKind, StatusCode as SpanStatus};
+use ember_evals::providers::{Completion, ProviderError, StreamEvent, Usage};
+use futures::StreamExt;
+use rand::Rng;
+use serde_json::{json, Map, Value};
+
+use crate::playground::EndpointError;
+use crate::AppState;
+
+/// The project playground calls are traced into, as in Phoenix.
+pub const PLAYGROUND_PROJECT: &str = "playground";
+
+const ROLES: &[&str] = &["system", "developer", "user", "assistant"];
+
+/// An error answer in OpenAI's shape.
+pub struct ChatError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+    param: Option<&'static str>,
+}
+
+impl ChatError {
+    fn invalid(param: &'static str, message: impl Into<String>) -> Self {
+        ChatError { status: StatusCode::UNPROCESSABLE_ENTITY, kind: "invalid_request_error", message: message.into(), param: Some(param) }
+    }
+}
+
+impl IntoResponse for ChatError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": null}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<EndpointError> for ChatError {
+    fn from(error: EndpointError) -> Self {
+        let status = match &error {
+            EndpointError::Unknown(_) => StatusCode::NOT_FOUND,
+            EndpointError::NotYet(_) | EndpointError::MissingKey { .. } => StatusCode::BAD_REQUEST,
+            EndpointError::Store(store_error) => {
+                tracing::error!(error = %store_error, "reading provider secrets failed");
+                return ChatError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    kind: "server_error",
+                    message: "Internal Server Error".into(),
+                    param: None,
+                };
+            }
+        };
+        ChatError { status, kind: "invalid_request_error", message: error.to_string(), param: Some("model") }
+    }
+}
+
+impl From<&ProviderError> for ChatError {
+    fn from(error: &ProviderError) -> Self {
+        // The provider refusing the request (bad key, unknown model) is the caller's to fix; the
+        // provider failing or being unreachable is a bad gateway.
+        let status = match error {
+            ProviderError::Rejected { status, .. } if (400..500).contains(status) => StatusCode::BAD_REQUEST,
+            ProviderError::Unsupported(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        ChatError { status, kind: "provider_error", message: error.to_string(), param: None }
+    }
+}
+
+/// A request checked and split into where it goes and what is sent.
+struct ChatRequest {
+    provider: String,
+    model_name: String,
+    /// The OpenAI body for the provider: `model` is the provider's model name.
+    body: Map<String, Value>,
+    stream: bool,
+    include_usage: bool,
+}
+
+fn parse_request(mut body: Map<String, Value>) -> Result<ChatRequest, ChatError> {
+    let model = body.get("model").and_then(Value::as_str).unwrap_or_default().to_string();
+    if model.starts_with("custom:") {
+        return Err(ChatError {
+            status: StatusCode::NOT_FOUND,
+            kind: "invalid_request_error",
+            message: "ember has no custom providers".into(),
+            param: Some("model"),
+        });
+    }
+    let (provider, model_name) = model
+        .split_once(':')
+        .filter(|(provider, name)| !provider.is_empty() && !name.is_empty())
+        .ok_or_else(|| ChatError::invalid("model", format!("model must be 'provider:model_name', e.g. 'openai:gpt-4o'; got {model:?}")))?;
+    let (provider, model_name) = (provider.to_ascii_lowercase(), model_name.to_string());
+    let messages = body.get("messages").and_then(Value::as_array).filter(|messages| !messages.is_empty());
+    let messages = messages.ok_or_else(|| ChatError::invalid("messages", "messages must be a list of at least one message"))?;
+    for (index, message) in messages.iter().enumerate() {
+        let role = message.get("role").and_then(Value::as_str).unwrap_or_default();
+        if !ROLES.contains(&role) {
+            return Err(ChatError::invalid(
+                "messages",
+                format!("messages[{index}].role must be one of system, developer, user, assistant"),
+            ));
+        }
+        let content_ok = match message.get("content") {
+            Some(Value::String(_)) => true,
+            Some(Value::Array(parts)) => {
+                parts.iter().all(|part| part.get("type") == Some(&json!("text")) && part.get("text").is_some_and(Value::is_string))
+            }
+            _ => false,
+        };
+        if !content_ok {
+            return Err(ChatError::invalid("messages", format!("messages[{index}].content must be a string or a list of text parts")));
+        }
+    }
+    if body.get("tools").is_some_and(|tools| !tools.is_null()) || body.get("tool_choice").is_some_and(|choice| !choice.is_null()) {
+        return Err(ChatError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            message: "Tool calling is not supported".into(),
+            param: Some("tools"),
+        });
+    }
+    let stream = match body.remove("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(stream)) => stream,
+        Some(_) => return Err(ChatError::invalid("stream", "stream must be a boolean")),
+    };
+    let include_usage =
+        body.remove("stream_options").and_then(|options| options.get("include_usage").and_then(Value::as_bool)).unwrap_or(false);
+    body.retain(|_, value| !value.is_null());
+    body.insert("model".into(), json!(model_name));
+    Ok(ChatRequest { provider, model_name, body, stream, include_usage })
+}
+
+pub async fn create(State(state): State<AppState>, super::JsonBody(body): super::JsonBody<Map<String, Value>>) -> Response {
+    match answer(state, body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn answer(state: AppState, body: Map<String, Value>) -> Result<Response, ChatError> {
+    let request = parse_request(body)?;
+    let endpoint = state.playground.endpoint(&state.store, &request.provider).await?;
+    let started = now_nanos();
+    let call =
+        CallRecord { provider: request.provider.clone(), model_name: request.model_name.clone(), request: request.body.clone(), started };
+    if !request.stream {
+        let outcome = state.playground.client.complete(&endpoint, &request.body).await;
+        call.record(&state, outcome.as_ref().map_err(ToString::to_string).map(Clone::clone)).await;
+        let completion = outcome.map_err(|error| ChatError::from(&error))?;
+        return Ok(Json(completion_body(&request.model_name, &completion)).into_response());
+    }
+    let mut events = match state.playground.client.stream(&endpoint, &request.body).await {
+        Ok(events) => events,
+        Err(error) => {
+            call.record(&state, Err(error.to_string())).await;
+            return Err(ChatError::from(&error));
+        }
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<String>(32);
+    let model_name = request.model_name.clone();
+    let include_usage = request.include_usage;
+    tokio::spawn(async move {
+        let chunk = ChunkWriter { id: completion_id(), created: unix_seconds(), model: model_name };
+        let mut completion = Completion { content: String::new(), finish_reason: "stop".into(), usage: Usage::default() };
+        let mut failure = None;
+        let mut delivered = sender.send(chunk.frame(json!({"role": "assistant", "content": ""}), None)).await.is_ok();
+        while let Some(event) = events.next().await {
+            let frame = match event {
+                Ok(StreamEvent::Text(text)) => {
+                    completion.content.push_str(&text);
+                    Some(chunk.frame(json!({"content": text}), None))
+                }
+                Ok(StreamEvent::Finish(reason)) => {
+                    completion.finish_reason = reason.clone();
+                    Some(chunk.frame(json!({}), Some(&reason)))
+                }
+                Ok(StreamEvent::Usage(usage)) => {
+                    completion.usage = usage;
+                    include_usage.then(|| chunk.usage_frame(&usage))
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    let _ = sender.send(format!("data: {}\n\n", json!({"error": {"message": message, "type": "provider_error"}}))).await;
+                    failure = Some(message);
+                    break;
+                }
+            };
+            if let Some(frame) = frame {
+                delivered = delivered && sender.send(frame).await.is_ok();
+            }
+            if !delivered {
+                failure = Some("the client went away before the answer was complete".into());
+                break;
+            }
+        }
+        if failure.is_none() {
+            let _ = sender.send("data: [DONE]\n\n".to_string()).await;
+        }
+        call.record(&state, failure.map_or(Ok(completion), Err)).await;
+    });
+    let frames = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|frame| (Ok::<_, std::convert::Infallible>(frame), receiver))
+    });
+    Ok(([(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")], Body::from_stream(frames)).into_response())
+}
+
+fn completion_id() -> String {
+    format!("chatcmpl-{:032x}", rand::rng().random::<u128>())
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or_default()
+}
+
+fn usage_body(usage: &Usage) -> Value {
+    json!({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.total()})
+}
+
+fn completion_body(model: &str, completion: &Completion) -> Value {
+    json!({
+        "id": completion_id(),
+        "object": "chat.completion",
+        "created": unix_seconds(),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": completion.content}, "finish_reason": completion.finish_reason}],
+        "usage": usage_body(&completion.usage),
+    })
+}
+
+/// Writes `chat.completion.chunk` events of one answer.
+struct ChunkWriter {
+    id: String,
+    created: u64,
+    model: String,
+}
+
+impl ChunkWriter {
+    fn frame(&self, delta: Value, finish_reason: Option<&str>) -> String {
+        let chunk = json!({
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        });
+        format!("data: {chunk}\n\n")
+    }
+
+    fn usage_frame(&self, usage: &Usage) -> String {
+        let chunk = json!({
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+            "choices": [], "usage": usage_body(usage),
+        });
+        format!("data: {chunk}\n\n")
+    }
+}
+
+/// What is needed to trace one call once it is over.
+struct CallRecord {
+    provider: String,
+    model_name: String,
+    request: Map<String, Value>,
+    started: i64,
+}
+
+impl CallRecord {
+    /// Writes the call's LLM span into the playground project. A failure to write it is logged:
+    /// the caller already has (or is getting) the answer.
+    async fn record(&self, state: &AppState, outcome: Result<Completion, String>) {
+        let span = self.span(outcome);
+        let store = state.store.clone();
+        let routed = vec![RoutedSpan { project_name: PLAYGROUND_PROJECT.into(), span }];
+        let prepared = match tokio::task::spawn_blocking(move || store.prepare_spans(routed)).await {
+            Ok(prepared) => prepared,
+            Err(error) => return tracing::error!(%error, "preparing the playground span failed"),
+        };
+        match state.ingest.submit(prepared) {
+            Ok(committed) => {
+                if let Err(error) = committed.await {
+                    tracing::error!(%error, "recording the playground span failed");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the playground span was not recorded: the ingest queue is full"),
+        }
+    }
+
+    fn span(&self, outcome: Result<Completion, String>) -> Span {
+        let mut flat: Vec<(String, Value)> = vec![
+            ("openinference.span.kind".into(), json!("LLM")),
+            ("llm.model_name".into(), json!(self.model_name)),
+            ("llm.provider".into(), json!(self.provider)),
+            ("llm.system".into(), json!(self.provider)),
+            ("input.value".into(), json!(Value::Object(self.request.clone()).to_string())),
+            ("input.mime_type".into(), json!("application/json")),
+        ];
+        let parameters: Map<String, Value> = self
+            .request
+            .iter()
+            .filter(|(name, _)| !["model", "messages"].contains(&name.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        flat.push(("llm.invocation_parameters".into(), json!(Value::Object(parameters).to_string())));
+        for (index, message) in self.request.get("messages").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let content = match message.get("content") {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Array(parts)) => parts.iter().filter_map(|part| part.get("text").and_then(Value::as_str)).collect(),
+                _ => String::new(),
+            };
+            flat.push((format!("llm.input_messages.{index}.message.role"), message.get("role").cloned().unwrap_or(Value::Null)));
+            flat.push((format!("llm.input_messages.{index}.message.content"), json!(content)));
+        }
+        let (status_code, status_message) = match &outcome {
+            Ok(completion) => {
+                flat.push(("llm.output_messages.0.message.role".into(), json!("assistant")));
+                flat.push(("llm.output_messages.0.message.content".into(), json!(completion.content)));
+                flat.push(("output.value".into(), json!(completion.content)));
+                flat.push(("output.mime_type".into(), json!("text/plain")));
+                flat.push(("llm.token_count.prompt".into(), json!(completion.usage.prompt_tokens)));
+                flat.push(("llm.token_count.completion".into(), json!(completion.usage.completion_tokens)));
+                flat.push(("llm.token_count.total".into(), json!(completion.usage.total())));
+                (SpanStatus::Ok, String::new())
+            }
+            Err(message) => (SpanStatus::Error, message.clone()),
+        };
+        let mut random = rand::rng();
+        Span {
+            trace_id: format!("{:032x}", random.random::<u128>()),
+            span_id: format!("{:016x}", random.random::<u64>()),
+            parent_id: None,
+            name: "ChatCompletion".into(),
+            span_kind: SpanKind::Llm,
+            start_time: self.started,
+            end_time: now_nanos().max(self.started),
+            attributes: ember_otlp::attributes::unflatten(flat),
+            events: Vec::new(),
+            status_code,
+            status_message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: Value) -> Result<ChatRequest, String> {
+        parse_request(body.as_object().unwrap().clone()).map_err(|error| format!("{} {}", error.status.as_u16(), error.message))
+    }
+
+    #[test]
+    fn requests_name_a_provider_and_plain_messages() {
+        let ok = parse(json!({"model": "OpenAI:gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": true,
+            "stream_options": {"include_usage": true}, "temperature": null, "seed": 3}))
+        .unwrap();
+        assert_eq!((ok.provider.as_str(), ok.model_name.as_str(), ok.stream, ok.include_usage), ("openai", "gpt-4o-mini", true, true));
+        assert_eq!(Value::Object(ok.body), json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "seed": 3}));
+        let user = json!([{"role": "user", "content": "hi"}]);
+        for (body, expected) in [
+            (json!({"model": "gpt-4o", "messages": user}), "422 model must be 'provider:model_name'"),
+            (json!({"model": "custom:abc:m", "messages": user}), "404 ember has no custom providers"),
+            (json!({"model": "openai:m", "messages": []}), "422 messages must be a list"),
+            (json!({"model": "openai:m", "messages": [{"role": "tool", "content": "x"}]}), "422 messages[0].role"),
+            (json!({"model": "openai:m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}), "422 messages[0].content"),
+            (json!({"model": "openai:m", "messages": user, "tools": [{}]}), "400 Tool calling is not supported"),
+            (json!({"model": "openai:m", "messages": user, "stream": "yes"}), "422 stream must be a boolean"),
+        ] {
+            let error = parse(body.clone()).err().unwrap_or_default();
+            assert!(error.starts_with(expected), "{body}: {error}");
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The playground: `PUT /v1/secrets` and `POST /v1/chat/completions` forwarded over real HTTP
+//! to a local stub of the OpenAI and Anthropic APIs, streaming and not, with the forwarded
+//! request, the answer and the LLM span in the `playground` project checked.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use ember_server::playground::ProviderSettings;
+use serde_json::{json, Value};
+
+use crate::common::{test_app_with_providers, TestApp};
+
+/// What the stub received: the path, the credential header and the JSON body.
+type Received = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+fn sse(events: &[Value]) -> Response {
+    let mut text: String = events.iter().map(|event| format!("data: {event}\n\n")).collect();
+    text.push_str("data: [DONE]\n\n");
+    ([("content-type", "text/event-stream")], text).into_response()
+}
+
+async fn openai(State(received): State<Received>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    received.lock().unwrap().push(("/v1/chat/completions".into(), auth, body.clone()));
+    if body["model"] == "missing-model" {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": {"message": "The model `missing-model` does not exist"}}))).into_response();
+    }
+    if body["stream"] == json!(true) {
+        let chunk = |delta: Value, finish: Value| json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        return sse(&[
+            chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+            chunk(json!({"content": "Hel"}), Value::Null),
+            chunk(json!({"content": "lo"}), Value::Null),
+            chunk(json!({}), json!("stop")),
+            json!({"id": "c1", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}),
+        ]);
+    }
+    Json(json!({
+        "id": "c1", "object": "chat.completion", "created": 1, "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }))
+    .into_response()
+}
+
+async fn anthropic(State(received): State<Received>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let version = headers.get("anthropic-version").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    received.lock().unwrap().push(("/v1/messages".into(), format!("{key} {version}"), body.clone()));
+    if body["stream"] == json!(true) {
+        let text = |text: &str| json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
+        let events = [
+            json!({"type": "message_start", "message": {"usage": {"input_tokens": 7, "output_tokens": 1}}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            text("Bon"),
+            text("jour"),
+            json!({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 3}}),
+            json!({"type": "message_stop"}),
+        ];
+        let body: String = events.iter().map(|event| format!("event: {}\ndata: {event}\n\n", event["type"].as_str().unwrap())).collect();
+        return ([("content-type", "text/event-stream")], body).into_response();
+    }
+    Json(json!({"content": [{"type": "text", "text": "Bonjour"}], "stop_reason": "end_turn", "usage": {"input_tokens": 7, "output_tokens": 3}}))
+        .into_response()
+}
+
+/// A stub provider on a loopback port; returns its root URL and what it received.
+async fn stub_provider() -> (String, Received) {
+    let received = Received::default();
+    let router =
+        Router::new().route("/v1/chat/completions", post(openai)).route("/v1/messages", post(anthropic)).with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{address}"), received)
+}
+
+async fn playground_spans(app: &TestApp) -> Vec<Value> {
+    let response = app.get("/v1/projects/playground/spans?limit=100").await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let mut spans = response.json()["data"].as_array().unwrap().clone();
+    spans.sort_by_key(|span| span["start_time"].as_str().unwrap_or_default().to_string());
+    spans
+}
+
+/// The data lines of an event stream, `[DONE]` included.
+fn data_lines(text: &str) -> Vec<String> {
+    text.split("\n\n").filter_map(|event| event.strip_prefix("data: ")).map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn secrets_are_validated_and_the_last_write_of_a_key_wins() {
+    let app = test_app_with_providers(ProviderSettings::default()).await;
+    for body in [
+        json!({"secrets": []}),
+        json!({"secrets": [{"key": "   ", "value": "v"}]}),
+        json!({"secrets": [{"key": "КЛЮЧ", "value": "v"}]}),
+        json!({"secrets": [{"key": "K", "value": "   "}]}),
+        json!({"secrets": [{"key": "K"}]}),
+        json!({"secrets": "nope"}),
+        json!({}),
+    ] {
+        assert_eq!(app.put_json("/v1/secrets", &body).await.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let response = app
+        .put_json("/v1/secrets", &json!({"secrets": [{"key": "A", "value": "1"}, {"key": "B", "value": "2"}, {"key": "A", "value": null}]}))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json(), json!({"data": {"upserted_keys": ["B"], "deleted_keys": ["A"]}}));
+    assert_eq!(app.store.secret("B").await.unwrap().as_deref(), Some("2"));
+    assert_eq!(app.store.secret("A").await.unwrap(), None);
+    assert!(!response.text().contains('2'), "values are never returned");
+}
+
+#[tokio::test]
+async fn openai_calls_are_forwarded_answered_and_traced() {
+    let (stub, received) = stub_provider().await;
+    let settings =
+        ProviderSettings { openai_api_key: Some("env-key".into()), openai_base_url: Some(format!("{stub}/v1")), ..Default::default() };
+    let app = test_app_with_providers(settings).await;
+    let request = json!({
+        "model": "openai:gpt-4o-mini",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Say hello"}]}],
+        "temperature": 0.2, "max_tokens": 20, "top_p": null,
+    });
+    let response = app.post_json("/v1/chat/completions", &request).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let answer = response.json();
+    assert_eq!(answer["object"], "chat.completion");
+    assert_eq!(answer["model"], "gpt-4o-mini");
+    assert_eq!(answer["choices"][0], json!({"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}));
+    assert_eq!(answer["usage"], json!({"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}));
+    {
+        let received = received.lock().unwrap();
+        let (path, auth, body) = &received[0];
+        assert_eq!((path.as_str(), auth.as_str()), ("/v1/chat/completions", "Bearer env-key"));
+        assert_eq!(
+            body,
+            &json!({"model": "gpt-4o-mini", "messages": request["messages"], "temperature": 0.2, "max_tokens": 20, "stream": false})
+        );
+    }
+
+    // A key set through PUT /v1/secrets wins over the environment; a stream is relayed as chunks.
+    app.put_json("/v1/secrets", &json!({"secrets": [{"key": "OPENAI_API_KEY", "value": "secret-key"}]})).await;
+    let mut streamed = request.clone();
+    streamed["stream"] = json!(true);
+    streamed["stream_options"] = json!({"include_usage": true});
+    let response = app.post_json("/v1/chat/completions", &streamed).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.content_type(), "text/event-stream");
+    let lines = data_lines(&response.text());
+    assert_eq!(lines.last().map(String::as_str), Some("[DONE]"));
+    let chunks: Vec<Value> = lines[..lines.len() - 1].iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert!(chunks.iter().all(|chunk| chunk["object"] == "chat.completion.chunk" && chunk["id"] == chunks[0]["id"]));
+    let text: String = chunks.iter().filter_map(|chunk| chunk.pointer("/choices/0/delta/content").and_then(Value::as_str)).collect();
+    assert_eq!(text, "Hello");
+    assert_eq!(
+        chunks.iter().filter_map(|chunk| chunk.pointer("/choices/0/finish_reason").and_then(Value::as_str)).collect::<Vec<_>>(),
+        ["stop"]
+    );
+    assert_eq!(chunks.last().unwrap()["usage"], json!({"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}));
+    {
+        let received = received.lock().unwrap();
+        let (_, auth, body) = &received[1];
+        assert_eq!(auth, "Bearer secret-key");
+        assert_eq!((&body["stream"], &body["stream_options"]), (&json!(true), &json!({"include_usage": true})));
+    }
+    // Without include_usage the usage chunk is not relayed (it is still recorded).
+    let mut quiet = request.clone();
+    quiet["stream"] = json!(true);
+    let text = app.post_json("/v1/chat/completions", &quiet).await.text();
+    assert!(!text.contains("\"usage\""), "{text}");
+
+    // Each call is an LLM span in the playground project.
+    let spans = playground_spans(&app).await;
+    assert_eq!(spans.len(), 3);
+    for span in &spans {
+        assert_eq!(
+            (span["name"].as_str(), span["span_kind"].as_str(), span["status_code"].as_str()),
+            (Some("ChatCompletion"), Some("LLM"), Some("OK"))
+        );
+        let attributes = &span["attributes"];
+        assert_eq!(attributes["llm.model_name"], "gpt-4o-mini");
+        assert_eq!(attributes["llm.provider"], "openai");
+        assert_eq!(attributes["llm.input_messages.1.message.content"], "Say hello");
+        assert_eq!(attributes["llm.output_messages.0.message.content"], "Hello");
+        assert_eq!((attributes["llm.token_count.prompt"].as_i64(), attributes["llm.token_count.total"].as_i64()), (Some(5), Some(7)));
+        let parameters: Value = serde_json::from_str(attributes["llm.invocation_parameters"].as_str().unwrap()).unwrap();
+        assert_eq!((&parameters["temperature"], &parameters["max_tokens"]), (&json!(0.2), &json!(20)));
+    }
+}
+
+#[tokio::test]
+async fn anthropic_calls_are_converted_both_ways() {
+    let (stub, received) = stub_provider().await;
+    let settings = ProviderSettings { anthropic_base_url: Some(stub), ..Default::default() };
+    let app = test_app_with_providers(settings).await;
+    let request = json!({
+        "model": "anthropic:claude-sonnet-4-5",
+        "messages": [{"role": "system", "content": "Answer in French."}, {"role": "user", "content": "Hello"}],
+        "temperature": 0.5, "stop": ["END"],
+    });
+    // No key yet: a clear 400 naming the setting.
+    let missing = app.post_json("/v1/chat/completions", &request).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(missing.json()["error"]["message"].as_str().unwrap().contains("ANTHROPIC_API_KEY"), "{}", missing.text());
+    assert!(received.lock().unwrap().is_empty());
+
+    app.put_json("/v1/secrets", &json!({"secrets": [{"key": "ANTHROPIC_API_KEY", "value": "sk-ant"}]})).await;
+    let answer = app.post_json("/v1/chat/completions", &request).await.json();
+    assert_eq!(answer["choices"][0]["message"]["content"], "Bonjour");
+    assert_eq!(answer["usage"], json!({"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}));
+    {
+        let received = received.lock().unwrap();
+        let (path, headers, body) = &received[0];
+        assert_eq!((path.as_str(), headers.as_str()), ("/v1/messages", "sk-ant 2023-06-01"));
+        assert_eq!(
+            body,
+            &json!({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 1024,
+                    "system": "Answer in French.", "temperature": 0.5, "stop_sequences": ["END"]})
+        );
+    }
+
+    let mut streamed = request.clone();
+    streamed["stream"] = json!(true);
+    streamed["stream_options"] = json!({"include_usage": true});
+    let lines = data_lines(&app.post_json("/v1/chat/completions", &streamed).await.text());
+    assert_eq!(lines.last().map(String::as_str), Some("[DONE]"));
+    let chunks: Vec<Value> = lines[..lines.len() - 1].iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let text: String = chunks.iter().filter_map(|chunk| chunk.pointer("/choices/0/delta/content").and_then(Value::as_str)).collect();
+    assert_eq!(text, "Bonjour");
+    assert!(chunks.iter().any(|chunk| chunk.pointer("/choices/0/finish_reason") == Some(&json!("length"))));
+    assert_eq!(chunks.last().unwrap()["usage"], json!({"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}));
+    assert_eq!(received.lock().unwrap()[1].2["stream"], json!(true));
+
+    let spans = playground_spans(&app).await;
+    assert_eq!(spans.len(), 2, "the refused call never reached a provider and is not traced");
+    assert_eq!(spans[1]["attributes"]["llm.output_messages.0.message.content"], "Bonjour");
+    assert_eq!(spans[1]["attributes"]["llm.token_count.completion"], 3);
+    assert_eq!(spans[1]["attributes"]["llm.provider"], "anthropic");
+}
+
+#[tokio::test]
+async fn provider_failures_are_clear_errors_and_error_spans() {
+    let (stub, _) = stub_provider().await;
+    // A port nothing listens on: bind one, then let it go.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let settings = ProviderSettings {
+        openai_api_key: Some("k".into()),
+        openai_base_url: Some(format!("{stub}/v1")),
+        ollama_base_url: Some(format!("http://{closed}/v1")),
+        ..Default::default()
+    };
+    let app = test_app_with_providers(settings).await;
+    let ask = |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+
+    let rejected = app.post_json("/v1/chat/completions", &ask("openai:missing-model")).await;
+    assert_eq!(rejected.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rejected.json()["error"]["message"], "openai answered 404: The model `missing-model` does not exist");
+    let unreachable = app.post_json("/v1/chat/completions", &ask("ollama:llama3")).await;
+    assert_eq!(unreachable.status, StatusCode::BAD_GATEWAY);
+    assert!(unreachable.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("could not reach ollama at http://{closed}/v1/chat/completions")));
+    let mut streamed = ask("ollama:llama3");
+    streamed["stream"] = json!(true);
+    assert_eq!(app.post_json("/v1/chat/completions", &streamed).await.status, StatusCode::BAD_GATEWAY);
+
+    for (model, status, message) in [
+        ("mistral:large", StatusCode::NOT_FOUND, "unknown provider `mistral`"),
+        ("google:gemini-2.5-pro", StatusCode::BAD_REQUEST, "cannot call google yet"),
+        ("gpt-4o", StatusCode::UNPROCESSABLE_ENTITY, "provider:model_name"),
+    ] {
+        let response = app.post_json("/v1/chat/completions", &ask(model)).await;
+        assert_eq!(response.status, status, "{model}: {}", response.text());
+        assert!(response.json()["error"]["message"].as_str().unwrap().contains(message), "{model}: {}", response.text());
+    }
+
+    let spans = playground_spans(&app).await;
+    let statuses: Vec<(&str, &str)> =
+        spans.iter().map(|span| (span["status_code"].as_str().unwrap(), span["attributes"]["llm.provider"].as_str().unwrap())).collect();
+    assert_eq!(statuses, [("ERROR", "openai"), ("ERROR", "ollama"), ("ERROR", "ollama")]);
+    assert!(spans[0]["status_message"].as_str().unwrap().contains("does not exist"));
+}

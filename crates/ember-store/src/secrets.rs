@@ -1,0 +1,42 @@
+//! Secrets: named values (provider API keys, base URLs) that the playground reads before the
+//! environment. Written in batches; a value is only ever read by the server itself.
+
+use ember_core::time::now_nanos;
+
+use crate::backend::Statement;
+use crate::error::Result;
+use crate::Store;
+
+/// One change of a batch: a value to set, or `None` to delete the key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretChange {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl Store {
+    /// Applies the changes in one transaction, in order.
+    pub async fn apply_secret_changes(&self, changes: &[SecretChange]) -> Result<()> {
+        let now = now_nanos();
+        let mut tx = self.writer.begin().await?;
+        for change in changes {
+            let statement = match &change.value {
+                Some(value) => Statement::new(
+                    "INSERT INTO secrets (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    [change.key.as_str().into(), value.as_str().into(), now.into()],
+                ),
+                None => Statement::new("DELETE FROM secrets WHERE key = $1", [change.key.as_str().into()]),
+            };
+            tx.exec().execute(statement).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The value of a secret, if it is set.
+    pub async fn secret(&self, key: &str) -> Result<Option<String>> {
+        let row = self.reader.exec().fetch_optional(Statement::new("SELECT value FROM secrets WHERE key = $1", [key.into()])).await?;
+        row.map(|row| row.get(0)).transpose()
+    }
+}
