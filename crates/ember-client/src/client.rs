@@ -49,11 +49,6 @@ impl Client {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::Invalid(format!("the endpoint `{}` is not an http:// or https:// URL", config.endpoint)));
         }
-        if base.starts_with("https://") {
-            return Err(ClientError::Invalid(format!(
-                "the endpoint `{base}` needs TLS, which this build of ember does not include; use http://"
-            )));
-        }
         let mut headers = HeaderMap::new();
         if let Some(key) = config.api_key.as_deref().filter(|key| !key.is_empty()) {
             let value = HeaderValue::from_str(&format!("Bearer {key}"))

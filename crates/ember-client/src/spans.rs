@@ -210,8 +210,6 @@ fn export_request(spans: Vec<(String, Span)>) -> ExportTraceServiceRequest {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: REST API and OTLP/HTTP on PHOENIX_PORT, OTLP/gRPC on PHOENIX_GRPC_PORT.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// List, upload and download datasets on a running server.
     #[command(subcommand)]
     Datasets(datasets::DatasetsCommand),
@@ -35,7 +35,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Datasets(command) => connect::run_client(|| datasets::run(command)),
         Command::Experiments(command) => connect::run_client(|| experiments::run(command)),
         Command::Prompts(command) => connect::run_client(|| prompts::run(command)),

@@ -1,8 +1,11 @@
 //! The real binary over real sockets: OTLP/HTTP and OTLP/gRPC in, REST out, shutdown and
-//! crash durability; and its client commands against it (`cli`).
+//! crash durability; its client commands against it (`cli`); the playground relaying a
+//! provider's stream (`playground`).
 
 #[path = "e2e/cli.rs"]
 mod cli;
+#[path = "e2e/playground.rs"]
+mod playground;
 mod process;
 
 use std::collections::HashSet;

@@ -159,7 +159,7 @@ async fn answer(state: AppState, body: Map<String, Value>) -> Result<Response, C
         CallRecord { provider: request.provider.clone(), model_name: request.model_name.clone(), request: request.body.clone(), started };
     if !request.stream {
         let outcome = state.playground.client.complete(&endpoint, &request.body).await;
-        call.record(&state, outcome.as_ref().map_err(ToString::to_string).map(Clone::clone)).await;
+        call.record(&state, outcome.as_ref().map_err(ToString::to_string).cloned()).await;
         let completion = outcome.map_err(|error| ChatError::from(&error))?;
         return Ok(Json(completion_body(&request.model_name, &completion)).into_response());
     }
