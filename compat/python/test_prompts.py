@@ -1,9 +1,12 @@
 """The prompt hub through the real `arize-phoenix-client`: versions created, fetched by name, tag
 and id, tags moved, prompts patched and deleted, and `prompt.format()` giving the same OpenAI and
-Anthropic request that `ember prompts render` builds."""
+Anthropic request that `ember prompts render` builds, and the Google SDK sending the body ember
+renders for a Google prompt."""
 
+import http.server
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx
@@ -185,3 +188,76 @@ def test_prompts_are_patched_deleted_and_bad_input_is_refused(client, ember, tmp
     client.prompts.delete(prompt_identifier="compat-patch")
     with pytest.raises(ValueError, match="Prompt not found"):
         client.prompts.get(prompt_identifier="compat-patch")
+
+
+class _CaptureGemini(http.server.BaseHTTPRequestHandler):
+    """A stand-in for Gemini's REST API that keeps each request and answers a fixed text."""
+
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        _CaptureGemini.received.append((self.path, json.loads(body)))
+        answer = json.dumps({"candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+# Values that are the caller's own JSON, whose keys are left as they are.
+_OPAQUE = {"parametersJsonSchema", "responseJsonSchema", "args", "response"}
+
+
+def _camel_keys(value):
+    """Google's API reads a field in snake_case or camelCase alike; the SDK sends a few in
+    snake_case (`parameters_json_schema`, `thinking_budget`), ember the documented camelCase."""
+    if isinstance(value, list):
+        return [_camel_keys(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    camel = {}
+    for key, item in value.items():
+        head, *rest = key.split("_")
+        key = head + "".join(word.title() for word in rest)
+        camel[key] = item if key in _OPAQUE else _camel_keys(item)
+    return camel
+
+
+def test_google_versions_render_the_request_the_google_sdk_sends(client, ember):
+    from google import genai
+    from google.genai import types as genai_types
+
+    version = PromptVersion(CITY_PROMPT, model_name="gemini-2.5-flash", model_provider="GOOGLE")
+    version._invocation_parameters = {
+        "type": "google",
+        "google": {"temperature": 0.1, "max_output_tokens": 99, "top_k": 4, "stop_sequences": ["END"], "thinking_config": {"thinking_budget": 128}},
+    }
+    version._tools = {
+        "type": "tools",
+        "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather now", "parameters": {"type": "object"}}}],
+        "tool_choice": {"type": "specific_function", "function_name": "get_weather"},
+    }
+    version._response_format = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+    created = client.prompts.create(name="compat-gemini", version=version)
+    fetched = client.prompts.get(prompt_version_id=created.id)
+
+    # The Google SDK sends the client's formatted prompt to a local stand-in; ember renders the same body.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CaptureGemini)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gemini = genai.Client(api_key="test", http_options=genai_types.HttpOptions(base_url=f"http://127.0.0.1:{server.server_port}"))
+        formatted = fetched.format(variables=VARIABLES, sdk="google_genai")
+        gemini.models.generate_content(model=formatted.kwargs["model"], contents=formatted.messages, config=formatted.kwargs["config"])
+    finally:
+        server.shutdown()
+    path, sent = _CaptureGemini.received[-1]
+    assert path.endswith("/models/gemini-2.5-flash:generateContent"), path
+    rendered = json.loads(ember_cli(ember, "prompts", "render", "compat-gemini", "--var", "city=Paris", "--var", "who=Zoë"))
+    assert rendered.pop("model") == "gemini-2.5-flash"
+    assert sent["tools"][0]["functionDeclarations"][0]["parameters_json_schema"] == {"type": "object"}
+    assert _camel_keys(sent) == rendered

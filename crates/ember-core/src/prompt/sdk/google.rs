@@ -65,7 +65,7 @@ pub fn google_generate_content_request(version: &PromptVersionData, variables: &
     body.insert("model".into(), json!(version.model_name));
     body.insert("contents".into(), Value::Array(contents));
     if !system.is_empty() {
-        body.insert("systemInstruction".into(), json!({"parts": [{"text": system.join("\n\n")}]}));
+        body.insert("systemInstruction".into(), json!({"parts": [{"text": system.join("\n\n")}], "role": "user"}));
     }
     let mut config = generation_config(&version.invocation_parameters);
     if let Some(format) = &version.response_format {

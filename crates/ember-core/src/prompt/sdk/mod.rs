@@ -154,7 +154,7 @@ mod tests {
             "temperature": 0.1, "max_output_tokens": 99, "top_k": 4, "thinking_config": {"thinking_level": "low"}}}))
         .unwrap();
         let body = format_request(&version, Sdk::Google, &variables()).unwrap();
-        assert_eq!(body["systemInstruction"], json!({"parts": [{"text": "You answer about Paris.\n\nBe brief."}]}));
+        assert_eq!(body["systemInstruction"], json!({"parts": [{"text": "You answer about Paris.\n\nBe brief."}], "role": "user"}));
         assert_eq!(body["contents"][0], json!({"role": "user", "parts": [{"text": "Weather in Paris? Ünïcode ß"}]}));
         assert_eq!(
             body["contents"][1],
