@@ -100,6 +100,11 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_READ_CONNECTIONS", default_value_t = 4)]
     pub read_connections: u32,
 
+    /// Phoenix's server secret. When set, secrets stored through `PUT /v1/secrets` are sealed
+    /// with a key derived from it; without it they are stored as given.
+    #[arg(long, env = "PHOENIX_SECRET", hide_env_values = true)]
+    pub phoenix_secret: Option<String>,
+
     /// Where the playground's providers are and the keys to call them with.
     #[command(flatten)]
     pub providers: crate::playground::ProviderSettings,
@@ -186,6 +191,7 @@ impl ServeConfig {
             max_upload_bytes: 4 << 30,
             grpc_max_message_bytes: 64 << 20,
             read_connections: 2,
+            phoenix_secret: None,
             providers: Default::default(),
         }
     }

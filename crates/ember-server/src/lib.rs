@@ -20,6 +20,7 @@ mod params;
 pub mod playground;
 mod routes;
 mod rows;
+pub mod secret_box;
 mod serve;
 mod span_frame;
 #[cfg(feature = "arrow")]

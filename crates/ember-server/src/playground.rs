@@ -6,6 +6,8 @@ use std::time::Duration;
 use ember_evals::providers::{Endpoint, Protocol, ProviderClient, ProviderError};
 use ember_store::Store;
 
+use crate::secret_box::{SecretBox, UnsealError};
+
 /// Provider credentials and addresses read from the environment (Phoenix's and the SDKs' names).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProviderSettings {
@@ -148,6 +150,8 @@ pub enum EndpointError {
     NotYet(String),
     #[error("no API key for {provider}: set {key_name} in the environment or through PUT /v1/secrets")]
     MissingKey { provider: String, key_name: &'static str },
+    #[error("the secret {key} cannot be read: {reason}; set it again with PUT /v1/secrets")]
+    UnreadableSecret { key: &'static str, reason: UnsealError },
     #[error(transparent)]
     Store(#[from] ember_store::StoreError),
 }
@@ -157,12 +161,15 @@ pub enum EndpointError {
 pub struct Playground {
     pub client: ProviderClient,
     settings: ProviderSettings,
+    /// Seals secrets before they are stored and opens them when read.
+    pub secrets: SecretBox,
 }
 
 impl Playground {
-    pub fn new(settings: ProviderSettings) -> Result<Playground, ProviderError> {
+    /// `phoenix_secret` (PHOENIX_SECRET) seals stored secrets when set.
+    pub fn new(settings: ProviderSettings, phoenix_secret: Option<&str>) -> Result<Playground, ProviderError> {
         let client = ProviderClient::new(Duration::from_secs(settings.playground_timeout_secs.max(1)))?;
-        Ok(Playground { client, settings })
+        Ok(Playground { client, settings, secrets: SecretBox::new(phoenix_secret) })
     }
 
     /// Where and how to call `provider`: secrets first, then the environment, then the default.
@@ -172,7 +179,11 @@ impl Playground {
         }
         let known = PROVIDERS.iter().find(|known| known.name == provider).ok_or_else(|| EndpointError::Unknown(provider.to_string()))?;
         let setting = |name: &'static str| async move {
-            let secret = store.secret(name).await?.filter(|value| !value.trim().is_empty());
+            let secret = match store.secret(name).await? {
+                Some(stored) => Some(self.secrets.open(&stored).map_err(|reason| EndpointError::UnreadableSecret { key: name, reason })?),
+                None => None,
+            };
+            let secret = secret.filter(|value| !value.trim().is_empty());
             Ok::<_, EndpointError>(secret.or_else(|| self.settings.env_value(name).map(str::to_string)))
         };
         let base_url = setting(known.base_url_name).await?.unwrap_or_else(|| known.default_base_url.to_string());

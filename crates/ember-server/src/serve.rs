@@ -63,7 +63,7 @@ impl Server {
                 ingest,
                 max_body_bytes: config.max_body_bytes,
                 max_upload_bytes: config.max_upload_bytes,
-                playground: Playground::new(config.providers.clone())?,
+                playground: Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?,
             },
             store,
             writer,

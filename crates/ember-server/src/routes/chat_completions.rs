@@ -51,6 +51,14 @@ impl From<EndpointError> for ChatError {
         let status = match &error {
             EndpointError::Unknown(_) => StatusCode::NOT_FOUND,
             EndpointError::NotYet(_) | EndpointError::MissingKey { .. } => StatusCode::BAD_REQUEST,
+            EndpointError::UnreadableSecret { .. } => {
+                return ChatError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    kind: "server_error",
+                    message: error.to_string(),
+                    param: None,
+                };
+            }
             EndpointError::Store(store_error) => {
                 tracing::error!(error = %store_error, "reading provider secrets failed");
                 return ChatError {

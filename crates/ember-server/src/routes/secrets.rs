@@ -1,5 +1,6 @@
 //! `PUT /v1/secrets`: set or delete secrets (provider keys and base URLs for the playground) in
-//! one batch. Values are never returned.
+//! one batch. Values are sealed before they are stored (see [`crate::secret_box`]) and never
+//! returned.
 
 use axum::extract::State;
 use axum::Json;
@@ -45,9 +46,20 @@ pub async fn upsert_or_delete(State(state): State<AppState>, JsonBody(body): Jso
         changes.retain(|change| change.key != key);
         changes.push(SecretChange { key, value });
     }
-    state.store.apply_secret_changes(&changes).await?;
     let keys = |deleted: bool| {
         changes.iter().filter(|change| change.value.is_none() == deleted).map(|change| change.key.clone()).collect::<Vec<_>>()
     };
-    Ok(Json(json!({"data": {"upserted_keys": keys(false), "deleted_keys": keys(true)}})))
+    let (upserted_keys, deleted_keys) = (keys(false), keys(true));
+    for change in &mut changes {
+        if let Some(value) = &change.value {
+            let sealed = state
+                .playground
+                .secrets
+                .seal(value)
+                .ok_or_else(|| ApiError::unprocessable(format!("the value of {} is too large", change.key)))?;
+            change.value = Some(sealed);
+        }
+    }
+    state.store.apply_secret_changes(&changes).await?;
+    Ok(Json(json!({"data": {"upserted_keys": upserted_keys, "deleted_keys": deleted_keys}})))
 }

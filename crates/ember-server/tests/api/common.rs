@@ -46,15 +46,21 @@ pub async fn test_app() -> TestApp {
 }
 
 pub async fn test_app_with(limits: QueueLimits, max_body_bytes: usize) -> TestApp {
-    test_app_with_all(limits, max_body_bytes, ProviderSettings::default()).await
+    test_app_with_all(limits, max_body_bytes, ProviderSettings::default(), None).await
 }
 
-/// An app whose playground calls providers as `providers` says.
-pub async fn test_app_with_providers(providers: ProviderSettings) -> TestApp {
-    test_app_with_all(QueueLimits::default(), 1 << 20, providers).await
+/// An app whose playground calls providers as `providers` says, sealing secrets with
+/// `phoenix_secret` when given.
+pub async fn test_app_with_providers(providers: ProviderSettings, phoenix_secret: Option<&str>) -> TestApp {
+    test_app_with_all(QueueLimits::default(), 1 << 20, providers, phoenix_secret).await
 }
 
-async fn test_app_with_all(limits: QueueLimits, max_body_bytes: usize, providers: ProviderSettings) -> TestApp {
+async fn test_app_with_all(
+    limits: QueueLimits,
+    max_body_bytes: usize,
+    providers: ProviderSettings,
+    phoenix_secret: Option<&str>,
+) -> TestApp {
     let database = TestDatabase::from_env();
     let store = database.open().await;
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
@@ -63,7 +69,7 @@ async fn test_app_with_all(limits: QueueLimits, max_body_bytes: usize, providers
         ingest: ingest.clone(),
         max_body_bytes,
         max_upload_bytes: 4 * max_body_bytes as u64,
-        playground: Playground::new(providers).unwrap(),
+        playground: Playground::new(providers, phoenix_secret).unwrap(),
     });
     TestApp { router, store, queue: ingest, database }
 }

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use ember_server::playground::ProviderSettings;
+use ember_server::secret_box::SecretBox;
+use ember_store::SecretChange;
 use serde_json::{json, Value};
 
 use crate::common::{test_app_with_providers, TestApp};
@@ -94,7 +96,7 @@ fn data_lines(text: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn secrets_are_validated_and_the_last_write_of_a_key_wins() {
-    let app = test_app_with_providers(ProviderSettings::default()).await;
+    let app = test_app_with_providers(ProviderSettings::default(), None).await;
     for body in [
         json!({"secrets": []}),
         json!({"secrets": [{"key": "   ", "value": "v"}]}),
@@ -111,7 +113,8 @@ async fn secrets_are_validated_and_the_last_write_of_a_key_wins() {
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     assert_eq!(response.json(), json!({"data": {"upserted_keys": ["B"], "deleted_keys": ["A"]}}));
-    assert_eq!(app.store.secret("B").await.unwrap().as_deref(), Some("2"));
+    // Without PHOENIX_SECRET a value is stored as given (marked plain).
+    assert_eq!(app.store.secret("B").await.unwrap().as_deref(), Some("plain:2"));
     assert_eq!(app.store.secret("A").await.unwrap(), None);
     assert!(!response.text().contains('2'), "values are never returned");
 }
@@ -121,7 +124,7 @@ async fn openai_calls_are_forwarded_answered_and_traced() {
     let (stub, received) = stub_provider().await;
     let settings =
         ProviderSettings { openai_api_key: Some("env-key".into()), openai_base_url: Some(format!("{stub}/v1")), ..Default::default() };
-    let app = test_app_with_providers(settings).await;
+    let app = test_app_with_providers(settings, None).await;
     let request = json!({
         "model": "openai:gpt-4o-mini",
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Say hello"}]}],
@@ -198,7 +201,7 @@ async fn openai_calls_are_forwarded_answered_and_traced() {
 async fn anthropic_calls_are_converted_both_ways() {
     let (stub, received) = stub_provider().await;
     let settings = ProviderSettings { anthropic_base_url: Some(stub), ..Default::default() };
-    let app = test_app_with_providers(settings).await;
+    let app = test_app_with_providers(settings, Some("a phoenix secret")).await;
     let request = json!({
         "model": "anthropic:claude-sonnet-4-5",
         "messages": [{"role": "system", "content": "Answer in French."}, {"role": "user", "content": "Hello"}],
@@ -211,6 +214,9 @@ async fn anthropic_calls_are_converted_both_ways() {
     assert!(received.lock().unwrap().is_empty());
 
     app.put_json("/v1/secrets", &json!({"secrets": [{"key": "ANTHROPIC_API_KEY", "value": "sk-ant"}]})).await;
+    // With PHOENIX_SECRET the stored value is sealed; the provider still gets the key.
+    let stored = app.store.secret("ANTHROPIC_API_KEY").await.unwrap().unwrap();
+    assert!(stored.starts_with("sealed:") && !stored.contains("sk-ant"), "{stored}");
     let answer = app.post_json("/v1/chat/completions", &request).await.json();
     assert_eq!(answer["choices"][0]["message"]["content"], "Bonjour");
     assert_eq!(answer["usage"], json!({"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}));
@@ -237,8 +243,19 @@ async fn anthropic_calls_are_converted_both_ways() {
     assert_eq!(chunks.last().unwrap()["usage"], json!({"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}));
     assert_eq!(received.lock().unwrap()[1].2["stream"], json!(true));
 
+    // A secret sealed under another PHOENIX_SECRET is named as unreadable, not sent.
+    let foreign = SecretBox::new(Some("another secret")).seal("sk-other").unwrap();
+    app.store.apply_secret_changes(&[SecretChange { key: "ANTHROPIC_API_KEY".into(), value: Some(foreign) }]).await.unwrap();
+    let unreadable = app.post_json("/v1/chat/completions", &request).await;
+    assert_eq!(unreadable.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        unreadable.json()["error"]["message"],
+        "the secret ANTHROPIC_API_KEY cannot be read: it was sealed with another PHOENIX_SECRET; set it again with PUT /v1/secrets"
+    );
+    assert_eq!(received.lock().unwrap().len(), 2);
+
     let spans = playground_spans(&app).await;
-    assert_eq!(spans.len(), 2, "the refused call never reached a provider and is not traced");
+    assert_eq!(spans.len(), 2, "calls that never reached a provider are not traced");
     assert_eq!(spans[1]["attributes"]["llm.output_messages.0.message.content"], "Bonjour");
     assert_eq!(spans[1]["attributes"]["llm.token_count.completion"], 3);
     assert_eq!(spans[1]["attributes"]["llm.provider"], "anthropic");
@@ -255,7 +272,7 @@ async fn provider_failures_are_clear_errors_and_error_spans() {
         ollama_base_url: Some(format!("http://{closed}/v1")),
         ..Default::default()
     };
-    let app = test_app_with_providers(settings).await;
+    let app = test_app_with_providers(settings, None).await;
     let ask = |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
 
     let rejected = app.post_json("/v1/chat/completions", &ask("openai:missing-model")).await;
