@@ -1,5 +1,5 @@
 //! The client commands of the real binary against a real server: `ember datasets` and
-//! `ember experiments run` with a command task and with an HTTP task.
+//! `ember experiments run` with a command task and with an HTTP task, and `ember prompts`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -403,4 +403,79 @@ async fn experiments_run_an_http_task() {
     let task_spans = spans_of(&ember, experiment["project_name"].as_str().unwrap()).await;
     assert_eq!(task_spans.len(), 3, "no retries: one attempt per example");
     assert!(task_spans.iter().all(|span| span["name"] == "Task: adder"));
+}
+
+#[tokio::test]
+async fn prompts_are_pushed_fetched_tagged_and_rendered() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    let version = json!({
+        "description": "asks",
+        "model_provider": "ANTHROPIC", "model_name": "claude-sonnet-4-5",
+        "template": {"type": "chat", "messages": [
+            {"role": "system", "content": "You answer {{ tone }}."},
+            {"role": "user", "content": [{"type": "text", "text": "{{ question }}"}]},
+        ]},
+        "template_type": "CHAT", "template_format": "MUSTACHE",
+        "invocation_parameters": {"type": "anthropic", "anthropic": {"max_tokens": 256, "temperature": 0.3}},
+    });
+    let file = write(dir.path(), "version.json", &version.to_string());
+    let first = ember_ok(&ember, &["prompts", "push", "qa", "--file", &file, "--description", "Q&A", "--tag", "production"]).await;
+    let first = first.trim().to_string();
+    let mut second_version = version.clone();
+    second_version["model_name"] = json!("claude-haiku-4-5");
+    let second_file = write(dir.path(), "second.json", &second_version.to_string());
+    let second = ember_ok(&ember, &["prompts", "push", "qa", "--file", &second_file]).await.trim().to_string();
+    assert_ne!(first, second);
+
+    // get: the latest, a tagged version and one by id, as the API shows them.
+    let latest: Value = serde_json::from_str(&ember_ok(&ember, &["prompts", "get", "qa"]).await).unwrap();
+    assert_eq!((latest["id"].as_str(), latest["model_name"].as_str()), (Some(second.as_str()), Some("claude-haiku-4-5")));
+    let production: Value = serde_json::from_str(&ember_ok(&ember, &["prompts", "get", "qa", "--tag", "production"]).await).unwrap();
+    assert_eq!(production["id"], json!(first));
+    let mut expected = version.clone();
+    expected["id"] = json!(first);
+    assert_eq!(production, expected);
+
+    // tag moves production to the latest version; --delete removes it.
+    ember_ok(&ember, &["prompts", "tag", "qa", "production"]).await;
+    let production: Value = serde_json::from_str(&ember_ok(&ember, &["prompts", "get", "qa", "--tag", "production"]).await).unwrap();
+    assert_eq!(production["id"], json!(second));
+    ember_ok(&ember, &["prompts", "tag", "qa", "staging", "--version-id", &first]).await;
+    assert_eq!(ember.get_json(&format!("/v1/prompt_versions/{first}/tags")).await["data"][0]["name"], "staging");
+    ember_ok(&ember, &["prompts", "tag", "qa", "production", "--delete"]).await;
+    assert!(!ember_cli(&ember, &["prompts", "get", "qa", "--tag", "production"]).await.success);
+
+    // render: the provider's body with the variables in; from the server or a file.
+    let rendered: Value = serde_json::from_str(
+        &ember_ok(&ember, &["prompts", "render", "qa", "--tag", "staging", "--var", "tone=briefly", "--var", "question=2+2?"]).await,
+    )
+    .unwrap();
+    assert_eq!(
+        rendered,
+        json!({"messages": [{"role": "user", "content": "2+2?"}], "model": "claude-sonnet-4-5", "max_tokens": 256,
+               "temperature": 0.3, "system": "You answer briefly."})
+    );
+    let variables = write(dir.path(), "vars.json", r#"{"tone": "in French", "question": "Bonjour?"}"#);
+    let openai: Value = serde_json::from_str(
+        &ember_ok(&ember, &["prompts", "render", "--file", &file, "--sdk", "openai", "--variables-file", &variables]).await,
+    )
+    .unwrap();
+    assert_eq!(openai["messages"][0], json!({"role": "system", "content": "You answer in French."}));
+    assert_eq!(openai["max_completion_tokens"], json!(256));
+
+    let listed: Value = serde_json::from_str(&ember_ok(&ember, &["prompts", "list", "--json"]).await).unwrap();
+    assert_eq!((listed[0]["name"].as_str(), listed[0]["description"].as_str()), (Some("qa"), Some("Q&A")));
+
+    // Mistakes are named: a missing variable, a bad file, an unknown prompt, a bad name.
+    let missing = ember_cli(&ember, &["prompts", "render", "qa", "--var", "tone=x"]).await;
+    assert!(!missing.success && missing.stderr.contains("Missing template variable(s): question"), "{}", missing.stderr);
+    let bad = write(dir.path(), "bad.json", &json!({"model_provider": "OPENAI"}).to_string());
+    let refused = ember_cli(&ember, &["prompts", "push", "qa", "--file", &bad]).await;
+    assert!(!refused.success && refused.stderr.contains("missing field `model_name`"), "{}", refused.stderr);
+    let unknown = ember_cli(&ember, &["prompts", "get", "nope"]).await;
+    assert!(!unknown.success && unknown.stderr.contains("404"), "{}", unknown.stderr);
+    let bad_name = ember_cli(&ember, &["prompts", "push", "Not A Name", "--file", &file]).await;
+    assert!(!bad_name.success && bad_name.stderr.contains("String should match pattern"), "{}", bad_name.stderr);
+    ember.terminate().await;
 }
