@@ -5,6 +5,7 @@ mod datasets;
 mod experiments;
 mod generate;
 mod large_upload;
+mod prompts;
 mod server;
 
 use std::path::PathBuf;
@@ -55,6 +56,12 @@ struct Args {
     /// concurrency; each SQLite commit waits for the disk, so throughput follows it).
     #[arg(long, default_value_t = 32)]
     experiment_concurrency: usize,
+    /// Prompts pushed with `--prompt-versions` versions each, then read by tag (0 skips them).
+    #[arg(long, default_value_t = 1_000)]
+    prompts: usize,
+    /// Versions of each benchmark prompt.
+    #[arg(long, default_value_t = 10)]
+    prompt_versions: usize,
     /// The ember binary; defaults to the one beside this benchmark.
     #[arg(long)]
     ember_bin: Option<PathBuf>,
@@ -203,6 +210,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.experiment_runs > 0 {
         experiments::run(&client, ember, args.experiment_runs, args.experiment_concurrency).await?;
+    }
+    if args.prompts > 0 {
+        prompts::run(&client, ember, args.prompts, args.prompt_versions, args.query_samples).await?;
     }
     println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
 
