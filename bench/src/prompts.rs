@@ -38,7 +38,8 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, count: usize, v
                 let created: Value = response.json().await?;
                 last_id = created["data"]["id"].as_str().unwrap_or_default().to_string();
             }
-            let tagged = client.post(format!("{root}/v1/prompt_versions/{last_id}/tags")).json(&json!({"name": "production"})).send().await?;
+            let tagged =
+                client.post(format!("{root}/v1/prompt_versions/{last_id}/tags")).json(&json!({"name": "production"})).send().await?;
             if tagged.status() != 204 {
                 bail!("tagging: {}", tagged.status());
             }
