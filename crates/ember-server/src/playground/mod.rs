@@ -1,10 +1,15 @@
 //! The playground's providers: which ones ember can call, where, and with which key. A key or
-//! base URL set through `PUT /v1/secrets` wins over the environment, as in Phoenix.
+//! base URL set through `PUT /v1/secrets` wins over the environment, as in Phoenix. Each call is
+//! traced ([`span`]).
+
+mod span;
 
 use std::time::Duration;
 
 use ember_evals::providers::{Endpoint, Protocol, ProviderClient, ProviderError};
 use ember_store::Store;
+
+pub use span::{CallRecord, PLAYGROUND_PROJECT};
 
 use crate::secret_box::{SecretBox, UnsealError};
 
