@@ -20,6 +20,7 @@ use crate::cumulative::{propagate, Counts, NewSpan};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::prepared::PreparedSpan;
+use crate::rollups;
 use crate::schema::{Projects, Spans};
 use crate::Store;
 
@@ -89,6 +90,7 @@ impl Store {
         }
         let cumulative = self.cumulative_counts(tx, &spans).await?;
         self.insert_spans(tx, &spans, &traces, &cumulative.cumulative).await?;
+        rollups::add(tx.exec(), self.dialect, &rollups::deltas_of(&spans, &traces)).await?;
         let mut entry_points: Vec<_> = cumulative.entry_points.into_iter().collect();
         entry_points.sort_by(|a, b| a.0.cmp(&b.0));
         for (span_id, counts) in entry_points {
@@ -424,7 +426,7 @@ async fn insert_spans_unnest(
 }
 
 /// `(?, ?), (?, ?)`: `rows` tuples of `width` placeholders.
-fn values_list(dialect: Dialect, rows: usize, width: usize) -> String {
+pub(crate) fn values_list(dialect: Dialect, rows: usize, width: usize) -> String {
     (0..rows).map(|row| format!("({})", placeholders(dialect, row * width + 1, width))).collect::<Vec<_>>().join(", ")
 }
 

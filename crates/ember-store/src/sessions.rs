@@ -8,6 +8,7 @@ use sea_query::{Expr, Order, Query};
 use crate::backend::{Row, Statement};
 use crate::error::Result;
 use crate::records::Page;
+use crate::rollups;
 use crate::schema::{ProjectSessions, Traces};
 use crate::Store;
 
@@ -116,6 +117,9 @@ impl Store {
             return Ok(0);
         }
         let mut tx = self.writer.begin().await?;
+        let session_list = rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let condition = format!("trace_rowid IN (SELECT id FROM traces WHERE session_rowid IN ({session_list}))");
+        let hours = rollups::hours_of_spans(tx.exec(), &condition, []).await?;
         let delete_traces =
             Query::delete().from_table(Traces::Table).and_where(Expr::col(Traces::SessionRowid).is_in(rowids.iter().copied())).to_owned();
         tx.exec().execute(self.build(&delete_traces)).await?;
@@ -124,6 +128,7 @@ impl Store {
             .and_where(Expr::col(ProjectSessions::Id).is_in(rowids.iter().copied()))
             .to_owned();
         let deleted = tx.exec().execute(self.build(&delete)).await?;
+        rollups::rebuild(tx.exec(), &hours).await?;
         tx.commit().await?;
         Ok(deleted)
     }

@@ -12,6 +12,7 @@ use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::ingest::propagate_to_ancestors;
 use crate::records::{span_columns, Page, SpanRecord};
+use crate::rollups;
 use crate::schema::{Spans, Traces};
 use crate::Store;
 
@@ -246,7 +247,9 @@ impl Store {
         if let Some(parent_id) = parent_id {
             propagate_to_ancestors(tx.exec(), &parent_id, counts.negated()).await?;
         }
+        let hours = rollups::hours_of_spans(tx.exec(), "id = $1", [rowid.into()]).await?;
         tx.exec().execute(Statement::new("DELETE FROM spans WHERE id = $1", [rowid.into()])).await?;
+        rollups::rebuild(tx.exec(), &hours).await?;
         tx.exec()
             .execute(Statement::new(
                 "DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1)",

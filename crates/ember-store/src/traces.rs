@@ -8,6 +8,7 @@ use sea_query::{Expr, Order, Query, SimpleExpr};
 use crate::backend::{Row, Statement};
 use crate::error::{Result, StoreError};
 use crate::records::Page;
+use crate::rollups;
 use crate::schema::{Spans, Traces};
 use crate::Store;
 
@@ -183,7 +184,12 @@ impl Store {
     }
 
     pub async fn delete_trace(&self, rowid: i64) -> Result<bool> {
-        Ok(self.writer.exec().execute(Statement::new("DELETE FROM traces WHERE id = $1", [rowid.into()])).await? > 0)
+        let mut tx = self.writer.begin().await?;
+        let hours = rollups::hours_of_spans(tx.exec(), "trace_rowid = $1", [rowid.into()]).await?;
+        let deleted = tx.exec().execute(Statement::new("DELETE FROM traces WHERE id = $1", [rowid.into()])).await? > 0;
+        rollups::rebuild(tx.exec(), &hours).await?;
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// Moves traces (with their spans) to another project. All must share one source project.
@@ -199,6 +205,9 @@ impl Store {
         if sources.len() > 1 {
             return Err(StoreError::Invalid("all traces must belong to the same project".into()));
         }
+        let rowid_list = trace_rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let mut hours = rollups::hours_of_spans(tx.exec(), &format!("trace_rowid IN ({rowid_list})"), []).await?;
+        hours.extend(hours.clone().into_iter().map(|(_, hour)| (destination_project_id, hour)));
         let update = Query::update()
             .table(Traces::Table)
             .value(Traces::ProjectId, destination_project_id)
@@ -211,6 +220,7 @@ impl Store {
             .and_where(Expr::col(Spans::TraceRowid).is_in(trace_rowids.iter().copied()))
             .to_owned();
         tx.exec().execute(self.build(&update)).await?;
+        rollups::rebuild(tx.exec(), &hours).await?;
         tx.commit().await?;
         Ok(trace_rowids.len())
     }

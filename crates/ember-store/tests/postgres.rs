@@ -64,3 +64,25 @@ async fn bad_schema_names_are_refused() {
     let error = Store::open(&options).await.err().expect("refused");
     assert!(error.to_string().contains("not a plain lowercase identifier"), "{error}");
 }
+
+#[tokio::test]
+async fn the_rollup_migration_counts_stored_spans_as_ingest_does() {
+    let schema = ember_store::testing::unique_schema();
+    let mut options = StoreOptions::new(DatabaseUrl::parse(&postgres_url()).unwrap());
+    options.schema = Some(schema.clone());
+    let store = Store::open(&options).await.unwrap();
+    suite::write_mixed_spans(&store).await;
+    let by_ingest = suite::mixed_activity(&store).await;
+    assert_eq!(by_ingest[0].traces, 40);
+
+    let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_url()).await.unwrap();
+    sqlx::query(&format!("SET search_path TO {schema}")).execute(&mut other).await.unwrap();
+    sqlx::query("DELETE FROM project_hourly_rollups").execute(&mut other).await.unwrap();
+    sqlx::query("DELETE FROM project_hourly_latencies").execute(&mut other).await.unwrap();
+    let statements = suite::backfill_statements(include_str!("../migrations/postgres/0010_project_rollups.sql"));
+    assert_eq!(statements.len(), 2);
+    for statement in statements {
+        sqlx::query(&statement).execute(&mut other).await.unwrap();
+    }
+    assert_eq!(suite::mixed_activity(&store).await, by_ingest);
+}

@@ -445,3 +445,25 @@ async fn grouped_run_and_evaluation_writes_merge_and_each_gets_its_own_answer() 
     let scores: Vec<(String, Option<f64>)> = runs[0].evaluations.iter().map(|e| (e.name.clone(), e.score)).collect();
     assert_eq!(scores, vec![("blocker".to_string(), Some(0.0)), ("a".to_string(), Some(0.3)), ("b".to_string(), Some(0.2))]);
 }
+
+#[tokio::test]
+async fn the_rollup_migration_counts_stored_spans_as_ingest_does() {
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    suite::write_mixed_spans(&store).await;
+    let by_ingest = suite::mixed_activity(&store).await;
+    assert_eq!(by_ingest[0].traces, 40);
+
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("DELETE FROM project_hourly_rollups").execute(&mut other).await.unwrap();
+    sqlx::query("DELETE FROM project_hourly_latencies").execute(&mut other).await.unwrap();
+    let statements = suite::backfill_statements(include_str!("../migrations/sqlite/0012_project_rollups.sql"));
+    assert_eq!(statements.len(), 2);
+    for statement in statements {
+        sqlx::query(&statement).execute(&mut other).await.unwrap();
+    }
+    assert_eq!(suite::mixed_activity(&store).await, by_ingest);
+}

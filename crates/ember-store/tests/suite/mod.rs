@@ -3,9 +3,11 @@
 //! [`store_suite!`].
 mod filters;
 mod prompts;
+mod rollups;
 
 pub use filters::*;
 pub use prompts::*;
+pub use rollups::*;
 
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 pub use ember_store::testing::TestDatabase;
@@ -286,6 +288,7 @@ macro_rules! store_suite {
             random_filters_select_what_the_reference_evaluator_selects,
             trace_and_session_filters_use_aggregates_and_comprehensions,
             prompt_versions_are_immutable_and_tags_point_at_one_version_per_prompt,
+            project_activity_follows_ingest_deletion_and_transfer,
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,
