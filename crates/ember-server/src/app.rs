@@ -20,6 +20,8 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.max_body_bytes;
     let upload_limit = usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX);
     let router = Router::new();
+    #[cfg(feature = "ui")]
+    let router = router.merge(crate::ui::router());
     #[cfg(feature = "graphql")]
     let router =
         router.route("/graphql", post(crate::graphql::handler)).layer(axum::Extension(crate::graphql::schema(state.store.clone())));

@@ -27,6 +27,8 @@ mod span_frame;
 mod span_frame_arrow;
 mod spool;
 mod state;
+#[cfg(feature = "ui")]
+mod ui;
 mod wire;
 
 pub use app::app;

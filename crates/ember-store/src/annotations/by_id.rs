@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::list::AnnotationRecord;
-use super::AnnotatorKind;
+use super::{AnnotatorKind, Target};
 use crate::backend::{Row, Statement};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
@@ -113,6 +113,22 @@ impl Store {
             Err(error) => return Err(error),
         }
         Ok(self.get_span_annotation(id).await?.map(|(record, _)| record).unwrap_or(current))
+    }
+
+    /// Deletes one of a project's span annotations by id; `false` when the project has none with that id.
+    pub async fn delete_span_annotation_in_project(&self, project_id: i64, id: i64) -> Result<bool> {
+        self.delete_annotation_in_project(Target::Span, project_id, id).await
+    }
+
+    /// Deletes one of a project's trace annotations by id; `false` when the project has none with that id.
+    pub async fn delete_trace_annotation_in_project(&self, project_id: i64, id: i64) -> Result<bool> {
+        self.delete_annotation_in_project(Target::Trace, project_id, id).await
+    }
+
+    async fn delete_annotation_in_project(&self, target: Target, project_id: i64, id: i64) -> Result<bool> {
+        let (table, key, target_table, _) = target.tables();
+        let sql = format!("DELETE FROM {table} WHERE id = $1 AND {key} IN (SELECT id FROM {target_table} WHERE project_id = $2)");
+        Ok(self.writer.exec().execute(Statement::new(sql, [id.into(), project_id.into()])).await? > 0)
     }
 
     /// Deletes span annotations by id; returns those that existed.

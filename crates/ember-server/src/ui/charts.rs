@@ -1,0 +1,71 @@
+//! Small inline SVG charts: bars, latency lines and sparklines, drawn on the server.
+
+use maud::{html, Markup};
+
+use super::format;
+
+const WIDTH: f64 = 300.0;
+const HEIGHT: f64 = 80.0;
+
+/// One bar per value; `labels` give each bar's tooltip.
+pub fn bars(values: &[i64], labels: &[String], class: &str) -> Markup {
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = WIDTH / values.len().max(1) as f64;
+    html! {
+        svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none" role="img" {
+            @for (i, value) in values.iter().enumerate() {
+                @let height = (*value as f64 / max * (HEIGHT - 2.0)).max(if *value > 0 { 1.5 } else { 0.0 });
+                rect class=(format!("bar {class}")) x=(format!("{:.2}", i as f64 * step + 0.5)) y=(format!("{:.2}", HEIGHT - height))
+                    width=(format!("{:.2}", (step - 1.0).max(0.5))) height=(format!("{height:.2}")) {
+                    title { (labels.get(i).map(String::as_str).unwrap_or("")) ": " (format::count(*value)) }
+                }
+            }
+        }
+    }
+}
+
+/// p50 and p99 latency lines (gaps where a bin has no traces).
+pub fn latency_lines(p50: &[Option<f64>], p99: &[Option<f64>]) -> Markup {
+    let max = p99.iter().chain(p50).flatten().copied().fold(0.0_f64, f64::max).max(0.001);
+    let step = WIDTH / p50.len().max(1) as f64;
+    let point = |i: usize, v: f64| (i as f64 * step + step / 2.0, HEIGHT - 1.0 - v / max * (HEIGHT - 2.0));
+    let path = |values: &[Option<f64>]| {
+        let mut d = String::new();
+        let mut pen_down = false;
+        for (i, value) in values.iter().enumerate() {
+            match value {
+                Some(v) => {
+                    let (x, y) = point(i, *v);
+                    d.push_str(&format!("{}{x:.2} {y:.2} ", if pen_down { "L" } else { "M" }));
+                    pen_down = true;
+                }
+                None => pen_down = false,
+            }
+        }
+        d
+    };
+    html! {
+        svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none" role="img" {
+            title { "p50 (solid) and p99 (dashed); highest p99 " (format::millis(max)) }
+            path.line d=(path(p50)) {}
+            path class="line p99" d=(path(p99)) {}
+            // Dots too, so a bin between two empty ones still shows.
+            @for (i, value) in p50.iter().enumerate() { @if let Some(v) = value { @let (x, y) = point(i, *v); circle.dot cx=(format!("{x:.2}")) cy=(format!("{y:.2}")) r="1.6" {} } }
+            @for (i, value) in p99.iter().enumerate() { @if let Some(v) = value { @let (x, y) = point(i, *v); circle class="dot p99" cx=(format!("{x:.2}")) cy=(format!("{y:.2}")) r="1.6" {} } }
+        }
+    }
+}
+
+/// A tiny line of counts over time.
+pub fn sparkline(values: &[i64]) -> Markup {
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = 120.0 / (values.len().max(2) - 1) as f64;
+    let points: Vec<String> =
+        values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 23.0 - *v as f64 / max * 21.0)).collect();
+    html! {
+        svg.spark viewBox="0 0 120 24" preserveAspectRatio="none" role="img" {
+            title { "Traces over the range: " (format::count(values.iter().sum())) }
+            polyline.line points=(points.join(" ")) {}
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! How numbers, durations and times read on the pages.
+
+use chrono::{DateTime, Utc};
+
+/// A latency in milliseconds: "0.42 ms", "123 ms", "1.23 s", "2 m 03 s".
+pub fn millis(ms: f64) -> String {
+    if !ms.is_finite() || ms < 0.0 {
+        "–".to_string()
+    } else if ms < 1.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 1_000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 60_000.0 {
+        format!("{:.2} s", ms / 1_000.0)
+    } else {
+        let seconds = (ms / 1_000.0).round() as i64;
+        format!("{} m {:02} s", seconds / 60, seconds % 60)
+    }
+}
+
+/// A duration between two Unix-nanosecond times.
+pub fn span_of(start: i64, end: i64) -> String {
+    millis(end.saturating_sub(start) as f64 / 1e6)
+}
+
+/// An optional latency, "–" when unknown.
+pub fn maybe_millis(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "–".to_string(), millis)
+}
+
+/// A Unix-nanosecond time as UTC, to the second.
+pub fn timestamp(nanos: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(nanos).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A time as ISO 8601 with milliseconds, for `title` tooltips and `datetime` attributes.
+pub fn precise(nanos: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(nanos).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// An integer with thin thousands separators: 1 234 567.
+pub fn count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(digit);
+    }
+    if n < 0 {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
+
+/// `part` of `whole` as a percentage, "–" when there is no whole.
+pub fn percent(part: i64, whole: i64) -> String {
+    if whole <= 0 {
+        return "–".to_string();
+    }
+    let value = part as f64 * 100.0 / whole as f64;
+    if value > 0.0 && value < 0.1 {
+        "<0.1 %".to_string()
+    } else {
+        format!("{value:.1} %")
+    }
+}
+
+/// The first `max` characters of a text on one line, for table cells.
+pub fn preview(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_pick_a_readable_unit() {
+        assert_eq!(millis(0.4234), "0.42 ms");
+        assert_eq!(millis(123.4), "123 ms");
+        assert_eq!(millis(1_234.0), "1.23 s");
+        assert_eq!(millis(123_000.0), "2 m 03 s");
+        assert_eq!(millis(f64::NAN), "–");
+    }
+
+    #[test]
+    fn counts_group_thousands_and_previews_cut_on_characters() {
+        assert_eq!(count(1_234_567), "1\u{202f}234\u{202f}567");
+        assert_eq!(count(-999), "-999");
+        assert_eq!(percent(1, 3), "33.3 %");
+        assert_eq!(percent(0, 0), "–");
+        assert_eq!(preview("héllo\n  wörld", 7), "héllo w…");
+    }
+}

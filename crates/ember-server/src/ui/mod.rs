@@ -1,0 +1,49 @@
+//! The web UI at `/`: server-rendered pages (maud) over the same store calls the REST API
+//! makes, with one stylesheet and one small script embedded in the binary. Nothing is loaded
+//! from another origin; the Content-Security-Policy says so to the browser.
+
+mod annotate;
+mod assets;
+mod charts;
+mod error;
+mod format;
+mod layout;
+mod project;
+mod projects;
+mod span_view;
+mod trace;
+mod window;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{Redirect, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+
+use crate::AppState;
+
+/// Scripts, styles, images and requests only from this server; style attributes are allowed
+/// (the waterfall's bar positions), inline scripts are not.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The UI's routes, to merge into the application router.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/projects") }))
+        .route("/ui/assets/{name}", get(assets::serve))
+        .route("/projects", get(projects::page).post(projects::create))
+        .route("/projects/{project_id}", get(project::page))
+        .route("/projects/{project_id}/delete", post(projects::delete))
+        .route("/projects/{project_id}/traces/{trace_id}", get(trace::page))
+        .route("/projects/{project_id}/annotations", post(annotate::save))
+        .route("/projects/{project_id}/annotations/delete", post(annotate::delete))
+        .layer(middleware::map_response(page_headers))
+}
+
+async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}

@@ -1,0 +1,264 @@
+//! A trace: its span tree with a waterfall timeline, and the selected span in full with its
+//! annotations and the form to add, edit or delete a human one.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::extract::{Path, Query, State};
+use ember_store::{AnnotationConfig, AnnotationQuery, AnnotationRecord, SpanRecord};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::{UiError, UiResult};
+use super::format;
+use super::layout::{shell, Section};
+use super::span_view;
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TraceQuery {
+    span: Option<String>,
+    notice: Option<String>,
+}
+
+/// Spans in tree order (depth first, children by start time) with their depth. Spans whose
+/// parent is not in the trace are roots; a cycle in parent links cannot loop.
+fn tree_order(spans: &[SpanRecord]) -> Vec<(usize, usize)> {
+    let ids: HashSet<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
+    let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (index, record) in spans.iter().enumerate() {
+        match record.span.parent_id.as_deref().filter(|parent| ids.contains(parent) && *parent != record.span.span_id) {
+            Some(parent) => children.entry(parent).or_default().push(index),
+            None => roots.push(index),
+        }
+    }
+    let mut order = Vec::with_capacity(spans.len());
+    let mut visited = vec![false; spans.len()];
+    let mut stack: Vec<(usize, usize)> = roots.into_iter().rev().map(|i| (i, 0)).collect();
+    while let Some((index, depth)) = stack.pop() {
+        if std::mem::replace(&mut visited[index], true) {
+            continue;
+        }
+        order.push((index, depth));
+        if let Some(kids) = children.get(spans[index].span.span_id.as_str()) {
+            stack.extend(kids.iter().rev().map(|kid| (*kid, depth + 1)));
+        }
+    }
+    // Spans only reachable through a cycle are listed at the top level.
+    order.extend((0..spans.len()).filter(|i| !visited[*i]).map(|i| (i, 0)));
+    order
+}
+
+fn bar_class(record: &SpanRecord) -> &'static str {
+    if record.span.status_code == ember_core::StatusCode::Error {
+        return "bar error";
+    }
+    match record.span.span_kind.as_str() {
+        "LLM" => "bar llm",
+        "RETRIEVER" | "RERANKER" | "EMBEDDING" => "bar retriever",
+        "TOOL" => "bar tool",
+        _ => "bar",
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path((project_id, trace_id)): Path<(i64, String)>,
+    Query(query): Query<TraceQuery>,
+) -> UiResult<Markup> {
+    let project =
+        state.store.get_project(project_id).await?.ok_or_else(|| UiError::not_found(format!("There is no project {project_id}.")))?;
+    let trace = state
+        .store
+        .get_trace(None, Some(&trace_id))
+        .await?
+        .filter(|t| t.project_id == project_id)
+        .ok_or_else(|| UiError::not_found(format!("Project {} has no trace {trace_id}.", project.name)))?;
+    let spans = state.store.spans_of_traces(&[trace.rowid]).await?;
+    let order = tree_order(&spans);
+    let selected = query
+        .span
+        .as_deref()
+        .and_then(|id| spans.iter().position(|s| s.span.span_id == id))
+        .or_else(|| order.first().map(|(index, _)| *index));
+    let t0 = spans.iter().map(|s| s.span.start_time).min().unwrap_or(trace.start_time);
+    let total = (spans.iter().map(|s| s.span.end_time).max().unwrap_or(trace.end_time) - t0).max(1) as f64;
+    let base = format!("/projects/{project_id}/traces/{trace_id}");
+
+    let (span_annotations, trace_annotations, configs) = match selected {
+        Some(index) => {
+            let span_id = spans[index].span.span_id.clone();
+            let by_target = |target: String| AnnotationQuery { target_ids: vec![target], limit: 200, ..AnnotationQuery::default() };
+            let span_annotations = state.store.list_span_annotations(project_id, &by_target(span_id)).await?.items;
+            let trace_annotations = state.store.list_trace_annotations(project_id, &by_target(trace_id.clone())).await?.items;
+            let mut configs = state.store.list_project_annotation_configs(project_id, None, 200).await?.items;
+            if configs.is_empty() {
+                configs = state.store.list_annotation_configs(None, 200).await?.items;
+            }
+            (span_annotations, trace_annotations, configs)
+        }
+        None => Default::default(),
+    };
+
+    let body = html! {
+        div.crumbs {
+            a href="/projects" { "Projects" } " / " a href=(format!("/projects/{project_id}")) { (project.name) } " / trace"
+        }
+        h1 { "Trace " code { (trace_id) } button.copy type="button" data-copy=(trace_id) { "copy" } }
+        p.muted {
+            (format::timestamp(trace.start_time)) " · " (format::span_of(trace.start_time, trace.end_time)) " · "
+            (format::count(spans.len() as i64)) " spans · "
+            (format::count(spans.iter().map(|s| s.llm_token_count_prompt.unwrap_or(0) + s.llm_token_count_completion.unwrap_or(0)).sum())) " tokens"
+        }
+        @if let Some(notice) = &query.notice { p.notice { (notice) } }
+        div.trace-layout {
+            div.tree #span-tree role="tree" {
+                @for (index, depth) in &order {
+                    @let record = &spans[*index];
+                    @let left = (record.span.start_time - t0) as f64 / total * 100.0;
+                    @let width = (record.span.end_time - record.span.start_time).max(0) as f64 / total * 100.0;
+                    a.row.selected[Some(*index) == selected] href=(format!("{base}?span={}", record.span.span_id)) data-nav-row role="treeitem"
+                        data-span-id=(record.span.span_id) {
+                        span.name style=(format!("padding-left:{}px", depth.min(&40) * 14)) {
+                            (record.span.name) span.dur { (format::span_of(record.span.start_time, record.span.end_time)) }
+                        }
+                        span.lane { i class=(bar_class(record)) style=(format!("left:{left:.3}%;width:{width:.3}%")) {} }
+                    }
+                }
+            }
+            div.detail #span-detail {
+                @if let Some(index) = selected {
+                    (span_view::detail(&spans[index]))
+                    (annotations_section(project_id, &base, &spans[index], &trace_id, &span_annotations, &trace_annotations, &configs))
+                } @else {
+                    p.muted { "This trace has no spans." }
+                }
+            }
+        }
+    };
+    Ok(shell(&format!("Trace {trace_id}"), Section::Projects, body))
+}
+
+fn annotation_rows(project_id: i64, level: &str, annotations: &[AnnotationRecord], return_to: &str) -> Markup {
+    html! {
+        @for annotation in annotations {
+            tr {
+                td { (annotation.name) } td { (annotation.label.as_deref().unwrap_or("–")) }
+                td.num { (annotation.score.map_or_else(|| "–".to_string(), |s| format!("{s}"))) }
+                td { (annotation.explanation.as_deref().unwrap_or("")) }
+                td.muted { (level) " · " (annotation.annotator_kind) }
+                td {
+                    @if annotation.annotator_kind == "HUMAN" {
+                        form.inline method="post" action=(format!("/projects/{project_id}/annotations/delete")) data-confirm="Delete this annotation?" {
+                            input type="hidden" name="level" value=(level);
+                            input type="hidden" name="id" value=(annotation.rowid);
+                            input type="hidden" name="return_to" value=(return_to);
+                            button.small.danger type="submit" { "Delete" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn annotations_section(
+    project_id: i64,
+    base: &str,
+    record: &SpanRecord,
+    trace_id: &str,
+    span_annotations: &[AnnotationRecord],
+    trace_annotations: &[AnnotationRecord],
+    configs: &[AnnotationConfig],
+) -> Markup {
+    let return_to = format!("{base}?span={}", record.span.span_id);
+    let labels: Vec<String> = configs
+        .iter()
+        .filter_map(|c| c.config.get("values").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|v| v.get("label").and_then(Value::as_str).map(String::from))
+        .collect();
+    html! {
+        h3 #annotations { "Annotations" }
+        @if span_annotations.is_empty() && trace_annotations.is_empty() { p.muted { "None yet." } }
+        @else {
+            table.grid #annotation-list {
+                thead { tr { th { "Name" } th { "Label" } th.num { "Score" } th { "Explanation" } th { "On" } th {} } }
+                tbody {
+                    (annotation_rows(project_id, "span", span_annotations, &return_to))
+                    (annotation_rows(project_id, "trace", trace_annotations, &return_to))
+                }
+            }
+        }
+        h3 { "Annotate" }
+        p.muted { "Saving a name already given to this span (or trace) by a person replaces that annotation." }
+        form.annotation-form #annotation-form method="post" action=(format!("/projects/{project_id}/annotations")) {
+            input type="hidden" name="span_id" value=(record.span.span_id);
+            input type="hidden" name="trace_id" value=(trace_id);
+            input type="hidden" name="return_to" value=(return_to);
+            label for="annotation-level" { "On" }
+            select #annotation-level name="level" { option value="span" { "this span" } option value="trace" { "the whole trace" } }
+            label for="annotation-name" { "Name" }
+            input #annotation-name type="text" name="name" list="annotation-configs" required placeholder="e.g. correctness";
+            datalist #annotation-configs { @for config in configs { option value=(config.name) { (config.config.get("type").and_then(Value::as_str).unwrap_or("")) } } }
+            label for="annotation-label" { "Label" }
+            input #annotation-label type="text" name="label" list="annotation-labels";
+            datalist #annotation-labels { @for label in &labels { option value=(label) {} } }
+            label for="annotation-score" { "Score" }
+            input #annotation-score type="number" name="score" step="any";
+            label for="annotation-explanation" { "Explanation" }
+            textarea #annotation-explanation name="explanation" rows="2" {}
+            span {}
+            div { button.primary type="submit" { "Save annotation" } }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ember_core::{Span, SpanKind, StatusCode};
+
+    fn record(id: &str, parent: Option<&str>, start: i64) -> SpanRecord {
+        SpanRecord {
+            rowid: 0,
+            trace_rowid: 0,
+            project_id: 0,
+            span: Span {
+                trace_id: "t".into(),
+                span_id: id.into(),
+                parent_id: parent.map(String::from),
+                name: id.into(),
+                span_kind: SpanKind::Chain,
+                start_time: start,
+                end_time: start + 1,
+                attributes: Default::default(),
+                events: vec![],
+                status_code: StatusCode::Ok,
+                status_message: String::new(),
+            },
+            cumulative_error_count: 0,
+            cumulative_llm_token_count_prompt: 0,
+            cumulative_llm_token_count_completion: 0,
+            llm_token_count_prompt: None,
+            llm_token_count_completion: None,
+        }
+    }
+
+    #[test]
+    fn the_tree_is_depth_first_with_orphans_and_cycles_at_the_top() {
+        let spans = vec![
+            record("root", None, 0),
+            record("b", Some("root"), 2),
+            record("a", Some("root"), 1),
+            record("a1", Some("a"), 3),
+            record("orphan", Some("missing"), 4),
+            record("x", Some("y"), 5),
+            record("y", Some("x"), 6),
+        ];
+        let names: Vec<(&str, usize)> = tree_order(&spans).into_iter().map(|(i, d)| (spans[i].span.span_id.as_str(), d)).collect();
+        assert_eq!(names[..5], [("root", 0), ("b", 1), ("a", 1), ("a1", 2), ("orphan", 0)]);
+        assert_eq!(names.len(), 7, "spans in a cycle are still listed");
+    }
+}
