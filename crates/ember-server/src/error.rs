@@ -34,6 +34,14 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
     }
 
+    /// The message of a plain-text error (the web UI shows it).
+    pub fn message(&self) -> Option<&str> {
+        match &self.body {
+            ErrorBody::Text(text) => Some(text),
+            ErrorBody::Json(_) => None,
+        }
+    }
+
     /// A failure of ember itself: logged, and answered without its details.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "request failed");

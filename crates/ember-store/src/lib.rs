@@ -58,8 +58,9 @@ pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
 pub use error::StoreError;
 pub use experiments::{
-    ExperimentChanges, ExperimentEvaluationInput, ExperimentEvaluationRecord, ExperimentKey, ExperimentRecord, ExperimentRunInput,
-    ExperimentRunRecord, ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns, NewExperiment, RunWrite,
+    EvaluationSummary, ExperimentChanges, ExperimentEvaluationInput, ExperimentEvaluationRecord, ExperimentKey, ExperimentRecord,
+    ExperimentRunInput, ExperimentRunRecord, ExperimentSummary, ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns,
+    NewExperiment, RunWrite,
 };
 pub use ingest::WriteOutcome;
 pub use prepared::PreparedSpan;

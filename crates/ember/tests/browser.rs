@@ -17,25 +17,7 @@ use seed::{AGENT_TRACE, LLM_SPAN, PROJECT};
 
 async fn project_id(ember: &Ember, name: &str) -> i64 {
     let project = ember.get_json(&format!("/v1/projects/{name}")).await;
-    let global = project["data"]["id"].as_str().unwrap().to_string();
-    let decoded = String::from_utf8(base64_decode(&global)).unwrap();
-    decoded.rsplit(':').next().unwrap().parse().unwrap()
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for byte in text.bytes().filter(|b| *b != b'=') {
-        bits = (bits << 6) | ALPHABET.iter().position(|a| *a == byte).unwrap() as u32;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    out
+    seed::rowid(project["data"]["id"].as_str().unwrap())
 }
 
 #[tokio::test]
@@ -156,6 +138,110 @@ async fn a_trace_of_five_thousand_spans_renders_whole() {
     println!("5,000-span trace page: server response {} ms, loaded in the browser after {} ms", timing[0], timing[1]);
     browser.assert_same_origin().await;
     browser.screenshot("trace-5000-spans").await;
+    browser.close().await;
+    ember.terminate().await;
+}
+
+#[tokio::test]
+async fn sessions_datasets_experiments_prompts_and_settings_work_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    seed::support_bot(&ember).await;
+    let (dataset, experiments) = seed::dataset_with_experiments(&ember).await;
+    seed::prompt_with_two_versions(&ember).await;
+    let project = project_id(&ember, PROJECT).await;
+    let browser = Browser::start(&ember.http).await;
+
+    // Session: its turns as a conversation.
+    browser.goto(&format!("/projects/{project}?tab=sessions")).await;
+    browser.click("#sessions a[href*='/sessions/']").await;
+    browser.wait_for("#turns").await;
+    let turns = browser.text("#turns").await;
+    assert!(turns.contains("Turn 1") && turns.contains("Turn 2") && turns.contains("refund"), "{turns}");
+    browser.assert_same_origin().await;
+    browser.screenshot("session").await;
+
+    // Datasets: the list, examples (all, then one split), versions, experiments with mean scores.
+    browser.goto("/datasets").await;
+    assert!(browser.text("#datasets").await.contains("capitals"));
+    browser.assert_same_origin().await;
+    browser.screenshot("datasets").await;
+    browser.goto(&format!("/datasets/{dataset}")).await;
+    assert_eq!(browser.count("#examples tbody tr").await, 3);
+    browser.goto(&format!("/datasets/{dataset}?tab=examples&split=hard")).await;
+    assert_eq!(browser.count("#examples tbody tr").await, 1);
+    assert!(browser.text("#examples").await.contains("Bhutan"));
+    browser.screenshot("dataset-examples").await;
+    browser.goto(&format!("/datasets/{dataset}?tab=versions")).await;
+    assert_eq!(browser.count("#versions tbody tr").await, 1);
+    browser.goto(&format!("/datasets/{dataset}?tab=experiments")).await;
+    let table = browser.text("#experiments").await;
+    assert!(table.contains("exact_match") && table.contains("0.667") && table.contains("1.000"), "{table}");
+    browser.assert_same_origin().await;
+    browser.screenshot("dataset-experiments").await;
+
+    // Compare: tick both experiments, see outputs, the failing run and scores side by side.
+    for id in &experiments {
+        browser.click(&format!("#experiments input[value='{id}']")).await;
+    }
+    browser.click("#compare-form button[type=submit]").await;
+    browser.wait_for("#comparison").await;
+    let comparison = browser.text("#comparison").await;
+    for expected in ["baseline", "with-retrieval", "Paro", "Thimphu", "rate limited", "mismatch"] {
+        assert!(comparison.contains(expected), "{expected} in {comparison}");
+    }
+    assert_eq!(browser.count("#comparison tbody tr").await, 3);
+    browser.assert_same_origin().await;
+    browser.screenshot("experiments-compare").await;
+
+    // Prompts: the list, the versions with their tag, and the diff of the two.
+    browser.goto("/prompts").await;
+    browser.click("#prompts a").await;
+    browser.wait_for("#prompt-diff").await;
+    assert_eq!(browser.count("#prompt-versions tbody tr").await, 2);
+    assert!(browser.text("#prompt-versions").await.contains("production"));
+    let diff = browser.text("#prompt-diff").await;
+    assert!(diff.contains("- ") && diff.contains("Answer briefly") && diff.contains("+ ") && diff.contains("one word"), "{diff}");
+    browser.assert_same_origin().await;
+    browser.screenshot("prompt-diff").await;
+
+    // Settings: create a config through the form (and see it over REST), then delete it.
+    browser.goto("/settings").await;
+    let form = "#new-config form";
+    browser.fill(&format!("{form} input[name=name]"), "tone").await;
+    browser.fill(&format!("{form} textarea[name=values]"), "friendly=1\nrude=0").await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Created tone."));
+    let configs = ember.get_json("/v1/annotation_configs").await;
+    let tone = configs["data"].as_array().unwrap().iter().find(|c| c["name"] == "tone").expect("created over the form").clone();
+    assert_eq!(tone["type"], "CATEGORICAL");
+    assert_eq!(tone["values"][1]["label"], "rude");
+    browser.fill(&format!("{form} input[name=name]"), "tone").await;
+    browser.fill(&format!("{form} textarea[name=values]"), "a\na").await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser.wait_for(".notice.error").await;
+    assert!(browser.text(".notice.error").await.contains("more than once"), "the API's validation message is shown");
+    browser.screenshot("settings").await;
+    let delete = format!("form[action='/settings/annotation-configs/{}/delete'] button", seed::rowid(tone["id"].as_str().unwrap()));
+    browser.click(&delete).await;
+    browser.client.accept_alert().await.unwrap();
+    browser.wait_for(".notice").await;
+    let configs = ember.get_json("/v1/annotation_configs").await;
+    assert!(configs["data"].as_array().unwrap().iter().all(|c| c["name"] != "tone"));
+
+    // A dataset made of selected spans.
+    browser.goto(&format!("/projects/{project}?tab=spans&spans=all")).await;
+    browser.click(&format!("#spans input[value='{LLM_SPAN}']")).await;
+    browser.click("#spans input[value='5fb397be34d26b51']").await;
+    browser.fill("#dataset-name", "from-spans").await;
+    browser.click("button[form=spans-to-dataset]").await;
+    browser.wait_for("#examples").await;
+    assert_eq!(browser.count("#examples tbody tr").await, 2);
+    let stored = ember.get_json("/v1/datasets?name=from-spans").await;
+    assert_eq!(stored["data"][0]["example_count"], 2, "{stored}");
+    browser.screenshot("dataset-from-spans").await;
+
     browser.close().await;
     ember.terminate().await;
 }

@@ -60,7 +60,7 @@ pub enum ConfigData {
 
 impl ConfigData {
     /// The name and the stored body, or what is wrong with them.
-    fn validated(self) -> ApiResult<(String, Value)> {
+    pub(crate) fn validated(self) -> ApiResult<(String, Value)> {
         let (name, body) = match self {
             ConfigData::Categorical { name, description, optimization_direction, values } => {
                 if values.is_empty() {

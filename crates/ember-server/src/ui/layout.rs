@@ -8,11 +8,19 @@ use super::assets::{script_url, stylesheet_url};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Projects,
+    Datasets,
+    Prompts,
+    Settings,
     None,
 }
 
 pub fn shell(title: &str, section: Section, body: Markup) -> Markup {
-    let nav = [("/projects", "Projects", Section::Projects)];
+    let nav = [
+        ("/projects", "Projects", Section::Projects),
+        ("/datasets", "Datasets", Section::Datasets),
+        ("/prompts", "Prompts", Section::Prompts),
+        ("/settings", "Settings", Section::Settings),
+    ];
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -5,11 +5,16 @@
 mod annotate;
 mod assets;
 mod charts;
+mod datasets;
 mod error;
+mod experiments;
 mod format;
 mod layout;
 mod project;
 mod projects;
+mod prompts;
+mod session;
+mod settings;
 mod span_view;
 mod trace;
 mod window;
@@ -37,6 +42,17 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{project_id}/traces/{trace_id}", get(trace::page))
         .route("/projects/{project_id}/annotations", post(annotate::save))
         .route("/projects/{project_id}/annotations/delete", post(annotate::delete))
+        .route("/projects/{project_id}/sessions/{session_rowid}", get(session::page))
+        .route("/projects/{project_id}/dataset-examples", post(datasets::from_spans))
+        .route("/datasets", get(datasets::list))
+        .route("/datasets/{dataset_id}", get(datasets::page))
+        .route("/datasets/{dataset_id}/compare", get(experiments::compare))
+        .route("/prompts", get(prompts::list))
+        .route("/prompts/{prompt_id}", get(prompts::page))
+        .route("/settings", get(settings::page))
+        .route("/settings/annotation-configs", post(settings::create))
+        .route("/settings/annotation-configs/{config_id}", post(settings::update))
+        .route("/settings/annotation-configs/{config_id}/delete", post(settings::delete))
         .layer(middleware::map_response(page_headers))
 }
 

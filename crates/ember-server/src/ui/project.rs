@@ -244,8 +244,10 @@ async fn spans_table(state: &AppState, view: &View<'_>, condition: Option<Filter
     };
     let spans: Page<SpanRecord> = state.store.list_spans(view.project.id, &filters, cursor, PAGE_SIZE).await?;
     Ok(html! {
+        form #spans-to-dataset method="post" action=(format!("/projects/{}/dataset-examples", view.project.id)) {}
         table.grid #spans {
             thead { tr {
+                th { span.muted { "Select" } }
                 th { "Start time" } th { "Name" } th { "Kind" } th { "Input" } th { "Output" } th.num { "Latency" } th.num { "Tokens" } th { "Status" }
             } }
             tbody {
@@ -253,6 +255,7 @@ async fn spans_table(state: &AppState, view: &View<'_>, condition: Option<Filter
                     @let span = &record.span;
                     @let href = format!("/projects/{}/traces/{}?span={}", view.project.id, span.trace_id, span.span_id);
                     tr data-href=(href) data-nav-row tabindex="-1" {
+                        td { input type="checkbox" name="span_id" value=(span.span_id) form="spans-to-dataset" aria-label=(format!("select span {}", span.span_id)); }
                         td { a href=(href) title=(format::precise(span.start_time)) { (format::timestamp(span.start_time)) } }
                         td { (span.name) }
                         td.kind { (span.span_kind.as_str()) }
@@ -266,6 +269,13 @@ async fn spans_table(state: &AppState, view: &View<'_>, condition: Option<Filter
             }
         }
         @if spans.items.is_empty() { p.muted { "No spans in this range match." } }
+        @else {
+            div.toolbar {
+                label for="dataset-name" { "Add the selected spans to dataset" }
+                input #dataset-name type="text" name="dataset" form="spans-to-dataset" required placeholder="dataset name (new or existing)";
+                button type="submit" form="spans-to-dataset" { "Add to dataset" }
+            }
+        }
         (pager(view, spans.next_cursor, cursor.is_some()))
     })
 }

@@ -78,6 +78,14 @@ impl Store {
         row.as_ref().map(DatasetSplitRecord::from_row).transpose()
     }
 
+    /// The splits holding examples of a dataset, by name.
+    pub async fn splits_of_dataset(&self, dataset_id: i64) -> Result<Vec<DatasetSplitRecord>> {
+        let condition = "EXISTS (SELECT 1 FROM dataset_splits_dataset_examples AS m JOIN dataset_examples AS e \
+                         ON e.id = m.dataset_example_id WHERE m.dataset_split_id = s.id AND e.dataset_id = $1) ORDER BY s.name";
+        let rows = self.reader.exec().fetch_all(Statement::new(self.split_query(condition), [dataset_id.into()])).await?;
+        rows.iter().map(DatasetSplitRecord::from_row).collect()
+    }
+
     /// `Invalid` naming the first example that is not one of the dataset's.
     async fn require_examples_of(&self, tx: &mut Transaction, dataset_id: i64, example_ids: &[i64]) -> Result<()> {
         for id in example_ids {

@@ -5,6 +5,7 @@
 mod evaluations;
 mod export;
 mod runs;
+mod summaries;
 mod tags;
 
 use serde_json::Value;
@@ -12,6 +13,7 @@ use serde_json::Value;
 pub use evaluations::{ExperimentEvaluationInput, ExperimentEvaluationRecord, IncompleteEvaluation};
 pub use export::ExportedRun;
 pub use runs::{ExperimentRunInput, ExperimentRunRecord, IncompleteRuns, RunWrite};
+pub use summaries::{EvaluationSummary, ExperimentSummary};
 pub use tags::ExperimentTagRecord;
 
 use crate::backend::{Row, Statement, Transaction};

@@ -39,6 +39,13 @@ impl Store {
         Ok(Page::from_overfetch(tags, limit, |tag| tag.id))
     }
 
+    /// Every tag of a prompt (one per name), by name.
+    pub async fn prompt_tags(&self, prompt_id: i64) -> Result<Vec<PromptVersionTagRecord>> {
+        let sql = "SELECT id, prompt_version_id, name, description FROM prompt_version_tags WHERE prompt_id = $1 ORDER BY name";
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [prompt_id.into()])).await?;
+        rows.iter().map(PromptVersionTagRecord::from_row).collect()
+    }
+
     /// Points the prompt's tag `name` at the version (moving it from another version of the
     /// prompt) with this description; `NotFound` when there is no such version.
     pub async fn set_prompt_version_tag(&self, version_id: i64, name: &str, description: Option<&str>) -> Result<PromptVersionTagRecord> {

@@ -219,3 +219,80 @@ pub async fn large_trace(ember: &Ember, trace: &str, count: usize) {
         send(ember, "bulk", chunk.to_vec()).await;
     }
 }
+
+/// The rowid inside a GlobalID (`base64("Type:rowid")`).
+pub fn rowid(global_id: &str) -> i64 {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let (mut bits, mut count, mut bytes) = (0u32, 0, Vec::new());
+    for byte in global_id.bytes().filter(|b| *b != b'=') {
+        bits = (bits << 6) | ALPHABET.iter().position(|a| *a == byte).expect("base64") as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    String::from_utf8(bytes).unwrap().rsplit(':').next().unwrap().parse().unwrap()
+}
+
+async fn post(ember: &Ember, path: &str, body: &Value) -> Value {
+    let response = ember.client.post(format!("{}{path}", ember.http)).json(body).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "POST {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A dataset of three questions (one in split "hard") and two experiments over it, the second
+/// better and with one failing run; returns the dataset's and experiments' rowids.
+pub async fn dataset_with_experiments(ember: &Ember) -> (i64, Vec<i64>) {
+    let upload = json!({"name": "capitals", "inputs": [{"q": "France?"}, {"q": "Peru?"}, {"q": "Bhutan?"}],
+        "outputs": [{"a": "Paris"}, {"a": "Lima"}, {"a": "Thimphu"}], "splits": [null, null, "hard"]});
+    let created = post(ember, "/v1/datasets/upload?sync=true", &upload).await;
+    let dataset = created["data"]["dataset_id"].as_str().unwrap().to_string();
+    let examples = ember.get_json(&format!("/v1/datasets/{dataset}/examples")).await;
+    let example_ids: Vec<String> =
+        examples["data"]["examples"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
+    let mut experiments = Vec::new();
+    for (name, answers, score) in
+        [("baseline", ["Paris", "Lima", "Paro"], [1.0, 1.0, 0.0]), ("with-retrieval", ["Paris", "Lima", "Thimphu"], [1.0, 1.0, 1.0])]
+    {
+        let experiment = post(ember, &format!("/v1/datasets/{dataset}/experiments"), &json!({"name": name})).await;
+        let experiment_id = experiment["data"]["id"].as_str().unwrap().to_string();
+        for (i, example) in example_ids.iter().enumerate() {
+            let failing = name == "with-retrieval" && i == 1;
+            let run = json!({"dataset_example_id": example, "output": answers[i], "repetition_number": 1,
+                "start_time": "2026-11-22T10:00:00+00:00", "end_time": format!("2026-11-22T10:00:0{}+00:00", i + 1),
+                "error": if failing { json!("rate limited") } else { Value::Null }});
+            let run = post(ember, &format!("/v1/experiments/{experiment_id}/runs"), &run).await;
+            let evaluation = json!({"experiment_run_id": run["data"]["id"], "name": "exact_match", "annotator_kind": "CODE",
+                "start_time": "2026-11-22T10:00:05+00:00", "end_time": "2026-11-22T10:00:06+00:00",
+                "result": {"score": score[i], "label": if score[i] > 0.5 { "match" } else { "mismatch" }}});
+            post(ember, "/v1/experiment_evaluations", &evaluation).await;
+        }
+        experiments.push(rowid(&experiment_id));
+    }
+    (rowid(&dataset), experiments)
+}
+
+/// A prompt with two versions (the second changes the template and temperature), the first
+/// tagged `production`.
+pub async fn prompt_with_two_versions(ember: &Ember) {
+    for (text, temperature) in [("Answer briefly: {{question}}", 0.2), ("Answer in one word: {{question}}", 0.0)] {
+        let body = json!({"prompt": {"name": "capital-qa", "description": "asks for capitals"}, "version": {
+            "model_provider": "OPENAI", "model_name": "gpt-4o-mini", "template_type": "CHAT", "template_format": "MUSTACHE",
+            "template": {"type": "chat", "messages": [{"role": "user", "content": text}]},
+            "invocation_parameters": {"type": "openai", "openai": {"temperature": temperature}}}});
+        post(ember, "/v1/prompts", &body).await;
+    }
+    let versions = ember.get_json("/v1/prompts/capital-qa/versions").await;
+    let oldest = versions["data"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_string();
+    let tagged = ember
+        .client
+        .post(format!("{}/v1/prompt_versions/{oldest}/tags", ember.http))
+        .json(&json!({"name": "production"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(tagged.status().is_success(), "{}", tagged.status());
+}

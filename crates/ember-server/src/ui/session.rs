@@ -1,0 +1,85 @@
+//! A session: its traces as the turns of a conversation, each with latency, tokens and the
+//! trace's annotations.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use ember_store::{AnnotationQuery, AnnotationRecord, SpanFilters, SpanRecord};
+use maud::{html, Markup};
+
+use super::error::{UiError, UiResult};
+use super::format;
+use super::layout::{shell, Section};
+use super::span_view::{attribute_text, rich_text, status_badge};
+use crate::AppState;
+
+pub async fn page(State(state): State<AppState>, Path((project_id, session_rowid)): Path<(i64, i64)>) -> UiResult<Markup> {
+    let project =
+        state.store.get_project(project_id).await?.ok_or_else(|| UiError::not_found(format!("There is no project {project_id}.")))?;
+    let session = state
+        .store
+        .get_session(Some(session_rowid), None)
+        .await?
+        .filter(|s| s.project_id == project_id)
+        .ok_or_else(|| UiError::not_found(format!("Project {} has no session {session_rowid}.", project.name)))?;
+    let trace_ids: Vec<String> = session.traces.iter().map(|t| t.trace_id.clone()).collect();
+    let (roots, annotations) = if trace_ids.is_empty() {
+        (HashMap::new(), HashMap::new())
+    } else {
+        let filters = SpanFilters { trace_ids: trace_ids.clone(), parent_id: Some(None), ..SpanFilters::default() };
+        let roots: HashMap<String, SpanRecord> = state
+            .store
+            .list_spans(project_id, &filters, None, trace_ids.len() * 2)
+            .await?
+            .items
+            .into_iter()
+            .map(|r| (r.span.trace_id.clone(), r))
+            .collect();
+        let query = AnnotationQuery { target_ids: trace_ids.clone(), limit: 1000, ..AnnotationQuery::default() };
+        let mut annotations: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
+        for annotation in state.store.list_trace_annotations(project_id, &query).await?.items {
+            annotations.entry(annotation.target_id.clone()).or_default().push(annotation);
+        }
+        (roots, annotations)
+    };
+    let body = html! {
+        div.crumbs {
+            a href="/projects" { "Projects" } " / " a href=(format!("/projects/{project_id}?tab=sessions")) { (project.name) } " / session"
+        }
+        h1 { "Session " code { (session.session_id) } button.copy type="button" data-copy=(session.session_id) { "copy" } }
+        p.muted {
+            (format::timestamp(session.start_time)) " · " (format::span_of(session.start_time, session.end_time)) " · "
+            (session.traces.len()) " turns · " (format::count(session.token_count_prompt + session.token_count_completion)) " tokens"
+        }
+        div.chat #turns {
+            @for (turn, trace) in session.traces.iter().enumerate() {
+                @let root = roots.get(&trace.trace_id);
+                @let href = format!("/projects/{project_id}/traces/{}", trace.trace_id);
+                div.turn data-nav-row data-href=(href) tabindex="-1" {
+                    h3 {
+                        a href=(href) { "Turn " (turn + 1) } " "
+                        span.muted { (format::timestamp(trace.start_time)) " · " (format::span_of(trace.start_time, trace.end_time)) }
+                        @if let Some(root) = root {
+                            " · " span.muted { (format::count(root.cumulative_llm_token_count_prompt + root.cumulative_llm_token_count_completion)) " tokens " }
+                            (status_badge(root))
+                        }
+                    }
+                    @if let Some(root) = root {
+                        @let input = attribute_text(&root.span, "input.value");
+                        @let output = attribute_text(&root.span, "output.value");
+                        @if !input.is_empty() { div.msg.user { div.role { "input" } (rich_text(&input, None)) } }
+                        @if !output.is_empty() { div.msg.assistant { div.role { "output" } (rich_text(&output, None)) } }
+                    }
+                    @for annotation in annotations.get(&trace.trace_id).map(Vec::as_slice).unwrap_or_default() {
+                        div.muted.annotation {
+                            strong { (annotation.name) } ": " (annotation.label.as_deref().unwrap_or(""))
+                            @if let Some(score) = annotation.score { " (" (score) ")" }
+                            @if let Some(explanation) = &annotation.explanation { " — " (explanation) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(shell(&format!("Session {}", session.session_id), Section::Projects, body))
+}
