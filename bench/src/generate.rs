@@ -58,10 +58,12 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// Traces 50 ms apart from a few hours ago, so the web UI's default time range holds them.
     pub fn new(seed: u64) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
         let words = vocabulary(&mut rng);
-        Generator { rng, words, next_trace: 1, next_span: 1, clock: 1_735_689_600_000_000_000 }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        Generator { rng, words, next_trace: 1, next_span: 1, clock: now.saturating_sub(6 * 3_600_000_000_000) }
     }
 
     fn span(&mut self, trace_id: &[u8], parent: Option<&[u8]>, kind: &str, start: u64) -> Span {

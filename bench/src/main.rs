@@ -7,6 +7,7 @@ mod generate;
 mod large_upload;
 mod prompts;
 mod server;
+mod ui;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,6 +66,9 @@ struct Args {
     /// The ember binary; defaults to the one beside this benchmark.
     #[arg(long)]
     ember_bin: Option<PathBuf>,
+    /// Requests per web UI page timing (0 skips the pages).
+    #[arg(long, default_value_t = 30)]
+    page_samples: usize,
     /// Run against this PostgreSQL server (each run in a fresh schema) instead of SQLite.
     #[arg(long)]
     postgres_url: Option<String>,
@@ -202,6 +206,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("GET traces?limit=100 first page: p50 {:.2} ms, p99 {:.2} ms", traces_page.0, traces_page.1);
     println!("GET traces?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", traces_deep.0, traces_deep.1);
     annotations_and_filters(&client, &base, &database, args.filter_samples).await?;
+    if args.page_samples > 0 {
+        ui::run(&client, ember, PROJECT, args.page_samples).await?;
+    }
     if args.dataset_examples > 0 {
         datasets::run(&client, ember, args.dataset_examples, 5).await?;
     }
