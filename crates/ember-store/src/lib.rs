@@ -33,6 +33,7 @@ mod prompts;
 mod queue;
 mod records;
 mod rollups;
+mod root_spans;
 mod schema;
 mod secrets;
 mod sessions;
@@ -69,6 +70,7 @@ pub use prompts::{NewPrompt, PromptChanges, PromptRecord, PromptVersionInput, Pr
 pub use queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};
 pub use records::{Page, SpanRecord};
 pub use rollups::{ActivityBin, ActivityWindow, ProjectActivity};
+pub use root_spans::{RootSpanQuery, RootSpanSort};
 pub use secrets::SecretChange;
 pub use sessions::{SessionRecord, SessionTrace};
 pub use span_updates::{MetadataFailure, MetadataOutcome, MetadataUpdate};

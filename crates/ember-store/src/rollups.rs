@@ -278,7 +278,7 @@ impl Store {
             )
         } else {
             format!(
-                "SELECT project_id, 0, bucket, CAST(SUM(root_span_count) AS BIGINT) FROM project_hourly_latencies \
+                "SELECT project_id, CAST(0 AS BIGINT), bucket, CAST(SUM(root_span_count) AS BIGINT) FROM project_hourly_latencies \
                  WHERE {in_window} GROUP BY project_id, bucket ORDER BY project_id, bucket"
             )
         };

@@ -70,7 +70,8 @@ impl Store {
     /// Spans of a project, newest first (`id DESC`); `cursor` is the rowid of the first span of the page.
     pub async fn list_spans(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanRecord>> {
         let mut query = span_select(self.dialect);
-        if self.dialect == Dialect::Sqlite && !(filters.span_ids.is_empty() && filters.trace_ids.is_empty()) {
+        let by_ids = !(filters.span_ids.is_empty() && filters.trace_ids.is_empty());
+        if self.dialect == Dialect::Sqlite && by_ids {
             // `+`: the span or trace id index finds the spans; SQLite would otherwise walk the
             // project's spans.
             query.and_where(Expr::cust_with_values("+spans.project_id = ?", [project_id]));
@@ -94,6 +95,10 @@ impl Store {
             }
         }
         match &filters.parent_id {
+            // With ids, `+` keeps SQLite from walking every root span through the parent index.
+            Some(None) if self.dialect == Dialect::Sqlite && by_ids => {
+                query.and_where(Expr::cust("+spans.parent_id IS NULL"));
+            }
             Some(None) => {
                 query.and_where(Expr::col((Spans::Table, Spans::ParentId)).is_null());
             }

@@ -121,23 +121,29 @@ async fn projects_project_and_trace_pages_work_in_chromium() {
 }
 
 #[tokio::test]
-async fn a_trace_of_five_thousand_spans_renders_whole() {
+async fn traces_of_five_and_ten_thousand_spans_render_whole() {
     let dir = tempfile::tempdir().unwrap();
     let ember = Ember::start(dir.path(), &[]).await;
-    let trace = "3af7651916cd43dd8448eb211c80319c";
-    seed::large_trace(&ember, trace, 5_000).await;
-    let browser = Browser::start(&ember.http).await;
-    browser.goto(&format!("/projects/{}/traces/{trace}", project_id(&ember, "bulk").await)).await;
-    assert_eq!(browser.count("#span-tree .row").await, 5_000);
-    let timing = browser
-        .client
-        .execute("const n = performance.getEntriesByType('navigation')[0]; return [n.responseEnd - n.requestStart, n.loadEventEnd - n.startTime];", vec![])
-        .await
-        .unwrap();
-    // Reported, not asserted: the bench and the closing note carry the figure.
-    println!("5,000-span trace page: server response {} ms, loaded in the browser after {} ms", timing[0], timing[1]);
-    browser.assert_same_origin().await;
-    browser.screenshot("trace-5000-spans").await;
+    let browser_start = Browser::start(&ember.http);
+    let traces = [("3af7651916cd43dd8448eb211c80319c", 5_000), ("4af7651916cd43dd8448eb211c80319c", 10_000)];
+    for (trace, count) in traces {
+        seed::large_trace(&ember, trace, count).await;
+    }
+    let browser = browser_start.await;
+    let bulk = project_id(&ember, "bulk").await;
+    for (trace, count) in traces {
+        browser.goto(&format!("/projects/{bulk}/traces/{trace}")).await;
+        assert_eq!(browser.count("#span-tree .row").await, count);
+        let timing = browser
+            .client
+            .execute("const n = performance.getEntriesByType('navigation')[0]; return [n.responseEnd - n.requestStart, n.loadEventEnd - n.startTime];", vec![])
+            .await
+            .unwrap();
+        // Reported, not asserted: the closing note carries the figure.
+        println!("{count}-span trace page: server response {} ms, loaded in the browser after {} ms", timing[0], timing[1]);
+        browser.assert_same_origin().await;
+        browser.screenshot(&format!("trace-{count}-spans")).await;
+    }
     browser.close().await;
     ember.terminate().await;
 }

@@ -52,7 +52,7 @@ impl IntoResponse for UiError {
             title,
             Section::None,
             html! {
-                h1 { (title) }
+                h1 #error-page data-status=(self.status.as_u16()) { (title) }
                 p.notice.error { (self.message) }
                 p { a href="/projects" { "Back to projects" } }
             },

@@ -1,10 +1,8 @@
 //! A project: summary and charts over the time range, then its traces, spans or sessions,
 //! filtered with Phoenix's filter language and paged by keyset.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
-use ember_store::{ActivityWindow, Filter, Grain, Page, Project, QueryError, SpanFilters, SpanRecord, TraceFilters, TraceOrder, TraceSort};
+use ember_store::{ActivityWindow, Filter, Grain, Page, Project, QueryError, RootSpanQuery, RootSpanSort, SpanFilters, SpanRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -44,18 +42,26 @@ struct View<'a> {
     tab: Tab,
     range: TimeRange,
     filter: &'a str,
-    sort: TraceSort,
-    order: TraceOrder,
+    sort: RootSpanSort,
+    descending: bool,
     all_spans: bool,
 }
 
+fn sort_key(sort: RootSpanSort) -> &'static str {
+    match sort {
+        RootSpanSort::StartTime => "start_time",
+        RootSpanSort::Latency => "latency",
+        RootSpanSort::Tokens => "tokens",
+    }
+}
+
 impl View<'_> {
-    fn href(&self, tab: Tab, sort: TraceSort, order: TraceOrder, cursor: Option<i64>) -> String {
+    fn href(&self, tab: Tab, sort: RootSpanSort, descending: bool, cursor: Option<i64>) -> String {
         let mut params = vec![
             ("tab", tab_key(tab).to_string()),
             ("range", self.range.key.to_string()),
-            ("sort", if sort == TraceSort::LatencyMs { "latency" } else { "start_time" }.to_string()),
-            ("order", if order == TraceOrder::Asc { "asc" } else { "desc" }.to_string()),
+            ("sort", sort_key(sort).to_string()),
+            ("order", if descending { "desc" } else { "asc" }.to_string()),
         ];
         if !self.filter.is_empty() && tab == self.tab {
             params.push(("filter", self.filter.to_string()));
@@ -70,13 +76,13 @@ impl View<'_> {
     }
 
     /// A sortable column heading: clicking the current key flips the order.
-    fn sort_heading(&self, label: &str, key: TraceSort) -> Markup {
-        let (order, arrow) = match (self.sort == key, self.order) {
-            (true, TraceOrder::Desc) => (TraceOrder::Asc, " ↓"),
-            (true, TraceOrder::Asc) => (TraceOrder::Desc, " ↑"),
-            (false, _) => (TraceOrder::Desc, ""),
+    fn sort_heading(&self, label: &str, key: RootSpanSort) -> Markup {
+        let (descending, arrow) = match (self.sort == key, self.descending) {
+            (true, true) => (false, " ↓"),
+            (true, false) => (true, " ↑"),
+            (false, _) => (true, ""),
         };
-        html! { a href=(self.href(self.tab, key, order, None)) { (label) (arrow) } }
+        html! { a href=(self.href(self.tab, key, descending, None)) { (label) (arrow) } }
     }
 }
 
@@ -101,19 +107,20 @@ pub async fn page(State(state): State<AppState>, Path(project_id): Path<i64>, Qu
         tab,
         range: TimeRange::from_key(query.range.as_deref()),
         filter: query.filter.as_deref().unwrap_or("").trim(),
-        sort: if query.sort.as_deref() == Some("latency") { TraceSort::LatencyMs } else { TraceSort::StartTime },
-        order: if query.order.as_deref() == Some("asc") { TraceOrder::Asc } else { TraceOrder::Desc },
+        sort: match query.sort.as_deref() {
+            Some("latency") => RootSpanSort::Latency,
+            Some("tokens") => RootSpanSort::Tokens,
+            _ => RootSpanSort::StartTime,
+        },
+        descending: query.order.as_deref() != Some("asc"),
         all_spans: query.spans.as_deref() == Some("all"),
     };
     let cursor = match query.cursor.as_deref() {
         Some(text) => Some(text.parse::<i64>().map_err(|_| UiError::bad_request("The page cursor is not a number."))?),
         None => None,
     };
-    let grain = match tab {
-        Tab::Traces => Grain::Trace,
-        Tab::Spans => Grain::Span,
-        Tab::Sessions => Grain::Session,
-    };
+    // The traces tab lists root spans, so its filter is a span filter, as in Phoenix.
+    let grain = if tab == Tab::Sessions { Grain::Session } else { Grain::Span };
     let parsed = if view.filter.is_empty() { Ok(None) } else { Filter::phoenix(view.filter, grain).map(Some) };
     let window = ActivityWindow { start: view.range.start, end: view.range.end, bins: CHART_BINS, latency_per_bin: true };
     let activity = state.store.project_activity(&[project.id], window).await?.remove(&project.id).unwrap_or_default();
@@ -151,13 +158,13 @@ pub async fn page(State(state): State<AppState>, Path(project_id): Path<i64>, Qu
         }
         nav.tabs {
             @for (t, label) in [(Tab::Traces, "Traces"), (Tab::Spans, "Spans"), (Tab::Sessions, "Sessions")] {
-                a.active[t == tab] href=(view.href(t, view.sort, view.order, None)) { (label) }
+                a.active[t == tab] href=(view.href(t, view.sort, view.descending, None)) { (label) }
             }
         }
         form.toolbar #filter-form method="get" action=(format!("/projects/{}", project.id)) {
             input type="hidden" name="tab" value=(tab_key(tab));
-            input type="hidden" name="sort" value=(if view.sort == TraceSort::LatencyMs { "latency" } else { "start_time" });
-            input type="hidden" name="order" value=(if view.order == TraceOrder::Asc { "asc" } else { "desc" });
+            input type="hidden" name="sort" value=(sort_key(view.sort));
+            input type="hidden" name="order" value=(if view.descending { "desc" } else { "asc" });
             div.grow {
                 input.filter.invalid[parsed.is_err()] type="search" name="filter" value=(view.filter) data-filter-input
                     placeholder=(placeholder(tab)) aria-label="Filter (Phoenix filter language)" autocomplete="off" spellcheck="false";
@@ -176,7 +183,7 @@ pub async fn page(State(state): State<AppState>, Path(project_id): Path<i64>, Qu
 
 fn placeholder(tab: Tab) -> &'static str {
     match tab {
-        Tab::Traces => "e.g. latency_ms > 1000 and 'error' in output.value",
+        Tab::Traces => "e.g. latency_ms > 1000 and 'error' in output.value (on root spans)",
         Tab::Spans => "e.g. span_kind == 'LLM' and llm.token_count.total > 100",
         Tab::Sessions => "e.g. 'refund' in input.value",
     }
@@ -197,40 +204,40 @@ fn filter_error(text: &str, error: &QueryError) -> Markup {
 }
 
 async fn traces_table(state: &AppState, view: &View<'_>, condition: Option<Filter>, cursor: Option<i64>) -> UiResult<Markup> {
-    let filters = TraceFilters { start_time: Some(view.range.start), end_time: Some(view.range.end), condition, ..TraceFilters::default() };
-    let traces = state.store.list_traces(view.project.id, &filters, view.sort, view.order, cursor, PAGE_SIZE).await?;
-    let trace_ids: Vec<String> = traces.items.iter().map(|t| t.trace_id.clone()).collect();
-    let roots: HashMap<String, SpanRecord> = if trace_ids.is_empty() {
-        HashMap::new()
-    } else {
-        let filters = SpanFilters { trace_ids, parent_id: Some(None), ..SpanFilters::default() };
-        let page = state.store.list_spans(view.project.id, &filters, None, PAGE_SIZE * 4).await?;
-        page.items.into_iter().map(|record| (record.span.trace_id.clone(), record)).collect()
+    let query = RootSpanQuery {
+        start_time: Some(view.range.start),
+        end_time: Some(view.range.end),
+        condition,
+        sort: view.sort,
+        descending: view.descending,
     };
+    let roots = state.store.list_root_spans(view.project.id, &query, cursor, PAGE_SIZE).await?;
     Ok(html! {
         table.grid #traces {
             thead { tr {
-                th { (view.sort_heading("Start time", TraceSort::StartTime)) } th { "Root span" } th { "Input" } th { "Output" }
-                th.num { (view.sort_heading("Latency", TraceSort::LatencyMs)) } th.num { "Tokens" } th { "Status" }
+                th { (view.sort_heading("Start time", RootSpanSort::StartTime)) } th { "Root span" } th { "Input" } th { "Output" }
+                th.num { (view.sort_heading("Latency", RootSpanSort::Latency)) } th.num { (view.sort_heading("Tokens", RootSpanSort::Tokens)) }
+                th { "Status" }
             } }
             tbody {
-                @for trace in &traces.items {
-                    @let root = roots.get(&trace.trace_id);
-                    @let href = format!("/projects/{}/traces/{}", view.project.id, trace.trace_id);
+                @for root in &roots.items {
+                    @let span = &root.span;
+                    @let href = format!("/projects/{}/traces/{}", view.project.id, span.trace_id);
                     tr data-href=(href) data-nav-row tabindex="-1" {
-                        td { a href=(href) title=(format::precise(trace.start_time)) { (format::timestamp(trace.start_time)) } }
-                        td { @match root { Some(r) => { (r.span.name) " " span.kind { (r.span.span_kind.as_str()) } }, None => span.muted { "(no root span)" } } }
-                        td.preview { (root.map(|r| format::preview(&attribute_text(&r.span, "input.value"), 120)).unwrap_or_default()) }
-                        td.preview { (root.map(|r| format::preview(&attribute_text(&r.span, "output.value"), 120)).unwrap_or_default()) }
-                        td.num { (format::span_of(trace.start_time, trace.end_time)) }
-                        td.num { (format::count(trace.token_count_prompt + trace.token_count_completion)) }
-                        td { @if let Some(r) = root { (status_badge(r)) } }
+                        td { a href=(href) title=(format::precise(span.start_time)) { (format::timestamp(span.start_time)) } }
+                        td { (span.name) " " span.kind { (span.span_kind.as_str()) } }
+                        td.preview { (format::preview(&attribute_text(span, "input.value"), 120)) }
+                        td.preview { (format::preview(&attribute_text(span, "output.value"), 120)) }
+                        td.num { (format::span_of(span.start_time, span.end_time)) }
+                        td.num { (format::count(root.cumulative_llm_token_count_prompt + root.cumulative_llm_token_count_completion)) }
+                        td { (status_badge(root)) @if root.cumulative_error_count > 0 && span.status_code != ember_core::StatusCode::Error {
+                            " " span.error-text title="errors in descendant spans" { (root.cumulative_error_count) " ✗" } } }
                     }
                 }
             }
         }
-        @if traces.items.is_empty() { p.muted { "No traces in this range match." } }
-        (pager(view, traces.next_cursor, cursor.is_some()))
+        @if roots.items.is_empty() { p.muted { "No traces in this range match." } }
+        (pager(view, roots.next_cursor, cursor.is_some()))
     })
 }
 
@@ -306,8 +313,8 @@ async fn sessions_table(state: &AppState, view: &View<'_>, condition: Option<&Fi
 fn pager(view: &View<'_>, next: Option<i64>, paged: bool) -> Markup {
     html! {
         div.pager {
-            @if paged { a href=(view.href(view.tab, view.sort, view.order, None)) { "← First page" } }
-            @if let Some(next) = next { a #next-page href=(view.href(view.tab, view.sort, view.order, Some(next))) { "Next page →" } }
+            @if paged { a href=(view.href(view.tab, view.sort, view.descending, None)) { "← First page" } }
+            @if let Some(next) = next { a #next-page href=(view.href(view.tab, view.sort, view.descending, Some(next))) { "Next page →" } }
         }
     }
 }

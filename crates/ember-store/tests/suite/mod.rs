@@ -4,10 +4,12 @@
 mod filters;
 mod prompts;
 mod rollups;
+mod root_spans;
 
 pub use filters::*;
 pub use prompts::*;
 pub use rollups::*;
+pub use root_spans::*;
 
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode};
 pub use ember_store::testing::TestDatabase;
@@ -289,6 +291,7 @@ macro_rules! store_suite {
             trace_and_session_filters_use_aggregates_and_comprehensions,
             prompt_versions_are_immutable_and_tags_point_at_one_version_per_prompt,
             project_activity_follows_ingest_deletion_and_transfer,
+            root_spans_sort_by_start_latency_and_tokens_across_pages,
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,

@@ -51,6 +51,10 @@ pub async fn project_activity_follows_ingest_deletion_and_transfer(store: Store)
     let two = store.project_activity(&[p], window(2)).await.unwrap().remove(&p).unwrap();
     assert_eq!(two.bins.iter().map(|bin| bin.traces).collect::<Vec<_>>(), [1, 1]);
     assert_eq!(two.bins[1].start, BASE + 2 * HOUR);
+    let whole = ActivityWindow { latency_per_bin: false, ..window(3) };
+    let whole = store.project_activity(&[p], whole).await.unwrap().remove(&p).unwrap();
+    assert_eq!((whole.latency_p50_ms, whole.latency_p99_ms), (activity.latency_p50_ms, activity.latency_p99_ms));
+    assert_eq!(whole.bins[2].latency_p50_ms, None, "bins get no percentiles of their own");
 
     // Last activity: the newest trace's start.
     assert_eq!(store.last_trace_starts(&[p]).await.unwrap()[&p], BASE + 2 * HOUR + 7);

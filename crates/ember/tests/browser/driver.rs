@@ -69,8 +69,16 @@ impl Browser {
         Browser { client, _driver: driver, _profile: profile, origin: origin.trim_end_matches('/').to_string() }
     }
 
+    /// Opens a page and asserts it is not an error page.
     pub async fn goto(&self, path: &str) {
         self.client.goto(&format!("{}{path}", self.origin)).await.unwrap();
+        self.assert_not_an_error_page().await;
+    }
+
+    pub async fn assert_not_an_error_page(&self) {
+        if let Ok(heading) = self.client.find(Locator::Css("#error-page")).await {
+            panic!("{} answered an error page: {}", self.current_path().await, heading.text().await.unwrap_or_default());
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -120,9 +128,17 @@ impl Browser {
         }
     }
 
-    /// Waits until the element matching `css` exists (after a navigation a form caused).
+    /// Waits until the element matching `css` exists (after a navigation a form caused), or an
+    /// error page came instead, which fails.
     pub async fn wait_for(&self, css: &str) {
-        self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
+        let either = format!("{css}, #error-page");
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&either))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        self.assert_not_an_error_page().await;
     }
 
     pub async fn close(self) {

@@ -188,9 +188,10 @@ pub async fn support_bot(ember: &Ember) {
 /// A trace of `count` spans: a root with a fan of children, each with a grandchild.
 pub async fn large_trace(ember: &Ember, trace: &str, count: usize) {
     let mut spans = Vec::with_capacity(count);
+    let root = format!("{}ff000000000000", &trace[..2]);
     spans.push(span_json(SpanSpec {
         trace,
-        id: "ffff000000000000",
+        id: &root,
         parent: None,
         name: "batch",
         kind: "CHAIN",
@@ -199,9 +200,10 @@ pub async fn large_trace(ember: &Ember, trace: &str, count: usize) {
         attributes: vec![],
         error: None,
     }));
-    let ids: Vec<String> = (1..count).map(|i| format!("{i:016x}")).collect();
+    // Span ids unique across traces: the trace's first byte, then the position.
+    let ids: Vec<String> = (1..count).map(|i| format!("{}{i:014x}", &trace[..2])).collect();
     for (i, id) in ids.iter().enumerate() {
-        let parent = if i % 2 == 0 { "ffff000000000000".to_string() } else { ids[i - 1].clone() };
+        let parent = if i % 2 == 0 { root.clone() } else { ids[i - 1].clone() };
         let offset = (i as i64 * 4_900) / count as i64;
         spans.push(span_json(SpanSpec {
             trace,

@@ -36,7 +36,9 @@ impl Ember {
 
     /// Starts `ember serve` with exactly these extra variables.
     pub async fn start_with(dir: &Path, extra_env: &[(String, String)]) -> Ember {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ember"));
+        // `EMBER_BIN` runs another build (e.g. release, to time pages) through the same tests.
+        let binary = std::env::var("EMBER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ember").to_string());
+        let mut command = Command::new(binary);
         command
             .arg("serve")
             .env("PHOENIX_HOST", "127.0.0.1")
