@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
-use ember_store::{AnnotationConfig, AnnotationQuery, AnnotationRecord, SpanRecord};
+use ember_store::{AnnotationConfig, AnnotationQuery, AnnotationRecord, SpanOutline, SpanRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,12 +23,12 @@ pub struct TraceQuery {
 
 /// Spans in tree order (depth first, children by start time) with their depth. Spans whose
 /// parent is not in the trace are roots; a cycle in parent links cannot loop.
-fn tree_order(spans: &[SpanRecord]) -> Vec<(usize, usize)> {
-    let ids: HashSet<&str> = spans.iter().map(|s| s.span.span_id.as_str()).collect();
+fn tree_order(spans: &[SpanOutline]) -> Vec<(usize, usize)> {
+    let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
     let mut children: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut roots = Vec::new();
     for (index, record) in spans.iter().enumerate() {
-        match record.span.parent_id.as_deref().filter(|parent| ids.contains(parent) && *parent != record.span.span_id) {
+        match record.parent_id.as_deref().filter(|parent| ids.contains(parent) && *parent != record.span_id) {
             Some(parent) => children.entry(parent).or_default().push(index),
             None => roots.push(index),
         }
@@ -41,7 +41,7 @@ fn tree_order(spans: &[SpanRecord]) -> Vec<(usize, usize)> {
             continue;
         }
         order.push((index, depth));
-        if let Some(kids) = children.get(spans[index].span.span_id.as_str()) {
+        if let Some(kids) = children.get(spans[index].span_id.as_str()) {
             stack.extend(kids.iter().rev().map(|kid| (*kid, depth + 1)));
         }
     }
@@ -50,11 +50,11 @@ fn tree_order(spans: &[SpanRecord]) -> Vec<(usize, usize)> {
     order
 }
 
-fn bar_class(record: &SpanRecord) -> &'static str {
-    if record.span.status_code == ember_core::StatusCode::Error {
+fn bar_class(outline: &SpanOutline) -> &'static str {
+    if outline.status_code == ember_core::StatusCode::Error {
         return "bar error";
     }
-    match record.span.span_kind.as_str() {
+    match outline.span_kind.as_str() {
         "LLM" => "bar llm",
         "RETRIEVER" | "RERANKER" | "EMBEDDING" => "bar retriever",
         "TOOL" => "bar tool",
@@ -75,20 +75,22 @@ pub async fn page(
         .await?
         .filter(|t| t.project_id == project_id)
         .ok_or_else(|| UiError::not_found(format!("Project {} has no trace {trace_id}.", project.name)))?;
-    let spans = state.store.spans_of_traces(&[trace.rowid]).await?;
+    let spans = state.store.span_outlines_of_trace(trace.rowid).await?;
     let order = tree_order(&spans);
-    let selected = query
-        .span
-        .as_deref()
-        .and_then(|id| spans.iter().position(|s| s.span.span_id == id))
-        .or_else(|| order.first().map(|(index, _)| *index));
-    let t0 = spans.iter().map(|s| s.span.start_time).min().unwrap_or(trace.start_time);
-    let total = (spans.iter().map(|s| s.span.end_time).max().unwrap_or(trace.end_time) - t0).max(1) as f64;
+    let selected_index =
+        query.span.as_deref().and_then(|id| spans.iter().position(|s| s.span_id == id)).or_else(|| order.first().map(|(index, _)| *index));
+    // Only the selected span is read whole (attributes and events).
+    let selected: Option<SpanRecord> = match selected_index {
+        Some(index) => state.store.get_span(Some(spans[index].rowid), None).await?,
+        None => None,
+    };
+    let t0 = spans.iter().map(|s| s.start_time).min().unwrap_or(trace.start_time);
+    let total = (spans.iter().map(|s| s.end_time).max().unwrap_or(trace.end_time) - t0).max(1) as f64;
     let base = format!("/projects/{project_id}/traces/{trace_id}");
 
-    let (span_annotations, trace_annotations, configs) = match selected {
-        Some(index) => {
-            let span_id = spans[index].span.span_id.clone();
+    let (span_annotations, trace_annotations, configs) = match &selected {
+        Some(record) => {
+            let span_id = record.span.span_id.clone();
             let by_target = |target: String| AnnotationQuery { target_ids: vec![target], limit: 200, ..AnnotationQuery::default() };
             let span_annotations = state.store.list_span_annotations(project_id, &by_target(span_id)).await?.items;
             let trace_annotations = state.store.list_trace_annotations(project_id, &by_target(trace_id.clone())).await?.items;
@@ -109,28 +111,28 @@ pub async fn page(
         p.muted {
             (format::timestamp(trace.start_time)) " · " (format::span_of(trace.start_time, trace.end_time)) " · "
             (format::count(spans.len() as i64)) " spans · "
-            (format::count(spans.iter().map(|s| s.llm_token_count_prompt.unwrap_or(0) + s.llm_token_count_completion.unwrap_or(0)).sum())) " tokens"
+            (format::count(spans.iter().map(|s| s.own_tokens).sum())) " tokens"
         }
         @if let Some(notice) = &query.notice { p.notice { (notice) } }
         div.trace-layout {
             div.tree #span-tree role="tree" {
                 @for (index, depth) in &order {
-                    @let record = &spans[*index];
-                    @let left = (record.span.start_time - t0) as f64 / total * 100.0;
-                    @let width = (record.span.end_time - record.span.start_time).max(0) as f64 / total * 100.0;
-                    a.row.selected[Some(*index) == selected] href=(format!("{base}?span={}", record.span.span_id)) data-nav-row role="treeitem"
-                        data-span-id=(record.span.span_id) {
+                    @let outline = &spans[*index];
+                    @let left = (outline.start_time - t0) as f64 / total * 100.0;
+                    @let width = (outline.end_time - outline.start_time).max(0) as f64 / total * 100.0;
+                    a.row.selected[Some(*index) == selected_index] href=(format!("{base}?span={}", outline.span_id)) data-nav-row role="treeitem"
+                        data-span-id=(outline.span_id) {
                         span.name style=(format!("padding-left:{}px", depth.min(&40) * 14)) {
-                            (record.span.name) span.dur { (format::span_of(record.span.start_time, record.span.end_time)) }
+                            (outline.name) span.dur { (format::span_of(outline.start_time, outline.end_time)) }
                         }
-                        span.lane { i class=(bar_class(record)) style=(format!("left:{left:.3}%;width:{width:.3}%")) {} }
+                        span.lane { i class=(bar_class(outline)) style=(format!("left:{left:.3}%;width:{width:.3}%")) {} }
                     }
                 }
             }
             div.detail #span-detail {
-                @if let Some(index) = selected {
-                    (span_view::detail(&spans[index]))
-                    (annotations_section(project_id, &base, &spans[index], &trace_id, &span_annotations, &trace_annotations, &configs))
+                @if let Some(record) = &selected {
+                    (span_view::detail(record))
+                    (annotations_section(project_id, &base, record, &trace_id, &span_annotations, &trace_annotations, &configs))
                 } @else {
                     p.muted { "This trace has no spans." }
                 }
@@ -218,31 +220,19 @@ fn annotations_section(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ember_core::{Span, SpanKind, StatusCode};
+    use ember_core::{SpanKind, StatusCode};
 
-    fn record(id: &str, parent: Option<&str>, start: i64) -> SpanRecord {
-        SpanRecord {
+    fn record(id: &str, parent: Option<&str>, start: i64) -> SpanOutline {
+        SpanOutline {
             rowid: 0,
-            trace_rowid: 0,
-            project_id: 0,
-            span: Span {
-                trace_id: "t".into(),
-                span_id: id.into(),
-                parent_id: parent.map(String::from),
-                name: id.into(),
-                span_kind: SpanKind::Chain,
-                start_time: start,
-                end_time: start + 1,
-                attributes: Default::default(),
-                events: vec![],
-                status_code: StatusCode::Ok,
-                status_message: String::new(),
-            },
-            cumulative_error_count: 0,
-            cumulative_llm_token_count_prompt: 0,
-            cumulative_llm_token_count_completion: 0,
-            llm_token_count_prompt: None,
-            llm_token_count_completion: None,
+            span_id: id.into(),
+            parent_id: parent.map(String::from),
+            name: id.into(),
+            span_kind: SpanKind::Chain,
+            start_time: start,
+            end_time: start + 1,
+            status_code: StatusCode::Ok,
+            own_tokens: 0,
         }
     }
 
@@ -257,7 +247,7 @@ mod tests {
             record("x", Some("y"), 5),
             record("y", Some("x"), 6),
         ];
-        let names: Vec<(&str, usize)> = tree_order(&spans).into_iter().map(|(i, d)| (spans[i].span.span_id.as_str(), d)).collect();
+        let names: Vec<(&str, usize)> = tree_order(&spans).into_iter().map(|(i, d)| (spans[i].span_id.as_str(), d)).collect();
         assert_eq!(names[..5], [("root", 0), ("b", 1), ("a", 1), ("a1", 2), ("orphan", 0)]);
         assert_eq!(names.len(), 7, "spans in a cycle are still listed");
     }
