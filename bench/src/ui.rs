@@ -30,9 +30,49 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, project: &str, 
         ("prompts".into(), "/prompts".into()),
         ("settings".into(), "/settings".into()),
     ];
+    let wide_trace = send_wide_trace(client, root, 5_000).await?;
+    let bulk: Value = client.get(format!("{root}/v1/projects/ui-bench")).send().await?.json().await?;
+    let bulk_id = bulk["data"]["id"].as_str().and_then(|id| ember_core::GlobalId::decode_as(id, "Project")).context("project id")?;
+    let mut pages = pages.to_vec();
+    pages.push(("trace of 5,000 spans".into(), format!("/projects/{bulk_id}/traces/{wide_trace}")));
     for (label, path) in pages {
         let (p50, p99) = latency(client, &format!("{root}{path}"), samples).await?;
         println!("UI page {label}: p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
     Ok(())
+}
+
+/// One trace of `count` spans (a root, then alternately its children and their children) sent
+/// as OTLP/JSON to project `ui-bench`; returns its trace id.
+async fn send_wide_trace(client: &reqwest::Client, root: &str, count: usize) -> anyhow::Result<String> {
+    let trace_id = "5af7651916cd43dd8448eb211c80319c";
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as i64;
+    let attribute = |key: &str, value: String| serde_json::json!({"key": key, "value": {"stringValue": value}});
+    let span = |id: String, parent: Option<String>, start: i64, kind: &str, input: String| {
+        let mut span = serde_json::json!({
+            "traceId": trace_id, "spanId": id, "name": "step", "kind": 1,
+            "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 20_000_000).to_string(),
+            "attributes": [attribute("openinference.span.kind", kind.into()), attribute("input.value", input)], "status": {"code": 1},
+        });
+        if let Some(parent) = parent {
+            span["parentSpanId"] = Value::String(parent);
+        }
+        span
+    };
+    let start = now - 10_000_000_000;
+    let root_id = "5aff000000000000".to_string();
+    let mut spans = vec![span(root_id.clone(), None, start, "CHAIN", "batch".into())];
+    for i in 1..count {
+        let parent = if i % 2 == 0 { root_id.clone() } else { format!("5a{:014x}", i - 1) };
+        let kind = if i % 3 == 0 { "LLM" } else { "TOOL" };
+        spans.push(span(format!("5a{i:014x}"), Some(parent), start + i as i64 * 1_000_000, kind, format!("item {i} ").repeat(20)));
+    }
+    let body = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [attribute("openinference.project.name", "ui-bench".into())]},
+        "scopeSpans": [{"spans": spans}],
+    }]});
+    let response =
+        client.post(format!("{root}/v1/traces")).header("content-type", "application/json").body(body.to_string()).send().await?;
+    anyhow::ensure!(response.status().is_success(), "export: {}", response.status());
+    Ok(trace_id.to_string())
 }

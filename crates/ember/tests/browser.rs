@@ -47,6 +47,17 @@ async fn projects_project_and_trace_pages_work_in_chromium() {
     browser.assert_same_origin().await;
     browser.screenshot("project-traces").await;
 
+    // The keyboard: "/" focuses the filter, j moves to the first row, Enter opens its trace.
+    let body = browser.client.find(fantoccini::Locator::Css("body")).await.unwrap();
+    body.send_keys("/").await.unwrap();
+    let focused = browser.client.execute("return document.activeElement.name", vec![]).await.unwrap();
+    assert_eq!(focused, "filter");
+    browser.client.execute("document.activeElement.blur()", vec![]).await.unwrap();
+    body.send_keys("j").await.unwrap();
+    body.send_keys("\u{E007}").await.unwrap();
+    browser.wait_for("#span-tree").await;
+    assert!(browser.current_path().await.contains("/traces/"), "Enter opened the selected trace");
+
     // Spans tab: a filter in Phoenix's language, then a mistake shown under the box.
     browser.goto(&format!("/projects/{}?tab=spans&spans=all", project_id(&ember, PROJECT).await)).await;
     assert_eq!(browser.count("#spans tbody tr").await, 6);
@@ -80,6 +91,11 @@ async fn projects_project_and_trace_pages_work_in_chromium() {
     }
     browser.assert_same_origin().await;
     browser.screenshot("trace-llm-span").await;
+    browser.click("[data-theme-toggle]").await;
+    let theme = browser.client.execute("return document.documentElement.dataset.theme", vec![]).await.unwrap();
+    assert_eq!(theme, "dark", "headless Chromium prefers light, so the toggle goes dark");
+    browser.screenshot("trace-llm-span-dark").await;
+    browser.click("[data-theme-toggle]").await;
     browser.click("#span-tree .row[data-span-id='5fb397be34d26b51']").await;
     browser.wait_for(".doc").await;
     assert!(browser.text("#span-detail").await.contains("score 0.9200"));
