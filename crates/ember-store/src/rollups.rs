@@ -304,6 +304,20 @@ impl Store {
         Ok(activity)
     }
 
+    /// The first hour with spans among these projects, if any.
+    pub async fn first_activity_hour(&self, project_ids: &[i64]) -> Result<Option<i64>> {
+        if project_ids.is_empty() {
+            return Ok(None);
+        }
+        // A MIN per project reads one entry of the rollups' primary key each.
+        let sql = format!(
+            "SELECT MIN(first) FROM (SELECT (SELECT MIN(hour) FROM project_hourly_rollups AS r WHERE r.project_id = projects.id) AS first \
+             FROM projects WHERE projects.id IN ({})) AS firsts",
+            project_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        );
+        self.reader.exec().fetch_one(Statement::new(sql, [])).await?.get(0)
+    }
+
     /// The start time of each project's newest trace (projects without traces are left out).
     pub async fn last_trace_starts(&self, project_ids: &[i64]) -> Result<HashMap<i64, i64>> {
         if project_ids.is_empty() {

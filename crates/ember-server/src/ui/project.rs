@@ -105,7 +105,7 @@ pub async fn page(State(state): State<AppState>, Path(project_id): Path<i64>, Qu
     let view = View {
         project: &project,
         tab,
-        range: TimeRange::from_key(query.range.as_deref()),
+        range: TimeRange::from_key(query.range.as_deref(), &state.store, &[project.id]).await?,
         filter: query.filter.as_deref().unwrap_or("").trim(),
         sort: match query.sort.as_deref() {
             Some("latency") => RootSpanSort::Latency,

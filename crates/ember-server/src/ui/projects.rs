@@ -24,10 +24,10 @@ pub struct ProjectsQuery {
 }
 
 pub async fn page(State(state): State<AppState>, Query(query): Query<ProjectsQuery>) -> UiResult<Markup> {
-    let range = TimeRange::from_key(query.range.as_deref());
     let cursor = query.cursor.as_deref().map(|c| c.parse::<i64>().map_err(|_| UiError::bad_request("The page cursor is not a number.")));
     let projects = state.store.list_projects(cursor.transpose()?, PAGE_SIZE, None, false).await?;
     let ids: Vec<i64> = projects.items.iter().map(|p| p.id).collect();
+    let range = TimeRange::from_key(query.range.as_deref(), &state.store, &ids).await?;
     let window = ActivityWindow { start: range.start, end: range.end, bins: SPARK_BINS, latency_per_bin: false };
     let activity = state.store.project_activity(&ids, window).await?;
     let last = state.store.last_trace_starts(&ids).await?;

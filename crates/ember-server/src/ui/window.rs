@@ -1,9 +1,11 @@
 //! The time range a page looks at, picked from a few presets ending now.
 
 use ember_core::time::now_nanos;
+use ember_store::{Store, StoreError};
 use maud::{html, Markup};
 
 const HOUR: i64 = 3_600_000_000_000;
+const ALL: &str = "all";
 
 /// (key in the URL, label, length).
 const PRESETS: [(&str, &str, i64); 5] = [
@@ -22,11 +24,16 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    /// The preset named `key` (7 days when absent or unknown), ending now.
-    pub fn from_key(key: Option<&str>) -> TimeRange {
-        let (key, _, length) = PRESETS.iter().copied().find(|(k, _, _)| Some(*k) == key).unwrap_or(PRESETS[2]);
+    /// The preset named `key` (7 days when absent or unknown), ending now; "all" starts at the
+    /// first hour with spans among `project_ids`.
+    pub async fn from_key(key: Option<&str>, store: &Store, project_ids: &[i64]) -> Result<TimeRange, StoreError> {
         let end = now_nanos();
-        TimeRange { key, start: end - length, end }
+        if key == Some(ALL) {
+            let first = store.first_activity_hour(project_ids).await?.unwrap_or(end - HOUR);
+            return Ok(TimeRange { key: ALL, start: first.min(end - HOUR), end });
+        }
+        let (key, _, length) = PRESETS.iter().copied().find(|(k, _, _)| Some(*k) == key).unwrap_or(PRESETS[2]);
+        Ok(TimeRange { key, start: end - length, end })
     }
 
     /// A `<select>` submitting its form when changed (through the form's button for keyboards).
@@ -37,6 +44,7 @@ impl TimeRange {
                 @for (key, label, _) in PRESETS {
                     option value=(key) selected[key == self.key] { (label) }
                 }
+                option value=(ALL) selected[self.key == ALL] { "All time" }
             }
         }
     }

@@ -17,3 +17,4 @@ mod prompts;
 mod span_updates;
 mod spans;
 mod traces_sessions;
+mod ui;

@@ -56,6 +56,10 @@ pub async fn project_activity_follows_ingest_deletion_and_transfer(store: Store)
     assert_eq!((whole.latency_p50_ms, whole.latency_p99_ms), (activity.latency_p50_ms, activity.latency_p99_ms));
     assert_eq!(whole.bins[2].latency_p50_ms, None, "bins get no percentiles of their own");
 
+    // The first hour with spans, for an "all time" window.
+    assert_eq!(store.first_activity_hour(&[p]).await.unwrap(), Some(BASE));
+    assert_eq!(store.first_activity_hour(&[]).await.unwrap(), None);
+
     // Last activity: the newest trace's start.
     assert_eq!(store.last_trace_starts(&[p]).await.unwrap()[&p], BASE + 2 * HOUR + 7);
 

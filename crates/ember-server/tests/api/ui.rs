@@ -1,0 +1,155 @@
+//! The web UI's routes in process: headers, assets, and every page's answer to bad input (the
+//! pages themselves are driven in Chromium by `crates/ember/tests/browser.rs`).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ember_otlp::fixtures::{request, span, span_id, trace_id};
+
+use crate::common::{test_app, TestApp, TestResponse};
+
+async fn post_form(app: &TestApp, uri: &str, form: &str) -> TestResponse {
+    let request =
+        Request::post(uri).header("content-type", "application/x-www-form-urlencoded").body(Body::from(form.to_string())).unwrap();
+    app.send(request).await
+}
+
+/// An error page with this status and message.
+fn assert_error_page(response: &TestResponse, status: StatusCode, message: &str) {
+    assert_eq!(response.status, status, "{}", response.text());
+    let html = response.text();
+    assert!(html.contains("id=\"error-page\""), "{html}");
+    assert!(html.contains(message), "{message:?} in {html}");
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_policy_and_assets_are_cached_for_good() {
+    let app = test_app().await;
+    let root = app.get("/").await;
+    assert_eq!(root.status, StatusCode::SEE_OTHER);
+    assert_eq!(root.headers["location"], "/projects");
+
+    let page = app.get("/projects").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type().starts_with("text/html"));
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"), "{policy}");
+    let html = page.text();
+    assert!(html.contains("default"), "the default project is listed");
+    assert!(!html.contains("http://") && !html.contains("https://"), "no absolute URL on the page: {html}");
+
+    let css = app.get("/ui/assets/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.content_type(), "text/css; charset=utf-8");
+    assert!(css.headers["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(!css.text().contains("url("), "the stylesheet loads nothing");
+    assert_eq!(app.get("/ui/assets/app.js").await.content_type(), "text/javascript; charset=utf-8");
+    assert_eq!(app.get("/ui/assets/other.js").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn pages_name_what_is_missing_or_malformed() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN"), span(1, 2, Some(1), "LLM")])).await;
+    let project = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
+
+    assert_error_page(&app.get("/projects/999").await, StatusCode::NOT_FOUND, "There is no project 999.");
+    assert_error_page(&app.get("/projects?cursor=abc").await, StatusCode::BAD_REQUEST, "The page cursor is not a number.");
+    assert_error_page(
+        &app.get(&format!("/projects/{project}?cursor=x")).await,
+        StatusCode::BAD_REQUEST,
+        "The page cursor is not a number.",
+    );
+    assert_error_page(
+        &app.get(&format!("/projects/{project}/traces/{}", "0".repeat(32))).await,
+        StatusCode::NOT_FOUND,
+        &format!("Project p has no trace {}.", "0".repeat(32)),
+    );
+    assert_error_page(&app.get(&format!("/projects/{project}/sessions/77")).await, StatusCode::NOT_FOUND, "Project p has no session 77.");
+    assert_error_page(&app.get("/datasets/5").await, StatusCode::NOT_FOUND, "There is no dataset 5.");
+    assert_error_page(&app.get("/prompts/5").await, StatusCode::NOT_FOUND, "There is no prompt 5.");
+
+    // A filter that does not parse is explained under the box; the page still answers.
+    let filtered = app.get(&format!("/projects/{project}?tab=spans&range=all&filter=span_kind%20%3D%3D")).await;
+    assert_eq!(filtered.status, StatusCode::OK);
+    assert!(filtered.text().contains("class=\"filter-error\""), "{}", filtered.text());
+    // A valid one selects.
+    // The fixtures' spans are from 2024: outside the default week, inside "all time".
+    let week = app.get(&format!("/projects/{project}?tab=spans&spans=all")).await.text();
+    assert!(week.contains("No spans in this range match."));
+    let llm = app.get(&format!("/projects/{project}?tab=spans&spans=all&range=all&filter=span_kind%20%3D%3D%20%27LLM%27")).await.text();
+    assert!(llm.contains(&format!("value=\"{}\"", span_id(2))) && !llm.contains(&format!("value=\"{}\"", span_id(1))), "{llm}");
+    let all_time = app.get(&format!("/projects/{project}?range=all")).await.text();
+    assert!(all_time.contains("<option value=\"all\" selected>All time</option>"), "{all_time}");
+    assert!(all_time.contains("<div class=\"value\">1</div><div class=\"label\">Traces</div>"), "the rollups count the trace: {all_time}");
+
+    // The trace page of a stored trace, with its selected span.
+    let trace = app.get(&format!("/projects/{project}/traces/{}?span={}", trace_id(1), span_id(2))).await;
+    assert_eq!(trace.status, StatusCode::OK);
+    assert!(trace.text().contains("LLM-2"));
+}
+
+#[tokio::test]
+async fn forms_refuse_bad_input_with_a_message() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN")])).await;
+    let project = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let back = format!("/projects/{project}/traces/{}", trace_id(1));
+    let form = |level: &str, score: &str, return_to: &str| {
+        format!(
+            "level={level}&span_id={}&trace_id={}&name=quality&label=good&score={score}&explanation=&return_to={}",
+            span_id(1),
+            trace_id(1),
+            percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+    let uri = format!("/projects/{project}/annotations");
+    assert_error_page(
+        &post_form(&app, &uri, &form("span", "abc", &back)).await,
+        StatusCode::BAD_REQUEST,
+        "The score &quot;abc&quot; is not a number.",
+    );
+    assert_error_page(&post_form(&app, &uri, &form("session", "1", &back)).await, StatusCode::BAD_REQUEST, "not &quot;session&quot;");
+    assert_error_page(
+        &post_form(&app, &uri, &form("span", "1", "https://elsewhere.example/")).await,
+        StatusCode::BAD_REQUEST,
+        "unexpected page",
+    );
+
+    // A good one is stored as a human annotation from the app, and goes back to the trace.
+    let saved = post_form(&app, &uri, &form("trace", "0.5", &back)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert!(saved.headers["location"].to_str().unwrap().starts_with(&back));
+    let query = ember_store::AnnotationQuery { target_ids: vec![trace_id(1)], limit: 10, ..Default::default() };
+    let stored = app.store.list_trace_annotations(project, &query).await.unwrap().items;
+    assert_eq!((stored[0].annotator_kind.as_str(), stored[0].source.as_str(), stored[0].score), ("HUMAN", "APP", Some(0.5)));
+    // Deleting it through another project's form finds nothing.
+    let other = app.store.create_project("q", None).await.unwrap().id;
+    let delete = format!(
+        "level=trace&id={}&return_to={}",
+        stored[0].rowid,
+        percent_encoding::utf8_percent_encode(&format!("/projects/{other}/traces/x"), percent_encoding::NON_ALPHANUMERIC)
+    );
+    let answer = post_form(&app, &format!("/projects/{other}/annotations/delete"), &delete).await;
+    assert!(answer.headers["location"].to_str().unwrap().contains("already%20gone"), "{:?}", answer.headers);
+    assert_eq!(app.store.list_trace_annotations(project, &query).await.unwrap().items.len(), 1);
+
+    // Projects: a blank name and a taken one come back as messages.
+    let blank = post_form(&app, "/projects", "name=%20&description=").await;
+    assert!(blank.headers["location"].to_str().unwrap().contains("error="));
+    let taken = post_form(&app, "/projects", "name=p&description=").await;
+    assert!(taken.headers["location"].to_str().unwrap().contains("already%20exists"));
+    assert_error_page(&post_form(&app, "/projects/999/delete", "").await, StatusCode::NOT_FOUND, "There is no project 999.");
+
+    // Experiments: comparing needs experiments of this dataset.
+    assert_error_page(&app.get("/datasets/1/compare").await, StatusCode::NOT_FOUND, "There is no dataset 1.");
+
+    // Settings: the REST API's validation, as a message.
+    let invalid = post_form(&app, "/settings/annotation-configs", "name=tone&kind=CONTINUOUS&lower_bound=5&upper_bound=1").await;
+    let location = percent_encoding::percent_decode_str(invalid.headers["location"].to_str().unwrap()).decode_utf8().unwrap().to_string();
+    assert!(location.starts_with("/settings?error=") && location.contains("lower_bound (5) must be strictly less"), "{location}");
+    let valid =
+        post_form(&app, "/settings/annotation-configs", "name=tone&kind=CONTINUOUS&direction=MAXIMIZE&lower_bound=0&upper_bound=1").await;
+    assert!(valid.headers["location"].to_str().unwrap().contains("notice="));
+    let config = app.store.get_annotation_config(None, Some("tone")).await.unwrap().unwrap();
+    assert_eq!((config.config["lower_bound"].as_f64(), config.config["upper_bound"].as_f64()), (Some(0.0), Some(1.0)));
+}
