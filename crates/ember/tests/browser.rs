@@ -125,6 +125,23 @@ async fn projects_project_and_trace_pages_work_in_chromium() {
 
     let rows = browser.count("#annotation-list tbody tr").await;
     assert_eq!(rows, 2, "the judge's annotation and the human one");
+
+    // Edit: the row loads into the form; saving replaces the annotation.
+    browser.click("#annotation-list [data-edit-annotation]").await;
+    assert_eq!(
+        browser.client.find(fantoccini::Locator::Css("#annotation-name")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("correctness")
+    );
+    browser.fill("#annotation-label", "incorrect").await;
+    browser.fill("#annotation-score", "0").await;
+    browser.click("#annotation-form button[type=submit]").await;
+    browser.wait_for(".notice").await;
+    let stored = ember.get_json(&format!("/v1/projects/{PROJECT}/span_annotations?span_ids={LLM_SPAN}")).await;
+    let human: Vec<_> = stored["data"].as_array().unwrap().iter().filter(|a| a["name"] == "correctness").collect();
+    assert_eq!(human.len(), 1, "replaced, not added: {stored}");
+    assert_eq!((human[0]["result"]["label"].as_str(), human[0]["result"]["score"].as_f64()), (Some("incorrect"), Some(0.0)));
+    assert_eq!(human[0]["result"]["explanation"], "checked by hand", "the explanation was loaded and kept");
+
     browser.click("#annotation-list form button").await;
     browser.client.accept_alert().await.unwrap();
     browser.wait_for(".notice").await;

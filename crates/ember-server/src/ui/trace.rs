@@ -152,6 +152,11 @@ fn annotation_rows(project_id: i64, level: &str, annotations: &[AnnotationRecord
                 td.muted { (level) " · " (annotation.annotator_kind) }
                 td {
                     @if annotation.annotator_kind == "HUMAN" {
+                        @let fields = serde_json::json!({
+                            "level": level, "name": annotation.name, "label": annotation.label, "score": annotation.score,
+                            "explanation": annotation.explanation,
+                        });
+                        button.small type="button" data-edit-annotation=(fields.to_string()) title="Load into the form below" { "Edit" } " "
                         form.inline method="post" action=(format!("/projects/{project_id}/annotations/delete")) data-confirm="Delete this annotation?" {
                             input type="hidden" name="level" value=(level);
                             input type="hidden" name="id" value=(annotation.rowid);

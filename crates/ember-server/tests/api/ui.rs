@@ -152,4 +152,17 @@ async fn forms_refuse_bad_input_with_a_message() {
     assert!(valid.headers["location"].to_str().unwrap().contains("notice="));
     let config = app.store.get_annotation_config(None, Some("tone")).await.unwrap().unwrap();
     assert_eq!((config.config["lower_bound"].as_f64(), config.config["upper_bound"].as_f64()), (Some(0.0), Some(1.0)));
+
+    // Editing changes it in place; taking another config's name is refused; deleting removes it.
+    let edit = format!("/settings/annotation-configs/{}", config.id);
+    let edited = post_form(&app, &edit, "name=tone&kind=CONTINUOUS&direction=MINIMIZE&lower_bound=0&upper_bound=10").await;
+    assert!(edited.headers["location"].to_str().unwrap().contains("notice="));
+    let config = app.store.get_annotation_config(Some(config.id), None).await.unwrap().unwrap();
+    assert_eq!((config.config["upper_bound"].as_f64(), config.config["optimization_direction"].as_str()), (Some(10.0), Some("MINIMIZE")));
+    post_form(&app, "/settings/annotation-configs", "name=other&kind=FREEFORM").await;
+    let clash = post_form(&app, &edit, "name=other&kind=FREEFORM").await;
+    assert!(clash.headers["location"].to_str().unwrap().contains("already%20exists"), "{:?}", clash.headers);
+    assert_eq!(post_form(&app, &format!("{edit}/delete"), "").await.status, StatusCode::SEE_OTHER);
+    assert!(app.store.get_annotation_config(Some(config.id), None).await.unwrap().is_none());
+    assert_error_page(&post_form(&app, &format!("{edit}/delete"), "").await, StatusCode::NOT_FOUND, "");
 }

@@ -22,6 +22,18 @@
       });
       return;
     }
+    var edit = event.target.closest("[data-edit-annotation]");
+    if (edit) {
+      // Saving under the same name replaces the annotation: load it into the form to change it.
+      var fields = JSON.parse(edit.dataset.editAnnotation);
+      document.getElementById("annotation-level").value = fields.level;
+      document.getElementById("annotation-name").value = fields.name;
+      document.getElementById("annotation-label").value = fields.label || "";
+      document.getElementById("annotation-score").value = fields.score === null ? "" : fields.score;
+      document.getElementById("annotation-explanation").value = fields.explanation || "";
+      document.getElementById("annotation-name").focus();
+      return;
+    }
     var row = event.target.closest("tr[data-href]");
     if (row && !event.target.closest("a, button, input, form")) {
       location.href = row.dataset.href;
