@@ -86,7 +86,8 @@ async fn examples(state: &AppState, dataset_id: i64, query: &DatasetQuery) -> Ui
     let splits = state.store.splits_of_dataset(dataset_id).await?;
     let split = query.split.as_deref().filter(|s| !s.is_empty());
     let split_names: Vec<String> = split.map(|s| vec![s.to_string()]).unwrap_or_default();
-    let examples = state.store.dataset_examples(dataset_id, version.id, &[], &split_names).await?;
+    // One more than shown, to know whether there are more.
+    let examples = state.store.first_dataset_examples(dataset_id, version.id, &split_names, EXAMPLES_SHOWN + 1).await?;
     Ok(html! {
         form.toolbar method="get" action=(format!("/datasets/{dataset_id}")) {
             input type="hidden" name="tab" value="examples";
@@ -101,7 +102,10 @@ async fn examples(state: &AppState, dataset_id: i64, query: &DatasetQuery) -> Ui
             }
             button type="submit" { "Show" }
         }
-        p.muted { (examples.len()) " examples at version " (version.id) @if examples.len() > EXAMPLES_SHOWN { ", the first " (EXAMPLES_SHOWN) " shown" } }
+        p.muted {
+            @if examples.len() > EXAMPLES_SHOWN { "The first " (EXAMPLES_SHOWN) " examples at version " (version.id) " (download the rest as CSV or JSONL through the API)" }
+            @else { (examples.len()) " examples at version " (version.id) }
+        }
         table.grid #examples {
             thead { tr { th { "Example" } th { "Input" } th { "Output" } th { "Metadata" } th { "From span" } } }
             tbody {

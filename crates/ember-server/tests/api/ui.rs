@@ -139,6 +139,12 @@ async fn forms_refuse_bad_input_with_a_message() {
     let taken = post_form(&app, "/projects", "name=p&description=").await;
     assert!(taken.headers["location"].to_str().unwrap().contains("already%20exists"));
     assert_error_page(&post_form(&app, "/projects/999/delete", "").await, StatusCode::NOT_FOUND, "There is no project 999.");
+    let created = post_form(&app, "/projects", "name=fresh&description=made+in+the+UI").await;
+    let fresh = app.store.get_project_by_name("fresh").await.unwrap().expect("created");
+    assert_eq!(fresh.description.as_deref(), Some("made in the UI"));
+    assert_eq!(created.headers["location"], format!("/projects/{}", fresh.id).as_str());
+    assert_eq!(post_form(&app, &format!("/projects/{}/delete", fresh.id), "").await.headers["location"], "/projects");
+    assert!(app.store.get_project(fresh.id).await.unwrap().is_none());
 
     // Experiments: comparing needs experiments of this dataset.
     assert_error_page(&app.get("/datasets/1/compare").await, StatusCode::NOT_FOUND, "There is no dataset 1.");

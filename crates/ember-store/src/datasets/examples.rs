@@ -76,6 +76,28 @@ impl Store {
         split_ids: &[i64],
         split_names: &[String],
     ) -> Result<Vec<ExampleRecord>> {
+        self.examples_at(dataset_id, version_id, split_ids, split_names, None).await
+    }
+
+    /// The first `limit` of [`Store::dataset_examples`], for a page that shows a few.
+    pub async fn first_dataset_examples(
+        &self,
+        dataset_id: i64,
+        version_id: i64,
+        split_names: &[String],
+        limit: usize,
+    ) -> Result<Vec<ExampleRecord>> {
+        self.examples_at(dataset_id, version_id, &[], split_names, Some(limit)).await
+    }
+
+    async fn examples_at(
+        &self,
+        dataset_id: i64,
+        version_id: i64,
+        split_ids: &[i64],
+        split_names: &[String],
+        limit: Option<usize>,
+    ) -> Result<Vec<ExampleRecord>> {
         let d = self.dialect;
         let mut sql = format!(
             "SELECT {} FROM dataset_examples AS e JOIN dataset_example_revisions AS r ON r.id = {} \
@@ -98,6 +120,9 @@ impl Store {
                 if names.is_empty() { "NULL".to_string() } else { names }
             ));
         }
+        if let Some(limit) = limit {
+            sql.push_str(&format!(" ORDER BY e.id LIMIT {limit}"));
+        }
         match self.dialect {
             Dialect::Sqlite => {
                 // sqlx hands SQLite rows over one at a time across threads, which costs more than
@@ -111,7 +136,9 @@ impl Store {
                 Ok(serde_json::from_str::<Vec<JsonExampleRow>>(&page)?.into_iter().map(ExampleRecord::from).collect())
             }
             Dialect::Postgres => {
-                sql.push_str(" ORDER BY e.id");
+                if limit.is_none() {
+                    sql.push_str(" ORDER BY e.id");
+                }
                 let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
                 rows.iter().map(ExampleRecord::from_row).collect()
             }

@@ -1,11 +1,13 @@
 //! The store test suite: every test takes a fresh, empty [`Store`] (some take two handles on
 //! one database, as two ember processes would have) and is instantiated once per backend by
 //! [`store_suite!`].
+mod dataset_pages;
 mod filters;
 mod prompts;
 mod rollups;
 mod root_spans;
 
+pub use dataset_pages::*;
 pub use filters::*;
 pub use prompts::*;
 pub use rollups::*;
@@ -292,6 +294,7 @@ macro_rules! store_suite {
             prompt_versions_are_immutable_and_tags_point_at_one_version_per_prompt,
             project_activity_follows_ingest_deletion_and_transfer,
             root_spans_sort_by_start_latency_and_tokens_across_pages,
+            the_first_examples_of_a_version_come_oldest_first_within_a_split,
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,

@@ -1,0 +1,26 @@
+//! The first examples of a dataset version, as a page that shows a few reads them.
+
+use ember_store::{ExampleInput, Store, UploadAction};
+use serde_json::json;
+
+pub async fn the_first_examples_of_a_version_come_oldest_first_within_a_split(store: Store) {
+    let examples = (0..5)
+        .map(|i| ExampleInput {
+            input: json!({"q": i}),
+            output: json!({}),
+            metadata: json!({}),
+            splits: if i % 2 == 0 { vec!["even".into()] } else { Vec::new() },
+            span_id: None,
+            external_id: None,
+        })
+        .collect();
+    let uploaded = store.upload_examples(UploadAction::Create, "numbers", None, &json!({}), examples).await.unwrap();
+    let inputs =
+        |examples: Vec<ember_store::ExampleRecord>| examples.into_iter().map(|e| e.input["q"].as_i64().unwrap()).collect::<Vec<_>>();
+    let first = store.first_dataset_examples(uploaded.dataset_id, uploaded.version_id, &[], 2).await.unwrap();
+    assert_eq!(inputs(first), [0, 1]);
+    let even = store.first_dataset_examples(uploaded.dataset_id, uploaded.version_id, &["even".to_string()], 2).await.unwrap();
+    assert_eq!(inputs(even), [0, 2]);
+    let all = store.first_dataset_examples(uploaded.dataset_id, uploaded.version_id, &[], 10).await.unwrap();
+    assert_eq!(inputs(all), [0, 1, 2, 3, 4]);
+}
