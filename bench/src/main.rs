@@ -196,10 +196,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let base = format!("{}/v1/projects/{PROJECT}", ember.http);
     let first_page = latency(&client, &format!("{base}/spans?limit=100"), args.query_samples).await?;
-    let deep_cursor = GlobalId::encode("Span", (total_spans / 10) as i64);
+    let deep_cursor = GlobalId::encode(ember_core::GlobalType::Span, (total_spans / 10) as i64);
     let deep_page = latency(&client, &format!("{base}/spans?limit=100&cursor={deep_cursor}"), args.query_samples).await?;
     let traces_page = latency(&client, &format!("{base}/traces?limit=100"), args.query_samples).await?;
-    let deep_trace = GlobalId::encode("Trace", (total_spans / 70) as i64);
+    let deep_trace = GlobalId::encode(ember_core::GlobalType::Trace, (total_spans / 70) as i64);
     let traces_deep = latency(&client, &format!("{base}/traces?limit=100&cursor={deep_trace}"), args.query_samples).await?;
     println!("GET spans?limit=100 first page: p50 {:.2} ms, p99 {:.2} ms", first_page.0, first_page.1);
     println!("GET spans?limit=100 deep cursor: p50 {:.2} ms, p99 {:.2} ms", deep_page.0, deep_page.1);

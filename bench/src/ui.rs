@@ -10,8 +10,10 @@ use crate::server::EmberProcess;
 pub async fn run(client: &reqwest::Client, ember: &EmberProcess, project: &str, samples: usize) -> anyhow::Result<()> {
     let root = ember.http.as_str();
     let described: Value = client.get(format!("{root}/v1/projects/{project}")).send().await?.json().await?;
-    let project_id =
-        described["data"]["id"].as_str().and_then(|id| ember_core::GlobalId::decode_as(id, "Project")).context("project id")?;
+    let project_id = described["data"]["id"]
+        .as_str()
+        .and_then(|id| ember_core::GlobalId::decode_as(id, ember_core::GlobalType::Project))
+        .context("project id")?;
     let traces: Value = client.get(format!("{root}/v1/projects/{project}/traces?limit=1&sort=latency_ms")).send().await?.json().await?;
     let trace_id = traces["data"][0]["trace_id"].as_str().context("a trace")?.to_string();
     let p = format!("/projects/{project_id}");
@@ -32,7 +34,10 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, project: &str, 
     ];
     let wide_trace = send_wide_trace(client, root, 5_000).await?;
     let bulk: Value = client.get(format!("{root}/v1/projects/ui-bench")).send().await?.json().await?;
-    let bulk_id = bulk["data"]["id"].as_str().and_then(|id| ember_core::GlobalId::decode_as(id, "Project")).context("project id")?;
+    let bulk_id = bulk["data"]["id"]
+        .as_str()
+        .and_then(|id| ember_core::GlobalId::decode_as(id, ember_core::GlobalType::Project))
+        .context("project id")?;
     let mut pages = pages.to_vec();
     pages.push(("trace of 5,000 spans".into(), format!("/projects/{bulk_id}/traces/{wide_trace}")));
     for (label, path) in pages {

@@ -169,7 +169,7 @@ impl Client {
 
     /// A dataset by GlobalID, or else by name.
     pub async fn find_dataset(&self, name_or_id: &str) -> Result<Dataset, ClientError> {
-        if GlobalId::decode_as(name_or_id, "Dataset").is_some() {
+        if GlobalId::decode_as(name_or_id, ember_core::GlobalType::Dataset).is_some() {
             let found: Envelope<Dataset> = self.get_json(&format!("v1/datasets/{name_or_id}"), &[]).await?;
             return Ok(found.data);
         }

@@ -1,8 +1,13 @@
-//! One error classification for every crate. Each crate keeps its own `thiserror` enum and
-//! implements [`ServiceError`]; the server maps [`ErrorCode`] to an HTTP status or a gRPC code.
+//! One error classification for every crate and every transport. Each crate keeps its own
+//! `thiserror` enum and implements [`ClassifiedError`]; [`ErrorCode`] knows its HTTP status, its
+//! gRPC code and its GraphQL name, so REST, the web UI, GraphQL and gRPC answer the same error
+//! the same way.
+
+/// The one text a client sees for a failure inside ember (the details go to the log).
+pub const INTERNAL_ERROR_MESSAGE: &str = "Internal Server Error";
 
 /// What kind of failure an error is, independent of the transport that reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// The request is malformed (HTTP 400).
     BadRequest,
@@ -18,21 +23,106 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The request is well-formed but its content is invalid (HTTP 422).
     Unprocessable,
-    /// The server is at capacity; the client should retry later (HTTP 503 / RESOURCE_EXHAUSTED).
+    /// The server is at capacity or a write could not commit; the client should retry later
+    /// (HTTP 503 with `Retry-After` / gRPC RESOURCE_EXHAUSTED).
     Unavailable,
     /// Something failed inside ember; details are logged, never sent (HTTP 500).
     Internal,
 }
 
+impl ErrorCode {
+    /// The HTTP status code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::Unprocessable => 422,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// The gRPC status code (the numbers of `google.rpc.Code`). Client mistakes are
+    /// INVALID_ARGUMENT, which OTLP exporters treat as permanent; only a full server is
+    /// RESOURCE_EXHAUSTED, which they retry.
+    pub fn grpc_code(self) -> i32 {
+        const INVALID_ARGUMENT: i32 = 3;
+        const NOT_FOUND: i32 = 5;
+        const ALREADY_EXISTS: i32 = 6;
+        const PERMISSION_DENIED: i32 = 7;
+        const RESOURCE_EXHAUSTED: i32 = 8;
+        const INTERNAL: i32 = 13;
+        match self {
+            ErrorCode::BadRequest | ErrorCode::PayloadTooLarge | ErrorCode::UnsupportedMediaType | ErrorCode::Unprocessable => {
+                INVALID_ARGUMENT
+            }
+            ErrorCode::Forbidden => PERMISSION_DENIED,
+            ErrorCode::NotFound => NOT_FOUND,
+            ErrorCode::Conflict => ALREADY_EXISTS,
+            ErrorCode::Unavailable => RESOURCE_EXHAUSTED,
+            ErrorCode::Internal => INTERNAL,
+        }
+    }
+
+    /// The name GraphQL errors carry in `extensions.code`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::Unprocessable => "UNPROCESSABLE",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// Whether the same request may succeed later (nothing was written).
+    pub fn is_retryable(self) -> bool {
+        self == ErrorCode::Unavailable
+    }
+}
+
 /// An error that knows its [`ErrorCode`] and a message that is safe to show a client.
-pub trait ServiceError: std::error::Error + Send + Sync + 'static {
+pub trait ClassifiedError: std::error::Error + Send + Sync + 'static {
     fn error_code(&self) -> ErrorCode;
 
     /// The text a client sees; the text of internal errors is never shown.
     fn client_message(&self) -> String {
         match self.error_code() {
-            ErrorCode::Internal => "an internal error occurred".to_string(),
+            ErrorCode::Internal => INTERNAL_ERROR_MESSAGE.to_string(),
             _ => self.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_answer_per_transport() {
+        let codes = [
+            ErrorCode::BadRequest,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::Unprocessable,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        let statuses: Vec<u16> = codes.iter().map(|code| code.http_status()).collect();
+        assert_eq!(statuses, [400, 403, 404, 409, 413, 415, 422, 503, 500]);
+        assert_eq!(ErrorCode::Unavailable.grpc_code(), 8, "a full queue is RESOURCE_EXHAUSTED, which exporters retry");
+        assert_eq!(ErrorCode::PayloadTooLarge.grpc_code(), 3, "a batch that can never fit is not retryable");
+        assert!(codes.iter().filter(|code| code.is_retryable()).eq([&ErrorCode::Unavailable]));
     }
 }

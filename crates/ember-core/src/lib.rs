@@ -1,7 +1,9 @@
-//! Domain types shared by every ember layer: the span model, Relay-style global ids,
-//! OpenInference attribute names and the error classification that transports map to
-//! HTTP statuses and gRPC codes. This crate does no I/O.
+//! Domain types shared by every ember layer: the span model, Relay-style global ids and their
+//! types, the annotation model, OpenInference attribute names, the error classification that
+//! transports map to HTTP statuses, gRPC codes and GraphQL errors, and prompts (versions, template
+//! rendering, provider request bodies). This crate does no I/O.
 
+pub mod annotation;
 pub mod error;
 pub mod global_id;
 pub mod prompt;
@@ -10,6 +12,7 @@ pub mod semconv;
 pub mod span;
 pub mod time;
 
-pub use error::{ErrorCode, ServiceError};
-pub use global_id::GlobalId;
+pub use annotation::{AnnotationSource, AnnotationTarget, AnnotatorKind};
+pub use error::{ClassifiedError, ErrorCode, INTERNAL_ERROR_MESSAGE};
+pub use global_id::{GlobalId, GlobalType};
 pub use span::{RoutedSpan, Span, SpanEvent, SpanKind, StatusCode};

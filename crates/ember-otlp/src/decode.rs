@@ -3,7 +3,7 @@
 use ember_core::semconv::{
     INPUT_MIME_TYPE, INPUT_VALUE, LLM_TOKEN_COUNT_COMPLETION, LLM_TOKEN_COUNT_PROMPT, LLM_TOKEN_COUNT_TOTAL, PROJECT_NAME, SPAN_KIND,
 };
-use ember_core::{ErrorCode, RoutedSpan, ServiceError, Span, SpanEvent, SpanKind, StatusCode};
+use ember_core::{ClassifiedError, ErrorCode, RoutedSpan, Span, SpanEvent, SpanKind, StatusCode};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{span, status};
 use prost::Message;
@@ -22,7 +22,7 @@ pub enum OtlpError {
     InvalidJson(#[from] serde_json::Error),
 }
 
-impl ServiceError for OtlpError {
+impl ClassifiedError for OtlpError {
     fn error_code(&self) -> ErrorCode {
         ErrorCode::Unprocessable
     }

@@ -23,8 +23,7 @@ pub fn app(state: AppState) -> Router {
     #[cfg(feature = "ui")]
     let router = router.merge(crate::ui::router());
     #[cfg(feature = "graphql")]
-    let router =
-        router.route("/graphql", post(crate::graphql::handler)).layer(axum::Extension(crate::graphql::schema(state.store.clone())));
+    let router = router.route("/graphql", post(crate::graphql::handler)).layer(axum::Extension(crate::graphql::schema()));
     router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use ember_core::{ErrorCode, ServiceError};
+use ember_core::{ClassifiedError, ErrorCode};
 use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub enum BodyError {
     Corrupt(&'static str),
 }
 
-impl ServiceError for BodyError {
+impl ClassifiedError for BodyError {
     fn error_code(&self) -> ErrorCode {
         match self {
             BodyError::UnsupportedEncoding(_) => ErrorCode::UnsupportedMediaType,

@@ -107,7 +107,7 @@ pub struct ServeConfig {
 
     /// Where the playground's providers are and the keys to call them with.
     #[command(flatten)]
-    pub providers: crate::playground::ProviderSettings,
+    pub providers: ember_service::ProviderSettings,
 }
 
 impl ServeConfig {

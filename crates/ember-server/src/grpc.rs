@@ -1,37 +1,32 @@
-//! OTLP/gRPC `TraceService/Export`, sharing the ingest path with OTLP/HTTP.
+//! OTLP/gRPC `TraceService/Export`, through the same ingest service as OTLP/HTTP; errors answer
+//! with the gRPC code of their [`ErrorCode`](ember_core::ErrorCode).
 
-use ember_core::{ErrorCode, ServiceError};
+use ember_core::ClassifiedError;
 use ember_otlp::collector::trace_service_server::TraceService;
 use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse};
-use ember_store::IngestQueue;
+use ember_service::{Caller, ServiceError, Services};
 use tonic::{Request, Response, Status};
 
-use crate::ingest::{ingest_request, IngestError};
-
 pub struct OtlpTraceService {
-    pub queue: IngestQueue,
+    pub services: Services,
 }
 
-fn status(error: IngestError) -> Status {
+/// A classified error as a gRPC status (internal causes logged, never sent).
+pub fn status(error: &impl ClassifiedError) -> Status {
     let code = error.error_code();
-    if code == ErrorCode::Internal {
-        tracing::error!(%error, "grpc export failed");
+    if code == ember_core::ErrorCode::Internal {
+        tracing::error!(%error, "grpc request failed");
     }
-    let message = error.client_message();
-    match code {
-        ErrorCode::Unavailable => Status::resource_exhausted(message),
-        ErrorCode::Internal => Status::internal(message),
-        ErrorCode::NotFound => Status::not_found(message),
-        ErrorCode::Forbidden => Status::permission_denied(message),
-        // Not retryable: the same request would fail again.
-        _ => Status::invalid_argument(message),
-    }
+    Status::new(tonic::Code::from_i32(code.grpc_code()), error.client_message())
 }
 
 #[tonic::async_trait]
 impl TraceService for OtlpTraceService {
     async fn export(&self, request: Request<ExportTraceServiceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let report = ingest_request(&self.queue, request.into_inner()).await.map_err(status)?;
+        let caller = Caller::anonymous();
+        let request = request.into_inner();
+        let decode = move || Ok::<_, ServiceError>(ember_otlp::decode_export(request, None));
+        let report = self.services.ingest().export(&caller, decode).await.map_err(|error| status(&error))?;
         let partial_success = (report.rejected_spans > 0)
             .then_some(ExportTracePartialSuccess { rejected_spans: report.rejected_spans, error_message: report.error_message });
         Ok(Response::new(ExportTraceServiceResponse { partial_success }))
@@ -42,7 +37,8 @@ impl TraceService for OtlpTraceService {
 mod tests {
     use super::*;
     use ember_otlp::fixtures::{request, span};
-    use ember_store::{DatabaseUrl, QueueLimits, Store, StoreOptions};
+    use ember_service::{Playground, ProviderSettings};
+    use ember_store::{DatabaseUrl, IngestQueue, QueueLimits, Store, StoreOptions};
     use sqlx::Connection;
 
     #[tokio::test]
@@ -51,8 +47,9 @@ mod tests {
         let path = dir.path().join("ember.db");
         let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
         let (queue, _writer) =
-            IngestQueue::start(store, QueueLimits { max_spans: 2, max_bytes: 1 << 20, max_batch_spans: 10, ..Default::default() });
-        let service = OtlpTraceService { queue: queue.clone() };
+            IngestQueue::start(store.clone(), QueueLimits { max_spans: 2, max_bytes: 1 << 20, max_batch_spans: 10, ..Default::default() });
+        let services = Services::new(store, queue.clone(), Playground::new(ProviderSettings::default(), None).unwrap());
+        let service = OtlpTraceService { services: services.clone() };
 
         let too_many = service.export(Request::new(request(None, (1..=3).map(|id| span(1, id, None, "CHAIN")).collect()))).await;
         assert_eq!(too_many.unwrap_err().code(), tonic::Code::InvalidArgument, "a batch the queue can never hold is not retryable");
@@ -61,7 +58,7 @@ mod tests {
         let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
         sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
         let waiting = {
-            let service = OtlpTraceService { queue: queue.clone() };
+            let service = OtlpTraceService { services: services.clone() };
             tokio::spawn(async move {
                 service.export(Request::new(request(None, vec![span(2, 1, None, "CHAIN"), span(2, 2, Some(1), "LLM")]))).await
             })

@@ -1,26 +1,23 @@
-//! ember's network front end.
+//! ember's transports: HTTP (Phoenix's REST API v1, OTLP/HTTP, GraphQL, the web UI, health and
+//! version) and gRPC (OTLP `TraceService/Export`).
 //!
-//! HTTP serves Phoenix's REST API v1, OTLP/HTTP (`POST /v1/traces`, protobuf and JSON) and the
-//! health and version endpoints; gRPC serves OTLP `TraceService/Export`. Both OTLP transports
-//! call the one [`ingest`] path, which decodes off the async threads, queues spans in the
-//! store's bounded ingest queue and answers only after they are committed. The playground
-//! ([`playground`]) forwards OpenAI-style chat completions to LLM providers and traces them.
+//! Every transport is a thin adapter over `ember-service`: it establishes the caller, parses the
+//! request, calls the service for the resource, and renders the answer or the error (through its
+//! [`ErrorCode`](ember_core::ErrorCode)). No handler holds a rule of its own or reaches the store.
 
 pub mod app;
 mod body;
+mod caller;
 pub mod config;
 mod error;
 #[cfg(feature = "graphql")]
 mod graphql;
 mod grpc;
-pub mod ingest;
 mod legacy_evaluations;
 mod openapi;
 mod params;
-pub mod playground;
 mod routes;
 mod rows;
-pub mod secret_box;
 mod serve;
 mod span_frame;
 #[cfg(feature = "arrow")]

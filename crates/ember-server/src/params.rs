@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use ember_core::time::parse_timestamp;
-use ember_core::GlobalId;
+use ember_core::{GlobalId, GlobalType};
 use ember_store::{Filter, QueryError};
 use serde_json::json;
 
@@ -130,13 +130,23 @@ impl QueryParams {
         }
     }
 
-    /// A cursor that must be a GlobalID of `type_name`; 422 `Invalid cursor` otherwise.
-    pub fn cursor(&self, type_name: &str) -> Result<Option<i64>, ApiError> {
+    /// A cursor that must be a GlobalID of `global_type`; 422 `Invalid cursor` otherwise.
+    pub fn cursor(&self, global_type: GlobalType) -> Result<Option<i64>, ApiError> {
         match self.get("cursor") {
             None | Some("") => Ok(None),
-            Some(raw) => GlobalId::decode_as(raw, type_name)
+            Some(raw) => GlobalId::decode_as(raw, global_type)
                 .map(Some)
-                .ok_or_else(|| ApiError::unprocessable(format!("Invalid cursor: {raw:?} is not a {type_name} id"))),
+                .ok_or_else(|| ApiError::unprocessable(format!("Invalid cursor: {raw:?} is not a {global_type} id"))),
+        }
+    }
+
+    /// A cursor that may be any GlobalID (its row id counts), as Phoenix's prompt lists take it.
+    pub fn any_cursor(&self) -> Result<Option<i64>, ApiError> {
+        match self.get("cursor").filter(|cursor| !cursor.is_empty()) {
+            None => Ok(None),
+            Some(raw) => GlobalId::decode(raw)
+                .map(|id| Some(id.rowid))
+                .ok_or_else(|| ApiError::unprocessable(format!("Invalid cursor format: {raw}"))),
         }
     }
 }

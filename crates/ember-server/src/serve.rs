@@ -4,6 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use ember_otlp::collector::trace_service_server::TraceServiceServer;
+use ember_service::{Playground, Services};
 use ember_store::{IngestQueue, Store, StoreError, WriterHandle};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -11,7 +12,6 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 
 use crate::grpc::OtlpTraceService;
-use crate::playground::Playground;
 use crate::{app, AppState, ServeConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,11 +59,13 @@ impl Server {
             http,
             grpc,
             state: AppState {
-                store: store.clone(),
-                ingest,
+                services: Services::new(
+                    store.clone(),
+                    ingest,
+                    Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?,
+                ),
                 max_body_bytes: config.max_body_bytes,
                 max_upload_bytes: config.max_upload_bytes,
-                playground: Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?,
             },
             store,
             writer,
@@ -80,7 +82,7 @@ impl BoundServer {
         let until_stopped = |mut receiver: watch::Receiver<bool>| async move {
             let _ = receiver.wait_for(|stop| *stop).await;
         };
-        let trace_service = TraceServiceServer::new(OtlpTraceService { queue: self.state.ingest.clone() })
+        let trace_service = TraceServiceServer::new(OtlpTraceService { services: self.state.services.clone() })
             .max_decoding_message_size(self.grpc_max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
@@ -112,7 +114,8 @@ impl BoundServer {
                 Some(server_exit(result, "grpc"))
             }
         };
-        // Every IngestQueue clone lived in the servers, now dropped: the writer drains and stops.
+        // Every IngestQueue clone lived in the servers' services, now dropped: the writer drains
+        // and stops.
         self.writer.finished().await;
         self.store.close().await;
         tracing::info!("stopped; all accepted spans are committed");

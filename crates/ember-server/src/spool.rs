@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Seek, Write};
 
 use bytes::Bytes;
-use ember_core::{ErrorCode, ServiceError};
+use ember_core::{ClassifiedError, ErrorCode};
 use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use tokio::sync::mpsc;
 
@@ -24,7 +24,7 @@ pub enum SpoolError {
     Io(io::Error),
 }
 
-impl ServiceError for SpoolError {
+impl ClassifiedError for SpoolError {
     fn error_code(&self) -> ErrorCode {
         match self {
             SpoolError::Body(error) => error.error_code(),

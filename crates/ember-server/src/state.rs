@@ -1,17 +1,13 @@
-//! State shared by every handler, passed explicitly.
+//! State shared by every handler, passed explicitly: the services (and through them everything
+//! ember stores), and the transport's own limits.
 
-use ember_store::{IngestQueue, Store};
-
-use crate::playground::Playground;
+use ember_service::Services;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub ingest: IngestQueue,
+    pub services: Services,
     /// Largest request body after decompression.
     pub max_body_bytes: usize,
     /// Largest dataset upload file after decompression.
     pub max_upload_bytes: u64,
-    /// The playground's provider client and settings.
-    pub playground: Playground,
 }

@@ -1,14 +1,14 @@
 //! JSON shapes of the Phoenix REST API.
 
 use ember_core::time::format_nanos;
-use ember_core::{semconv, GlobalId};
+use ember_core::{semconv, GlobalId, GlobalType};
 use ember_store::{Page, Project, SessionRecord, SpanRecord, TraceRecord};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 pub fn project(project: &Project) -> Value {
-    json!({"name": project.name, "description": project.description, "id": GlobalId::encode("Project", project.id)})
+    json!({"name": project.name, "description": project.description, "id": GlobalId::encode(GlobalType::Project, project.id)})
 }
 
 /// A span as `GET /v1/projects/{p}/spans` returns it: flat dotted attributes without
@@ -21,7 +21,7 @@ impl Serialize for SpanView<'_> {
         let record = self.0;
         let span = &record.span;
         let mut map = serializer.serialize_map(Some(11))?;
-        map.serialize_entry("id", &GlobalId::encode("Span", record.rowid))?;
+        map.serialize_entry("id", &GlobalId::encode(GlobalType::Span, record.rowid))?;
         map.serialize_entry("name", &span.name)?;
         map.serialize_entry("context", &json!({"trace_id": span.trace_id, "span_id": span.span_id}))?;
         map.serialize_entry("span_kind", span.span_kind.as_str())?;
@@ -64,14 +64,17 @@ pub fn span_page(page: &Page<SpanRecord>) -> impl Serialize + '_ {
         data: Vec<SpanView<'a>>,
         next_cursor: Option<String>,
     }
-    SpanPage { data: page.items.iter().map(SpanView).collect(), next_cursor: page.next_cursor.map(|rowid| GlobalId::encode("Span", rowid)) }
+    SpanPage {
+        data: page.items.iter().map(SpanView).collect(),
+        next_cursor: page.next_cursor.map(|rowid| GlobalId::encode(GlobalType::Span, rowid)),
+    }
 }
 
 pub fn trace(trace: &TraceRecord, spans: Option<Vec<Value>>) -> Value {
     let mut value = json!({
-        "id": GlobalId::encode("Trace", trace.rowid),
+        "id": GlobalId::encode(GlobalType::Trace, trace.rowid),
         "trace_id": trace.trace_id,
-        "project_id": GlobalId::encode("Project", trace.project_id),
+        "project_id": GlobalId::encode(GlobalType::Project, trace.project_id),
         "start_time": format_nanos(trace.start_time),
         "end_time": format_nanos(trace.end_time),
         "token_count_prompt": trace.token_count_prompt,
@@ -88,7 +91,7 @@ pub fn trace(trace: &TraceRecord, spans: Option<Vec<Value>>) -> Value {
 pub fn trace_span(record: &SpanRecord) -> Value {
     let span = &record.span;
     json!({
-        "id": GlobalId::encode("Span", record.rowid),
+        "id": GlobalId::encode(GlobalType::Span, record.rowid),
         "span_id": span.span_id,
         "parent_id": span.parent_id,
         "name": span.name,
@@ -105,7 +108,7 @@ pub fn session(session: &SessionRecord) -> Value {
         .iter()
         .map(|trace| {
             json!({
-                "id": GlobalId::encode("Trace", trace.rowid),
+                "id": GlobalId::encode(GlobalType::Trace, trace.rowid),
                 "trace_id": trace.trace_id,
                 "start_time": format_nanos(trace.start_time),
                 "end_time": format_nanos(trace.end_time),
@@ -113,9 +116,9 @@ pub fn session(session: &SessionRecord) -> Value {
         })
         .collect();
     json!({
-        "id": GlobalId::encode("ProjectSession", session.rowid),
+        "id": GlobalId::encode(GlobalType::ProjectSession, session.rowid),
         "session_id": session.session_id,
-        "project_id": GlobalId::encode("Project", session.project_id),
+        "project_id": GlobalId::encode(GlobalType::Project, session.project_id),
         "start_time": format_nanos(session.start_time),
         "end_time": format_nanos(session.end_time),
         "traces": traces,
@@ -125,7 +128,7 @@ pub fn session(session: &SessionRecord) -> Value {
     })
 }
 
-/// `{"data": [...], "next_cursor": ...}` with the cursor as a GlobalID of `type_name`.
-pub fn page(data: Vec<Value>, next_cursor: Option<i64>, type_name: &str) -> Value {
-    json!({"data": data, "next_cursor": next_cursor.map(|rowid| GlobalId::encode(type_name, rowid))})
+/// `{"data": [...], "next_cursor": ...}` with the cursor as a GlobalID of `global_type`.
+pub fn page(data: Vec<Value>, next_cursor: Option<i64>, global_type: GlobalType) -> Value {
+    json!({"data": data, "next_cursor": next_cursor.map(|rowid| GlobalId::encode(global_type, rowid))})
 }

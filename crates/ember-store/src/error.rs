@@ -1,4 +1,4 @@
-use ember_core::{ErrorCode, ServiceError};
+use ember_core::{ClassifiedError, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -20,23 +20,28 @@ pub enum StoreError {
     BatchFailed,
     #[error("the ingest writer has stopped")]
     WriterStopped,
-    #[error("unsupported database url: {0}")]
-    UnsupportedUrl(String),
+    /// The database settings are unusable (url, schema name); reported when the store opens.
+    #[error("invalid database settings: {0}")]
+    Config(String),
     #[error("the query ran past its time budget of {budget_ms} ms and was cancelled; narrow the filter or the time window")]
     QueryTimeout { budget_ms: u128 },
 }
 
-impl ServiceError for StoreError {
+impl ClassifiedError for StoreError {
     fn error_code(&self) -> ErrorCode {
         match self {
             StoreError::NotFound(_) => ErrorCode::NotFound,
             StoreError::Conflict(_) => ErrorCode::Conflict,
-            StoreError::Invalid(_) | StoreError::UnsupportedUrl(_) => ErrorCode::Unprocessable,
+            StoreError::Invalid(_) => ErrorCode::Unprocessable,
             // Nothing was committed: the client may retry.
             StoreError::WriterStopped | StoreError::BatchFailed => ErrorCode::Unavailable,
             // Protects the database from runaway filters; a narrower query will succeed.
             StoreError::QueryTimeout { .. } => ErrorCode::Unavailable,
-            StoreError::Database(_) | StoreError::Migration(_) | StoreError::CorruptJson(_) | StoreError::Corrupt(_) => ErrorCode::Internal,
+            StoreError::Database(_)
+            | StoreError::Migration(_)
+            | StoreError::CorruptJson(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Config(_) => ErrorCode::Internal,
         }
     }
 }

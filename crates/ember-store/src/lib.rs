@@ -49,8 +49,8 @@ mod url;
 
 pub use annotation_configs::AnnotationConfig;
 pub use annotations::{
-    AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotatorKind,
-    DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
+    AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotationTarget,
+    AnnotatorKind, DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
 pub use datasets::{
     DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches,

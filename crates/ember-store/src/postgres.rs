@@ -37,7 +37,7 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
 }
 
 fn connect_options(url: &str, schema: Option<&str>) -> Result<PgConnectOptions> {
-    let options = PgConnectOptions::from_str(url).map_err(|error| StoreError::UnsupportedUrl(format!("bad PostgreSQL url: {error}")))?;
+    let options = PgConnectOptions::from_str(url).map_err(|error| StoreError::Config(format!("bad PostgreSQL url: {error}")))?;
     let options = options.application_name("ember");
     Ok(match schema {
         Some(schema) => options.options([("search_path", schema)]),
@@ -78,7 +78,7 @@ fn validate_schema(schema: &str) -> Result<&str> {
     if valid {
         Ok(schema)
     } else {
-        Err(StoreError::UnsupportedUrl(format!(
+        Err(StoreError::Config(format!(
             "schema {schema:?} is not a plain lowercase identifier (letters, digits and _, at most 63 characters)"
         )))
     }

@@ -45,7 +45,7 @@ pub enum QueueFull {
     Closed,
 }
 
-impl ember_core::ServiceError for QueueFull {
+impl ember_core::ClassifiedError for QueueFull {
     fn error_code(&self) -> ember_core::ErrorCode {
         match self {
             QueueFull::AtCapacity | QueueFull::Closed => ember_core::ErrorCode::Unavailable,

@@ -33,12 +33,12 @@ impl DatabaseUrl {
             }
         }
         let Some(rest) = url.strip_prefix("sqlite:") else {
-            return Err(StoreError::UnsupportedUrl(format!("{url:?} is neither a sqlite:/// nor a postgresql:// url")));
+            return Err(StoreError::Config(format!("{url:?} is neither a sqlite:/// nor a postgresql:// url")));
         };
         let path = rest.strip_prefix("///").or_else(|| rest.strip_prefix("//")).unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
         match path {
-            "" => Err(StoreError::UnsupportedUrl(format!("{url:?} names no database file"))),
+            "" => Err(StoreError::Config(format!("{url:?} names no database file"))),
             ":memory:" => Ok(DatabaseUrl::SqliteMemory),
             path => Ok(DatabaseUrl::SqliteFile(PathBuf::from(path))),
         }

@@ -17,10 +17,12 @@
 
 use async_graphql::{Enum, InputObject, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use ember_store::{AnnotationInput, AnnotationSource, AnnotatorKind, SpanFilters, Store};
+use ember_core::{AnnotationSource, AnnotatorKind, ErrorCode};
+use ember_service::{Caller, ProjectRef, Services};
+use ember_store::AnnotationInput;
 use serde_json::json;
 
-use super::store_error;
+use super::{bad_input, graphql_error};
 
 const DAY_NANOS: i64 = 24 * 3600 * 1_000_000_000;
 
@@ -80,29 +82,11 @@ pub struct UpdateAnnotationsPayload {
     client_mutation_id: Option<String>,
 }
 
-pub async fn update_annotations(store: &Store, input: UpdateAnnotationsInput) -> Result<UpdateAnnotationsPayload> {
+pub async fn update_annotations(services: &Services, caller: &Caller, input: UpdateAnnotationsInput) -> Result<UpdateAnnotationsPayload> {
     if input.model_environment.is_some_and(|environment| environment != ModelEnvironmentName::Tracing) {
-        return Err(async_graphql::Error::new("ember holds traces only: modelEnvironment must be tracing"));
+        return Err(bad_input(ErrorCode::Unprocessable, "ember holds traces only: modelEnvironment must be tracing"));
     }
-    let project = match ember_core::GlobalId::decode_as(&input.model_id, "Project") {
-        Some(id) => store.get_project(id).await,
-        None => store.get_project_by_name(&input.model_id).await,
-    }
-    .map_err(store_error)?
-    .ok_or_else(|| async_graphql::Error::new(format!("no project (model) {:?}", input.model_id.as_str())))?;
     let start = input.start_time.timestamp_nanos_opt().unwrap_or(i64::MAX);
-    let filters = SpanFilters {
-        span_ids: vec![input.record_id.clone()],
-        start_time: Some(start.saturating_sub(DAY_NANOS)),
-        end_time: Some(start.saturating_add(DAY_NANOS)),
-        ..Default::default()
-    };
-    if store.list_spans(project.id, &filters, None, 1).await.map_err(store_error)?.items.is_empty() {
-        return Err(async_graphql::Error::new(format!(
-            "no span {} in project {} starting within a day of startTime",
-            input.record_id, project.name
-        )));
-    }
     let note = input.note.map(|note| note.text);
     let mut annotations = Vec::with_capacity(input.annotations.len());
     for annotation in input.annotations {
@@ -110,10 +94,16 @@ pub async fn update_annotations(store: &Store, input: UpdateAnnotationsInput) ->
             (AnnotationType::Label, Some(label), None) => (Some(label), None),
             (AnnotationType::Score, None, Some(score)) => (None, Some(score)),
             (AnnotationType::Label, _, _) => {
-                return Err(async_graphql::Error::new(format!("{}: annotationType label takes a label and no score", annotation.name)))
+                return Err(bad_input(
+                    ErrorCode::Unprocessable,
+                    format!("{}: annotationType label takes a label and no score", annotation.name),
+                ))
             }
             (AnnotationType::Score, _, _) => {
-                return Err(async_graphql::Error::new(format!("{}: annotationType score takes a score and no label", annotation.name)))
+                return Err(bad_input(
+                    ErrorCode::Unprocessable,
+                    format!("{}: annotationType score takes a score and no label", annotation.name),
+                ))
             }
         };
         let metadata = match annotation.updated_by {
@@ -132,6 +122,9 @@ pub async fn update_annotations(store: &Store, input: UpdateAnnotationsInput) ->
             source: AnnotationSource::Api,
         });
     }
-    store.upsert_span_annotations(&annotations).await.map_err(store_error)?;
+    // The span must start within a day of `startTime`.
+    let window = (start.saturating_sub(DAY_NANOS), start.saturating_add(DAY_NANOS));
+    let project = ProjectRef::Identifier(&input.model_id);
+    services.annotations().annotate_spans_in_project(caller, project, Some(window), &annotations).await.map_err(graphql_error)?;
     Ok(UpdateAnnotationsPayload { client_mutation_id: input.client_mutation_id })
 }

@@ -6,48 +6,65 @@
 mod ax;
 mod types;
 
-use async_graphql::{Context, EmptySubscription, Enum, InputObject, Json, Object, Result, Schema, SimpleObject, ID};
+use async_graphql::{Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, Object, Result, Schema, SimpleObject, ID};
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use ember_core::GlobalId;
-use ember_store::{AnnotationInput, AnnotationPatch, AnnotationSource, AnnotatorKind, Store, StoreError};
+use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind, ClassifiedError, ErrorCode, GlobalId, GlobalType};
+use ember_service::{Caller, ServiceError, Services};
+use ember_store::{AnnotationInput, AnnotationPatch};
 use serde_json::Value;
 
+use crate::caller::RequestCaller;
+use crate::AppState;
 use types::{Node, ProjectNode, Span, SpanAnnotation};
 
 pub type EmberSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// The schema over a store, with Phoenix's depth limit.
-pub fn schema(store: Store) -> EmberSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription).data(store).limit_depth(20).finish()
+/// The schema, with Phoenix's depth limit; each request carries the services and its caller.
+pub fn schema() -> EmberSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription).limit_depth(20).finish()
 }
 
-pub async fn handler(Extension(schema): Extension<EmberSchema>, body: Bytes) -> Response {
+pub async fn handler(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Extension(schema): Extension<EmberSchema>,
+    body: Bytes,
+) -> Response {
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => axum::Json(schema.execute(request).await).into_response(),
+        Ok(request) => axum::Json(schema.execute(request.data(state.services).data(caller)).await).into_response(),
         Err(error) => {
             (StatusCode::BAD_REQUEST, format!("the body is not a GraphQL request ({{\"query\", \"variables\"}}): {error}")).into_response()
         }
     }
 }
 
-/// Store failures as GraphQL errors: the client's own mistakes named, internal ones logged.
-fn store_error(error: StoreError) -> async_graphql::Error {
-    match error {
-        StoreError::NotFound(message) | StoreError::Conflict(message) | StoreError::Invalid(message) => async_graphql::Error::new(message),
-        other => internal(other),
+/// A classified error as a GraphQL error: its client message, and its code in
+/// `extensions.code` (internal causes logged, never sent).
+pub(crate) fn graphql_error(error: impl ClassifiedError) -> async_graphql::Error {
+    let code = error.error_code();
+    if code == ErrorCode::Internal {
+        tracing::error!(%error, "graphql request failed");
     }
+    async_graphql::Error::new(error.client_message()).extend_with(|_, extensions| extensions.set("code", code.name()))
 }
 
-fn internal(error: impl std::fmt::Display) -> async_graphql::Error {
-    tracing::error!(%error, "graphql request failed");
-    async_graphql::Error::new("an internal error occurred")
+/// A client mistake of the GraphQL layer itself (a malformed id, a missing object).
+fn bad_input(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
+    graphql_error(ServiceError::new(code, message))
 }
 
-fn rowid_of(id: &ID, type_name: &str) -> Result<i64> {
-    GlobalId::decode_as(id, type_name).ok_or_else(|| async_graphql::Error::new(format!("{:?} is not a {type_name} id", id.as_str())))
+/// The services and the caller of the request.
+pub(crate) fn context<'a>(context: &'a Context<'_>) -> Result<(&'a Services, &'a Caller)> {
+    Ok((context.data::<Services>()?, context.data::<Caller>()?))
+}
+
+fn rowid_of(id: &ID, global_type: GlobalType) -> Result<i64> {
+    GlobalId::decode_as(id, global_type)
+        .ok_or_else(|| bad_input(ErrorCode::Unprocessable, format!("{:?} is not a {global_type} id", id.as_str())))
 }
 
 pub struct QueryRoot;
@@ -56,24 +73,31 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// Any object by its GlobalID.
     async fn node(&self, context: &Context<'_>, id: ID) -> Result<Node> {
-        let store = context.data::<Store>()?;
-        let global = GlobalId::decode(&id).ok_or_else(|| async_graphql::Error::new(format!("{:?} is not a GlobalID", id.as_str())))?;
-        let missing = || async_graphql::Error::new(format!("no {} with id {}", global.type_name, global.rowid));
-        match global.type_name.as_str() {
-            "Span" => Ok(Node::Span(Span(store.get_span(Some(global.rowid), None).await.map_err(store_error)?.ok_or_else(missing)?))),
-            "SpanAnnotation" => {
-                let (record, span_rowid) = store.get_span_annotation(global.rowid).await.map_err(store_error)?.ok_or_else(missing)?;
+        let (services, caller) = self::context(context)?;
+        let global =
+            GlobalId::decode(&id).ok_or_else(|| bad_input(ErrorCode::Unprocessable, format!("{:?} is not a GlobalID", id.as_str())))?;
+        let missing = || bad_input(ErrorCode::NotFound, format!("no {} with id {}", global.type_name, global.rowid));
+        match global.global_type() {
+            Some(GlobalType::Span) => {
+                Ok(Node::Span(Span(services.spans().by_rowid(caller, global.rowid).await.map_err(graphql_error)?.ok_or_else(missing)?)))
+            }
+            Some(GlobalType::SpanAnnotation) => {
+                let found = services.annotations().span_annotation(caller, global.rowid).await.map_err(graphql_error)?;
+                let (record, span_rowid) = found.ok_or_else(missing)?;
                 Ok(Node::SpanAnnotation(SpanAnnotation { record, span_rowid }))
             }
-            "Project" => Ok(Node::Project(ProjectNode(store.get_project(global.rowid).await.map_err(store_error)?.ok_or_else(missing)?))),
-            other => Err(async_graphql::Error::new(format!("ember does not serve {other} nodes"))),
+            Some(GlobalType::Project) => {
+                let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;
+                Ok(Node::Project(ProjectNode(project.ok_or_else(missing)?)))
+            }
+            _ => Err(bad_input(ErrorCode::NotFound, format!("ember does not serve {} nodes", global.type_name))),
         }
     }
 
     /// A span by its OpenTelemetry id.
     async fn get_span_by_otel_id(&self, context: &Context<'_>, span_id: String) -> Result<Option<Span>> {
-        let store = context.data::<Store>()?;
-        Ok(store.get_span(None, Some(&span_id)).await.map_err(store_error)?.map(Span))
+        let (services, caller) = self::context(context)?;
+        Ok(services.spans().by_otel_id(caller, &span_id).await.map_err(graphql_error)?.map(Span))
     }
 }
 
@@ -154,16 +178,13 @@ impl MutationRoot {
         context: &Context<'_>,
         input: Vec<CreateSpanAnnotationInput>,
     ) -> Result<SpanAnnotationMutationPayload> {
-        let store = context.data::<Store>()?;
+        let (services, caller) = self::context(context)?;
         let mut annotations = Vec::with_capacity(input.len());
         let mut span_rowids = Vec::with_capacity(input.len());
         for item in input {
-            let span_rowid = rowid_of(&item.span_id, "Span")?;
-            let span = store.get_span(Some(span_rowid), None).await.map_err(store_error)?;
-            let span = span.ok_or_else(|| async_graphql::Error::new(format!("no span with id {}", item.span_id.as_str())))?;
-            if item.name == "note" {
-                return Err(async_graphql::Error::new("the annotation name 'note' is reserved for notes"));
-            }
+            let span_rowid = rowid_of(&item.span_id, GlobalType::Span)?;
+            let span = services.spans().by_rowid(caller, span_rowid).await.map_err(graphql_error)?;
+            let span = span.ok_or_else(|| bad_input(ErrorCode::NotFound, format!("no span with id {}", item.span_id.as_str())))?;
             span_rowids.push(span_rowid);
             annotations.push(AnnotationInput {
                 target_id: span.span.span_id,
@@ -180,8 +201,8 @@ impl MutationRoot {
                 },
             });
         }
-        let ids = store.upsert_span_annotations(&annotations).await.map_err(store_error)?;
-        fetch_annotations(store, &ids, &span_rowids).await
+        let ids = services.annotations().annotate(caller, AnnotationTarget::Span, &annotations).await.map_err(graphql_error)?;
+        fetch_annotations(services, caller, &ids, &span_rowids).await
     }
 
     /// Changes the given fields of span annotations.
@@ -190,10 +211,10 @@ impl MutationRoot {
         context: &Context<'_>,
         input: Vec<PatchAnnotationInput>,
     ) -> Result<SpanAnnotationMutationPayload> {
-        let store = context.data::<Store>()?;
+        let (services, caller) = self::context(context)?;
         let mut span_annotations = Vec::with_capacity(input.len());
         for item in input {
-            let id = rowid_of(&item.annotation_id, "SpanAnnotation")?;
+            let id = rowid_of(&item.annotation_id, GlobalType::SpanAnnotation)?;
             let patch = AnnotationPatch {
                 name: item.name,
                 annotator_kind: item.annotator_kind.map(Into::into),
@@ -203,9 +224,7 @@ impl MutationRoot {
                 metadata: item.metadata.map(|metadata| metadata.0),
                 identifier: item.identifier,
             };
-            let record = store.patch_span_annotation(id, &patch).await.map_err(store_error)?;
-            let (_, span_rowid) =
-                store.get_span_annotation(id).await.map_err(store_error)?.ok_or_else(|| async_graphql::Error::new("deleted meanwhile"))?;
+            let (record, span_rowid) = services.annotations().patch_span_annotation(caller, id, &patch).await.map_err(graphql_error)?;
             span_annotations.push(SpanAnnotation { record, span_rowid });
         }
         Ok(SpanAnnotationMutationPayload { span_annotations })
@@ -213,29 +232,29 @@ impl MutationRoot {
 
     /// Deletes span annotations; returns those that existed.
     async fn delete_span_annotations(&self, context: &Context<'_>, input: DeleteAnnotationsInput) -> Result<SpanAnnotationMutationPayload> {
-        let store = context.data::<Store>()?;
-        let ids = input.annotation_ids.iter().map(|id| rowid_of(id, "SpanAnnotation")).collect::<Result<Vec<_>>>()?;
-        let mut span_annotations = Vec::new();
-        for id in ids {
-            if let Some((_, span_rowid)) = store.get_span_annotation(id).await.map_err(store_error)? {
-                for record in store.delete_span_annotations_by_id(&[id]).await.map_err(store_error)? {
-                    span_annotations.push(SpanAnnotation { record, span_rowid });
-                }
-            }
-        }
+        let (services, caller) = self::context(context)?;
+        let ids = input.annotation_ids.iter().map(|id| rowid_of(id, GlobalType::SpanAnnotation)).collect::<Result<Vec<_>>>()?;
+        let deleted = services.annotations().delete_span_annotations(caller, &ids).await.map_err(graphql_error)?;
+        let span_annotations = deleted.into_iter().map(|(record, span_rowid)| SpanAnnotation { record, span_rowid }).collect();
         Ok(SpanAnnotationMutationPayload { span_annotations })
     }
 
     /// Arize AX's annotation mutation (see `ax`).
     async fn update_annotations(&self, context: &Context<'_>, input: ax::UpdateAnnotationsInput) -> Result<ax::UpdateAnnotationsPayload> {
-        ax::update_annotations(context.data::<Store>()?, input).await
+        let (services, caller) = self::context(context)?;
+        ax::update_annotations(services, caller, input).await
     }
 }
 
-async fn fetch_annotations(store: &Store, ids: &[i64], span_rowids: &[i64]) -> Result<SpanAnnotationMutationPayload> {
+async fn fetch_annotations(
+    services: &Services,
+    caller: &Caller,
+    ids: &[i64],
+    span_rowids: &[i64],
+) -> Result<SpanAnnotationMutationPayload> {
     let mut span_annotations = Vec::with_capacity(ids.len());
     for (id, span_rowid) in ids.iter().zip(span_rowids) {
-        if let Some((record, _)) = store.get_span_annotation(*id).await.map_err(store_error)? {
+        if let Some((record, _)) = services.annotations().span_annotation(caller, *id).await.map_err(graphql_error)? {
             span_annotations.push(SpanAnnotation { record, span_rowid: *span_rowid });
         }
     }

@@ -2,8 +2,8 @@
 
 use async_graphql::{Context, Interface, Json, Object, Result, ID};
 use ember_core::time::format_nanos;
-use ember_core::GlobalId;
-use ember_store::{AnnotationRecord, Project, SpanRecord, Store};
+use ember_core::{GlobalId, GlobalType};
+use ember_store::{AnnotationRecord, Project, SpanRecord};
 use serde_json::Value;
 
 pub struct Span(pub SpanRecord);
@@ -11,7 +11,7 @@ pub struct Span(pub SpanRecord);
 #[Object]
 impl Span {
     async fn id(&self) -> ID {
-        ID(GlobalId::encode("Span", self.0.rowid))
+        ID(GlobalId::encode(GlobalType::Span, self.0.rowid))
     }
 
     /// The OpenTelemetry span id (hex).
@@ -57,12 +57,12 @@ impl Span {
     }
 
     async fn project_id(&self) -> ID {
-        ID(GlobalId::encode("Project", self.0.project_id))
+        ID(GlobalId::encode(GlobalType::Project, self.0.project_id))
     }
 
     async fn span_annotations(&self, context: &Context<'_>) -> Result<Vec<SpanAnnotation>> {
-        let store = context.data::<Store>()?;
-        let records = store.annotations_of_span(self.0.rowid).await.map_err(super::internal)?;
+        let (services, caller) = super::context(context)?;
+        let records = services.annotations().of_span(caller, self.0.rowid).await.map_err(super::graphql_error)?;
         Ok(records.into_iter().map(|record| SpanAnnotation { record, span_rowid: self.0.rowid }).collect())
     }
 }
@@ -75,7 +75,7 @@ pub struct SpanAnnotation {
 #[Object]
 impl SpanAnnotation {
     async fn id(&self) -> ID {
-        ID(GlobalId::encode("SpanAnnotation", self.record.rowid))
+        ID(GlobalId::encode(GlobalType::SpanAnnotation, self.record.rowid))
     }
 
     async fn name(&self) -> &str {
@@ -83,7 +83,7 @@ impl SpanAnnotation {
     }
 
     async fn annotator_kind(&self) -> &str {
-        &self.record.annotator_kind
+        self.record.annotator_kind.as_str()
     }
 
     async fn label(&self) -> Option<&str> {
@@ -103,7 +103,7 @@ impl SpanAnnotation {
     }
 
     async fn source(&self) -> &str {
-        &self.record.source
+        self.record.source.as_str()
     }
 
     async fn identifier(&self) -> &str {
@@ -120,7 +120,7 @@ impl SpanAnnotation {
 
     /// The annotated span's GlobalID.
     async fn span_id(&self) -> ID {
-        ID(GlobalId::encode("Span", self.span_rowid))
+        ID(GlobalId::encode(GlobalType::Span, self.span_rowid))
     }
 }
 
@@ -129,7 +129,7 @@ pub struct ProjectNode(pub Project);
 #[Object(name = "Project")]
 impl ProjectNode {
     async fn id(&self) -> ID {
-        ID(GlobalId::encode("Project", self.0.id))
+        ID(GlobalId::encode(GlobalType::Project, self.0.id))
     }
 
     async fn name(&self) -> &str {

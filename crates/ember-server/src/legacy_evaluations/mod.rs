@@ -6,7 +6,7 @@
 pub mod arrow;
 pub mod protobuf;
 
-use ember_core::{ErrorCode, ServiceError};
+use ember_core::{ClassifiedError, ErrorCode};
 use ember_store::{AnnotationInput, AnnotationSource, AnnotatorKind, DocumentAnnotationInput};
 use serde_json::json;
 
@@ -21,7 +21,7 @@ impl EvaluationError {
     }
 }
 
-impl ServiceError for EvaluationError {
+impl ClassifiedError for EvaluationError {
     fn error_code(&self) -> ErrorCode {
         ErrorCode::Unprocessable
     }
@@ -88,5 +88,11 @@ impl Evaluations {
             }
         }
         Ok(())
+    }
+}
+
+impl From<EvaluationError> for crate::error::ApiError {
+    fn from(error: EvaluationError) -> Self {
+        crate::error::ApiError::classified(&error)
     }
 }

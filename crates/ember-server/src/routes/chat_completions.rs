@@ -11,13 +11,13 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_core::time::now_nanos;
 use ember_evals::providers::{Completion, ProviderError, StreamEvent, Usage};
+use ember_service::playground::{ChatCall, EndpointError, PlaygroundError};
 use futures::StreamExt;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use crate::playground::{CallRecord, EndpointError};
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 const ROLES: &[&str] = &["system", "developer", "user", "assistant"];
@@ -61,12 +61,21 @@ impl From<EndpointError> for ChatError {
                 return ChatError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     kind: "server_error",
-                    message: "Internal Server Error".into(),
+                    message: ember_core::INTERNAL_ERROR_MESSAGE.into(),
                     param: None,
                 };
             }
         };
         ChatError { status, kind: "invalid_request_error", message: error.to_string(), param: Some("model") }
+    }
+}
+
+impl From<PlaygroundError> for ChatError {
+    fn from(error: PlaygroundError) -> Self {
+        match error {
+            PlaygroundError::Endpoint(error) => error.into(),
+            PlaygroundError::Provider(error) => (&error).into(),
+        }
     }
 }
 
@@ -149,76 +158,59 @@ fn parse_request(mut body: Map<String, Value>) -> Result<ChatRequest, ChatError>
     Ok(ChatRequest { provider, model_name, body, stream, include_usage })
 }
 
-pub async fn create(State(state): State<AppState>, super::JsonBody(body): super::JsonBody<Map<String, Value>>) -> Response {
-    match answer(state, body).await {
+pub async fn create(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    super::JsonBody(body): super::JsonBody<Map<String, Value>>,
+) -> Response {
+    match answer(state, caller, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn answer(state: AppState, body: Map<String, Value>) -> Result<Response, ChatError> {
+async fn answer(state: AppState, caller: ember_service::Caller, body: Map<String, Value>) -> Result<Response, ChatError> {
     let request = parse_request(body)?;
-    let endpoint = state.playground.endpoint(&state.store, &request.provider).await?;
-    let started = now_nanos();
-    let call =
-        CallRecord { provider: request.provider.clone(), model_name: request.model_name.clone(), request: request.body.clone(), started };
+    let call = ChatCall { provider: request.provider, model_name: request.model_name.clone(), body: request.body };
     if !request.stream {
-        let outcome = state.playground.client.complete(&endpoint, &request.body).await;
-        call.record(&state, outcome.as_ref().map_err(ToString::to_string).cloned()).await;
-        let completion = outcome.map_err(|error| ChatError::from(&error))?;
+        let completion = state.services.playground().complete(&caller, call).await?;
         return Ok(Json(completion_body(&request.model_name, &completion)).into_response());
     }
-    let mut events = match state.playground.client.stream(&endpoint, &request.body).await {
-        Ok(events) => events,
-        Err(error) => {
-            call.record(&state, Err(error.to_string())).await;
-            return Err(ChatError::from(&error));
+    let events = state.services.playground().stream(&caller, call).await?;
+    let chunk = ChunkWriter { id: completion_id(), created: unix_seconds(), model: request.model_name };
+    let first = chunk.frame(json!({"role": "assistant", "content": ""}), None);
+    let frames = FrameState { events, chunk, include_usage: request.include_usage, first: Some(first), done: false };
+    // The answer's frames; the stream ends after `[DONE]`, or after a failure's error frame. If
+    // the client leaves, the body and with it the provider's stream are dropped (and the call is
+    // traced as unfinished).
+    let frames = futures::stream::unfold(frames, |mut frames| async move {
+        if let Some(first) = frames.first.take() {
+            return Some((Ok::<_, std::convert::Infallible>(first), frames));
         }
-    };
-    let (sender, receiver) = tokio::sync::mpsc::channel::<String>(32);
-    let model_name = request.model_name.clone();
-    let include_usage = request.include_usage;
-    tokio::spawn(async move {
-        let chunk = ChunkWriter { id: completion_id(), created: unix_seconds(), model: model_name };
-        let mut completion = Completion { content: String::new(), finish_reason: "stop".into(), usage: Usage::default() };
-        let mut failure = None;
-        let mut delivered = sender.send(chunk.frame(json!({"role": "assistant", "content": ""}), None)).await.is_ok();
-        while let Some(event) = events.next().await {
-            let frame = match event {
-                Ok(StreamEvent::Text(text)) => {
-                    completion.content.push_str(&text);
-                    Some(chunk.frame(json!({"content": text}), None))
+        if frames.done {
+            return None;
+        }
+        loop {
+            let frame = match frames.events.next().await {
+                Some(Ok(StreamEvent::Text(text))) => frames.chunk.frame(json!({"content": text}), None),
+                Some(Ok(StreamEvent::Finish(reason))) => frames.chunk.frame(json!({}), Some(&reason)),
+                Some(Ok(StreamEvent::Usage(usage))) if frames.include_usage => frames.chunk.usage_frame(&usage),
+                Some(Ok(StreamEvent::Usage(_))) => continue,
+                // The call is traced before the last frame, so a client that has the whole answer
+                // finds its span.
+                Some(Err(error)) => {
+                    frames.done = true;
+                    frames.events.record().await;
+                    format!("data: {}\n\n", json!({"error": {"message": error.to_string(), "type": "provider_error"}}))
                 }
-                Ok(StreamEvent::Finish(reason)) => {
-                    completion.finish_reason = reason.clone();
-                    Some(chunk.frame(json!({}), Some(&reason)))
-                }
-                Ok(StreamEvent::Usage(usage)) => {
-                    completion.usage = usage;
-                    include_usage.then(|| chunk.usage_frame(&usage))
-                }
-                Err(error) => {
-                    let message = error.to_string();
-                    let _ = sender.send(format!("data: {}\n\n", json!({"error": {"message": message, "type": "provider_error"}}))).await;
-                    failure = Some(message);
-                    break;
+                None => {
+                    frames.done = true;
+                    frames.events.record().await;
+                    "data: [DONE]\n\n".to_string()
                 }
             };
-            if let Some(frame) = frame {
-                delivered = delivered && sender.send(frame).await.is_ok();
-            }
-            if !delivered {
-                failure = Some("the client went away before the answer was complete".into());
-                break;
-            }
+            return Some((Ok(frame), frames));
         }
-        if failure.is_none() {
-            let _ = sender.send("data: [DONE]\n\n".to_string()).await;
-        }
-        call.record(&state, failure.map_or(Ok(completion), Err)).await;
-    });
-    let frames = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|frame| (Ok::<_, std::convert::Infallible>(frame), receiver))
     });
     Ok(([(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")], Body::from_stream(frames)).into_response())
 }
@@ -244,6 +236,16 @@ fn completion_body(model: &str, completion: &Completion) -> Value {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": completion.content}, "finish_reason": completion.finish_reason}],
         "usage": usage_body(&completion.usage),
     })
+}
+
+/// Where a streamed answer is.
+struct FrameState {
+    events: ember_service::playground::RecordedStream,
+    chunk: ChunkWriter,
+    include_usage: bool,
+    /// The opening frame, until it is sent.
+    first: Option<String>,
+    done: bool,
 }
 
 /// Writes `chat.completion.chunk` events of one answer.

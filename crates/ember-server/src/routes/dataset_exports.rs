@@ -5,13 +5,16 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ember_core::GlobalId;
+use ember_core::{GlobalId, GlobalType};
+use ember_service::datasets::DatasetRef;
+use ember_service::Caller;
 use ember_store::ExampleRecord;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
 use super::csv_cell;
-use super::datasets::{ExampleView, DATASET, EXAMPLE, VERSION};
+use super::datasets::ExampleView;
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::AppState;
@@ -20,17 +23,20 @@ use crate::AppState;
 const FILENAME_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~').remove(b'/');
 
 /// The dataset's name and its examples at the version asked for (the latest by default).
-async fn examples_at_version(state: &AppState, id: &str, params: &QueryParams) -> ApiResult<(String, Vec<ExampleRecord>)> {
-    let dataset_id = GlobalId::decode_as(id, DATASET).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset ID format: {id}")))?;
-    let dataset = state.store.get_dataset(dataset_id).await?.ok_or_else(|| ApiError::unprocessable("Dataset does not exist."))?;
+async fn examples_at_version(state: &AppState, caller: &Caller, id: &str, params: &QueryParams) -> ApiResult<(String, Vec<ExampleRecord>)> {
+    let dataset_id =
+        GlobalId::decode_as(id, GlobalType::Dataset).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset ID format: {id}")))?;
+    let datasets = state.services.datasets();
+    let dataset =
+        datasets.find(caller, DatasetRef::Id(dataset_id)).await?.ok_or_else(|| ApiError::unprocessable("Dataset does not exist."))?;
     let version_id = match params.get("version_id").filter(|raw| !raw.is_empty()) {
         None => None,
         Some(raw) => Some(
-            GlobalId::decode_as(raw, VERSION)
+            GlobalId::decode_as(raw, GlobalType::DatasetVersion)
                 .ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset version ID format: {raw}")))?,
         ),
     };
-    let Some(version) = state.store.get_dataset_version(dataset.id, version_id).await? else {
+    let Some(version) = datasets.version(caller, &dataset, version_id).await? else {
         return match version_id {
             Some(_) => Err(ApiError::unprocessable(format!(
                 "Dataset version {} is not a version of this dataset",
@@ -39,7 +45,8 @@ async fn examples_at_version(state: &AppState, id: &str, params: &QueryParams) -
             None => Ok((dataset.name, Vec::new())),
         };
     };
-    Ok((dataset.name, state.store.dataset_examples(dataset.id, version.id, &[], &[]).await?))
+    let examples = datasets.examples(caller, &dataset, &version, &[], &[]).await?;
+    Ok((dataset.name, examples))
 }
 
 fn download(content_type: &str, name: &str, extension: &str, body: Vec<u8>) -> Response {
@@ -49,8 +56,13 @@ fn download(content_type: &str, name: &str, extension: &str, body: Vec<u8>) -> R
 
 /// One column per key of the inputs, outputs and metadata (`input_<key>`, ...), in the order
 /// the keys first appear, after `example_id`.
-pub async fn csv(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
-    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+pub async fn csv(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
     let parts = |example: &ExampleRecord| {
         [("input", example.input.clone()), ("output", example.output.clone()), ("metadata", example.metadata.clone())]
     };
@@ -74,7 +86,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>, params: 
                 cells.insert(format!("{prefix}_{key}"), value.clone());
             }
         }
-        let mut record = vec![GlobalId::encode(EXAMPLE, example.id)];
+        let mut record = vec![GlobalId::encode(GlobalType::DatasetExample, example.id)];
         record.extend(columns[1..].iter().map(|column| cells.get(column).map(csv_cell).unwrap_or_default()));
         writer.write_record(&record).map_err(ApiError::internal)?;
     }
@@ -92,8 +104,13 @@ fn jsonl(lines: impl Iterator<Item = Value>) -> Vec<u8> {
 }
 
 /// One example per line, as the examples endpoint shows it.
-pub async fn examples_jsonl(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
-    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+pub async fn examples_jsonl(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
     let mut body = Vec::new();
     for example in &examples {
         serde_json::to_writer(&mut body, &ExampleView(example)).map_err(ApiError::internal)?;
@@ -108,8 +125,13 @@ fn messages(object: &Value) -> &[Value] {
 }
 
 /// Chat fine-tuning records: the input's messages then the output's, with the input's tools.
-pub async fn openai_fine_tuning(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
-    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+pub async fn openai_fine_tuning(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
     let body = jsonl(examples.iter().map(|example| {
         let conversation: Vec<&Value> = messages(&example.input).iter().chain(messages(&example.output)).collect();
         let mut record = json!({"messages": conversation});
@@ -123,8 +145,13 @@ pub async fn openai_fine_tuning(State(state): State<AppState>, Path(id): Path<St
 
 /// OpenAI evals records: the input's messages and, as `ideal`, the text of the output's last
 /// message.
-pub async fn openai_evals(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
-    let (name, examples) = examples_at_version(&state, &id, &params).await?;
+pub async fn openai_evals(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Response> {
+    let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
     let body = jsonl(examples.iter().map(|example| {
         let ideal = messages(&example.output).last().and_then(|message| message.get("content")).and_then(Value::as_str).unwrap_or("");
         json!({"messages": messages(&example.input), "ideal": ideal})

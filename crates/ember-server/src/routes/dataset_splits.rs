@@ -5,23 +5,21 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::time::format_nanos;
-use ember_core::GlobalId;
+use ember_core::{GlobalId, GlobalType};
+use ember_service::dataset_splits::NewSplit;
+use ember_service::datasets::DatasetRef;
 use ember_store::{DatasetSplitChanges, DatasetSplitRecord};
 use serde_json::{json, Map, Value};
 
-use super::dataset_labels::valid_name;
-use super::datasets::dataset_by_id_or_name;
+use super::dataset_labels::{description_field, text_field};
 use super::JsonBody;
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-const SPLIT: &str = "DatasetSplit";
-/// The color of a split created without one.
-const DEFAULT_COLOR: &str = "#33c5e8";
-
 fn split_json(split: &DatasetSplitRecord) -> Value {
     json!({
-        "id": GlobalId::encode(SPLIT, split.id),
+        "id": GlobalId::encode(GlobalType::DatasetSplit, split.id),
         "name": split.name,
         "description": split.description,
         "color": split.color,
@@ -32,14 +30,11 @@ fn split_json(split: &DatasetSplitRecord) -> Value {
     })
 }
 
-/// A hex color such as `#33c5e8`.
-fn valid_color(value: &Value) -> ApiResult<String> {
-    match value.as_str() {
-        Some(color) if color.len() == 7 && color.starts_with('#') && color[1..].bytes().all(|b| b.is_ascii_hexdigit()) => {
-            Ok(color.to_string())
-        }
-        _ => Err(ApiError::unprocessable(format!("color must be a hex color such as #33c5e8, not {value}"))),
-    }
+fn color_field(value: &Value) -> ApiResult<String> {
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::unprocessable(format!("color must be a hex color such as #33c5e8, not {value}")))
 }
 
 /// Example GlobalIDs of a list field.
@@ -47,9 +42,10 @@ fn example_ids(body: &Map<String, Value>, field: &str) -> ApiResult<Vec<i64>> {
     let invalid = || ApiError::unprocessable(format!("{field} must be a list of dataset example IDs"));
     match body.get(field) {
         None | Some(Value::Null) => Ok(vec![]),
-        Some(Value::Array(ids)) => {
-            ids.iter().map(|id| id.as_str().and_then(|id| GlobalId::decode_as(id, "DatasetExample")).ok_or_else(invalid)).collect()
-        }
+        Some(Value::Array(ids)) => ids
+            .iter()
+            .map(|id| id.as_str().and_then(|id| GlobalId::decode_as(id, GlobalType::DatasetExample)).ok_or_else(invalid))
+            .collect(),
         Some(_) => Err(invalid()),
     }
 }
@@ -63,60 +59,50 @@ fn metadata_of(value: Option<&Value>) -> ApiResult<Option<Value>> {
 }
 
 fn split_id(id: &str) -> ApiResult<i64> {
-    GlobalId::decode_as(id, SPLIT).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset split ID: {id}")))
+    GlobalId::decode_as(id, GlobalType::DatasetSplit).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset split ID: {id}")))
 }
 
 pub async fn create(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(dataset): Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
-    let name = valid_name(body.get("name").unwrap_or(&Value::Null))?;
-    let color = match body.get("color") {
-        None | Some(Value::Null) => DEFAULT_COLOR.to_string(),
-        Some(color) => valid_color(color)?,
+    let split = NewSplit {
+        name: text_field(&body, "name")?,
+        color: body.get("color").filter(|color| !color.is_null()).map(color_field).transpose()?,
+        description: description_field(body.get("description"))?,
+        metadata: metadata_of(body.get("metadata"))?,
+        example_ids: example_ids(&body, "example_ids")?,
     };
-    let description = match body.get("description") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(text.clone()),
-        Some(_) => return Err(ApiError::unprocessable("description must be a string or null")),
-    };
-    let metadata = metadata_of(body.get("metadata"))?.unwrap_or_else(|| json!({}));
-    let examples = example_ids(&body, "example_ids")?;
-    let split = state.store.create_dataset_split(dataset.id, &name, description.as_deref(), &color, &metadata, &examples).await?;
+    let split = state.services.dataset_splits().create(&caller, DatasetRef::Identifier(&dataset), split).await?;
     Ok((StatusCode::CREATED, Json(json!({"data": split_json(&split)}))))
 }
 
 pub async fn update(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((dataset, split)): Path<(String, String)>,
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
-    let dataset = dataset_by_id_or_name(&state, &dataset).await?;
     let split_rowid = split_id(&split)?;
     let changes = DatasetSplitChanges {
-        name: body.get("name").filter(|name| !name.is_null()).map(valid_name).transpose()?,
-        description: match body.get("description") {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(text)) => Some(Some(text.clone())),
-            Some(_) => return Err(ApiError::unprocessable("description must be a string or null")),
-        },
-        color: body.get("color").filter(|color| !color.is_null()).map(valid_color).transpose()?,
+        name: body.get("name").filter(|name| !name.is_null()).map(|_| text_field(&body, "name")).transpose()?,
+        description: body.contains_key("description").then(|| description_field(body.get("description"))).transpose()?,
+        color: body.get("color").filter(|color| !color.is_null()).map(color_field).transpose()?,
         metadata: metadata_of(body.get("metadata"))?,
         add_example_ids: example_ids(&body, "add_example_ids")?,
         remove_example_ids: example_ids(&body, "remove_example_ids")?,
     };
-    let updated = state.store.update_dataset_split(dataset.id, split_rowid, &changes).await?;
-    let split = updated.ok_or_else(|| ApiError::not_found(format!("Dataset split {split} not found")))?;
+    let split = state.services.dataset_splits().update(&caller, DatasetRef::Identifier(&dataset), split_rowid, changes).await?;
     Ok(Json(json!({"data": split_json(&split)})))
 }
 
-pub async fn delete(State(state): State<AppState>, Path((dataset, split)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    dataset_by_id_or_name(&state, &dataset).await?;
-    if !state.store.delete_dataset_split(split_id(&split)?).await? {
-        return Err(ApiError::not_found(format!("Dataset split {split} not found")));
-    }
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path((dataset, split)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.services.dataset_splits().delete(&caller, DatasetRef::Identifier(&dataset), split_id(&split)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

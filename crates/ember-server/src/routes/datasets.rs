@@ -7,26 +7,23 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::time::format_nanos;
-use ember_core::GlobalId;
+use ember_core::{GlobalId, GlobalType};
+use ember_service::datasets::{DatasetRef, Upload};
+use ember_service::Caller;
 use ember_store::{DatasetRecord, DatasetVersionRecord, ExampleInput, ExampleRecord, UploadAction};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
 use super::JsonBody;
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::AppState;
 
-pub(super) const DATASET: &str = "Dataset";
-pub(super) const VERSION: &str = "DatasetVersion";
-pub(super) const EXAMPLE: &str = "DatasetExample";
-pub(super) const SPLIT: &str = "DatasetSplit";
-const SPAN: &str = "Span";
-
 fn dataset_json(dataset: &DatasetRecord) -> Value {
     json!({
-        "id": GlobalId::encode(DATASET, dataset.id),
+        "id": GlobalId::encode(GlobalType::Dataset, dataset.id),
         "name": dataset.name,
         "description": dataset.description,
         "metadata": dataset.metadata,
@@ -38,7 +35,7 @@ fn dataset_json(dataset: &DatasetRecord) -> Value {
 
 fn version_json(version: &DatasetVersionRecord) -> Value {
     json!({
-        "version_id": GlobalId::encode(VERSION, version.id),
+        "version_id": GlobalId::encode(GlobalType::DatasetVersion, version.id),
         "description": version.description,
         "metadata": version.metadata,
         "created_at": format_nanos(version.created_at),
@@ -53,7 +50,7 @@ pub(super) struct ExampleView<'a>(pub(super) &'a ExampleRecord);
 impl Serialize for ExampleView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let example = self.0;
-        let node_id = GlobalId::encode(EXAMPLE, example.id);
+        let node_id = GlobalId::encode(GlobalType::DatasetExample, example.id);
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("id", example.external_id.as_deref().unwrap_or(&node_id))?;
         map.serialize_entry("node_id", &node_id)?;
@@ -62,7 +59,7 @@ impl Serialize for ExampleView<'_> {
         map.serialize_entry("metadata", &example.metadata)?;
         map.serialize_entry("updated_at", &format_nanos(example.updated_at))?;
         if let Some((span_rowid, span_id)) = &example.span {
-            map.serialize_entry("source", &json!({"span_id": span_id, "span_node_id": GlobalId::encode(SPAN, *span_rowid)}))?;
+            map.serialize_entry("source", &json!({"span_id": span_id, "span_node_id": GlobalId::encode(GlobalType::Span, *span_rowid)}))?;
         }
         map.end()
     }
@@ -82,58 +79,63 @@ struct ExamplesData<'a> {
 }
 
 /// A dataset GlobalID from the path: 422 when it is not one, 404 when there is no such dataset.
-async fn dataset_of(state: &AppState, id: &str) -> ApiResult<DatasetRecord> {
-    let rowid = GlobalId::decode_as(id, DATASET).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset ID: {id}")))?;
-    state.store.get_dataset(rowid).await?.ok_or_else(|| ApiError::not_found(format!("Dataset with ID {id} not found")))
+async fn dataset_of(state: &AppState, caller: &Caller, id: &str) -> ApiResult<DatasetRecord> {
+    let rowid = GlobalId::decode_as(id, GlobalType::Dataset).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset ID: {id}")))?;
+    let found = state.services.datasets().find(caller, DatasetRef::Id(rowid)).await?;
+    found.ok_or_else(|| ApiError::not_found(format!("Dataset with ID {id} not found")))
 }
 
-/// A dataset by GlobalID or name, as the label and split paths take it (404 when there is none).
-pub(super) async fn dataset_by_id_or_name(state: &AppState, identifier: &str) -> ApiResult<DatasetRecord> {
-    let found = match GlobalId::decode_as(identifier, DATASET) {
-        Some(id) => state.store.get_dataset(id).await?,
-        None => state.store.get_dataset_by_name(identifier).await?,
-    };
-    found.ok_or_else(|| ApiError::not_found(format!("Dataset {identifier} not found")))
-}
-
-pub async fn list(State(state): State<AppState>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let cursor = params.cursor(DATASET)?;
+pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+    let cursor = params.cursor(GlobalType::Dataset)?;
     let limit = params.limit(10, None)?;
-    let page = state.store.list_datasets(params.get("name"), cursor, limit).await?;
+    let page = state.services.datasets().list(&caller, params.get("name"), cursor, limit).await?;
     Ok(Json(json!({
         "data": page.items.iter().map(dataset_json).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(DATASET, id)),
+        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::Dataset, id)),
     })))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({"data": dataset_json(&dataset_of(&state, &id).await?)})))
+pub async fn get(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({"data": dataset_json(&dataset_of(&state, &caller, &id).await?)})))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let dataset = dataset_of(&state, &id).await?;
-    state.store.delete_dataset(dataset.id).await?;
+pub async fn delete(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let dataset = dataset_of(&state, &caller, &id).await?;
+    state.services.datasets().delete(&caller, DatasetRef::Id(dataset.id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn versions(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let dataset = dataset_of(&state, &id).await?;
-    let page = state.store.list_dataset_versions(dataset.id, params.cursor(VERSION)?, params.limit(10, None)?).await?;
+pub async fn versions(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let dataset = dataset_of(&state, &caller, &id).await?;
+    let (cursor, limit) = (params.cursor(GlobalType::DatasetVersion)?, params.limit(10, None)?);
+    let page = state.services.datasets().versions(&caller, &dataset, cursor, limit).await?;
     Ok(Json(json!({
         "data": page.items.iter().map(version_json).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(VERSION, id)),
+        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::DatasetVersion, id)),
     })))
 }
 
-pub async fn examples(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Response> {
-    let dataset = dataset_of(&state, &id).await?;
+pub async fn examples(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Response> {
+    let dataset = dataset_of(&state, &caller, &id).await?;
     let version_id = match params.get("version_id").filter(|v| !v.is_empty()) {
         None => None,
-        Some(raw) => {
-            Some(GlobalId::decode_as(raw, VERSION).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset version ID: {raw}")))?)
-        }
+        Some(raw) => Some(
+            GlobalId::decode_as(raw, GlobalType::DatasetVersion)
+                .ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset version ID: {raw}")))?,
+        ),
     };
-    let Some(version) = state.store.get_dataset_version(dataset.id, version_id).await? else {
+    let datasets = state.services.datasets();
+    let Some(version) = datasets.version(&caller, &dataset, version_id).await? else {
         return match version_id {
             Some(_) => {
                 Err(ApiError::not_found(format!("Dataset version {} not found in dataset {id}", params.get("version_id").unwrap_or(""))))
@@ -147,12 +149,13 @@ pub async fn examples(State(state): State<AppState>, Path(id): Path<String>, par
     };
     // Splits by GlobalID or by name.
     let splits = params.all("split");
-    let split_ids: Vec<i64> = splits.iter().filter_map(|split| GlobalId::decode_as(split, SPLIT)).collect();
-    let split_names: Vec<String> = splits.iter().filter(|split| GlobalId::decode_as(split, SPLIT).is_none()).cloned().collect();
-    let examples = state.store.dataset_examples(dataset.id, version.id, &split_ids, &split_names).await?;
+    let split_ids: Vec<i64> = splits.iter().filter_map(|split| GlobalId::decode_as(split, GlobalType::DatasetSplit)).collect();
+    let split_names: Vec<String> =
+        splits.iter().filter(|split| GlobalId::decode_as(split, GlobalType::DatasetSplit).is_none()).cloned().collect();
+    let examples = datasets.examples(&caller, &dataset, &version, &split_ids, &split_names).await?;
     let data = ExamplesData {
-        dataset_id: GlobalId::encode(DATASET, dataset.id),
-        version_id: GlobalId::encode(VERSION, version.id),
+        dataset_id: GlobalId::encode(GlobalType::Dataset, dataset.id),
+        version_id: GlobalId::encode(GlobalType::DatasetVersion, version.id),
         filtered_splits: splits,
         examples: examples.iter().map(ExampleView).collect(),
     };
@@ -215,7 +218,7 @@ fn splits_at(column: &Option<Vec<Value>>, index: usize) -> ApiResult<Vec<String>
 }
 
 /// An upload from a JSON body.
-struct Upload {
+struct ParsedUpload {
     action: UploadAction,
     name: String,
     description: Option<String>,
@@ -233,7 +236,7 @@ pub fn action_of(action: Option<&str>) -> ApiResult<UploadAction> {
 }
 
 impl UploadBody {
-    fn into_upload(self) -> ApiResult<Upload> {
+    fn into_upload(self) -> ApiResult<ParsedUpload> {
         let action = action_of(self.action.as_deref())?;
         let count = self.inputs.len();
         for (name, column) in [
@@ -261,13 +264,18 @@ impl UploadBody {
                 external_id: text_at(&self.example_ids, "example_ids", index)?,
             });
         }
-        Ok(Upload { action, name: self.name, description: self.description, examples })
+        Ok(ParsedUpload { action, name: self.name, description: self.description, examples })
     }
 }
 
 /// `POST /v1/datasets/upload`: a JSON body, or a form with a file (see `dataset_form`), which is
 /// streamed to the store rather than read whole.
-pub async fn upload(State(state): State<AppState>, params: QueryParams, request: Request) -> ApiResult<Json<Value>> {
+pub async fn upload(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    params: QueryParams,
+    request: Request,
+) -> ApiResult<Json<Value>> {
     let sync = params.bool("sync", false)?;
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let outcome = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
@@ -275,12 +283,10 @@ pub async fn upload(State(state): State<AppState>, params: QueryParams, request:
             .await
             .map_err(|rejection| ApiError::unprocessable(format!("the form is unreadable: {}", rejection.body_text())))?;
         let form = super::dataset_form::read(multipart, state.max_upload_bytes).await?;
-        if form.name.trim().is_empty() {
-            return Err(ApiError::unprocessable("name must not be empty"));
-        }
         let (action, name, description) = (form.action, form.name.clone(), form.description.clone());
+        let upload = Upload { action, name: &name, description: description.as_deref() };
         let mut batches = form.into_batches();
-        match state.store.upload_example_batches(action, &name, description.as_deref(), &json!({}), &mut batches).await {
+        match state.services.datasets().upload_batches(&caller, &upload, &mut batches).await {
             Ok(outcome) => outcome,
             Err(error) => return Err(batches.take_failure().unwrap_or_else(|| error.into())),
         }
@@ -288,18 +294,16 @@ pub async fn upload(State(state): State<AppState>, params: QueryParams, request:
         // A JSON body is read whole, so it keeps the general body limit, not the upload limit.
         let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, state.max_body_bytes)));
         let JsonBody(body) = JsonBody::<UploadBody>::from_request(request, &state).await?;
-        let upload = body.into_upload()?;
-        if upload.name.trim().is_empty() {
-            return Err(ApiError::unprocessable("name must not be empty"));
-        }
-        state.store.upload_examples(upload.action, &upload.name, upload.description.as_deref(), &json!({}), upload.examples).await?
+        let parsed = body.into_upload()?;
+        let upload = Upload { action: parsed.action, name: &parsed.name, description: parsed.description.as_deref() };
+        state.services.datasets().upload(&caller, &upload, parsed.examples).await?
     };
     if !sync {
         return Ok(Json(Value::Null));
     }
     Ok(Json(json!({"data": {
-        "dataset_id": GlobalId::encode(DATASET, outcome.dataset_id),
-        "version_id": GlobalId::encode(VERSION, outcome.version_id),
+        "dataset_id": GlobalId::encode(GlobalType::Dataset, outcome.dataset_id),
+        "version_id": GlobalId::encode(GlobalType::DatasetVersion, outcome.version_id),
         "num_created_examples": outcome.created,
         "num_updated_examples": outcome.updated,
         "num_deleted_examples": outcome.deleted,

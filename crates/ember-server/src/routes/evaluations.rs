@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::body::{content_encoding, decompress};
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::legacy_evaluations::{protobuf, Evaluations};
 use crate::AppState;
@@ -18,7 +19,12 @@ fn media_type(headers: &HeaderMap) -> String {
     content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<StatusCode> {
+pub async fn post(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
     let media_type = media_type(&headers);
     let body = decompress(body, content_encoding(&headers)?, state.max_body_bytes)?;
     let evaluations: Evaluations = match media_type.as_str() {
@@ -32,15 +38,17 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             ))
         }
     };
-    // One evaluation is about one level, so this is one transaction.
-    state.store.upsert_span_annotations(&evaluations.spans).await?;
-    state.store.upsert_trace_annotations(&evaluations.traces).await?;
-    state.store.upsert_document_annotations(&evaluations.documents).await?;
+    state.services.annotations().write_evaluations(&caller, &evaluations.spans, &evaluations.traces, &evaluations.documents).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(feature = "arrow")]
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, params: crate::params::QueryParams) -> ApiResult<Response> {
+pub async fn get(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    params: crate::params::QueryParams,
+) -> ApiResult<Response> {
     use axum::response::IntoResponse;
 
     use crate::legacy_evaluations::arrow::{encode, Level, Row};
@@ -51,8 +59,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, params: crat
         .or_else(|| headers.get("project-name").and_then(|v| v.to_str().ok()))
         .unwrap_or(ember_store::DEFAULT_PROJECT_NAME)
         .to_string();
-    let project = super::resolve_project(&state.store, &project_name).await?;
-    let levels = state.store.llm_annotations(project.id).await?;
+    let levels = state.services.annotations().llm_annotations(&caller, ember_service::ProjectRef::Identifier(&project_name)).await?;
     let mut body = Vec::new();
     for (level, annotations) in [(Level::Trace, &levels.traces), (Level::Span, &levels.spans), (Level::Document, &levels.documents)] {
         for group in annotations.chunk_by(|a, b| a.name == b.name) {
@@ -66,10 +73,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, params: crat
                     explanation: a.explanation.clone(),
                 })
                 .collect();
-            let stream = encode(level, &group[0].name, &rows).map_err(|error| {
-                tracing::error!(%error, "arrow encoding failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "could not encode the evaluations")
-            })?;
+            let stream = encode(level, &group[0].name, &rows).map_err(ApiError::internal)?;
             body.extend(stream);
         }
     }

@@ -6,21 +6,22 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ember_core::time::format_nanos;
-use ember_core::GlobalId;
+use ember_core::{GlobalId, GlobalType};
+use ember_service::Caller;
 use ember_store::{ExperimentEvaluationRecord, ExportedRun};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::csv_cell;
-use super::datasets::EXAMPLE;
-use super::experiments::experiment_of;
+use super::experiments::experiment_rowid;
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
 #[derive(Serialize)]
 struct EvaluationRecord<'a> {
     name: &'a str,
-    annotator_kind: &'a str,
+    annotator_kind: ember_core::AnnotatorKind,
     label: Option<&'a str>,
     score: Option<f64>,
     explanation: Option<&'a str>,
@@ -35,7 +36,7 @@ impl<'a> From<&'a ExperimentEvaluationRecord> for EvaluationRecord<'a> {
     fn from(evaluation: &'a ExperimentEvaluationRecord) -> Self {
         EvaluationRecord {
             name: &evaluation.name,
-            annotator_kind: &evaluation.annotator_kind,
+            annotator_kind: evaluation.annotator_kind,
             label: evaluation.label.as_deref(),
             score: evaluation.score,
             explanation: evaluation.explanation.as_deref(),
@@ -70,7 +71,7 @@ impl<'a> From<&'a ExportedRun> for RunRecord<'a> {
     fn from(exported: &'a ExportedRun) -> Self {
         let run = &exported.run;
         RunRecord {
-            example_id: GlobalId::encode(EXAMPLE, run.dataset_example_id),
+            example_id: GlobalId::encode(GlobalType::DatasetExample, run.dataset_example_id),
             repetition_number: run.repetition_number,
             input: &exported.input,
             reference_output: &exported.reference_output,
@@ -89,9 +90,8 @@ impl<'a> From<&'a ExportedRun> for RunRecord<'a> {
 }
 
 /// The experiment's name and runs: 404 when it has no runs, as Phoenix answers.
-async fn runs_of(state: &AppState, id: &str) -> ApiResult<(String, Vec<ExportedRun>)> {
-    let experiment = experiment_of(state, id).await?;
-    let runs = state.store.export_experiment_runs(experiment.id).await?;
+async fn runs_of(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(String, Vec<ExportedRun>)> {
+    let (experiment, runs) = state.services.experiments().export_runs(caller, experiment_rowid(id)?).await?;
     if runs.is_empty() {
         return Err(ApiError::not_found(format!("Experiment with ID {id} has no runs")));
     }
@@ -104,8 +104,8 @@ fn attachment(name: &str, extension: &str) -> String {
     format!("attachment; filename=\"{safe}.{extension}\"")
 }
 
-pub async fn json(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let (name, runs) = runs_of(&state, &id).await?;
+pub async fn json(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Response> {
+    let (name, runs) = runs_of(&state, &caller, &id).await?;
     let records: Vec<RunRecord> = runs.iter().map(RunRecord::from).collect();
     let body = serde_json::to_string_pretty(&records).map_err(ApiError::internal)?;
     let headers =
@@ -127,7 +127,7 @@ fn evaluation_cells(evaluation: &ExperimentEvaluationRecord) -> [String; 9] {
         optional(evaluation.score),
         optional(evaluation.explanation.as_deref()),
         evaluation.metadata.to_string(),
-        evaluation.annotator_kind.clone(),
+        evaluation.annotator_kind.as_str().to_string(),
         optional(evaluation.trace_id.as_deref()),
         optional(evaluation.error.as_deref()),
         format_nanos(evaluation.start_time),
@@ -135,8 +135,8 @@ fn evaluation_cells(evaluation: &ExperimentEvaluationRecord) -> [String; 9] {
     ]
 }
 
-pub async fn csv(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let (name, runs) = runs_of(&state, &id).await?;
+pub async fn csv(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Response> {
+    let (name, runs) = runs_of(&state, &caller, &id).await?;
     // Evaluation columns in the order their names first appear, as a data frame would have them.
     let mut evaluation_names: Vec<&str> = Vec::new();
     for evaluation in runs.iter().flat_map(|run| &run.evaluations) {
@@ -169,7 +169,7 @@ pub async fn csv(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     for exported in &runs {
         let run = &exported.run;
         let mut record = vec![
-            GlobalId::encode(EXAMPLE, run.dataset_example_id),
+            GlobalId::encode(GlobalType::DatasetExample, run.dataset_example_id),
             run.repetition_number.to_string(),
             exported.input.to_string(),
             exported.reference_output.to_string(),

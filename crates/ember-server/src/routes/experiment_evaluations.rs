@@ -2,22 +2,20 @@
 //! name) and `GET /v1/experiments/{id}/incomplete-evaluations`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::Json;
-use ember_core::GlobalId;
-use ember_store::{AnnotatorKind, ExperimentEvaluationInput};
+use ember_core::{AnnotatorKind, GlobalId, GlobalType};
+use ember_service::experiments::EvaluationRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::datasets::ExampleView;
-use super::experiment_runs::{timestamp_field, RunView, RUN};
-use super::experiments::experiment_of;
+use super::experiment_runs::{timestamp_field, RunView};
+use super::experiments::experiment_rowid;
 use super::JsonBody;
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::AppState;
-
-const EVALUATION: &str = "ExperimentEvaluation";
 
 #[derive(Deserialize, Default)]
 struct EvaluationResult {
@@ -49,7 +47,11 @@ pub struct UpsertEvaluation {
     trace_id: Option<String>,
 }
 
-pub async fn upsert(State(state): State<AppState>, JsonBody(body): JsonBody<UpsertEvaluation>) -> ApiResult<Json<Value>> {
+pub async fn upsert(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    JsonBody(body): JsonBody<UpsertEvaluation>,
+) -> ApiResult<Json<Value>> {
     let annotator_kind = AnnotatorKind::parse(&body.annotator_kind).ok_or_else(|| {
         ApiError::validation(
             &["body", "annotator_kind"],
@@ -58,34 +60,26 @@ pub async fn upsert(State(state): State<AppState>, JsonBody(body): JsonBody<Upse
             json!(body.annotator_kind),
         )
     })?;
-    if body.name.trim().is_empty() {
-        return Err(ApiError::validation(&["body", "name"], "string_too_short", "The evaluation name must not be empty", json!(body.name)));
-    }
-    if body.result.is_none() && body.error.is_none() {
-        return Err(ApiError::unprocessable("Either result or error must be provided"));
-    }
-    let not_found = || ApiError::not_found(format!("ExperimentRun with ID {} does not exist", body.experiment_run_id));
-    let run_id = GlobalId::decode_as(&body.experiment_run_id, RUN).ok_or_else(not_found)?;
+    let run_id = GlobalId::decode_as(&body.experiment_run_id, GlobalType::ExperimentRun)
+        .ok_or_else(|| ApiError::not_found(format!("ExperimentRun with ID {} does not exist", body.experiment_run_id)))?;
+    let has_result = body.result.is_some();
     let result = body.result.unwrap_or_default();
-    let metadata = body.metadata.filter(|metadata| !metadata.is_empty()).or(result.metadata).unwrap_or_default();
-    let evaluation = ExperimentEvaluationInput {
+    let evaluation = EvaluationRequest {
         experiment_run_id: run_id,
-        name: body.name,
         annotator_kind,
         label: result.label,
         score: result.score,
         explanation: result.explanation,
         error: body.error,
-        metadata: Value::Object(metadata),
-        trace_id: body.trace_id.filter(|trace_id| !trace_id.is_empty()),
+        metadata: body.metadata.filter(|metadata| !metadata.is_empty()).or(result.metadata).unwrap_or_default(),
+        trace_id: body.trace_id,
         start_time: timestamp_field("start_time", &body.start_time)?,
         end_time: timestamp_field("end_time", &body.end_time)?,
+        name: body.name,
+        has_result,
     };
-    let id = state.store.upsert_experiment_evaluation(&evaluation).await.map_err(|error| match error {
-        ember_store::StoreError::NotFound(_) => not_found(),
-        other => other.into(),
-    })?;
-    Ok(Json(json!({"data": {"id": GlobalId::encode(EVALUATION, id)}})))
+    let id = state.services.experiments().record_evaluation(&caller, evaluation).await?;
+    Ok(Json(json!({"data": {"id": GlobalId::encode(GlobalType::ExperimentEvaluation, id)}})))
 }
 
 #[derive(Serialize)]
@@ -95,14 +89,16 @@ struct IncompleteEvaluationView<'a> {
     evaluation_names: &'a [String],
 }
 
-pub async fn incomplete(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let experiment = experiment_of(&state, &id).await?;
+pub async fn incomplete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let experiment = experiment_rowid(&id)?;
     let names: Vec<String> = params.all("evaluation_name").into_iter().filter(|name| !name.is_empty()).collect();
-    if names.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "At least one evaluation_name is required"));
-    }
-    let (items, next_cursor) =
-        state.store.incomplete_experiment_evaluations(experiment.id, &names, params.cursor(RUN)?, params.limit(50, None)?).await?;
+    let (cursor, limit) = (params.cursor(GlobalType::ExperimentRun)?, params.limit(50, None)?);
+    let (items, next_cursor) = state.services.experiments().incomplete_evaluations(&caller, experiment, &names, cursor, limit).await?;
     let data: Vec<IncompleteEvaluationView> = items
         .iter()
         .map(|item| IncompleteEvaluationView {
@@ -111,5 +107,5 @@ pub async fn incomplete(State(state): State<AppState>, Path(id): Path<String>, p
             evaluation_names: &item.missing_names,
         })
         .collect();
-    Ok(Json(json!({"data": data, "next_cursor": next_cursor.map(|id| GlobalId::encode(RUN, id))})))
+    Ok(Json(json!({"data": data, "next_cursor": next_cursor.map(|id| GlobalId::encode(GlobalType::ExperimentRun, id))})))
 }

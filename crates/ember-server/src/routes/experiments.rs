@@ -6,19 +6,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::time::format_nanos;
-use ember_core::GlobalId;
-use ember_store::{ExperimentChanges, ExperimentKey, ExperimentRecord, NewExperiment};
-use rand::Rng;
+use ember_core::{GlobalId, GlobalType};
+use ember_service::datasets::DatasetRef;
+use ember_service::experiments::{ExperimentRequest, ExperimentUpdate};
+use ember_service::Caller;
+use ember_store::{DatasetRecord, ExperimentRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::datasets::{DATASET, SPLIT, VERSION};
 use super::{present, JsonBody};
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::AppState;
-
-pub(super) const EXPERIMENT: &str = "Experiment";
 
 /// An experiment as the API shows it.
 #[derive(Serialize)]
@@ -42,9 +42,9 @@ pub(super) struct ExperimentView {
 impl From<ExperimentRecord> for ExperimentView {
     fn from(experiment: ExperimentRecord) -> Self {
         ExperimentView {
-            id: GlobalId::encode(EXPERIMENT, experiment.id),
-            dataset_id: GlobalId::encode(DATASET, experiment.dataset_id),
-            dataset_version_id: GlobalId::encode(VERSION, experiment.dataset_version_id),
+            id: GlobalId::encode(GlobalType::Experiment, experiment.id),
+            dataset_id: GlobalId::encode(GlobalType::Dataset, experiment.dataset_id),
+            dataset_version_id: GlobalId::encode(GlobalType::DatasetVersion, experiment.dataset_version_id),
             missing_run_count: experiment.missing_run_count(),
             name: experiment.name,
             description: experiment.description,
@@ -60,19 +60,23 @@ impl From<ExperimentRecord> for ExperimentView {
     }
 }
 
-/// The experiment an id from the path names: 404 when it is not an experiment id or there is
-/// none, as Phoenix answers.
-pub(super) async fn experiment_of(state: &AppState, id: &str) -> ApiResult<ExperimentKey> {
-    let not_found = || ApiError::not_found(format!("Experiment with ID {id} does not exist"));
-    let rowid = GlobalId::decode_as(id, EXPERIMENT).ok_or_else(not_found)?;
-    state.store.get_experiment_key(rowid).await?.ok_or_else(not_found)
+/// The experiment rowid an id from the path names: 404 when it is not an experiment id, as
+/// Phoenix answers.
+pub(super) fn experiment_rowid(id: &str) -> ApiResult<i64> {
+    GlobalId::decode_as(id, GlobalType::Experiment).ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))
 }
 
-/// As [`experiment_of`], but an id that is not an experiment id is a 422, as the newer paths
+/// As [`experiment_rowid`], but an id that is not an experiment id is a 422, as the newer paths
 /// (tags, patch) answer.
-pub(super) async fn experiment_checked(state: &AppState, id: &str) -> ApiResult<ExperimentKey> {
-    let rowid = GlobalId::decode_as(id, EXPERIMENT).ok_or_else(|| ApiError::unprocessable(format!("Invalid experiment ID: {id}")))?;
-    state.store.get_experiment_key(rowid).await?.ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))
+pub(super) fn experiment_rowid_checked(id: &str) -> ApiResult<i64> {
+    GlobalId::decode_as(id, GlobalType::Experiment).ok_or_else(|| ApiError::unprocessable(format!("Invalid experiment ID: {id}")))
+}
+
+/// The dataset of an experiments path: 404 `Dataset with ID ... does not exist`.
+async fn dataset_of(state: &AppState, caller: &Caller, dataset_id: &str) -> ApiResult<DatasetRecord> {
+    let not_found = || ApiError::not_found(format!("Dataset with ID {dataset_id} does not exist"));
+    let rowid = GlobalId::decode_as(dataset_id, GlobalType::Dataset).ok_or_else(not_found)?;
+    state.services.datasets().find(caller, DatasetRef::Id(rowid)).await?.ok_or_else(not_found)
 }
 
 #[derive(Deserialize)]
@@ -95,86 +99,49 @@ fn one() -> i64 {
     1
 }
 
-/// A name for an unnamed experiment: the dataset's name's start and a random suffix.
-fn generated_name(dataset_name: &str) -> String {
-    let prefix: String = dataset_name.chars().take(8).map(|c| if c == ' ' { '-' } else { c }).collect();
-    format!("{prefix}-{:08x}", rand::rng().random::<u32>())
-}
-
 pub async fn create(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(dataset_id): Path<String>,
     JsonBody(body): JsonBody<CreateExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let not_found = || ApiError::not_found(format!("Dataset with ID {dataset_id} does not exist"));
-    let dataset_rowid = GlobalId::decode_as(&dataset_id, DATASET).ok_or_else(not_found)?;
-    let dataset = state.store.get_dataset(dataset_rowid).await?.ok_or_else(not_found)?;
-    if body.repetitions < 1 {
-        return Err(ApiError::validation(
-            &["body", "repetitions"],
-            "greater_than",
-            "Input should be greater than 0",
-            json!(body.repetitions),
-        ));
-    }
-    let version_rowid = match body.version_id.as_deref() {
+    let dataset = dataset_of(&state, &caller, &dataset_id).await?;
+    let version_id = match body.version_id.as_deref() {
         None => None,
         Some(raw) => Some(
-            GlobalId::decode_as(raw, VERSION).ok_or_else(|| ApiError::not_found(format!("DatasetVersion with ID {raw} does not exist")))?,
+            GlobalId::decode_as(raw, GlobalType::DatasetVersion)
+                .ok_or_else(|| ApiError::not_found(format!("DatasetVersion with ID {raw} does not exist")))?,
         ),
     };
-    let version = state.store.get_dataset_version(dataset.id, version_rowid).await?.ok_or_else(|| match &body.version_id {
-        Some(raw) => ApiError::not_found(format!("DatasetVersion with ID {raw} does not exist")),
-        None => ApiError::not_found(format!("Dataset {dataset_id} does not have any versions")),
-    })?;
-    let mut split_ids = Vec::new();
-    for split in body.splits.iter().flatten() {
-        let found = match GlobalId::decode_as(split, SPLIT) {
-            Some(id) => state.store.get_dataset_split(id).await?,
-            None => state.store.get_dataset_split_by_name(split).await?,
-        };
-        split_ids.push(found.ok_or_else(|| ApiError::not_found(format!("Dataset splits not found: {split}")))?.id);
-    }
-    let name = match body.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
-        Some(name) => name.to_string(),
-        None => generated_name(&dataset.name),
+    let request = ExperimentRequest {
+        name: body.name,
+        description: body.description,
+        metadata: body.metadata,
+        version_id,
+        splits: body.splits.unwrap_or_default(),
+        repetitions: body.repetitions,
     };
-    let project_name = format!("Experiment-{}", uuid::Uuid::new_v4().simple().to_string().split_at(24).0);
-    let project_description =
-        format!("dataset_id: {}\ndataset_version_id: {}", GlobalId::encode(DATASET, dataset.id), GlobalId::encode(VERSION, version.id));
-    let metadata = Value::Object(body.metadata.unwrap_or_default());
-    let experiment = state
-        .store
-        .create_experiment(NewExperiment {
-            dataset_id: dataset.id,
-            dataset_version_id: version.id,
-            name: &name,
-            description: body.description.as_deref(),
-            metadata: &metadata,
-            repetitions: body.repetitions,
-            split_ids: &split_ids,
-            project_name: &project_name,
-            project_description: &project_description,
-        })
-        .await?;
+    let experiment = state.services.experiments().create(&caller, &dataset, request).await?;
     Ok(Json(json!({"data": ExperimentView::from(experiment)})))
 }
 
-pub async fn list(State(state): State<AppState>, Path(dataset_id): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let not_found = || ApiError::not_found(format!("Dataset with ID {dataset_id} does not exist"));
-    let dataset_rowid = GlobalId::decode_as(&dataset_id, DATASET).ok_or_else(not_found)?;
-    let dataset = state.store.get_dataset(dataset_rowid).await?.ok_or_else(not_found)?;
-    let page = state.store.list_experiments(dataset.id, params.cursor(EXPERIMENT)?, params.limit(50, None)?).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(dataset_id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let dataset = dataset_of(&state, &caller, &dataset_id).await?;
+    let (cursor, limit) = (params.cursor(GlobalType::Experiment)?, params.limit(50, None)?);
+    let page = state.services.experiments().list(&caller, &dataset, cursor, limit).await?;
     Ok(Json(json!({
         "data": page.items.into_iter().map(ExperimentView::from).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(EXPERIMENT, id)),
+        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::Experiment, id)),
     })))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let key = experiment_of(&state, &id).await?;
-    let experiment =
-        state.store.get_experiment(key.id).await?.ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))?;
+pub async fn get(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let experiment = state.services.experiments().get(&caller, experiment_rowid(&id)?).await?;
     Ok(Json(json!({"data": ExperimentView::from(experiment)})))
 }
 
@@ -190,33 +157,22 @@ pub struct UpdateExperiment {
 
 pub async fn update(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateExperiment>,
 ) -> ApiResult<Json<Value>> {
-    let experiment = experiment_checked(&state, &id).await?;
-    let name = match body.name {
-        None => None,
-        Some(None) => return Err(ApiError::unprocessable("name cannot be null")),
-        Some(Some(name)) if name.trim().is_empty() => return Err(ApiError::unprocessable("name must not be empty")),
-        Some(Some(name)) => Some(name.trim().to_string()),
-    };
-    let metadata = match body.metadata {
-        None => None,
-        Some(None) => return Err(ApiError::unprocessable("metadata cannot be null")),
-        Some(Some(metadata)) => Some(Value::Object(metadata)),
-    };
-    let changes = ExperimentChanges { name, description: body.description, metadata };
-    let updated = state
-        .store
-        .update_experiment(experiment.id, changes)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))?;
+    let update = ExperimentUpdate { name: body.name, description: body.description, metadata: body.metadata };
+    let updated = state.services.experiments().update(&caller, experiment_rowid_checked(&id)?, update).await?;
     Ok(Json(json!({"data": ExperimentView::from(updated)})))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<StatusCode> {
     let delete_project = params.bool("delete_project", false)?;
-    let experiment = experiment_of(&state, &id).await?;
-    state.store.delete_experiment(experiment.id, delete_project).await?;
+    state.services.experiments().delete(&caller, experiment_rowid(&id)?, delete_project).await?;
     Ok(StatusCode::NO_CONTENT)
 }

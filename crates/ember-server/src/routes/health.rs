@@ -15,7 +15,7 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Ready when the database answers.
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    state.store.get_project(1).await?;
+    state.services.ready().await?;
     Ok(Json(json!({})))
 }
 

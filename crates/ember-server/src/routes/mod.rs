@@ -1,4 +1,5 @@
-//! One module per REST resource.
+//! One module per REST resource: each handler parses the request, calls a service with the
+//! request's caller, and renders the answer in Phoenix's shape.
 
 pub mod annotation_configs;
 pub mod annotations;
@@ -29,21 +30,10 @@ pub mod traces;
 use axum::body::Bytes;
 use axum::extract::FromRequest;
 use axum::http::Request;
-use ember_core::GlobalId;
-use ember_store::{Project, Store};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use crate::error::{ApiError, ApiResult};
-
-/// A project named by GlobalID or by name; 404 when there is none.
-pub async fn resolve_project(store: &Store, identifier: &str) -> ApiResult<Project> {
-    let found = match GlobalId::decode_as(identifier, "Project") {
-        Some(rowid) => store.get_project(rowid).await?,
-        None => store.get_project_by_name(identifier).await?,
-    };
-    found.ok_or_else(|| ApiError::not_found(format!("Project not found: {identifier}")))
-}
+use crate::error::ApiError;
 
 /// A JSON value as a CSV cell, as the downloads write them: text as it is, null as empty,
 /// anything else as JSON.
@@ -87,7 +77,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             }
             let inner = error.into_inner();
             let kind = if inner.is_syntax() || inner.is_eof() { "json_invalid" } else { "value_error" };
-            ApiError::validation_at(Value::Array(location), kind, inner.to_string(), json!(null))
+            ApiError::validation_at(location, kind, inner.to_string(), json!(null))
         })
     }
 }

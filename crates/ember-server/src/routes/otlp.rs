@@ -10,13 +10,20 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use ember_otlp::{decode_export, decode_json, decode_protobuf};
 use prost::Message;
 use serde_json::json;
 
-use crate::body::content_encoding;
+use crate::body::{content_encoding, decompress};
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::ingest::{ingest_body, OtlpFormat};
 use crate::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OtlpFormat {
+    Protobuf,
+    Json,
+}
 
 fn format_of(headers: &HeaderMap) -> ApiResult<OtlpFormat> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -31,11 +38,26 @@ fn format_of(headers: &HeaderMap) -> ApiResult<OtlpFormat> {
     }
 }
 
-pub async fn export(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn export(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let format = format_of(&headers)?;
     let encoding = content_encoding(&headers)?;
     let header_project = headers.get("x-project-name").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let report = ingest_body(&state.ingest, body, encoding, format, header_project, state.max_body_bytes).await?;
+    let max_body_bytes = state.max_body_bytes;
+    // Decompressing and decoding are CPU work: the ingest service runs them on a blocking thread.
+    let decode = move || -> Result<_, ember_service::ServiceError> {
+        let raw = decompress(body, encoding, max_body_bytes).map_err(|error| ember_service::ServiceError::classified(&error))?;
+        let request = match format {
+            OtlpFormat::Protobuf => decode_protobuf(&raw)?,
+            OtlpFormat::Json => decode_json(&raw)?,
+        };
+        Ok(decode_export(request, header_project.as_deref()))
+    };
+    let report = state.services.ingest().export(&caller, decode).await?;
     let partial_success = (report.rejected_spans > 0)
         .then(|| ExportTracePartialSuccess { rejected_spans: report.rejected_spans, error_message: report.error_message.clone() });
     Ok(match format {

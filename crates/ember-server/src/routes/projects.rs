@@ -4,23 +4,29 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use ember_store::DEFAULT_PROJECT_NAME;
+use ember_core::GlobalType;
+use ember_service::projects::ProjectListQuery;
+use ember_service::ProjectRef;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{resolve_project, JsonBody};
-use crate::error::{ApiError, ApiResult};
+use super::JsonBody;
+use crate::caller::RequestCaller;
+use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};
 
-pub async fn list(State(state): State<AppState>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let limit = params.limit(100, None)?;
-    let cursor = params.cursor("Project")?;
-    let include_experiment_projects = params.bool("include_experiment_projects", false)?;
+pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+    let query = ProjectListQuery {
+        limit: params.limit(100, None)?,
+        cursor: params.cursor(GlobalType::Project)?,
+        include_experiment_projects: params.bool("include_experiment_projects", false)?,
+        name_contains: params.get("name_contains"),
+    };
     // ember has no dataset evaluators, so no project is one's; the flag is accepted.
     params.bool("include_dataset_evaluator_projects", false)?;
-    let page = state.store.list_projects(cursor, limit, params.get("name_contains"), include_experiment_projects).await?;
-    Ok(Json(wire::page(page.items.iter().map(wire::project).collect(), page.next_cursor, "Project")))
+    let page = state.services.projects().list(&caller, &query).await?;
+    Ok(Json(wire::page(page.items.iter().map(wire::project).collect(), page.next_cursor, GlobalType::Project)))
 }
 
 #[derive(Deserialize)]
@@ -30,17 +36,21 @@ pub struct CreateProject {
     description: Option<String>,
 }
 
-pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<CreateProject>) -> ApiResult<Json<Value>> {
-    let name = body.name.trim();
-    if name.is_empty() {
-        return Err(ApiError::validation(&["body", "name"], "string_too_short", "Project name must not be empty", json!(body.name)));
-    }
-    let project = state.store.create_project(name, body.description.as_deref()).await?;
+pub async fn create(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    JsonBody(body): JsonBody<CreateProject>,
+) -> ApiResult<Json<Value>> {
+    let project = state.services.projects().create(&caller, &body.name, body.description.as_deref()).await?;
     Ok(Json(json!({"data": wire::project(&project)})))
 }
 
-pub async fn get(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<Json<Value>> {
-    let project = resolve_project(&state.store, &identifier).await?;
+pub async fn get(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let project = state.services.projects().resolve(&caller, ProjectRef::Identifier(&identifier)).await?;
     Ok(Json(json!({"data": wire::project(&project)})))
 }
 
@@ -53,19 +63,20 @@ pub struct UpdateProject {
 /// Only the description can change; project names are immutable.
 pub async fn update(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<UpdateProject>,
 ) -> ApiResult<Json<Value>> {
-    let project = resolve_project(&state.store, &identifier).await?;
-    let updated = state.store.update_project_description(project.id, body.description.as_deref()).await?;
+    let projects = state.services.projects();
+    let updated = projects.update_description(&caller, ProjectRef::Identifier(&identifier), body.description.as_deref()).await?;
     Ok(Json(json!({"data": wire::project(&updated)})))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<impl IntoResponse> {
-    let project = resolve_project(&state.store, &identifier).await?;
-    if project.name == DEFAULT_PROJECT_NAME {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "The default project cannot be deleted"));
-    }
-    state.store.delete_project(project.id).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    state.services.projects().delete(&caller, ProjectRef::Identifier(&identifier)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,44 +5,36 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::prompt::{is_identifier, IDENTIFIER_PATTERN};
-use ember_core::GlobalId;
-use ember_store::{PromptVersionRecord, PromptVersionTagRecord, StoreError};
+use ember_core::{GlobalId, GlobalType};
+use ember_store::PromptVersionTagRecord;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::prompts::{cursor, page, version_view, PROMPT_VERSION};
+use super::prompts::{page, version_rowid, version_view};
 use super::JsonBody;
-use crate::error::{ApiError, ApiResult};
+use crate::caller::RequestCaller;
+use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::AppState;
 
-const PROMPT_VERSION_TAG: &str = "PromptVersionTag";
-
-fn version_id(text: &str) -> ApiResult<i64> {
-    GlobalId::decode_as(text, PROMPT_VERSION).ok_or_else(|| ApiError::unprocessable("Invalid prompt version ID"))
-}
-
-async fn version_checked(state: &AppState, text: &str) -> ApiResult<PromptVersionRecord> {
-    let id = version_id(text)?;
-    state.store.get_prompt_version(id).await?.ok_or_else(|| ApiError::not_found("Prompt version not found"))
-}
-
 fn tag_view(tag: &PromptVersionTagRecord) -> Value {
-    json!({"name": tag.name, "description": tag.description, "id": GlobalId::encode(PROMPT_VERSION_TAG, tag.id)})
+    json!({"name": tag.name, "description": tag.description, "id": GlobalId::encode(GlobalType::PromptVersionTag, tag.id)})
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let version = version_checked(&state, &id).await?;
+pub async fn get(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let version = state.services.prompts().version(&caller, version_rowid(&id)?).await?;
     Ok(Json(json!({"data": version_view(&version)})))
 }
 
-pub async fn tags(State(state): State<AppState>, Path(id): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let version = version_checked(&state, &id).await?;
-    let cursor = cursor(&params)?;
-    let limit = params.limit(100, None)?;
-    let tags = state.store.list_prompt_version_tags(version.id, cursor, limit).await?;
-    Ok(page(tags.items.iter().map(tag_view).collect(), tags.next_cursor, PROMPT_VERSION_TAG))
+pub async fn tags(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let version = version_rowid(&id)?;
+    let tags = state.services.prompts().version_tags(&caller, version, params.any_cursor()?, params.limit(100, None)?).await?;
+    Ok(page(tags.items.iter().map(tag_view).collect(), tags.next_cursor, GlobalType::PromptVersionTag))
 }
 
 #[derive(Deserialize)]
@@ -52,32 +44,21 @@ pub struct TagData {
     description: Option<String>,
 }
 
-pub async fn add_tag(State(state): State<AppState>, Path(id): Path<String>, JsonBody(body): JsonBody<TagData>) -> ApiResult<StatusCode> {
-    let version_id = version_id(&id)?;
-    if !is_identifier(&body.name) {
-        return Err(ApiError::validation(
-            &["body", "name"],
-            "string_pattern_mismatch",
-            format!("String should match pattern '{IDENTIFIER_PATTERN}'"),
-            json!(body.name),
-        ));
-    }
-    match state.store.set_prompt_version_tag(version_id, &body.name, body.description.as_deref()).await {
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound(_)) => Err(ApiError::not_found("Prompt version not found")),
-        Err(error) => Err(error.into()),
-    }
+pub async fn add_tag(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TagData>,
+) -> ApiResult<StatusCode> {
+    state.services.prompts().tag_version(&caller, version_rowid(&id)?, &body.name, body.description.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete_tag(State(state): State<AppState>, Path((id, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    let version_id = version_id(&id)?;
-    if !is_identifier(&name) {
-        return Err(ApiError::unprocessable("Invalid tag name"));
-    }
-    match state.store.delete_prompt_version_tag(version_id, &name).await {
-        Ok(true) => Ok(StatusCode::NO_CONTENT),
-        Ok(false) => Err(ApiError::not_found(format!("Tag {name} not found"))),
-        Err(StoreError::NotFound(_)) => Err(ApiError::not_found("Prompt version not found")),
-        Err(error) => Err(error.into()),
-    }
+pub async fn delete_tag(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.services.prompts().untag_version(&caller, version_rowid(&id)?, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,28 +5,27 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::prompt::{is_identifier, PromptVersionData, TemplateType, IDENTIFIER_PATTERN};
-use ember_core::GlobalId;
-use ember_store::{NewPrompt, PromptChanges, PromptRecord, PromptVersionInput, PromptVersionRecord, Store};
+use ember_core::prompt::PromptVersionData;
+use ember_core::{GlobalId, GlobalType};
+use ember_service::prompts::PromptRequest;
+use ember_store::{PromptChanges, PromptRecord, PromptVersionRecord};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{present, JsonBody};
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::AppState;
-
-pub(super) const PROMPT: &str = "Prompt";
-pub(super) const PROMPT_VERSION: &str = "PromptVersion";
 
 /// A prompt as the API shows it.
 pub(super) fn prompt_view(prompt: &PromptRecord) -> Value {
     json!({
         "name": prompt.name,
         "description": prompt.description,
-        "source_prompt_id": prompt.source_prompt_id.map(|id| GlobalId::encode(PROMPT, id)),
+        "source_prompt_id": prompt.source_prompt_id.map(|id| GlobalId::encode(GlobalType::Prompt, id)),
         "metadata": prompt.metadata,
-        "id": GlobalId::encode(PROMPT, prompt.id),
+        "id": GlobalId::encode(GlobalType::Prompt, prompt.id),
     })
 }
 
@@ -47,54 +46,18 @@ pub(super) fn version_view(version: &PromptVersionRecord) -> Value {
     if let Some(response_format) = &content.response_format {
         view.insert("response_format".into(), response_format.clone());
     }
-    view.insert("id".into(), json!(GlobalId::encode(PROMPT_VERSION, version.id)));
+    view.insert("id".into(), json!(GlobalId::encode(GlobalType::PromptVersion, version.id)));
     Value::Object(view)
 }
 
 /// The `{"data": [...], "next_cursor": ...}` page Phoenix returns; cursors are GlobalIDs.
-pub(super) fn page(items: Vec<Value>, next_cursor: Option<i64>, type_name: &str) -> Json<Value> {
-    Json(json!({"data": items, "next_cursor": next_cursor.map(|id| GlobalId::encode(type_name, id))}))
+pub(super) fn page(items: Vec<Value>, next_cursor: Option<i64>, global_type: GlobalType) -> Json<Value> {
+    Json(crate::wire::page(items, next_cursor, global_type))
 }
 
-/// A `cursor` parameter: any GlobalID's row id, as in Phoenix.
-pub(super) fn cursor(params: &QueryParams) -> ApiResult<Option<i64>> {
-    params
-        .get("cursor")
-        .filter(|cursor| !cursor.is_empty())
-        .map(|cursor| {
-            GlobalId::decode(cursor).map(|id| id.rowid).ok_or_else(|| ApiError::unprocessable(format!("Invalid cursor format: {cursor}")))
-        })
-        .transpose()
-}
-
-/// The prompt a path names by GlobalID or by name; `None` when there is none. A name that is not
-/// an identifier is a 422.
-async fn find_prompt(store: &Store, identifier: &str) -> ApiResult<Option<PromptRecord>> {
-    if identifier.is_empty() {
-        return Err(ApiError::unprocessable("Invalid prompt identifier"));
-    }
-    if let Some(id) = GlobalId::decode_as(identifier, PROMPT) {
-        return Ok(store.get_prompt(id).await?);
-    }
-    if !is_identifier(identifier) {
-        return Err(ApiError::unprocessable("Invalid prompt name"));
-    }
-    Ok(store.get_prompt_by_name(identifier).await?)
-}
-
-async fn prompt_checked(store: &Store, identifier: &str) -> ApiResult<PromptRecord> {
-    find_prompt(store, identifier).await?.ok_or_else(|| ApiError::not_found("Prompt not found"))
-}
-
-fn pattern_mismatch(location: &[&str], input: &str) -> ApiError {
-    ApiError::validation(location, "string_pattern_mismatch", format!("String should match pattern '{IDENTIFIER_PATTERN}'"), json!(input))
-}
-
-pub async fn list(State(state): State<AppState>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let cursor = cursor(&params)?;
-    let limit = params.limit(100, None)?;
-    let prompts = state.store.list_prompts(cursor, limit).await?;
-    Ok(page(prompts.items.iter().map(prompt_view).collect(), prompts.next_cursor, PROMPT))
+pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+    let prompts = state.services.prompts().list(&caller, params.any_cursor()?, params.limit(100, None)?).await?;
+    Ok(page(prompts.items.iter().map(prompt_view).collect(), prompts.next_cursor, GlobalType::Prompt))
 }
 
 #[derive(Deserialize)]
@@ -112,37 +75,19 @@ struct PromptData {
     metadata: Option<Map<String, Value>>,
 }
 
-pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody<CreatePrompt>) -> ApiResult<Json<Value>> {
-    if !is_identifier(&body.prompt.name) {
-        return Err(pattern_mismatch(&["body", "prompt", "name"], &body.prompt.name));
-    }
-    let version = body.version;
-    version.check().map_err(|message| ApiError::validation(&["body", "version"], "value_error", message, json!(null)))?;
-    if version.template_type != TemplateType::Chat {
-        return Err(ApiError::unprocessable("Only CHAT template type is supported for prompts"));
-    }
-    let metadata = Value::Object(body.prompt.metadata.unwrap_or_default());
-    let prompt =
-        NewPrompt { name: &body.prompt.name, description: body.prompt.description.as_deref(), metadata: &metadata, source_prompt_id: None };
-    let (_, created) = state.store.create_prompt_version(&prompt, &stored_version(&version)?).await?;
+pub async fn create(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    JsonBody(body): JsonBody<CreatePrompt>,
+) -> ApiResult<Json<Value>> {
+    let request = PromptRequest {
+        name: body.prompt.name,
+        description: body.prompt.description,
+        metadata: body.prompt.metadata,
+        version: body.version,
+    };
+    let created = state.services.prompts().create(&caller, request).await?;
     Ok(Json(json!({"data": version_view(&created)})))
-}
-
-/// The validated version as stored: each part as the JSON it reads back as.
-fn stored_version(version: &PromptVersionData) -> ApiResult<PromptVersionInput> {
-    let to_json = |value: Result<Value, serde_json::Error>| value.map_err(ApiError::internal);
-    Ok(PromptVersionInput {
-        description: version.description.clone(),
-        template_type: version.template_type.as_str().into(),
-        template_format: version.template_format.as_str().into(),
-        template: to_json(serde_json::to_value(&version.template))?,
-        invocation_parameters: to_json(serde_json::to_value(&version.invocation_parameters))?,
-        tools: version.tools.as_ref().map(|tools| to_json(serde_json::to_value(tools))).transpose()?,
-        response_format: version.response_format.as_ref().map(|format| to_json(serde_json::to_value(format))).transpose()?,
-        model_provider: version.model_provider.as_str().into(),
-        model_name: version.model_name.clone(),
-        metadata: json!({}),
-    })
 }
 
 #[derive(Deserialize)]
@@ -155,54 +100,56 @@ pub struct PatchPrompt {
 
 pub async fn patch(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<PatchPrompt>,
 ) -> ApiResult<Json<Value>> {
-    let prompt = prompt_checked(&state.store, &identifier).await?;
     let changes = PromptChanges { description: body.description, metadata: body.metadata.map(Value::Object) };
-    let patched = state.store.patch_prompt(prompt.id, &changes).await?.ok_or_else(|| ApiError::not_found("Prompt not found"))?;
+    let patched = state.services.prompts().patch(&caller, &identifier, &changes).await?;
     Ok(Json(json!({"data": prompt_view(&patched)})))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<StatusCode> {
-    let prompt = prompt_checked(&state.store, &identifier).await?;
-    if !state.store.delete_prompt(prompt.id).await? {
-        return Err(ApiError::not_found("Prompt not found"));
-    }
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.services.prompts().delete(&caller, &identifier).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A prompt's versions, newest first. An unknown prompt has no versions (an empty page, as in
 /// Phoenix).
-pub async fn versions(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let cursor = cursor(&params)?;
-    let limit = params.limit(100, None)?;
-    let Some(prompt) = find_prompt(&state.store, &identifier).await? else {
-        return Ok(page(Vec::new(), None, PROMPT_VERSION));
-    };
-    let versions = state.store.list_prompt_versions(prompt.id, cursor, limit).await?;
-    Ok(page(versions.items.iter().map(version_view).collect(), versions.next_cursor, PROMPT_VERSION))
+pub async fn versions(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let (cursor, limit) = (params.any_cursor()?, params.limit(100, None)?);
+    let versions = state.services.prompts().versions(&caller, &identifier, cursor, limit).await?;
+    Ok(page(versions.items.iter().map(version_view).collect(), versions.next_cursor, GlobalType::PromptVersion))
 }
 
-pub async fn latest(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<Json<Value>> {
-    let prompt = find_prompt(&state.store, &identifier).await?;
-    let version = match prompt {
-        Some(prompt) => state.store.latest_prompt_version(prompt.id).await?,
-        None => None,
-    };
-    let version = version.ok_or_else(|| ApiError::not_found(format!("No version of prompt {identifier}")))?;
+pub async fn latest(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let version = state.services.prompts().latest(&caller, &identifier).await?;
     Ok(Json(json!({"data": version_view(&version)})))
 }
 
-pub async fn by_tag(State(state): State<AppState>, Path((identifier, tag)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    if !is_identifier(&tag) {
-        return Err(ApiError::unprocessable("Invalid tag name"));
-    }
-    let prompt = find_prompt(&state.store, &identifier).await?;
-    let version = match prompt {
-        Some(prompt) => state.store.prompt_version_by_tag(prompt.id, &tag).await?,
-        None => None,
-    };
-    let version = version.ok_or_else(|| ApiError::not_found(format!("No version of prompt {identifier} is tagged {tag}")))?;
+pub async fn by_tag(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path((identifier, tag)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let version = state.services.prompts().by_tag(&caller, &identifier, &tag).await?;
     Ok(Json(json!({"data": version_view(&version)})))
+}
+
+/// A prompt version GlobalID from the path (422 when it is not one).
+pub(super) fn version_rowid(text: &str) -> ApiResult<i64> {
+    GlobalId::decode_as(text, GlobalType::PromptVersion).ok_or_else(|| ApiError::unprocessable("Invalid prompt version ID"))
 }

@@ -3,42 +3,48 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::GlobalId;
-use ember_store::{Filter, Grain, SessionRecord, Store};
+use ember_core::GlobalType;
+use ember_service::ProjectRef;
+use ember_store::{Filter, Grain};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{resolve_project, JsonBody};
-use crate::error::{ApiError, ApiResult};
+use super::JsonBody;
+use crate::caller::RequestCaller;
+use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};
 
-pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
     let limit = params.limit(100, None)?;
-    let cursor = params.cursor("ProjectSession")?;
+    let cursor = params.cursor(GlobalType::ProjectSession)?;
     let ascending = params.choice("order", &["asc", "desc"], "asc")? == "asc";
     let condition = params.filter("filter_condition", |text| Filter::phoenix(text, Grain::Session))?;
-    let project = resolve_project(&state.store, &identifier).await?;
-    let page = state.store.list_sessions(project.id, condition.as_ref(), cursor, limit, ascending).await?;
-    Ok(Json(wire::page(page.items.iter().map(wire::session).collect(), page.next_cursor, "ProjectSession")))
+    let sessions = state.services.sessions();
+    let page = sessions.list(&caller, ProjectRef::Identifier(&identifier), condition.as_ref(), cursor, limit, ascending).await?;
+    Ok(Json(wire::page(page.items.iter().map(wire::session).collect(), page.next_cursor, GlobalType::ProjectSession)))
 }
 
-async fn resolve_session(store: &Store, identifier: &str) -> ApiResult<SessionRecord> {
-    let found = match GlobalId::decode_as(identifier, "ProjectSession") {
-        Some(rowid) => store.get_session(Some(rowid), None).await?,
-        None => store.get_session(None, Some(identifier)).await?,
-    };
-    found.ok_or_else(|| ApiError::not_found(format!("Session not found: {identifier}")))
-}
-
-pub async fn get(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<Json<Value>> {
-    let session = resolve_session(&state.store, &identifier).await?;
+pub async fn get(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let session = state.services.sessions().resolve(&caller, &identifier).await?;
     Ok(Json(json!({"data": wire::session(&session)})))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<StatusCode> {
-    let session = resolve_session(&state.store, &identifier).await?;
-    state.store.delete_sessions(&[session.rowid]).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.services.sessions().delete(&caller, &identifier).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -48,16 +54,11 @@ pub struct DeleteSessions {
 }
 
 /// Identifiers must all be GlobalIDs or all `session.id` strings; unknown ones are skipped.
-pub async fn delete_many(State(state): State<AppState>, JsonBody(body): JsonBody<DeleteSessions>) -> ApiResult<StatusCode> {
-    let global: Vec<Option<i64>> = body.session_identifiers.iter().map(|id| GlobalId::decode_as(id, "ProjectSession")).collect();
-    let rowids = if global.iter().all(Option::is_some) {
-        global.into_iter().flatten().collect()
-    } else if global.iter().all(Option::is_none) {
-        let names: Vec<&str> = body.session_identifiers.iter().map(String::as_str).collect();
-        state.store.session_rowids_by_session_id(&names).await?
-    } else {
-        return Err(ApiError::unprocessable("session_identifiers must be all GlobalIDs or all session_id strings, not a mix"));
-    };
-    state.store.delete_sessions(&rowids).await?;
+pub async fn delete_many(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    JsonBody(body): JsonBody<DeleteSessions>,
+) -> ApiResult<StatusCode> {
+    state.services.sessions().delete_many(&caller, &body.session_identifiers).await?;
     Ok(StatusCode::NO_CONTENT)
 }

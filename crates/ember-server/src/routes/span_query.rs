@@ -11,11 +11,13 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use ember_core::time::parse_timestamp;
+use ember_service::ProjectRef;
 use ember_store::{Filter, Grain, SpanQueryOptions};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::JsonBody;
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::span_frame::{canonical_key, concat_frame, explode_frame, full_frame, select_frame, Concat, Explode, Frame};
@@ -155,6 +157,7 @@ fn run_plan(plan: &Plan, records: &[ember_store::SpanRecord]) -> ApiResult<Frame
 
 pub async fn query_spans(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     params: QueryParams,
     headers: HeaderMap,
     JsonBody(request): JsonBody<SpanQueryRequest>,
@@ -183,16 +186,10 @@ pub async fn query_spans(
         orphan_span_as_root_span: request.orphan_span_as_root_span.unwrap_or(true),
         condition: None,
     };
-    let project = state.store.get_project_by_name(&project_name).await?;
     let mut frames = Vec::with_capacity(plans.len());
     for plan in &plans {
-        let records = match &project {
-            Some(project) => {
-                let options = SpanQueryOptions { condition: plan.condition.clone(), ..options.clone() };
-                state.store.query_spans(project.id, &options).await?
-            }
-            None => Vec::new(),
-        };
+        let options = SpanQueryOptions { condition: plan.condition.clone(), ..options.clone() };
+        let records = state.services.spans().query(&caller, ProjectRef::Name(&project_name), &options).await?;
         frames.push(run_plan(plan, &records)?);
     }
 
@@ -221,10 +218,7 @@ fn multipart_json(frames: &[Frame]) -> Response {
 fn arrow_streams(frames: &[Frame]) -> ApiResult<Response> {
     let mut body = Vec::new();
     for frame in frames {
-        let stream = crate::span_frame_arrow::to_arrow_stream(frame).map_err(|error| {
-            tracing::error!(%error, "arrow encoding failed");
-            ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred")
-        })?;
+        let stream = crate::span_frame_arrow::to_arrow_stream(frame).map_err(ApiError::internal)?;
         body.extend_from_slice(&stream);
     }
     Ok(([(header::CONTENT_TYPE, "application/x-pandas-arrow")], body).into_response())

@@ -1,18 +1,19 @@
 //! `/v1/projects/{p}/spans`, `/v1/projects/{p}/spans/otlpv1`, `/v1/spans/{id}`.
 
-use std::collections::HashSet;
-
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::time::parse_timestamp;
-use ember_core::{semconv, GlobalId, RoutedSpan, Span, SpanEvent, SpanKind, StatusCode as SpanStatus};
+use ember_core::{semconv, GlobalType, Span, SpanEvent, SpanKind, StatusCode as SpanStatus};
+use ember_service::spans::{InvalidSpan, SpanCandidate, SpanCreation};
+use ember_service::{Caller, ProjectRef};
 use ember_store::{AttributeFilter, Filter, Grain, Page, SpanFilters, SpanRecord};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{resolve_project, JsonBody};
+use super::JsonBody;
+use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};
@@ -56,33 +57,41 @@ fn span_condition(params: &QueryParams) -> ApiResult<Option<Filter>> {
 }
 
 /// The page of spans both list routes answer with.
-async fn span_page(state: &AppState, identifier: &str, params: &QueryParams) -> ApiResult<Page<SpanRecord>> {
+async fn span_page(state: &AppState, caller: &Caller, identifier: &str, params: &QueryParams) -> ApiResult<Page<SpanRecord>> {
     let limit = params.limit(100, Some(1000))?;
-    let cursor = params.cursor("Span")?;
+    let cursor = params.cursor(GlobalType::Span)?;
     let filters = filters_from(params)?;
-    let project = resolve_project(&state.store, identifier).await?;
-    Ok(state.store.list_spans(project.id, &filters, cursor, limit).await?)
+    Ok(state.services.spans().list(caller, ProjectRef::Identifier(identifier), &filters, cursor, limit).await?)
 }
 
-pub async fn list(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Response> {
-    let page = span_page(&state, &identifier, &params).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Response> {
+    let page = span_page(&state, &caller, &identifier, &params).await?;
     Ok(Json(wire::span_page(&page)).into_response())
 }
 
-pub async fn list_otlp(State(state): State<AppState>, Path(identifier): Path<String>, params: QueryParams) -> ApiResult<Json<Value>> {
-    let page = span_page(&state, &identifier, &params).await?;
+pub async fn list_otlp(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Value>> {
+    let page = span_page(&state, &caller, &identifier, &params).await?;
     let data = page.items.iter().map(|record| ember_otlp::encode::span_to_otlp_json(&record.span)).collect();
-    Ok(Json(wire::page(data, page.next_cursor, "Span")))
+    Ok(Json(wire::page(data, page.next_cursor, GlobalType::Span)))
 }
 
 /// Deletes a span by GlobalID or OpenTelemetry span id.
-pub async fn delete(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<StatusCode> {
-    let record = match GlobalId::decode_as(&identifier, "Span") {
-        Some(rowid) => state.store.get_span(Some(rowid), None).await?,
-        None => state.store.get_span(None, Some(&identifier)).await?,
-    };
-    let record = record.ok_or_else(|| ApiError::not_found(format!("Span not found: {identifier}")))?;
-    state.store.delete_span(record.rowid).await?;
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.services.spans().delete(&caller, &identifier).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -123,17 +132,17 @@ struct InputSpan {
     events: Vec<InputEvent>,
 }
 
-fn convert_span(input: InputSpan) -> Result<Span, String> {
+/// A body span as a span, or why it cannot be one (the span service checks the rest).
+fn convert_span(input: InputSpan) -> SpanCandidate {
+    let (trace_id, span_id) = (input.context.trace_id.clone(), input.context.span_id.clone());
+    parse_span(input).map_err(|error| InvalidSpan { trace_id, span_id, error })
+}
+
+fn parse_span(input: InputSpan) -> Result<Span, String> {
     let trace_id = input.context.trace_id.trim().to_string();
     let span_id = input.context.span_id.trim().to_string();
-    if trace_id.is_empty() || span_id.is_empty() {
-        return Err("context.trace_id and context.span_id must not be empty".into());
-    }
     let start_time = parse_timestamp(&input.start_time).ok_or_else(|| format!("invalid start_time {:?}", input.start_time))?;
     let end_time = parse_timestamp(&input.end_time).ok_or_else(|| format!("invalid end_time {:?}", input.end_time))?;
-    if end_time < start_time {
-        return Err("end_time is before start_time".into());
-    }
     let status_code = SpanStatus::parse(&input.status_code)
         .ok_or_else(|| format!("invalid status_code {:?}; use OK, ERROR or UNSET", input.status_code))?;
     let span_kind = SpanKind::parse(&input.span_kind);
@@ -149,7 +158,7 @@ fn convert_span(input: InputSpan) -> Result<Span, String> {
             Ok(SpanEvent { name: event.name, timestamp, attributes: event.attributes })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let span = Span {
+    Ok(Span {
         trace_id,
         span_id,
         parent_id: input.parent_id.filter(|p| !p.trim().is_empty()),
@@ -161,60 +170,37 @@ fn convert_span(input: InputSpan) -> Result<Span, String> {
         events,
         status_code,
         status_message: input.status_message.unwrap_or_default(),
-    };
-    match span.storage_problem() {
-        Some(problem) => Err(problem),
-        None => Ok(span),
-    }
+    })
 }
 
 /// Creates spans; if any is invalid or a duplicate, none is stored (400 with the details).
 /// 202 once every span is committed.
 pub async fn create(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<CreateSpans>,
 ) -> ApiResult<Response> {
-    let project_name = match GlobalId::decode_as(&identifier, "Project") {
-        Some(_) => resolve_project(&state.store, &identifier).await?.name,
-        None => identifier,
-    };
-    let total = body.data.len();
-    let mut spans = Vec::with_capacity(total);
-    let mut invalid = Vec::new();
-    for input in body.data {
-        let (trace_id, span_id) = (input.context.trace_id.clone(), input.context.span_id.clone());
-        match convert_span(input) {
-            Ok(span) => spans.push(span),
-            Err(error) => invalid.push(json!({"span_id": span_id, "trace_id": trace_id, "error": error})),
+    let candidates = body.data.into_iter().map(convert_span).collect();
+    match state.services.spans().create(&caller, ProjectRef::Identifier(&identifier), candidates).await? {
+        SpanCreation::Created { total } => {
+            Ok((StatusCode::ACCEPTED, Json(json!({"total_received": total, "total_queued": total}))).into_response())
+        }
+        SpanCreation::Refused { total, invalid, duplicates } => {
+            let invalid: Vec<Value> =
+                invalid.iter().map(|span| json!({"span_id": span.span_id, "trace_id": span.trace_id, "error": span.error})).collect();
+            let duplicates: Vec<Value> =
+                duplicates.iter().map(|(trace_id, span_id)| json!({"span_id": span_id, "trace_id": trace_id})).collect();
+            let detail = json!({
+                "error": format!("{} invalid and {} duplicate spans; no spans were queued", invalid.len(), duplicates.len()),
+                "total_received": total,
+                "total_queued": 0,
+                "total_invalid": invalid.len(),
+                "total_duplicates": duplicates.len(),
+                "invalid_spans": invalid,
+                "duplicate_spans": duplicates,
+            });
+            Ok((StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], detail.to_string()).into_response())
         }
     }
-    let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-    let stored = state.store.existing_span_ids(&ids).await?;
-    let mut seen = HashSet::new();
-    let duplicates: Vec<Value> = spans
-        .iter()
-        .filter(|span| stored.contains(&span.span_id) || !seen.insert(span.span_id.as_str()))
-        .map(|span| json!({"span_id": span.span_id, "trace_id": span.trace_id}))
-        .collect();
-    if !invalid.is_empty() || !duplicates.is_empty() {
-        let detail = json!({
-            "error": format!("{} invalid and {} duplicate spans; no spans were queued", invalid.len(), duplicates.len()),
-            "total_received": total,
-            "total_queued": 0,
-            "total_invalid": invalid.len(),
-            "total_duplicates": duplicates.len(),
-            "invalid_spans": invalid,
-            "duplicate_spans": duplicates,
-        });
-        return Ok((StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], detail.to_string()).into_response());
-    }
-    let routed: Vec<RoutedSpan> = spans.into_iter().map(|span| RoutedSpan { project_name: project_name.clone(), span }).collect();
-    let store = state.store.clone();
-    let prepared = tokio::task::spawn_blocking(move || store.prepare_spans(routed)).await.map_err(|error| {
-        tracing::error!(%error, "preparing spans failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "an internal error occurred")
-    })?;
-    state.ingest.submit(prepared)?.await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"total_received": total, "total_queued": total}))).into_response())
 }

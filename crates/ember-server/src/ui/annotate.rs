@@ -1,11 +1,15 @@
-//! The annotation form's actions: save (add or replace) and delete a human annotation.
+//! The annotation form's actions: save (add or replace) and delete a human annotation, through
+//! the annotation service (which refuses the reserved name `note`, as every writer does).
 
 use axum::extract::{Form, Path, State};
 use axum::response::Redirect;
-use ember_store::{AnnotationInput, AnnotationSource, AnnotatorKind};
+use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind, ErrorCode};
+use ember_service::ProjectRef;
+use ember_store::AnnotationInput;
 use serde::Deserialize;
 
 use super::error::{UiError, UiResult};
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -38,7 +42,21 @@ fn with_notice(path: &str, notice: &str) -> String {
     format!("{path}{separator}notice={}#annotations", percent_encoding::utf8_percent_encode(notice, percent_encoding::NON_ALPHANUMERIC))
 }
 
-pub async fn save(State(state): State<AppState>, Path(project_id): Path<i64>, Form(form): Form<AnnotationForm>) -> UiResult<Redirect> {
+/// The form's level: annotations go on a span or a trace.
+fn target_of(level: &str) -> UiResult<AnnotationTarget> {
+    match level {
+        "span" => Ok(AnnotationTarget::Span),
+        "trace" => Ok(AnnotationTarget::Trace),
+        other => Err(UiError::bad_request(format!("Annotations go on a span or a trace, not {other:?}."))),
+    }
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(project_id): Path<i64>,
+    Form(form): Form<AnnotationForm>,
+) -> UiResult<Redirect> {
     let back = return_path(project_id, &form.return_to)?;
     let name = form.name.trim();
     let label = Some(form.label.trim().to_string()).filter(|l| !l.is_empty());
@@ -58,11 +76,8 @@ pub async fn save(State(state): State<AppState>, Path(project_id): Path<i64>, Fo
     if label.is_none() && score.is_none() && explanation.is_none() {
         return Ok(Redirect::to(&with_notice(&back, "Give a label, a score or an explanation.")));
     }
-    let target_id = match form.level.as_str() {
-        "span" => form.span_id.clone(),
-        "trace" => form.trace_id.clone(),
-        other => return Err(UiError::bad_request(format!("Annotations go on a span or a trace, not {other:?}."))),
-    };
+    let target = target_of(&form.level)?;
+    let target_id = if target == AnnotationTarget::Span { form.span_id.clone() } else { form.trace_id.clone() };
     let input = AnnotationInput {
         target_id,
         name: name.to_string(),
@@ -74,13 +89,14 @@ pub async fn save(State(state): State<AppState>, Path(project_id): Path<i64>, Fo
         identifier: String::new(),
         source: AnnotationSource::App,
     };
-    let saved = if form.level == "span" {
-        state.store.upsert_span_annotations(std::slice::from_ref(&input)).await?
-    } else {
-        state.store.upsert_trace_annotations(std::slice::from_ref(&input)).await?
+    let notice = match state.services.annotations().annotate(&caller, target, std::slice::from_ref(&input)).await {
+        Ok(_) => "Annotation saved.".to_string(),
+        Err(error) if error.code() == ErrorCode::NotFound => "That span or trace no longer exists.".to_string(),
+        // A rule the annotation broke (a reserved name): said on the form, as its other mistakes are.
+        Err(error) if error.code() == ErrorCode::BadRequest || error.code() == ErrorCode::Unprocessable => error.to_string(),
+        Err(error) => return Err(error.into()),
     };
-    let notice = if saved.is_empty() { "That span or trace no longer exists." } else { "Annotation saved." };
-    Ok(Redirect::to(&with_notice(&back, notice)))
+    Ok(Redirect::to(&with_notice(&back, &notice)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,12 +106,14 @@ pub struct DeleteForm {
     return_to: String,
 }
 
-pub async fn delete(State(state): State<AppState>, Path(project_id): Path<i64>, Form(form): Form<DeleteForm>) -> UiResult<Redirect> {
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(project_id): Path<i64>,
+    Form(form): Form<DeleteForm>,
+) -> UiResult<Redirect> {
     let back = return_path(project_id, &form.return_to)?;
-    let deleted = match form.level.as_str() {
-        "span" => state.store.delete_span_annotation_in_project(project_id, form.id).await?,
-        "trace" => state.store.delete_trace_annotation_in_project(project_id, form.id).await?,
-        other => return Err(UiError::bad_request(format!("Annotations go on a span or a trace, not {other:?}."))),
-    };
+    let target = target_of(&form.level)?;
+    let deleted = state.services.annotations().delete_in_project(&caller, target, ProjectRef::Id(project_id), form.id).await?;
     Ok(Redirect::to(&with_notice(&back, if deleted { "Annotation deleted." } else { "That annotation was already gone." })))
 }

@@ -3,20 +3,23 @@
 
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Redirect;
-use ember_store::{ExampleInput, StoreError, UploadAction};
+use ember_service::datasets::DatasetRef;
+use ember_service::{Caller, ProjectRef};
+use ember_store::DatasetRecord;
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::error::{UiError, UiResult};
+use super::error::UiResult;
 use super::format;
 use super::layout::{shell, Section};
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 const EXAMPLES_SHOWN: usize = 500;
 
-pub async fn list(State(state): State<AppState>) -> UiResult<Markup> {
-    let datasets = state.store.list_datasets(None, None, 500).await?;
+pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller) -> UiResult<Markup> {
+    let datasets = state.services.datasets().list(&caller, None, None, 500).await?;
     let body = html! {
         h1 { "Datasets" }
         table.grid #datasets {
@@ -54,15 +57,19 @@ fn json_preview(value: &Value) -> String {
     }
 }
 
-pub async fn page(State(state): State<AppState>, Path(dataset_id): Path<i64>, Query(query): Query<DatasetQuery>) -> UiResult<Markup> {
-    let dataset =
-        state.store.get_dataset(dataset_id).await?.ok_or_else(|| UiError::not_found(format!("There is no dataset {dataset_id}.")))?;
+pub async fn page(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(dataset_id): Path<i64>,
+    Query(query): Query<DatasetQuery>,
+) -> UiResult<Markup> {
+    let dataset = state.services.datasets().resolve(&caller, DatasetRef::Id(dataset_id)).await?;
     let tab = query.tab.as_deref().unwrap_or("examples");
     let href = |t: &str| format!("/datasets/{dataset_id}?tab={t}");
     let content = match tab {
-        "versions" => versions(&state, dataset_id).await?,
-        "experiments" => experiments(&state, dataset_id).await?,
-        _ => examples(&state, dataset_id, &query).await?,
+        "versions" => versions(&state, &caller, &dataset).await?,
+        "experiments" => experiments(&state, &caller, &dataset).await?,
+        _ => examples(&state, &caller, &dataset, &query).await?,
     };
     let body = html! {
         div.crumbs { a href="/datasets" { "Datasets" } " / " (dataset.name) }
@@ -78,16 +85,18 @@ pub async fn page(State(state): State<AppState>, Path(dataset_id): Path<i64>, Qu
     Ok(shell(&dataset.name, Section::Datasets, body))
 }
 
-async fn examples(state: &AppState, dataset_id: i64, query: &DatasetQuery) -> UiResult<Markup> {
-    let versions = state.store.list_dataset_versions(dataset_id, None, 200).await?.items;
-    let Some(version) = state.store.get_dataset_version(dataset_id, query.version).await? else {
+async fn examples(state: &AppState, caller: &Caller, dataset: &DatasetRecord, query: &DatasetQuery) -> UiResult<Markup> {
+    let datasets = state.services.datasets();
+    let dataset_id = dataset.id;
+    let versions = datasets.versions(caller, dataset, None, 200).await?.items;
+    let Some(version) = datasets.version(caller, dataset, query.version).await? else {
         return Ok(html! { p.muted { "This dataset has no version yet." } });
     };
-    let splits = state.store.splits_of_dataset(dataset_id).await?;
+    let splits = datasets.splits(caller, dataset).await?;
     let split = query.split.as_deref().filter(|s| !s.is_empty());
     let split_names: Vec<String> = split.map(|s| vec![s.to_string()]).unwrap_or_default();
     // One more than shown, to know whether there are more.
-    let examples = state.store.first_dataset_examples(dataset_id, version.id, &split_names, EXAMPLES_SHOWN + 1).await?;
+    let examples = datasets.first_examples(caller, dataset, &version, &split_names, EXAMPLES_SHOWN + 1).await?;
     Ok(html! {
         form.toolbar method="get" action=(format!("/datasets/{dataset_id}")) {
             input type="hidden" name="tab" value="examples";
@@ -123,8 +132,9 @@ async fn examples(state: &AppState, dataset_id: i64, query: &DatasetQuery) -> Ui
     })
 }
 
-async fn versions(state: &AppState, dataset_id: i64) -> UiResult<Markup> {
-    let versions = state.store.list_dataset_versions(dataset_id, None, 200).await?.items;
+async fn versions(state: &AppState, caller: &Caller, dataset: &DatasetRecord) -> UiResult<Markup> {
+    let dataset_id = dataset.id;
+    let versions = state.services.datasets().versions(caller, dataset, None, 200).await?.items;
     Ok(html! {
         table.grid #versions {
             thead { tr { th { "Version" } th { "Created" } th { "Description" } th {} } }
@@ -142,10 +152,11 @@ async fn versions(state: &AppState, dataset_id: i64) -> UiResult<Markup> {
     })
 }
 
-async fn experiments(state: &AppState, dataset_id: i64) -> UiResult<Markup> {
-    let experiments = state.store.list_experiments(dataset_id, None, 200).await?.items;
+async fn experiments(state: &AppState, caller: &Caller, dataset: &DatasetRecord) -> UiResult<Markup> {
+    let dataset_id = dataset.id;
+    let experiments = state.services.experiments().list(caller, dataset, None, 200).await?.items;
     let ids: Vec<i64> = experiments.iter().map(|e| e.id).collect();
-    let summaries = state.store.experiment_summaries(&ids).await?;
+    let summaries = state.services.experiments().summaries(caller, &ids).await?;
     let mut names: Vec<&str> = summaries.values().flat_map(|s| s.evaluations.iter().map(|e| e.name.as_str())).collect();
     names.sort_unstable();
     names.dedup();
@@ -184,41 +195,15 @@ async fn experiments(state: &AppState, dataset_id: i64) -> UiResult<Markup> {
 
 /// Adds the checked spans of a project's span table to a dataset (created when new): input and
 /// output from the spans' `input.value` and `output.value`, metadata from their `metadata`.
+/// Adds the spans selected on a project's Spans tab to a dataset (created when new).
 pub async fn from_spans(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(project_id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> UiResult<Redirect> {
-    let dataset = form.iter().find(|(k, _)| k == "dataset").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let dataset = form.iter().find(|(k, _)| k == "dataset").map(|(_, v)| v.clone()).unwrap_or_default();
     let span_ids: Vec<String> = form.iter().filter(|(k, _)| k == "span_id").map(|(_, v)| v.clone()).collect();
-    if dataset.is_empty() || span_ids.is_empty() {
-        return Err(UiError::bad_request("Select spans and name the dataset to add them to."));
-    }
-    let limit = span_ids.len();
-    let filters = ember_store::SpanFilters { span_ids, ..Default::default() };
-    let spans = state.store.list_spans(project_id, &filters, None, limit).await?.items;
-    if spans.is_empty() {
-        return Err(UiError::not_found("None of those spans is in this project."));
-    }
-    let value = |span: &ember_core::Span, path: &str| span.attribute(path).cloned().unwrap_or(Value::Null);
-    let examples = spans
-        .iter()
-        .map(|record| ExampleInput {
-            input: json!({"input": value(&record.span, "input.value")}),
-            output: json!({"output": value(&record.span, "output.value")}),
-            metadata: match record.span.attribute("metadata") {
-                Some(Value::Object(map)) => Value::Object(map.clone()),
-                _ => json!({}),
-            },
-            splits: Vec::new(),
-            span_id: Some(record.span.span_id.clone()),
-            external_id: None,
-        })
-        .collect();
-    let description = format!("From spans of project {project_id}");
-    match state.store.upload_examples(UploadAction::Append, &dataset, Some(&description), &json!({}), examples).await {
-        Ok(outcome) => Ok(Redirect::to(&format!("/datasets/{}", outcome.dataset_id))),
-        Err(StoreError::Invalid(message)) => Err(UiError::bad_request(message)),
-        Err(error) => Err(error.into()),
-    }
+    let outcome = state.services.datasets().append_spans(&caller, ProjectRef::Id(project_id), &dataset, span_ids).await?;
+    Ok(Redirect::to(&format!("/datasets/{}", outcome.dataset_id)))
 }

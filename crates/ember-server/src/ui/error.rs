@@ -1,8 +1,10 @@
-//! Pages for what went wrong: a status and a message for the reader, never internal details.
+//! Pages for what went wrong: the status and message of the error's classification (as every
+//! transport answers it), never internal details.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ember_store::StoreError;
+use ember_core::{ClassifiedError, ErrorCode};
+use ember_service::ServiceError;
 use maud::html;
 
 use super::layout::{shell, Section};
@@ -16,32 +18,18 @@ pub struct UiError {
 pub type UiResult<T> = Result<T, UiError>;
 
 impl UiError {
-    pub fn not_found(message: impl Into<String>) -> Self {
-        UiError { status: StatusCode::NOT_FOUND, message: message.into() }
-    }
-
     pub fn bad_request(message: impl Into<String>) -> Self {
         UiError { status: StatusCode::BAD_REQUEST, message: message.into() }
     }
 }
 
-impl From<StoreError> for UiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound(message) => UiError::not_found(message),
-            StoreError::Invalid(message) | StoreError::Conflict(message) => UiError::bad_request(message),
-            StoreError::QueryTimeout { .. } => UiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: "The query took too long; narrow the time range or the filter.".into(),
-            },
-            other => {
-                tracing::error!(error = %other, "page failed");
-                UiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message: "Something went wrong; the server log has the details.".into(),
-                }
-            }
+impl From<ServiceError> for UiError {
+    fn from(error: ServiceError) -> Self {
+        let code = error.error_code();
+        if code == ErrorCode::Internal {
+            tracing::error!(%error, "page failed");
         }
+        UiError { status: crate::error::http_status(code), message: error.client_message() }
     }
 }
 

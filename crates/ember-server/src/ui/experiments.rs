@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, RawQuery, State};
+use ember_service::datasets::DatasetRef;
 use ember_store::{ExperimentRecord, ExportedRun};
 use maud::{html, Markup};
 use serde_json::Value;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use super::error::{UiError, UiResult};
 use super::format;
 use super::layout::{shell, Section};
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 /// More side by side stops being readable at 1280 px.
@@ -24,9 +26,14 @@ fn output_text(output: &Value) -> String {
     }
 }
 
-pub async fn compare(State(state): State<AppState>, Path(dataset_id): Path<i64>, RawQuery(query): RawQuery) -> UiResult<Markup> {
-    let dataset =
-        state.store.get_dataset(dataset_id).await?.ok_or_else(|| UiError::not_found(format!("There is no dataset {dataset_id}.")))?;
+pub async fn compare(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(dataset_id): Path<i64>,
+    RawQuery(query): RawQuery,
+) -> UiResult<Markup> {
+    let experiments_service = state.services.experiments();
+    let dataset = state.services.datasets().resolve(&caller, DatasetRef::Id(dataset_id)).await?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let mut ids: Vec<i64> = Vec::new();
     for (key, value) in pairs.iter().filter(|(k, _)| k == "experiment") {
@@ -44,20 +51,15 @@ pub async fn compare(State(state): State<AppState>, Path(dataset_id): Path<i64>,
     let mut experiments: Vec<ExperimentRecord> = Vec::new();
     let mut runs: Vec<HashMap<i64, Vec<ExportedRun>>> = Vec::new();
     for id in &ids {
-        let experiment = state
-            .store
-            .get_experiment(*id)
-            .await?
-            .filter(|e| e.dataset_id == dataset_id)
-            .ok_or_else(|| UiError::not_found(format!("Dataset {} has no experiment {id}.", dataset.name)))?;
+        let experiment = experiments_service.in_dataset(&caller, &dataset, *id).await?;
         let mut by_example: HashMap<i64, Vec<ExportedRun>> = HashMap::new();
-        for run in state.store.export_experiment_runs(*id).await? {
+        for run in experiments_service.export_runs(&caller, *id).await?.1 {
             by_example.entry(run.run.dataset_example_id).or_default().push(run);
         }
         experiments.push(experiment);
         runs.push(by_example);
     }
-    let summaries = state.store.experiment_summaries(&ids).await?;
+    let summaries = experiments_service.summaries(&caller, &ids).await?;
     // Every example any experiment ran, in example order, with its input and reference.
     let mut examples: BTreeMap<i64, (&Value, &Value)> = BTreeMap::new();
     for by_example in &runs {

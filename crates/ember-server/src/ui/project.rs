@@ -2,6 +2,7 @@
 //! filtered with Phoenix's filter language and paged by keyset.
 
 use axum::extract::{Path, Query, State};
+use ember_service::{Caller, ProjectRef};
 use ember_store::{ActivityWindow, Filter, Grain, Page, Project, QueryError, RootSpanQuery, RootSpanSort, SpanFilters, SpanRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -12,6 +13,7 @@ use super::format;
 use super::layout::{shell, Section};
 use super::span_view::{attribute_text, status_badge};
 use super::window::TimeRange;
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 const PAGE_SIZE: usize = 50;
@@ -94,9 +96,13 @@ fn tab_key(tab: Tab) -> &'static str {
     }
 }
 
-pub async fn page(State(state): State<AppState>, Path(project_id): Path<i64>, Query(query): Query<ProjectQuery>) -> UiResult<Markup> {
-    let project =
-        state.store.get_project(project_id).await?.ok_or_else(|| UiError::not_found(format!("There is no project {project_id}.")))?;
+pub async fn page(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(project_id): Path<i64>,
+    Query(query): Query<ProjectQuery>,
+) -> UiResult<Markup> {
+    let project = state.services.projects().resolve(&caller, ProjectRef::Id(project_id)).await?;
     let tab = match query.tab.as_deref() {
         Some("spans") => Tab::Spans,
         Some("sessions") => Tab::Sessions,
@@ -105,7 +111,7 @@ pub async fn page(State(state): State<AppState>, Path(project_id): Path<i64>, Qu
     let view = View {
         project: &project,
         tab,
-        range: TimeRange::from_key(query.range.as_deref(), &state.store, &[project.id]).await?,
+        range: TimeRange::from_key(query.range.as_deref(), &state.services, &caller, &[project.id]).await?,
         filter: query.filter.as_deref().unwrap_or("").trim(),
         sort: match query.sort.as_deref() {
             Some("latency") => RootSpanSort::Latency,
@@ -123,14 +129,14 @@ pub async fn page(State(state): State<AppState>, Path(project_id): Path<i64>, Qu
     let grain = if tab == Tab::Sessions { Grain::Session } else { Grain::Span };
     let parsed = if view.filter.is_empty() { Ok(None) } else { Filter::phoenix(view.filter, grain).map(Some) };
     let window = ActivityWindow { start: view.range.start, end: view.range.end, bins: CHART_BINS, latency_per_bin: true };
-    let activity = state.store.project_activity(&[project.id], window).await?.remove(&project.id).unwrap_or_default();
+    let activity = state.services.projects().activity(&caller, &[project.id], window).await?.remove(&project.id).unwrap_or_default();
 
     let table = match &parsed {
         Err(_) => html! {},
         Ok(condition) => match tab {
-            Tab::Traces => traces_table(&state, &view, condition.clone(), cursor).await?,
-            Tab::Spans => spans_table(&state, &view, condition.clone(), cursor).await?,
-            Tab::Sessions => sessions_table(&state, &view, condition.as_ref(), cursor).await?,
+            Tab::Traces => traces_table(&state, &caller, &view, condition.clone(), cursor).await?,
+            Tab::Spans => spans_table(&state, &caller, &view, condition.clone(), cursor).await?,
+            Tab::Sessions => sessions_table(&state, &caller, &view, condition.as_ref(), cursor).await?,
         },
     };
     let labels: Vec<String> = activity.bins.iter().map(|bin| format::timestamp(bin.start)).collect();
@@ -203,7 +209,13 @@ fn filter_error(text: &str, error: &QueryError) -> Markup {
     }
 }
 
-async fn traces_table(state: &AppState, view: &View<'_>, condition: Option<Filter>, cursor: Option<i64>) -> UiResult<Markup> {
+async fn traces_table(
+    state: &AppState,
+    caller: &Caller,
+    view: &View<'_>,
+    condition: Option<Filter>,
+    cursor: Option<i64>,
+) -> UiResult<Markup> {
     let query = RootSpanQuery {
         start_time: Some(view.range.start),
         end_time: Some(view.range.end),
@@ -211,7 +223,7 @@ async fn traces_table(state: &AppState, view: &View<'_>, condition: Option<Filte
         sort: view.sort,
         descending: view.descending,
     };
-    let roots = state.store.list_root_spans(view.project.id, &query, cursor, PAGE_SIZE).await?;
+    let roots = state.services.spans().list_roots(caller, ProjectRef::Id(view.project.id), &query, cursor, PAGE_SIZE).await?;
     Ok(html! {
         table.grid #traces {
             thead { tr {
@@ -241,7 +253,13 @@ async fn traces_table(state: &AppState, view: &View<'_>, condition: Option<Filte
     })
 }
 
-async fn spans_table(state: &AppState, view: &View<'_>, condition: Option<Filter>, cursor: Option<i64>) -> UiResult<Markup> {
+async fn spans_table(
+    state: &AppState,
+    caller: &Caller,
+    view: &View<'_>,
+    condition: Option<Filter>,
+    cursor: Option<i64>,
+) -> UiResult<Markup> {
     let filters = SpanFilters {
         parent_id: if view.all_spans { None } else { Some(None) },
         start_time: Some(view.range.start),
@@ -249,7 +267,7 @@ async fn spans_table(state: &AppState, view: &View<'_>, condition: Option<Filter
         condition,
         ..SpanFilters::default()
     };
-    let spans: Page<SpanRecord> = state.store.list_spans(view.project.id, &filters, cursor, PAGE_SIZE).await?;
+    let spans: Page<SpanRecord> = state.services.spans().list(caller, ProjectRef::Id(view.project.id), &filters, cursor, PAGE_SIZE).await?;
     Ok(html! {
         form #spans-to-dataset method="post" action=(format!("/projects/{}/dataset-examples", view.project.id)) {}
         table.grid #spans {
@@ -287,8 +305,14 @@ async fn spans_table(state: &AppState, view: &View<'_>, condition: Option<Filter
     })
 }
 
-async fn sessions_table(state: &AppState, view: &View<'_>, condition: Option<&Filter>, cursor: Option<i64>) -> UiResult<Markup> {
-    let sessions = state.store.list_sessions(view.project.id, condition, cursor, PAGE_SIZE, false).await?;
+async fn sessions_table(
+    state: &AppState,
+    caller: &Caller,
+    view: &View<'_>,
+    condition: Option<&Filter>,
+    cursor: Option<i64>,
+) -> UiResult<Markup> {
+    let sessions = state.services.sessions().list(caller, ProjectRef::Id(view.project.id), condition, cursor, PAGE_SIZE, false).await?;
     Ok(html! {
         table.grid #sessions {
             thead { tr { th { "Session" } th { "Started" } th.num { "Traces" } th.num { "Duration" } th.num { "Tokens" } } }

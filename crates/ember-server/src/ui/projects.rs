@@ -2,7 +2,10 @@
 
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Redirect;
-use ember_store::{ActivityWindow, StoreError};
+use ember_core::ErrorCode;
+use ember_service::projects::{is_deletable, ProjectListQuery};
+use ember_service::ProjectRef;
+use ember_store::ActivityWindow;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -11,6 +14,7 @@ use super::error::{UiError, UiResult};
 use super::format;
 use super::layout::{shell, Section};
 use super::window::TimeRange;
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 const PAGE_SIZE: usize = 50;
@@ -23,14 +27,19 @@ pub struct ProjectsQuery {
     error: Option<String>,
 }
 
-pub async fn page(State(state): State<AppState>, Query(query): Query<ProjectsQuery>) -> UiResult<Markup> {
+pub async fn page(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Query(query): Query<ProjectsQuery>,
+) -> UiResult<Markup> {
     let cursor = query.cursor.as_deref().map(|c| c.parse::<i64>().map_err(|_| UiError::bad_request("The page cursor is not a number.")));
-    let projects = state.store.list_projects(cursor.transpose()?, PAGE_SIZE, None, false).await?;
+    let service = state.services.projects();
+    let projects = service.list(&caller, &ProjectListQuery { cursor: cursor.transpose()?, limit: PAGE_SIZE, ..Default::default() }).await?;
     let ids: Vec<i64> = projects.items.iter().map(|p| p.id).collect();
-    let range = TimeRange::from_key(query.range.as_deref(), &state.store, &ids).await?;
+    let range = TimeRange::from_key(query.range.as_deref(), &state.services, &caller, &ids).await?;
     let window = ActivityWindow { start: range.start, end: range.end, bins: SPARK_BINS, latency_per_bin: false };
-    let activity = state.store.project_activity(&ids, window).await?;
-    let last = state.store.last_trace_starts(&ids).await?;
+    let activity = service.activity(&caller, &ids, window).await?;
+    let last = service.last_trace_starts(&caller, &ids).await?;
     let body = html! {
         h1 { "Projects" }
         p.muted { "Counts cover whole hours of the range; latency is of root spans (within about 10 %)." }
@@ -63,9 +72,11 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<ProjectsQue
                         td { @match last.get(&project.id) { Some(t) => time datetime=(format::precise(*t)) { (format::timestamp(*t)) }, None => span.muted { "never" } } }
                         td { (charts::sparkline(&stats.bins.iter().map(|b| b.traces).collect::<Vec<_>>())) }
                         td {
-                            form.inline method="post" action=(format!("/projects/{}/delete", project.id))
-                                data-confirm=(format!("Delete project {} with all its traces?", project.name)) {
-                                button.small.danger type="submit" title="Delete the project and its traces" { "Delete" }
+                            @if is_deletable(project) {
+                                form.inline method="post" action=(format!("/projects/{}/delete", project.id))
+                                    data-confirm=(format!("Delete project {} with all its traces?", project.name)) {
+                                    button.small.danger type="submit" title="Delete the project and its traces" { "Delete" }
+                                }
                             }
                         }
                     }
@@ -93,28 +104,32 @@ pub struct NewProject {
     description: String,
 }
 
-pub async fn create(State(state): State<AppState>, Form(form): Form<NewProject>) -> UiResult<Redirect> {
-    let name = form.name.trim();
-    if name.is_empty() {
-        return Ok(Redirect::to("/projects?error=A+project+needs+a+name."));
-    }
+pub async fn create(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Form(form): Form<NewProject>,
+) -> UiResult<Redirect> {
     let description = Some(form.description.trim()).filter(|d| !d.is_empty());
-    match state.store.create_project(name, description).await {
+    match state.services.projects().create(&caller, &form.name, description).await {
         Ok(project) => Ok(Redirect::to(&format!("/projects/{}", project.id))),
-        Err(StoreError::Conflict(_)) => {
-            let message = format!("A project named {name} already exists.");
-            Ok(Redirect::to(&format!(
-                "/projects?error={}",
-                percent_encoding::utf8_percent_encode(&message, percent_encoding::NON_ALPHANUMERIC)
-            )))
+        Err(error) if error.code() == ErrorCode::Conflict => {
+            Ok(with_error(&format!("A project named {} already exists.", form.name.trim())))
         }
+        Err(error) if error.field_error().is_some() => Ok(with_error("A project needs a name.")),
         Err(error) => Err(error.into()),
     }
 }
 
-pub async fn delete(State(state): State<AppState>, Path(project_id): Path<i64>) -> UiResult<Redirect> {
-    if !state.store.delete_project(project_id).await? {
-        return Err(UiError::not_found(format!("There is no project {project_id}.")));
-    }
+fn with_error(message: &str) -> Redirect {
+    Redirect::to(&format!("/projects?error={}", percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC)))
+}
+
+/// Deletes a project; the `default` project is refused (403), as over REST.
+pub async fn delete(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(project_id): Path<i64>,
+) -> UiResult<Redirect> {
+    state.services.projects().delete(&caller, ProjectRef::Id(project_id)).await?;
     Ok(Redirect::to("/projects"))
 }

@@ -9,15 +9,16 @@ use serde::Deserialize;
 use serde_json::json;
 use similar::{ChangeTag, TextDiff};
 
-use super::error::{UiError, UiResult};
+use super::error::UiResult;
 use super::format;
 use super::layout::{shell, Section};
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 const VERSIONS_SHOWN: usize = 100;
 
-pub async fn list(State(state): State<AppState>) -> UiResult<Markup> {
-    let prompts = state.store.list_prompts(None, 500).await?;
+pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller) -> UiResult<Markup> {
+    let prompts = state.services.prompts().list(&caller, None, 500).await?;
     let body = html! {
         h1 { "Prompts" }
         table.grid #prompts {
@@ -75,11 +76,17 @@ fn diff(older: &PromptVersionRecord, newer: &PromptVersionRecord) -> Markup {
     }
 }
 
-pub async fn page(State(state): State<AppState>, Path(prompt_id): Path<i64>, Query(query): Query<DiffQuery>) -> UiResult<Markup> {
-    let prompt = state.store.get_prompt(prompt_id).await?.ok_or_else(|| UiError::not_found(format!("There is no prompt {prompt_id}.")))?;
-    let versions = state.store.list_prompt_versions(prompt_id, None, VERSIONS_SHOWN).await?.items;
+pub async fn page(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(prompt_id): Path<i64>,
+    Query(query): Query<DiffQuery>,
+) -> UiResult<Markup> {
+    let prompts = state.services.prompts();
+    let prompt = prompts.by_rowid(&caller, prompt_id).await?;
+    let versions = prompts.versions_of(&caller, &prompt, None, VERSIONS_SHOWN).await?.items;
     let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
-    for tag in state.store.prompt_tags(prompt_id).await? {
+    for tag in prompts.tags_of(&caller, &prompt).await? {
         tags.entry(tag.prompt_version_id).or_default().push(tag.name);
     }
     let by_id = |id: Option<i64>| id.and_then(|id| versions.iter().find(|v| v.id == id));

@@ -4,40 +4,44 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use ember_store::{AnnotationQuery, AnnotationRecord, SpanFilters, SpanRecord};
+use ember_core::AnnotationTarget;
+use ember_service::ProjectRef;
+use ember_store::{AnnotationRecord, SpanFilters, SpanRecord};
 use maud::{html, Markup};
 
-use super::error::{UiError, UiResult};
+use super::error::UiResult;
 use super::format;
 use super::layout::{shell, Section};
 use super::span_view::{attribute_text, rich_text, status_badge};
+use crate::caller::RequestCaller;
 use crate::AppState;
 
-pub async fn page(State(state): State<AppState>, Path((project_id, session_rowid)): Path<(i64, i64)>) -> UiResult<Markup> {
-    let project =
-        state.store.get_project(project_id).await?.ok_or_else(|| UiError::not_found(format!("There is no project {project_id}.")))?;
-    let session = state
-        .store
-        .get_session(Some(session_rowid), None)
-        .await?
-        .filter(|s| s.project_id == project_id)
-        .ok_or_else(|| UiError::not_found(format!("Project {} has no session {session_rowid}.", project.name)))?;
+pub async fn page(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path((project_id, session_rowid)): Path<(i64, i64)>,
+) -> UiResult<Markup> {
+    let services = &state.services;
+    let project = services.projects().resolve(&caller, ProjectRef::Id(project_id)).await?;
+    let session = services.sessions().in_project(&caller, &project, session_rowid).await?;
     let trace_ids: Vec<String> = session.traces.iter().map(|t| t.trace_id.clone()).collect();
     let (roots, annotations) = if trace_ids.is_empty() {
         (HashMap::new(), HashMap::new())
     } else {
         let filters = SpanFilters { trace_ids: trace_ids.clone(), parent_id: Some(None), ..SpanFilters::default() };
-        let roots: HashMap<String, SpanRecord> = state
-            .store
-            .list_spans(project_id, &filters, None, trace_ids.len() * 2)
+        let roots: HashMap<String, SpanRecord> = services
+            .spans()
+            .list(&caller, ProjectRef::Id(project_id), &filters, None, trace_ids.len() * 2)
             .await?
             .items
             .into_iter()
             .map(|r| (r.span.trace_id.clone(), r))
             .collect();
-        let query = AnnotationQuery { target_ids: trace_ids.clone(), limit: 1000, ..AnnotationQuery::default() };
         let mut annotations: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
-        for annotation in state.store.list_trace_annotations(project_id, &query).await?.items {
+        let annotation_service = services.annotations();
+        let of_traces =
+            annotation_service.of_targets(&caller, AnnotationTarget::Trace, ProjectRef::Id(project_id), trace_ids.clone(), 1000);
+        for annotation in of_traces.await? {
             annotations.entry(annotation.target_id.clone()).or_default().push(annotation);
         }
         (roots, annotations)

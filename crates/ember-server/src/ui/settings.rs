@@ -1,15 +1,19 @@
-//! Settings: annotation configs, created, edited and deleted with the REST API's rules.
+//! Settings: annotation configs, created, edited and deleted through the annotation-config
+//! service (the same rules as over REST).
 
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Redirect;
-use ember_store::{AnnotationConfig, StoreError};
+use ember_core::ErrorCode;
+use ember_service::annotation_configs::{AnnotationConfigInput, CategoricalValue, OptimizationDirection};
+use ember_service::ServiceError;
+use ember_store::AnnotationConfig;
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::UiResult;
 use super::layout::{shell, Section};
-use crate::routes::annotation_configs::ConfigData;
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -39,8 +43,8 @@ fn to(path: &str, key: &str, message: &str) -> Redirect {
     Redirect::to(&format!("{path}?{key}={}", percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC)))
 }
 
-/// The form as the REST API's config body, validated as the API validates it.
-fn validated(form: &ConfigForm) -> Result<(String, Value), String> {
+/// The form as a config (the service checks its rules), or what is wrong with its fields.
+fn config_input(form: &ConfigForm) -> Result<AnnotationConfigInput, String> {
     let number = |text: &str, field: &str| -> Result<Option<f64>, String> {
         match text.trim() {
             "" => Ok(None),
@@ -53,19 +57,43 @@ fn validated(form: &ConfigForm) -> Result<(String, Value), String> {
             Some((label, score)) => (label.trim(), number(score, "the score")?),
             None => (line, None),
         };
-        values.push(json!({"label": label, "score": score}));
+        values.push(CategoricalValue { label: label.to_string(), score });
     }
     let direction = match form.direction.as_str() {
-        "" => "NONE",
-        other => other,
+        "MINIMIZE" => OptimizationDirection::Minimize,
+        "MAXIMIZE" => OptimizationDirection::Maximize,
+        "" | "NONE" => OptimizationDirection::Neither,
+        other => return Err(format!("{other:?} is not an optimization direction")),
     };
-    let body = json!({
-        "type": form.kind, "name": form.name.trim(), "description": Some(form.description.trim()).filter(|d| !d.is_empty()),
-        "optimization_direction": direction, "values": values,
-        "lower_bound": number(&form.lower_bound, "the lower bound")?, "upper_bound": number(&form.upper_bound, "the upper bound")?,
-    });
-    let data: ConfigData = serde_json::from_value(body).map_err(|e| format!("the config is not valid: {e}"))?;
-    data.validated().map_err(|e| e.message().unwrap_or("the config is not valid").to_string())
+    let name = form.name.trim().to_string();
+    let description = Some(form.description.trim().to_string()).filter(|d| !d.is_empty());
+    let (lower_bound, upper_bound) = (number(&form.lower_bound, "the lower bound")?, number(&form.upper_bound, "the upper bound")?);
+    Ok(match form.kind.as_str() {
+        "CATEGORICAL" => AnnotationConfigInput::Categorical { name, description, optimization_direction: direction, values },
+        "CONTINUOUS" => {
+            AnnotationConfigInput::Continuous { name, description, optimization_direction: direction, lower_bound, upper_bound }
+        }
+        "FREEFORM" => AnnotationConfigInput::Freeform {
+            name,
+            description,
+            optimization_direction: Some(direction),
+            threshold: None,
+            lower_bound,
+            upper_bound,
+        },
+        other => return Err(format!("{other:?} is not a config type")),
+    })
+}
+
+/// Where the form goes back to after a write: a notice, or the rule the config broke.
+fn after_write(result: Result<AnnotationConfig, ServiceError>, name: &str, done: &str) -> UiResult<Redirect> {
+    match result {
+        Ok(_) => Ok(to("/settings", "notice", &format!("{done} {name}."))),
+        Err(error) if matches!(error.code(), ErrorCode::Conflict | ErrorCode::Unprocessable | ErrorCode::BadRequest) => {
+            Ok(to("/settings", "error", &error.to_string()))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn config_form(action: &str, config: Option<&AnnotationConfig>, submit: &str) -> Markup {
@@ -118,8 +146,12 @@ fn config_form(action: &str, config: Option<&AnnotationConfig>, submit: &str) ->
     }
 }
 
-pub async fn page(State(state): State<AppState>, Query(query): Query<SettingsQuery>) -> UiResult<Markup> {
-    let configs = state.store.list_annotation_configs(None, 500).await?.items;
+pub async fn page(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Query(query): Query<SettingsQuery>,
+) -> UiResult<Markup> {
+    let configs = state.services.annotation_configs().list(&caller, None, 500).await?.items;
     let body = html! {
         h1 { "Settings" }
         @if let Some(notice) = &query.notice { p.notice { (notice) } }
@@ -161,31 +193,32 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<SettingsQue
     Ok(shell("Settings", Section::Settings, body))
 }
 
-pub async fn create(State(state): State<AppState>, Form(form): Form<ConfigForm>) -> UiResult<Redirect> {
-    let (name, body) = match validated(&form) {
-        Ok(valid) => valid,
+pub async fn create(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Form(form): Form<ConfigForm>,
+) -> UiResult<Redirect> {
+    let input = match config_input(&form) {
+        Ok(input) => input,
         Err(message) => return Ok(to("/settings", "error", &message)),
     };
-    match state.store.create_annotation_config(&name, &body).await {
-        Ok(_) => Ok(to("/settings", "notice", &format!("Created {name}."))),
-        Err(StoreError::Conflict(_)) => Ok(to("/settings", "error", &format!("An annotation config named {name} already exists."))),
-        Err(error) => Err(error.into()),
-    }
+    after_write(state.services.annotation_configs().create(&caller, &input).await, input.name(), "Created")
 }
 
-pub async fn update(State(state): State<AppState>, Path(id): Path<i64>, Form(form): Form<ConfigForm>) -> UiResult<Redirect> {
-    let (name, body) = match validated(&form) {
-        Ok(valid) => valid,
+pub async fn update(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<i64>,
+    Form(form): Form<ConfigForm>,
+) -> UiResult<Redirect> {
+    let input = match config_input(&form) {
+        Ok(input) => input,
         Err(message) => return Ok(to("/settings", "error", &message)),
     };
-    match state.store.update_annotation_config(id, &name, &body).await {
-        Ok(_) => Ok(to("/settings", "notice", &format!("Saved {name}."))),
-        Err(StoreError::Conflict(_)) => Ok(to("/settings", "error", &format!("An annotation config named {name} already exists."))),
-        Err(error) => Err(error.into()),
-    }
+    after_write(state.services.annotation_configs().update_by_rowid(&caller, id, &input).await, input.name(), "Saved")
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> UiResult<Redirect> {
-    let deleted = state.store.delete_annotation_config(id).await?;
+pub async fn delete(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<i64>) -> UiResult<Redirect> {
+    let deleted = state.services.annotation_configs().delete_by_rowid(&caller, id).await?;
     Ok(to("/settings", "notice", &format!("Deleted {}.", deleted.name)))
 }

@@ -4,15 +4,18 @@
 use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
-use ember_store::{AnnotationConfig, AnnotationQuery, AnnotationRecord, SpanOutline, SpanRecord};
+use ember_core::AnnotationTarget;
+use ember_service::ProjectRef;
+use ember_store::{AnnotationConfig, AnnotationRecord, SpanOutline, SpanRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::{UiError, UiResult};
+use super::error::UiResult;
 use super::format;
 use super::layout::{shell, Section};
 use super::span_view;
+use crate::caller::RequestCaller;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,24 +67,20 @@ fn bar_class(outline: &SpanOutline) -> &'static str {
 
 pub async fn page(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((project_id, trace_id)): Path<(i64, String)>,
     Query(query): Query<TraceQuery>,
 ) -> UiResult<Markup> {
-    let project =
-        state.store.get_project(project_id).await?.ok_or_else(|| UiError::not_found(format!("There is no project {project_id}.")))?;
-    let trace = state
-        .store
-        .get_trace(None, Some(&trace_id))
-        .await?
-        .filter(|t| t.project_id == project_id)
-        .ok_or_else(|| UiError::not_found(format!("Project {} has no trace {trace_id}.", project.name)))?;
-    let spans = state.store.span_outlines_of_trace(trace.rowid).await?;
+    let services = &state.services;
+    let project = services.projects().resolve(&caller, ProjectRef::Id(project_id)).await?;
+    let trace = services.traces().in_project(&caller, &project, &trace_id).await?;
+    let spans = services.spans().outlines_of_trace(&caller, trace.rowid).await?;
     let order = tree_order(&spans);
     let selected_index =
         query.span.as_deref().and_then(|id| spans.iter().position(|s| s.span_id == id)).or_else(|| order.first().map(|(index, _)| *index));
     // Only the selected span is read whole (attributes and events).
     let selected: Option<SpanRecord> = match selected_index {
-        Some(index) => state.store.get_span(Some(spans[index].rowid), None).await?,
+        Some(index) => services.spans().by_rowid(&caller, spans[index].rowid).await?,
         None => None,
     };
     let t0 = spans.iter().map(|s| s.start_time).min().unwrap_or(trace.start_time);
@@ -90,14 +89,12 @@ pub async fn page(
 
     let (span_annotations, trace_annotations, configs) = match &selected {
         Some(record) => {
+            let (annotations, project_ref) = (services.annotations(), ProjectRef::Id(project_id));
             let span_id = record.span.span_id.clone();
-            let by_target = |target: String| AnnotationQuery { target_ids: vec![target], limit: 200, ..AnnotationQuery::default() };
-            let span_annotations = state.store.list_span_annotations(project_id, &by_target(span_id)).await?.items;
-            let trace_annotations = state.store.list_trace_annotations(project_id, &by_target(trace_id.clone())).await?.items;
-            let mut configs = state.store.list_project_annotation_configs(project_id, None, 200).await?.items;
-            if configs.is_empty() {
-                configs = state.store.list_annotation_configs(None, 200).await?.items;
-            }
+            let span_annotations = annotations.of_targets(&caller, AnnotationTarget::Span, project_ref, vec![span_id], 200).await?;
+            let trace_annotations =
+                annotations.of_targets(&caller, AnnotationTarget::Trace, project_ref, vec![trace_id.clone()], 200).await?;
+            let configs = services.annotation_configs().offered(&caller, project_ref, 200).await?;
             (span_annotations, trace_annotations, configs)
         }
         None => Default::default(),
@@ -149,9 +146,9 @@ fn annotation_rows(project_id: i64, level: &str, annotations: &[AnnotationRecord
                 td { (annotation.name) } td { (annotation.label.as_deref().unwrap_or("–")) }
                 td.num { (annotation.score.map_or_else(|| "–".to_string(), |s| format!("{s}"))) }
                 td { (annotation.explanation.as_deref().unwrap_or("")) }
-                td.muted { (level) " · " (annotation.annotator_kind) }
+                td.muted { (level) " · " (annotation.annotator_kind.as_str()) }
                 td {
-                    @if annotation.annotator_kind == "HUMAN" {
+                    @if annotation.annotator_kind == ember_core::AnnotatorKind::Human {
                         @let fields = serde_json::json!({
                             "level": level, "name": annotation.name, "label": annotation.label, "score": annotation.score,
                             "explanation": annotation.explanation,

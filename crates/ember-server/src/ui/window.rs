@@ -1,7 +1,7 @@
 //! The time range a page looks at, picked from a few presets ending now.
 
 use ember_core::time::now_nanos;
-use ember_store::{Store, StoreError};
+use ember_service::{Caller, ServiceError, Services};
 use maud::{html, Markup};
 
 const HOUR: i64 = 3_600_000_000_000;
@@ -26,10 +26,10 @@ pub struct TimeRange {
 impl TimeRange {
     /// The preset named `key` (7 days when absent or unknown), ending now; "all" starts at the
     /// first hour with spans among `project_ids`.
-    pub async fn from_key(key: Option<&str>, store: &Store, project_ids: &[i64]) -> Result<TimeRange, StoreError> {
+    pub async fn from_key(key: Option<&str>, services: &Services, caller: &Caller, project_ids: &[i64]) -> Result<TimeRange, ServiceError> {
         let end = now_nanos();
         if key == Some(ALL) {
-            let first = store.first_activity_hour(project_ids).await?.unwrap_or(end - HOUR);
+            let first = services.projects().first_activity_hour(caller, project_ids).await?.unwrap_or(end - HOUR);
             return Ok(TimeRange { key: ALL, start: first.min(end - HOUR), end });
         }
         let (key, _, length) = PRESETS.iter().copied().find(|(k, _, _)| Some(*k) == key).unwrap_or(PRESETS[2]);

@@ -5,8 +5,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use ember_otlp::collector::ExportTraceServiceRequest;
-use ember_server::playground::{Playground, ProviderSettings};
 use ember_server::{app, AppState};
+use ember_service::{Playground, ProviderSettings, Services};
 use ember_store::testing::TestDatabase;
 use ember_store::{IngestQueue, QueueLimits, Store};
 use http_body_util::BodyExt;
@@ -64,13 +64,8 @@ async fn test_app_with_all(
     let database = TestDatabase::from_env();
     let store = database.open().await;
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
-    let router = app(AppState {
-        store: store.clone(),
-        ingest: ingest.clone(),
-        max_body_bytes,
-        max_upload_bytes: 4 * max_body_bytes as u64,
-        playground: Playground::new(providers, phoenix_secret).unwrap(),
-    });
+    let services = Services::new(store.clone(), ingest.clone(), Playground::new(providers, phoenix_secret).unwrap());
+    let router = app(AppState { services, max_body_bytes, max_upload_bytes: 4 * max_body_bytes as u64 });
     TestApp { router, store, queue: ingest, database }
 }
 

@@ -38,17 +38,20 @@ async fn seeded() -> TestApp {
     let other = with_attributes(span(2, 4, None, "CHAIN"), vec![string_attribute("session.id", "s-2")]);
     app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN"), retriever, llm, other])).await;
     app.store
-        .upsert_span_annotations(&[AnnotationInput {
-            target_id: span_id(3),
-            name: "correctness".into(),
-            label: Some("correct".into()),
-            score: Some(1.0),
-            explanation: None,
-            metadata: json!({}),
-            annotator_kind: AnnotatorKind::Llm,
-            identifier: String::new(),
-            source: AnnotationSource::Api,
-        }])
+        .upsert_annotations(
+            ember_core::AnnotationTarget::Span,
+            &[AnnotationInput {
+                target_id: span_id(3),
+                name: "correctness".into(),
+                label: Some("correct".into()),
+                score: Some(1.0),
+                explanation: None,
+                metadata: json!({}),
+                annotator_kind: AnnotatorKind::Llm,
+                identifier: String::new(),
+                source: AnnotationSource::Api,
+            }],
+        )
         .await
         .unwrap();
     app

@@ -101,7 +101,7 @@ const AX_MUTATION: &str = "mutation addAnnotations($name: String!, $updatedBy: S
 async fn arize_update_annotations_labels_a_span() {
     let app = test_app().await;
     app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM")])).await;
-    let project = GlobalId::encode("Project", app.store.get_project_by_name("p").await.unwrap().unwrap().id);
+    let project = GlobalId::encode(ember_core::GlobalType::Project, app.store.get_project_by_name("p").await.unwrap().unwrap().id);
     let variables = |annotation_type: &str, label: Value, score: Value, start: &str| {
         json!({
             "name": "LLM Response Adequacy", "updatedBy": "Jane Doe", "label": label, "score": score, "annotationType": annotation_type,
@@ -121,7 +121,7 @@ async fn arize_update_annotations_labels_a_span() {
     for (vars, needle) in [
         (variables("label", json!("x"), json!(0.5), "2024-01-01T03:00:00Z"), "no score"),
         (variables("score", Value::Null, Value::Null, "2024-01-01T03:00:00Z"), "takes a score"),
-        (variables("label", json!("x"), Value::Null, "2024-03-01T00:00:00Z"), "within a day"),
+        (variables("label", json!("x"), Value::Null, "2024-03-01T00:00:00Z"), "no span in the project and the time window"),
     ] {
         let response = graphql(&app, AX_MUTATION, vars).await;
         assert!(first_error(&response).contains(needle), "{response}");

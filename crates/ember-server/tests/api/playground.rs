@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use ember_server::playground::ProviderSettings;
-use ember_server::secret_box::SecretBox;
+use ember_service::ProviderSettings;
+use ember_service::SecretBox;
 use ember_store::SecretChange;
 use serde_json::{json, Value};
 

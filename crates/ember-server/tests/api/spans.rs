@@ -75,7 +75,7 @@ async fn span_list_errors() {
         assert!(response.text().contains(needle), "{uri}: {}", response.text());
     }
     // A Trace id is not a Span cursor.
-    let trace_cursor = ember_core::GlobalId::encode("Trace", 1);
+    let trace_cursor = ember_core::GlobalId::encode(ember_core::GlobalType::Trace, 1);
     assert_eq!(app.get(&format!("/v1/projects/p/spans?cursor={trace_cursor}")).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -151,7 +151,12 @@ async fn creating_spans_is_all_or_nothing() {
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
     let location = malformed.json()["detail"][0]["loc"].clone();
     assert_eq!(location.as_array().unwrap()[..3], [json!("body"), json!("data"), json!(0)]);
-    let unknown = app.post_json(&format!("/v1/projects/{}/spans", ember_core::GlobalId::encode("Project", 99)), &json!({"data": []})).await;
+    let unknown = app
+        .post_json(
+            &format!("/v1/projects/{}/spans", ember_core::GlobalId::encode(ember_core::GlobalType::Project, 99)),
+            &json!({"data": []}),
+        )
+        .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 

@@ -33,7 +33,7 @@ async fn traces_sort_paginate_and_include_spans() {
     let first = &newest["data"][2];
     assert_eq!(first["token_count_prompt"], 7);
     assert_eq!(first["token_count_total"], 10);
-    assert_eq!(first["project_id"], ember_core::GlobalId::encode("Project", 2));
+    assert_eq!(first["project_id"], ember_core::GlobalId::encode(ember_core::GlobalType::Project, 2));
     assert!(first.get("spans").is_none(), "spans only when asked for");
 
     // Trace 1's root lasts 1 ms but its child span 11 lasts 11 ms: the trace is widened.

@@ -52,7 +52,7 @@ async fn pages_name_what_is_missing_or_malformed() {
     app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN"), span(1, 2, Some(1), "LLM")])).await;
     let project = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
 
-    assert_error_page(&app.get("/projects/999").await, StatusCode::NOT_FOUND, "There is no project 999.");
+    assert_error_page(&app.get("/projects/999").await, StatusCode::NOT_FOUND, "Project not found: 999");
     assert_error_page(&app.get("/projects?cursor=abc").await, StatusCode::BAD_REQUEST, "The page cursor is not a number.");
     assert_error_page(
         &app.get(&format!("/projects/{project}?cursor=x")).await,
@@ -62,11 +62,11 @@ async fn pages_name_what_is_missing_or_malformed() {
     assert_error_page(
         &app.get(&format!("/projects/{project}/traces/{}", "0".repeat(32))).await,
         StatusCode::NOT_FOUND,
-        &format!("Project p has no trace {}.", "0".repeat(32)),
+        &format!("Project p has no trace {}", "0".repeat(32)),
     );
-    assert_error_page(&app.get(&format!("/projects/{project}/sessions/77")).await, StatusCode::NOT_FOUND, "Project p has no session 77.");
-    assert_error_page(&app.get("/datasets/5").await, StatusCode::NOT_FOUND, "There is no dataset 5.");
-    assert_error_page(&app.get("/prompts/5").await, StatusCode::NOT_FOUND, "There is no prompt 5.");
+    assert_error_page(&app.get(&format!("/projects/{project}/sessions/77")).await, StatusCode::NOT_FOUND, "Project p has no session 77");
+    assert_error_page(&app.get("/datasets/5").await, StatusCode::NOT_FOUND, "Dataset 5 not found");
+    assert_error_page(&app.get("/prompts/5").await, StatusCode::NOT_FOUND, "Prompt not found");
 
     // A filter that does not parse is explained under the box; the page still answers.
     let filtered = app.get(&format!("/projects/{project}?tab=spans&range=all&filter=span_kind%20%3D%3D")).await;
@@ -120,7 +120,7 @@ async fn forms_refuse_bad_input_with_a_message() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     assert!(saved.headers["location"].to_str().unwrap().starts_with(&back));
     let query = ember_store::AnnotationQuery { target_ids: vec![trace_id(1)], limit: 10, ..Default::default() };
-    let stored = app.store.list_trace_annotations(project, &query).await.unwrap().items;
+    let stored = app.store.list_annotations(ember_core::AnnotationTarget::Trace, project, &query).await.unwrap().items;
     assert_eq!((stored[0].annotator_kind.as_str(), stored[0].source.as_str(), stored[0].score), ("HUMAN", "APP", Some(0.5)));
     // Deleting it through another project's form finds nothing.
     let other = app.store.create_project("q", None).await.unwrap().id;
@@ -131,14 +131,14 @@ async fn forms_refuse_bad_input_with_a_message() {
     );
     let answer = post_form(&app, &format!("/projects/{other}/annotations/delete"), &delete).await;
     assert!(answer.headers["location"].to_str().unwrap().contains("already%20gone"), "{:?}", answer.headers);
-    assert_eq!(app.store.list_trace_annotations(project, &query).await.unwrap().items.len(), 1);
+    assert_eq!(app.store.list_annotations(ember_core::AnnotationTarget::Trace, project, &query).await.unwrap().items.len(), 1);
 
     // Projects: a blank name and a taken one come back as messages.
     let blank = post_form(&app, "/projects", "name=%20&description=").await;
     assert!(blank.headers["location"].to_str().unwrap().contains("error="));
     let taken = post_form(&app, "/projects", "name=p&description=").await;
     assert!(taken.headers["location"].to_str().unwrap().contains("already%20exists"));
-    assert_error_page(&post_form(&app, "/projects/999/delete", "").await, StatusCode::NOT_FOUND, "There is no project 999.");
+    assert_error_page(&post_form(&app, "/projects/999/delete", "").await, StatusCode::NOT_FOUND, "Project not found: 999");
     let created = post_form(&app, "/projects", "name=fresh&description=made+in+the+UI").await;
     let fresh = app.store.get_project_by_name("fresh").await.unwrap().expect("created");
     assert_eq!(fresh.description.as_deref(), Some("made in the UI"));
@@ -147,7 +147,7 @@ async fn forms_refuse_bad_input_with_a_message() {
     assert!(app.store.get_project(fresh.id).await.unwrap().is_none());
 
     // Experiments: comparing needs experiments of this dataset.
-    assert_error_page(&app.get("/datasets/1/compare").await, StatusCode::NOT_FOUND, "There is no dataset 1.");
+    assert_error_page(&app.get("/datasets/1/compare").await, StatusCode::NOT_FOUND, "Dataset 1 not found");
 
     // Settings: the REST API's validation, as a message.
     let invalid = post_form(&app, "/settings/annotation-configs", "name=tone&kind=CONTINUOUS&lower_bound=5&upper_bound=1").await;

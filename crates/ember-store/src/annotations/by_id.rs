@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::list::AnnotationRecord;
-use super::{AnnotatorKind, Target};
+use super::{tables, AnnotationSource, AnnotationTarget, AnnotatorKind};
 use crate::backend::{Row, Statement};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
@@ -66,7 +66,7 @@ impl Store {
             current.name = name.clone();
         }
         if let Some(kind) = patch.annotator_kind {
-            current.annotator_kind = kind.as_str().to_string();
+            current.annotator_kind = kind;
         }
         if let Some(label) = &patch.label {
             current.label = label.clone();
@@ -96,7 +96,7 @@ impl Store {
             current.label.clone().into(),
             current.score.into(),
             current.explanation.clone().into(),
-            current.annotator_kind.clone().into(),
+            current.annotator_kind.as_str().into(),
             current.metadata.to_string().into(),
             current.identifier.clone().into(),
             ember_core::time::now_nanos().into(),
@@ -115,18 +115,9 @@ impl Store {
         Ok(self.get_span_annotation(id).await?.map(|(record, _)| record).unwrap_or(current))
     }
 
-    /// Deletes one of a project's span annotations by id; `false` when the project has none with that id.
-    pub async fn delete_span_annotation_in_project(&self, project_id: i64, id: i64) -> Result<bool> {
-        self.delete_annotation_in_project(Target::Span, project_id, id).await
-    }
-
-    /// Deletes one of a project's trace annotations by id; `false` when the project has none with that id.
-    pub async fn delete_trace_annotation_in_project(&self, project_id: i64, id: i64) -> Result<bool> {
-        self.delete_annotation_in_project(Target::Trace, project_id, id).await
-    }
-
-    async fn delete_annotation_in_project(&self, target: Target, project_id: i64, id: i64) -> Result<bool> {
-        let (table, key, target_table, _) = target.tables();
+    /// Deletes one of a project's annotations by id; `false` when the project has none with that id.
+    pub async fn delete_annotation_in_project(&self, target: AnnotationTarget, project_id: i64, id: i64) -> Result<bool> {
+        let (table, key, target_table, _) = tables(target);
         let sql = format!("DELETE FROM {table} WHERE id = $1 AND {key} IN (SELECT id FROM {target_table} WHERE project_id = $2)");
         Ok(self.writer.exec().execute(Statement::new(sql, [id.into(), project_id.into()])).await? > 0)
     }
@@ -162,12 +153,22 @@ impl AnnotationRecord {
             score: row.get(4)?,
             explanation: row.get(5)?,
             metadata: serde_json::from_str(&row.get::<String>(6)?).unwrap_or(Value::Null),
-            annotator_kind: row.get(7)?,
+            annotator_kind: annotator_kind(&row.get::<String>(7)?)?,
             identifier: row.get(8)?,
-            source: row.get(9)?,
+            source: annotation_source(&row.get::<String>(9)?)?,
             user_id: row.get(10)?,
             created_at: row.get(11)?,
             updated_at: row.get(12)?,
         })
     }
+}
+
+/// A stored annotator kind (the tables check the values).
+pub(crate) fn annotator_kind(text: &str) -> Result<AnnotatorKind> {
+    AnnotatorKind::parse(text).ok_or_else(|| StoreError::Corrupt(format!("annotator kind {text:?}")))
+}
+
+/// A stored annotation source.
+pub(crate) fn annotation_source(text: &str) -> Result<AnnotationSource> {
+    AnnotationSource::parse(text).ok_or_else(|| StoreError::Corrupt(format!("annotation source {text:?}")))
 }

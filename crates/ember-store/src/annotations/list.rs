@@ -2,15 +2,16 @@
 
 use serde_json::Value;
 
-use super::Target;
+use super::by_id::{annotation_source, annotator_kind};
+use super::{tables, AnnotationSource, AnnotationTarget, AnnotatorKind};
 use crate::backend::Statement;
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::records::Page;
 use crate::Store;
 
-/// Which annotations of a project to list. Empty lists mean "no filter"; at least one of
-/// `target_ids` and `identifiers` is expected (the REST layer enforces it).
+/// Which annotations of a project to list. Empty lists mean "no filter" (the annotation
+/// service requires `target_ids` or `identifiers`).
 #[derive(Debug, Clone, Default)]
 pub struct AnnotationQuery {
     /// OpenTelemetry span (or trace) ids.
@@ -28,7 +29,7 @@ pub struct AnnotationQuery {
 pub struct AnnotationDeletion {
     pub name: Option<String>,
     pub identifier: Option<String>,
-    pub annotator_kind: Option<String>,
+    pub annotator_kind: Option<AnnotatorKind>,
     /// Inclusive lower bound on creation time (Unix nanoseconds).
     pub created_from: Option<i64>,
     /// Exclusive upper bound on creation time.
@@ -46,53 +47,54 @@ pub struct AnnotationRecord {
     pub score: Option<f64>,
     pub explanation: Option<String>,
     pub metadata: Value,
-    pub annotator_kind: String,
+    pub annotator_kind: AnnotatorKind,
     pub identifier: String,
-    pub source: String,
+    pub source: AnnotationSource,
     pub user_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-/// An annotation as SQLite's JSON page holds it (see `list_annotations`).
-type JsonAnnotationRow =
-    (i64, String, String, Option<String>, Option<String>, Option<String>, Value, String, String, String, Option<i64>, i64, i64);
+/// An annotation as SQLite's JSON page holds it (see `list_annotations`): an array in this
+/// field order, which serde reads into the named fields.
+#[derive(serde::Deserialize)]
+struct JsonAnnotationRow {
+    id: i64,
+    target_id: String,
+    name: String,
+    label: Option<String>,
+    /// Text with 17 significant digits, which give back the stored double exactly.
+    score: Option<String>,
+    explanation: Option<String>,
+    metadata: Value,
+    annotator_kind: String,
+    identifier: String,
+    source: String,
+    user_id: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
 
 impl TryFrom<JsonAnnotationRow> for AnnotationRecord {
     type Error = StoreError;
 
     fn try_from(row: JsonAnnotationRow) -> Result<Self> {
-        let (
-            rowid,
-            target_id,
-            name,
-            label,
-            score,
-            explanation,
-            metadata,
-            annotator_kind,
-            identifier,
-            source,
-            user_id,
-            created_at,
-            updated_at,
-        ) = row;
         let score =
-            score.map(|text| text.parse::<f64>().map_err(|_| StoreError::Corrupt(format!("annotation score {text:?}")))).transpose()?;
+            row.score.map(|text| text.parse::<f64>().map_err(|_| StoreError::Corrupt(format!("annotation score {text:?}")))).transpose()?;
         Ok(AnnotationRecord {
-            rowid,
-            target_id,
-            name,
-            label,
+            rowid: row.id,
+            target_id: row.target_id,
+            name: row.name,
+            label: row.label,
             score,
-            explanation,
-            metadata,
-            annotator_kind,
-            identifier,
-            source,
-            user_id,
-            created_at,
-            updated_at,
+            explanation: row.explanation,
+            metadata: row.metadata,
+            annotator_kind: annotator_kind(&row.annotator_kind)?,
+            identifier: row.identifier,
+            source: annotation_source(&row.source)?,
+            user_id: row.user_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
         })
     }
 }
@@ -104,23 +106,15 @@ fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
 }
 
 impl Store {
-    /// A project's span annotations, newest first.
-    pub async fn list_span_annotations(&self, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
-        self.list_annotations(Target::Span, project_id, query).await
-    }
-
-    /// A project's trace annotations, newest first.
-    pub async fn list_trace_annotations(&self, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
-        self.list_annotations(Target::Trace, project_id, query).await
-    }
-
-    /// A project's session annotations, newest first (`target_ids` are `session.id`s).
-    pub async fn list_session_annotations(&self, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
-        self.list_annotations(Target::Session, project_id, query).await
-    }
-
-    async fn list_annotations(&self, target: Target, project_id: i64, query: &AnnotationQuery) -> Result<Page<AnnotationRecord>> {
-        let (table, key, target_table, target_id) = target.tables();
+    /// A project's span, trace or session annotations, newest first (for sessions, `target_ids`
+    /// are `session.id`s).
+    pub async fn list_annotations(
+        &self,
+        target: AnnotationTarget,
+        project_id: i64,
+        query: &AnnotationQuery,
+    ) -> Result<Page<AnnotationRecord>> {
+        let (table, key, target_table, target_id) = tables(target);
         let metadata = match self.dialect {
             Dialect::Sqlite => "a.metadata",
             Dialect::Postgres => "CAST(a.metadata AS TEXT)",
@@ -181,23 +175,9 @@ impl Store {
         Ok(Page::from_overfetch(records, query.limit, |record| record.rowid))
     }
 
-    /// Deletes a project's span annotations that match; returns how many.
-    pub async fn delete_span_annotations(&self, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
-        self.delete_annotations(Target::Span, project_id, deletion).await
-    }
-
-    /// Deletes a project's trace annotations that match; returns how many.
-    pub async fn delete_trace_annotations(&self, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
-        self.delete_annotations(Target::Trace, project_id, deletion).await
-    }
-
-    /// Deletes a project's session annotations that match; returns how many.
-    pub async fn delete_session_annotations(&self, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
-        self.delete_annotations(Target::Session, project_id, deletion).await
-    }
-
-    async fn delete_annotations(&self, target: Target, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
-        let (table, key, target_table, _) = target.tables();
+    /// Deletes a project's span, trace or session annotations that match; returns how many.
+    pub async fn delete_annotations(&self, target: AnnotationTarget, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
+        let (table, key, target_table, _) = tables(target);
         let mut sql = format!(
             "DELETE FROM {table} WHERE {key} IN (SELECT id FROM {target_table} WHERE project_id = {})",
             self.dialect.placeholder(1)
@@ -206,7 +186,7 @@ impl Store {
         let conditions: [(&str, Option<sea_query::Value>); 5] = [
             ("name =", deletion.name.clone().map(Into::into)),
             ("identifier =", deletion.identifier.clone().map(Into::into)),
-            ("annotator_kind =", deletion.annotator_kind.clone().map(Into::into)),
+            ("annotator_kind =", deletion.annotator_kind.map(|kind| kind.as_str().into())),
             ("created_at >=", deletion.created_from.map(Into::into)),
             ("created_at <", deletion.created_before.map(Into::into)),
         ];
@@ -244,11 +224,13 @@ impl Store {
     /// Every annotation of the project whose annotator kind is LLM (the legacy evaluations).
     pub async fn llm_annotations(&self, project_id: i64) -> Result<LlmAnnotations> {
         let mut levels = LlmAnnotations::default();
-        for (target, out) in
-            [(Target::Trace, &mut levels.traces), (Target::Span, &mut levels.spans), (Target::Document, &mut levels.documents)]
-        {
-            let (table, key, target_table, target_id) = target.tables();
-            let position = if target == Target::Document { "a.document_position" } else { "NULL" };
+        for (target, out) in [
+            (AnnotationTarget::Trace, &mut levels.traces),
+            (AnnotationTarget::Span, &mut levels.spans),
+            (AnnotationTarget::Document, &mut levels.documents),
+        ] {
+            let (table, key, target_table, target_id) = tables(target);
+            let position = if target == AnnotationTarget::Document { "a.document_position" } else { "NULL" };
             let sql = format!(
                 "SELECT a.name, t.{target_id}, {position}, a.label, a.score, a.explanation FROM {table} AS a \
                  JOIN {target_table} AS t ON t.id = a.{key} WHERE t.project_id = {} AND a.annotator_kind = 'LLM' ORDER BY a.name, a.id",

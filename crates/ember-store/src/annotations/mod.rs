@@ -1,4 +1,4 @@
-//! Span and trace annotations (and notes, which are annotations named `note`), in Phoenix's
+//! Span, trace, session and document annotations (and notes, which are annotations named `note`), in Phoenix's
 //! model: one row per (name, target, identifier), written by the annotation APIs and read by
 //! filters (`evals[...]`, `eval.X.label`).
 
@@ -6,55 +6,15 @@ mod by_id;
 mod list;
 mod upsert;
 
+pub use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind};
 use serde_json::Value;
 
+pub(crate) use by_id::annotator_kind;
 pub use by_id::AnnotationPatch;
 pub use list::{AnnotationDeletion, AnnotationQuery, AnnotationRecord, LlmAnnotation, LlmAnnotations};
 
-/// Who or what produced an annotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnnotatorKind {
-    Llm,
-    Code,
-    Human,
-}
-
-impl AnnotatorKind {
-    pub fn parse(text: &str) -> Option<AnnotatorKind> {
-        match text {
-            "LLM" => Some(AnnotatorKind::Llm),
-            "CODE" => Some(AnnotatorKind::Code),
-            "HUMAN" => Some(AnnotatorKind::Human),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnnotatorKind::Llm => "LLM",
-            AnnotatorKind::Code => "CODE",
-            AnnotatorKind::Human => "HUMAN",
-        }
-    }
-}
-
-/// Where an annotation was made: through the API, or in an app (Phoenix's UI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnnotationSource {
-    Api,
-    App,
-}
-
-impl AnnotationSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnnotationSource::Api => "API",
-            AnnotationSource::App => "APP",
-        }
-    }
-}
-
-/// An annotation of the span (or trace) with OpenTelemetry id `target_id`.
+/// An annotation of the span or trace with OpenTelemetry id `target_id` (of the session with
+/// `session.id` `target_id`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnnotationInput {
     pub target_id: String,
@@ -75,30 +35,12 @@ pub struct DocumentAnnotationInput {
     pub document_position: i64,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    Span,
-    Trace,
-    Session,
-    Document,
-}
-
-impl Target {
-    /// (annotation table, its key column, the target table, the target's public id column)
-    pub(crate) fn tables(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        match self {
-            Target::Span => ("span_annotations", "span_rowid", "spans", "span_id"),
-            Target::Trace => ("trace_annotations", "trace_rowid", "traces", "trace_id"),
-            Target::Session => ("project_session_annotations", "session_rowid", "project_sessions", "session_id"),
-            Target::Document => ("document_annotations", "span_rowid", "spans", "span_id"),
-        }
-    }
-
-    pub(crate) fn noun(self) -> &'static str {
-        match self {
-            Target::Span | Target::Document => "span",
-            Target::Trace => "trace",
-            Target::Session => "session",
-        }
+/// (annotation table, its key column, the target table, the target's public id column)
+pub(crate) fn tables(target: AnnotationTarget) -> (&'static str, &'static str, &'static str, &'static str) {
+    match target {
+        AnnotationTarget::Span => ("span_annotations", "span_rowid", "spans", "span_id"),
+        AnnotationTarget::Trace => ("trace_annotations", "trace_rowid", "traces", "trace_id"),
+        AnnotationTarget::Session => ("project_session_annotations", "session_rowid", "project_sessions", "session_id"),
+        AnnotationTarget::Document => ("document_annotations", "span_rowid", "spans", "span_id"),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{AnnotationInput, DocumentAnnotationInput, Target};
+use super::{tables, AnnotationInput, AnnotationTarget, DocumentAnnotationInput};
 use crate::backend::{Exec, Statement};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
@@ -16,32 +16,25 @@ const ROWS_PER_STATEMENT: usize = 1000;
 type RowKey = (String, i64, String, Option<i64>);
 
 impl Store {
-    /// Writes span annotations, replacing any with the same (name, span, identifier). Returns
-    /// their ids in input order. If a span is unknown nothing is written.
-    pub async fn upsert_span_annotations(&self, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
-        self.upsert_annotations(Target::Span, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
-    }
-
-    /// Writes trace annotations, replacing any with the same (name, trace, identifier).
-    pub async fn upsert_trace_annotations(&self, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
-        self.upsert_annotations(Target::Trace, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
-    }
-
-    /// Writes session annotations (`target_id` is the `session.id`), replacing any with the
-    /// same (name, session, identifier).
-    pub async fn upsert_session_annotations(&self, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
-        self.upsert_annotations(Target::Session, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
+    /// Writes span, trace or session annotations, replacing any with the same (name, target,
+    /// identifier). Returns their ids in input order. If a target is unknown nothing is written.
+    /// Document annotations carry a position: see [`Store::upsert_document_annotations`].
+    pub async fn upsert_annotations(&self, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
+        if target == AnnotationTarget::Document {
+            return Err(StoreError::Invalid("document annotations need their document positions".into()));
+        }
+        self.upsert_rows(target, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
     }
 
     /// Writes annotations of retrieved documents, replacing any with the same (name, span,
     /// document position, identifier).
     pub async fn upsert_document_annotations(&self, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
         let rows: Vec<_> = annotations.iter().map(|a| (&a.annotation, Some(a.document_position))).collect();
-        self.upsert_annotations(Target::Document, &rows).await
+        self.upsert_rows(AnnotationTarget::Document, &rows).await
     }
 
-    async fn upsert_annotations(&self, target: Target, annotations: &[(&AnnotationInput, Option<i64>)]) -> Result<Vec<i64>> {
-        let (table, key, target_table, target_id) = target.tables();
+    async fn upsert_rows(&self, target: AnnotationTarget, annotations: &[(&AnnotationInput, Option<i64>)]) -> Result<Vec<i64>> {
+        let (table, key, target_table, target_id) = tables(target);
         let mut tx = self.writer.begin().await?;
         let target_ids: Vec<&str> = annotations.iter().map(|(a, _)| a.target_id.as_str()).collect();
         let rowids = resolve_ids(tx.exec(), self.dialect, target, target_table, target_id, &target_ids).await?;
@@ -57,8 +50,8 @@ impl Store {
         let mut unique: Vec<usize> = last_of_key.values().copied().collect();
         unique.sort_unstable();
 
-        let position_column = if target == Target::Document { "document_position, " } else { "" };
-        let conflict = if target == Target::Document {
+        let position_column = if target == AnnotationTarget::Document { "document_position, " } else { "" };
+        let conflict = if target == AnnotationTarget::Document {
             format!("name, {key}, document_position, identifier")
         } else {
             format!("name, {key}, identifier")
@@ -108,7 +101,7 @@ impl Store {
                 tuples.push(format!("({})", placeholders.join(", ")));
                 values.extend(row);
             }
-            let returned_position = if target == Target::Document { "document_position" } else { "NULL" };
+            let returned_position = if target == AnnotationTarget::Document { "document_position" } else { "NULL" };
             let sql = format!(
                 "INSERT INTO {table} ({key}, {position_column}name, label, score, explanation, identifier, metadata, annotator_kind, \
                  created_at, updated_at, source) VALUES {} \
@@ -139,7 +132,7 @@ impl Store {
 async fn resolve_ids(
     mut exec: Exec<'_>,
     dialect: Dialect,
-    target: Target,
+    target: AnnotationTarget,
     table: &str,
     id_column: &str,
     ids: &[&str],

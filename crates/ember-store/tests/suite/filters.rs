@@ -145,8 +145,8 @@ async fn random_corpus(store: &Store, seed: u64) -> Corpus {
             trace_annotations.entry(trace_id).or_default().push(annotation);
         }
     }
-    store.upsert_span_annotations(&span_inputs).await.expect("span annotations");
-    store.upsert_trace_annotations(&trace_inputs).await.expect("trace annotations");
+    store.upsert_annotations(ember_core::AnnotationTarget::Span, &span_inputs).await.expect("span annotations");
+    store.upsert_annotations(ember_core::AnnotationTarget::Trace, &trace_inputs).await.expect("trace annotations");
     let project_id = project_id(store, "filters").await;
     // Metadata set after ingestion (kept apart from the stored attributes on SQLite) must read
     // the same to the SQL and to the reference, which sees spans as the store returns them.
@@ -443,17 +443,20 @@ pub async fn trace_and_session_filters_use_aggregates_and_comprehensions(store: 
         assert_eq!(trace_ids(&store, project, filter).await, expected.to_vec(), "{filter}");
     }
     store
-        .upsert_span_annotations(&[AnnotationInput {
-            target_id: format!("{:016x}", 6),
-            name: "quality".into(),
-            label: Some("bad".into()),
-            score: Some(0.0),
-            explanation: None,
-            metadata: json!({}),
-            annotator_kind: AnnotatorKind::Human,
-            identifier: String::new(),
-            source: AnnotationSource::Api,
-        }])
+        .upsert_annotations(
+            ember_core::AnnotationTarget::Span,
+            &[AnnotationInput {
+                target_id: format!("{:016x}", 6),
+                name: "quality".into(),
+                label: Some("bad".into()),
+                score: Some(0.0),
+                explanation: None,
+                metadata: json!({}),
+                annotator_kind: AnnotatorKind::Human,
+                identifier: String::new(),
+                source: AnnotationSource::Api,
+            }],
+        )
         .await
         .unwrap();
     assert_eq!(trace_ids(&store, project, "any(s.evals['quality'].label == 'bad' for s in spans)").await, vec!["03"]);

@@ -7,13 +7,14 @@ use ember_evals::providers::Completion;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use crate::AppState;
+use crate::{Caller, Services};
 
 /// The project playground calls are traced into, as in Phoenix.
 pub const PLAYGROUND_PROJECT: &str = "playground";
 
 /// What is needed to trace one call once it is over.
-pub struct CallRecord {
+#[derive(Clone)]
+pub(crate) struct CallRecord {
     pub provider: String,
     pub model_name: String,
     /// The OpenAI body sent to the provider.
@@ -25,21 +26,11 @@ pub struct CallRecord {
 impl CallRecord {
     /// Writes the call's LLM span into the playground project. A failure to write it is logged:
     /// the caller already has (or is getting) the answer.
-    pub async fn record(&self, state: &AppState, outcome: Result<Completion, String>) {
+    pub(crate) async fn record(&self, services: &Services, caller: &Caller, outcome: Result<Completion, String>) {
         let span = self.span(outcome);
-        let store = state.store.clone();
         let routed = vec![RoutedSpan { project_name: PLAYGROUND_PROJECT.into(), span }];
-        let prepared = match tokio::task::spawn_blocking(move || store.prepare_spans(routed)).await {
-            Ok(prepared) => prepared,
-            Err(error) => return tracing::error!(%error, "preparing the playground span failed"),
-        };
-        match state.ingest.submit(prepared) {
-            Ok(committed) => {
-                if let Err(error) = committed.await {
-                    tracing::error!(%error, "recording the playground span failed");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "the playground span was not recorded: the ingest queue is full"),
+        if let Err(error) = services.ingest().write(caller, routed).await {
+            tracing::warn!(%error, "the playground span was not recorded");
         }
     }
 

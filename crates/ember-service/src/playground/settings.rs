@@ -1,15 +1,10 @@
 //! The playground's providers: which ones ember can call, where, and with which key. A key or
-//! base URL set through `PUT /v1/secrets` wins over the environment, as in Phoenix. Each call is
-//! traced ([`span`]).
-
-mod span;
+//! base URL set through `PUT /v1/secrets` wins over the environment, as in Phoenix.
 
 use std::time::Duration;
 
 use ember_evals::providers::{Endpoint, Protocol, ProviderClient, ProviderError};
 use ember_store::Store;
-
-pub use span::{CallRecord, PLAYGROUND_PROJECT};
 
 use crate::secret_box::{SecretBox, UnsealError};
 
@@ -164,10 +159,10 @@ pub enum EndpointError {
 /// The playground's provider client and settings.
 #[derive(Clone)]
 pub struct Playground {
-    pub client: ProviderClient,
+    pub(crate) client: ProviderClient,
     settings: ProviderSettings,
     /// Seals secrets before they are stored and opens them when read.
-    pub secrets: SecretBox,
+    pub(crate) secrets: SecretBox,
 }
 
 impl Playground {
@@ -178,7 +173,7 @@ impl Playground {
     }
 
     /// Where and how to call `provider`: secrets first, then the environment, then the default.
-    pub async fn endpoint(&self, store: &Store, provider: &str) -> Result<Endpoint, EndpointError> {
+    pub(crate) async fn endpoint(&self, store: &Store, provider: &str) -> Result<Endpoint, EndpointError> {
         if NOT_YET.contains(&provider) {
             return Err(EndpointError::NotYet(provider.to_string()));
         }

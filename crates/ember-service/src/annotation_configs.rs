@@ -1,0 +1,246 @@
+//! Annotation configs (what people and judges may annotate with) and their assignment to
+//! projects. The rules of a config live here: a non-empty name other than `note`, at least one
+//! categorical value with distinct labels, a lower bound below the upper bound.
+
+use ember_core::{GlobalId, GlobalType};
+use ember_store::{AnnotationConfig, Page};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::annotations::NOTE_NAME;
+use crate::error::{Result, ServiceError};
+use crate::projects::ProjectRef;
+use crate::{Caller, Services};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum OptimizationDirection {
+    Minimize,
+    Maximize,
+    #[serde(rename = "NONE")]
+    Neither,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct CategoricalValue {
+    pub label: String,
+    #[serde(default)]
+    pub score: Option<f64>,
+}
+
+/// A config as it is created or replaced, discriminated by `type` (the REST body's shape).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "UPPERCASE")]
+pub enum AnnotationConfigInput {
+    Categorical {
+        name: String,
+        description: Option<String>,
+        optimization_direction: OptimizationDirection,
+        values: Vec<CategoricalValue>,
+    },
+    Continuous {
+        name: String,
+        description: Option<String>,
+        optimization_direction: OptimizationDirection,
+        lower_bound: Option<f64>,
+        upper_bound: Option<f64>,
+    },
+    Freeform {
+        name: String,
+        description: Option<String>,
+        optimization_direction: Option<OptimizationDirection>,
+        threshold: Option<f64>,
+        lower_bound: Option<f64>,
+        upper_bound: Option<f64>,
+    },
+}
+
+impl AnnotationConfigInput {
+    pub fn name(&self) -> &str {
+        match self {
+            AnnotationConfigInput::Categorical { name, .. }
+            | AnnotationConfigInput::Continuous { name, .. }
+            | AnnotationConfigInput::Freeform { name, .. } => name,
+        }
+    }
+
+    /// The name and the stored body (everything but the name), or the rule it breaks.
+    fn validated(&self) -> Result<(String, Value)> {
+        let name = self.name();
+        if name.trim().is_empty() {
+            return Err(ServiceError::invalid("the annotation config name must not be empty"));
+        }
+        if name == NOTE_NAME {
+            return Err(ServiceError::conflict(format!("the name '{NOTE_NAME}' is reserved for notes")));
+        }
+        match self {
+            AnnotationConfigInput::Categorical { values, .. } => {
+                if values.is_empty() {
+                    return Err(ServiceError::invalid("a categorical annotation config needs at least one value"));
+                }
+                let mut labels: Vec<&str> = values.iter().map(|v| v.label.as_str()).collect();
+                labels.sort_unstable();
+                if let Some(pair) = labels.windows(2).find(|pair| pair[0] == pair[1]) {
+                    return Err(ServiceError::invalid(format!("the label {:?} appears more than once", pair[0])));
+                }
+            }
+            AnnotationConfigInput::Continuous { lower_bound, upper_bound, .. }
+            | AnnotationConfigInput::Freeform { lower_bound, upper_bound, .. } => {
+                if let (Some(lower), Some(upper)) = (lower_bound, upper_bound) {
+                    if lower >= upper {
+                        return Err(ServiceError::invalid(format!(
+                            "lower_bound ({lower}) must be strictly less than upper_bound ({upper})"
+                        )));
+                    }
+                }
+            }
+        }
+        let mut body = serde_json::to_value(self).map_err(ServiceError::internal)?;
+        if let Value::Object(map) = &mut body {
+            map.remove("name");
+        }
+        Ok((name.to_string(), body))
+    }
+}
+
+/// How a request names a config: by GlobalID or by name.
+pub struct ConfigRef<'a>(pub &'a str);
+
+pub struct AnnotationConfigs<'a> {
+    pub(crate) services: &'a Services,
+}
+
+/// Update and delete take the config's GlobalID only.
+fn config_rowid(identifier: &str) -> Result<i64> {
+    GlobalId::decode_as(identifier, GlobalType::AnnotationConfig)
+        .ok_or_else(|| ServiceError::invalid(format!("Invalid annotation config id: {identifier:?}")))
+}
+
+impl AnnotationConfigs<'_> {
+    /// The config a GlobalID or name names; 404 when there is none.
+    pub async fn resolve(&self, _caller: &Caller, identifier: &str) -> Result<AnnotationConfig> {
+        let store = &self.services.store;
+        let found = match GlobalId::decode_as(identifier, GlobalType::AnnotationConfig) {
+            Some(id) => store.get_annotation_config(Some(id), None).await?,
+            None => store.get_annotation_config(None, Some(identifier)).await?,
+        };
+        found.ok_or_else(|| ServiceError::not_found(format!("Annotation config not found: {identifier}")))
+    }
+
+    pub async fn list(&self, _caller: &Caller, cursor: Option<i64>, limit: usize) -> Result<Page<AnnotationConfig>> {
+        Ok(self.services.store.list_annotation_configs(cursor, limit).await?)
+    }
+
+    pub async fn create(&self, _caller: &Caller, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+        let (name, body) = input.validated()?;
+        Ok(self.services.store.create_annotation_config(&name, &body).await?)
+    }
+
+    /// Replaces a config; `id` is its GlobalID.
+    pub async fn update(&self, caller: &Caller, id: &str, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+        self.update_by_rowid(caller, config_rowid(id)?, input).await
+    }
+
+    /// Replaces the config with this rowid (the web UI's forms).
+    pub async fn update_by_rowid(&self, _caller: &Caller, rowid: i64, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+        let (name, body) = input.validated()?;
+        Ok(self.services.store.update_annotation_config(rowid, &name, &body).await?)
+    }
+
+    /// Deletes a config by GlobalID; returns it.
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<AnnotationConfig> {
+        self.delete_by_rowid(caller, config_rowid(id)?).await
+    }
+
+    pub async fn delete_by_rowid(&self, _caller: &Caller, rowid: i64) -> Result<AnnotationConfig> {
+        Ok(self.services.store.delete_annotation_config(rowid).await?)
+    }
+
+    pub async fn list_for_project(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<AnnotationConfig>> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        Ok(self.services.store.list_project_annotation_configs(project.id, cursor, limit).await?)
+    }
+
+    /// The configs a project's annotation forms offer: those assigned to it, or every config
+    /// when none is.
+    pub async fn offered(&self, caller: &Caller, project: ProjectRef<'_>, limit: usize) -> Result<Vec<AnnotationConfig>> {
+        let assigned = self.list_for_project(caller, project, None, limit).await?.items;
+        if !assigned.is_empty() {
+            return Ok(assigned);
+        }
+        Ok(self.list(caller, None, limit).await?.items)
+    }
+
+    /// Replaces the project's set; every identifier must name a config (404 otherwise, nothing
+    /// changed). Returns the new set.
+    pub async fn set_for_project(&self, caller: &Caller, project: ProjectRef<'_>, identifiers: &[String]) -> Result<Vec<AnnotationConfig>> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        let mut ids = Vec::with_capacity(identifiers.len());
+        for identifier in identifiers {
+            ids.push(self.resolve(caller, identifier).await?.id);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let store = &self.services.store;
+        store.set_project_annotation_configs(project.id, &ids).await?;
+        Ok(store.list_project_annotation_configs(project.id, None, ids.len().max(1)).await?.items)
+    }
+
+    /// Offers a config on a project; returns the config.
+    pub async fn assign(&self, caller: &Caller, project: ProjectRef<'_>, config: &str) -> Result<AnnotationConfig> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        let config = self.resolve(caller, config).await?;
+        self.services.store.assign_annotation_config(project.id, config.id).await?;
+        Ok(config)
+    }
+
+    /// Stops offering a config on a project; 404 when it was not offered.
+    pub async fn unassign(&self, caller: &Caller, project: ProjectRef<'_>, config: &str) -> Result<()> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        let config = self.resolve(caller, config).await?;
+        if !self.services.store.unassign_annotation_config(project.id, config.id).await? {
+            return Err(ServiceError::not_found(format!("Annotation config {} is not assigned to project {}", config.name, project.name)));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn categorical(name: &str, labels: &[&str]) -> AnnotationConfigInput {
+        AnnotationConfigInput::Categorical {
+            name: name.into(),
+            description: None,
+            optimization_direction: OptimizationDirection::Maximize,
+            values: labels.iter().map(|label| CategoricalValue { label: label.to_string(), score: None }).collect(),
+        }
+    }
+
+    #[test]
+    fn configs_follow_the_rules() {
+        let (name, body) = categorical("correctness", &["correct", "incorrect"]).validated().unwrap();
+        assert_eq!(name, "correctness");
+        assert_eq!(body["type"], "CATEGORICAL");
+        assert!(body.get("name").is_none(), "the name is stored apart");
+        assert_eq!(categorical("note", &["a"]).validated().unwrap_err().code(), ember_core::ErrorCode::Conflict);
+        assert_eq!(categorical(" ", &["a"]).validated().unwrap_err().code(), ember_core::ErrorCode::Unprocessable);
+        assert!(categorical("c", &["a", "a"]).validated().unwrap_err().to_string().contains("more than once"));
+        assert!(categorical("c", &[]).validated().is_err());
+        let bounds = AnnotationConfigInput::Continuous {
+            name: "c".into(),
+            description: None,
+            optimization_direction: OptimizationDirection::Neither,
+            lower_bound: Some(1.0),
+            upper_bound: Some(1.0),
+        };
+        assert!(bounds.validated().unwrap_err().to_string().contains("strictly less"));
+    }
+}

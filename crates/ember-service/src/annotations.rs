@@ -1,0 +1,304 @@
+//! Annotations of spans, traces, sessions and retrieved documents, and notes: every way into
+//! ember that writes one (REST, the web UI's form, GraphQL, the Arize AX bulk updates, legacy
+//! evaluations) goes through here, so the rules hold for all of them:
+//! - the name `note` is reserved for notes on spans, traces and sessions (document annotations
+//!   may use it, as in Phoenix);
+//! - an annotation names an existing target; a batch with one unknown target writes nothing;
+//! - listing needs target ids or identifiers, deleting needs a time window or `delete_all`.
+
+use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind};
+use ember_store::{
+    AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, DocumentAnnotationInput, LlmAnnotations, Page,
+    SpanFilters,
+};
+use serde_json::json;
+
+use crate::error::{Result, ServiceError};
+use crate::projects::ProjectRef;
+use crate::{Caller, Services};
+
+/// The name notes are stored under.
+pub const NOTE_NAME: &str = "note";
+
+/// Which of a project's annotations to delete.
+#[derive(Debug, Clone, Default)]
+pub struct DeletionRequest {
+    pub name: Option<String>,
+    pub identifier: Option<String>,
+    pub annotator_kind: Option<AnnotatorKind>,
+    pub created_from: Option<i64>,
+    pub created_before: Option<i64>,
+    /// Delete regardless of creation time.
+    pub delete_all: bool,
+}
+
+/// Refuses the reserved name in annotations that are not notes.
+fn check_reserved_names(target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<()> {
+    if target == AnnotationTarget::Document {
+        return Ok(());
+    }
+    match annotations.iter().position(|annotation| annotation.name == NOTE_NAME) {
+        None => Ok(()),
+        Some(index) => {
+            let error = ServiceError::bad_request(format!(
+                "the annotation name '{NOTE_NAME}' is reserved for notes; add a {} note instead",
+                target.noun()
+            ));
+            Err(if annotations.len() > 1 { error.context(format_args!("annotation {index}")) } else { error })
+        }
+    }
+}
+
+pub struct Annotations<'a> {
+    pub(crate) services: &'a Services,
+}
+
+impl Annotations<'_> {
+    /// Upserts span, trace or session annotations by (name, target, identifier); returns their
+    /// ids in input order.
+    pub async fn annotate(&self, _caller: &Caller, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
+        check_reserved_names(target, annotations)?;
+        Ok(self.services.store.upsert_annotations(target, annotations).await?)
+    }
+
+    /// Upserts annotations of retrieved documents by (name, span, position, identifier).
+    pub async fn annotate_documents(&self, _caller: &Caller, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+        if let Some(index) = annotations.iter().position(|annotation| annotation.document_position < 0) {
+            let position = annotations[index].document_position;
+            return Err(ServiceError::field(
+                &[index.into(), "document_position".into()],
+                "greater_than_equal",
+                "Input should be greater than or equal to 0",
+                json!(position),
+            ));
+        }
+        Ok(self.services.store.upsert_document_annotations(annotations).await?)
+    }
+
+    /// Adds a note (a HUMAN annotation named `note` whose explanation is the text). Without an
+    /// identifier every note is a new row, as in Phoenix.
+    pub async fn add_note(
+        &self,
+        _caller: &Caller,
+        target: AnnotationTarget,
+        target_id: String,
+        text: String,
+        identifier: Option<String>,
+    ) -> Result<i64> {
+        if target == AnnotationTarget::Document {
+            return Err(ServiceError::bad_request("notes go on spans, traces and sessions"));
+        }
+        let identifier = identifier
+            .filter(|identifier| !identifier.is_empty())
+            .unwrap_or_else(|| format!("px-{}-note:{}", target.noun(), uuid::Uuid::new_v4()));
+        let note = AnnotationInput {
+            target_id,
+            name: NOTE_NAME.into(),
+            label: None,
+            score: None,
+            explanation: Some(text),
+            metadata: json!({}),
+            annotator_kind: AnnotatorKind::Human,
+            identifier,
+            source: AnnotationSource::Api,
+        };
+        let ids = self.services.store.upsert_annotations(target, std::slice::from_ref(&note)).await?;
+        ids.first().copied().ok_or_else(|| ServiceError::internal("a note was written without an id"))
+    }
+
+    /// Upserts span annotations after checking that every annotated span is in the project (and
+    /// starts within `window`, when given): 404 naming the spans that are not, before anything is
+    /// written. Returns how many were written.
+    pub async fn annotate_spans_in_project(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        window: Option<(i64, i64)>,
+        annotations: &[AnnotationInput],
+    ) -> Result<usize> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        check_reserved_names(AnnotationTarget::Span, annotations)?;
+        let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut found = std::collections::HashSet::new();
+        for chunk in wanted.chunks(500) {
+            let filters = SpanFilters {
+                span_ids: chunk.iter().map(|id| id.to_string()).collect(),
+                start_time: window.map(|(start, _)| start),
+                end_time: window.map(|(_, end)| end),
+                ..Default::default()
+            };
+            let page = self.services.store.list_spans(project.id, &filters, None, chunk.len()).await?;
+            found.extend(page.items.into_iter().map(|record| record.span.span_id));
+        }
+        let missing: Vec<&str> = wanted.into_iter().filter(|id| !found.contains(*id)).collect();
+        if !missing.is_empty() {
+            let place = if window.is_some() { "in the project and the time window" } else { "in the project" };
+            return Err(ServiceError::not_found(format!("no span {place} with id {}", missing.join(", "))));
+        }
+        self.services.store.upsert_annotations(AnnotationTarget::Span, annotations).await?;
+        Ok(annotations.len())
+    }
+
+    /// Legacy evaluations (`/v1/evaluations`): LLM annotations of spans, traces and documents.
+    pub async fn write_evaluations(
+        &self,
+        caller: &Caller,
+        spans: &[AnnotationInput],
+        traces: &[AnnotationInput],
+        documents: &[DocumentAnnotationInput],
+    ) -> Result<()> {
+        check_reserved_names(AnnotationTarget::Span, spans)?;
+        check_reserved_names(AnnotationTarget::Trace, traces)?;
+        // One evaluation is about one level, so this is one write.
+        for (target, annotations) in [(AnnotationTarget::Span, spans), (AnnotationTarget::Trace, traces)] {
+            if !annotations.is_empty() {
+                self.annotate(caller, target, annotations).await?;
+            }
+        }
+        if !documents.is_empty() {
+            self.annotate_documents(caller, documents).await?;
+        }
+        Ok(())
+    }
+
+    /// A project's LLM-written annotations, the legacy evaluations.
+    pub async fn llm_annotations(&self, caller: &Caller, project: ProjectRef<'_>) -> Result<LlmAnnotations> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        Ok(self.services.store.llm_annotations(project.id).await?)
+    }
+
+    /// A page of a project's span, trace or session annotations, newest first; `target_ids` or
+    /// `identifiers` must be given.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        target: AnnotationTarget,
+        project: ProjectRef<'_>,
+        query: &AnnotationQuery,
+    ) -> Result<Page<AnnotationRecord>> {
+        if query.identifiers.iter().any(String::is_empty) {
+            return Err(ServiceError::invalid("identifier values must be non-empty"));
+        }
+        if query.target_ids.is_empty() && query.identifiers.is_empty() {
+            return Err(ServiceError::invalid(format!("{}_ids or identifier must be supplied", target.noun())));
+        }
+        let project = self.services.projects().resolve(caller, project).await?;
+        Ok(self.services.store.list_annotations(target, project.id, query).await?)
+    }
+
+    /// The annotations of the given targets, up to `limit` (pages show them beside the targets).
+    pub async fn of_targets(
+        &self,
+        caller: &Caller,
+        target: AnnotationTarget,
+        project: ProjectRef<'_>,
+        target_ids: Vec<String>,
+        limit: usize,
+    ) -> Result<Vec<AnnotationRecord>> {
+        if target_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = AnnotationQuery { target_ids, limit, ..AnnotationQuery::default() };
+        Ok(self.list(caller, target, project, &query).await?.items)
+    }
+
+    /// Deletes a project's matching annotations; returns how many.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        target: AnnotationTarget,
+        project: ProjectRef<'_>,
+        request: DeletionRequest,
+    ) -> Result<u64> {
+        for (name, value) in [("name", &request.name), ("identifier", &request.identifier)] {
+            if value.as_deref() == Some("") {
+                return Err(ServiceError::invalid(format!("{name} must be non-empty when given")));
+            }
+        }
+        if !request.delete_all && (request.created_from.is_none() || request.created_before.is_none()) {
+            return Err(ServiceError::invalid("start_time and end_time are both required unless delete_all=true"));
+        }
+        let project = self.services.projects().resolve(caller, project).await?;
+        let deletion = AnnotationDeletion {
+            name: request.name,
+            identifier: request.identifier,
+            annotator_kind: request.annotator_kind,
+            created_from: request.created_from,
+            created_before: request.created_before,
+        };
+        Ok(self.services.store.delete_annotations(target, project.id, &deletion).await?)
+    }
+
+    /// Deletes one annotation of the project by id; `false` when the project has none with that id.
+    pub async fn delete_in_project(&self, caller: &Caller, target: AnnotationTarget, project: ProjectRef<'_>, id: i64) -> Result<bool> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        Ok(self.services.store.delete_annotation_in_project(target, project.id, id).await?)
+    }
+
+    /// A span annotation by id, with the rowid of its span.
+    pub async fn span_annotation(&self, _caller: &Caller, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
+        Ok(self.services.store.get_span_annotation(id).await?)
+    }
+
+    /// The annotations of one span, oldest first.
+    pub async fn of_span(&self, _caller: &Caller, span_rowid: i64) -> Result<Vec<AnnotationRecord>> {
+        Ok(self.services.store.annotations_of_span(span_rowid).await?)
+    }
+
+    /// Changes the given fields of a span annotation; a new name must not be `note`.
+    pub async fn patch_span_annotation(&self, caller: &Caller, id: i64, patch: &AnnotationPatch) -> Result<(AnnotationRecord, i64)> {
+        if patch.name.as_deref() == Some(NOTE_NAME) {
+            return Err(ServiceError::bad_request(format!("the annotation name '{NOTE_NAME}' is reserved for notes")));
+        }
+        let record = self.services.store.patch_span_annotation(id, patch).await?;
+        let (_, span_rowid) =
+            self.span_annotation(caller, id).await?.ok_or_else(|| ServiceError::not_found(format!("span annotation {id} not found")))?;
+        Ok((record, span_rowid))
+    }
+
+    /// Deletes span annotations by id; returns those that existed, with their spans' rowids.
+    pub async fn delete_span_annotations(&self, caller: &Caller, ids: &[i64]) -> Result<Vec<(AnnotationRecord, i64)>> {
+        let mut deleted = Vec::new();
+        for &id in ids {
+            if let Some((_, span_rowid)) = self.span_annotation(caller, id).await? {
+                for record in self.services.store.delete_span_annotations_by_id(&[id]).await? {
+                    deleted.push((record, span_rowid));
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annotation(name: &str) -> AnnotationInput {
+        AnnotationInput {
+            target_id: "s".into(),
+            name: name.into(),
+            label: None,
+            score: None,
+            explanation: None,
+            metadata: json!({}),
+            annotator_kind: AnnotatorKind::Llm,
+            identifier: String::new(),
+            source: AnnotationSource::Api,
+        }
+    }
+
+    #[test]
+    fn note_is_reserved_except_on_documents() {
+        let batch = [annotation("correctness"), annotation("note")];
+        for target in [AnnotationTarget::Span, AnnotationTarget::Trace, AnnotationTarget::Session] {
+            let error = check_reserved_names(target, &batch).unwrap_err();
+            assert_eq!(error.code(), ember_core::ErrorCode::BadRequest);
+            assert!(error.to_string().starts_with("annotation 1: the annotation name 'note' is reserved"), "{error}");
+        }
+        assert!(check_reserved_names(AnnotationTarget::Document, &batch).is_ok());
+        assert!(check_reserved_names(AnnotationTarget::Span, &batch[..1]).is_ok());
+    }
+}

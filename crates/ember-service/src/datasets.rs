@@ -1,0 +1,184 @@
+//! Datasets: listing, lookups, versions and examples, uploads (whole or in batches), examples made
+//! from spans, and deletion. A dataset is named by its rowid, or by its GlobalID or name.
+
+use ember_core::{GlobalId, GlobalType};
+use ember_store::{
+    DatasetRecord, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches, ExampleInput, ExampleRecord, Page, SpanFilters, UploadAction,
+    UploadOutcome,
+};
+use serde_json::{json, Value};
+
+use crate::error::{Result, ServiceError};
+use crate::projects::ProjectRef;
+use crate::{Caller, Services};
+
+/// How a request names a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetRef<'a> {
+    /// Its rowid (the web UI's paths, and GlobalIDs the transport has decoded).
+    Id(i64),
+    /// Its GlobalID or its name.
+    Identifier(&'a str),
+}
+
+impl std::fmt::Display for DatasetRef<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatasetRef::Id(id) => write!(formatter, "{id}"),
+            DatasetRef::Identifier(text) => formatter.write_str(text),
+        }
+    }
+}
+
+/// A dataset upload: the dataset's name and what to do with it.
+#[derive(Debug, Clone)]
+pub struct Upload<'a> {
+    pub action: UploadAction,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+}
+
+pub struct Datasets<'a> {
+    pub(crate) services: &'a Services,
+}
+
+impl Datasets<'_> {
+    /// The dataset `reference` names, or `None`.
+    pub async fn find(&self, _caller: &Caller, reference: DatasetRef<'_>) -> Result<Option<DatasetRecord>> {
+        let store = &self.services.store;
+        Ok(match reference {
+            DatasetRef::Id(id) => store.get_dataset(id).await?,
+            DatasetRef::Identifier(text) => match GlobalId::decode_as(text, GlobalType::Dataset) {
+                Some(id) => store.get_dataset(id).await?,
+                None => store.get_dataset_by_name(text).await?,
+            },
+        })
+    }
+
+    /// The dataset `reference` names; 404 `Dataset <reference> not found`.
+    pub async fn resolve(&self, caller: &Caller, reference: DatasetRef<'_>) -> Result<DatasetRecord> {
+        self.find(caller, reference).await?.ok_or_else(|| ServiceError::not_found(format!("Dataset {reference} not found")))
+    }
+
+    /// Datasets newest first, optionally only the one named `name`.
+    pub async fn list(&self, _caller: &Caller, name: Option<&str>, cursor: Option<i64>, limit: usize) -> Result<Page<DatasetRecord>> {
+        Ok(self.services.store.list_datasets(name, cursor, limit).await?)
+    }
+
+    pub async fn delete(&self, caller: &Caller, reference: DatasetRef<'_>) -> Result<()> {
+        let dataset = self.resolve(caller, reference).await?;
+        self.services.store.delete_dataset(dataset.id).await?;
+        Ok(())
+    }
+
+    /// A page of the dataset's versions, newest first.
+    pub async fn versions(
+        &self,
+        _caller: &Caller,
+        dataset: &DatasetRecord,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<DatasetVersionRecord>> {
+        Ok(self.services.store.list_dataset_versions(dataset.id, cursor, limit).await?)
+    }
+
+    /// The dataset's version `version_id`, or its latest; `None` when there is no such version.
+    pub async fn version(
+        &self,
+        _caller: &Caller,
+        dataset: &DatasetRecord,
+        version_id: Option<i64>,
+    ) -> Result<Option<DatasetVersionRecord>> {
+        Ok(self.services.store.get_dataset_version(dataset.id, version_id).await?)
+    }
+
+    /// The examples alive at a version, optionally only those in the given splits (by rowid or name).
+    pub async fn examples(
+        &self,
+        _caller: &Caller,
+        dataset: &DatasetRecord,
+        version: &DatasetVersionRecord,
+        split_ids: &[i64],
+        split_names: &[String],
+    ) -> Result<Vec<ExampleRecord>> {
+        Ok(self.services.store.dataset_examples(dataset.id, version.id, split_ids, split_names).await?)
+    }
+
+    /// The first `limit` examples alive at a version (pages show the start of a dataset).
+    pub async fn first_examples(
+        &self,
+        _caller: &Caller,
+        dataset: &DatasetRecord,
+        version: &DatasetVersionRecord,
+        split_names: &[String],
+        limit: usize,
+    ) -> Result<Vec<ExampleRecord>> {
+        Ok(self.services.store.first_dataset_examples(dataset.id, version.id, split_names, limit).await?)
+    }
+
+    /// The splits that hold examples of the dataset.
+    pub async fn splits(&self, _caller: &Caller, dataset: &DatasetRecord) -> Result<Vec<DatasetSplitRecord>> {
+        Ok(self.services.store.splits_of_dataset(dataset.id).await?)
+    }
+
+    /// Writes `examples` as a new version of the dataset the upload names.
+    pub async fn upload(&self, _caller: &Caller, upload: &Upload<'_>, examples: Vec<ExampleInput>) -> Result<UploadOutcome> {
+        check_upload(upload)?;
+        let store = &self.services.store;
+        Ok(store.upload_examples(upload.action, upload.name, upload.description, &json!({}), examples).await?)
+    }
+
+    /// As [`Datasets::upload`], with examples arriving a batch at a time (an upload parsed as it
+    /// is read). An error of `batches` aborts the upload and is returned as the batches report it.
+    pub async fn upload_batches<B: ExampleBatches>(&self, _caller: &Caller, upload: &Upload<'_>, batches: &mut B) -> Result<UploadOutcome> {
+        check_upload(upload)?;
+        let store = &self.services.store;
+        Ok(store.upload_example_batches(upload.action, upload.name, upload.description, &json!({}), batches).await?)
+    }
+
+    /// Appends examples made from a project's spans (input and output values, metadata) to the
+    /// dataset `dataset_name`, creating it when needed.
+    pub async fn append_spans(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        dataset_name: &str,
+        span_ids: Vec<String>,
+    ) -> Result<UploadOutcome> {
+        if dataset_name.trim().is_empty() || span_ids.is_empty() {
+            return Err(ServiceError::bad_request("Select spans and name the dataset to add them to."));
+        }
+        let project = self.services.projects().resolve(caller, project).await?;
+        let limit = span_ids.len();
+        let filters = SpanFilters { span_ids, ..Default::default() };
+        let spans = self.services.store.list_spans(project.id, &filters, None, limit).await?.items;
+        if spans.is_empty() {
+            return Err(ServiceError::not_found(format!("None of those spans is in project {}.", project.name)));
+        }
+        let value = |span: &ember_core::Span, path: &str| span.attribute(path).cloned().unwrap_or(Value::Null);
+        let examples = spans
+            .iter()
+            .map(|record| ExampleInput {
+                input: json!({"input": value(&record.span, "input.value")}),
+                output: json!({"output": value(&record.span, "output.value")}),
+                metadata: match record.span.attribute("metadata") {
+                    Some(Value::Object(map)) => Value::Object(map.clone()),
+                    _ => json!({}),
+                },
+                splits: Vec::new(),
+                span_id: Some(record.span.span_id.clone()),
+                external_id: None,
+            })
+            .collect();
+        let description = format!("From spans of project {}", project.name);
+        let upload = Upload { action: UploadAction::Append, name: dataset_name.trim(), description: Some(&description) };
+        self.upload(caller, &upload, examples).await
+    }
+}
+
+fn check_upload(upload: &Upload<'_>) -> Result<()> {
+    if upload.name.trim().is_empty() {
+        return Err(ServiceError::invalid("name must not be empty"));
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Span ingestion: every way spans enter ember (OTLP over HTTP and gRPC, `POST .../spans`, the
+//! playground's own traces) ends here. Decoding and preparing spans (JSON, compression) is CPU
+//! work and runs on a blocking thread, never on the async runtime; the spans then wait in the
+//! bounded ingest queue and the call returns once they are committed. A full queue is refused
+//! before any decoding (503 / RESOURCE_EXHAUSTED), as Phoenix checks capacity first.
+
+use ember_core::RoutedSpan;
+use ember_otlp::DecodedExport;
+use ember_store::{PreparedSpan, QueueFull};
+
+use crate::error::{Result, ServiceError};
+use crate::{Caller, Services};
+
+/// What the sender is told about spans it sent that were not stored.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExportReport {
+    pub rejected_spans: i64,
+    pub error_message: String,
+}
+
+pub struct Ingest<'a> {
+    pub(crate) services: &'a Services,
+}
+
+impl Ingest<'_> {
+    /// Runs `decode` (decompression and decoding of an OTLP export, the transport's part) on a
+    /// blocking thread, prepares the decoded spans there too, and waits until they are committed.
+    pub async fn export<E>(
+        &self,
+        _caller: &Caller,
+        decode: impl FnOnce() -> Result<DecodedExport, E> + Send + 'static,
+    ) -> Result<ExportReport>
+    where
+        E: Into<ServiceError> + Send + 'static,
+    {
+        self.refuse_when_full()?;
+        let queue = self.services.ingest.clone();
+        let (spans, report) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let decoded = decode().map_err(Into::into)?;
+            let report = ExportReport {
+                rejected_spans: decoded.rejected_spans as i64,
+                error_message: if decoded.rejected_spans == 0 {
+                    String::new()
+                } else {
+                    format!("{} spans rejected: {}", decoded.rejected_spans, decoded.rejection_reasons.join("; "))
+                },
+            };
+            Ok((queue.prepare_spans(decoded.spans), report))
+        })
+        .await??;
+        self.submit(spans).await?;
+        Ok(report)
+    }
+
+    /// Prepares spans on a blocking thread and waits until they are committed.
+    pub async fn write(&self, _caller: &Caller, spans: Vec<RoutedSpan>) -> Result<()> {
+        self.refuse_when_full()?;
+        let queue = self.services.ingest.clone();
+        let prepared = tokio::task::spawn_blocking(move || queue.prepare_spans(spans)).await?;
+        self.submit(prepared).await
+    }
+
+    fn refuse_when_full(&self) -> Result<()> {
+        if self.services.ingest.is_full() {
+            return Err(QueueFull::AtCapacity.into());
+        }
+        Ok(())
+    }
+
+    async fn submit(&self, spans: Vec<PreparedSpan>) -> Result<()> {
+        if !spans.is_empty() {
+            self.services.ingest.submit(spans)?.await?;
+        }
+        Ok(())
+    }
+}

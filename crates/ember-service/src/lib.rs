@@ -1,0 +1,119 @@
+//! ember's application layer: one service per resource, between the transports (REST, the web
+//! UI, GraphQL, gRPC and those to come) and the store.
+//!
+//! Each service takes typed inputs and the [`Caller`], and owns its resource's rules: validation,
+//! identifier resolution (a project by rowid, GlobalID or name, ...), reserved names, access
+//! checks, orchestration across store calls, and keeping CPU work (span preparation) off the
+//! async runtime. Each returns typed results or a [`ServiceError`] with an
+//! [`ErrorCode`](ember_core::ErrorCode) that every transport maps the same way. Transports parse,
+//! call and render; none holds a rule of its own, and none can reach the store: [`Services`]
+//! does not hand it out.
+
+pub mod annotation_configs;
+pub mod annotations;
+mod caller;
+pub mod dataset_labels;
+pub mod dataset_splits;
+pub mod datasets;
+mod error;
+pub mod experiments;
+pub mod ingest;
+pub mod playground;
+pub mod projects;
+pub mod prompts;
+mod secret_box;
+pub mod secrets;
+pub mod sessions;
+pub mod span_updates;
+pub mod spans;
+pub mod traces;
+
+use std::sync::Arc;
+
+use ember_store::{IngestQueue, Store};
+
+pub use caller::Caller;
+pub use error::{FieldError, PathSegment, Result, ServiceError};
+pub use playground::{Playground, ProviderSettings};
+pub use projects::ProjectRef;
+pub use secret_box::{SecretBox, UnsealError};
+
+/// Every service over one store and ingest queue. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    store: Store,
+    ingest: IngestQueue,
+    playground: Arc<Playground>,
+}
+
+impl Services {
+    pub fn new(store: Store, ingest: IngestQueue, playground: Playground) -> Services {
+        Services { store, ingest, playground: Arc::new(playground) }
+    }
+
+    pub fn projects(&self) -> projects::Projects<'_> {
+        projects::Projects { services: self }
+    }
+
+    pub fn spans(&self) -> spans::Spans<'_> {
+        spans::Spans { services: self }
+    }
+
+    pub fn span_updates(&self) -> span_updates::SpanUpdates<'_> {
+        span_updates::SpanUpdates { services: self }
+    }
+
+    pub fn traces(&self) -> traces::Traces<'_> {
+        traces::Traces { services: self }
+    }
+
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions { services: self }
+    }
+
+    pub fn annotations(&self) -> annotations::Annotations<'_> {
+        annotations::Annotations { services: self }
+    }
+
+    pub fn annotation_configs(&self) -> annotation_configs::AnnotationConfigs<'_> {
+        annotation_configs::AnnotationConfigs { services: self }
+    }
+
+    pub fn datasets(&self) -> datasets::Datasets<'_> {
+        datasets::Datasets { services: self }
+    }
+
+    pub fn dataset_labels(&self) -> dataset_labels::DatasetLabels<'_> {
+        dataset_labels::DatasetLabels { services: self }
+    }
+
+    pub fn dataset_splits(&self) -> dataset_splits::DatasetSplits<'_> {
+        dataset_splits::DatasetSplits { services: self }
+    }
+
+    pub fn experiments(&self) -> experiments::Experiments<'_> {
+        experiments::Experiments { services: self }
+    }
+
+    pub fn prompts(&self) -> prompts::Prompts<'_> {
+        prompts::Prompts { services: self }
+    }
+
+    pub fn secrets(&self) -> secrets::Secrets<'_> {
+        secrets::Secrets { services: self }
+    }
+
+    pub fn playground(&self) -> playground::PlaygroundService<'_> {
+        playground::PlaygroundService { services: self }
+    }
+
+    pub fn ingest(&self) -> ingest::Ingest<'_> {
+        ingest::Ingest { services: self }
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ready(&self) -> Result<()> {
+        self.store.get_project(1).await?;
+        Ok(())
+    }
+}

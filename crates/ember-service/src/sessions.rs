@@ -1,0 +1,82 @@
+//! Sessions (the traces that share a `session.id`): lists, lookups and deletion. A session is
+//! named by its GlobalID or its `session.id`.
+
+use ember_core::{GlobalId, GlobalType};
+use ember_store::{Filter, Page, Project, SessionRecord};
+
+use crate::error::{Result, ServiceError};
+use crate::projects::ProjectRef;
+use crate::{Caller, Services};
+
+pub struct Sessions<'a> {
+    pub(crate) services: &'a Services,
+}
+
+impl Sessions<'_> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        condition: Option<&Filter>,
+        cursor: Option<i64>,
+        limit: usize,
+        ascending: bool,
+    ) -> Result<Page<SessionRecord>> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        Ok(self.services.store.list_sessions(project.id, condition, cursor, limit, ascending).await?)
+    }
+
+    /// A session by GlobalID or `session.id`; 404 when there is none.
+    pub async fn resolve(&self, _caller: &Caller, identifier: &str) -> Result<SessionRecord> {
+        let store = &self.services.store;
+        let found = match GlobalId::decode_as(identifier, GlobalType::ProjectSession) {
+            Some(rowid) => store.get_session(Some(rowid), None).await?,
+            None => store.get_session(None, Some(identifier)).await?,
+        };
+        found.ok_or_else(|| ServiceError::not_found(format!("Session not found: {identifier}")))
+    }
+
+    /// A project's session by rowid; 404 when the project has no such session.
+    pub async fn in_project(&self, _caller: &Caller, project: &Project, rowid: i64) -> Result<SessionRecord> {
+        let session = self.services.store.get_session(Some(rowid), None).await?.filter(|session| session.project_id == project.id);
+        session.ok_or_else(|| ServiceError::not_found(format!("Project {} has no session {rowid}", project.name)))
+    }
+
+    /// Session rowids of GlobalIDs and `session.id`s (unknown ones are left out).
+    pub async fn rowids(&self, _caller: &Caller, identifiers: &[String]) -> Result<Vec<i64>> {
+        let mut rowids = Vec::new();
+        let mut by_name = Vec::new();
+        for identifier in identifiers {
+            match GlobalId::decode_as(identifier, GlobalType::ProjectSession) {
+                Some(rowid) => rowids.push(rowid),
+                None => by_name.push(identifier.as_str()),
+            }
+        }
+        if !by_name.is_empty() {
+            rowids.extend(self.services.store.session_rowids_by_session_id(&by_name).await?);
+        }
+        Ok(rowids)
+    }
+
+    pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
+        let session = self.resolve(caller, identifier).await?;
+        self.services.store.delete_sessions(&[session.rowid]).await?;
+        Ok(())
+    }
+
+    /// Deletes sessions named all by GlobalID or all by `session.id` (not a mix); unknown ones
+    /// are skipped.
+    pub async fn delete_many(&self, caller: &Caller, identifiers: &[String]) -> Result<()> {
+        let global: Vec<Option<i64>> =
+            identifiers.iter().map(|identifier| GlobalId::decode_as(identifier, GlobalType::ProjectSession)).collect();
+        let rowids = if global.iter().all(Option::is_some) {
+            global.into_iter().flatten().collect()
+        } else if global.iter().all(Option::is_none) {
+            self.rowids(caller, identifiers).await?
+        } else {
+            return Err(ServiceError::invalid("session_identifiers must be all GlobalIDs or all session_id strings, not a mix"));
+        };
+        self.services.store.delete_sessions(&rowids).await?;
+        Ok(())
+    }
+}

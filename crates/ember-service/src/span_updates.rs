@@ -1,0 +1,217 @@
+//! The Arize AX bulk span updates, over rows of JSON values (the transports read JSON, CSV,
+//! Arrow or Parquet into rows): evaluations from `eval.<Name>.label|score|explanation` columns,
+//! human annotations from `annotation.<Name>.label|score|text` columns, and metadata from
+//! `attributes.metadata.<field>` columns and/or a patch document, with the AX type rules.
+
+use std::collections::BTreeMap;
+
+use ember_core::{AnnotationSource, AnnotatorKind};
+use ember_store::{AnnotationInput, MetadataFailure, MetadataUpdate};
+use serde_json::{json, Map, Value};
+
+use crate::error::{Result, ServiceError};
+use crate::projects::ProjectRef;
+use crate::{Caller, Services};
+
+/// One row of a tabular body.
+pub type Row = Map<String, Value>;
+
+/// Spans one annotation request may name.
+pub const MAX_ANNOTATED_SPANS: usize = 1000;
+
+/// How many rows were read and how many annotations written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnotationUpdate {
+    pub spans_processed: usize,
+    pub written: usize,
+}
+
+/// The outcome of a metadata update: spans that were not updated come with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataReport {
+    pub spans_processed: usize,
+    pub spans_updated: usize,
+    pub errors: Vec<(String, String)>,
+}
+
+pub struct SpanUpdates<'a> {
+    pub(crate) services: &'a Services,
+}
+
+/// The span id of a row (`context.span_id`, or `span_id`).
+pub fn span_id_of(row: &Row, index: usize) -> Result<String> {
+    match row.get("context.span_id").or_else(|| row.get("span_id")) {
+        Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+        _ => Err(ServiceError::invalid(format!("row {index} has no context.span_id"))),
+    }
+}
+
+/// A score cell: a number, or text that reads as one (CSV); NaN and empty are missing.
+fn score_of(value: &Value, column: &str, index: usize) -> Result<Option<f64>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(number) => Ok(number.as_f64()),
+        Value::String(text) => {
+            text.trim().parse::<f64>().map(|score| (!score.is_nan()).then_some(score)).map_err(|_| invalid_cell(column, index, "a number"))
+        }
+        _ => Err(invalid_cell(column, index, "a number")),
+    }
+}
+
+fn text_of(value: &Value, column: &str, index: usize) -> Result<Option<String>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) => Ok(Some(text.clone())),
+        _ => Err(invalid_cell(column, index, "text")),
+    }
+}
+
+fn invalid_cell(column: &str, index: usize, expected: &str) -> ServiceError {
+    ServiceError::invalid(format!("row {index}, column {column:?}: expected {expected}"))
+}
+
+/// (label, score, explanation) of one annotation name in a row.
+type AnnotationCells = (Option<String>, Option<f64>, Option<String>);
+
+/// Annotations from `<prefix><Name>.<field>` columns, whose field is `label`, `score` or
+/// `explanation_field`. A name with no value in a row is skipped for that row.
+fn annotations_from(rows: &[Row], prefix: &str, explanation_field: &str, kind: AnnotatorKind) -> Result<Vec<AnnotationInput>> {
+    let mut annotations = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        let span_id = span_id_of(row, index)?;
+        let mut by_name: BTreeMap<&str, AnnotationCells> = BTreeMap::new();
+        for (column, value) in row {
+            let Some(rest) = column.strip_prefix(prefix) else { continue };
+            let Some((name, field)) = rest.rsplit_once('.') else {
+                return Err(ServiceError::invalid(format!("column {column:?} is not {prefix}<Name>.<field>")));
+            };
+            let entry = by_name.entry(name).or_default();
+            match field {
+                "label" => entry.0 = text_of(value, column, index)?,
+                "score" => entry.1 = score_of(value, column, index)?,
+                field if field == explanation_field => entry.2 = text_of(value, column, index)?,
+                _ => return Err(ServiceError::invalid(format!("column {column:?}: the field is label, score or {explanation_field}"))),
+            }
+        }
+        for (name, (label, score, explanation)) in by_name {
+            if name.is_empty() {
+                return Err(ServiceError::invalid(format!("row {index}: an annotation name is empty")));
+            }
+            if label.is_none() && score.is_none() && explanation.is_none() {
+                continue;
+            }
+            annotations.push(AnnotationInput {
+                target_id: span_id.clone(),
+                name: name.to_string(),
+                label,
+                score,
+                explanation,
+                metadata: json!({}),
+                annotator_kind: kind,
+                identifier: String::new(),
+                source: AnnotationSource::Api,
+            });
+        }
+    }
+    Ok(annotations)
+}
+
+/// A metadata value in its stored form: strings and numbers as they are, booleans as
+/// "true"/"false", objects and arrays as JSON text, null as null.
+fn stored_form(value: &Value) -> Value {
+    match value {
+        Value::Bool(flag) => Value::String(flag.to_string()),
+        Value::Array(_) | Value::Object(_) => Value::String(value.to_string()),
+        other => other.clone(),
+    }
+}
+
+impl SpanUpdates<'_> {
+    /// LLM evaluations of the project's spans from `eval.<Name>.*` columns.
+    pub async fn evaluations(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<AnnotationUpdate> {
+        self.services.projects().resolve(caller, project).await?;
+        let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
+        let written = self.services.annotations().annotate_spans_in_project(caller, project, None, &annotations).await?;
+        Ok(AnnotationUpdate { spans_processed: rows.len(), written })
+    }
+
+    /// Human annotations of the project's spans starting in `[start, end)` from
+    /// `annotation.<Name>.*` columns; at most [`MAX_ANNOTATED_SPANS`] rows.
+    pub async fn annotations(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        window: (i64, i64),
+        rows: &[Row],
+    ) -> Result<AnnotationUpdate> {
+        self.services.projects().resolve(caller, project).await?;
+        if rows.len() > MAX_ANNOTATED_SPANS {
+            return Err(ServiceError::invalid(format!("at most {MAX_ANNOTATED_SPANS} spans per request; got {}", rows.len())));
+        }
+        let annotations = annotations_from(rows, "annotation.", "text", AnnotatorKind::Human)?;
+        let written = self.services.annotations().annotate_spans_in_project(caller, project, Some(window), &annotations).await?;
+        Ok(AnnotationUpdate { spans_processed: rows.len(), written })
+    }
+
+    /// Sets metadata fields of the project's spans; the patch document (column `patch_column`)
+    /// goes last and wins over the field columns. Rows that cannot apply are reported, not fatal.
+    pub async fn metadata(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row], patch_column: &str) -> Result<MetadataReport> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        let mut errors = Vec::new();
+        let mut updates = Vec::with_capacity(rows.len());
+        for (index, row) in rows.iter().enumerate() {
+            let Ok(span_id) = span_id_of(row, index) else {
+                errors.push((String::new(), format!("[parse_failure] row {index} has no context.span_id")));
+                continue;
+            };
+            let mut values = Map::new();
+            for (column, value) in row {
+                if let Some(field) = column.strip_prefix("attributes.metadata.") {
+                    values.insert(field.to_string(), stored_form(value));
+                }
+            }
+            let not_an_object = || format!("[parse_failure] {patch_column} is not a JSON object");
+            let patch = match row.get(patch_column) {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(patch)) => Some(patch.clone()),
+                Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                    Ok(Value::Object(patch)) => Some(patch),
+                    _ => {
+                        errors.push((span_id, not_an_object()));
+                        continue;
+                    }
+                },
+                Some(_) => {
+                    errors.push((span_id, not_an_object()));
+                    continue;
+                }
+            };
+            for (key, value) in patch.iter().flatten() {
+                values.insert(key.clone(), stored_form(value));
+            }
+            if values.is_empty() {
+                errors.push((span_id, "[parse_failure] no attributes.metadata.* column or patch document".to_string()));
+                continue;
+            }
+            updates.push(MetadataUpdate { span_id, values });
+        }
+        let outcome = self.services.store.update_span_metadata(project.id, &updates).await?;
+        for (span_id, failure) in outcome.failed {
+            let message = match failure {
+                MetadataFailure::NotFound => format!("[segment_not_found] span {span_id} is not in project {}", project.name),
+                MetadataFailure::NotAnObject => "[patch_failure] the span's metadata is not an object".to_string(),
+                MetadataFailure::TypeConflict { key, stored, given } => {
+                    format!("[type_conflict] Type conflict: metadata.{key} holds {stored}, the update gives {given}")
+                }
+            };
+            errors.push((span_id, message));
+        }
+        Ok(MetadataReport { spans_processed: rows.len(), spans_updated: outcome.updated, errors })
+    }
+
+    /// Deletes the project's spans named by the rows' span ids.
+    pub async fn delete_rows(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<()> {
+        let ids = rows.iter().enumerate().map(|(index, row)| span_id_of(row, index)).collect::<Result<Vec<_>>>()?;
+        self.services.spans().delete_many(caller, project, &ids).await
+    }
+}
