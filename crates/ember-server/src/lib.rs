@@ -24,6 +24,8 @@ mod span_frame;
 mod span_frame_arrow;
 mod spool;
 mod state;
+#[cfg(all(test, feature = "ui", feature = "graphql"))]
+mod transport_errors;
 #[cfg(feature = "ui")]
 mod ui;
 mod wire;

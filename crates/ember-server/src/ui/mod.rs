@@ -6,7 +6,7 @@ mod annotate;
 mod assets;
 mod charts;
 mod datasets;
-mod error;
+pub(crate) mod error;
 mod experiments;
 mod format;
 mod layout;

@@ -38,7 +38,7 @@ fn double_value(value: f64) -> Vec<u8> {
 
 /// `Evaluation {name = 1; SubjectId subject_id = 2; Result result = 3}`, where `subject` is an
 /// encoded `SubjectId` and the result holds score (1), label (2) and explanation (3) wrappers.
-fn evaluation(name: &str, subject: Vec<u8>, score: Option<f64>, label: Option<&str>) -> Vec<u8> {
+pub(crate) fn evaluation(name: &str, subject: Vec<u8>, score: Option<f64>, label: Option<&str>) -> Vec<u8> {
     let mut result = Vec::new();
     if let Some(score) = score {
         result.extend(field(1, &double_value(score)));
@@ -52,23 +52,23 @@ fn evaluation(name: &str, subject: Vec<u8>, score: Option<f64>, label: Option<&s
     message
 }
 
-fn span_subject(id: &str) -> Vec<u8> {
+pub(crate) fn span_subject(id: &str) -> Vec<u8> {
     field(2, id.as_bytes())
 }
 
-fn trace_subject(id: &str) -> Vec<u8> {
+pub(crate) fn trace_subject(id: &str) -> Vec<u8> {
     field(1, id.as_bytes())
 }
 
 /// `DocumentRetrievalId {span_id = 1; int32 document_position = 2}` in field 3.
-fn document_subject(id: &str, position: u64) -> Vec<u8> {
+pub(crate) fn document_subject(id: &str, position: u64) -> Vec<u8> {
     let mut document = field(1, id.as_bytes());
     document.push(0x10);
     varint(position, &mut document);
     field(3, &document)
 }
 
-async fn post(app: &TestApp, body: Vec<u8>, gzip: bool) -> crate::common::TestResponse {
+pub(crate) async fn post(app: &TestApp, body: Vec<u8>, gzip: bool) -> crate::common::TestResponse {
     let mut builder = Request::post("/v1/evaluations").header("content-type", "application/x-protobuf");
     let body = if gzip {
         builder = builder.header("content-encoding", "gzip");

@@ -14,6 +14,7 @@ mod ingest;
 mod playground;
 mod projects;
 mod prompts;
+mod rules;
 mod span_updates;
 mod spans;
 mod traces_sessions;

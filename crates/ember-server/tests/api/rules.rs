@@ -1,0 +1,187 @@
+//! Each rule of the service layer driven through every transport that can reach it: the reserved
+//! annotation name, the undeletable default project, and one answer per error classification.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ember_otlp::fixtures::{request, span, span_id, trace_id};
+use ember_store::QueueLimits;
+use serde_json::{json, Value};
+
+use crate::common::{test_app, test_app_with, TestApp, TestResponse};
+use crate::evaluations::{evaluation, span_subject, trace_subject};
+
+async fn post_form(app: &TestApp, uri: &str, form: &str) -> TestResponse {
+    let request =
+        Request::post(uri).header("content-type", "application/x-www-form-urlencoded").body(Body::from(form.to_string())).unwrap();
+    app.send(request).await
+}
+
+async fn graphql(app: &TestApp, query: &str, variables: Value) -> Value {
+    let response = app.post_json("/graphql", &json!({"query": query, "variables": variables})).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    response.json()
+}
+
+/// The names of the annotations of span 1 (and of trace 1) of project `p`.
+async fn annotation_names(app: &TestApp) -> Vec<String> {
+    let mut names = Vec::new();
+    for uri in [
+        format!("/v1/projects/p/span_annotations?span_ids={}&limit=100", span_id(1)),
+        format!("/v1/projects/p/trace_annotations?trace_ids={}&limit=100", trace_id(1)),
+    ] {
+        let listed = app.get(&uri).await.json();
+        names.extend(listed["data"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()));
+    }
+    names
+}
+
+#[tokio::test]
+async fn the_name_note_is_reserved_for_notes_through_every_writer() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM")])).await;
+    let project = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let note =
+        |id_field: &str, id: String| json!({"data": [{id_field: id, "name": "note", "annotator_kind": "HUMAN", "result": {"label": "x"}}]});
+
+    // REST, per target.
+    for (uri, body) in [
+        ("/v1/span_annotations", note("span_id", span_id(1))),
+        ("/v1/trace_annotations", note("trace_id", trace_id(1))),
+        ("/v1/session_annotations", note("session_id", "s-1".into())),
+    ] {
+        let refused = app.post_json(uri, &body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{uri}: {}", refused.text());
+        assert!(refused.text().contains("reserved for notes"), "{uri}: {}", refused.text());
+    }
+
+    // The web UI's annotation form says so on the form and stores nothing.
+    let back = format!("/projects/{project}/traces/{}", trace_id(1));
+    let form = format!(
+        "level=span&span_id={}&trace_id={}&name=note&label=x&score=&explanation=&return_to={}",
+        span_id(1),
+        trace_id(1),
+        percent_encoding::utf8_percent_encode(&back, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let answered = post_form(&app, &format!("/projects/{project}/annotations"), &form).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER);
+    let location = percent_encoding::percent_decode_str(answered.headers["location"].to_str().unwrap()).decode_utf8().unwrap().to_string();
+    assert!(location.contains("reserved for notes"), "{location}");
+
+    // Phoenix's GraphQL mutations, creating and renaming.
+    let span_gid = app.get(&format!("/v1/projects/p/spans?span_id={}", span_id(1))).await.json()["data"][0]["id"].clone();
+    let create = "mutation ($input: [CreateSpanAnnotationInput!]!) { createSpanAnnotations(input: $input) { spanAnnotations { id } } }";
+    let created =
+        graphql(&app, create, json!({"input": [{"spanId": span_gid, "name": "note", "annotatorKind": "HUMAN", "source": "API"}]})).await;
+    assert_eq!(created["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{created}");
+    let fine =
+        graphql(&app, create, json!({"input": [{"spanId": span_gid, "name": "tone", "annotatorKind": "HUMAN", "source": "API"}]})).await;
+    let annotation_gid = fine["data"]["createSpanAnnotations"]["spanAnnotations"][0]["id"].clone();
+    let patch = "mutation ($input: [PatchAnnotationInput!]!) { patchSpanAnnotations(input: $input) { spanAnnotations { id } } }";
+    let renamed = graphql(&app, patch, json!({"input": [{"annotationId": annotation_gid, "name": "note"}]})).await;
+    assert_eq!(renamed["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{renamed}");
+
+    // Arize AX's GraphQL mutation.
+    let ax = "mutation ($modelId: ID!, $recordId: String!, $startTime: DateTime!) { updateAnnotations(input: {modelId: $modelId, \
+              annotations: {name: \"note\", label: \"x\", annotationType: label}, recordId: $recordId, startTime: $startTime}) \
+              { clientMutationId } }";
+    let refused = graphql(&app, ax, json!({"modelId": "p", "recordId": span_id(1), "startTime": "2024-01-01T00:00:00Z"})).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{refused}");
+
+    // The AX bulk updates.
+    for (uri, column) in
+        [("/v1/projects/p/spans/evaluations", "eval.note.label"), ("/v1/projects/p/spans/annotations", "annotation.note.label")]
+    {
+        let refused = app.post_json(uri, &json!([{"context.span_id": span_id(1), column: "x"}])).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{uri}: {}", refused.text());
+    }
+
+    // Legacy evaluations of spans and of traces.
+    for subject in [span_subject(&span_id(1)), trace_subject(&trace_id(1))] {
+        let refused = crate::evaluations::post(&app, evaluation("note", subject, Some(1.0), None), false).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text());
+    }
+
+    assert_eq!(annotation_names(&app).await, ["tone"], "only the allowed annotation was written");
+    // Notes themselves are written under the reserved name, and document annotations may use it.
+    let noted = app.post_json("/v1/span_notes", &json!({"data": {"span_id": span_id(1), "note": "looks off"}})).await;
+    assert_eq!(noted.status, StatusCode::OK, "{}", noted.text());
+    let document =
+        json!({"data": [{"span_id": span_id(1), "document_position": 0, "name": "note", "annotator_kind": "LLM", "result": {"score": 1}}]});
+    assert_eq!(app.post_json("/v1/document_annotations", &document).await.status, StatusCode::OK);
+    assert!(annotation_names(&app).await.contains(&"note".to_string()));
+}
+
+#[tokio::test]
+async fn the_default_project_cannot_be_deleted_through_any_way_in() {
+    let app = test_app().await;
+    app.ingest(&request(None, vec![span(1, 1, None, "CHAIN")])).await;
+    let default = app.store.get_project_by_name("default").await.unwrap().expect("the default project").id;
+
+    let rest = app.delete("/v1/projects/default").await;
+    assert_eq!((rest.status, rest.text().as_str()), (StatusCode::FORBIDDEN, "The default project cannot be deleted"));
+    let page = post_form(&app, &format!("/projects/{default}/delete"), "").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.text().contains("The default project cannot be deleted"), "{}", page.text());
+    let listing = app.get("/projects").await.text();
+    assert!(!listing.contains(&format!("/projects/{default}/delete")), "no delete button for the default project");
+    assert!(app.store.get_project(default).await.unwrap().is_some(), "the default project is still there");
+}
+
+#[tokio::test]
+async fn one_classification_answers_the_same_through_every_transport() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM")])).await;
+
+    // Not found: REST, a UI page and GraphQL.
+    assert_eq!(app.get("/v1/projects/nope").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/projects/999").await.status, StatusCode::NOT_FOUND);
+    let node = graphql(&app, "{ node(id: \"UHJvamVjdDo5OTk=\") { id } }", json!({})).await;
+    assert_eq!(node["errors"][0]["extensions"]["code"], "NOT_FOUND", "{node}");
+
+    // Conflict: REST and GraphQL (a rename onto a taken name and identifier).
+    app.post_json("/v1/projects", &json!({"name": "taken"})).await;
+    assert_eq!(app.post_json("/v1/projects", &json!({"name": "taken"})).await.status, StatusCode::CONFLICT);
+    let span_gid = app.get(&format!("/v1/projects/p/spans?span_id={}", span_id(1))).await.json()["data"][0]["id"].clone();
+    let create = "mutation ($input: [CreateSpanAnnotationInput!]!) { createSpanAnnotations(input: $input) { spanAnnotations { id } } }";
+    let two = json!({"input": [
+        {"spanId": span_gid, "name": "a", "annotatorKind": "HUMAN", "source": "API"},
+        {"spanId": span_gid, "name": "b", "annotatorKind": "HUMAN", "source": "API"},
+    ]});
+    let created = graphql(&app, create, two).await;
+    let second = created["data"]["createSpanAnnotations"]["spanAnnotations"][1]["id"].clone();
+    let patch = "mutation ($input: [PatchAnnotationInput!]!) { patchSpanAnnotations(input: $input) { spanAnnotations { id } } }";
+    let clash = graphql(&app, patch, json!({"input": [{"annotationId": second, "name": "a"}]})).await;
+    assert_eq!(clash["errors"][0]["extensions"]["code"], "CONFLICT", "{clash}");
+}
+
+#[tokio::test]
+async fn a_full_ingest_queue_is_a_retryable_503_on_every_http_ingest_route() {
+    let app = test_app_with(QueueLimits { max_spans: 1, max_bytes: 1 << 20, max_batch_spans: 10, ..Default::default() }, 1 << 20).await;
+    let blocker = app.database.block_writes().await;
+    let queued = {
+        let router = app.router.clone();
+        let body = prost::Message::encode_to_vec(&request(Some("p"), vec![span(1, 1, None, "CHAIN")]));
+        tokio::spawn(async move {
+            use tower::ServiceExt;
+            let request = Request::post("/v1/traces").header("content-type", "application/x-protobuf").body(Body::from(body)).unwrap();
+            router.oneshot(request).await.unwrap().status()
+        })
+    };
+    while app.queue.queued_spans() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let otlp = app.export(&request(Some("p"), vec![span(2, 2, None, "CHAIN")])).await;
+    let spans = app
+        .post_json(
+            "/v1/projects/p/spans",
+            &json!({"data": [{"name": "s", "context": {"trace_id": trace_id(3), "span_id": span_id(3)}, "span_kind": "CHAIN",
+                "start_time": "2024-01-01T00:00:00Z", "end_time": "2024-01-01T00:00:01Z", "status_code": "OK"}]}),
+        )
+        .await;
+    for response in [otlp, spans] {
+        assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE, "{}", response.text());
+        assert_eq!(response.headers["retry-after"], "1");
+    }
+    blocker.release().await;
+    assert_eq!(queued.await.unwrap(), StatusCode::OK, "the queued export completes once the database is free");
+}
