@@ -17,7 +17,7 @@
 use serde_json::{Map, Value};
 
 use crate::ast::{Path, Segment};
-use crate::sql::sqlite_json_path;
+use crate::schema::sqlite_json_path;
 
 /// Longer strings are not indexed (nor looked up).
 pub const MAX_INDEXED_VALUE_BYTES: usize = 256;

@@ -7,7 +7,8 @@
 //!   ([`Filter::arize`]).
 //!
 //! Pipeline: text → tokens → syntax tree (`python::syntax`, `ax`) → typed AST (`lower`, where
-//! names are resolved and Phoenix's type rules applied) → SQL (`sql`).
+//! names are resolved and Phoenix's type rules applied) → SQL (`sql`), written against the
+//! physical schema that [`schema`] owns for the filter compiler and the store alike.
 //!
 //! # Security boundary
 //! Filter text comes straight from HTTP clients and ends up inside SQL statements. This crate is
@@ -30,25 +31,20 @@ mod lower;
 mod python;
 #[cfg(feature = "reference")]
 pub mod reference;
+pub mod schema;
 mod sql;
 
 pub use ast::*;
 pub use error::QueryError;
+pub use schema::Dialect;
 use sea_query::SimpleExpr;
-pub use sql::{Probe, SQLITE_SPAN_ATTRIBUTES_JSON, SQLITE_SPAN_METADATA_PATCH};
+pub use sql::Probe;
 
 /// Candidate subqueries with at least this many rows do not drive a query (see [`Filter::probes`]).
 pub const PROBE_LIMIT: usize = 1000;
 
 /// Filters nested deeper than this (brackets, `not`, operator chains, paths) are refused.
 pub const MAX_DEPTH: usize = 64;
-
-/// The SQL dialect to compile for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 /// What a filter selects: spans, traces or sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,9 +2,8 @@
 //!
 //! The SQL refers to ember's schema: `spans` (joined with `traces` for span filters), `traces`,
 //! `project_sessions`, `span_annotations`, `trace_annotations`, and on SQLite
-//! `span_metadata_patches`. On SQLite the connection must provide `ember_json(blob, patch)`
-//! (stored attributes with the span's metadata patch → JSON text), `ember_json_icontains`,
-//! `ember_icontains(text, text)` and `ember_floor(real)`, which `ember-store` registers.
+//! `span_metadata_patches` and the functions of [`crate::schema::functions`], which `ember-store`
+//! registers. Dialect text, attribute expressions and JSON paths come from [`crate::schema`].
 //!
 //! Every literal and every attribute path is a bound value; the only text written here comes
 //! from this file, so no filter can change the shape of the statement.
@@ -15,25 +14,8 @@ use sea_query::SimpleExpr;
 
 use crate::ast::*;
 use crate::attribute_index;
+use crate::schema::{functions, may_be_patched, postgres_text_array, sqlite_json_path, SQLITE_SPAN_METADATA_PATCH};
 use crate::{Dialect, Grain};
-
-/// SQLite: the metadata set on a span after ingestion (JSON text, NULL for none), which every read
-/// of its attributes merges in.
-pub const SQLITE_SPAN_METADATA_PATCH: &str = "(SELECT patch FROM span_metadata_patches WHERE span_rowid = spans.id)";
-
-/// SQLite: a span's attributes as JSON text, metadata patch merged in.
-pub const SQLITE_SPAN_ATTRIBUTES_JSON: &str =
-    "ember_json(spans.attributes, (SELECT patch FROM span_metadata_patches WHERE span_rowid = spans.id))";
-
-/// Whether an attribute path reads what a metadata patch may change: `metadata` and below, or
-/// the whole attributes object.
-fn may_be_patched(path: &[Segment]) -> bool {
-    match path.first() {
-        None => true,
-        Some(Segment::Key(key)) => key == "metadata",
-        Some(Segment::Index(_)) => false,
-    }
-}
 
 /// A candidate subquery of a span filter, for the store to count (see [`crate::Filter::probes`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -409,13 +391,17 @@ impl SqlWriter {
             {
                 // Most spans do not mention the needle anywhere: one pass over their JSON text
                 // rules them out before the attribute is extracted.
-                self.push("(ember_json_icontains(spans.attributes, ");
+                self.push("(");
+                self.push(functions::JSON_ICONTAINS);
+                self.push("(spans.attributes, ");
                 self.param(needle.clone());
                 if may_be_patched(path) {
                     self.push(", ");
                     self.push(SQLITE_SPAN_METADATA_PATCH);
                 }
-                self.push(") = 1 AND ember_icontains(");
+                self.push(") = 1 AND ");
+                self.push(functions::ICONTAINS);
+                self.push("(");
                 self.json_text(path);
                 self.push(", ");
                 self.param(needle.clone());
@@ -423,7 +409,9 @@ impl SqlWriter {
             }
             Condition::Contains { haystack, needle } => match self.dialect {
                 Dialect::Sqlite => {
-                    self.push("(ember_icontains(");
+                    self.push("(");
+                    self.push(functions::ICONTAINS);
+                    self.push("(");
                     self.text(grain, haystack);
                     self.push(", ");
                     self.text(grain, needle);
@@ -587,7 +575,7 @@ impl SqlWriter {
 
     fn floor_function(&self) -> &'static str {
         match self.dialect {
-            Dialect::Sqlite => "ember_floor",
+            Dialect::Sqlite => functions::FLOOR,
             Dialect::Postgres => "FLOOR",
         }
     }
@@ -697,14 +685,9 @@ impl SqlWriter {
         self.push(&sql);
     }
 
-    /// The span's attributes for reading `path`: on SQLite only `metadata` can have a patch to
-    /// merge (see [`SQLITE_SPAN_METADATA_PATCH`]), and other paths skip looking for one.
+    /// The span's attributes for reading `path` (see [`Dialect::span_attributes_json`]).
     fn attributes(&self, path: &Path) -> &'static str {
-        match self.dialect {
-            Dialect::Sqlite if may_be_patched(path) => SQLITE_SPAN_ATTRIBUTES_JSON,
-            Dialect::Sqlite => "ember_json(spans.attributes)",
-            Dialect::Postgres => "spans.attributes",
-        }
+        self.dialect.span_attributes_json(path)
     }
 
     fn path_param(&mut self, path: &Path) {
@@ -889,34 +872,6 @@ fn containment_candidates(path: &Path, literal: &str) -> Vec<String> {
                 .to_string()
         })
         .collect()
-}
-
-/// A JSON path for SQLite: `$."a"."b"[0]`.
-pub(crate) fn sqlite_json_path(path: &Path) -> String {
-    let mut text = String::from("$");
-    for segment in path {
-        match segment {
-            Segment::Key(key) => {
-                let _ = write!(text, ".\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""));
-            }
-            Segment::Index(index) => {
-                let _ = write!(text, "[{index}]");
-            }
-        }
-    }
-    text
-}
-
-/// A PostgreSQL text-array literal: `{"a","b","0"}`.
-pub(crate) fn postgres_text_array(path: &Path) -> String {
-    let quoted: Vec<String> = path
-        .iter()
-        .map(|segment| match segment {
-            Segment::Key(key) => format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\"")),
-            Segment::Index(index) => format!("\"{index}\""),
-        })
-        .collect();
-    format!("{{{}}}", quoted.join(","))
 }
 
 /// A `LIKE` pattern as SQLite `GLOB` (case-sensitive, like PostgreSQL's `LIKE`).

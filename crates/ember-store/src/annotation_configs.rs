@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::backend::{Exec, Row, Statement};
-use crate::dialect::Dialect;
+use crate::engine::backend::{Exec, Row, Statement};
+use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
-use crate::records::Page;
+use crate::spans::records::Page;
 use crate::Store;
 
 /// A stored annotation config.
@@ -20,7 +20,7 @@ pub struct AnnotationConfig {
 
 impl AnnotationConfig {
     fn from_row(row: &Row) -> Result<Self> {
-        Ok(AnnotationConfig { id: row.get(0)?, name: row.get(1)?, config: serde_json::from_str(&row.get::<String>(2)?)? })
+        Ok(AnnotationConfig { id: row.get(0)?, name: row.get(1)?, config: serde_json::from_str(&row.get::<String, _>(2)?)? })
     }
 }
 

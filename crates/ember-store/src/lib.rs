@@ -3,8 +3,21 @@
 //! One [`Store`] per database, on SQLite (the embedded default: one writer connection applying
 //! span batches in group-committed transactions, and a pool of readers) or PostgreSQL (pools on
 //! the primary and optionally a read replica; several ember processes may share the database).
-//! SQL is built once for both dialects (sea-query, or text with `$n` placeholders) and run
-//! through `backend`; what differs is in `dialect`; migrations live in `migrations/<dialect>/`.
+//!
+//! The crate's folders follow its architecture:
+//! - `engine`: the store handle, the connection pools and statements of both backends, the
+//!   database url, the sea-query names of the tables; SQL text that differs between the dialects
+//!   comes from `ember_query::schema` (its one owner), re-exported as `engine::dialect`;
+//! - `sqlite` and `postgres`: what only one backend has (SQLite's attribute codec, its SQL
+//!   functions, group commit, checkpoints, attribute index and metadata patches);
+//! - `write`: the span write path (ingest queue, batch transactions, prepared spans,
+//!   cumulative counts, hourly rollups);
+//! - the resources: `spans` (lists, roots, outlines, filters, metadata updates), `traces`,
+//!   `sessions`, `projects`, `annotations`, `annotation_configs`, `datasets`, `experiments`,
+//!   `prompts`, `secrets`.
+//!
+//! SQL is written once for both dialects (sea-query for statements shaped by the request, text
+//! with `$n` placeholders for fixed ones); migrations live in `migrations/<dialect>/`.
 //!
 //! Spans enter through the [`IngestQueue`], bounded by span count and bytes: a full queue is an
 //! explicit [`QueueFull`] (the transports answer 503 / RESOURCE_EXHAUSTED), and a submission
@@ -12,40 +25,21 @@
 
 mod annotation_configs;
 mod annotations;
-mod attribute_index;
-mod backend;
-mod checkpoint;
-mod codec;
-mod cumulative;
 mod datasets;
-mod db;
-mod dialect;
+mod engine;
 mod error;
 mod experiments;
-mod filter_plan;
-mod group_commit;
-mod ingest;
-mod metadata_patch;
 mod postgres;
-mod prepared;
 mod projects;
 mod prompts;
-mod queue;
-mod records;
-mod rollups;
-mod root_spans;
-mod schema;
 mod secrets;
 mod sessions;
-mod span_outlines;
-mod span_updates;
 mod spans;
-mod sql_functions;
 mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod testing;
 mod traces;
-mod url;
+mod write;
 
 pub use annotation_configs::AnnotationConfig;
 pub use annotations::{
@@ -56,26 +50,26 @@ pub use datasets::{
     DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches,
     ExampleInput, ExampleRecord, UploadAction, UploadOutcome,
 };
-pub use db::{Store, StoreOptions};
 pub use ember_query::{Filter, Grain, QueryError};
+pub use engine::db::{Store, StoreOptions};
+pub use engine::url::DatabaseUrl;
 pub use error::StoreError;
 pub use experiments::{
     EvaluationSummary, ExperimentChanges, ExperimentEvaluationInput, ExperimentEvaluationRecord, ExperimentKey, ExperimentRecord,
     ExperimentRunInput, ExperimentRunRecord, ExperimentSummary, ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns,
     NewExperiment, RunWrite,
 };
-pub use ingest::WriteOutcome;
-pub use prepared::PreparedSpan;
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
 pub use prompts::{NewPrompt, PromptChanges, PromptRecord, PromptVersionInput, PromptVersionRecord, PromptVersionTagRecord};
-pub use queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};
-pub use records::{Page, SpanRecord};
-pub use rollups::{ActivityBin, ActivityWindow, ProjectActivity};
-pub use root_spans::{RootSpanQuery, RootSpanSort};
 pub use secrets::SecretChange;
 pub use sessions::{SessionRecord, SessionTrace};
-pub use span_outlines::SpanOutline;
-pub use span_updates::{MetadataFailure, MetadataOutcome, MetadataUpdate};
+pub use spans::metadata::{MetadataFailure, MetadataOutcome, MetadataUpdate};
+pub use spans::outlines::SpanOutline;
+pub use spans::records::{Page, SpanRecord};
+pub use spans::roots::{RootSpanQuery, RootSpanSort};
 pub use spans::{AttributeFilter, SpanFilters, SpanQueryOptions};
 pub use traces::{TraceFilters, TraceOrder, TraceRecord, TraceSort};
-pub use url::DatabaseUrl;
+pub use write::batch::WriteOutcome;
+pub use write::prepared::PreparedSpan;
+pub use write::queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};
+pub use write::rollups::{ActivityBin, ActivityWindow, ProjectActivity};

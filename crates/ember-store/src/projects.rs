@@ -1,9 +1,9 @@
 //! Projects.
 
-use crate::backend::Row;
+use crate::engine::backend::Row;
+use crate::engine::schema::Projects;
 use crate::error::{Result, StoreError};
-use crate::records::Page;
-use crate::schema::Projects;
+use crate::spans::records::Page;
 use crate::Store;
 use ember_core::time::now_nanos;
 use sea_query::{Expr, Func, Order, Query};

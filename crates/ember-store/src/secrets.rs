@@ -3,7 +3,7 @@
 
 use ember_core::time::now_nanos;
 
-use crate::backend::Statement;
+use crate::engine::backend::Statement;
 use crate::error::Result;
 use crate::Store;
 

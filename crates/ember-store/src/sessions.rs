@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use ember_query::Filter;
 use sea_query::{Expr, Order, Query};
 
-use crate::backend::{Row, Statement};
+use crate::engine::backend::{Row, Statement};
+use crate::engine::schema::{ProjectSessions, Traces};
 use crate::error::Result;
-use crate::records::Page;
-use crate::rollups;
-use crate::schema::{ProjectSessions, Traces};
+use crate::spans::records::Page;
+use crate::write::rollups;
 use crate::Store;
 
 #[derive(Debug, Clone, PartialEq)]

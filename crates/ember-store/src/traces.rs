@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use ember_query::Filter;
 use sea_query::{Expr, Order, Query, SimpleExpr};
 
-use crate::backend::{Row, Statement};
+use crate::engine::backend::{Row, Statement};
+use crate::engine::schema::{Spans, Traces};
 use crate::error::{Result, StoreError};
-use crate::records::Page;
-use crate::rollups;
-use crate::schema::{Spans, Traces};
+use crate::spans::records::Page;
+use crate::write::rollups;
 use crate::Store;
 
 #[derive(Debug, Clone, PartialEq)]

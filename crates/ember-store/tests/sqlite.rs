@@ -116,10 +116,7 @@ async fn a_trained_attribute_dictionary_is_stored_and_values_stay_readable() {
         assert!(record.span.attribute("input.value").unwrap().as_str().unwrap().starts_with("customer 105"));
         let project = suite::project_id(&store, "p").await;
         let filter = ember_store::SpanFilters {
-            attributes: vec![ember_store::AttributeFilter {
-                path: vec!["metadata".into(), "tier".into()],
-                value: serde_json::json!("gold"),
-            }],
+            attributes: vec![ember_store::AttributeFilter { key: "metadata.tier".into(), value: serde_json::json!("gold") }],
             ..Default::default()
         };
         let matched = store.list_spans(project, &filter, None, 1000).await.unwrap().items.len();

@@ -29,7 +29,7 @@ fn filters_from(params: &QueryParams) -> ApiResult<SpanFilters> {
             })?;
             // The value is JSON when it parses as JSON (`k:12`, `k:true`, `k:"12"`), else a string.
             let value = serde_json::from_str::<Value>(value).unwrap_or_else(|_| Value::String(value.to_string()));
-            Ok(AttributeFilter { path: key.trim().split('.').map(str::to_string).collect(), value })
+            Ok(AttributeFilter { key: key.trim().to_string(), value })
         })
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(SpanFilters {

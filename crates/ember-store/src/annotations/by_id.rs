@@ -4,8 +4,7 @@ use serde_json::Value;
 
 use super::list::AnnotationRecord;
 use super::{tables, AnnotationSource, AnnotationTarget, AnnotatorKind};
-use crate::backend::{Row, Statement};
-use crate::dialect::Dialect;
+use crate::engine::backend::{Row, Statement};
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -22,17 +21,15 @@ pub struct AnnotationPatch {
 }
 
 impl Store {
-    fn span_annotation_columns(&self) -> &'static str {
-        match self.dialect {
-            Dialect::Sqlite => {
-                "a.id, t.span_id, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind, a.identifier, a.source, \
-                 a.user_id, a.created_at, a.updated_at, a.span_rowid"
-            }
-            Dialect::Postgres => {
-                "a.id, t.span_id, a.name, a.label, a.score, a.explanation, CAST(a.metadata AS TEXT), a.annotator_kind, a.identifier, \
-                 a.source, a.user_id, a.created_at, a.updated_at, a.span_rowid"
-            }
-        }
+    /// A span annotation's columns, named as [`AnnotationRecord::from_row`] reads them, and its
+    /// span's rowid (`span_rowid`).
+    fn span_annotation_columns(&self) -> String {
+        format!(
+            "a.id AS id, t.span_id AS target_id, a.name AS name, a.label AS label, a.score AS score, a.explanation AS explanation, \
+             {} AS metadata, a.annotator_kind AS annotator_kind, a.identifier AS identifier, a.source AS source, \
+             a.user_id AS user_id, a.created_at AS created_at, a.updated_at AS updated_at, a.span_rowid AS span_rowid",
+            self.dialect.json_text("a.metadata")
+        )
     }
 
     /// A span annotation and the rowid of its span.
@@ -43,7 +40,7 @@ impl Store {
             self.dialect.placeholder(1)
         );
         let row = self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?;
-        row.as_ref().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get(13)?))).transpose()
+        row.as_ref().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get("span_rowid")?))).transpose()
     }
 
     /// The annotations of a span, oldest first.
@@ -83,10 +80,7 @@ impl Store {
         if let Some(identifier) = &patch.identifier {
             current.identifier = identifier.clone();
         }
-        let metadata = match self.dialect {
-            Dialect::Sqlite => "$6",
-            Dialect::Postgres => "CAST($6 AS JSONB)",
-        };
+        let metadata = self.dialect.json_param("$6");
         let sql = format!(
             "UPDATE span_annotations SET name = $1, label = $2, score = $3, explanation = $4, annotator_kind = $5, metadata = {metadata}, \
              identifier = $7, updated_at = $8 WHERE id = $9"
@@ -142,23 +136,23 @@ impl Store {
 }
 
 impl AnnotationRecord {
-    /// From the columns `id, target id, name, label, score, explanation, metadata, annotator_kind,
-    /// identifier, source, user_id, created_at, updated_at`.
+    /// From the columns `id, target_id, name, label, score, explanation, metadata,
+    /// annotator_kind, identifier, source, user_id, created_at, updated_at`, by name.
     pub(crate) fn from_row(row: &Row) -> Result<Self> {
         Ok(AnnotationRecord {
-            rowid: row.get(0)?,
-            target_id: row.get(1)?,
-            name: row.get(2)?,
-            label: row.get(3)?,
-            score: row.get(4)?,
-            explanation: row.get(5)?,
-            metadata: serde_json::from_str(&row.get::<String>(6)?).unwrap_or(Value::Null),
-            annotator_kind: annotator_kind(&row.get::<String>(7)?)?,
-            identifier: row.get(8)?,
-            source: annotation_source(&row.get::<String>(9)?)?,
-            user_id: row.get(10)?,
-            created_at: row.get(11)?,
-            updated_at: row.get(12)?,
+            rowid: row.get("id")?,
+            target_id: row.get("target_id")?,
+            name: row.get("name")?,
+            label: row.get("label")?,
+            score: row.get("score")?,
+            explanation: row.get("explanation")?,
+            metadata: serde_json::from_str(&row.get::<String, _>("metadata")?).unwrap_or(Value::Null),
+            annotator_kind: annotator_kind(&row.get::<String, _>("annotator_kind")?)?,
+            identifier: row.get("identifier")?,
+            source: annotation_source(&row.get::<String, _>("source")?)?,
+            user_id: row.get("user_id")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
         })
     }
 }

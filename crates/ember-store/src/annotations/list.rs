@@ -4,10 +4,12 @@ use serde_json::Value;
 
 use super::by_id::{annotation_source, annotator_kind};
 use super::{tables, AnnotationSource, AnnotationTarget, AnnotatorKind};
-use crate::backend::Statement;
-use crate::dialect::Dialect;
+use sea_query::{Alias, Expr, JoinType, Order, Query};
+
+use crate::engine::backend::{decode_json_page, json_page, Statement};
+use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
-use crate::records::Page;
+use crate::spans::records::Page;
 use crate::Store;
 
 /// Which annotations of a project to list. Empty lists mean "no filter" (the annotation
@@ -99,12 +101,6 @@ impl TryFrom<JsonAnnotationRow> for AnnotationRecord {
     }
 }
 
-/// Placeholders for `count` values from the `first`-th (`?` on SQLite, whose driver matches
-/// `$n` names to values in quadratic time).
-fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
-    (first..first + count).map(|n| dialect.placeholder(n)).collect::<Vec<_>>().join(", ")
-}
-
 impl Store {
     /// A project's span, trace or session annotations, newest first (for sessions, `target_ids`
     /// are `session.id`s).
@@ -115,60 +111,52 @@ impl Store {
         query: &AnnotationQuery,
     ) -> Result<Page<AnnotationRecord>> {
         let (table, key, target_table, target_id) = tables(target);
-        let metadata = match self.dialect {
-            Dialect::Sqlite => "a.metadata",
-            Dialect::Postgres => "CAST(a.metadata AS TEXT)",
-        };
-        // Given target ids, the targets drive the query through their id index, then the
-        // annotations' target index: SQLite keeps the order of a CROSS JOIN (it would otherwise
-        // walk every annotation newest first), and `+` keeps it off the project indexes.
-        let (join, project) = if query.target_ids.is_empty() {
-            (format!("{table} AS a JOIN {target_table} AS t ON t.id = a.{key}"), "t.project_id")
-        } else {
-            (format!("{target_table} AS t CROSS JOIN {table} AS a"), "+t.project_id")
-        };
-        let mut sql = format!(
-            "SELECT a.id AS id, t.{target_id} AS target_id, a.name AS name, a.label AS label, a.score AS score, \
-             a.explanation AS explanation, {metadata} AS metadata, a.annotator_kind AS annotator_kind, a.identifier AS identifier, \
-             a.source AS source, a.user_id AS user_id, a.created_at AS created_at, a.updated_at AS updated_at \
-             FROM {join} WHERE t.id = a.{key} AND {project} = {}",
-            self.dialect.placeholder(1)
+        let (a, t) = (Alias::new("a"), Alias::new("t"));
+        let columns = format!(
+            "a.id AS id, t.{target_id} AS target_id, a.name AS name, a.label AS label, a.score AS score, \
+             a.explanation AS explanation, {} AS metadata, a.annotator_kind AS annotator_kind, a.identifier AS identifier, \
+             a.source AS source, a.user_id AS user_id, a.created_at AS created_at, a.updated_at AS updated_at",
+            self.dialect.json_text("a.metadata")
         );
-        let mut values: Vec<sea_query::Value> = vec![project_id.into()];
-        for (column, list, negated) in [
-            (format!("t.{target_id}"), &query.target_ids, false),
-            ("a.identifier".to_string(), &query.identifiers, false),
-            ("a.name".to_string(), &query.include_names, false),
-            ("a.name".to_string(), &query.exclude_names, true),
-        ] {
-            if list.is_empty() {
-                continue;
-            }
-            let not = if negated { "NOT " } else { "" };
-            sql.push_str(&format!(" AND {column} {not}IN ({})", placeholders(self.dialect, values.len() + 1, list.len())));
-            values.extend(list.iter().map(|item| item.as_str().into()));
+        let mut select = Query::select();
+        select.expr(Expr::cust(columns));
+        let joined = Expr::col((t.clone(), Alias::new("id"))).equals((a.clone(), Alias::new(key)));
+        if query.target_ids.is_empty() {
+            select.from_as(Alias::new(table), a.clone()).join_as(JoinType::InnerJoin, Alias::new(target_table), t.clone(), joined);
+            select.and_where(Expr::col((t.clone(), Alias::new("project_id"))).eq(project_id));
+        } else {
+            // Given target ids, the targets drive the query through their id index, then the
+            // annotations' target index: SQLite keeps the order of a CROSS JOIN (it would otherwise
+            // walk every annotation newest first), and `+` keeps it off the project indexes.
+            let join = if self.dialect == Dialect::Sqlite { JoinType::CrossJoin } else { JoinType::InnerJoin };
+            select.from_as(Alias::new(target_table), t.clone()).join_as(join, Alias::new(table), a.clone(), joined);
+            select.and_where(Expr::expr(Expr::cust("+t.project_id")).eq(project_id));
+            select.and_where(Expr::col((t.clone(), Alias::new(target_id))).is_in(query.target_ids.iter().map(String::as_str)));
+        }
+        if !query.identifiers.is_empty() {
+            select.and_where(Expr::col((a.clone(), Alias::new("identifier"))).is_in(query.identifiers.iter().map(String::as_str)));
+        }
+        if !query.include_names.is_empty() {
+            select.and_where(Expr::col((a.clone(), Alias::new("name"))).is_in(query.include_names.iter().map(String::as_str)));
+        }
+        if !query.exclude_names.is_empty() {
+            select.and_where(Expr::col((a.clone(), Alias::new("name"))).is_not_in(query.exclude_names.iter().map(String::as_str)));
         }
         if let Some(cursor) = query.cursor {
-            values.push(cursor.into());
-            sql.push_str(&format!(" AND a.id <= {}", self.dialect.placeholder(values.len())));
+            select.and_where(Expr::col((a.clone(), Alias::new("id"))).lte(cursor));
         }
-        sql.push_str(&format!(" ORDER BY a.id DESC LIMIT {}", query.limit + 1));
+        select.order_by((a, Alias::new("id")), Order::Desc).limit(query.limit as u64 + 1);
+        let statement = self.build(&select);
         let records = match self.dialect {
             Dialect::Sqlite => {
-                // sqlx hands SQLite rows over one at a time, waking this task for each, which cost
-                // more than the query: SQLite returns the page as one row of JSON instead. Scores
-                // travel as 17 significant digits, which give back the stored double exactly.
-                let sql = format!(
-                    "SELECT json_group_array(json_array(id, target_id, name, label, \
-                     CASE WHEN score IS NULL THEN NULL ELSE printf('%!.17g', score) END, explanation, json(metadata), \
-                     annotator_kind, identifier, source, user_id, created_at, updated_at) ORDER BY id DESC) FROM ({sql})"
-                );
-                let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
-                let page = rows.first().map(|row| row.get::<String>(0)).transpose()?.unwrap_or_else(|| "[]".into());
-                serde_json::from_str::<Vec<JsonAnnotationRow>>(&page)?.into_iter().map(AnnotationRecord::try_from).collect::<Result<_>>()?
+                // Scores travel as 17 significant digits, which give back the stored double exactly.
+                let columns = "id, target_id, name, label, CASE WHEN score IS NULL THEN NULL ELSE printf('%!.17g', score) END, \
+                               explanation, json(metadata), annotator_kind, identifier, source, user_id, created_at, updated_at";
+                let rows = self.fetch_within_budget(json_page(statement, columns, Some("id DESC"))).await?;
+                decode_json_page::<JsonAnnotationRow>(&rows)?.into_iter().map(AnnotationRecord::try_from).collect::<Result<_>>()?
             }
             Dialect::Postgres => {
-                let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
+                let rows = self.fetch_within_budget(statement).await?;
                 rows.iter().map(AnnotationRecord::from_row).collect::<Result<Vec<_>>>()?
             }
         };
@@ -178,25 +166,29 @@ impl Store {
     /// Deletes a project's span, trace or session annotations that match; returns how many.
     pub async fn delete_annotations(&self, target: AnnotationTarget, project_id: i64, deletion: &AnnotationDeletion) -> Result<u64> {
         let (table, key, target_table, _) = tables(target);
-        let mut sql = format!(
-            "DELETE FROM {table} WHERE {key} IN (SELECT id FROM {target_table} WHERE project_id = {})",
-            self.dialect.placeholder(1)
-        );
-        let mut values: Vec<sea_query::Value> = vec![project_id.into()];
-        let conditions: [(&str, Option<sea_query::Value>); 5] = [
-            ("name =", deletion.name.clone().map(Into::into)),
-            ("identifier =", deletion.identifier.clone().map(Into::into)),
-            ("annotator_kind =", deletion.annotator_kind.map(|kind| kind.as_str().into())),
-            ("created_at >=", deletion.created_from.map(Into::into)),
-            ("created_at <", deletion.created_before.map(Into::into)),
-        ];
-        for (condition, value) in conditions {
-            if let Some(value) = value {
-                values.push(value);
-                sql.push_str(&format!(" AND {condition} {}", self.dialect.placeholder(values.len())));
-            }
+        let targets = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new(target_table))
+            .and_where(Expr::col(Alias::new("project_id")).eq(project_id))
+            .to_owned();
+        let mut delete = Query::delete();
+        delete.from_table(Alias::new(table)).and_where(Expr::col(Alias::new(key)).in_subquery(targets));
+        if let Some(name) = &deletion.name {
+            delete.and_where(Expr::col(Alias::new("name")).eq(name.as_str()));
         }
-        self.writer.exec().execute(Statement::new(sql, values)).await
+        if let Some(identifier) = &deletion.identifier {
+            delete.and_where(Expr::col(Alias::new("identifier")).eq(identifier.as_str()));
+        }
+        if let Some(kind) = deletion.annotator_kind {
+            delete.and_where(Expr::col(Alias::new("annotator_kind")).eq(kind.as_str()));
+        }
+        if let Some(from) = deletion.created_from {
+            delete.and_where(Expr::col(Alias::new("created_at")).gte(from));
+        }
+        if let Some(before) = deletion.created_before {
+            delete.and_where(Expr::col(Alias::new("created_at")).lt(before));
+        }
+        self.writer.exec().execute(self.build(&delete)).await
     }
 }
 

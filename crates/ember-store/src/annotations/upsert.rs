@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use super::{tables, AnnotationInput, AnnotationTarget, DocumentAnnotationInput};
-use crate::backend::{Exec, Statement};
-use crate::dialect::Dialect;
+use sea_query::{Alias, Expr, Query};
+
+use crate::engine::backend::{Exec, Statement};
+use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -56,27 +58,24 @@ impl Store {
         } else {
             format!("name, {key}, identifier")
         };
-        // `?` on SQLite: sqlx matches `$n` names to arguments in quadratic time, ruinous for
-        // the 11,000 values of a full statement.
-        let placeholder = |n: usize| self.dialect.placeholder(n);
-        let metadata = |n: usize| match self.dialect {
-            Dialect::Sqlite => "?".to_string(),
-            Dialect::Postgres => format!("CAST(${n} AS JSONB)"),
-        };
+        // The row's columns, in the order of its values; the metadata is JSON.
+        let mut columns = vec!["?"];
+        if target == AnnotationTarget::Document {
+            columns.push("?");
+        }
+        let metadata_json = self.dialect.json_param("?");
+        columns.extend(["?", "?", "?", "?", "?", &metadata_json, "?", "?", "?", "?"]);
         let now = ember_core::time::now_nanos();
         let mut id_of_key: HashMap<RowKey, i64> = HashMap::with_capacity(unique.len());
         for chunk in unique.chunks(ROWS_PER_STATEMENT) {
-            let mut tuples = Vec::with_capacity(chunk.len());
-            let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 12);
+            let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * columns.len());
             for &index in chunk {
                 let (annotation, position) = &annotations[index];
-                // Placeholders appear in the order of the values.
-                let mut row: Vec<sea_query::Value> = vec![rowids[&annotation.target_id].into()];
+                values.push(rowids[&annotation.target_id].into());
                 if let Some(position) = position {
-                    row.push((*position).into());
+                    values.push((*position).into());
                 }
-                let metadata_at = row.len() + 6;
-                row.extend([
+                values.extend([
                     annotation.name.clone().into(),
                     annotation.label.clone().into(),
                     annotation.score.into(),
@@ -88,18 +87,6 @@ impl Store {
                     now.into(),
                     annotation.source.as_str().into(),
                 ]);
-                let placeholders: Vec<String> = (0..row.len())
-                    .map(|offset| {
-                        let n = values.len() + offset + 1;
-                        if offset + 1 == metadata_at {
-                            metadata(n)
-                        } else {
-                            placeholder(n)
-                        }
-                    })
-                    .collect();
-                tuples.push(format!("({})", placeholders.join(", ")));
-                values.extend(row);
             }
             let returned_position = if target == AnnotationTarget::Document { "document_position" } else { "NULL" };
             let sql = format!(
@@ -108,7 +95,7 @@ impl Store {
                  ON CONFLICT ({conflict}) DO UPDATE SET label = excluded.label, score = excluded.score, \
                  explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind, \
                  updated_at = excluded.updated_at, source = excluded.source RETURNING id, name, {key}, identifier, {returned_position}",
-                tuples.join(", ")
+                self.dialect.values_rows(1, chunk.len(), &columns)
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
                 let position: Option<i64> = row.get(4)?;
@@ -142,10 +129,14 @@ async fn resolve_ids(
     wanted.dedup();
     let mut found = HashMap::with_capacity(wanted.len());
     for chunk in wanted.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| dialect.placeholder(n)).collect();
-        let sql = format!("SELECT {id_column}, id FROM {table} WHERE {id_column} IN ({})", placeholders.join(", "));
-        for row in exec.reborrow().fetch_all(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await? {
-            found.insert(row.get::<String>(0)?, row.get::<i64>(1)?);
+        let select = Query::select()
+            .columns([Alias::new(id_column), Alias::new("id")])
+            .from(Alias::new(table))
+            .and_where(Expr::col(Alias::new(id_column)).is_in(chunk.iter().copied()))
+            .to_owned();
+        let (sql, values) = select.build_any(dialect.query_builder());
+        for row in exec.reborrow().fetch_all(Statement { sql, values }).await? {
+            found.insert(row.get::<String, _>(0)?, row.get::<i64, _>(1)?);
         }
     }
     let missing: Vec<&str> = wanted.into_iter().filter(|id| !found.contains_key(*id)).collect();

@@ -2,9 +2,11 @@
 
 use serde_json::Value;
 
-use super::{json_text, latest_revision_at};
-use crate::backend::{Row, Statement};
-use crate::dialect::Dialect;
+use super::latest_revision_at;
+use sea_query::{Alias, Cond, Expr, JoinType, Order, Query};
+
+use crate::engine::backend::{decode_json_page, json_page, Row, Statement};
+use crate::engine::dialect::Dialect;
 use crate::error::Result;
 use crate::Store;
 
@@ -23,42 +25,54 @@ pub struct ExampleRecord {
     pub span: Option<(i64, String)>,
 }
 
-/// An example as SQLite's JSON row holds it (see `dataset_examples`).
-type JsonExampleRow = (i64, Option<String>, Value, Value, Value, i64, Option<i64>, Option<String>);
+/// An example as SQLite's JSON page holds it (see `examples_at`), fields in column order.
+#[derive(serde::Deserialize)]
+struct JsonExampleRow {
+    id: i64,
+    external_id: Option<String>,
+    input: Value,
+    output: Value,
+    metadata: Value,
+    updated_at: i64,
+    span_rowid: Option<i64>,
+    span_id: Option<String>,
+}
 
 impl From<JsonExampleRow> for ExampleRecord {
-    fn from((id, external_id, input, output, metadata, updated_at, span_rowid, span_id): JsonExampleRow) -> Self {
+    fn from(row: JsonExampleRow) -> Self {
+        let JsonExampleRow { id, external_id, input, output, metadata, updated_at, span_rowid, span_id } = row;
         ExampleRecord { id, external_id, input, output, metadata, updated_at, span: span_rowid.zip(span_id) }
     }
 }
 
-/// The select list of an example read from example `e`, revision `revision` and span `s`, in
-/// the order [`ExampleRecord::from_row`] reads it.
-pub(crate) fn example_columns(d: Dialect, revision: &str) -> String {
+/// The select list of an example read from example `e`, revision `revision` and span `s`,
+/// each column aliased `<prefix><name>` as [`ExampleRecord::from_row_prefixed`] reads it.
+pub(crate) fn example_columns(d: Dialect, revision: &str, prefix: &str) -> String {
     format!(
-        "e.id AS id, e.external_id AS external_id, {} AS input, {} AS output, {} AS metadata, \
-         {revision}.created_at AS updated_at, s.id AS span_rowid, s.span_id AS span_id",
-        json_text(d, &format!("{revision}.input")),
-        json_text(d, &format!("{revision}.output")),
-        json_text(d, &format!("{revision}.metadata")),
+        "e.id AS {prefix}id, e.external_id AS {prefix}external_id, {} AS {prefix}input, {} AS {prefix}output, \
+         {} AS {prefix}metadata, {revision}.created_at AS {prefix}updated_at, s.id AS {prefix}span_rowid, s.span_id AS {prefix}span_id",
+        d.json_text(&format!("{revision}.input")),
+        d.json_text(&format!("{revision}.output")),
+        d.json_text(&format!("{revision}.metadata")),
     )
 }
 
 impl ExampleRecord {
     pub(crate) fn from_row(row: &Row) -> Result<Self> {
-        Self::from_row_at(row, 0)
+        Self::from_row_prefixed(row, "")
     }
 
-    /// The example whose columns start at `first`.
-    pub(crate) fn from_row_at(row: &Row, first: usize) -> Result<Self> {
+    /// The example whose columns are named `<prefix><name>` (see [`example_columns`]).
+    pub(crate) fn from_row_prefixed(row: &Row, prefix: &str) -> Result<Self> {
+        let name = |column: &str| format!("{prefix}{column}");
         Ok(ExampleRecord {
-            id: row.get(first)?,
-            external_id: row.get(first + 1)?,
-            input: serde_json::from_str(&row.get::<String>(first + 2)?)?,
-            output: serde_json::from_str(&row.get::<String>(first + 3)?)?,
-            metadata: serde_json::from_str(&row.get::<String>(first + 4)?)?,
-            updated_at: row.get(first + 5)?,
-            span: match (row.get::<Option<i64>>(first + 6)?, row.get::<Option<String>>(first + 7)?) {
+            id: row.get(name("id").as_str())?,
+            external_id: row.get(name("external_id").as_str())?,
+            input: serde_json::from_str(&row.get::<String, _>(name("input").as_str())?)?,
+            output: serde_json::from_str(&row.get::<String, _>(name("output").as_str())?)?,
+            metadata: serde_json::from_str(&row.get::<String, _>(name("metadata").as_str())?)?,
+            updated_at: row.get(name("updated_at").as_str())?,
+            span: match (row.get::<Option<i64>, _>(name("span_rowid").as_str())?, row.get::<Option<String>, _>(name("span_id").as_str())?) {
                 (Some(rowid), Some(span_id)) => Some((rowid, span_id)),
                 _ => None,
             },
@@ -99,47 +113,63 @@ impl Store {
         limit: Option<usize>,
     ) -> Result<Vec<ExampleRecord>> {
         let d = self.dialect;
-        let mut sql = format!(
-            "SELECT {} FROM dataset_examples AS e JOIN dataset_example_revisions AS r ON r.id = {} \
-             LEFT JOIN spans AS s ON s.id = e.span_rowid WHERE e.dataset_id = {} AND r.revision_kind <> 'DELETE'",
-            example_columns(d, "r"),
-            latest_revision_at("e.id", &d.placeholder(1)),
-            d.placeholder(2)
-        );
-        let mut values: Vec<sea_query::Value> = vec![version_id.into(), dataset_id.into()];
+        let (e, r, s) = (Alias::new("e"), Alias::new("r"), Alias::new("s"));
+        let mut select = Query::select();
+        select
+            .expr(Expr::cust(example_columns(d, "r", "")))
+            .from_as(Alias::new("dataset_examples"), e.clone())
+            .join_as(
+                JoinType::InnerJoin,
+                Alias::new("dataset_example_revisions"),
+                r.clone(),
+                Expr::col((r.clone(), Alias::new("dataset_example_id"))).equals((e.clone(), Alias::new("id"))),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                Alias::new("spans"),
+                s.clone(),
+                Expr::col((s, Alias::new("id"))).equals((e.clone(), Alias::new("span_rowid"))),
+            )
+            // The example's latest revision at the version (sea-query numbers a custom expression's
+            // values only where it is written with the dialect's own placeholder).
+            .and_where(Expr::cust_with_values(format!("r.id = {}", latest_revision_at("e.id", &d.placeholder(1))), [version_id]))
+            .and_where(Expr::col((e.clone(), Alias::new("dataset_id"))).eq(dataset_id))
+            .and_where(Expr::col((r, Alias::new("revision_kind"))).ne("DELETE"));
         if !split_ids.is_empty() || !split_names.is_empty() {
-            let placeholders = |first: usize, count: usize| (first..first + count).map(|n| d.placeholder(n)).collect::<Vec<_>>().join(", ");
-            let ids = placeholders(values.len() + 1, split_ids.len());
-            values.extend(split_ids.iter().map(|id| (*id).into()));
-            let names = placeholders(values.len() + 1, split_names.len());
-            values.extend(split_names.iter().map(|name| name.as_str().into()));
-            sql.push_str(&format!(
-                " AND e.id IN (SELECT m.dataset_example_id FROM dataset_splits_dataset_examples AS m \
-                 JOIN dataset_splits AS sp ON sp.id = m.dataset_split_id WHERE sp.id IN ({}) OR sp.name IN ({}))",
-                if ids.is_empty() { "NULL".to_string() } else { ids },
-                if names.is_empty() { "NULL".to_string() } else { names }
-            ));
+            let (m, sp) = (Alias::new("m"), Alias::new("sp"));
+            let in_splits = Query::select()
+                .column((m.clone(), Alias::new("dataset_example_id")))
+                .from_as(Alias::new("dataset_splits_dataset_examples"), m.clone())
+                .join_as(
+                    JoinType::InnerJoin,
+                    Alias::new("dataset_splits"),
+                    sp.clone(),
+                    Expr::col((sp.clone(), Alias::new("id"))).equals((m, Alias::new("dataset_split_id"))),
+                )
+                .cond_where(
+                    Cond::any()
+                        .add(Expr::col((sp.clone(), Alias::new("id"))).is_in(split_ids.iter().copied()))
+                        .add(Expr::col((sp, Alias::new("name"))).is_in(split_names.iter().map(String::as_str))),
+                )
+                .to_owned();
+            select.and_where(Expr::col((e.clone(), Alias::new("id"))).in_subquery(in_splits));
+        }
+        // PostgreSQL returns the rows in order; SQLite orders them in its JSON page.
+        if limit.is_some() || d == Dialect::Postgres {
+            select.order_by((e, Alias::new("id")), Order::Asc);
         }
         if let Some(limit) = limit {
-            sql.push_str(&format!(" ORDER BY e.id LIMIT {limit}"));
+            select.limit(limit as u64);
         }
-        match self.dialect {
+        let statement = self.build(&select);
+        match d {
             Dialect::Sqlite => {
-                // sqlx hands SQLite rows over one at a time across threads, which costs more than
-                // the query for a large dataset: SQLite returns the examples as one row of JSON.
-                let sql = format!(
-                    "SELECT json_group_array(json_array(id, external_id, json(input), json(output), json(metadata), \
-                     updated_at, span_rowid, span_id) ORDER BY id) FROM ({sql})"
-                );
-                let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
-                let page = rows.first().map(|row| row.get::<String>(0)).transpose()?.unwrap_or_else(|| "[]".into());
-                Ok(serde_json::from_str::<Vec<JsonExampleRow>>(&page)?.into_iter().map(ExampleRecord::from).collect())
+                let columns = "id, external_id, json(input), json(output), json(metadata), updated_at, span_rowid, span_id";
+                let rows = self.fetch_within_budget(json_page(statement, columns, Some("id"))).await?;
+                Ok(decode_json_page::<JsonExampleRow>(&rows)?.into_iter().map(ExampleRecord::from).collect())
             }
             Dialect::Postgres => {
-                if limit.is_none() {
-                    sql.push_str(" ORDER BY e.id");
-                }
-                let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
+                let rows = self.fetch_within_budget(statement).await?;
                 rows.iter().map(ExampleRecord::from_row).collect()
             }
         }

@@ -1,8 +1,8 @@
 //! Dataset labels (name, color, description) and the labels applied to each dataset.
 
-use crate::backend::{Row, Statement};
+use crate::engine::backend::{Row, Statement};
 use crate::error::{Result, StoreError};
-use crate::records::Page;
+use crate::spans::records::Page;
 use crate::Store;
 
 /// A dataset label.

@@ -14,10 +14,10 @@ pub use labels::{DatasetLabelChanges, DatasetLabelRecord};
 pub use splits::{DatasetSplitChanges, DatasetSplitRecord};
 pub use upload::{ExampleBatches, ExampleInput, UploadAction, UploadOutcome};
 
-use crate::backend::{Row, Statement};
-use crate::dialect::Dialect;
+use crate::engine::backend::{Row, Statement};
+use crate::engine::dialect::Dialect;
 use crate::error::Result;
-use crate::records::Page;
+use crate::spans::records::Page;
 use crate::Store;
 
 /// A stored dataset.
@@ -43,14 +43,6 @@ pub struct DatasetVersionRecord {
     pub created_at: i64,
 }
 
-/// A JSON column as text.
-pub(crate) fn json_text(dialect: Dialect, column: &str) -> String {
-    match dialect {
-        Dialect::Sqlite => column.to_string(),
-        Dialect::Postgres => format!("CAST({column} AS TEXT)"),
-    }
-}
-
 /// The id of example `example`'s latest revision at or before version `version` (SQL
 /// expressions); the revision may be a deletion.
 pub(crate) fn latest_revision_at(example: &str, version: &str) -> String {
@@ -60,17 +52,9 @@ pub(crate) fn latest_revision_at(example: &str, version: &str) -> String {
     )
 }
 
-/// A placeholder for a JSON value given as text (`$n` or `?`, as the rest of the statement).
-pub(crate) fn json_param(dialect: Dialect, placeholder: String) -> String {
-    match dialect {
-        Dialect::Sqlite => placeholder,
-        Dialect::Postgres => format!("CAST({placeholder} AS JSONB)"),
-    }
-}
-
 impl DatasetRecord {
     fn columns(dialect: Dialect) -> String {
-        format!("d.id, d.name, d.description, {}, d.created_at, d.updated_at, d.example_count", json_text(dialect, "d.metadata"))
+        format!("d.id, d.name, d.description, {}, d.created_at, d.updated_at, d.example_count", dialect.json_text("d.metadata"))
     }
 
     fn from_row(row: &Row) -> Result<Self> {
@@ -78,7 +62,7 @@ impl DatasetRecord {
             id: row.get(0)?,
             name: row.get(1)?,
             description: row.get(2)?,
-            metadata: serde_json::from_str(&row.get::<String>(3)?)?,
+            metadata: serde_json::from_str(&row.get::<String, _>(3)?)?,
             created_at: row.get(4)?,
             updated_at: row.get(5)?,
             example_count: row.get(6)?,
@@ -88,7 +72,7 @@ impl DatasetRecord {
 
 impl DatasetVersionRecord {
     fn columns(dialect: Dialect) -> String {
-        format!("v.id, v.dataset_id, v.description, {}, v.created_at", json_text(dialect, "v.metadata"))
+        format!("v.id, v.dataset_id, v.description, {}, v.created_at", dialect.json_text("v.metadata"))
     }
 
     fn from_row(row: &Row) -> Result<Self> {
@@ -96,7 +80,7 @@ impl DatasetVersionRecord {
             id: row.get(0)?,
             dataset_id: row.get(1)?,
             description: row.get(2)?,
-            metadata: serde_json::from_str(&row.get::<String>(3)?)?,
+            metadata: serde_json::from_str(&row.get::<String, _>(3)?)?,
             created_at: row.get(4)?,
         })
     }

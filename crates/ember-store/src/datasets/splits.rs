@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 
-use super::{json_param, json_text};
-use crate::backend::{Row, Statement, Transaction};
+use crate::engine::backend::{Row, Statement, Transaction};
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -40,7 +39,7 @@ impl DatasetSplitRecord {
             name: row.get(1)?,
             description: row.get(2)?,
             color: row.get(3)?,
-            metadata: serde_json::from_str(&row.get::<String>(4)?)?,
+            metadata: serde_json::from_str(&row.get::<String, _>(4)?)?,
             example_count: row.get(5)?,
             created_at: row.get(6)?,
             updated_at: row.get(7)?,
@@ -59,7 +58,7 @@ impl Store {
             "SELECT s.id, s.name, s.description, s.color, {}, \
              (SELECT COUNT(*) FROM dataset_splits_dataset_examples AS m WHERE m.dataset_split_id = s.id), s.created_at, s.updated_at \
              FROM dataset_splits AS s WHERE {condition}",
-            json_text(self.dialect, "s.metadata")
+            self.dialect.json_text("s.metadata")
         )
     }
 
@@ -132,7 +131,7 @@ impl Store {
         let sql = format!(
             "INSERT INTO dataset_splits (name, description, color, metadata, created_at, updated_at) VALUES ($1, $2, $3, {}, $5, $5) \
              ON CONFLICT (name) DO NOTHING RETURNING id",
-            json_param(self.dialect, "$4".into())
+            self.dialect.json_param("$4")
         );
         let values = [name.into(), description.map(str::to_string).into(), color.into(), metadata.to_string().into(), now.into()];
         let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? else { return Err(name_taken(name)) };
@@ -173,7 +172,7 @@ impl Store {
         self.require_examples_of(&mut tx, dataset_id, &changes.add_example_ids).await?;
         let sql = format!(
             "UPDATE dataset_splits SET name = $1, description = $2, color = $3, metadata = {}, updated_at = $5 WHERE id = $6",
-            json_param(self.dialect, "$4".into())
+            self.dialect.json_param("$4")
         );
         let values = [
             split.name.as_str().into(),

@@ -6,8 +6,7 @@ use std::future::Future;
 use ember_core::time::now_nanos;
 use serde_json::Value;
 
-use super::{json_param, json_text};
-use crate::backend::{Statement, Transaction};
+use crate::engine::backend::{Statement, Transaction};
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -128,7 +127,7 @@ impl Store {
             (_, None) => {
                 let sql = format!(
                     "INSERT INTO datasets (name, description, metadata, created_at, updated_at) VALUES ($1, $2, {}, $4, $4) RETURNING id",
-                    json_param(self.dialect, "$3".into())
+                    self.dialect.json_param("$3")
                 );
                 let values = [name.into(), description.map(str::to_string).into(), metadata.to_string().into(), now.into()];
                 (tx.exec().fetch_one(Statement::new(sql, values)).await?.get(0)?, false)
@@ -241,9 +240,9 @@ impl Store {
                  JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
                  WHERE r2.dataset_example_id = e.id ORDER BY r2.dataset_version_id DESC LIMIT 1) \
                  WHERE e.dataset_id = {} AND e.external_id IN ({})",
-                json_text(d, "r.input"),
-                json_text(d, "r.output"),
-                json_text(d, "r.metadata"),
+                d.json_text("r.input"),
+                d.json_text("r.output"),
+                d.json_text("r.metadata"),
                 d.placeholder(1),
                 placeholders.join(", ")
             );
@@ -252,11 +251,11 @@ impl Store {
                 stored.push(StoredExample {
                     id: row.get(0)?,
                     external_id: row.get(1)?,
-                    alive: row.get::<String>(2)? != "DELETE",
+                    alive: row.get::<String, _>(2)? != "DELETE",
                     content: (
-                        serde_json::from_str(&row.get::<String>(3)?)?,
-                        serde_json::from_str(&row.get::<String>(4)?)?,
-                        serde_json::from_str(&row.get::<String>(5)?)?,
+                        serde_json::from_str(&row.get::<String, _>(3)?)?,
+                        serde_json::from_str(&row.get::<String, _>(4)?)?,
+                        serde_json::from_str(&row.get::<String, _>(5)?)?,
                     ),
                 });
             }
@@ -283,7 +282,7 @@ impl Store {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|n| self.dialect.placeholder(n)).collect();
             let sql = format!("SELECT id, span_id FROM spans WHERE span_id IN ({})", placeholders.join(", "));
             for row in tx.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await? {
-                found.insert(row.get::<String>(1)?, row.get::<i64>(0)?);
+                found.insert(row.get::<String, _>(1)?, row.get::<i64, _>(0)?);
             }
         }
         Ok(found)
@@ -346,9 +345,9 @@ impl Store {
                 "({}, {}, {}, {}, {}, {}, {})",
                 p(1),
                 p(2),
-                json_param(self.dialect, p(3)),
-                json_param(self.dialect, p(4)),
-                json_param(self.dialect, p(5)),
+                self.dialect.json_param(&p(3)),
+                self.dialect.json_param(&p(4)),
+                self.dialect.json_param(&p(5)),
                 p(6),
                 p(7)
             ));

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use super::runs::ExperimentRunRecord;
 use crate::annotations::AnnotatorKind;
-use crate::backend::{Row, Statement};
-use crate::datasets::{example_columns, json_param, json_text, ExampleRecord};
+use crate::datasets::{example_columns, ExampleRecord};
+use crate::engine::backend::{Row, Statement};
 use crate::error::{Result, StoreError};
-use crate::group_commit::{values_tuples, Merge};
+use crate::sqlite::group_commit::{values_tuples, Merge};
 use crate::Store;
 
 /// An evaluation as the evaluator reported it.
@@ -54,28 +54,30 @@ pub struct IncompleteEvaluation {
 }
 
 impl ExperimentEvaluationRecord {
+    /// The columns of evaluation `a`, named as [`ExperimentEvaluationRecord::from_row`] reads them.
     pub(crate) fn columns(store: &Store) -> String {
         format!(
-            "a.id, a.experiment_run_id, a.name, a.annotator_kind, a.label, a.score, a.explanation, a.trace_id, a.error, {}, \
-             a.start_time, a.end_time",
-            json_text(store.dialect, "a.metadata")
+            "a.id AS id, a.experiment_run_id AS experiment_run_id, a.name AS name, a.annotator_kind AS annotator_kind, \
+             a.label AS label, a.score AS score, a.explanation AS explanation, a.trace_id AS trace_id, a.error AS error, \
+             {} AS metadata, a.start_time AS start_time, a.end_time AS end_time",
+            store.dialect.json_text("a.metadata")
         )
     }
 
     pub(crate) fn from_row(row: &Row) -> Result<Self> {
         Ok(ExperimentEvaluationRecord {
-            id: row.get(0)?,
-            experiment_run_id: row.get(1)?,
-            name: row.get(2)?,
-            annotator_kind: crate::annotations::annotator_kind(&row.get::<String>(3)?)?,
-            label: row.get(4)?,
-            score: row.get(5)?,
-            explanation: row.get(6)?,
-            trace_id: row.get(7)?,
-            error: row.get(8)?,
-            metadata: serde_json::from_str(&row.get::<String>(9)?)?,
-            start_time: row.get(10)?,
-            end_time: row.get(11)?,
+            id: row.get("id")?,
+            experiment_run_id: row.get("experiment_run_id")?,
+            name: row.get("name")?,
+            annotator_kind: crate::annotations::annotator_kind(&row.get::<String, _>("annotator_kind")?)?,
+            label: row.get("label")?,
+            score: row.get("score")?,
+            explanation: row.get("explanation")?,
+            trace_id: row.get("trace_id")?,
+            error: row.get("error")?,
+            metadata: serde_json::from_str(&row.get::<String, _>("metadata")?)?,
+            start_time: row.get("start_time")?,
+            end_time: row.get("end_time")?,
         })
     }
 }
@@ -109,7 +111,7 @@ impl Store {
              ON CONFLICT (experiment_run_id, name) DO UPDATE SET annotator_kind = excluded.annotator_kind, label = excluded.label, \
              score = excluded.score, explanation = excluded.explanation, error = excluded.error, metadata = excluded.metadata, \
              trace_id = excluded.trace_id, start_time = excluded.start_time, end_time = excluded.end_time RETURNING id",
-            json_param(self.dialect, "$8".into())
+            self.dialect.json_param("$8")
         );
         let values = [
             evaluation.experiment_run_id.into(),
@@ -165,7 +167,7 @@ impl Store {
              FROM experiment_run_annotations AS a WHERE a.experiment_run_id = r.id AND a.error IS NULL AND a.name IN ({name_placeholders})) < $3 \
              ORDER BY r.id LIMIT {}",
             ExperimentRunRecord::columns(self),
-            example_columns(self.dialect, "rev"),
+            example_columns(self.dialect, "rev", "example_"),
             limit + 1
         );
         let mut values: Vec<sea_query::Value> = vec![experiment_id.into(), cursor.unwrap_or(0).into(), (names.len() as i64).into()];
@@ -174,7 +176,7 @@ impl Store {
         let mut pairs = Vec::with_capacity(rows.len());
         for row in &rows {
             let run = ExperimentRunRecord::from_row(row)?;
-            let example = ExampleRecord::from_row_at(row, 11)?;
+            let example = ExampleRecord::from_row_prefixed(row, "example_")?;
             pairs.push((run, example));
         }
         let next_cursor = if pairs.len() > limit { pairs.pop().map(|(run, _)| run.id) } else { None };

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::evaluations::ExperimentEvaluationRecord;
 use super::runs::ExperimentRunRecord;
-use crate::backend::Statement;
-use crate::datasets::{json_text, latest_revision_at};
+use crate::datasets::latest_revision_at;
+use crate::engine::backend::Statement;
 use crate::error::Result;
 use crate::Store;
 
@@ -27,13 +27,13 @@ impl Store {
     pub async fn export_experiment_runs(&self, experiment_id: i64) -> Result<Vec<ExportedRun>> {
         let d = self.dialect;
         let sql = format!(
-            "SELECT {}, {}, {}, {} FROM experiment_runs AS r JOIN experiments AS x ON x.id = r.experiment_id \
+            "SELECT {}, {} AS example_input, {} AS example_output, {} AS example_metadata FROM experiment_runs AS r JOIN experiments AS x ON x.id = r.experiment_id \
              JOIN dataset_example_revisions AS rev ON rev.id = {} \
              WHERE r.experiment_id = $1 AND rev.revision_kind <> 'DELETE' ORDER BY r.dataset_example_id, r.repetition_number",
             ExperimentRunRecord::columns(self),
-            json_text(d, "rev.input"),
-            json_text(d, "rev.output"),
-            json_text(d, "rev.metadata"),
+            d.json_text("rev.input"),
+            d.json_text("rev.output"),
+            d.json_text("rev.metadata"),
             latest_revision_at("r.dataset_example_id", "x.dataset_version_id"),
         );
         let rows = self.fetch_within_budget(Statement::new(sql, [experiment_id.into()])).await?;
@@ -47,9 +47,9 @@ impl Store {
             .map(|row| {
                 let run = ExperimentRunRecord::from_row(row)?;
                 Ok(ExportedRun {
-                    input: serde_json::from_str(&row.get::<String>(11)?)?,
-                    reference_output: serde_json::from_str(&row.get::<String>(12)?)?,
-                    example_metadata: serde_json::from_str(&row.get::<String>(13)?)?,
+                    input: serde_json::from_str(&row.get::<String, _>("example_input")?)?,
+                    reference_output: serde_json::from_str(&row.get::<String, _>("example_output")?)?,
+                    example_metadata: serde_json::from_str(&row.get::<String, _>("example_metadata")?)?,
                     evaluations: evaluations.remove(&run.id).unwrap_or_default(),
                     run,
                 })

@@ -16,10 +16,10 @@ pub use runs::{ExperimentRunInput, ExperimentRunRecord, IncompleteRuns, RunWrite
 pub use summaries::{EvaluationSummary, ExperimentSummary};
 pub use tags::ExperimentTagRecord;
 
-use crate::backend::{Row, Statement, Transaction};
-use crate::datasets::{json_param, json_text, latest_revision_at};
+use crate::datasets::latest_revision_at;
+use crate::engine::backend::{Row, Statement, Transaction};
 use crate::error::{Result, StoreError};
-use crate::records::Page;
+use crate::spans::records::Page;
 use crate::Store;
 
 /// A stored experiment with its run counts.
@@ -49,31 +49,32 @@ impl ExperimentRecord {
 
     fn select(store: &Store) -> String {
         format!(
-            "SELECT x.id, x.dataset_id, x.dataset_version_id, x.name, x.description, x.repetitions, {}, x.project_name, \
-             x.created_at, x.updated_at, \
-             (SELECT COUNT(*) FROM experiments_dataset_examples AS m WHERE m.experiment_id = x.id), \
-             (SELECT COUNT(*) FROM experiment_runs AS r WHERE r.experiment_id = x.id AND r.error IS NULL), \
-             (SELECT COUNT(*) FROM experiment_runs AS r WHERE r.experiment_id = x.id AND r.error IS NOT NULL) \
+            "SELECT x.id AS id, x.dataset_id AS dataset_id, x.dataset_version_id AS dataset_version_id, x.name AS name, \
+             x.description AS description, x.repetitions AS repetitions, {} AS metadata, x.project_name AS project_name, \
+             x.created_at AS created_at, x.updated_at AS updated_at, \
+             (SELECT COUNT(*) FROM experiments_dataset_examples AS m WHERE m.experiment_id = x.id) AS example_count, \
+             (SELECT COUNT(*) FROM experiment_runs AS r WHERE r.experiment_id = x.id AND r.error IS NULL) AS successful_run_count, \
+             (SELECT COUNT(*) FROM experiment_runs AS r WHERE r.experiment_id = x.id AND r.error IS NOT NULL) AS failed_run_count \
              FROM experiments AS x",
-            json_text(store.dialect, "x.metadata")
+            store.dialect.json_text("x.metadata")
         )
     }
 
     fn from_row(row: &Row) -> Result<Self> {
         Ok(ExperimentRecord {
-            id: row.get(0)?,
-            dataset_id: row.get(1)?,
-            dataset_version_id: row.get(2)?,
-            name: row.get(3)?,
-            description: row.get(4)?,
-            repetitions: row.get(5)?,
-            metadata: serde_json::from_str(&row.get::<String>(6)?)?,
-            project_name: row.get(7)?,
-            created_at: row.get(8)?,
-            updated_at: row.get(9)?,
-            example_count: row.get(10)?,
-            successful_run_count: row.get(11)?,
-            failed_run_count: row.get(12)?,
+            id: row.get("id")?,
+            dataset_id: row.get("dataset_id")?,
+            dataset_version_id: row.get("dataset_version_id")?,
+            name: row.get("name")?,
+            description: row.get("description")?,
+            repetitions: row.get("repetitions")?,
+            metadata: serde_json::from_str(&row.get::<String, _>("metadata")?)?,
+            project_name: row.get("project_name")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            example_count: row.get("example_count")?,
+            successful_run_count: row.get("successful_run_count")?,
+            failed_run_count: row.get("failed_run_count")?,
         })
     }
 }
@@ -121,7 +122,7 @@ impl Store {
         let sql = format!(
             "INSERT INTO experiments (dataset_id, dataset_version_id, name, description, repetitions, metadata, project_name, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, {}, $7, $8, $8) RETURNING id",
-            json_param(self.dialect, "$6".into())
+            self.dialect.json_param("$6")
         );
         let values = [
             new.dataset_id.into(),
@@ -212,7 +213,7 @@ impl Store {
         }
         if let Some(metadata) = changes.metadata {
             values.push(metadata.to_string().into());
-            assignments.push(format!("metadata = {}", json_param(self.dialect, format!("${}", values.len()))));
+            assignments.push(format!("metadata = {}", self.dialect.json_param(&format!("${}", values.len()))));
         }
         let sql = format!("UPDATE experiments SET {} WHERE id = $1", assignments.join(", "));
         if tx.exec().execute(Statement::new(sql, values)).await? == 0 {

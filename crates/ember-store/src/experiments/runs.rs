@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 
-use crate::backend::{Row, Statement};
-use crate::datasets::{example_columns, json_param, json_text, ExampleRecord};
+use crate::datasets::{example_columns, ExampleRecord};
+use crate::engine::backend::{Row, Statement};
 use crate::error::{Result, StoreError};
-use crate::group_commit::{values_tuples, Merge};
-use crate::records::Page;
+use crate::spans::records::Page;
+use crate::sqlite::group_commit::{values_tuples, Merge};
 use crate::Store;
 
 /// A run as the task reported it.
@@ -65,27 +65,30 @@ pub(crate) fn task_output(stored: &str) -> Result<Value> {
 }
 
 impl ExperimentRunRecord {
+    /// The columns of run `r`, named as [`ExperimentRunRecord::from_row`] reads them.
     pub(crate) fn columns(store: &Store) -> String {
         format!(
-            "r.id, r.experiment_id, r.dataset_example_id, r.repetition_number, {}, r.start_time, r.end_time, r.trace_id, \
-             r.prompt_token_count, r.completion_token_count, r.error",
-            json_text(store.dialect, "r.output")
+            "r.id AS id, r.experiment_id AS experiment_id, r.dataset_example_id AS dataset_example_id, \
+             r.repetition_number AS repetition_number, {} AS output, r.start_time AS start_time, r.end_time AS end_time, \
+             r.trace_id AS trace_id, r.prompt_token_count AS prompt_token_count, r.completion_token_count AS completion_token_count, \
+             r.error AS error",
+            store.dialect.json_text("r.output")
         )
     }
 
     pub(crate) fn from_row(row: &Row) -> Result<Self> {
         Ok(ExperimentRunRecord {
-            id: row.get(0)?,
-            experiment_id: row.get(1)?,
-            dataset_example_id: row.get(2)?,
-            repetition_number: row.get(3)?,
-            output: task_output(&row.get::<String>(4)?)?,
-            start_time: row.get(5)?,
-            end_time: row.get(6)?,
-            trace_id: row.get(7)?,
-            prompt_token_count: row.get(8)?,
-            completion_token_count: row.get(9)?,
-            error: row.get(10)?,
+            id: row.get("id")?,
+            experiment_id: row.get("experiment_id")?,
+            dataset_example_id: row.get("dataset_example_id")?,
+            repetition_number: row.get("repetition_number")?,
+            output: task_output(&row.get::<String, _>("output")?)?,
+            start_time: row.get("start_time")?,
+            end_time: row.get("end_time")?,
+            trace_id: row.get("trace_id")?,
+            prompt_token_count: row.get("prompt_token_count")?,
+            completion_token_count: row.get("completion_token_count")?,
+            error: row.get("error")?,
         })
     }
 }
@@ -120,7 +123,7 @@ impl Store {
              ON CONFLICT (experiment_id, dataset_example_id, repetition_number) DO UPDATE SET output = excluded.output, \
              start_time = excluded.start_time, end_time = excluded.end_time, trace_id = excluded.trace_id, error = excluded.error \
              WHERE experiment_runs.error IS NOT NULL RETURNING id",
-            json_param(self.dialect, "$4".into())
+            self.dialect.json_param("$4")
         );
         let values = [
             experiment_id.into(),
@@ -193,7 +196,7 @@ impl Store {
              WHERE m.experiment_id = $1 AND m.dataset_example_id >= $2 AND (SELECT COUNT(*) FROM experiment_runs AS run \
              WHERE run.experiment_id = m.experiment_id AND run.dataset_example_id = m.dataset_example_id AND run.error IS NULL \
              AND run.repetition_number BETWEEN 1 AND $3) < $3 ORDER BY m.dataset_example_id LIMIT {}",
-            example_columns(self.dialect, "r"),
+            example_columns(self.dialect, "r", ""),
             limit + 1
         );
         let rows = self
@@ -217,7 +220,7 @@ impl Store {
             ))
             .await?
             .iter()
-            .map(|row| Ok((row.get::<i64>(0)?, row.get::<i64>(1)?)))
+            .map(|row| Ok((row.get::<i64, _>(0)?, row.get::<i64, _>(1)?)))
             .collect::<Result<std::collections::HashSet<_>>>()?;
         let items = examples
             .into_iter()

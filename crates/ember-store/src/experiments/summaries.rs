@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::backend::Statement;
+use crate::engine::backend::Statement;
 use crate::error::Result;
 use crate::Store;
 
@@ -36,8 +36,8 @@ impl Store {
              WHERE experiment_id IN ({ids}) GROUP BY experiment_id"
         );
         for row in self.reader.exec().fetch_all(Statement::new(sql, [])).await? {
-            if let Some(summary) = summaries.get_mut(&row.get::<i64>(0)?) {
-                summary.mean_latency_ms = row.get::<Option<f64>>(1)?.map(|nanos| nanos / 1e6);
+            if let Some(summary) = summaries.get_mut(&row.get::<i64, _>(0)?) {
+                summary.mean_latency_ms = row.get::<Option<f64>, _>(1)?.map(|nanos| nanos / 1e6);
             }
         }
         let sql = format!(
@@ -46,7 +46,7 @@ impl Store {
              WHERE r.experiment_id IN ({ids}) GROUP BY r.experiment_id, a.name ORDER BY r.experiment_id, a.name"
         );
         for row in self.reader.exec().fetch_all(Statement::new(sql, [])).await? {
-            if let Some(summary) = summaries.get_mut(&row.get::<i64>(0)?) {
+            if let Some(summary) = summaries.get_mut(&row.get::<i64, _>(0)?) {
                 summary.evaluations.push(EvaluationSummary {
                     name: row.get(1)?,
                     mean_score: row.get(2)?,

@@ -1,7 +1,7 @@
 //! Experiment tags: names scoped to the experiment's dataset, each pointing at one experiment;
 //! assigning a tag another experiment owns moves it.
 
-use crate::backend::{Row, Statement};
+use crate::engine::backend::{Row, Statement};
 use crate::error::Result;
 use crate::Store;
 

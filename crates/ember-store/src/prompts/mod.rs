@@ -8,11 +8,10 @@ use serde_json::Value;
 
 pub use tags::PromptVersionTagRecord;
 
-use crate::backend::{Row, Statement};
-use crate::datasets::{json_param, json_text};
-use crate::dialect::Dialect;
+use crate::engine::backend::{Row, Statement};
+use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
-use crate::records::Page;
+use crate::spans::records::Page;
 use crate::Store;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,16 +69,9 @@ pub struct PromptChanges {
 
 /// A version's content as PostgreSQL `JSON`, which keeps keys in the order they were sent (JSONB
 /// would sort them, changing e.g. the text a tool result renders to).
-fn ordered_json_param(dialect: Dialect, placeholder: &str) -> String {
-    match dialect {
-        Dialect::Sqlite => placeholder.to_string(),
-        Dialect::Postgres => format!("CAST({placeholder} AS JSON)"),
-    }
-}
-
 impl PromptRecord {
     fn columns(dialect: Dialect) -> String {
-        format!("p.id, p.source_prompt_id, p.name, p.description, {}, p.created_at, p.updated_at", json_text(dialect, "p.metadata"))
+        format!("p.id, p.source_prompt_id, p.name, p.description, {}, p.created_at, p.updated_at", dialect.json_text("p.metadata"))
     }
 
     fn from_row(row: &Row) -> Result<Self> {
@@ -88,7 +80,7 @@ impl PromptRecord {
             source_prompt_id: row.get(1)?,
             name: row.get(2)?,
             description: row.get(3)?,
-            metadata: serde_json::from_str(&row.get::<String>(4)?)?,
+            metadata: serde_json::from_str(&row.get::<String, _>(4)?)?,
             created_at: row.get(5)?,
             updated_at: row.get(6)?,
         })
@@ -98,35 +90,37 @@ impl PromptRecord {
 impl PromptVersionRecord {
     fn columns(dialect: Dialect) -> String {
         format!(
-            "v.id, v.prompt_id, v.description, v.template_type, v.template_format, {}, {}, {}, {}, v.model_provider, v.model_name, {}, v.created_at",
-            json_text(dialect, "v.template"),
-            json_text(dialect, "v.invocation_parameters"),
-            json_text(dialect, "v.tools"),
-            json_text(dialect, "v.response_format"),
-            json_text(dialect, "v.metadata"),
+            "v.id AS id, v.prompt_id AS prompt_id, v.description AS description, v.template_type AS template_type, \
+             v.template_format AS template_format, {} AS template, {} AS invocation_parameters, {} AS tools, {} AS response_format, \
+             v.model_provider AS model_provider, v.model_name AS model_name, {} AS metadata, v.created_at AS created_at",
+            dialect.json_text("v.template"),
+            dialect.json_text("v.invocation_parameters"),
+            dialect.json_text("v.tools"),
+            dialect.json_text("v.response_format"),
+            dialect.json_text("v.metadata"),
         )
     }
 
     fn from_row(row: &Row) -> Result<Self> {
-        let optional_json = |index: usize| -> Result<Option<Value>> {
-            row.get::<Option<String>>(index)?.map(|text| serde_json::from_str(&text)).transpose().map_err(Into::into)
+        let optional_json = |name: &str| -> Result<Option<Value>> {
+            row.get::<Option<String>, _>(name)?.map(|text| serde_json::from_str(&text)).transpose().map_err(Into::into)
         };
         Ok(PromptVersionRecord {
-            id: row.get(0)?,
-            prompt_id: row.get(1)?,
+            id: row.get("id")?,
+            prompt_id: row.get("prompt_id")?,
             content: PromptVersionInput {
-                description: row.get(2)?,
-                template_type: row.get(3)?,
-                template_format: row.get(4)?,
-                template: serde_json::from_str(&row.get::<String>(5)?)?,
-                invocation_parameters: serde_json::from_str(&row.get::<String>(6)?)?,
-                tools: optional_json(7)?,
-                response_format: optional_json(8)?,
-                model_provider: row.get(9)?,
-                model_name: row.get(10)?,
-                metadata: serde_json::from_str(&row.get::<String>(11)?)?,
+                description: row.get("description")?,
+                template_type: row.get("template_type")?,
+                template_format: row.get("template_format")?,
+                template: serde_json::from_str(&row.get::<String, _>("template")?)?,
+                invocation_parameters: serde_json::from_str(&row.get::<String, _>("invocation_parameters")?)?,
+                tools: optional_json("tools")?,
+                response_format: optional_json("response_format")?,
+                model_provider: row.get("model_provider")?,
+                model_name: row.get("model_name")?,
+                metadata: serde_json::from_str(&row.get::<String, _>("metadata")?)?,
             },
-            created_at: row.get(12)?,
+            created_at: row.get("created_at")?,
         })
     }
 }
@@ -146,7 +140,7 @@ impl Store {
         let insert_prompt = format!(
             "INSERT INTO prompts (source_prompt_id, name, description, metadata, created_at, updated_at) VALUES ($1, $2, $3, {}, $5, $5) \
              ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
-            json_param(d, "$4".into())
+            d.json_param("$4")
         );
         let values = [
             prompt.source_prompt_id.into(),
@@ -160,11 +154,11 @@ impl Store {
             "INSERT INTO prompt_versions (prompt_id, description, template_type, template_format, template, invocation_parameters, \
              tools, response_format, model_provider, model_name, metadata, created_at) \
              VALUES ($1, $2, $3, $4, {}, {}, {}, {}, $9, $10, {}, $12) RETURNING id",
-            ordered_json_param(d, "$5"),
-            ordered_json_param(d, "$6"),
-            ordered_json_param(d, "$7"),
-            ordered_json_param(d, "$8"),
-            json_param(d, "$11".into()),
+            d.ordered_json_param("$5"),
+            d.ordered_json_param("$6"),
+            d.ordered_json_param("$7"),
+            d.ordered_json_param("$8"),
+            d.json_param("$11"),
         );
         let values = [
             prompt_id.into(),
@@ -221,7 +215,7 @@ impl Store {
         }
         if let Some(metadata) = &changes.metadata {
             values.push(metadata.to_string().into());
-            sets.push(format!("metadata = {}", json_param(d, format!("${}", values.len()))));
+            sets.push(format!("metadata = {}", d.json_param(&format!("${}", values.len()))));
         }
         let sql = format!("UPDATE prompts SET {} WHERE id = $1 RETURNING id", sets.join(", "));
         if self.writer.exec().fetch_optional(Statement::new(sql, values)).await?.is_none() {

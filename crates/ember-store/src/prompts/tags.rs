@@ -2,9 +2,9 @@
 //! the same prompt with the name moves it.
 
 use super::prompt_of_version;
-use crate::backend::{Row, Statement};
+use crate::engine::backend::{Row, Statement};
 use crate::error::Result;
-use crate::records::Page;
+use crate::spans::records::Page;
 use crate::Store;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -188,15 +188,12 @@ pub async fn span_lists_paginate_and_filter(store: Store) {
     let names: Vec<String> = store.list_spans(project, &window, None, 100).await.unwrap().items.into_iter().map(|s| s.span.name).collect();
     assert_eq!(names, vec!["span-6", "span-5"]);
     let by_attribute = SpanFilters {
-        attributes: vec![AttributeFilter { path: vec!["input".into(), "value".into()], value: json!("hi") }],
+        attributes: vec![AttributeFilter { key: "input.value".into(), value: json!("hi") }],
         trace_ids: vec![format!("{:032x}", 3)],
         ..Default::default()
     };
     assert_eq!(store.list_spans(project, &by_attribute, None, 100).await.unwrap().items.len(), 1);
-    let wrong_type = SpanFilters {
-        attributes: vec![AttributeFilter { path: vec!["input".into(), "value".into()], value: json!(1) }],
-        ..Default::default()
-    };
+    let wrong_type = SpanFilters { attributes: vec![AttributeFilter { key: "input.value".into(), value: json!(1) }], ..Default::default() };
     assert!(store.list_spans(project, &wrong_type, None, 100).await.unwrap().items.is_empty());
 }
 
@@ -350,10 +347,7 @@ pub async fn attribute_filters_match_json_types_and_paths(store: Store) {
     let project = project_id(&store, "p").await;
     let matching = |path: &[&str], value: serde_json::Value| {
         let store = store.clone();
-        let filter = SpanFilters {
-            attributes: vec![AttributeFilter { path: path.iter().map(|s| s.to_string()).collect(), value }],
-            ..Default::default()
-        };
+        let filter = SpanFilters { attributes: vec![AttributeFilter { key: path.join("."), value }], ..Default::default() };
         async move {
             let mut names: Vec<String> =
                 store.list_spans(project, &filter, None, 100).await.unwrap().items.into_iter().map(|s| s.span.name).collect();

@@ -3,8 +3,8 @@
 //!
 //! A stored value is one format byte and a payload: `0` = JSON text, `1` = a zstd frame,
 //! `2` = a 4-byte little-endian dictionary id and a zstd frame made with that dictionary
-//! (table `attribute_dictionaries`). SQL reaches the JSON through `ember_json(value)`, registered
-//! on every connection (see [`register_sql_functions`]).
+//! (table `attribute_dictionaries`). SQL reaches the JSON through `ember_json(value)`, one of the
+//! functions `sqlite::functions` registers on every connection.
 //!
 //! Small JSON documents share most of their bytes with their neighbours (keys, prompts, common
 //! words), which a per-value frame cannot exploit; a dictionary lets it, making values smaller
@@ -12,10 +12,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use libsqlite3_sys as ffi;
 use sqlx::SqlitePool;
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
@@ -42,7 +40,7 @@ thread_local! {
 
 #[derive(Debug, thiserror::Error)]
 #[error("stored attributes are unreadable: {0}")]
-pub struct CorruptValue(&'static str);
+pub struct CorruptValue(pub(crate) &'static str);
 
 struct Dictionary {
     id: u32,
@@ -201,6 +199,11 @@ impl Codec {
     }
 }
 
+/// JSON text as an uncompressed stored value.
+pub(crate) fn plain(json: &str) -> Vec<u8> {
+    tagged(RAW, &[], json.as_bytes())
+}
+
 fn tagged(format: u8, header: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut stored = Vec::with_capacity(1 + header.len() + payload.len());
     stored.push(format);
@@ -227,230 +230,6 @@ fn decompress(frame: &[u8], dictionary: Option<&'static DecoderDictionary<'stati
         }
         decompressor.decompress(frame, size as usize).map_err(|_| CorruptValue("bad zstd frame"))
     })
-}
-
-/// The last value decoded on this thread: a filter reads several paths of the same row, each
-/// through `ember_json`, and the row's value is decoded once. Keyed by codec, stored bytes and
-/// metadata patch.
-struct LastDecoded {
-    codec: usize,
-    stored: Vec<u8>,
-    patch: Option<Vec<u8>>,
-    json: String,
-}
-
-thread_local! {
-    static LAST_DECODED: RefCell<Option<LastDecoded>> = const { RefCell::new(None) };
-}
-
-/// Runs `use_json` on the JSON text of a stored value with its metadata patch (JSON text, see
-/// `metadata_patch`) merged in, decoding it unless it is the last one.
-fn with_decoded<R>(codec: &Codec, stored: &[u8], patch: Option<&[u8]>, use_json: impl FnOnce(&str) -> R) -> Result<R, CorruptValue> {
-    let key = codec as *const Codec as usize;
-    LAST_DECODED.with(|cell| {
-        let mut last = cell.borrow_mut();
-        if let Some(hit) = last.as_ref().filter(|last| last.codec == key && last.stored == stored && last.patch.as_deref() == patch) {
-            return Ok(use_json(&hit.json));
-        }
-        let json = decode_patched(codec, stored, patch)?;
-        let result = use_json(&json);
-        *last = Some(LastDecoded { codec: key, stored: stored.to_vec(), patch: patch.map(<[u8]>::to_vec), json });
-        Ok(result)
-    })
-}
-
-fn decode_patched(codec: &Codec, stored: &[u8], patch: Option<&[u8]>) -> Result<String, CorruptValue> {
-    let json = codec.decode(stored)?;
-    match patch {
-        None => Ok(json),
-        Some(patch) => {
-            let patch = std::str::from_utf8(patch).map_err(|_| CorruptValue("metadata patch is not UTF-8"))?;
-            crate::metadata_patch::merge(&json, patch).map_err(|_| CorruptValue("metadata patch is not a JSON object"))
-        }
-    }
-}
-
-/// The codec of a call to one of the functions below.
-///
-/// # Safety
-/// `context` must be that of a call of a function registered with the `Codec` as user data
-/// (alive until `release_codec`).
-unsafe fn codec_of<'a>(context: *mut ffi::sqlite3_context) -> &'a Codec {
-    // SAFETY: per the caller.
-    unsafe { &*(ffi::sqlite3_user_data(context) as *const Codec) }
-}
-
-/// The bytes of a text or blob argument (`None` for NULL).
-///
-/// # Safety
-/// `value` must be an argument of the running call; the bytes are valid until it returns.
-unsafe fn bytes_argument<'a>(value: *mut ffi::sqlite3_value) -> Option<&'a [u8]> {
-    // SAFETY: per the caller; the blob pointer is valid for sqlite3_value_bytes bytes.
-    unsafe {
-        if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
-            return None;
-        }
-        let pointer = ffi::sqlite3_value_blob(value) as *const u8;
-        let length = ffi::sqlite3_value_bytes(value).max(0) as usize;
-        Some(if pointer.is_null() || length == 0 { &[][..] } else { std::slice::from_raw_parts(pointer, length) })
-    }
-}
-
-/// The optional metadata patch argument at `index` of a call with `argc` arguments.
-///
-/// # Safety
-/// `argv` must hold `argc` arguments of the running call.
-unsafe fn patch_argument<'a>(argc: c_int, argv: *mut *mut ffi::sqlite3_value, index: c_int) -> Option<&'a [u8]> {
-    // SAFETY: per the caller, `index < argc` is checked first.
-    unsafe { (index < argc).then(|| bytes_argument(*argv.add(index as usize))).flatten() }
-}
-
-/// # Safety
-/// `context` must be the context of the running call.
-unsafe fn result_error(context: *mut ffi::sqlite3_context, error: CorruptValue) {
-    let message = error.to_string();
-    // SAFETY: per the caller; SQLite copies the message.
-    unsafe { ffi::sqlite3_result_error(context, message.as_ptr() as *const c_char, message.len() as c_int) }
-}
-
-/// `ember_json(value [, patch])`: the JSON text of a stored attributes value, with the span's
-/// metadata patch merged in when given (NULL for NULL).
-unsafe extern "C" fn ember_json(context: *mut ffi::sqlite3_context, argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
-    // SAFETY: registered with one or two arguments and the codec as user data (see
-    // `register_sql_functions`).
-    unsafe {
-        let codec = codec_of(context);
-        let Some(stored) = bytes_argument(*argv) else {
-            ffi::sqlite3_result_null(context);
-            return;
-        };
-        let copied = with_decoded(codec, stored, patch_argument(argc, argv, 1), |json| {
-            ffi::sqlite3_result_text64(
-                context,
-                json.as_ptr() as *const c_char,
-                json.len() as u64,
-                ffi::SQLITE_TRANSIENT(),
-                ffi::SQLITE_UTF8 as u8,
-            )
-        });
-        if let Err(error) = copied {
-            result_error(context, error);
-        }
-    }
-}
-
-/// `ember_json_icontains(value, needle [, patch])`: whether the JSON text of a stored attributes
-/// value (with its metadata patch) contains `needle`, ignoring case as `ember_icontains` does
-/// (NULL for NULL).
-unsafe extern "C" fn ember_json_icontains(context: *mut ffi::sqlite3_context, argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
-    // SAFETY: registered with two or three arguments and the codec as user data.
-    unsafe {
-        let codec = codec_of(context);
-        let Some(stored) = bytes_argument(*argv) else {
-            ffi::sqlite3_result_null(context);
-            return;
-        };
-        let Some(needle) = crate::sql_functions::text_argument(*argv.add(1)) else {
-            ffi::sqlite3_result_null(context);
-            return;
-        };
-        let patch = patch_argument(argc, argv, 2);
-        match with_decoded(codec, stored, patch, |json| crate::sql_functions::contains_ignoring_case(json, needle)) {
-            Ok(found) => ffi::sqlite3_result_int(context, i32::from(found)),
-            Err(error) => result_error(context, error),
-        }
-    }
-}
-
-/// `ember_metadata(value)`: the `metadata` entry of a stored attributes value as `[]` (none) or
-/// `[value]`, JSON text, without parsing the rest (NULL for NULL).
-unsafe extern "C" fn ember_metadata(context: *mut ffi::sqlite3_context, _argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
-    // SAFETY: registered with one argument and the codec as user data.
-    unsafe {
-        let codec = codec_of(context);
-        let Some(stored) = bytes_argument(*argv) else {
-            ffi::sqlite3_result_null(context);
-            return;
-        };
-        let entry = codec
-            .decode(stored)
-            .and_then(|json| crate::metadata_patch::metadata_entry(&json).map_err(|_| CorruptValue("attributes are not a JSON object")));
-        match entry {
-            Ok(entry) => ffi::sqlite3_result_text64(
-                context,
-                entry.as_ptr() as *const c_char,
-                entry.len() as u64,
-                ffi::SQLITE_TRANSIENT(),
-                ffi::SQLITE_UTF8 as u8,
-            ),
-            Err(error) => result_error(context, error),
-        }
-    }
-}
-
-/// `ember_attributes(value, patch)`: a stored attributes value with the span's metadata patch
-/// merged in, itself a stored value (the value unchanged when the patch is NULL), for reading
-/// whole spans.
-unsafe extern "C" fn ember_attributes(context: *mut ffi::sqlite3_context, _argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
-    // SAFETY: registered with two arguments and the codec as user data.
-    unsafe {
-        let codec = codec_of(context);
-        let (Some(stored), Some(patch)) = (bytes_argument(*argv), bytes_argument(*argv.add(1))) else {
-            ffi::sqlite3_result_value(context, *argv);
-            return;
-        };
-        match decode_patched(codec, stored, Some(patch)) {
-            Ok(json) => {
-                let merged = tagged(RAW, &[], json.as_bytes());
-                ffi::sqlite3_result_blob64(context, merged.as_ptr() as *const c_void, merged.len() as u64, ffi::SQLITE_TRANSIENT());
-            }
-            Err(error) => result_error(context, error),
-        }
-    }
-}
-
-unsafe extern "C" fn release_codec(codec: *mut c_void) {
-    // SAFETY: the pointer came from `Arc::into_raw` in `register_sql_functions`, released once.
-    unsafe { drop(Arc::from_raw(codec as *const Codec)) }
-}
-
-/// Registers ember's SQL functions on a connection.
-pub async fn register_sql_functions(connection: &mut sqlx::SqliteConnection, codec: Arc<Codec>) -> Result<(), sqlx::Error> {
-    let mut handle = connection.lock_handle().await?;
-    let database = handle.as_raw_handle().as_ptr();
-    type Function = unsafe extern "C" fn(*mut ffi::sqlite3_context, c_int, *mut *mut ffi::sqlite3_value);
-    let functions: [(&CStr, c_int, Function); 6] = [
-        (c"ember_metadata", 1, ember_metadata),
-        (c"ember_json", 1, ember_json),
-        (c"ember_json", 2, ember_json),
-        (c"ember_json_icontains", 2, ember_json_icontains),
-        (c"ember_json_icontains", 3, ember_json_icontains),
-        (c"ember_attributes", 2, ember_attributes),
-    ];
-    for (name, arguments, function) in functions {
-        let user_data = Arc::into_raw(codec.clone()) as *mut c_void;
-        // SAFETY: `database` is a live connection held locked for the call; the name is a static C
-        // string; the callbacks match SQLite's signatures; SQLite calls `release_codec` once when
-        // the function is replaced or the connection closes (also when registration fails).
-        let code = unsafe {
-            ffi::sqlite3_create_function_v2(
-                database,
-                name.as_ptr(),
-                arguments,
-                ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC,
-                user_data,
-                Some(function),
-                None,
-                None,
-                Some(release_codec),
-            )
-        };
-        if code != ffi::SQLITE_OK {
-            return Err(sqlx::Error::Protocol(format!("cannot register {name:?}: sqlite code {code}")));
-        }
-    }
-    // SAFETY: as above, the connection is held locked for the call.
-    unsafe { crate::sql_functions::register(database) }
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{Postgres, Sqlite};
 
-use crate::codec::Codec;
 use crate::error::{Result, StoreError};
+use crate::sqlite::codec::Codec;
 
 /// SQL text and its bound values, for one backend.
 pub(crate) struct Statement {
@@ -27,6 +27,24 @@ impl Statement {
     /// A text statement; `$1`, `$2`, ... name the values in order.
     pub(crate) fn new(sql: impl Into<String>, values: impl IntoIterator<Item = sea_query::Value>) -> Self {
         Statement { sql: sql.into(), values: Values(values.into_iter().collect()) }
+    }
+}
+
+/// SQLite: `inner`'s rows as one row holding a JSON array of arrays (`columns` of each row, in
+/// `order_by` when given). sqlx hands SQLite rows over one at a time across threads, waking the
+/// reading task for each, which costs more than the query for pages of many small rows; read the
+/// answer with [`decode_json_page`].
+pub(crate) fn json_page(inner: Statement, columns: &str, order_by: Option<&str>) -> Statement {
+    let order = order_by.map(|order| format!(" ORDER BY {order}")).unwrap_or_default();
+    Statement { sql: format!("SELECT json_group_array(json_array({columns}){order}) FROM ({})", inner.sql), values: inner.values }
+}
+
+/// The rows of a [`json_page`] answer, each read into `T` field by field in column order (serde
+/// reads a struct from an array in the order of its fields).
+pub(crate) fn decode_json_page<T: serde::de::DeserializeOwned>(rows: &[Row]) -> Result<Vec<T>> {
+    match rows.first() {
+        Some(row) => Ok(serde_json::from_str(&row.get::<String, _>(0)?)?),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -245,10 +263,12 @@ impl Transaction {
 }
 
 impl Row {
-    /// Column `index`, decoded as a type both backends decode the same way.
-    pub(crate) fn get<T>(&self, index: usize) -> Result<T>
+    /// A column by position or by name (its alias), decoded as a type both backends decode the
+    /// same way. Rows of more than a few columns are read by name.
+    pub(crate) fn get<T, I>(&self, index: I) -> Result<T>
     where
         T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+        I: sqlx::ColumnIndex<SqliteRow> + sqlx::ColumnIndex<PgRow>,
     {
         Ok(match self {
             Row::Sqlite(row) => sqlx::Row::try_get(row, index)?,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 
-use crate::backend::Pool;
-use crate::dialect::Dialect;
+use crate::engine::backend::Pool;
+use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::{Store, StoreOptions};
 

@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::backend::{Exec, Statement};
-use crate::dialect::Dialect;
+use crate::engine::backend::{Exec, Statement};
+use crate::engine::dialect::Dialect;
 use crate::error::Result;
-use crate::ingest::{values_list, TraceRows};
-use crate::prepared::PreparedSpan;
+use crate::write::batch::{values_list, TraceRows};
+use crate::write::prepared::PreparedSpan;
 use crate::Store;
 
 pub(crate) const HOUR_NANOS: i64 = 3_600_000_000_000;
@@ -256,7 +256,7 @@ impl Store {
              FROM project_hourly_rollups WHERE {in_window}"
         );
         for row in self.reader.exec().fetch_all(Statement::new(sql, range())).await? {
-            let Some(project) = activity.get_mut(&row.get::<i64>(0)?) else { continue };
+            let Some(project) = activity.get_mut(&row.get::<i64, _>(0)?) else { continue };
             let (spans, errors, traces, prompt, completion): (i64, i64, i64, i64, i64) =
                 (row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?);
             project.spans += spans;
@@ -331,7 +331,7 @@ impl Store {
         );
         let mut starts = HashMap::new();
         for row in self.reader.exec().fetch_all(Statement::new(sql, [])).await? {
-            if let Some(start) = row.get::<Option<i64>>(1)? {
+            if let Some(start) = row.get::<Option<i64>, _>(1)? {
                 starts.insert(row.get(0)?, start);
             }
         }

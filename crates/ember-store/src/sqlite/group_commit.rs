@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::backend::{Pool, Row, Statement};
+use crate::engine::backend::{Pool, Row, Statement};
 use crate::error::{Result, StoreError};
 
 /// Statements in one transaction at most.
@@ -205,9 +205,9 @@ fn job_key(statement: &Statement, merge: &Merge) -> Option<Vec<KeyPart>> {
 
 fn returned_key(row: &Row, merge: &Merge) -> Option<Vec<KeyPart>> {
     (1..=merge.key.len())
-        .map(|column| match row.get::<i64>(column) {
+        .map(|column| match row.get::<i64, _>(column) {
             Ok(value) => Some(KeyPart::Integer(value)),
-            Err(_) => row.get::<String>(column).ok().map(KeyPart::Text),
+            Err(_) => row.get::<String, _>(column).ok().map(KeyPart::Text),
         })
         .collect()
 }

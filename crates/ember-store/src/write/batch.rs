@@ -14,14 +14,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use ember_core::time::now_nanos;
 use sea_query::{Expr, Query};
 
-use crate::attribute_index::{self, IndexedValue};
-use crate::backend::{Exec, Statement, Transaction};
-use crate::cumulative::{propagate, Counts, NewSpan};
-use crate::dialect::Dialect;
+use crate::engine::backend::{Exec, Statement, Transaction};
+use crate::engine::dialect::Dialect;
+use crate::engine::schema::{Projects, Spans};
 use crate::error::{Result, StoreError};
-use crate::prepared::PreparedSpan;
-use crate::rollups;
-use crate::schema::{Projects, Spans};
+use crate::sqlite::attribute_index::{self, IndexedValue};
+use crate::write::cumulative::{propagate, Counts, NewSpan};
+use crate::write::prepared::PreparedSpan;
+use crate::write::rollups;
 use crate::Store;
 
 /// Rows per `IN (...)` list and per multi-row `INSERT`, well under SQLite's variable limit.
@@ -109,7 +109,7 @@ impl Store {
                 .and_where(Expr::col(Spans::SpanId).is_in(chunk.iter().copied()))
                 .to_owned();
             for row in exec.reborrow().fetch_all(self.build(&query)).await? {
-                stored.insert(row.get::<String>(0)?);
+                stored.insert(row.get::<String, _>(0)?);
             }
         }
         Ok(stored)
@@ -182,7 +182,7 @@ impl Store {
                 values_list(self.dialect, chunk.len(), 5)
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
-                rows.insert(row.get::<String>(1)?, (row.get::<i64>(0)?, row.get::<i64>(2)?));
+                rows.insert(row.get::<String, _>(1)?, (row.get::<i64, _>(0)?, row.get::<i64, _>(2)?));
             }
         }
         Ok(rows)
@@ -227,7 +227,7 @@ impl Store {
                 values_list(self.dialect, chunk.len(), 4)
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
-                rowids.insert(row.get::<String>(1)?, row.get::<i64>(0)?);
+                rowids.insert(row.get::<String, _>(1)?, row.get::<i64, _>(0)?);
             }
         }
         Ok(rowids)
@@ -276,7 +276,7 @@ impl Store {
         Ok(ids)
     }
 
-    async fn cumulative_counts(&self, tx: &mut Transaction, spans: &[&PreparedSpan]) -> Result<crate::cumulative::Propagation> {
+    async fn cumulative_counts(&self, tx: &mut Transaction, spans: &[&PreparedSpan]) -> Result<crate::write::cumulative::Propagation> {
         let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
         let mut stored_children: HashMap<String, Counts> = HashMap::new();
         for chunk in ids.chunks(IN_CHUNK) {

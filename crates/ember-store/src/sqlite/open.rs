@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::backend::Pool;
-use crate::checkpoint::Checkpointer;
-use crate::codec::{register_sql_functions, Codec};
-use crate::dialect::Dialect;
+use crate::engine::backend::Pool;
+use crate::engine::dialect::Dialect;
+use crate::engine::url::DatabaseUrl;
 use crate::error::Result;
-use crate::group_commit::GroupCommit;
-use crate::url::DatabaseUrl;
+use crate::sqlite::checkpoint::Checkpointer;
+use crate::sqlite::codec::Codec;
+use crate::sqlite::functions::register as register_sql_functions;
+use crate::sqlite::group_commit::GroupCommit;
 use crate::{Store, StoreOptions};
 
 pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
@@ -56,7 +57,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         .await?;
     sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
     codec.attach(writer.clone()).await?;
-    crate::attribute_index::backfill(&writer, &codec).await?;
+    crate::sqlite::attribute_index::backfill(&writer, &codec).await?;
     let for_readers = codec.clone();
     let reader = SqlitePoolOptions::new()
         .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_readers.clone())))

@@ -5,9 +5,9 @@
 use ember_query::attribute_index::indexed_values;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
-use crate::codec::Codec;
-use crate::dialect::Dialect;
+use crate::engine::dialect::Dialect;
 use crate::error::Result;
+use crate::sqlite::codec::Codec;
 
 type JsonMap = serde_json::Map<String, serde_json::Value>;
 
@@ -75,7 +75,7 @@ pub(crate) async fn backfill(writer: &SqlitePool, codec: &Codec) -> Result<()> {
             return Ok(());
         };
         let spans =
-            sqlx::query(&format!("SELECT id, {} FROM spans WHERE id >= ? ORDER BY id LIMIT ?", Dialect::Sqlite.attributes_column()))
+            sqlx::query(&format!("SELECT id, {} FROM spans WHERE id >= ? ORDER BY id LIMIT ?", Dialect::Sqlite.span_attributes_column()))
                 .bind(next)
                 .bind(BACKFILL_CHUNK)
                 .fetch_all(&mut *tx)

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use sea_query::QueryStatementWriter;
 
-use crate::backend::{Pool, Statement};
-use crate::checkpoint::Checkpointer;
-use crate::codec::Codec;
-use crate::dialect::Dialect;
+use crate::engine::backend::{Pool, Statement};
+use crate::engine::dialect::Dialect;
+use crate::engine::url::DatabaseUrl;
 use crate::error::Result;
-use crate::group_commit::GroupCommit;
-use crate::url::DatabaseUrl;
+use crate::sqlite::checkpoint::Checkpointer;
+use crate::sqlite::codec::Codec;
+use crate::sqlite::group_commit::GroupCommit;
 
 /// How to open a store.
 #[derive(Debug, Clone)]
@@ -109,8 +109,8 @@ impl Store {
     pub(crate) async fn write_one(
         &self,
         statement: Statement,
-        merge: Option<&'static crate::group_commit::Merge>,
-    ) -> Result<Option<crate::backend::Row>> {
+        merge: Option<&'static crate::sqlite::group_commit::Merge>,
+    ) -> Result<Option<crate::engine::backend::Row>> {
         match &self.group_commit {
             Some(group_commit) => group_commit.fetch_optional(statement, merge).await,
             None => self.writer.exec().fetch_optional(statement).await,
@@ -129,7 +129,7 @@ impl Store {
     }
 
     /// Runs a list or filter query on the read pool within the store's time budget.
-    pub(crate) async fn fetch_within_budget(&self, statement: Statement) -> Result<Vec<crate::backend::Row>> {
+    pub(crate) async fn fetch_within_budget(&self, statement: Statement) -> Result<Vec<crate::engine::backend::Row>> {
         self.reader.fetch_all_within(statement, self.query_budget).await
     }
 

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::attribute_index::{values_of, IndexedValue};
-use crate::codec::Codec;
-use crate::cumulative::Counts;
-use crate::dialect::Dialect;
+use crate::engine::dialect::Dialect;
+use crate::sqlite::attribute_index::{values_of, IndexedValue};
+use crate::sqlite::codec::Codec;
+use crate::write::cumulative::Counts;
 
 #[derive(Debug, Clone)]
 pub struct PreparedSpan {

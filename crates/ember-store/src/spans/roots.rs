@@ -4,11 +4,11 @@
 use ember_query::Filter;
 use sea_query::{Expr, Order, Query, SimpleExpr};
 
-use crate::backend::Statement;
-use crate::dialect::Dialect;
+use crate::engine::backend::Statement;
+use crate::engine::dialect::Dialect;
+use crate::engine::schema::{Spans, Traces};
 use crate::error::{Result, StoreError};
-use crate::records::{span_columns, Page, SpanRecord};
-use crate::schema::{Spans, Traces};
+use crate::spans::records::{span_columns, Page, SpanRecord};
 use crate::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

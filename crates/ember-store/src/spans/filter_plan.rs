@@ -5,8 +5,8 @@
 use ember_query::Filter;
 use sea_query::SimpleExpr;
 
-use crate::backend::Statement;
-use crate::dialect::Dialect;
+use crate::engine::backend::Statement;
+use crate::engine::dialect::Dialect;
 use crate::error::Result;
 use crate::Store;
 
@@ -15,7 +15,7 @@ impl Store {
     pub(crate) async fn filter_sql(&self, filter: &Filter) -> Result<SimpleExpr> {
         let mut large = Vec::new();
         if self.dialect == Dialect::Sqlite {
-            for probe in filter.probes(self.dialect.query()) {
+            for probe in filter.probes(self.dialect) {
                 let Some(probe) = probe else {
                     large.push(false);
                     continue;
@@ -26,6 +26,6 @@ impl Store {
                 large.push(rows as usize >= limit);
             }
         }
-        Ok(filter.to_sql_planned(self.dialect.query(), &large))
+        Ok(filter.to_sql_planned(self.dialect, &large))
     }
 }

@@ -4,7 +4,7 @@
 
 use ember_core::{SpanKind, StatusCode};
 
-use crate::backend::Statement;
+use crate::engine::backend::Statement;
 use crate::error::{Result, StoreError};
 use crate::Store;
 

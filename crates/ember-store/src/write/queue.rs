@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
-use crate::prepared::PreparedSpan;
+use crate::write::prepared::PreparedSpan;
 use crate::Store;
 
 #[derive(Debug, Clone, Copy)]

@@ -6,20 +6,21 @@ use ember_query::Filter;
 use sea_query::{Alias, Cond, Expr, Order, Query, SelectStatement};
 use serde_json::Value;
 
-use crate::backend::Statement;
-use crate::cumulative::Counts;
-use crate::dialect::Dialect;
+use crate::engine::backend::Statement;
+use crate::engine::dialect::Dialect;
+use crate::engine::schema::{Spans, Traces};
 use crate::error::Result;
-use crate::ingest::propagate_to_ancestors;
-use crate::records::{span_columns, Page, SpanRecord};
-use crate::rollups;
-use crate::schema::{Spans, Traces};
+use crate::spans::records::{span_columns, Page, SpanRecord};
+use crate::write::batch::propagate_to_ancestors;
+use crate::write::cumulative::Counts;
+use crate::write::rollups;
 use crate::Store;
 
-/// `attribute=key:value` from the REST API: a dotted path and a JSON-typed value.
+/// `attribute=key:value` from the REST API: a dotted key (`metadata.tags.0`; all-digit
+/// segments index arrays) and a JSON-typed value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttributeFilter {
-    pub path: Vec<String>,
+    pub key: String,
     pub value: Value,
 }
 
@@ -120,7 +121,7 @@ impl Store {
             }
         }
         for filter in &filters.attributes {
-            query.and_where(self.dialect.attribute_equals(&filter.path, &filter.value));
+            query.and_where(crate::engine::dialect::attribute_equals(self.dialect, &filter.key, &filter.value));
         }
         if let Some(condition) = &filters.condition {
             query.and_where(self.filter_sql(condition).await?);

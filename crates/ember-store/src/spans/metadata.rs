@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
-use crate::attribute_index::{self, values_of};
-use crate::backend::{Statement, Transaction};
-use crate::dialect::Dialect;
+use crate::engine::backend::{Statement, Transaction};
+use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
-use crate::{metadata_patch, Store};
+use crate::sqlite::attribute_index::{self, values_of};
+use crate::sqlite::metadata_patch;
+use crate::Store;
 
 /// Spans per transaction of a metadata update.
 const SPANS_PER_TRANSACTION: usize = 10_000;
@@ -183,7 +184,7 @@ impl Store {
         );
         let values = std::iter::once(project_id.into()).chain(span_ids.iter().map(|id| id.as_str().into()));
         let row = self.reader.exec().fetch_one(Statement::new(sql, values)).await?;
-        let spans: Vec<(i64, String, Vec<Value>)> = serde_json::from_str(&row.get::<String>(0)?)?;
+        let spans: Vec<(i64, String, Vec<Value>)> = serde_json::from_str(&row.get::<String, _>(0)?)?;
         Ok(spans.into_iter().map(|(rowid, span_id, mut entry)| (span_id, (rowid, entry.pop()))).collect())
     }
 
@@ -196,14 +197,14 @@ impl Store {
     ) -> Result<HashMap<String, StoredSpan>> {
         let sql = format!(
             "SELECT id, span_id, {} FROM spans WHERE project_id = $1 AND span_id IN ({})",
-            self.dialect.attributes_column(),
+            self.dialect.span_attributes_column(),
             (2..chunk.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
         );
         let values = std::iter::once(project_id.into()).chain(chunk.iter().map(|u| u.span_id.as_str().into()));
         let mut found = HashMap::with_capacity(chunk.len());
         for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
             let attributes = serde_json::from_str(&row.attributes_json(2, self.codec.as_deref())?)?;
-            found.insert(row.get::<String>(1)?, StoredSpan { rowid: row.get(0)?, attributes, patch: Map::new() });
+            found.insert(row.get::<String, _>(1)?, StoredSpan { rowid: row.get(0)?, attributes, patch: Map::new() });
         }
         Ok(found)
     }
