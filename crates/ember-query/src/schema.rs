@@ -100,6 +100,19 @@ impl Dialect {
         text
     }
 
+    /// `rows` tuples of `width` plain placeholders numbered from 1: the `VALUES` list of a
+    /// multi-row write whose columns take their values as they are.
+    pub fn values_list(self, rows: usize, width: usize) -> String {
+        match self {
+            // The same tuple every time: built once and repeated.
+            Dialect::Sqlite => {
+                let tuple = format!("({})", vec!["?"; width].join(", "));
+                vec![tuple; rows].join(", ")
+            }
+            Dialect::Postgres => self.values_rows(1, rows, &vec!["?"; width]),
+        }
+    }
+
     /// A JSON column (`JSONB` on PostgreSQL, text on SQLite) read as JSON text.
     pub fn json_text(self, column: &str) -> String {
         match self {
@@ -215,6 +228,8 @@ mod tests {
         assert_eq!(Dialect::Postgres.values_rows(3, 2, &columns), "($3, CAST($4 AS JSONB)), ($5, CAST($6 AS JSONB))");
         assert_eq!(Dialect::Sqlite.values_rows(3, 2, &columns), "(?, CAST(? AS JSONB)), (?, CAST(? AS JSONB))");
         assert_eq!(Dialect::Postgres.placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(Dialect::Postgres.values_list(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(Dialect::Sqlite.values_list(2, 2), "(?, ?), (?, ?)");
     }
 
     #[test]

@@ -217,3 +217,24 @@ async fn span_queries_filter_explode_and_concat() {
     assert_eq!(flattened[0]["document.content"], "Refunds take 5 days.");
     assert_eq!(flattened[1]["document.score"], 0.4);
 }
+
+/// One JSON-path encoder serves both ways of naming an attribute, so a key with a backslash (or
+/// a space) selects the same span through `?attribute=` and through the filter language.
+#[tokio::test]
+async fn awkward_attribute_keys_select_alike_through_every_filter() {
+    let app = test_app().await;
+    let awkward = with_attributes(span(1, 1, None, "CHAIN"), vec![string_attribute("metadata", r#"{"a\\b": "x", "q k": 2}"#)]);
+    app.ingest(&request(Some("p"), vec![awkward, span(2, 2, None, "CHAIN")])).await;
+    let names = |response: Value| -> Vec<String> {
+        response["data"].as_array().unwrap().iter().map(|span| span["context"]["span_id"].as_str().unwrap().to_string()).collect()
+    };
+    let encode = |text: &str| percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string();
+    for (attribute, condition) in [(r"metadata.a\b:x", r"metadata['a\\b'] == 'x'"), ("metadata.q k:2", "metadata['q k'] == 2")] {
+        let by_attribute = app.get(&format!("/v1/projects/p/spans?attribute={}", encode(attribute))).await;
+        assert_eq!(by_attribute.status, StatusCode::OK, "{}", by_attribute.text());
+        let by_filter = app.get(&format!("/v1/projects/p/spans?filter_condition={}", encode(condition))).await;
+        assert_eq!(by_filter.status, StatusCode::OK, "{}", by_filter.text());
+        assert_eq!(names(by_attribute.json()), [span_id(1)], "{attribute}");
+        assert_eq!(names(by_filter.json()), [span_id(1)], "{condition}");
+    }
+}

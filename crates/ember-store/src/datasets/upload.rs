@@ -234,7 +234,6 @@ impl Store {
         let d = self.dialect;
         let mut stored = Vec::new();
         for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
-            let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| d.placeholder(n)).collect();
             let sql = format!(
                 "SELECT e.id, e.external_id, r.revision_kind, {}, {}, {} FROM dataset_examples AS e \
                  JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
@@ -244,7 +243,7 @@ impl Store {
                 d.json_text("r.output"),
                 d.json_text("r.metadata"),
                 d.placeholder(1),
-                placeholders.join(", ")
+                d.placeholders(2, chunk.len())
             );
             let values = std::iter::once(sea_query::Value::from(dataset_id)).chain(chunk.iter().map(|id| (*id).into()));
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
@@ -279,8 +278,7 @@ impl Store {
         let span_ids: Vec<&str> = span_ids.into_iter().collect();
         let mut found = HashMap::new();
         for chunk in span_ids.chunks(ROWS_PER_STATEMENT) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| self.dialect.placeholder(n)).collect();
-            let sql = format!("SELECT id, span_id FROM spans WHERE span_id IN ({})", placeholders.join(", "));
+            let sql = format!("SELECT id, span_id FROM spans WHERE span_id IN ({})", self.dialect.placeholders(1, chunk.len()));
             for row in tx.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await? {
                 found.insert(row.get::<String, _>(1)?, row.get::<i64, _>(0)?);
             }
@@ -298,16 +296,7 @@ impl Store {
         span_rowids: &HashMap<String, i64>,
     ) -> Result<Vec<i64>> {
         let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 4);
-        let mut tuples = Vec::with_capacity(chunk.len());
-        for (row, example) in chunk.iter().enumerate() {
-            let n = row * 4;
-            tuples.push(format!(
-                "({}, {}, {}, {})",
-                self.dialect.placeholder(n + 1),
-                self.dialect.placeholder(n + 2),
-                self.dialect.placeholder(n + 3),
-                self.dialect.placeholder(n + 4)
-            ));
+        for example in chunk {
             values.push(dataset_id.into());
             values.push(example.span_id.as_ref().and_then(|id| span_rowids.get(id).copied()).into());
             values.push(example.external_id.clone().into());
@@ -315,7 +304,7 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO dataset_examples (dataset_id, span_rowid, external_id, created_at) VALUES {} RETURNING id",
-            tuples.join(", ")
+            self.dialect.values_rows(1, chunk.len(), &["?"; 4])
         );
         let mut ids: Vec<i64> =
             tx.exec().fetch_all(Statement::new(sql, values)).await?.iter().map(|row| row.get(0)).collect::<Result<_>>()?;
@@ -336,21 +325,9 @@ impl Store {
             return Ok(());
         }
         let empty = Value::Object(serde_json::Map::new());
+        let json = self.dialect.json_param("?");
         let mut values: Vec<sea_query::Value> = Vec::with_capacity(rows.len() * 7);
-        let mut tuples = Vec::with_capacity(rows.len());
-        for (row, (id, example, kind)) in rows.iter().enumerate() {
-            let n = row * 7;
-            let p = |k: usize| self.dialect.placeholder(n + k);
-            tuples.push(format!(
-                "({}, {}, {}, {}, {}, {}, {})",
-                p(1),
-                p(2),
-                self.dialect.json_param(&p(3)),
-                self.dialect.json_param(&p(4)),
-                self.dialect.json_param(&p(5)),
-                p(6),
-                p(7)
-            ));
+        for (id, example, kind) in rows {
             values.push((*id).into());
             values.push(version_id.into());
             values.push(example.map_or(&empty, |e| &e.input).to_string().into());
@@ -361,7 +338,7 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO dataset_example_revisions (dataset_example_id, dataset_version_id, input, output, metadata, revision_kind, created_at) VALUES {}",
-            tuples.join(", ")
+            self.dialect.values_rows(1, rows.len(), &["?", "?", &json, &json, &json, "?", "?"])
         );
         tx.exec().execute(Statement::new(sql, values)).await?;
         Ok(())
@@ -376,32 +353,18 @@ impl Store {
         let mut split_ids: HashMap<String, i64> = HashMap::new();
         let names: Vec<&str> = names.into_iter().collect();
         for chunk in names.chunks(ROWS_PER_STATEMENT) {
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|row| {
-                    format!(
-                        "({}, '{SPLIT_COLOR}', {}, {})",
-                        self.dialect.placeholder(row * 3 + 1),
-                        self.dialect.placeholder(row * 3 + 2),
-                        self.dialect.placeholder(row * 3 + 3)
-                    )
-                })
-                .collect();
-            let values = chunk.iter().flat_map(|name| [sea_query::Value::from(*name), now.into(), now.into()]);
+            let values = chunk.iter().flat_map(|name| [sea_query::Value::from(*name), SPLIT_COLOR.into(), now.into(), now.into()]);
             let sql = format!(
                 "INSERT INTO dataset_splits (name, color, created_at, updated_at) VALUES {} ON CONFLICT (name) DO NOTHING",
-                tuples.join(", ")
+                self.dialect.values_rows(1, chunk.len(), &["?"; 4])
             );
             tx.exec().execute(Statement::new(sql, values)).await?;
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| self.dialect.placeholder(n)).collect();
-            let sql = format!("SELECT id, name FROM dataset_splits WHERE name IN ({})", placeholders.join(", "));
+            let sql = format!("SELECT id, name FROM dataset_splits WHERE name IN ({})", self.dialect.placeholders(1, chunk.len()));
             for row in tx.exec().fetch_all(Statement::new(sql, chunk.iter().map(|name| (*name).into()))).await? {
                 split_ids.insert(row.get(1)?, row.get(0)?);
             }
         }
         for chunk in memberships.chunks(ROWS_PER_STATEMENT) {
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|row| format!("({}, {})", self.dialect.placeholder(row * 2 + 1), self.dialect.placeholder(row * 2 + 2)))
-                .collect();
             let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 2);
             for (name, example_id) in chunk {
                 let split_id = split_ids.get(*name).copied().ok_or_else(|| StoreError::Corrupt(format!("split {name:?} vanished")))?;
@@ -410,7 +373,7 @@ impl Store {
             }
             let sql = format!(
                 "INSERT INTO dataset_splits_dataset_examples (dataset_split_id, dataset_example_id) VALUES {} ON CONFLICT DO NOTHING",
-                tuples.join(", ")
+                self.dialect.values_rows(1, chunk.len(), &["?"; 2])
             );
             tx.exec().execute(Statement::new(sql, values)).await?;
         }

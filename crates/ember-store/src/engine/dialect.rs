@@ -7,6 +7,12 @@ use ember_query::Segment;
 use sea_query::{Expr, SimpleExpr};
 use serde_json::Value;
 
+/// A JSON document as the value of a JSON column in a sea-query statement (`JSONB` on
+/// PostgreSQL, text on SQLite).
+pub(crate) fn json_value(dialect: Dialect, value: &Value) -> SimpleExpr {
+    Expr::cust_with_values(dialect.json_param(&dialect.placeholder(1)), [value.to_string()])
+}
+
 /// `spans.attributes` at the dotted `key` (all-digit segments index arrays) equals the JSON
 /// `value`: strings, numbers, booleans and null compare as such, objects and arrays as JSON.
 pub(crate) fn attribute_equals(dialect: Dialect, key: &str, value: &Value) -> SimpleExpr {

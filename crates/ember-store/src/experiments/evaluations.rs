@@ -158,7 +158,7 @@ impl Store {
         cursor: Option<i64>,
         limit: usize,
     ) -> Result<(Vec<IncompleteEvaluation>, Option<i64>)> {
-        let name_placeholders = (0..names.len()).map(|n| format!("${}", n + 4)).collect::<Vec<_>>().join(", ");
+        let name_placeholders = self.dialect.placeholders(4, names.len());
         let sql = format!(
             "SELECT {}, {} FROM experiment_runs AS r JOIN experiments_dataset_examples AS m ON m.experiment_id = r.experiment_id \
              AND m.dataset_example_id = r.dataset_example_id JOIN dataset_examples AS e ON e.id = r.dataset_example_id \

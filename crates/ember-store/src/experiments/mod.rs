@@ -17,6 +17,9 @@ pub use summaries::{EvaluationSummary, ExperimentSummary};
 pub use tags::ExperimentTagRecord;
 
 use crate::datasets::latest_revision_at;
+use sea_query::{Alias, Expr, Query};
+
+use crate::engine::dialect::json_value;
 use crate::engine::backend::{Row, Statement, Transaction};
 use crate::error::{Result, StoreError};
 use crate::spans::records::Page;
@@ -201,22 +204,19 @@ impl Store {
     /// Applies `changes`; `None` when there is no such experiment.
     pub async fn update_experiment(&self, id: i64, changes: ExperimentChanges) -> Result<Option<ExperimentRecord>> {
         let mut tx = self.writer.begin().await?;
-        let mut assignments = vec!["updated_at = $2".to_string()];
-        let mut values: Vec<sea_query::Value> = vec![id.into(), ember_core::time::now_nanos().into()];
+        let mut update = Query::update();
+        update.table(Alias::new("experiments")).value(Alias::new("updated_at"), ember_core::time::now_nanos());
         if let Some(name) = changes.name {
-            values.push(name.into());
-            assignments.push(format!("name = ${}", values.len()));
+            update.value(Alias::new("name"), name);
         }
         if let Some(description) = changes.description {
-            values.push(description.into());
-            assignments.push(format!("description = ${}", values.len()));
+            update.value(Alias::new("description"), description);
         }
-        if let Some(metadata) = changes.metadata {
-            values.push(metadata.to_string().into());
-            assignments.push(format!("metadata = {}", self.dialect.json_param(&format!("${}", values.len()))));
+        if let Some(metadata) = &changes.metadata {
+            update.value(Alias::new("metadata"), json_value(self.dialect, metadata));
         }
-        let sql = format!("UPDATE experiments SET {} WHERE id = $1", assignments.join(", "));
-        if tx.exec().execute(Statement::new(sql, values)).await? == 0 {
+        update.and_where(Expr::col(Alias::new("id")).eq(id));
+        if tx.exec().execute(self.build(&update)).await? == 0 {
             return Ok(None);
         }
         let experiment = self.experiment_in(&mut tx, id).await?;

@@ -8,6 +8,9 @@ use serde_json::Value;
 
 pub use tags::PromptVersionTagRecord;
 
+use sea_query::{Alias, Expr, Query};
+
+use crate::engine::dialect::json_value;
 use crate::engine::backend::{Row, Statement};
 use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
@@ -206,19 +209,16 @@ impl Store {
 
     /// Changes a prompt's description and metadata; `None` when there is no such prompt.
     pub async fn patch_prompt(&self, id: i64, changes: &PromptChanges) -> Result<Option<PromptRecord>> {
-        let d = self.dialect;
-        let mut sets = vec!["updated_at = $2".to_string()];
-        let mut values: Vec<sea_query::Value> = vec![id.into(), now_nanos().into()];
+        let mut update = Query::update();
+        update.table(Alias::new("prompts")).value(Alias::new("updated_at"), now_nanos());
         if let Some(description) = &changes.description {
-            values.push(description.clone().into());
-            sets.push(format!("description = ${}", values.len()));
+            update.value(Alias::new("description"), description.clone());
         }
         if let Some(metadata) = &changes.metadata {
-            values.push(metadata.to_string().into());
-            sets.push(format!("metadata = {}", d.json_param(&format!("${}", values.len()))));
+            update.value(Alias::new("metadata"), json_value(self.dialect, metadata));
         }
-        let sql = format!("UPDATE prompts SET {} WHERE id = $1 RETURNING id", sets.join(", "));
-        if self.writer.exec().fetch_optional(Statement::new(sql, values)).await?.is_none() {
+        update.and_where(Expr::col(Alias::new("id")).eq(id));
+        if self.writer.exec().execute(self.build(&update)).await? == 0 {
             return Ok(None);
         }
         self.get_prompt(id).await

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
-use crate::engine::backend::{Statement, Transaction};
+use ember_query::schema::functions;
+
+use crate::engine::backend::{decode_json_page, json_page, Statement, Transaction};
 use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::sqlite::attribute_index::{self, values_of};
@@ -174,17 +176,16 @@ impl Store {
     }
 
     async fn stored_metadata(&self, project_id: i64, span_ids: &[String]) -> Result<StoredMetadata> {
-        // One row holding every span as JSON: sqlx hands rows one by one from SQLite's thread,
-        // waking this task for each, which cost more than reading them. `ember_metadata` gives
-        // the stored metadata entry as `[]` (none) or `[value]`.
+        // One row holding every span as JSON (see `json_page`). `ember_metadata` gives the stored
+        // metadata entry as `[]` (none) or `[value]`.
         let sql = format!(
-            "SELECT json_group_array(json_array(id, span_id, json(ember_metadata(attributes)))) \
-             FROM spans WHERE +project_id = ? AND span_id IN ({})",
-            vec!["?"; span_ids.len()].join(", ")
+            "SELECT id, span_id, {}(attributes) AS metadata FROM spans WHERE +project_id = ? AND span_id IN ({})",
+            functions::METADATA,
+            Dialect::Sqlite.placeholders(2, span_ids.len())
         );
         let values = std::iter::once(project_id.into()).chain(span_ids.iter().map(|id| id.as_str().into()));
-        let row = self.reader.exec().fetch_one(Statement::new(sql, values)).await?;
-        let spans: Vec<(i64, String, Vec<Value>)> = serde_json::from_str(&row.get::<String, _>(0)?)?;
+        let rows = self.reader.exec().fetch_all(json_page(Statement::new(sql, values), "id, span_id, json(metadata)", None)).await?;
+        let spans: Vec<(i64, String, Vec<Value>)> = decode_json_page(&rows)?;
         Ok(spans.into_iter().map(|(rowid, span_id, mut entry)| (span_id, (rowid, entry.pop()))).collect())
     }
 
@@ -198,7 +199,7 @@ impl Store {
         let sql = format!(
             "SELECT id, span_id, {} FROM spans WHERE project_id = $1 AND span_id IN ({})",
             self.dialect.span_attributes_column(),
-            (2..chunk.len() + 2).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+            self.dialect.placeholders(2, chunk.len())
         );
         let values = std::iter::once(project_id.into()).chain(chunk.iter().map(|u| u.span_id.as_str().into()));
         let mut found = HashMap::with_capacity(chunk.len());
@@ -268,13 +269,14 @@ async fn with_patches(connection: &mut SqliteConnection, metadata: StoredMetadat
     if metadata.is_empty() {
         return Ok(HashMap::new());
     }
-    // One row for all, as in `stored_metadata`.
-    // By span id: the span id index holds the rowid too, so no span row is read.
-    let sql = format!(
-        "SELECT json_group_array(json_array(spans.id, spans.span_id, json(patches.patch))) FROM spans \
+    // One row for all (see `json_page`). By span id: the span id index holds the rowid too, so no
+    // span row is read.
+    let inner = format!(
+        "SELECT spans.id AS id, spans.span_id AS span_id, patches.patch AS patch FROM spans \
          LEFT JOIN span_metadata_patches AS patches ON patches.span_rowid = spans.id WHERE spans.span_id IN ({})",
-        vec!["?"; metadata.len()].join(", ")
+        Dialect::Sqlite.placeholders(1, metadata.len())
     );
+    let sql = json_page(Statement::new(inner, []), "id, span_id, json(patch)", None).sql;
     let mut select = sqlx::query_scalar::<_, String>(&sql);
     for span_id in metadata.keys() {
         select = select.bind(span_id.as_str());
@@ -316,7 +318,7 @@ async fn write_patches(connection: &mut SqliteConnection, spans: &[&StoredSpan])
     // Every indexed metadata path starts with `$."metadata".` (see ember_query::attribute_index).
     let sql = format!(
         "DELETE FROM span_attribute_values WHERE span_rowid IN ({}) AND path >= '$.\"metadata\".' AND path < '$.\"metadata\"/'",
-        vec!["?"; spans.len()].join(", ")
+        Dialect::Sqlite.placeholders(1, spans.len())
     );
     let mut delete = sqlx::query(&sql);
     for span in spans {

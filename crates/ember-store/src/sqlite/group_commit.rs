@@ -38,8 +38,7 @@ pub(crate) struct Merge {
 /// `(?, ?, …), …`: `rows` tuples of `width` positional parameters, for a merged statement's
 /// `VALUES`.
 pub(crate) fn values_tuples(rows: usize, width: usize) -> String {
-    let tuple = format!("({})", vec!["?"; width].join(", "));
-    vec![tuple; rows].join(", ")
+    crate::engine::dialect::Dialect::Sqlite.values_list(rows, width)
 }
 
 /// A key value: the key columns are integers or text.

@@ -179,7 +179,7 @@ impl Store {
                  start_time = CASE WHEN excluded.start_time < traces.start_time THEN excluded.start_time ELSE traces.start_time END, \
                  end_time = CASE WHEN excluded.end_time > traces.end_time THEN excluded.end_time ELSE traces.end_time END \
                  RETURNING id, trace_id, project_id",
-                values_list(self.dialect, chunk.len(), 5)
+                self.dialect.values_list(chunk.len(), 5)
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
                 rows.insert(row.get::<String, _>(1)?, (row.get::<i64, _>(0)?, row.get::<i64, _>(2)?));
@@ -196,7 +196,7 @@ impl Store {
                 "SELECT traces.trace_id, traces.project_id, project_sessions.session_id, traces.start_time, traces.end_time \
                  FROM traces LEFT JOIN project_sessions ON project_sessions.id = traces.session_rowid \
                  WHERE traces.trace_id IN ({})",
-                placeholders(self.dialect, 1, chunk.len())
+                self.dialect.placeholders(1, chunk.len())
             );
             let statement = Statement::new(sql, chunk.iter().map(|id| sea_query::Value::from(*id)));
             for row in tx.exec().fetch_all(statement).await? {
@@ -224,7 +224,7 @@ impl Store {
                  start_time = CASE WHEN excluded.start_time < project_sessions.start_time THEN excluded.start_time ELSE project_sessions.start_time END, \
                  end_time = CASE WHEN excluded.end_time > project_sessions.end_time THEN excluded.end_time ELSE project_sessions.end_time END \
                  RETURNING id, session_id",
-                values_list(self.dialect, chunk.len(), 4)
+                self.dialect.values_list(chunk.len(), 4)
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
                 rowids.insert(row.get::<String, _>(1)?, row.get::<i64, _>(0)?);
@@ -283,7 +283,7 @@ impl Store {
             let sql = format!(
                 "SELECT parent_id, CAST(SUM(cumulative_error_count) AS BIGINT), CAST(SUM(cumulative_llm_token_count_prompt) AS BIGINT), \
                  CAST(SUM(cumulative_llm_token_count_completion) AS BIGINT) FROM spans WHERE parent_id IN ({}) GROUP BY parent_id",
-                placeholders(self.dialect, 1, chunk.len())
+                self.dialect.placeholders(1, chunk.len())
             );
             let statement = Statement::new(sql, chunk.iter().map(|id| sea_query::Value::from(*id)));
             for row in tx.exec().fetch_all(statement).await? {
@@ -371,7 +371,7 @@ fn span_insert_sql(rows: usize) -> String {
     format!(
         "INSERT INTO spans ({}) VALUES {}",
         SPAN_INSERT_COLUMNS.join(", "),
-        values_list(Dialect::Sqlite, rows, SPAN_INSERT_COLUMNS.len())
+        Dialect::Sqlite.values_list(rows, SPAN_INSERT_COLUMNS.len())
     )
 }
 
@@ -423,16 +423,6 @@ async fn insert_spans_unnest(
     .execute(connection)
     .await?;
     Ok(())
-}
-
-/// `(?, ?), (?, ?)`: `rows` tuples of `width` placeholders.
-pub(crate) fn values_list(dialect: Dialect, rows: usize, width: usize) -> String {
-    (0..rows).map(|row| format!("({})", placeholders(dialect, row * width + 1, width))).collect::<Vec<_>>().join(", ")
-}
-
-/// `count` comma-separated placeholders numbered from `first`.
-fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
-    (first..first + count).map(|n| dialect.placeholder(n)).collect::<Vec<_>>().join(", ")
 }
 
 pub(crate) async fn propagate_to_ancestors(exec: Exec<'_>, start_span_id: &str, counts: Counts) -> Result<()> {

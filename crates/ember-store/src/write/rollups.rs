@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::engine::backend::{Exec, Statement};
 use crate::engine::dialect::Dialect;
 use crate::error::Result;
-use crate::write::batch::{values_list, TraceRows};
+use crate::write::batch::TraceRows;
 use crate::write::prepared::PreparedSpan;
 use crate::Store;
 
@@ -111,7 +111,7 @@ pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<
              root_span_count = project_hourly_rollups.root_span_count + excluded.root_span_count, \
              prompt_tokens = project_hourly_rollups.prompt_tokens + excluded.prompt_tokens, \
              completion_tokens = project_hourly_rollups.completion_tokens + excluded.completion_tokens",
-            values_list(dialect, chunk.len(), 7)
+            dialect.values_list(chunk.len(), 7)
         );
         exec.reborrow().execute(Statement::new(sql, values)).await?;
     }
@@ -125,7 +125,7 @@ pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<
             "INSERT INTO project_hourly_latencies (project_id, hour, bucket, root_span_count) VALUES {} \
              ON CONFLICT (project_id, hour, bucket) DO UPDATE SET \
              root_span_count = project_hourly_latencies.root_span_count + excluded.root_span_count",
-            values_list(dialect, chunk.len(), 4)
+            dialect.values_list(chunk.len(), 4)
         );
         exec.reborrow().execute(Statement::new(sql, values.collect::<Vec<sea_query::Value>>())).await?;
     }
