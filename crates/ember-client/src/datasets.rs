@@ -6,58 +6,21 @@ use std::path::Path;
 use ember_core::GlobalId;
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::io::AsyncWriteExt;
 
 use crate::client::{decode, Envelope, Page};
 use crate::{Client, ClientError};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Dataset {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    #[serde(default)]
-    pub metadata: Value,
-    #[serde(default)]
-    pub example_count: u64,
-    pub created_at: String,
-    pub updated_at: String,
-}
+pub use ember_wire::{Dataset, UploadResult as Uploaded};
 
 /// An example as `GET /v1/datasets/{id}/examples` returns it; the command task reads this on
 /// its stdin and the HTTP task receives it as the request body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Example {
-    pub id: String,
-    pub input: Value,
-    pub output: Value,
-    #[serde(default)]
-    pub metadata: Value,
-    pub updated_at: String,
-}
+pub type Example = ember_wire::Example<'static>;
 
 /// A dataset's examples at one version.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Examples {
-    pub dataset_id: String,
-    pub version_id: String,
-    pub examples: Vec<Example>,
-}
-
-/// What `POST /v1/datasets/upload?sync=true` answers.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Uploaded {
-    pub dataset_id: String,
-    pub version_id: String,
-    #[serde(default)]
-    pub num_created_examples: u64,
-    #[serde(default)]
-    pub num_updated_examples: u64,
-    #[serde(default)]
-    pub num_deleted_examples: u64,
-}
+pub type Examples = ember_wire::DatasetExamples<'static>;
 
 /// The upload actions of `POST /v1/datasets/upload`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

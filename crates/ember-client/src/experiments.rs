@@ -1,6 +1,6 @@
 //! Experiments: create one on a dataset, record its runs and their evaluations.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::client::Envelope;
@@ -20,16 +20,7 @@ pub struct NewExperiment {
     pub splits: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Experiment {
-    pub id: String,
-    pub name: String,
-    pub dataset_id: String,
-    pub dataset_version_id: String,
-    pub repetitions: u32,
-    /// The project the experiment's task traces go to.
-    pub project_name: Option<String>,
-}
+pub use ember_wire::Experiment;
 
 /// A run as `POST /v1/experiments/{id}/runs` takes it.
 #[derive(Debug, Clone, Serialize)]
@@ -71,10 +62,7 @@ pub enum RunRecorded {
     AlreadySucceeded,
 }
 
-#[derive(Deserialize)]
-struct Created {
-    id: String,
-}
+use ember_wire::Id as Created;
 
 impl Client {
     pub async fn create_experiment(&self, dataset_id: &str, experiment: &NewExperiment) -> Result<Experiment, ClientError> {

@@ -2,21 +2,12 @@
 
 use ember_core::prompt::PromptVersionData;
 use reqwest::Method;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::client::Envelope;
 use crate::{Client, ClientError};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Prompt {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub metadata: Option<Map<String, Value>>,
-}
+pub use ember_wire::{Prompt, PromptVersionTag};
 
 /// A stored version: its id and its content, validated as the server validates it.
 #[derive(Debug, Clone)]
@@ -25,14 +16,6 @@ pub struct StoredPromptVersion {
     pub version: PromptVersionData,
     /// The version as the server sent it.
     pub raw: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct PromptVersionTag {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
 }
 
 /// Which version of a prompt to fetch.

@@ -72,14 +72,18 @@ pub async fn run_experiment(client: &Client, plan: ExperimentPlan, progress: Pro
     let dataset = client.find_dataset(&plan.dataset).await?;
     let examples = client.dataset_examples(&dataset.id, plan.version_id.as_deref(), &plan.splits).await?;
     if examples.examples.is_empty() {
-        return Err(ClientError::Invalid(format!("the dataset `{}` has no examples at version {}", dataset.name, examples.version_id)));
+        return Err(ClientError::Invalid(format!(
+            "the dataset `{}` has no examples at version {}",
+            dataset.name,
+            examples.version_id.as_deref().unwrap_or("(none)")
+        )));
     }
     let repetitions = plan.repetitions.max(1);
     let new_experiment = NewExperiment {
         name: plan.name.clone(),
         description: plan.description.clone(),
         metadata: plan.metadata.clone(),
-        version_id: Some(examples.version_id.clone()),
+        version_id: examples.version_id.clone(),
         repetitions,
         splits: plan.splits.clone(),
     };
@@ -129,7 +133,7 @@ impl RunContext<'_> {
         };
         let latency = (span.end_time - span.start_time).to_std().unwrap_or_default();
         let mut outcome = RunOutcome {
-            example_id: example.id.clone(),
+            example_id: example.id.to_string(),
             repetition,
             latency,
             task_error: result.as_ref().err().cloned(),
@@ -138,7 +142,7 @@ impl RunContext<'_> {
             evaluations: Vec::new(),
         };
         let run = NewRun {
-            dataset_example_id: example.id.clone(),
+            dataset_example_id: example.id.to_string(),
             output: result.as_ref().ok().cloned().unwrap_or(Value::Null),
             repetition_number: repetition,
             start_time: iso(&span.start_time),

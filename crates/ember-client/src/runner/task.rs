@@ -158,10 +158,12 @@ mod tests {
     fn example() -> Example {
         Example {
             id: "RGF0YXNldEV4YW1wbGU6MQ==".into(),
-            input: json!({"q": "2+2"}),
-            output: json!({"a": "4"}),
-            metadata: json!({}),
+            node_id: "RGF0YXNldEV4YW1wbGU6MQ==".into(),
+            input: std::borrow::Cow::Owned(json!({"q": "2+2"})),
+            output: std::borrow::Cow::Owned(json!({"a": "4"})),
+            metadata: std::borrow::Cow::Owned(json!({})),
             updated_at: "t".into(),
+            source: None,
         }
     }
 

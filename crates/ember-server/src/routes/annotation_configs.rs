@@ -3,51 +3,44 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::{GlobalId, GlobalType};
+use ember_core::GlobalType;
 use ember_service::annotation_configs::AnnotationConfigInput;
 use ember_service::ProjectRef;
-use ember_store::AnnotationConfig;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};
+use ember_wire::{AnnotationConfig, Data, Page};
 
-/// `{name, type, description, ..., id}` as Phoenix returns a config.
-fn config_json(config: &AnnotationConfig) -> Value {
-    let mut body = config.config.clone();
-    if let Value::Object(map) = &mut body {
-        map.insert("name".into(), json!(config.name));
-        map.insert("id".into(), json!(GlobalId::encode(GlobalType::AnnotationConfig, config.id)));
-    }
-    body
-}
-
-pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    params: QueryParams,
+) -> ApiResult<Json<Page<AnnotationConfig>>> {
     let page =
         state.services.annotation_configs().list(&caller, params.cursor(GlobalType::AnnotationConfig)?, params.limit(100, None)?).await?;
-    Ok(Json(wire::page(page.items.iter().map(config_json).collect(), page.next_cursor, GlobalType::AnnotationConfig)))
+    Ok(Json(wire::page(page.items.iter().map(wire::annotation_config).collect(), page.next_cursor, GlobalType::AnnotationConfig)))
 }
 
 pub async fn create(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(input): JsonBody<AnnotationConfigInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<AnnotationConfig>>> {
     let config = state.services.annotation_configs().create(&caller, &input).await?;
-    Ok(Json(json!({"data": config_json(&config)})))
+    Ok(Json(Data::new(wire::annotation_config(&config))))
 }
 
 pub async fn get(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<AnnotationConfig>>> {
     let config = state.services.annotation_configs().resolve(&caller, &identifier).await?;
-    Ok(Json(json!({"data": config_json(&config)})))
+    Ok(Json(Data::new(wire::annotation_config(&config))))
 }
 
 pub async fn update(
@@ -55,18 +48,18 @@ pub async fn update(
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     JsonBody(input): JsonBody<AnnotationConfigInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<AnnotationConfig>>> {
     let config = state.services.annotation_configs().update(&caller, &identifier, &input).await?;
-    Ok(Json(json!({"data": config_json(&config)})))
+    Ok(Json(Data::new(wire::annotation_config(&config))))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<AnnotationConfig>>> {
     let config = state.services.annotation_configs().delete(&caller, &identifier).await?;
-    Ok(Json(json!({"data": config_json(&config)})))
+    Ok(Json(Data::new(wire::annotation_config(&config))))
 }
 
 pub async fn list_for_project(
@@ -74,10 +67,10 @@ pub async fn list_for_project(
     RequestCaller(caller): RequestCaller,
     Path(project): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AnnotationConfig>>> {
     let (cursor, limit) = (params.cursor(GlobalType::AnnotationConfig)?, params.limit(100, None)?);
     let page = state.services.annotation_configs().list_for_project(&caller, ProjectRef::Identifier(&project), cursor, limit).await?;
-    Ok(Json(wire::page(page.items.iter().map(config_json).collect(), page.next_cursor, GlobalType::AnnotationConfig)))
+    Ok(Json(wire::page(page.items.iter().map(wire::annotation_config).collect(), page.next_cursor, GlobalType::AnnotationConfig)))
 }
 
 #[derive(Deserialize)]
@@ -91,19 +84,19 @@ pub async fn set_for_project(
     RequestCaller(caller): RequestCaller,
     Path(project): Path<String>,
     JsonBody(body): JsonBody<SetConfigs>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AnnotationConfig>>> {
     let configs = state.services.annotation_configs();
     let set = configs.set_for_project(&caller, ProjectRef::Identifier(&project), &body.annotation_config_ids).await?;
-    Ok(Json(wire::page(set.iter().map(config_json).collect(), None, GlobalType::AnnotationConfig)))
+    Ok(Json(wire::page(set.iter().map(wire::annotation_config).collect(), None, GlobalType::AnnotationConfig)))
 }
 
 pub async fn assign(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path((project, config)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<AnnotationConfig>>> {
     let config = state.services.annotation_configs().assign(&caller, ProjectRef::Identifier(&project), &config).await?;
-    Ok(Json(json!({"data": config_json(&config)})))
+    Ok(Json(Data::new(wire::annotation_config(&config))))
 }
 
 pub async fn unassign(

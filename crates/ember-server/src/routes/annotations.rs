@@ -7,28 +7,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind, GlobalId, GlobalType};
+use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind, GlobalType};
 use ember_service::annotations::DeletionRequest;
 use ember_service::ProjectRef;
-use ember_store::{AnnotationInput, AnnotationQuery, AnnotationRecord, DocumentAnnotationInput};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use ember_store::{AnnotationInput, AnnotationQuery, DocumentAnnotationInput};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::AppState;
-
-/// The wire name of a target's id field.
-fn id_field(target: AnnotationTarget) -> &'static str {
-    match target {
-        AnnotationTarget::Span | AnnotationTarget::Document => "span_id",
-        AnnotationTarget::Trace => "trace_id",
-        AnnotationTarget::Session => "session_id",
-    }
-}
+use crate::{wire, AppState};
+use ember_wire::{Data, Id, IdList};
 
 #[derive(Deserialize, Default)]
 struct ResultData {
@@ -114,9 +105,9 @@ fn inputs(data: Vec<(String, AnnotationFields)>) -> ApiResult<Vec<AnnotationInpu
 
 /// `{"data": [{"id": ...}]}` when synchronous; Phoenix answers an asynchronous request before
 /// knowing the ids (ember has written them either way).
-fn inserted(sync: bool, global_type: GlobalType, ids: &[i64]) -> Json<Value> {
-    let data: Vec<Value> = if sync { ids.iter().map(|id| json!({"id": GlobalId::encode(global_type, *id)})).collect() } else { vec![] };
-    Json(json!({ "data": data }))
+fn inserted(sync: bool, global_type: GlobalType, ids: &[i64]) -> Json<IdList> {
+    let data = if sync { ids.iter().map(|id| wire::id(global_type, *id)).collect() } else { vec![] };
+    Json(Data::new(data))
 }
 
 async fn annotate(
@@ -125,7 +116,7 @@ async fn annotate(
     target: AnnotationTarget,
     params: QueryParams,
     data: Vec<(String, AnnotationFields)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IdList>> {
     let sync = params.bool("sync", false)?;
     let annotations = inputs(data)?;
     let ids = state.services.annotations().annotate(&caller, target, &annotations).await?;
@@ -137,7 +128,7 @@ pub async fn annotate_spans(
     RequestCaller(caller): RequestCaller,
     params: QueryParams,
     JsonBody(body): JsonBody<AnnotateBody<SpanAnnotationData>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IdList>> {
     annotate(state, caller, AnnotationTarget::Span, params, body.data.into_iter().map(|d| (d.span_id, d.fields)).collect()).await
 }
 
@@ -146,7 +137,7 @@ pub async fn annotate_traces(
     RequestCaller(caller): RequestCaller,
     params: QueryParams,
     JsonBody(body): JsonBody<AnnotateBody<TraceAnnotationData>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IdList>> {
     annotate(state, caller, AnnotationTarget::Trace, params, body.data.into_iter().map(|d| (d.trace_id, d.fields)).collect()).await
 }
 
@@ -155,7 +146,7 @@ pub async fn annotate_sessions(
     RequestCaller(caller): RequestCaller,
     params: QueryParams,
     JsonBody(body): JsonBody<AnnotateBody<SessionAnnotationData>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IdList>> {
     annotate(state, caller, AnnotationTarget::Session, params, body.data.into_iter().map(|d| (d.session_id, d.fields)).collect()).await
 }
 
@@ -164,7 +155,7 @@ pub async fn annotate_documents(
     RequestCaller(caller): RequestCaller,
     params: QueryParams,
     JsonBody(body): JsonBody<AnnotateBody<DocumentAnnotationData>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IdList>> {
     let sync = params.bool("sync", false)?;
     let positions: Vec<i64> = body.data.iter().map(|d| d.document_position).collect();
     let documents: Vec<DocumentAnnotationInput> = inputs(body.data.into_iter().map(|d| (d.span_id, d.fields)).collect())?
@@ -215,16 +206,16 @@ async fn note(
     caller: ember_service::Caller,
     target: AnnotationTarget,
     (target_id, note, identifier): (String, String, String),
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Id>>> {
     let id = state.services.annotations().add_note(&caller, target, target_id, note, Some(identifier)).await?;
-    Ok(Json(json!({"data": {"id": GlobalId::encode(target.annotation_type(), id)}})))
+    Ok(Json(Data::new(wire::id(target.annotation_type(), id))))
 }
 
 pub async fn span_note(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<NoteBody<SpanNoteData>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Id>>> {
     let SpanNoteData { span_id, note: text, identifier } = body.data;
     note(state, caller, AnnotationTarget::Span, (span_id, text, identifier)).await
 }
@@ -233,7 +224,7 @@ pub async fn trace_note(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<NoteBody<TraceNoteData>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Id>>> {
     let TraceNoteData { trace_id, note: text, identifier } = body.data;
     note(state, caller, AnnotationTarget::Trace, (trace_id, text, identifier)).await
 }
@@ -242,49 +233,9 @@ pub async fn session_note(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<NoteBody<SessionNoteData>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Id>>> {
     let SessionNoteData { session_id, note: text, identifier } = body.data;
     note(state, caller, AnnotationTarget::Session, (session_id, text, identifier)).await
-}
-
-/// A stored annotation as the list endpoints return it, serialised straight from the record
-/// (building `Value`s first cost more than the query).
-struct AnnotationView<'a> {
-    target: AnnotationTarget,
-    record: &'a AnnotationRecord,
-}
-
-#[derive(Serialize)]
-struct AnnotationResultView<'a> {
-    label: &'a Option<String>,
-    score: Option<f64>,
-    explanation: &'a Option<String>,
-}
-
-impl Serialize for AnnotationView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let record = self.record;
-        let mut map = serializer.serialize_map(Some(11))?;
-        map.serialize_entry("id", &GlobalId::encode(self.target.annotation_type(), record.rowid))?;
-        map.serialize_entry("created_at", &ember_core::time::format_nanos(record.created_at))?;
-        map.serialize_entry("updated_at", &ember_core::time::format_nanos(record.updated_at))?;
-        map.serialize_entry("source", &record.source)?;
-        map.serialize_entry("user_id", &record.user_id.map(|id| GlobalId::encode(GlobalType::User, id)))?;
-        map.serialize_entry("name", &record.name)?;
-        map.serialize_entry("annotator_kind", &record.annotator_kind)?;
-        let result = AnnotationResultView { label: &record.label, score: record.score, explanation: &record.explanation };
-        map.serialize_entry("result", &result)?;
-        map.serialize_entry("metadata", &record.metadata)?;
-        map.serialize_entry("identifier", &record.identifier)?;
-        map.serialize_entry(id_field(self.target), &record.target_id)?;
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-struct AnnotationPage<'a> {
-    data: Vec<AnnotationView<'a>>,
-    next_cursor: Option<String>,
 }
 
 async fn list(
@@ -303,9 +254,8 @@ async fn list(
         limit: params.limit(10, Some(10_000))?,
     };
     let page = state.services.annotations().list(&caller, target, ProjectRef::Identifier(&project), &query).await?;
-    let data = page.items.iter().map(|record| AnnotationView { target, record }).collect();
-    let next_cursor = page.next_cursor.map(|id| GlobalId::encode(target.annotation_type(), id));
-    Ok(Json(AnnotationPage { data, next_cursor }).into_response())
+    let data = page.items.iter().map(|record| wire::annotation(target, record)).collect();
+    Ok(Json(wire::page(data, page.next_cursor, target.annotation_type())).into_response())
 }
 
 async fn delete(

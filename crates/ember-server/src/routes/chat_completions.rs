@@ -13,6 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_evals::providers::{Completion, ProviderError, StreamEvent, Usage};
 use ember_service::playground::{ChatCall, EndpointError, PlaygroundError};
+use ember_wire::{
+    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError as ChatErrorWire, ChatErrorBody, ChatMessage, ChatUsage,
+    ChunkChoice,
+};
 use futures::StreamExt;
 use rand::Rng;
 use serde_json::{json, Map, Value};
@@ -38,7 +42,9 @@ impl ChatError {
 
 impl IntoResponse for ChatError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": null}});
+        let body = ChatErrorWire {
+            error: ChatErrorBody { message: self.message, kind: self.kind.into(), param: self.param.map(Into::into), code: None },
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -178,7 +184,7 @@ async fn answer(state: AppState, caller: ember_service::Caller, body: Map<String
     }
     let events = state.services.playground().stream(&caller, call).await?;
     let chunk = ChunkWriter { id: completion_id(), created: unix_seconds(), model: request.model_name };
-    let first = chunk.frame(json!({"role": "assistant", "content": ""}), None);
+    let first = chunk.frame(ChatDelta { role: Some("assistant".into()), content: Some(String::new()) }, None);
     let frames = FrameState { events, chunk, include_usage: request.include_usage, first: Some(first), done: false };
     // The answer's frames; the stream ends after `[DONE]`, or after a failure's error frame. If
     // the client leaves, the body and with it the provider's stream are dropped (and the call is
@@ -192,8 +198,8 @@ async fn answer(state: AppState, caller: ember_service::Caller, body: Map<String
         }
         loop {
             let frame = match frames.events.next().await {
-                Some(Ok(StreamEvent::Text(text))) => frames.chunk.frame(json!({"content": text}), None),
-                Some(Ok(StreamEvent::Finish(reason))) => frames.chunk.frame(json!({}), Some(&reason)),
+                Some(Ok(StreamEvent::Text(text))) => frames.chunk.frame(ChatDelta { role: None, content: Some(text) }, None),
+                Some(Ok(StreamEvent::Finish(reason))) => frames.chunk.frame(ChatDelta::default(), Some(&reason)),
                 Some(Ok(StreamEvent::Usage(usage))) if frames.include_usage => frames.chunk.usage_frame(&usage),
                 Some(Ok(StreamEvent::Usage(_))) => continue,
                 // The call is traced before the last frame, so a client that has the whole answer
@@ -201,7 +207,8 @@ async fn answer(state: AppState, caller: ember_service::Caller, body: Map<String
                 Some(Err(error)) => {
                     frames.done = true;
                     frames.events.record().await;
-                    format!("data: {}\n\n", json!({"error": {"message": error.to_string(), "type": "provider_error"}}))
+                    let body = ChatErrorBody { message: error.to_string(), kind: "provider_error".into(), param: None, code: None };
+                    format!("data: {}\n\n", serde_json::to_string(&ChatErrorWire { error: body }).unwrap_or_default())
                 }
                 None => {
                     frames.done = true;
@@ -223,19 +230,23 @@ fn unix_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or_default()
 }
 
-fn usage_body(usage: &Usage) -> Value {
-    json!({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.total()})
+fn usage_body(usage: &Usage) -> ChatUsage {
+    ChatUsage { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, total_tokens: usage.total() }
 }
 
-fn completion_body(model: &str, completion: &Completion) -> Value {
-    json!({
-        "id": completion_id(),
-        "object": "chat.completion",
-        "created": unix_seconds(),
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": completion.content}, "finish_reason": completion.finish_reason}],
-        "usage": usage_body(&completion.usage),
-    })
+fn completion_body(model: &str, completion: &Completion) -> ChatCompletion {
+    ChatCompletion {
+        id: completion_id(),
+        object: "chat.completion".into(),
+        created: unix_seconds(),
+        model: model.into(),
+        choices: vec![ChatChoice {
+            index: 0,
+            message: ChatMessage { role: "assistant".into(), content: completion.content.clone() },
+            finish_reason: completion.finish_reason.clone(),
+        }],
+        usage: usage_body(&completion.usage),
+    }
 }
 
 /// Where a streamed answer is.
@@ -256,20 +267,27 @@ struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    fn frame(&self, delta: Value, finish_reason: Option<&str>) -> String {
-        let chunk = json!({
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-        });
-        format!("data: {chunk}\n\n")
+    fn event(&self, chunk: &ChatCompletionChunk) -> String {
+        format!("data: {}\n\n", serde_json::to_string(chunk).unwrap_or_default())
+    }
+
+    fn chunk(&self, choices: Vec<ChunkChoice>, usage: Option<ChatUsage>) -> ChatCompletionChunk {
+        ChatCompletionChunk {
+            id: self.id.clone(),
+            object: "chat.completion.chunk".into(),
+            created: self.created,
+            model: self.model.clone(),
+            choices,
+            usage,
+        }
+    }
+
+    fn frame(&self, delta: ChatDelta, finish_reason: Option<&str>) -> String {
+        self.event(&self.chunk(vec![ChunkChoice { index: 0, delta, finish_reason: finish_reason.map(Into::into) }], None))
     }
 
     fn usage_frame(&self, usage: &Usage) -> String {
-        let chunk = json!({
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "choices": [], "usage": usage_body(usage),
-        });
-        format!("data: {chunk}\n\n")
+        self.event(&self.chunk(Vec::new(), Some(usage_body(usage))))
     }
 }
 

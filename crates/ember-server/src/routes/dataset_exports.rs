@@ -10,10 +10,10 @@ use ember_service::datasets::DatasetRef;
 use ember_service::Caller;
 use ember_store::ExampleRecord;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::csv_cell;
-use super::datasets::ExampleView;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
@@ -94,13 +94,13 @@ pub async fn csv(
     Ok(download("text/csv", &name, "csv", body))
 }
 
-fn jsonl(lines: impl Iterator<Item = Value>) -> Vec<u8> {
+fn jsonl<T: Serialize>(lines: impl Iterator<Item = T>) -> ApiResult<Vec<u8>> {
     let mut body = Vec::new();
     for line in lines {
-        body.extend(line.to_string().into_bytes());
+        serde_json::to_writer(&mut body, &line).map_err(ApiError::internal)?;
         body.push(b'\n');
     }
-    body
+    Ok(body)
 }
 
 /// One example per line, as the examples endpoint shows it.
@@ -113,10 +113,25 @@ pub async fn examples_jsonl(
     let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
     let mut body = Vec::new();
     for example in &examples {
-        serde_json::to_writer(&mut body, &ExampleView(example)).map_err(ApiError::internal)?;
+        serde_json::to_writer(&mut body, &crate::wire::example(example)).map_err(ApiError::internal)?;
         body.push(b'\n');
     }
     Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
+}
+
+/// A chat fine-tuning record (OpenAI's JSONL format).
+#[derive(Serialize)]
+struct FineTuningRecord<'a> {
+    messages: Vec<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<&'a Value>,
+}
+
+/// An OpenAI evals record.
+#[derive(Serialize)]
+struct EvalRecord<'a> {
+    messages: &'a [Value],
+    ideal: &'a str,
 }
 
 /// The `messages` list of an input or output, or none.
@@ -133,13 +148,10 @@ pub async fn openai_fine_tuning(
 ) -> ApiResult<Response> {
     let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
     let body = jsonl(examples.iter().map(|example| {
-        let conversation: Vec<&Value> = messages(&example.input).iter().chain(messages(&example.output)).collect();
-        let mut record = json!({"messages": conversation});
-        if let Some(tools) = example.input.get("tools").filter(|tools| !tools.is_null() && tools.as_array().is_none_or(|t| !t.is_empty())) {
-            record["tools"] = tools.clone();
-        }
-        record
-    }));
+        let messages: Vec<&Value> = messages(&example.input).iter().chain(messages(&example.output)).collect();
+        let tools = example.input.get("tools").filter(|tools| !tools.is_null() && tools.as_array().is_none_or(|t| !t.is_empty()));
+        FineTuningRecord { messages, tools }
+    }))?;
     Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
 }
 
@@ -154,7 +166,7 @@ pub async fn openai_evals(
     let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
     let body = jsonl(examples.iter().map(|example| {
         let ideal = messages(&example.output).last().and_then(|message| message.get("content")).and_then(Value::as_str).unwrap_or("");
-        json!({"messages": messages(&example.input), "ideal": ideal})
-    }));
+        EvalRecord { messages: messages(&example.input), ideal }
+    }))?;
     Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
 }

@@ -6,18 +6,15 @@ use axum::http::StatusCode;
 use axum::Json;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::datasets::DatasetRef;
-use ember_store::{DatasetLabelChanges, DatasetLabelRecord};
-use serde_json::{json, Map, Value};
+use ember_store::DatasetLabelChanges;
+use serde_json::{Map, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::AppState;
-
-fn label_json(label: &DatasetLabelRecord) -> Value {
-    json!({"id": GlobalId::encode(GlobalType::DatasetLabel, label.id), "name": label.name, "description": label.description, "color": label.color})
-}
+use crate::{wire, AppState};
+use ember_wire::{Data, DatasetLabel, Page};
 
 fn label_id(id: &str) -> ApiResult<i64> {
     GlobalId::decode_as(id, GlobalType::DatasetLabel).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset label ID: {id}")))
@@ -48,29 +45,34 @@ fn color_field(value: &Value) -> ApiResult<String> {
         .ok_or_else(|| ApiError::unprocessable(format!("color must be a lowercase hex color such as #00cc88, not {value}")))
 }
 
-pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    params: QueryParams,
+) -> ApiResult<Json<Page<DatasetLabel>>> {
     let page = state.services.dataset_labels().list(&caller, params.cursor(GlobalType::DatasetLabel)?, params.limit(100, None)?).await?;
-    Ok(Json(json!({
-        "data": page.items.iter().map(label_json).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::DatasetLabel, id)),
-    })))
+    Ok(Json(wire::page(page.items.iter().map(wire::dataset_label).collect(), page.next_cursor, GlobalType::DatasetLabel)))
 }
 
 pub async fn create(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<Map<String, Value>>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Data<DatasetLabel>>)> {
     let name = text_field(&body, "name")?;
     let color = color_field(body.get("color").unwrap_or(&Value::Null))?;
     let description = description_field(body.get("description"))?;
     let label = state.services.dataset_labels().create(&caller, &name, description.as_deref(), &color).await?;
-    Ok((StatusCode::CREATED, Json(json!({"data": label_json(&label)}))))
+    Ok((StatusCode::CREATED, Json(Data::new(wire::dataset_label(&label)))))
 }
 
-pub async fn get(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<DatasetLabel>>> {
     let label = state.services.dataset_labels().resolve(&caller, label_id(&id)?).await?;
-    Ok(Json(json!({"data": label_json(&label)})))
+    Ok(Json(Data::new(wire::dataset_label(&label))))
 }
 
 /// Changes only the fields given; a null name or color is refused, a null description clears it.
@@ -79,7 +81,7 @@ pub async fn update(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<DatasetLabel>>> {
     let rowid = label_id(&id)?;
     let changes = DatasetLabelChanges {
         name: body.contains_key("name").then(|| text_field(&body, "name")).transpose()?,
@@ -87,7 +89,7 @@ pub async fn update(
         description: body.contains_key("description").then(|| description_field(body.get("description"))).transpose()?,
     };
     let label = state.services.dataset_labels().update(&caller, rowid, changes).await?;
-    Ok(Json(json!({"data": label_json(&label)})))
+    Ok(Json(Data::new(wire::dataset_label(&label))))
 }
 
 pub async fn delete(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -99,9 +101,9 @@ pub async fn list_for_dataset(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(dataset): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Vec<DatasetLabel>>>> {
     let labels = state.services.dataset_labels().of_dataset(&caller, DatasetRef::Identifier(&dataset)).await?;
-    Ok(Json(json!({"data": labels.iter().map(label_json).collect::<Vec<_>>()})))
+    Ok(Json(Data::new(labels.iter().map(wire::dataset_label).collect())))
 }
 
 /// Replaces the dataset's labels with the listed ones (404 naming an unknown label, nothing changed).
@@ -110,7 +112,7 @@ pub async fn set_for_dataset(
     RequestCaller(caller): RequestCaller,
     Path(dataset): Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Vec<DatasetLabel>>>> {
     let ids = match body.get("dataset_label_ids") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(ids)) => ids
@@ -120,16 +122,16 @@ pub async fn set_for_dataset(
         Some(_) => return Err(ApiError::unprocessable("dataset_label_ids must be a list")),
     };
     let labels = state.services.dataset_labels().set_for_dataset(&caller, DatasetRef::Identifier(&dataset), &ids).await?;
-    Ok(Json(json!({"data": labels.iter().map(label_json).collect::<Vec<_>>()})))
+    Ok(Json(Data::new(labels.iter().map(wire::dataset_label).collect())))
 }
 
 pub async fn add_to_dataset(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path((dataset, label)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<DatasetLabel>>> {
     let label = state.services.dataset_labels().add_to_dataset(&caller, DatasetRef::Identifier(&dataset), label_id(&label)?).await?;
-    Ok(Json(json!({"data": label_json(&label)})))
+    Ok(Json(Data::new(wire::dataset_label(&label))))
 }
 
 pub async fn remove_from_dataset(

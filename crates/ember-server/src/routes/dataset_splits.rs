@@ -4,31 +4,18 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::time::format_nanos;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::dataset_splits::NewSplit;
 use ember_service::datasets::DatasetRef;
-use ember_store::{DatasetSplitChanges, DatasetSplitRecord};
-use serde_json::{json, Map, Value};
+use ember_store::DatasetSplitChanges;
+use serde_json::{Map, Value};
 
 use super::dataset_labels::{description_field, text_field};
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::AppState;
-
-fn split_json(split: &DatasetSplitRecord) -> Value {
-    json!({
-        "id": GlobalId::encode(GlobalType::DatasetSplit, split.id),
-        "name": split.name,
-        "description": split.description,
-        "color": split.color,
-        "metadata": split.metadata,
-        "example_count": split.example_count,
-        "created_at": format_nanos(split.created_at),
-        "updated_at": format_nanos(split.updated_at),
-    })
-}
+use crate::{wire, AppState};
+use ember_wire::{Data, DatasetSplit};
 
 fn color_field(value: &Value) -> ApiResult<String> {
     value
@@ -67,7 +54,7 @@ pub async fn create(
     RequestCaller(caller): RequestCaller,
     Path(dataset): Path<String>,
     JsonBody(body): JsonBody<Map<String, Value>>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Data<DatasetSplit>>)> {
     let split = NewSplit {
         name: text_field(&body, "name")?,
         color: body.get("color").filter(|color| !color.is_null()).map(color_field).transpose()?,
@@ -76,7 +63,7 @@ pub async fn create(
         example_ids: example_ids(&body, "example_ids")?,
     };
     let split = state.services.dataset_splits().create(&caller, DatasetRef::Identifier(&dataset), split).await?;
-    Ok((StatusCode::CREATED, Json(json!({"data": split_json(&split)}))))
+    Ok((StatusCode::CREATED, Json(Data::new(wire::dataset_split(&split)))))
 }
 
 pub async fn update(
@@ -84,7 +71,7 @@ pub async fn update(
     RequestCaller(caller): RequestCaller,
     Path((dataset, split)): Path<(String, String)>,
     JsonBody(body): JsonBody<Map<String, Value>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<DatasetSplit>>> {
     let split_rowid = split_id(&split)?;
     let changes = DatasetSplitChanges {
         name: body.get("name").filter(|name| !name.is_null()).map(|_| text_field(&body, "name")).transpose()?,
@@ -95,7 +82,7 @@ pub async fn update(
         remove_example_ids: example_ids(&body, "remove_example_ids")?,
     };
     let split = state.services.dataset_splits().update(&caller, DatasetRef::Identifier(&dataset), split_rowid, changes).await?;
-    Ok(Json(json!({"data": split_json(&split)})))
+    Ok(Json(Data::new(wire::dataset_split(&split))))
 }
 
 pub async fn delete(

@@ -6,77 +6,19 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_core::time::format_nanos;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::datasets::{DatasetRef, Upload};
 use ember_service::Caller;
-use ember_store::{DatasetRecord, DatasetVersionRecord, ExampleInput, ExampleRecord, UploadAction};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{json, Map, Value};
+use ember_store::{DatasetRecord, ExampleInput, UploadAction};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::AppState;
-
-fn dataset_json(dataset: &DatasetRecord) -> Value {
-    json!({
-        "id": GlobalId::encode(GlobalType::Dataset, dataset.id),
-        "name": dataset.name,
-        "description": dataset.description,
-        "metadata": dataset.metadata,
-        "created_at": format_nanos(dataset.created_at),
-        "updated_at": format_nanos(dataset.updated_at),
-        "example_count": dataset.example_count,
-    })
-}
-
-fn version_json(version: &DatasetVersionRecord) -> Value {
-    json!({
-        "version_id": GlobalId::encode(GlobalType::DatasetVersion, version.id),
-        "description": version.description,
-        "metadata": version.metadata,
-        "created_at": format_nanos(version.created_at),
-    })
-}
-
-/// An example as the examples endpoint returns it, serialised straight from the record (a
-/// large dataset's examples are not copied into `Value`s first). Its public id is the caller's
-/// stable id when it gave one, else its node id.
-pub(super) struct ExampleView<'a>(pub(super) &'a ExampleRecord);
-
-impl Serialize for ExampleView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let example = self.0;
-        let node_id = GlobalId::encode(GlobalType::DatasetExample, example.id);
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("id", example.external_id.as_deref().unwrap_or(&node_id))?;
-        map.serialize_entry("node_id", &node_id)?;
-        map.serialize_entry("input", &example.input)?;
-        map.serialize_entry("output", &example.output)?;
-        map.serialize_entry("metadata", &example.metadata)?;
-        map.serialize_entry("updated_at", &format_nanos(example.updated_at))?;
-        if let Some((span_rowid, span_id)) = &example.span {
-            map.serialize_entry("source", &json!({"span_id": span_id, "span_node_id": GlobalId::encode(GlobalType::Span, *span_rowid)}))?;
-        }
-        map.end()
-    }
-}
-
-#[derive(Serialize)]
-struct Data<T> {
-    data: T,
-}
-
-#[derive(Serialize)]
-struct ExamplesData<'a> {
-    dataset_id: String,
-    version_id: String,
-    filtered_splits: Vec<String>,
-    examples: Vec<ExampleView<'a>>,
-}
+use crate::{wire, AppState};
+use ember_wire::{Data, Dataset, DatasetExamples, DatasetVersion, Page, UploadResult};
 
 /// A dataset GlobalID from the path: 422 when it is not one, 404 when there is no such dataset.
 async fn dataset_of(state: &AppState, caller: &Caller, id: &str) -> ApiResult<DatasetRecord> {
@@ -85,18 +27,23 @@ async fn dataset_of(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Da
     found.ok_or_else(|| ApiError::not_found(format!("Dataset with ID {id} not found")))
 }
 
-pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    params: QueryParams,
+) -> ApiResult<Json<Page<Dataset>>> {
     let cursor = params.cursor(GlobalType::Dataset)?;
     let limit = params.limit(10, None)?;
     let page = state.services.datasets().list(&caller, params.get("name"), cursor, limit).await?;
-    Ok(Json(json!({
-        "data": page.items.iter().map(dataset_json).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::Dataset, id)),
-    })))
+    Ok(Json(wire::page(page.items.iter().map(wire::dataset).collect(), page.next_cursor, GlobalType::Dataset)))
 }
 
-pub async fn get(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({"data": dataset_json(&dataset_of(&state, &caller, &id).await?)})))
+pub async fn get(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<Dataset>>> {
+    Ok(Json(Data::new(wire::dataset(&dataset_of(&state, &caller, &id).await?))))
 }
 
 pub async fn delete(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -110,14 +57,11 @@ pub async fn versions(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<DatasetVersion>>> {
     let dataset = dataset_of(&state, &caller, &id).await?;
     let (cursor, limit) = (params.cursor(GlobalType::DatasetVersion)?, params.limit(10, None)?);
     let page = state.services.datasets().versions(&caller, &dataset, cursor, limit).await?;
-    Ok(Json(json!({
-        "data": page.items.iter().map(version_json).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::DatasetVersion, id)),
-    })))
+    Ok(Json(wire::page(page.items.iter().map(wire::dataset_version).collect(), page.next_cursor, GlobalType::DatasetVersion)))
 }
 
 pub async fn examples(
@@ -142,8 +86,8 @@ pub async fn examples(
             }
             // A dataset without versions has no examples.
             None => {
-                Ok(Json(json!({"data": {"dataset_id": id, "version_id": Value::Null, "filtered_splits": [], "examples": []}}))
-                    .into_response())
+                let empty = DatasetExamples { dataset_id: id, version_id: None, filtered_splits: Vec::new(), examples: Vec::new() };
+                Ok(Json(Data::new(empty)).into_response())
             }
         };
     };
@@ -153,13 +97,13 @@ pub async fn examples(
     let split_names: Vec<String> =
         splits.iter().filter(|split| GlobalId::decode_as(split, GlobalType::DatasetSplit).is_none()).cloned().collect();
     let examples = datasets.examples(&caller, &dataset, &version, &split_ids, &split_names).await?;
-    let data = ExamplesData {
+    let data = DatasetExamples {
         dataset_id: GlobalId::encode(GlobalType::Dataset, dataset.id),
-        version_id: GlobalId::encode(GlobalType::DatasetVersion, version.id),
+        version_id: Some(GlobalId::encode(GlobalType::DatasetVersion, version.id)),
         filtered_splits: splits,
-        examples: examples.iter().map(ExampleView).collect(),
+        examples: examples.iter().map(wire::example).collect(),
     };
-    Ok(Json(Data { data }).into_response())
+    Ok(Json(Data::new(data)).into_response())
 }
 
 /// `POST /v1/datasets/upload` as JSON.
@@ -275,7 +219,7 @@ pub async fn upload(
     RequestCaller(caller): RequestCaller,
     params: QueryParams,
     request: Request,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let sync = params.bool("sync", false)?;
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let outcome = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
@@ -299,13 +243,14 @@ pub async fn upload(
         state.services.datasets().upload(&caller, &upload, parsed.examples).await?
     };
     if !sync {
-        return Ok(Json(Value::Null));
+        return Ok(Json(Value::Null).into_response());
     }
-    Ok(Json(json!({"data": {
-        "dataset_id": GlobalId::encode(GlobalType::Dataset, outcome.dataset_id),
-        "version_id": GlobalId::encode(GlobalType::DatasetVersion, outcome.version_id),
-        "num_created_examples": outcome.created,
-        "num_updated_examples": outcome.updated,
-        "num_deleted_examples": outcome.deleted,
-    }})))
+    Ok(Json(Data::new(UploadResult {
+        dataset_id: GlobalId::encode(GlobalType::Dataset, outcome.dataset_id),
+        version_id: GlobalId::encode(GlobalType::DatasetVersion, outcome.version_id),
+        num_created_examples: outcome.created,
+        num_updated_examples: outcome.updated,
+        num_deleted_examples: outcome.deleted,
+    }))
+    .into_response())
 }

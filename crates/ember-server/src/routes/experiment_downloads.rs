@@ -9,85 +9,12 @@ use ember_core::time::format_nanos;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::Caller;
 use ember_store::{ExperimentEvaluationRecord, ExportedRun};
-use serde::Serialize;
-use serde_json::Value;
 
 use super::csv_cell;
 use super::experiments::experiment_rowid;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-
-#[derive(Serialize)]
-struct EvaluationRecord<'a> {
-    name: &'a str,
-    annotator_kind: ember_core::AnnotatorKind,
-    label: Option<&'a str>,
-    score: Option<f64>,
-    explanation: Option<&'a str>,
-    trace_id: Option<&'a str>,
-    error: Option<&'a str>,
-    metadata: &'a Value,
-    start_time: String,
-    end_time: String,
-}
-
-impl<'a> From<&'a ExperimentEvaluationRecord> for EvaluationRecord<'a> {
-    fn from(evaluation: &'a ExperimentEvaluationRecord) -> Self {
-        EvaluationRecord {
-            name: &evaluation.name,
-            annotator_kind: evaluation.annotator_kind,
-            label: evaluation.label.as_deref(),
-            score: evaluation.score,
-            explanation: evaluation.explanation.as_deref(),
-            trace_id: evaluation.trace_id.as_deref(),
-            error: evaluation.error.as_deref(),
-            metadata: &evaluation.metadata,
-            start_time: format_nanos(evaluation.start_time),
-            end_time: format_nanos(evaluation.end_time),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct RunRecord<'a> {
-    example_id: String,
-    repetition_number: i64,
-    input: &'a Value,
-    reference_output: &'a Value,
-    output: &'a Value,
-    metadata: &'a Value,
-    error: Option<&'a str>,
-    latency_ms: f64,
-    start_time: String,
-    end_time: String,
-    trace_id: Option<&'a str>,
-    prompt_token_count: Option<i64>,
-    completion_token_count: Option<i64>,
-    annotations: Vec<EvaluationRecord<'a>>,
-}
-
-impl<'a> From<&'a ExportedRun> for RunRecord<'a> {
-    fn from(exported: &'a ExportedRun) -> Self {
-        let run = &exported.run;
-        RunRecord {
-            example_id: GlobalId::encode(GlobalType::DatasetExample, run.dataset_example_id),
-            repetition_number: run.repetition_number,
-            input: &exported.input,
-            reference_output: &exported.reference_output,
-            output: &run.output,
-            metadata: &exported.example_metadata,
-            error: run.error.as_deref(),
-            latency_ms: (run.end_time - run.start_time) as f64 / 1e6,
-            start_time: format_nanos(run.start_time),
-            end_time: format_nanos(run.end_time),
-            trace_id: run.trace_id.as_deref(),
-            prompt_token_count: run.prompt_token_count,
-            completion_token_count: run.completion_token_count,
-            annotations: exported.evaluations.iter().map(EvaluationRecord::from).collect(),
-        }
-    }
-}
 
 /// The experiment's name and runs: 404 when it has no runs, as Phoenix answers.
 async fn runs_of(state: &AppState, caller: &Caller, id: &str) -> ApiResult<(String, Vec<ExportedRun>)> {
@@ -106,7 +33,7 @@ fn attachment(name: &str, extension: &str) -> String {
 
 pub async fn json(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Response> {
     let (name, runs) = runs_of(&state, &caller, &id).await?;
-    let records: Vec<RunRecord> = runs.iter().map(RunRecord::from).collect();
+    let records: Vec<ember_wire::DownloadedRun> = runs.iter().map(crate::wire::downloaded_run).collect();
     let body = serde_json::to_string_pretty(&records).map_err(ApiError::internal)?;
     let headers =
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, attachment(&name, "json"))];

@@ -2,20 +2,21 @@
 //! name) and `GET /v1/experiments/{id}/incomplete-evaluations`.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_core::{AnnotatorKind, GlobalId, GlobalType};
 use ember_service::experiments::EvaluationRequest;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::datasets::ExampleView;
-use super::experiment_runs::{timestamp_field, RunView};
+use super::experiment_runs::timestamp_field;
 use super::experiments::experiment_rowid;
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::AppState;
+use crate::{wire, AppState};
+use ember_wire::{Data, Id, IncompleteEvaluation};
 
 #[derive(Deserialize, Default)]
 struct EvaluationResult {
@@ -51,7 +52,7 @@ pub async fn upsert(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<UpsertEvaluation>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Id>>> {
     let annotator_kind = AnnotatorKind::parse(&body.annotator_kind).ok_or_else(|| {
         ApiError::validation(
             &["body", "annotator_kind"],
@@ -79,14 +80,7 @@ pub async fn upsert(
         has_result,
     };
     let id = state.services.experiments().record_evaluation(&caller, evaluation).await?;
-    Ok(Json(json!({"data": {"id": GlobalId::encode(GlobalType::ExperimentEvaluation, id)}})))
-}
-
-#[derive(Serialize)]
-struct IncompleteEvaluationView<'a> {
-    experiment_run: RunView<'a>,
-    dataset_example: ExampleView<'a>,
-    evaluation_names: &'a [String],
+    Ok(Json(Data::new(wire::id(GlobalType::ExperimentEvaluation, id))))
 }
 
 pub async fn incomplete(
@@ -94,18 +88,18 @@ pub async fn incomplete(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let experiment = experiment_rowid(&id)?;
     let names: Vec<String> = params.all("evaluation_name").into_iter().filter(|name| !name.is_empty()).collect();
     let (cursor, limit) = (params.cursor(GlobalType::ExperimentRun)?, params.limit(50, None)?);
     let (items, next_cursor) = state.services.experiments().incomplete_evaluations(&caller, experiment, &names, cursor, limit).await?;
-    let data: Vec<IncompleteEvaluationView> = items
+    let data: Vec<IncompleteEvaluation> = items
         .iter()
-        .map(|item| IncompleteEvaluationView {
-            experiment_run: RunView::from(&item.run),
-            dataset_example: ExampleView(&item.example),
-            evaluation_names: &item.missing_names,
+        .map(|item| IncompleteEvaluation {
+            experiment_run: wire::experiment_run(&item.run),
+            dataset_example: wire::example(&item.example),
+            evaluation_names: item.missing_names.clone(),
         })
         .collect();
-    Ok(Json(json!({"data": data, "next_cursor": next_cursor.map(|id| GlobalId::encode(GlobalType::ExperimentRun, id))})))
+    Ok(Json(wire::page(data, next_cursor, GlobalType::ExperimentRun)).into_response())
 }

@@ -3,51 +3,21 @@
 //! one); a failed run is replaced, so clients can retry failed tasks.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_core::time::{format_nanos, parse_timestamp};
-use ember_core::{GlobalId, GlobalType};
+use ember_core::time::parse_timestamp;
+use ember_core::GlobalType;
 use ember_service::experiments::RunRequest;
-use ember_store::ExperimentRunRecord;
-use serde::{Deserialize, Serialize};
+use ember_wire::{Data, ExperimentRun, Id, IncompleteRun};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::datasets::ExampleView;
 use super::experiments::experiment_rowid;
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::AppState;
-
-/// A run as the API shows it.
-#[derive(Serialize)]
-pub(super) struct RunView<'a> {
-    id: String,
-    experiment_id: String,
-    dataset_example_id: String,
-    repetition_number: i64,
-    output: &'a Value,
-    start_time: String,
-    end_time: String,
-    trace_id: Option<&'a str>,
-    error: Option<&'a str>,
-}
-
-impl<'a> From<&'a ExperimentRunRecord> for RunView<'a> {
-    fn from(run: &'a ExperimentRunRecord) -> Self {
-        RunView {
-            id: GlobalId::encode(GlobalType::ExperimentRun, run.id),
-            experiment_id: GlobalId::encode(GlobalType::Experiment, run.experiment_id),
-            dataset_example_id: GlobalId::encode(GlobalType::DatasetExample, run.dataset_example_id),
-            repetition_number: run.repetition_number,
-            output: &run.output,
-            start_time: format_nanos(run.start_time),
-            end_time: format_nanos(run.end_time),
-            trace_id: run.trace_id.as_deref(),
-            error: run.error.as_deref(),
-        }
-    }
-}
+use crate::{wire, AppState};
 
 /// A timestamp field of a body: 422 naming the field when it is not ISO 8601.
 pub(super) fn timestamp_field(field: &str, text: &str) -> ApiResult<i64> {
@@ -74,7 +44,7 @@ pub async fn create(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<CreateRun>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Id>>> {
     let experiment = experiment_rowid(&id)?;
     let run = RunRequest {
         start_time: timestamp_field("start_time", &body.start_time)?,
@@ -86,7 +56,7 @@ pub async fn create(
         error: body.error,
     };
     let run_id = state.services.experiments().record_run(&caller, experiment, run).await?;
-    Ok(Json(json!({"data": {"id": GlobalId::encode(GlobalType::ExperimentRun, run_id)}})))
+    Ok(Json(Data::new(wire::id(GlobalType::ExperimentRun, run_id))))
 }
 
 pub async fn list(
@@ -94,23 +64,15 @@ pub async fn list(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let experiment = experiment_rowid(&id)?;
     let limit = match params.get("limit") {
         None | Some("") => None,
         Some(_) => Some(params.limit(50, None)?),
     };
     let page = state.services.experiments().runs(&caller, experiment, params.cursor(GlobalType::ExperimentRun)?, limit).await?;
-    Ok(Json(json!({
-        "data": page.items.iter().map(RunView::from).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::ExperimentRun, id)),
-    })))
-}
-
-#[derive(Serialize)]
-struct IncompleteRunView<'a> {
-    dataset_example: ExampleView<'a>,
-    repetition_numbers: &'a [i64],
+    let data: Vec<ExperimentRun> = page.items.iter().map(wire::experiment_run).collect();
+    Ok(Json(wire::page(data, page.next_cursor, GlobalType::ExperimentRun)).into_response())
 }
 
 pub async fn incomplete(
@@ -118,14 +80,14 @@ pub async fn incomplete(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let experiment = experiment_rowid(&id)?;
     let (cursor, limit) = (params.cursor(GlobalType::DatasetExample)?, params.limit(50, None)?);
     let page = state.services.experiments().incomplete_runs(&caller, experiment, cursor, limit).await?;
-    let data: Vec<IncompleteRunView> = page
+    let data: Vec<IncompleteRun> = page
         .items
         .iter()
-        .map(|(example, repetitions)| IncompleteRunView { dataset_example: ExampleView(example), repetition_numbers: repetitions })
+        .map(|(example, repetitions)| IncompleteRun { dataset_example: wire::example(example), repetition_numbers: repetitions.clone() })
         .collect();
-    Ok(Json(json!({"data": data, "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::DatasetExample, id))})))
+    Ok(Json(wire::page(data, page.next_cursor, GlobalType::DatasetExample)).into_response())
 }

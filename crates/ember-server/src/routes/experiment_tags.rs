@@ -6,33 +6,22 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::{GlobalId, GlobalType};
-use ember_store::ExperimentTagRecord;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
 
 use super::experiments::experiment_rowid_checked;
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::ApiResult;
-use crate::AppState;
+use crate::{wire, AppState};
+use ember_wire::{Data, ExperimentTag};
 
-#[derive(Serialize)]
-struct TagView<'a> {
-    id: String,
-    name: &'a str,
-    description: Option<&'a str>,
-}
-
-impl<'a> From<&'a ExperimentTagRecord> for TagView<'a> {
-    fn from(tag: &'a ExperimentTagRecord) -> Self {
-        TagView { id: GlobalId::encode(GlobalType::ExperimentTag, tag.id), name: &tag.name, description: tag.description.as_deref() }
-    }
-}
-
-pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<Vec<ExperimentTag>>>> {
     let tags = state.services.experiments().tags(&caller, experiment_rowid_checked(&id)?).await?;
-    Ok(Json(json!({"data": tags.iter().map(TagView::from).collect::<Vec<_>>()})))
+    Ok(Json(Data::new(tags.iter().map(wire::experiment_tag).collect())))
 }
 
 #[derive(Deserialize)]
@@ -47,10 +36,10 @@ pub async fn set(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<SetTag>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<ExperimentTag>>> {
     let experiment = experiment_rowid_checked(&id)?;
     let tag = state.services.experiments().set_tag(&caller, experiment, &body.name, body.description.as_deref()).await?;
-    Ok(Json(json!({"data": TagView::from(&tag)})))
+    Ok(Json(Data::new(wire::experiment_tag(&tag))))
 }
 
 /// Removes the tag if this experiment owns it; a no-op otherwise, never taking another's.

@@ -5,60 +5,20 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::time::format_nanos;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::datasets::DatasetRef;
 use ember_service::experiments::{ExperimentRequest, ExperimentUpdate};
 use ember_service::Caller;
-use ember_store::{DatasetRecord, ExperimentRecord};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use ember_store::DatasetRecord;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::{present, JsonBody};
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::AppState;
-
-/// An experiment as the API shows it.
-#[derive(Serialize)]
-pub(super) struct ExperimentView {
-    id: String,
-    dataset_id: String,
-    dataset_version_id: String,
-    name: String,
-    description: Option<String>,
-    repetitions: i64,
-    metadata: Value,
-    project_name: Option<String>,
-    created_at: String,
-    updated_at: String,
-    example_count: i64,
-    successful_run_count: i64,
-    failed_run_count: i64,
-    missing_run_count: i64,
-}
-
-impl From<ExperimentRecord> for ExperimentView {
-    fn from(experiment: ExperimentRecord) -> Self {
-        ExperimentView {
-            id: GlobalId::encode(GlobalType::Experiment, experiment.id),
-            dataset_id: GlobalId::encode(GlobalType::Dataset, experiment.dataset_id),
-            dataset_version_id: GlobalId::encode(GlobalType::DatasetVersion, experiment.dataset_version_id),
-            missing_run_count: experiment.missing_run_count(),
-            name: experiment.name,
-            description: experiment.description,
-            repetitions: experiment.repetitions,
-            metadata: experiment.metadata,
-            project_name: experiment.project_name,
-            created_at: format_nanos(experiment.created_at),
-            updated_at: format_nanos(experiment.updated_at),
-            example_count: experiment.example_count,
-            successful_run_count: experiment.successful_run_count,
-            failed_run_count: experiment.failed_run_count,
-        }
-    }
-}
+use crate::{wire, AppState};
+use ember_wire::{Data, Experiment, Page};
 
 /// The experiment rowid an id from the path names: 404 when it is not an experiment id, as
 /// Phoenix answers.
@@ -104,7 +64,7 @@ pub async fn create(
     RequestCaller(caller): RequestCaller,
     Path(dataset_id): Path<String>,
     JsonBody(body): JsonBody<CreateExperiment>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Experiment>>> {
     let dataset = dataset_of(&state, &caller, &dataset_id).await?;
     let version_id = match body.version_id.as_deref() {
         None => None,
@@ -122,7 +82,7 @@ pub async fn create(
         repetitions: body.repetitions,
     };
     let experiment = state.services.experiments().create(&caller, &dataset, request).await?;
-    Ok(Json(json!({"data": ExperimentView::from(experiment)})))
+    Ok(Json(Data::new(wire::experiment(experiment))))
 }
 
 pub async fn list(
@@ -130,19 +90,20 @@ pub async fn list(
     RequestCaller(caller): RequestCaller,
     Path(dataset_id): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Experiment>>> {
     let dataset = dataset_of(&state, &caller, &dataset_id).await?;
     let (cursor, limit) = (params.cursor(GlobalType::Experiment)?, params.limit(50, None)?);
     let page = state.services.experiments().list(&caller, &dataset, cursor, limit).await?;
-    Ok(Json(json!({
-        "data": page.items.into_iter().map(ExperimentView::from).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.map(|id| GlobalId::encode(GlobalType::Experiment, id)),
-    })))
+    Ok(Json(wire::page(page.items.into_iter().map(wire::experiment).collect(), page.next_cursor, GlobalType::Experiment)))
 }
 
-pub async fn get(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<Experiment>>> {
     let experiment = state.services.experiments().get(&caller, experiment_rowid(&id)?).await?;
-    Ok(Json(json!({"data": ExperimentView::from(experiment)})))
+    Ok(Json(Data::new(wire::experiment(experiment))))
 }
 
 #[derive(Deserialize)]
@@ -160,10 +121,10 @@ pub async fn update(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateExperiment>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Experiment>>> {
     let update = ExperimentUpdate { name: body.name, description: body.description, metadata: body.metadata };
     let updated = state.services.experiments().update(&caller, experiment_rowid_checked(&id)?, update).await?;
-    Ok(Json(json!({"data": ExperimentView::from(updated)})))
+    Ok(Json(Data::new(wire::experiment(updated))))
 }
 
 pub async fn delete(

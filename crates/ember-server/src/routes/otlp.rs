@@ -12,12 +12,26 @@ use axum::response::{IntoResponse, Response};
 use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceResponse};
 use ember_otlp::{decode_export, decode_json, decode_protobuf};
 use prost::Message;
-use serde_json::json;
 
 use crate::body::{content_encoding, decompress};
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
+
+/// `ExportTraceServiceResponse` in OTLP/JSON (camelCase names, 64-bit integers as strings).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportResponseJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial_success: Option<PartialSuccessJson>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PartialSuccessJson {
+    rejected_spans: String,
+    error_message: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OtlpFormat {
@@ -66,13 +80,11 @@ pub async fn export(
             ([(header::CONTENT_TYPE, "application/x-protobuf")], body).into_response()
         }
         OtlpFormat::Json => {
-            let body = match partial_success {
-                Some(partial) => {
-                    json!({"partialSuccess": {"rejectedSpans": partial.rejected_spans.to_string(), "errorMessage": partial.error_message}})
-                }
-                None => json!({}),
-            };
-            axum::Json(body).into_response()
+            let partial_success = partial_success.map(|partial| PartialSuccessJson {
+                rejected_spans: partial.rejected_spans.to_string(),
+                error_message: partial.error_message,
+            });
+            axum::Json(ExportResponseJson { partial_success }).into_response()
         }
     })
 }

@@ -8,15 +8,19 @@ use ember_core::GlobalType;
 use ember_service::projects::ProjectListQuery;
 use ember_service::ProjectRef;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};
+use ember_wire::{Data, Page};
 
-pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    params: QueryParams,
+) -> ApiResult<Json<Page<ember_wire::Project>>> {
     let query = ProjectListQuery {
         limit: params.limit(100, None)?,
         cursor: params.cursor(GlobalType::Project)?,
@@ -40,18 +44,18 @@ pub async fn create(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<CreateProject>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<ember_wire::Project>>> {
     let project = state.services.projects().create(&caller, &body.name, body.description.as_deref()).await?;
-    Ok(Json(json!({"data": wire::project(&project)})))
+    Ok(Json(Data::new(wire::project(&project))))
 }
 
 pub async fn get(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<ember_wire::Project>>> {
     let project = state.services.projects().resolve(&caller, ProjectRef::Identifier(&identifier)).await?;
-    Ok(Json(json!({"data": wire::project(&project)})))
+    Ok(Json(Data::new(wire::project(&project))))
 }
 
 #[derive(Deserialize)]
@@ -66,10 +70,10 @@ pub async fn update(
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<UpdateProject>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<ember_wire::Project>>> {
     let projects = state.services.projects();
     let updated = projects.update_description(&caller, ProjectRef::Identifier(&identifier), body.description.as_deref()).await?;
-    Ok(Json(json!({"data": wire::project(&updated)})))
+    Ok(Json(Data::new(wire::project(&updated))))
 }
 
 pub async fn delete(

@@ -5,25 +5,24 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ember_core::{GlobalId, GlobalType};
-use ember_store::PromptVersionTagRecord;
+use ember_core::GlobalType;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::prompts::{page, version_rowid, version_view};
+use super::prompts::{page, version_rowid};
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
-use crate::AppState;
+use crate::{wire, AppState};
+use ember_wire::{Data, Page, PromptVersion, PromptVersionTag};
 
-fn tag_view(tag: &PromptVersionTagRecord) -> Value {
-    json!({"name": tag.name, "description": tag.description, "id": GlobalId::encode(GlobalType::PromptVersionTag, tag.id)})
-}
-
-pub async fn get(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Data<PromptVersion>>> {
     let version = state.services.prompts().version(&caller, version_rowid(&id)?).await?;
-    Ok(Json(json!({"data": version_view(&version)})))
+    Ok(Json(Data::new(wire::prompt_version(&version))))
 }
 
 pub async fn tags(
@@ -31,10 +30,10 @@ pub async fn tags(
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<PromptVersionTag>>> {
     let version = version_rowid(&id)?;
     let tags = state.services.prompts().version_tags(&caller, version, params.any_cursor()?, params.limit(100, None)?).await?;
-    Ok(page(tags.items.iter().map(tag_view).collect(), tags.next_cursor, GlobalType::PromptVersionTag))
+    Ok(page(tags.items.iter().map(wire::prompt_version_tag).collect(), tags.next_cursor, GlobalType::PromptVersionTag))
 }
 
 #[derive(Deserialize)]

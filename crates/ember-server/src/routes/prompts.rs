@@ -8,56 +8,29 @@ use axum::Json;
 use ember_core::prompt::PromptVersionData;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::prompts::PromptRequest;
-use ember_store::{PromptChanges, PromptRecord, PromptVersionRecord};
+use ember_store::PromptChanges;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::{present, JsonBody};
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::AppState;
-
-/// A prompt as the API shows it.
-pub(super) fn prompt_view(prompt: &PromptRecord) -> Value {
-    json!({
-        "name": prompt.name,
-        "description": prompt.description,
-        "source_prompt_id": prompt.source_prompt_id.map(|id| GlobalId::encode(GlobalType::Prompt, id)),
-        "metadata": prompt.metadata,
-        "id": GlobalId::encode(GlobalType::Prompt, prompt.id),
-    })
-}
-
-/// A version as Phoenix shows it: fields never set are left out, a missing description is `""`.
-pub(super) fn version_view(version: &PromptVersionRecord) -> Value {
-    let content = &version.content;
-    let mut view = Map::new();
-    view.insert("description".into(), json!(content.description.as_deref().unwrap_or_default()));
-    view.insert("model_provider".into(), json!(content.model_provider));
-    view.insert("model_name".into(), json!(content.model_name));
-    view.insert("template".into(), content.template.clone());
-    view.insert("template_type".into(), json!(content.template_type));
-    view.insert("template_format".into(), json!(content.template_format));
-    view.insert("invocation_parameters".into(), content.invocation_parameters.clone());
-    if let Some(tools) = &content.tools {
-        view.insert("tools".into(), tools.clone());
-    }
-    if let Some(response_format) = &content.response_format {
-        view.insert("response_format".into(), response_format.clone());
-    }
-    view.insert("id".into(), json!(GlobalId::encode(GlobalType::PromptVersion, version.id)));
-    Value::Object(view)
-}
+use crate::{wire, AppState};
+use ember_wire::{Data, Page, Prompt, PromptVersion};
 
 /// The `{"data": [...], "next_cursor": ...}` page Phoenix returns; cursors are GlobalIDs.
-pub(super) fn page(items: Vec<Value>, next_cursor: Option<i64>, global_type: GlobalType) -> Json<Value> {
-    Json(crate::wire::page(items, next_cursor, global_type))
+pub(super) fn page<T>(items: Vec<T>, next_cursor: Option<i64>, global_type: GlobalType) -> Json<Page<T>> {
+    Json(wire::page(items, next_cursor, global_type))
 }
 
-pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    params: QueryParams,
+) -> ApiResult<Json<Page<Prompt>>> {
     let prompts = state.services.prompts().list(&caller, params.any_cursor()?, params.limit(100, None)?).await?;
-    Ok(page(prompts.items.iter().map(prompt_view).collect(), prompts.next_cursor, GlobalType::Prompt))
+    Ok(page(prompts.items.iter().map(wire::prompt).collect(), prompts.next_cursor, GlobalType::Prompt))
 }
 
 #[derive(Deserialize)]
@@ -79,7 +52,7 @@ pub async fn create(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<CreatePrompt>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<PromptVersion>>> {
     let request = PromptRequest {
         name: body.prompt.name,
         description: body.prompt.description,
@@ -87,7 +60,7 @@ pub async fn create(
         version: body.version,
     };
     let created = state.services.prompts().create(&caller, request).await?;
-    Ok(Json(json!({"data": version_view(&created)})))
+    Ok(Json(Data::new(wire::prompt_version(&created))))
 }
 
 #[derive(Deserialize)]
@@ -103,10 +76,10 @@ pub async fn patch(
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     JsonBody(body): JsonBody<PatchPrompt>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Prompt>>> {
     let changes = PromptChanges { description: body.description, metadata: body.metadata.map(Value::Object) };
     let patched = state.services.prompts().patch(&caller, &identifier, &changes).await?;
-    Ok(Json(json!({"data": prompt_view(&patched)})))
+    Ok(Json(Data::new(wire::prompt(&patched))))
 }
 
 pub async fn delete(
@@ -125,28 +98,28 @@ pub async fn versions(
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<PromptVersion>>> {
     let (cursor, limit) = (params.any_cursor()?, params.limit(100, None)?);
     let versions = state.services.prompts().versions(&caller, &identifier, cursor, limit).await?;
-    Ok(page(versions.items.iter().map(version_view).collect(), versions.next_cursor, GlobalType::PromptVersion))
+    Ok(page(versions.items.iter().map(wire::prompt_version).collect(), versions.next_cursor, GlobalType::PromptVersion))
 }
 
 pub async fn latest(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<PromptVersion>>> {
     let version = state.services.prompts().latest(&caller, &identifier).await?;
-    Ok(Json(json!({"data": version_view(&version)})))
+    Ok(Json(Data::new(wire::prompt_version(&version))))
 }
 
 pub async fn by_tag(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path((identifier, tag)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<PromptVersion>>> {
     let version = state.services.prompts().by_tag(&caller, &identifier, &tag).await?;
-    Ok(Json(json!({"data": version_view(&version)})))
+    Ok(Json(Data::new(wire::prompt_version(&version))))
 }
 
 /// A prompt version GlobalID from the path (422 when it is not one).

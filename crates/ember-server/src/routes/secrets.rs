@@ -5,8 +5,8 @@
 use axum::extract::State;
 use axum::Json;
 use ember_service::secrets::SecretEntry;
+use ember_wire::{Data, SecretsApplied};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
@@ -30,7 +30,7 @@ pub async fn upsert_or_delete(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<SecretsRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<SecretsApplied>>> {
     let entries = body
         .secrets
         .into_iter()
@@ -41,5 +41,5 @@ pub async fn upsert_or_delete(
         })
         .collect::<ApiResult<Vec<_>>>()?;
     let applied = state.services.secrets().apply(&caller, entries).await?;
-    Ok(Json(json!({"data": {"upserted_keys": applied.upserted_keys, "deleted_keys": applied.deleted_keys}})))
+    Ok(Json(Data::new(SecretsApplied { upserted_keys: applied.upserted_keys, deleted_keys: applied.deleted_keys })))
 }

@@ -7,20 +7,20 @@ use ember_core::GlobalType;
 use ember_service::ProjectRef;
 use ember_store::{Filter, Grain};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};
+use ember_wire::{Data, Page, Session};
 
 pub async fn list(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Session>>> {
     let limit = params.limit(100, None)?;
     let cursor = params.cursor(GlobalType::ProjectSession)?;
     let ascending = params.choice("order", &["asc", "desc"], "asc")? == "asc";
@@ -34,9 +34,9 @@ pub async fn get(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Session>>> {
     let session = state.services.sessions().resolve(&caller, &identifier).await?;
-    Ok(Json(json!({"data": wire::session(&session)})))
+    Ok(Json(Data::new(wire::session(&session))))
 }
 
 pub async fn delete(

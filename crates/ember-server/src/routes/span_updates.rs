@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ember_service::ProjectRef;
+use ember_wire::{AnnotationsWritten, EvaluationsWritten, MetadataError, MetadataUpdateReport};
 use serde_json::{json, Map, Value};
 
 use crate::body::{content_encoding, decompress};
@@ -36,10 +37,10 @@ pub async fn update_evaluations(
     Path(project): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EvaluationsWritten>> {
     let rows = read_rows(&headers, &decompressed(&state, &headers, body)?)?;
     let update = state.services.span_updates().evaluations(&caller, ProjectRef::Identifier(&project), &rows).await?;
-    Ok(Json(json!({"spans_processed": update.spans_processed, "evaluations_written": update.written})))
+    Ok(Json(EvaluationsWritten { spans_processed: update.spans_processed, evaluations_written: update.written }))
 }
 
 pub async fn update_annotations(
@@ -49,7 +50,7 @@ pub async fn update_annotations(
     params: QueryParams,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AnnotationsWritten>> {
     let end = params.timestamp("end_time")?.unwrap_or_else(ember_core::time::now_nanos);
     let start = params.timestamp("start_time")?.unwrap_or(end - ANNOTATION_WINDOW_NANOS);
     let body = decompressed(&state, &headers, body)?;
@@ -58,7 +59,7 @@ pub async fn update_annotations(
         _ => read_rows(&headers, &body)?,
     };
     let update = state.services.span_updates().annotations(&caller, ProjectRef::Identifier(&project), (start, end), &rows).await?;
-    Ok(Json(json!({"spans_processed": update.spans_processed, "annotations_written": update.written})))
+    Ok(Json(AnnotationsWritten { spans_processed: update.spans_processed, annotations_written: update.written }))
 }
 
 /// AX `annotate_spans` records, `{"annotations": [{"record_id", "values": [{"name", "label",
@@ -94,17 +95,18 @@ pub async fn update_metadata(
     params: QueryParams,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MetadataUpdateReport>> {
     let patch_column = params.get("patch_document_column_name").unwrap_or("patch_document").to_string();
     let rows = read_rows(&headers, &decompressed(&state, &headers, body)?)?;
     let report = state.services.span_updates().metadata(&caller, ProjectRef::Identifier(&project), &rows, &patch_column).await?;
-    let errors: Vec<Value> = report.errors.iter().map(|(span_id, message)| json!({"span_id": span_id, "error_message": message})).collect();
-    Ok(Json(json!({
-        "spans_processed": report.spans_processed,
-        "spans_updated": report.spans_updated,
-        "spans_failed": errors.len(),
-        "errors": errors,
-    })))
+    let errors: Vec<MetadataError> =
+        report.errors.into_iter().map(|(span_id, error_message)| MetadataError { span_id, error_message }).collect();
+    Ok(Json(MetadataUpdateReport {
+        spans_processed: report.spans_processed,
+        spans_updated: report.spans_updated,
+        spans_failed: errors.len(),
+        errors,
+    }))
 }
 
 /// Deletes spans by id, from `{"span_ids": [...]}` or rows with a `context.span_id` column;

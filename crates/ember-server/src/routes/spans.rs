@@ -71,7 +71,8 @@ pub async fn list(
     params: QueryParams,
 ) -> ApiResult<Response> {
     let page = span_page(&state, &caller, &identifier, &params).await?;
-    Ok(Json(wire::span_page(&page)).into_response())
+    let data = page.items.iter().map(wire::span).collect();
+    Ok(Json(wire::page(data, page.next_cursor, GlobalType::Span)).into_response())
 }
 
 pub async fn list_otlp(
@@ -79,7 +80,7 @@ pub async fn list_otlp(
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ember_wire::Page<Value>>> {
     let page = span_page(&state, &caller, &identifier, &params).await?;
     let data = page.items.iter().map(|record| ember_otlp::encode::span_to_otlp_json(&record.span)).collect();
     Ok(Json(wire::page(data, page.next_cursor, GlobalType::Span)))
@@ -184,23 +185,26 @@ pub async fn create(
     let candidates = body.data.into_iter().map(convert_span).collect();
     match state.services.spans().create(&caller, ProjectRef::Identifier(&identifier), candidates).await? {
         SpanCreation::Created { total } => {
-            Ok((StatusCode::ACCEPTED, Json(json!({"total_received": total, "total_queued": total}))).into_response())
+            Ok((StatusCode::ACCEPTED, Json(ember_wire::SpansQueued { total_received: total, total_queued: total })).into_response())
         }
         SpanCreation::Refused { total, invalid, duplicates } => {
-            let invalid: Vec<Value> =
-                invalid.iter().map(|span| json!({"span_id": span.span_id, "trace_id": span.trace_id, "error": span.error})).collect();
-            let duplicates: Vec<Value> =
-                duplicates.iter().map(|(trace_id, span_id)| json!({"span_id": span_id, "trace_id": trace_id})).collect();
-            let detail = json!({
-                "error": format!("{} invalid and {} duplicate spans; no spans were queued", invalid.len(), duplicates.len()),
-                "total_received": total,
-                "total_queued": 0,
-                "total_invalid": invalid.len(),
-                "total_duplicates": duplicates.len(),
-                "invalid_spans": invalid,
-                "duplicate_spans": duplicates,
-            });
-            Ok((StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], detail.to_string()).into_response())
+            let invalid: Vec<ember_wire::InvalidSpan> = invalid
+                .into_iter()
+                .map(|span| ember_wire::InvalidSpan { span_id: span.span_id, trace_id: span.trace_id, error: span.error })
+                .collect();
+            let duplicates: Vec<ember_wire::DuplicateSpan> =
+                duplicates.into_iter().map(|(trace_id, span_id)| ember_wire::DuplicateSpan { span_id, trace_id }).collect();
+            let detail = ember_wire::SpanRejection {
+                error: format!("{} invalid and {} duplicate spans; no spans were queued", invalid.len(), duplicates.len()),
+                total_received: total,
+                total_queued: 0,
+                total_invalid: invalid.len(),
+                total_duplicates: duplicates.len(),
+                invalid_spans: invalid,
+                duplicate_spans: duplicates,
+            };
+            let text = serde_json::to_string(&detail).map_err(ApiError::internal)?;
+            Ok((StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
         }
     }
 }

@@ -8,20 +8,20 @@ use ember_service::traces::TraceListQuery;
 use ember_service::ProjectRef;
 use ember_store::{Filter, Grain, TraceOrder, TraceSort};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};
+use ember_wire::{Data, Page, Trace, TransferResult};
 
 pub async fn list(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(identifier): Path<String>,
     params: QueryParams,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<Trace>>> {
     let query = TraceListQuery {
         limit: params.limit(100, Some(1000))?,
         cursor: params.cursor(GlobalType::Trace)?,
@@ -44,7 +44,7 @@ pub async fn list(
     };
     let include_spans = query.include_spans;
     let mut listed = state.services.traces().list(&caller, ProjectRef::Identifier(&identifier), query).await?;
-    let data = listed
+    let data: Vec<Trace> = listed
         .page
         .items
         .iter()
@@ -75,11 +75,11 @@ pub async fn transfer(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     JsonBody(body): JsonBody<TransferTraces>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<TransferResult>>> {
     let destination = ProjectRef::Identifier(&body.destination_project_identifier);
     let (transferred, destination) = state.services.traces().transfer(&caller, &body.trace_identifiers, destination).await?;
-    Ok(Json(json!({"data": {
-        "transferred_trace_count": transferred,
-        "destination_project_id": GlobalId::encode(GlobalType::Project, destination.id),
-    }})))
+    Ok(Json(Data::new(TransferResult {
+        transferred_trace_count: transferred,
+        destination_project_id: GlobalId::encode(GlobalType::Project, destination.id),
+    })))
 }

@@ -19,8 +19,8 @@ pub use tags::ExperimentTagRecord;
 use crate::datasets::latest_revision_at;
 use sea_query::{Alias, Expr, Query};
 
-use crate::engine::dialect::json_value;
 use crate::engine::backend::{Row, Statement, Transaction};
+use crate::engine::dialect::json_value;
 use crate::error::{Result, StoreError};
 use crate::spans::records::Page;
 use crate::Store;

@@ -10,8 +10,8 @@ pub use tags::PromptVersionTagRecord;
 
 use sea_query::{Alias, Expr, Query};
 
-use crate::engine::dialect::json_value;
 use crate::engine::backend::{Row, Statement};
+use crate::engine::dialect::json_value;
 use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::spans::records::Page;
