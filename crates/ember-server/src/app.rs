@@ -1,9 +1,12 @@
-//! The HTTP router.
+//! The HTTP router: one route table for the API (each route with the methods it serves, which
+//! the OpenAPI document is checked against both ways), the web UI's routes, the body limits and
+//! the version header.
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, StatusCode};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
@@ -15,106 +18,172 @@ use crate::AppState;
 
 pub const VERSION_HEADER: &str = "x-phoenix-server-version";
 
-/// Every HTTP route of ember, with the version header on every response.
-pub fn app(state: AppState) -> Router {
-    let body_limit = state.max_body_bytes;
-    let upload_limit = usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX);
-    let router = Router::new();
-    #[cfg(feature = "ui")]
-    let router = router.merge(crate::ui::router());
+/// A method of a route and its handler.
+type On = (Method, MethodRouter<AppState>);
+
+fn on_get<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+    (Method::GET, get(handler))
+}
+
+fn on_post<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+    (Method::POST, post(handler))
+}
+
+fn on_put<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+    (Method::PUT, put(handler))
+}
+
+fn on_patch<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+    (Method::PATCH, patch(handler))
+}
+
+fn on_delete<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+    (Method::DELETE, delete(handler))
+}
+
+/// The API's routes and, beside them, which path serves which methods.
+pub struct RouteTable {
+    router: Router<AppState>,
+    routes: Vec<(&'static str, Method)>,
+}
+
+impl RouteTable {
+    fn route(mut self, path: &'static str, methods: impl IntoIterator<Item = On>) -> Self {
+        let mut handlers: Option<MethodRouter<AppState>> = None;
+        for (method, handler) in methods {
+            self.routes.push((path, method));
+            handlers = Some(match handlers {
+                Some(merged) => merged.merge(handler),
+                None => handler,
+            });
+        }
+        if let Some(handlers) = handlers {
+            self.router = self.router.route(path, handlers);
+        }
+        self
+    }
+
+    /// Every (path, method) the API serves.
+    pub fn routes(&self) -> &[(&'static str, Method)] {
+        &self.routes
+    }
+}
+
+/// Every API route (Phoenix REST v1, OTLP/HTTP, GraphQL, health), without state. Upload forms
+/// are spooled to disk, so they may be larger than other bodies (`upload_limit`).
+pub fn api_routes(upload_limit: usize) -> RouteTable {
+    let table = RouteTable { router: Router::new(), routes: Vec::new() };
     #[cfg(feature = "graphql")]
-    let router = router.route("/graphql", post(crate::graphql::handler)).layer(axum::Extension(crate::graphql::schema()));
-    router
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/arize_phoenix_version", get(health::version))
-        .route("/openapi.json", get(|| async { Json(crate::openapi::document()) }))
-        .route("/v1/traces", post(otlp::export))
-        .route("/v1/projects", get(projects::list).post(projects::create))
-        .route("/v1/projects/{project_identifier}", get(projects::get).put(projects::update).delete(projects::delete))
-        .route("/v1/projects/{project_identifier}/spans", get(spans::list).post(spans::create))
-        .route("/v1/projects/{project_identifier}/spans/otlpv1", get(spans::list_otlp))
-        .route("/v1/spans/{span_identifier}", delete(spans::delete))
-        .route("/v1/projects/{project_identifier}/spans/evaluations", post(span_updates::update_evaluations))
-        .route("/v1/projects/{project_identifier}/spans/annotations", post(span_updates::update_annotations))
-        .route("/v1/projects/{project_identifier}/spans/metadata", post(span_updates::update_metadata))
-        .route("/v1/projects/{project_identifier}/spans/delete", post(span_updates::delete_spans))
-        .route("/v1/spans", post(span_query::query_spans).get(span_query::query_spans))
-        .route("/v1/projects/{project_identifier}/traces", get(traces::list))
-        .route("/v1/traces/{trace_identifier}", delete(traces::delete))
-        .route("/v1/traces/transfer", post(traces::transfer))
-        .route("/v1/projects/{project_identifier}/sessions", get(sessions::list))
-        .route("/v1/sessions/{session_identifier}", get(sessions::get).delete(sessions::delete))
-        .route("/v1/sessions/delete", post(sessions::delete_many))
-        .route("/v1/datasets", get(datasets::list))
-        // Upload forms are spooled to disk, so they may be larger than other bodies.
-        .route("/v1/datasets/upload", post(datasets::upload).layer(DefaultBodyLimit::max(upload_limit)))
-        .route("/v1/datasets/{id}", get(datasets::get).delete(datasets::delete))
-        .route("/v1/datasets/{id}/versions", get(datasets::versions))
-        .route("/v1/datasets/{id}/examples", get(datasets::examples))
-        .route("/v1/datasets/{id}/csv", get(dataset_exports::csv))
-        .route("/v1/datasets/{id}/jsonl", get(dataset_exports::examples_jsonl))
-        .route("/v1/datasets/{id}/jsonl/openai_ft", get(dataset_exports::openai_fine_tuning))
-        .route("/v1/datasets/{id}/jsonl/openai_evals", get(dataset_exports::openai_evals))
-        .route("/v1/datasets/{id}/splits", post(dataset_splits::create))
-        .route("/v1/datasets/{id}/splits/{split_id}", patch(dataset_splits::update).delete(dataset_splits::delete))
-        .route("/v1/datasets/{id}/experiments", post(experiments::create).get(experiments::list))
-        .route("/v1/experiments/{id}", get(experiments::get).patch(experiments::update).delete(experiments::delete))
-        .route("/v1/experiments/{id}/runs", post(experiment_runs::create).get(experiment_runs::list))
-        .route("/v1/experiments/{id}/incomplete-runs", get(experiment_runs::incomplete))
-        .route("/v1/experiments/{id}/incomplete-evaluations", get(experiment_evaluations::incomplete))
-        .route("/v1/experiment_evaluations", post(experiment_evaluations::upsert))
-        .route("/v1/experiments/{id}/tags", get(experiment_tags::list).post(experiment_tags::set))
-        .route("/v1/experiments/{id}/tags/{tag}", delete(experiment_tags::delete))
-        .route("/v1/experiments/{id}/json", get(experiment_downloads::json))
-        .route("/v1/experiments/{id}/csv", get(experiment_downloads::csv))
-        .route("/v1/prompts", get(prompts::list).post(prompts::create))
-        .route("/v1/prompts/{prompt_identifier}", patch(prompts::patch).delete(prompts::delete))
-        .route("/v1/prompts/{prompt_identifier}/versions", get(prompts::versions))
-        .route("/v1/prompts/{prompt_identifier}/latest", get(prompts::latest))
-        .route("/v1/prompts/{prompt_identifier}/tags/{tag_name}", get(prompts::by_tag))
-        .route("/v1/prompt_versions/{prompt_version_id}", get(prompt_versions::get))
-        .route("/v1/prompt_versions/{prompt_version_id}/tags", get(prompt_versions::tags).post(prompt_versions::add_tag))
-        .route("/v1/prompt_versions/{prompt_version_id}/tags/{tag_name}", delete(prompt_versions::delete_tag))
-        .route("/v1/secrets", put(secrets::upsert_or_delete))
-        .route("/v1/chat/completions", post(chat_completions::create))
-        .route("/v1/dataset_labels", get(dataset_labels::list).post(dataset_labels::create))
-        .route("/v1/dataset_labels/{label_id}", get(dataset_labels::get).patch(dataset_labels::update).delete(dataset_labels::delete))
-        .route("/v1/datasets/{id}/labels", get(dataset_labels::list_for_dataset).put(dataset_labels::set_for_dataset))
-        .route("/v1/datasets/{id}/labels/{label_id}", put(dataset_labels::add_to_dataset).delete(dataset_labels::remove_from_dataset))
-        .route("/v1/annotation_configs", get(annotation_configs::list).post(annotation_configs::create))
+    let table = table.route("/graphql", [on_post(crate::graphql::handler)]);
+    table
+        .route("/healthz", [on_get(health::healthz)])
+        .route("/readyz", [on_get(health::readyz)])
+        .route("/arize_phoenix_version", [on_get(health::version)])
+        .route("/openapi.json", [on_get(|| async { Json(crate::openapi::document()) })])
+        .route("/v1/traces", [on_post(otlp::export)])
+        .route("/v1/projects", [on_get(projects::list), on_post(projects::create)])
+        .route("/v1/projects/{project_identifier}", [on_get(projects::get), on_put(projects::update), on_delete(projects::delete)])
+        .route("/v1/projects/{project_identifier}/spans", [on_get(spans::list), on_post(spans::create)])
+        .route("/v1/projects/{project_identifier}/spans/otlpv1", [on_get(spans::list_otlp)])
+        .route("/v1/spans/{span_identifier}", [on_delete(spans::delete)])
+        .route("/v1/projects/{project_identifier}/spans/evaluations", [on_post(span_updates::update_evaluations)])
+        .route("/v1/projects/{project_identifier}/spans/annotations", [on_post(span_updates::update_annotations)])
+        .route("/v1/projects/{project_identifier}/spans/metadata", [on_post(span_updates::update_metadata)])
+        .route("/v1/projects/{project_identifier}/spans/delete", [on_post(span_updates::delete_spans)])
+        .route("/v1/spans", [on_post(span_query::query_spans), on_get(span_query::query_spans)])
+        .route("/v1/projects/{project_identifier}/traces", [on_get(traces::list)])
+        .route("/v1/traces/{trace_identifier}", [on_delete(traces::delete)])
+        .route("/v1/traces/transfer", [on_post(traces::transfer)])
+        .route("/v1/projects/{project_identifier}/sessions", [on_get(sessions::list)])
+        .route("/v1/sessions/{session_identifier}", [on_get(sessions::get), on_delete(sessions::delete)])
+        .route("/v1/sessions/delete", [on_post(sessions::delete_many)])
+        .route("/v1/datasets", [on_get(datasets::list)])
+        .route("/v1/datasets/upload", [(Method::POST, post(datasets::upload).layer(DefaultBodyLimit::max(upload_limit)))])
+        .route("/v1/datasets/{id}", [on_get(datasets::get), on_delete(datasets::delete)])
+        .route("/v1/datasets/{id}/versions", [on_get(datasets::versions)])
+        .route("/v1/datasets/{id}/examples", [on_get(datasets::examples)])
+        .route("/v1/datasets/{id}/csv", [on_get(dataset_exports::csv)])
+        .route("/v1/datasets/{id}/jsonl", [on_get(dataset_exports::examples_jsonl)])
+        .route("/v1/datasets/{id}/jsonl/openai_ft", [on_get(dataset_exports::openai_fine_tuning)])
+        .route("/v1/datasets/{id}/jsonl/openai_evals", [on_get(dataset_exports::openai_evals)])
+        .route("/v1/datasets/{id}/splits", [on_post(dataset_splits::create)])
+        .route("/v1/datasets/{id}/splits/{split_id}", [on_patch(dataset_splits::update), on_delete(dataset_splits::delete)])
+        .route("/v1/datasets/{id}/experiments", [on_post(experiments::create), on_get(experiments::list)])
+        .route("/v1/experiments/{id}", [on_get(experiments::get), on_patch(experiments::update), on_delete(experiments::delete)])
+        .route("/v1/experiments/{id}/runs", [on_post(experiment_runs::create), on_get(experiment_runs::list)])
+        .route("/v1/experiments/{id}/incomplete-runs", [on_get(experiment_runs::incomplete)])
+        .route("/v1/experiments/{id}/incomplete-evaluations", [on_get(experiment_evaluations::incomplete)])
+        .route("/v1/experiment_evaluations", [on_post(experiment_evaluations::upsert)])
+        .route("/v1/experiments/{id}/tags", [on_get(experiment_tags::list), on_post(experiment_tags::set)])
+        .route("/v1/experiments/{id}/tags/{tag}", [on_delete(experiment_tags::delete)])
+        .route("/v1/experiments/{id}/json", [on_get(experiment_downloads::json)])
+        .route("/v1/experiments/{id}/csv", [on_get(experiment_downloads::csv)])
+        .route("/v1/prompts", [on_get(prompts::list), on_post(prompts::create)])
+        .route("/v1/prompts/{prompt_identifier}", [on_patch(prompts::patch), on_delete(prompts::delete)])
+        .route("/v1/prompts/{prompt_identifier}/versions", [on_get(prompts::versions)])
+        .route("/v1/prompts/{prompt_identifier}/latest", [on_get(prompts::latest)])
+        .route("/v1/prompts/{prompt_identifier}/tags/{tag_name}", [on_get(prompts::by_tag)])
+        .route("/v1/prompt_versions/{prompt_version_id}", [on_get(prompt_versions::get)])
+        .route("/v1/prompt_versions/{prompt_version_id}/tags", [on_get(prompt_versions::tags), on_post(prompt_versions::add_tag)])
+        .route("/v1/prompt_versions/{prompt_version_id}/tags/{tag_name}", [on_delete(prompt_versions::delete_tag)])
+        .route("/v1/secrets", [on_put(secrets::upsert_or_delete)])
+        .route("/v1/chat/completions", [on_post(chat_completions::create)])
+        .route("/v1/dataset_labels", [on_get(dataset_labels::list), on_post(dataset_labels::create)])
+        .route(
+            "/v1/dataset_labels/{label_id}",
+            [on_get(dataset_labels::get), on_patch(dataset_labels::update), on_delete(dataset_labels::delete)],
+        )
+        .route("/v1/datasets/{id}/labels", [on_get(dataset_labels::list_for_dataset), on_put(dataset_labels::set_for_dataset)])
+        .route(
+            "/v1/datasets/{id}/labels/{label_id}",
+            [on_put(dataset_labels::add_to_dataset), on_delete(dataset_labels::remove_from_dataset)],
+        )
+        .route("/v1/annotation_configs", [on_get(annotation_configs::list), on_post(annotation_configs::create)])
         .route(
             "/v1/annotation_configs/{config_identifier}",
-            get(annotation_configs::get).put(annotation_configs::update).delete(annotation_configs::delete),
+            [on_get(annotation_configs::get), on_put(annotation_configs::update), on_delete(annotation_configs::delete)],
         )
         .route(
             "/v1/projects/{project_identifier}/annotation_configs",
-            get(annotation_configs::list_for_project).put(annotation_configs::set_for_project),
+            [on_get(annotation_configs::list_for_project), on_put(annotation_configs::set_for_project)],
         )
         .route(
             "/v1/projects/{project_identifier}/annotation_configs/{config_identifier}",
-            put(annotation_configs::assign).delete(annotation_configs::unassign),
+            [on_put(annotation_configs::assign), on_delete(annotation_configs::unassign)],
         )
-        .route("/v1/evaluations", post(evaluations::post).get(evaluations::get))
-        .route("/v1/span_annotations", post(annotations::annotate_spans))
-        .route("/v1/trace_annotations", post(annotations::annotate_traces))
-        .route("/v1/span_notes", post(annotations::span_note))
-        .route("/v1/trace_notes", post(annotations::trace_note))
-        .route("/v1/session_annotations", post(annotations::annotate_sessions))
-        .route("/v1/session_notes", post(annotations::session_note))
-        .route("/v1/document_annotations", post(annotations::annotate_documents))
+        .route("/v1/evaluations", [on_post(evaluations::post), on_get(evaluations::get)])
+        .route("/v1/span_annotations", [on_post(annotations::annotate_spans)])
+        .route("/v1/trace_annotations", [on_post(annotations::annotate_traces)])
+        .route("/v1/span_notes", [on_post(annotations::span_note)])
+        .route("/v1/trace_notes", [on_post(annotations::trace_note)])
+        .route("/v1/session_annotations", [on_post(annotations::annotate_sessions)])
+        .route("/v1/session_notes", [on_post(annotations::session_note)])
+        .route("/v1/document_annotations", [on_post(annotations::annotate_documents)])
         .route(
             "/v1/projects/{project_identifier}/session_annotations",
-            get(annotations::list_session_annotations).delete(annotations::delete_session_annotations),
+            [on_get(annotations::list_session_annotations), on_delete(annotations::delete_session_annotations)],
         )
         .route(
             "/v1/projects/{project_identifier}/span_annotations",
-            get(annotations::list_span_annotations).delete(annotations::delete_span_annotations),
+            [on_get(annotations::list_span_annotations), on_delete(annotations::delete_span_annotations)],
         )
         .route(
             "/v1/projects/{project_identifier}/trace_annotations",
-            get(annotations::list_trace_annotations).delete(annotations::delete_trace_annotations),
+            [on_get(annotations::list_trace_annotations), on_delete(annotations::delete_trace_annotations)],
         )
+}
+
+/// Every HTTP route of ember (the API's and the web UI's), with the version header on every
+/// response.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.max_body_bytes;
+    let upload_limit = usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX);
+    let router = api_routes(upload_limit).router;
+    #[cfg(feature = "graphql")]
+    let router = router.layer(axum::Extension(crate::graphql::schema()));
+    #[cfg(feature = "ui")]
+    let router = router.merge(crate::ui::router());
+    router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::map_response(add_version_header))
@@ -128,4 +197,30 @@ async fn not_found() -> Response {
 async fn add_version_header(mut response: Response) -> Response {
     response.headers_mut().insert(VERSION_HEADER, HeaderValue::from_static(crate::PHOENIX_COMPATIBLE_VERSION));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// A path with its parameters unnamed: the router names a segment once for every route
+    /// under it (`{id}`), the document as Phoenix names it per operation (`{dataset_id}`).
+    fn shape(path: &str) -> String {
+        path.split('/').map(|segment| if segment.starts_with('{') { "{}" } else { segment }).collect::<Vec<_>>().join("/")
+    }
+
+    /// Every route has its document, and every documented operation its route.
+    #[test]
+    fn the_route_table_and_the_openapi_document_agree_both_ways() {
+        let routed: BTreeSet<(String, String)> =
+            api_routes(0).routes().iter().map(|(path, method)| (shape(path), method.as_str().to_lowercase())).collect();
+        let documented: BTreeSet<(String, String)> =
+            crate::openapi::OPERATIONS.iter().map(|operation| (shape(operation.1), operation.0.to_string())).collect();
+        let undocumented: Vec<_> = routed.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routed).collect();
+        assert!(undocumented.is_empty(), "routes without an OpenAPI operation: {undocumented:?}");
+        assert!(unrouted.is_empty(), "OpenAPI operations without a route: {unrouted:?}");
+    }
 }

@@ -39,6 +39,7 @@ pub const OPERATIONS: &[Operation] = &[
     ("get", "/v1/projects/{project_identifier}/spans/otlpv1", "spanSearch", "List spans as OTLP JSON", SPAN_FILTERS, "200"),
     ("delete", "/v1/spans/{span_identifier}", "deleteSpan", "Delete one span by id or OpenTelemetry span id", &[], "204"),
     ("post", "/v1/spans", "querySpans", "Span query (SpanQuery DSL) answering multipart/mixed table-schema JSON", &["project_name"], "200"),
+    ("get", "/v1/spans", "querySpansGet", "The span query, for clients that send it with GET", &["project_name"], "200"),
     (
         "get",
         "/v1/projects/{project_identifier}/traces",
