@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ember_store::{DatabaseUrl, QueueLimits, StoreError, StoreOptions};
+use ember_store::{defaults, DatabaseUrl, QueueLimits, StoreError, StoreOptions};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
@@ -59,23 +59,23 @@ pub struct ServeConfig {
     pub database_read_replica_url: Option<String>,
 
     /// Connections in each PostgreSQL pool (the primary's and the replica's).
-    #[arg(long, env = "EMBER_DATABASE_POOL_SIZE", default_value_t = 10)]
+    #[arg(long, env = "EMBER_DATABASE_POOL_SIZE", default_value_t = defaults::POOL_SIZE)]
     pub database_pool_size: u32,
 
     /// Most spans accepted and not yet committed; beyond it ingest answers 503 / RESOURCE_EXHAUSTED.
-    #[arg(long, env = "PHOENIX_MAX_SPANS_QUEUE_SIZE", default_value_t = 20_000)]
+    #[arg(long, env = "PHOENIX_MAX_SPANS_QUEUE_SIZE", default_value_t = defaults::MAX_QUEUED_SPANS)]
     pub max_spans_queue_size: usize,
 
     /// Most bytes of decoded spans accepted and not yet committed.
-    #[arg(long, env = "EMBER_MAX_QUEUE_BYTES", default_value_t = 512 << 20)]
+    #[arg(long, env = "EMBER_MAX_QUEUE_BYTES", default_value_t = defaults::MAX_QUEUED_BYTES)]
     pub max_queue_bytes: usize,
 
     /// Most spans the writer commits in one transaction.
-    #[arg(long, env = "EMBER_MAX_BATCH_SPANS", default_value_t = 10_000)]
+    #[arg(long, env = "EMBER_MAX_BATCH_SPANS", default_value_t = defaults::MAX_BATCH_SPANS)]
     pub max_batch_spans: usize,
 
     /// Span transactions written at once on PostgreSQL (SQLite always writes one at a time).
-    #[arg(long, env = "EMBER_INGEST_WRITERS", default_value_t = 4)]
+    #[arg(long, env = "EMBER_INGEST_WRITERS", default_value_t = defaults::INGEST_WRITERS)]
     pub ingest_writers: usize,
 
     /// Largest request body, counted after decompression; larger bodies get 413.
@@ -93,11 +93,11 @@ pub struct ServeConfig {
 
     /// How long a span, trace or session list (with or without a filter) or a span query may run
     /// before it is cancelled with a 503 naming the budget.
-    #[arg(long, env = "EMBER_QUERY_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, env = "EMBER_QUERY_TIMEOUT_MS", default_value_t = defaults::QUERY_BUDGET_MS)]
     pub query_timeout_ms: u64,
 
     /// Connections in the database read pool.
-    #[arg(long, env = "EMBER_READ_CONNECTIONS", default_value_t = 4)]
+    #[arg(long, env = "EMBER_READ_CONNECTIONS", default_value_t = defaults::READ_CONNECTIONS)]
     pub read_connections: u32,
 
     /// Phoenix's server secret. When set, secrets stored through `PUT /v1/secrets` are sealed
@@ -163,36 +163,6 @@ impl ServeConfig {
             max_bytes: self.max_queue_bytes.max(1),
             max_batch_spans: self.max_batch_spans.max(1),
             writers: self.ingest_writers.max(1),
-        }
-    }
-
-    /// Defaults for tests and embedding: loopback, OS-assigned ports, in-memory database.
-    pub fn ephemeral() -> Self {
-        ServeConfig {
-            host: "127.0.0.1".into(),
-            port: 0,
-            grpc_port: 0,
-            working_dir: None,
-            database_url: Some("sqlite:///:memory:".into()),
-            postgres_host: None,
-            postgres_port: None,
-            postgres_user: None,
-            postgres_password: None,
-            postgres_db: None,
-            database_schema: None,
-            database_read_replica_url: None,
-            database_pool_size: 10,
-            max_spans_queue_size: 20_000,
-            max_queue_bytes: 512 << 20,
-            max_batch_spans: 10_000,
-            ingest_writers: 4,
-            query_timeout_ms: 10_000,
-            max_body_bytes: 64 << 20,
-            max_upload_bytes: 4 << 30,
-            grpc_max_message_bytes: 64 << 20,
-            read_connections: 2,
-            phoenix_secret: None,
-            providers: Default::default(),
         }
     }
 }

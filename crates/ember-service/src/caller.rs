@@ -22,3 +22,11 @@ impl Caller {
         self.identity == Identity::Anonymous
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn without_authentication_every_caller_is_anonymous() {
+        assert!(super::Caller::anonymous().is_anonymous());
+    }
+}

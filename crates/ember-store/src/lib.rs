@@ -26,6 +26,7 @@
 mod annotation_configs;
 mod annotations;
 mod datasets;
+pub mod defaults;
 mod engine;
 mod error;
 mod experiments;

@@ -2,6 +2,11 @@
 //! a schema of its own in the PostgreSQL server named by `EMBER_TEST_POSTGRES_URL`
 //! (`scripts/test` starts one). `EMBER_TEST_BACKEND` (`sqlite`, the default, or `postgresql`)
 //! picks the backend of suites that run on either.
+//!
+//! Plain `cargo test` on a bare machine runs the SQLite world: tests that need what the machine
+//! lacks (a PostgreSQL server, chromedriver) are skipped with one printed line saying so
+//! ([`skip_unless`]). `scripts/test` sets `EMBER_TEST_REQUIRE_ALL=1`, which turns a skip into a
+//! failure, so CI cannot pass by skipping.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,6 +19,12 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// The PostgreSQL test database, or `None` when the tests run without a server (see
+    /// [`postgres_available`]).
+    pub fn postgres_if_available() -> Option<Self> {
+        postgres_available().then(Self::postgres)
+    }
+
     /// The backend `EMBER_TEST_BACKEND` names.
     pub fn from_env() -> Self {
         match std::env::var("EMBER_TEST_BACKEND").as_deref() {
@@ -83,6 +94,38 @@ impl TestDatabase {
 pub fn postgres_url() -> String {
     std::env::var("EMBER_TEST_POSTGRES_URL")
         .expect("EMBER_TEST_POSTGRES_URL must name a PostgreSQL server for the PostgreSQL tests (scripts/test starts one)")
+}
+
+/// Whether a test may run: `true` when what it needs is there (`available`); otherwise `false`
+/// after printing, once per test process, that tests needing `what` are skipped (`how` says how
+/// to get it). With `EMBER_TEST_REQUIRE_ALL` set, a missing requirement fails the test instead.
+pub fn skip_unless(available: bool, what: &str, how: &str) -> bool {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    if available {
+        return true;
+    }
+    if std::env::var_os("EMBER_TEST_REQUIRE_ALL").is_some_and(|value| !value.is_empty() && value != "0") {
+        panic!("EMBER_TEST_REQUIRE_ALL is set and {what} is missing: {how}");
+    }
+    let mut reported = REPORTED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !reported.iter().any(|seen| seen == what) {
+        reported.push(what.to_string());
+        // Written past the test harness's capture, so it shows on a passing run.
+        let _ = writeln!(std::io::stderr(), "note: skipping the tests that need {what}: {how}");
+    }
+    false
+}
+
+/// Whether the PostgreSQL tests may run (see [`skip_unless`]).
+pub fn postgres_available() -> bool {
+    skip_unless(
+        std::env::var_os("EMBER_TEST_POSTGRES_URL").is_some(),
+        "PostgreSQL",
+        "set EMBER_TEST_POSTGRES_URL (scripts/test starts a private server)",
+    )
 }
 
 /// A schema name no other test, in this or another test process, uses.

@@ -1,5 +1,5 @@
 //! The web UI's routes in process: headers, assets, and every page's answer to bad input (the
-//! pages themselves are driven in Chromium by `crates/ember/tests/browser.rs`).
+//! pages themselves are driven in Chromium by `crates/ember/tests/e2e/browser`).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -8,6 +8,9 @@ use ember_store::Store;
 
 use crate::secret_box::{SecretBox, UnsealError};
 
+/// How long a provider may take between two pieces of an answer, by default.
+const DEFAULT_TIMEOUT_SECS: u64 = 120;
+
 /// Provider credentials and addresses read from the environment (Phoenix's and the SDKs' names).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProviderSettings {
@@ -51,7 +54,7 @@ pub struct ProviderSettings {
     #[arg(long, env = "OLLAMA_BASE_URL")]
     pub ollama_base_url: Option<String>,
     /// How long a provider may take between two pieces of an answer.
-    #[arg(long, env = "EMBER_PLAYGROUND_TIMEOUT_SECS", default_value_t = 120)]
+    #[arg(long, env = "EMBER_PLAYGROUND_TIMEOUT_SECS", default_value_t = DEFAULT_TIMEOUT_SECS)]
     pub playground_timeout_secs: u64,
 }
 
@@ -72,7 +75,7 @@ impl Default for ProviderSettings {
             perplexity_api_key: None,
             together_api_key: None,
             ollama_base_url: None,
-            playground_timeout_secs: 120,
+            playground_timeout_secs: DEFAULT_TIMEOUT_SECS,
         }
     }
 }

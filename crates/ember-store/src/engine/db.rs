@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sea_query::QueryStatementWriter;
 
+use crate::defaults;
 use crate::engine::backend::{Pool, Statement};
 use crate::engine::dialect::Dialect;
 use crate::engine::url::DatabaseUrl;
@@ -38,12 +39,12 @@ impl StoreOptions {
     pub fn new(url: DatabaseUrl) -> Self {
         Self {
             url,
-            read_connections: 4,
-            pool_size: 10,
-            dictionary_samples: 2000,
+            read_connections: defaults::READ_CONNECTIONS,
+            pool_size: defaults::POOL_SIZE,
+            dictionary_samples: defaults::DICTIONARY_SAMPLES,
             schema: None,
             read_replica_url: None,
-            query_budget: Duration::from_secs(10),
+            query_budget: Duration::from_millis(defaults::QUERY_BUDGET_MS),
             filter_probe_limit: ember_query::PROBE_LIMIT,
         }
     }
@@ -76,13 +77,15 @@ impl Store {
         }
     }
 
-    /// Which backend this store runs on: `"sqlite"` or `"postgresql"`.
-    /// The same store with another [`StoreOptions::filter_probe_limit`].
+    /// The same store with another [`StoreOptions::filter_probe_limit`] (tests run both plans).
+    #[cfg(feature = "testsuite")]
     pub fn with_filter_probe_limit(mut self, limit: usize) -> Store {
         self.filter_probe_limit = limit;
         self
     }
 
+    /// Which backend this store runs on: `"sqlite"` or `"postgresql"`.
+    #[cfg(feature = "testsuite")]
     pub fn backend_name(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "sqlite",
@@ -92,7 +95,7 @@ impl Store {
 
     /// Whether several transactions may write spans at once: PostgreSQL's do; SQLite has one
     /// writer connection.
-    pub fn supports_concurrent_writers(&self) -> bool {
+    pub(crate) fn supports_concurrent_writers(&self) -> bool {
         self.dialect == Dialect::Postgres
     }
 
@@ -118,12 +121,14 @@ impl Store {
     }
 
     /// One-row writes answered through merged multi-row statements so far (0 on PostgreSQL).
+    #[cfg(feature = "testsuite")]
     pub fn small_writes_merged(&self) -> usize {
         self.group_commit.as_ref().map_or(0, GroupCommit::merged)
     }
 
     /// One-row writes waiting for a group transaction, and those not yet answered (both 0 on
     /// PostgreSQL, which does not group them).
+    #[cfg(feature = "testsuite")]
     pub fn small_writes_in_progress(&self) -> (usize, usize) {
         self.group_commit.as_ref().map_or((0, 0), GroupCommit::load)
     }
@@ -140,6 +145,7 @@ impl Store {
     }
 
     /// Whether new attribute values are compressed with a trained dictionary.
+    #[cfg(feature = "testsuite")]
     pub fn has_attribute_dictionary(&self) -> bool {
         self.codec.as_ref().is_some_and(|codec| codec.has_dictionary())
     }

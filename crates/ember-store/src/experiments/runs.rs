@@ -176,11 +176,6 @@ impl Store {
         })
     }
 
-    pub async fn get_experiment_run(&self, id: i64) -> Result<Option<ExperimentRunRecord>> {
-        let sql = format!("SELECT {} FROM experiment_runs AS r WHERE r.id = $1", ExperimentRunRecord::columns(self));
-        self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(ExperimentRunRecord::from_row).transpose()
-    }
-
     /// The experiment's examples, as it read them, that lack a successful run for some
     /// repetition, by example id from `cursor`, with the repetitions still to do.
     pub async fn incomplete_experiment_runs(

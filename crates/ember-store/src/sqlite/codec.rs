@@ -194,6 +194,7 @@ impl Codec {
     }
 
     /// Whether new values are compressed with a dictionary.
+    #[cfg(feature = "testsuite")]
     pub fn has_dictionary(&self) -> bool {
         self.current.read().unwrap_or_else(|e| e.into_inner()).is_some()
     }

@@ -61,7 +61,8 @@ pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Job>,
     /// Statements submitted and not yet answered (waiting or in a transaction).
     unanswered: Arc<AtomicUsize>,
-    /// Statements answered through a merged statement.
+    /// Statements answered through a merged statement (read by tests).
+    #[cfg_attr(not(feature = "testsuite"), allow(dead_code))]
     merged: Arc<AtomicUsize>,
 }
 
@@ -75,11 +76,13 @@ impl GroupCommit {
     }
 
     /// Statements waiting for a transaction, and those not yet answered.
+    #[cfg(feature = "testsuite")]
     pub(crate) fn load(&self) -> (usize, usize) {
         (self.jobs.max_capacity() - self.jobs.capacity(), self.unanswered.load(Ordering::SeqCst))
     }
 
     /// Statements answered through merged statements so far.
+    #[cfg(feature = "testsuite")]
     pub(crate) fn merged(&self) -> usize {
         self.merged.load(Ordering::Relaxed)
     }

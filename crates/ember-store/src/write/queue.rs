@@ -30,7 +30,12 @@ pub struct QueueLimits {
 
 impl Default for QueueLimits {
     fn default() -> Self {
-        Self { max_spans: 100_000, max_bytes: 512 << 20, max_batch_spans: 10_000, writers: 4 }
+        Self {
+            max_spans: crate::defaults::MAX_QUEUED_SPANS,
+            max_bytes: crate::defaults::MAX_QUEUED_BYTES,
+            max_batch_spans: crate::defaults::MAX_BATCH_SPANS,
+            writers: crate::defaults::INGEST_WRITERS,
+        }
     }
 }
 

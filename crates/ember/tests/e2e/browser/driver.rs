@@ -24,6 +24,30 @@ pub fn screenshot_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots"))
 }
 
+fn chromedriver() -> String {
+    std::env::var("EMBER_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into())
+}
+
+fn chromium() -> String {
+    std::env::var("EMBER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+/// Whether the browser tests may run: chromedriver answers and Chromium is installed (see
+/// `ember_store::testing::skip_unless`).
+pub fn available() -> bool {
+    let driver_runs = std::process::Command::new(chromedriver())
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    ember_store::testing::skip_unless(
+        driver_runs && std::path::Path::new(&chromium()).exists(),
+        "Chromium and chromedriver",
+        "install them (Debian: apt install chromium chromium-driver) or name them in EMBER_CHROMIUM and EMBER_CHROMEDRIVER",
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -32,7 +56,7 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a Chromium session for pages of `origin`.
     pub async fn start(origin: &str) -> Browser {
         let port = free_port();
-        let driver = Command::new(std::env::var("EMBER_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+        let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -42,7 +66,7 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let capabilities = json!({
             "goog:chromeOptions": {
-                "binary": std::env::var("EMBER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "binary": chromium(),
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",

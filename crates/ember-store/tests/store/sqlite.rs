@@ -1,11 +1,10 @@
-//! The store suite on an SQLite file.
-
-mod suite;
+//! The store suite on an SQLite file, and what only SQLite does.
 
 use ember_store::{DatabaseUrl, Store, StoreOptions};
-use suite::TestDatabase;
 
-store_suite!(TestDatabase::sqlite());
+use crate::suite::{self, TestDatabase};
+
+store_suite!(Some(TestDatabase::sqlite()));
 
 #[tokio::test]
 async fn data_survives_reopening_the_file() {
@@ -457,7 +456,7 @@ async fn the_rollup_migration_counts_stored_spans_as_ingest_does() {
     let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     sqlx::query("DELETE FROM project_hourly_rollups").execute(&mut other).await.unwrap();
     sqlx::query("DELETE FROM project_hourly_latencies").execute(&mut other).await.unwrap();
-    let statements = suite::backfill_statements(include_str!("../migrations/sqlite/0012_project_rollups.sql"));
+    let statements = suite::backfill_statements(include_str!("../../migrations/sqlite/0012_project_rollups.sql"));
     assert_eq!(statements.len(), 2);
     for statement in statements {
         sqlx::query(&statement).execute(&mut other).await.unwrap();

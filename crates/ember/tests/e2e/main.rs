@@ -1,0 +1,11 @@
+//! The real `ember` binary over real sockets, one test binary: ingest and durability
+//! (`ingest`), its client commands (`cli`), the playground relaying a provider's stream
+//! (`playground`), and the web UI in headless Chromium (`browser`). `process` starts the
+//! binary. Tests that need PostgreSQL or chromedriver are skipped without them, unless
+//! `EMBER_TEST_REQUIRE_ALL` is set (see `ember_store::testing::skip_unless`).
+
+mod browser;
+mod cli;
+mod ingest;
+mod playground;
+mod process;
