@@ -17,7 +17,7 @@
 //! `attributes.<path>`, `metadata.<key>`. Keywords are case-insensitive.
 
 use crate::error::{QueryError, Result};
-use crate::python::syntax::{check_tree_depth, CompareOp, Node, NodeKind};
+use crate::syntax::{check_tree_depth, CompareOp, Node, NodeKind};
 use crate::MAX_DEPTH;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@
 //! - Arize AX span filters (`status_code = 'ERROR' AND eval.Correctness.label = 'correct'`)
 //!   ([`Filter::arize`]).
 //!
-//! Pipeline: text → tokens → syntax tree (`python::syntax`, `ax`) → typed AST (`lower`, where
+//! Pipeline: text → tokens → syntax tree (`syntax`, parsed by `python::parser` and `ax`) → typed AST (`lower`, where
 //! names are resolved and Phoenix's type rules applied) → SQL (`sql`), written against the
 //! physical schema that [`schema`] owns for the filter compiler and the store alike.
 //!
@@ -33,6 +33,7 @@ mod python;
 pub mod reference;
 pub mod schema;
 mod sql;
+mod syntax;
 
 pub use ast::*;
 pub use error::QueryError;
@@ -64,7 +65,7 @@ pub struct Filter {
 impl Filter {
     /// A Phoenix filter expression for the given grain.
     pub fn phoenix(text: &str, grain: Grain) -> Result<Filter, QueryError> {
-        let node = python::syntax::parse(text.trim_start()).map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
+        let node = python::parser::parse(text.trim_start()).map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
         let condition = lower::Lowerer::new(grain).condition(&node).map_err(|error| shift(error, text.len() - text.trim_start().len()))?;
         Ok(Filter { grain, condition })
     }

@@ -6,7 +6,7 @@ use chrono::DateTime;
 
 use crate::ast::*;
 use crate::error::{QueryError, Result};
-use crate::python::syntax::{BinaryOp, CompareOp as SyntaxOp, Node, NodeKind};
+use crate::syntax::{BinaryOp, CompareOp as SyntaxOp, Node, NodeKind};
 use crate::Grain;
 
 /// What an expression node denotes before it meets the other side of a comparison.

@@ -1,4 +1,4 @@
 //! Phoenix's filter language: a restricted Python expression.
 
 pub(crate) mod lexer;
-pub(crate) mod syntax;
+pub(crate) mod parser;
