@@ -111,11 +111,7 @@ pub async fn examples_jsonl(
     params: QueryParams,
 ) -> ApiResult<Response> {
     let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
-    let mut body = Vec::new();
-    for example in &examples {
-        serde_json::to_writer(&mut body, &crate::wire::example(example)).map_err(ApiError::internal)?;
-        body.push(b'\n');
-    }
+    let body = jsonl(examples.iter().map(crate::wire::example))?;
     Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
 }
 

@@ -271,6 +271,11 @@ async fn evaluations_upsert_by_run_and_name_and_incomplete_ones_are_listed() {
         incomplete["data"].as_array().unwrap().iter().map(|i| (i["experiment_run"]["id"].clone(), i["evaluation_names"].clone())).collect();
     assert_eq!(listed, vec![(json!(run_ids[0]), json!(["fluent"])), (json!(run_ids[1]), json!(["exact", "fluent"]))]);
     assert_eq!(incomplete["data"][1]["dataset_example"]["input"], json!({"q": "2+2"}));
+    // A run with every name asked about evaluated successfully is not listed.
+    let exact_only = app.get(&format!("/v1/experiments/{id}/incomplete-evaluations?evaluation_name=exact")).await.json();
+    let listed: Vec<(Value, Value)> =
+        exact_only["data"].as_array().unwrap().iter().map(|i| (i["experiment_run"]["id"].clone(), i["evaluation_names"].clone())).collect();
+    assert_eq!(listed, vec![(json!(run_ids[1]), json!(["exact"]))]);
     assert_eq!(incomplete["data"][1]["experiment_run"]["output"], json!(1));
     let first_page = app.get(&format!("/v1/experiments/{id}/incomplete-evaluations?evaluation_name=fluent&limit=1")).await.json();
     let cursor = first_page["next_cursor"].as_str().unwrap();

@@ -48,6 +48,14 @@ pub(crate) fn decode_json_page<T: serde::de::DeserializeOwned>(rows: &[Row]) -> 
     }
 }
 
+/// Whether SQLite text numbers some values (`$n`) and leaves others to position (`?`): SQLite
+/// gives a `?` the number after the highest seen so far, so such a mix binds values to the wrong
+/// places. Checked on every SQLite statement in debug builds (the tests).
+fn mixes_placeholder_styles(sql: &str) -> bool {
+    let numbered = sql.as_bytes().windows(2).any(|pair| pair[0] == b'$' && pair[1].is_ascii_digit());
+    numbered && sql.contains('?')
+}
+
 #[derive(Clone)]
 pub(crate) enum Pool {
     Sqlite(SqlitePool),
@@ -128,14 +136,22 @@ impl Exec<'_> {
         }
     }
 
+    fn check(&self, sql: &str) {
+        if matches!(self, Exec::SqlitePool(_) | Exec::Sqlite(_)) {
+            debug_assert!(!mixes_placeholder_styles(sql), "`$n` and `?` placeholders in one SQLite statement: {sql}");
+        }
+    }
+
     pub(crate) async fn fetch_all(self, statement: Statement) -> Result<Vec<Row>> {
         let Statement { sql, values } = statement;
+        self.check(&sql);
         let rows: Vec<Row> = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).fetch_all(executor).await)?;
         Ok(rows)
     }
 
     pub(crate) async fn fetch_optional(self, statement: Statement) -> Result<Option<Row>> {
         let Statement { sql, values } = statement;
+        self.check(&sql);
         let row: Option<Row> = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).fetch_optional(executor).await)?;
         Ok(row)
     }
@@ -147,6 +163,7 @@ impl Exec<'_> {
     /// Runs a statement; returns the rows it affected.
     pub(crate) async fn execute(self, statement: Statement) -> Result<u64> {
         let Statement { sql, values } = statement;
+        self.check(&sql);
         let affected: u64 = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).execute(executor).await)?;
         Ok(affected)
     }
@@ -176,6 +193,7 @@ impl Pool {
         let timed_out = || StoreError::QueryTimeout { budget_ms: budget.as_millis() };
         match self {
             Pool::Sqlite(pool) => {
+                debug_assert!(!mixes_placeholder_styles(&sql), "`$n` and `?` placeholders in one SQLite statement: {sql}");
                 let mut connection = pool.acquire().await?;
                 let handle = connection.lock_handle().await?.as_raw_handle().as_ptr() as usize;
                 // Declared after the connection, so it disarms before the connection returns to the pool.
@@ -287,5 +305,17 @@ impl Row {
             }
             Row::Postgres(row) => Ok(sqlx::Row::try_get(row, index)?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mixes_placeholder_styles;
+
+    #[test]
+    fn numbered_and_positional_placeholders_together_are_caught() {
+        assert!(mixes_placeholder_styles("SELECT 1 WHERE a = $1 AND b IN (?, ?) AND c < $2"));
+        assert!(!mixes_placeholder_styles("SELECT 1 WHERE a = $1 AND b = $2"));
+        assert!(!mixes_placeholder_styles("SELECT 1 WHERE a = ? AND json_extract(x, '$.k') = ?"));
     }
 }

@@ -158,20 +158,26 @@ impl Store {
         cursor: Option<i64>,
         limit: usize,
     ) -> Result<(Vec<IncompleteEvaluation>, Option<i64>)> {
-        let name_placeholders = self.dialect.placeholders(4, names.len());
+        // Placeholders in the order the values are bound (SQLite numbers `?` by position).
+        let d = self.dialect;
         let sql = format!(
             "SELECT {}, {} FROM experiment_runs AS r JOIN experiments_dataset_examples AS m ON m.experiment_id = r.experiment_id \
              AND m.dataset_example_id = r.dataset_example_id JOIN dataset_examples AS e ON e.id = r.dataset_example_id \
              JOIN dataset_example_revisions AS rev ON rev.id = m.dataset_example_revision_id LEFT JOIN spans AS s ON s.id = e.span_rowid \
-             WHERE r.experiment_id = $1 AND r.id >= $2 AND r.error IS NULL AND (SELECT COUNT(DISTINCT a.name) \
-             FROM experiment_run_annotations AS a WHERE a.experiment_run_id = r.id AND a.error IS NULL AND a.name IN ({name_placeholders})) < $3 \
+             WHERE r.experiment_id = {} AND r.id >= {} AND r.error IS NULL AND (SELECT COUNT(DISTINCT a.name) \
+             FROM experiment_run_annotations AS a WHERE a.experiment_run_id = r.id AND a.error IS NULL AND a.name IN ({})) < {} \
              ORDER BY r.id LIMIT {}",
             ExperimentRunRecord::columns(self),
-            example_columns(self.dialect, "rev", "example_"),
+            example_columns(d, "rev", "example_"),
+            d.placeholder(1),
+            d.placeholder(2),
+            d.placeholders(3, names.len()),
+            d.placeholder(3 + names.len()),
             limit + 1
         );
-        let mut values: Vec<sea_query::Value> = vec![experiment_id.into(), cursor.unwrap_or(0).into(), (names.len() as i64).into()];
+        let mut values: Vec<sea_query::Value> = vec![experiment_id.into(), cursor.unwrap_or(0).into()];
         values.extend(names.iter().map(|name| name.as_str().into()));
+        values.push((names.len() as i64).into());
         let rows = self.reader.exec().fetch_all(Statement::new(sql, values)).await?;
         let mut pairs = Vec::with_capacity(rows.len());
         for row in &rows {
