@@ -40,6 +40,9 @@ impl Secrets<'_> {
             if entry.value.as_deref().is_some_and(|value| value.trim().is_empty()) {
                 return Err(ServiceError::invalid(format!("secrets[{index}].value must not be empty")));
             }
+            if let Some(reason) = entry.value.as_deref().and_then(|value| self.services.playground.refuse_secret(&key, value)) {
+                return Err(ServiceError::invalid(format!("secrets[{index}]: {reason}")));
+            }
             changes.retain(|change| change.key != key);
             changes.push(SecretChange { key, value: entry.value });
         }

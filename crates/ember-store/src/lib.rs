@@ -62,7 +62,7 @@ pub use experiments::{
 };
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
 pub use prompts::{NewPrompt, PromptChanges, PromptRecord, PromptVersionInput, PromptVersionRecord, PromptVersionTagRecord};
-pub use secrets::SecretChange;
+pub use secrets::{SecretChange, StoredSecret};
 pub use sessions::{SessionRecord, SessionTrace};
 pub use spans::metadata::{MetadataFailure, MetadataOutcome, MetadataUpdate};
 pub use spans::outlines::SpanOutline;

@@ -14,6 +14,13 @@ pub struct SecretChange {
     pub value: Option<String>,
 }
 
+/// A stored secret and when it was last set (ns since the epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSecret {
+    pub value: String,
+    pub updated_at: i64,
+}
+
 impl Store {
     /// Applies the changes in one transaction, in order.
     pub async fn apply_secret_changes(&self, changes: &[SecretChange]) -> Result<()> {
@@ -36,7 +43,13 @@ impl Store {
 
     /// The value of a secret, if it is set.
     pub async fn secret(&self, key: &str) -> Result<Option<String>> {
-        let row = self.reader.exec().fetch_optional(Statement::new("SELECT value FROM secrets WHERE key = $1", [key.into()])).await?;
-        row.map(|row| row.get(0)).transpose()
+        Ok(self.stored_secret(key).await?.map(|stored| stored.value))
+    }
+
+    /// A secret with the time it was last set, if it is set.
+    pub async fn stored_secret(&self, key: &str) -> Result<Option<StoredSecret>> {
+        let statement = Statement::new("SELECT value, updated_at FROM secrets WHERE key = $1", [key.into()]);
+        let Some(row) = self.reader.exec().fetch_optional(statement).await? else { return Ok(None) };
+        Ok(Some(StoredSecret { value: row.get(0)?, updated_at: row.get(1)? }))
     }
 }

@@ -6,7 +6,7 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
-use super::{join_url, malformed, send, Completion, Endpoint, EventStream, ProviderError, StreamEvent, Usage};
+use super::{join_url, malformed, send, Completion, Endpoint, EventStream, ProviderClient, ProviderError, StreamEvent, Usage};
 
 const API_VERSION: &str = "2023-06-01";
 const DEFAULT_MAX_TOKENS: i64 = 1024;
@@ -79,13 +79,13 @@ fn request(http: &reqwest::Client, endpoint: &Endpoint, body: &Map<String, Value
 }
 
 pub(super) async fn complete(
-    http: &reqwest::Client,
+    client: &ProviderClient,
     endpoint: &Endpoint,
     request_body: &Map<String, Value>,
 ) -> Result<Completion, ProviderError> {
     let body = messages_body(request_body);
-    let (builder, url) = request(http, endpoint, &body);
-    let answer: Value = send(builder, endpoint, &url).await?.json().await.map_err(|error| malformed(endpoint, error.to_string()))?;
+    let (builder, url) = request(&client.http, endpoint, &body);
+    let answer = client.read_json(send(builder, endpoint, &url).await?, endpoint).await?;
     let blocks = answer.get("content").and_then(Value::as_array).ok_or_else(|| malformed(endpoint, "the answer has no content"))?;
     let content = blocks.iter().filter_map(|block| block.get("text").and_then(Value::as_str)).collect::<String>();
     Ok(Completion {
@@ -99,17 +99,17 @@ pub(super) async fn complete(
 }
 
 pub(super) async fn stream(
-    http: &reqwest::Client,
+    client: &ProviderClient,
     endpoint: &Endpoint,
     request_body: &Map<String, Value>,
 ) -> Result<EventStream, ProviderError> {
     let mut body = messages_body(request_body);
     body.insert("stream".into(), json!(true));
-    let (builder, url) = request(http, endpoint, &body);
+    let (builder, url) = request(&client.http, endpoint, &body);
     let response = send(builder, endpoint, &url).await?;
     let endpoint = endpoint.clone();
     // The prompt's tokens arrive first (`message_start`), the completion's last (`message_delta`).
-    let events = response.bytes_stream().eventsource().scan(0_i64, move |prompt_tokens, event| {
+    let events = client.answer_bytes(response).eventsource().scan(0_i64, move |prompt_tokens, event| {
         let parsed: Vec<Result<StreamEvent, ProviderError>> = match event {
             Err(error) => vec![Err(malformed(&endpoint, format!("the event stream broke: {error}")))],
             Ok(event) => match serde_json::from_str::<Value>(&event.data) {

@@ -11,7 +11,7 @@ mod openai;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde_json::{Map, Value};
 
 /// Which wire protocol a provider speaks.
@@ -76,38 +76,96 @@ pub enum ProviderError {
     Unsupported(String),
 }
 
-/// Calls providers over one connection pool.
+/// How much of an error answer is read for its message.
+const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
+
+/// Calls providers over one connection pool, reading at most `max_answer_bytes` of an answer.
 #[derive(Clone)]
 pub struct ProviderClient {
     http: reqwest::Client,
+    max_answer_bytes: usize,
 }
 
 impl ProviderClient {
-    pub fn new(timeout: Duration) -> Result<ProviderClient, ProviderError> {
+    pub fn new(timeout: Duration, max_answer_bytes: usize) -> Result<ProviderClient, ProviderError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(timeout)
             .build()
             .map_err(|error| ProviderError::Unsupported(format!("cannot build the HTTP client: {error}")))?;
-        Ok(ProviderClient { http })
+        Ok(ProviderClient { http, max_answer_bytes })
     }
 
     /// One answer to `request`, an OpenAI chat completions body whose `model` is the provider's
     /// model name.
     pub async fn complete(&self, endpoint: &Endpoint, request: &Map<String, Value>) -> Result<Completion, ProviderError> {
         match endpoint.protocol {
-            Protocol::OpenAi => openai::complete(&self.http, endpoint, request).await,
-            Protocol::Anthropic => anthropic::complete(&self.http, endpoint, request).await,
+            Protocol::OpenAi => openai::complete(self, endpoint, request).await,
+            Protocol::Anthropic => anthropic::complete(self, endpoint, request).await,
         }
     }
 
     /// The answer to `request` as it is generated.
     pub async fn stream(&self, endpoint: &Endpoint, request: &Map<String, Value>) -> Result<EventStream, ProviderError> {
         match endpoint.protocol {
-            Protocol::OpenAi => openai::stream(&self.http, endpoint, request).await,
-            Protocol::Anthropic => anthropic::stream(&self.http, endpoint, request).await,
+            Protocol::OpenAi => openai::stream(self, endpoint, request).await,
+            Protocol::Anthropic => anthropic::stream(self, endpoint, request).await,
         }
     }
+
+    /// A whole answer as JSON, refused past the size cap.
+    async fn read_json(&self, response: reqwest::Response, endpoint: &Endpoint) -> Result<Value, ProviderError> {
+        let mut body = Vec::new();
+        let mut chunks = capped(response.bytes_stream(), self.max_answer_bytes);
+        while let Some(chunk) = chunks.next().await {
+            body.extend_from_slice(chunk.map_err(|error| malformed(endpoint, error.to_string()))?.as_ref());
+        }
+        serde_json::from_slice(&body).map_err(|error| malformed(endpoint, format!("the answer is not JSON: {error}")))
+    }
+
+    /// A streamed answer's bytes as they arrive, ending in an error past the size cap.
+    fn answer_bytes(&self, response: reqwest::Response) -> impl Stream<Item = Result<impl AsRef<[u8]>, AnswerError>> {
+        capped(response.bytes_stream(), self.max_answer_bytes)
+    }
+}
+
+/// Why an answer's bytes stopped.
+#[derive(Debug, thiserror::Error)]
+enum AnswerError {
+    #[error("{0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("the answer is longer than {0} bytes (EMBER_PLAYGROUND_MAX_ANSWER_BYTES)")]
+    TooLong(usize),
+}
+
+/// `chunks` until `limit` bytes have passed; then one [`AnswerError::TooLong`] and the end.
+fn capped<B: AsRef<[u8]>>(
+    chunks: impl Stream<Item = Result<B, reqwest::Error>>,
+    limit: usize,
+) -> impl Stream<Item = Result<B, AnswerError>> {
+    chunks
+        .scan((0_usize, false), move |(seen, ended), chunk| {
+            if *ended {
+                return futures::future::ready(None);
+            }
+            let item = match chunk {
+                Ok(chunk) => {
+                    *seen += chunk.as_ref().len();
+                    if *seen > limit {
+                        *ended = true;
+                        Err(AnswerError::TooLong(limit))
+                    } else {
+                        Ok(chunk)
+                    }
+                }
+                Err(error) => {
+                    *ended = true;
+                    Err(error.into())
+                }
+            };
+            futures::future::ready(Some(item))
+        })
+        .fuse()
 }
 
 /// Sends a JSON request; an error status becomes [`ProviderError::Rejected`] with the provider's
@@ -122,7 +180,12 @@ async fn send(request: reqwest::RequestBuilder, endpoint: &Endpoint, url: &str) 
     if status.is_success() {
         return Ok(response);
     }
-    let text = response.text().await.unwrap_or_default();
+    let mut text = Vec::new();
+    let mut chunks = capped(response.bytes_stream(), MAX_ERROR_BODY_BYTES);
+    while let Some(Ok(chunk)) = chunks.next().await {
+        text.extend_from_slice(chunk.as_ref());
+    }
+    let text = String::from_utf8_lossy(&text);
     Err(ProviderError::Rejected { provider: endpoint.provider.clone(), status: status.as_u16(), message: error_message(&text) })
 }
 

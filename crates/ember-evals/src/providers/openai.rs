@@ -4,7 +4,7 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
-use super::{join_url, malformed, send, Completion, Endpoint, EventStream, ProviderError, StreamEvent, Usage};
+use super::{join_url, malformed, send, Completion, Endpoint, EventStream, ProviderClient, ProviderError, StreamEvent, Usage};
 
 fn request(http: &reqwest::Client, endpoint: &Endpoint, body: &Map<String, Value>) -> (reqwest::RequestBuilder, String) {
     let url = join_url(&endpoint.base_url, "chat/completions");
@@ -23,12 +23,12 @@ fn usage(value: &Value) -> Option<Usage> {
     })
 }
 
-pub(super) async fn complete(http: &reqwest::Client, endpoint: &Endpoint, body: &Map<String, Value>) -> Result<Completion, ProviderError> {
+pub(super) async fn complete(client: &ProviderClient, endpoint: &Endpoint, body: &Map<String, Value>) -> Result<Completion, ProviderError> {
     let mut body = body.clone();
     body.remove("stream_options");
     body.insert("stream".into(), json!(false));
-    let (builder, url) = request(http, endpoint, &body);
-    let answer: Value = send(builder, endpoint, &url).await?.json().await.map_err(|error| malformed(endpoint, error.to_string()))?;
+    let (builder, url) = request(&client.http, endpoint, &body);
+    let answer = client.read_json(send(builder, endpoint, &url).await?, endpoint).await?;
     let choice = answer.pointer("/choices/0").ok_or_else(|| malformed(endpoint, "the answer has no choices"))?;
     Ok(Completion {
         content: choice.pointer("/message/content").and_then(Value::as_str).unwrap_or_default().to_string(),
@@ -37,15 +37,15 @@ pub(super) async fn complete(http: &reqwest::Client, endpoint: &Endpoint, body: 
     })
 }
 
-pub(super) async fn stream(http: &reqwest::Client, endpoint: &Endpoint, body: &Map<String, Value>) -> Result<EventStream, ProviderError> {
+pub(super) async fn stream(client: &ProviderClient, endpoint: &Endpoint, body: &Map<String, Value>) -> Result<EventStream, ProviderError> {
     let mut body = body.clone();
     body.insert("stream".into(), json!(true));
     // Usage is always asked for so the call's tokens can be recorded.
     body.insert("stream_options".into(), json!({"include_usage": true}));
-    let (builder, url) = request(http, endpoint, &body);
+    let (builder, url) = request(&client.http, endpoint, &body);
     let response = send(builder, endpoint, &url).await?;
     let endpoint = endpoint.clone();
-    let events = response.bytes_stream().eventsource().take_while(|event| {
+    let events = client.answer_bytes(response).eventsource().take_while(|event| {
         let done = matches!(event, Ok(event) if event.data.trim() == "[DONE]");
         futures::future::ready(!done)
     });

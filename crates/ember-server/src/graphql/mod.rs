@@ -4,6 +4,7 @@
 //! would load its assets from a CDN.
 
 mod ax;
+mod limits;
 mod types;
 
 use async_graphql::{Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, Object, Result, Schema, SimpleObject, ID};
@@ -34,12 +35,18 @@ pub async fn handler(
     Extension(schema): Extension<EmberSchema>,
     body: Bytes,
 ) -> Response {
-    match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => axum::Json(schema.execute(request.data(state.services).data(caller)).await).into_response(),
+    let request = match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) => request,
         Err(error) => {
-            (StatusCode::BAD_REQUEST, format!("the body is not a GraphQL request ({{\"query\", \"variables\"}}): {error}")).into_response()
+            return (StatusCode::BAD_REQUEST, format!("the body is not a GraphQL request ({{\"query\", \"variables\"}}): {error}"))
+                .into_response()
         }
+    };
+    if let Some(reason) = limits::refuse(&request.query) {
+        let refused = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(reason, None)]);
+        return (StatusCode::BAD_REQUEST, axum::Json(refused)).into_response();
     }
+    axum::Json(schema.execute(request.data(state.services).data(caller)).await).into_response()
 }
 
 /// A classified error as a GraphQL error: its client message, and its code in

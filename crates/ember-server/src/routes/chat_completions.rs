@@ -53,7 +53,11 @@ impl From<EndpointError> for ChatError {
     fn from(error: EndpointError) -> Self {
         let status = match &error {
             EndpointError::Unknown(_) => StatusCode::NOT_FOUND,
-            EndpointError::NotYet(_) | EndpointError::MissingKey { .. } => StatusCode::BAD_REQUEST,
+            EndpointError::NotYet(_)
+            | EndpointError::MissingKey { .. }
+            | EndpointError::BaseUrlRefused { .. }
+            | EndpointError::EnvironmentKeyElsewhere { .. }
+            | EndpointError::KeyOlderThanBaseUrl { .. } => StatusCode::BAD_REQUEST,
             EndpointError::UnreadableSecret { .. } => {
                 return ChatError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,

@@ -127,3 +127,24 @@ async fn arize_update_annotations_labels_a_span() {
         assert!(first_error(&response).contains(needle), "{response}");
     }
 }
+
+/// D2: a ~1 KB document whose fragments double at each level is refused before validation
+/// expands it (it used to hold a runtime thread for minutes); an ordinary query still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragment_doubling_is_refused_before_it_is_expanded() {
+    let app = std::sync::Arc::new(test_app().await);
+    let levels = 40;
+    let fragments: String =
+        (0..levels).map(|level| format!("fragment F{level} on QueryRoot {{ ...F{next} ...F{next} }} ", next = level + 1)).collect();
+    let query = format!("query {{ __typename ...F0 }} {fragments} fragment F{levels} on QueryRoot {{ __typename }}");
+    // On its own task, so a request that holds its thread fails the timeout instead of hanging.
+    let request = tokio::spawn({
+        let app = app.clone();
+        async move { app.post_json("/graphql", &json!({"query": query})).await }
+    });
+    let answer =
+        tokio::time::timeout(std::time::Duration::from_secs(30), request).await.expect("the query is refused, not expanded").unwrap();
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(first_error(&answer.json()).contains("expands to more than 20000 fields"), "{}", answer.text());
+    assert_eq!(graphql(&app, "query { __typename }", json!({})).await["data"]["__typename"], "QueryRoot");
+}

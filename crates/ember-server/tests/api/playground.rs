@@ -28,6 +28,16 @@ fn sse(events: &[Value]) -> Response {
 async fn openai(State(received): State<Received>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     received.lock().unwrap().push(("/v1/chat/completions".into(), auth, body.clone()));
+    if body["model"] == "chatty" {
+        // An answer far longer than any test's cap, whole or streamed.
+        let long = "x".repeat(1 << 20);
+        if body["stream"] == json!(true) {
+            let chunk = json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": long}, "finish_reason": null}]});
+            return sse(&[chunk.clone(), chunk]);
+        }
+        return Json(json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": long}, "finish_reason": "stop"}]}))
+            .into_response();
+    }
     if body["model"] == "missing-model" {
         return (StatusCode::NOT_FOUND, Json(json!({"error": {"message": "The model `missing-model` does not exist"}}))).into_response();
     }
@@ -303,4 +313,93 @@ async fn provider_failures_are_clear_errors_and_error_spans() {
         spans.iter().map(|span| (span["status_code"].as_str().unwrap(), span["attributes"]["llm.provider"].as_str().unwrap())).collect();
     assert_eq!(statuses, [("ERROR", "openai"), ("ERROR", "ollama"), ("ERROR", "ollama")]);
     assert!(spans[0]["status_message"].as_str().unwrap().contains("does not exist"));
+}
+
+/// D1: a base URL set at runtime never receives the environment's key; a stored key goes only to
+/// the base URL it was set with or after; a runtime base URL is http(s), without credentials, on
+/// an allowed host.
+#[tokio::test]
+async fn provider_keys_only_go_where_they_were_configured_to_go() {
+    let (operator, operator_received) = stub_provider().await;
+    let (other, other_received) = stub_provider().await;
+    let settings = ProviderSettings {
+        openai_api_key: Some("sk-operator".into()),
+        openai_base_url: Some(format!("{operator}/v1")),
+        anthropic_api_key: Some("sk-ant-operator".into()),
+        ..Default::default()
+    };
+    let app = test_app_with_providers(settings, None).await;
+    let chat = |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+    let set = |key: &str, value: &str| json!({"secrets": [{"key": key, "value": value}]});
+
+    // Base URLs the playground would never call are refused when set.
+    for (url, reason) in [
+        ("http://evil.example/v1", "the host evil.example is not allowed"),
+        ("file:///etc/passwd", "the scheme file is not allowed"),
+        ("gopher://127.0.0.1/", "the scheme gopher is not allowed"),
+        ("http://user:pw@127.0.0.1:1/v1", "a user name or password in the URL is not allowed"),
+        ("not a url", "it is not an absolute URL"),
+    ] {
+        let refused = app.put_json("/v1/secrets", &set("OPENAI_BASE_URL", url)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert!(refused.text().contains(reason), "{url}: {}", refused.text());
+    }
+    assert_eq!(app.store.secret("OPENAI_BASE_URL").await.unwrap(), None);
+
+    // The environment's key is not sent to a base URL set at runtime (even on an allowed host).
+    assert_eq!(app.put_json("/v1/secrets", &set("OPENAI_BASE_URL", &format!("{other}/v1"))).await.status, StatusCode::OK);
+    let refused = app.post_json("/v1/chat/completions", &chat("openai:gpt-4o")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.json()["error"]["message"].as_str().unwrap().contains("OPENAI_API_KEY from the environment is only sent to"));
+    assert_eq!(app.put_json("/v1/secrets", &set("ANTHROPIC_BASE_URL", &other)).await.status, StatusCode::OK);
+    assert_eq!(app.post_json("/v1/chat/completions", &chat("anthropic:claude")).await.status, StatusCode::BAD_REQUEST);
+    assert!(other_received.lock().unwrap().is_empty() && operator_received.lock().unwrap().is_empty());
+
+    // A key set with (or after) the runtime base URL goes there: whoever set it knows it.
+    assert_eq!(app.put_json("/v1/secrets", &set("OPENAI_API_KEY", "sk-mine")).await.status, StatusCode::OK);
+    assert_eq!(app.post_json("/v1/chat/completions", &chat("openai:gpt-4o")).await.status, StatusCode::OK);
+    assert_eq!(other_received.lock().unwrap()[0].1, "Bearer sk-mine");
+
+    // Moving the base URL afterwards does not take the stored key along.
+    assert_eq!(app.put_json("/v1/secrets", &set("OPENAI_BASE_URL", &format!("{other}/v2"))).await.status, StatusCode::OK);
+    let moved = app.post_json("/v1/chat/completions", &chat("openai:gpt-4o")).await;
+    assert_eq!(moved.status, StatusCode::BAD_REQUEST);
+    assert!(moved.json()["error"]["message"].as_str().unwrap().contains("OPENAI_BASE_URL changed after OPENAI_API_KEY was set"));
+    assert_eq!(other_received.lock().unwrap().len(), 1);
+
+    // Without the runtime base URL the environment's pair is used again.
+    app.put_json("/v1/secrets", &json!({"secrets": [{"key": "OPENAI_BASE_URL", "value": null}, {"key": "OPENAI_API_KEY", "value": null}]}))
+        .await;
+    assert_eq!(app.post_json("/v1/chat/completions", &chat("openai:gpt-4o")).await.status, StatusCode::OK);
+    assert_eq!(operator_received.lock().unwrap()[0].1, "Bearer sk-operator");
+}
+
+/// D13: a provider's answer is read up to EMBER_PLAYGROUND_MAX_ANSWER_BYTES, whole or streamed.
+#[tokio::test]
+async fn provider_answers_are_read_up_to_a_cap() {
+    let (stub, _) = stub_provider().await;
+    let settings = ProviderSettings {
+        openai_api_key: Some("k".into()),
+        openai_base_url: Some(format!("{stub}/v1")),
+        playground_max_answer_bytes: 64 << 10,
+        ..Default::default()
+    };
+    let app = test_app_with_providers(settings, None).await;
+    let whole =
+        app.post_json("/v1/chat/completions", &json!({"model": "openai:chatty", "messages": [{"role": "user", "content": "hi"}]})).await;
+    assert_eq!(whole.status, StatusCode::BAD_GATEWAY);
+    assert!(whole.text().contains("the answer is longer than 65536 bytes"), "{}", whole.text());
+    let streamed = app
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model": "openai:chatty", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    let text = streamed.text();
+    assert!(text.len() < 64 << 10, "{} bytes relayed", text.len());
+    assert!(text.contains("the answer is longer than 65536 bytes"), "{}", &text[text.len().saturating_sub(300)..]);
+    // Both calls are traced as errors, with the answer not kept.
+    let spans = playground_spans(&app).await;
+    assert_eq!(spans.len(), 2);
+    assert!(spans.iter().all(|span| span["status_code"] == "ERROR"), "{spans:?}");
 }

@@ -1,15 +1,26 @@
 //! The playground's providers: which ones ember can call, where, and with which key. A key or
 //! base URL set through `PUT /v1/secrets` wins over the environment, as in Phoenix.
+//!
+//! A key goes only where it was configured to go, so nobody can redirect it: a key from the
+//! environment is sent to the environment's base URL or the provider's public API, never to a
+//! base URL set at runtime; a stored key is sent to a stored base URL only if the key was set
+//! with or after it. A base URL set at runtime must be http(s) without credentials, on a host
+//! of a provider's public API, of a base URL from the environment, or of
+//! `EMBER_PLAYGROUND_ALLOWED_HOSTS`.
 
 use std::time::Duration;
 
 use ember_evals::providers::{Endpoint, Protocol, ProviderClient, ProviderError};
-use ember_store::Store;
+use ember_store::{Store, StoredSecret};
+use url::Url;
 
 use crate::secret_box::{SecretBox, UnsealError};
 
 /// How long a provider may take between two pieces of an answer, by default.
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
+
+/// The largest provider answer read, by default (whole or streamed).
+const DEFAULT_MAX_ANSWER_BYTES: usize = 16 << 20;
 
 /// Provider credentials and addresses read from the environment (Phoenix's and the SDKs' names).
 #[derive(Debug, Clone, clap::Args)]
@@ -56,6 +67,13 @@ pub struct ProviderSettings {
     /// How long a provider may take between two pieces of an answer.
     #[arg(long, env = "EMBER_PLAYGROUND_TIMEOUT_SECS", default_value_t = DEFAULT_TIMEOUT_SECS)]
     pub playground_timeout_secs: u64,
+    /// The largest provider answer the playground reads, in bytes; a longer one is an error.
+    #[arg(long, env = "EMBER_PLAYGROUND_MAX_ANSWER_BYTES", default_value_t = DEFAULT_MAX_ANSWER_BYTES)]
+    pub playground_max_answer_bytes: usize,
+    /// More hosts (comma-separated) that a provider base URL set through `PUT /v1/secrets` may
+    /// point at, beside the providers' public APIs and the hosts of base URLs set here.
+    #[arg(long, env = "EMBER_PLAYGROUND_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub playground_allowed_hosts: Vec<String>,
 }
 
 impl Default for ProviderSettings {
@@ -76,6 +94,8 @@ impl Default for ProviderSettings {
             together_api_key: None,
             ollama_base_url: None,
             playground_timeout_secs: DEFAULT_TIMEOUT_SECS,
+            playground_max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
+            playground_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -142,6 +162,41 @@ impl ProviderSettings {
         };
         value.as_deref().map(str::trim).filter(|value| !value.is_empty())
     }
+
+    /// Whether a base URL set at runtime may point at `host`.
+    fn allows_host(&self, host: &str) -> bool {
+        let host_of = |url: &str| Url::parse(url).ok().and_then(|url| url.host_str().map(str::to_ascii_lowercase));
+        let host = host.to_ascii_lowercase();
+        PROVIDERS.iter().filter(|known| known.key_name.is_some()).any(|known| host_of(known.default_base_url).as_deref() == Some(&host))
+            || PROVIDERS.iter().filter_map(|known| self.env_value(known.base_url_name)).any(|url| host_of(url).as_deref() == Some(&host))
+            || self.playground_allowed_hosts.iter().any(|allowed| allowed.trim().eq_ignore_ascii_case(&host))
+    }
+
+    /// Why `url`, set at runtime, may not be called (`None`: it may).
+    fn refuse_runtime_url(&self, url: &str) -> Option<String> {
+        let Ok(parsed) = Url::parse(url.trim()) else { return Some("it is not an absolute URL".into()) };
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Some(format!("the scheme {} is not allowed; use http or https", parsed.scheme()));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Some("a user name or password in the URL is not allowed".into());
+        }
+        match parsed.host_str() {
+            Some(host) if self.allows_host(host) => None,
+            Some(host) => Some(format!("the host {host} is not allowed; the operator can add it to EMBER_PLAYGROUND_ALLOWED_HOSTS")),
+            None => Some("it names no host".into()),
+        }
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// `PUT /v1/secrets`, at this time (ns).
+    Stored(i64),
+    Environment,
+    /// The provider's public API (base URLs only).
+    Default,
 }
 
 /// Why a provider cannot be called.
@@ -155,6 +210,12 @@ pub enum EndpointError {
     MissingKey { provider: String, key_name: &'static str },
     #[error("the secret {key} cannot be read: {reason}; set it again with PUT /v1/secrets")]
     UnreadableSecret { key: &'static str, reason: UnsealError },
+    #[error("{name} cannot be used: {reason}")]
+    BaseUrlRefused { name: &'static str, reason: String },
+    #[error("{base_url_name} was set through PUT /v1/secrets, and {key_name} from the environment is only sent to the environment's {base_url_name} or the provider's own API; set {key_name} through PUT /v1/secrets too")]
+    EnvironmentKeyElsewhere { key_name: &'static str, base_url_name: &'static str },
+    #[error("{base_url_name} changed after {key_name} was set; set {key_name} again to send it to the new address")]
+    KeyOlderThanBaseUrl { key_name: &'static str, base_url_name: &'static str },
     #[error(transparent)]
     Store(#[from] ember_store::StoreError),
 }
@@ -171,29 +232,61 @@ pub struct Playground {
 impl Playground {
     /// `phoenix_secret` (PHOENIX_SECRET) seals stored secrets when set.
     pub fn new(settings: ProviderSettings, phoenix_secret: Option<&str>) -> Result<Playground, ProviderError> {
-        let client = ProviderClient::new(Duration::from_secs(settings.playground_timeout_secs.max(1)))?;
+        let client =
+            ProviderClient::new(Duration::from_secs(settings.playground_timeout_secs.max(1)), settings.playground_max_answer_bytes)?;
         Ok(Playground { client, settings, secrets: SecretBox::new(phoenix_secret) })
     }
 
-    /// Where and how to call `provider`: secrets first, then the environment, then the default.
+    /// Where and how to call `provider`: secrets first, then the environment, then the default;
+    /// the key only where it is bound to go (see the module's documentation).
     pub(crate) async fn endpoint(&self, store: &Store, provider: &str) -> Result<Endpoint, EndpointError> {
         if NOT_YET.contains(&provider) {
             return Err(EndpointError::NotYet(provider.to_string()));
         }
         let known = PROVIDERS.iter().find(|known| known.name == provider).ok_or_else(|| EndpointError::Unknown(provider.to_string()))?;
-        let setting = |name: &'static str| async move {
-            let secret = match store.secret(name).await? {
-                Some(stored) => Some(self.secrets.open(&stored).map_err(|reason| EndpointError::UnreadableSecret { key: name, reason })?),
-                None => None,
-            };
-            let secret = secret.filter(|value| !value.trim().is_empty());
-            Ok::<_, EndpointError>(secret.or_else(|| self.settings.env_value(name).map(str::to_string)))
+        let (base_url, url_origin) = match self.setting(store, known.base_url_name).await? {
+            Some(setting) => setting,
+            None => (known.default_base_url.to_string(), Origin::Default),
         };
-        let base_url = setting(known.base_url_name).await?.unwrap_or_else(|| known.default_base_url.to_string());
+        if let Origin::Stored(_) = url_origin {
+            if let Some(reason) = self.settings.refuse_runtime_url(&base_url) {
+                return Err(EndpointError::BaseUrlRefused { name: known.base_url_name, reason });
+            }
+        }
         let api_key = match known.key_name {
-            Some(key_name) => Some(setting(key_name).await?.ok_or(EndpointError::MissingKey { provider: provider.to_string(), key_name })?),
+            Some(key_name) => {
+                let missing = || EndpointError::MissingKey { provider: provider.to_string(), key_name };
+                let (key, key_origin) = self.setting(store, key_name).await?.ok_or_else(missing)?;
+                match (key_origin, url_origin) {
+                    (Origin::Environment, Origin::Stored(_)) => {
+                        return Err(EndpointError::EnvironmentKeyElsewhere { key_name, base_url_name: known.base_url_name })
+                    }
+                    (Origin::Stored(key_set), Origin::Stored(url_set)) if key_set < url_set => {
+                        return Err(EndpointError::KeyOlderThanBaseUrl { key_name, base_url_name: known.base_url_name })
+                    }
+                    _ => Some(key),
+                }
+            }
             None => None,
         };
         Ok(Endpoint { provider: provider.to_string(), protocol: known.protocol, base_url, api_key })
+    }
+
+    /// A setting's value and origin: the stored secret, else the environment.
+    async fn setting(&self, store: &Store, name: &'static str) -> Result<Option<(String, Origin)>, EndpointError> {
+        if let Some(StoredSecret { value, updated_at }) = store.stored_secret(name).await? {
+            let value = self.secrets.open(&value).map_err(|reason| EndpointError::UnreadableSecret { key: name, reason })?;
+            if !value.trim().is_empty() {
+                return Ok(Some((value, Origin::Stored(updated_at))));
+            }
+        }
+        Ok(self.settings.env_value(name).map(|value| (value.to_string(), Origin::Environment)))
+    }
+
+    /// Why a secret may not be stored (`None`: it may): a provider's base URL must be one the
+    /// playground would call.
+    pub(crate) fn refuse_secret(&self, key: &str, value: &str) -> Option<String> {
+        let known = PROVIDERS.iter().find(|known| known.base_url_name == key)?;
+        self.settings.refuse_runtime_url(value).map(|reason| format!("{} cannot be used: {reason}", known.base_url_name))
     }
 }
