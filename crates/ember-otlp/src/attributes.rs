@@ -1,7 +1,7 @@
 //! Attribute conversions: OTLP `AnyValue` to JSON, Phoenix's unflatten rules (dotted keys to a
 //! nested object), and flattening back to dotted keys for the REST API.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ember_core::semconv::JSON_STRING_SUFFIXES;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
@@ -47,22 +47,43 @@ pub fn parse_json_string_attributes(flat: Vec<(String, Value)>) -> Vec<(String, 
         .collect()
 }
 
+/// A node with more named children than this finds them through a hash index, so unflattening
+/// stays linear in the number of keys; fewer are scanned (cheaper for OpenInference's shapes).
+const INDEXED_CHILDREN: usize = 8;
+
 #[derive(Default)]
 struct Node {
     value: Option<Value>,
     /// Named children in first-seen order.
     named: Vec<(String, Node)>,
+    /// Positions in `named` by name, once there are more than [`INDEXED_CHILDREN`].
+    positions: Option<HashMap<String, usize>>,
     /// Array children by index (a numeric segment followed by more segments).
     indexed: BTreeMap<u64, Node>,
 }
 
 impl Node {
     fn named_child(&mut self, segment: &str) -> &mut Node {
-        let position = match self.named.iter().position(|(name, _)| name == segment) {
+        let found = match &self.positions {
+            Some(positions) => positions.get(segment).copied(),
+            None => self.named.iter().position(|(name, _)| name == segment),
+        };
+        let position = match found {
             Some(position) => position,
             None => {
                 self.named.push((segment.to_string(), Node::default()));
-                self.named.len() - 1
+                let position = self.named.len() - 1;
+                match &mut self.positions {
+                    Some(positions) => {
+                        positions.insert(segment.to_string(), position);
+                    }
+                    None if self.named.len() > INDEXED_CHILDREN => {
+                        self.positions =
+                            Some(self.named.iter().enumerate().map(|(position, (name, _))| (name.clone(), position)).collect());
+                    }
+                    None => {}
+                }
+                position
             }
         };
         &mut self.named[position].1
@@ -101,7 +122,7 @@ impl Node {
         match self.value {
             Some(value) if self.has_children() => {
                 object.insert(key.clone(), value);
-                let children = Node { value: None, named: self.named, indexed: self.indexed };
+                let children = Node { value: None, named: self.named, positions: None, indexed: self.indexed };
                 if let Value::Object(map) = children.children_to_json() {
                     for (child_key, child_value) in map {
                         object.insert(format!("{key}.{child_key}"), child_value);
@@ -122,6 +143,14 @@ impl Node {
 /// recurses once per segment.
 pub const MAX_KEY_SEGMENTS: usize = 32;
 
+/// The most attributes a span may carry (OpenTelemetry SDKs keep 128 by default).
+pub const MAX_ATTRIBUTES: usize = 10_000;
+
+/// Why a span's attributes are refused before they are unflattened (`None`: they are not).
+pub fn too_many_attributes(count: usize) -> Option<String> {
+    (count > MAX_ATTRIBUTES).then(|| format!("it has {count} attributes; at most {MAX_ATTRIBUTES} are accepted"))
+}
+
 fn numeric_segment(segment: &str) -> Option<u64> {
     if segment.is_empty() || !segment.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -132,7 +161,7 @@ fn numeric_segment(segment: &str) -> Option<u64> {
 /// Unflattens dotted keys into a nested object with Phoenix's rules: segments are trimmed and
 /// empty ones ignored; a numeric segment followed by more segments is an array index, a
 /// terminal numeric segment is an object key; leading zeros are normalised; `null` values are
-/// skipped; the last write wins.
+/// skipped; the last write wins. Linear in the number of keys.
 pub fn unflatten(flat: impl IntoIterator<Item = (String, Value)>) -> Map<String, Value> {
     let mut root = Node::default();
     for (key, value) in flat {
@@ -251,6 +280,29 @@ mod tests {
     #[test]
     fn nulls_and_empty_segments_are_skipped_last_write_wins() {
         assert_eq!(unflat(&[("a..b ", json!(1)), ("c", Value::Null), ("a.b", json!(3))]), json!({"a": {"b": 3}}));
+    }
+
+    /// D3: 100k sibling keys (at the top and under one prefix) keep their order and values; this
+    /// took minutes when siblings were found by a linear scan.
+    #[test]
+    fn many_sibling_keys_unflatten_in_linear_time_in_first_seen_order() {
+        let count = 100_000;
+        let flat = (0..count).flat_map(|i| [(format!("k{i}"), json!(i)), (format!("p.k{i}"), json!(i))]);
+        let nested = unflatten(flat);
+        assert_eq!(nested.len(), count + 1);
+        assert_eq!(nested.keys().take(3).collect::<Vec<_>>(), ["k0", "p", "k1"]);
+        let under = nested["p"].as_object().unwrap();
+        assert_eq!(under.len(), count);
+        assert_eq!((under.keys().last().map(String::as_str), &under["k99999"]), (Some("k99999"), &json!(99_999)));
+        // Re-writing a key late (past the indexing threshold) still lands on the first slot.
+        let rewritten = unflatten((0..20).map(|i| (format!("k{i}"), json!(i))).chain([("k3".to_string(), json!("last"))]));
+        assert_eq!((rewritten.len(), &rewritten["k3"]), (20, &json!("last")));
+    }
+
+    #[test]
+    fn attribute_counts_past_the_cap_are_named() {
+        assert_eq!(too_many_attributes(MAX_ATTRIBUTES), None);
+        assert_eq!(too_many_attributes(MAX_ATTRIBUTES + 1).unwrap(), "it has 10001 attributes; at most 10000 are accepted");
     }
 
     #[test]

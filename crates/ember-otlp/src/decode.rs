@@ -106,6 +106,9 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
     let start_time = nanos(otlp.start_time_unix_nano, "start_time_unix_nano")?;
     let end_time = nanos(otlp.end_time_unix_nano, "end_time_unix_nano")?;
 
+    if let Some(problem) = crate::attributes::too_many_attributes(otlp.attributes.len()) {
+        return Err(format!("span {span_id}: {problem}"));
+    }
     let mut flat = decode_key_values(otlp.attributes);
     gen_ai::convert(&mut flat);
     normalise_values(&mut flat);
@@ -290,6 +293,17 @@ mod tests {
         let decoded = decode_export(request(vec![deep, otlp_span(6)], None), None);
         assert_eq!(decoded.spans.len(), 1);
         assert!(decoded.rejection_reasons[0].contains("levels deep"), "{:?}", decoded.rejection_reasons);
+    }
+
+    #[test]
+    fn spans_with_too_many_attributes_are_rejected_by_name() {
+        let mut wide = otlp_span(7);
+        for i in 0..=crate::attributes::MAX_ATTRIBUTES {
+            wide.attributes.push(kv(&format!("k{i}"), any_value::Value::IntValue(1)));
+        }
+        let decoded = decode_export(request(vec![wide, otlp_span(8)], None), None);
+        assert_eq!((decoded.spans.len(), decoded.rejected_spans), (1, 1));
+        assert!(decoded.rejection_reasons[0].ends_with("attributes; at most 10000 are accepted"), "{:?}", decoded.rejection_reasons);
     }
 
     fn with(mut span: opentelemetry_proto::tonic::trace::v1::Span, attribute: KeyValue) -> opentelemetry_proto::tonic::trace::v1::Span {

@@ -147,6 +147,9 @@ fn parse_span(input: InputSpan) -> Result<Span, String> {
     let status_code = SpanStatus::parse(&input.status_code)
         .ok_or_else(|| format!("invalid status_code {:?}; use OK, ERROR or UNSET", input.status_code))?;
     let span_kind = SpanKind::parse(&input.span_kind);
+    if let Some(problem) = ember_otlp::attributes::too_many_attributes(input.attributes.len()) {
+        return Err(problem);
+    }
     let mut flat: Vec<(String, Value)> = input.attributes.into_iter().collect();
     flat.retain(|(key, _)| key != semconv::SPAN_KIND);
     flat.push((semconv::SPAN_KIND.to_string(), json!(span_kind.as_str())));

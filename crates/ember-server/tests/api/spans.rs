@@ -147,6 +147,13 @@ async fn creating_spans_is_all_or_nothing() {
     assert_eq!(too_deep.status, StatusCode::BAD_REQUEST);
     assert!(too_deep.json()["invalid_spans"][0]["error"].as_str().unwrap().contains("levels deep"));
 
+    // D3: a span with more attributes than the cap is refused by name, before it is unflattened.
+    let mut wide = new_span("s6");
+    wide["attributes"] = serde_json::Value::Object((0..=10_000).map(|i| (format!("k{i}"), json!(1))).collect());
+    let too_wide = app.post_json("/v1/projects/p/spans", &json!({"data": [wide]})).await;
+    assert_eq!(too_wide.status, StatusCode::BAD_REQUEST);
+    assert_eq!(too_wide.json()["invalid_spans"][0]["error"], "it has 10001 attributes; at most 10000 are accepted");
+
     let malformed = app.post_json("/v1/projects/p/spans", &json!({"data": [{"name": "x"}]})).await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
     let location = malformed.json()["detail"][0]["loc"].clone();
