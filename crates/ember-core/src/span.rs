@@ -33,11 +33,58 @@ pub fn json_depth(value: &Value) -> usize {
     }
 }
 
+/// The most JSON text a span's attributes and events may take. Stored values are read back only
+/// up to twice this (the SQLite codec's cap; PostgreSQL's JSONB stops at 255 MiB), and JSON
+/// escaping can make a value six times its size (`\u0001`), so the check is on the JSON text.
+pub const MAX_ATTRIBUTES_JSON_BYTES: usize = 128 << 20;
+
+/// An upper bound of the JSON text length of `value`, without writing it.
+fn json_length_bound(value: &Value) -> usize {
+    // Six bytes per byte covers the longest escape (`\u00XX`); numbers are at most 24 bytes.
+    let text = |text: &str| 2 + 6 * text.len();
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(string) => text(string),
+        Value::Array(items) => 2 + items.iter().map(|item| json_length_bound(item) + 1).sum::<usize>(),
+        Value::Object(map) => 2 + map.iter().map(|(key, item)| text(key) + json_length_bound(item) + 2).sum::<usize>(),
+    }
+}
+
+/// The exact JSON text length of `value`.
+fn json_length(value: &impl Serialize) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
 impl Span {
-    /// Why the span cannot be stored, if it cannot.
+    /// Why the span cannot be stored (so that it could not be read back whole), if it cannot.
     pub fn storage_problem(&self) -> Option<String> {
         let depth = 1 + self.attributes.values().map(json_depth).max().unwrap_or(0);
-        (depth > MAX_ATTRIBUTE_DEPTH).then(|| format!("attributes nest {depth} levels deep; at most {MAX_ATTRIBUTE_DEPTH} are stored"))
+        if depth > MAX_ATTRIBUTE_DEPTH {
+            return Some(format!("attributes nest {depth} levels deep; at most {MAX_ATTRIBUTE_DEPTH} are stored"));
+        }
+        let values = || std::iter::once(&self.attributes).chain(self.events.iter().map(|event| &event.attributes));
+        let bound: usize =
+            values().map(|map| map.iter().map(|(key, value)| 8 + 6 * key.len() + json_length_bound(value)).sum::<usize>()).sum();
+        if bound <= MAX_ATTRIBUTES_JSON_BYTES {
+            return None;
+        }
+        // Only large spans get here; they are measured exactly.
+        let length: usize = values().map(json_length).sum();
+        (length > MAX_ATTRIBUTES_JSON_BYTES)
+            .then(|| format!("its attributes take {length} bytes as JSON; at most {MAX_ATTRIBUTES_JSON_BYTES} are stored"))
     }
 
     /// The value at a dotted path of the nested attributes, e.g. `session.id`.
@@ -204,5 +251,21 @@ mod tests {
         assert_eq!(SpanKind::parse("llm"), SpanKind::Llm);
         assert_eq!(SpanKind::parse("Retriever"), SpanKind::Retriever);
         assert_eq!(SpanKind::parse("banana"), SpanKind::Unknown);
+    }
+
+    /// D4: 22 MiB of control characters is 132 MiB of JSON, which could not be read back.
+    #[test]
+    fn spans_whose_json_would_be_too_large_to_read_back_are_refused() {
+        let escaped = span_with(json!({"input": {"value": "\u{1}".repeat(22 << 20)}}));
+        assert!(escaped.storage_problem().is_some_and(|problem| problem.contains("bytes as JSON; at most 134217728")));
+        // The same length of plain text fits (the bound is exceeded, the exact length is not).
+        assert_eq!(span_with(json!({"input": {"value": "a".repeat(22 << 20)}})).storage_problem(), None);
+        let mut with_event = span_with(json!({}));
+        with_event.events.push(SpanEvent {
+            name: "e".into(),
+            timestamp: 0,
+            attributes: json!({"x": "\u{1}".repeat(22 << 20)}).as_object().cloned().unwrap(),
+        });
+        assert!(with_event.storage_problem().is_some());
     }
 }

@@ -160,3 +160,56 @@ async fn oversized_batches_are_refused_and_a_full_queue_answers_503() {
     blocker.release().await;
     assert_eq!(waiting.await.unwrap(), StatusCode::OK, "the queued request completes once the database is free");
 }
+
+/// D4: a span whose attributes could not be read back (22 MiB of control characters is 132 MiB
+/// of JSON) is refused in partial_success, not stored; and a stored value that cannot be decoded
+/// (damaged) no longer fails its project's reads or the delete of its span.
+#[tokio::test]
+async fn spans_that_could_not_be_read_back_are_refused_and_reads_survive_damaged_values() {
+    let app = test_app_with(QueueLimits::default(), 64 << 20).await;
+    let mut poison = span(1, 2, None, "LLM");
+    poison.attributes.push(ember_otlp::fixtures::string_attribute("output.value", &"\u{1}".repeat(22 << 20)));
+    let response = app.export(&request(None, vec![span(1, 1, None, "CHAIN"), poison])).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let partial = ExportTraceServiceResponse::decode(&response.body[..]).unwrap().partial_success.expect("partial success");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(partial.error_message.contains("bytes as JSON; at most 134217728 are stored"), "{}", partial.error_message);
+
+    let spans = app.get("/v1/projects/default/spans").await;
+    assert_eq!(spans.status, StatusCode::OK);
+    assert_eq!(spans.json()["data"].as_array().unwrap().len(), 1);
+
+    let span_id = span_id(1);
+    if !app.store.damage_span_attributes(&span_id).await.unwrap() {
+        return; // PostgreSQL's JSONB cannot hold an undecodable value.
+    }
+    let listed = app.get("/v1/projects/default/spans").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    assert!(listed.json()["data"][0]["attributes"]["ember.unreadable_attributes"].as_str().unwrap().contains("unreadable"));
+    for uri in ["/v1/projects/default/spans?filter_condition=%27x%27%20in%20input.value", "/v1/projects/default/spans/otlpv1"] {
+        assert_eq!(app.get(uri).await.status, StatusCode::OK, "{uri}");
+    }
+    let queried = app.query_spans("/v1/spans?project_name=default", &json!({"queries": [{}]})).await;
+    assert_eq!(queried.status, StatusCode::OK, "{}", queried.text());
+    assert_eq!(app.delete(&format!("/v1/spans/{span_id}")).await.status, StatusCode::NO_CONTENT);
+    assert!(app.get("/v1/projects/default/spans").await.json()["data"].as_array().unwrap().is_empty());
+}
+
+/// NUL characters in names, keys and values are stored and read back: as given on SQLite, as
+/// U+FFFD on PostgreSQL (whose text and JSONB cannot hold U+0000).
+#[tokio::test]
+async fn nul_characters_round_trip() {
+    let app = test_app().await;
+    let mut with_nul = span(1, 1, None, "LLM");
+    with_nul.name = "a\u{0}b".into();
+    with_nul.attributes.push(ember_otlp::fixtures::string_attribute("metadata.k\u{0}ey", "v\u{0}alue"));
+    with_nul.attributes.push(ember_otlp::fixtures::string_attribute("output.value", "x\u{0}y"));
+    let response = app.export(&request(None, vec![with_nul])).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(ExportTraceServiceResponse::decode(&response.body[..]).unwrap().partial_success.is_none());
+    let nul = if app.store.backend_name() == "sqlite" { "\u{0}" } else { "\u{FFFD}" };
+    let listed = app.get("/v1/projects/default/spans").await.json();
+    let stored = &listed["data"][0];
+    assert_eq!((&stored["name"], &stored["attributes"]["output.value"]), (&json!(format!("a{nul}b")), &json!(format!("x{nul}y"))));
+    assert_eq!(stored["attributes"][format!("metadata.k{nul}ey")], format!("v{nul}alue"));
+}

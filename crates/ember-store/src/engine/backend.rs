@@ -301,7 +301,7 @@ impl Row {
             Row::Sqlite(row) => {
                 let stored: Vec<u8> = sqlx::Row::try_get(row, index)?;
                 let codec = codec.ok_or_else(|| StoreError::Corrupt("no attribute codec".into()))?;
-                codec.decode(&stored).map_err(|error| StoreError::Corrupt(error.to_string()))
+                Ok(crate::sqlite::codec::or_unreadable(codec.decode(&stored)))
             }
             Row::Postgres(row) => Ok(sqlx::Row::try_get(row, index)?),
         }

@@ -150,6 +150,18 @@ impl Store {
         self.codec.as_ref().is_some_and(|codec| codec.has_dictionary())
     }
 
+    /// Overwrites a span's stored attributes with a value the codec cannot decode, as a damaged
+    /// or oversized value would be; `false` on PostgreSQL, whose JSONB cannot hold one.
+    #[cfg(feature = "testsuite")]
+    pub async fn damage_span_attributes(&self, span_id: &str) -> Result<bool> {
+        if self.dialect != Dialect::Sqlite {
+            return Ok(false);
+        }
+        // Format byte 1 (a zstd frame) followed by bytes that are not one.
+        let statement = Statement::new("UPDATE spans SET attributes = X'01FFFFFF' WHERE span_id = $1", [span_id.into()]);
+        Ok(self.writer.exec().execute(statement).await? == 1)
+    }
+
     /// Closes every connection (on SQLite, checkpointing the WAL).
     pub async fn close(&self) {
         if let Some(checkpointer) = &self.checkpointer {

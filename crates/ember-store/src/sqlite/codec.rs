@@ -42,6 +42,17 @@ thread_local! {
 #[error("stored attributes are unreadable: {0}")]
 pub struct CorruptValue(pub(crate) &'static str);
 
+/// What reads see in place of a stored value that cannot be decoded (damaged, or written before
+/// ingest refused values too large to read back): an object naming the problem, so one bad value
+/// never fails a page, a filter or the delete of its span.
+pub(crate) fn or_unreadable(decoded: Result<String, CorruptValue>) -> String {
+    decoded.unwrap_or_else(|error| {
+        tracing::warn!(%error, "a stored attributes value is unreadable; reads see a placeholder");
+        let reason = serde_json::Value::String(error.to_string());
+        format!(r#"{{"ember":{{"unreadable_attributes":{reason}}}}}"#)
+    })
+}
+
 struct Dictionary {
     id: u32,
     encoder: &'static EncoderDictionary<'static>,

@@ -110,7 +110,7 @@ fn with_decoded<R>(codec: &Codec, stored: &[u8], patch: Option<&[u8]>, use_json:
 }
 
 fn decode_patched(codec: &Codec, stored: &[u8], patch: Option<&[u8]>) -> Result<String, CorruptValue> {
-    let json = codec.decode(stored)?;
+    let json = crate::sqlite::codec::or_unreadable(codec.decode(stored));
     match patch {
         None => Ok(json),
         Some(patch) => {
@@ -222,9 +222,8 @@ unsafe extern "C" fn ember_metadata(context: *mut ffi::sqlite3_context, _argc: c
             ffi::sqlite3_result_null(context);
             return;
         };
-        let entry = codec.decode(stored).and_then(|json| {
-            crate::sqlite::metadata_patch::metadata_entry(&json).map_err(|_| CorruptValue("attributes are not a JSON object"))
-        });
+        let json = crate::sqlite::codec::or_unreadable(codec.decode(stored));
+        let entry = crate::sqlite::metadata_patch::metadata_entry(&json).map_err(|_| CorruptValue("attributes are not a JSON object"));
         match entry {
             Ok(entry) => ffi::sqlite3_result_text64(
                 context,
