@@ -173,8 +173,8 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         )
 }
 
-/// Every HTTP route of ember (the API's and the web UI's), with the version header on every
-/// response.
+/// Every HTTP route of ember (the API's and the web UI's), behind the CSRF guard, with the
+/// version header on every response.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.max_body_bytes;
     let upload_limit = usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX);
@@ -186,6 +186,7 @@ pub fn app(state: AppState) -> Router {
     router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .layer(middleware::map_response(add_version_header))
         .with_state(state)
 }

@@ -78,6 +78,11 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_INGEST_WRITERS", default_value_t = defaults::INGEST_WRITERS)]
     pub ingest_writers: usize,
 
+    /// Origins (comma-separated, e.g. `https://app.example`) whose browser pages may write to
+    /// ember besides its own pages; other sites' writes get 403.
+    #[arg(long, env = "PHOENIX_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
     /// Largest request body, counted after decompression; larger bodies get 413.
     #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 64 << 20)]
     pub max_body_bytes: usize,

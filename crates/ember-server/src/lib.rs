@@ -9,6 +9,7 @@ pub mod app;
 mod body;
 mod caller;
 pub mod config;
+mod csrf;
 mod error;
 #[cfg(feature = "graphql")]
 mod graphql;

@@ -66,6 +66,7 @@ impl Server {
                 ),
                 max_body_bytes: config.max_body_bytes,
                 max_upload_bytes: config.max_upload_bytes,
+                allowed_origins: config.allowed_origins.clone(),
             },
             store,
             writer,

@@ -10,4 +10,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Largest dataset upload file after decompression.
     pub max_upload_bytes: u64,
+    /// Origins besides this server's own whose browser pages may write (`PHOENIX_ALLOWED_ORIGINS`).
+    pub allowed_origins: Vec<String>,
 }

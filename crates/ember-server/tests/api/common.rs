@@ -65,7 +65,7 @@ async fn test_app_with_all(
     let store = database.open().await;
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
     let services = Services::new(store.clone(), ingest.clone(), Playground::new(providers, phoenix_secret).unwrap());
-    let router = app(AppState { services, max_body_bytes, max_upload_bytes: 4 * max_body_bytes as u64 });
+    let router = app(AppState { services, max_body_bytes, max_upload_bytes: 4 * max_body_bytes as u64, allowed_origins: Vec::new() });
     TestApp { router, store, queue: ingest, database }
 }
 

@@ -1,8 +1,9 @@
 //! Each rule of the service layer driven through every transport that can reach it: the reserved
-//! annotation name, the undeletable default project, and one answer per error classification.
+//! annotation name, the undeletable default project, one answer per error classification, and
+//! the cross-site request guard on every write.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use ember_otlp::fixtures::{request, span, span_id, trace_id};
 use ember_store::QueueLimits;
 use serde_json::{json, Value};
@@ -184,4 +185,72 @@ async fn a_full_ingest_queue_is_a_retryable_503_on_every_http_ingest_route() {
     }
     blocker.release().await;
     assert_eq!(queued.await.unwrap(), StatusCode::OK, "the queued export completes once the database is free");
+}
+
+/// D10: every write of the route table, and every form of the web UI, refuses a browser request
+/// from another site (403) without touching data; API writes refuse the body types a page can send
+/// without a preflight (415).
+#[tokio::test]
+async fn cross_site_writes_are_refused_on_every_route() {
+    let app = test_app().await;
+    app.ingest(&request(Some("victim"), vec![span(1, 1, None, "LLM")])).await;
+    let project = app.get("/v1/projects/victim").await.json()["data"]["id"].as_str().unwrap().to_string();
+    let rowid = ember_core::GlobalId::decode_as(&project, ember_core::GlobalType::Project).unwrap();
+    let table = ember_server::app::api_routes(0);
+    let api_writes =
+        table.routes().iter().filter(|(_, method)| *method != Method::GET).map(|(path, method)| (path.to_string(), method.clone()));
+    let form_writes = [
+        "/projects",
+        "/projects/{id}/delete",
+        "/projects/{id}/annotations",
+        "/projects/{id}/annotations/delete",
+        "/projects/{id}/dataset-examples",
+        "/settings/annotation-configs",
+        "/settings/annotation-configs/{id}",
+        "/settings/annotation-configs/{id}/delete",
+    ]
+    .map(|path| (path.to_string(), Method::POST));
+    let mut checked = 0;
+    for (path, method) in api_writes.chain(form_writes) {
+        // Every path parameter names the victim project (or anything: the guard runs first).
+        let uri = path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { rowid.to_string() } else { segment.to_string() })
+            .collect::<Vec<_>>()
+            .join("/");
+        let forged = |extra: (&'static str, &'static str), content_type: &'static str| {
+            Request::builder()
+                .method(method.clone())
+                .uri(&uri)
+                .header("host", "127.0.0.1:6006")
+                .header("content-type", content_type)
+                .header(extra.0, extra.1)
+                .body(Body::from(r#"{"span_ids": ["0101010101010101"]}"#))
+                .unwrap()
+        };
+        for extra in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site"), ("origin", "null")] {
+            assert_eq!(
+                app.send(forged(extra, "application/x-www-form-urlencoded")).await.status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri} {extra:?}"
+            );
+        }
+        if uri.starts_with("/v1/") || uri == "/graphql" {
+            let plain = app.send(forged(("x-requested-by", "test"), "text/plain")).await;
+            assert_eq!(plain.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{method} {uri}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 40, "{checked} routes checked");
+    // Nothing was changed: the project and its span are there.
+    assert_eq!(app.get("/v1/projects/victim/spans").await.json()["data"].as_array().unwrap().len(), 1);
+    // The server's own pages still write.
+    let own = Request::post(format!("/projects/{rowid}/delete"))
+        .header("host", "127.0.0.1:6006")
+        .header("origin", "http://127.0.0.1:6006")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(own).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/v1/projects/victim").await.status, StatusCode::NOT_FOUND);
 }

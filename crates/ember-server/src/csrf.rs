@@ -1,0 +1,161 @@
+//! The cross-site request forgery guard, one rule for every route that changes data (the API's
+//! and the web UI's forms): a browser sends `Sec-Fetch-Site` and `Origin` with a write, and a
+//! page of another site must not be able to make a user's browser delete their data.
+//!
+//! - A write (any method but GET, HEAD, OPTIONS) whose `Sec-Fetch-Site` is `cross-site` or
+//!   `same-site`, or whose `Origin` is neither this server (the `Host` it was asked as) nor one of
+//!   `PHOENIX_ALLOWED_ORIGINS`, is refused with 403.
+//! - An API write (`/v1/...`, `/graphql`) whose body is typed `text/plain` or
+//!   `application/x-www-form-urlencoded` is refused with 415: those are the types a page can send
+//!   cross-site without a preflight, and no API route reads them (FastAPI does not either).
+//!
+//! Clients that are not browsers (the Phoenix and Arize SDKs, OTel exporters, curl) send neither
+//! header and are unaffected.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+
+/// Why a write is refused, if it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    CrossSite,
+    /// The body's media type.
+    SimpleContentType(String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::CrossSite => {
+                (StatusCode::FORBIDDEN, "Cross-site requests may not change data: the request's Origin is not this server").into_response()
+            }
+            Refusal::SimpleContentType(mime) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Unsupported content type {mime:?} for a write to the API; send JSON as application/json"),
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// Whether a request may go on; see the module's documentation.
+pub(crate) fn check(method: &Method, path: &str, headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), Refusal> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
+    if matches!(text(header::HeaderName::from_static("sec-fetch-site")), Some(site) if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site"))
+    {
+        return Err(Refusal::CrossSite);
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("null").trim();
+        let allowed = allowed_origins.iter().any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
+            || text(header::HOST).is_some_and(|host| same_authority(origin, host));
+        if !allowed {
+            return Err(Refusal::CrossSite);
+        }
+    }
+    let api = path.starts_with("/v1/") || path == "/graphql";
+    let mime = text(header::CONTENT_TYPE).map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    if let Some(mime) = mime.filter(|mime| api && matches!(mime.as_str(), "text/plain" | "application/x-www-form-urlencoded")) {
+        return Err(Refusal::SimpleContentType(mime));
+    }
+    Ok(())
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names `host` (`host[:port]`), with the scheme's
+/// default port implied. The scheme is not compared: a proxy that ends TLS forwards plain HTTP.
+fn same_authority(origin: &str, host: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else { return false };
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return false,
+    };
+    let normalise = |authority: &str| {
+        let authority = authority.to_ascii_lowercase();
+        let has_port = !authority.ends_with(']')
+            && authority.rsplit_once(':').is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+        if has_port {
+            authority
+        } else {
+            format!("{authority}:{default_port}")
+        }
+    };
+    normalise(authority) == normalise(host)
+}
+
+/// The guard as middleware over every route.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match check(request.method(), request.uri().path(), request.headers(), &state.allowed_origins) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn browser_writes_from_other_sites_are_refused() {
+        let post = Method::POST;
+        let host = ("host", "127.0.0.1:6006");
+        assert_eq!(check(&post, "/projects/2/delete", &headers(&[host, ("origin", "http://evil.example")]), &[]), Err(Refusal::CrossSite));
+        assert_eq!(check(&post, "/projects/2/delete", &headers(&[host, ("origin", "null")]), &[]), Err(Refusal::CrossSite));
+        assert_eq!(check(&post, "/v1/sessions/delete", &headers(&[("sec-fetch-site", "cross-site")]), &[]), Err(Refusal::CrossSite));
+        assert_eq!(check(&post, "/v1/sessions/delete", &headers(&[("sec-fetch-site", "same-site")]), &[]), Err(Refusal::CrossSite));
+        // The server's own pages, listed origins, non-browser clients and reads pass.
+        assert_eq!(
+            check(
+                &post,
+                "/projects/2/delete",
+                &headers(&[host, ("origin", "http://127.0.0.1:6006"), ("sec-fetch-site", "same-origin")]),
+                &[]
+            ),
+            Ok(())
+        );
+        assert_eq!(check(&post, "/projects", &headers(&[("host", "ember.example"), ("origin", "https://ember.example")]), &[]), Ok(()));
+        assert_eq!(
+            check(&post, "/projects", &headers(&[host, ("origin", "https://app.example")]), &["https://app.example/".into()]),
+            Ok(())
+        );
+        assert_eq!(check(&post, "/v1/span_annotations", &headers(&[("content-type", "application/json")]), &[]), Ok(()));
+        assert_eq!(check(&Method::GET, "/projects", &headers(&[host, ("origin", "http://evil.example")]), &[]), Ok(()));
+        assert_eq!(
+            check(&post, "/projects", &headers(&[("host", "127.0.0.1:6006"), ("origin", "http://127.0.0.1:6007")]), &[]),
+            Err(Refusal::CrossSite)
+        );
+    }
+
+    #[test]
+    fn api_writes_refuse_the_content_types_a_page_can_send_without_a_preflight() {
+        for content_type in ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded"] {
+            let headers = headers(&[("content-type", content_type)]);
+            let mime = content_type.split(';').next().unwrap().to_string();
+            assert_eq!(check(&Method::POST, "/v1/projects/p/spans/delete", &headers, &[]), Err(Refusal::SimpleContentType(mime.clone())));
+            assert_eq!(check(&Method::POST, "/graphql", &headers, &[]), Err(Refusal::SimpleContentType(mime)));
+        }
+        // UI forms are urlencoded by design (and Origin-checked); uploads are multipart.
+        assert_eq!(check(&Method::POST, "/projects", &headers(&[("content-type", "application/x-www-form-urlencoded")]), &[]), Ok(()));
+        assert_eq!(
+            check(&Method::POST, "/v1/datasets/upload", &headers(&[("content-type", "multipart/form-data; boundary=x")]), &[]),
+            Ok(())
+        );
+    }
+}
