@@ -17,7 +17,7 @@
 //! `attributes.<path>`, `metadata.<key>`. Keywords are case-insensitive.
 
 use crate::error::{QueryError, Result};
-use crate::syntax::{check_tree_depth, CompareOp, Node, NodeKind};
+use crate::syntax::{check_tree, CompareOp, Node, NodeKind};
 use crate::MAX_DEPTH;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -158,7 +158,7 @@ pub(crate) fn parse(text: &str) -> Result<Node> {
     let node = parser.or()?;
     match &parser.peek().tok {
         Tok::End => {
-            check_tree_depth(&node)?;
+            check_tree(&node)?;
             Ok(node)
         }
         other => Err(QueryError::new(parser.peek().column, format!("unexpected {}", describe(other)))),

@@ -21,7 +21,9 @@
 //! So a filter can select different rows but never change the shape of the statement; the
 //! injection tests check that quotes, comments, `;` and look-alike characters stay in parameters.
 //! Parser recursion and the depth of the syntax tree are bounded by [`MAX_DEPTH`], so no input
-//! can exhaust the stack.
+//! can exhaust the stack; the tree's size by [`MAX_FILTER_TERMS`], [`MAX_CHAINED_CONDITIONS`]
+//! and [`MAX_LIKE_PATTERN_BYTES`], so no filter reaches the database engine's own limits (a 422
+//! naming the cap instead of a 500).
 
 mod ast;
 pub mod attribute_index;
@@ -46,6 +48,17 @@ pub const PROBE_LIMIT: usize = 1000;
 
 /// Filters nested deeper than this (brackets, `not`, operator chains, paths) are refused.
 pub const MAX_DEPTH: usize = 64;
+
+/// Filters with more terms (names, values, operators) than this are refused: every value is a
+/// bound parameter, and SQLite binds at most 32,766.
+pub const MAX_FILTER_TERMS: usize = 25_000;
+
+/// Filters that chain more conditions than this along one path (`a or b or …`, `a < b < …`) are
+/// refused: SQL nests a chain one level per condition, and SQLite stops at 1,000.
+pub const MAX_CHAINED_CONDITIONS: usize = 500;
+
+/// The longest AX `LIKE` pattern (SQLite refuses patterns over 50,000 bytes).
+pub const MAX_LIKE_PATTERN_BYTES: usize = 10_000;
 
 /// What a filter selects: spans, traces or sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use super::lexer::{tokenize, Tok, Token};
 use crate::error::{QueryError, Result};
-use crate::syntax::{check_tree_depth, BinaryOp, CompareOp, Node, NodeKind};
+use crate::syntax::{check_tree, BinaryOp, CompareOp, Node, NodeKind};
 use crate::MAX_DEPTH;
 
 /// Words that are never names.
@@ -27,7 +27,7 @@ pub(crate) fn parse(text: &str) -> Result<Node> {
     if next.tok != Tok::End {
         return Err(QueryError::new(next.column, format!("unexpected {}", describe(&next.tok))));
     }
-    check_tree_depth(&node)?;
+    check_tree(&node)?;
     Ok(node)
 }
 

@@ -238,3 +238,41 @@ async fn awkward_attribute_keys_select_alike_through_every_filter() {
         assert_eq!(names(by_filter.json()), [span_id(1)], "{condition}");
     }
 }
+
+/// D9: filters that would reach the database engine's limits (expression depth, bound
+/// variables, LIKE pattern length) are 422 naming the cap; just under the caps they run.
+#[tokio::test]
+async fn filters_past_the_size_caps_are_422_not_500() {
+    let app = seeded().await;
+    let chain = |terms: usize, joiner: &str, term: &str| vec![term; terms].join(joiner);
+    let get = |uri: String| {
+        let app = &app;
+        async move { app.get(&uri).await }
+    };
+    let ok = get(format!("/v1/projects/p/spans?filter_condition={}", encode(&chain(500, " or ", "name == 'x'")))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    for uri in [
+        format!("/v1/projects/p/spans?filter_condition={}", encode(&chain(1000, " or ", "name == 'x'"))),
+        format!("/v1/projects/p/spans?filter_condition={}", encode(&chain(1000, " and ", "name != 'x'"))),
+        format!("/v1/projects/p/traces?filter_condition={}", encode(&chain(1000, " or ", "num_spans == 1"))),
+        format!("/v1/projects/p/sessions?filter_condition={}", encode(&chain(1000, " or ", "error_count == 1"))),
+        format!("/v1/projects/p/spans?filter={}", encode(&chain(1000, " OR ", "name = 'x'"))),
+    ] {
+        let response = get(uri.clone()).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", &uri[..80]);
+        assert!(response.text().contains("chains more than 500 conditions"), "{}", response.text());
+    }
+    let like = get(format!("/v1/projects/p/spans?filter={}", encode(&format!("name LIKE '{}b'", "_".repeat(50_000))))).await;
+    assert_eq!(like.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(like.text().contains("LIKE pattern is longer than 10000 bytes"), "{}", like.text());
+
+    let in_list = |count: usize| {
+        let values: Vec<String> = (0..count).map(|i| format!("'v{i}'")).collect();
+        json!({"queries": [{"filter": {"condition": format!("name in [{}]", values.join(","))}}]})
+    };
+    let listed = app.query_spans("/v1/spans?project_name=p", &in_list(20_000)).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    let refused = app.query_spans("/v1/spans?project_name=p", &in_list(33_000)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("more than 25000 terms"), "{}", refused.text());
+}
