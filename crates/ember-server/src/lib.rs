@@ -29,6 +29,7 @@ mod state;
 mod transport_errors;
 #[cfg(feature = "ui")]
 mod ui;
+mod untrusted;
 mod wire;
 
 pub use app::app;

@@ -1,8 +1,9 @@
 //! Tabular request bodies as rows of JSON values, for the bulk span APIs: JSON (an array of
 //! objects, or `{"data": [...]}`), CSV with a header row (every cell is text; empty cells are
 //! missing values), Arrow IPC streams and Parquet files (`pyarrow`'s, e.g. from a pandas
-//! DataFrame).
+//! DataFrame). Decoded off the runtime, panic-free (see `untrusted`).
 
+use axum::body::Bytes;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
@@ -10,21 +11,22 @@ use crate::error::{ApiError, ApiResult};
 
 pub type Rows = Vec<Map<String, Value>>;
 
-pub fn read_rows(headers: &HeaderMap, body: &[u8]) -> ApiResult<Rows> {
+pub async fn read_rows(headers: &HeaderMap, body: Bytes) -> ApiResult<Rows> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    match media_type.as_str() {
-        "application/json" => json_rows(body),
-        "text/csv" => csv_rows(body),
+    let (format, decode): (&'static str, fn(&[u8]) -> ApiResult<Rows>) = match media_type.as_str() {
+        "application/json" => ("JSON", json_rows),
+        "text/csv" => ("CSV", csv_rows),
         #[cfg(feature = "arrow")]
-        "application/vnd.apache.arrow.stream" | "application/x-pandas-arrow" => arrow_rows::read(body),
+        "application/vnd.apache.arrow.stream" | "application/x-pandas-arrow" => ("Arrow IPC", arrow_rows::read),
         #[cfg(feature = "parquet")]
-        "application/vnd.apache.parquet" | "application/x-parquet" => arrow_rows::read_parquet(body),
-        _ => Err(ApiError::new(
+        "application/vnd.apache.parquet" | "application/x-parquet" => ("Parquet", arrow_rows::read_parquet),
+        _ => return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Unsupported content type {content_type:?}; send application/json, text/csv, application/vnd.apache.arrow.stream or application/vnd.apache.parquet"),
         )),
-    }
+    };
+    crate::untrusted::decode_off_runtime(format, move || decode(&body)).await
 }
 
 /// The columns of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame) and its rows,

@@ -103,9 +103,10 @@ impl UploadForm {
         let UploadForm { keys, file, kind, .. } = self;
         tokio::task::spawn_blocking(move || {
             let mut batcher = Batcher { keys, sender, batch: Vec::with_capacity(EXAMPLES_PER_BATCH), columns_checked: false };
-            let message = match batcher.parse(kind, file) {
-                Ok(()) => Parsed::Done,
-                Err(error) => Parsed::Failed(error),
+            let message = match crate::untrusted::without_panic("upload", || batcher.parse(kind, file)) {
+                Some(Ok(())) => Parsed::Done,
+                Some(Err(error)) => Parsed::Failed(error),
+                None => Parsed::Failed(crate::untrusted::malformed("the uploaded file")),
             };
             let _ = batcher.sender.blocking_send(message);
         });

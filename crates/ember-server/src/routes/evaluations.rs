@@ -28,9 +28,13 @@ pub async fn post(
     let media_type = media_type(&headers);
     let body = decompress(body, content_encoding(&headers)?, state.max_body_bytes)?;
     let evaluations: Evaluations = match media_type.as_str() {
-        "application/x-protobuf" | "application/protobuf" => protobuf::decode(&body)?,
+        "application/x-protobuf" | "application/protobuf" => {
+            crate::untrusted::decode_off_runtime("protobuf", move || Ok(protobuf::decode(&body)?)).await?
+        }
         #[cfg(feature = "arrow")]
-        "application/x-pandas-arrow" => crate::legacy_evaluations::arrow::decode(&body)?,
+        "application/x-pandas-arrow" => {
+            crate::untrusted::decode_off_runtime("Arrow IPC", move || Ok(crate::legacy_evaluations::arrow::decode(&body)?)).await?
+        }
         _ => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

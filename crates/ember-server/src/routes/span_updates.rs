@@ -38,7 +38,7 @@ pub async fn update_evaluations(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<EvaluationsWritten>> {
-    let rows = read_rows(&headers, &decompressed(&state, &headers, body)?)?;
+    let rows = read_rows(&headers, decompressed(&state, &headers, body)?).await?;
     let update = state.services.span_updates().evaluations(&caller, ProjectRef::Identifier(&project), &rows).await?;
     Ok(Json(EvaluationsWritten { spans_processed: update.spans_processed, evaluations_written: update.written }))
 }
@@ -56,7 +56,7 @@ pub async fn update_annotations(
     let body = decompressed(&state, &headers, body)?;
     let rows = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) if object.contains_key("annotations") => record_rows(object)?,
-        _ => read_rows(&headers, &body)?,
+        _ => read_rows(&headers, body).await?,
     };
     let update = state.services.span_updates().annotations(&caller, ProjectRef::Identifier(&project), (start, end), &rows).await?;
     Ok(Json(AnnotationsWritten { spans_processed: update.spans_processed, annotations_written: update.written }))
@@ -97,7 +97,7 @@ pub async fn update_metadata(
     body: Bytes,
 ) -> ApiResult<Json<MetadataUpdateReport>> {
     let patch_column = params.get("patch_document_column_name").unwrap_or("patch_document").to_string();
-    let rows = read_rows(&headers, &decompressed(&state, &headers, body)?)?;
+    let rows = read_rows(&headers, decompressed(&state, &headers, body)?).await?;
     let report = state.services.span_updates().metadata(&caller, ProjectRef::Identifier(&project), &rows, &patch_column).await?;
     let errors: Vec<MetadataError> =
         report.errors.into_iter().map(|(span_id, error_message)| MetadataError { span_id, error_message }).collect();
@@ -131,7 +131,7 @@ pub async fn delete_spans(
             };
             state.services.spans().delete_many(&caller, project, &ids).await?;
         }
-        _ => state.services.span_updates().delete_rows(&caller, project, &read_rows(&headers, &body)?).await?,
+        _ => state.services.span_updates().delete_rows(&caller, project, &read_rows(&headers, body).await?).await?,
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

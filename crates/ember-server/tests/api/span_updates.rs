@@ -236,3 +236,47 @@ async fn spans_are_deleted_by_id_and_unknown_ids_are_ignored() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.post_json("/v1/projects/nope/spans/delete", &json!({"span_ids": []})).await.status, StatusCode::NOT_FOUND);
 }
+
+/// An Arrow IPC stream of one row whose span-id buffer claims 1 TiB (it used to panic the
+/// handler in arrow-buffer and drop the connection).
+fn lying_arrow_stream(metadata: &[(&str, &str)]) -> Vec<u8> {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    let schema = Schema::new(vec![Field::new("context.span_id", DataType::Utf8, false), Field::new("eval.Q.label", DataType::Utf8, false)])
+        .with_metadata(
+            metadata.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect::<std::collections::HashMap<_, _>>(),
+        );
+    let columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![span_id(1)])), Arc::new(StringArray::from(vec!["x"]))];
+    let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
+    let mut body = Vec::new();
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut body, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    // In the record batch's metadata (after the schema message: marker, length, flatbuffer), the
+    // Buffer{offset, length: 16} of the span id's bytes, the only 16-byte buffer.
+    let message_length = |at: usize| 8 + i32::from_le_bytes(body[at + 4..at + 8].try_into().unwrap()) as usize;
+    let batch = message_length(0);
+    let metadata = batch + 8..batch + message_length(batch);
+    let length = 16_i64.to_le_bytes();
+    let at = metadata.clone().step_by(8).find(|at| body[*at..*at + 8] == length).expect("the span id buffer");
+    body[at..at + 8].copy_from_slice(&(1_i64 << 40).to_le_bytes());
+    body
+}
+
+/// D8: malformed Arrow that makes the arrow crates panic is a 422 answer, on the AX bulk routes
+/// and legacy `/v1/evaluations`; nothing is written.
+#[tokio::test]
+async fn arrow_bodies_that_panic_the_decoder_are_422() {
+    let app = seeded().await;
+    let bulk = post(&app, "/v1/projects/p/spans/evaluations", "application/vnd.apache.arrow.stream", lying_arrow_stream(&[])).await;
+    assert_eq!(bulk.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bulk.text());
+    assert!(bulk.text().contains("Arrow IPC body"), "{}", bulk.text());
+    let legacy =
+        post(&app, "/v1/evaluations", "application/x-pandas-arrow", lying_arrow_stream(&[("arize", r#"{"eval_name": "Q"}"#)])).await;
+    assert_eq!(legacy.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", legacy.text());
+    assert!(annotations_of(&app, 1).await.iter().all(|a| a["name"] != "Q"));
+}
