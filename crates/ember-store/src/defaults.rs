@@ -17,3 +17,6 @@ pub const MAX_QUEUED_BYTES: usize = 512 << 20;
 pub const MAX_BATCH_SPANS: usize = 10_000;
 /// Span transactions written at once on PostgreSQL.
 pub const INGEST_WRITERS: usize = 4;
+
+/// The most span JSON (attributes and events) one read decodes: 256 MiB.
+pub const MAX_READ_JSON_BYTES: usize = 256 << 20;

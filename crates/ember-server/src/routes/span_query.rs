@@ -155,6 +155,9 @@ fn run_plan(plan: &Plan, records: &[ember_store::SpanRecord]) -> ApiResult<Frame
     Ok(frame)
 }
 
+/// Span queries answered per request (Phoenix's clients send one; each is a full read).
+const MAX_SPAN_QUERIES: usize = 10;
+
 pub async fn query_spans(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
@@ -164,6 +167,12 @@ pub async fn query_spans(
 ) -> ApiResult<Response> {
     if request.queries.is_empty() {
         return Err(ApiError::not_found("No span queries were given"));
+    }
+    if request.queries.len() > MAX_SPAN_QUERIES {
+        return Err(ApiError::unprocessable(format!(
+            "{} span queries were given; at most {MAX_SPAN_QUERIES} are answered per request",
+            request.queries.len()
+        )));
     }
     let project_name = params
         .get("project_name")

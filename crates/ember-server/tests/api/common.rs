@@ -55,14 +55,29 @@ pub async fn test_app_with_providers(providers: ProviderSettings, phoenix_secret
     test_app_with_all(QueueLimits::default(), 1 << 20, providers, phoenix_secret).await
 }
 
+/// An app over a store that `configure` adjusted (test hooks of `ember_store::Store`).
+pub async fn test_app_with_store(configure: impl FnOnce(ember_store::Store) -> ember_store::Store) -> TestApp {
+    test_app_configured(QueueLimits::default(), 1 << 20, ProviderSettings::default(), None, configure).await
+}
+
 async fn test_app_with_all(
     limits: QueueLimits,
     max_body_bytes: usize,
     providers: ProviderSettings,
     phoenix_secret: Option<&str>,
 ) -> TestApp {
+    test_app_configured(limits, max_body_bytes, providers, phoenix_secret, |store| store).await
+}
+
+async fn test_app_configured(
+    limits: QueueLimits,
+    max_body_bytes: usize,
+    providers: ProviderSettings,
+    phoenix_secret: Option<&str>,
+    configure: impl FnOnce(ember_store::Store) -> ember_store::Store,
+) -> TestApp {
     let database = TestDatabase::from_env();
-    let store = database.open().await;
+    let store = configure(database.open().await);
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
     let services = Services::new(store.clone(), ingest.clone(), Playground::new(providers, phoenix_secret).unwrap());
     let router = app(AppState { services, max_body_bytes, max_upload_bytes: 4 * max_body_bytes as u64, allowed_origins: Vec::new() });

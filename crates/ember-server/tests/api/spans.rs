@@ -275,3 +275,35 @@ async fn span_query_answers_arrow_streams_without_a_json_accept() {
     let (schema, _) = &streams[1];
     assert_eq!(schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>(), vec!["name", "context.span_id"]);
 }
+
+/// D5: reads are bounded — a span query request holds at most 10 queries, and a page whose spans
+/// would decode past the read budget is a 422 asking for fewer (one span alone always reads).
+#[tokio::test]
+async fn reads_are_bounded_in_queries_and_decoded_bytes() {
+    let app = crate::common::test_app_with_store(|store| store.with_max_read_json_bytes(64 << 10)).await;
+    let big = |id: u8| {
+        ember_otlp::fixtures::with_attributes(
+            ember_otlp::fixtures::span(id, id, None, "LLM"),
+            vec![ember_otlp::fixtures::string_attribute("output.value", &"y".repeat(40 << 10))],
+        )
+    };
+    app.ingest(&ember_otlp::fixtures::request(Some("big"), vec![big(1), big(2), big(3)])).await;
+
+    let many = app.query_spans("/v1/spans?project_name=big", &json!({"queries": vec![json!({}); 3000]})).await;
+    assert_eq!(many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(many.text().contains("3000 span queries were given; at most 10"), "{}", many.text());
+
+    for uri in ["/v1/projects/big/spans", "/v1/projects/big/spans/otlpv1", "/v1/projects/big/traces?include_spans=true"] {
+        let response = app.get(uri).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
+        assert!(response.text().contains("bytes as JSON; ask for fewer"), "{uri}: {}", response.text());
+    }
+    let queried = app.query_spans("/v1/spans?project_name=big", &json!({"queries": [{}]})).await;
+    assert_eq!(queried.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Fewer at a time read fine, and the cursor walks them all.
+    let first = app.get("/v1/projects/big/spans?limit=1").await.json();
+    assert_eq!(first["data"].as_array().unwrap().len(), 1);
+    let second = app.get(&format!("/v1/projects/big/spans?limit=1&cursor={}", first["next_cursor"].as_str().unwrap())).await.json();
+    assert_eq!(second["data"].as_array().unwrap().len(), 1);
+    assert_ne!(first["data"][0]["context"]["span_id"], second["data"][0]["context"]["span_id"]);
+}

@@ -33,6 +33,8 @@ pub struct StoreOptions {
     /// SQLite: a filter's candidate subquery (annotation rows, indexed attribute values) with at
     /// least this many rows is tested span by span instead of driving the query.
     pub filter_probe_limit: usize,
+    /// The most span JSON one read decodes (see [`crate::spans::records::span_records`]).
+    pub max_read_json_bytes: usize,
 }
 
 impl StoreOptions {
@@ -46,6 +48,7 @@ impl StoreOptions {
             read_replica_url: None,
             query_budget: Duration::from_millis(defaults::QUERY_BUDGET_MS),
             filter_probe_limit: ember_query::PROBE_LIMIT,
+            max_read_json_bytes: defaults::MAX_READ_JSON_BYTES,
         }
     }
 }
@@ -66,6 +69,7 @@ pub struct Store {
     /// How long a list or filter query may run.
     pub(crate) query_budget: Duration,
     pub(crate) filter_probe_limit: usize,
+    pub(crate) max_read_json_bytes: usize,
 }
 
 impl Store {
@@ -81,6 +85,13 @@ impl Store {
     #[cfg(feature = "testsuite")]
     pub fn with_filter_probe_limit(mut self, limit: usize) -> Store {
         self.filter_probe_limit = limit;
+        self
+    }
+
+    /// The same store with another [`StoreOptions::max_read_json_bytes`].
+    #[cfg(feature = "testsuite")]
+    pub fn with_max_read_json_bytes(mut self, bytes: usize) -> Store {
+        self.max_read_json_bytes = bytes;
         self
     }
 

@@ -33,6 +33,7 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         codec: None,
         query_budget: options.query_budget,
         filter_probe_limit: options.filter_probe_limit,
+        max_read_json_bytes: options.max_read_json_bytes,
     })
 }
 

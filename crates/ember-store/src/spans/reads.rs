@@ -10,7 +10,7 @@ use crate::engine::backend::Statement;
 use crate::engine::dialect::Dialect;
 use crate::engine::schema::{Spans, Traces};
 use crate::error::Result;
-use crate::spans::records::{span_columns, Page, SpanRecord};
+use crate::spans::records::{span_columns, span_records, Page, ReadBudget, SpanRecord};
 use crate::write::batch::propagate_to_ancestors;
 use crate::write::cumulative::Counts;
 use crate::write::rollups;
@@ -128,8 +128,9 @@ impl Store {
         }
         query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
         let rows = self.fetch_within_budget(self.build(&query)).await?;
-        let items = rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, limit, |s| s.rowid))
+        let items = span_records(self, &rows[..rows.len().min(limit)])?;
+        let next_cursor = rows.get(limit).map(|row| row.get(0)).transpose()?;
+        Ok(Page { items, next_cursor })
     }
 
     /// Whether a project holds at least `LARGE_WINDOW` spans starting in `[start, end)`.
@@ -177,21 +178,21 @@ impl Store {
             .order_by((Spans::Table, Spans::Id), Order::Desc)
             .limit(options.limit as u64);
         let rows = self.fetch_within_budget(self.build(&query)).await?;
-        rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect()
+        span_records(self, &rows)
     }
 
     /// Every span of the given traces, by trace then start time.
     pub async fn spans_of_traces(&self, trace_rowids: &[i64]) -> Result<Vec<SpanRecord>> {
         let mut spans = Vec::new();
+        let mut budget = ReadBudget::new(self);
         for chunk in trace_rowids.chunks(500) {
             let query = span_select(self.dialect)
                 .and_where(Expr::col((Spans::Table, Spans::TraceRowid)).is_in(chunk.iter().copied()))
                 .order_by((Spans::Table, Spans::TraceRowid), Order::Asc)
                 .order_by((Spans::Table, Spans::StartTime), Order::Asc)
                 .to_owned();
-            for row in self.reader.exec().fetch_all(self.build(&query)).await? {
-                spans.push(SpanRecord::from_row(&row, self.codec.as_deref())?);
-            }
+            let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
+            budget.decode(&rows, &mut spans)?;
         }
         Ok(spans)
     }

@@ -6,6 +6,7 @@ use crate::engine::backend::Row;
 use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::sqlite::codec::Codec;
+use crate::Store;
 
 /// One page of a keyset-paginated list. `next_cursor` is the rowid of the first item of the
 /// next page (Phoenix's cursors are inclusive), `None` on the last page.
@@ -95,11 +96,56 @@ pub(crate) fn span_columns(dialect: Dialect) -> String {
     COLUMNS.iter().map(|(_, sql)| sql.unwrap_or_else(|| dialect.span_attributes_column())).collect::<Vec<_>>().join(", ")
 }
 
+/// Span rows decoded within a read's budget of JSON (attributes and events). Stored spans
+/// compress very well (a 64 MB repetitive span is under 1 MB on disk), so a page of 100 could
+/// expand to gigabytes; a read that would pass `StoreOptions::max_read_json_bytes` answers 422
+/// asking for fewer spans. The first span of a read is always decoded, so every stored span can
+/// be read alone.
+pub(crate) fn span_records<'a>(store: &Store, rows: impl IntoIterator<Item = &'a Row>) -> Result<Vec<SpanRecord>> {
+    let mut records = Vec::new();
+    ReadBudget::new(store).decode(rows, &mut records)?;
+    Ok(records)
+}
+
+/// The JSON one read has decoded so far, for reads made of several statements.
+pub(crate) struct ReadBudget<'s> {
+    store: &'s Store,
+    decoded: usize,
+}
+
+impl<'s> ReadBudget<'s> {
+    pub(crate) fn new(store: &'s Store) -> Self {
+        ReadBudget { store, decoded: 0 }
+    }
+
+    /// Decodes `rows` onto `records`, refusing once the read passes its budget.
+    pub(crate) fn decode<'a>(&mut self, rows: impl IntoIterator<Item = &'a Row>, records: &mut Vec<SpanRecord>) -> Result<()> {
+        let limit = self.store.max_read_json_bytes;
+        for row in rows {
+            let (record, bytes) = SpanRecord::from_row_measured(row, self.store.codec.as_deref())?;
+            self.decoded += bytes;
+            if self.decoded > limit && !records.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "the spans asked for take more than {limit} bytes as JSON; ask for fewer (a smaller limit, fewer traces or a narrower time window)"
+                )));
+            }
+            records.push(record);
+        }
+        Ok(())
+    }
+}
+
 impl SpanRecord {
     pub(crate) fn from_row(row: &Row, codec: Option<&Codec>) -> Result<Self> {
+        Ok(Self::from_row_measured(row, codec)?.0)
+    }
+
+    /// The record and the bytes of JSON decoded for it.
+    fn from_row_measured(row: &Row, codec: Option<&Codec>) -> Result<(Self, usize)> {
         let at = |column: Column| column as usize;
         let attributes = row.attributes_json(at(Column::Attributes), codec)?;
         let events: String = row.get(at(Column::Events))?;
+        let bytes = attributes.len() + events.len();
         let status: String = row.get(at(Column::StatusCode))?;
         let span_kind: String = row.get(at(Column::SpanKind))?;
         let span = Span {
@@ -115,7 +161,7 @@ impl SpanRecord {
             attributes: serde_json::from_str(&attributes)?,
             events: serde_json::from_str::<Vec<SpanEvent>>(&events)?,
         };
-        Ok(SpanRecord {
+        let record = SpanRecord {
             rowid: row.get(at(Column::Id))?,
             trace_rowid: row.get(at(Column::TraceRowid))?,
             project_id: row.get(at(Column::ProjectId))?,
@@ -125,7 +171,8 @@ impl SpanRecord {
             cumulative_llm_token_count_completion: row.get(at(Column::CumulativeCompletionTokens))?,
             llm_token_count_prompt: row.get(at(Column::PromptTokens))?,
             llm_token_count_completion: row.get(at(Column::CompletionTokens))?,
-        })
+        };
+        Ok((record, bytes))
     }
 }
 

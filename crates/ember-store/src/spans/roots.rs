@@ -106,7 +106,8 @@ impl Store {
         let direction = if query.descending { Order::Desc } else { Order::Asc };
         select.order_by_expr(key, direction.clone()).order_by((Spans::Table, Spans::Id), direction).limit(limit as u64 + 1);
         let rows = self.fetch_within_budget(self.build(&select)).await?;
-        let items = rows.iter().map(|row| SpanRecord::from_row(row, self.codec.as_deref())).collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, limit, |span| span.rowid))
+        let items = crate::spans::records::span_records(self, &rows[..rows.len().min(limit)])?;
+        let next_cursor = rows.get(limit).map(|row| row.get(0)).transpose()?;
+        Ok(Page { items, next_cursor })
     }
 }

@@ -85,6 +85,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         codec: Some(codec),
         query_budget: options.query_budget,
         filter_probe_limit: options.filter_probe_limit,
+        max_read_json_bytes: options.max_read_json_bytes,
     })
 }
 
