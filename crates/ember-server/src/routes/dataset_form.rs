@@ -12,7 +12,7 @@
 //! temporary file as it arrives, then parsed on a blocking thread into batches of examples that
 //! the store writes as they come, so an upload's memory does not grow with its size.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
@@ -28,6 +28,15 @@ use crate::spool::Spool;
 
 /// Examples per batch handed to the store.
 const EXAMPLES_PER_BATCH: usize = 1000;
+
+/// The longest form field other than the file (names, keys, descriptions).
+const MAX_FIELD_BYTES: usize = 64 << 10;
+/// The most `[]` list entries a form may carry, all lists together.
+const MAX_LIST_ENTRIES: usize = 10_000;
+/// The most columns a file may have (CSV headers, JSON-lines keys).
+const MAX_COLUMNS: usize = 10_000;
+/// The longest cell (or JSON line) of a file.
+const MAX_CELL_BYTES: usize = 16 << 20;
 
 /// The form's fields: single values, and the `[]` lists.
 #[derive(Default)]
@@ -64,6 +73,7 @@ pub async fn read(mut multipart: Multipart, limit: u64) -> ApiResult<UploadForm>
         _ => ApiError::unprocessable(format!("the form is unreadable: {}", error.body_text())),
     };
     let mut fields = Fields::default();
+    let mut list_entries = 0;
     let mut file: Option<(File, FileKind)> = None;
     while let Some(mut part) = multipart.next_field().await.map_err(unreadable)? {
         let name = part.name().unwrap_or_default().to_string();
@@ -77,10 +87,18 @@ pub async fn read(mut multipart: Multipart, limit: u64) -> ApiResult<UploadForm>
             }
             file = Some((spool.finish().await?, kind));
         } else if let Some(list) = name.strip_suffix("[]") {
-            let value = part.text().await.map_err(unreadable)?;
-            fields.lists.entry(list.to_string()).or_default().push(value);
+            list_entries += 1;
+            if list_entries > MAX_LIST_ENTRIES {
+                return Err(ApiError::unprocessable(format!("the form names more than {MAX_LIST_ENTRIES} keys")));
+            }
+            let value = field_text(&mut part, &name).await.map_err(|error| error.or_else(unreadable))?;
+            let entries = fields.lists.entry(list.to_string()).or_default();
+            // A key named twice is one key (and one copy of its cells).
+            if !entries.contains(&value) {
+                entries.push(value);
+            }
         } else {
-            let value = part.text().await.map_err(unreadable)?;
+            let value = field_text(&mut part, &name).await.map_err(|error| error.or_else(unreadable))?;
             fields.values.insert(name, value);
         }
     }
@@ -112,6 +130,35 @@ impl UploadForm {
         });
         FormBatches { receiver, failure: None }
     }
+}
+
+/// Why a form field could not be read: too long, or the form broke.
+enum FieldError {
+    TooLong(ApiError),
+    Multipart(axum::extract::multipart::MultipartError),
+}
+
+impl FieldError {
+    fn or_else(self, unreadable: impl FnOnce(axum::extract::multipart::MultipartError) -> ApiError) -> ApiError {
+        match self {
+            FieldError::TooLong(error) => error,
+            FieldError::Multipart(error) => unreadable(error),
+        }
+    }
+}
+
+/// A form field's text, read up to [`MAX_FIELD_BYTES`].
+async fn field_text(part: &mut axum::extract::multipart::Field<'_>, name: &str) -> Result<String, FieldError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = part.chunk().await.map_err(FieldError::Multipart)? {
+        if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(FieldError::TooLong(ApiError::unprocessable(format!(
+                "the form field {name:?} is longer than {MAX_FIELD_BYTES} bytes"
+            ))));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| FieldError::TooLong(ApiError::unprocessable(format!("the form field {name:?} is not UTF-8"))))
 }
 
 /// What the parsing thread sends.
@@ -202,6 +249,7 @@ impl Keys {
 
     /// A 422 naming the first key that is not a column. A file without rows has no columns to check.
     fn check(&self, columns: &[String]) -> ApiResult<()> {
+        let columns: HashSet<&str> = columns.iter().map(String::as_str).collect();
         let named = [
             (&self.inputs[..], "input key"),
             (&self.outputs[..], "output key"),
@@ -211,7 +259,7 @@ impl Keys {
             (self.example_id.as_slice(), "example_id_key"),
         ];
         for (keys, what) in named {
-            if let Some(missing) = keys.iter().find(|key| !columns.contains(key)) {
+            if let Some(missing) = keys.iter().find(|key| !columns.contains(key.as_str())) {
                 return Err(ApiError::unprocessable(format!("{what} {missing:?} is not a column of the file")));
             }
         }
@@ -219,6 +267,9 @@ impl Keys {
     }
 
     fn example(&self, row: &Map<String, Value>, place: &str) -> ApiResult<ExampleInput> {
+        if let Some((key, _)) = row.iter().find(|(_, value)| value.as_str().is_some_and(|text| text.len() > MAX_CELL_BYTES)) {
+            return Err(ApiError::unprocessable(format!("{place}: the cell of {key:?} is longer than {MAX_CELL_BYTES} bytes")));
+        }
         let object = |keys: &[String]| -> Value {
             Value::Object(keys.iter().map(|key| (key.clone(), row.get(key).cloned().unwrap_or(Value::Null))).collect::<Map<_, _>>())
         };
@@ -294,8 +345,12 @@ impl Batcher {
         let mut reader = csv::Reader::from_reader(BufReader::new(file));
         let headers = reader.headers().map_err(|error| ApiError::unprocessable(format!("the CSV header is unreadable: {error}")))?.clone();
         let columns: Vec<String> = headers.iter().map(String::from).collect();
-        if let Some(duplicate) = columns.iter().enumerate().find(|(index, column)| columns[..*index].contains(column)) {
-            return Err(ApiError::unprocessable(format!("Duplicated column header in CSV file: {}", duplicate.1)));
+        if columns.len() > MAX_COLUMNS {
+            return Err(ApiError::unprocessable(format!("the CSV file has {} columns; at most {MAX_COLUMNS}", columns.len())));
+        }
+        let mut seen = HashSet::with_capacity(columns.len());
+        if let Some(duplicate) = columns.iter().find(|column| !seen.insert(column.as_str())) {
+            return Err(ApiError::unprocessable(format!("Duplicated column header in CSV file: {duplicate}")));
         }
         let mut record = csv::StringRecord::new();
         let mut number = 0;
@@ -335,6 +390,7 @@ impl Batcher {
     /// checked once all lines are read.
     fn parse_json_lines(&mut self, file: File) -> ApiResult<()> {
         let mut columns: Vec<String> = Vec::new();
+        let mut known: HashSet<String> = HashSet::new();
         let mut rows = 0;
         self.columns_checked = true;
         for (index, line) in BufReader::new(file).split(b'\n').enumerate() {
@@ -343,13 +399,20 @@ impl Batcher {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            if line.len() > MAX_CELL_BYTES {
+                return Err(ApiError::unprocessable(format!("line {number} is longer than {MAX_CELL_BYTES} bytes")));
+            }
             let row = match serde_json::from_slice::<Value>(&line) {
                 Ok(Value::Object(row)) => row,
                 Ok(_) => return Err(ApiError::unprocessable(format!("line {number} is not a JSON object"))),
                 Err(error) => return Err(ApiError::unprocessable(format!("line {number} is not JSON: {error}"))),
             };
             for key in row.keys() {
-                if !columns.contains(key) {
+                if !known.contains(key) {
+                    if known.len() >= MAX_COLUMNS {
+                        return Err(ApiError::unprocessable(format!("the lines have more than {MAX_COLUMNS} keys")));
+                    }
+                    known.insert(key.clone());
                     columns.push(key.clone());
                 }
             }

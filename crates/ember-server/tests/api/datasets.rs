@@ -494,3 +494,42 @@ async fn large_forms_stream_in_batches_and_a_late_bad_row_writes_nothing() {
     assert_eq!(too_big_form.status, 413);
     assert_eq!(app.get("/v1/datasets?name=huge").await.json()["data"], json!([]));
 }
+
+/// D6/D7: upload forms are bounded — form fields at 64 KiB, 10,000 keys, 10,000 columns, 16 MiB
+/// per cell — each a 422 naming the limit, with nothing stored; wide files are checked in linear
+/// time.
+#[tokio::test]
+async fn upload_forms_are_bounded_in_fields_keys_columns_and_cells() {
+    let app = crate::common::test_app_with(ember_store::QueueLimits::default(), 8 << 20).await;
+    let refused = |response: crate::common::TestResponse, needle: &str| {
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{needle}: {}", response.text());
+        assert!(response.text().contains(needle), "{needle}: {}", response.text());
+    };
+    let description = "d".repeat(70 << 10);
+    refused(
+        post_form(&app, form(&[("name", "big"), ("description", &description)], "a\n1\n")).await,
+        "\"description\" is longer than 65536 bytes",
+    );
+    let keys: Vec<(&str, &str)> = std::iter::once(("name", "many")).chain(std::iter::repeat_n(("input_keys[]", "a"), 10_001)).collect();
+    refused(post_form(&app, form(&keys, "a\n1\n")).await, "more than 10000 keys");
+    let wide = |columns: usize| {
+        format!("{}\n{}\n", (0..columns).map(|i| format!("c{i}")).collect::<Vec<_>>().join(","), vec!["v"; columns].join(","))
+    };
+    refused(post_form(&app, form(&[("name", "wide"), ("input_keys[]", "c0")], &wide(10_001))).await, "has 10001 columns; at most 10000");
+    refused(
+        post_form(&app, form(&[("name", "cell"), ("input_keys[]", "a")], &format!("a\n{}\n", "x".repeat((16 << 20) + 1)))).await,
+        "longer than 16777216 bytes",
+    );
+    assert!(app.get("/v1/datasets").await.json()["data"].as_array().unwrap().is_empty(), "nothing was stored");
+
+    // Within the limits: a 10,000-column file, and a key named twice is one key.
+    let ok = post_form(
+        &app,
+        form(&[("name", "wide"), ("input_keys[]", "c0"), ("input_keys[]", "c0"), ("input_keys[]", "c9999")], &wide(10_000)),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    let dataset_id = ok.json()["data"]["dataset_id"].as_str().unwrap().to_string();
+    let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    assert_eq!(examples["data"]["examples"][0]["input"], json!({"c0": "v", "c9999": "v"}));
+}
