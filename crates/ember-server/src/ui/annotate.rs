@@ -27,10 +27,11 @@ pub struct AnnotationForm {
     return_to: String,
 }
 
-/// Only back to a page of this project's traces, never to another site.
+/// Only back to a page of this project's traces, never to another site, and nothing a
+/// `Location` header cannot carry (control characters).
 fn return_path(project_id: i64, return_to: &str) -> UiResult<String> {
     let prefix = format!("/projects/{project_id}/traces/");
-    if return_to.starts_with(&prefix) && !return_to.contains("//") {
+    if return_to.starts_with(&prefix) && !return_to.contains("//") && !return_to.chars().any(char::is_control) {
         Ok(return_to.to_string())
     } else {
         Err(UiError::bad_request("The form came from an unexpected page."))

@@ -62,7 +62,9 @@ fn markdown(text: &str) -> Markup {
         Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
         Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => None,
         Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
-            let safe = ["http://", "https://", "mailto:", "/", "#"].iter().any(|prefix| dest_url.starts_with(prefix));
+            // A path of this site, not a protocol-relative link to another (`//host`, `/\host`).
+            let local_path = dest_url.starts_with('/') && !dest_url.starts_with("//") && !dest_url.starts_with("/\\");
+            let safe = local_path || ["http://", "https://", "mailto:", "#"].iter().any(|prefix| dest_url.starts_with(prefix));
             let dest_url = if safe { dest_url } else { CowStr::Borrowed("#") };
             Some(Event::Start(Tag::Link { link_type: if safe { link_type } else { LinkType::Inline }, dest_url, title, id }))
         }
@@ -214,6 +216,10 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
         assert!(html.contains("href=\"https://ok\""), "{html}");
+        // D18: protocol-relative links to another site are not links.
+        let relative = markdown("[c](//evil.example/x) [d](/\\evil.example) [e](/projects)").into_string();
+        assert!(!relative.contains("evil.example/x\"") && !relative.contains("href=\"/\\"), "{relative}");
+        assert!(relative.contains("href=\"/projects\""), "{relative}");
     }
 
     #[test]

@@ -67,6 +67,12 @@ async fn the_name_note_is_reserved_for_notes_through_every_writer() {
     assert_eq!(answered.status, StatusCode::SEE_OTHER);
     let location = percent_encoding::percent_decode_str(answered.headers["location"].to_str().unwrap()).decode_utf8().unwrap().to_string();
     assert!(location.contains("reserved for notes"), "{location}");
+    // D17: a return path with CR/LF or NUL is a 400 like any other unexpected page, not a 500.
+    for injected in ["\r\nSet-Cookie: x=1", "\u{0}"] {
+        let form = form.clone() + &percent_encoding::utf8_percent_encode(injected, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let answered = post_form(&app, &format!("/projects/{project}/annotations"), &form).await;
+        assert_eq!(answered.status, StatusCode::BAD_REQUEST, "{injected:?}: {}", answered.text());
+    }
 
     // Phoenix's GraphQL mutations, creating and renaming.
     let span_gid = app.get(&format!("/v1/projects/p/spans?span_id={}", span_id(1))).await.json()["data"][0]["id"].clone();
