@@ -170,3 +170,13 @@ impl Store {
         Ok(())
     }
 }
+
+/// Deletes a session none of whose traces is left (its last trace was deleted).
+pub(crate) async fn delete_if_empty(exec: crate::engine::backend::Exec<'_>, session_rowid: i64) -> Result<()> {
+    exec.execute(Statement::new(
+        "DELETE FROM project_sessions WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM traces WHERE session_rowid = $1)",
+        [session_rowid.into()],
+    ))
+    .await?;
+    Ok(())
+}

@@ -186,7 +186,16 @@ impl Store {
     pub async fn delete_trace(&self, rowid: i64) -> Result<bool> {
         let mut tx = self.writer.begin().await?;
         let hours = rollups::hours_of_spans(tx.exec(), "trace_rowid = $1", [rowid.into()]).await?;
-        let deleted = tx.exec().execute(Statement::new("DELETE FROM traces WHERE id = $1", [rowid.into()])).await? > 0;
+        let session: Option<Option<i64>> = tx
+            .exec()
+            .fetch_optional(Statement::new("DELETE FROM traces WHERE id = $1 RETURNING session_rowid", [rowid.into()]))
+            .await?
+            .map(|row| row.get(0))
+            .transpose()?;
+        let deleted = session.is_some();
+        if let Some(Some(session_rowid)) = session {
+            crate::sessions::delete_if_empty(tx.exec(), session_rowid).await?;
+        }
         rollups::rebuild(tx.exec(), &hours).await?;
         tx.commit().await?;
         Ok(deleted)

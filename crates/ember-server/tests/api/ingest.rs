@@ -213,3 +213,23 @@ async fn nul_characters_round_trip() {
     assert_eq!((&stored["name"], &stored["attributes"]["output.value"]), (&json!(format!("a{nul}b")), &json!(format!("x{nul}y"))));
     assert_eq!(stored["attributes"][format!("metadata.k{nul}ey")], format!("v{nul}alue"));
 }
+
+/// D15: a span whose id is stored, sent again under a new trace, session and project, creates
+/// none of them; deleting the last span of a session's only trace deletes the session too.
+#[tokio::test]
+async fn duplicate_span_ids_create_no_phantom_traces_and_empty_sessions_go() {
+    use ember_otlp::fixtures::{string_attribute, with_attributes};
+    let app = test_app().await;
+    let in_session = |trace: u8, session: &str| with_attributes(span(trace, 1, None, "LLM"), vec![string_attribute("session.id", session)]);
+    app.ingest(&request(Some("first"), vec![in_session(1, "s-1")])).await;
+    app.ingest(&request(Some("phantom"), vec![in_session(2, "s-2")])).await;
+    assert_eq!(app.get("/v1/projects/phantom").await.status, StatusCode::NOT_FOUND, "no project for a duplicate");
+    assert!(app.store.get_trace(None, Some(&trace_id(2))).await.unwrap().is_none(), "no trace for a duplicate");
+    let sessions = app.get("/v1/projects/first/sessions").await.json();
+    assert_eq!(sessions["data"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/v1/sessions/s-2").await.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(app.delete(&format!("/v1/spans/{}", span_id(1))).await.status, StatusCode::NO_CONTENT);
+    assert!(app.get("/v1/projects/first/sessions").await.json()["data"].as_array().unwrap().is_empty(), "the empty session is gone");
+    assert_eq!(app.get("/v1/sessions/s-1").await.status, StatusCode::NOT_FOUND);
+}

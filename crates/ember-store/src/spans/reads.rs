@@ -257,12 +257,18 @@ impl Store {
         let hours = rollups::hours_of_spans(tx.exec(), "id = $1", [rowid.into()]).await?;
         tx.exec().execute(Statement::new("DELETE FROM spans WHERE id = $1", [rowid.into()])).await?;
         rollups::rebuild(tx.exec(), &hours).await?;
-        tx.exec()
-            .execute(Statement::new(
-                "DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1)",
+        let session: Option<Option<i64>> = tx
+            .exec()
+            .fetch_optional(Statement::new(
+                "DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1) RETURNING session_rowid",
                 [trace_rowid.into()],
             ))
-            .await?;
+            .await?
+            .map(|row| row.get(0))
+            .transpose()?;
+        if let Some(Some(session_rowid)) = session {
+            crate::sessions::delete_if_empty(tx.exec(), session_rowid).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

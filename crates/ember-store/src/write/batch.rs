@@ -80,10 +80,17 @@ impl Store {
     async fn write_spans_in(&self, tx: &mut Transaction, batch: &[&PreparedSpan]) -> Result<WriteOutcome> {
         let mut seen = HashSet::with_capacity(batch.len());
         let mut spans: Vec<&PreparedSpan> = batch.iter().copied().filter(|s| seen.insert(s.span_id.as_str())).collect();
+        // Spans already stored are dropped before their traces are touched, so a duplicate never
+        // creates a trace, session or project; on PostgreSQL checked again once the traces are
+        // locked, for a concurrent batch that stored one meanwhile.
+        self.drop_stored(tx, &mut spans).await?;
+        if spans.is_empty() {
+            return Ok(WriteOutcome { inserted: 0, duplicates: batch.len() });
+        }
         let traces = self.upsert_traces(tx, &spans).await?;
-        let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-        let stored = self.stored_span_ids(tx.exec(), &ids).await?;
-        spans.retain(|s| !stored.contains(&s.span_id));
+        if self.supports_concurrent_writers() {
+            self.drop_stored(tx, &mut spans).await?;
+        }
         let duplicates = batch.len() - spans.len();
         if spans.is_empty() {
             return Ok(WriteOutcome { inserted: 0, duplicates });
@@ -97,6 +104,14 @@ impl Store {
             propagate_to_ancestors(tx.exec(), &span_id, counts).await?;
         }
         Ok(WriteOutcome { inserted: spans.len(), duplicates })
+    }
+
+    /// Removes the spans whose id is stored.
+    async fn drop_stored(&self, tx: &mut Transaction, spans: &mut Vec<&PreparedSpan>) -> Result<()> {
+        let ids: Vec<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+        let stored = self.stored_span_ids(tx.exec(), &ids).await?;
+        spans.retain(|s| !stored.contains(&s.span_id));
+        Ok(())
     }
 
     /// Which of `ids` are stored, as seen by `exec`.
