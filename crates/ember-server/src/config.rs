@@ -78,6 +78,10 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_INGEST_WRITERS", default_value_t = defaults::INGEST_WRITERS)]
     pub ingest_writers: usize,
 
+    /// Longest wait, on SIGTERM, for in-flight requests and then for the ingest queue to drain.
+    #[arg(long, env = "EMBER_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+
     /// Origins (comma-separated, e.g. `https://app.example`) whose browser pages may write to
     /// ember besides its own pages; other sites' writes get 403.
     #[arg(long, env = "PHOENIX_ALLOWED_ORIGINS", value_delimiter = ',')]

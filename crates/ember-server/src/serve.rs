@@ -40,6 +40,7 @@ pub struct BoundServer {
     store: Store,
     writer: WriterHandle,
     grpc_max_message_bytes: usize,
+    shutdown_timeout: std::time::Duration,
 }
 
 async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
@@ -71,13 +72,16 @@ impl Server {
             store,
             writer,
             grpc_max_message_bytes: config.grpc_max_message_bytes,
+            shutdown_timeout: std::time::Duration::from_secs(config.shutdown_timeout_secs),
         })
     }
 }
 
 impl BoundServer {
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish,
-    /// drains the ingest queue into the database and closes it.
+    /// drains the ingest queue into the database and closes it. Each of the two waits lasts at
+    /// most the shutdown timeout: a request still running then is dropped unanswered (nothing it
+    /// carried was acknowledged), so a stuck client or request cannot keep the process alive.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
         let (stop, stopped) = watch::channel(false);
         let until_stopped = |mut receiver: watch::Receiver<bool>| async move {
@@ -100,8 +104,15 @@ impl BoundServer {
             _ = shutdown => {
                 tracing::info!("shutting down: finishing in-flight requests");
                 let _ = stop.send(true);
-                let _ = http.await;
-                let _ = grpc.await;
+                let finished = tokio::time::timeout(self.shutdown_timeout, async {
+                    let _ = (&mut http).await;
+                    let _ = (&mut grpc).await;
+                });
+                if finished.await.is_err() {
+                    tracing::warn!(timeout = ?self.shutdown_timeout, "requests still in flight at the shutdown timeout are dropped unanswered");
+                    http.abort();
+                    grpc.abort();
+                }
                 None
             }
             result = &mut http => {
@@ -117,7 +128,12 @@ impl BoundServer {
         };
         // Every IngestQueue clone lived in the servers' services, now dropped: the writer drains
         // and stops.
-        self.writer.finished().await;
+        if tokio::time::timeout(self.shutdown_timeout, self.writer.finished()).await.is_err() {
+            // A request dropped mid-decode may still hold the queue; what it queued was never
+            // acknowledged.
+            tracing::warn!("the ingest writer did not drain within the shutdown timeout; unacknowledged spans are not committed");
+            return failure.map_or(Ok(()), Err);
+        }
         self.store.close().await;
         tracing::info!("stopped; all accepted spans are committed");
         failure.map_or(Ok(()), Err)

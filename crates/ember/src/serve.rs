@@ -29,14 +29,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         subscriber.init();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let server = Server::bind(&args.config).await?;
         tracing::info!(http = %server.http_addr, grpc = %server.grpc_addr, "ember listening");
         // A stable line on stdout for scripts and tests that start ember on port 0.
         println!("ember listening http={} grpc={}", server.http_addr, server.grpc_addr);
         server.run(shutdown_signal()).await?;
         anyhow::Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A decode still running on a blocking thread (its request already dropped) must not keep
+    // the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    outcome
 }
 
 /// SIGINT or SIGTERM.

@@ -64,6 +64,25 @@ async fn grpc_messages_over_the_limit_are_refused() {
     ember.terminate().await;
 }
 
+/// D20: a request that never finishes (a body that stops arriving) cannot keep ember alive after
+/// SIGTERM: it is dropped at EMBER_SHUTDOWN_TIMEOUT_SECS and ember exits cleanly.
+#[tokio::test]
+async fn shutdown_is_bounded_by_its_timeout() {
+    use tokio::io::AsyncWriteExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[("EMBER_SHUTDOWN_TIMEOUT_SECS", "1")]).await;
+    let address = ember.http.trim_start_matches("http://").to_string();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head =
+        format!("POST /v1/traces HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/x-protobuf\r\ncontent-length: 1000000\r\n\r\nab");
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    // The request is in flight once ember answers another one on a second connection.
+    assert!(ember.client.get(format!("{}/healthz", ember.http)).send().await.unwrap().status().is_success());
+    ember.terminate().await;
+    drop(stalled);
+}
+
 #[tokio::test]
 async fn graceful_shutdown_flushes_every_accepted_span() {
     let dir = tempfile::tempdir().unwrap();
