@@ -29,6 +29,11 @@ const MAX_DECODED_BYTES: u64 = 256 << 20;
 const DICTIONARY_BYTES: usize = 110 << 10;
 /// Training samples are capped in bytes as well as in count.
 const MAX_SAMPLE_BYTES: usize = 16 << 20;
+/// Larger values are not sampled: a dictionary helps small values, and one huge value would fill
+/// the sample budget alone (and make training fail).
+const MAX_SAMPLE_VALUE_BYTES: usize = 256 << 10;
+/// Training attempts per process before values stay plain zstd for good.
+const TRAINING_ATTEMPTS: u32 = 3;
 
 thread_local! {
     /// zstd contexts are large to set up; each thread keeps one of each kind.
@@ -63,6 +68,7 @@ struct Training {
     samples: Vec<Vec<u8>>,
     bytes: usize,
     started: bool,
+    attempts: u32,
 }
 
 /// The attribute codec of one store.
@@ -161,12 +167,12 @@ impl Codec {
 
     /// Keeps values until there are enough to train on, then trains once, off the caller's thread.
     fn offer_sample(self: &Arc<Self>, bytes: &[u8]) {
-        if self.samples_wanted == 0 || self.writer.get().is_none() {
+        if self.samples_wanted == 0 || self.writer.get().is_none() || bytes.len() > MAX_SAMPLE_VALUE_BYTES {
             return;
         }
         let samples = {
             let mut training = self.training.lock().unwrap_or_else(|e| e.into_inner());
-            if training.started {
+            if training.started || training.attempts >= TRAINING_ATTEMPTS {
                 return;
             }
             if training.samples.len() < self.samples_wanted && training.bytes < MAX_SAMPLE_BYTES {
@@ -175,6 +181,8 @@ impl Codec {
                 return;
             }
             training.started = true;
+            training.attempts += 1;
+            training.bytes = 0;
             std::mem::take(&mut training.samples)
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
@@ -183,8 +191,8 @@ impl Codec {
             let trained = tokio::task::spawn_blocking(move || zstd::dict::from_samples(&samples, DICTIONARY_BYTES)).await;
             let dictionary = match trained {
                 Ok(Ok(dictionary)) => dictionary,
-                Ok(Err(error)) => return tracing::warn!(%error, "attribute dictionary training failed; values stay plain zstd"),
-                Err(error) => return tracing::warn!(%error, "attribute dictionary training task failed"),
+                Ok(Err(error)) => return codec.training_failed(&error.to_string()),
+                Err(error) => return codec.training_failed(&error.to_string()),
             };
             let Some(writer) = codec.writer.get() else { return };
             // Stored before any value uses it, so every stored value can be read back.
@@ -202,6 +210,17 @@ impl Codec {
                 Err(error) => tracing::warn!(%error, "cannot store the attribute dictionary; values stay plain zstd"),
             }
         });
+    }
+
+    /// Lets a later set of samples try again (up to [`TRAINING_ATTEMPTS`]).
+    fn training_failed(&self, error: &str) {
+        let mut training = self.training.lock().unwrap_or_else(|e| e.into_inner());
+        training.started = false;
+        tracing::warn!(
+            error,
+            attempts = training.attempts,
+            "attribute dictionary training failed; values stay plain zstd until it succeeds"
+        );
     }
 
     /// Whether new values are compressed with a dictionary.

@@ -92,6 +92,11 @@ async fn a_trained_attribute_dictionary_is_stored_and_values_stay_readable() {
         span.attributes = serde_json::json!({"input": {"value": text}, "metadata": {"tier": "gold"}}).as_object().cloned().unwrap();
         suite::routed("p", span)
     };
+    // D19: a huge first value is not sampled (it used to fill the sample budget alone, fail the
+    // training and disable it until restart).
+    let mut huge = suite::span(200, 200, None);
+    huge.attributes = serde_json::json!({"input": {"value": "h".repeat(17 << 20)}}).as_object().cloned().unwrap();
+    suite::write(&store, vec![suite::routed("p", huge)]).await;
     suite::write(&store, (1..=60).map(|id| large(id, id)).collect()).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !store.has_attribute_dictionary() {
@@ -120,6 +125,7 @@ async fn a_trained_attribute_dictionary_is_stored_and_values_stay_readable() {
         };
         let matched = store.list_spans(project, &filter, None, 1000).await.unwrap().items.len();
         assert_eq!(matched, 71, "SQL reads plain and dictionary values alike through ember_json");
+        assert!(store.get_span(None, Some(&format!("{:016x}", 200))).await.unwrap().is_some());
     };
     check(store.clone()).await;
     store.close().await;
