@@ -62,6 +62,10 @@ pub fn decode(body: &[u8]) -> Result<Evaluations, EvaluationError> {
                 (Some(span), Some(position), _) => {
                     let id = text(Some(span), row).ok_or_else(|| missing("span_id", row))?;
                     let position = number_at(batch.column(position), row).ok_or_else(|| missing("document_position", row))?;
+                    // A float column may hold NaN, fractions or values past i64: none is a position.
+                    if !(position.is_finite() && position.fract() == 0.0 && position.abs() < 2f64.powi(53)) {
+                        return Err(EvaluationError::new(format!("row {row}: document_position {position} is not a whole number")));
+                    }
                     Subject::Document(id, position as i64)
                 }
                 (Some(span), None, _) => Subject::Span(text(Some(span), row).ok_or_else(|| missing("span_id", row))?),

@@ -122,6 +122,36 @@ async fn protobuf_evaluations_become_llm_annotations_and_come_back_as_arrow() {
     assert_eq!(document_batch.column_by_name("document_position").unwrap().as_primitive::<arrow_array::types::Int64Type>().value(0), 3);
 }
 
+/// A DocumentEvaluations Arrow stream as `px.Client().log_evaluations` sends it, with a float
+/// `document_position`.
+fn document_evaluation_arrow(span: &str, position: f64) -> Vec<u8> {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    let schema = Schema::new(vec![
+        Field::new("context.span_id", DataType::Utf8, false),
+        Field::new("document_position", DataType::Float64, false),
+        Field::new("score", DataType::Float64, false),
+    ])
+    .with_metadata(
+        [("arize".to_string(), r#"{"eval_name": "relevance"}"#.to_string())].into_iter().collect::<std::collections::HashMap<_, _>>(),
+    );
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![span])),
+        Arc::new(Float64Array::from(vec![position])),
+        Arc::new(Float64Array::from(vec![1.0])),
+    ];
+    let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
+    let mut body = Vec::new();
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut body, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    body
+}
+
 #[tokio::test]
 async fn bad_legacy_evaluations_are_refused() {
     let app = test_app().await;
@@ -141,6 +171,20 @@ async fn bad_legacy_evaluations_are_refused() {
         .send(Request::post("/v1/evaluations").header("content-type", "application/x-pandas-arrow").body(Body::from("not arrow")).unwrap())
         .await;
     assert_eq!(arrow.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // D22: a document position that is not a whole number (NaN, a fraction, 1e300) is refused,
+    // not stored as 0 or saturated.
+    for position in [f64::NAN, 2.5, 1e300] {
+        let refused = app
+            .send(
+                Request::post("/v1/evaluations")
+                    .header("content-type", "application/x-pandas-arrow")
+                    .body(Body::from(document_evaluation_arrow(&span_id(1), position)))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{position}");
+        assert!(refused.text().contains("is not a whole number"), "{position}: {}", refused.text());
+    }
     let json_body = app.post_json("/v1/evaluations", &json!({})).await;
     assert_eq!(json_body.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(app.get("/v1/evaluations?project_name=p").await.status, StatusCode::NOT_FOUND, "no evaluations yet");
