@@ -233,29 +233,24 @@ impl Store {
     }
 
     /// Deletes the project's spans with these ids (missing ones are ignored), as
-    /// [`Store::delete_span`] does one by one; returns the ids deleted.
+    /// [`Store::delete_spans`] does: in one transaction; returns the ids deleted.
     pub async fn delete_spans_by_id(&self, project_id: i64, span_ids: &[String]) -> Result<Vec<String>> {
-        let mut deleted = Vec::new();
-        for span_id in span_ids {
-            let row = self
-                .reader
-                .exec()
-                .fetch_optional(Statement::new(
-                    format!(
-                        "SELECT id FROM spans WHERE span_id = {} AND +project_id = {}",
-                        self.dialect.placeholder(1),
-                        self.dialect.placeholder(2)
-                    ),
-                    [span_id.as_str().into(), project_id.into()],
-                ))
-                .await?;
-            if let Some(row) = row {
-                if self.delete_span(row.get(0)?).await? {
-                    deleted.push(span_id.clone());
-                }
+        let mut found: Vec<(i64, String)> = Vec::new();
+        for chunk in span_ids.chunks(crate::write::batch::IN_CHUNK) {
+            let sql = format!(
+                "SELECT id, span_id FROM spans WHERE span_id IN ({}) AND +project_id = {}",
+                self.dialect.placeholders(1, chunk.len()),
+                self.dialect.placeholder(chunk.len() + 1)
+            );
+            let mut values: Vec<sea_query::Value> = chunk.iter().map(|id| id.as_str().into()).collect();
+            values.push(project_id.into());
+            for row in self.reader.exec().fetch_all(Statement::new(sql, values)).await? {
+                found.push((row.get(0)?, row.get(1)?));
             }
         }
-        Ok(deleted)
+        let rowids: Vec<i64> = found.iter().map(|(rowid, _)| *rowid).collect();
+        self.delete_spans(&rowids).await?;
+        Ok(found.into_iter().map(|(_, span_id)| span_id).collect())
     }
 }
 

@@ -1,12 +1,12 @@
 //! Span reads (keyset-paginated lists, the span-query frame) and span deletion.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use ember_query::Filter;
 use sea_query::{Alias, Cond, Expr, Order, Query, SelectStatement};
 use serde_json::Value;
 
-use crate::engine::backend::Statement;
+use crate::engine::backend::{Statement, Transaction};
 use crate::engine::dialect::Dialect;
 use crate::engine::schema::{Spans, Traces};
 use crate::error::Result;
@@ -227,49 +227,73 @@ impl Store {
     }
 
     /// Deletes one span (not its descendants, which become orphans), subtracts its cumulative
-    /// counts from its ancestors, and deletes its trace when no span is left. `false` when absent.
+    /// counts from its ancestors, and deletes its trace when no span is left (and the trace's
+    /// session when no trace is left). `false` when absent.
     pub async fn delete_span(&self, rowid: i64) -> Result<bool> {
+        Ok(self.delete_spans(&[rowid]).await? == 1)
+    }
+
+    /// Deletes spans as [`Store::delete_span`] does, all in one transaction (all or none), with
+    /// the rollups of their hours rebuilt once; returns how many were deleted.
+    pub async fn delete_spans(&self, rowids: &[i64]) -> Result<usize> {
         let mut tx = self.writer.begin().await?;
-        // Lock the span's trace first, as ingest does, so a concurrent batch of the same trace
-        // cannot miss the subtraction.
-        let trace = tx
-            .exec()
-            .fetch_optional(Statement::new(
-                "UPDATE traces SET project_id = project_id WHERE id = (SELECT trace_rowid FROM spans WHERE id = $1) RETURNING id",
-                [rowid.into()],
-            ))
-            .await?;
-        let row = tx
-            .exec()
-            .fetch_optional(Statement::new(
-                "SELECT parent_id, trace_rowid, cumulative_error_count, cumulative_llm_token_count_prompt, \
-                 cumulative_llm_token_count_completion FROM spans WHERE id = $1",
-                [rowid.into()],
-            ))
-            .await?;
-        let (Some(row), Some(_)) = (row, trace) else { return Ok(false) };
-        let parent_id: Option<String> = row.get(0)?;
-        let trace_rowid: i64 = row.get(1)?;
-        let counts = Counts { errors: row.get(2)?, prompt_tokens: row.get(3)?, completion_tokens: row.get(4)? };
-        if let Some(parent_id) = parent_id {
-            propagate_to_ancestors(tx.exec(), &parent_id, counts.negated()).await?;
+        let mut hours = BTreeSet::new();
+        let mut traces = BTreeSet::new();
+        let mut deleted = 0;
+        for rowid in rowids {
+            if let Some(trace_rowid) = delete_one_span(&mut tx, *rowid, &mut hours).await? {
+                traces.insert(trace_rowid);
+                deleted += 1;
+            }
         }
-        let hours = rollups::hours_of_spans(tx.exec(), "id = $1", [rowid.into()]).await?;
-        tx.exec().execute(Statement::new("DELETE FROM spans WHERE id = $1", [rowid.into()])).await?;
         rollups::rebuild(tx.exec(), &hours).await?;
-        let session: Option<Option<i64>> = tx
-            .exec()
-            .fetch_optional(Statement::new(
-                "DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1) RETURNING session_rowid",
-                [trace_rowid.into()],
-            ))
-            .await?
-            .map(|row| row.get(0))
-            .transpose()?;
-        if let Some(Some(session_rowid)) = session {
-            crate::sessions::delete_if_empty(tx.exec(), session_rowid).await?;
+        for trace_rowid in traces {
+            let session: Option<Option<i64>> = tx
+                .exec()
+                .fetch_optional(Statement::new(
+                    "DELETE FROM traces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM spans WHERE trace_rowid = $1) RETURNING session_rowid",
+                    [trace_rowid.into()],
+                ))
+                .await?
+                .map(|row| row.get(0))
+                .transpose()?;
+            if let Some(Some(session_rowid)) = session {
+                crate::sessions::delete_if_empty(tx.exec(), session_rowid).await?;
+            }
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(deleted)
     }
+}
+
+/// Deletes one span in `tx`, subtracting its cumulative counts from its ancestors and noting its
+/// hour; its trace rowid, or `None` when it is absent.
+async fn delete_one_span(tx: &mut Transaction, rowid: i64, hours: &mut BTreeSet<(i64, i64)>) -> Result<Option<i64>> {
+    // Lock the span's trace first, as ingest does, so a concurrent batch of the same trace cannot
+    // miss the subtraction.
+    let trace = tx
+        .exec()
+        .fetch_optional(Statement::new(
+            "UPDATE traces SET project_id = project_id WHERE id = (SELECT trace_rowid FROM spans WHERE id = $1) RETURNING id",
+            [rowid.into()],
+        ))
+        .await?;
+    let row = tx
+        .exec()
+        .fetch_optional(Statement::new(
+            "SELECT parent_id, trace_rowid, cumulative_error_count, cumulative_llm_token_count_prompt, \
+             cumulative_llm_token_count_completion FROM spans WHERE id = $1",
+            [rowid.into()],
+        ))
+        .await?;
+    let (Some(row), Some(_)) = (row, trace) else { return Ok(None) };
+    let parent_id: Option<String> = row.get(0)?;
+    let trace_rowid: i64 = row.get(1)?;
+    let counts = Counts { errors: row.get(2)?, prompt_tokens: row.get(3)?, completion_tokens: row.get(4)? };
+    if let Some(parent_id) = parent_id {
+        propagate_to_ancestors(tx.exec(), &parent_id, counts.negated()).await?;
+    }
+    hours.extend(rollups::hours_of_spans(tx.exec(), "id = $1", [rowid.into()]).await?);
+    tx.exec().execute(Statement::new("DELETE FROM spans WHERE id = $1", [rowid.into()])).await?;
+    Ok(Some(trace_rowid))
 }

@@ -25,7 +25,7 @@ use crate::write::rollups;
 use crate::Store;
 
 /// Rows per `IN (...)` list and per multi-row `INSERT`, well under SQLite's variable limit.
-const IN_CHUNK: usize = 500;
+pub(crate) const IN_CHUNK: usize = 500;
 const INSERT_CHUNK: usize = 400;
 
 /// What a committed batch did.

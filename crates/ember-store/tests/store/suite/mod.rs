@@ -119,6 +119,32 @@ pub async fn deleting_a_span_corrects_ancestors_and_empty_traces_go(store: Store
     assert!(store.get_trace(None, Some(&format!("{:032x}", 1))).await.unwrap().is_none(), "trace with no spans is deleted");
 }
 
+/// D21: the AX bulk delete removes many spans of a project in one transaction — parents and
+/// children together, other projects' spans untouched — with counts, rollups and empty traces
+/// right.
+pub async fn bulk_span_deletes_are_one_transaction_with_exact_counts(store: Store) {
+    let mut spans = vec![routed("p", span(1, 1, None)), routed("q", span(9, 240, None))];
+    for id in 2..=200_u8 {
+        spans.push(routed("p", llm(span(1, id, Some(if id % 2 == 0 { 1 } else { id - 1 })), 1, 1, id % 10 == 0)));
+    }
+    spans.push(routed("p", span(2, 201, None)));
+    write(&store, spans).await;
+    let p = project_id(&store, "p").await;
+    // Every odd child and its even parent, the other trace's only span, an unknown id, and q's span.
+    let mut ids: Vec<String> = (3..=200_u8).map(|id| format!("{id:016x}")).collect();
+    ids.extend([format!("{:016x}", 201), format!("{:016x}", 250), format!("{:016x}", 240)]);
+    let deleted = store.delete_spans_by_id(p, &ids).await.unwrap();
+    let missing: Vec<&String> = ids.iter().filter(|id| !deleted.contains(id)).collect();
+    assert_eq!(deleted.len(), 198 + 1, "p's listed spans, not q's or unknown ones; not deleted: {missing:?}");
+    assert_eq!(cumulative(&store, 1).await.0, 0, "the root keeps none of the deleted errors");
+    let remaining = store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().unwrap();
+    assert_eq!(remaining.span.parent_id.as_deref(), Some(format!("{:016x}", 1).as_str()));
+    assert!(store.get_trace(None, Some(&format!("{:032x}", 2))).await.unwrap().is_none(), "the emptied trace is gone");
+    assert!(store.get_span(None, Some(&format!("{:016x}", 240))).await.unwrap().is_some(), "q's span stays");
+    let window = ember_store::ActivityWindow { start: 0, end: i64::MAX / 2, bins: 1, latency_per_bin: false };
+    assert_eq!(store.project_activity(&[p], window).await.unwrap()[&p].spans, 2, "rollups count the two spans left");
+}
+
 pub async fn duplicates_are_ignored(store: Store) {
     let first = routed("p", llm(span(1, 1, None), 3, 3, true));
     let prepared = store.prepare_spans(vec![first.clone()]).remove(0);
@@ -276,6 +302,7 @@ macro_rules! store_suite {
             cumulative_counts_are_right_when_children_arrive_first,
             cumulative_counts_are_right_within_one_batch,
             deleting_a_span_corrects_ancestors_and_empty_traces_go,
+            bulk_span_deletes_are_one_transaction_with_exact_counts,
             duplicates_are_ignored,
             existing_traces_keep_their_project_and_widen,
             sessions_are_global_and_widen,
