@@ -78,6 +78,15 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_INGEST_WRITERS", default_value_t = defaults::INGEST_WRITERS)]
     pub ingest_writers: usize,
 
+    /// Most HTTP connections open at once; a new one past this is closed at once.
+    #[arg(long, env = "EMBER_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Longest wait for a request head (idle keep-alive connections included) and between two
+    /// pieces of a request body; the connection is closed (the body: 408) past it.
+    #[arg(long, env = "EMBER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
     /// Longest wait, on SIGTERM, for in-flight requests and then for the ingest queue to drain.
     #[arg(long, env = "EMBER_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,

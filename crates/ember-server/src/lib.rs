@@ -15,6 +15,7 @@ mod error;
 mod graphql;
 mod grpc;
 mod legacy_evaluations;
+mod listener;
 mod openapi;
 mod params;
 mod routes;

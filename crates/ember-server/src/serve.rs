@@ -41,6 +41,7 @@ pub struct BoundServer {
     writer: WriterHandle,
     grpc_max_message_bytes: usize,
     shutdown_timeout: std::time::Duration,
+    connection_limits: crate::listener::ConnectionLimits,
 }
 
 async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
@@ -73,6 +74,10 @@ impl Server {
             writer,
             grpc_max_message_bytes: config.grpc_max_message_bytes,
             shutdown_timeout: std::time::Duration::from_secs(config.shutdown_timeout_secs),
+            connection_limits: crate::listener::ConnectionLimits {
+                max_connections: config.max_connections,
+                header_timeout: std::time::Duration::from_secs(config.request_timeout_secs.max(1)),
+            },
         })
     }
 }
@@ -97,7 +102,11 @@ impl BoundServer {
                 .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc), until_stopped(stopped.clone())),
         );
         let router = app(self.state);
-        let mut http = tokio::spawn(async move { axum::serve(self.http, router).with_graceful_shutdown(until_stopped(stopped)).await });
+        let limits = self.connection_limits;
+        let mut http = tokio::spawn(async move {
+            crate::listener::serve(self.http, router, limits, until_stopped(stopped)).await;
+            Ok::<(), std::io::Error>(())
+        });
 
         // A server that stops on its own is a failure; the other one is then stopped too.
         let failure = tokio::select! {

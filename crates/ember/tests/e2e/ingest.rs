@@ -83,6 +83,47 @@ async fn shutdown_is_bounded_by_its_timeout() {
     drop(stalled);
 }
 
+/// D11: a connection that sends no request head, or a body that stops arriving, is closed at
+/// EMBER_REQUEST_TIMEOUT_SECS; past EMBER_MAX_CONNECTIONS a new connection is closed at once, and
+/// the server answers again once connections go.
+#[tokio::test]
+async fn slow_and_surplus_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[("EMBER_REQUEST_TIMEOUT_SECS", "1"), ("EMBER_MAX_CONNECTIONS", "3")]).await;
+    let address = ember.http.trim_start_matches("http://").to_string();
+    // Waits for the server to close `stream` (whatever it answered first), or fails.
+    async fn closed_by_server(stream: &mut tokio::net::TcpStream, which: &str) {
+        let mut buffer = [0_u8; 1024];
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        });
+        closed.await.unwrap_or_else(|_| panic!("the server closes the {which} connection"));
+    }
+    let mut half_head = tokio::net::TcpStream::connect(&address).await.unwrap();
+    half_head.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    let mut trickle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    trickle
+        .write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 1000\r\n\r\nab")
+        .await
+        .unwrap();
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // The fourth connection is past the limit.
+    let mut surplus = tokio::net::TcpStream::connect(&address).await.unwrap();
+    closed_by_server(&mut surplus, "surplus").await;
+    for (stream, which) in [(&mut half_head, "half-head"), (&mut trickle, "trickling body"), (&mut idle, "idle")] {
+        closed_by_server(stream, which).await;
+    }
+    assert!(ember.client.get(format!("{}/healthz", ember.http)).send().await.unwrap().status().is_success());
+    ember.terminate().await;
+}
+
 #[tokio::test]
 async fn graceful_shutdown_flushes_every_accepted_span() {
     let dir = tempfile::tempdir().unwrap();

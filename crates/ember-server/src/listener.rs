@@ -1,0 +1,71 @@
+//! The HTTP listener (HTTP/1.1, as Phoenix serves; gRPC has its own port): hyper with a timer,
+//! so a client that does not send a request head within
+//! the header timeout is disconnected (idle keep-alive connections included), at most
+//! `max_connections` connections at once (past that, a new connection is closed at once rather
+//! than costing memory and a file descriptor), accept errors such as file-descriptor exhaustion
+//! logged and retried after a pause, and a graceful shutdown that lets requests in flight finish.
+//! A request body that stops arriving for as long is cut off too.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+/// How long the listener waits after a failed accept (e.g. no file descriptor left).
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// The connection limits of the HTTP listener.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then waits for open connections to
+/// finish their requests.
+pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a connection failed; retrying shortly");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(max = limits.max_connections, "connection refused: at the connection limit");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(
+            tower::ServiceBuilder::new().layer(RequestBodyTimeoutLayer::new(limits.header_timeout)).service(router.clone()),
+        );
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
