@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(nested.keys().take(3).collect::<Vec<_>>(), ["k0", "p", "k1"]);
         let under = nested["p"].as_object().unwrap();
         assert_eq!(under.len(), count);
-        assert_eq!((under.keys().last().map(String::as_str), &under["k99999"]), (Some("k99999"), &json!(99_999)));
+        assert_eq!((under.keys().next_back().map(String::as_str), &under["k99999"]), (Some("k99999"), &json!(99_999)));
         // Re-writing a key late (past the indexing threshold) still lands on the first slot.
         let rewritten = unflatten((0..20).map(|i| (format!("k{i}"), json!(i))).chain([("k3".to_string(), json!("last"))]));
         assert_eq!((rewritten.len(), &rewritten["k3"]), (20, &json!("last")));

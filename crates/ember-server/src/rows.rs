@@ -11,10 +11,13 @@ use crate::error::{ApiError, ApiResult};
 
 pub type Rows = Vec<Map<String, Value>>;
 
+/// A decoder of one body format.
+type Decoder = fn(&[u8]) -> ApiResult<Rows>;
+
 pub async fn read_rows(headers: &HeaderMap, body: Bytes) -> ApiResult<Rows> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let (format, decode): (&'static str, fn(&[u8]) -> ApiResult<Rows>) = match media_type.as_str() {
+    let (format, decode): (&'static str, Decoder) = match media_type.as_str() {
         "application/json" => ("JSON", json_rows),
         "text/csv" => ("CSV", csv_rows),
         #[cfg(feature = "arrow")]
