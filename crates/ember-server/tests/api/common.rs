@@ -133,3 +133,14 @@ impl TestApp {
         assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     }
 }
+
+/// An Arrow IPC stream of one record batch.
+pub fn arrow_stream(schema: arrow_schema::Schema, columns: Vec<arrow_array::ArrayRef>) -> Vec<u8> {
+    let batch = arrow_array::RecordBatch::try_new(std::sync::Arc::new(schema), columns).unwrap();
+    let mut body = Vec::new();
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut body, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    body
+}

@@ -127,7 +127,7 @@ async fn protobuf_evaluations_become_llm_annotations_and_come_back_as_arrow() {
 fn document_evaluation_arrow(span: &str, position: f64) -> Vec<u8> {
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use arrow_array::{ArrayRef, Float64Array, StringArray};
     use arrow_schema::{DataType, Field, Schema};
 
     let schema = Schema::new(vec![
@@ -143,13 +143,7 @@ fn document_evaluation_arrow(span: &str, position: f64) -> Vec<u8> {
         Arc::new(Float64Array::from(vec![position])),
         Arc::new(Float64Array::from(vec![1.0])),
     ];
-    let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
-    let mut body = Vec::new();
-    let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut body, &batch.schema()).unwrap();
-    writer.write(&batch).unwrap();
-    writer.finish().unwrap();
-    drop(writer);
-    body
+    crate::common::arrow_stream(schema, columns)
 }
 
 #[tokio::test]

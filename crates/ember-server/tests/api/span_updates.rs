@@ -242,7 +242,7 @@ async fn spans_are_deleted_by_id_and_unknown_ids_are_ignored() {
 fn lying_arrow_stream(metadata: &[(&str, &str)]) -> Vec<u8> {
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use arrow_array::{ArrayRef, StringArray};
     use arrow_schema::{DataType, Field, Schema};
 
     let schema = Schema::new(vec![Field::new("context.span_id", DataType::Utf8, false), Field::new("eval.Q.label", DataType::Utf8, false)])
@@ -250,12 +250,7 @@ fn lying_arrow_stream(metadata: &[(&str, &str)]) -> Vec<u8> {
             metadata.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect::<std::collections::HashMap<_, _>>(),
         );
     let columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![span_id(1)])), Arc::new(StringArray::from(vec!["x"]))];
-    let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
-    let mut body = Vec::new();
-    let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut body, &batch.schema()).unwrap();
-    writer.write(&batch).unwrap();
-    writer.finish().unwrap();
-    drop(writer);
+    let mut body = crate::common::arrow_stream(schema, columns);
     // In the record batch's metadata (after the schema message: marker, length, flatbuffer), the
     // Buffer{offset, length: 16} of the span id's bytes, the only 16-byte buffer.
     let message_length = |at: usize| 8 + i32::from_le_bytes(body[at + 4..at + 8].try_into().unwrap()) as usize;
