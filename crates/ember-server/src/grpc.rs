@@ -7,6 +7,27 @@ use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceRequest
 use ember_service::{Caller, ServiceError, Services};
 use tonic::{Request, Response, Status};
 
+/// The gRPC code for a request tonic could not read: a message that does not decode (tonic says
+/// INTERNAL) or one larger than the limit (tonic says OUT_OF_RANGE, which the OTLP specification
+/// lists as retryable) is INVALID_ARGUMENT, so exporters do not resend what can never be read.
+/// Other codes pass unchanged.
+pub fn unreadable_request_code(code: &str, message: &str) -> Option<&'static str> {
+    let internal_decode = code == "13" && message.to_ascii_lowercase().contains("decode");
+    let too_large = code == "11" && message.to_ascii_lowercase().contains("message length too large");
+    (internal_decode || too_large).then_some("3")
+}
+
+/// Rewrites the status of a trailers-only answer (how tonic answers a request it could not
+/// read) with [`unreadable_request_code`].
+pub fn remap_unreadable<B>(mut response: axum::http::Response<B>) -> axum::http::Response<B> {
+    let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_string();
+    let message = percent_encoding::percent_decode_str(&header("grpc-message")).decode_utf8_lossy().into_owned();
+    if let Some(code) = unreadable_request_code(&header("grpc-status"), &message) {
+        response.headers_mut().insert("grpc-status", axum::http::HeaderValue::from_static(code));
+    }
+    response
+}
+
 pub struct OtlpTraceService {
     pub services: Services,
 }
@@ -36,6 +57,17 @@ impl TraceService for OtlpTraceService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreadable_requests_are_invalid_argument() {
+        assert_eq!(unreadable_request_code("13", "failed to decode Protobuf message: invalid wire type"), Some("3"));
+        assert_eq!(
+            unreadable_request_code("11", "Error, decoded message length too large: found 70 bytes, the limit is: 10 bytes"),
+            Some("3")
+        );
+        assert_eq!(unreadable_request_code("8", "queue full"), None);
+        assert_eq!(unreadable_request_code("13", "Internal Server Error"), None);
+    }
     use ember_otlp::fixtures::{request, span};
     use ember_service::{Playground, ProviderSettings};
     use ember_store::{DatabaseUrl, IngestQueue, QueueLimits, Store, StoreOptions};

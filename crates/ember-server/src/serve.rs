@@ -98,6 +98,7 @@ impl BoundServer {
             .send_compressed(CompressionEncoding::Gzip);
         let mut grpc = tokio::spawn(
             tonic::transport::Server::builder()
+                .layer(tower::util::MapResponseLayer::new(crate::grpc::remap_unreadable))
                 .add_service(trace_service)
                 .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc), until_stopped(stopped.clone())),
         );
