@@ -30,11 +30,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let outcome = runtime.block_on(async {
+        // Signals are listened for before ember says it listens, so an early SIGTERM shuts down
+        // gracefully instead of killing the process.
+        let shutdown = shutdown_signal();
         let server = Server::bind(&args.config).await?;
         tracing::info!(http = %server.http_addr, grpc = %server.grpc_addr, "ember listening");
         // A stable line on stdout for scripts and tests that start ember on port 0.
         println!("ember listening http={} grpc={}", server.http_addr, server.grpc_addr);
-        server.run(shutdown_signal()).await?;
+        server.run(shutdown).await?;
         anyhow::Ok(ExitCode::SUCCESS)
     });
     // A decode still running on a blocking thread (its request already dropped) must not keep
@@ -43,24 +46,22 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     outcome
 }
 
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT or SIGTERM; the handlers are installed when this is called, not when it is awaited.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                let _ = interrupt.await;
-                return;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|error| tracing::warn!(%error, "cannot listen for SIGTERM"))
+        .ok();
+    let interrupt = tokio::spawn(tokio::signal::ctrl_c());
+    async move {
+        #[cfg(unix)]
+        if let Some(mut terminate) = terminate {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
             }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+            return;
         }
+        let _ = interrupt.await;
     }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }
