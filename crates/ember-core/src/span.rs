@@ -24,30 +24,31 @@ pub struct Span {
 /// stored span can be read back (JSON readers stop at 128 levels).
 pub const MAX_ATTRIBUTE_DEPTH: usize = 96;
 
-/// How many levels of objects and arrays a JSON value nests (a scalar is 0).
-pub fn json_depth(value: &Value) -> usize {
-    match value {
-        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
-        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
 /// The most JSON text a span's attributes and events may take. Stored values are read back only
 /// up to twice this (the SQLite codec's cap; PostgreSQL's JSONB stops at 255 MiB), and JSON
 /// escaping can make a value six times its size (`\u0001`), so the check is on the JSON text.
 pub const MAX_ATTRIBUTES_JSON_BYTES: usize = 128 << 20;
 
-/// An upper bound of the JSON text length of `value`, without writing it.
-fn json_length_bound(value: &Value) -> usize {
+/// How many levels of objects and arrays a JSON value nests (a scalar is 0), and an upper bound
+/// of its JSON text length, in one walk (it runs for every ingested span).
+fn json_depth_and_length_bound(value: &Value) -> (usize, usize) {
     // Six bytes per byte covers the longest escape (`\u00XX`); numbers are at most 24 bytes.
     let text = |text: &str| 2 + 6 * text.len();
+    let nested = |items: &mut dyn Iterator<Item = (usize, &Value)>| {
+        let (mut depth, mut bound) = (0, 2);
+        for (overhead, item) in items {
+            let (item_depth, item_bound) = json_depth_and_length_bound(item);
+            depth = depth.max(item_depth);
+            bound += overhead + item_bound;
+        }
+        (1 + depth, bound)
+    };
     match value {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 24,
-        Value::String(string) => text(string),
-        Value::Array(items) => 2 + items.iter().map(|item| json_length_bound(item) + 1).sum::<usize>(),
-        Value::Object(map) => 2 + map.iter().map(|(key, item)| text(key) + json_length_bound(item) + 2).sum::<usize>(),
+        Value::Null | Value::Bool(_) => (0, 5),
+        Value::Number(_) => (0, 24),
+        Value::String(string) => (0, text(string)),
+        Value::Array(items) => nested(&mut items.iter().map(|item| (1, item))),
+        Value::Object(map) => nested(&mut map.iter().map(|(key, item)| (text(key) + 2, item))),
     }
 }
 
@@ -71,13 +72,18 @@ fn json_length(value: &impl Serialize) -> usize {
 impl Span {
     /// Why the span cannot be stored (so that it could not be read back whole), if it cannot.
     pub fn storage_problem(&self) -> Option<String> {
-        let depth = 1 + self.attributes.values().map(json_depth).max().unwrap_or(0);
+        let (mut depth, mut bound) = (1, 0);
+        for (key, value) in &self.attributes {
+            let (value_depth, value_bound) = json_depth_and_length_bound(value);
+            depth = depth.max(1 + value_depth);
+            bound += 8 + 6 * key.len() + value_bound;
+        }
         if depth > MAX_ATTRIBUTE_DEPTH {
             return Some(format!("attributes nest {depth} levels deep; at most {MAX_ATTRIBUTE_DEPTH} are stored"));
         }
+        let event_attributes = self.events.iter().flat_map(|event| &event.attributes);
+        bound += event_attributes.map(|(key, value)| 8 + 6 * key.len() + json_depth_and_length_bound(value).1).sum::<usize>();
         let values = || std::iter::once(&self.attributes).chain(self.events.iter().map(|event| &event.attributes));
-        let bound: usize =
-            values().map(|map| map.iter().map(|(key, value)| 8 + 6 * key.len() + json_length_bound(value)).sum::<usize>()).sum();
         if bound <= MAX_ATTRIBUTES_JSON_BYTES {
             return None;
         }

@@ -61,8 +61,9 @@ pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Job>,
     /// Statements submitted and not yet answered (waiting or in a transaction).
     unanswered: Arc<AtomicUsize>,
-    /// Statements answered through a merged statement (read by tests).
-    #[cfg_attr(not(feature = "testsuite"), allow(dead_code))]
+    /// Statements answered through a merged statement; only tests read it (the writer task
+    /// counts either way).
+    #[cfg(feature = "testsuite")]
     merged: Arc<AtomicUsize>,
 }
 
@@ -72,7 +73,12 @@ impl GroupCommit {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * 4);
         let merged = Arc::<AtomicUsize>::default();
         tokio::spawn(write_batches(writer, queue, merged.clone()));
-        GroupCommit { jobs, unanswered: Arc::default(), merged }
+        GroupCommit {
+            jobs,
+            unanswered: Arc::default(),
+            #[cfg(feature = "testsuite")]
+            merged,
+        }
     }
 
     /// Statements waiting for a transaction, and those not yet answered.
