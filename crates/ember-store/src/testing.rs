@@ -76,6 +76,42 @@ impl TestDatabase {
         }
     }
 
+    /// Installs a trigger that makes any write of a metadata update to span `span_id` fail (an
+    /// error in the middle of a bulk update, from the database itself).
+    pub async fn refuse_metadata_writes(&self, span_id: &str) {
+        use sqlx::Connection;
+        // Span ids are hex in the tests; refuse anything else rather than quote it.
+        assert!(span_id.chars().all(|c| c.is_ascii_alphanumeric()), "a plain span id");
+        match &self.options.url {
+            DatabaseUrl::SqliteFile(path) => {
+                let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("connect");
+                // SQLite keeps a span's new metadata keys in `span_metadata_patches`.
+                let trigger = format!(
+                    "CREATE TRIGGER refuse_metadata BEFORE INSERT ON span_metadata_patches \
+                     WHEN NEW.span_rowid = (SELECT id FROM spans WHERE span_id = '{span_id}') \
+                     BEGIN SELECT RAISE(ABORT, 'metadata writes refused by the test'); END"
+                );
+                sqlx::query(&trigger).execute(&mut connection).await.expect("create trigger");
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+                if let Some(schema) = &self.options.schema {
+                    options = options.options([("search_path", schema.as_str())]);
+                }
+                let mut connection = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+                let function = "CREATE FUNCTION refuse_metadata() RETURNS trigger LANGUAGE plpgsql AS \
+                                $$ BEGIN RAISE EXCEPTION 'metadata writes refused by the test'; END $$";
+                sqlx::query(function).execute(&mut connection).await.expect("create function");
+                let trigger = format!(
+                    "CREATE TRIGGER refuse_metadata BEFORE UPDATE ON spans FOR EACH ROW \
+                     WHEN (NEW.span_id = '{span_id}') EXECUTE FUNCTION refuse_metadata()"
+                );
+                sqlx::query(&trigger).execute(&mut connection).await.expect("create trigger");
+            }
+            DatabaseUrl::SqliteMemory => panic!("an in-memory database cannot be reached from outside"),
+        }
+    }
+
     /// `PHOENIX_*` variables that make an `ember serve` process use this database.
     pub fn serve_env(&self) -> Vec<(&'static str, String)> {
         match &self.options.url {

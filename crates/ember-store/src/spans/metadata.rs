@@ -15,10 +15,8 @@ use crate::sqlite::attribute_index::{self, values_of};
 use crate::sqlite::metadata_patch;
 use crate::Store;
 
-/// Spans per transaction of a metadata update.
-const SPANS_PER_TRANSACTION: usize = 10_000;
-/// SQLite: spans per read of stored metadata; reads run ahead of the writes (see
-/// `update_span_metadata`), so a transaction is several reads.
+/// Spans per read of stored metadata (and, on PostgreSQL, per statement of the one transaction).
+/// On SQLite reads run ahead of the writes (see `update_span_metadata`).
 const SPANS_PER_READ: usize = 2_000;
 
 /// New values for `metadata` keys of one span, already in their stored form.
@@ -124,47 +122,41 @@ fn apply_chunk<'a>(
 
 impl Store {
     /// Sets `metadata` keys of spans of a project, span by span: a span that is missing or whose
-    /// stored types conflict is reported and left alone, the others are written.
+    /// stored types conflict is reported and left alone, the others are written — all in one
+    /// transaction, so a request is applied whole or (on a crash or error) not at all.
     ///
     /// On SQLite the new keys go to the span's metadata patch (see `metadata_patch`) and the
     /// stored attributes stay as they are; PostgreSQL rewrites the attributes.
     pub async fn update_span_metadata(&self, project_id: i64, updates: &[MetadataUpdate]) -> Result<MetadataOutcome> {
         let mut outcome = MetadataOutcome::default();
+        if updates.is_empty() {
+            return Ok(outcome);
+        }
+        let mut tx = self.writer.begin().await?;
         if self.dialect == Dialect::Postgres {
-            for chunk in updates.chunks(SPANS_PER_TRANSACTION) {
-                let mut tx = self.writer.begin().await?;
+            for chunk in updates.chunks(SPANS_PER_READ) {
                 let mut stored = self.stored_attributes(&mut tx, project_id, chunk).await?;
                 let changed = apply_chunk(chunk, &mut stored, &mut outcome);
                 self.write_attributes(&mut tx, &changed).await?;
-                tx.commit().await?;
             }
+            tx.commit().await?;
             return Ok(outcome);
         }
         // The next chunk's stored metadata is read and decompressed on a reader connection while
-        // this chunk is written: the two halves of the work run on both cores. Commits (each a
-        // sync to disk) come every `SPANS_PER_TRANSACTION` spans.
+        // this chunk is written: the two halves of the work run on both cores. The patches, which
+        // do change, are read inside the write transaction.
+        let Transaction::Sqlite(connection) = &mut tx else { return Err(StoreError::Invalid("not an SQLite store".into())) };
         let chunks: Vec<&[MetadataUpdate]> = updates.chunks(SPANS_PER_READ).collect();
         let mut next_read = chunks.first().map(|chunk| self.spawn_metadata_read(project_id, chunk));
-        let mut open: Option<(Transaction, usize)> = None;
         for (index, chunk) in chunks.iter().enumerate() {
             let Some(read) = next_read.take() else { break };
             let metadata = read.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
             next_read = chunks.get(index + 1).map(|chunk| self.spawn_metadata_read(project_id, chunk));
-            let (mut tx, written) = match open.take() {
-                Some(open) => open,
-                None => (self.writer.begin().await?, 0),
-            };
-            let Transaction::Sqlite(connection) = &mut tx else { return Err(StoreError::Invalid("not an SQLite store".into())) };
             let mut stored = with_patches(connection, metadata).await?;
             let changed = apply_chunk(chunk, &mut stored, &mut outcome);
             write_patches(connection, &changed).await?;
-            let written = written + chunk.len();
-            if written >= SPANS_PER_TRANSACTION || index + 1 == chunks.len() {
-                tx.commit().await?;
-            } else {
-                open = Some((tx, written));
-            }
         }
+        tx.commit().await?;
         Ok(outcome)
     }
 

@@ -2,12 +2,14 @@
 //! one database, as two ember processes would have) and is instantiated once per backend by
 //! [`store_suite!`], given an `Option<TestDatabase>` (`None`: that backend is not here, and its
 //! tests are skipped).
+mod bulk_updates;
 mod dataset_pages;
 mod filters;
 mod prompts;
 mod rollups;
 mod root_spans;
 
+pub use bulk_updates::*;
 pub use dataset_pages::*;
 pub use filters::*;
 pub use prompts::*;
@@ -323,6 +325,7 @@ macro_rules! store_suite {
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,
+            a_metadata_update_that_fails_midway_changes_nothing,
         );
         $crate::store_suite!(@pairs $database;
             concurrent_writers_keep_counts_and_bounds_right,
