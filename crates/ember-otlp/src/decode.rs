@@ -69,8 +69,13 @@ pub fn decode_export(request: ExportTraceServiceRequest, header_project: Option<
             .map(str::to_string)
             .or(resource_project)
             .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
+        let project_problem = ember_core::limits::name_problem("project name", &project_name);
         for scope_spans in resource_spans.scope_spans {
             for otlp_span in scope_spans.spans {
+                if let Some(problem) = &project_problem {
+                    decoded.reject(problem.clone());
+                    continue;
+                }
                 match decode_span(otlp_span) {
                     Ok(span) => decoded.spans.push(RoutedSpan { project_name: project_name.clone(), span }),
                     Err(reason) => decoded.reject(reason),
@@ -269,6 +274,11 @@ mod tests {
         assert_eq!(decode_export(request(vec![otlp_span(2)], Some("res")), None).spans[0].project_name, "res");
         assert_eq!(decode_export(request(vec![otlp_span(2)], Some("  ")), None).spans[0].project_name, "default");
         assert_eq!(decode_export(request(vec![otlp_span(2)], None), Some("")).spans[0].project_name, "default");
+        // D22: a project name past the limit rejects the spans, naming the problem.
+        let long = "p".repeat(ember_core::limits::MAX_NAME_BYTES + 1);
+        let refused = decode_export(request(vec![otlp_span(2), otlp_span(3)], None), Some(&long));
+        assert_eq!((refused.spans.len(), refused.rejected_spans), (0, 2));
+        assert!(refused.rejection_reasons[0].contains("project name is 1025 bytes long"), "{:?}", refused.rejection_reasons);
     }
 
     #[test]

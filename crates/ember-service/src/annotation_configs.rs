@@ -70,6 +70,7 @@ impl AnnotationConfigInput {
         if name.trim().is_empty() {
             return Err(ServiceError::invalid("the annotation config name must not be empty"));
         }
+        crate::limits::check_name("annotation config name", "name", name)?;
         if name == NOTE_NAME {
             return Err(ServiceError::conflict(format!("the name '{NOTE_NAME}' is reserved for notes")));
         }

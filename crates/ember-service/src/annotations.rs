@@ -2,7 +2,7 @@
 //! ember that writes one (REST, the web UI's form, GraphQL, the Arize AX bulk updates, legacy
 //! evaluations) goes through here, so the rules hold for all of them:
 //! - the name `note` is reserved for notes on spans, traces and sessions (document annotations
-//!   may use it, as in Phoenix);
+//!   may use it, as in Phoenix); no name is longer than `limits::MAX_NAME_BYTES`;
 //! - an annotation names an existing target; a batch with one unknown target writes nothing;
 //! - listing needs target ids or identifiers, deleting needs a time window or `delete_all`.
 
@@ -14,6 +14,7 @@ use ember_store::{
 use serde_json::json;
 
 use crate::error::{Result, ServiceError};
+use crate::limits::check_name;
 use crate::projects::ProjectRef;
 use crate::{Caller, Services};
 
@@ -32,8 +33,17 @@ pub struct DeletionRequest {
     pub delete_all: bool,
 }
 
-/// Refuses the reserved name in annotations that are not notes.
+/// Refuses names past the length limit.
+fn check_name_lengths<'a>(names: impl Iterator<Item = &'a str>) -> Result<()> {
+    for (index, name) in names.enumerate() {
+        check_name("annotation name", "name", name).map_err(|error| error.context(format_args!("annotation {index}")))?;
+    }
+    Ok(())
+}
+
+/// Refuses names past the length limit, and the reserved name in annotations that are not notes.
 fn check_reserved_names(target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<()> {
+    check_name_lengths(annotations.iter().map(|annotation| annotation.name.as_str()))?;
     if target == AnnotationTarget::Document {
         return Ok(());
     }
@@ -63,6 +73,7 @@ impl Annotations<'_> {
 
     /// Upserts annotations of retrieved documents by (name, span, position, identifier).
     pub async fn annotate_documents(&self, _caller: &Caller, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+        check_name_lengths(annotations.iter().map(|document| document.annotation.name.as_str()))?;
         if let Some(index) = annotations.iter().position(|annotation| annotation.document_position < 0) {
             let position = annotations[index].document_position;
             return Err(ServiceError::field(
@@ -251,6 +262,9 @@ impl Annotations<'_> {
     pub async fn patch_span_annotation(&self, caller: &Caller, id: i64, patch: &AnnotationPatch) -> Result<(AnnotationRecord, i64)> {
         if patch.name.as_deref() == Some(NOTE_NAME) {
             return Err(ServiceError::bad_request(format!("the annotation name '{NOTE_NAME}' is reserved for notes")));
+        }
+        if let Some(name) = &patch.name {
+            check_name("annotation name", "name", name)?;
         }
         let record = self.services.store.patch_span_annotation(id, patch).await?;
         let (_, span_rowid) =

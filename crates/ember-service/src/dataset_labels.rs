@@ -13,11 +13,14 @@ fn not_found_text(id: i64) -> String {
     format!("Dataset label {} not found", GlobalId::encode(GlobalType::DatasetLabel, id))
 }
 
-/// A non-empty name, trimmed.
+/// A non-empty name, trimmed, within the length limit.
 pub(crate) fn valid_name(name: &str) -> Result<String> {
     match name.trim() {
         "" => Err(ServiceError::invalid("name must be a non-empty string")),
-        name => Ok(name.to_string()),
+        name => {
+            crate::limits::check_name("name", "name", name)?;
+            Ok(name.to_string())
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use ember_store::{
 use serde_json::{json, Value};
 
 use crate::error::{Result, ServiceError};
+use crate::limits::{check_description, check_name};
 use crate::projects::ProjectRef;
 use crate::{Caller, Services};
 
@@ -180,5 +181,6 @@ fn check_upload(upload: &Upload<'_>) -> Result<()> {
     if upload.name.trim().is_empty() {
         return Err(ServiceError::invalid("name must not be empty"));
     }
-    Ok(())
+    check_name("dataset name", "name", upload.name)?;
+    check_description("dataset description", "description", upload.description)
 }

@@ -14,6 +14,7 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Result, ServiceError};
+use crate::limits::{check_description, check_name};
 use crate::{Caller, Services};
 
 /// A new experiment on a dataset.
@@ -147,9 +148,13 @@ impl Experiments<'_> {
             split_ids.push(found.ok_or_else(|| ServiceError::not_found(format!("Dataset splits not found: {split}")))?.id);
         }
         let name = match request.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
-            Some(name) => name.to_string(),
+            Some(name) => {
+                check_name("experiment name", "name", name)?;
+                name.to_string()
+            }
             None => generated_name(&dataset.name),
         };
+        check_description("experiment description", "description", request.description.as_deref())?;
         let project_name = format!("Experiment-{}", uuid::Uuid::new_v4().simple().to_string().split_at(24).0);
         let project_description = format!(
             "dataset_id: {}\ndataset_version_id: {}",
@@ -178,8 +183,12 @@ impl Experiments<'_> {
             None => None,
             Some(None) => return Err(ServiceError::invalid("name cannot be null")),
             Some(Some(name)) if name.trim().is_empty() => return Err(ServiceError::invalid("name must not be empty")),
-            Some(Some(name)) => Some(name.trim().to_string()),
+            Some(Some(name)) => {
+                check_name("experiment name", "name", name.trim())?;
+                Some(name.trim().to_string())
+            }
         };
+        check_description("experiment description", "description", update.description.as_ref().and_then(Option::as_deref))?;
         let metadata = match update.metadata {
             None => None,
             Some(None) => return Err(ServiceError::invalid("metadata cannot be null")),
@@ -292,6 +301,7 @@ impl Experiments<'_> {
                 json!(evaluation.name),
             ));
         }
+        check_name("evaluation name", "name", &evaluation.name)?;
         if !evaluation.has_result && evaluation.error.is_none() {
             return Err(ServiceError::invalid("Either result or error must be provided"));
         }

@@ -18,6 +18,7 @@ pub mod datasets;
 mod error;
 pub mod experiments;
 pub mod ingest;
+mod limits;
 pub mod playground;
 pub mod projects;
 pub mod prompts;

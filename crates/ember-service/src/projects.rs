@@ -8,6 +8,7 @@ use ember_store::{ActivityWindow, Project, ProjectActivity, ProjectPage, DEFAULT
 use serde_json::json;
 
 use crate::error::{Result, ServiceError};
+use crate::limits::{check_description, check_name};
 use crate::{Caller, Services};
 
 /// How a request names a project.
@@ -79,11 +80,14 @@ impl Projects<'_> {
         if trimmed.is_empty() {
             return Err(ServiceError::field(&["name".into()], "string_too_short", "Project name must not be empty", json!(name)));
         }
+        check_name("project name", "name", trimmed)?;
+        check_description("project description", "description", description)?;
         Ok(self.services.store.create_project(trimmed, description).await?)
     }
 
     /// Only the description can change; project names are immutable.
     pub async fn update_description(&self, caller: &Caller, reference: ProjectRef<'_>, description: Option<&str>) -> Result<Project> {
+        check_description("project description", "description", description)?;
         let project = self.resolve(caller, reference).await?;
         Ok(self.services.store.update_project_description(project.id, description).await?)
     }

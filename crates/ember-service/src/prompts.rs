@@ -87,6 +87,7 @@ impl Prompts<'_> {
         if !is_identifier(&request.name) {
             return Err(pattern_mismatch(&["prompt".into(), "name".into()], &request.name));
         }
+        crate::limits::check_description("prompt description", "description", request.description.as_deref())?;
         let version = request.version;
         version.check().map_err(|message| ServiceError::field(&["version".into()], "value_error", message, Value::Null))?;
         if version.template_type != TemplateType::Chat {

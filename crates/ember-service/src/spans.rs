@@ -127,6 +127,9 @@ impl Spans<'_> {
             ProjectRef::Name(name) => name.to_string(),
             other => self.services.projects().resolve(caller, other).await?.name,
         };
+        if let Some(problem) = ember_core::limits::name_problem("project name", &project_name) {
+            return Err(ServiceError::invalid(problem));
+        }
         let total = candidates.len();
         let mut spans = Vec::with_capacity(total);
         let mut invalid = Vec::new();

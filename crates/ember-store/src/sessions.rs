@@ -83,9 +83,15 @@ impl Store {
         Ok(page)
     }
 
-    /// Looks a session up by rowid or by its `session.id` text.
+    /// Looks a session up by rowid or by its `session.id` text. A `session.id` used in several
+    /// projects names, by its text alone, the session seen first (the lowest rowid).
     pub async fn get_session(&self, rowid: Option<i64>, session_id: Option<&str>) -> Result<Option<SessionRecord>> {
-        let mut query = Query::select().columns(SESSION_COLUMNS).from(ProjectSessions::Table).to_owned();
+        let mut query = Query::select()
+            .columns(SESSION_COLUMNS)
+            .from(ProjectSessions::Table)
+            .order_by(ProjectSessions::Id, Order::Asc)
+            .limit(1)
+            .to_owned();
         if let Some(rowid) = rowid {
             query.and_where(Expr::col(ProjectSessions::Id).eq(rowid));
         }
@@ -100,12 +106,14 @@ impl Store {
         Ok(sessions.pop())
     }
 
-    /// Rowids of the sessions with these `session.id` texts (unknown ones are skipped).
+    /// Rowids of the sessions with these `session.id` texts (unknown ones are skipped), each the
+    /// one [`Store::get_session`] finds.
     pub async fn session_rowids_by_session_id(&self, session_ids: &[&str]) -> Result<Vec<i64>> {
         let query = Query::select()
-            .column(ProjectSessions::Id)
+            .expr(Expr::col(ProjectSessions::Id).min())
             .from(ProjectSessions::Table)
             .and_where(Expr::col(ProjectSessions::SessionId).is_in(session_ids.iter().copied()))
+            .group_by_col(ProjectSessions::SessionId)
             .to_owned();
         let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
         rows.iter().map(|row| row.get(0)).collect()
@@ -177,6 +185,87 @@ pub(crate) async fn delete_if_empty(exec: crate::engine::backend::Exec<'_>, sess
         "DELETE FROM project_sessions WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM traces WHERE session_rowid = $1)",
         [session_rowid.into()],
     ))
+    .await?;
+    Ok(())
+}
+
+/// Keeps sessions in their project when traces (rowids `trace_list`, a comma-separated list of
+/// integers) move to project `destination`; call it before the traces' project changes. A session
+/// all of whose traces move, to a project without a session of that id, moves whole (its rowid
+/// and annotations with it). Otherwise the moved traces join the destination's session of that
+/// id, created or widened; a source session left without traces hands its annotations over
+/// (where the destination has none under the same name and identifier) and goes, and one that
+/// keeps traces is narrowed to them.
+pub(crate) async fn follow_transferred_traces(
+    mut exec: crate::engine::backend::Exec<'_>,
+    trace_list: &str,
+    destination: i64,
+) -> Result<()> {
+    if trace_list.is_empty() {
+        return Ok(());
+    }
+    let statement = |sql: String| Statement::new(sql, []);
+    exec.reborrow()
+        .execute(statement(format!(
+            "UPDATE project_sessions SET project_id = {destination} \
+             WHERE id IN (SELECT session_rowid FROM traces WHERE id IN ({trace_list})) AND project_id <> {destination} \
+             AND NOT EXISTS (SELECT 1 FROM traces WHERE traces.session_rowid = project_sessions.id AND traces.id NOT IN ({trace_list})) \
+             AND NOT EXISTS (SELECT 1 FROM project_sessions AS d WHERE d.session_id = project_sessions.session_id AND d.project_id = {destination})"
+        )))
+        .await?;
+    let split: Vec<i64> = exec
+        .reborrow()
+        .fetch_all(statement(format!(
+            "SELECT DISTINCT s.id FROM traces AS t JOIN project_sessions AS s ON s.id = t.session_rowid \
+             WHERE t.id IN ({trace_list}) AND s.project_id <> {destination}"
+        )))
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect::<Result<_>>()?;
+    if split.is_empty() {
+        return Ok(());
+    }
+    let split_list = split.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    exec.reborrow()
+        .execute(statement(format!(
+            "INSERT INTO project_sessions (session_id, project_id, start_time, end_time) \
+             SELECT s.session_id, {destination}, MIN(t.start_time), MAX(t.end_time) FROM traces AS t \
+             JOIN project_sessions AS s ON s.id = t.session_rowid WHERE t.id IN ({trace_list}) AND s.id IN ({split_list}) \
+             GROUP BY s.session_id \
+             ON CONFLICT (session_id, project_id) DO UPDATE SET \
+             start_time = CASE WHEN excluded.start_time < project_sessions.start_time THEN excluded.start_time ELSE project_sessions.start_time END, \
+             end_time = CASE WHEN excluded.end_time > project_sessions.end_time THEN excluded.end_time ELSE project_sessions.end_time END"
+        )))
+        .await?;
+    exec.reborrow()
+        .execute(statement(format!(
+            "UPDATE traces SET session_rowid = (SELECT d.id FROM project_sessions AS d JOIN project_sessions AS s ON s.session_id = d.session_id \
+             WHERE s.id = traces.session_rowid AND d.project_id = {destination}) \
+             WHERE id IN ({trace_list}) AND session_rowid IN ({split_list})"
+        )))
+        .await?;
+    exec.reborrow()
+        .execute(statement(format!(
+            "INSERT INTO project_session_annotations (session_rowid, name, label, score, explanation, metadata, annotator_kind, user_id, \
+             identifier, source, created_at, updated_at) \
+             SELECT d.id, a.name, a.label, a.score, a.explanation, a.metadata, a.annotator_kind, a.user_id, a.identifier, a.source, \
+             a.created_at, a.updated_at FROM project_session_annotations AS a JOIN project_sessions AS s ON s.id = a.session_rowid \
+             JOIN project_sessions AS d ON d.session_id = s.session_id AND d.project_id = {destination} \
+             WHERE a.session_rowid IN ({split_list}) AND NOT EXISTS (SELECT 1 FROM traces WHERE traces.session_rowid = a.session_rowid) \
+             ON CONFLICT (name, session_rowid, identifier) DO NOTHING"
+        )))
+        .await?;
+    exec.reborrow()
+        .execute(statement(format!(
+            "DELETE FROM project_sessions WHERE id IN ({split_list}) \
+             AND NOT EXISTS (SELECT 1 FROM traces WHERE traces.session_rowid = project_sessions.id)"
+        )))
+        .await?;
+    exec.execute(statement(format!(
+        "UPDATE project_sessions SET start_time = (SELECT MIN(start_time) FROM traces WHERE traces.session_rowid = project_sessions.id), \
+         end_time = (SELECT MAX(end_time) FROM traces WHERE traces.session_rowid = project_sessions.id) WHERE id IN ({split_list})"
+    )))
     .await?;
     Ok(())
 }

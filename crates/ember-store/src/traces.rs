@@ -217,6 +217,7 @@ impl Store {
         let rowid_list = trace_rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
         let mut hours = rollups::hours_of_spans(tx.exec(), &format!("trace_rowid IN ({rowid_list})"), []).await?;
         hours.extend(hours.clone().into_iter().map(|(_, hour)| (destination_project_id, hour)));
+        crate::sessions::follow_transferred_traces(tx.exec(), &rowid_list, destination_project_id).await?;
         let update = Query::update()
             .table(Traces::Table)
             .value(Traces::ProjectId, destination_project_id)

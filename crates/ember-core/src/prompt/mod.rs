@@ -17,8 +17,11 @@ pub use version::{
 };
 
 /// Phoenix's identifier rule for prompt and tag names: lowercase letters, digits, `_` and `-`,
-/// starting and ending with a letter or digit.
+/// starting and ending with a letter or digit; at most `limits::MAX_NAME_BYTES` long.
 pub fn is_identifier(name: &str) -> bool {
+    if name.len() > crate::limits::MAX_NAME_BYTES {
+        return false;
+    }
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     let (Some(first), Some(last)) = (name.chars().next(), name.chars().last()) else { return false };
     allowed(first) && allowed(last) && name.chars().all(|c| allowed(c) || c == '_' || c == '-')

@@ -260,3 +260,61 @@ async fn cross_site_writes_are_refused_on_every_route() {
     assert_eq!(app.send(own).await.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get("/v1/projects/victim").await.status, StatusCode::NOT_FOUND);
 }
+
+/// D22: names and descriptions past the limits of `ember_core::limits` are refused, naming the
+/// limit, through ingest and every REST writer; nothing is stored.
+#[tokio::test]
+async fn names_and_descriptions_past_the_limits_are_refused_everywhere() {
+    use ember_core::limits::{MAX_DESCRIPTION_BYTES, MAX_NAME_BYTES};
+    use ember_otlp::collector::ExportTraceServiceResponse;
+    use prost::Message;
+
+    let app = test_app().await;
+    let long_name = "n".repeat(MAX_NAME_BYTES + 1);
+    let long_text = "d".repeat(MAX_DESCRIPTION_BYTES + 1);
+    let names_the_limit = |response: &TestResponse, what: &str| {
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", response.text());
+        assert!(response.text().contains("bytes long; at most"), "{what}: {}", response.text());
+    };
+
+    // OTLP: a project named by the resource (or the header) past the limit rejects its spans.
+    let response = app.export(&request(Some(&long_name), vec![span(1, 1, None, "CHAIN")])).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let partial = ExportTraceServiceResponse::decode(&response.body[..]).unwrap().partial_success.expect("partial success");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(partial.error_message.contains("project name is 1025 bytes long"), "{}", partial.error_message);
+    // At the limit, the name is fine.
+    app.ingest(&request(Some(&long_name[1..]), vec![span(1, 1, None, "CHAIN")])).await;
+    app.ingest(&request(Some("p"), vec![span(2, 2, None, "CHAIN")])).await;
+
+    names_the_limit(&app.post_json("/v1/projects", &json!({"name": long_name})).await, "project name");
+    names_the_limit(&app.post_json("/v1/projects", &json!({"name": "q", "description": long_text})).await, "project description");
+    names_the_limit(
+        &app.post_json(
+            "/v1/span_annotations",
+            &json!({"data": [{"span_id": span_id(2), "name": long_name, "annotator_kind": "HUMAN", "result": {"label": "x"}}]}),
+        )
+        .await,
+        "annotation name",
+    );
+    names_the_limit(&app.post_json("/v1/datasets/upload?sync=true", &json!({"name": long_name, "inputs": [{}]})).await, "dataset name");
+    names_the_limit(
+        &app.post_json("/v1/datasets/upload?sync=true", &json!({"name": "d", "description": long_text, "inputs": [{}]})).await,
+        "dataset description",
+    );
+    let version = json!({
+        "model_provider": "OPENAI", "model_name": "gpt-4o-mini",
+        "template": {"type": "chat", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]},
+        "template_type": "CHAT", "template_format": "MUSTACHE",
+        "invocation_parameters": {"type": "openai", "openai": {}},
+    });
+    let prompt = app.post_json("/v1/prompts", &json!({"prompt": {"name": "p", "description": long_text}, "version": version})).await;
+    names_the_limit(&prompt, "prompt description");
+
+    let projects = app.get("/v1/projects?limit=100").await.json();
+    let names: Vec<&str> = projects["data"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(!names.iter().any(|name| name.len() > MAX_NAME_BYTES) && !names.contains(&"q"), "{names:?}");
+    assert_eq!(app.get("/v1/datasets").await.json()["data"], json!([]));
+    assert_eq!(app.get("/v1/prompts").await.json()["data"], json!([]));
+    assert_eq!(app.get(&format!("/v1/projects/p/span_annotations?span_ids={}", span_id(2))).await.json()["data"], json!([]));
+}

@@ -136,7 +136,10 @@ async fn resolve_ids(
             .to_owned();
         let (sql, values) = select.build_any(dialect.query_builder());
         for row in exec.reborrow().fetch_all(Statement { sql, values }).await? {
-            found.insert(row.get::<String, _>(0)?, row.get::<i64, _>(1)?);
+            // A session id used in several projects names the session seen first (see
+            // `Store::get_session`); every other target id is unique.
+            let rowid = row.get::<i64, _>(1)?;
+            found.entry(row.get::<String, _>(0)?).and_modify(|seen: &mut i64| *seen = (*seen).min(rowid)).or_insert(rowid);
         }
     }
     let missing: Vec<&str> = wanted.into_iter().filter(|id| !found.contains_key(*id)).collect();

@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use crate::engine::backend::Pool;
 use crate::engine::dialect::Dialect;
 use crate::engine::url::DatabaseUrl;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::sqlite::checkpoint::Checkpointer;
 use crate::sqlite::codec::Codec;
 use crate::sqlite::functions::register as register_sql_functions;
@@ -55,7 +55,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         .max_lifetime(None)
         .connect_with(writer_options)
         .await?;
-    sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+    migrate(&writer).await?;
     codec.attach(writer.clone()).await?;
     crate::sqlite::attribute_index::backfill(&writer, &codec).await?;
     let for_readers = codec.clone();
@@ -92,4 +92,20 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+}
+
+/// Applies pending migrations with foreign keys off, as SQLite requires for rebuilding a table
+/// that others reference (dropping the old table would otherwise cascade to its referrers);
+/// `PRAGMA foreign_key_check` then proves every reference still resolves before they go back on.
+async fn migrate(writer: &sqlx::SqlitePool) -> Result<()> {
+    let mut connection = writer.acquire().await?;
+    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *connection).await?;
+    let migrated = sqlx::migrate!("./migrations/sqlite").run_direct(&mut *connection).await;
+    let dangling = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *connection).await?.len();
+    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await?;
+    migrated?;
+    if dangling > 0 {
+        return Err(StoreError::Corrupt(format!("{dangling} rows reference missing rows after migrating")));
+    }
+    Ok(())
 }

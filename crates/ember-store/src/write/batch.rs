@@ -7,7 +7,7 @@
 //! trace rows until commit, so a concurrent batch touching the same traces waits, and then (read
 //! committed) sees every span committed before it. Duplicate checks, cumulative counts and the
 //! propagation to ancestors all happen under those locks. Locks are always taken projects →
-//! sessions → traces, each sorted, so two batches cannot deadlock on them.
+//! sessions (by project, then session id) → traces, each sorted, so two batches cannot deadlock on them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -53,6 +53,11 @@ struct BatchTrace<'a> {
     end_time: i64,
     session_id: Option<&'a str>,
 }
+
+/// A session: (project id, `session.id`).
+type SessionKey<'a> = (i64, &'a str);
+/// (project id, `session.id`) → session rowid.
+type SessionRowids = HashMap<(i64, String), i64>;
 
 /// A trace as stored before the batch (read without a lock, to plan sessions).
 struct StoredTrace {
@@ -157,19 +162,20 @@ impl Store {
             |trace_id: &str, batch: &BatchTrace<'_>| stored.get(trace_id).map_or_else(|| project_ids[batch.project_name], |t| t.project_id);
 
         // Each session is widened to cover its traces (stored bounds and the batch's). A trace
-        // that has a session keeps it; otherwise it joins the first session id of its spans.
-        let mut sessions: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
-        let mut trace_sessions: HashMap<&str, &str> = HashMap::new();
+        // that has a session keeps it; otherwise it joins the first session id of its spans, in
+        // its own project (a session belongs to one project).
+        let mut sessions: BTreeMap<SessionKey<'_>, (i64, i64)> = BTreeMap::new();
+        let mut trace_sessions: HashMap<&str, SessionKey<'_>> = HashMap::new();
         for (trace_id, batch) in &batch_traces {
             let stored = stored.get(*trace_id);
             let Some(session_id) = stored.and_then(|t| t.session_id.as_deref()).or(batch.session_id) else { continue };
-            trace_sessions.insert(trace_id, session_id);
-            let project_id = project_of(trace_id, batch);
+            let key = (project_of(trace_id, batch), session_id);
+            trace_sessions.insert(trace_id, key);
             let (start, end) =
                 stored.map_or((batch.start_time, batch.end_time), |t| (t.start_time.min(batch.start_time), t.end_time.max(batch.end_time)));
-            let entry = sessions.entry(session_id).or_insert((project_id, start, end));
-            entry.1 = entry.1.min(start);
-            entry.2 = entry.2.max(end);
+            let entry = sessions.entry(key).or_insert((start, end));
+            entry.0 = entry.0.min(start);
+            entry.1 = entry.1.max(end);
         }
         let session_rowids = self.upsert_sessions(tx, &sessions).await?;
 
@@ -178,7 +184,7 @@ impl Store {
         for chunk in entries.chunks(INSERT_CHUNK) {
             let mut values = Vec::with_capacity(chunk.len() * 5);
             for (trace_id, batch) in chunk {
-                let session_rowid = trace_sessions.get(**trace_id).map(|session_id| session_rowids[*session_id]);
+                let session_rowid = trace_sessions.get(**trace_id).map(|key| session_rowids[&(key.0, key.1.to_string())]);
                 values.extend([
                     sea_query::Value::from(**trace_id),
                     project_of(trace_id, batch).into(),
@@ -224,25 +230,26 @@ impl Store {
         Ok(stored)
     }
 
-    /// Creates or widens sessions (session id → (project id, start, end)); returns session id → rowid.
-    async fn upsert_sessions(&self, tx: &mut Transaction, sessions: &BTreeMap<&str, (i64, i64, i64)>) -> Result<HashMap<String, i64>> {
+    /// Creates or widens sessions ((project id, session id) → (start, end)); returns
+    /// (project id, session id) → rowid.
+    async fn upsert_sessions(&self, tx: &mut Transaction, sessions: &BTreeMap<SessionKey<'_>, (i64, i64)>) -> Result<SessionRowids> {
         let mut rowids = HashMap::with_capacity(sessions.len());
         let entries: Vec<_> = sessions.iter().collect();
         for chunk in entries.chunks(INSERT_CHUNK) {
             let mut values = Vec::with_capacity(chunk.len() * 4);
-            for (session_id, (project_id, start, end)) in chunk {
-                values.extend([sea_query::Value::from(**session_id), (*project_id).into(), (*start).into(), (*end).into()]);
+            for ((project_id, session_id), (start, end)) in chunk {
+                values.extend([sea_query::Value::from(*session_id), (*project_id).into(), (*start).into(), (*end).into()]);
             }
             let sql = format!(
                 "INSERT INTO project_sessions (session_id, project_id, start_time, end_time) VALUES {} \
-                 ON CONFLICT (session_id) DO UPDATE SET \
+                 ON CONFLICT (session_id, project_id) DO UPDATE SET \
                  start_time = CASE WHEN excluded.start_time < project_sessions.start_time THEN excluded.start_time ELSE project_sessions.start_time END, \
                  end_time = CASE WHEN excluded.end_time > project_sessions.end_time THEN excluded.end_time ELSE project_sessions.end_time END \
-                 RETURNING id, session_id",
+                 RETURNING id, session_id, project_id",
                 self.dialect.values_list(chunk.len(), 4)
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {
-                rowids.insert(row.get::<String, _>(1)?, row.get::<i64, _>(0)?);
+                rowids.insert((row.get::<i64, _>(2)?, row.get::<String, _>(1)?), row.get::<i64, _>(0)?);
             }
         }
         Ok(rowids)

@@ -17,6 +17,57 @@ async fn data_survives_reopening_the_file() {
     assert!(reopened.get_span(None, Some(&format!("{:016x}", 1))).await.unwrap().is_some());
 }
 
+/// The migration that scopes sessions to their project rebuilds `project_sessions`, which traces
+/// and session annotations reference: a database written before it keeps its sessions, their
+/// traces and annotations, and deleting a session still cascades.
+#[tokio::test]
+async fn sessions_written_before_they_were_per_project_survive_the_migration() {
+    use ember_core::AnnotationTarget;
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    {
+        let mut migrator =
+            sqlx::migrate::Migrator::new(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))).await.unwrap();
+        migrator.migrations = migrator.migrations.iter().filter(|migration| migration.version < 14).cloned().collect::<Vec<_>>().into();
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        migrator.run_direct(&mut connection).await.unwrap();
+        for statement in [
+            "INSERT INTO project_sessions (id, session_id, project_id, start_time, end_time) VALUES (7, 's-1', 1, 1000, 1500)",
+            "INSERT INTO traces (id, trace_id, project_id, session_rowid, start_time, end_time) VALUES (3, 't-1', 1, 7, 1000, 1500)",
+            "INSERT INTO project_session_annotations (session_rowid, name, label, annotator_kind, source, created_at, updated_at) \
+             VALUES (7, 'quality', 'good', 'HUMAN', 'API', 1, 1)",
+        ] {
+            sqlx::query(statement).execute(&mut connection).await.unwrap();
+        }
+        connection.close().await.unwrap();
+    }
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path))).await.expect("the migration runs");
+    let session = store.get_session(None, Some("s-1")).await.unwrap().expect("the session is kept");
+    assert_eq!((session.rowid, session.traces.len()), (7, 1));
+    let of_session = || ember_store::AnnotationQuery { target_ids: vec!["s-1".into()], limit: 10, ..Default::default() };
+    let annotations = store.list_annotations(AnnotationTarget::Session, 1, &of_session()).await.unwrap().items;
+    assert_eq!(annotations.len(), 1, "its annotation is kept");
+    // A second project may now use the same session id.
+    suite::write(
+        &store,
+        vec![suite::routed("other", {
+            let mut span = suite::span(9, 9, None);
+            span.attributes = serde_json::json!({"session": {"id": "s-1"}}).as_object().cloned().unwrap();
+            span
+        })],
+    )
+    .await;
+    let other = store.get_project_by_name("other").await.unwrap().unwrap().id;
+    assert_eq!(store.list_sessions(other, None, None, 10, true).await.unwrap().items.len(), 1);
+    // References still resolve: deleting the session deletes its trace and annotation.
+    assert_eq!(store.delete_sessions(&[7]).await.unwrap(), 1);
+    assert!(store.get_trace(None, Some("t-1")).await.unwrap().is_none());
+    assert!(store.list_annotations(AnnotationTarget::Session, 1, &of_session()).await.unwrap().items.is_empty());
+}
+
 #[tokio::test]
 async fn in_memory_databases_share_data_between_writer_and_readers() {
     let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteMemory)).await.unwrap();

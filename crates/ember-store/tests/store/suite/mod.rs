@@ -173,22 +173,48 @@ pub async fn existing_traces_keep_their_project_and_widen(store: Store) {
     assert!(store.get_project_by_name("second").await.unwrap().is_none(), "no project is created for a span joining an existing trace");
 }
 
-pub async fn sessions_are_global_and_widen(store: Store) {
+pub async fn sessions_belong_to_their_project_and_widen(store: Store) {
     let with_session = |trace, id, session: &str| {
         let mut s = span(trace, id, None);
         s.attributes = json!({"session": {"id": session}}).as_object().cloned().unwrap();
         s
     };
     write(&store, vec![routed("a", with_session(1, 1, "s-1"))]).await;
+    write(&store, vec![routed("a", with_session(3, 3, "s-1"))]).await;
+    // D14: the same session id in another project is another session.
     write(&store, vec![routed("b", with_session(2, 50, "s-1"))]).await;
+    let (a, b) = (project_id(&store, "a").await, project_id(&store, "b").await);
     let session = store.get_session(None, Some("s-1")).await.unwrap().unwrap();
-    assert_eq!(session.project_id, project_id(&store, "a").await, "the session stays in the project that first saw it");
+    assert_eq!(session.project_id, a, "by its text alone, a session id names the session seen first");
     assert_eq!(session.traces.len(), 2);
-    assert_eq!((session.start_time, session.end_time), (1_000, 50_500));
-    let page = store.list_sessions(project_id(&store, "a").await, None, None, 10, true).await.unwrap();
-    assert_eq!(page.items.len(), 1);
+    assert_eq!((session.start_time, session.end_time), (1_000, 3_500), "widened over its own project's traces only");
+    let of_b = store.list_sessions(b, None, None, 10, true).await.unwrap().items;
+    assert_eq!(of_b.len(), 1, "b lists its own session");
+    assert_eq!((of_b[0].traces.len(), of_b[0].start_time), (1, 50_000));
+    assert_eq!(store.session_rowids_by_session_id(&["s-1"]).await.unwrap(), vec![session.rowid]);
+
+    // Moving one of a's traces to b joins b's session; a's keeps its other trace, narrowed.
+    let trace_3 = store.get_trace(None, Some(&format!("{:032x}", 3))).await.unwrap().unwrap();
+    store.transfer_traces(&[trace_3.rowid], b).await.unwrap();
+    let of_a = store.get_session(Some(session.rowid), None).await.unwrap().unwrap();
+    assert_eq!((of_a.traces.len(), of_a.start_time, of_a.end_time), (1, 1_000, 1_500));
+    let of_b = store.get_session(Some(of_b[0].rowid), None).await.unwrap().unwrap();
+    assert_eq!((of_b.project_id, of_b.traces.len(), of_b.start_time, of_b.end_time), (b, 2, 3_000, 50_500));
+    // Moving a session's last trace where no session of that id exists moves the session whole.
+    write(&store, vec![routed("c", with_session(4, 4, "s-2"))]).await;
+    let s2 = store.get_session(None, Some("s-2")).await.unwrap().unwrap();
+    let trace_4 = store.get_trace(None, Some(&format!("{:032x}", 4))).await.unwrap().unwrap();
+    store.transfer_traces(&[trace_4.rowid], a).await.unwrap();
+    let moved = store.get_session(Some(s2.rowid), None).await.unwrap().unwrap();
+    assert_eq!((moved.project_id, moved.traces.len()), (a, 1));
+
+    // Deleting a's session deletes a's traces only (b's trace of the same session id stays).
     assert_eq!(store.delete_sessions(&[session.rowid]).await.unwrap(), 1);
-    assert!(store.get_trace(None, Some(&format!("{:032x}", 2))).await.unwrap().is_none(), "deleting a session deletes its traces");
+    assert!(store.get_trace(None, Some(&format!("{:032x}", 1))).await.unwrap().is_none(), "deleting a session deletes its traces");
+    for trace in [2, 3] {
+        assert!(store.get_trace(None, Some(&format!("{trace:032x}"))).await.unwrap().is_some(), "b's trace {trace} stays");
+    }
+    assert_eq!(store.get_session(None, Some("s-1")).await.unwrap().unwrap().project_id, b);
 }
 
 pub async fn span_lists_paginate_and_filter(store: Store) {
@@ -307,7 +333,7 @@ macro_rules! store_suite {
             bulk_span_deletes_are_one_transaction_with_exact_counts,
             duplicates_are_ignored,
             existing_traces_keep_their_project_and_widen,
-            sessions_are_global_and_widen,
+            sessions_belong_to_their_project_and_widen,
             span_lists_paginate_and_filter,
             trace_lists_sort_by_start_and_latency,
             projects_crud,

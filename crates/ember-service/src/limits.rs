@@ -1,0 +1,23 @@
+//! The size limits of `ember_core::limits` as service errors: a 422 naming the field and the
+//! limit.
+
+use ember_core::limits;
+use serde_json::json;
+
+use crate::error::{Result, ServiceError};
+
+/// Refuses a name (`what`, e.g. "project name", sent as `field`) past the length limit.
+pub(crate) fn check_name(what: &str, field: &str, name: &str) -> Result<()> {
+    match limits::name_problem(what, name) {
+        Some(problem) => Err(ServiceError::field(&[field.into()], "string_too_long", problem, json!(name.len()))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a description past the length limit.
+pub(crate) fn check_description(what: &str, field: &str, description: Option<&str>) -> Result<()> {
+    match description.and_then(|text| limits::description_problem(what, text)) {
+        Some(problem) => Err(ServiceError::field(&[field.into()], "string_too_long", problem, json!(description.map(str::len)))),
+        None => Ok(()),
+    }
+}
