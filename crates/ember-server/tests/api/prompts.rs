@@ -180,6 +180,10 @@ async fn bad_prompts_get_phoenix_errors_and_write_nothing() {
         assert_eq!(response.status, status, "{uri}: {}", response.text());
         assert!(response.text().contains(message), "{uri}: {}", response.text());
     }
+    // D22 asked whether this should be a 404: Phoenix 20.26.1 (`phoenix serve`, observed) answers
+    // an unknown prompt's version list with 200 and an empty page, so ember does too.
+    let unknown = app.get("/v1/prompts/unknown-prompt/versions").await;
+    assert_eq!((unknown.status, unknown.json()), (StatusCode::OK, json!({"data": [], "next_cursor": null})));
     let version_id = id(&app.get("/v1/prompts/ok/latest").await.json()["data"]);
     let bad_tag = app.post_json(&format!("/v1/prompt_versions/{version_id}/tags"), &json!({"name": "Prod!"})).await;
     assert_eq!(bad_tag.status, StatusCode::UNPROCESSABLE_ENTITY);
