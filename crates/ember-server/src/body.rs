@@ -23,6 +23,9 @@ pub enum BodyError {
     TooLarge(usize),
     #[error("request body is not valid {0} data")]
     Corrupt(&'static str),
+    /// The bodies of requests in flight use the whole budget (see `body_budget`).
+    #[error("ember is receiving more request data at once than its budget of {0} bytes; retry shortly")]
+    Busy(usize),
 }
 
 impl ClassifiedError for BodyError {
@@ -31,6 +34,7 @@ impl ClassifiedError for BodyError {
             BodyError::UnsupportedEncoding(_) => ErrorCode::UnsupportedMediaType,
             BodyError::TooLarge(_) => ErrorCode::PayloadTooLarge,
             BodyError::Corrupt(_) => ErrorCode::BadRequest,
+            BodyError::Busy(_) => ErrorCode::Unavailable,
         }
     }
 }

@@ -100,6 +100,12 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 64 << 20)]
     pub max_body_bytes: usize,
 
+    /// Request-body bytes all requests together may hold in memory (each reserves its
+    /// `Content-Length`, or `EMBER_MAX_BODY_BYTES` when the length is unknown or the body is
+    /// compressed); past it requests get 503 with `Retry-After`.
+    #[arg(long, env = "EMBER_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = 512 << 20)]
+    pub max_body_bytes_in_flight: usize,
+
     /// Largest file a dataset upload form may carry, counted after decompression. Upload files
     /// are spooled to a temporary file and parsed as they are written, never held in memory.
     #[arg(long, env = "EMBER_MAX_UPLOAD_BYTES", default_value_t = 4 << 30)]

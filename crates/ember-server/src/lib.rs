@@ -7,6 +7,7 @@
 
 pub mod app;
 mod body;
+mod body_budget;
 mod caller;
 pub mod config;
 mod csrf;
@@ -34,6 +35,7 @@ mod untrusted;
 mod wire;
 
 pub use app::app;
+pub use body_budget::BodyBudget;
 pub use config::ServeConfig;
 pub use serve::{BoundServer, Server};
 pub use state::AppState;

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 
+use crate::body_budget::BodyBudget;
 use crate::grpc::OtlpTraceService;
 use crate::{app, AppState, ServeConfig};
 
@@ -67,6 +68,7 @@ impl Server {
                     Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?,
                 ),
                 max_body_bytes: config.max_body_bytes,
+                body_budget: BodyBudget::new(config.max_body_bytes_in_flight),
                 max_upload_bytes: config.max_upload_bytes,
                 allowed_origins: config.allowed_origins.clone(),
             },

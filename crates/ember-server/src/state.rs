@@ -8,6 +8,8 @@ pub struct AppState {
     pub services: Services,
     /// Largest request body after decompression.
     pub max_body_bytes: usize,
+    /// The budget on request-body bytes held by all requests at once.
+    pub body_budget: crate::body_budget::BodyBudget,
     /// Largest dataset upload file after decompression.
     pub max_upload_bytes: u64,
     /// Origins besides this server's own whose browser pages may write (`PHOENIX_ALLOWED_ORIGINS`).

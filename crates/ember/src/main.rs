@@ -9,6 +9,10 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// ember: an LLM observability and evaluation server compatible with Arize Phoenix.
 #[derive(Parser)]
 #[command(name = "ember", version, about)]

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 
-use crate::body::{content_encoding, decompress};
+use crate::body::content_encoding;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::legacy_evaluations::{protobuf, Evaluations};
@@ -26,7 +26,7 @@ pub async fn post(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let media_type = media_type(&headers);
-    let body = decompress(body, content_encoding(&headers)?, state.max_body_bytes)?;
+    let (body, _reservation) = state.body_budget.decompress(body, content_encoding(&headers)?, state.max_body_bytes)?;
     let evaluations: Evaluations = match media_type.as_str() {
         "application/x-protobuf" | "application/protobuf" => {
             crate::untrusted::decode_off_runtime("protobuf", move || Ok(protobuf::decode(&body)?)).await?

@@ -13,7 +13,7 @@ use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceRespons
 use ember_otlp::{decode_export, decode_json, decode_protobuf};
 use prost::Message;
 
-use crate::body::{content_encoding, decompress};
+use crate::body::content_encoding;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -61,10 +61,11 @@ pub async fn export(
     let format = format_of(&headers)?;
     let encoding = content_encoding(&headers)?;
     let header_project = headers.get("x-project-name").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let max_body_bytes = state.max_body_bytes;
+    let (max_body_bytes, budget) = (state.max_body_bytes, state.body_budget.clone());
     // Decompressing and decoding are CPU work: the ingest service runs them on a blocking thread.
     let decode = move || -> Result<_, ember_service::ServiceError> {
-        let raw = decompress(body, encoding, max_body_bytes).map_err(|error| ember_service::ServiceError::classified(&error))?;
+        let (raw, _reservation) =
+            budget.decompress(body, encoding, max_body_bytes).map_err(|error| ember_service::ServiceError::classified(&error))?;
         let request = match format {
             OtlpFormat::Protobuf => decode_protobuf(&raw)?,
             OtlpFormat::Json => decode_json(&raw)?,

@@ -17,7 +17,8 @@ use ember_service::ProjectRef;
 use ember_wire::{AnnotationsWritten, EvaluationsWritten, MetadataError, MetadataUpdateReport};
 use serde_json::{json, Map, Value};
 
-use crate::body::{content_encoding, decompress};
+use crate::body::content_encoding;
+use crate::body_budget::Reservation;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
@@ -27,8 +28,9 @@ use crate::AppState;
 /// The default lookback of an annotation request.
 const ANNOTATION_WINDOW_NANOS: i64 = 31 * 24 * 3600 * 1_000_000_000;
 
-fn decompressed(state: &AppState, headers: &HeaderMap, body: Bytes) -> ApiResult<Bytes> {
-    Ok(decompress(body, content_encoding(headers)?, state.max_body_bytes)?)
+/// The decompressed body, with its reservation against the body budget (keep it as long as the body).
+fn decompressed(state: &AppState, headers: &HeaderMap, body: Bytes) -> ApiResult<(Bytes, Reservation)> {
+    Ok(state.body_budget.decompress(body, content_encoding(headers)?, state.max_body_bytes)?)
 }
 
 pub async fn update_evaluations(
@@ -38,7 +40,8 @@ pub async fn update_evaluations(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<EvaluationsWritten>> {
-    let rows = read_rows(&headers, decompressed(&state, &headers, body)?).await?;
+    let (body, _reservation) = decompressed(&state, &headers, body)?;
+    let rows = read_rows(&headers, body).await?;
     let update = state.services.span_updates().evaluations(&caller, ProjectRef::Identifier(&project), &rows).await?;
     Ok(Json(EvaluationsWritten { spans_processed: update.spans_processed, evaluations_written: update.written }))
 }
@@ -53,7 +56,7 @@ pub async fn update_annotations(
 ) -> ApiResult<Json<AnnotationsWritten>> {
     let end = params.timestamp("end_time")?.unwrap_or_else(ember_core::time::now_nanos);
     let start = params.timestamp("start_time")?.unwrap_or(end - ANNOTATION_WINDOW_NANOS);
-    let body = decompressed(&state, &headers, body)?;
+    let (body, _reservation) = decompressed(&state, &headers, body)?;
     let rows = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) if object.contains_key("annotations") => record_rows(object)?,
         _ => read_rows(&headers, body).await?,
@@ -97,7 +100,8 @@ pub async fn update_metadata(
     body: Bytes,
 ) -> ApiResult<Json<MetadataUpdateReport>> {
     let patch_column = params.get("patch_document_column_name").unwrap_or("patch_document").to_string();
-    let rows = read_rows(&headers, decompressed(&state, &headers, body)?).await?;
+    let (body, _reservation) = decompressed(&state, &headers, body)?;
+    let rows = read_rows(&headers, body).await?;
     let report = state.services.span_updates().metadata(&caller, ProjectRef::Identifier(&project), &rows, &patch_column).await?;
     let errors: Vec<MetadataError> =
         report.errors.into_iter().map(|(span_id, error_message)| MetadataError { span_id, error_message }).collect();
@@ -118,7 +122,7 @@ pub async fn delete_spans(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let body = decompressed(&state, &headers, body)?;
+    let (body, _reservation) = decompressed(&state, &headers, body)?;
     let project = ProjectRef::Identifier(&project);
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) if object.contains_key("span_ids") => {

@@ -5,7 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use ember_otlp::collector::ExportTraceServiceRequest;
-use ember_server::{app, AppState};
+use ember_server::{app, AppState, BodyBudget};
 use ember_service::{Playground, ProviderSettings, Services};
 use ember_store::testing::TestDatabase;
 use ember_store::{IngestQueue, QueueLimits, Store};
@@ -19,6 +19,7 @@ pub struct TestApp {
     pub store: Store,
     pub queue: IngestQueue,
     pub database: TestDatabase,
+    pub body_budget: BodyBudget,
 }
 
 pub struct TestResponse {
@@ -57,7 +58,12 @@ pub async fn test_app_with_providers(providers: ProviderSettings, phoenix_secret
 
 /// An app over a store that `configure` adjusted (test hooks of `ember_store::Store`).
 pub async fn test_app_with_store(configure: impl FnOnce(ember_store::Store) -> ember_store::Store) -> TestApp {
-    test_app_configured(QueueLimits::default(), 1 << 20, ProviderSettings::default(), None, configure).await
+    test_app_configured(QueueLimits::default(), 1 << 20, DEFAULT_BODY_BUDGET, ProviderSettings::default(), None, configure).await
+}
+
+/// An app whose requests together may hold `body_budget_bytes` of request bodies.
+pub async fn test_app_with_body_budget(max_body_bytes: usize, body_budget_bytes: usize) -> TestApp {
+    test_app_configured(QueueLimits::default(), max_body_bytes, body_budget_bytes, ProviderSettings::default(), None, |store| store).await
 }
 
 async fn test_app_with_all(
@@ -66,12 +72,17 @@ async fn test_app_with_all(
     providers: ProviderSettings,
     phoenix_secret: Option<&str>,
 ) -> TestApp {
-    test_app_configured(limits, max_body_bytes, providers, phoenix_secret, |store| store).await
+    test_app_configured(limits, max_body_bytes, DEFAULT_BODY_BUDGET, providers, phoenix_secret, |store| store).await
 }
+
+/// Request bodies in flight the test apps allow unless a test says otherwise: more than any
+/// test sends at once.
+const DEFAULT_BODY_BUDGET: usize = 1 << 30;
 
 async fn test_app_configured(
     limits: QueueLimits,
     max_body_bytes: usize,
+    body_budget_bytes: usize,
     providers: ProviderSettings,
     phoenix_secret: Option<&str>,
     configure: impl FnOnce(ember_store::Store) -> ember_store::Store,
@@ -80,8 +91,15 @@ async fn test_app_configured(
     let store = configure(database.open().await);
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
     let services = Services::new(store.clone(), ingest.clone(), Playground::new(providers, phoenix_secret).unwrap());
-    let router = app(AppState { services, max_body_bytes, max_upload_bytes: 4 * max_body_bytes as u64, allowed_origins: Vec::new() });
-    TestApp { router, store, queue: ingest, database }
+    let body_budget = BodyBudget::new(body_budget_bytes);
+    let router = app(AppState {
+        services,
+        max_body_bytes,
+        body_budget: body_budget.clone(),
+        max_upload_bytes: 4 * max_body_bytes as u64,
+        allowed_origins: Vec::new(),
+    });
+    TestApp { router, store, queue: ingest, database, body_budget }
 }
 
 impl TestApp {

@@ -197,7 +197,7 @@ fn form(fields: &[(&str, &str)], csv: &str) -> (String, Vec<u8>) {
 }
 
 /// A form with the `file` part holding `file` as `content_type`.
-fn file_form(fields: &[(&str, &str)], content_type: &str, encoding: Option<&str>, file: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn file_form(fields: &[(&str, &str)], content_type: &str, encoding: Option<&str>, file: &[u8]) -> (String, Vec<u8>) {
     use std::io::Write;
     let boundary = "ember-test-boundary";
     let mut body = Vec::new();

@@ -124,7 +124,7 @@ async fn protobuf_evaluations_become_llm_annotations_and_come_back_as_arrow() {
 
 /// A DocumentEvaluations Arrow stream as `px.Client().log_evaluations` sends it, with a float
 /// `document_position`.
-fn document_evaluation_arrow(span: &str, position: f64) -> Vec<u8> {
+pub(crate) fn document_evaluation_arrow(span: &str, position: f64) -> Vec<u8> {
     use std::sync::Arc;
 
     use arrow_array::{ArrayRef, Float64Array, StringArray};

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::common::{test_app, test_app_with};
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode};
 use ember_otlp::collector::ExportTraceServiceResponse;
 use ember_otlp::fixtures::{request, span, span_id, trace_id, with_error};
@@ -232,4 +232,43 @@ async fn duplicate_span_ids_create_no_phantom_traces_and_empty_sessions_go() {
     assert_eq!(app.delete(&format!("/v1/spans/{}", span_id(1))).await.status, StatusCode::NO_CONTENT);
     assert!(app.get("/v1/projects/first/sessions").await.json()["data"].as_array().unwrap().is_empty(), "the empty session is gone");
     assert_eq!(app.get("/v1/sessions/s-1").await.status, StatusCode::NOT_FOUND);
+}
+
+/// D12: request bodies in flight share one budget. A body of unknown length holds the largest
+/// body's worth while it arrives; a request that does not fit then is answered 503 with
+/// `Retry-After` (so is a compressed body, which needs room to decompress), and once the first
+/// request is done the budget is whole again.
+#[tokio::test]
+async fn request_bodies_in_flight_share_one_budget() {
+    let max_body = 2 << 20;
+    let app = crate::common::test_app_with_body_budget(max_body, 3 << 20).await;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    let streaming = protobuf_post().body(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(receiver))).unwrap();
+    let router = app.router.clone();
+    let in_flight = tokio::spawn(async move { tower::ServiceExt::oneshot(router, streaming).await.unwrap().status() });
+    sender.send(Ok(Bytes::from_static(b"\x0a"))).await.unwrap();
+    while app.body_budget.available_bytes() == 3 << 20 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(app.body_budget.available_bytes(), 1 << 20, "a body of unknown length holds the largest body's worth");
+
+    // 1.5 MiB of garbage: a 422 when admitted, a 503 while the streaming body holds 2 of 3 MiB.
+    let garbage = || protobuf_post().body(Body::from(vec![0xffu8; 3 << 19])).unwrap();
+    let refused = app.send(garbage()).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text());
+    assert_eq!(refused.headers.get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
+    assert!(refused.text().contains("budget of 3145728 bytes"), "{}", refused.text());
+    // A small gzip body is admitted, but cannot reserve room to decompress into.
+    let mut gzip = GzEncoder::new(Vec::new(), Compression::fast());
+    gzip.write_all(&request(None, vec![span(1, 1, None, "CHAIN")]).encode_to_vec()).unwrap();
+    let gzip = gzip.finish().unwrap();
+    let compressed = || protobuf_post().header("content-encoding", "gzip").body(Body::from(gzip.clone())).unwrap();
+    assert_eq!(app.send(compressed()).await.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    drop(sender);
+    assert_eq!(in_flight.await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "the streamed body was not a valid request");
+    assert_eq!(app.body_budget.available_bytes(), 3 << 20, "the budget is whole again");
+    assert_eq!(app.send(garbage()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.send(compressed()).await.status, StatusCode::OK);
+    assert_eq!(app.get("/v1/projects/default/spans").await.json()["data"].as_array().unwrap().len(), 1);
 }

@@ -9,6 +9,7 @@ mod datasets;
 mod evaluations;
 mod experiments;
 mod filters;
+mod fuzz;
 mod graphql;
 mod ingest;
 mod playground;

@@ -1,7 +1,7 @@
 //! The real `ember` binary over real sockets, one test binary: ingest and durability
 //! (`ingest`), its client commands (`cli`), the playground relaying a provider's stream
-//! (`playground`), and the web UI in headless Chromium (`browser`). `process` starts the
-//! binary. Tests that need PostgreSQL or chromedriver are skipped without them, unless
+//! (`playground`), memory under amplification (`resources`), and the web UI in headless
+//! Chromium (`browser`). `process` starts the binary. Tests that need PostgreSQL or chromedriver are skipped without them, unless
 //! `EMBER_TEST_REQUIRE_ALL` is set (see `ember_store::testing::skip_unless`).
 
 mod browser;
@@ -9,3 +9,4 @@ mod cli;
 mod ingest;
 mod playground;
 mod process;
+mod resources;

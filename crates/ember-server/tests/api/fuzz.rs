@@ -1,0 +1,152 @@
+//! Fuzz targets (see `ember-fuzz`) through the real router: the readers of the bulk span APIs
+//! (JSON, CSV, Arrow IPC, Parquet), the legacy evaluation decoders (protobuf, Arrow) and the
+//! dataset upload form (multipart with CSV, JSON-lines and Arrow files) answer every input with
+//! a status below 500 — no panic, no crash, no internal error.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use axum::body::Body;
+use axum::http::Request;
+use ember_fuzz::{fuzz, mutated};
+use ember_otlp::fixtures::{request, span, span_id};
+
+use crate::common::{test_app, TestApp};
+
+/// Runs a fuzz target posting each input to `uri` as `content_type`, against one app with a
+/// project `p` of spans 1–3.
+fn fuzz_route(target: &str, uri: &str, content_type: &str, seeds: Vec<Vec<u8>>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let app: TestApp = runtime.block_on(async {
+        let app = test_app().await;
+        app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM"), span(1, 2, Some(1), "RETRIEVER"), span(3, 3, None, "CHAIN")])).await;
+        app
+    });
+    for seed in &seeds {
+        let status = runtime.block_on(app.send(post(uri, content_type, seed.clone()))).status;
+        assert!(status.is_success(), "{target}: a seed is refused ({status}); seeds must be valid");
+    }
+    fuzz(target, mutated(seeds), |body| {
+        let response = runtime.block_on(app.send(post(uri, content_type, body)));
+        match response.status.is_server_error() {
+            true => Err(format!("{}: {}", response.status, response.text())),
+            false => Ok(()),
+        }
+    });
+}
+
+fn post(uri: &str, content_type: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(uri).header("content-type", content_type).body(Body::from(body)).unwrap()
+}
+
+/// Evaluation rows of the bulk span API as a record batch.
+fn evaluation_rows() -> RecordBatch {
+    RecordBatch::try_from_iter([
+        ("context.span_id", Arc::new(StringArray::from(vec![span_id(1), span_id(2)])) as ArrayRef),
+        ("eval.Relevance.label", Arc::new(StringArray::from(vec![Some("relevant"), None])) as ArrayRef),
+        ("eval.Relevance.score", Arc::new(Float64Array::from(vec![Some(1.0), Some(0.25)])) as ArrayRef),
+        ("eval.Relevance.explanation", Arc::new(StringArray::from(vec!["on topic", "drifts, \"quoted\""])) as ArrayRef),
+    ])
+    .unwrap()
+}
+
+const EVALUATIONS: &str = "/v1/projects/p/spans/evaluations";
+
+#[test]
+fn bulk_rows_json() {
+    let rows = serde_json::json!([
+        {"context.span_id": span_id(1), "eval.Relevance.label": "relevant", "eval.Relevance.score": 1, "eval.Relevance.explanation": "ok"},
+        {"context.span_id": span_id(2), "eval.Tone.label": "calm", "eval.Tone.score": -0.5e1},
+    ]);
+    let seeds = vec![serde_json::to_vec(&rows).unwrap(), serde_json::to_vec(&serde_json::json!({"data": rows})).unwrap()];
+    fuzz_route("bulk_rows_json", EVALUATIONS, "application/json", seeds);
+}
+
+#[test]
+fn bulk_rows_csv() {
+    let csv = format!(
+        "context.span_id,eval.Relevance.label,eval.Relevance.score,eval.Relevance.explanation\n{},relevant,1,\"on, \"\"topic\"\"\"\n{},,0.25,\n",
+        span_id(1),
+        span_id(2)
+    );
+    fuzz_route("bulk_rows_csv", EVALUATIONS, "text/csv", vec![csv.into_bytes()]);
+}
+
+#[test]
+fn bulk_rows_arrow() {
+    let batch = evaluation_rows();
+    let seed = crate::common::arrow_stream(batch.schema().as_ref().clone(), batch.columns().to_vec());
+    fuzz_route("bulk_rows_arrow", EVALUATIONS, "application/vnd.apache.arrow.stream", vec![seed]);
+}
+
+#[test]
+fn bulk_rows_parquet() {
+    let batch = evaluation_rows();
+    let mut seed = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut seed, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    fuzz_route("bulk_rows_parquet", EVALUATIONS, "application/vnd.apache.parquet", vec![seed]);
+}
+
+#[test]
+fn legacy_evaluations_protobuf() {
+    use crate::evaluations::{evaluation, span_subject, trace_subject};
+    let seeds = vec![
+        evaluation("correctness", span_subject(&span_id(1)), Some(0.5), Some("correct")),
+        evaluation("faithful", trace_subject(&ember_otlp::fixtures::trace_id(1)), None, Some("yes")),
+    ];
+    fuzz_route("legacy_evaluations_protobuf", "/v1/evaluations", "application/x-protobuf", seeds);
+}
+
+#[test]
+fn legacy_evaluations_arrow() {
+    let seeds = vec![crate::evaluations::document_evaluation_arrow(&span_id(2), 1.0)];
+    fuzz_route("legacy_evaluations_arrow", "/v1/evaluations", "application/x-pandas-arrow", seeds);
+}
+
+/// Upload forms naming every kind of key, around `file`.
+fn upload_form(content_type: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let fields = [
+        ("name", "fuzzed"),
+        ("action", "append"),
+        ("input_keys[]", "q"),
+        ("output_keys[]", "a"),
+        ("metadata_keys[]", "meta"),
+        ("split_key", "split"),
+        ("example_id_key", "id"),
+    ];
+    crate::datasets::file_form(&fields, content_type, None, file)
+}
+
+fn fuzz_upload(target: &str, file_type: &str, files: Vec<Vec<u8>>) {
+    let forms: Vec<(String, Vec<u8>)> = files.iter().map(|file| upload_form(file_type, file)).collect();
+    let content_type = forms[0].0.clone();
+    fuzz_route(target, "/v1/datasets/upload?sync=true", &content_type, forms.into_iter().map(|(_, body)| body).collect());
+}
+
+#[test]
+fn dataset_upload_csv() {
+    let csv = "q,a,meta,split,id\nwhat,4,\"{\"\"k\"\": 1}\",\"[\"\"train\"\", \"\"easy\"\"]\",x-1\nwhy,,,test,x-2\n";
+    fuzz_upload("dataset_upload_csv", "text/csv", vec![csv.as_bytes().to_vec()]);
+}
+
+#[test]
+fn dataset_upload_jsonl() {
+    let lines = "{\"q\": {\"text\": \"two\"}, \"a\": 4, \"meta\": [1, 2], \"split\": [\"train\"], \"id\": \"x-1\"}\n\n{\"q\": \"no\", \"split\": \"test\", \"id\": 7}\n";
+    fuzz_upload("dataset_upload_jsonl", "application/jsonl", vec![lines.as_bytes().to_vec()]);
+}
+
+#[test]
+fn dataset_upload_arrow() {
+    let batch = RecordBatch::try_from_iter([
+        ("q", Arc::new(StringArray::from(vec!["one", "two"])) as ArrayRef),
+        ("a", Arc::new(Float64Array::from(vec![1.0, 2.5])) as ArrayRef),
+        ("meta", Arc::new(StringArray::from(vec![Some("{}"), None])) as ArrayRef),
+        ("split", Arc::new(StringArray::from(vec![Some("train"), None])) as ArrayRef),
+        ("id", Arc::new(StringArray::from(vec!["r-1", "r-2"])) as ArrayRef),
+    ])
+    .unwrap();
+    let file = crate::common::arrow_stream(batch.schema().as_ref().clone(), batch.columns().to_vec());
+    fuzz_upload("dataset_upload_arrow", "application/x-pandas-pyarrow", vec![file]);
+}
