@@ -138,11 +138,9 @@ impl BoundServer {
                 Some(server_exit(result, "grpc"))
             }
         };
-        // Every IngestQueue clone lived in the servers' services, now dropped: the writer drains
-        // and stops.
+        // The queue is closed (a request dropped mid-decode may still hold a clone; it gets
+        // "shutting down"), and what was accepted is committed.
         if tokio::time::timeout(self.shutdown_timeout, self.writer.finished()).await.is_err() {
-            // A request dropped mid-decode may still hold the queue; what it queued was never
-            // acknowledged.
             tracing::warn!("the ingest writer did not drain within the shutdown timeout; unacknowledged spans are not committed");
             return failure.map_or(Ok(()), Err);
         }

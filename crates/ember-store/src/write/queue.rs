@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Mutex, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
@@ -86,14 +86,18 @@ pub struct IngestQueue {
     limits: QueueLimits,
 }
 
-/// The writer tasks; await [`WriterHandle::finished`] after dropping every [`IngestQueue`]
-/// clone to flush what was accepted.
+/// The writer tasks. [`WriterHandle::finished`] closes the queue and flushes what was accepted;
+/// dropping the handle leaves the writers running until every [`IngestQueue`] clone is gone.
 pub struct WriterHandle {
     tasks: Vec<JoinHandle<()>>,
+    closing: watch::Sender<bool>,
 }
 
 impl WriterHandle {
+    /// Closes the queue (a submission from any [`IngestQueue`] clone still alive is refused as
+    /// [`QueueFull::Closed`]), then returns once everything accepted before is committed.
     pub async fn finished(self) {
+        let _ = self.closing.send(true);
         for task in self.tasks {
             if let Err(error) = task.await {
                 tracing::error!(%error, "ingest writer task failed");
@@ -106,8 +110,11 @@ impl IngestQueue {
     pub fn start(store: Store, limits: QueueLimits) -> (IngestQueue, WriterHandle) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(Mutex::new(receiver));
+        let (closing, closed) = watch::channel(false);
         let writers = if store.supports_concurrent_writers() { limits.writers.max(1) } else { 1 };
-        let tasks = (0..writers).map(|_| tokio::spawn(run_writer(store.clone(), receiver.clone(), limits.max_batch_spans))).collect();
+        let tasks = (0..writers)
+            .map(|_| tokio::spawn(run_writer(store.clone(), receiver.clone(), closed.clone(), limits.max_batch_spans)))
+            .collect();
         let queue = IngestQueue {
             store,
             sender,
@@ -115,7 +122,7 @@ impl IngestQueue {
             byte_permits: Arc::new(Semaphore::new(limits.max_bytes)),
             limits,
         };
-        (queue, WriterHandle { tasks })
+        (queue, WriterHandle { tasks, closing })
     }
 
     /// Queues spans for writing. Returns at once with [`QueueFull`] when they do not fit;
@@ -151,11 +158,30 @@ impl IngestQueue {
     }
 }
 
+/// Resolves once [`WriterHandle::finished`] closes the queue (never when the handle was dropped).
+async fn closing(closed: &mut watch::Receiver<bool>) {
+    if closed.wait_for(|closed| *closed).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Takes the waiting submissions (up to `max_batch_spans`) as one batch; `None` once the queue
-/// is closed and empty.
-async fn next_batch(receiver: &Mutex<mpsc::UnboundedReceiver<Submission>>, max_batch_spans: usize) -> Option<(Vec<Submission>, usize)> {
+/// is closed (every sender gone, or [`WriterHandle::finished`]) and empty.
+async fn next_batch(
+    receiver: &Mutex<mpsc::UnboundedReceiver<Submission>>,
+    closed: &mut watch::Receiver<bool>,
+    max_batch_spans: usize,
+) -> Option<(Vec<Submission>, usize)> {
     let mut receiver = receiver.lock().await;
-    let first = receiver.recv().await?;
+    let first = tokio::select! {
+        biased;
+        first = receiver.recv() => first?,
+        () = closing(closed) => {
+            // No new submission gets in; those already queued are still received.
+            receiver.close();
+            receiver.recv().await?
+        }
+    };
     let mut span_count = first.spans.len();
     let mut submissions = vec![first];
     while span_count < max_batch_spans {
@@ -170,8 +196,13 @@ async fn next_batch(receiver: &Mutex<mpsc::UnboundedReceiver<Submission>>, max_b
     Some((submissions, span_count))
 }
 
-async fn run_writer(store: Store, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Submission>>>, max_batch_spans: usize) {
-    while let Some((submissions, span_count)) = next_batch(&receiver, max_batch_spans).await {
+async fn run_writer(
+    store: Store,
+    receiver: Arc<Mutex<mpsc::UnboundedReceiver<Submission>>>,
+    mut closed: watch::Receiver<bool>,
+    max_batch_spans: usize,
+) {
+    while let Some((submissions, span_count)) = next_batch(&receiver, &mut closed, max_batch_spans).await {
         let batch: Vec<&PreparedSpan> = submissions.iter().flat_map(|s| s.spans.iter()).collect();
         let started = std::time::Instant::now();
         let result = store.write_spans(&batch).await;

@@ -318,9 +318,14 @@ pub async fn queue_acks_after_commit_and_refuses_when_full(store: Store) {
     let refused = queue.submit(store.prepare_spans(vec![routed("p", span(4, 40, None))]));
     assert!(matches!(refused, Err(QueueFull::AtCapacity)) || queue.queued_spans() == 0, "a full queue refuses");
     pending.await.unwrap();
-    drop(queue);
+    // Finishing closes the queue while a clone is still alive (as a request dropped mid-decode
+    // would hold one at shutdown): what was accepted is committed, what comes after is refused.
+    let last = queue.submit(store.prepare_spans(vec![routed("p", span(5, 50, None))])).unwrap();
     writer.finished().await;
+    last.await.expect("accepted before the close, so committed");
     assert!(store.get_span(None, Some(&format!("{:016x}", 29))).await.unwrap().is_some());
+    assert!(store.get_span(None, Some(&format!("{:016x}", 50))).await.unwrap().is_some());
+    assert!(matches!(queue.submit(store.prepare_spans(vec![routed("p", span(6, 60, None))])), Err(QueueFull::Closed)));
 }
 
 #[macro_export]
