@@ -92,30 +92,28 @@ fn check_decoded(request: ExportTraceServiceRequest) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn otlp_protobuf_decoding() {
-    let seeds: Vec<Vec<u8>> = seed_requests().iter().map(Message::encode_to_vec).collect();
+/// Fuzzes `decode` on the seed requests as `encode` writes them.
+fn fuzz_decoder(
+    target: &str,
+    encode: impl Fn(&ExportTraceServiceRequest) -> Vec<u8>,
+    decode: impl Fn(&[u8]) -> Result<ExportTraceServiceRequest, ember_otlp::OtlpError>,
+) {
+    let seeds: Vec<Vec<u8>> = seed_requests().iter().map(encode).collect();
     for seed in &seeds {
-        let request = decode_protobuf(seed).expect("the seeds are valid");
+        let request = decode(seed).expect("the seeds are valid");
         assert!(!decode_export(request, None).spans.is_empty(), "the seeds hold spans");
     }
-    fuzz("otlp_protobuf", mutated(seeds), |body| match decode_protobuf(&body) {
-        Ok(request) => check_decoded(request),
-        Err(_) => Ok(()),
-    });
+    fuzz(target, mutated(seeds), |body| decode(&body).map_or(Ok(()), check_decoded));
+}
+
+#[test]
+fn otlp_protobuf_decoding() {
+    fuzz_decoder("otlp_protobuf", Message::encode_to_vec, decode_protobuf);
 }
 
 #[test]
 fn otlp_json_decoding() {
-    let seeds: Vec<Vec<u8>> = seed_requests().iter().map(|request| serde_json::to_vec(request).unwrap()).collect();
-    for seed in &seeds {
-        let request = decode_json(seed).expect("the seeds are valid");
-        assert!(!decode_export(request, None).spans.is_empty(), "the seeds hold spans");
-    }
-    fuzz("otlp_json", mutated(seeds), |body| match decode_json(&body) {
-        Ok(request) => check_decoded(request),
-        Err(_) => Ok(()),
-    });
+    fuzz_decoder("otlp_json", |request| serde_json::to_vec(request).unwrap(), decode_json);
 }
 
 /// Dotted keys from few segments (so they collide, nest and index), with values of every type.

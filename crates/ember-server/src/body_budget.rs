@@ -94,10 +94,16 @@ impl BodyBudget {
 
 /// Middleware: reserves each request's body for as long as the request is handled.
 pub async fn reserve(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let hint = request.body().size_hint();
-    // An exact length (`Content-Length`, or none: 0) is what arrives, capped by the per-request
-    // limit that refuses the rest; an unknown length may be anything up to that limit.
-    let bytes = match hint.exact() {
+    // A known length (the body's exact size, or its `Content-Length`, which hyper holds the body
+    // to) is what arrives, capped by the per-request limit that refuses the rest; an unknown
+    // length (a chunked body) may be anything up to that limit. The header is read too because
+    // body wrappers (the listener's body timeout) do not pass the exact size on.
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    let bytes = match request.body().size_hint().exact().or(declared) {
         Some(length) => usize::try_from(length).unwrap_or(usize::MAX).min(state.max_body_bytes),
         None => state.max_body_bytes,
     };

@@ -56,9 +56,10 @@ async fn memory_stays_within_the_body_budget_and_returns_after_a_burst() {
     assert!(statuses.iter().all(|status| [422, 503].contains(status)), "{statuses:?}");
 
     let peak = memory(&ember, "VmHWM");
-    // The budget, once more for the copy a body is collected into, and room for the rest.
-    // Without the budget the bursts would hold up to 2 × 480 MiB.
-    let bound = baseline + 2 * budget + 64 * MIB;
+    // The budget, once more for the copy a body is collected into, and as much again for what
+    // the allocator's per-thread caches hold (measured: 80–190 MiB over the baseline). Without
+    // the budget the bursts would hold up to 2 × 480 MiB (measured: 710 MiB).
+    let bound = baseline + 4 * budget;
     assert!(peak < bound, "peak RSS {} MiB above the bound of {} MiB (baseline {} MiB)", peak / MIB, bound / MIB, baseline / MIB);
 
     // Nothing of the bursts is kept: resident memory falls back under the budget's worth.
@@ -72,5 +73,12 @@ async fn memory_stays_within_the_body_budget_and_returns_after_a_burst() {
         assert!(Instant::now() < deadline, "RSS stayed at {} MiB after the burst (baseline {} MiB)", resident / MIB, baseline / MIB);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Small requests reserve their `Content-Length`, not the largest body: 40 at once all fit
+    // (reserving 16 MiB each, only 4 would).
+    let small =
+        prost::Message::encode_to_vec(&ember_otlp::fixtures::request(Some("small"), vec![ember_otlp::fixtures::span(1, 1, None, "LLM")]));
+    let statuses = burst(&ember, 40, small, false).await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
     ember.terminate().await;
 }
