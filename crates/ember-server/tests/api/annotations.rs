@@ -299,3 +299,28 @@ async fn document_annotations_upsert_by_position() {
     missing["span_id"] = json!(span_id(99));
     assert_eq!(app.post_json("/v1/document_annotations", &json!({"data": [missing]})).await.status, StatusCode::NOT_FOUND);
 }
+
+/// U+0000 in an annotation's text and metadata (found by the `bulk_rows_arrow` fuzz target on
+/// PostgreSQL, whose text and JSONB cannot hold it: the write answered 500) is stored as given on
+/// SQLite and as U+FFFD on PostgreSQL, through every writer.
+#[tokio::test]
+async fn nul_characters_in_annotations_are_stored() {
+    let app = seeded().await;
+    let body = json!({"data": [{
+        "span_id": span_id(1), "name": "tone\u{0}", "annotator_kind": "LLM",
+        "result": {"label": "calm\u{0}", "explanation": "a\u{0}b"}, "metadata": {"k\u{0}": ["v\u{0}"]},
+    }]});
+    let response = app.post_json("/v1/span_annotations", &body).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let rows = json!([{"context.span_id": span_id(2), "eval.Tone.label": "x\u{0}y"}]);
+    let response = app.post_json("/v1/projects/p/spans/evaluations", &rows).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+
+    let nul = if std::env::var("EMBER_TEST_BACKEND").as_deref() == Ok("postgresql") { "\u{FFFD}" } else { "\u{0}" };
+    let listed = app.get(&format!("/v1/projects/p/span_annotations?span_ids={}&span_ids={}", span_id(1), span_id(2))).await.json();
+    let by_name = |name: &str| listed["data"].as_array().unwrap().iter().find(|a| a["name"] == name).cloned().expect(name);
+    let tone = by_name(&format!("tone{nul}"));
+    assert_eq!(tone["result"], json!({"label": format!("calm{nul}"), "score": null, "explanation": format!("a{nul}b")}));
+    assert_eq!(tone["metadata"], json!({format!("k{nul}"): [format!("v{nul}")]}));
+    assert_eq!(by_name("Tone")["result"]["label"], format!("x{nul}y"));
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{tables, AnnotationInput, AnnotationTarget, DocumentAnnotationInput};
 use sea_query::{Alias, Expr, Query};
 
-use crate::engine::backend::{Exec, Statement};
+use crate::engine::backend::{as_stored, Exec, Statement};
 use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::Store;
@@ -40,8 +40,10 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         let target_ids: Vec<&str> = annotations.iter().map(|(a, _)| a.target_id.as_str()).collect();
         let rowids = resolve_ids(tx.exec(), self.dialect, target, target_table, target_id, &target_ids).await?;
+        // Keyed by the text as stored, to match the rows the upsert returns.
         let row_key = |(annotation, position): &(&AnnotationInput, Option<i64>)| -> RowKey {
-            (annotation.name.clone(), rowids[&annotation.target_id], annotation.identifier.clone(), *position)
+            let stored = |text: &str| as_stored(self.dialect, text);
+            (stored(&annotation.name), rowids[&annotation.target_id], stored(&annotation.identifier), *position)
         };
         // One row per key, the last one given winning, as if written one after another (a
         // statement may not update the same row twice).

@@ -30,6 +30,46 @@ impl Statement {
     }
 }
 
+/// PostgreSQL's text and JSONB cannot hold U+0000, which any text from a client may carry. Every
+/// value bound on PostgreSQL goes through here: U+0000 becomes U+FFFD, raw or escaped (`\u0000`)
+/// in text that is JSON (bound for a JSONB column); other text is left as it is. SQLite stores
+/// U+0000 as given.
+fn without_nul(values: Values) -> Values {
+    let clean = |value: sea_query::Value| match value {
+        sea_query::Value::String(Some(text)) if text.contains('\0') || text.contains("\\u0000") => {
+            let mut text = text.replace('\0', "\u{FFFD}");
+            if text.contains("\\u0000") {
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) {
+                    text = json_without_nul(json).to_string();
+                }
+            }
+            sea_query::Value::String(Some(Box::new(text)))
+        }
+        other => other,
+    };
+    Values(values.0.into_iter().map(clean).collect())
+}
+
+/// `text` as the database stores it (see [`without_nul`]), for matching what a statement returns
+/// against what was sent.
+pub(crate) fn as_stored(dialect: crate::engine::dialect::Dialect, text: &str) -> String {
+    match dialect {
+        crate::engine::dialect::Dialect::Postgres if text.contains('\0') => text.replace('\0', "\u{FFFD}"),
+        _ => text.to_string(),
+    }
+}
+
+fn json_without_nul(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let text = |text: String| if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text };
+    match value {
+        Value::String(string) => Value::String(text(string)),
+        Value::Array(items) => Value::Array(items.into_iter().map(json_without_nul).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(key, value)| (text(key), json_without_nul(value))).collect()),
+        other => other,
+    }
+}
+
 /// SQLite: `inner`'s rows as one row holding a JSON array of arrays (`columns` of each row, in
 /// `order_by` when given). sqlx hands SQLite rows over one at a time across threads, waking the
 /// reading task for each, which costs more than the query for pages of many small rows; read the
@@ -136,22 +176,24 @@ impl Exec<'_> {
         }
     }
 
-    fn check(&self, sql: &str) {
+    /// Checks a statement before it runs, and makes its values storable on the backend.
+    fn prepare(&self, statement: Statement) -> (String, Values) {
+        let Statement { sql, values } = statement;
         if matches!(self, Exec::SqlitePool(_) | Exec::Sqlite(_)) {
-            debug_assert!(!mixes_placeholder_styles(sql), "`$n` and `?` placeholders in one SQLite statement: {sql}");
+            debug_assert!(!mixes_placeholder_styles(&sql), "`$n` and `?` placeholders in one SQLite statement: {sql}");
+            return (sql, values);
         }
+        (sql, without_nul(values))
     }
 
     pub(crate) async fn fetch_all(self, statement: Statement) -> Result<Vec<Row>> {
-        let Statement { sql, values } = statement;
-        self.check(&sql);
+        let (sql, values) = self.prepare(statement);
         let rows: Vec<Row> = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).fetch_all(executor).await)?;
         Ok(rows)
     }
 
     pub(crate) async fn fetch_optional(self, statement: Statement) -> Result<Option<Row>> {
-        let Statement { sql, values } = statement;
-        self.check(&sql);
+        let (sql, values) = self.prepare(statement);
         let row: Option<Row> = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).fetch_optional(executor).await)?;
         Ok(row)
     }
@@ -162,8 +204,7 @@ impl Exec<'_> {
 
     /// Runs a statement; returns the rows it affected.
     pub(crate) async fn execute(self, statement: Statement) -> Result<u64> {
-        let Statement { sql, values } = statement;
-        self.check(&sql);
+        let (sql, values) = self.prepare(statement);
         let affected: u64 = on_executor!(self, executor => sqlx::query_with(&sql, SqlxValues(values)).execute(executor).await)?;
         Ok(affected)
     }
@@ -213,7 +254,7 @@ impl Pool {
                     .bind(budget.as_millis().max(1).to_string())
                     .execute(&mut *tx)
                     .await?;
-                let rows = match sqlx::query_with(&sql, SqlxValues(values)).fetch_all(&mut *tx).await {
+                let rows = match sqlx::query_with(&sql, SqlxValues(without_nul(values))).fetch_all(&mut *tx).await {
                     Ok(rows) => rows,
                     Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("57014") => return Err(timed_out()),
                     Err(error) => return Err(error.into()),

@@ -212,8 +212,8 @@ impl Store {
         let mut tuples = Vec::with_capacity(spans.len());
         for (row, span) in spans.iter().enumerate() {
             values.push(span.rowid.into());
-            // PostgreSQL's JSONB cannot hold U+0000 (see `prepared`).
-            values.push(without_nul(&Value::Object(span.attributes.clone())).to_string().into());
+            // U+0000, which JSONB cannot hold, is replaced where values are bound (`backend`).
+            values.push(Value::Object(span.attributes.clone()).to_string().into());
             tuples.push(format!("(CAST(${} AS BIGINT), CAST(${} AS JSONB))", row * 2 + 1, row * 2 + 2));
         }
         let sql = format!(
@@ -315,14 +315,4 @@ async fn write_patches(connection: &mut SqliteConnection, spans: &[&StoredSpan])
     let rows: Vec<(i64, _)> =
         spans.iter().flat_map(|span| values_of(&span.attributes).into_iter().map(move |value| (span.rowid, value))).collect();
     attribute_index::insert_for_rowids(connection, &rows).await
-}
-
-/// `value` with U+0000, which PostgreSQL's JSONB cannot hold, replaced by U+FFFD (see `prepared`).
-fn without_nul(value: &Value) -> Value {
-    match value {
-        Value::String(text) if text.contains('\0') => Value::String(text.replace('\0', "\u{FFFD}")),
-        Value::Array(items) => Value::Array(items.iter().map(without_nul).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(key, value)| (key.replace('\0', "\u{FFFD}"), without_nul(value))).collect()),
-        other => other.clone(),
-    }
 }
