@@ -81,3 +81,41 @@ def test_create_dataset_from_a_dataframe_and_from_a_csv_file(client, tmp_path):
     )
     assert [example["input"] for example in from_file.examples] == [{"query": "hi"}, {"query": "bye, now"}]
     assert from_file.examples[1]["metadata"] == {"level": "2"}
+
+
+def test_create_dataset_again_without_ids_declares_the_next_version(client):
+    """`create_dataset` with an existing name sends action=update: the next version equals what was
+    sent (matched by content); re-sending it unchanged makes no version."""
+    first = client.datasets.create_dataset(name="compat-declared", inputs=[{"q": 1}, {"q": 2}, {"q": 3}], outputs=[{"a": "x"}, {"a": "y"}, {"a": "z"}])
+    same = client.datasets.create_dataset(name="compat-declared", inputs=[{"q": 1}, {"q": 2}, {"q": 3}], outputs=[{"a": "x"}, {"a": "y"}, {"a": "z"}])
+    assert same.version_id == first.version_id
+    assert len(client.datasets.get_dataset_versions(dataset="compat-declared")) == 1
+
+    changed = client.datasets.create_dataset(name="compat-declared", inputs=[{"q": 1}, {"q": 2}, {"q": 4}], outputs=[{"a": "x"}, {"a": "Y"}, {"a": "w"}])
+    assert changed.version_id != first.version_id
+    assert sorted((e["input"]["q"], e["output"]["a"]) for e in changed.examples) == [(1, "x"), (2, "Y"), (4, "w")]
+    kept = {e["input"]["q"]: e["id"] for e in first.examples}[1]
+    assert {e["input"]["q"]: e["id"] for e in changed.examples}[1] == kept
+
+
+def test_splits_list_and_csv_download(ember, client):
+    import csv
+    import io
+
+    import httpx
+
+    client.datasets.create_dataset(
+        name="compat-splits",
+        examples=[
+            {"input": {"question": "q1"}, "output": {"answer": "a1"}, "metadata": {"difficulty": "easy"}, "splits": "train"},
+            {"input": {"question": "q2"}, "output": {"answer": "a2"}, "metadata": {"difficulty": "hard"}, "splits": ["train", "test"]},
+        ],
+    )
+    splits = httpx.get(f"{ember.http}/v1/datasets/compat-splits/splits").json()
+    assert sorted((s["name"], s["example_count"]) for s in splits["data"]) == [("test", 1), ("train", 2)]
+
+    dataset = client.datasets.get_dataset(dataset="compat-splits")
+    text = httpx.get(f"{ember.http}/v1/datasets/{dataset.id}/csv").text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == ["id", "node_id", "input.question", "output.answer", "metadata.difficulty", "splits"]
+    assert [(r["input.question"], r["output.answer"], r["metadata.difficulty"]) for r in rows] == [("q1", "a1", "easy"), ("q2", "a2", "hard")]

@@ -158,3 +158,28 @@ def test_arize_filter_on_the_span_list(ember, rag):
     )
     assert response.status_code == 200, response.text
     assert [span["context"]["span_id"] for span in response.json()["data"]] == [rag["refund"]["llm"]]
+
+
+def test_message_and_document_lists_hold_flattened_dicts(ember, client):
+    """Phoenix's frames hold list attributes as lists of flattened dicts: `m["message.content"]`."""
+    provider = register(
+        project_name="compat-messages", endpoint=f"{ember.http}/v1/traces", batch=False, set_global_tracer_provider=False, verbose=False
+    )
+    attributes = {
+        "openinference.span.kind": "LLM",
+        "llm.input_messages.0.message.role": "user",
+        "llm.input_messages.0.message.content": "What is 2 + 2?",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "add",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments": '{"a": 2, "b": 2}',
+    }
+    with provider.get_tracer("compat").start_as_current_span("chat", attributes=attributes):
+        pass
+    provider.shutdown()
+
+    df = client.spans.get_spans_dataframe(project_name="compat-messages")
+    [row] = df.to_dict("records")
+    assert [m["message.content"] for m in row["attributes.llm.input_messages"]] == ["What is 2 + 2?"]
+    [answer] = row["attributes.llm.output_messages"]
+    assert answer["message.role"] == "assistant"
+    assert answer["message.tool_calls"] == [{"tool_call.function.name": "add", "tool_call.function.arguments": '{"a": 2, "b": 2}'}]

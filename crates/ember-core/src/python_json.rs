@@ -1,5 +1,6 @@
-//! JSON written as Python's `json.dumps` writes it (`", "` and `": "` separators), which is what
-//! the Phoenix clients record and send; ember writes the same text so the two compare equal.
+//! JSON written as Python's `json.dumps` writes it (`", "` and `": "` separators, floats as
+//! `repr` prints them), which is what the Phoenix clients record and send and Phoenix writes into
+//! its downloads; ember writes the same text so the two compare equal.
 
 use std::io::{self, Write};
 
@@ -25,6 +26,33 @@ fn write(value: &Value, formatter: PythonFormatter) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// `repr(value)` of a Python float: the shortest text that reads back as the same number, with an
+/// exponent (`1e-05`, `1.2345678901234567e+19`) below 1e-4 and from 1e16 on, else a decimal point.
+pub fn float_repr(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let magnitude = value.abs();
+    if magnitude != 0.0 && !(1e-4..1e16).contains(&magnitude) {
+        // `{:e}` is the shortest round-trip form too (`1.2345678901234567e19`).
+        let text = format!("{value:e}");
+        if let Some((mantissa, exponent)) = text.split_once('e') {
+            let exponent: i32 = exponent.parse().unwrap_or_default();
+            return format!("{mantissa}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.unsigned_abs());
+        }
+        return text;
+    }
+    let text = value.to_string();
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
 struct PythonFormatter {
     ensure_ascii: bool,
 }
@@ -48,6 +76,10 @@ impl Formatter for PythonFormatter {
 
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         writer.write_all(b": ")
+    }
+
+    fn write_f64<W: ?Sized + Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(float_repr(value).as_bytes())
     }
 
     fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
@@ -85,5 +117,27 @@ mod tests {
         assert_eq!(dumps(&json!({})), "{}");
         // json.dumps({"é": "😀\n"})
         assert_eq!(dumps_ascii(&json!({"é": "😀\n"})), r#"{"\u00e9": "\ud83d\ude00\n"}"#);
+        // json.dumps([1e16, 2.0, 1e-05])
+        assert_eq!(dumps(&json!([1e16, 2.0, 0.00001])), "[1e+16, 2.0, 1e-05]");
+    }
+
+    #[test]
+    fn floats_read_as_python_repr_prints_them() {
+        let cases = [
+            (1.0, "1.0"),
+            (-0.0, "-0.0"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (1e16, "1e+16"),
+            (12345678901234567890.0, "1.2345678901234567e+19"),
+            (1.5e-300, "1.5e-300"),
+            (f64::INFINITY, "inf"),
+        ];
+        for (value, repr) in cases {
+            assert_eq!(float_repr(value), repr, "{value}");
+        }
     }
 }

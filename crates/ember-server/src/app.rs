@@ -106,7 +106,7 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/v1/datasets/{id}/jsonl", [on_get(dataset_exports::examples_jsonl)])
         .route("/v1/datasets/{id}/jsonl/openai_ft", [on_get(dataset_exports::openai_fine_tuning)])
         .route("/v1/datasets/{id}/jsonl/openai_evals", [on_get(dataset_exports::openai_evals)])
-        .route("/v1/datasets/{id}/splits", [on_post(dataset_splits::create)])
+        .route("/v1/datasets/{id}/splits", [on_get(dataset_splits::list), on_post(dataset_splits::create)])
         .route("/v1/datasets/{id}/splits/{split_id}", [on_patch(dataset_splits::update), on_delete(dataset_splits::delete)])
         .route("/v1/datasets/{id}/experiments", [on_post(experiments::create), on_get(experiments::list)])
         .route("/v1/experiments/{id}", [on_get(experiments::get), on_patch(experiments::update), on_delete(experiments::delete)])

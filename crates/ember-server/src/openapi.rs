@@ -70,6 +70,7 @@ pub const OPERATIONS: &[Operation] = &[
         "200",
     ),
     ("get", "/v1/datasets/{id}/jsonl/openai_evals", "getDatasetJSONLOpenAIEvals", "Download a dataset as OpenAI evals JSON lines", &["version_id"], "200"),
+    ("get", "/v1/datasets/{dataset_identifier}/splits", "listDatasetSplits", "The splits holding the dataset's examples, newest first, with per-dataset counts", &["cursor", "limit"], "200"),
     ("post", "/v1/datasets/{dataset_identifier}/splits", "createDatasetSplit", "Create a split, optionally with examples of the dataset", &[], "201"),
     ("patch", "/v1/datasets/{dataset_identifier}/splits/{split_id}", "updateDatasetSplit", "Change a split and add or remove examples", &[], "200"),
     ("delete", "/v1/datasets/{dataset_identifier}/splits/{split_id}", "deleteDatasetSplit", "Delete a split (its examples stay)", &[], "204"),

@@ -90,16 +90,44 @@ const BASE_COLUMNS: [&str; 10] = [
     "context.trace_id",
 ];
 
-/// Flattens attributes down to semantic-convention keys: `llm.token_count.prompt` becomes a
-/// column, a list of messages or a metadata object stays one value.
+/// Flattens attributes down to semantic-convention keys, as Phoenix 20.26 frames them (observed
+/// with `phoenix serve`): `llm.token_count.prompt` becomes a column, a list of messages or a
+/// metadata object stays one value, and keys outside the conventions stay nested under the
+/// nearest prefix (`message` → `{"custom": ...}` beside `message.role`).
 fn flatten_semantic(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
     match value {
         Value::Object(map) if !is_semantic_convention(prefix) && is_semantic_prefix(prefix) => {
+            let mut rest = Map::new();
             for (key, child) in map {
-                flatten_semantic(&format!("{prefix}.{key}"), child, out);
+                let path = format!("{prefix}.{key}");
+                if is_semantic_convention(&path) || is_semantic_prefix(&path) {
+                    flatten_semantic(&path, child, out);
+                } else {
+                    rest.insert(key.clone(), child.clone());
+                }
+            }
+            if !rest.is_empty() {
+                out.push((prefix.to_string(), Value::Object(rest)));
             }
         }
-        other => out.push((prefix.to_string(), other.clone())),
+        other => out.push((prefix.to_string(), flatten_value(other))),
+    }
+}
+
+/// A value under a convention key as Phoenix's frames hold it: an object (or each object of a
+/// list) flattened the same way from its own root, so `messages[0]["message.content"]` reads
+/// (and a message's `message.tool_calls` in turn).
+fn flatten_value(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut flat = Vec::new();
+            for (key, child) in map {
+                flatten_semantic(key, child, &mut flat);
+            }
+            Value::Object(flat.into_iter().collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(flatten_value).collect()),
+        scalar => scalar.clone(),
     }
 }
 
@@ -144,7 +172,7 @@ pub fn select_frame(records: &[SpanRecord], select: &[(String, String)], index_k
     let columns = select.iter().map(|(name, _)| name.clone()).collect();
     let rows = records
         .iter()
-        .map(|record| (vec![project(record, index_key)], select.iter().map(|(_, key)| project(record, key)).collect()))
+        .map(|record| (vec![project(record, index_key)], select.iter().map(|(_, key)| flatten_value(&project(record, key))).collect()))
         .collect();
     Frame { index: vec![canonical_key(index_key).to_string()], columns, rows }
 }
@@ -231,7 +259,7 @@ pub fn explode_frame(records: &[SpanRecord], select: &[(String, String)], explod
                 flattened_rows.push((index, selected_values.clone(), flat.into_iter().collect::<Map<String, Value>>()));
             } else {
                 let mut values = selected_values.clone();
-                values.extend(explode.kwargs.iter().map(|(_, path)| value_at(element, path).cloned().unwrap_or(Value::Null)));
+                values.extend(explode.kwargs.iter().map(|(_, path)| value_at(element, path).map(flatten_value).unwrap_or(Value::Null)));
                 rows.push((index, values));
             }
         }

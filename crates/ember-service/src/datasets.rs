@@ -1,6 +1,8 @@
 //! Datasets: listing, lookups, versions and examples, uploads (whole or in batches), examples made
 //! from spans, and deletion. A dataset is named by its rowid, or by its GlobalID or name.
 
+use std::collections::HashMap;
+
 use ember_core::{GlobalId, GlobalType};
 use ember_store::{
     DatasetRecord, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches, ExampleInput, ExampleRecord, Page, SpanFilters, UploadAction,
@@ -56,9 +58,15 @@ impl Datasets<'_> {
         })
     }
 
-    /// The dataset `reference` names; 404 `Dataset <reference> not found`.
+    /// The dataset `reference` names; 404 `Dataset with name <name> not found` as Phoenix words it.
     pub async fn resolve(&self, caller: &Caller, reference: DatasetRef<'_>) -> Result<DatasetRecord> {
-        self.find(caller, reference).await?.ok_or_else(|| ServiceError::not_found(format!("Dataset {reference} not found")))
+        let missing = || match reference {
+            DatasetRef::Identifier(name) if GlobalId::decode_as(name, GlobalType::Dataset).is_none() => {
+                ServiceError::not_found(format!("Dataset with name {name} not found"))
+            }
+            _ => ServiceError::not_found(format!("Dataset {reference} not found")),
+        };
+        self.find(caller, reference).await?.ok_or_else(missing)
     }
 
     /// Datasets newest first, optionally only the one named `name`.
@@ -105,6 +113,12 @@ impl Datasets<'_> {
         Ok(self.services.store.dataset_examples(dataset.id, version.id, split_ids, split_names).await?)
     }
 
+    /// The names of the splits each example is in (examples in none are absent).
+    pub async fn split_names(&self, _caller: &Caller, examples: &[ExampleRecord]) -> Result<HashMap<i64, Vec<String>>> {
+        let ids: Vec<i64> = examples.iter().map(|example| example.id).collect();
+        Ok(self.services.store.split_names_of_examples(&ids).await?)
+    }
+
     /// The first `limit` examples alive at a version (pages show the start of a dataset).
     pub async fn first_examples(
         &self,
@@ -117,9 +131,15 @@ impl Datasets<'_> {
         Ok(self.services.store.first_dataset_examples(dataset.id, version.id, split_names, limit).await?)
     }
 
-    /// The splits that hold examples of the dataset.
-    pub async fn splits(&self, _caller: &Caller, dataset: &DatasetRecord) -> Result<Vec<DatasetSplitRecord>> {
-        Ok(self.services.store.splits_of_dataset(dataset.id).await?)
+    /// The splits that hold examples of the dataset, newest first, a page from the split `from_id` down.
+    pub async fn splits(
+        &self,
+        _caller: &Caller,
+        dataset: &DatasetRecord,
+        from_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<DatasetSplitRecord>> {
+        Ok(self.services.store.splits_of_dataset(dataset.id, from_id, limit).await?)
     }
 
     /// Writes `examples` as a new version of the dataset the upload names.
@@ -166,7 +186,7 @@ impl Datasets<'_> {
                     Some(Value::Object(map)) => Value::Object(map.clone()),
                     _ => json!({}),
                 },
-                splits: Vec::new(),
+                splits: None,
                 span_id: Some(record.span.span_id.clone()),
                 external_id: None,
             })

@@ -11,9 +11,8 @@ use ember_service::Caller;
 use ember_store::ExampleRecord;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::csv_cell;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
@@ -63,34 +62,8 @@ pub async fn csv(
     params: QueryParams,
 ) -> ApiResult<Response> {
     let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
-    let parts = |example: &ExampleRecord| {
-        [("input", example.input.clone()), ("output", example.output.clone()), ("metadata", example.metadata.clone())]
-    };
-    let mut columns: Vec<String> = vec!["example_id".into()];
-    for example in &examples {
-        for (prefix, object) in parts(example) {
-            for key in object.as_object().into_iter().flat_map(Map::keys) {
-                let column = format!("{prefix}_{key}");
-                if !columns.contains(&column) {
-                    columns.push(column);
-                }
-            }
-        }
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&columns).map_err(ApiError::internal)?;
-    for example in &examples {
-        let mut cells: Map<String, Value> = Map::new();
-        for (prefix, object) in parts(example) {
-            for (key, value) in object.as_object().into_iter().flatten() {
-                cells.insert(format!("{prefix}_{key}"), value.clone());
-            }
-        }
-        let mut record = vec![GlobalId::encode(GlobalType::DatasetExample, example.id)];
-        record.extend(columns[1..].iter().map(|column| cells.get(column).map(csv_cell).unwrap_or_default()));
-        writer.write_record(&record).map_err(ApiError::internal)?;
-    }
-    let body = writer.into_inner().map_err(ApiError::internal)?;
+    let splits = state.services.datasets().split_names(&caller, &examples).await?;
+    let body = super::dataset_csv::dataset_csv(&examples, &splits).map_err(ApiError::internal)?;
     Ok(download("text/csv", &name, "csv", body))
 }
 
@@ -111,8 +84,30 @@ pub async fn examples_jsonl(
     params: QueryParams,
 ) -> ApiResult<Response> {
     let (name, examples) = examples_at_version(&state, &caller, &id, &params).await?;
-    let body = jsonl(examples.iter().map(crate::wire::example))?;
+    let splits = state.services.datasets().split_names(&caller, &examples).await?;
+    let body = jsonl(examples.iter().map(|example| {
+        let node_id = GlobalId::encode(GlobalType::DatasetExample, example.id);
+        JsonlExample {
+            id: example.external_id.clone().unwrap_or_else(|| node_id.clone()),
+            node_id,
+            input: &example.input,
+            output: &example.output,
+            metadata: &example.metadata,
+            splits: splits.get(&example.id).map(Vec::as_slice).unwrap_or_default(),
+        }
+    }))?;
     Ok(download("text/plain; charset=utf-8", &name, "jsonl", body))
+}
+
+/// An example as Phoenix 20.26's JSONL download writes it.
+#[derive(Serialize)]
+struct JsonlExample<'a> {
+    id: String,
+    node_id: String,
+    input: &'a Value,
+    output: &'a Value,
+    metadata: &'a Value,
+    splits: &'a [String],
 }
 
 /// A chat fine-tuning record (OpenAI's JSONL format).

@@ -273,9 +273,10 @@ impl Keys {
         let object = |keys: &[String]| -> Value {
             Value::Object(keys.iter().map(|key| (key.clone(), row.get(key).cloned().unwrap_or(Value::Null))).collect::<Map<_, _>>())
         };
-        let mut splits = Vec::new();
+        // Splits are given when the form names a split column; a matched example then gets exactly these.
+        let mut splits = (!self.splits.is_empty()).then(Vec::new);
         for key in &self.splits {
-            splits.extend(
+            splits.get_or_insert_with(Vec::new).extend(
                 split_names(row.get(key).unwrap_or(&Value::Null))
                     .map_err(|problem| ApiError::unprocessable(format!("{place}: split {key:?} {problem}")))?,
             );

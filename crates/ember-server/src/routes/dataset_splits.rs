@@ -1,4 +1,4 @@
-//! Dataset splits through a dataset (GlobalID or name): `POST /v1/datasets/{d}/splits`,
+//! Dataset splits through a dataset (GlobalID or name): `GET` and `POST /v1/datasets/{d}/splits`,
 //! `PATCH` and `DELETE /v1/datasets/{d}/splits/{split_id}`. Split names are global.
 
 use axum::extract::{Path, State};
@@ -14,8 +14,9 @@ use super::dataset_labels::{description_field, text_field};
 use super::JsonBody;
 use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
+use crate::params::QueryParams;
 use crate::{wire, AppState};
-use ember_wire::{Data, DatasetSplit};
+use ember_wire::{Data, DatasetSplit, Page};
 
 fn color_field(value: &Value) -> ApiResult<String> {
     value
@@ -47,6 +48,21 @@ fn metadata_of(value: Option<&Value>) -> ApiResult<Option<Value>> {
 
 fn split_id(id: &str) -> ApiResult<i64> {
     GlobalId::decode_as(id, GlobalType::DatasetSplit).ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset split ID: {id}")))
+}
+
+/// `GET /v1/datasets/{d}/splits`: the splits holding the dataset's examples, newest first, with
+/// how many of its examples each holds; `cursor` is the GlobalID of the first split of a page.
+pub async fn list(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(dataset): Path<String>,
+    params: QueryParams,
+) -> ApiResult<Json<Page<DatasetSplit>>> {
+    let (cursor, limit) = (params.any_cursor()?, params.limit(10, Some(1000))?);
+    let datasets = state.services.datasets();
+    let dataset = datasets.resolve(&caller, DatasetRef::Identifier(&dataset)).await?;
+    let page = datasets.splits(&caller, &dataset, cursor, limit).await?;
+    Ok(Json(wire::page(page.items.iter().map(wire::dataset_split).collect(), page.next_cursor, GlobalType::DatasetSplit)))
 }
 
 pub async fn create(

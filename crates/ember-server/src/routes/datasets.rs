@@ -147,17 +147,21 @@ fn text_at(column: &Option<Vec<Value>>, name: &str, index: usize) -> ApiResult<O
 }
 
 /// A split cell: a name, a list of names, or null.
-fn splits_at(column: &Option<Vec<Value>>, index: usize) -> ApiResult<Vec<String>> {
+/// The splits of example `index`: `None` when the body has no `splits` (a matched example keeps
+/// its own), otherwise exactly the names given (`null` is none).
+fn splits_at(column: &Option<Vec<Value>>, index: usize) -> ApiResult<Option<Vec<String>>> {
     let invalid = || ApiError::unprocessable(format!("splits[{index}] must be a string, a list of strings or null"));
-    match column.as_ref().map(|values| &values[index]) {
-        None | Some(Value::Null) => Ok(vec![]),
-        Some(Value::String(name)) => Ok(vec![name.trim().to_string()].into_iter().filter(|n| !n.is_empty()).collect()),
-        Some(Value::Array(names)) => names
+    let Some(values) = column else { return Ok(None) };
+    match &values[index] {
+        Value::Null => Ok(Some(vec![])),
+        Value::String(name) => Ok(Some(vec![name.trim().to_string()].into_iter().filter(|n| !n.is_empty()).collect())),
+        Value::Array(names) => names
             .iter()
             .map(|name| name.as_str().map(|n| n.trim().to_string()).ok_or_else(invalid))
             .filter(|name| !matches!(name, Ok(n) if n.is_empty()))
-            .collect(),
-        Some(_) => Err(invalid()),
+            .collect::<ApiResult<Vec<String>>>()
+            .map(Some),
+        _ => Err(invalid()),
     }
 }
 

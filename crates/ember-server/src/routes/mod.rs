@@ -4,6 +4,7 @@
 pub mod annotation_configs;
 pub mod annotations;
 pub mod chat_completions;
+mod dataset_csv;
 pub mod dataset_exports;
 mod dataset_form;
 pub mod dataset_labels;

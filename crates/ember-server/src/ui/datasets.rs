@@ -92,7 +92,8 @@ async fn examples(state: &AppState, caller: &Caller, dataset: &DatasetRecord, qu
     let Some(version) = datasets.version(caller, dataset, query.version).await? else {
         return Ok(html! { p.muted { "This dataset has no version yet." } });
     };
-    let splits = datasets.splits(caller, dataset).await?;
+    let mut splits = datasets.splits(caller, dataset, None, 1000).await?.items;
+    splits.sort_by(|a, b| a.name.cmp(&b.name));
     let split = query.split.as_deref().filter(|s| !s.is_empty());
     let split_names: Vec<String> = split.map(|s| vec![s.to_string()]).unwrap_or_default();
     // One more than shown, to know whether there are more.

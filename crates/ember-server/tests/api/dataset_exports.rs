@@ -38,27 +38,42 @@ async fn datasets_download_as_csv_jsonl_and_openai_records_at_a_version() {
     let text = response.text();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    // Key order follows the stored objects (PostgreSQL's JSONB orders keys its own way).
+    // Phoenix 20.26's columns: dotted keys in first-seen order (PostgreSQL's JSONB orders an
+    // object's keys its own way), lists as JSON, a gap turning a number column into floats.
     let mut sorted = header.clone();
     sorted.sort();
-    assert_eq!(header[0], "example_id");
+    assert_eq!(header[..2], ["id", "node_id"]);
     assert_eq!(
         sorted,
-        ["example_id", "input_messages", "input_n", "input_question", "input_tools", "metadata_source", "output_answer", "output_messages"]
+        [
+            "id",
+            "input.messages",
+            "input.n",
+            "input.question",
+            "input.tools",
+            "metadata.source",
+            "node_id",
+            "output.answer",
+            "output.messages"
+        ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let cell = |row: usize, column: &str| rows[row][header.iter().position(|h| h == column).unwrap()].to_string();
     assert_eq!(rows.len(), 3);
-    assert_eq!(serde_json::from_str::<Value>(&cell(0, "input_messages")).unwrap(), json!([{"role": "user", "content": "hi"}]));
-    assert_eq!(cell(0, "example_id"), examples_node_id(&app, dataset_id).await);
+    assert_eq!(serde_json::from_str::<Value>(&cell(0, "input.messages")).unwrap(), json!([{"role": "user", "content": "hi"}]));
+    assert_eq!((cell(0, "id"), cell(0, "node_id")), ("a".to_string(), examples_node_id(&app, dataset_id).await));
+    assert_eq!(cell(2, "id"), cell(2, "node_id"), "an example without its own id is named by its GlobalID");
     assert_eq!(
-        (cell(0, "metadata_source"), cell(1, "input_question"), cell(1, "input_n"), cell(1, "output_answer"), cell(1, "input_messages")),
-        ("log".into(), "plain".into(), "2".into(), String::new(), String::new())
+        (cell(0, "metadata.source"), cell(1, "input.question"), cell(1, "input.n"), cell(1, "output.answer"), cell(1, "input.messages")),
+        ("log".into(), "plain".into(), "2.0".into(), String::new(), String::new())
     );
 
     let examples = lines(&app.get(&format!("/v1/datasets/{dataset_id}/jsonl")).await.text());
     assert_eq!(examples.iter().map(|e| e["id"].clone()).collect::<Vec<_>>()[..2], [json!("a"), json!("b")]);
     assert_eq!((&examples[1]["input"], &examples[1]["metadata"]), (&json!({"question": "plain", "n": 2}), &json!({})));
+    let keys: Vec<&str> = examples[1].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["id", "node_id", "input", "output", "metadata", "splits"], "Phoenix 20.26's JSONL record");
+    assert_eq!(examples[1]["splits"], json!([]));
 
     let fine_tuning = lines(&app.get(&format!("/v1/datasets/{dataset_id}/jsonl/openai_ft")).await.text());
     assert_eq!(

@@ -97,7 +97,11 @@ async fn bad_uploads_name_the_problem_and_write_nothing() {
     upload(&app, json!({"name": "qa", "inputs": [{"q": 1}], "example_ids": ["a"]})).await;
     let cases = [
         (json!({"name": "qa", "inputs": [{"q": 2}]}), StatusCode::CONFLICT, "already exists"),
-        (json!({"name": "new", "inputs": [{"q": 2}, {"q": 3}], "example_ids": ["b", "b"]}), StatusCode::UNPROCESSABLE_ENTITY, "twice"),
+        (
+            json!({"name": "new", "inputs": [{"q": 2}, {"q": 3}], "example_ids": ["b", "b"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Duplicate example_id in request: 'b'",
+        ),
         (json!({"name": "new", "inputs": [{"q": 2}], "outputs": []}), StatusCode::UNPROCESSABLE_ENTITY, "outputs has 0 items"),
         (json!({"name": "new", "inputs": [1]}), StatusCode::UNPROCESSABLE_ENTITY, "inputs[0]"),
         (json!({"name": "new", "inputs": [{}], "splits": [3]}), StatusCode::UNPROCESSABLE_ENTITY, "splits[0]"),
@@ -181,10 +185,140 @@ async fn update_mirrors_an_upload_with_ids_and_append_keeps_what_it_does_not_nam
     assert_eq!(inputs, vec![json!({"n": 100}), json!({"n": 20}), json!({"n": 30}), json!({"n": 4}), json!({"n": 5})]);
     assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 5);
 
-    // Without ids, an update appends.
-    let plain = upload(&app, json!({"action": "update", "name": "golden", "inputs": [{"n": 6}]})).await;
-    assert_eq!((plain["num_created_examples"].as_u64(), plain["num_deleted_examples"].as_u64()), (Some(1), Some(0)));
-    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 6);
+    // Without ids an update still declares the version: examples match by content, the rest go.
+    let plain = upload(&app, json!({"action": "update", "name": "golden", "inputs": [{"n": 20}, {"n": 6}]})).await;
+    assert_eq!(
+        (plain["num_created_examples"].as_u64(), plain["num_updated_examples"].as_u64(), plain["num_deleted_examples"].as_u64()),
+        (Some(1), Some(0), Some(4))
+    );
+    let latest = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+    let ids: Vec<String> = ids_and_inputs(&latest).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids[0], "b", "the stored example with the same content is kept, with its id");
+    assert_eq!(app.get(&format!("/v1/datasets/{dataset_id}")).await.json()["data"]["example_count"], 2);
+}
+
+/// What `client.datasets.create_dataset(name=<existing>)` (action `update`) does on Phoenix
+/// 20.26.1, observed with `phoenix serve`: the latest version equals the upload, matched by id or
+/// else by content; re-sending it changes nothing and makes no version; a changed example without
+/// an id is a new example (its old one deleted); splits given are set exactly, splits omitted kept.
+#[tokio::test]
+async fn update_declares_the_next_version_and_unchanged_uploads_make_none() {
+    let app = test_app().await;
+    let counts = |outcome: &Value| {
+        (outcome["num_created_examples"].as_u64(), outcome["num_updated_examples"].as_u64(), outcome["num_deleted_examples"].as_u64())
+    };
+    let body = |qs: &[i64], answers: &[&str]| {
+        json!({"action": "update", "name": "qa", "inputs": qs.iter().map(|q| json!({"q": q})).collect::<Vec<_>>(),
+               "outputs": answers.iter().map(|a| json!({"a": a})).collect::<Vec<_>>()})
+    };
+    let first = upload(&app, body(&[1, 2, 3], &["x", "y", "z"])).await;
+    assert_eq!(counts(&first), (Some(3), Some(0), Some(0)));
+    let dataset_id = first["dataset_id"].as_str().unwrap().to_string();
+    async fn versions(app: &TestApp, dataset_id: &str) -> usize {
+        app.get(&format!("/v1/datasets/{dataset_id}/versions?limit=100")).await.json()["data"].as_array().unwrap().len()
+    }
+    async fn examples(app: &TestApp, dataset_id: &str) -> Vec<(String, i64, Value)> {
+        let page = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
+        page["data"]["examples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["id"].as_str().unwrap().to_string(), e["input"]["q"].as_i64().unwrap(), e["output"]["a"].clone()))
+            .collect()
+    }
+    let stored = examples(&app, &dataset_id).await;
+
+    let again = upload(&app, body(&[1, 2, 3], &["x", "y", "z"])).await;
+    assert_eq!(counts(&again), (Some(0), Some(0), Some(0)));
+    assert_eq!(again["version_id"], first["version_id"], "no new version; the latest is named");
+    assert_eq!(versions(&app, &dataset_id).await, 1);
+
+    // Metadata given as empty objects is the same content as metadata left out.
+    let reordered = upload(
+        &app,
+        json!({"action": "update", "name": "qa", "inputs": [{"q": 1}, {"q": 2}, {"q": 3}],
+        "outputs": [{"a": "x"}, {"a": "y"}, {"a": "z"}], "metadata": [{}, {}, {}]}),
+    )
+    .await;
+    assert_eq!(counts(&reordered), (Some(0), Some(0), Some(0)));
+
+    let changed = upload(&app, body(&[1, 2, 4], &["x", "Y", "w"])).await;
+    assert_eq!(counts(&changed), (Some(2), Some(0), Some(2)));
+    assert_eq!(versions(&app, &dataset_id).await, 2);
+    let now = examples(&app, &dataset_id).await;
+    assert_eq!(now.iter().map(|(_, q, a)| (*q, a.as_str().unwrap())).collect::<Vec<_>>(), [(1, "x"), (2, "Y"), (4, "w")]);
+    assert_eq!(now[0].0, stored[0].0, "the unchanged example keeps its id");
+    assert_ne!(now[1].0, stored[1].0, "a changed example without an id is a new example");
+
+    // Each stored example is matched once: a repeated example is added.
+    let repeated = upload(&app, body(&[1, 1], &["x", "x"])).await;
+    assert_eq!(counts(&repeated), (Some(1), Some(0), Some(2)));
+
+    // Splits given are set exactly (a split change is an update but makes no version).
+    let versions_before = versions(&app, &dataset_id).await;
+    let mut with_splits = body(&[1, 1], &["x", "x"]);
+    with_splits["splits"] = json!(["train", null]);
+    assert_eq!(counts(&upload(&app, with_splits).await), (Some(0), Some(1), Some(0)));
+    assert_eq!(versions(&app, &dataset_id).await, versions_before);
+    let train = app.get(&format!("/v1/datasets/{dataset_id}/examples?split=train")).await.json();
+    assert_eq!(train["data"]["examples"].as_array().unwrap().len(), 1);
+    assert_eq!(counts(&upload(&app, body(&[1, 1], &["x", "x"])).await), (Some(0), Some(0), Some(0)), "splits omitted are kept");
+    let mut cleared = body(&[1, 1], &["x", "x"]);
+    cleared["splits"] = json!([null, null]);
+    assert_eq!(counts(&upload(&app, cleared).await), (Some(0), Some(1), Some(0)));
+    let splits = app.get(&format!("/v1/datasets/{dataset_id}/splits")).await.json();
+    assert_eq!(splits, json!({"data": [], "next_cursor": null}));
+
+    // Append adds only what the dataset does not hold yet (by content, each stored example once).
+    let appended = upload(
+        &app,
+        json!({"action": "append", "name": "qa", "inputs": [{"q": 1}, {"q": 1}, {"q": 1}, {"q": 9}],
+        "outputs": [{"a": "x"}, {"a": "x"}, {"a": "x"}, {"a": "n"}]}),
+    )
+    .await;
+    assert_eq!(counts(&appended), (Some(2), Some(0), Some(0)));
+}
+
+/// `GET /v1/datasets/{d}/splits` lists the splits holding the dataset's examples, newest first,
+/// counting only this dataset's examples, by GlobalID or name, with Phoenix's cursor.
+#[tokio::test]
+async fn a_dataset_lists_its_splits_with_their_example_counts() {
+    let app = test_app().await;
+    upload(&app, json!({"name": "a", "inputs": [{"q": 1}, {"q": 2}, {"q": 3}], "splits": ["s1", "s2", "s3"]})).await;
+    let b = upload(&app, json!({"name": "b", "inputs": [{"q": 1}, {"q": 2}, {"q": 3}], "splits": ["s1", ["s1", "s2"], null]})).await;
+    let names_counts = |page: &Value| -> Vec<(String, i64)> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].as_str().unwrap().to_string(), s["example_count"].as_i64().unwrap()))
+            .collect()
+    };
+    let listed = app.get("/v1/datasets/b/splits").await.json();
+    let mut counted = names_counts(&listed);
+    counted.sort();
+    assert_eq!(counted, [("s1".to_string(), 2), ("s2".to_string(), 1)]);
+    assert_eq!(listed["data"][0]["color"], "#808080");
+    let by_id = app.get(&format!("/v1/datasets/{}/splits", b["dataset_id"].as_str().unwrap())).await.json();
+    assert_eq!(by_id, listed);
+
+    let first = app.get("/v1/datasets/a/splits?limit=2").await.json();
+    let ids = |page: &Value| page["data"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = app.get(&format!("/v1/datasets/a/splits?limit=2&cursor={cursor}")).await.json();
+    assert_eq!(ids(&rest), [cursor.to_string()], "the cursor names the first split of the next page");
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let mut all = ids(&first);
+    all.extend(ids(&rest));
+    let rowid = |id: &String| ember_core::GlobalId::decode(id).unwrap().rowid;
+    assert!(all.windows(2).all(|pair| rowid(&pair[0]) > rowid(&pair[1])), "newest first: {all:?}");
+
+    let missing = app.get("/v1/datasets/nope/splits").await;
+    assert_eq!((missing.status, missing.text()), (StatusCode::NOT_FOUND, "Dataset with name nope not found".to_string()));
+    let bad = app.get("/v1/datasets/a/splits?cursor=bad").await;
+    assert_eq!((bad.status, bad.text()), (StatusCode::UNPROCESSABLE_ENTITY, "Invalid cursor format: bad".to_string()));
+    assert_eq!(app.get("/v1/datasets/a/splits?limit=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// A `multipart/form-data` body as `arize-phoenix-client` sends a DataFrame: form fields, then a
@@ -460,7 +594,7 @@ async fn large_forms_stream_in_batches_and_a_late_bad_row_writes_nothing() {
     assert!(broken.text().starts_with("CSV row 2300: "), "{}", broken.text());
     let repeated = post_form(&app, padded_form("big", "create", &padded_csv(2500, None, Some((10, 1500))))).await;
     assert_eq!(repeated.status, 422);
-    assert_eq!(repeated.text(), "example id \"id-10\" appears twice");
+    assert_eq!(repeated.text(), "Duplicate example_id in request: 'id-10'");
     assert_eq!(app.get("/v1/datasets?name=big").await.json()["data"], json!([]));
 
     // Larger than the JSON body limit, within the upload limit.

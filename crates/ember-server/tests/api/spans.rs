@@ -242,6 +242,62 @@ async fn span_query_returns_table_schema_frames() {
     );
 }
 
+/// Phoenix 20.26.1's frames hold list attributes as lists of flattened dicts (observed with
+/// `phoenix serve`): client code reads `messages[0]["message.content"]`.
+#[tokio::test]
+async fn span_query_frames_hold_list_elements_flattened_as_phoenix_does() {
+    let app = test_app().await;
+    let llm = with_attributes(
+        span(1, 1, None, "LLM"),
+        vec![
+            string_attribute("llm.input_messages.0.message.role", "user"),
+            string_attribute("llm.input_messages.0.message.content", "hi"),
+            string_attribute("llm.input_messages.1.message.role", "assistant"),
+            string_attribute("llm.input_messages.1.message.tool_calls.0.tool_call.function.name", "f"),
+            string_attribute("llm.input_messages.1.message.tool_calls.0.tool_call.function.arguments", r#"{"x": 1}"#),
+            string_attribute("llm.input_messages.1.message.contents.0.message_content.type", "text"),
+            string_attribute("retrieval.documents.0.document.content", "c1"),
+            string_attribute("retrieval.documents.0.document.metadata", r#"{"a": {"b": 1}}"#),
+            string_attribute("llm.input_messages.0.message.custom.x", "kept nested"),
+            string_attribute("llm.input_messages.1.message.contents.1.message_content.image.image.url", "http://img"),
+        ],
+    );
+    app.ingest(&request(Some("p"), vec![llm])).await;
+    // Keys outside the conventions stay nested (`message` → `custom`), as on Phoenix.
+    let expected_messages = json!([
+        {"message.role": "user", "message.content": "hi", "message": {"custom": {"x": "kept nested"}}},
+        {
+            "message.role": "assistant",
+            "message.tool_calls": [{"tool_call.function.name": "f", "tool_call.function.arguments": "{\"x\": 1}"}],
+            "message.contents": [{"message_content.type": "text"}, {"message_content.image": {"image.url": "http://img"}}],
+        },
+    ]);
+    let expected_documents = json!([{"document.content": "c1", "document.metadata": {"a": {"b": 1}}}]);
+
+    let full = multipart_json(&app.query_spans("/v1/spans?project_name=p", &json!({"queries": [{}]})).await);
+    let cell = |suffix: &str| {
+        let field = full[0]["schema"]["fields"].as_array().unwrap().iter().find(|f| f["name"].as_str().unwrap().ends_with(suffix)).cloned();
+        full[0]["data"][0][field.unwrap_or_else(|| panic!("no {suffix} column"))["name"].as_str().unwrap()].clone()
+    };
+    assert_eq!(cell("_attributes.llm.input_messages"), expected_messages);
+    assert_eq!(cell("_attributes.retrieval.documents"), expected_documents, "document.metadata is a convention key: one dict");
+
+    let query = json!({"queries": [{"select": {"messages": {"key": "llm.input_messages"}}}]});
+    let selected = multipart_json(&app.query_spans("/v1/spans?project_name=p", &query).await);
+    assert_eq!(selected[0]["data"][0]["1_messages"], expected_messages);
+
+    let query = json!({"queries": [{"explode": {"key": "llm.input_messages"}}]});
+    let exploded = multipart_json(&app.query_spans("/v1/spans?project_name=p", &query).await);
+    let tool_calls = exploded[0]["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"].as_str().unwrap().ends_with("_message.tool_calls"))
+        .cloned()
+        .unwrap();
+    assert_eq!(exploded[0]["data"][1][tool_calls["name"].as_str().unwrap()], expected_messages[1]["message.tool_calls"]);
+}
+
 #[tokio::test]
 async fn span_query_answers_arrow_streams_without_a_json_accept() {
     use arrow_array::{Array, Int64Array, StringArray};

@@ -1,11 +1,13 @@
 //! Dataset splits: named sets of examples (global names, as in Phoenix), managed through a dataset
 //! whose examples they may hold.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::engine::backend::{Row, Statement, Transaction};
 use crate::error::{Result, StoreError};
-use crate::Store;
+use crate::{Page, Store};
 
 /// A split with the number of examples in it.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,12 +79,36 @@ impl Store {
         row.as_ref().map(DatasetSplitRecord::from_row).transpose()
     }
 
-    /// The splits holding examples of a dataset, by name.
-    pub async fn splits_of_dataset(&self, dataset_id: i64) -> Result<Vec<DatasetSplitRecord>> {
-        let condition = "EXISTS (SELECT 1 FROM dataset_splits_dataset_examples AS m JOIN dataset_examples AS e \
-                         ON e.id = m.dataset_example_id WHERE m.dataset_split_id = s.id AND e.dataset_id = $1) ORDER BY s.name";
-        let rows = self.reader.exec().fetch_all(Statement::new(self.split_query(condition), [dataset_id.into()])).await?;
-        rows.iter().map(DatasetSplitRecord::from_row).collect()
+    /// The splits holding examples of a dataset, newest first, each counting the dataset's examples
+    /// in it (as Phoenix lists them): a page of `limit` from the split `from_id` down.
+    pub async fn splits_of_dataset(&self, dataset_id: i64, from_id: Option<i64>, limit: usize) -> Result<Page<DatasetSplitRecord>> {
+        let sql = format!(
+            "SELECT s.id, s.name, s.description, s.color, {}, COUNT(*), s.created_at, s.updated_at \
+             FROM dataset_splits AS s JOIN dataset_splits_dataset_examples AS m ON m.dataset_split_id = s.id \
+             JOIN dataset_examples AS e ON e.id = m.dataset_example_id \
+             WHERE e.dataset_id = $1 AND s.id <= $2 GROUP BY s.id ORDER BY s.id DESC LIMIT $3",
+            self.dialect.json_text("s.metadata")
+        );
+        let values = [dataset_id.into(), from_id.unwrap_or(i64::MAX).into(), (limit as i64 + 1).into()];
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, values)).await?;
+        let splits = rows.iter().map(DatasetSplitRecord::from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(splits, limit, |split| split.id))
+    }
+
+    /// The names of the splits each of these examples is in, by name; examples in none are absent.
+    pub async fn split_names_of_examples(&self, example_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+        let mut names: HashMap<i64, Vec<String>> = HashMap::new();
+        for chunk in example_ids.chunks(1000) {
+            let sql = format!(
+                "SELECT m.dataset_example_id, s.name FROM dataset_splits_dataset_examples AS m \
+                 JOIN dataset_splits AS s ON s.id = m.dataset_split_id WHERE m.dataset_example_id IN ({}) ORDER BY s.name",
+                self.dialect.placeholders(1, chunk.len())
+            );
+            for row in self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await? {
+                names.entry(row.get(0)?).or_default().push(row.get(1)?);
+            }
+        }
+        Ok(names)
     }
 
     /// `Invalid` naming the first example that is not one of the dataset's.

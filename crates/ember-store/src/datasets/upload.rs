@@ -1,10 +1,14 @@
-//! Writing examples: a dataset upload creates a dataset or appends to one, in a new version.
+//! Writing examples: a dataset upload creates a dataset, appends to one or declares its next
+//! version, as Phoenix 20.26 does (observed with `phoenix serve`). Submitted examples are matched
+//! to the dataset's live examples by external id, else by content (each stored example matched
+//! once), so re-sending what is stored writes nothing and makes no version.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 
 use ember_core::time::now_nanos;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::engine::backend::{Statement, Transaction};
 use crate::error::{Result, StoreError};
@@ -13,18 +17,18 @@ use crate::Store;
 /// Rows per multi-row statement (7 values a row, well under SQLite's variable limit).
 const ROWS_PER_STATEMENT: usize = 1000;
 /// The color Phoenix gives a split created by an upload.
-const SPLIT_COLOR: &str = "#33c5e8";
+const SPLIT_COLOR: &str = "#808080";
 
-/// What an upload does with the named dataset. In every case the upload is one new version, and
-/// a dataset that does not exist is created.
+/// What an upload does with the named dataset. A dataset that does not exist is created; an
+/// upload that changes no example's content makes no new version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadAction {
     /// A new dataset; the name must be free.
     Create,
-    /// Examples whose external id the dataset has are updated, the others are added.
+    /// Matched examples are patched when their content changed; the others are added.
     Append,
-    /// As `Append`, and when the upload names external ids the new version mirrors it: examples
-    /// it does not name are deleted (Phoenix's declarative `update`).
+    /// As `Append`, and the live examples the upload does not match are deleted: the new version
+    /// holds exactly the submitted examples (Phoenix's declarative `update`).
     Update,
 }
 
@@ -34,8 +38,9 @@ pub struct ExampleInput {
     pub input: Value,
     pub output: Value,
     pub metadata: Value,
-    /// Names of the splits the example belongs to (created when missing).
-    pub splits: Vec<String>,
+    /// Names of the splits the example belongs to (created when missing). `None` when the upload
+    /// names no splits: a matched example then keeps its memberships.
+    pub splits: Option<Vec<String>>,
     /// The OpenTelemetry id of the span the example was made from (ignored when not stored).
     pub span_id: Option<String>,
     /// The caller's stable id, unique within the dataset.
@@ -48,7 +53,7 @@ pub struct UploadOutcome {
     pub dataset_id: i64,
     pub version_id: i64,
     pub created: usize,
-    /// Examples whose content changed (unchanged ones are carried forward without a revision).
+    /// Matched examples whose content or splits changed.
     pub updated: usize,
     pub deleted: usize,
 }
@@ -70,6 +75,94 @@ struct StoredExample {
     content: (Value, Value, Value),
 }
 
+/// A digest of an example's content, the same whatever order its objects' keys are in.
+type ContentDigest = [u8; 32];
+
+fn content_digest(input: &Value, output: &Value, metadata: &Value) -> ContentDigest {
+    /// Compact JSON with object keys sorted (PostgreSQL's JSONB reorders them).
+    fn canonical(value: &Value, out: &mut Vec<u8>) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                out.push(b'{');
+                for (position, (key, child)) in entries.into_iter().enumerate() {
+                    if position > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(Value::String(key.clone()).to_string().as_bytes());
+                    out.push(b':');
+                    canonical(child, out);
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (position, item) in items.iter().enumerate() {
+                    if position > 0 {
+                        out.push(b',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        }
+    }
+    let mut text = Vec::new();
+    for part in [input, output, metadata] {
+        canonical(part, &mut text);
+        text.push(b'\n');
+    }
+    Sha256::digest(&text).into()
+}
+
+/// The dataset's live examples the upload may match, and what it has matched so far.
+#[derive(Default)]
+struct Matching {
+    /// Unmatched live examples by content, lowest id last (taken first).
+    by_content: HashMap<ContentDigest, Vec<i64>>,
+    digest_of: HashMap<i64, ContentDigest>,
+    /// Live examples in id order, the candidates for deletion by `Update`.
+    live: Vec<i64>,
+    matched: HashSet<i64>,
+}
+
+impl Matching {
+    fn new(live: Vec<(i64, ContentDigest)>) -> Matching {
+        let mut matching = Matching::default();
+        for (id, digest) in live.into_iter().rev() {
+            matching.by_content.entry(digest).or_default().push(id);
+            matching.digest_of.insert(id, digest);
+            matching.live.push(id);
+        }
+        matching.live.reverse();
+        matching
+    }
+
+    /// Claims the stored example an external id named; `false` when the upload already matched it.
+    fn claim(&mut self, id: i64) -> bool {
+        if !self.matched.insert(id) {
+            return false;
+        }
+        if let Some(ids) = self.digest_of.get(&id).and_then(|digest| self.by_content.get_mut(digest)) {
+            ids.retain(|candidate| *candidate != id);
+        }
+        true
+    }
+
+    /// Claims an unmatched live example with this content.
+    fn claim_content(&mut self, digest: &ContentDigest) -> Option<i64> {
+        let id = self.by_content.get_mut(digest)?.pop()?;
+        self.matched.insert(id);
+        Some(id)
+    }
+
+    fn unmatched(&self) -> impl Iterator<Item = i64> + '_ {
+        self.live.iter().copied().filter(|id| !self.matched.contains(id))
+    }
+}
+
 /// Examples arriving a batch at a time (an upload parsed as it is read), so an upload of any size
 /// is written without holding it in memory.
 pub trait ExampleBatches: Send {
@@ -86,15 +179,17 @@ impl ExampleBatches for OneBatch {
     }
 }
 
-/// What a version's revisions of one batch are.
+/// What an upload has written so far.
 #[derive(Default)]
-struct BatchTally {
+struct Tally {
     created: usize,
     updated: usize,
+    /// Revisions written (creations, patches, deletions): none means no new version.
+    revisions: usize,
 }
 
 impl Store {
-    /// Writes `examples` as a new version of the dataset `name`; see [`Store::upload_example_batches`].
+    /// Writes `examples` into the dataset `name`; see [`Store::upload_example_batches`].
     pub async fn upload_examples(
         &self,
         action: UploadAction,
@@ -106,10 +201,10 @@ impl Store {
         self.upload_example_batches(action, name, description, metadata, &mut OneBatch(Some(examples))).await
     }
 
-    /// Writes the examples of `batches` as a new version of the dataset `name`, in one
-    /// transaction (see [`UploadAction`]): `Conflict` when creating a dataset whose name is
-    /// taken, `Invalid` when the upload repeats an external id. Only the external ids seen so far
-    /// are kept across batches.
+    /// Writes the examples of `batches` into the dataset `name` in one transaction (see
+    /// [`UploadAction`]): `Conflict` when creating a dataset whose name is taken, `Invalid` when
+    /// the upload repeats an external id. When no example's content changes, no version is made
+    /// and the outcome names the dataset's latest version.
     pub async fn upload_example_batches(
         &self,
         action: UploadAction,
@@ -122,7 +217,7 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         let existing = tx.exec().fetch_optional(Statement::new("SELECT id FROM datasets WHERE name = $1", [name.into()])).await?;
         let (dataset_id, existed): (i64, bool) = match (action, existing) {
-            (UploadAction::Create, Some(_)) => return Err(StoreError::Conflict(format!("a dataset named {name:?} already exists"))),
+            (UploadAction::Create, Some(_)) => return Err(StoreError::Conflict(format!("A dataset named {name:?} already exists."))),
             (_, Some(row)) => (row.get(0)?, true),
             (_, None) => {
                 let sql = format!(
@@ -141,33 +236,38 @@ impl Store {
             ))
             .await?
             .get(0)?;
+        let mut matching = if existed { Matching::new(self.live_example_digests(&mut tx, dataset_id).await?) } else { Matching::default() };
         let mut seen: HashSet<String> = HashSet::new();
-        let mut tally = BatchTally::default();
+        let mut tally = Tally::default();
         while let Some(batch) = batches.next_batch().await? {
             for external_id in batch.iter().filter_map(|example| example.external_id.as_deref()) {
                 if !seen.insert(external_id.to_string()) {
-                    return Err(StoreError::Invalid(format!("example id {external_id:?} appears twice")));
+                    return Err(StoreError::Invalid(format!("Duplicate example_id in request: '{external_id}'")));
                 }
             }
             let target = VersionTarget { dataset_id, version_id, now, existed };
-            self.write_batch(&mut tx, &target, &batch, &mut tally).await?;
+            self.write_batch(&mut tx, &target, &batch, &mut matching, &mut tally).await?;
         }
-        // Phoenix's declarative update: the examples an id-naming upload leaves out are deleted.
         let mut deleted = 0;
-        if action == UploadAction::Update && existed && !seen.is_empty() {
-            let gone: Vec<(i64, Option<&ExampleInput>, &'static str)> = self
-                .alive_examples_outside(&mut tx, dataset_id, version_id)
-                .await?
-                .into_iter()
-                .filter(|(_, external_id)| !external_id.as_deref().is_some_and(|id| seen.contains(id)))
-                .map(|(id, _)| (id, None, "DELETE"))
-                .collect();
+        if action == UploadAction::Update {
+            let gone: Vec<(i64, Option<&ExampleInput>, &'static str)> = matching.unmatched().map(|id| (id, None, "DELETE")).collect();
             deleted = gone.len();
             for chunk in gone.chunks(ROWS_PER_STATEMENT) {
                 self.insert_revisions(&mut tx, version_id, now, chunk).await?;
             }
         }
-        let BatchTally { created, updated } = tally;
+        tally.revisions += deleted;
+        let Tally { created, updated, revisions } = tally;
+        let version_id = if revisions == 0 && existed {
+            tx.exec().execute(Statement::new("DELETE FROM dataset_versions WHERE id = $1", [version_id.into()])).await?;
+            let latest = "SELECT id FROM dataset_versions WHERE dataset_id = $1 ORDER BY id DESC LIMIT 1";
+            match tx.exec().fetch_optional(Statement::new(latest, [dataset_id.into()])).await? {
+                Some(row) => row.get(0)?,
+                None => return Err(StoreError::Corrupt(format!("dataset {dataset_id} has no version"))),
+            }
+        } else {
+            version_id
+        };
         tx.exec()
             .execute(Statement::new(
                 "UPDATE datasets SET example_count = example_count + $1, updated_at = $2 WHERE id = $3",
@@ -178,14 +278,15 @@ impl Store {
         Ok(UploadOutcome { dataset_id, version_id, created, updated, deleted })
     }
 
-    /// Writes one batch into the version: new examples, and revisions of the stored examples
-    /// the batch names by external id (only those whose content changed, or were deleted).
+    /// Writes one batch into the version: new examples, revisions of the matched examples whose
+    /// content changed (or that were deleted), and the matched examples' splits when given.
     async fn write_batch(
         &self,
         tx: &mut Transaction,
         target: &VersionTarget,
         batch: &[ExampleInput],
-        tally: &mut BatchTally,
+        matching: &mut Matching,
+        tally: &mut Tally,
     ) -> Result<()> {
         let named: Vec<&str> = batch.iter().filter_map(|example| example.external_id.as_deref()).collect();
         let stored =
@@ -196,19 +297,44 @@ impl Store {
         let mut new_examples: Vec<&ExampleInput> = Vec::new();
         let mut revisions: Vec<(i64, Option<&ExampleInput>, &'static str)> = Vec::new();
         let mut memberships: Vec<(&str, i64)> = Vec::new();
+        // Matched examples whose splits the upload gives, and whether they were already counted.
+        let mut split_settings: Vec<(i64, &[String], bool)> = Vec::new();
         for example in batch {
-            match example.external_id.as_deref().and_then(|id| by_external_id.get(id)) {
-                None => new_examples.push(example),
-                Some(stored) => {
-                    let content = (example.input.clone(), example.output.clone(), example.metadata.clone());
-                    if !stored.alive {
-                        revisions.push((stored.id, Some(example), "CREATE"));
-                        tally.created += 1;
-                    } else if stored.content != content {
-                        revisions.push((stored.id, Some(example), "PATCH"));
-                        tally.updated += 1;
+            let matched = match example.external_id.as_deref() {
+                Some(external_id) => match by_external_id.get(external_id) {
+                    Some(stored) => {
+                        if !matching.claim(stored.id) {
+                            return Err(StoreError::Invalid(format!(
+                                "example_id {external_id:?} names an example the upload already matched by its content"
+                            )));
+                        }
+                        let content = (example.input.clone(), example.output.clone(), example.metadata.clone());
+                        let counted = if !stored.alive {
+                            revisions.push((stored.id, Some(example), "CREATE"));
+                            tally.created += 1;
+                            true
+                        } else if stored.content != content {
+                            revisions.push((stored.id, Some(example), "PATCH"));
+                            tally.updated += 1;
+                            true
+                        } else {
+                            false
+                        };
+                        Some((stored.id, counted))
                     }
-                    memberships.extend(example.splits.iter().map(|split| (split.as_str(), stored.id)));
+                    None => None,
+                },
+                None => {
+                    let digest = content_digest(&example.input, &example.output, &example.metadata);
+                    matching.claim_content(&digest).map(|id| (id, false))
+                }
+            };
+            match matched {
+                None => new_examples.push(example),
+                Some((id, counted)) => {
+                    if let Some(splits) = &example.splits {
+                        split_settings.push((id, splits, counted));
+                    }
                 }
             }
         }
@@ -219,14 +345,57 @@ impl Store {
                 chunk.iter().zip(&ids).map(|(example, id)| (*id, Some(*example), "CREATE")).collect();
             self.insert_revisions(tx, target.version_id, target.now, &rows).await?;
             for (example, id) in chunk.iter().zip(&ids) {
-                memberships.extend(example.splits.iter().map(|split| (split.as_str(), *id)));
+                memberships.extend(example.splits.iter().flatten().map(|split| (split.as_str(), *id)));
             }
         }
         tally.created += new_examples.len();
+        tally.revisions += new_examples.len() + revisions.len();
         for chunk in revisions.chunks(ROWS_PER_STATEMENT) {
             self.insert_revisions(tx, target.version_id, target.now, chunk).await?;
         }
+        tally.updated += self.set_splits(tx, &split_settings, &mut memberships).await?;
         self.insert_memberships(tx, target.now, &memberships).await
+    }
+
+    /// Makes each example's splits exactly the given names: memberships it should lose are deleted
+    /// here, the ones it should gain are added to `memberships`. Returns how many examples changed
+    /// that were not counted already.
+    async fn set_splits<'a>(
+        &self,
+        tx: &mut Transaction,
+        settings: &[(i64, &'a [String], bool)],
+        memberships: &mut Vec<(&'a str, i64)>,
+    ) -> Result<usize> {
+        let mut current: HashMap<i64, BTreeSet<String>> = HashMap::new();
+        for chunk in settings.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT m.dataset_example_id, s.name FROM dataset_splits_dataset_examples AS m \
+                 JOIN dataset_splits AS s ON s.id = m.dataset_split_id WHERE m.dataset_example_id IN ({})",
+                self.dialect.placeholders(1, chunk.len())
+            );
+            for row in tx.exec().fetch_all(Statement::new(sql, chunk.iter().map(|(id, _, _)| (*id).into()))).await? {
+                current.entry(row.get(0)?).or_default().insert(row.get(1)?);
+            }
+        }
+        let mut changed = Vec::new();
+        let mut newly_counted = 0;
+        for (id, splits, counted) in settings {
+            let wanted: BTreeSet<String> = splits.iter().cloned().collect();
+            if current.get(id).map_or(wanted.is_empty(), |have| *have == wanted) {
+                continue;
+            }
+            changed.push(*id);
+            newly_counted += usize::from(!counted);
+            memberships.extend(splits.iter().map(|split| (split.as_str(), *id)));
+        }
+        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "DELETE FROM dataset_splits_dataset_examples WHERE dataset_example_id IN ({})",
+                self.dialect.placeholders(1, chunk.len())
+            );
+            tx.exec().execute(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await?;
+        }
+        Ok(newly_counted)
     }
 
     /// The dataset's examples with these external ids, at their latest revision.
@@ -262,14 +431,33 @@ impl Store {
         Ok(stored)
     }
 
-    /// `(id, external id)` of the dataset's live examples that `version_id` did not touch.
-    async fn alive_examples_outside(&self, tx: &mut Transaction, dataset_id: i64, version_id: i64) -> Result<Vec<(i64, Option<String>)>> {
-        let sql = "SELECT e.id, e.external_id FROM dataset_examples AS e \
-                   JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
-                   WHERE r2.dataset_example_id = e.id ORDER BY r2.dataset_version_id DESC LIMIT 1) \
-                   WHERE e.dataset_id = $1 AND r.revision_kind <> 'DELETE' AND r.dataset_version_id <> $2";
-        let rows = tx.exec().fetch_all(Statement::new(sql, [dataset_id.into(), version_id.into()])).await?;
-        rows.iter().map(|row| Ok((row.get(0)?, row.get(1)?))).collect()
+    /// `(id, content digest)` of the dataset's live examples, in id order, read a page at a time so
+    /// only the digests are held.
+    async fn live_example_digests(&self, tx: &mut Transaction, dataset_id: i64) -> Result<Vec<(i64, ContentDigest)>> {
+        let d = self.dialect;
+        let sql = format!(
+            "SELECT e.id, {}, {}, {} FROM dataset_examples AS e \
+             JOIN dataset_example_revisions AS r ON r.id = (SELECT r2.id FROM dataset_example_revisions AS r2 \
+             WHERE r2.dataset_example_id = e.id ORDER BY r2.dataset_version_id DESC LIMIT 1) \
+             WHERE e.dataset_id = $1 AND e.id > $2 AND r.revision_kind <> 'DELETE' ORDER BY e.id LIMIT {ROWS_PER_STATEMENT}",
+            d.json_text("r.input"),
+            d.json_text("r.output"),
+            d.json_text("r.metadata"),
+        );
+        let mut digests = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let rows = tx.exec().fetch_all(Statement::new(sql.clone(), [dataset_id.into(), after.into()])).await?;
+            for row in &rows {
+                let part = |index: usize| -> Result<Value> { Ok(serde_json::from_str(&row.get::<String, _>(index)?)?) };
+                let id: i64 = row.get(0)?;
+                digests.push((id, content_digest(&part(1)?, &part(2)?, &part(3)?)));
+                after = id;
+            }
+            if rows.len() < ROWS_PER_STATEMENT {
+                return Ok(digests);
+            }
+        }
     }
 
     /// Rowids of the stored spans the examples name.

@@ -325,7 +325,7 @@ async fn store_with_experiment(path: &std::path::Path) -> (Store, i64, i64) {
 
     let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.to_path_buf()))).await.unwrap();
     let example =
-        ExampleInput { input: json!({"q": 1}), output: json!({}), metadata: json!({}), splits: vec![], span_id: None, external_id: None };
+        ExampleInput { input: json!({"q": 1}), output: json!({}), metadata: json!({}), splits: None, span_id: None, external_id: None };
     let uploaded = store.upload_examples(UploadAction::Create, "d", None, &json!({}), vec![example]).await.unwrap();
     let experiment = store
         .create_experiment(NewExperiment {

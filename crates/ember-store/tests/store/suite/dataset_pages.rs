@@ -9,7 +9,7 @@ pub async fn the_first_examples_of_a_version_come_oldest_first_within_a_split(st
             input: json!({"q": i}),
             output: json!({}),
             metadata: json!({}),
-            splits: if i % 2 == 0 { vec!["even".into()] } else { Vec::new() },
+            splits: (i % 2 == 0).then(|| vec!["even".into()]),
             span_id: None,
             external_id: None,
         })
