@@ -6,6 +6,7 @@ pub const SESSION_ID: &str = "session.id";
 pub const INPUT_VALUE: &str = "input.value";
 pub const INPUT_MIME_TYPE: &str = "input.mime_type";
 pub const OUTPUT_VALUE: &str = "output.value";
+pub const RETRIEVAL_DOCUMENTS: &str = "retrieval.documents";
 pub const LLM_TOKEN_COUNT_PROMPT: &str = "llm.token_count.prompt";
 pub const LLM_TOKEN_COUNT_COMPLETION: &str = "llm.token_count.completion";
 pub const LLM_TOKEN_COUNT_TOTAL: &str = "llm.token_count.total";

@@ -6,12 +6,14 @@
 //! - an annotation names an existing target; a batch with one unknown target writes nothing;
 //! - listing needs target ids or identifiers, deleting needs a time window or `delete_all`.
 
-use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind};
+use std::collections::HashMap;
+
+use ember_core::{semconv, AnnotationSource, AnnotationTarget, AnnotatorKind};
 use ember_store::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, DocumentAnnotationInput, LlmAnnotations, Page,
     SpanFilters,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::error::{Result, ServiceError};
 use crate::limits::check_name;
@@ -71,8 +73,16 @@ impl Annotations<'_> {
         Ok(self.services.store.upsert_annotations(target, annotations).await?)
     }
 
-    /// Upserts annotations of retrieved documents by (name, span, position, identifier).
+    /// Upserts annotations of retrieved documents by (name, span, position, identifier); each
+    /// position must be one of the span's retrieved documents.
     pub async fn annotate_documents(&self, _caller: &Caller, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+        self.check_document_positions(annotations).await?;
+        self.write_documents(annotations).await
+    }
+
+    /// Upserts document annotations whose names and positions are well formed. Legacy
+    /// evaluations come here directly: Phoenix's old `/v1/evaluations` took any position.
+    async fn write_documents(&self, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
         check_name_lengths(annotations.iter().map(|document| document.annotation.name.as_str()))?;
         if let Some(index) = annotations.iter().position(|annotation| annotation.document_position < 0) {
             let position = annotations[index].document_position;
@@ -84,6 +94,34 @@ impl Annotations<'_> {
             ));
         }
         Ok(self.services.store.upsert_document_annotations(annotations).await?)
+    }
+
+    /// A 422 for a position outside the span's retrieved documents, worded as Phoenix 20.26 words
+    /// it (observed); spans that are not stored are left to the write's 404.
+    async fn check_document_positions(&self, annotations: &[DocumentAnnotationInput]) -> Result<()> {
+        let mut span_ids: Vec<&str> = annotations.iter().map(|document| document.annotation.target_id.as_str()).collect();
+        span_ids.sort_unstable();
+        span_ids.dedup();
+        let spans = self.services.store.spans_by_span_ids(&span_ids).await?;
+        let documents: HashMap<&str, i64> = spans
+            .iter()
+            .map(|record| {
+                let count = record.span.attribute(semconv::RETRIEVAL_DOCUMENTS).and_then(Value::as_array).map_or(0, Vec::len);
+                (record.span.span_id.as_str(), count as i64)
+            })
+            .collect();
+        for document in annotations {
+            let span_id = document.annotation.target_id.as_str();
+            let Some(count) = documents.get(span_id) else { continue };
+            let position = document.document_position;
+            if !(0..*count).contains(&position) {
+                return Err(ServiceError::invalid(format!(
+                    "Document position {position} is out of bounds for span {span_id} (max: {})",
+                    count - 1
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Adds a note (a HUMAN annotation named `note` whose explanation is the text). Without an
@@ -169,7 +207,7 @@ impl Annotations<'_> {
             }
         }
         if !documents.is_empty() {
-            self.annotate_documents(caller, documents).await?;
+            self.write_documents(documents).await?;
         }
         Ok(())
     }

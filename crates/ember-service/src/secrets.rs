@@ -1,8 +1,11 @@
 //! Secrets (provider keys and base URLs for the playground), set and deleted in one batch. Keys
-//! are printable ASCII; values are sealed before they are stored (see [`crate::secret_box`]) and
-//! never returned.
+//! are identifiers as Phoenix 20.26 requires them (a letter or underscore, then letters, digits and
+//! underscores); values are sealed before they are stored (see [`crate::secret_box`]) and never
+//! returned.
 
 use ember_store::SecretChange;
+
+use serde_json::json;
 
 use crate::error::{Result, ServiceError};
 use crate::{Caller, Services};
@@ -21,6 +24,16 @@ pub struct SecretsApplied {
     pub deleted_keys: Vec<String>,
 }
 
+/// What is wrong with a secret's key, in Phoenix's words (a FastAPI validation message).
+fn key_problem(key: &str) -> Option<&'static str> {
+    let mut characters = key.chars();
+    match characters.next() {
+        None => Some("Value error, Key cannot be empty"),
+        Some(first) if (first.is_ascii_alphabetic() || first == '_') && characters.all(|c| c.is_ascii_alphanumeric() || c == '_') => None,
+        Some(_) => Some("Value error, Key must start with a letter or underscore and contain only letters, digits, and underscores"),
+    }
+}
+
 pub struct Secrets<'a> {
     pub(crate) services: &'a Services,
 }
@@ -33,9 +46,10 @@ impl Secrets<'_> {
         }
         let mut changes: Vec<SecretChange> = Vec::new();
         for (index, entry) in entries.into_iter().enumerate() {
-            let key = entry.key.trim().to_string();
-            if key.is_empty() || !key.is_ascii() || key.chars().any(char::is_control) {
-                return Err(ServiceError::invalid(format!("secrets[{index}].key must be non-empty printable ASCII")));
+            let key = entry.key;
+            if let Some(problem) = key_problem(&key) {
+                let path = [index.into(), "key".into()];
+                return Err(ServiceError::field(&[&["secrets".into()][..], &path].concat(), "value_error", problem, json!(key)));
             }
             if entry.value.as_deref().is_some_and(|value| value.trim().is_empty()) {
                 return Err(ServiceError::invalid(format!("secrets[{index}].value must not be empty")));

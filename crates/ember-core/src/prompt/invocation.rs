@@ -103,15 +103,40 @@ impl<'de> Deserialize<'de> for InvocationParameters {
     }
 }
 
+/// Integer parameters read as Phoenix (pydantic) reads them: a float with no fraction counts, as
+/// the Google SDK sends `top_k: 20.0`; `20.5` does not.
+mod whole {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(i64),
+        Float(f64),
+    }
+
+    pub fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        match Number::deserialize(deserializer)? {
+            Number::Int(value) => Ok(value),
+            Number::Float(value) if value.fract() == 0.0 && value.abs() < 9.0e15 => Ok(value as i64),
+            Number::Float(value) => Err(serde::de::Error::custom(format!("{value} is not a whole number"))),
+        }
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+        required(deserializer).map(Some)
+    }
+}
+
 /// OpenAI chat completion parameters, shared by the OpenAI-compatible providers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAiParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::optional")]
     pub max_tokens: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::optional")]
     pub max_completion_tokens: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
@@ -119,7 +144,7 @@ pub struct OpenAiParameters {
     pub presence_penalty: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::optional")]
     pub seed: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Vec<String>>,
@@ -143,6 +168,7 @@ pub enum ReasoningEffort {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnthropicParameters {
+    #[serde(deserialize_with = "whole::required")]
     pub max_tokens: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
@@ -180,6 +206,7 @@ pub enum AnthropicEffort {
 pub enum AnthropicThinking {
     Disabled,
     Enabled {
+        #[serde(deserialize_with = "whole::required")]
         budget_tokens: i64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         display: Option<ThinkingDisplay>,
@@ -202,7 +229,7 @@ pub enum ThinkingDisplay {
 pub struct GoogleParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::optional")]
     pub max_output_tokens: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_sequences: Option<Vec<String>>,
@@ -212,7 +239,7 @@ pub struct GoogleParameters {
     pub frequency_penalty: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::optional")]
     pub top_k: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_config: Option<GoogleThinkingConfig>,
@@ -221,7 +248,7 @@ pub struct GoogleParameters {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GoogleThinkingConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::optional")]
     pub thinking_budget: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_level: Option<GoogleThinkingLevel>,
@@ -242,7 +269,7 @@ pub enum GoogleThinkingLevel {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsParameters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::optional")]
     pub max_tokens: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
@@ -279,6 +306,11 @@ mod tests {
     fn each_provider_takes_only_its_own_parameters() {
         assert!(parse(json!({"type": "openai", "openai": {"top_k": 3}})).unwrap_err().contains("unknown field `top_k`"));
         assert!(parse(json!({"type": "google", "google": {"top_k": 3}})).is_ok());
+        // Whole floats are integers (the Google SDK sends `top_k: 20.0`); fractions are not.
+        let google = parse(json!({"type": "google", "google": {"top_k": 20.0, "max_output_tokens": 1e3}})).unwrap();
+        assert_eq!(google, parse(json!({"type": "google", "google": {"top_k": 20, "max_output_tokens": 1000}})).unwrap());
+        assert!(parse(json!({"type": "google", "google": {"top_k": 20.5}})).unwrap_err().contains("20.5 is not a whole number"));
+        assert!(parse(json!({"type": "anthropic", "anthropic": {"max_tokens": 64.0}})).is_ok());
         assert!(parse(json!({"type": "anthropic", "anthropic": {}})).unwrap_err().contains("missing field `max_tokens`"));
         assert!(parse(json!({"type": "aws", "aws": {"seed": 1}})).unwrap_err().contains("unknown field `seed`"));
         assert!(parse(json!({"type": "openai"})).unwrap_err().contains("missing field `openai`"));

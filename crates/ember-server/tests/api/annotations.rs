@@ -279,7 +279,15 @@ async fn session_annotations_and_notes() {
 #[tokio::test]
 async fn document_annotations_upsert_by_position() {
     let app = seeded().await;
-    let document = |position: i64, label: &str| json!({"span_id": span_id(11), "document_position": position, "name": "relevance", "annotator_kind": "LLM", "result": {"label": label}});
+    let retriever = with_attributes(
+        span(1, 12, Some(1), "RETRIEVER"),
+        vec![
+            string_attribute("retrieval.documents.0.document.content", "a"),
+            string_attribute("retrieval.documents.1.document.content", "b"),
+        ],
+    );
+    app.ingest(&request(Some("p"), vec![retriever])).await;
+    let document = |position: i64, label: &str| json!({"span_id": span_id(12), "document_position": position, "name": "relevance", "annotator_kind": "LLM", "result": {"label": label}});
     let created =
         app.post_json("/v1/document_annotations?sync=true", &json!({"data": [document(0, "relevant"), document(1, "irrelevant")]})).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
@@ -292,9 +300,18 @@ async fn document_annotations_upsert_by_position() {
     assert_eq!(again["data"][0]["id"], ids[1]["id"]);
     assert_eq!(again["data"][1]["id"], ids[1]["id"]);
 
-    let negative = app.post_json("/v1/document_annotations", &json!({"data": [document(-1, "x")]})).await;
-    assert_eq!(negative.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(negative.text().contains("document_position"), "{}", negative.text());
+    // A position outside the span's documents is a 422 worded as Phoenix 20.26.1 words it.
+    for position in [2, -1] {
+        let outside = app.post_json("/v1/document_annotations", &json!({"data": [document(position, "x")]})).await;
+        assert_eq!(
+            (outside.status, outside.text()),
+            (StatusCode::UNPROCESSABLE_ENTITY, format!("Document position {position} is out of bounds for span {} (max: 1)", span_id(12)))
+        );
+    }
+    let mut without_documents = document(0, "x");
+    without_documents["span_id"] = json!(span_id(11));
+    let refused = app.post_json("/v1/document_annotations", &json!({"data": [without_documents]})).await;
+    assert_eq!(refused.text(), format!("Document position 0 is out of bounds for span {} (max: -1)", span_id(11)));
     let mut missing = document(0, "x");
     missing["span_id"] = json!(span_id(99));
     assert_eq!(app.post_json("/v1/document_annotations", &json!({"data": [missing]})).await.status, StatusCode::NOT_FOUND);

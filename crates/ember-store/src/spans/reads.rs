@@ -214,6 +214,19 @@ impl Store {
             .transpose()
     }
 
+    /// The stored spans with these OpenTelemetry span ids, in any project (absent ones are left out).
+    pub async fn spans_by_span_ids(&self, span_ids: &[&str]) -> Result<Vec<SpanRecord>> {
+        let mut spans = Vec::with_capacity(span_ids.len());
+        for chunk in span_ids.chunks(500) {
+            let query =
+                span_select(self.dialect).and_where(Expr::col((Spans::Table, Spans::SpanId)).is_in(chunk.iter().copied())).to_owned();
+            for row in self.reader.exec().fetch_all(self.build(&query)).await? {
+                spans.push(SpanRecord::from_row(&row, self.codec.as_deref())?);
+            }
+        }
+        Ok(spans)
+    }
+
     /// How many spans a project holds.
     pub async fn count_spans(&self, project_id: i64) -> Result<i64> {
         let row =
