@@ -291,6 +291,12 @@ impl Annotations<'_> {
         Ok(self.services.store.get_span_annotation(id).await?)
     }
 
+    /// The annotations of one span, trace or session, or of one span's documents (with their
+    /// positions), oldest first.
+    pub async fn of_target(&self, _caller: &Caller, target: AnnotationTarget, rowid: i64) -> Result<Vec<(AnnotationRecord, Option<i64>)>> {
+        Ok(self.services.store.annotations_of_target(target, rowid).await?)
+    }
+
     /// The annotations of one span, oldest first.
     pub async fn of_span(&self, _caller: &Caller, span_rowid: i64) -> Result<Vec<AnnotationRecord>> {
         Ok(self.services.store.annotations_of_span(span_rowid).await?)

@@ -36,6 +36,11 @@ impl Sessions<'_> {
         found.ok_or_else(|| ServiceError::not_found(format!("Session not found: {identifier}")))
     }
 
+    /// A session by rowid.
+    pub async fn by_rowid(&self, _caller: &Caller, rowid: i64) -> Result<Option<SessionRecord>> {
+        Ok(self.services.store.get_session(Some(rowid), None).await?)
+    }
+
     /// A project's session by rowid; 404 when the project has no such session.
     pub async fn in_project(&self, _caller: &Caller, project: &Project, rowid: i64) -> Result<SessionRecord> {
         let session = self.services.store.get_session(Some(rowid), None).await?.filter(|session| session.project_id == project.id);

@@ -87,6 +87,11 @@ impl Traces<'_> {
         found.ok_or_else(|| ServiceError::not_found(format!("Trace not found: {identifier}")))
     }
 
+    /// A trace by rowid.
+    pub async fn by_rowid(&self, _caller: &Caller, rowid: i64) -> Result<Option<TraceRecord>> {
+        Ok(self.services.store.get_trace(Some(rowid), None).await?)
+    }
+
     /// A project's trace by OpenTelemetry trace id; 404 when the project has no such trace.
     pub async fn in_project(&self, caller: &Caller, project: &Project, trace_id: &str) -> Result<TraceRecord> {
         let trace = self.services.store.get_trace(None, Some(trace_id)).await?.filter(|trace| trace.project_id == project.id);

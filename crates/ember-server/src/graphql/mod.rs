@@ -3,9 +3,13 @@
 //! `deleteSpanAnnotations`, and Arize AX's `updateAnnotations` (see `ax`). No GraphiQL page: it
 //! would load its assets from a CDN.
 
+mod annotations;
 mod ax;
+mod connection;
 mod limits;
+mod traces;
 mod types;
+mod users;
 
 use async_graphql::{Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, Object, Result, Schema, SimpleObject, ID};
 use axum::body::Bytes;
@@ -20,7 +24,10 @@ use serde_json::Value;
 
 use crate::caller::RequestCaller;
 use crate::AppState;
-use types::{Node, ProjectNode, Span, SpanAnnotation};
+use annotations::{Annotated, SpanAnnotation};
+use async_graphql::connection::Connection;
+use traces::{ProjectSession, Trace};
+use types::{Node, ProjectNode, Span};
 
 pub type EmberSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -88,10 +95,18 @@ impl QueryRoot {
             Some(GlobalType::Span) => {
                 Ok(Node::Span(Span(services.spans().by_rowid(caller, global.rowid).await.map_err(graphql_error)?.ok_or_else(missing)?)))
             }
+            Some(GlobalType::Trace) => {
+                let trace = services.traces().by_rowid(caller, global.rowid).await.map_err(graphql_error)?;
+                Ok(Node::Trace(Trace::from(trace.ok_or_else(missing)?)))
+            }
+            Some(GlobalType::ProjectSession) => {
+                let session = services.sessions().by_rowid(caller, global.rowid).await.map_err(graphql_error)?;
+                Ok(Node::ProjectSession(ProjectSession(session.ok_or_else(missing)?)))
+            }
             Some(GlobalType::SpanAnnotation) => {
                 let found = services.annotations().span_annotation(caller, global.rowid).await.map_err(graphql_error)?;
                 let (record, span_rowid) = found.ok_or_else(missing)?;
-                Ok(Node::SpanAnnotation(SpanAnnotation { record, span_rowid }))
+                Ok(Node::SpanAnnotation(span_annotation(record, span_rowid)))
             }
             Some(GlobalType::Project) => {
                 let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;
@@ -99,6 +114,19 @@ impl QueryRoot {
             }
             _ => Err(bad_input(ErrorCode::NotFound, format!("ember does not serve {} nodes", global.type_name))),
         }
+    }
+
+    /// Projects, newest first (experiments' projects left out, as Phoenix lists them).
+    async fn projects(&self, context: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, ProjectNode>> {
+        let (services, caller) = self::context(context)?;
+        let query = ember_service::projects::ProjectListQuery {
+            cursor: connection::resume_after(after.as_deref())?,
+            limit: connection::edges_wanted(first)?,
+            name_contains: None,
+            include_experiment_projects: false,
+        };
+        let page = services.projects().list(caller, &query).await.map_err(graphql_error)?;
+        Ok(connection::keyset(page, |project| project.id, ProjectNode))
     }
 
     /// A span by its OpenTelemetry id.
@@ -232,7 +260,7 @@ impl MutationRoot {
                 identifier: item.identifier,
             };
             let (record, span_rowid) = services.annotations().patch_span_annotation(caller, id, &patch).await.map_err(graphql_error)?;
-            span_annotations.push(SpanAnnotation { record, span_rowid });
+            span_annotations.push(span_annotation(record, span_rowid));
         }
         Ok(SpanAnnotationMutationPayload { span_annotations })
     }
@@ -242,7 +270,7 @@ impl MutationRoot {
         let (services, caller) = self::context(context)?;
         let ids = input.annotation_ids.iter().map(|id| rowid_of(id, GlobalType::SpanAnnotation)).collect::<Result<Vec<_>>>()?;
         let deleted = services.annotations().delete_span_annotations(caller, &ids).await.map_err(graphql_error)?;
-        let span_annotations = deleted.into_iter().map(|(record, span_rowid)| SpanAnnotation { record, span_rowid }).collect();
+        let span_annotations = deleted.into_iter().map(|(record, span_rowid)| span_annotation(record, span_rowid)).collect();
         Ok(SpanAnnotationMutationPayload { span_annotations })
     }
 
@@ -251,6 +279,10 @@ impl MutationRoot {
         let (services, caller) = self::context(context)?;
         ax::update_annotations(services, caller, input).await
     }
+}
+
+fn span_annotation(record: ember_store::AnnotationRecord, span_rowid: i64) -> SpanAnnotation {
+    SpanAnnotation(Annotated { record, target_rowid: span_rowid, position: None })
 }
 
 async fn fetch_annotations(
@@ -262,7 +294,7 @@ async fn fetch_annotations(
     let mut span_annotations = Vec::with_capacity(ids.len());
     for (id, span_rowid) in ids.iter().zip(span_rowids) {
         if let Some((record, _)) = services.annotations().span_annotation(caller, *id).await.map_err(graphql_error)? {
-            span_annotations.push(SpanAnnotation { record, span_rowid: *span_rowid });
+            span_annotations.push(span_annotation(record, *span_rowid));
         }
     }
     Ok(SpanAnnotationMutationPayload { span_annotations })

@@ -148,3 +148,128 @@ async fn fragment_doubling_is_refused_before_it_is_expanded() {
     assert!(first_error(&answer.json()).contains("expands to more than 20000 fields"), "{}", answer.text());
     assert_eq!(graphql(&app, "query { __typename }", json!({})).await["data"]["__typename"], "QueryRoot");
 }
+
+/// What Phoenix's own tests and scripts read: a span's trace with its project and session, the
+/// projects connection with spans and sessions, traces and sessions by `node(id:)` with their
+/// annotations, and documents' annotations.
+#[tokio::test]
+async fn traces_sessions_and_their_annotations_through_the_graph() {
+    use ember_otlp::fixtures::{string_attribute, trace_id, with_attributes};
+
+    let app = test_app().await;
+    let root = with_attributes(span(1, 1, None, "CHAIN"), vec![string_attribute("session.id", "s-1")]);
+    let retriever =
+        with_attributes(span(1, 2, Some(1), "RETRIEVER"), vec![string_attribute("retrieval.documents.0.document.content", "d")]);
+    app.ingest(&request(Some("p"), vec![root, retriever, span(2, 3, None, "LLM")])).await;
+    app.ingest(&request(Some("q"), vec![span(3, 4, None, "CHAIN")])).await;
+    let post = |path: &str, body: Value| {
+        let (app, path) = (&app, path.to_string());
+        async move { assert_eq!(app.post_json(&path, &body).await.status, StatusCode::OK) }
+    };
+    let annotation =
+        |id: String| json!({"name": "quality", "annotator_kind": "HUMAN", "result": {"label": "good", "score": 1}, "identifier": id});
+    let mut trace_annotation = annotation("t".into());
+    trace_annotation["trace_id"] = json!(trace_id(1));
+    post("/v1/trace_annotations?sync=true", json!({"data": [trace_annotation]})).await;
+    let mut session_annotation = annotation("s".into());
+    session_annotation["session_id"] = json!("s-1");
+    post("/v1/session_annotations?sync=true", json!({"data": [session_annotation]})).await;
+    let mut document = annotation("d".into());
+    document["span_id"] = json!(span_id(2));
+    document["document_position"] = json!(0);
+    post("/v1/document_annotations?sync=true", json!({"data": [document]})).await;
+
+    let found = graphql(
+        &app,
+        "query ($spanId: String!) { getSpanByOtelId(spanId: $spanId) { id spanId context { spanId traceId } \
+         trace { id traceId numSpans project { id name } session { id sessionId } } \
+         documentEvaluations { name label documentPosition user { id } } } }",
+        json!({"spanId": span_id(2)}),
+    )
+    .await;
+    let span = &found["data"]["getSpanByOtelId"];
+    assert_eq!(span["context"], json!({"spanId": span_id(2), "traceId": trace_id(1)}));
+    let trace = &span["trace"];
+    assert_eq!((&trace["traceId"], &trace["numSpans"], &trace["project"]["name"]), (&json!(trace_id(1)), &json!(2), &json!("p")));
+    assert_eq!(trace["session"]["sessionId"], "s-1");
+    assert_eq!(span["documentEvaluations"], json!([{"name": "quality", "label": "good", "documentPosition": 0, "user": null}]));
+
+    let trace_node = graphql(
+        &app,
+        "query ($id: ID!) { node(id: $id) { ... on Trace { traceAnnotations { name label identifier user { id } } \
+         spans(first: 1) { edges { node { spanId } } pageInfo { hasNextPage endCursor } } } } }",
+        json!({"id": trace["id"]}),
+    )
+    .await;
+    let node = &trace_node["data"]["node"];
+    assert_eq!(node["traceAnnotations"], json!([{"name": "quality", "label": "good", "identifier": "t", "user": null}]));
+    assert_eq!(node["spans"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(node["spans"]["pageInfo"]["hasNextPage"], true);
+    let after = node["spans"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let rest = graphql(
+        &app,
+        "query ($id: ID!, $after: String) { node(id: $id) { ... on Trace { spans(first: 10, after: $after) { edges { node { spanId } } pageInfo { hasNextPage } } } } }",
+        json!({"id": trace["id"], "after": after}),
+    )
+    .await;
+    assert_eq!(rest["data"]["node"]["spans"]["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["data"]["node"]["spans"]["pageInfo"]["hasNextPage"], false);
+
+    let session_node = graphql(
+        &app,
+        "query ($id: ID!) { node(id: $id) { ... on ProjectSession { sessionId numTraces sessionAnnotations { name identifier } } } }",
+        json!({"id": trace["session"]["id"]}),
+    )
+    .await;
+    assert_eq!(
+        session_node["data"]["node"],
+        json!({"sessionId": "s-1", "numTraces": 1, "sessionAnnotations": [{"name": "quality", "identifier": "s"}]})
+    );
+
+    // Phoenix's own helpers read every project's spans and sessions this way.
+    let projects = graphql(
+        &app,
+        "query { projects(first: 1000) { edges { node { name spans(first: 1000) { edges { node { spanId } } } \
+         sessions(first: 1000) { edges { node { sessionId traces(first: 1000) { edges { node { spans(first: 1000) { edges { node { context { spanId } } } } } } } } } } } } } }",
+        json!({}),
+    )
+    .await;
+    let edges = projects["data"]["projects"]["edges"].as_array().unwrap();
+    let by_name = |name: &str| edges.iter().find(|edge| edge["node"]["name"] == name).map(|edge| edge["node"].clone()).unwrap();
+    let span_ids =
+        |node: &Value| node["spans"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["spanId"].clone()).collect::<Vec<_>>();
+    assert_eq!(span_ids(&by_name("p")), [json!(span_id(3)), json!(span_id(2)), json!(span_id(1))], "newest first");
+    assert_eq!(span_ids(&by_name("q")), [json!(span_id(4))]);
+    let session = &by_name("p")["sessions"]["edges"][0]["node"];
+    assert_eq!(session["sessionId"], "s-1");
+    assert_eq!(session["traces"]["edges"][0]["node"]["spans"]["edges"].as_array().unwrap().len(), 2);
+
+    let paged =
+        graphql(&app, "{ projects(first: 1) { edges { cursor node { name } } pageInfo { hasNextPage endCursor } } }", json!({})).await;
+    let cursor = paged["data"]["projects"]["pageInfo"]["endCursor"].as_str().unwrap().to_string();
+    assert_eq!(paged["data"]["projects"]["pageInfo"]["hasNextPage"], true);
+    let next =
+        graphql(&app, "query ($after: String) { projects(first: 1, after: $after) { edges { node { name } } } }", json!({"after": cursor}))
+            .await;
+    assert_ne!(next["data"]["projects"]["edges"][0]["node"]["name"], paged["data"]["projects"]["edges"][0]["node"]["name"]);
+
+    let project_id = by_name_id(&app, "p").await;
+    let by_trace = graphql(
+        &app,
+        "query ($projectId: ID!, $traceId: ID!) { node(id: $projectId) { ... on Project { trace(traceId: $traceId) { spans(first: 1000) { edges { node { spanId } } } } } } }",
+        json!({"projectId": project_id, "traceId": trace_id(1)}),
+    )
+    .await;
+    assert_eq!(by_trace["data"]["node"]["trace"]["spans"]["edges"].as_array().unwrap().len(), 2);
+    let elsewhere = graphql(
+        &app,
+        "query ($projectId: ID!, $traceId: ID!) { node(id: $projectId) { ... on Project { trace(traceId: $traceId) { id } } } }",
+        json!({"projectId": project_id, "traceId": trace_id(3)}),
+    )
+    .await;
+    assert_eq!(elsewhere["data"]["node"]["trace"], Value::Null, "another project's trace is not this project's");
+}
+
+async fn by_name_id(app: &TestApp, name: &str) -> String {
+    app.get(&format!("/v1/projects/{name}")).await.json()["data"]["id"].as_str().unwrap().to_string()
+}

@@ -1,4 +1,5 @@
-//! Span annotations addressed by their own id (the GraphQL mutations do).
+//! Annotations addressed by their own id (the GraphQL mutations do), and the annotations of one
+//! target (GraphQL objects list them).
 
 use serde_json::Value;
 
@@ -45,13 +46,26 @@ impl Store {
 
     /// The annotations of a span, oldest first.
     pub async fn annotations_of_span(&self, span_rowid: i64) -> Result<Vec<AnnotationRecord>> {
+        let annotations = self.annotations_of_target(AnnotationTarget::Span, span_rowid).await?;
+        Ok(annotations.into_iter().map(|(annotation, _)| annotation).collect())
+    }
+
+    /// The annotations of one span, trace or session, or of a span's documents (with their
+    /// positions), oldest first.
+    pub async fn annotations_of_target(&self, target: AnnotationTarget, target_rowid: i64) -> Result<Vec<(AnnotationRecord, Option<i64>)>> {
+        let (table, key, target_table, target_id) = tables(target);
+        let position = if target == AnnotationTarget::Document { "a.document_position" } else { "CAST(NULL AS BIGINT)" };
         let sql = format!(
-            "SELECT {} FROM span_annotations AS a JOIN spans AS t ON t.id = a.span_rowid WHERE a.span_rowid = {} ORDER BY a.id",
-            self.span_annotation_columns(),
+            "SELECT a.id AS id, t.{target_id} AS target_id, a.name AS name, a.label AS label, a.score AS score, \
+             a.explanation AS explanation, {} AS metadata, a.annotator_kind AS annotator_kind, a.identifier AS identifier, \
+             a.source AS source, a.user_id AS user_id, a.created_at AS created_at, a.updated_at AS updated_at, \
+             {position} AS document_position FROM {table} AS a JOIN {target_table} AS t ON t.id = a.{key} \
+             WHERE a.{key} = {} ORDER BY a.id",
+            self.dialect.json_text("a.metadata"),
             self.dialect.placeholder(1)
         );
-        let rows = self.reader.exec().fetch_all(Statement::new(sql, [span_rowid.into()])).await?;
-        rows.iter().map(AnnotationRecord::from_row).collect()
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [target_rowid.into()])).await?;
+        rows.iter().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get("document_position")?))).collect()
     }
 
     /// Applies `patch` to a span annotation; `NotFound`, or `Conflict` when the new (name,
