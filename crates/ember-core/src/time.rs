@@ -32,6 +32,18 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         .and_then(|naive| naive.and_utc().timestamp_nanos_opt())
 }
 
+/// Parses a timestamp that must carry its offset (`Z` or `+hh:mm`): `Ok(None)` when it is a valid
+/// timestamp without one (a timezone-naive time, which Phoenix 20 refuses where spans are
+/// created), `Err(())` when it is no timestamp at all.
+pub fn parse_aware_timestamp(text: &str) -> Result<Option<i64>, ()> {
+    let trimmed = text.trim();
+    let aware = DateTime::parse_from_rfc3339(trimmed).or_else(|_| DateTime::parse_from_str(trimmed, "%Y-%m-%d %H:%M:%S%.f%:z"));
+    match aware {
+        Ok(parsed) => parsed.timestamp_nanos_opt().map(Some).ok_or(()),
+        Err(_) => parse_timestamp(trimmed).map(|_| None).ok_or(()),
+    }
+}
+
 pub fn now_nanos() -> i64 {
     Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }

@@ -76,6 +76,10 @@ impl Annotations<'_> {
     /// Upserts annotations of retrieved documents by (name, span, position, identifier); each
     /// position must be one of the span's retrieved documents.
     pub async fn annotate_documents(&self, _caller: &Caller, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+        // Phoenix 20.26 keeps one annotation per (name, document): no identifiers (observed).
+        if let Some(document) = annotations.iter().find(|document| !document.annotation.identifier.is_empty()) {
+            return Err(ServiceError::invalid(format!("Non-empty identifier '{}' is not supported", document.annotation.identifier)));
+        }
         self.check_document_positions(annotations).await?;
         self.write_documents(annotations).await
     }

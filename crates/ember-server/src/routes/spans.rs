@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_core::time::parse_timestamp;
+use ember_core::time::parse_aware_timestamp;
 use ember_core::{semconv, GlobalType, Span, SpanEvent, SpanKind, StatusCode as SpanStatus};
 use ember_service::spans::{InvalidSpan, SpanCandidate, SpanCreation};
 use ember_service::{Caller, ProjectRef};
@@ -139,11 +139,22 @@ fn convert_span(input: InputSpan) -> SpanCandidate {
     parse_span(input).map_err(|error| InvalidSpan { trace_id, span_id, error })
 }
 
+/// A span's or event's time, which must name its timezone (Phoenix's words when it does not).
+fn aware_timestamp(field: &str, text: &str) -> Result<i64, String> {
+    match parse_aware_timestamp(text) {
+        Ok(Some(nanos)) => Ok(nanos),
+        Ok(None) => {
+            Err(format!("{field}: timezone-naive timestamp is not allowed; all timestamps must be timezone-aware (e.g., use UTC)."))
+        }
+        Err(()) => Err(format!("invalid {field} {text:?}")),
+    }
+}
+
 fn parse_span(input: InputSpan) -> Result<Span, String> {
     let trace_id = input.context.trace_id.trim().to_string();
     let span_id = input.context.span_id.trim().to_string();
-    let start_time = parse_timestamp(&input.start_time).ok_or_else(|| format!("invalid start_time {:?}", input.start_time))?;
-    let end_time = parse_timestamp(&input.end_time).ok_or_else(|| format!("invalid end_time {:?}", input.end_time))?;
+    let start_time = aware_timestamp("start_time", &input.start_time)?;
+    let end_time = aware_timestamp("end_time", &input.end_time)?;
     let status_code = SpanStatus::parse(&input.status_code)
         .ok_or_else(|| format!("invalid status_code {:?}; use OK, ERROR or UNSET", input.status_code))?;
     let span_kind = SpanKind::parse(&input.span_kind);
@@ -158,7 +169,7 @@ fn parse_span(input: InputSpan) -> Result<Span, String> {
         .events
         .into_iter()
         .map(|event| {
-            let timestamp = parse_timestamp(&event.timestamp).ok_or_else(|| format!("invalid event timestamp {:?}", event.timestamp))?;
+            let timestamp = aware_timestamp("timestamp", &event.timestamp)?;
             Ok(SpanEvent { name: event.name, timestamp, attributes: event.attributes })
         })
         .collect::<Result<Vec<_>, String>>()?;

@@ -312,6 +312,13 @@ async fn document_annotations_upsert_by_position() {
     without_documents["span_id"] = json!(span_id(11));
     let refused = app.post_json("/v1/document_annotations", &json!({"data": [without_documents]})).await;
     assert_eq!(refused.text(), format!("Document position 0 is out of bounds for span {} (max: -1)", span_id(11)));
+    let mut identified = document(0, "x");
+    identified["identifier"] = json!("run-1");
+    let refused = app.post_json("/v1/document_annotations", &json!({"data": [identified]})).await;
+    assert_eq!(
+        (refused.status, refused.text()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "Non-empty identifier 'run-1' is not supported".into())
+    );
     let mut missing = document(0, "x");
     missing["span_id"] = json!(span_id(99));
     assert_eq!(app.post_json("/v1/document_annotations", &json!({"data": [missing]})).await.status, StatusCode::NOT_FOUND);

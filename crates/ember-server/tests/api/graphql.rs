@@ -174,7 +174,7 @@ async fn traces_sessions_and_their_annotations_through_the_graph() {
     let mut session_annotation = annotation("s".into());
     session_annotation["session_id"] = json!("s-1");
     post("/v1/session_annotations?sync=true", json!({"data": [session_annotation]})).await;
-    let mut document = annotation("d".into());
+    let mut document = annotation(String::new());
     document["span_id"] = json!(span_id(2));
     document["document_position"] = json!(0);
     post("/v1/document_annotations?sync=true", json!({"data": [document]})).await;

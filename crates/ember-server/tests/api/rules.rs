@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use ember_otlp::fixtures::{request, span, span_id, trace_id};
+use ember_otlp::fixtures::{request, span, span_id, string_attribute, trace_id, with_attributes};
 use ember_store::QueueLimits;
 use serde_json::{json, Value};
 
@@ -39,7 +39,8 @@ async fn annotation_names(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn the_name_note_is_reserved_for_notes_through_every_writer() {
     let app = test_app().await;
-    app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM")])).await;
+    let retriever = with_attributes(span(1, 1, None, "RETRIEVER"), vec![string_attribute("retrieval.documents.0.document.content", "d")]);
+    app.ingest(&request(Some("p"), vec![retriever])).await;
     let project = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
     let note =
         |id_field: &str, id: String| json!({"data": [{id_field: id, "name": "note", "annotator_kind": "HUMAN", "result": {"label": "x"}}]});

@@ -141,6 +141,17 @@ async fn creating_spans_is_all_or_nothing() {
     assert!(detail["invalid_spans"][0]["error"].as_str().unwrap().contains("end_time"));
     assert!(app.store.get_span(None, Some("s3")).await.unwrap().is_none(), "nothing from a refused request is stored");
 
+    // Times without a timezone are refused, in Phoenix's words (spans' and events' alike).
+    let naive_message =
+        |field: &str| format!("{field}: timezone-naive timestamp is not allowed; all timestamps must be timezone-aware (e.g., use UTC).");
+    let mut naive = new_span("s6");
+    naive["start_time"] = json!("2024-02-01T00:00:00");
+    let mut naive_event = new_span("s7");
+    naive_event["events"][0]["timestamp"] = json!("2024-02-01 00:00:00.5");
+    let refused = app.post_json("/v1/projects/p/spans", &json!({"data": [naive, naive_event]})).await.json();
+    let errors: Vec<&str> = refused["invalid_spans"].as_array().unwrap().iter().map(|span| span["error"].as_str().unwrap()).collect();
+    assert_eq!(errors, [naive_message("start_time"), naive_message("timestamp")]);
+
     let mut deep = new_span("s5");
     deep["attributes"] = json!({"metadata": format!("{}1{}", "[".repeat(100), "]".repeat(100))});
     let too_deep = app.post_json("/v1/projects/p/spans", &json!({"data": [deep]})).await;
