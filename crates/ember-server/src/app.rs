@@ -12,7 +12,7 @@ use axum::{middleware, Json, Router};
 use crate::routes::{
     annotation_configs, annotations, chat_completions, dataset_exports, dataset_labels, dataset_splits, datasets, evaluations,
     experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments, health, otlp, projects, prompt_versions,
-    prompts, secrets, sessions, span_query, span_updates, spans, traces,
+    prompts, secrets, sessions, span_query, span_updates, spans, traces, users,
 };
 use crate::AppState;
 
@@ -127,6 +127,14 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/v1/prompt_versions/{prompt_version_id}/tags", [on_get(prompt_versions::tags), on_post(prompt_versions::add_tag)])
         .route("/v1/prompt_versions/{prompt_version_id}/tags/{tag_name}", [on_delete(prompt_versions::delete_tag)])
         .route("/v1/secrets", [on_put(secrets::upsert_or_delete)])
+        .route("/v1/users", [on_get(users::list), on_post(users::create)])
+        .route("/v1/users/{id}", [on_delete(users::delete)])
+        .route("/v1/user", [on_get(users::viewer)])
+        .route("/v1/user/api_keys", [on_get(users::api_keys), on_post(users::api_keys)])
+        .route("/v1/user/api_keys/{id}", [on_delete(users::api_keys)])
+        .route("/v1/system/api_keys", [on_get(users::api_keys), on_post(users::api_keys)])
+        .route("/v1/system/api_keys/{id}", [on_delete(users::api_keys)])
+        .route("/v1/users/api_keys", [on_get(users::api_keys)])
         .route("/v1/chat/completions", [on_post(chat_completions::create)])
         .route("/v1/dataset_labels", [on_get(dataset_labels::list), on_post(dataset_labels::create)])
         .route(

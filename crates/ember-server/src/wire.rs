@@ -9,7 +9,7 @@ use ember_core::{semconv, AnnotationTarget, GlobalId, GlobalType};
 use ember_store::{
     AnnotationConfig, AnnotationRecord, DatasetLabelRecord, DatasetRecord, DatasetSplitRecord, DatasetVersionRecord, ExampleRecord,
     ExperimentEvaluationRecord, ExperimentRecord, ExperimentRunRecord, ExperimentTagRecord, ExportedRun, Project, PromptRecord,
-    PromptVersionRecord, PromptVersionTagRecord, SessionRecord, SpanRecord, TraceRecord,
+    PromptVersionRecord, PromptVersionTagRecord, SessionRecord, SpanRecord, TraceRecord, UserRecord,
 };
 use ember_wire as w;
 use serde::ser::{SerializeMap, Serializer};
@@ -335,5 +335,20 @@ pub fn prompt_version_tag(tag: &PromptVersionTagRecord) -> w::PromptVersionTag {
         name: tag.name.clone(),
         description: tag.description.clone(),
         id: GlobalId::encode(GlobalType::PromptVersionTag, tag.id),
+    }
+}
+
+pub fn user(user: &UserRecord) -> w::User {
+    w::User {
+        id: GlobalId::encode(GlobalType::User, user.id),
+        created_at: format_nanos(user.created_at),
+        updated_at: format_nanos(user.updated_at),
+        email: user.email.clone(),
+        username: user.username.clone(),
+        role: user.role.clone(),
+        auth_method: user.auth_method.clone(),
+        password_needs_reset: (user.auth_method == "LOCAL").then_some(user.password_needs_reset),
+        oauth2_client_id: user.oauth2_client_id.clone(),
+        oauth2_user_id: user.oauth2_user_id.clone(),
     }
 }

@@ -28,6 +28,7 @@ pub mod sessions;
 pub mod span_updates;
 pub mod spans;
 pub mod traces;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -106,6 +107,10 @@ impl Services {
 
     pub fn playground(&self) -> playground::PlaygroundService<'_> {
         playground::PlaygroundService { services: self }
+    }
+
+    pub fn users(&self) -> users::Users<'_> {
+        users::Users { services: self }
     }
 
     pub fn ingest(&self) -> ingest::Ingest<'_> {

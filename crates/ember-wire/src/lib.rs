@@ -13,6 +13,7 @@ mod experiments;
 mod projects;
 mod prompts;
 mod spans;
+mod users;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,7 @@ pub use spans::{
     DuplicateSpan, InvalidSpan, MetadataError, MetadataUpdateReport, Session, SessionTrace, Span, SpanContext, SpanEvent, SpanRejection,
     SpansQueued, Trace, TraceSpan,
 };
+pub use users::{AnonymousUser, User};
 
 /// `{"data": ...}`, Phoenix's envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

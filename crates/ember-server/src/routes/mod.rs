@@ -27,6 +27,7 @@ pub mod span_query;
 pub mod span_updates;
 pub mod spans;
 pub mod traces;
+pub mod users;
 
 use axum::body::Bytes;
 use axum::extract::FromRequest;

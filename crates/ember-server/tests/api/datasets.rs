@@ -667,3 +667,20 @@ async fn upload_forms_are_bounded_in_fields_keys_columns_and_cells() {
     let examples = app.get(&format!("/v1/datasets/{dataset_id}/examples")).await.json();
     assert_eq!(examples["data"]["examples"][0]["input"], json!({"c0": "v", "c9999": "v"}));
 }
+
+/// A split named with U+0000 (found by the `dataset_upload_arrow` fuzz target on PostgreSQL,
+/// which stores it as U+FFFD: the upload answered 500 looking the split up by the name as sent).
+#[tokio::test]
+async fn split_names_with_nul_characters_are_stored() {
+    let app = test_app().await;
+    let body = json!({"name": "nul", "inputs": [{"q": 1}, {"q": 2}], "splits": ["a\u{0}b", "a\u{0}b"]});
+    let created = upload(&app, body.clone()).await;
+    assert_eq!(created["num_created_examples"], 2);
+    let splits = app.get("/v1/datasets/nul/splits").await.json();
+    assert_eq!(splits["data"].as_array().unwrap().len(), 1);
+    assert_eq!(splits["data"][0]["example_count"], 2);
+    let mut again = body;
+    again["action"] = json!("update");
+    let unchanged = upload(&app, again).await;
+    assert_eq!((unchanged["num_created_examples"].as_u64(), unchanged["num_updated_examples"].as_u64()), (Some(0), Some(0)));
+}

@@ -20,3 +20,4 @@ mod span_updates;
 mod spans;
 mod traces_sessions;
 mod ui;
+mod users;

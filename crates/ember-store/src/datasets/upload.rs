@@ -10,7 +10,7 @@ use ember_core::time::now_nanos;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::engine::backend::{Statement, Transaction};
+use crate::engine::backend::{as_stored, Statement, Transaction};
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -380,7 +380,7 @@ impl Store {
         let mut changed = Vec::new();
         let mut newly_counted = 0;
         for (id, splits, counted) in settings {
-            let wanted: BTreeSet<String> = splits.iter().cloned().collect();
+            let wanted: BTreeSet<String> = splits.iter().map(|split| as_stored(self.dialect, split)).collect();
             if current.get(id).map_or(wanted.is_empty(), |have| *have == wanted) {
                 continue;
             }
@@ -555,7 +555,10 @@ impl Store {
         for chunk in memberships.chunks(ROWS_PER_STATEMENT) {
             let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 2);
             for (name, example_id) in chunk {
-                let split_id = split_ids.get(*name).copied().ok_or_else(|| StoreError::Corrupt(format!("split {name:?} vanished")))?;
+                // Keyed by the name as stored (PostgreSQL stores U+0000 as U+FFFD).
+                let stored_name = as_stored(self.dialect, name);
+                let split_id =
+                    split_ids.get(&stored_name).copied().ok_or_else(|| StoreError::Corrupt(format!("split {name:?} vanished")))?;
                 values.push(split_id.into());
                 values.push((*example_id).into());
             }

@@ -1,0 +1,131 @@
+//! Users: the SYSTEM user and the default admin that every database has (ids 1 and 2, made by the
+//! migration), and the users an admin creates. Listed newest first; an email is unique whatever
+//! its case, a username exactly.
+
+use ember_core::time::now_nanos;
+
+use crate::engine::backend::{Row, Statement};
+use crate::error::{Result, StoreError};
+use crate::{Page, Store};
+
+/// The rowid of the SYSTEM user.
+pub const SYSTEM_USER_ID: i64 = 1;
+/// The rowid of the default admin.
+pub const DEFAULT_ADMIN_ID: i64 = 2;
+
+/// A stored user (never its password hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    /// `SYSTEM`, `ADMIN`, `MEMBER` or `VIEWER`.
+    pub role: String,
+    /// `LOCAL`, `OAUTH2` or `LDAP`.
+    pub auth_method: String,
+    pub password_needs_reset: bool,
+    pub oauth2_client_id: Option<String>,
+    pub oauth2_user_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A user to create; the caller has checked the fields and hashed the password.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub username: &'a str,
+    pub role: &'a str,
+    pub auth_method: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub password_needs_reset: bool,
+    pub oauth2_client_id: Option<&'a str>,
+    pub oauth2_user_id: Option<&'a str>,
+}
+
+const USER_COLUMNS: &str =
+    "id, email, username, role, auth_method, password_needs_reset, oauth2_client_id, oauth2_user_id, created_at, updated_at";
+
+impl UserRecord {
+    fn from_row(row: &Row) -> Result<Self> {
+        Ok(UserRecord {
+            id: row.get(0)?,
+            email: row.get(1)?,
+            username: row.get(2)?,
+            role: row.get(3)?,
+            auth_method: row.get(4)?,
+            password_needs_reset: row.get::<i64, _>(5)? != 0,
+            oauth2_client_id: row.get(6)?,
+            oauth2_user_id: row.get(7)?,
+            created_at: row.get(8)?,
+            updated_at: row.get(9)?,
+        })
+    }
+}
+
+impl Store {
+    /// Users newest first, a page of `limit` from the user `from_id` down.
+    pub async fn list_users(&self, from_id: Option<i64>, limit: usize) -> Result<Page<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id <= $1 ORDER BY id DESC LIMIT $2");
+        let rows =
+            self.reader.exec().fetch_all(Statement::new(sql, [from_id.unwrap_or(i64::MAX).into(), (limit as i64 + 1).into()])).await?;
+        let users = rows.iter().map(UserRecord::from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(users, limit, |user| user.id))
+    }
+
+    pub async fn get_user(&self, id: i64) -> Result<Option<UserRecord>> {
+        let statement = Statement::new(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"), [id.into()]);
+        self.reader.exec().fetch_optional(statement).await?.as_ref().map(UserRecord::from_row).transpose()
+    }
+
+    /// A user's password hash (PHC text), if they have one; sign-in checks passwords against it.
+    pub async fn password_hash(&self, id: i64) -> Result<Option<String>> {
+        let statement = Statement::new("SELECT password_hash FROM users WHERE id = $1", [id.into()]);
+        match self.reader.exec().fetch_optional(statement).await? {
+            Some(row) => row.get(0),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates a user; `Conflict` naming the email or username that is taken.
+    pub async fn create_user(&self, user: &NewUser<'_>) -> Result<UserRecord> {
+        let now = now_nanos();
+        let mut tx = self.writer.begin().await?;
+        let email_key = user.email.to_lowercase();
+        let taken = |column: &str, value: &str| Statement::new(format!("SELECT 1 FROM users WHERE {column} = $1"), [value.into()]);
+        if tx.exec().fetch_optional(taken("email_key", &email_key)).await?.is_some() {
+            return Err(StoreError::Conflict("Email already exists".into()));
+        }
+        if tx.exec().fetch_optional(taken("username", user.username)).await?.is_some() {
+            return Err(StoreError::Conflict("Username already exists".into()));
+        }
+        let sql = format!(
+            "INSERT INTO users (email, email_key, username, role, auth_method, password_hash, password_needs_reset, \
+             oauth2_client_id, oauth2_user_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             RETURNING {USER_COLUMNS}"
+        );
+        let values = [
+            user.email.into(),
+            email_key.into(),
+            user.username.into(),
+            user.role.into(),
+            user.auth_method.into(),
+            user.password_hash.map(str::to_string).into(),
+            i64::from(user.password_needs_reset).into(),
+            user.oauth2_client_id.map(str::to_string).into(),
+            user.oauth2_user_id.map(str::to_string).into(),
+            now.into(),
+        ];
+        let row = tx.exec().fetch_one(Statement::new(sql, values)).await?;
+        let created = UserRecord::from_row(&row)?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Deletes a user; `false` when there is none. The caller keeps the SYSTEM user and the
+    /// default admin.
+    pub async fn delete_user(&self, id: i64) -> Result<bool> {
+        let deleted = self.writer.exec().execute(Statement::new("DELETE FROM users WHERE id = $1", [id.into()])).await?;
+        Ok(deleted > 0)
+    }
+}
