@@ -22,6 +22,7 @@ mod limits;
 pub mod playground;
 pub mod projects;
 pub mod prompts;
+pub mod redaction;
 mod secret_box;
 pub mod secrets;
 pub mod sessions;

@@ -34,11 +34,38 @@ fn key_problem(key: &str) -> Option<&'static str> {
     }
 }
 
+/// A secret as it may leave the server: its value redacted (see [`crate::redaction`]), or why
+/// the stored value cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretView {
+    pub key: String,
+    pub value: std::result::Result<String, String>,
+    pub updated_at: i64,
+}
+
 pub struct Secrets<'a> {
     pub(crate) services: &'a Services,
 }
 
 impl Secrets<'_> {
+    /// Secrets by key (those named, when `keys` is given), values redacted.
+    pub async fn list(&self, _caller: &Caller, keys: Option<&[String]>) -> Result<Vec<SecretView>> {
+        let playground = &self.services.playground;
+        let stored = self.services.store.list_secrets(keys).await?;
+        Ok(stored
+            .into_iter()
+            .map(|(key, secret)| SecretView {
+                value: playground
+                    .secrets
+                    .open(&secret.value)
+                    .map(|value| playground.redactor.redact(&value))
+                    .map_err(|error| error.to_string()),
+                key,
+                updated_at: secret.updated_at,
+            })
+            .collect())
+    }
+
     /// Applies a batch; the last entry of a key wins.
     pub async fn apply(&self, _caller: &Caller, entries: Vec<SecretEntry>) -> Result<SecretsApplied> {
         if entries.is_empty() {

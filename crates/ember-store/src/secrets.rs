@@ -46,6 +46,23 @@ impl Store {
         Ok(self.stored_secret(key).await?.map(|stored| stored.value))
     }
 
+    /// Secrets by key (`(key, stored value)`), only those named when `keys` is given.
+    pub async fn list_secrets(&self, keys: Option<&[String]>) -> Result<Vec<(String, StoredSecret)>> {
+        let statement = match keys {
+            None => Statement::new("SELECT key, value, updated_at FROM secrets ORDER BY key", Vec::<sea_query::Value>::new()),
+            Some([]) => return Ok(Vec::new()),
+            Some(keys) => Statement::new(
+                format!(
+                    "SELECT key, value, updated_at FROM secrets WHERE key IN ({}) ORDER BY key",
+                    self.dialect.placeholders(1, keys.len())
+                ),
+                keys.iter().map(|key| key.as_str().into()),
+            ),
+        };
+        let rows = self.reader.exec().fetch_all(statement).await?;
+        rows.iter().map(|row| Ok((row.get(0)?, StoredSecret { value: row.get(1)?, updated_at: row.get(2)? }))).collect()
+    }
+
     /// A secret with the time it was last set, if it is set.
     pub async fn stored_secret(&self, key: &str) -> Result<Option<StoredSecret>> {
         let statement = Statement::new("SELECT value, updated_at FROM secrets WHERE key = $1", [key.into()]);

@@ -7,11 +7,14 @@ mod annotations;
 mod ax;
 mod connection;
 mod limits;
+mod secrets;
 mod traces;
 mod types;
 mod users;
 
-use async_graphql::{Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, Object, Result, Schema, SimpleObject, ID};
+use async_graphql::{
+    Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, MergedObject, Object, Result, Schema, SimpleObject, ID,
+};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,7 +36,7 @@ pub type EmberSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// The schema, with Phoenix's depth limit; each request carries the services and its caller.
 pub fn schema() -> EmberSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription).limit_depth(20).finish()
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription).limit_depth(20).finish()
 }
 
 pub async fn handler(
@@ -81,10 +84,22 @@ fn rowid_of(id: &ID, global_type: GlobalType) -> Result<i64> {
         .ok_or_else(|| bad_input(ErrorCode::Unprocessable, format!("{:?} is not a {global_type} id", id.as_str())))
 }
 
-pub struct QueryRoot;
+/// Every query, merged from the parts that serve them (one per resource).
+#[derive(MergedObject, Default)]
+#[graphql(name = "QueryRoot")]
+pub struct QueryRoot(SpanQueries, secrets::SecretQueries);
+
+/// Every mutation, merged likewise.
+#[derive(MergedObject, Default)]
+#[graphql(name = "MutationRoot")]
+pub struct MutationRoot(SpanMutations, secrets::SecretMutations);
+
+/// Spans, traces, sessions and projects.
+#[derive(Default)]
+pub struct SpanQueries;
 
 #[Object]
-impl QueryRoot {
+impl SpanQueries {
     /// Any object by its GlobalID.
     async fn node(&self, context: &Context<'_>, id: ID) -> Result<Node> {
         let (services, caller) = self::context(context)?;
@@ -203,10 +218,12 @@ pub struct SpanAnnotationMutationPayload {
     span_annotations: Vec<SpanAnnotation>,
 }
 
-pub struct MutationRoot;
+/// Span annotations, Phoenix's and Arize AX's.
+#[derive(Default)]
+pub struct SpanMutations;
 
 #[Object]
-impl MutationRoot {
+impl SpanMutations {
     /// Upserts span annotations by (name, span, identifier), as the REST API does.
     async fn create_span_annotations(
         &self,

@@ -273,3 +273,51 @@ async fn traces_sessions_and_their_annotations_through_the_graph() {
 async fn by_name_id(app: &TestApp, name: &str) -> String {
     app.get(&format!("/v1/projects/{name}")).await.json()["data"]["id"].as_str().unwrap().to_string()
 }
+
+/// `secrets` and `upsertOrDeleteSecrets` with Phoenix's shapes: values leave redacted as Phoenix
+/// redacts them (a client holding PHOENIX_SECRET opens them), and the rules are `PUT
+/// /v1/secrets`'s.
+#[tokio::test]
+async fn secrets_are_read_redacted_and_written_in_batches() {
+    use ember_service::redaction::Redactor;
+
+    let phoenix_secret = "a-phoenix-secret-of-enough-length-0123";
+    let app = crate::common::test_app_with_providers(ember_service::ProviderSettings::default(), Some(phoenix_secret)).await;
+    let mutation = "mutation ($input: UpsertOrDeleteSecretsMutationInput!) { upsertOrDeleteSecrets(input: $input) { \
+                    upsertedSecrets { id key value { ... on DecryptedSecret { value } } } deletedIds } }";
+    let long_value = "sk-".to_string() + &"x".repeat(30) + "tail";
+    let written = graphql(
+        &app,
+        mutation,
+        json!({"input": {"secrets": [{"key": "OPENAI_API_KEY", "value": "sk-first"}, {"key": "ANTHROPIC_API_KEY", "value": long_value}, {"key": "OPENAI_API_KEY", "value": "sk-second"}]}}),
+    )
+    .await;
+    let payload = &written["data"]["upsertOrDeleteSecrets"];
+    assert!(!written.to_string().contains("sk-second"), "no value leaves in plain text: {written}");
+    let redactor = Redactor::new(Some(phoenix_secret));
+    let values: Vec<(String, String)> = payload["upsertedSecrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|secret| (secret["key"].as_str().unwrap().to_string(), redactor.unredact(secret["value"]["value"].as_str().unwrap()).unwrap()))
+        .collect();
+    assert_eq!(values, [("ANTHROPIC_API_KEY".to_string(), long_value.clone()), ("OPENAI_API_KEY".to_string(), "sk-second".to_string())]);
+    let anthropic = payload["upsertedSecrets"][0]["value"]["value"].as_str().unwrap();
+    assert!(anthropic.starts_with("\u{E000}REDACTED\u{E000}tail\u{E000}"), "a long value shows its last 4 characters");
+
+    let query = "query ($keys: [String!]) { secrets(keys: $keys) { edges { node { key value { ... on DecryptedSecret { value } } } } } }";
+    let listed = graphql(&app, query, json!({"keys": ["OPENAI_API_KEY", "MISSING"]})).await;
+    let edges = listed["data"]["secrets"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(redactor.unredact(edges[0]["node"]["value"]["value"].as_str().unwrap()).as_deref(), Some("sk-second"));
+    assert_eq!(graphql(&app, query, json!({})).await["data"]["secrets"]["edges"].as_array().unwrap().len(), 2);
+
+    let deleted = graphql(&app, mutation, json!({"input": {"secrets": [{"key": "OPENAI_API_KEY", "value": null}]}})).await;
+    assert_eq!(deleted["data"]["upsertOrDeleteSecrets"]["deletedIds"].as_array().unwrap().len(), 1);
+    assert_eq!(graphql(&app, query, json!({"keys": ["OPENAI_API_KEY"]})).await["data"]["secrets"]["edges"], json!([]));
+    // The REST rules hold: an empty batch and a key outside the pattern are refused.
+    for secrets in [json!([]), json!([{"key": "bad key", "value": "v"}])] {
+        let refused = graphql(&app, mutation, json!({"input": {"secrets": secrets}})).await;
+        assert!(refused["errors"].as_array().is_some_and(|errors| !errors.is_empty()), "{refused}");
+    }
+}

@@ -227,6 +227,8 @@ pub struct Playground {
     settings: ProviderSettings,
     /// Seals secrets before they are stored and opens them when read.
     pub(crate) secrets: SecretBox,
+    /// Redacts secret values that leave through GraphQL.
+    pub(crate) redactor: std::sync::Arc<crate::redaction::Redactor>,
 }
 
 impl Playground {
@@ -234,7 +236,8 @@ impl Playground {
     pub fn new(settings: ProviderSettings, phoenix_secret: Option<&str>) -> Result<Playground, ProviderError> {
         let client =
             ProviderClient::new(Duration::from_secs(settings.playground_timeout_secs.max(1)), settings.playground_max_answer_bytes)?;
-        Ok(Playground { client, settings, secrets: SecretBox::new(phoenix_secret) })
+        let redactor = std::sync::Arc::new(crate::redaction::Redactor::new(phoenix_secret));
+        Ok(Playground { client, settings, secrets: SecretBox::new(phoenix_secret), redactor })
     }
 
     /// Where and how to call `provider`: secrets first, then the environment, then the default;
