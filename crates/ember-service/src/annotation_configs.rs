@@ -118,13 +118,18 @@ fn config_rowid(identifier: &str) -> Result<i64> {
 }
 
 impl AnnotationConfigs<'_> {
-    /// The config a GlobalID or name names; 404 when there is none.
-    pub async fn resolve(&self, _caller: &Caller, identifier: &str) -> Result<AnnotationConfig> {
+    /// The config a GlobalID or name names, if any.
+    async fn find(&self, _caller: &Caller, identifier: &str) -> Result<Option<AnnotationConfig>> {
         let store = &self.services.store;
-        let found = match GlobalId::decode_as(identifier, GlobalType::AnnotationConfig) {
+        Ok(match GlobalId::decode_as(identifier, GlobalType::AnnotationConfig) {
             Some(id) => store.get_annotation_config(Some(id), None).await?,
             None => store.get_annotation_config(None, Some(identifier)).await?,
-        };
+        })
+    }
+
+    /// The config a GlobalID or name names; 404 when there is none.
+    pub async fn resolve(&self, caller: &Caller, identifier: &str) -> Result<AnnotationConfig> {
+        let found = self.find(caller, identifier).await?;
         found.ok_or_else(|| ServiceError::not_found(format!("Annotation config not found: {identifier}")))
     }
 
@@ -178,13 +183,15 @@ impl AnnotationConfigs<'_> {
         Ok(self.list(caller, None, limit).await?.items)
     }
 
-    /// Replaces the project's set; every identifier must name a config (404 otherwise, nothing
-    /// changed). Returns the new set.
+    /// Replaces the project's set; every identifier must name a config (a 422 in Phoenix's words
+    /// otherwise, nothing changed: the list is a body, not a path). Returns the new set.
     pub async fn set_for_project(&self, caller: &Caller, project: ProjectRef<'_>, identifiers: &[String]) -> Result<Vec<AnnotationConfig>> {
         let project = self.services.projects().resolve(caller, project).await?;
         let mut ids = Vec::with_capacity(identifiers.len());
         for identifier in identifiers {
-            ids.push(self.resolve(caller, identifier).await?.id);
+            let found = self.find(caller, identifier).await?;
+            let config = found.ok_or_else(|| ServiceError::invalid(format!("Invalid annotation configuration ID: {identifier}")))?;
+            ids.push(config.id);
         }
         ids.sort_unstable();
         ids.dedup();

@@ -79,7 +79,9 @@ impl Secrets<'_> {
                 return Err(ServiceError::field(&[&["secrets".into()][..], &path].concat(), "value_error", problem, json!(key)));
             }
             if entry.value.as_deref().is_some_and(|value| value.trim().is_empty()) {
-                return Err(ServiceError::invalid(format!("secrets[{index}].value must not be empty")));
+                let path = [index.into(), "value".into()];
+                let problem = "Value error, Value cannot be empty";
+                return Err(ServiceError::field(&[&["secrets".into()][..], &path].concat(), "value_error", problem, json!(entry.value)));
             }
             if let Some(reason) = entry.value.as_deref().and_then(|value| self.services.playground.refuse_secret(&key, value)) {
                 return Err(ServiceError::invalid(format!("secrets[{index}]: {reason}")));

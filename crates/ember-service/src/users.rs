@@ -60,7 +60,9 @@ impl Users<'_> {
         Ok(self.services.store.list_users(cursor, limit).await?)
     }
 
-    pub async fn create(&self, _caller: &Caller, input: UserInput) -> Result<UserRecord> {
+    pub async fn create(&self, _caller: &Caller, mut input: UserInput) -> Result<UserRecord> {
+        // Emails are kept as Phoenix keeps them: trimmed and lowercased.
+        input.email = input.email.trim().to_lowercase();
         if input.role == "SYSTEM" {
             return Err(ServiceError::bad_request("Cannot create users with SYSTEM role"));
         }

@@ -119,6 +119,8 @@ async fn secrets_are_validated_and_the_last_write_of_a_key_wins() {
         assert_eq!(app.put_json("/v1/secrets", &body).await.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
     // Keys follow Phoenix 20.26.1's pattern, refused as it refuses them (observed).
+    let empty = app.put_json("/v1/secrets", &json!({"secrets": [{"key": "K", "value": ""}]})).await.json();
+    assert_eq!(empty["detail"][0]["msg"], "Value error, Value cannot be empty");
     let pattern = "Value error, Key must start with a letter or underscore and contain only letters, digits, and underscores";
     for (key, message) in [("bad key", pattern), ("1ABC", pattern), ("A-B", pattern), ("", "Value error, Key cannot be empty")] {
         let refused = app.put_json("/v1/secrets", &json!({"secrets": [{"key": "OK", "value": "v"}, {"key": key, "value": "v"}]})).await;

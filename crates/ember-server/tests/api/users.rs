@@ -25,12 +25,13 @@ async fn users_are_listed_created_and_deleted_as_phoenix_does_with_auth_off() {
     let bad = app.get("/v1/users?cursor=nope").await;
     assert_eq!((bad.status, bad.text()), (StatusCode::UNPROCESSABLE_ENTITY, "Invalid cursor format: nope".into()));
 
-    let created = app.post_json("/v1/users", &local("Alice@X.com", "alice", "MEMBER")).await;
+    let created = app.post_json("/v1/users", &local("  Alice@X.com ", "alice", "MEMBER")).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let alice = created.json()["data"].clone();
     assert_eq!(
         (&alice["email"], &alice["username"], &alice["role"], &alice["auth_method"], &alice["password_needs_reset"]),
-        (&json!("Alice@X.com"), &json!("alice"), &json!("MEMBER"), &json!("LOCAL"), &json!(true))
+        (&json!("alice@x.com"), &json!("alice"), &json!("MEMBER"), &json!("LOCAL"), &json!(true)),
+        "emails are trimmed and lowercased, as Phoenix keeps them"
     );
     assert!(!created.text().contains("password123") && !created.text().contains("argon2"), "no password or hash is returned");
     let alice_rowid = ember_core::GlobalId::decode(alice["id"].as_str().unwrap()).unwrap().rowid;
