@@ -226,7 +226,16 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     let sync = params.bool("sync", false)?;
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    let outcome = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+    let content_type = content_type.to_ascii_lowercase();
+    // Phoenix 20.26.1's answers (observed): no type is a 400, a type that is neither a form nor
+    // JSON a 422.
+    if content_type.is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "Missing content-type header"));
+    }
+    if !content_type.starts_with("multipart/form-data") && !content_type.starts_with("application/json") {
+        return Err(ApiError::unprocessable("Invalid request Content-Type"));
+    }
+    let outcome = if content_type.starts_with("multipart/form-data") {
         let multipart = Multipart::from_request(request, &state)
             .await
             .map_err(|rejection| ApiError::unprocessable(format!("the form is unreadable: {}", rejection.body_text())))?;

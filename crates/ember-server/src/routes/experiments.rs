@@ -20,22 +20,23 @@ use crate::params::QueryParams;
 use crate::{wire, AppState};
 use ember_wire::{Data, Experiment, Page};
 
-/// The experiment rowid an id from the path names: 404 when it is not an experiment id, as
-/// Phoenix answers.
+/// The experiment rowid an id from the path names: 422 when it is not an experiment id, as
+/// Phoenix 20.26.1 answers (observed).
 pub(super) fn experiment_rowid(id: &str) -> ApiResult<i64> {
-    GlobalId::decode_as(id, GlobalType::Experiment).ok_or_else(|| ApiError::not_found(format!("Experiment with ID {id} does not exist")))
+    GlobalId::decode_as(id, GlobalType::Experiment).ok_or_else(|| ApiError::unprocessable(format!("Invalid experiment ID format: {id}")))
 }
 
-/// As [`experiment_rowid`], but an id that is not an experiment id is a 422, as the newer paths
-/// (tags, patch) answer.
+/// As [`experiment_rowid`], in the words of the tag paths.
 pub(super) fn experiment_rowid_checked(id: &str) -> ApiResult<i64> {
     GlobalId::decode_as(id, GlobalType::Experiment).ok_or_else(|| ApiError::unprocessable(format!("Invalid experiment ID: {id}")))
 }
 
-/// The dataset of an experiments path: 404 `Dataset with ID ... does not exist`.
+/// The dataset of an experiments path: 422 for an id that is not a dataset id, 404 `Dataset with
+/// ID ... does not exist`.
 async fn dataset_of(state: &AppState, caller: &Caller, dataset_id: &str) -> ApiResult<DatasetRecord> {
     let not_found = || ApiError::not_found(format!("Dataset with ID {dataset_id} does not exist"));
-    let rowid = GlobalId::decode_as(dataset_id, GlobalType::Dataset).ok_or_else(not_found)?;
+    let rowid = GlobalId::decode_as(dataset_id, GlobalType::Dataset)
+        .ok_or_else(|| ApiError::unprocessable(format!("Invalid dataset ID format: {dataset_id}")))?;
     state.services.datasets().find(caller, DatasetRef::Id(rowid)).await?.ok_or_else(not_found)
 }
 
@@ -123,7 +124,7 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateExperiment>,
 ) -> ApiResult<Json<Data<Experiment>>> {
     let update = ExperimentUpdate { name: body.name, description: body.description, metadata: body.metadata };
-    let updated = state.services.experiments().update(&caller, experiment_rowid_checked(&id)?, update).await?;
+    let updated = state.services.experiments().update(&caller, experiment_rowid(&id)?, update).await?;
     Ok(Json(Data::new(wire::experiment(updated))))
 }
 

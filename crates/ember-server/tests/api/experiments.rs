@@ -109,7 +109,12 @@ async fn experiments_are_created_read_listed_patched_and_deleted() {
     // Errors name the problem.
     let cases = [
         (format!("/v1/datasets/{}/experiments", "RGF0YXNldDo5OQ=="), json!({}), StatusCode::NOT_FOUND, "does not exist"),
-        (format!("/v1/datasets/{}/experiments", "not-an-id"), json!({}), StatusCode::NOT_FOUND, "does not exist"),
+        (
+            format!("/v1/datasets/{}/experiments", "not-an-id"),
+            json!({}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid dataset ID format: not-an-id",
+        ),
         (
             format!("/v1/datasets/{dataset_id}/experiments"),
             json!({"version_id": "RGF0YXNldFZlcnNpb246OTk="}),
@@ -132,7 +137,7 @@ async fn experiments_are_created_read_listed_patched_and_deleted() {
     }
     assert_eq!(app.patch_json("/v1/experiments/bad", &json!({})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.get("/v1/experiments/RXhwZXJpbWVudDo5OQ==").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/v1/experiments/bad").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/experiments/bad").await.status, StatusCode::UNPROCESSABLE_ENTITY, "not an experiment id (Phoenix 20.26.1)");
     assert_eq!(app.get(&format!("/v1/experiments/{hard_id}")).await.json()["data"]["name"], "renamed", "nothing changed");
 
     // Deleting keeps the project unless asked; with delete_project it goes too.

@@ -319,3 +319,55 @@ async fn names_and_descriptions_past_the_limits_are_refused_everywhere() {
     assert_eq!(app.get("/v1/prompts").await.json()["data"], json!([]));
     assert_eq!(app.get(&format!("/v1/projects/p/span_annotations?span_ids={}", span_id(2))).await.json()["data"], json!([]));
 }
+
+/// Malformed and unknown ids on every read path answer as Phoenix 20.26.1 answers them with
+/// authentication off (observed with `phoenix serve`, request by request): a GlobalID that is not
+/// one is a 422 where Phoenix says so, and a 404 where Phoenix looks names up.
+#[tokio::test]
+async fn malformed_ids_answer_as_phoenix_does() {
+    let app = test_app().await;
+    let id = "fake-id-abcd1234";
+    let cases = [
+        (StatusCode::NOT_FOUND, format!("/v1/projects/{id}")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}/versions")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}/examples")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}/csv")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}/jsonl")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}/jsonl/openai_ft")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}/jsonl/openai_evals")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/dataset_labels/{id}")),
+        (StatusCode::NOT_FOUND, format!("/v1/datasets/{id}/labels")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/experiments/{id}")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/datasets/{id}/experiments")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/experiments/{id}/runs")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/experiments/{id}/incomplete-runs")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/experiments/{id}/incomplete-evaluations")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/experiments/{id}/json")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/experiments/{id}/csv")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/experiments/{id}/tags")),
+        (StatusCode::OK, format!("/v1/prompts/{id}/versions")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/prompt_versions/{id}")),
+        (StatusCode::NOT_FOUND, format!("/v1/prompts/{id}/tags/test-tag")),
+        (StatusCode::NOT_FOUND, format!("/v1/prompts/{id}/latest")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/prompt_versions/{id}/tags")),
+        (StatusCode::NOT_FOUND, format!("/v1/annotation_configs/{id}")),
+        (StatusCode::NOT_FOUND, format!("/v1/projects/{id}/annotation_configs")),
+        (StatusCode::NOT_FOUND, format!("/v1/projects/{id}/spans")),
+        (StatusCode::NOT_FOUND, format!("/v1/projects/{id}/spans/otlpv1")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/projects/{id}/span_annotations")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/projects/{id}/trace_annotations")),
+        (StatusCode::UNPROCESSABLE_ENTITY, format!("/v1/projects/{id}/session_annotations")),
+        (StatusCode::NOT_FOUND, format!("/v1/projects/{id}/sessions")),
+        (StatusCode::NOT_FOUND, format!("/v1/sessions/{id}")),
+        (StatusCode::NOT_FOUND, format!("/v1/projects/{id}/traces")),
+    ];
+    for (status, path) in cases {
+        let answered = app.get(&path).await;
+        assert_eq!(answered.status, status, "GET {path}: {}", answered.text());
+    }
+    let deleted = app.delete(&format!("/v1/experiments/{id}")).await;
+    assert_eq!((deleted.status, deleted.text()), (StatusCode::UNPROCESSABLE_ENTITY, format!("Invalid experiment ID format: {id}")));
+    let untyped = app.send(axum::http::Request::post("/v1/datasets/upload").body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!((untyped.status, untyped.text()), (StatusCode::BAD_REQUEST, "Missing content-type header".to_string()));
+}
