@@ -48,7 +48,23 @@ impl DatasetSplits<'_> {
         let color = valid_color(split.color.as_deref().unwrap_or(DEFAULT_COLOR))?;
         let metadata = split.metadata.unwrap_or_else(|| Value::Object(Default::default()));
         let store = &self.services.store;
-        Ok(store.create_dataset_split(dataset.id, &name, split.description.as_deref(), &color, &metadata, &split.example_ids).await?)
+        Ok(store.create_dataset_split(Some(dataset.id), &name, split.description.as_deref(), &color, &metadata, &split.example_ids).await?)
+    }
+
+    /// A split made from examples (all of one dataset), without naming the dataset.
+    pub async fn create_with_examples(&self, caller: &Caller, split: NewSplit) -> Result<DatasetSplitRecord> {
+        let owners = self.services.store.datasets_of_examples(&split.example_ids).await?;
+        match (owners.len(), owners.first()) {
+            (1, Some(owner)) => self.create(caller, DatasetRef::Id(*owner), split).await,
+            (0, _) if split.example_ids.is_empty() => {
+                let name = valid_name(&split.name)?;
+                let color = valid_color(split.color.as_deref().unwrap_or(DEFAULT_COLOR))?;
+                let metadata = split.metadata.unwrap_or_else(|| Value::Object(Default::default()));
+                Ok(self.services.store.create_dataset_split(None, &name, split.description.as_deref(), &color, &metadata, &[]).await?)
+            }
+            (0, _) => Err(ServiceError::not_found("No examples found")),
+            _ => Err(ServiceError::invalid("A split's examples must be from one dataset")),
+        }
     }
 
     /// Changes a split; 404 when there is none.

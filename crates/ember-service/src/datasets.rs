@@ -149,6 +149,47 @@ impl Datasets<'_> {
         Ok(store.upload_examples(upload.action, upload.name, upload.description, &json!({}), examples).await?)
     }
 
+    /// A new dataset with no examples yet (one empty version); 409 when the name is taken.
+    pub async fn create_empty(&self, caller: &Caller, name: &str, description: Option<&str>, metadata: &Value) -> Result<DatasetRecord> {
+        let upload = Upload { action: UploadAction::Create, name, description };
+        check_upload(&upload)?;
+        let outcome = self.services.store.upload_examples(upload.action, name, description, metadata, Vec::new()).await?;
+        self.resolve(caller, DatasetRef::Id(outcome.dataset_id)).await
+    }
+
+    /// Adds examples to a dataset in a new version (examples naming a stored external id update it).
+    pub async fn add_examples(&self, caller: &Caller, dataset: &DatasetRecord, examples: Vec<ExampleInput>) -> Result<UploadOutcome> {
+        let upload = Upload { action: UploadAction::Append, name: &dataset.name, description: None };
+        self.upload(caller, &upload, examples).await
+    }
+
+    /// Deletes examples (all of one dataset; of `dataset_id` when given) in a new version.
+    /// Returns the dataset.
+    pub async fn delete_examples(
+        &self,
+        caller: &Caller,
+        dataset_id: Option<i64>,
+        example_ids: &[i64],
+        description: Option<&str>,
+        metadata: &Value,
+    ) -> Result<DatasetRecord> {
+        if example_ids.is_empty() {
+            return Err(ServiceError::invalid("Must provide examples to delete"));
+        }
+        let store = &self.services.store;
+        let owners = store.datasets_of_examples(example_ids).await?;
+        let owner = match (owners.len(), owners.first()) {
+            (1, Some(owner)) => *owner,
+            (0, _) => return Err(ServiceError::not_found("No examples found")),
+            _ => return Err(ServiceError::invalid("Examples must be from the same dataset")),
+        };
+        if dataset_id.is_some_and(|dataset_id| dataset_id != owner) {
+            return Err(ServiceError::invalid("Examples must belong to the given dataset"));
+        }
+        store.delete_dataset_examples(owner, example_ids, description, metadata).await?;
+        self.resolve(caller, DatasetRef::Id(owner)).await
+    }
+
     /// As [`Datasets::upload`], with examples arriving a batch at a time (an upload parsed as it
     /// is read). An error of `batches` aborts the upload and is returned as the batches report it.
     pub async fn upload_batches<B: ExampleBatches>(&self, _caller: &Caller, upload: &Upload<'_>, batches: &mut B) -> Result<UploadOutcome> {

@@ -6,6 +6,7 @@
 mod annotations;
 mod ax;
 mod connection;
+mod datasets;
 mod limits;
 mod secrets;
 mod traces;
@@ -92,7 +93,7 @@ pub struct QueryRoot(SpanQueries, secrets::SecretQueries);
 /// Every mutation, merged likewise.
 #[derive(MergedObject, Default)]
 #[graphql(name = "MutationRoot")]
-pub struct MutationRoot(SpanMutations, secrets::SecretMutations);
+pub struct MutationRoot(SpanMutations, secrets::SecretMutations, datasets::DatasetMutations);
 
 /// Spans, traces, sessions and projects.
 #[derive(Default)]
@@ -122,6 +123,10 @@ impl SpanQueries {
                 let found = services.annotations().span_annotation(caller, global.rowid).await.map_err(graphql_error)?;
                 let (record, span_rowid) = found.ok_or_else(missing)?;
                 Ok(Node::SpanAnnotation(span_annotation(record, span_rowid)))
+            }
+            Some(GlobalType::Dataset) => {
+                let dataset = services.datasets().find(caller, ember_service::datasets::DatasetRef::Id(global.rowid)).await;
+                Ok(Node::Dataset(datasets::Dataset(dataset.map_err(graphql_error)?.ok_or_else(missing)?)))
             }
             Some(GlobalType::Project) => {
                 let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;

@@ -178,4 +178,5 @@ pub enum Node {
     ProjectSessionAnnotation(ProjectSessionAnnotation),
     DocumentAnnotation(DocumentAnnotation),
     Project(ProjectNode),
+    Dataset(super::datasets::Dataset),
 }

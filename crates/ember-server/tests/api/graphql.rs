@@ -321,3 +321,68 @@ async fn secrets_are_read_redacted_and_written_in_batches() {
         assert!(refused["errors"].as_array().is_some_and(|errors| !errors.is_empty()), "{refused}");
     }
 }
+
+/// Phoenix's dataset mutations and the `Dataset` node, served by the REST services.
+#[tokio::test]
+async fn datasets_are_made_changed_and_read_through_the_graph() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM")])).await;
+    let span_gid = graphql(&app, "query ($id: String!) { getSpanByOtelId(spanId: $id) { id } }", json!({"id": span_id(1)})).await["data"]
+        ["getSpanByOtelId"]["id"]
+        .clone();
+    let created = graphql(
+        &app,
+        "mutation ($name: String!) { createDataset(input: {name: $name, description: \"d\"}) { dataset { id name exampleCount } } }",
+        json!({"name": "qa"}),
+    )
+    .await;
+    let dataset = &created["data"]["createDataset"]["dataset"];
+    assert_eq!((&dataset["name"], &dataset["exampleCount"]), (&json!("qa"), &json!(0)));
+    let again = graphql(&app, "mutation { createDataset(input: {name: \"qa\"}) { dataset { id } } }", json!({})).await;
+    assert!(first_error(&again).contains("already exists"), "{again}");
+
+    let added = graphql(
+        &app,
+        "mutation ($input: AddExamplesToDatasetInput!) { addExamplesToDataset(input: $input) { dataset { id exampleCount } } }",
+        json!({"input": {"datasetId": dataset["id"], "examples": [
+            {"input": {"q": 1}, "output": {"a": 1}, "metadata": {}, "spanId": span_gid},
+            {"input": {"q": 2}, "output": {"a": 2}, "metadata": {"m": true}},
+        ]}}),
+    )
+    .await;
+    assert_eq!(added["data"]["addExamplesToDataset"]["dataset"]["exampleCount"], 2, "{added}");
+    let node_query = "query ($id: ID!) { node(id: $id) { ... on Dataset { examples { edges { node { id revision { input output metadata } span { spanId } } } } } } }";
+    let read = graphql(&app, node_query, json!({"id": dataset["id"]})).await;
+    let edges = read["data"]["node"]["examples"]["edges"].as_array().unwrap().clone();
+    assert_eq!(edges[0]["node"]["revision"], json!({"input": {"q": 1}, "output": {"a": 1}, "metadata": {}}));
+    assert_eq!(edges[0]["node"]["span"]["spanId"], span_id(1));
+    assert_eq!(edges[1]["node"]["span"], Value::Null);
+
+    let split = graphql(
+        &app,
+        "mutation ($input: CreateDatasetSplitWithExamplesInput!) { createDatasetSplitWithExamples(input: $input) { datasetSplit { id name } } }",
+        json!({"input": {"name": "hard", "color": "#ff0000", "exampleIds": [edges[1]["node"]["id"]]}}),
+    )
+    .await;
+    assert_eq!(split["data"]["createDatasetSplitWithExamples"]["datasetSplit"]["name"], "hard", "{split}");
+    let hard = app.get(&format!("/v1/datasets/{}/examples?split=hard", dataset["id"].as_str().unwrap())).await.json();
+    assert_eq!(hard["data"]["examples"][0]["input"], json!({"q": 2}));
+
+    let deleted = graphql(
+        &app,
+        "mutation ($input: DeleteDatasetExamplesInput!) { deleteDatasetExamples(input: $input) { dataset { id exampleCount } } }",
+        json!({"input": {"exampleIds": [edges[0]["node"]["id"]], "datasetId": dataset["id"]}}),
+    )
+    .await;
+    assert_eq!(deleted["data"]["deleteDatasetExamples"]["dataset"]["exampleCount"], 1, "{deleted}");
+    let left = graphql(&app, node_query, json!({"id": dataset["id"]})).await;
+    assert_eq!(left["data"]["node"]["examples"]["edges"].as_array().unwrap().len(), 1);
+    let versions = app.get(&format!("/v1/datasets/{}/versions", dataset["id"].as_str().unwrap())).await.json();
+    assert_eq!(versions["data"].as_array().unwrap().len(), 3, "created, added to, then an example deleted");
+
+    let gone =
+        graphql(&app, "mutation ($id: ID!) { deleteDataset(input: {datasetId: $id}) { dataset { name } } }", json!({"id": dataset["id"]}))
+            .await;
+    assert_eq!(gone["data"]["deleteDataset"]["dataset"]["name"], "qa");
+    assert_eq!(app.get("/v1/datasets?name=qa").await.json()["data"], json!([]));
+}

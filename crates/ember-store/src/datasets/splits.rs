@@ -140,11 +140,11 @@ impl Store {
         Ok(())
     }
 
-    /// Creates a split seeded with examples of the dataset: `Conflict` when the name is taken,
-    /// `Invalid` when an example is not the dataset's.
+    /// Creates a split seeded with examples (of `dataset_id`, when given): `Conflict` when the
+    /// name is taken, `Invalid` when an example is not the dataset's.
     pub async fn create_dataset_split(
         &self,
-        dataset_id: i64,
+        dataset_id: Option<i64>,
         name: &str,
         description: Option<&str>,
         color: &str,
@@ -153,7 +153,9 @@ impl Store {
     ) -> Result<DatasetSplitRecord> {
         let now = ember_core::time::now_nanos();
         let mut tx = self.writer.begin().await?;
-        self.require_examples_of(&mut tx, dataset_id, example_ids).await?;
+        if let Some(dataset_id) = dataset_id {
+            self.require_examples_of(&mut tx, dataset_id, example_ids).await?;
+        }
         let sql = format!(
             "INSERT INTO dataset_splits (name, description, color, metadata, created_at, updated_at) VALUES ($1, $2, $3, {}, $5, $5) \
              ON CONFLICT (name) DO NOTHING RETURNING id",

@@ -1,5 +1,5 @@
 //! Writing examples: a dataset upload creates a dataset, appends to one or declares its next
-//! version, as Phoenix 20.26 does (observed with `phoenix serve`). Submitted examples are matched
+//! version (and examples are deleted in a version of their own), as Phoenix 20.26 does (observed with `phoenix serve`). Submitted examples are matched
 //! to the dataset's live examples by external id, else by content (each stored example matched
 //! once), so re-sending what is stored writes nothing and makes no version.
 
@@ -276,6 +276,55 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(UploadOutcome { dataset_id, version_id, created, updated, deleted })
+    }
+
+    /// Deletes examples of a dataset in a new version (the older versions keep them); `Invalid`
+    /// naming an example that is not a live example of the dataset. Returns the new version.
+    pub async fn delete_dataset_examples(
+        &self,
+        dataset_id: i64,
+        example_ids: &[i64],
+        description: Option<&str>,
+        metadata: &Value,
+    ) -> Result<i64> {
+        let now = now_nanos();
+        let mut tx = self.writer.begin().await?;
+        let live: HashSet<i64> = self.live_example_digests(&mut tx, dataset_id).await?.into_iter().map(|(id, _)| id).collect();
+        if let Some(missing) = example_ids.iter().find(|id| !live.contains(id)) {
+            return Err(StoreError::Invalid(format!("example {missing} is not an example of this dataset")));
+        }
+        let sql = format!(
+            "INSERT INTO dataset_versions (dataset_id, description, metadata, created_at) VALUES ($1, $2, {}, $4) RETURNING id",
+            self.dialect.json_param("$3")
+        );
+        let values = [dataset_id.into(), description.map(str::to_string).into(), metadata.to_string().into(), now.into()];
+        let version_id: i64 = tx.exec().fetch_one(Statement::new(sql, values)).await?.get(0)?;
+        let unique: BTreeSet<i64> = example_ids.iter().copied().collect();
+        let rows: Vec<(i64, Option<&ExampleInput>, &'static str)> = unique.iter().map(|id| (*id, None, "DELETE")).collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            self.insert_revisions(&mut tx, version_id, now, chunk).await?;
+        }
+        tx.exec()
+            .execute(Statement::new(
+                "UPDATE datasets SET example_count = example_count - $1, updated_at = $2 WHERE id = $3",
+                [(unique.len() as i64).into(), now.into(), dataset_id.into()],
+            ))
+            .await?;
+        tx.commit().await?;
+        Ok(version_id)
+    }
+
+    /// The datasets the given examples belong to (absent examples are left out).
+    pub async fn datasets_of_examples(&self, example_ids: &[i64]) -> Result<BTreeSet<i64>> {
+        let mut datasets = BTreeSet::new();
+        for chunk in example_ids.chunks(ROWS_PER_STATEMENT) {
+            let sql =
+                format!("SELECT DISTINCT dataset_id FROM dataset_examples WHERE id IN ({})", self.dialect.placeholders(1, chunk.len()));
+            for row in self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await? {
+                datasets.insert(row.get(0)?);
+            }
+        }
+        Ok(datasets)
     }
 
     /// Writes one batch into the version: new examples, revisions of the matched examples whose
