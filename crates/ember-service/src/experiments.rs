@@ -286,6 +286,12 @@ impl Experiments<'_> {
         Ok((experiment, runs))
     }
 
+    /// The splits the experiment runs over (none: the whole dataset version).
+    pub async fn splits(&self, caller: &Caller, id: i64) -> Result<Vec<ember_store::DatasetSplitRecord>> {
+        let experiment = self.resolve(caller, id).await?;
+        Ok(self.services.store.splits_of_experiment(experiment.id).await?)
+    }
+
     /// Mean latency and evaluation scores of each experiment.
     pub async fn summaries(&self, _caller: &Caller, ids: &[i64]) -> Result<HashMap<i64, ExperimentSummary>> {
         Ok(self.services.store.experiment_summaries(ids).await?)

@@ -96,7 +96,7 @@ impl DatasetExample {
     }
 }
 
-pub struct DatasetSplit(DatasetSplitRecord);
+pub struct DatasetSplit(pub DatasetSplitRecord);
 
 #[Object]
 impl DatasetSplit {

@@ -7,6 +7,7 @@ mod annotations;
 mod ax;
 mod connection;
 mod datasets;
+mod experiments;
 mod limits;
 mod secrets;
 mod traces;
@@ -127,6 +128,10 @@ impl SpanQueries {
             Some(GlobalType::Dataset) => {
                 let dataset = services.datasets().find(caller, ember_service::datasets::DatasetRef::Id(global.rowid)).await;
                 Ok(Node::Dataset(datasets::Dataset(dataset.map_err(graphql_error)?.ok_or_else(missing)?)))
+            }
+            Some(GlobalType::Experiment) => {
+                let experiment = services.experiments().get(caller, global.rowid).await;
+                Ok(Node::Experiment(experiments::Experiment(experiment.map_err(graphql_error)?)))
             }
             Some(GlobalType::Project) => {
                 let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;

@@ -179,4 +179,5 @@ pub enum Node {
     DocumentAnnotation(DocumentAnnotation),
     Project(ProjectNode),
     Dataset(super::datasets::Dataset),
+    Experiment(super::experiments::Experiment),
 }

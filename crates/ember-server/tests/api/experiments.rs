@@ -27,7 +27,7 @@ async fn create_experiment(app: &TestApp, dataset_id: &str, body: Value) -> Valu
     response.json()["data"].clone()
 }
 
-fn run(example: &str, repetition: i64, output: Value, error: Option<&str>) -> Value {
+pub(crate) fn run(example: &str, repetition: i64, output: Value, error: Option<&str>) -> Value {
     json!({
         "dataset_example_id": example, "output": output, "repetition_number": repetition,
         "start_time": "2026-11-22T10:00:00+00:00", "end_time": "2026-11-22T10:00:01.5+00:00",
@@ -43,7 +43,7 @@ async fn post_run(app: &TestApp, experiment_id: &str, body: Value) -> (StatusCod
     (response.status, body)
 }
 
-fn evaluation(run_id: &str, name: &str, result: Value, error: Option<&str>) -> Value {
+pub(crate) fn evaluation(run_id: &str, name: &str, result: Value, error: Option<&str>) -> Value {
     json!({
         "experiment_run_id": run_id, "name": name, "annotator_kind": "CODE",
         "start_time": "2026-11-22T10:00:02+00:00", "end_time": "2026-11-22T10:00:03+00:00",

@@ -386,3 +386,43 @@ async fn datasets_are_made_changed_and_read_through_the_graph() {
     assert_eq!(gone["data"]["deleteDataset"]["dataset"]["name"], "qa");
     assert_eq!(app.get("/v1/datasets?name=qa").await.json()["data"], json!([]));
 }
+
+/// The `Experiment` node: runs with outputs, errors and evaluations, its splits, its baseline tag.
+#[tokio::test]
+async fn experiments_read_through_the_graph() {
+    use crate::experiments::{evaluation, run};
+
+    let app = test_app().await;
+    let upload = json!({"name": "qa", "inputs": [{"q": 1}, {"q": 2}], "splits": ["train", null]});
+    let dataset = app.post_json("/v1/datasets/upload?sync=true", &upload).await.json()["data"]["dataset_id"].as_str().unwrap().to_string();
+    let examples = app.get(&format!("/v1/datasets/{dataset}/examples")).await.json()["data"]["examples"].clone();
+    let experiment =
+        app.post_json(&format!("/v1/datasets/{dataset}/experiments"), &json!({"name": "e1", "splits": ["train"]})).await.json()["data"]
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let example = examples[0]["id"].as_str().unwrap();
+    let run_id = app.post_json(&format!("/v1/experiments/{experiment}/runs"), &run(example, 1, json!({"answer": 2}), None)).await.json()
+        ["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post_json("/v1/experiment_evaluations", &evaluation(&run_id, "exact", json!({"score": 1.0, "label": "yes"}), None)).await;
+    app.post_json(&format!("/v1/experiments/{experiment}/tags"), &json!({"name": "baseline"})).await;
+
+    let read = graphql(
+        &app,
+        "query ($id: ID!) { node(id: $id) { ... on Experiment { id name repetitions isBaseline datasetSplits { edges { node { name } } } \
+         runs(first: 100) { edges { node { id output error traceId annotations { edges { node { name score label error } } } } } pageInfo { hasNextPage } } } } }",
+        json!({"id": experiment}),
+    )
+    .await;
+    let node = &read["data"]["node"];
+    assert_eq!((&node["name"], &node["repetitions"], &node["isBaseline"]), (&json!("e1"), &json!(1), &json!(true)), "{read}");
+    assert_eq!(node["datasetSplits"]["edges"], json!([{"node": {"name": "train"}}]));
+    let runs = node["runs"]["edges"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!((&runs[0]["node"]["id"], &runs[0]["node"]["output"]), (&json!(run_id), &json!({"answer": 2})));
+    assert_eq!(runs[0]["node"]["annotations"]["edges"], json!([{"node": {"name": "exact", "score": 1.0, "label": "yes", "error": null}}]));
+}

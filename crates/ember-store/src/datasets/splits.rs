@@ -95,6 +95,13 @@ impl Store {
         Ok(Page::from_overfetch(splits, limit, |split| split.id))
     }
 
+    /// The splits an experiment runs over (none: the whole version), by name.
+    pub async fn splits_of_experiment(&self, experiment_id: i64) -> Result<Vec<DatasetSplitRecord>> {
+        let condition = "s.id IN (SELECT dataset_split_id FROM experiments_dataset_splits WHERE experiment_id = $1) ORDER BY s.name";
+        let rows = self.reader.exec().fetch_all(Statement::new(self.split_query(condition), [experiment_id.into()])).await?;
+        rows.iter().map(DatasetSplitRecord::from_row).collect()
+    }
+
     /// The names of the splits each of these examples is in, by name; examples in none are absent.
     pub async fn split_names_of_examples(&self, example_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
         let mut names: HashMap<i64, Vec<String>> = HashMap::new();
