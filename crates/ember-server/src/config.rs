@@ -132,9 +132,40 @@ pub struct ServeConfig {
     /// Where the playground's providers are and the keys to call them with.
     #[command(flatten)]
     pub providers: ember_service::ProviderSettings,
+
+    /// Phoenix's TLS switch. ember does not terminate TLS yet: setting it (or the per-protocol
+    /// switches below) stops `ember serve` with a message rather than serve plain text where
+    /// encryption was asked for. Put a TLS proxy in front of ember meanwhile.
+    #[arg(long, env = "PHOENIX_TLS_ENABLED", default_value_t = false)]
+    pub tls_enabled: bool,
+
+    /// Phoenix's TLS switch for HTTP only (see `--tls-enabled`).
+    #[arg(long, env = "PHOENIX_TLS_ENABLED_FOR_HTTP", default_value_t = false)]
+    pub tls_enabled_for_http: bool,
+
+    /// Phoenix's TLS switch for gRPC only (see `--tls-enabled`).
+    #[arg(long, env = "PHOENIX_TLS_ENABLED_FOR_GRPC", default_value_t = false)]
+    pub tls_enabled_for_grpc: bool,
+
+    /// Phoenix's authentication switch. ember does not enforce authentication yet; with it set,
+    /// `ember serve` warns at startup that every client has full access.
+    #[arg(long, env = "PHOENIX_ENABLE_AUTH", default_value_t = false)]
+    pub enable_auth: bool,
 }
 
 impl ServeConfig {
+    /// Why ember cannot serve as configured: a setting asks for something it does not do yet.
+    pub fn unsupported(&self) -> Option<String> {
+        let tls = [
+            (self.tls_enabled, "PHOENIX_TLS_ENABLED"),
+            (self.tls_enabled_for_http, "PHOENIX_TLS_ENABLED_FOR_HTTP"),
+            (self.tls_enabled_for_grpc, "PHOENIX_TLS_ENABLED_FOR_GRPC"),
+        ];
+        tls.iter().find(|(enabled, _)| *enabled).map(|(_, name)| {
+            format!("{name} is set, but ember does not serve TLS yet; terminate TLS in a proxy in front of ember, or unset {name}")
+        })
+    }
+
     /// The database to open: `PHOENIX_SQL_DATABASE_URL`, else the `PHOENIX_POSTGRES_*`
     /// settings when a host is set, else `<working dir>/ember.db`.
     pub fn database(&self) -> Result<DatabaseUrl, StoreError> {

@@ -27,6 +27,8 @@ pub enum ServeError {
     Grpc(#[from] tonic::transport::Error),
     #[error("cannot set up the playground's provider client: {0}")]
     Playground(#[from] ember_evals::providers::ProviderError),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub struct Server;
@@ -52,6 +54,12 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
 
 impl Server {
     pub async fn bind(config: &ServeConfig) -> Result<BoundServer, ServeError> {
+        if let Some(reason) = config.unsupported() {
+            return Err(ServeError::Unsupported(reason));
+        }
+        if config.enable_auth {
+            tracing::warn!("PHOENIX_ENABLE_AUTH is set, but ember does not enforce authentication yet: every client has full access");
+        }
         let store = Store::open(&config.store_options()?).await?;
         let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
         let http = bind(&config.host, config.port).await?;

@@ -267,3 +267,28 @@ async fn postgres_replicas_ingesting_interleaved_traces_lose_nothing_and_count_r
         replica.terminate().await;
     }
 }
+
+/// Settings ember cannot honour yet stop `ember serve` with a message instead of serving
+/// something else: TLS asked for must not become plain HTTP (Phoenix's suite relies on this too).
+#[tokio::test]
+async fn tls_settings_stop_ember_serve_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["PHOENIX_TLS_ENABLED", "PHOENIX_TLS_ENABLED_FOR_HTTP", "PHOENIX_TLS_ENABLED_FOR_GRPC"] {
+        let binary = std::env::var("EMBER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ember").to_string());
+        let run = tokio::process::Command::new(binary)
+            .arg("serve")
+            .env("PHOENIX_HOST", "127.0.0.1")
+            .env("PHOENIX_PORT", "0")
+            .env("PHOENIX_GRPC_PORT", "0")
+            .env("PHOENIX_WORKING_DIR", dir.path())
+            .env_remove("PHOENIX_SQL_DATABASE_URL")
+            .env(name, "true")
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(std::time::Duration::from_secs(30), run).await.expect("ember exited in time").unwrap();
+        assert!(!output.status.success(), "{name}");
+        assert!(String::from_utf8_lossy(&output.stdout).is_empty(), "{name}: ember never says it listens");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&format!("{name} is set, but ember does not serve TLS yet")), "{name}: {stderr}");
+    }
+}
