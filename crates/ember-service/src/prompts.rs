@@ -100,6 +100,29 @@ impl Prompts<'_> {
         Ok(created)
     }
 
+    /// A new version of an existing prompt (404 when there is none), tagged with `tags`
+    /// (`(name, description)`); the prompt's description and metadata stay.
+    pub async fn add_version(
+        &self,
+        caller: &Caller,
+        identifier: &str,
+        version: PromptVersionData,
+        tags: &[(String, Option<String>)],
+    ) -> Result<PromptVersionRecord> {
+        let prompt = self.resolve(caller, identifier).await?;
+        for (name, _) in tags {
+            if !is_identifier(name) {
+                return Err(pattern_mismatch(&["tags".into(), "name".into()], name));
+            }
+        }
+        let request = PromptRequest { name: prompt.name, description: None, metadata: None, version };
+        let created = self.create(caller, request).await?;
+        for (name, description) in tags {
+            self.tag_version(caller, created.id, name, description.as_deref()).await?;
+        }
+        Ok(created)
+    }
+
     pub async fn patch(&self, caller: &Caller, identifier: &str, changes: &PromptChanges) -> Result<PromptRecord> {
         let prompt = self.resolve(caller, identifier).await?;
         self.services.store.patch_prompt(prompt.id, changes).await?.ok_or_else(no_prompt)

@@ -99,6 +99,16 @@ impl Traces<'_> {
         trace.ok_or_else(|| ServiceError::not_found(format!("Project {} has no trace {trace_id}", project.name)))
     }
 
+    /// Deletes a project's traces that started in `[start, end)` (and the sessions left empty);
+    /// the project stays. Returns how many traces went.
+    pub async fn purge(&self, caller: &Caller, project: ProjectRef<'_>, start: i64, end: i64) -> Result<usize> {
+        if start >= end {
+            return Err(ServiceError::invalid("`start_time` must be strictly earlier than `end_time`."));
+        }
+        let project = self.services.projects().resolve(caller, project).await?;
+        Ok(self.services.store.delete_traces_started_between(project.id, start, end).await?)
+    }
+
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
         let trace = self.resolve(caller, identifier).await?;
         self.services.store.delete_trace(trace.rowid).await?;

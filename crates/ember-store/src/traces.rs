@@ -1,6 +1,6 @@
 //! Trace reads, deletion and transfer between projects.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use ember_query::Filter;
 use sea_query::{Expr, Order, Query, SimpleExpr};
@@ -199,6 +199,45 @@ impl Store {
         rollups::rebuild(tx.exec(), &hours).await?;
         tx.commit().await?;
         Ok(deleted)
+    }
+
+    /// Deletes a project's traces (with their spans) that started in `[start, end)`, with the
+    /// sessions left empty, a few hundred traces per transaction so ingest and reads go on
+    /// meanwhile (a purge cut short leaves the rest for the next). Returns how many went.
+    pub async fn delete_traces_started_between(&self, project_id: i64, start: i64, end: i64) -> Result<usize> {
+        const TRACES_PER_TRANSACTION: i64 = 500;
+        let mut deleted = 0;
+        loop {
+            let mut tx = self.writer.begin().await?;
+            let chosen = tx
+                .exec()
+                .fetch_all(Statement::new(
+                    "SELECT id FROM traces WHERE project_id = $1 AND start_time >= $2 AND start_time < $3 ORDER BY start_time, id LIMIT $4",
+                    [project_id.into(), start.into(), end.into(), TRACES_PER_TRANSACTION.into()],
+                ))
+                .await?;
+            let rowids: Vec<i64> = chosen.iter().map(|row| row.get(0)).collect::<Result<_>>()?;
+            if rowids.is_empty() {
+                return Ok(deleted);
+            }
+            let list = rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let hours = rollups::hours_of_spans(tx.exec(), &format!("trace_rowid IN ({list})"), []).await?;
+            let sessions = tx
+                .exec()
+                .fetch_all(Statement::new(
+                    format!("DELETE FROM traces WHERE id IN ({list}) RETURNING session_rowid"),
+                    Vec::<sea_query::Value>::new(),
+                ))
+                .await?;
+            let sessions: BTreeSet<i64> =
+                sessions.iter().filter_map(|row| row.get::<Option<i64>, _>(0).transpose()).collect::<Result<_>>()?;
+            for session_rowid in sessions {
+                crate::sessions::delete_if_empty(tx.exec(), session_rowid).await?;
+            }
+            rollups::rebuild(tx.exec(), &hours).await?;
+            tx.commit().await?;
+            deleted += rowids.len();
+        }
     }
 
     /// Moves traces (with their spans) to another project. All must share one source project.

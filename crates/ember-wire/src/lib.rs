@@ -22,7 +22,7 @@ pub use chat::{ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatE
 pub use datasets::{Dataset, DatasetExamples, DatasetLabel, DatasetSplit, DatasetVersion, Example, ExampleSource, UploadResult};
 pub use experiments::{DownloadedEvaluation, DownloadedRun, Experiment, ExperimentRun, ExperimentTag, IncompleteEvaluation, IncompleteRun};
 pub use projects::{Project, SecretsApplied, TransferResult};
-pub use prompts::{Prompt, PromptVersion, PromptVersionTag};
+pub use prompts::{ModelProviderFamily, Prompt, PromptVersion, PromptVersionTag};
 pub use spans::{
     DuplicateSpan, InvalidSpan, MetadataError, MetadataUpdateReport, Session, SessionTrace, Span, SpanContext, SpanEvent, SpanRejection,
     SpansQueued, Trace, TraceSpan,

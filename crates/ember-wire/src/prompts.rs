@@ -40,3 +40,10 @@ pub struct PromptVersionTag {
     pub description: Option<String>,
     pub id: String,
 }
+
+/// A model provider family `GET /v1/model_providers` lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelProviderFamily {
+    pub provider: String,
+    pub name: String,
+}

@@ -79,6 +79,50 @@ pub enum ModelProvider {
 }
 
 impl ModelProvider {
+    /// Every family, in the order `GET /v1/model_providers` lists them (Phoenix 20.26.1's).
+    pub const LISTED: [ModelProvider; 17] = [
+        ModelProvider::Deepseek,
+        ModelProvider::Xai,
+        ModelProvider::Ollama,
+        ModelProvider::Cerebras,
+        ModelProvider::Fireworks,
+        ModelProvider::Groq,
+        ModelProvider::Moonshot,
+        ModelProvider::Minimax,
+        ModelProvider::Perplexity,
+        ModelProvider::Together,
+        ModelProvider::Zai,
+        ModelProvider::Meta,
+        ModelProvider::Aws,
+        ModelProvider::Openai,
+        ModelProvider::AzureOpenai,
+        ModelProvider::Anthropic,
+        ModelProvider::Google,
+    ];
+
+    /// The name people know the family by.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ModelProvider::Openai => "OpenAI",
+            ModelProvider::AzureOpenai => "Azure OpenAI",
+            ModelProvider::Anthropic => "Anthropic",
+            ModelProvider::Google => "Google Gemini",
+            ModelProvider::Deepseek => "DeepSeek",
+            ModelProvider::Xai => "xAI",
+            ModelProvider::Ollama => "Ollama",
+            ModelProvider::Aws => "AWS Bedrock",
+            ModelProvider::Cerebras => "Cerebras",
+            ModelProvider::Fireworks => "Fireworks",
+            ModelProvider::Groq => "Groq",
+            ModelProvider::Moonshot => "Moonshot",
+            ModelProvider::Perplexity => "Perplexity",
+            ModelProvider::Together => "Together",
+            ModelProvider::Minimax => "MiniMax",
+            ModelProvider::Zai => "Z.ai",
+            ModelProvider::Meta => "Meta",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         serde_json::from_value(Value::String(text.to_ascii_uppercase())).ok()
     }

@@ -17,6 +17,7 @@ pub mod experiment_runs;
 pub mod experiment_tags;
 pub mod experiments;
 pub mod health;
+pub mod model_providers;
 pub mod otlp;
 pub mod projects;
 pub mod prompt_versions;

@@ -64,6 +64,32 @@ pub async fn create(
 }
 
 #[derive(Deserialize)]
+pub struct CreateVersion {
+    version: PromptVersionData,
+    #[serde(default)]
+    tags: Option<Vec<TagData>>,
+}
+
+#[derive(Deserialize)]
+struct TagData {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// `POST /v1/prompts/{p}/versions`: a new version of an existing prompt, tagged as asked.
+pub async fn create_version(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+    JsonBody(body): JsonBody<CreateVersion>,
+) -> ApiResult<(StatusCode, Json<Data<PromptVersion>>)> {
+    let tags: Vec<(String, Option<String>)> = body.tags.unwrap_or_default().into_iter().map(|tag| (tag.name, tag.description)).collect();
+    let created = state.services.prompts().add_version(&caller, &identifier, body.version, &tags).await?;
+    Ok((StatusCode::CREATED, Json(Data::new(wire::prompt_version(&created)))))
+}
+
+#[derive(Deserialize)]
 pub struct PatchPrompt {
     #[serde(default, deserialize_with = "present")]
     description: Option<Option<String>>,

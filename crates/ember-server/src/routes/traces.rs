@@ -11,10 +11,26 @@ use serde::Deserialize;
 
 use super::JsonBody;
 use crate::caller::RequestCaller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};
 use ember_wire::{Data, Page, Trace, TransferResult};
+
+/// `DELETE /v1/projects/{p}/traces?start_time=&end_time=`: purges the traces that started in
+/// the window (both bounds required, as Phoenix requires them).
+pub async fn purge(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(identifier): Path<String>,
+    params: QueryParams,
+) -> ApiResult<StatusCode> {
+    let required = |name: &str| -> ApiResult<i64> {
+        params.timestamp(name)?.ok_or_else(|| ApiError::validation(&["query", name], "missing", "Field required", serde_json::Value::Null))
+    };
+    let (start, end) = (required("start_time")?, required("end_time")?);
+    state.services.traces().purge(&caller, ProjectRef::Identifier(&identifier), start, end).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
 pub async fn list(
     State(state): State<AppState>,

@@ -194,3 +194,38 @@ async fn bad_prompts_get_phoenix_errors_and_write_nothing() {
     );
     assert_eq!(app.delete(&format!("/v1/prompt_versions/{version_id}/tags/Bad%20Tag")).await.text(), "Invalid tag name");
 }
+
+/// `POST /v1/prompts/{p}/versions` (Phoenix 20.26.1's contract): a version of an existing prompt,
+/// tagged as asked; the prompt's description stays; an unknown prompt is a 404.
+#[tokio::test]
+async fn versions_are_added_to_existing_prompts() {
+    let app = test_app().await;
+    create(&app, "greeter", version("hello")).await;
+    let body = json!({"version": version("hi there"), "tags": [{"name": "production", "description": "live"}]});
+    let added = app.post_json("/v1/prompts/greeter/versions", &body).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    let added = added.json()["data"].clone();
+    let latest = app.get("/v1/prompts/greeter/latest").await.json()["data"].clone();
+    assert_eq!(id(&latest), id(&added));
+    assert_eq!(app.get("/v1/prompts/greeter/tags/production").await.json()["data"]["id"], added["id"]);
+    let prompts = app.get("/v1/prompts").await.json();
+    assert_eq!(prompts["data"][0]["description"], "first", "the prompt itself is unchanged");
+    assert_eq!(app.get("/v1/prompts/greeter/versions").await.json()["data"].as_array().unwrap().len(), 2);
+    assert_eq!(app.post_json("/v1/prompts/nobody/versions", &body).await.status, StatusCode::NOT_FOUND);
+    let bad_tag = json!({"version": version("x"), "tags": [{"name": "Not An Identifier"}]});
+    assert_eq!(app.post_json("/v1/prompts/greeter/versions", &bad_tag).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.get("/v1/prompts/greeter/versions").await.json()["data"].as_array().unwrap().len(), 2, "nothing written");
+}
+
+/// The provider families as Phoenix 20.26.1 lists them, and no custom providers.
+#[tokio::test]
+async fn model_providers_are_listed() {
+    let app = test_app().await;
+    let listed = app.get("/v1/model_providers").await.json();
+    let families = listed["data"].as_array().unwrap();
+    assert_eq!(families.len(), 17);
+    assert_eq!(families[0], json!({"provider": "DEEPSEEK", "name": "DeepSeek"}));
+    assert!(families.contains(&json!({"provider": "AZURE_OPENAI", "name": "Azure OpenAI"})));
+    assert_eq!(app.get("/v1/custom_model_providers").await.json(), json!({"data": [], "next_cursor": null}));
+    assert_eq!(app.get("/v1/custom_model_providers?limit=0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

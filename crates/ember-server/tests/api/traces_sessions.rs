@@ -122,3 +122,35 @@ async fn sessions_list_get_and_delete() {
     assert_eq!(trace_ids(&app.get("/v1/projects/p/traces").await.json()), vec![trace_id(3)], "the session's traces went with it");
     assert_eq!(app.delete(&format!("/v1/sessions/{id}")).await.status, StatusCode::NOT_FOUND);
 }
+
+/// `DELETE /v1/projects/{p}/traces`: the traces that started in `[start_time, end_time)` go, with
+/// their spans and the sessions left empty; the project stays; an empty or inverted window is
+/// a 422 in Phoenix 20.26.1's words.
+#[tokio::test]
+async fn a_time_window_of_traces_is_purged() {
+    let app = seeded().await;
+    // Trace n starts at 2024-01-01T00:00:00Z + n seconds.
+    let purge = |start: &str, end: &str| format!("/v1/projects/p/traces?start_time={start}&end_time={end}");
+    for (start, end) in [("2024-01-01T00:00:03Z", "2024-01-01T00:00:02Z"), ("2024-01-01T00:00:02Z", "2024-01-01T00:00:02Z")] {
+        let refused = app.delete(&purge(start, end)).await;
+        assert_eq!(
+            (refused.status, refused.text()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "`start_time` must be strictly earlier than `end_time`.".into())
+        );
+    }
+    let missing = app.delete("/v1/projects/p/traces?start_time=2024-01-01T00:00:00Z").await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.json()["detail"][0]["loc"], json!(["query", "end_time"]));
+    assert_eq!(
+        app.delete(&purge("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z").replace("/p/", "/nope/")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Traces 1 and 2 (session s-a) start inside; trace 3 at the exclusive end stays.
+    let purged = app.delete(&purge("2024-01-01T00:00:01Z", "2024-01-01T00:00:03Z")).await;
+    assert_eq!(purged.status, StatusCode::NO_CONTENT, "{}", purged.text());
+    assert_eq!(trace_ids(&app.get("/v1/projects/p/traces").await.json()), [trace_id(3)]);
+    assert_eq!(app.get("/v1/projects/p/spans").await.json()["data"].as_array().unwrap().len(), 1, "their spans went too");
+    assert_eq!(app.get("/v1/projects/p/sessions").await.json()["data"], json!([]), "the session left empty went");
+    assert_eq!(app.get("/v1/projects/p").await.status, StatusCode::OK, "the project stays");
+}
