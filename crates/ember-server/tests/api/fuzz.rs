@@ -16,6 +16,8 @@ use crate::common::{test_app, TestApp};
 /// Runs a fuzz target posting each input to `uri` as `content_type`, against one app with a
 /// project `p` of spans 1–3.
 fn fuzz_route(target: &str, uri: &str, content_type: &str, seeds: Vec<Vec<u8>>) {
+    // A 500's cause is logged, not answered: the log goes to the test's output, shown on failure.
+    let _ = tracing_subscriber::fmt().with_env_filter("error").with_test_writer().try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let app: TestApp = runtime.block_on(async {
         let app = test_app().await;
