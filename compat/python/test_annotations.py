@@ -17,7 +17,9 @@ def trace(ember):
     )
     tracer = provider.get_tracer("compat")
     with tracer.start_as_current_span("agent", attributes={"openinference.span.kind": "AGENT", "session.id": "chat-1"}) as root:
-        with tracer.start_as_current_span("answer", attributes={"openinference.span.kind": "LLM"}) as llm:
+        # The LLM span also lists the two documents it was given, so they can be annotated.
+        documents = {f"retrieval.documents.{i}.document.content": text for i, text in enumerate(["refunds", "shipping"])}
+        with tracer.start_as_current_span("answer", attributes={"openinference.span.kind": "LLM", **documents}) as llm:
             pass
     provider.shutdown()
     return {
