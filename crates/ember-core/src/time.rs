@@ -32,15 +32,25 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         .and_then(|naive| naive.and_utc().timestamp_nanos_opt())
 }
 
-/// Parses a timestamp that must carry its offset (`Z` or `+hh:mm`): `Ok(None)` when it is a valid
-/// timestamp without one (a timezone-naive time, which Phoenix 20 refuses where spans are
-/// created), `Err(())` when it is no timestamp at all.
-pub fn parse_aware_timestamp(text: &str) -> Result<Option<i64>, ()> {
+/// A timestamp that must carry its offset (`Z` or `+hh:mm`), as Phoenix 20 requires where spans
+/// are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZonedTimestamp {
+    /// Nanoseconds since the epoch.
+    Aware(i64),
+    /// A valid time without a timezone.
+    Naive,
+    /// Not a timestamp.
+    Invalid,
+}
+
+pub fn parse_zoned_timestamp(text: &str) -> ZonedTimestamp {
     let trimmed = text.trim();
     let aware = DateTime::parse_from_rfc3339(trimmed).or_else(|_| DateTime::parse_from_str(trimmed, "%Y-%m-%d %H:%M:%S%.f%:z"));
-    match aware {
-        Ok(parsed) => parsed.timestamp_nanos_opt().map(Some).ok_or(()),
-        Err(_) => parse_timestamp(trimmed).map(|_| None).ok_or(()),
+    match (aware, parse_timestamp(trimmed)) {
+        (Ok(parsed), _) => parsed.timestamp_nanos_opt().map_or(ZonedTimestamp::Invalid, ZonedTimestamp::Aware),
+        (Err(_), Some(_)) => ZonedTimestamp::Naive,
+        (Err(_), None) => ZonedTimestamp::Invalid,
     }
 }
 

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_core::time::parse_aware_timestamp;
+use ember_core::time::{parse_zoned_timestamp, ZonedTimestamp};
 use ember_core::{semconv, GlobalType, Span, SpanEvent, SpanKind, StatusCode as SpanStatus};
 use ember_service::spans::{InvalidSpan, SpanCandidate, SpanCreation};
 use ember_service::{Caller, ProjectRef};
@@ -141,12 +141,12 @@ fn convert_span(input: InputSpan) -> SpanCandidate {
 
 /// A span's or event's time, which must name its timezone (Phoenix's words when it does not).
 fn aware_timestamp(field: &str, text: &str) -> Result<i64, String> {
-    match parse_aware_timestamp(text) {
-        Ok(Some(nanos)) => Ok(nanos),
-        Ok(None) => {
+    match parse_zoned_timestamp(text) {
+        ZonedTimestamp::Aware(nanos) => Ok(nanos),
+        ZonedTimestamp::Naive => {
             Err(format!("{field}: timezone-naive timestamp is not allowed; all timestamps must be timezone-aware (e.g., use UTC)."))
         }
-        Err(()) => Err(format!("invalid {field} {text:?}")),
+        ZonedTimestamp::Invalid => Err(format!("invalid {field} {text:?}")),
     }
 }
 
