@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 /// Inputs per proptest run; runs repeat until the time budget is spent.
 const CASES_PER_RUN: u32 = 256;
@@ -92,6 +92,16 @@ pub fn mutated(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![7 => from_seed, 1 => prop::collection::vec(any::<u8>(), 0..512)]
 }
 
+/// What a failed target prints: the input on one line, then why it failed, last, so the reason
+/// survives any cut of a long output (CI shows a log's start and end).
+fn failure_report<V: std::fmt::Debug>(target: &str, seed: u64, failure: TestError<V>) -> String {
+    let header = format!("fuzz target {target} failed (EMBER_FUZZ_SEED={seed} replays it)");
+    match failure {
+        TestError::Fail(reason, input) => format!("{header} on the input\n{input:?}\nbecause: {reason}"),
+        TestError::Abort(reason) => format!("{header}: aborted: {reason}"),
+    }
+}
+
 /// The time budget of each target.
 fn budget() -> Duration {
     let seconds = std::env::var("EMBER_FUZZ_SECONDS").ok().and_then(|text| text.parse::<f64>().ok()).unwrap_or(2.0);
@@ -121,7 +131,7 @@ where
         rng = runner.new_rng();
         runs += 1;
         if let Err(failure) = outcome {
-            panic!("fuzz target {target} failed (EMBER_FUZZ_SEED={seed} replays it): {failure}");
+            panic!("{}", failure_report(target, seed, failure));
         }
         if started.elapsed() >= budget {
             break;
@@ -145,5 +155,8 @@ mod tests {
         });
         let message = *failed.expect_err("a failure panics").downcast::<String>().unwrap();
         assert!(message.contains("fuzz target failing failed") && message.contains("EMBER_FUZZ_SEED="), "{message}");
+        // The input is one line and the reason comes last.
+        assert!(message.ends_with("because: long"), "{message}");
+        assert_eq!(message.lines().count(), 3, "{message}");
     }
 }

@@ -3,21 +3,50 @@
 //! dataset upload form (multipart with CSV, JSON-lines and Arrow files) answer every input with
 //! a status below 500 — no panic, no crash, no internal error.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use axum::body::Body;
 use axum::http::Request;
 use ember_fuzz::{fuzz, mutated};
 use ember_otlp::fixtures::{request, span, span_id};
+use tracing::instrument::WithSubscriber;
+use tracing::{Dispatch, Level};
 
 use crate::common::{test_app, TestApp};
+
+/// The error lines the server logs while it handles a request (a 500's cause is logged, not
+/// answered), to report with a failure.
+#[derive(Clone, Default)]
+struct ErrorLog(Arc<Mutex<Vec<u8>>>);
+
+impl ErrorLog {
+    fn take(&self) -> String {
+        String::from_utf8_lossy(&std::mem::take(&mut *self.0.lock().unwrap())).trim().to_string()
+    }
+
+    fn dispatch(&self) -> Dispatch {
+        let log = self.clone();
+        Dispatch::new(tracing_subscriber::fmt().with_max_level(Level::ERROR).with_ansi(false).with_writer(move || log.clone()).finish())
+    }
+}
+
+impl std::io::Write for ErrorLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Runs a fuzz target posting each input to `uri` as `content_type`, against one app with a
 /// project `p` of spans 1–3.
 fn fuzz_route(target: &str, uri: &str, content_type: &str, seeds: Vec<Vec<u8>>) {
-    // A 500's cause is logged, not answered: the log goes to the test's output, shown on failure.
-    let _ = tracing_subscriber::fmt().with_env_filter("error").with_test_writer().try_init();
+    let errors = ErrorLog::default();
+    let dispatch = errors.dispatch();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let app: TestApp = runtime.block_on(async {
         let app = test_app().await;
@@ -29,9 +58,10 @@ fn fuzz_route(target: &str, uri: &str, content_type: &str, seeds: Vec<Vec<u8>>) 
         assert!(status.is_success(), "{target}: a seed is refused ({status}); seeds must be valid");
     }
     fuzz(target, mutated(seeds), |body| {
-        let response = runtime.block_on(app.send(post(uri, content_type, body)));
+        let response = runtime.block_on(app.send(post(uri, content_type, body)).with_subscriber(dispatch.clone()));
+        let logged = errors.take();
         match response.status.is_server_error() {
-            true => Err(format!("{}: {}", response.status, response.text())),
+            true => Err(format!("{}: {} (the server logged: {logged})", response.status, response.text())),
             false => Ok(()),
         }
     });
