@@ -28,11 +28,12 @@ pub enum GlobalType {
     Prompt,
     PromptVersion,
     PromptVersionTag,
+    PromptLabel,
     User,
 }
 
 impl GlobalType {
-    pub const ALL: [GlobalType; 22] = [
+    pub const ALL: [GlobalType; 23] = [
         GlobalType::Project,
         GlobalType::Trace,
         GlobalType::Span,
@@ -54,6 +55,7 @@ impl GlobalType {
         GlobalType::Prompt,
         GlobalType::PromptVersion,
         GlobalType::PromptVersionTag,
+        GlobalType::PromptLabel,
         GlobalType::User,
     ];
 
@@ -81,6 +83,7 @@ impl GlobalType {
             GlobalType::Prompt => "Prompt",
             GlobalType::PromptVersion => "PromptVersion",
             GlobalType::PromptVersionTag => "PromptVersionTag",
+            GlobalType::PromptLabel => "PromptLabel",
             GlobalType::User => "User",
         }
     }

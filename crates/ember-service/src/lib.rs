@@ -21,6 +21,7 @@ pub mod ingest;
 mod limits;
 pub mod playground;
 pub mod projects;
+pub mod prompt_labels;
 pub mod prompts;
 pub mod redaction;
 mod secret_box;
@@ -88,6 +89,10 @@ impl Services {
 
     pub fn dataset_labels(&self) -> dataset_labels::DatasetLabels<'_> {
         dataset_labels::DatasetLabels { services: self }
+    }
+
+    pub fn prompt_labels(&self) -> prompt_labels::PromptLabels<'_> {
+        prompt_labels::PromptLabels { services: self }
     }
 
     pub fn dataset_splits(&self) -> dataset_splits::DatasetSplits<'_> {

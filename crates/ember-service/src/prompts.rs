@@ -4,7 +4,9 @@
 
 use ember_core::prompt::{is_identifier, PromptVersionData, TemplateType, IDENTIFIER_PATTERN};
 use ember_core::{GlobalId, GlobalType};
-use ember_store::{NewPrompt, Page, PromptChanges, PromptRecord, PromptVersionInput, PromptVersionRecord, PromptVersionTagRecord};
+use ember_store::{
+    NewPrompt, Page, PromptChanges, PromptFilter, PromptRecord, PromptVersionInput, PromptVersionRecord, PromptVersionTagRecord,
+};
 use serde_json::{json, Map, Value};
 
 use crate::error::{PathSegment, Result, ServiceError};
@@ -18,6 +20,9 @@ pub struct PromptRequest {
     pub metadata: Option<Map<String, Value>>,
     pub version: PromptVersionData,
 }
+
+/// The most labels one list may filter by.
+const MAX_LABELS_PER_FILTER: usize = 100;
 
 fn pattern_mismatch(path: &[PathSegment], input: &str) -> ServiceError {
     ServiceError::field(path, "string_pattern_mismatch", format!("String should match pattern '{IDENTIFIER_PATTERN}'"), json!(input))
@@ -78,8 +83,13 @@ impl Prompts<'_> {
         self.services.store.get_prompt(id).await?.ok_or_else(no_prompt)
     }
 
-    pub async fn list(&self, _caller: &Caller, cursor: Option<i64>, limit: usize) -> Result<Page<PromptRecord>> {
-        Ok(self.services.store.list_prompts(cursor, limit).await?)
+    /// Prompts newest first, those `filter` keeps (names containing a fragment, prompts carrying
+    /// any of the labels).
+    pub async fn list(&self, _caller: &Caller, cursor: Option<i64>, limit: usize, filter: &PromptFilter<'_>) -> Result<Page<PromptRecord>> {
+        if filter.label_ids.len() > MAX_LABELS_PER_FILTER {
+            return Err(ServiceError::invalid(format!("filter by at most {MAX_LABELS_PER_FILTER} labels")));
+        }
+        Ok(self.services.store.list_prompts(cursor, limit, filter).await?)
     }
 
     /// Creates the prompt (or appends a version to it) and returns the new version.
@@ -100,6 +110,20 @@ impl Prompts<'_> {
         Ok(created)
     }
 
+    /// A new prompt (409 when the name is taken) with its first version, tagged with `tags`
+    /// (`(name, description)`), as GraphQL's `createChatPrompt` makes one.
+    pub async fn create_new(&self, caller: &Caller, request: PromptRequest, tags: &[(String, Option<String>)]) -> Result<PromptVersionRecord> {
+        check_tag_names(tags)?;
+        if is_identifier(&request.name) && self.services.store.get_prompt_by_name(&request.name).await?.is_some() {
+            return Err(ServiceError::conflict(format!("A prompt named '{}' already exists", request.name)));
+        }
+        let created = self.create(caller, request).await?;
+        for (name, description) in tags {
+            self.tag_version(caller, created.id, name, description.as_deref()).await?;
+        }
+        Ok(created)
+    }
+
     /// A new version of an existing prompt (404 when there is none), tagged with `tags`
     /// (`(name, description)`); the prompt's description and metadata stay.
     pub async fn add_version(
@@ -110,11 +134,7 @@ impl Prompts<'_> {
         tags: &[(String, Option<String>)],
     ) -> Result<PromptVersionRecord> {
         let prompt = self.resolve(caller, identifier).await?;
-        for (name, _) in tags {
-            if !is_identifier(name) {
-                return Err(pattern_mismatch(&["tags".into(), "name".into()], name));
-            }
-        }
+        check_tag_names(tags)?;
         let request = PromptRequest { name: prompt.name, description: None, metadata: None, version };
         let created = self.create(caller, request).await?;
         for (name, description) in tags {
@@ -196,6 +216,12 @@ impl Prompts<'_> {
         Ok(self.services.store.prompt_tags(prompt.id).await?)
     }
 
+    /// A tag by rowid; 404 when there is none.
+    pub async fn tag(&self, _caller: &Caller, id: i64) -> Result<PromptVersionTagRecord> {
+        let tag = self.services.store.get_prompt_version_tag(id).await?;
+        tag.ok_or_else(|| ServiceError::not_found(format!("Prompt version tag {} not found", GlobalId::encode(GlobalType::PromptVersionTag, id))))
+    }
+
     /// Tags a version (moving the tag from another version of the prompt).
     pub async fn tag_version(&self, _caller: &Caller, id: i64, name: &str, description: Option<&str>) -> Result<()> {
         if !is_identifier(name) {
@@ -215,6 +241,13 @@ impl Prompts<'_> {
             Ok(false) => Err(ServiceError::not_found(format!("Tag {name} not found"))),
             Err(error) => Err(not_found_as_version(error.into())),
         }
+    }
+}
+
+fn check_tag_names(tags: &[(String, Option<String>)]) -> Result<()> {
+    match tags.iter().find(|(name, _)| !is_identifier(name)) {
+        Some((name, _)) => Err(pattern_mismatch(&["tags".into(), "name".into()], name)),
+        None => Ok(()),
     }
 }
 

@@ -62,7 +62,10 @@ pub use experiments::{
     NewExperiment, RunWrite,
 };
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
-pub use prompts::{NewPrompt, PromptChanges, PromptRecord, PromptVersionInput, PromptVersionRecord, PromptVersionTagRecord};
+pub use prompts::{
+    NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionInput, PromptVersionRecord,
+    PromptVersionTagRecord,
+};
 pub use secrets::{SecretChange, StoredSecret};
 pub use sessions::{SessionRecord, SessionTrace};
 pub use spans::metadata::{MetadataFailure, MetadataOutcome, MetadataUpdate};

@@ -1,7 +1,7 @@
-//! `POST /graphql`: the GraphQL operations clients use for spans and annotations — Phoenix's
-//! `node(id:)`, `getSpanByOtelId`, `createSpanAnnotations`, `patchSpanAnnotations`,
-//! `deleteSpanAnnotations`, and Arize AX's `updateAnnotations` (see `ax`). No GraphiQL page: it
-//! would load its assets from a CDN.
+//! `POST /graphql`: the GraphQL operations Phoenix's clients, tests and scripts use, with
+//! Phoenix's names and shapes — `node(id:)`, spans, traces, sessions and their annotations here,
+//! datasets, experiments, prompts and secrets in their own modules — and Arize AX's
+//! `updateAnnotations` (see `ax`). No GraphiQL page: it would load its assets from a CDN.
 
 mod annotations;
 mod ax;
@@ -9,6 +9,8 @@ mod connection;
 mod datasets;
 mod experiments;
 mod limits;
+mod prompt_input;
+mod prompts;
 mod secrets;
 mod traces;
 mod types;
@@ -89,12 +91,12 @@ fn rowid_of(id: &ID, global_type: GlobalType) -> Result<i64> {
 /// Every query, merged from the parts that serve them (one per resource).
 #[derive(MergedObject, Default)]
 #[graphql(name = "QueryRoot")]
-pub struct QueryRoot(SpanQueries, secrets::SecretQueries);
+pub struct QueryRoot(SpanQueries, secrets::SecretQueries, prompts::PromptQueries);
 
 /// Every mutation, merged likewise.
 #[derive(MergedObject, Default)]
 #[graphql(name = "MutationRoot")]
-pub struct MutationRoot(SpanMutations, secrets::SecretMutations, datasets::DatasetMutations);
+pub struct MutationRoot(SpanMutations, secrets::SecretMutations, datasets::DatasetMutations, prompts::PromptMutations);
 
 /// Spans, traces, sessions and projects.
 #[derive(Default)]
@@ -132,6 +134,16 @@ impl SpanQueries {
             Some(GlobalType::Experiment) => {
                 let experiment = services.experiments().get(caller, global.rowid).await;
                 Ok(Node::Experiment(experiments::Experiment(experiment.map_err(graphql_error)?)))
+            }
+            Some(GlobalType::Prompt) => Ok(Node::Prompt(prompts::Prompt(services.prompts().by_rowid(caller, global.rowid).await.map_err(graphql_error)?))),
+            Some(GlobalType::PromptVersion) => {
+                Ok(Node::PromptVersion(prompts::PromptVersion(services.prompts().version(caller, global.rowid).await.map_err(graphql_error)?)))
+            }
+            Some(GlobalType::PromptVersionTag) => {
+                Ok(Node::PromptVersionTag(prompts::PromptVersionTag(services.prompts().tag(caller, global.rowid).await.map_err(graphql_error)?)))
+            }
+            Some(GlobalType::PromptLabel) => {
+                Ok(Node::PromptLabel(prompts::PromptLabel(services.prompt_labels().resolve(caller, global.rowid).await.map_err(graphql_error)?)))
             }
             Some(GlobalType::Project) => {
                 let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;

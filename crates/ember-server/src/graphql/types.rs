@@ -180,4 +180,8 @@ pub enum Node {
     Project(ProjectNode),
     Dataset(super::datasets::Dataset),
     Experiment(super::experiments::Experiment),
+    Prompt(super::prompts::Prompt),
+    PromptVersion(super::prompts::PromptVersion),
+    PromptVersionTag(super::prompts::PromptVersionTag),
+    PromptLabel(super::prompts::PromptLabel),
 }

@@ -29,7 +29,7 @@ pub async fn list(
     RequestCaller(caller): RequestCaller,
     params: QueryParams,
 ) -> ApiResult<Json<Page<Prompt>>> {
-    let prompts = state.services.prompts().list(&caller, params.any_cursor()?, params.limit(100, None)?).await?;
+    let prompts = state.services.prompts().list(&caller, params.any_cursor()?, params.limit(100, None)?, &Default::default()).await?;
     Ok(page(prompts.items.iter().map(wire::prompt).collect(), prompts.next_cursor, GlobalType::Prompt))
 }
 

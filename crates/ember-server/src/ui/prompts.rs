@@ -18,7 +18,7 @@ use crate::AppState;
 const VERSIONS_SHOWN: usize = 100;
 
 pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller) -> UiResult<Markup> {
-    let prompts = state.services.prompts().list(&caller, None, 500).await?;
+    let prompts = state.services.prompts().list(&caller, None, 500, &Default::default()).await?;
     let body = html! {
         h1 { "Prompts" }
         table.grid #prompts {

@@ -11,6 +11,7 @@ mod experiments;
 mod filters;
 mod fuzz;
 mod graphql;
+mod graphql_prompts;
 mod ingest;
 mod playground;
 mod projects;

@@ -1,11 +1,13 @@
 //! The prompt hub: prompts (a unique name), their versions (immutable: a change is a new
 //! version) and tags (a name pointing at one version per prompt; see [`tags`]).
 
+mod labels;
 mod tags;
 
 use ember_core::time::now_nanos;
 use serde_json::Value;
 
+pub use labels::{PromptLabelChanges, PromptLabelRecord};
 pub use tags::PromptVersionTagRecord;
 
 use sea_query::{Alias, Expr, Query};
@@ -14,6 +16,7 @@ use crate::engine::backend::{Row, Statement};
 use crate::engine::dialect::json_value;
 use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
+use crate::projects::escape_like;
 use crate::spans::records::Page;
 use crate::Store;
 
@@ -60,6 +63,14 @@ pub struct PromptVersionRecord {
     pub prompt_id: i64,
     pub content: PromptVersionInput,
     pub created_at: i64,
+}
+
+/// Which prompts a list keeps: names containing a fragment (any case), and prompts carrying any
+/// of the labels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PromptFilter<'a> {
+    pub name_contains: Option<&'a str>,
+    pub label_ids: &'a [i64],
 }
 
 /// Which changes a prompt patch makes; `None` leaves a field as it is.
@@ -185,14 +196,29 @@ impl Store {
         Ok((stored_prompt, stored_version))
     }
 
-    /// Prompts newest first; `cursor` is the id of the page's first.
-    pub async fn list_prompts(&self, cursor: Option<i64>, limit: usize) -> Result<Page<PromptRecord>> {
+    /// Prompts newest first, those `filter` keeps; `cursor` is the id of the page's first.
+    pub async fn list_prompts(&self, cursor: Option<i64>, limit: usize, filter: &PromptFilter<'_>) -> Result<Page<PromptRecord>> {
+        // Numbered by the dialect throughout: SQLite's `?` cannot mix with `$n`.
+        let mut conditions = vec![format!("p.id <= {}", self.dialect.placeholder(1))];
+        let mut values: Vec<sea_query::Value> = vec![cursor.unwrap_or(i64::MAX).into()];
+        if let Some(fragment) = filter.name_contains.filter(|fragment| !fragment.is_empty()) {
+            values.push(format!("%{}%", escape_like(&fragment.to_lowercase())).into());
+            conditions.push(format!("LOWER(p.name) LIKE {} ESCAPE '\\'", self.dialect.placeholder(values.len())));
+        }
+        if !filter.label_ids.is_empty() {
+            let labels = self.dialect.placeholders(values.len() + 1, filter.label_ids.len());
+            values.extend(filter.label_ids.iter().map(|id| sea_query::Value::from(*id)));
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM prompts_prompt_labels AS pl WHERE pl.prompt_id = p.id AND pl.prompt_label_id IN ({labels}))"
+            ));
+        }
         let sql = format!(
-            "SELECT {} FROM prompts AS p WHERE p.id <= $1 ORDER BY p.id DESC LIMIT {}",
+            "SELECT {} FROM prompts AS p WHERE {} ORDER BY p.id DESC LIMIT {}",
             PromptRecord::columns(self.dialect),
+            conditions.join(" AND "),
             limit + 1
         );
-        let rows = self.reader.exec().fetch_all(Statement::new(sql, [cursor.unwrap_or(i64::MAX).into()])).await?;
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, values)).await?;
         let prompts = rows.iter().map(PromptRecord::from_row).collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(prompts, limit, |prompt| prompt.id))
     }

@@ -350,6 +350,7 @@ macro_rules! store_suite {
             random_filters_select_what_the_reference_evaluator_selects,
             trace_and_session_filters_use_aggregates_and_comprehensions,
             prompt_versions_are_immutable_and_tags_point_at_one_version_per_prompt,
+            prompt_labels_apply_to_prompts_and_filter_their_list,
             project_activity_follows_ingest_deletion_and_transfer,
             root_spans_sort_by_start_latency_and_tokens_across_pages,
             the_first_examples_of_a_version_come_oldest_first_within_a_split,

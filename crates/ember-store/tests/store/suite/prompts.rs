@@ -1,7 +1,7 @@
 //! The prompt hub in the store: versions added to a prompt by name, listed newest first, and
 //! tags that point at one version per prompt.
 
-use ember_store::{NewPrompt, PromptChanges, PromptVersionInput, Store, StoreError};
+use ember_store::{NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptVersionInput, Store, StoreError};
 use serde_json::json;
 
 fn version(model: &str, text: &str) -> PromptVersionInput {
@@ -68,7 +68,7 @@ pub async fn prompt_versions_are_immutable_and_tags_point_at_one_version_per_pro
     assert!(matches!(store.delete_prompt_version_tag(9_999, "x").await, Err(StoreError::NotFound(_))));
 
     // Prompts list newest first; patches change description and metadata only.
-    let listed = store.list_prompts(None, 10).await.unwrap();
+    let listed = store.list_prompts(None, 10, &PromptFilter::default()).await.unwrap();
     assert_eq!(listed.items.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["summary", "qa"]);
     let patched = store
         .patch_prompt(prompt.id, &PromptChanges { description: Some(None), metadata: Some(json!({"team": "new"})) })
@@ -92,4 +92,50 @@ pub async fn prompt_versions_are_immutable_and_tags_point_at_one_version_per_pro
     let (_, ordered_version) = store.create_prompt_version(&new, &ordered).await.unwrap();
     let read_back = store.get_prompt_version(ordered_version.id).await.unwrap().unwrap();
     assert_eq!(read_back.content.template.to_string(), ordered.template.to_string());
+}
+
+pub async fn prompt_labels_apply_to_prompts_and_filter_their_list(store: Store) {
+    let empty = json!({});
+    let mut ids = Vec::new();
+    for name in ["test-one", "another", "test-another", "plain"] {
+        let new = NewPrompt { name, description: None, metadata: &empty, source_prompt_id: None };
+        ids.push(store.create_prompt_version(&new, &version("gpt-4o", "hi")).await.unwrap().0.id);
+    }
+    let red = store.create_prompt_label("red", Some("hot"), "#FF0000").await.unwrap();
+    let green = store.create_prompt_label("green", None, "#00ff00").await.unwrap();
+    assert!(matches!(store.create_prompt_label("red", None, "#000000").await, Err(StoreError::Conflict(_))));
+
+    // Applying is additive and idempotent; an unknown label changes nothing.
+    store.add_prompt_labels(ids[0], &[red.id]).await.unwrap();
+    store.add_prompt_labels(ids[1], &[red.id, green.id]).await.unwrap();
+    store.add_prompt_labels(ids[1], &[red.id]).await.unwrap();
+    store.add_prompt_labels(ids[2], &[green.id]).await.unwrap();
+    assert!(matches!(store.add_prompt_labels(ids[3], &[green.id, 9_999]).await, Err(StoreError::NotFound(_))));
+    assert!(store.labels_of_prompt(ids[3]).await.unwrap().is_empty());
+    assert_eq!(store.labels_of_prompt(ids[1]).await.unwrap(), vec![red.clone(), green.clone()]);
+    assert_eq!((store.prompt_label_usage(red.id).await.unwrap(), store.prompt_label_usage(green.id).await.unwrap()), (2, 2));
+
+    let names = |page: ember_store::Page<ember_store::PromptRecord>| page.items.into_iter().map(|p| p.name).collect::<Vec<_>>();
+    let list = |name_contains: Option<&'static str>, label_ids: Vec<i64>| {
+        let store = store.clone();
+        async move { names(store.list_prompts(None, 10, &PromptFilter { name_contains, label_ids: &label_ids }).await.unwrap()) }
+    };
+    assert_eq!(list(Some("TEST"), vec![]).await, ["test-another", "test-one"], "names match in any case");
+    assert_eq!(list(Some("%"), vec![]).await, Vec::<String>::new(), "LIKE wildcards are literal");
+    assert_eq!(list(None, vec![red.id]).await, ["another", "test-one"]);
+    assert_eq!(list(None, vec![red.id, green.id]).await, ["test-another", "another", "test-one"], "any of the labels");
+    assert_eq!(list(Some("test"), vec![green.id]).await, ["test-another"]);
+
+    // Taking labels off, renaming, deleting (which takes them off every prompt).
+    store.remove_prompt_labels(ids[1], &[red.id, 9_999]).await.unwrap();
+    assert_eq!(store.labels_of_prompt(ids[1]).await.unwrap(), vec![green.clone()]);
+    let changes = PromptLabelChanges { name: Some("scarlet".into()), description: Some(None) };
+    let renamed = store.patch_prompt_label(red.id, &changes).await.unwrap().unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.description), ("scarlet", None));
+    let taken = PromptLabelChanges { name: Some("green".into()), description: None };
+    assert!(matches!(store.patch_prompt_label(red.id, &taken).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.delete_prompt_labels(&[green.id, 9_999]).await.unwrap(), vec![green.id]);
+    assert!(store.labels_of_prompt(ids[2]).await.unwrap().is_empty());
+    let page = store.list_prompt_labels(None, 10).await.unwrap();
+    assert_eq!(page.items.iter().map(|label| label.name.as_str()).collect::<Vec<_>>(), ["scarlet"]);
 }
