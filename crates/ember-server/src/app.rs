@@ -202,7 +202,16 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> Response {
+/// Unknown paths: a browser gets the UI's not-found page, a client the plain answer.
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    #[cfg(feature = "ui")]
+    {
+        let accept = headers.get(axum::http::header::ACCEPT).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        if accept.contains("text/html") {
+            return crate::ui::not_found_page();
+        }
+    }
+    let _ = headers;
     (StatusCode::NOT_FOUND, "Not Found").into_response()
 }
 

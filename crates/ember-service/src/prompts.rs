@@ -112,7 +112,12 @@ impl Prompts<'_> {
 
     /// A new prompt (409 when the name is taken) with its first version, tagged with `tags`
     /// (`(name, description)`), as GraphQL's `createChatPrompt` makes one.
-    pub async fn create_new(&self, caller: &Caller, request: PromptRequest, tags: &[(String, Option<String>)]) -> Result<PromptVersionRecord> {
+    pub async fn create_new(
+        &self,
+        caller: &Caller,
+        request: PromptRequest,
+        tags: &[(String, Option<String>)],
+    ) -> Result<PromptVersionRecord> {
         check_tag_names(tags)?;
         if is_identifier(&request.name) && self.services.store.get_prompt_by_name(&request.name).await?.is_some() {
             return Err(ServiceError::conflict(format!("A prompt named '{}' already exists", request.name)));
@@ -219,7 +224,9 @@ impl Prompts<'_> {
     /// A tag by rowid; 404 when there is none.
     pub async fn tag(&self, _caller: &Caller, id: i64) -> Result<PromptVersionTagRecord> {
         let tag = self.services.store.get_prompt_version_tag(id).await?;
-        tag.ok_or_else(|| ServiceError::not_found(format!("Prompt version tag {} not found", GlobalId::encode(GlobalType::PromptVersionTag, id))))
+        tag.ok_or_else(|| {
+            ServiceError::not_found(format!("Prompt version tag {} not found", GlobalId::encode(GlobalType::PromptVersionTag, id)))
+        })
     }
 
     /// Tags a version (moving the tag from another version of the prompt).

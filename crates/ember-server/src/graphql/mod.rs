@@ -135,16 +135,18 @@ impl SpanQueries {
                 let experiment = services.experiments().get(caller, global.rowid).await;
                 Ok(Node::Experiment(experiments::Experiment(experiment.map_err(graphql_error)?)))
             }
-            Some(GlobalType::Prompt) => Ok(Node::Prompt(prompts::Prompt(services.prompts().by_rowid(caller, global.rowid).await.map_err(graphql_error)?))),
-            Some(GlobalType::PromptVersion) => {
-                Ok(Node::PromptVersion(prompts::PromptVersion(services.prompts().version(caller, global.rowid).await.map_err(graphql_error)?)))
+            Some(GlobalType::Prompt) => {
+                Ok(Node::Prompt(prompts::Prompt(services.prompts().by_rowid(caller, global.rowid).await.map_err(graphql_error)?)))
             }
-            Some(GlobalType::PromptVersionTag) => {
-                Ok(Node::PromptVersionTag(prompts::PromptVersionTag(services.prompts().tag(caller, global.rowid).await.map_err(graphql_error)?)))
-            }
-            Some(GlobalType::PromptLabel) => {
-                Ok(Node::PromptLabel(prompts::PromptLabel(services.prompt_labels().resolve(caller, global.rowid).await.map_err(graphql_error)?)))
-            }
+            Some(GlobalType::PromptVersion) => Ok(Node::PromptVersion(prompts::PromptVersion(
+                services.prompts().version(caller, global.rowid).await.map_err(graphql_error)?,
+            ))),
+            Some(GlobalType::PromptVersionTag) => Ok(Node::PromptVersionTag(prompts::PromptVersionTag(
+                services.prompts().tag(caller, global.rowid).await.map_err(graphql_error)?,
+            ))),
+            Some(GlobalType::PromptLabel) => Ok(Node::PromptLabel(prompts::PromptLabel(
+                services.prompt_labels().resolve(caller, global.rowid).await.map_err(graphql_error)?,
+            ))),
             Some(GlobalType::Project) => {
                 let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;
                 Ok(Node::Project(ProjectNode(project.ok_or_else(missing)?)))

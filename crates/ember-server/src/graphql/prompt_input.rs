@@ -5,8 +5,9 @@
 
 use async_graphql::{Enum, InputObject, InputValueError, InputValueResult, Json, OneofObject, Scalar, ScalarType};
 use ember_core::prompt::{
-    ContentPart, FunctionDefinition, InvocationParameters, JsonSchemaDefinition, MessageContent, ModelProvider, PromptMessage, PromptTemplate,
-    PromptTool, PromptTools, PromptVersionData, ResponseFormat, Role, TemplateFormat, TemplateType, ToolCallFunction, ToolChoice,
+    ContentPart, FunctionDefinition, InvocationParameters, JsonSchemaDefinition, MessageContent, ModelProvider, PromptMessage,
+    PromptTemplate, PromptTool, PromptTools, PromptVersionData, ResponseFormat, Role, TemplateFormat, TemplateType, ToolCallFunction,
+    ToolChoice,
 };
 use serde_json::{Map, Value};
 
@@ -260,7 +261,9 @@ impl ContentPartInput {
                 let function = ToolCallFunction::Function { name: call.tool_call.name, arguments: call.tool_call.arguments };
                 ContentPart::ToolCall { tool_call_id: call.tool_call_id, tool_call: function }
             }
-            ContentPartInput::ToolResult(result) => ContentPart::ToolResult { tool_call_id: result.tool_call_id, tool_result: result.result.0 },
+            ContentPartInput::ToolResult(result) => {
+                ContentPart::ToolResult { tool_call_id: result.tool_call_id, tool_result: result.result.0 }
+            }
         })
     }
 }

@@ -10,7 +10,9 @@ use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObje
 use ember_core::time::format_nanos;
 use ember_core::{ErrorCode, GlobalId, GlobalType};
 use ember_service::prompts::PromptRequest;
-use ember_store::{PromptFilter as ListFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionRecord, PromptVersionTagRecord};
+use ember_store::{
+    PromptFilter as ListFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionRecord, PromptVersionTagRecord,
+};
 use serde_json::Value;
 
 use super::connection::{edges_wanted, keyset, resume_after};
@@ -81,7 +83,12 @@ impl Prompt {
     }
 
     /// The versions, newest first.
-    async fn prompt_versions(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, PromptVersion>> {
+    async fn prompt_versions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, PromptVersion>> {
         let (services, caller) = context(ctx)?;
         let page = services.prompts().versions_of(caller, &self.0, resume_after(after.as_deref())?, edges_wanted(first)?).await;
         Ok(keyset(page.map_err(graphql_error)?, |version| version.id, PromptVersion))
@@ -364,7 +371,8 @@ impl PromptMutations {
             Some(Value::Object(metadata)) => Some(metadata),
             Some(_) => return Err(bad_input(ErrorCode::Unprocessable, "metadata must be a JSON object")),
         };
-        let request = PromptRequest { name: input.name.0, description: input.description, metadata, version: version_of(input.prompt_version)? };
+        let request =
+            PromptRequest { name: input.name.0, description: input.description, metadata, version: version_of(input.prompt_version)? };
         let created = services.prompts().create_new(caller, request, &tags_of(input.tags)).await.map_err(graphql_error)?;
         Ok(Prompt(services.prompts().by_rowid(caller, created.prompt_id).await.map_err(graphql_error)?))
     }
@@ -383,11 +391,16 @@ impl PromptMutations {
     async fn set_prompt_version_tag(&self, ctx: &Context<'_>, input: SetPromptVersionTagInput) -> Result<PromptVersionTagMutationPayload> {
         let (services, caller) = context(ctx)?;
         let prompts = services.prompts();
-        let version = prompts.version(caller, rowid_of(&input.prompt_version_id, GlobalType::PromptVersion)?).await.map_err(graphql_error)?;
+        let version =
+            prompts.version(caller, rowid_of(&input.prompt_version_id, GlobalType::PromptVersion)?).await.map_err(graphql_error)?;
         prompts.tag_version(caller, version.id, &input.name.0, input.description.as_deref()).await.map_err(graphql_error)?;
         let prompt = prompts.by_rowid(caller, version.prompt_id).await.map_err(graphql_error)?;
         let tag = prompts.tags_of(caller, &prompt).await.map_err(graphql_error)?.into_iter().find(|tag| tag.name == input.name.0);
-        Ok(PromptVersionTagMutationPayload { prompt_version_tag: tag.map(PromptVersionTag), prompt: Prompt(prompt), query: QueryRoot::default() })
+        Ok(PromptVersionTagMutationPayload {
+            prompt_version_tag: tag.map(PromptVersionTag),
+            prompt: Prompt(prompt),
+            query: QueryRoot::default(),
+        })
     }
 
     async fn delete_prompt_version_tag(
@@ -397,7 +410,8 @@ impl PromptMutations {
     ) -> Result<PromptVersionTagMutationPayload> {
         let (services, caller) = context(ctx)?;
         let prompts = services.prompts();
-        let tag = prompts.tag(caller, rowid_of(&input.prompt_version_tag_id, GlobalType::PromptVersionTag)?).await.map_err(graphql_error)?;
+        let tag =
+            prompts.tag(caller, rowid_of(&input.prompt_version_tag_id, GlobalType::PromptVersionTag)?).await.map_err(graphql_error)?;
         let version = prompts.version(caller, tag.prompt_version_id).await.map_err(graphql_error)?;
         prompts.untag_version(caller, version.id, &tag.name).await.map_err(graphql_error)?;
         let prompt = prompts.by_rowid(caller, version.prompt_id).await.map_err(graphql_error)?;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::error::UiResult;
 use super::format;
+use super::ids::{DatasetPage, PageId, UiPath};
 use super::layout::{shell, Section};
 use crate::caller::RequestCaller;
 use crate::AppState;
@@ -60,7 +61,7 @@ fn json_preview(value: &Value) -> String {
 pub async fn page(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Path(dataset_id): Path<i64>,
+    UiPath(PageId(dataset_id, ..)): UiPath<PageId<DatasetPage>>,
     Query(query): Query<DatasetQuery>,
 ) -> UiResult<Markup> {
     let dataset = state.services.datasets().resolve(&caller, DatasetRef::Id(dataset_id)).await?;

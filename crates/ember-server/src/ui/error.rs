@@ -21,6 +21,10 @@ impl UiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         UiError { status: StatusCode::BAD_REQUEST, message: message.into() }
     }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        UiError { status: StatusCode::NOT_FOUND, message: message.into() }
+    }
 }
 
 impl From<ServiceError> for UiError {

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
+use ember_core::GlobalType;
 use ember_service::datasets::DatasetRef;
 use ember_store::{ExperimentRecord, ExportedRun};
 use maud::{html, Markup};
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use super::error::{UiError, UiResult};
 use super::format;
+use super::ids::{rowid_in, DatasetPage, PageId, UiPath};
 use super::layout::{shell, Section};
 use crate::caller::RequestCaller;
 use crate::AppState;
@@ -29,15 +31,17 @@ fn output_text(output: &Value) -> String {
 pub async fn compare(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Path(dataset_id): Path<i64>,
+    UiPath(PageId(dataset_id, ..)): UiPath<PageId<DatasetPage>>,
     RawQuery(query): RawQuery,
 ) -> UiResult<Markup> {
     let experiments_service = state.services.experiments();
     let dataset = state.services.datasets().resolve(&caller, DatasetRef::Id(dataset_id)).await?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
     let mut ids: Vec<i64> = Vec::new();
-    for (key, value) in pairs.iter().filter(|(k, _)| k == "experiment") {
-        let id = value.parse::<i64>().map_err(|_| UiError::bad_request(format!("{key}={value} is not an experiment id.")))?;
+    // `experiment=<rowid>` from ember's form, `experimentId=<GlobalID>` from Phoenix's links.
+    for (key, value) in pairs.iter().filter(|(k, _)| k == "experiment" || k == "experimentId") {
+        let id = rowid_in(value, GlobalType::Experiment)
+            .ok_or_else(|| UiError::bad_request(format!("{key}={value} is not an experiment id.")))?;
         if !ids.contains(&id) {
             ids.push(id);
         }

@@ -9,10 +9,12 @@ mod datasets;
 pub(crate) mod error;
 mod experiments;
 mod format;
+mod ids;
 mod layout;
 mod project;
 mod projects;
 mod prompts;
+mod redirects;
 mod session;
 mod settings;
 mod span_view;
@@ -39,6 +41,9 @@ pub fn router() -> Router<AppState> {
         .route("/projects", get(projects::page).post(projects::create))
         .route("/projects/{project_id}", get(project::page))
         .route("/projects/{project_id}/delete", post(projects::delete))
+        .route("/projects/{project_id}/traces", get(redirects::project_traces))
+        .route("/projects/{project_id}/spans", get(redirects::project_spans))
+        .route("/projects/{project_id}/sessions", get(redirects::project_sessions))
         .route("/projects/{project_id}/traces/{trace_id}", get(trace::page))
         .route("/projects/{project_id}/annotations", post(annotate::save))
         .route("/projects/{project_id}/annotations/delete", post(annotate::delete))
@@ -46,9 +51,13 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{project_id}/dataset-examples", post(datasets::from_spans))
         .route("/datasets", get(datasets::list))
         .route("/datasets/{dataset_id}", get(datasets::page))
+        .route("/datasets/{dataset_id}/experiments", get(redirects::dataset_experiments))
         .route("/datasets/{dataset_id}/compare", get(experiments::compare))
         .route("/prompts", get(prompts::list))
         .route("/prompts/{prompt_id}", get(prompts::page))
+        .route("/redirects/spans/{span_id}", get(redirects::span))
+        .route("/redirects/traces/{trace_id}", get(redirects::trace))
+        .route("/redirects/sessions/{session_id}", get(redirects::session))
         .route("/settings", get(settings::page))
         .route("/settings/annotation-configs", post(settings::create))
         .route("/settings/annotation-configs/{config_id}", post(settings::update))
@@ -56,7 +65,17 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::map_response(page_headers))
 }
 
-async fn page_headers(mut response: Response) -> Response {
+/// The not-found page, for paths no route serves.
+pub(crate) fn not_found_page() -> Response {
+    use axum::response::IntoResponse;
+    with_page_headers(error::UiError::not_found("There is no page here.").into_response())
+}
+
+async fn page_headers(response: Response) -> Response {
+    with_page_headers(response)
+}
+
+fn with_page_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -1,7 +1,7 @@
 //! A project: summary and charts over the time range, then its traces, spans or sessions,
 //! filtered with Phoenix's filter language and paged by keyset.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use ember_service::{Caller, ProjectRef};
 use ember_store::{ActivityWindow, Filter, Grain, Page, Project, QueryError, RootSpanQuery, RootSpanSort, SpanFilters, SpanRecord};
 use maud::{html, Markup};
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::charts;
 use super::error::{UiError, UiResult};
 use super::format;
+use super::ids::{PageId, ProjectPage, UiPath};
 use super::layout::{shell, Section};
 use super::span_view::{attribute_text, status_badge};
 use super::window::TimeRange;
@@ -99,7 +100,7 @@ fn tab_key(tab: Tab) -> &'static str {
 pub async fn page(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Path(project_id): Path<i64>,
+    UiPath(PageId(project_id, ..)): UiPath<PageId<ProjectPage>>,
     Query(query): Query<ProjectQuery>,
 ) -> UiResult<Markup> {
     let project = state.services.projects().resolve(&caller, ProjectRef::Id(project_id)).await?;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use ember_store::{PromptVersionInput, PromptVersionRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -11,6 +11,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::error::UiResult;
 use super::format;
+use super::ids::{PageId, PromptPage, UiPath};
 use super::layout::{shell, Section};
 use crate::caller::RequestCaller;
 use crate::AppState;
@@ -79,7 +80,7 @@ fn diff(older: &PromptVersionRecord, newer: &PromptVersionRecord) -> Markup {
 pub async fn page(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Path(prompt_id): Path<i64>,
+    UiPath(PageId(prompt_id, ..)): UiPath<PageId<PromptPage>>,
     Query(query): Query<DiffQuery>,
 ) -> UiResult<Markup> {
     let prompts = state.services.prompts();

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use ember_core::AnnotationTarget;
 use ember_service::ProjectRef;
 use ember_store::{AnnotationRecord, SpanFilters, SpanRecord};
@@ -11,6 +11,7 @@ use maud::{html, Markup};
 
 use super::error::UiResult;
 use super::format;
+use super::ids::{PageId, ProjectPage, SessionPage, UiPath};
 use super::layout::{shell, Section};
 use super::span_view::{attribute_text, rich_text, status_badge};
 use crate::caller::RequestCaller;
@@ -19,7 +20,7 @@ use crate::AppState;
 pub async fn page(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Path((project_id, session_rowid)): Path<(i64, i64)>,
+    UiPath((PageId(project_id, ..), PageId(session_rowid, ..))): UiPath<(PageId<ProjectPage>, PageId<SessionPage>)>,
 ) -> UiResult<Markup> {
     let services = &state.services;
     let project = services.projects().resolve(&caller, ProjectRef::Id(project_id)).await?;

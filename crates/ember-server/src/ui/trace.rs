@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use ember_core::AnnotationTarget;
 use ember_service::ProjectRef;
 use ember_store::{AnnotationConfig, AnnotationRecord, SpanOutline, SpanRecord};
@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::error::UiResult;
 use super::format;
+use super::ids::{PageId, ProjectPage, UiPath};
 use super::layout::{shell, Section};
 use super::span_view;
 use crate::caller::RequestCaller;
@@ -68,7 +69,7 @@ fn bar_class(outline: &SpanOutline) -> &'static str {
 pub async fn page(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Path((project_id, trace_id)): Path<(i64, String)>,
+    UiPath((PageId(project_id, ..), trace_id)): UiPath<(PageId<ProjectPage>, String)>,
     Query(query): Query<TraceQuery>,
 ) -> UiResult<Markup> {
     let services = &state.services;

@@ -114,11 +114,19 @@ async fn chat_prompts_made_through_the_graph_read_back_through_rest() {
 
     // The tag is a node; the prompt's version by tag is the latest.
     let tag_id = prompt["versionTags"][0]["id"].clone();
-    let tag = graphql(&app, "query ($id: ID!) { node(id: $id) { ... on PromptVersionTag { name description promptVersionId user { id } } } }", json!({"id": tag_id})).await;
+    let tag = graphql(
+        &app,
+        "query ($id: ID!) { node(id: $id) { ... on PromptVersionTag { name description promptVersionId user { id } } } }",
+        json!({"id": tag_id}),
+    )
+    .await;
     assert_eq!(tag["data"]["node"], json!({"name": "production", "description": "live", "promptVersionId": version_id, "user": null}));
     let by_tag = "query ($id: ID!) { node(id: $id) { ... on Prompt { version(tagName: \"production\") { id templateType templateFormat modelProvider } } } }";
     let tagged = graphql(&app, by_tag, json!({"id": prompt_id})).await;
-    assert_eq!(tagged["data"]["node"]["version"], json!({"id": version_id, "templateType": "CHAT", "templateFormat": "MUSTACHE", "modelProvider": "ANTHROPIC"}));
+    assert_eq!(
+        tagged["data"]["node"]["version"],
+        json!({"id": version_id, "templateType": "CHAT", "templateFormat": "MUSTACHE", "modelProvider": "ANTHROPIC"})
+    );
 
     // A second version, tagged through the graph; the tag moves to it.
     let add = "mutation ($input: CreateChatPromptVersionInput!) { createChatPromptVersion(input: $input) { promptVersions { edges { node { id modelName } } } } }";
@@ -128,7 +136,10 @@ async fn chat_prompts_made_through_the_graph_read_back_through_rest() {
     assert_eq!(versions[0]["node"]["modelName"], "gpt-4o", "newest first");
     let second_id = versions[0]["node"]["id"].clone();
     let openai = app.get("/v1/prompts/weather/latest").await.json();
-    assert_eq!(openai["data"]["invocation_parameters"], json!({"type": "openai", "openai": {"temperature": 0.1, "reasoning_effort": "low"}}));
+    assert_eq!(
+        openai["data"]["invocation_parameters"],
+        json!({"type": "openai", "openai": {"temperature": 0.1, "reasoning_effort": "low"}})
+    );
     let set = "mutation ($input: SetPromptVersionTagInput!) { setPromptVersionTag(input: $input) { promptVersionTag { id promptVersionId } prompt { id } } }";
     let moved = graphql(&app, set, json!({"input": {"promptVersionId": second_id, "name": "production"}})).await;
     assert_eq!(moved["data"]["setPromptVersionTag"]["promptVersionTag"]["promptVersionId"], second_id);
@@ -184,7 +195,12 @@ async fn prompt_labels_filter_the_prompt_list() {
     }
     let list = "query ($filter: PromptFilter, $labelIds: [ID!]) { prompts(first: 10, filter: $filter, labelIds: $labelIds) { edges { node { name labels { name usageCount } } } } }";
     let names = |answer: &Value| -> Vec<String> {
-        answer["data"]["prompts"]["edges"].as_array().unwrap().iter().map(|edge| edge["node"]["name"].as_str().unwrap().to_string()).collect()
+        answer["data"]["prompts"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["name"].as_str().unwrap().to_string())
+            .collect()
     };
     let by_name = graphql(&app, list, json!({"filter": {"col": "name", "value": "TEST"}, "labelIds": null})).await;
     assert_eq!(names(&by_name), ["test-another", "test-prompt"], "{by_name}");
@@ -194,7 +210,10 @@ async fn prompt_labels_filter_the_prompt_list() {
     assert_eq!(names(&by_either), ["test-another", "another-prompt", "test-prompt"]);
     let both = graphql(&app, list, json!({"filter": {"col": "name", "value": "test"}, "labelIds": [labels[1]]})).await;
     assert_eq!(names(&both), ["test-another"]);
-    assert_eq!(by_red["data"]["prompts"]["edges"][0]["node"]["labels"], json!([{"name": "red", "usageCount": 2}, {"name": "green", "usageCount": 2}]));
+    assert_eq!(
+        by_red["data"]["prompts"]["edges"][0]["node"]["labels"],
+        json!([{"name": "red", "usageCount": 2}, {"name": "green", "usageCount": 2}])
+    );
 
     // Unknown labels change nothing; unsetting and deleting take labels off.
     let unknown = graphql(&app, set, json!({"input": {"promptId": ids[2], "promptLabelIds": [labels[0], "UHJvbXB0TGFiZWw6OTk5"]}})).await;

@@ -3,7 +3,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use ember_otlp::fixtures::{request, span, span_id, trace_id};
+use ember_core::{GlobalId, GlobalType};
+use ember_otlp::fixtures::{request, span, span_id, string_attribute, trace_id, with_attributes};
 
 use crate::common::{test_app, TestApp, TestResponse};
 
@@ -86,6 +87,71 @@ async fn pages_name_what_is_missing_or_malformed() {
     let trace = app.get(&format!("/projects/{project}/traces/{}?span={}", trace_id(1), span_id(2))).await;
     assert_eq!(trace.status, StatusCode::OK);
     assert!(trace.text().contains("LLM-2"));
+}
+
+/// Where a redirect points.
+fn location(response: &TestResponse) -> &str {
+    assert!(response.status.is_redirection(), "{} {}", response.status, response.text());
+    response.headers["location"].to_str().unwrap()
+}
+
+#[tokio::test]
+async fn phoenix_links_open_ember_pages() {
+    let app = test_app().await;
+    let in_session = with_attributes(span(1, 1, None, "CHAIN"), vec![string_attribute("session.id", "chat-7")]);
+    app.ingest(&request(Some("p"), vec![in_session, span(1, 2, Some(1), "LLM")])).await;
+    let project = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let project_gid = GlobalId::encode(GlobalType::Project, project);
+    let session = app.get("/v1/projects/p/sessions").await.json()["data"][0]["id"].as_str().unwrap().to_string();
+    let session_rowid = GlobalId::decode_as(&session, GlobalType::ProjectSession).unwrap();
+
+    // Pages take Phoenix's GlobalIDs where they take rowids.
+    let by_gid = app.get(&format!("/projects/{project_gid}")).await;
+    assert_eq!(by_gid.status, StatusCode::OK);
+    assert!(by_gid.text().contains(&format!("href=\"/projects/{project}?tab=spans")), "links use rowids");
+    let trace = app.get(&format!("/projects/{project_gid}/traces/{}?span={}", trace_id(1), span_id(2))).await;
+    assert!(trace.status.is_success() && trace.text().contains("LLM-2"));
+    assert_eq!(app.get(&format!("/projects/{project_gid}/sessions/{session}")).await.status, StatusCode::OK);
+    assert_eq!(location(&app.get(&format!("/projects/{project_gid}/spans")).await), format!("/projects/{project}?tab=spans"));
+    assert_eq!(location(&app.get(&format!("/projects/{project_gid}/sessions")).await), format!("/projects/{project}?tab=sessions"));
+    assert_eq!(location(&app.get(&format!("/projects/{project_gid}/traces")).await), format!("/projects/{project}"));
+
+    // Phoenix's redirects by OpenTelemetry and session ids.
+    let to_span = format!("/projects/{project}/traces/{}?span={}", trace_id(1), span_id(2));
+    assert_eq!(location(&app.get(&format!("/redirects/spans/{}", span_id(2))).await), to_span);
+    assert_eq!(
+        location(&app.get(&format!("/redirects/traces/{}", trace_id(1))).await),
+        format!("/projects/{project}/traces/{}", trace_id(1))
+    );
+    assert_eq!(location(&app.get("/redirects/sessions/chat-7").await), format!("/projects/{project}/sessions/{session_rowid}"));
+    assert_error_page(&app.get("/redirects/spans/0000000000000000").await, StatusCode::NOT_FOUND, "There is no span");
+    assert_error_page(&app.get(&format!("/redirects/traces/{}", "0".repeat(32))).await, StatusCode::NOT_FOUND, "Trace not found");
+
+    // The links the Python client prints after an experiment.
+    let dataset = app
+        .post_json("/v1/datasets/upload?sync=true", &serde_json::json!({"name": "d", "inputs": [{"q": 1}], "outputs": [{"a": 2}]}))
+        .await
+        .json();
+    let dataset_gid = dataset["data"]["dataset_id"].as_str().unwrap().to_string();
+    let dataset_rowid = GlobalId::decode_as(&dataset_gid, GlobalType::Dataset).unwrap();
+    assert_eq!(
+        location(&app.get(&format!("/datasets/{dataset_gid}/experiments")).await),
+        format!("/datasets/{dataset_rowid}?tab=experiments")
+    );
+    assert_eq!(app.get(&format!("/datasets/{dataset_gid}")).await.status, StatusCode::OK);
+    let experiment = app.post_json(&format!("/v1/datasets/{dataset_gid}/experiments"), &serde_json::json!({})).await.json();
+    let experiment_gid = experiment["data"]["id"].as_str().unwrap().to_string();
+    let compare = app.get(&format!("/datasets/{dataset_gid}/compare?experimentId={experiment_gid}")).await;
+    assert_eq!(compare.status, StatusCode::OK, "{}", compare.text());
+    assert!(compare.text().contains("Comparing 1 experiments"));
+
+    // Malformed ids and unknown pages are the styled not-found page, not a parse error.
+    for path in ["/projects/not-an-id", "/datasets/RGF0YXNldDp4", &format!("/projects/{project}/sessions/x"), "/prompts/%20"] {
+        assert_error_page(&app.get(path).await, StatusCode::NOT_FOUND, "There is no page at");
+    }
+    let unknown = app.send(Request::get("/no/such/page").header("accept", "text/html").body(Body::empty()).unwrap()).await;
+    assert_error_page(&unknown, StatusCode::NOT_FOUND, "There is no page here.");
+    assert_eq!(app.get("/v1/no/such/route").await.text(), "Not Found", "clients keep the plain answer");
 }
 
 #[tokio::test]

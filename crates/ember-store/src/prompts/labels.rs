@@ -115,8 +115,7 @@ impl Store {
     pub async fn add_prompt_labels(&self, prompt_id: i64, label_ids: &[i64]) -> Result<()> {
         let mut tx = self.writer.begin().await?;
         for label_id in label_ids {
-            let found =
-                tx.exec().fetch_optional(Statement::new("SELECT 1 FROM prompt_labels WHERE id = $1", [(*label_id).into()])).await?;
+            let found = tx.exec().fetch_optional(Statement::new("SELECT 1 FROM prompt_labels WHERE id = $1", [(*label_id).into()])).await?;
             if found.is_none() {
                 return Err(StoreError::NotFound(format!("prompt label {label_id}")));
             }

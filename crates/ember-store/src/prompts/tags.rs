@@ -41,7 +41,13 @@ impl Store {
 
     pub async fn get_prompt_version_tag(&self, id: i64) -> Result<Option<PromptVersionTagRecord>> {
         let sql = "SELECT id, prompt_version_id, name, description FROM prompt_version_tags WHERE id = $1";
-        self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(PromptVersionTagRecord::from_row).transpose()
+        self.reader
+            .exec()
+            .fetch_optional(Statement::new(sql, [id.into()]))
+            .await?
+            .as_ref()
+            .map(PromptVersionTagRecord::from_row)
+            .transpose()
     }
 
     /// Every tag of a prompt (one per name), by name.
