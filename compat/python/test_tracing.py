@@ -180,3 +180,40 @@ def test_span_query_arrow_stream_reads_back_with_pyarrow(ember, client):
 
     json_frame = client.spans.get_spans_dataframe(project_identifier=project)
     assert sorted(json_frame.index) == sorted(df.index)
+
+
+def test_gen_ai_spans_read_back_as_openinference(ember, client):
+    """Spans carrying only OpenTelemetry GenAI attributes (as GenAI-instrumented SDKs send them)
+    read back with OpenInference's names, as Phoenix 20.26 converts them."""
+    project = "compat-gen-ai"
+    provider = register_provider(project, f"{ember.http}/v1/traces", "http/protobuf")
+    tracer = provider.get_tracer("compat")
+    messages = [{"role": "user", "parts": [{"type": "text", "content": "Weather in Oslo?"}]}]
+    output = [{"role": "assistant", "finish_reason": "stop", "parts": [{"type": "tool_call", "id": "c1", "name": "get_weather", "arguments": {"city": "Oslo"}}]}]
+    with tracer.start_as_current_span("chat gpt-4o", attributes={
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+        "gen_ai.request.temperature": 0.2, "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 5,
+        "gen_ai.usage.cache_read.input_tokens": 4, "gen_ai.input.messages": json.dumps(messages),
+        "gen_ai.output.messages": json.dumps(output), "gen_ai.conversation.id": "conversation-1",
+    }) as chat:
+        with tracer.start_as_current_span("execute_tool get_weather", attributes={
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather", "gen_ai.tool.call.id": "c1",
+            "gen_ai.tool.call.arguments": json.dumps({"city": "Oslo"}), "gen_ai.tool.call.result": json.dumps({"celsius": 3}),
+        }) as tool:
+            pass
+    provider.shutdown()
+    chat_id, tool_id = (format(span.get_span_context().span_id, "016x") for span in (chat, tool))
+
+    df = client.spans.get_spans_dataframe(project_identifier=project)
+    assert df.loc[chat_id, "span_kind"] == "LLM" and df.loc[tool_id, "span_kind"] == "TOOL"
+    assert df.loc[chat_id, "attributes.llm.model_name"] == "gpt-4o"
+    assert df.loc[chat_id, "attributes.llm.provider"] == "openai"
+    assert df.loc[chat_id, "attributes.llm.token_count.total"] == 15
+    assert df.loc[chat_id, "attributes.llm.token_count.prompt_details.cache_read"] == 4
+    assert json.loads(df.loc[chat_id, "attributes.llm.invocation_parameters"]) == {"temperature": 0.2}
+    assert df.loc[chat_id, "attributes.llm.input_messages"] == [{"message.role": "user", "message.content": "Weather in Oslo?"}]
+    [answer] = df.loc[chat_id, "attributes.llm.output_messages"]
+    assert answer["message.tool_calls"] == [{"tool_call.id": "c1", "tool_call.function.name": "get_weather", "tool_call.function.arguments": "{\"city\": \"Oslo\"}"}]
+    assert df.loc[tool_id, "attributes.tool.name"] == "get_weather" and df.loc[tool_id, "attributes.tool.id"] == "c1"
+    assert df.loc[tool_id, "attributes.output.value"] == "{\"celsius\": 3}"
+    assert [s["session_id"] for s in client.sessions.list(project_name=project)] == ["conversation-1"]
