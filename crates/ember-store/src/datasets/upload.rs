@@ -241,7 +241,7 @@ impl Store {
         let mut tally = Tally::default();
         while let Some(batch) = batches.next_batch().await? {
             for external_id in batch.iter().filter_map(|example| example.external_id.as_deref()) {
-                if !seen.insert(external_id.to_string()) {
+                if !seen.insert(as_stored(self.dialect, external_id)) {
                     return Err(StoreError::Invalid(format!("Duplicate example_id in request: '{external_id}'")));
                 }
             }
@@ -340,6 +340,7 @@ impl Store {
         let named: Vec<&str> = batch.iter().filter_map(|example| example.external_id.as_deref()).collect();
         let stored =
             if target.existed && !named.is_empty() { self.stored_examples(tx, target.dataset_id, &named).await? } else { Vec::new() };
+        // Keyed as stored: PostgreSQL stores U+0000 as U+FFFD, so the id sent is compared in that form.
         let by_external_id: HashMap<&str, &StoredExample> =
             stored.iter().filter_map(|example| example.external_id.as_deref().map(|id| (id, example))).collect();
 
@@ -350,7 +351,7 @@ impl Store {
         let mut split_settings: Vec<(i64, &[String], bool)> = Vec::new();
         for example in batch {
             let matched = match example.external_id.as_deref() {
-                Some(external_id) => match by_external_id.get(external_id) {
+                Some(external_id) => match by_external_id.get(as_stored(self.dialect, external_id).as_str()) {
                     Some(stored) => {
                         if !matching.claim(stored.id) {
                             return Err(StoreError::Invalid(format!(

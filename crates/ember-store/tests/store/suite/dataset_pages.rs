@@ -24,3 +24,21 @@ pub async fn the_first_examples_of_a_version_come_oldest_first_within_a_split(st
     let all = store.first_dataset_examples(uploaded.dataset_id, uploaded.version_id, &[], 10).await.unwrap();
     assert_eq!(inputs(all), [0, 1, 2, 3, 4]);
 }
+
+/// An external id with U+0000 (PostgreSQL stores it as U+FFFD) names the same example in every
+/// upload; two ids that are stored alike are one id.
+pub async fn external_ids_with_nul_match_their_stored_example(store: Store) {
+    let example = |text: &str, id: &str| ExampleInput {
+        input: json!({"q": text}),
+        output: json!({}),
+        metadata: json!({}),
+        external_id: Some(id.to_string()),
+        ..Default::default()
+    };
+    let first = store.upload_examples(UploadAction::Append, "nul-ids", None, &json!({}), vec![example("one", "r\0-1")]).await.unwrap();
+    assert_eq!(first.created, 1);
+    let again = store.upload_examples(UploadAction::Append, "nul-ids", None, &json!({}), vec![example("two", "r\0-1")]).await.unwrap();
+    assert_eq!((again.created, again.updated), (0, 1), "the same id patches its example");
+    let unchanged = store.upload_examples(UploadAction::Append, "nul-ids", None, &json!({}), vec![example("two", "r\0-1")]).await.unwrap();
+    assert_eq!((unchanged.created, unchanged.updated, unchanged.version_id), (0, 0, again.version_id));
+}

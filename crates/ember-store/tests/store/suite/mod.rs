@@ -354,6 +354,7 @@ macro_rules! store_suite {
             project_activity_follows_ingest_deletion_and_transfer,
             root_spans_sort_by_start_latency_and_tokens_across_pages,
             the_first_examples_of_a_version_come_oldest_first_within_a_split,
+            external_ids_with_nul_match_their_stored_example,
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,
