@@ -10,7 +10,7 @@ use ember_core::time::now_nanos;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::engine::backend::{as_stored, Statement, Transaction};
+use crate::engine::backend::{as_stored, json_as_stored, Statement, Transaction};
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -358,7 +358,8 @@ impl Store {
                                 "example_id {external_id:?} names an example the upload already matched by its content"
                             )));
                         }
-                        let content = (example.input.clone(), example.output.clone(), example.metadata.clone());
+                        let stored_form = |value| json_as_stored(self.dialect, value).into_owned();
+                        let content = (stored_form(&example.input), stored_form(&example.output), stored_form(&example.metadata));
                         let counted = if !stored.alive {
                             revisions.push((stored.id, Some(example), "CREATE"));
                             tally.created += 1;
@@ -375,7 +376,9 @@ impl Store {
                     None => None,
                 },
                 None => {
-                    let digest = content_digest(&example.input, &example.output, &example.metadata);
+                    let stored_form = |value| json_as_stored(self.dialect, value);
+                    let digest =
+                        content_digest(&stored_form(&example.input), &stored_form(&example.output), &stored_form(&example.metadata));
                     matching.claim_content(&digest).map(|id| (id, false))
                 }
             };

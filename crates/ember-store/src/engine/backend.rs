@@ -59,6 +59,28 @@ pub(crate) fn as_stored(dialect: crate::engine::dialect::Dialect, text: &str) ->
     }
 }
 
+/// A JSON value as the database stores it (see [`without_nul`]), for comparing what an upload
+/// sends with what is stored.
+pub(crate) fn json_as_stored(
+    dialect: crate::engine::dialect::Dialect,
+    value: &serde_json::Value,
+) -> std::borrow::Cow<'_, serde_json::Value> {
+    match dialect {
+        crate::engine::dialect::Dialect::Postgres if has_nul(value) => std::borrow::Cow::Owned(json_without_nul(value.clone())),
+        _ => std::borrow::Cow::Borrowed(value),
+    }
+}
+
+fn has_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(key, value)| key.contains('\0') || has_nul(value)),
+        _ => false,
+    }
+}
+
 fn json_without_nul(value: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     let text = |text: String| if text.contains('\0') { text.replace('\0', "\u{FFFD}") } else { text };

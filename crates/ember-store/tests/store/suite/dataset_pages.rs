@@ -41,4 +41,13 @@ pub async fn external_ids_with_nul_match_their_stored_example(store: Store) {
     assert_eq!((again.created, again.updated), (0, 1), "the same id patches its example");
     let unchanged = store.upload_examples(UploadAction::Append, "nul-ids", None, &json!({}), vec![example("two", "r\0-1")]).await.unwrap();
     assert_eq!((unchanged.created, unchanged.updated, unchanged.version_id), (0, 0, again.version_id));
+
+    // Content with U+0000 matches its stored example too, by id or by content.
+    let with_nul =
+        |id: Option<&str>| ExampleInput { input: json!({"q\0": "a\0b"}), external_id: id.map(str::to_string), ..Default::default() };
+    let stored = store.upload_examples(UploadAction::Append, "nul-ids", None, &json!({}), vec![with_nul(Some("n"))]).await.unwrap();
+    for example in [with_nul(Some("n")), with_nul(None)] {
+        let again = store.upload_examples(UploadAction::Append, "nul-ids", None, &json!({}), vec![example]).await.unwrap();
+        assert_eq!((again.created, again.updated, again.version_id), (0, 0, stored.version_id));
+    }
 }
