@@ -26,7 +26,7 @@ pub fn convert(flat: &mut Vec<(String, Value)>) {
         flat.iter().any(|(k, _)| k == key || k.starts_with(&prefix))
     };
     // Decided against the span's own keys only, before any derived key is added.
-    let kept: Vec<bool> = derived.iter().map(|(key, _)| !carried(key) && !group_of(key).is_some_and(|group| carried(group))).collect();
+    let kept: Vec<bool> = derived.iter().map(|(key, _)| !carried(key) && !group_of(key).is_some_and(&carried)).collect();
     flat.extend(derived.into_iter().zip(kept).filter(|(_, kept)| *kept).map(|(pair, _)| pair));
 }
 
