@@ -124,10 +124,17 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_READ_CONNECTIONS", default_value_t = defaults::READ_CONNECTIONS)]
     pub read_connections: u32,
 
-    /// Phoenix's server secret. When set, secrets stored through `PUT /v1/secrets` are sealed
-    /// with a key derived from it; without it they are stored as given.
+    /// Phoenix's server secret: at least 32 characters with a digit and a lowercase letter
+    /// (checked at startup, as Phoenix checks it), required with `PHOENIX_ENABLE_AUTH`. When set,
+    /// secrets stored through `PUT /v1/secrets` are sealed with a key derived from it; without it
+    /// they are stored as given.
     #[arg(long, env = "PHOENIX_SECRET", hide_env_values = true)]
     pub phoenix_secret: Option<String>,
+
+    /// Phoenix's admin secret, a bearer token that acts as the SYSTEM user once authentication
+    /// is enforced. Held to `PHOENIX_SECRET`'s rules, different from it, and only with it.
+    #[arg(long, env = "PHOENIX_ADMIN_SECRET", hide_env_values = true)]
+    pub admin_secret: Option<String>,
 
     /// Where the playground's providers are and the keys to call them with.
     #[command(flatten)]
@@ -154,8 +161,14 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// Why ember cannot serve as configured: a setting asks for something it does not do yet.
-    pub fn unsupported(&self) -> Option<String> {
+    /// Why ember refuses to serve as configured: secrets Phoenix would refuse (in Phoenix's
+    /// words), or a setting that asks for something ember does not do yet.
+    pub fn refusal(&self) -> Option<String> {
+        let secrets = crate::secret_rules::refusal(self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.enable_auth);
+        secrets.or_else(|| self.unsupported())
+    }
+
+    fn unsupported(&self) -> Option<String> {
         let tls = [
             (self.tls_enabled, "PHOENIX_TLS_ENABLED"),
             (self.tls_enabled_for_http, "PHOENIX_TLS_ENABLED_FOR_HTTP"),

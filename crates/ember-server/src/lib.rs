@@ -21,6 +21,7 @@ mod openapi;
 mod params;
 mod routes;
 mod rows;
+mod secret_rules;
 mod serve;
 mod span_frame;
 #[cfg(feature = "arrow")]

@@ -28,7 +28,7 @@ pub enum ServeError {
     #[error("cannot set up the playground's provider client: {0}")]
     Playground(#[from] ember_evals::providers::ProviderError),
     #[error("{0}")]
-    Unsupported(String),
+    Refused(String),
 }
 
 pub struct Server;
@@ -54,8 +54,8 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
 
 impl Server {
     pub async fn bind(config: &ServeConfig) -> Result<BoundServer, ServeError> {
-        if let Some(reason) = config.unsupported() {
-            return Err(ServeError::Unsupported(reason));
+        if let Some(reason) = config.refusal() {
+            return Err(ServeError::Refused(reason));
         }
         if config.enable_auth {
             tracing::warn!("PHOENIX_ENABLE_AUTH is set, but ember does not enforce authentication yet: every client has full access");

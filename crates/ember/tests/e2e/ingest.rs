@@ -268,27 +268,59 @@ async fn postgres_replicas_ingesting_interleaved_traces_lose_nothing_and_count_r
     }
 }
 
+/// Runs `ember serve` with `settings`, which it must refuse: it exits without ever listening.
+/// Returns what it printed on stderr.
+async fn refused_with(settings: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = std::env::var("EMBER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ember").to_string());
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .arg("serve")
+        .env("PHOENIX_HOST", "127.0.0.1")
+        .env("PHOENIX_PORT", "0")
+        .env("PHOENIX_GRPC_PORT", "0")
+        .env("PHOENIX_WORKING_DIR", dir.path())
+        .env_remove("PHOENIX_SQL_DATABASE_URL")
+        .env_remove("PHOENIX_SECRET")
+        .env_remove("PHOENIX_ADMIN_SECRET")
+        .env_remove("PHOENIX_ENABLE_AUTH")
+        .kill_on_drop(true);
+    for (name, value) in settings {
+        command.env(name, value);
+    }
+    let output = tokio::time::timeout(std::time::Duration::from_secs(30), command.output()).await.expect("ember exited in time").unwrap();
+    assert!(!output.status.success(), "{settings:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).is_empty(), "{settings:?}: ember never says it listens");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Settings ember cannot honour yet stop `ember serve` with a message instead of serving
 /// something else: TLS asked for must not become plain HTTP (Phoenix's suite relies on this too).
 #[tokio::test]
 async fn tls_settings_stop_ember_serve_with_a_message() {
-    let dir = tempfile::tempdir().unwrap();
     for name in ["PHOENIX_TLS_ENABLED", "PHOENIX_TLS_ENABLED_FOR_HTTP", "PHOENIX_TLS_ENABLED_FOR_GRPC"] {
-        let binary = std::env::var("EMBER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ember").to_string());
-        let run = tokio::process::Command::new(binary)
-            .arg("serve")
-            .env("PHOENIX_HOST", "127.0.0.1")
-            .env("PHOENIX_PORT", "0")
-            .env("PHOENIX_GRPC_PORT", "0")
-            .env("PHOENIX_WORKING_DIR", dir.path())
-            .env_remove("PHOENIX_SQL_DATABASE_URL")
-            .env(name, "true")
-            .kill_on_drop(true)
-            .output();
-        let output = tokio::time::timeout(std::time::Duration::from_secs(30), run).await.expect("ember exited in time").unwrap();
-        assert!(!output.status.success(), "{name}");
-        assert!(String::from_utf8_lossy(&output.stdout).is_empty(), "{name}: ember never says it listens");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = refused_with(&[(name, "true")]).await;
         assert!(stderr.contains(&format!("{name} is set, but ember does not serve TLS yet")), "{name}: {stderr}");
+    }
+}
+
+/// Secrets Phoenix would refuse stop `ember serve` with Phoenix's own message.
+#[tokio::test]
+async fn secrets_phoenix_refuses_stop_ember_serve_in_its_words() {
+    let strong = "abcdefghijklmnopqrstuvwxyzabcde1";
+    for (settings, message) in [
+        (vec![("PHOENIX_SECRET", "short")], "Phoenix secret must be at least 32 characters long, and at least one digit"),
+        (vec![("PHOENIX_ENABLE_AUTH", "true")], "`PHOENIX_SECRET` must be set when auth is enabled with `PHOENIX_ENABLE_AUTH`"),
+        (vec![("PHOENIX_ADMIN_SECRET", strong)], "`PHOENIX_ADMIN_SECRET` must be not be set without setting `PHOENIX_SECRET`."),
+        (
+            vec![("PHOENIX_SECRET", strong), ("PHOENIX_ADMIN_SECRET", strong)],
+            "`PHOENIX_ADMIN_SECRET` must be different from `PHOENIX_SECRET`",
+        ),
+    ] {
+        let stderr = refused_with(&settings).await;
+        assert!(stderr.contains(message), "{settings:?}: {stderr}");
+        for (name, value) in &settings {
+            assert!(*name == "PHOENIX_ENABLE_AUTH" || !stderr.contains(value), "{name}'s value is never printed: {stderr}");
+        }
     }
 }
