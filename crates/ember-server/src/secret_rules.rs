@@ -2,8 +2,11 @@
 //! wording (observed: `phoenix serve` refuses to start with each message). A secret is checked
 //! whenever it is set, with authentication on or off.
 
+/// A rule's words in the message, and whether a secret keeps it.
+type Rule = (&'static str, fn(&str) -> bool);
+
 /// What a secret must have, in the words of the message that names the rules it breaks.
-const RULES: [(&str, fn(&str) -> bool); 3] = [
+const RULES: [Rule; 3] = [
     ("must be at least 32 characters long", |secret| secret.chars().count() >= 32),
     ("at least one digit", |secret| secret.chars().any(|c| c.is_ascii_digit())),
     ("at least one lowercase letter", |secret| secret.chars().any(|c| c.is_lowercase())),
