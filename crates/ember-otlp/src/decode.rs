@@ -115,7 +115,12 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
         return Err(format!("span {span_id}: {problem}"));
     }
     let mut flat = decode_key_values(otlp.attributes);
+    let sent = flat.len();
     gen_ai::convert(&mut flat);
+    // Converted GenAI messages add keys, held to the same cap as the keys sent.
+    if let Some(problem) = crate::attributes::too_many_attributes(flat.len() - sent) {
+        return Err(format!("span {span_id}: its gen_ai attributes convert to too many: {problem}"));
+    }
     normalise_values(&mut flat);
     let span_kind = flat
         .iter()
@@ -314,6 +319,18 @@ mod tests {
         let decoded = decode_export(request(vec![wide, otlp_span(8)], None), None);
         assert_eq!((decoded.spans.len(), decoded.rejected_spans), (1, 1));
         assert!(decoded.rejection_reasons[0].ends_with("attributes; at most 10000 are accepted"), "{:?}", decoded.rejection_reasons);
+    }
+
+    #[test]
+    fn gen_ai_messages_that_convert_to_too_many_attributes_are_rejected_by_name() {
+        let messages = |count: usize| {
+            let list: Vec<serde_json::Value> = (0..count).map(|_| json!({"role": "user", "parts": []})).collect();
+            kv("gen_ai.input.messages", any_value::Value::StringValue(serde_json::Value::Array(list).to_string()))
+        };
+        // One role each (the span carries its kind): 10,000 derived keys pass, 10,001 do not.
+        let decoded = decode_export(request(vec![with(otlp_span(7), messages(10_000)), with(otlp_span(8), messages(10_001))], None), None);
+        assert_eq!((decoded.spans.len(), decoded.rejected_spans), (1, 1));
+        assert!(decoded.rejection_reasons[0].contains("its gen_ai attributes convert to too many"), "{:?}", decoded.rejection_reasons);
     }
 
     fn with(mut span: opentelemetry_proto::tonic::trace::v1::Span, attribute: KeyValue) -> opentelemetry_proto::tonic::trace::v1::Span {

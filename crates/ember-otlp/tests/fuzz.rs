@@ -1,4 +1,4 @@
-//! Fuzz targets (see `ember-fuzz`): OTLP protobuf and JSON decoding into spans, and attribute
+//! Fuzz targets (see `ember-fuzz`): OTLP protobuf and JSON decoding into spans, GenAI conversion, and attribute
 //! unflattening, never panic; every span they produce can be stored.
 
 use ember_fuzz::{fuzz, mutated};
@@ -114,6 +114,38 @@ fn otlp_protobuf_decoding() {
 #[test]
 fn otlp_json_decoding() {
     fuzz_decoder("otlp_json", |request| serde_json::to_vec(request).unwrap(), decode_json);
+}
+
+/// The JSON texts GenAI attributes carry (messages, instructions, tool definitions, documents,
+/// a tool call's arguments), mutated, on one span: conversion never panics and what it adds can
+/// be stored.
+#[test]
+fn gen_ai_conversion() {
+    const KEYS: [&str; 7] = [
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.system_instructions",
+        "gen_ai.tool.definitions",
+        "gen_ai.retrieval.documents",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+    ];
+    let seeds: Vec<Vec<u8>> = [
+        r#"[{"role":"user","parts":[{"type":"text","content":"hi"},{"type":"uri","modality":"image","uri":"https://x"},{"type":"blob","mime_type":"image/png","content":"aGk="}]},{"role":"assistant","finish_reason":"stop","parts":[{"type":"tool_call","id":"c","name":"f","arguments":{"a":[1,2]}}]},{"role":"tool","parts":[{"type":"tool_call_response","id":"c","response":{"ok":true}}]}]"#,
+        r#"[{"type":"function","name":"f","description":"d","parameters":{"type":"object"}}]"#,
+        r#"[{"id":"d1","content":"text","score":0.5,"metadata":{"k":{"n":1}}}]"#,
+        r#"{"city": "Oslo", "days": [1, 2]}"#,
+    ]
+    .iter()
+    .map(|seed| seed.as_bytes().to_vec())
+    .collect();
+    fuzz("gen_ai_conversion", mutated(seeds), |bytes| {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut request = seed_requests().swap_remove(0);
+        let span = &mut request.resource_spans[0].scope_spans[0].spans[1];
+        span.attributes.extend(KEYS.iter().map(|key| attribute(key, any_value::Value::StringValue(text.clone()))));
+        check_decoded(request)
+    });
 }
 
 /// Dotted keys from few segments (so they collide, nest and index), with values of every type.

@@ -8,7 +8,7 @@
 
 mod messages;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ember_core::python_json::dumps_ascii;
 use serde_json::{json, Map, Value};
@@ -21,12 +21,17 @@ pub fn convert(flat: &mut Vec<(String, Value)>) {
     let gen_ai =
         GenAi(flat.iter().filter(|(key, _)| key.starts_with("gen_ai.")).map(|(key, value)| (key.clone(), value.clone())).collect());
     let derived = gen_ai.openinference();
-    let carried = |key: &str| {
-        let prefix = format!("{key}.");
-        flat.iter().any(|(k, _)| k == key || k.starts_with(&prefix))
-    };
-    // Decided against the span's own keys only, before any derived key is added.
-    let kept: Vec<bool> = derived.iter().map(|(key, _)| !carried(key) && !group_of(key).is_some_and(&carried)).collect();
+    // Every key the span carries and every dotted prefix of one, so whether the span carries a
+    // key (or keys under it) is one lookup: a long message list stays linear.
+    let mut carried: HashSet<&str> = HashSet::new();
+    for (key, _) in flat.iter() {
+        carried.insert(key);
+        carried.extend(key.match_indices('.').map(|(end, _)| &key[..end]));
+    }
+    let kept: Vec<bool> = derived
+        .iter()
+        .map(|(key, _)| !carried.contains(key.as_str()) && !group_of(key).is_some_and(|group| carried.contains(group)))
+        .collect();
     flat.extend(derived.into_iter().zip(kept).filter(|(_, kept)| *kept).map(|(pair, _)| pair));
 }
 

@@ -183,3 +183,15 @@ fn openinference_keys_win_and_malformed_lists_are_left_out() {
     assert_eq!(reasoning["llm.input_messages.0.message.contents.0.message_content.type"], "reasoning");
     assert_eq!(reasoning["llm.input_messages.0.message.name"], "bob");
 }
+
+#[test]
+fn a_long_message_list_converts_whole() {
+    // 20,000 messages of one part each: 40,000 derived keys, checked against 10,000 sent ones
+    // (a set lookup each, not a scan of the sent keys).
+    let messages: Vec<Value> =
+        (0..20_000).map(|i| json!({"role": "user", "parts": [{"type": "text", "content": format!("m{i}")}]})).collect();
+    let mut flat: Vec<(String, Value)> = (0..10_000).map(|i| (format!("metadata.key_{i}"), json!(i))).collect();
+    flat.push(("gen_ai.input.messages".into(), text(Value::Array(messages))));
+    convert(&mut flat);
+    assert_eq!(flat.len(), 10_001 + 1 + 40_000, "the kind and every message's role and content");
+}
