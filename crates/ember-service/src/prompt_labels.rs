@@ -1,6 +1,8 @@
 //! Prompt labels (a unique name, a `#rrggbb` color, a description) and the labels applied to
 //! each prompt. Applying labels adds to those a prompt has; taking them off is separate.
 
+use std::collections::HashMap;
+
 use ember_core::{ErrorCode, GlobalId, GlobalType};
 use ember_store::{Page, PromptLabelChanges, PromptLabelRecord};
 
@@ -67,6 +69,15 @@ impl PromptLabels<'_> {
     pub async fn of_prompt(&self, caller: &Caller, prompt: &str) -> Result<Vec<PromptLabelRecord>> {
         let prompt = self.services.prompts().resolve(caller, prompt).await?;
         Ok(self.services.store.labels_of_prompt(prompt.id).await?)
+    }
+
+    /// The labels of each of the prompts, read at once (a page of prompts, not one read each).
+    pub async fn of_prompts(&self, _caller: &Caller, prompt_ids: &[i64]) -> Result<HashMap<i64, Vec<PromptLabelRecord>>> {
+        let mut labels: HashMap<i64, Vec<PromptLabelRecord>> = prompt_ids.iter().map(|id| (*id, Vec::new())).collect();
+        for (prompt_id, label) in self.services.store.labels_of_prompts(prompt_ids).await? {
+            labels.entry(prompt_id).or_default().push(label);
+        }
+        Ok(labels)
     }
 
     /// Applies labels to a prompt (404 for an unknown label, nothing changed).

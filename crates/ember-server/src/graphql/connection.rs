@@ -32,7 +32,7 @@ pub fn resume_after(after: Option<&str>) -> Result<Option<i64>> {
 }
 
 /// A connection of one keyset page.
-pub fn keyset<T, N: OutputType>(page: Page<T>, rowid: impl Fn(&T) -> i64, node: impl Fn(T) -> N) -> Connection<String, N> {
+pub fn keyset<T, N: OutputType>(page: Page<T>, rowid: impl Fn(&T) -> i64, mut node: impl FnMut(T) -> N) -> Connection<String, N> {
     let mut connection = Connection::new(false, page.next_cursor.is_some());
     connection.edges.extend(page.items.into_iter().map(|item| Edge::new(rowid(&item).to_string(), node(item))));
     connection

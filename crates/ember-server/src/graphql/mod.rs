@@ -136,7 +136,7 @@ impl SpanQueries {
                 Ok(Node::Experiment(experiments::Experiment(experiment.map_err(graphql_error)?)))
             }
             Some(GlobalType::Prompt) => {
-                Ok(Node::Prompt(prompts::Prompt(services.prompts().by_rowid(caller, global.rowid).await.map_err(graphql_error)?)))
+                Ok(Node::Prompt(prompts::Prompt::of(services.prompts().by_rowid(caller, global.rowid).await.map_err(graphql_error)?)))
             }
             Some(GlobalType::PromptVersion) => Ok(Node::PromptVersion(prompts::PromptVersion(
                 services.prompts().version(caller, global.rowid).await.map_err(graphql_error)?,

@@ -20,7 +20,14 @@ use super::prompt_input::{ChatPromptVersionInput, CreatePromptVersionTagInput, I
 use super::users::User;
 use super::{bad_input, context, graphql_error, rowid_of, QueryRoot};
 
-pub struct Prompt(pub PromptRecord);
+/// A prompt, with its labels when the list that made it read them for the whole page.
+pub struct Prompt(pub PromptRecord, Option<Vec<PromptLabelRecord>>);
+
+impl Prompt {
+    pub fn of(record: PromptRecord) -> Self {
+        Prompt(record, None)
+    }
+}
 
 #[Object]
 impl Prompt {
@@ -97,10 +104,13 @@ impl Prompt {
     async fn source_prompt(&self, ctx: &Context<'_>) -> Result<Option<Prompt>> {
         let Some(source) = self.0.source_prompt_id else { return Ok(None) };
         let (services, caller) = context(ctx)?;
-        Ok(Some(Prompt(services.prompts().by_rowid(caller, source).await.map_err(graphql_error)?)))
+        Ok(Some(Prompt::of(services.prompts().by_rowid(caller, source).await.map_err(graphql_error)?)))
     }
 
     async fn labels(&self, ctx: &Context<'_>) -> Result<Vec<PromptLabel>> {
+        if let Some(labels) = &self.1 {
+            return Ok(labels.iter().cloned().map(PromptLabel).collect());
+        }
         let (services, caller) = context(ctx)?;
         let identifier = GlobalId::encode(GlobalType::Prompt, self.0.id);
         let labels = services.prompt_labels().of_prompt(caller, &identifier).await.map_err(graphql_error)?;
@@ -253,7 +263,23 @@ impl PromptQueries {
         });
         let filter = ListFilter { name_contains, label_ids: &label_ids };
         let page = services.prompts().list(caller, resume_after(after.as_deref())?, edges_wanted(first)?, &filter).await;
-        Ok(keyset(page.map_err(graphql_error)?, |prompt| prompt.id, Prompt))
+        let page = page.map_err(graphql_error)?;
+        // The page's labels in one read when the query asks for them.
+        let mut labels = match ctx.look_ahead().field("edges").field("node").field("labels").exists() {
+            true => {
+                let ids: Vec<i64> = page.items.iter().map(|prompt| prompt.id).collect();
+                Some(services.prompt_labels().of_prompts(caller, &ids).await.map_err(graphql_error)?)
+            }
+            false => None,
+        };
+        Ok(keyset(
+            page,
+            |prompt| prompt.id,
+            |prompt| {
+                let prompt_labels = labels.as_mut().map(|labels| labels.remove(&prompt.id).unwrap_or_default());
+                Prompt(prompt, prompt_labels)
+            },
+        ))
     }
 
     async fn prompt_labels(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, PromptLabel>> {
@@ -374,7 +400,7 @@ impl PromptMutations {
         let request =
             PromptRequest { name: input.name.0, description: input.description, metadata, version: version_of(input.prompt_version)? };
         let created = services.prompts().create_new(caller, request, &tags_of(input.tags)).await.map_err(graphql_error)?;
-        Ok(Prompt(services.prompts().by_rowid(caller, created.prompt_id).await.map_err(graphql_error)?))
+        Ok(Prompt::of(services.prompts().by_rowid(caller, created.prompt_id).await.map_err(graphql_error)?))
     }
 
     /// A new version of a prompt.
@@ -384,7 +410,7 @@ impl PromptMutations {
         let identifier = GlobalId::encode(GlobalType::Prompt, prompt.id);
         let version = version_of(input.prompt_version)?;
         services.prompts().add_version(caller, &identifier, version, &tags_of(input.tags)).await.map_err(graphql_error)?;
-        Ok(Prompt(prompt))
+        Ok(Prompt::of(prompt))
     }
 
     /// Tags a version, moving the tag from another version of its prompt.
@@ -398,7 +424,7 @@ impl PromptMutations {
         let tag = prompts.tags_of(caller, &prompt).await.map_err(graphql_error)?.into_iter().find(|tag| tag.name == input.name.0);
         Ok(PromptVersionTagMutationPayload {
             prompt_version_tag: tag.map(PromptVersionTag),
-            prompt: Prompt(prompt),
+            prompt: Prompt::of(prompt),
             query: QueryRoot::default(),
         })
     }
@@ -415,7 +441,7 @@ impl PromptMutations {
         let version = prompts.version(caller, tag.prompt_version_id).await.map_err(graphql_error)?;
         prompts.untag_version(caller, version.id, &tag.name).await.map_err(graphql_error)?;
         let prompt = prompts.by_rowid(caller, version.prompt_id).await.map_err(graphql_error)?;
-        Ok(PromptVersionTagMutationPayload { prompt_version_tag: None, prompt: Prompt(prompt), query: QueryRoot::default() })
+        Ok(PromptVersionTagMutationPayload { prompt_version_tag: None, prompt: Prompt::of(prompt), query: QueryRoot::default() })
     }
 
     async fn create_prompt_label(&self, ctx: &Context<'_>, input: CreatePromptLabelInput) -> Result<PromptLabelMutationPayload> {

@@ -104,6 +104,22 @@ impl Store {
         rows.iter().map(PromptLabelRecord::from_row).collect()
     }
 
+    /// The labels of each of the prompts (one query per thousand prompts), by prompt and label id.
+    pub async fn labels_of_prompts(&self, prompt_ids: &[i64]) -> Result<Vec<(i64, PromptLabelRecord)>> {
+        let mut labels = Vec::new();
+        for chunk in prompt_ids.chunks(1000) {
+            let sql = format!(
+                "SELECT {COLUMNS}, pl.prompt_id FROM prompt_labels AS l JOIN prompts_prompt_labels AS pl ON pl.prompt_label_id = l.id \
+                 WHERE pl.prompt_id IN ({}) ORDER BY pl.prompt_id, l.id",
+                self.dialect.placeholders(1, chunk.len())
+            );
+            for row in self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| (*id).into()))).await? {
+                labels.push((row.get(4)?, PromptLabelRecord::from_row(&row)?));
+            }
+        }
+        Ok(labels)
+    }
+
     /// How many prompts carry the label.
     pub async fn prompt_label_usage(&self, label_id: i64) -> Result<i64> {
         let sql = "SELECT COUNT(*) FROM prompts_prompt_labels WHERE prompt_label_id = $1";

@@ -114,6 +114,8 @@ pub async fn prompt_labels_apply_to_prompts_and_filter_their_list(store: Store) 
     assert!(store.labels_of_prompt(ids[3]).await.unwrap().is_empty());
     assert_eq!(store.labels_of_prompt(ids[1]).await.unwrap(), vec![red.clone(), green.clone()]);
     assert_eq!((store.prompt_label_usage(red.id).await.unwrap(), store.prompt_label_usage(green.id).await.unwrap()), (2, 2));
+    let of_page = store.labels_of_prompts(&[ids[0], ids[1], ids[3]]).await.unwrap();
+    assert_eq!(of_page, vec![(ids[0], red.clone()), (ids[1], red.clone()), (ids[1], green.clone())], "a page's labels in one read");
 
     let names = |page: ember_store::Page<ember_store::PromptRecord>| page.items.into_iter().map(|p| p.name).collect::<Vec<_>>();
     let list = |name_contains: Option<&'static str>, label_ids: Vec<i64>| {
