@@ -29,13 +29,14 @@ class Ember:
     process: subprocess.Popen
 
 
-def start_ember(workdir: Path) -> Ember:
+def start_ember(workdir: Path, extra_env: dict | None = None) -> Ember:
     env = {
         **os.environ,
         "PHOENIX_HOST": "127.0.0.1",
         "PHOENIX_PORT": "0",
         "PHOENIX_GRPC_PORT": "0",
         "PHOENIX_WORKING_DIR": str(workdir),
+        **(extra_env or {}),
     }
     env.pop("PHOENIX_SQL_DATABASE_URL", None)
     env.pop("PHOENIX_SQL_DATABASE_SCHEMA", None)

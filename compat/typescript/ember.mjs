@@ -14,9 +14,9 @@ export function emberBinary() {
   return process.env.EMBER_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, "target"), "debug", "ember");
 }
 
-export async function startEmber() {
+export async function startEmber(extraEnv = {}) {
   const binary = emberBinary();
-  const env = { ...process.env, PHOENIX_HOST: "127.0.0.1", PHOENIX_PORT: "0", PHOENIX_GRPC_PORT: "0" };
+  const env = { ...process.env, PHOENIX_HOST: "127.0.0.1", PHOENIX_PORT: "0", PHOENIX_GRPC_PORT: "0", ...extraEnv };
   env.PHOENIX_WORKING_DIR = mkdtempSync(join(tmpdir(), "ember-ts-"));
   delete env.PHOENIX_SQL_DATABASE_URL;
   delete env.PHOENIX_SQL_DATABASE_SCHEMA;

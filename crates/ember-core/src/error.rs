@@ -11,6 +11,9 @@ pub const INTERNAL_ERROR_MESSAGE: &str = "Internal Server Error";
 pub enum ErrorCode {
     /// The request is malformed (HTTP 400).
     BadRequest,
+    /// The caller is not signed in, or its credential is invalid or expired (HTTP 401 /
+    /// gRPC UNAUTHENTICATED).
+    Unauthenticated,
     /// The action is not allowed (HTTP 403).
     Forbidden,
     /// The named resource does not exist (HTTP 404).
@@ -23,6 +26,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The request is well-formed but its content is invalid (HTTP 422).
     Unprocessable,
+    /// The caller has tried too often (failed sign-ins); it must wait (HTTP 429).
+    TooManyRequests,
     /// The server is at capacity or a write could not commit; the client should retry later
     /// (HTTP 503 with `Retry-After` / gRPC RESOURCE_EXHAUSTED).
     Unavailable,
@@ -31,16 +36,33 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for tests that check each transport answers all of them.
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Unprocessable,
+        ErrorCode::TooManyRequests,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
     /// The HTTP status code.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthenticated => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Unprocessable => 422,
+            ErrorCode::TooManyRequests => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }
@@ -56,14 +78,16 @@ impl ErrorCode {
         const PERMISSION_DENIED: i32 = 7;
         const RESOURCE_EXHAUSTED: i32 = 8;
         const INTERNAL: i32 = 13;
+        const UNAUTHENTICATED: i32 = 16;
         match self {
             ErrorCode::BadRequest | ErrorCode::PayloadTooLarge | ErrorCode::UnsupportedMediaType | ErrorCode::Unprocessable => {
                 INVALID_ARGUMENT
             }
+            ErrorCode::Unauthenticated => UNAUTHENTICATED,
             ErrorCode::Forbidden => PERMISSION_DENIED,
             ErrorCode::NotFound => NOT_FOUND,
             ErrorCode::Conflict => ALREADY_EXISTS,
-            ErrorCode::Unavailable => RESOURCE_EXHAUSTED,
+            ErrorCode::TooManyRequests | ErrorCode::Unavailable => RESOURCE_EXHAUSTED,
             ErrorCode::Internal => INTERNAL,
         }
     }
@@ -72,12 +96,14 @@ impl ErrorCode {
     pub fn name(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ErrorCode::Unprocessable => "UNPROCESSABLE",
+            ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
@@ -108,19 +134,10 @@ mod tests {
 
     #[test]
     fn every_code_has_one_answer_per_transport() {
-        let codes = [
-            ErrorCode::BadRequest,
-            ErrorCode::Forbidden,
-            ErrorCode::NotFound,
-            ErrorCode::Conflict,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::UnsupportedMediaType,
-            ErrorCode::Unprocessable,
-            ErrorCode::Unavailable,
-            ErrorCode::Internal,
-        ];
+        let codes = ErrorCode::ALL;
         let statuses: Vec<u16> = codes.iter().map(|code| code.http_status()).collect();
-        assert_eq!(statuses, [400, 403, 404, 409, 413, 415, 422, 503, 500]);
+        assert_eq!(statuses, [400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 500]);
+        assert_eq!(ErrorCode::Unauthenticated.grpc_code(), 16, "a missing or bad key is UNAUTHENTICATED");
         assert_eq!(ErrorCode::Unavailable.grpc_code(), 8, "a full queue is RESOURCE_EXHAUSTED, which exporters retry");
         assert_eq!(ErrorCode::PayloadTooLarge.grpc_code(), 3, "a batch that can never fit is not retryable");
         assert!(codes.iter().filter(|code| code.is_retryable()).eq([&ErrorCode::Unavailable]));

@@ -30,10 +30,12 @@ pub enum GlobalType {
     PromptVersionTag,
     PromptLabel,
     User,
+    UserApiKey,
+    SystemApiKey,
 }
 
 impl GlobalType {
-    pub const ALL: [GlobalType; 23] = [
+    pub const ALL: [GlobalType; 25] = [
         GlobalType::Project,
         GlobalType::Trace,
         GlobalType::Span,
@@ -57,6 +59,8 @@ impl GlobalType {
         GlobalType::PromptVersionTag,
         GlobalType::PromptLabel,
         GlobalType::User,
+        GlobalType::UserApiKey,
+        GlobalType::SystemApiKey,
     ];
 
     /// The type name inside the id, as Phoenix spells it.
@@ -85,6 +89,8 @@ impl GlobalType {
             GlobalType::PromptVersionTag => "PromptVersionTag",
             GlobalType::PromptLabel => "PromptLabel",
             GlobalType::User => "User",
+            GlobalType::UserApiKey => "UserApiKey",
+            GlobalType::SystemApiKey => "SystemApiKey",
         }
     }
 

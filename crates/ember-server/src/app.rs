@@ -10,48 +10,86 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, chat_completions, dataset_exports, dataset_labels, dataset_splits, datasets, evaluations,
-    experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments, health, model_providers, otlp, projects,
-    prompt_versions, prompts, secrets, sessions, span_query, span_updates, spans, traces, users,
+    annotation_configs, annotations, api_keys, auth, chat_completions, dataset_exports, dataset_labels, dataset_splits, datasets,
+    evaluations, experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments, health, model_providers,
+    otlp, projects, prompt_versions, prompts, secrets, sessions, span_query, span_updates, spans, traces, users,
 };
 use crate::AppState;
 
 pub const VERSION_HEADER: &str = "x-phoenix-server-version";
 
-/// A method of a route and its handler.
-type On = (Method, MethodRouter<AppState>);
+/// What a route needs of its caller once authentication is on, checked before the request is
+/// parsed (as Phoenix checks it, so a VIEWER's write is a 403 whatever its body). The role rules
+/// themselves are [`Caller`](ember_service::Caller)'s; the services check them again for the
+/// transports that have no route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, version, the API document).
+    Public,
+    /// Any signed-in caller: reads, and the few writes every role may make (its own API keys,
+    /// the LLM proxy), whose finer rules are the service's.
+    SignedIn,
+    /// A signed-in caller who is not a VIEWER.
+    Write,
+    /// An ADMIN or the system.
+    Admin,
+}
+
+/// A method of a route, its handler and the access it needs.
+struct On {
+    method: Method,
+    handler: MethodRouter<AppState>,
+    access: Access,
+}
+
+impl On {
+    fn access(mut self, access: Access) -> On {
+        self.access = access;
+        self
+    }
+}
 
 fn on_get<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
-    (Method::GET, get(handler))
+    On { method: Method::GET, handler: get(handler), access: Access::SignedIn }
 }
 
 fn on_post<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
-    (Method::POST, post(handler))
+    On { method: Method::POST, handler: post(handler), access: Access::Write }
 }
 
 fn on_put<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
-    (Method::PUT, put(handler))
+    On { method: Method::PUT, handler: put(handler), access: Access::Write }
 }
 
 fn on_patch<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
-    (Method::PATCH, patch(handler))
+    On { method: Method::PATCH, handler: patch(handler), access: Access::Write }
 }
 
 fn on_delete<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
-    (Method::DELETE, delete(handler))
+    On { method: Method::DELETE, handler: delete(handler), access: Access::Write }
 }
 
-/// The API's routes and, beside them, which path serves which methods.
+/// One route of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEntry {
+    pub path: &'static str,
+    pub method: Method,
+    pub access: Access,
+}
+
+/// The API's routes and, beside them, which path serves which methods with which access.
 pub struct RouteTable {
     router: Router<AppState>,
-    routes: Vec<(&'static str, Method)>,
+    routes: Vec<RouteEntry>,
 }
 
 impl RouteTable {
     fn route(mut self, path: &'static str, methods: impl IntoIterator<Item = On>) -> Self {
         let mut handlers: Option<MethodRouter<AppState>> = None;
-        for (method, handler) in methods {
-            self.routes.push((path, method));
+        for On { method, handler, access } in methods {
+            self.routes.push(RouteEntry { path, method, access });
+            let handler =
+                handler.route_layer(middleware::from_fn(move |request, next| crate::authentication::require(access, request, next)));
             handlers = Some(match handlers {
                 Some(merged) => merged.merge(handler),
                 None => handler,
@@ -63,8 +101,8 @@ impl RouteTable {
         self
     }
 
-    /// Every (path, method) the API serves.
-    pub fn routes(&self) -> &[(&'static str, Method)] {
+    /// Every route the API serves.
+    pub fn routes(&self) -> &[RouteEntry] {
         &self.routes
     }
 }
@@ -74,15 +112,21 @@ impl RouteTable {
 pub fn api_routes(upload_limit: usize) -> RouteTable {
     let table = RouteTable { router: Router::new(), routes: Vec::new() };
     #[cfg(feature = "graphql")]
-    let table = table.route("/graphql", [on_post(crate::graphql::handler)]);
+    let table = table.route("/graphql", [on_post(crate::graphql::handler).access(Access::SignedIn)]);
     table
-        .route("/healthz", [on_get(health::healthz)])
-        .route("/readyz", [on_get(health::readyz)])
-        .route("/arize_phoenix_version", [on_get(health::version)])
-        .route("/openapi.json", [on_get(|| async { Json(crate::openapi::document()) })])
+        .route("/healthz", [on_get(health::healthz).access(Access::Public)])
+        .route("/readyz", [on_get(health::readyz).access(Access::Public)])
+        .route("/arize_phoenix_version", [on_get(health::version).access(Access::Public)])
+        .route("/openapi.json", [on_get(|| async { Json(crate::openapi::document()) }).access(Access::Public)])
+        .route("/auth/login", [on_post(auth::login).access(Access::Public)])
+        .route("/auth/logout", [on_get(auth::logout).access(Access::Public)])
+        .route("/auth/refresh", [on_post(auth::refresh).access(Access::Public)])
         .route("/v1/traces", [on_post(otlp::export)])
         .route("/v1/projects", [on_get(projects::list), on_post(projects::create)])
-        .route("/v1/projects/{project_identifier}", [on_get(projects::get), on_put(projects::update), on_delete(projects::delete)])
+        .route(
+            "/v1/projects/{project_identifier}",
+            [on_get(projects::get), on_put(projects::update).access(Access::Admin), on_delete(projects::delete).access(Access::Admin)],
+        )
         .route("/v1/projects/{project_identifier}/spans", [on_get(spans::list), on_post(spans::create)])
         .route("/v1/projects/{project_identifier}/spans/otlpv1", [on_get(spans::list_otlp)])
         .route("/v1/spans/{span_identifier}", [on_delete(spans::delete)])
@@ -98,7 +142,14 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/v1/sessions/{session_identifier}", [on_get(sessions::get), on_delete(sessions::delete)])
         .route("/v1/sessions/delete", [on_post(sessions::delete_many)])
         .route("/v1/datasets", [on_get(datasets::list)])
-        .route("/v1/datasets/upload", [(Method::POST, post(datasets::upload).layer(DefaultBodyLimit::max(upload_limit)))])
+        .route(
+            "/v1/datasets/upload",
+            [On {
+                method: Method::POST,
+                handler: post(datasets::upload).layer(DefaultBodyLimit::max(upload_limit)),
+                access: Access::Write,
+            }],
+        )
         .route("/v1/datasets/{id}", [on_get(datasets::get), on_delete(datasets::delete)])
         .route("/v1/datasets/{id}/versions", [on_get(datasets::versions)])
         .route("/v1/datasets/{id}/examples", [on_get(datasets::examples)])
@@ -128,16 +179,20 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/v1/prompt_versions/{prompt_version_id}", [on_get(prompt_versions::get)])
         .route("/v1/prompt_versions/{prompt_version_id}/tags", [on_get(prompt_versions::tags), on_post(prompt_versions::add_tag)])
         .route("/v1/prompt_versions/{prompt_version_id}/tags/{tag_name}", [on_delete(prompt_versions::delete_tag)])
-        .route("/v1/secrets", [on_put(secrets::upsert_or_delete)])
-        .route("/v1/users", [on_get(users::list), on_post(users::create)])
-        .route("/v1/users/{id}", [on_delete(users::delete)])
+        .route("/v1/secrets", [on_put(secrets::upsert_or_delete).access(Access::Admin)])
+        .route("/v1/users", [on_get(users::list).access(Access::Admin), on_post(users::create).access(Access::Admin)])
+        .route("/v1/users/{id}", [on_delete(users::delete).access(Access::Admin)])
         .route("/v1/user", [on_get(users::viewer)])
-        .route("/v1/user/api_keys", [on_get(users::api_keys), on_post(users::api_keys)])
-        .route("/v1/user/api_keys/{id}", [on_delete(users::api_keys)])
-        .route("/v1/system/api_keys", [on_get(users::api_keys), on_post(users::api_keys)])
-        .route("/v1/system/api_keys/{id}", [on_delete(users::api_keys)])
-        .route("/v1/users/api_keys", [on_get(users::api_keys)])
-        .route("/v1/chat/completions", [on_post(chat_completions::create)])
+        .route("/v1/user/api_keys", [on_get(api_keys::list_own), on_post(api_keys::create_own).access(Access::SignedIn)])
+        .route("/v1/user/api_keys/{id}", [on_delete(api_keys::delete_own).access(Access::SignedIn)])
+        .route(
+            "/v1/system/api_keys",
+            [on_get(api_keys::list_system).access(Access::Admin), on_post(api_keys::create_system).access(Access::Admin)],
+        )
+        .route("/v1/system/api_keys/{id}", [on_delete(api_keys::delete_system).access(Access::Admin)])
+        .route("/v1/users/api_keys", [on_get(api_keys::list_all_users).access(Access::Admin)])
+        // The LLM proxy writes nothing: every role may use it, as in Phoenix.
+        .route("/v1/chat/completions", [on_post(chat_completions::create).access(Access::SignedIn)])
         .route("/v1/dataset_labels", [on_get(dataset_labels::list), on_post(dataset_labels::create)])
         .route(
             "/v1/dataset_labels/{label_id}",
@@ -195,6 +250,7 @@ pub fn app(state: AppState) -> Router {
     let router = router.merge(crate::ui::router());
     router
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::authentication::authenticate))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), crate::body_budget::reserve))
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
@@ -236,7 +292,7 @@ mod tests {
     #[test]
     fn the_route_table_and_the_openapi_document_agree_both_ways() {
         let routed: BTreeSet<(String, String)> =
-            api_routes(0).routes().iter().map(|(path, method)| (shape(path), method.as_str().to_lowercase())).collect();
+            api_routes(0).routes().iter().map(|route| (shape(route.path), route.method.as_str().to_lowercase())).collect();
         let documented: BTreeSet<(String, String)> =
             crate::openapi::OPERATIONS.iter().map(|operation| (shape(operation.1), operation.0.to_string())).collect();
         let undocumented: Vec<_> = routed.difference(&documented).collect();
@@ -249,11 +305,7 @@ mod tests {
     const NOT_YET: &[(&str, &str)] = &[
         // Retention policies: the data-lifecycle issue.
         ("patch", "/v1/projects/{}/retention"),
-        // Sign-in, tokens and password resets: the authentication issues (Phoenix itself does
-        // not serve them while authentication is off).
-        ("post", "/auth/login"),
-        ("get", "/auth/logout"),
-        ("post", "/auth/refresh"),
+        // Password resets by mail, LDAP and OAuth2 sign-in: the single-sign-on and mail issue.
         ("post", "/auth/password-reset"),
         ("post", "/auth/password-reset-email"),
         ("post", "/auth/ldap/login"),
@@ -277,7 +329,7 @@ mod tests {
     #[test]
     fn every_operation_of_phoenix_20_26_is_routed() {
         let routed: BTreeSet<(String, String)> =
-            api_routes(0).routes().iter().map(|(path, method)| (shape(path), method.as_str().to_lowercase())).collect();
+            api_routes(0).routes().iter().map(|route| (shape(route.path), route.method.as_str().to_lowercase())).collect();
         let contract: BTreeSet<(String, String)> = include_str!("phoenix_operations.txt")
             .lines()
             .filter(|line| !line.starts_with('#') && !line.is_empty())

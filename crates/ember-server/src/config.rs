@@ -154,10 +154,22 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_TLS_ENABLED_FOR_GRPC", default_value_t = false)]
     pub tls_enabled_for_grpc: bool,
 
-    /// Phoenix's authentication switch. ember does not enforce authentication yet; with it set,
-    /// `ember serve` warns at startup that every client has full access.
+    /// Require every request to be authenticated (an API key, a signed-in session, or the admin
+    /// secret), with roles deciding who may write and administer. Needs `PHOENIX_SECRET`.
     #[arg(long, env = "PHOENIX_ENABLE_AUTH", default_value_t = false)]
     pub enable_auth: bool,
+
+    /// Sign-in, sessions and passwords.
+    #[command(flatten)]
+    pub auth: ember_service::AuthSettings,
+
+    /// Mark session cookies `Secure` (sent over HTTPS only).
+    #[arg(long, env = "PHOENIX_USE_SECURE_COOKIES", default_value_t = false)]
+    pub use_secure_cookies: bool,
+
+    /// The path session cookies are set for (serving under a path prefix).
+    #[arg(long, env = "PHOENIX_COOKIES_PATH", default_value = "/")]
+    pub cookies_path: String,
 }
 
 impl ServeConfig {
@@ -165,7 +177,7 @@ impl ServeConfig {
     /// words), or a setting that asks for something ember does not do yet.
     pub fn refusal(&self) -> Option<String> {
         let secrets = crate::secret_rules::refusal(self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.enable_auth);
-        secrets.or_else(|| self.unsupported())
+        secrets.or_else(|| self.auth.refusal()).or_else(|| self.unsupported())
     }
 
     fn unsupported(&self) -> Option<String> {
@@ -177,6 +189,15 @@ impl ServeConfig {
         tls.iter().find(|(enabled, _)| *enabled).map(|(_, name)| {
             format!("{name} is set, but ember does not serve TLS yet; terminate TLS in a proxy in front of ember, or unset {name}")
         })
+    }
+
+    /// Who callers are, as the authentication settings say.
+    pub fn authenticator(&self) -> ember_service::Authenticator {
+        ember_service::Authenticator::new(self.enable_auth, self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.auth.clone())
+    }
+
+    pub fn cookies(&self) -> crate::routes::auth::CookieSettings {
+        crate::routes::auth::CookieSettings { path: self.cookies_path.clone(), secure: self.use_secure_cookies }
     }
 
     /// The database to open: `PHOENIX_SQL_DATABASE_URL`, else the `PHOENIX_POSTGRES_*`

@@ -1,10 +1,13 @@
 //! OTLP/gRPC `TraceService/Export`, through the same ingest service as OTLP/HTTP; errors answer
-//! with the gRPC code of their [`ErrorCode`](ember_core::ErrorCode).
+//! with the gRPC code of their [`ErrorCode`](ember_core::ErrorCode). The caller is the holder of
+//! the `authorization: Bearer <key>` metadata (UNAUTHENTICATED without a valid one, once
+//! authentication is on; PERMISSION_DENIED for a VIEWER, who may not write).
 
 use ember_core::ClassifiedError;
 use ember_otlp::collector::trace_service_server::TraceService;
 use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse};
-use ember_service::{Caller, ServiceError, Services};
+use ember_service::auth::Presented;
+use ember_service::{ServiceError, Services};
 use tonic::{Request, Response, Status};
 
 /// The gRPC code for a request tonic could not read: a message that does not decode (tonic says
@@ -44,7 +47,9 @@ pub fn status(error: &impl ClassifiedError) -> Status {
 #[tonic::async_trait]
 impl TraceService for OtlpTraceService {
     async fn export(&self, request: Request<ExportTraceServiceRequest>) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let caller = Caller::anonymous();
+        let authorization = request.metadata().get("authorization").map(|value| value.to_str().unwrap_or_default());
+        let presented = authorization.map_or(Presented::Nothing, Presented::authorization);
+        let caller = self.services.auth().authenticate(presented).await.map_err(|error| status(&error))?;
         let request = request.into_inner();
         let decode = move || Ok::<_, ServiceError>(ember_otlp::decode_export(request, None));
         let report = self.services.ingest().export(&caller, decode).await.map_err(|error| status(&error))?;

@@ -6,9 +6,9 @@
 //! [`ErrorCode`](ember_core::ErrorCode)). No handler holds a rule of its own or reaches the store.
 
 pub mod app;
+pub mod authentication;
 mod body;
 mod body_budget;
-mod caller;
 pub mod config;
 mod csrf;
 mod error;

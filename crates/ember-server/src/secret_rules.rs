@@ -2,16 +2,6 @@
 //! wording (observed: `phoenix serve` refuses to start with each message). A secret is checked
 //! whenever it is set, with authentication on or off.
 
-/// A rule's words in the message, and whether a secret keeps it.
-type Rule = (&'static str, fn(&str) -> bool);
-
-/// What a secret must have, in the words of the message that names the rules it breaks.
-const RULES: [Rule; 3] = [
-    ("must be at least 32 characters long", |secret| secret.chars().count() >= 32),
-    ("at least one digit", |secret| secret.chars().any(|c| c.is_ascii_digit())),
-    ("at least one lowercase letter", |secret| secret.chars().any(|c| c.is_lowercase())),
-];
-
 /// Why the secret settings cannot be used, in Phoenix's words; `None` when they can.
 pub fn refusal(secret: Option<&str>, admin_secret: Option<&str>, auth_enabled: bool) -> Option<String> {
     match secret {
@@ -32,18 +22,9 @@ pub fn refusal(secret: Option<&str>, admin_secret: Option<&str>, auth_enabled: b
         .or_else(|| (Some(admin_secret) == secret).then(|| "`PHOENIX_ADMIN_SECRET` must be different from `PHOENIX_SECRET`".into()))
 }
 
-/// The rules `secret` breaks, joined as Phoenix joins them ("a, b, and c").
+/// The rules `secret` breaks, in Phoenix's words.
 fn weakness(secret: &str) -> Option<String> {
-    if secret.is_empty() {
-        return Some("Phoenix secret must be non-empty".into());
-    }
-    let broken: Vec<&str> = RULES.iter().filter(|(_, holds)| !holds(secret)).map(|(rule, _)| *rule).collect();
-    let joined = match broken.as_slice() {
-        [] => return None,
-        [only] => only.to_string(),
-        [init @ .., last] => format!("{}, and {last}", init.join(", ")),
-    };
-    Some(format!("Phoenix secret {joined}"))
+    ember_service::auth::password_rules::SECRET.violation(secret, "Phoenix secret")
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub struct BoundServer {
     connection_limits: crate::listener::ConnectionLimits,
 }
 
+/// How often the rows of expired tokens are deleted.
+const EXPIRED_TOKEN_SWEEP: std::time::Duration = std::time::Duration::from_secs(600);
+
 async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
     let address = format!("{host}:{port}");
     TcpListener::bind(&address).await.map_err(|source| ServeError::Bind { address, source })
@@ -57,11 +60,12 @@ impl Server {
         if let Some(reason) = config.refusal() {
             return Err(ServeError::Refused(reason));
         }
-        if config.enable_auth {
-            tracing::warn!("PHOENIX_ENABLE_AUTH is set, but ember does not enforce authentication yet: every client has full access");
-        }
         let store = Store::open(&config.store_options()?).await?;
         let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
+        let services = Services::new(store.clone(), ingest, Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?)
+            .with_auth(config.authenticator());
+        // The default admin's first password and PHOENIX_ADMINS, before anyone can sign in.
+        services.auth().prepare().await.map_err(|error| ServeError::Refused(error.to_string()))?;
         let http = bind(&config.host, config.port).await?;
         let grpc = bind(&config.host, config.grpc_port).await?;
         Ok(BoundServer {
@@ -70,15 +74,12 @@ impl Server {
             http,
             grpc,
             state: AppState {
-                services: Services::new(
-                    store.clone(),
-                    ingest,
-                    Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?,
-                ),
+                services,
                 max_body_bytes: config.max_body_bytes,
                 body_budget: BodyBudget::new(config.max_body_bytes_in_flight),
                 max_upload_bytes: config.max_upload_bytes,
                 allowed_origins: config.allowed_origins.clone(),
+                cookies: config.cookies(),
             },
             store,
             writer,
@@ -112,6 +113,22 @@ impl BoundServer {
                 .add_service(trace_service)
                 .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc), until_stopped(stopped.clone())),
         );
+        if self.state.services.auth().enabled() {
+            let services = self.state.services.clone();
+            let mut stopping = stopped.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(EXPIRED_TOKEN_SWEEP);
+                loop {
+                    tokio::select! {
+                        _ = every.tick() => {}
+                        _ = stopping.wait_for(|stop| *stop) => return,
+                    }
+                    if let Err(error) = services.auth().sweep_expired().await {
+                        tracing::warn!(%error, "could not delete expired tokens");
+                    }
+                }
+            });
+        }
         let router = app(self.state);
         let limits = self.connection_limits;
         let mut http = tokio::spawn(async move {

@@ -14,4 +14,6 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// Origins besides this server's own whose browser pages may write (`PHOENIX_ALLOWED_ORIGINS`).
     pub allowed_origins: Vec<String>,
+    /// Where and how session cookies are set.
+    pub cookies: crate::routes::auth::CookieSettings,
 }

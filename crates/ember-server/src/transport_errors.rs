@@ -7,17 +7,7 @@ use ember_core::{ErrorCode, INTERNAL_ERROR_MESSAGE};
 use ember_service::ServiceError;
 use http_body_util::BodyExt;
 
-const CODES: [ErrorCode; 9] = [
-    ErrorCode::BadRequest,
-    ErrorCode::Forbidden,
-    ErrorCode::NotFound,
-    ErrorCode::Conflict,
-    ErrorCode::PayloadTooLarge,
-    ErrorCode::UnsupportedMediaType,
-    ErrorCode::Unprocessable,
-    ErrorCode::Unavailable,
-    ErrorCode::Internal,
-];
+const CODES: [ErrorCode; 11] = ErrorCode::ALL;
 
 async fn body_text(response: axum::response::Response) -> String {
     String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned()

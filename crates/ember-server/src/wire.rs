@@ -338,6 +338,16 @@ pub fn prompt_version_tag(tag: &PromptVersionTagRecord) -> w::PromptVersionTag {
     }
 }
 
+pub fn api_key(key: &ember_store::ApiKeyRecord, global_type: GlobalType) -> w::ApiKey {
+    w::ApiKey {
+        id: GlobalId::encode(global_type, key.id),
+        name: key.name.clone(),
+        description: key.description.clone(),
+        created_at: format_nanos(key.created_at),
+        expires_at: key.expires_at.map(format_nanos),
+    }
+}
+
 pub fn user(user: &UserRecord) -> w::User {
     w::User {
         id: GlobalId::encode(GlobalType::User, user.id),

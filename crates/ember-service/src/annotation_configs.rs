@@ -137,28 +137,33 @@ impl AnnotationConfigs<'_> {
         Ok(self.services.store.list_annotation_configs(cursor, limit).await?)
     }
 
-    pub async fn create(&self, _caller: &Caller, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+    pub async fn create(&self, caller: &Caller, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+        caller.require_write()?;
         let (name, body) = input.validated()?;
         Ok(self.services.store.create_annotation_config(&name, &body).await?)
     }
 
     /// Replaces a config; `id` is its GlobalID.
     pub async fn update(&self, caller: &Caller, id: &str, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+        caller.require_write()?;
         self.update_by_rowid(caller, config_rowid(id)?, input).await
     }
 
     /// Replaces the config with this rowid (the web UI's forms).
-    pub async fn update_by_rowid(&self, _caller: &Caller, rowid: i64, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+    pub async fn update_by_rowid(&self, caller: &Caller, rowid: i64, input: &AnnotationConfigInput) -> Result<AnnotationConfig> {
+        caller.require_write()?;
         let (name, body) = input.validated()?;
         Ok(self.services.store.update_annotation_config(rowid, &name, &body).await?)
     }
 
     /// Deletes a config by GlobalID; returns it.
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<AnnotationConfig> {
+        caller.require_write()?;
         self.delete_by_rowid(caller, config_rowid(id)?).await
     }
 
-    pub async fn delete_by_rowid(&self, _caller: &Caller, rowid: i64) -> Result<AnnotationConfig> {
+    pub async fn delete_by_rowid(&self, caller: &Caller, rowid: i64) -> Result<AnnotationConfig> {
+        caller.require_write()?;
         Ok(self.services.store.delete_annotation_config(rowid).await?)
     }
 
@@ -186,6 +191,7 @@ impl AnnotationConfigs<'_> {
     /// Replaces the project's set; every identifier must name a config (a 422 in Phoenix's words
     /// otherwise, nothing changed: the list is a body, not a path). Returns the new set.
     pub async fn set_for_project(&self, caller: &Caller, project: ProjectRef<'_>, identifiers: &[String]) -> Result<Vec<AnnotationConfig>> {
+        caller.require_write()?;
         let project = self.services.projects().resolve(caller, project).await?;
         let mut ids = Vec::with_capacity(identifiers.len());
         for identifier in identifiers {
@@ -202,6 +208,7 @@ impl AnnotationConfigs<'_> {
 
     /// Offers a config on a project; returns the config.
     pub async fn assign(&self, caller: &Caller, project: ProjectRef<'_>, config: &str) -> Result<AnnotationConfig> {
+        caller.require_write()?;
         let project = self.services.projects().resolve(caller, project).await?;
         let config = self.resolve(caller, config).await?;
         self.services.store.assign_annotation_config(project.id, config.id).await?;
@@ -211,6 +218,7 @@ impl AnnotationConfigs<'_> {
     /// Stops offering a config on a project; a config that was not offered is already so (as
     /// Phoenix 20.26 answers, observed).
     pub async fn unassign(&self, caller: &Caller, project: ProjectRef<'_>, config: &str) -> Result<()> {
+        caller.require_write()?;
         let project = self.services.projects().resolve(caller, project).await?;
         let config = self.resolve(caller, config).await?;
         self.services.store.unassign_annotation_config(project.id, config.id).await?;

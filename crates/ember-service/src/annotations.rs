@@ -68,14 +68,16 @@ pub struct Annotations<'a> {
 impl Annotations<'_> {
     /// Upserts span, trace or session annotations by (name, target, identifier); returns their
     /// ids in input order.
-    pub async fn annotate(&self, _caller: &Caller, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
+    pub async fn annotate(&self, caller: &Caller, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
+        caller.require_write()?;
         check_reserved_names(target, annotations)?;
         Ok(self.services.store.upsert_annotations(target, annotations).await?)
     }
 
     /// Upserts annotations of retrieved documents by (name, span, position, identifier); each
     /// position must be one of the span's retrieved documents.
-    pub async fn annotate_documents(&self, _caller: &Caller, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+    pub async fn annotate_documents(&self, caller: &Caller, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+        caller.require_write()?;
         // Phoenix 20.26 keeps one annotation per (name, document): no identifiers (observed).
         if let Some(document) = annotations.iter().find(|document| !document.annotation.identifier.is_empty()) {
             return Err(ServiceError::invalid(format!("Non-empty identifier '{}' is not supported", document.annotation.identifier)));
@@ -132,12 +134,13 @@ impl Annotations<'_> {
     /// identifier every note is a new row, as in Phoenix.
     pub async fn add_note(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         target: AnnotationTarget,
         target_id: String,
         text: String,
         identifier: Option<String>,
     ) -> Result<i64> {
+        caller.require_write()?;
         if target == AnnotationTarget::Document {
             return Err(ServiceError::bad_request("notes go on spans, traces and sessions"));
         }
@@ -169,6 +172,7 @@ impl Annotations<'_> {
         window: Option<(i64, i64)>,
         annotations: &[AnnotationInput],
     ) -> Result<usize> {
+        caller.require_write()?;
         let project = self.services.projects().resolve(caller, project).await?;
         check_reserved_names(AnnotationTarget::Span, annotations)?;
         let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
@@ -202,6 +206,7 @@ impl Annotations<'_> {
         traces: &[AnnotationInput],
         documents: &[DocumentAnnotationInput],
     ) -> Result<()> {
+        caller.require_write()?;
         check_reserved_names(AnnotationTarget::Span, spans)?;
         check_reserved_names(AnnotationTarget::Trace, traces)?;
         // One evaluation is about one level, so this is one write.
@@ -265,6 +270,7 @@ impl Annotations<'_> {
         project: ProjectRef<'_>,
         request: DeletionRequest,
     ) -> Result<u64> {
+        caller.require_write()?;
         for (name, value) in [("name", &request.name), ("identifier", &request.identifier)] {
             if value.as_deref() == Some("") {
                 return Err(ServiceError::invalid(format!("{name} must be non-empty when given")));
@@ -286,6 +292,7 @@ impl Annotations<'_> {
 
     /// Deletes one annotation of the project by id; `false` when the project has none with that id.
     pub async fn delete_in_project(&self, caller: &Caller, target: AnnotationTarget, project: ProjectRef<'_>, id: i64) -> Result<bool> {
+        caller.require_write()?;
         let project = self.services.projects().resolve(caller, project).await?;
         Ok(self.services.store.delete_annotation_in_project(target, project.id, id).await?)
     }
@@ -308,6 +315,7 @@ impl Annotations<'_> {
 
     /// Changes the given fields of a span annotation; a new name must not be `note`.
     pub async fn patch_span_annotation(&self, caller: &Caller, id: i64, patch: &AnnotationPatch) -> Result<(AnnotationRecord, i64)> {
+        caller.require_write()?;
         if patch.name.as_deref() == Some(NOTE_NAME) {
             return Err(ServiceError::bad_request(format!("the annotation name '{NOTE_NAME}' is reserved for notes")));
         }
@@ -322,6 +330,7 @@ impl Annotations<'_> {
 
     /// Deletes span annotations by id; returns those that existed, with their spans' rowids.
     pub async fn delete_span_annotations(&self, caller: &Caller, ids: &[i64]) -> Result<Vec<(AnnotationRecord, i64)>> {
+        caller.require_write()?;
         let mut deleted = Vec::new();
         for &id in ids {
             if let Some((_, span_rowid)) = self.span_annotation(caller, id).await? {

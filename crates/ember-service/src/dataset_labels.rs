@@ -48,20 +48,23 @@ impl DatasetLabels<'_> {
         label.ok_or_else(|| ServiceError::not_found(not_found_text(id)))
     }
 
-    pub async fn create(&self, _caller: &Caller, name: &str, description: Option<&str>, color: &str) -> Result<DatasetLabelRecord> {
+    pub async fn create(&self, caller: &Caller, name: &str, description: Option<&str>, color: &str) -> Result<DatasetLabelRecord> {
+        caller.require_write()?;
         let (name, color) = (valid_name(name)?, valid_color(color)?);
         Ok(self.services.store.create_dataset_label(&name, description, &color).await?)
     }
 
     /// Changes the given fields; 404 when there is no such label.
-    pub async fn update(&self, _caller: &Caller, id: i64, mut changes: DatasetLabelChanges) -> Result<DatasetLabelRecord> {
+    pub async fn update(&self, caller: &Caller, id: i64, mut changes: DatasetLabelChanges) -> Result<DatasetLabelRecord> {
+        caller.require_write()?;
         changes.name = changes.name.as_deref().map(valid_name).transpose()?;
         changes.color = changes.color.as_deref().map(valid_color).transpose()?;
         let label = self.services.store.update_dataset_label(id, &changes).await?;
         label.ok_or_else(|| ServiceError::not_found(not_found_text(id)))
     }
 
-    pub async fn delete(&self, _caller: &Caller, id: i64) -> Result<()> {
+    pub async fn delete(&self, caller: &Caller, id: i64) -> Result<()> {
+        caller.require_write()?;
         if !self.services.store.delete_dataset_label(id).await? {
             return Err(ServiceError::not_found(not_found_text(id)));
         }
@@ -75,6 +78,7 @@ impl DatasetLabels<'_> {
 
     /// Replaces the dataset's labels (404 when a label does not exist, nothing changed); returns them.
     pub async fn set_for_dataset(&self, caller: &Caller, dataset: DatasetRef<'_>, label_ids: &[i64]) -> Result<Vec<DatasetLabelRecord>> {
+        caller.require_write()?;
         let dataset = self.services.datasets().resolve(caller, dataset).await?;
         let store = &self.services.store;
         store.set_dataset_labels(dataset.id, label_ids).await.map_err(|error| match ServiceError::from(error) {
@@ -88,6 +92,7 @@ impl DatasetLabels<'_> {
 
     /// Applies a label to a dataset; returns the label.
     pub async fn add_to_dataset(&self, caller: &Caller, dataset: DatasetRef<'_>, label_id: i64) -> Result<DatasetLabelRecord> {
+        caller.require_write()?;
         let dataset = self.services.datasets().resolve(caller, dataset).await?;
         let label = self.resolve(caller, label_id).await?;
         self.services.store.add_dataset_label(dataset.id, label.id).await?;
@@ -95,6 +100,7 @@ impl DatasetLabels<'_> {
     }
 
     pub async fn remove_from_dataset(&self, caller: &Caller, dataset: DatasetRef<'_>, label_id: i64) -> Result<()> {
+        caller.require_write()?;
         let dataset = self.services.datasets().resolve(caller, dataset).await?;
         let label = self.resolve(caller, label_id).await?;
         self.services.store.remove_dataset_label(dataset.id, label.id).await?;

@@ -43,6 +43,7 @@ pub struct DatasetSplits<'a> {
 
 impl DatasetSplits<'_> {
     pub async fn create(&self, caller: &Caller, dataset: DatasetRef<'_>, split: NewSplit) -> Result<DatasetSplitRecord> {
+        caller.require_write()?;
         let dataset = self.services.datasets().resolve(caller, dataset).await?;
         let name = valid_name(&split.name)?;
         let color = valid_color(split.color.as_deref().unwrap_or(DEFAULT_COLOR))?;
@@ -53,6 +54,7 @@ impl DatasetSplits<'_> {
 
     /// A split made from examples (all of one dataset), without naming the dataset.
     pub async fn create_with_examples(&self, caller: &Caller, split: NewSplit) -> Result<DatasetSplitRecord> {
+        caller.require_write()?;
         let owners = self.services.store.datasets_of_examples(&split.example_ids).await?;
         match (owners.len(), owners.first()) {
             (1, Some(owner)) => self.create(caller, DatasetRef::Id(*owner), split).await,
@@ -75,6 +77,7 @@ impl DatasetSplits<'_> {
         split_id: i64,
         mut changes: DatasetSplitChanges,
     ) -> Result<DatasetSplitRecord> {
+        caller.require_write()?;
         let dataset = self.services.datasets().resolve(caller, dataset).await?;
         changes.name = changes.name.as_deref().map(valid_name).transpose()?;
         changes.color = changes.color.as_deref().map(valid_color).transpose()?;
@@ -83,6 +86,7 @@ impl DatasetSplits<'_> {
     }
 
     pub async fn delete(&self, caller: &Caller, dataset: DatasetRef<'_>, split_id: i64) -> Result<()> {
+        caller.require_write()?;
         self.services.datasets().resolve(caller, dataset).await?;
         if !self.services.store.delete_dataset_split(split_id).await? {
             return Err(ServiceError::not_found(not_found_text(split_id)));

@@ -75,6 +75,7 @@ impl Datasets<'_> {
     }
 
     pub async fn delete(&self, caller: &Caller, reference: DatasetRef<'_>) -> Result<()> {
+        caller.require_write()?;
         let dataset = self.resolve(caller, reference).await?;
         self.services.store.delete_dataset(dataset.id).await?;
         Ok(())
@@ -143,7 +144,8 @@ impl Datasets<'_> {
     }
 
     /// Writes `examples` as a new version of the dataset the upload names.
-    pub async fn upload(&self, _caller: &Caller, upload: &Upload<'_>, examples: Vec<ExampleInput>) -> Result<UploadOutcome> {
+    pub async fn upload(&self, caller: &Caller, upload: &Upload<'_>, examples: Vec<ExampleInput>) -> Result<UploadOutcome> {
+        caller.require_write()?;
         check_upload(upload)?;
         let store = &self.services.store;
         Ok(store.upload_examples(upload.action, upload.name, upload.description, &json!({}), examples).await?)
@@ -151,6 +153,7 @@ impl Datasets<'_> {
 
     /// A new dataset with no examples yet (one empty version); 409 when the name is taken.
     pub async fn create_empty(&self, caller: &Caller, name: &str, description: Option<&str>, metadata: &Value) -> Result<DatasetRecord> {
+        caller.require_write()?;
         let upload = Upload { action: UploadAction::Create, name, description };
         check_upload(&upload)?;
         let outcome = self.services.store.upload_examples(upload.action, name, description, metadata, Vec::new()).await?;
@@ -159,6 +162,7 @@ impl Datasets<'_> {
 
     /// Adds examples to a dataset in a new version (examples naming a stored external id update it).
     pub async fn add_examples(&self, caller: &Caller, dataset: &DatasetRecord, examples: Vec<ExampleInput>) -> Result<UploadOutcome> {
+        caller.require_write()?;
         let upload = Upload { action: UploadAction::Append, name: &dataset.name, description: None };
         self.upload(caller, &upload, examples).await
     }
@@ -173,6 +177,7 @@ impl Datasets<'_> {
         description: Option<&str>,
         metadata: &Value,
     ) -> Result<DatasetRecord> {
+        caller.require_write()?;
         if example_ids.is_empty() {
             return Err(ServiceError::invalid("Must provide examples to delete"));
         }
@@ -192,7 +197,8 @@ impl Datasets<'_> {
 
     /// As [`Datasets::upload`], with examples arriving a batch at a time (an upload parsed as it
     /// is read). An error of `batches` aborts the upload and is returned as the batches report it.
-    pub async fn upload_batches<B: ExampleBatches>(&self, _caller: &Caller, upload: &Upload<'_>, batches: &mut B) -> Result<UploadOutcome> {
+    pub async fn upload_batches<B: ExampleBatches>(&self, caller: &Caller, upload: &Upload<'_>, batches: &mut B) -> Result<UploadOutcome> {
+        caller.require_write()?;
         check_upload(upload)?;
         let store = &self.services.store;
         Ok(store.upload_example_batches(upload.action, upload.name, upload.description, &json!({}), batches).await?)
@@ -207,6 +213,7 @@ impl Datasets<'_> {
         dataset_name: &str,
         span_ids: Vec<String>,
     ) -> Result<UploadOutcome> {
+        caller.require_write()?;
         if dataset_name.trim().is_empty() || span_ids.is_empty() {
             return Err(ServiceError::bad_request("Select spans and name the dataset to add them to."));
         }

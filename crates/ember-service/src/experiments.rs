@@ -124,6 +124,7 @@ impl Experiments<'_> {
 
     /// Creates an experiment on a version of the dataset, and the project its traces go to.
     pub async fn create(&self, caller: &Caller, dataset: &DatasetRecord, request: ExperimentRequest) -> Result<ExperimentRecord> {
+        caller.require_write()?;
         if request.repetitions < 1 {
             return Err(ServiceError::field(
                 &["repetitions".into()],
@@ -178,6 +179,7 @@ impl Experiments<'_> {
 
     /// Renames, redescribes or re-annotates an experiment; name and metadata cannot be null.
     pub async fn update(&self, caller: &Caller, id: i64, update: ExperimentUpdate) -> Result<ExperimentRecord> {
+        caller.require_write()?;
         let experiment = self.resolve(caller, id).await?;
         let name = match update.name {
             None => None,
@@ -200,6 +202,7 @@ impl Experiments<'_> {
 
     /// Deletes an experiment, and its project when asked.
     pub async fn delete(&self, caller: &Caller, id: i64, delete_project: bool) -> Result<()> {
+        caller.require_write()?;
         let experiment = self.resolve(caller, id).await?;
         self.services.store.delete_experiment(experiment.id, delete_project).await?;
         Ok(())
@@ -212,6 +215,7 @@ impl Experiments<'_> {
 
     /// Points the dataset's tag `name` at the experiment (moving it from another experiment).
     pub async fn set_tag(&self, caller: &Caller, id: i64, name: &str, description: Option<&str>) -> Result<ExperimentTagRecord> {
+        caller.require_write()?;
         let experiment = self.resolve(caller, id).await?;
         check_tag_name(name)?;
         Ok(self.services.store.set_experiment_tag(experiment.id, experiment.dataset_id, name, description).await?)
@@ -219,6 +223,7 @@ impl Experiments<'_> {
 
     /// Removes a tag (by GlobalID or name) if this experiment owns it; a no-op otherwise.
     pub async fn delete_tag(&self, caller: &Caller, id: i64, tag: &str) -> Result<()> {
+        caller.require_write()?;
         let experiment = self.resolve(caller, id).await?;
         let tag_id = GlobalId::decode_as(tag, GlobalType::ExperimentTag);
         if tag_id.is_none() && !is_identifier(tag) {
@@ -230,6 +235,7 @@ impl Experiments<'_> {
 
     /// Records a run; a successful run is final (409 on a second one), a failed one is replaced.
     pub async fn record_run(&self, caller: &Caller, id: i64, run: RunRequest) -> Result<i64> {
+        caller.require_write()?;
         let experiment = self.resolve(caller, id).await?;
         if run.repetition_number < 1 {
             return Err(ServiceError::field(
@@ -298,7 +304,8 @@ impl Experiments<'_> {
     }
 
     /// Upserts an evaluation of a run by (run, name); a name is required, and a result or an error.
-    pub async fn record_evaluation(&self, _caller: &Caller, evaluation: EvaluationRequest) -> Result<i64> {
+    pub async fn record_evaluation(&self, caller: &Caller, evaluation: EvaluationRequest) -> Result<i64> {
+        caller.require_write()?;
         if evaluation.name.trim().is_empty() {
             return Err(ServiceError::field(
                 &["name".into()],

@@ -27,12 +27,13 @@ impl Ingest<'_> {
     /// blocking thread, prepares the decoded spans there too, and waits until they are committed.
     pub async fn export<E>(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         decode: impl FnOnce() -> Result<DecodedExport, E> + Send + 'static,
     ) -> Result<ExportReport>
     where
         E: Into<ServiceError> + Send + 'static,
     {
+        caller.require_write()?;
         self.refuse_when_full()?;
         let queue = self.services.ingest.clone();
         let (spans, report) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -53,7 +54,8 @@ impl Ingest<'_> {
     }
 
     /// Prepares spans on a blocking thread and waits until they are committed.
-    pub async fn write(&self, _caller: &Caller, spans: Vec<RoutedSpan>) -> Result<()> {
+    pub async fn write(&self, caller: &Caller, spans: Vec<RoutedSpan>) -> Result<()> {
+        caller.require_write()?;
         self.refuse_when_full()?;
         let queue = self.services.ingest.clone();
         let prepared = tokio::task::spawn_blocking(move || queue.prepare_spans(spans)).await?;

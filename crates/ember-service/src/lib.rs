@@ -11,6 +11,8 @@
 
 pub mod annotation_configs;
 pub mod annotations;
+pub mod api_keys;
+pub mod auth;
 mod caller;
 pub mod dataset_labels;
 pub mod dataset_splits;
@@ -36,7 +38,8 @@ use std::sync::Arc;
 
 use ember_store::{IngestQueue, Store};
 
-pub use caller::Caller;
+pub use auth::{AuthSettings, Authenticator};
+pub use caller::{Caller, Credential, Role};
 pub use error::{FieldError, PathSegment, Result, ServiceError};
 pub use playground::{Playground, ProviderSettings};
 pub use projects::ProjectRef;
@@ -48,11 +51,28 @@ pub struct Services {
     store: Store,
     ingest: IngestQueue,
     playground: Arc<Playground>,
+    auth: Arc<Authenticator>,
 }
 
 impl Services {
+    /// Services without authentication (every caller anonymous); see [`Services::with_auth`].
     pub fn new(store: Store, ingest: IngestQueue, playground: Playground) -> Services {
-        Services { store, ingest, playground: Arc::new(playground) }
+        let auth = Arc::new(Authenticator::disabled(AuthSettings::default()));
+        Services { store, ingest, playground: Arc::new(playground), auth }
+    }
+
+    /// The same services authenticating callers as `authenticator` says.
+    pub fn with_auth(mut self, authenticator: Authenticator) -> Services {
+        self.auth = Arc::new(authenticator);
+        self
+    }
+
+    pub fn auth(&self) -> auth::Auth<'_> {
+        auth::Auth { services: self }
+    }
+
+    pub fn api_keys(&self) -> api_keys::ApiKeys<'_> {
+        api_keys::ApiKeys { services: self }
     }
 
     pub fn projects(&self) -> projects::Projects<'_> {

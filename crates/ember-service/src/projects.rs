@@ -75,7 +75,8 @@ impl Projects<'_> {
     }
 
     /// Creates a project; the name is trimmed and must not be empty (409 when it is taken).
-    pub async fn create(&self, _caller: &Caller, name: &str, description: Option<&str>) -> Result<Project> {
+    pub async fn create(&self, caller: &Caller, name: &str, description: Option<&str>) -> Result<Project> {
+        caller.require_write()?;
         let trimmed = name.trim();
         if trimmed.is_empty() {
             return Err(ServiceError::field(&["name".into()], "string_too_short", "Project name must not be empty", json!(name)));
@@ -87,6 +88,7 @@ impl Projects<'_> {
 
     /// Only the description can change; project names are immutable.
     pub async fn update_description(&self, caller: &Caller, reference: ProjectRef<'_>, description: Option<&str>) -> Result<Project> {
+        caller.require_admin()?;
         check_description("project description", "description", description)?;
         let project = self.resolve(caller, reference).await?;
         Ok(self.services.store.update_project_description(project.id, description).await?)
@@ -94,6 +96,7 @@ impl Projects<'_> {
 
     /// Deletes a project with its traces; the `default` project cannot be deleted (403).
     pub async fn delete(&self, caller: &Caller, reference: ProjectRef<'_>) -> Result<()> {
+        caller.require_admin()?;
         let project = self.resolve(caller, reference).await?;
         if !is_deletable(&project) {
             return Err(ServiceError::forbidden("The default project cannot be deleted"));

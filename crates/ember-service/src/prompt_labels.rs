@@ -39,14 +39,16 @@ impl PromptLabels<'_> {
     }
 
     /// A new label; 409 when the name is taken.
-    pub async fn create(&self, _caller: &Caller, name: &str, description: Option<&str>, color: &str) -> Result<PromptLabelRecord> {
+    pub async fn create(&self, caller: &Caller, name: &str, description: Option<&str>, color: &str) -> Result<PromptLabelRecord> {
+        caller.require_write()?;
         let name = valid_name(name)?;
         crate::limits::check_description("prompt label description", "description", description)?;
         Ok(self.services.store.create_prompt_label(&name, description, valid_color(color)?).await?)
     }
 
     /// Changes the given fields; 404 when there is no such label.
-    pub async fn patch(&self, _caller: &Caller, id: i64, mut changes: PromptLabelChanges) -> Result<PromptLabelRecord> {
+    pub async fn patch(&self, caller: &Caller, id: i64, mut changes: PromptLabelChanges) -> Result<PromptLabelRecord> {
+        caller.require_write()?;
         changes.name = changes.name.as_deref().map(valid_name).transpose()?;
         if let Some(description) = &changes.description {
             crate::limits::check_description("prompt label description", "description", description.as_deref())?;
@@ -56,7 +58,8 @@ impl PromptLabels<'_> {
     }
 
     /// Deletes labels (taking them off every prompt); returns those that existed.
-    pub async fn delete(&self, _caller: &Caller, ids: &[i64]) -> Result<Vec<i64>> {
+    pub async fn delete(&self, caller: &Caller, ids: &[i64]) -> Result<Vec<i64>> {
+        caller.require_write()?;
         Ok(self.services.store.delete_prompt_labels(ids).await?)
     }
 
@@ -82,6 +85,7 @@ impl PromptLabels<'_> {
 
     /// Applies labels to a prompt (404 for an unknown label, nothing changed).
     pub async fn apply(&self, caller: &Caller, prompt_id: i64, label_ids: &[i64]) -> Result<()> {
+        caller.require_write()?;
         let prompt = self.services.prompts().by_rowid(caller, prompt_id).await?;
         self.services.store.add_prompt_labels(prompt.id, label_ids).await.map_err(|error| match ServiceError::from(error) {
             error if error.code() == ErrorCode::NotFound => ServiceError::not_found("A prompt label in promptLabelIds does not exist"),
@@ -91,6 +95,7 @@ impl PromptLabels<'_> {
 
     /// Takes labels off a prompt (labels it does not carry are ignored).
     pub async fn remove(&self, caller: &Caller, prompt_id: i64, label_ids: &[i64]) -> Result<()> {
+        caller.require_write()?;
         let prompt = self.services.prompts().by_rowid(caller, prompt_id).await?;
         Ok(self.services.store.remove_prompt_labels(prompt.id, label_ids).await?)
     }

@@ -93,7 +93,8 @@ impl Prompts<'_> {
     }
 
     /// Creates the prompt (or appends a version to it) and returns the new version.
-    pub async fn create(&self, _caller: &Caller, request: PromptRequest) -> Result<PromptVersionRecord> {
+    pub async fn create(&self, caller: &Caller, request: PromptRequest) -> Result<PromptVersionRecord> {
+        caller.require_write()?;
         if !is_identifier(&request.name) {
             return Err(pattern_mismatch(&["prompt".into(), "name".into()], &request.name));
         }
@@ -118,6 +119,7 @@ impl Prompts<'_> {
         request: PromptRequest,
         tags: &[(String, Option<String>)],
     ) -> Result<PromptVersionRecord> {
+        caller.require_write()?;
         check_tag_names(tags)?;
         if is_identifier(&request.name) && self.services.store.get_prompt_by_name(&request.name).await?.is_some() {
             return Err(ServiceError::conflict(format!("A prompt named '{}' already exists", request.name)));
@@ -138,6 +140,7 @@ impl Prompts<'_> {
         version: PromptVersionData,
         tags: &[(String, Option<String>)],
     ) -> Result<PromptVersionRecord> {
+        caller.require_write()?;
         let prompt = self.resolve(caller, identifier).await?;
         check_tag_names(tags)?;
         let request = PromptRequest { name: prompt.name, description: None, metadata: None, version };
@@ -149,11 +152,13 @@ impl Prompts<'_> {
     }
 
     pub async fn patch(&self, caller: &Caller, identifier: &str, changes: &PromptChanges) -> Result<PromptRecord> {
+        caller.require_write()?;
         let prompt = self.resolve(caller, identifier).await?;
         self.services.store.patch_prompt(prompt.id, changes).await?.ok_or_else(no_prompt)
     }
 
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
+        caller.require_write()?;
         let prompt = self.resolve(caller, identifier).await?;
         if !self.services.store.delete_prompt(prompt.id).await? {
             return Err(no_prompt());
@@ -230,7 +235,8 @@ impl Prompts<'_> {
     }
 
     /// Tags a version (moving the tag from another version of the prompt).
-    pub async fn tag_version(&self, _caller: &Caller, id: i64, name: &str, description: Option<&str>) -> Result<()> {
+    pub async fn tag_version(&self, caller: &Caller, id: i64, name: &str, description: Option<&str>) -> Result<()> {
+        caller.require_write()?;
         if !is_identifier(name) {
             return Err(pattern_mismatch(&["name".into()], name));
         }
@@ -239,7 +245,8 @@ impl Prompts<'_> {
     }
 
     /// Removes a version's tag; 404 when the version or the tag is missing.
-    pub async fn untag_version(&self, _caller: &Caller, id: i64, name: &str) -> Result<()> {
+    pub async fn untag_version(&self, caller: &Caller, id: i64, name: &str) -> Result<()> {
+        caller.require_write()?;
         if !is_identifier(name) {
             return Err(ServiceError::invalid("Invalid tag name"));
         }

@@ -67,7 +67,8 @@ impl Secrets<'_> {
     }
 
     /// Applies a batch; the last entry of a key wins.
-    pub async fn apply(&self, _caller: &Caller, entries: Vec<SecretEntry>) -> Result<SecretsApplied> {
+    pub async fn apply(&self, caller: &Caller, entries: Vec<SecretEntry>) -> Result<SecretsApplied> {
+        caller.require_admin()?;
         if entries.is_empty() {
             return Err(ServiceError::invalid("At least one secret is required"));
         }

@@ -64,6 +64,7 @@ impl Sessions<'_> {
     }
 
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
+        caller.require_write()?;
         let session = self.resolve(caller, identifier).await?;
         self.services.store.delete_sessions(&[session.rowid]).await?;
         Ok(())
@@ -72,6 +73,7 @@ impl Sessions<'_> {
     /// Deletes sessions named all by GlobalID or all by `session.id` (not a mix); unknown ones
     /// are skipped.
     pub async fn delete_many(&self, caller: &Caller, identifiers: &[String]) -> Result<()> {
+        caller.require_write()?;
         let global: Vec<Option<i64>> =
             identifiers.iter().map(|identifier| GlobalId::decode_as(identifier, GlobalType::ProjectSession)).collect();
         let rowids = if global.iter().all(Option::is_some) {

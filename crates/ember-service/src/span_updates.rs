@@ -129,6 +129,7 @@ fn stored_form(value: &Value) -> Value {
 impl SpanUpdates<'_> {
     /// LLM evaluations of the project's spans from `eval.<Name>.*` columns.
     pub async fn evaluations(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<AnnotationUpdate> {
+        caller.require_write()?;
         self.services.projects().resolve(caller, project).await?;
         let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
         let written = self.services.annotations().annotate_spans_in_project(caller, project, None, &annotations).await?;
@@ -144,6 +145,7 @@ impl SpanUpdates<'_> {
         window: (i64, i64),
         rows: &[Row],
     ) -> Result<AnnotationUpdate> {
+        caller.require_write()?;
         self.services.projects().resolve(caller, project).await?;
         if rows.len() > MAX_ANNOTATED_SPANS {
             return Err(ServiceError::invalid(format!("at most {MAX_ANNOTATED_SPANS} spans per request; got {}", rows.len())));
@@ -156,6 +158,7 @@ impl SpanUpdates<'_> {
     /// Sets metadata fields of the project's spans; the patch document (column `patch_column`)
     /// goes last and wins over the field columns. Rows that cannot apply are reported, not fatal.
     pub async fn metadata(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row], patch_column: &str) -> Result<MetadataReport> {
+        caller.require_write()?;
         let project = self.services.projects().resolve(caller, project).await?;
         let mut errors = Vec::new();
         let mut updates = Vec::with_capacity(rows.len());
@@ -211,6 +214,7 @@ impl SpanUpdates<'_> {
 
     /// Deletes the project's spans named by the rows' span ids.
     pub async fn delete_rows(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<()> {
+        caller.require_write()?;
         let ids = rows.iter().enumerate().map(|(index, row)| span_id_of(row, index)).collect::<Result<Vec<_>>>()?;
         self.services.spans().delete_many(caller, project, &ids).await
     }

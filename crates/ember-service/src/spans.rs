@@ -96,6 +96,7 @@ impl Spans<'_> {
 
     /// Deletes a span (its descendants' counts and the rollups follow).
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
+        caller.require_write()?;
         let record = self.resolve(caller, identifier).await?;
         self.services.store.delete_span(record.rowid).await?;
         Ok(())
@@ -103,6 +104,7 @@ impl Spans<'_> {
 
     /// Deletes a project's spans by OpenTelemetry id; unknown ids are ignored.
     pub async fn delete_many(&self, caller: &Caller, project: ProjectRef<'_>, span_ids: &[String]) -> Result<()> {
+        caller.require_write()?;
         let project = self.services.projects().resolve(caller, project).await?;
         self.services.store.delete_spans_by_id(project.id, span_ids).await?;
         Ok(())
@@ -122,6 +124,7 @@ impl Spans<'_> {
     /// already stored. A project named by GlobalID must exist; one named by name is created on
     /// first use, as ingestion does.
     pub async fn create(&self, caller: &Caller, project: ProjectRef<'_>, candidates: Vec<SpanCandidate>) -> Result<SpanCreation> {
+        caller.require_write()?;
         let project_name = match project {
             ProjectRef::Identifier(text) if GlobalId::decode_as(text, GlobalType::Project).is_none() => text.to_string(),
             ProjectRef::Name(name) => name.to_string(),

@@ -102,6 +102,7 @@ impl Traces<'_> {
     /// Deletes a project's traces that started in `[start, end)` (and the sessions left empty);
     /// the project stays. Returns how many traces went.
     pub async fn purge(&self, caller: &Caller, project: ProjectRef<'_>, start: i64, end: i64) -> Result<usize> {
+        caller.require_write()?;
         if start >= end {
             return Err(ServiceError::invalid("`start_time` must be strictly earlier than `end_time`."));
         }
@@ -110,6 +111,7 @@ impl Traces<'_> {
     }
 
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
+        caller.require_write()?;
         let trace = self.resolve(caller, identifier).await?;
         self.services.store.delete_trace(trace.rowid).await?;
         Ok(())
@@ -117,6 +119,7 @@ impl Traces<'_> {
 
     /// Moves traces (all from one project) to another project; returns how many moved and where.
     pub async fn transfer(&self, caller: &Caller, identifiers: &[String], destination: ProjectRef<'_>) -> Result<(usize, Project)> {
+        caller.require_write()?;
         if identifiers.is_empty() {
             return Err(ServiceError::invalid("trace_identifiers must name at least one trace"));
         }

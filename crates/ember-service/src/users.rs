@@ -1,19 +1,13 @@
-//! Users, with authentication off (Phoenix's behaviour, observed on 20.26.1): listed and created
-//! by anyone, the SYSTEM user and the default admin never deleted, nobody created with the SYSTEM
-//! role; the caller is the anonymous viewer; API keys need authentication. Passwords are hashed
-//! with argon2id before they are stored. Authentication builds on these rules.
+//! Users (Phoenix 20.26's rules, observed): listed, created and deleted by admins (by anyone with
+//! authentication off), the SYSTEM user and the default admin never deleted, nobody created with
+//! the SYSTEM role; the viewer is the signed-in user (anonymous with authentication off).
+//! Passwords keep the password policy and are stored as argon2id hashes.
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::SaltString;
-use argon2::{Argon2, PasswordHasher};
 use ember_store::{NewUser, Page, UserRecord, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 
 use crate::error::{Result, ServiceError};
 use crate::limits::check_name;
 use crate::{Caller, Services};
-
-/// The shortest password Phoenix accepts.
-pub const MIN_PASSWORD_CHARS: usize = 4;
 
 /// Why API keys are refused while authentication is off, in Phoenix's words.
 pub const AUTH_REQUIRED: &str =
@@ -56,11 +50,13 @@ fn check_email(email: &str) -> Result<()> {
 
 impl Users<'_> {
     /// Users newest first, a page from the user `cursor` down.
-    pub async fn list(&self, _caller: &Caller, cursor: Option<i64>, limit: usize) -> Result<Page<UserRecord>> {
+    pub async fn list(&self, caller: &Caller, cursor: Option<i64>, limit: usize) -> Result<Page<UserRecord>> {
+        caller.require_admin()?;
         Ok(self.services.store.list_users(cursor, limit).await?)
     }
 
-    pub async fn create(&self, _caller: &Caller, mut input: UserInput) -> Result<UserRecord> {
+    pub async fn create(&self, caller: &Caller, mut input: UserInput) -> Result<UserRecord> {
+        caller.require_admin()?;
         // Emails are kept as Phoenix keeps them: trimmed and lowercased.
         input.email = input.email.trim().to_lowercase();
         if input.role == "SYSTEM" {
@@ -74,9 +70,7 @@ impl Users<'_> {
         let (auth_method, password_hash, oauth2) = match &input.sign_in {
             SignIn::Local { password: None } => ("LOCAL", None, (None, None)),
             SignIn::Local { password: Some(password) } => {
-                // Hashing takes tens of milliseconds of CPU: off the async threads.
-                let password = password.clone();
-                let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(ServiceError::internal)??;
+                let hash = self.services.auth().hash_new_password(password).await?;
                 ("LOCAL", Some(hash), (None, None))
             }
             SignIn::OAuth2 { client_id, user_id } => ("OAUTH2", None, (client_id.as_deref(), user_id.as_deref())),
@@ -97,7 +91,8 @@ impl Users<'_> {
     }
 
     /// Deletes a user; the SYSTEM user and the default admin stay (403), an unknown one is 404.
-    pub async fn delete(&self, _caller: &Caller, id: i64) -> Result<()> {
+    pub async fn delete(&self, caller: &Caller, id: i64) -> Result<()> {
+        caller.require_admin()?;
         if id == SYSTEM_USER_ID || id == DEFAULT_ADMIN_ID {
             return Err(ServiceError::forbidden("Cannot delete the default admin or system user"));
         }
@@ -107,33 +102,19 @@ impl Users<'_> {
         Ok(())
     }
 
-    /// API keys belong to signed-in users and the system: refused while authentication is off.
-    pub fn api_keys(&self, _caller: &Caller) -> Result<()> {
-        Err(ServiceError::forbidden(AUTH_REQUIRED))
+    /// The signed-in user; `None` with authentication off (the anonymous viewer).
+    pub async fn viewer(&self, caller: &Caller) -> Result<Option<UserRecord>> {
+        let Some((user_id, _)) = caller.user_and_role() else {
+            return Ok(None);
+        };
+        let user = self.services.store.get_user(user_id).await?;
+        user.map(Some).ok_or_else(|| ServiceError::new(ember_core::ErrorCode::Unauthenticated, "User not found"))
     }
-}
-
-/// An argon2id hash in PHC form; a 422 for a password shorter than Phoenix allows.
-fn hash_password(password: &str) -> Result<String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ServiceError::invalid(format!("Password must be at least {MIN_PASSWORD_CHARS} characters long")));
-    }
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(ServiceError::internal)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_argon2id_hashes_and_short_ones_are_refused() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(!hash.contains("correct horse"));
-        assert_ne!(hash, hash_password("correct horse").unwrap(), "salted");
-        assert_eq!(hash_password("abc").unwrap_err().to_string(), "Password must be at least 4 characters long");
-    }
 
     #[test]
     fn emails_need_a_local_part_and_a_domain() {

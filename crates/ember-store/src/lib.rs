@@ -25,6 +25,7 @@
 
 mod annotation_configs;
 mod annotations;
+mod auth_tokens;
 mod datasets;
 pub mod defaults;
 mod engine;
@@ -48,6 +49,7 @@ pub use annotations::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotationTarget,
     AnnotatorKind, DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
+pub use auth_tokens::{ApiKeyRecord, NewToken, TokenHolder, TokenKind};
 pub use datasets::{
     DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches,
     ExampleInput, ExampleRecord, UploadAction, UploadOutcome,

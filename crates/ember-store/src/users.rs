@@ -87,6 +87,30 @@ impl Store {
         }
     }
 
+    /// The user with this email (any case) and their password hash, for signing in.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<(UserRecord, Option<String>)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email_key = $1");
+        let statement = Statement::new(sql, [email.to_lowercase().into()]);
+        let Some(row) = self.current_reader().exec().fetch_optional(statement).await? else {
+            return Ok(None);
+        };
+        Ok(Some((UserRecord::from_row(&row)?, row.get(10)?)))
+    }
+
+    /// Sets a user's password hash and whether they must change it at next sign-in.
+    pub async fn set_password(&self, id: i64, password_hash: &str, needs_reset: bool) -> Result<bool> {
+        let sql = "UPDATE users SET password_hash = $1, password_needs_reset = $2, updated_at = $3 WHERE id = $4";
+        let values = [password_hash.into(), i64::from(needs_reset).into(), now_nanos().into(), id.into()];
+        Ok(self.writer.exec().execute(Statement::new(sql, values)).await? > 0)
+    }
+
+    /// Gives a user a first password unless they have one (the default admin's initial password).
+    pub async fn set_password_if_unset(&self, id: i64, password_hash: &str) -> Result<()> {
+        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash IS NULL";
+        self.writer.exec().execute(Statement::new(sql, [password_hash.into(), id.into()])).await?;
+        Ok(())
+    }
+
     /// Creates a user; `Conflict` naming the email or username that is taken.
     pub async fn create_user(&self, user: &NewUser<'_>) -> Result<UserRecord> {
         let now = now_nanos();

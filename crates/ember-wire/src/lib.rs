@@ -27,7 +27,7 @@ pub use spans::{
     DuplicateSpan, InvalidSpan, MetadataError, MetadataUpdateReport, Session, SessionTrace, Span, SpanContext, SpanEvent, SpanRejection,
     SpansQueued, Trace, TraceSpan,
 };
-pub use users::{AnonymousUser, User};
+pub use users::{AnonymousUser, ApiKey, ApiKeyData, ApiKeyUser, CreatedApiKey, LoginRequest, User, UserApiKey};
 
 /// `{"data": ...}`, Phoenix's envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -26,3 +26,59 @@ pub struct User {
 pub struct AnonymousUser {
     pub auth_method: String,
 }
+
+/// An API key as listed (never the key itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// A new API key: its facts and the key, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub api_key: ApiKey,
+    pub key: String,
+}
+
+/// The owner of a key in the admins' list of every user's keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyUser {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+}
+
+/// A user's API key with its owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserApiKey {
+    #[serde(flatten)]
+    pub api_key: ApiKey,
+    pub user: ApiKeyUser,
+}
+
+/// `POST /v1/user/api_keys` and `/v1/system/api_keys`: `{"data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyData {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// ISO 8601; the key never expires when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}

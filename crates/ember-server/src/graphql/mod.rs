@@ -29,7 +29,7 @@ use ember_service::{Caller, ServiceError, Services};
 use ember_store::{AnnotationInput, AnnotationPatch};
 use serde_json::Value;
 
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 use annotations::{Annotated, SpanAnnotation};
 use async_graphql::connection::Connection;

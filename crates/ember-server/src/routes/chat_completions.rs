@@ -21,7 +21,7 @@ use futures::StreamExt;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 const ROLES: &[&str] = &["system", "developer", "user", "assistant"];

@@ -10,7 +10,7 @@ use ember_store::DatasetLabelChanges;
 use serde_json::{Map, Value};
 
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};

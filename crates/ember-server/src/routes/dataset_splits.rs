@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::dataset_labels::{description_field, text_field};
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};

@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 
+use crate::authentication::RequestCaller;
 use crate::body::content_encoding;
-use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::legacy_evaluations::{protobuf, Evaluations};
 use crate::AppState;

@@ -12,7 +12,7 @@ use ember_store::{ExperimentEvaluationRecord, ExportedRun};
 
 use super::csv_cell;
 use super::experiments::experiment_rowid;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 

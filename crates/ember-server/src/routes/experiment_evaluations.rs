@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::experiment_runs::timestamp_field;
 use super::experiments::experiment_rowid;
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::experiments::experiment_rowid;
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};

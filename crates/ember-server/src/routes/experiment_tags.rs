@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::experiments::experiment_rowid_checked;
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::ApiResult;
 use crate::{wire, AppState};
 use ember_wire::{Data, ExperimentTag};

@@ -3,6 +3,8 @@
 
 pub mod annotation_configs;
 pub mod annotations;
+pub mod api_keys;
+pub mod auth;
 pub mod chat_completions;
 mod dataset_csv;
 pub mod dataset_exports;

@@ -13,8 +13,8 @@ use ember_otlp::collector::{ExportTracePartialSuccess, ExportTraceServiceRespons
 use ember_otlp::{decode_export, decode_json, decode_protobuf};
 use prost::Message;
 
+use crate::authentication::RequestCaller;
 use crate::body::content_encoding;
-use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 

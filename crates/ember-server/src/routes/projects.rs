@@ -10,7 +10,7 @@ use ember_service::ProjectRef;
 use serde::Deserialize;
 
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::prompts::{page, version_rowid};
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
 use crate::{wire, AppState};

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{present, JsonBody};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};

@@ -9,7 +9,7 @@ use ember_wire::{Data, SecretsApplied};
 use serde::Deserialize;
 
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 

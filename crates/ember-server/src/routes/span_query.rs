@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::span_frame::{canonical_key, concat_frame, explode_frame, full_frame, select_frame, Concat, Explode, Frame};

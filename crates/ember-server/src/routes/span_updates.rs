@@ -17,9 +17,9 @@ use ember_service::ProjectRef;
 use ember_wire::{AnnotationsWritten, EvaluationsWritten, MetadataError, MetadataUpdateReport};
 use serde_json::{json, Map, Value};
 
+use crate::authentication::RequestCaller;
 use crate::body::content_encoding;
 use crate::body_budget::Reservation;
-use crate::caller::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::rows::{read_rows, Rows};

@@ -10,7 +10,7 @@ use ember_store::{Filter, Grain, TraceOrder, TraceSort};
 use serde::Deserialize;
 
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};

@@ -1,6 +1,5 @@
-//! Users with authentication off, as Phoenix 20.26 answers (observed): `GET`/`POST /v1/users`,
-//! `DELETE /v1/users/{id}`, `GET /v1/user` (the anonymous viewer), and the API-key routes, which
-//! need authentication (403 naming the setting).
+//! Users, as Phoenix 20.26 answers (observed): `GET`/`POST /v1/users`, `DELETE /v1/users/{id}`
+//! and `GET /v1/user` (the signed-in user, or the anonymous viewer with authentication off).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,7 +10,7 @@ use ember_wire::{AnonymousUser, Data, Page, User};
 use serde::Deserialize;
 
 use super::JsonBody;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
 use crate::{wire, AppState};
@@ -102,13 +101,11 @@ pub async fn delete(State(state): State<AppState>, RequestCaller(caller): Reques
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v1/user`: with authentication off nobody is signed in.
-pub async fn viewer() -> Json<Data<AnonymousUser>> {
-    Json(Data::new(AnonymousUser { auth_method: "ANONYMOUS".into() }))
-}
-
-/// Every API-key route (`/v1/user/api_keys`, `/v1/system/api_keys`, `/v1/users/api_keys`).
-pub async fn api_keys(State(state): State<AppState>, RequestCaller(caller): RequestCaller) -> ApiResult<StatusCode> {
-    state.services.users().api_keys(&caller)?;
-    Ok(StatusCode::NO_CONTENT)
+/// `GET /v1/user`: the signed-in user; with authentication off nobody is.
+pub async fn viewer(State(state): State<AppState>, RequestCaller(caller): RequestCaller) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    Ok(match state.services.users().viewer(&caller).await? {
+        Some(user) => Json(Data::new(wire::user(&user))).into_response(),
+        None => Json(Data::new(AnonymousUser { auth_method: "ANONYMOUS".into() })).into_response(),
+    })
 }

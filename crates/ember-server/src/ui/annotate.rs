@@ -9,7 +9,7 @@ use ember_store::AnnotationInput;
 use serde::Deserialize;
 
 use super::error::{UiError, UiResult};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]

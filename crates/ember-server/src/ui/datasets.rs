@@ -14,7 +14,7 @@ use super::error::UiResult;
 use super::format;
 use super::ids::{DatasetPage, PageId, UiPath};
 use super::layout::{shell, Section};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 const EXAMPLES_SHOWN: usize = 500;

@@ -14,7 +14,7 @@ use super::error::{UiError, UiResult};
 use super::format;
 use super::ids::{rowid_in, DatasetPage, PageId, UiPath};
 use super::layout::{shell, Section};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 /// More side by side stops being readable at 1280 px.

@@ -14,7 +14,7 @@ use super::ids::{PageId, ProjectPage, UiPath};
 use super::layout::{shell, Section};
 use super::span_view::{attribute_text, status_badge};
 use super::window::TimeRange;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 const PAGE_SIZE: usize = 50;

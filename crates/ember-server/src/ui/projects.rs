@@ -14,7 +14,7 @@ use super::error::{UiError, UiResult};
 use super::format;
 use super::layout::{shell, Section};
 use super::window::TimeRange;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 const PAGE_SIZE: usize = 50;

@@ -13,7 +13,7 @@ use super::error::UiResult;
 use super::format;
 use super::ids::{PageId, PromptPage, UiPath};
 use super::layout::{shell, Section};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 const VERSIONS_SHOWN: usize = 100;

@@ -8,7 +8,7 @@ use axum::response::Redirect;
 
 use super::error::{UiError, UiResult};
 use super::ids::{DatasetPage, PageId, ProjectPage, UiPath};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 /// A span's trace page, with the span selected.

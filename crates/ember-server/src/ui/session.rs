@@ -14,7 +14,7 @@ use super::format;
 use super::ids::{PageId, ProjectPage, SessionPage, UiPath};
 use super::layout::{shell, Section};
 use super::span_view::{attribute_text, rich_text, status_badge};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 pub async fn page(

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::error::UiResult;
 use super::layout::{shell, Section};
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]

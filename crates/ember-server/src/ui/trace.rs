@@ -16,7 +16,7 @@ use super::format;
 use super::ids::{PageId, ProjectPage, UiPath};
 use super::layout::{shell, Section};
 use super::span_view;
-use crate::caller::RequestCaller;
+use crate::authentication::RequestCaller;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]

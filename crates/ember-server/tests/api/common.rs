@@ -20,6 +20,7 @@ pub struct TestApp {
     pub queue: IngestQueue,
     pub database: TestDatabase,
     pub body_budget: BodyBudget,
+    pub services: Services,
 }
 
 pub struct TestResponse {
@@ -79,6 +80,28 @@ async fn test_app_with_all(
 /// test sends at once.
 const DEFAULT_BODY_BUDGET: usize = 1 << 30;
 
+/// The server secret and admin secret of the apps with authentication on.
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdefghijklmnop";
+pub const TEST_ADMIN_SECRET: &str = "admin-secret-0123456789abcdefghijklmnop";
+
+/// An app with authentication on (`PHOENIX_ENABLE_AUTH`), the test secrets and `settings`, its
+/// startup done (the default admin's password is `admin`).
+pub async fn test_app_with_auth(settings: ember_service::AuthSettings) -> TestApp {
+    let authenticator = ember_service::Authenticator::new(true, Some(TEST_SECRET), Some(TEST_ADMIN_SECRET), settings);
+    let app = test_app_built(
+        QueueLimits::default(),
+        1 << 20,
+        DEFAULT_BODY_BUDGET,
+        ProviderSettings::default(),
+        None,
+        |store| store,
+        Some(authenticator),
+    )
+    .await;
+    app.services.auth().prepare().await.unwrap();
+    app
+}
+
 async fn test_app_configured(
     limits: QueueLimits,
     max_body_bytes: usize,
@@ -87,19 +110,35 @@ async fn test_app_configured(
     phoenix_secret: Option<&str>,
     configure: impl FnOnce(ember_store::Store) -> ember_store::Store,
 ) -> TestApp {
+    test_app_built(limits, max_body_bytes, body_budget_bytes, providers, phoenix_secret, configure, None).await
+}
+
+async fn test_app_built(
+    limits: QueueLimits,
+    max_body_bytes: usize,
+    body_budget_bytes: usize,
+    providers: ProviderSettings,
+    phoenix_secret: Option<&str>,
+    configure: impl FnOnce(ember_store::Store) -> ember_store::Store,
+    authenticator: Option<ember_service::Authenticator>,
+) -> TestApp {
     let database = TestDatabase::from_env();
     let store = configure(database.open().await);
     let (ingest, _writer) = IngestQueue::start(store.clone(), limits);
-    let services = Services::new(store.clone(), ingest.clone(), Playground::new(providers, phoenix_secret).unwrap());
+    let mut services = Services::new(store.clone(), ingest.clone(), Playground::new(providers, phoenix_secret).unwrap());
+    if let Some(authenticator) = authenticator {
+        services = services.with_auth(authenticator);
+    }
     let body_budget = BodyBudget::new(body_budget_bytes);
     let router = app(AppState {
-        services,
+        services: services.clone(),
         max_body_bytes,
         body_budget: body_budget.clone(),
         max_upload_bytes: 4 * max_body_bytes as u64,
         allowed_origins: Vec::new(),
+        cookies: Default::default(),
     });
-    TestApp { router, store, queue: ingest, database, body_budget }
+    TestApp { router, store, queue: ingest, database, body_budget, services }
 }
 
 impl TestApp {

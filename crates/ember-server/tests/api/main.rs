@@ -2,6 +2,7 @@
 
 mod annotation_configs;
 mod annotations;
+mod auth;
 mod common;
 mod dataset_exports;
 mod dataset_labels;

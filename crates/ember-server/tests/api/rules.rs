@@ -205,7 +205,7 @@ async fn cross_site_writes_are_refused_on_every_route() {
     let rowid = ember_core::GlobalId::decode_as(&project, ember_core::GlobalType::Project).unwrap();
     let table = ember_server::app::api_routes(0);
     let api_writes =
-        table.routes().iter().filter(|(_, method)| *method != Method::GET).map(|(path, method)| (path.to_string(), method.clone()));
+        table.routes().iter().filter(|route| route.method != Method::GET).map(|route| (route.path.to_string(), route.method.clone()));
     let form_writes = [
         "/projects",
         "/projects/{id}/delete",

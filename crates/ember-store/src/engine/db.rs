@@ -110,6 +110,15 @@ impl Store {
         self.dialect == Dialect::Postgres
     }
 
+    /// The pool whose reads see every committed write: SQLite's readers (the same file), and
+    /// PostgreSQL's primary, never a replica that may lag (a revoked token must fail at once).
+    pub(crate) fn current_reader(&self) -> &Pool {
+        match self.dialect {
+            Dialect::Sqlite => &self.reader,
+            Dialect::Postgres => &self.writer,
+        }
+    }
+
     /// Builds a sea-query statement for this store's dialect.
     pub(crate) fn build<S: QueryStatementWriter>(&self, statement: &S) -> Statement {
         let (sql, values) = statement.build_any(self.dialect.query_builder());

@@ -4,6 +4,7 @@
 //! Chromium (`browser`). `process` starts the binary. Tests that need PostgreSQL or chromedriver are skipped without them, unless
 //! `EMBER_TEST_REQUIRE_ALL` is set (see `ember_store::testing::skip_unless`).
 
+mod auth;
 mod browser;
 mod cli;
 mod ingest;

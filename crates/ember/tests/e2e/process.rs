@@ -21,6 +21,11 @@ impl Ember {
     /// `EMBER_TEST_BACKEND=postgresql` (and no database URL in `extra_env`) the data goes to a
     /// PostgreSQL schema named after `dir` instead, so a restart on `dir` finds it again.
     pub async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> Ember {
+        Self::start_with(dir, &Self::backend_env(dir, extra_env)).await
+    }
+
+    /// `extra_env`, after the database settings of the test backend.
+    fn backend_env(dir: &Path, extra_env: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = Vec::new();
         let sets_url = extra_env.iter().any(|(key, _)| *key == "PHOENIX_SQL_DATABASE_URL");
         if std::env::var("EMBER_TEST_BACKEND").as_deref() == Ok("postgresql") && !sets_url {
@@ -31,11 +36,20 @@ impl Ember {
             env.push(("PHOENIX_SQL_DATABASE_SCHEMA".into(), format!("e2e_{}_{:016x}", std::process::id(), hasher.finish())));
         }
         env.extend(extra_env.iter().map(|(key, value)| (key.to_string(), value.to_string())));
-        Self::start_with(dir, &env).await
+        env
     }
 
     /// Starts `ember serve` with exactly these extra variables.
     pub async fn start_with(dir: &Path, extra_env: &[(String, String)]) -> Ember {
+        Self::start_with_stderr(dir, extra_env, Stdio::inherit()).await
+    }
+
+    /// As [`Ember::start`], with the server's log (its stderr) written to `log`.
+    pub async fn start_logging_to(dir: &Path, extra_env: &[(&str, &str)], log: &Path) -> Ember {
+        Self::start_with_stderr(dir, &Self::backend_env(dir, extra_env), Stdio::from(std::fs::File::create(log).expect("log file"))).await
+    }
+
+    async fn start_with_stderr(dir: &Path, extra_env: &[(String, String)], stderr: Stdio) -> Ember {
         // `EMBER_BIN` runs another build (e.g. release, to time pages) through the same tests.
         let binary = std::env::var("EMBER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ember").to_string());
         let mut command = Command::new(binary);
@@ -48,7 +62,7 @@ impl Ember {
             .env_remove("PHOENIX_SQL_DATABASE_URL")
             .env_remove("PHOENIX_SQL_DATABASE_SCHEMA")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         for (key, value) in extra_env {
             command.env(key, value);

@@ -2,6 +2,7 @@
 //! one database, as two ember processes would have) and is instantiated once per backend by
 //! [`store_suite!`], given an `Option<TestDatabase>` (`None`: that backend is not here, and its
 //! tests are skipped).
+mod auth_tokens;
 mod bulk_updates;
 mod dataset_pages;
 mod filters;
@@ -9,6 +10,7 @@ mod prompts;
 mod rollups;
 mod root_spans;
 
+pub use auth_tokens::*;
 pub use bulk_updates::*;
 pub use dataset_pages::*;
 pub use filters::*;
@@ -355,6 +357,7 @@ macro_rules! store_suite {
             root_spans_sort_by_start_latency_and_tokens_across_pages,
             the_first_examples_of_a_version_come_oldest_first_within_a_split,
             external_ids_with_nul_match_their_stored_example,
+            tokens_are_revoked_by_deletion_and_their_ids_never_come_back,
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,

@@ -1,0 +1,467 @@
+//! Authentication on (`PHOENIX_ENABLE_AUTH`): signing in, sessions, API keys, and the role ×
+//! route matrix generated from the route table, as Phoenix 20.26 answers.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use ember_server::app::Access;
+use ember_service::auth::tokens::TokenSigner;
+use ember_service::AuthSettings;
+use ember_store::{NewToken, TokenKind};
+use serde_json::{json, Value};
+
+use crate::common::{test_app_with_auth, TestApp, TestResponse, TEST_ADMIN_SECRET, TEST_SECRET};
+
+/// How a request proves who it is.
+#[derive(Debug, Clone)]
+enum As {
+    Nobody,
+    Bearer(String),
+    Cookie(String),
+}
+
+impl As {
+    fn apply(&self, request: axum::http::request::Builder) -> axum::http::request::Builder {
+        match self {
+            As::Nobody => request,
+            As::Bearer(token) => request.header(header::AUTHORIZATION, format!("Bearer {token}")),
+            As::Cookie(token) => request.header(header::COOKIE, format!("phoenix-access-token={token}")),
+        }
+    }
+}
+
+async fn send(app: &TestApp, method: Method, uri: &str, who: &As, body: Option<&Value>) -> TestResponse {
+    let request = who.apply(Request::builder().method(method).uri(uri));
+    let request = match body {
+        Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    };
+    app.send(request.unwrap()).await
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> TestResponse {
+    app.post_json("/auth/login", &json!({"email": email, "password": password})).await
+}
+
+/// The value of a `Set-Cookie` of the response.
+fn set_cookie<'r>(response: &'r TestResponse, name: &str) -> Option<&'r str> {
+    response
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|line| line.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(line: &str) -> String {
+    line.split(';').next().unwrap().split_once('=').unwrap().1.to_string()
+}
+
+/// Signs in and returns the session's access token.
+async fn session(app: &TestApp, email: &str, password: &str) -> String {
+    let response = login(app, email, password).await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT, "{}", response.text());
+    cookie_value(set_cookie(&response, "phoenix-access-token").unwrap())
+}
+
+/// Creates a user as the default admin; returns nothing (sign in to use it).
+async fn create_user(app: &TestApp, admin: &As, email: &str, username: &str, role: &str, password: &str) {
+    let body = json!({"user": {"email": email, "username": username, "role": role, "auth_method": "LOCAL", "password": password}});
+    let created = send(app, Method::POST, "/v1/users", admin, Some(&body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+}
+
+/// A personal API key of the signed-in session.
+async fn api_key(app: &TestApp, session: &As, name: &str) -> (String, String) {
+    let created = send(app, Method::POST, "/v1/user/api_keys", session, Some(&json!({"data": {"name": name}}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let data = created.json()["data"].clone();
+    (data["id"].as_str().unwrap().to_string(), data["key"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn signing_in_sets_the_session_cookies_and_the_session_is_the_caller() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let response = login(&app, "admin@localhost", "admin").await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT, "{}", response.text());
+    let access = set_cookie(&response, "phoenix-access-token").expect("access cookie");
+    let refresh = set_cookie(&response, "phoenix-refresh-token").expect("refresh cookie");
+    for (line, max_age) in [(access, "Max-Age=600"), (refresh, "Max-Age=604800")] {
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", max_age] {
+            assert!(line.contains(attribute), "{attribute} in {line}");
+        }
+        assert!(!line.contains("Secure"), "{line}");
+    }
+    // Phoenix's tokens: a JWT whose only claim names the stored row.
+    let token = cookie_value(access);
+    assert!(token.starts_with("eyJ") && token.split('.').count() == 3, "{token}");
+
+    let me = send(&app, Method::GET, "/v1/user", &As::Cookie(token.clone()), None).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+    let user = me.json()["data"].clone();
+    assert_eq!((&user["username"], &user["role"], &user["password_needs_reset"]), (&json!("admin"), &json!("ADMIN"), &json!(true)));
+    let as_bearer = send(&app, Method::GET, "/v1/user", &As::Bearer(token), None).await;
+    assert_eq!(as_bearer.json()["data"]["username"], "admin", "the access token works as a bearer token too");
+
+    for (body, message) in [
+        (json!({"email": "admin@localhost", "password": "wrong"}), "Invalid email and/or password"),
+        (json!({"email": "nobody@localhost", "password": "admin"}), "Invalid email and/or password"),
+        (json!({"email": "admin@localhost"}), "Email and password required"),
+        (json!({}), "Email and password required"),
+    ] {
+        let refused = app.post_json("/auth/login", &body).await;
+        assert_eq!((refused.status, refused.text()), (StatusCode::UNAUTHORIZED, message.to_string()), "{body}");
+        assert!(set_cookie(&refused, "phoenix-access-token").is_none());
+    }
+    let case_blind = login(&app, "  ADMIN@localhost ", "admin").await;
+    assert_eq!(case_blind.status, StatusCode::NO_CONTENT, "emails are trimmed and compared without case");
+}
+
+#[tokio::test]
+async fn refreshing_replaces_both_tokens_and_signing_out_revokes_them() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let response = login(&app, "admin@localhost", "admin").await;
+    let access = cookie_value(set_cookie(&response, "phoenix-access-token").unwrap());
+    let refresh = cookie_value(set_cookie(&response, "phoenix-refresh-token").unwrap());
+    let refresh_request = |refresh: &str, access: &str| {
+        Request::post("/auth/refresh")
+            .header(header::COOKIE, format!("phoenix-refresh-token={refresh}; phoenix-access-token={access}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let refreshed = app.send(refresh_request(&refresh, &access)).await;
+    assert_eq!(refreshed.status, StatusCode::NO_CONTENT, "{}", refreshed.text());
+    let new_access = cookie_value(set_cookie(&refreshed, "phoenix-access-token").unwrap());
+    let new_refresh = cookie_value(set_cookie(&refreshed, "phoenix-refresh-token").unwrap());
+    assert_ne!((&new_access, &new_refresh), (&access, &refresh));
+    // The old pair is used up.
+    assert_eq!(send(&app, Method::GET, "/v1/projects", &As::Cookie(access.clone()), None).await.status, StatusCode::UNAUTHORIZED);
+    let again = app.send(refresh_request(&refresh, &access)).await;
+    assert_eq!((again.status, again.text()), (StatusCode::UNAUTHORIZED, "Invalid refresh token".into()));
+    let missing = app.send(Request::post("/auth/refresh").body(Body::empty()).unwrap()).await;
+    assert_eq!((missing.status, missing.text()), (StatusCode::UNAUTHORIZED, "Missing refresh token".into()));
+    assert_eq!(send(&app, Method::GET, "/v1/projects", &As::Cookie(new_access.clone()), None).await.status, StatusCode::OK);
+
+    // Signing out ends every session of the user, clears the cookies and goes to the login page.
+    let other_session = session(&app, "admin@localhost", "admin").await;
+    let logout = send(&app, Method::GET, "/auth/logout", &As::Cookie(new_access.clone()), None).await;
+    assert_eq!(logout.status, StatusCode::FOUND);
+    assert_eq!(logout.headers.get(header::LOCATION).unwrap(), "/login");
+    assert!(set_cookie(&logout, "phoenix-access-token").unwrap().contains("Max-Age=0"));
+    assert!(set_cookie(&logout, "phoenix-refresh-token").unwrap().contains("Max-Age=0"));
+    for token in [new_access, other_session] {
+        let refused = send(&app, Method::GET, "/v1/projects", &As::Cookie(token), None).await;
+        assert_eq!((refused.status, refused.text()), (StatusCode::UNAUTHORIZED, "Invalid token".into()));
+    }
+    let after = app.send(refresh_request(&new_refresh, "")).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "the refresh token is revoked too");
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused_as_expired() {
+    let settings = AuthSettings { access_token_expiry_minutes: 0.002, ..AuthSettings::default() };
+    let app = test_app_with_auth(settings).await;
+    let token = session(&app, "admin@localhost", "admin").await;
+    // The token lasts 120 ms: poll until it has run out.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let response = send(&app, Method::GET, "/v1/projects", &As::Cookie(token.clone()), None).await;
+        if response.status == StatusCode::UNAUTHORIZED {
+            assert_eq!(response.text(), "Expired token");
+            break;
+        }
+        assert_eq!(response.status, StatusCode::OK);
+        assert!(std::time::Instant::now() < deadline, "the access token never expired");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn repeated_bad_passwords_lock_the_email_out() {
+    let settings = AuthSettings { brute_force_login_protection_max_attempts: 3, ..AuthSettings::default() };
+    let app = test_app_with_auth(settings).await;
+    for _ in 0..3 {
+        assert_eq!(login(&app, "admin@localhost", "wrong").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = login(&app, "admin@localhost", "admin").await;
+    assert_eq!(
+        (locked.status, locked.text()),
+        (StatusCode::TOO_MANY_REQUESTS, "Too many failed login attempts. Please try again later.".into()),
+        "even the right password is refused while locked out"
+    );
+    assert!(set_cookie(&locked, "phoenix-access-token").is_none());
+
+    let unprotected = test_app_with_auth(AuthSettings { disable_brute_force_login_protection: true, ..AuthSettings::default() }).await;
+    for _ in 0..8 {
+        assert_eq!(login(&unprotected, "admin@localhost", "wrong").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login(&unprotected, "admin@localhost", "admin").await.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn api_keys_are_shown_once_work_as_bearer_tokens_and_stop_when_deleted() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    create_user(&app, &admin, "member@x.com", "member", "MEMBER", "member-pass").await;
+    let member = As::Cookie(session(&app, "member@x.com", "member-pass").await);
+
+    let created =
+        send(&app, Method::POST, "/v1/user/api_keys", &member, Some(&json!({"data": {"name": " ci ", "description": "for CI"}}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let data = created.json()["data"].clone();
+    assert_eq!((&data["name"], &data["description"]), (&json!("ci"), &json!("for CI")));
+    assert!(data["id"].as_str().unwrap().len() > 4 && data.get("expires_at").is_none());
+    let key = As::Bearer(data["key"].as_str().unwrap().to_string());
+    let id = data["id"].as_str().unwrap().to_string();
+    assert_eq!(ember_core::GlobalId::decode(&id).unwrap().type_name, "UserApiKey");
+
+    // The key works, and is never shown again.
+    assert_eq!(send(&app, Method::GET, "/v1/user", &key, None).await.json()["data"]["username"], "member");
+    let listed = send(&app, Method::GET, "/v1/user/api_keys", &member, None).await;
+    assert_eq!(listed.json()["data"].as_array().unwrap().len(), 1);
+    assert!(!listed.text().contains(data["key"].as_str().unwrap()) && listed.json()["data"][0].get("key").is_none());
+
+    // A key cannot make keys; bad input is named.
+    let by_key = send(&app, Method::POST, "/v1/user/api_keys", &key, Some(&json!({"data": {"name": "x"}}))).await;
+    assert_eq!((by_key.status, by_key.text()), (StatusCode::FORBIDDEN, "API keys cannot create API keys".into()));
+    let unnamed = send(&app, Method::POST, "/v1/user/api_keys", &member, Some(&json!({"data": {"name": "  "}}))).await;
+    assert_eq!((unnamed.status, unnamed.text()), (StatusCode::UNPROCESSABLE_ENTITY, "Name cannot be empty".into()));
+    let past = send(
+        &app,
+        Method::POST,
+        "/v1/user/api_keys",
+        &member,
+        Some(&json!({"data": {"name": "old", "expires_at": "2020-01-01T00:00:00Z"}})),
+    )
+    .await;
+    assert_eq!((past.status, past.text()), (StatusCode::UNPROCESSABLE_ENTITY, "Expiration time must be in the future".into()));
+
+    // Admins see every user's keys with their owners; members may not.
+    let all = send(&app, Method::GET, "/v1/users/api_keys", &admin, None).await;
+    assert_eq!(all.json()["data"][0]["user"]["username"], "member", "{}", all.text());
+    assert_eq!(send(&app, Method::GET, "/v1/users/api_keys", &member, None).await.status, StatusCode::FORBIDDEN);
+
+    // Another member cannot revoke it (nor learn it exists); its owner can.
+    create_user(&app, &admin, "other@x.com", "other", "MEMBER", "other-pass").await;
+    let other = As::Cookie(session(&app, "other@x.com", "other-pass").await);
+    let probe = send(&app, Method::DELETE, &format!("/v1/user/api_keys/{id}"), &other, None).await;
+    assert_eq!((probe.status, probe.text()), (StatusCode::NOT_FOUND, "API key not found".into()));
+    assert_eq!(send(&app, Method::DELETE, &format!("/v1/user/api_keys/{id}"), &member, None).await.status, StatusCode::NO_CONTENT);
+    let revoked = send(&app, Method::GET, "/v1/user", &key, None).await;
+    assert_eq!((revoked.status, revoked.text()), (StatusCode::UNAUTHORIZED, "Invalid token".into()));
+    // A revoked key stays revoked: new keys never take over its row.
+    api_key(&app, &member, "next").await;
+    assert_eq!(send(&app, Method::GET, "/v1/user", &key, None).await.status, StatusCode::UNAUTHORIZED);
+
+    // Deleting a user revokes their keys and sessions at once.
+    let (_, other_key) = api_key(&app, &other, "mine").await;
+    let other_id = send(&app, Method::GET, "/v1/user", &other, None).await.json()["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(send(&app, Method::DELETE, &format!("/v1/users/{other_id}"), &admin, None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(send(&app, Method::GET, "/v1/projects", &As::Bearer(other_key), None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&app, Method::GET, "/v1/projects", &other, None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn system_keys_are_for_admins_and_the_admin_secret_acts_as_the_system() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let system = As::Bearer(TEST_ADMIN_SECRET.to_string());
+    assert_eq!(send(&app, Method::GET, "/v1/user", &system, None).await.json()["data"]["role"], "SYSTEM");
+    let created = send(&app, Method::POST, "/v1/system/api_keys", &system, Some(&json!({"data": {"name": "collector"}}))).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let key = As::Bearer(created.json()["data"]["key"].as_str().unwrap().to_string());
+    let id = created.json()["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(ember_core::GlobalId::decode(&id).unwrap().type_name, "SystemApiKey");
+    assert_eq!(send(&app, Method::GET, "/v1/user", &key, None).await.json()["data"]["username"], "system");
+    // A system key writes, lists nothing of its own, and cannot make keys.
+    let project = send(&app, Method::POST, "/v1/projects", &key, Some(&json!({"name": "from-collector"}))).await;
+    assert_eq!(project.status, StatusCode::OK, "{}", project.text());
+    assert_eq!(send(&app, Method::GET, "/v1/user/api_keys", &key, None).await.json()["data"], json!([]));
+    assert_eq!(
+        send(&app, Method::POST, "/v1/system/api_keys", &key, Some(&json!({"data": {"name": "x"}}))).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    let listed = send(&app, Method::GET, "/v1/system/api_keys", &admin, None).await.json();
+    assert_eq!(listed["data"][0]["name"], "collector");
+    // A personal key is not a system key, and the other way round.
+    let (user_key_id, _) = api_key(&app, &admin, "personal").await;
+    let user_key_rowid = ember_core::GlobalId::decode(&user_key_id).unwrap().rowid;
+    let as_system_id = ember_core::GlobalId::encode(ember_core::GlobalType::SystemApiKey, user_key_rowid);
+    let wrong_kind = send(&app, Method::DELETE, &format!("/v1/system/api_keys/{as_system_id}"), &admin, None).await;
+    assert_eq!(wrong_kind.status, StatusCode::NOT_FOUND, "{}", wrong_kind.text());
+    assert_eq!(send(&app, Method::DELETE, &format!("/v1/system/api_keys/{id}"), &admin, None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(send(&app, Method::GET, "/v1/projects", &key, None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+/// The principals of the matrix.
+struct Principals {
+    anonymous: As,
+    bad_token: As,
+    expired: As,
+    revoked: As,
+    viewer: As,
+    member: As,
+    admin: As,
+    system: As,
+}
+
+async fn principals(app: &TestApp) -> Principals {
+    let admin_session = As::Cookie(session(app, "admin@localhost", "admin").await);
+    create_user(app, &admin_session, "viewer@x.com", "viewer", "VIEWER", "viewer-pass").await;
+    create_user(app, &admin_session, "member@x.com", "member", "MEMBER", "member-pass").await;
+    let viewer = As::Cookie(session(app, "viewer@x.com", "viewer-pass").await);
+    let member = As::Cookie(session(app, "member@x.com", "member-pass").await);
+    let (_, viewer_key) = api_key(app, &viewer, "viewer").await;
+    let (_, member_key) = api_key(app, &member, "member").await;
+    let (_, admin_key) = api_key(app, &admin_session, "admin").await;
+    let (revoked_id, revoked_key) = api_key(app, &admin_session, "revoked").await;
+    assert_eq!(
+        send(app, Method::DELETE, &format!("/v1/user/api_keys/{revoked_id}"), &admin_session, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // A key whose expiry has passed (as a key that was made to expire and did).
+    let expired_row = NewToken {
+        nonce: "n",
+        kind: TokenKind::ApiKey,
+        user_id: 2,
+        refresh_token_id: None,
+        name: Some("expired"),
+        description: None,
+        expires_at: Some(1),
+    };
+    let expired_id = app.store.create_token(&expired_row).await.unwrap();
+    let expired = TokenSigner::new(TEST_SECRET).unwrap().sign(TokenKind::ApiKey, expired_id, "n");
+    // The expired row's id and nonce, signed with another secret.
+    let forged = TokenSigner::new("another server's secret, 0123456789abcdef").unwrap().sign(TokenKind::ApiKey, expired_id, "n");
+    Principals {
+        anonymous: As::Nobody,
+        bad_token: As::Bearer(forged),
+        expired: As::Bearer(expired),
+        revoked: As::Bearer(revoked_key),
+        viewer: As::Bearer(viewer_key),
+        member: As::Bearer(member_key),
+        admin: As::Bearer(admin_key),
+        system: As::Bearer(TEST_ADMIN_SECRET.to_string()),
+    }
+}
+
+/// Every route of the table × every kind of caller: no valid credential is a 401 before anything
+/// else, a VIEWER's write and a non-admin's administration a 403 before the request is read, and
+/// every role that may use a route gets past authorization. A new route cannot be missed: the
+/// routes are the router's own.
+#[tokio::test]
+async fn every_route_answers_every_kind_of_caller_as_its_access_says() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let who = principals(&app).await;
+    let table = ember_server::app::api_routes(0);
+    let mut checked = 0;
+    for route in table.routes() {
+        let uri =
+            route.path.split('/').map(|segment| if segment.starts_with('{') { "fake-id-1" } else { segment }).collect::<Vec<_>>().join("/");
+        let body = (route.method != Method::GET).then(|| json!({}));
+        let status = |principal: &As| {
+            let (app, uri, method, body, principal) = (&app, uri.clone(), route.method.clone(), body.clone(), principal.clone());
+            async move { send(app, method, &uri, &principal, body.as_ref()).await }
+        };
+        let context = format!("{} {}", route.method, route.path);
+        if route.access == Access::Public {
+            let (anonymous, system) = (status(&who.anonymous).await.status, status(&who.system).await.status);
+            assert_eq!(anonymous, system, "{context}: a public route answers everyone alike");
+            checked += 1;
+            continue;
+        }
+        for (name, principal, message) in [
+            ("anonymous", &who.anonymous, "Invalid token"),
+            ("bad token", &who.bad_token, "Invalid token"),
+            ("expired", &who.expired, "Expired token"),
+            ("revoked", &who.revoked, "Invalid token"),
+        ] {
+            let response = status(principal).await;
+            assert_eq!((response.status, response.text()), (StatusCode::UNAUTHORIZED, message.to_string()), "{context} as {name}");
+        }
+        // Routes whose finer rules are the API-key service's are checked in their own tests.
+        let key_routes = route.path.contains("api_keys");
+        for (name, principal, allowed) in [
+            ("viewer", &who.viewer, route.access == Access::SignedIn),
+            ("member", &who.member, matches!(route.access, Access::SignedIn | Access::Write)),
+            ("admin", &who.admin, true),
+            ("system", &who.system, true),
+        ] {
+            let response = status(principal).await;
+            if allowed {
+                let passed = response.status != StatusCode::UNAUTHORIZED && response.status != StatusCode::FORBIDDEN;
+                assert!(passed || key_routes, "{context} as {name}: {} {}", response.status, response.text());
+            } else {
+                let message = if route.access == Access::Write {
+                    "Viewers cannot perform this action."
+                } else {
+                    "Only admin or system users can perform this action."
+                };
+                assert_eq!((response.status, response.text()), (StatusCode::FORBIDDEN, message.to_string()), "{context} as {name}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 120, "{checked} routes checked");
+}
+
+#[tokio::test]
+async fn graphql_needs_a_caller_and_viewers_cannot_mutate() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let who = principals(&app).await;
+    let query = json!({"query": "{ projects { edges { node { name } } } }"});
+    assert_eq!(send(&app, Method::POST, "/graphql", &who.anonymous, Some(&query)).await.status, StatusCode::UNAUTHORIZED);
+    let read = send(&app, Method::POST, "/graphql", &who.viewer, Some(&query)).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+    let mutation = json!({"query": "mutation { createPromptLabel(input: {name: \"x\", color: \"#ff0000\"}) { promptLabels { name } } }"});
+    let refused = send(&app, Method::POST, "/graphql", &who.viewer, Some(&mutation)).await.json();
+    assert_eq!(refused["errors"][0]["message"], "Viewers cannot perform this action.", "{refused}");
+    let done = send(&app, Method::POST, "/graphql", &who.member, Some(&mutation)).await.json();
+    assert!(done.get("errors").is_none(), "{done}");
+}
+
+#[tokio::test]
+async fn users_are_administered_by_admins_only_and_new_passwords_keep_the_policy() {
+    let app = test_app_with_auth(AuthSettings { enable_strong_password_policy: true, ..AuthSettings::default() }).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    let weak = json!({"user": {"email": "w@x.com", "username": "w", "role": "MEMBER", "auth_method": "LOCAL", "password": "password"}});
+    let refused = send(&app, Method::POST, "/v1/users", &admin, Some(&weak)).await;
+    assert_eq!(
+        (refused.status, refused.text()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Password must be at least 12 characters long, at least one digit, at least one uppercase letter, and at least one special character".into()
+        )
+    );
+    create_user(&app, &admin, "m@x.com", "m", "MEMBER", "Str0ng-Passw0rd!").await;
+    let member = As::Cookie(session(&app, "m@x.com", "Str0ng-Passw0rd!").await);
+    let listed = send(&app, Method::GET, "/v1/users", &member, None).await;
+    assert_eq!((listed.status, listed.text()), (StatusCode::FORBIDDEN, "Only admin or system users can perform this action.".into()));
+    assert_eq!(send(&app, Method::GET, "/v1/users", &admin, None).await.json()["data"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn phoenix_admins_are_created_at_startup_once() {
+    let settings = AuthSettings { admins: Some("Jane Doe=Jane@Example.com;ops=ops@example.com".into()), ..AuthSettings::default() };
+    let app = test_app_with_auth(settings).await;
+    // Startup again (a restart) changes nothing.
+    app.services.auth().prepare().await.unwrap();
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    let users = send(&app, Method::GET, "/v1/users", &admin, None).await.json();
+    let found: Vec<(&str, &str, &str)> = users["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| (user["username"].as_str().unwrap(), user["email"].as_str().unwrap(), user["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("ops", "ops@example.com", "ADMIN"),
+            ("Jane Doe", "jane@example.com", "ADMIN"),
+            ("admin", "admin@localhost", "ADMIN"),
+            ("system", "system@localhost", "SYSTEM")
+        ]
+    );
+    assert_eq!(users["data"][0]["password_needs_reset"], true);
+}

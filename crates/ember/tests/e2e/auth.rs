@@ -1,0 +1,128 @@
+//! Authentication on a real server (`PHOENIX_ENABLE_AUTH`): OTLP/gRPC and OTLP/HTTP with and
+//! without keys, the CLI with `PHOENIX_API_KEY`, and a log that never shows a secret.
+
+use ember_otlp::collector::trace_service_client::TraceServiceClient;
+use ember_otlp::fixtures::{request, span};
+use serde_json::{json, Value};
+use tonic::metadata::MetadataValue;
+
+use crate::process::Ember;
+
+const SECRET: &str = "e2e-server-secret-0123456789abcdefgh";
+const ADMIN_SECRET: &str = "e2e-admin-secret-0123456789abcdefghi";
+const ADMIN_PASSWORD: &str = "Initial-Admin-Pass-42";
+const VIEWER_PASSWORD: &str = "viewer-only-pass-77";
+
+/// Signs in; the access token.
+async fn sign_in(ember: &Ember, email: &str, password: &str) -> String {
+    let response =
+        ember.client.post(format!("{}/auth/login", ember.http)).json(&json!({"email": email, "password": password})).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_string())
+        .find(|line| line.starts_with("phoenix-access-token="))
+        .expect("access cookie");
+    cookie.split(';').next().unwrap().trim_start_matches("phoenix-access-token=").to_string()
+}
+
+async fn post(ember: &Ember, path: &str, bearer: &str, body: Value) -> Value {
+    let response = ember.client.post(format!("{}{path}", ember.http)).bearer_auth(bearer).json(&body).send().await.unwrap();
+    assert!(response.status().is_success(), "POST {path}: {}", response.status());
+    response.json().await.unwrap()
+}
+
+fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", MetadataValue::try_from(format!("Bearer {key}")).unwrap());
+    request
+}
+
+#[tokio::test]
+async fn keys_guard_grpc_http_and_the_cli_and_the_log_shows_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ember.log");
+    let env = [
+        ("PHOENIX_ENABLE_AUTH", "true"),
+        ("PHOENIX_SECRET", SECRET),
+        ("PHOENIX_ADMIN_SECRET", ADMIN_SECRET),
+        ("PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD", ADMIN_PASSWORD),
+        ("RUST_LOG", "debug"),
+    ];
+    let ember = Ember::start_logging_to(dir.path(), &env, &log).await;
+
+    let anonymous = ember.client.get(format!("{}/v1/projects", ember.http)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let admin = sign_in(&ember, "admin@localhost", ADMIN_PASSWORD).await;
+    let user = json!({"user": {"email": "viewer@x.com", "username": "viewer", "role": "VIEWER", "auth_method": "LOCAL", "password": VIEWER_PASSWORD}});
+    post(&ember, "/v1/users", &admin, user).await;
+    let viewer = sign_in(&ember, "viewer@x.com", VIEWER_PASSWORD).await;
+    let viewer_key =
+        post(&ember, "/v1/user/api_keys", &viewer, json!({"data": {"name": "viewer"}})).await["data"]["key"].as_str().unwrap().to_string();
+    let system_key = post(&ember, "/v1/system/api_keys", ADMIN_SECRET, json!({"data": {"name": "collector"}})).await["data"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // OTLP/gRPC: no key or a bad one is UNAUTHENTICATED, a VIEWER's key PERMISSION_DENIED.
+    let mut grpc = TraceServiceClient::connect(ember.grpc.clone()).await.unwrap();
+    let export = || request(Some("guarded"), vec![span(1, 1, None, "LLM")]);
+    assert_eq!(grpc.export(export()).await.unwrap_err().code(), tonic::Code::Unauthenticated);
+    assert_eq!(grpc.export(with_key(export(), "not-a-key")).await.unwrap_err().code(), tonic::Code::Unauthenticated);
+    assert_eq!(grpc.export(with_key(export(), &viewer_key)).await.unwrap_err().code(), tonic::Code::PermissionDenied);
+    grpc.export(with_key(export(), &system_key)).await.expect("a system key writes");
+
+    // OTLP/HTTP likewise.
+    use prost::Message;
+    let http_export = |key: Option<&str>| {
+        let builder = ember
+            .client
+            .post(format!("{}/v1/traces", ember.http))
+            .header("content-type", "application/x-protobuf")
+            .body(request(Some("guarded"), vec![span(2, 2, None, "LLM")]).encode_to_vec());
+        match key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+        .send()
+    };
+    assert_eq!(http_export(None).await.unwrap().status(), 401);
+    assert_eq!(http_export(Some(&viewer_key)).await.unwrap().status(), 403);
+    assert_eq!(http_export(Some(&system_key)).await.unwrap().status(), 200);
+    let spans = ember.client.get(format!("{}/v1/projects/guarded/spans", ember.http)).bearer_auth(&viewer_key).send().await.unwrap();
+    assert_eq!(spans.json::<Value>().await.unwrap()["data"].as_array().unwrap().len(), 2, "a viewer reads");
+
+    // The CLI sends PHOENIX_API_KEY.
+    let cli = |key: Option<&str>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ember"));
+        command.args(["datasets", "list", "--json"]).env("PHOENIX_ENDPOINT", &ember.http).env_remove("PHOENIX_CLIENT_HEADERS");
+        match key {
+            Some(key) => command.env("PHOENIX_API_KEY", key),
+            None => command.env_remove("PHOENIX_API_KEY"),
+        };
+        command.output()
+    };
+    let refused = cli(None).await.unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let listed = cli(Some(&viewer_key)).await.unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+
+    // A wrong password is logged as a failed sign-in, without the password.
+    let wrong = ember
+        .client
+        .post(format!("{}/auth/login", ember.http))
+        .json(&json!({"email": "viewer@x.com", "password": "Wrong-Guess-99"}))
+        .send()
+        .await;
+    assert_eq!(wrong.unwrap().status(), 401);
+    ember.terminate().await;
+
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("sign-in"), "sign-ins are logged: {log}");
+    for secret in [SECRET, ADMIN_SECRET, ADMIN_PASSWORD, VIEWER_PASSWORD, "Wrong-Guess-99", &admin, &viewer, &viewer_key, &system_key] {
+        assert!(!log.contains(secret), "the log shows a secret ({}…)", &secret[..8]);
+    }
+}
