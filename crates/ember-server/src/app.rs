@@ -247,7 +247,7 @@ pub fn app(state: AppState) -> Router {
     #[cfg(feature = "graphql")]
     let router = router.layer(axum::Extension(crate::graphql::schema()));
     #[cfg(feature = "ui")]
-    let router = router.merge(crate::ui::router());
+    let router = router.merge(crate::ui::router(state.clone()));
     router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::authentication::authenticate))

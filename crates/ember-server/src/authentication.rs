@@ -97,6 +97,19 @@ pub async fn require(access: Access, request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// The caller the request authenticated as, if it did.
+pub(crate) fn authenticated(request: &Request) -> Option<&Caller> {
+    match request.extensions().get::<Authentication>() {
+        Some(Authentication(Ok(caller))) => Some(caller),
+        _ => None,
+    }
+}
+
+/// Makes `caller` the request's caller (after its session was refreshed).
+pub(crate) fn set_authenticated(request: &mut Request, caller: Caller) {
+    request.extensions_mut().insert(Authentication(Ok(caller)));
+}
+
 /// The request's caller (handlers' extractor); a request without a valid credential never
 /// reaches a handler that takes one.
 pub struct RequestCaller(pub Caller);

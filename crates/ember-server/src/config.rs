@@ -196,8 +196,8 @@ impl ServeConfig {
         ember_service::Authenticator::new(self.enable_auth, self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.auth.clone())
     }
 
-    pub fn cookies(&self) -> crate::routes::auth::CookieSettings {
-        crate::routes::auth::CookieSettings { path: self.cookies_path.clone(), secure: self.use_secure_cookies }
+    pub fn cookies(&self) -> crate::session_cookies::CookieSettings {
+        crate::session_cookies::CookieSettings { path: self.cookies_path.clone(), secure: self.use_secure_cookies }
     }
 
     /// The database to open: `PHOENIX_SQL_DATABASE_URL`, else the `PHOENIX_POSTGRES_*`

@@ -23,6 +23,7 @@ mod routes;
 mod rows;
 mod secret_rules;
 mod serve;
+pub mod session_cookies;
 mod span_frame;
 #[cfg(feature = "arrow")]
 mod span_frame_arrow;

@@ -15,5 +15,5 @@ pub struct AppState {
     /// Origins besides this server's own whose browser pages may write (`PHOENIX_ALLOWED_ORIGINS`).
     pub allowed_origins: Vec<String>,
     /// Where and how session cookies are set.
-    pub cookies: crate::routes::auth::CookieSettings,
+    pub cookies: crate::session_cookies::CookieSettings,
 }

@@ -45,6 +45,9 @@ pub enum Credential {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     identity: Identity,
+    /// The user must choose a new password before using the web UI (the default admin's first
+    /// sign-in, a user an admin created).
+    password_reset_due: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,15 +65,25 @@ pub const ADMINS_ONLY: &str = "Only admin or system users can perform this actio
 
 impl Caller {
     pub fn anonymous() -> Caller {
-        Caller { identity: Identity::Anonymous }
+        Caller { identity: Identity::Anonymous, password_reset_due: false }
     }
 
     pub fn user(user_id: i64, role: Role, credential: Credential) -> Caller {
-        Caller { identity: Identity::User { user_id, role, credential } }
+        Caller { identity: Identity::User { user_id, role, credential }, password_reset_due: false }
+    }
+
+    /// The same caller, who must (or need not) choose a new password first.
+    pub fn with_password_reset_due(mut self, due: bool) -> Caller {
+        self.password_reset_due = due;
+        self
+    }
+
+    pub fn password_reset_due(&self) -> bool {
+        self.password_reset_due
     }
 
     pub fn is_anonymous(&self) -> bool {
-        self.identity == Identity::Anonymous
+        matches!(self.identity, Identity::Anonymous)
     }
 
     /// The signed-in user's id and role.

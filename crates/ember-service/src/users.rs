@@ -31,6 +31,11 @@ pub struct UserInput {
     pub sign_in: SignIn,
 }
 
+/// Whether a user may be deleted: all but the SYSTEM user and the default admin.
+pub fn is_deletable(id: i64) -> bool {
+    id != SYSTEM_USER_ID && id != DEFAULT_ADMIN_ID
+}
+
 pub struct Users<'a> {
     pub(crate) services: &'a Services,
 }
@@ -93,7 +98,7 @@ impl Users<'_> {
     /// Deletes a user; the SYSTEM user and the default admin stay (403), an unknown one is 404.
     pub async fn delete(&self, caller: &Caller, id: i64) -> Result<()> {
         caller.require_admin()?;
-        if id == SYSTEM_USER_ID || id == DEFAULT_ADMIN_ID {
+        if !is_deletable(id) {
             return Err(ServiceError::forbidden("Cannot delete the default admin or system user"));
         }
         if !self.services.store.delete_user(id).await? {

@@ -45,6 +45,8 @@ pub struct TokenHolder {
     pub role: String,
     /// Nanoseconds since the epoch; `None` never expires.
     pub expires_at: Option<i64>,
+    /// Whether the holder must choose a new password (the web UI asks before anything else).
+    pub password_needs_reset: bool,
 }
 
 /// A token to record.
@@ -116,14 +118,22 @@ impl Store {
     /// revocation is seen by the very next request).
     pub async fn token_holder(&self, token_id: i64) -> Result<Option<TokenHolder>> {
         let sql =
-            "SELECT t.kind, t.user_id, u.role, t.expires_at, t.nonce FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1";
+            "SELECT t.kind, t.user_id, u.role, t.expires_at, t.nonce, u.password_needs_reset FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1";
         let Some(row) = self.current_reader().exec().fetch_optional(Statement::new(sql, [token_id.into()])).await? else {
             return Ok(None);
         };
         let Some(kind) = TokenKind::parse(&row.get::<String, _>(0)?) else {
             return Ok(None);
         };
-        Ok(Some(TokenHolder { token_id, nonce: row.get(4)?, kind, user_id: row.get(1)?, role: row.get(2)?, expires_at: row.get(3)? }))
+        Ok(Some(TokenHolder {
+            token_id,
+            nonce: row.get(4)?,
+            kind,
+            user_id: row.get(1)?,
+            role: row.get(2)?,
+            expires_at: row.get(3)?,
+            password_needs_reset: row.get::<i64, _>(5)? != 0,
+        }))
     }
 
     /// Deletes a token of this kind; `false` when there is none.

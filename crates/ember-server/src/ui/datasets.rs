@@ -41,7 +41,7 @@ pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestC
             p.muted { "No datasets yet: upload one with a Phoenix client or " code { "ember datasets upload" } ", or select spans on a project's Spans tab." }
         }
     };
-    Ok(shell("Datasets", Section::Datasets, body))
+    Ok(shell("Datasets", Section::Datasets, &caller, body))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,7 +83,7 @@ pub async fn page(
         }
         (content)
     };
-    Ok(shell(&dataset.name, Section::Datasets, body))
+    Ok(shell(&dataset.name, Section::Datasets, &caller, body))
 }
 
 async fn examples(state: &AppState, caller: &Caller, dataset: &DatasetRecord, query: &DatasetQuery) -> UiResult<Markup> {

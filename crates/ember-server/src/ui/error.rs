@@ -43,6 +43,7 @@ impl IntoResponse for UiError {
         let body = shell(
             title,
             Section::None,
+            &ember_service::Caller::anonymous(),
             html! {
                 h1 #error-page data-status=(self.status.as_u16()) { (title) }
                 p.notice.error { (self.message) }

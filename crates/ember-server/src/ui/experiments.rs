@@ -131,5 +131,5 @@ pub async fn compare(
             }
         }
     };
-    Ok(shell("Compare experiments", Section::Datasets, body))
+    Ok(shell("Compare experiments", Section::Datasets, &caller, body))
 }

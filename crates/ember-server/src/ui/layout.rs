@@ -1,5 +1,6 @@
 //! The page shell: head, navigation, theme toggle.
 
+use ember_service::{Caller, Role};
 use maud::{html, Markup, DOCTYPE};
 
 use super::assets::{script_url, stylesheet_url};
@@ -11,10 +12,14 @@ pub enum Section {
     Datasets,
     Prompts,
     Settings,
+    Account,
+    Users,
     None,
 }
 
-pub fn shell(title: &str, section: Section, body: Markup) -> Markup {
+/// A page: `caller` decides the account links (nothing while authentication is off).
+pub fn shell(title: &str, section: Section, caller: &Caller, body: Markup) -> Markup {
+    let role = caller.user_and_role().map(|(_, role)| role);
     let nav = [
         ("/projects", "Projects", Section::Projects),
         ("/datasets", "Datasets", Section::Datasets),
@@ -42,6 +47,13 @@ pub fn shell(title: &str, section: Section, body: Markup) -> Markup {
                     span.spacer {}
                     span.muted { kbd { "/" } " filter " kbd { "j" } kbd { "k" } " move " kbd { "↵" } " open" }
                     button.small type="button" data-theme-toggle title="Switch between light and dark" { "◐ theme" }
+                    @if let Some(role) = role {
+                        nav.account {
+                            @if matches!(role, Role::Admin | Role::System) { a.active[section == Section::Users] href="/users" { "Users" } }
+                            a.active[section == Section::Account] href="/account" { "Account" }
+                            a href="/auth/logout" #header-sign-out { "Sign out" }
+                        }
+                    }
                 }
                 main { (body) }
             }

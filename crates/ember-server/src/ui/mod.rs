@@ -2,6 +2,7 @@
 //! makes, with one stylesheet and one small script embedded in the binary. Nothing is loaded
 //! from another origin; the Content-Security-Policy says so to the browser.
 
+mod account;
 mod annotate;
 mod assets;
 mod charts;
@@ -9,6 +10,7 @@ mod datasets;
 pub(crate) mod error;
 mod experiments;
 mod format;
+mod guard;
 mod ids;
 mod layout;
 mod project;
@@ -34,7 +36,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The UI's routes, to merge into the application router.
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/projects") }))
         .route("/ui/assets/{name}", get(assets::serve))
@@ -62,6 +64,16 @@ pub fn router() -> Router<AppState> {
         .route("/settings/annotation-configs", post(settings::create))
         .route("/settings/annotation-configs/{config_id}", post(settings::update))
         .route("/settings/annotation-configs/{config_id}/delete", post(settings::delete))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
+        .route("/account/api-keys", post(account::create_key))
+        .route("/account/api-keys/{key_id}/delete", post(account::delete_key))
+        .route("/users", get(account::users).post(account::create_user))
+        .route("/users/{user_id}/delete", post(account::delete_user))
+        .route("/users/system-api-keys", post(account::create_system_key))
+        .route("/users/system-api-keys/{key_id}/delete", post(account::delete_system_key))
+        .layer(middleware::from_fn_with_state(state, guard::guard_page))
         .layer(middleware::map_response(page_headers))
 }
 

@@ -185,7 +185,7 @@ pub async fn page(
         }
         (table)
     };
-    Ok(shell(&project.name, Section::Projects, body))
+    Ok(shell(&project.name, Section::Projects, &caller, body))
 }
 
 fn placeholder(tab: Tab) -> &'static str {
@@ -269,11 +269,12 @@ async fn spans_table(
         ..SpanFilters::default()
     };
     let spans: Page<SpanRecord> = state.services.spans().list(caller, ProjectRef::Id(view.project.id), &filters, cursor, PAGE_SIZE).await?;
+    let can_write = caller.require_write().is_ok();
     Ok(html! {
-        form #spans-to-dataset method="post" action=(format!("/projects/{}/dataset-examples", view.project.id)) {}
+        @if can_write { form #spans-to-dataset method="post" action=(format!("/projects/{}/dataset-examples", view.project.id)) {} }
         table.grid #spans {
             thead { tr {
-                th { span.muted { "Select" } }
+                @if can_write { th { span.muted { "Select" } } }
                 th { "Start time" } th { "Name" } th { "Kind" } th { "Input" } th { "Output" } th.num { "Latency" } th.num { "Tokens" } th { "Status" }
             } }
             tbody {
@@ -281,7 +282,7 @@ async fn spans_table(
                     @let span = &record.span;
                     @let href = format!("/projects/{}/traces/{}?span={}", view.project.id, span.trace_id, span.span_id);
                     tr data-href=(href) data-nav-row tabindex="-1" {
-                        td { input type="checkbox" name="span_id" value=(span.span_id) form="spans-to-dataset" aria-label=(format!("select span {}", span.span_id)); }
+                        @if can_write { td { input type="checkbox" name="span_id" value=(span.span_id) form="spans-to-dataset" aria-label=(format!("select span {}", span.span_id)); } }
                         td { a href=(href) title=(format::precise(span.start_time)) { (format::timestamp(span.start_time)) } }
                         td { (span.name) }
                         td.kind { (span.span_kind.as_str()) }
@@ -295,7 +296,7 @@ async fn spans_table(
             }
         }
         @if spans.items.is_empty() { p.muted { "No spans in this range match." } }
-        @else {
+        @else if can_write {
             div.toolbar {
                 label for="dataset-name" { "Add the selected spans to dataset" }
                 input #dataset-name type="text" name="dataset" form="spans-to-dataset" required placeholder="dataset name (new or existing)";

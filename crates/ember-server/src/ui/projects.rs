@@ -40,6 +40,7 @@ pub async fn page(
     let window = ActivityWindow { start: range.start, end: range.end, bins: SPARK_BINS, latency_per_bin: false };
     let activity = service.activity(&caller, &ids, window).await?;
     let last = service.last_trace_starts(&caller, &ids).await?;
+    let (can_write, can_administer) = (caller.require_write().is_ok(), caller.require_admin().is_ok());
     let body = html! {
         h1 { "Projects" }
         p.muted { "Counts cover whole hours of the range; latency is of root spans (within about 10 %)." }
@@ -72,7 +73,7 @@ pub async fn page(
                         td { @match last.get(&project.id) { Some(t) => time datetime=(format::precise(*t)) { (format::timestamp(*t)) }, None => span.muted { "never" } } }
                         td { (charts::sparkline(&stats.bins.iter().map(|b| b.traces).collect::<Vec<_>>())) }
                         td {
-                            @if is_deletable(project) {
+                            @if can_administer && is_deletable(project) {
                                 form.inline method="post" action=(format!("/projects/{}/delete", project.id))
                                     data-confirm=(format!("Delete project {} with all its traces?", project.name)) {
                                     button.small.danger type="submit" title="Delete the project and its traces" { "Delete" }
@@ -87,14 +88,16 @@ pub async fn page(
         @if let Some(next) = projects.next_cursor {
             div.pager { a href=(format!("/projects?range={}&cursor={next}", range.key)) { "Next page →" } }
         }
-        h2 { "New project" }
-        form.toolbar #new-project method="post" action="/projects" {
-            input type="text" name="name" placeholder="name" required aria-label="Project name";
-            input.grow type="text" name="description" placeholder="description (optional)" aria-label="Description";
-            button.primary type="submit" { "Create" }
+        @if can_write {
+            h2 { "New project" }
+            form.toolbar #new-project method="post" action="/projects" {
+                input type="text" name="name" placeholder="name" required aria-label="Project name";
+                input.grow type="text" name="description" placeholder="description (optional)" aria-label="Description";
+                button.primary type="submit" { "Create" }
+            }
         }
     };
-    Ok(shell("Projects", Section::Projects, body))
+    Ok(shell("Projects", Section::Projects, &caller, body))
 }
 
 #[derive(Debug, Deserialize)]

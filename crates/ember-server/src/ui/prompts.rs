@@ -37,7 +37,7 @@ pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestC
         }
         @if prompts.items.is_empty() { p.muted { "No prompts yet: push one with " code { "ember prompts push" } " or a Phoenix client." } }
     };
-    Ok(shell("Prompts", Section::Prompts, body))
+    Ok(shell("Prompts", Section::Prompts, &caller, body))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,5 +122,5 @@ pub async fn page(
             (diff(older, newer))
         }
     };
-    Ok(shell(&prompt.name, Section::Prompts, body))
+    Ok(shell(&prompt.name, Section::Prompts, &caller, body))
 }

@@ -86,5 +86,5 @@ pub async fn page(
             }
         }
     };
-    Ok(shell(&format!("Session {}", session.session_id), Section::Projects, body))
+    Ok(shell(&format!("Session {}", session.session_id), Section::Projects, &caller, body))
 }

@@ -152,6 +152,7 @@ pub async fn page(
     Query(query): Query<SettingsQuery>,
 ) -> UiResult<Markup> {
     let configs = state.services.annotation_configs().list(&caller, None, 500).await?.items;
+    let can_write = caller.require_write().is_ok();
     let body = html! {
         h1 { "Settings" }
         @if let Some(notice) = &query.notice { p.notice { (notice) } }
@@ -176,10 +177,12 @@ pub async fn page(
                         td { (body.get("optimization_direction").and_then(Value::as_str).unwrap_or("")) }
                         td { (body.get("description").and_then(Value::as_str).unwrap_or("")) }
                         td {
+                            @if can_write {
                             details { summary { "Edit" } (config_form(&format!("/settings/annotation-configs/{}", config.id), Some(config), "Save")) }
                             form.inline method="post" action=(format!("/settings/annotation-configs/{}/delete", config.id))
                                 data-confirm=(format!("Delete the annotation config {}?", config.name)) {
                                 button.small.danger type="submit" { "Delete" }
+                            }
                             }
                         }
                     }
@@ -187,10 +190,12 @@ pub async fn page(
             }
         }
         @if configs.is_empty() { p.muted { "No annotation configs yet." } }
-        h3 { "New annotation config" }
-        div #new-config { (config_form("/settings/annotation-configs", None, "Create")) }
+        @if can_write {
+            h3 { "New annotation config" }
+            div #new-config { (config_form("/settings/annotation-configs", None, "Create")) }
+        }
     };
-    Ok(shell("Settings", Section::Settings, body))
+    Ok(shell("Settings", Section::Settings, &caller, body))
 }
 
 pub async fn create(

@@ -130,17 +130,17 @@ pub async fn page(
             div.detail #span-detail {
                 @if let Some(record) = &selected {
                     (span_view::detail(record))
-                    (annotations_section(project_id, &base, record, &trace_id, &span_annotations, &trace_annotations, &configs))
+                    (annotations_section(project_id, &base, record, &trace_id, [&span_annotations, &trace_annotations], &configs, caller.require_write().is_ok()))
                 } @else {
                     p.muted { "This trace has no spans." }
                 }
             }
         }
     };
-    Ok(shell(&format!("Trace {trace_id}"), Section::Projects, body))
+    Ok(shell(&format!("Trace {trace_id}"), Section::Projects, &caller, body))
 }
 
-fn annotation_rows(project_id: i64, level: &str, annotations: &[AnnotationRecord], return_to: &str) -> Markup {
+fn annotation_rows(project_id: i64, level: &str, annotations: &[AnnotationRecord], return_to: &str, can_write: bool) -> Markup {
     html! {
         @for annotation in annotations {
             tr {
@@ -149,7 +149,7 @@ fn annotation_rows(project_id: i64, level: &str, annotations: &[AnnotationRecord
                 td { (annotation.explanation.as_deref().unwrap_or("")) }
                 td.muted { (level) " · " (annotation.annotator_kind.as_str()) }
                 td {
-                    @if annotation.annotator_kind == ember_core::AnnotatorKind::Human {
+                    @if can_write && annotation.annotator_kind == ember_core::AnnotatorKind::Human {
                         @let fields = serde_json::json!({
                             "level": level, "name": annotation.name, "label": annotation.label, "score": annotation.score,
                             "explanation": annotation.explanation,
@@ -173,9 +173,9 @@ fn annotations_section(
     base: &str,
     record: &SpanRecord,
     trace_id: &str,
-    span_annotations: &[AnnotationRecord],
-    trace_annotations: &[AnnotationRecord],
+    [span_annotations, trace_annotations]: [&[AnnotationRecord]; 2],
     configs: &[AnnotationConfig],
+    can_write: bool,
 ) -> Markup {
     let return_to = format!("{base}?span={}", record.span.span_id);
     let labels: Vec<String> = configs
@@ -191,11 +191,12 @@ fn annotations_section(
             table.grid #annotation-list {
                 thead { tr { th { "Name" } th { "Label" } th.num { "Score" } th { "Explanation" } th { "On" } th {} } }
                 tbody {
-                    (annotation_rows(project_id, "span", span_annotations, &return_to))
-                    (annotation_rows(project_id, "trace", trace_annotations, &return_to))
+                    (annotation_rows(project_id, "span", span_annotations, &return_to, can_write))
+                    (annotation_rows(project_id, "trace", trace_annotations, &return_to, can_write))
                 }
             }
         }
+        @if can_write {
         h3 { "Annotate" }
         p.muted { "Saving a name already given to this span (or trace) by a person replaces that annotation." }
         form.annotation-form #annotation-form method="post" action=(format!("/projects/{project_id}/annotations")) {
@@ -216,6 +217,7 @@ fn annotations_section(
             textarea #annotation-explanation name="explanation" rows="2" {}
             span {}
             div { button.primary type="submit" { "Save annotation" } }
+        }
         }
     }
 }

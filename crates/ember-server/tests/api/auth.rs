@@ -465,3 +465,135 @@ async fn phoenix_admins_are_created_at_startup_once() {
     );
     assert_eq!(users["data"][0]["password_needs_reset"], true);
 }
+
+async fn form(app: &TestApp, uri: &str, who: &As, fields: &[(&str, &str)]) -> TestResponse {
+    let body = serde_urlencoded::to_string(fields).unwrap();
+    let request = who.apply(Request::post(uri)).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    app.send(request.body(Body::from(body)).unwrap()).await
+}
+
+fn location(response: &TestResponse) -> &str {
+    response.headers.get(header::LOCATION).map(|value| value.to_str().unwrap()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_web_ui_signs_in_forces_the_first_password_change_and_signs_out() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let away = send(&app, Method::GET, "/projects?range=7d", &As::Nobody, None).await;
+    assert_eq!((away.status, location(&away)), (StatusCode::SEE_OTHER, "/login?next=%2Fprojects%3Frange%3D7d"));
+    let page = send(&app, Method::GET, "/login?next=%2Fprojects", &As::Nobody, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("id=\"login\"") && page.text().contains("value=\"/projects\""), "{}", page.text());
+
+    let wrong = form(&app, "/login", &As::Nobody, &[("email", "admin@localhost"), ("password", "nope"), ("next", "/projects")]).await;
+    assert_eq!(location(&wrong), "/login?next=%2Fprojects&error=Invalid%20email%20and%2For%20password");
+    // Only a path of this server is a place to go back to.
+    let signed_in =
+        form(&app, "/login", &As::Nobody, &[("email", "admin@localhost"), ("password", "admin"), ("next", "//evil.example")]).await;
+    assert_eq!((signed_in.status, location(&signed_in)), (StatusCode::SEE_OTHER, "/projects"));
+    let session = As::Cookie(cookie_value(set_cookie(&signed_in, "phoenix-access-token").unwrap()));
+
+    // The default admin must choose a new password before anything else.
+    let forced = send(&app, Method::GET, "/projects", &session, None).await;
+    assert_eq!(location(&forced), "/account?reset=1");
+    let account = send(&app, Method::GET, "/account?reset=1", &session, None).await;
+    assert!(account.text().contains("password-reset-due") && account.text().contains("Sign out"), "{}", account.text());
+    let wrong_current = form(&app, "/account/password", &session, &[("current", "nope"), ("new", "Brand-New-Pass-1")]).await;
+    assert!(location(&wrong_current).starts_with("/account?error=Valid%20current%20password"), "{}", location(&wrong_current));
+    let changed = form(&app, "/account/password", &session, &[("current", "admin"), ("new", "Brand-New-Pass-1")]).await;
+    assert_eq!(location(&changed), "/login?notice=Your%20password%20is%20changed%3A%20sign%20in%20with%20it%2E");
+    assert!(set_cookie(&changed, "phoenix-access-token").unwrap().contains("Max-Age=0"));
+    assert_eq!(location(&send(&app, Method::GET, "/projects", &session, None).await), "/login?next=%2Fprojects", "the old session ended");
+    assert_eq!(login(&app, "admin@localhost", "admin").await.status, StatusCode::UNAUTHORIZED);
+
+    let session = As::Cookie(session_token(&app, "admin@localhost", "Brand-New-Pass-1").await);
+    let projects = send(&app, Method::GET, "/projects", &session, None).await;
+    assert_eq!(projects.status, StatusCode::OK);
+    assert!(projects.text().contains("header-sign-out") && projects.text().contains("href=\"/users\""));
+
+    // An API key made on the account page is shown once and works.
+    let created = form(&app, "/account/api-keys", &session, &[("name", "laptop"), ("description", ""), ("expires", "")]).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let text = created.text();
+    let key = text.split("id=\"new-key\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert_eq!(send(&app, Method::GET, "/v1/user", &As::Bearer(key), None).await.json()["data"]["username"], "admin");
+    let account = send(&app, Method::GET, "/account", &session, None).await.text();
+    assert!(account.contains("laptop") && !account.contains("new-key"), "listed, never shown again");
+
+    let out = send(&app, Method::GET, "/auth/logout", &session, None).await;
+    assert_eq!(location(&out), "/login");
+    assert_eq!(location(&send(&app, Method::GET, "/projects", &session, None).await), "/login?next=%2Fprojects");
+}
+
+/// Signs in and returns the access token (for users whose password is current).
+async fn session_token(app: &TestApp, email: &str, password: &str) -> String {
+    session(app, email, password).await
+}
+
+#[tokio::test]
+async fn a_page_with_an_expired_access_token_refreshes_the_session() {
+    let app = test_app_with_auth(AuthSettings { access_token_expiry_minutes: 0.002, ..AuthSettings::default() }).await;
+    let admin = As::Bearer(TEST_ADMIN_SECRET.to_string());
+    create_user(&app, &admin, "m@x.com", "m", "MEMBER", "member-pass").await;
+    // A user an admin made chooses their own password first; this one already has.
+    let user_id = app.store.user_by_email("m@x.com").await.unwrap().unwrap().0.id;
+    let hash = app.store.password_hash(user_id).await.unwrap().unwrap();
+    app.store.set_password(user_id, &hash, false).await.unwrap();
+    let response = login(&app, "m@x.com", "member-pass").await;
+    let access = cookie_value(set_cookie(&response, "phoenix-access-token").unwrap());
+    let refresh = cookie_value(set_cookie(&response, "phoenix-refresh-token").unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while send(&app, Method::GET, "/v1/projects", &As::Cookie(access.clone()), None).await.status != StatusCode::UNAUTHORIZED {
+        assert!(std::time::Instant::now() < deadline, "the access token never expired");
+        tokio::task::yield_now().await;
+    }
+    let request = Request::get("/projects")
+        .header(header::COOKIE, format!("phoenix-access-token={access}; phoenix-refresh-token={refresh}"))
+        .body(Body::empty())
+        .unwrap();
+    let page = app.send(request).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let renewed = cookie_value(set_cookie(&page, "phoenix-access-token").expect("a new access cookie"));
+    assert_ne!(renewed, access);
+    assert!(set_cookie(&page, "phoenix-refresh-token").is_some());
+}
+
+#[tokio::test]
+async fn pages_show_each_role_only_what_it_may_do() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Bearer(TEST_ADMIN_SECRET.to_string());
+    for (email, name, role) in [("v@x.com", "v", "VIEWER"), ("m@x.com", "m", "MEMBER")] {
+        create_user(&app, &admin, email, name, role, "first-pass").await;
+        let id = app.store.user_by_email(email).await.unwrap().unwrap().0.id;
+        let hash = app.store.password_hash(id).await.unwrap().unwrap();
+        app.store.set_password(id, &hash, false).await.unwrap();
+    }
+    let viewer = As::Cookie(session(&app, "v@x.com", "first-pass").await);
+    let member = As::Cookie(session(&app, "m@x.com", "first-pass").await);
+    let page = |who: &As, uri: &str| {
+        let (who, uri) = (who.clone(), uri.to_string());
+        let app = &app;
+        async move { send(app, Method::GET, &uri, &who, None).await }
+    };
+    for uri in ["/projects", "/datasets", "/prompts", "/settings", "/account"] {
+        assert_eq!(page(&As::Nobody, uri).await.status, StatusCode::SEE_OTHER, "{uri} anonymous");
+        assert_eq!(page(&viewer, uri).await.status, StatusCode::OK, "{uri} as viewer");
+        assert_eq!(page(&member, uri).await.status, StatusCode::OK, "{uri} as member");
+    }
+    let viewer_projects = page(&viewer, "/projects").await.text();
+    assert!(!viewer_projects.contains("new-project") && !viewer_projects.contains("href=\"/users\""));
+    assert!(!page(&viewer, "/settings").await.text().contains("new-config"));
+    let member_projects = page(&member, "/projects").await.text();
+    assert!(member_projects.contains("new-project") && !member_projects.contains("Delete the project"));
+    assert!(page(&member, "/settings").await.text().contains("new-config"));
+    // Writes through the pages follow the same rules.
+    let refused = form(&app, "/projects", &viewer, &[("name", "by-viewer"), ("description", "")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert_eq!(page(&viewer, "/users").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(page(&member, "/users").await.status, StatusCode::FORBIDDEN);
+    let users = page(&admin, "/users").await;
+    assert!(users.text().contains("v@x.com") && users.text().contains("new-system-key"), "{}", users.text());
+    let made =
+        form(&app, "/users", &admin, &[("email", "n@x.com"), ("username", "n"), ("role", "VIEWER"), ("password", "first-pass")]).await;
+    assert_eq!(location(&made), "/users?notice=n%20can%20sign%20in%20now%2E");
+}

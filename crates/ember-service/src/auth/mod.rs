@@ -216,7 +216,7 @@ impl Auth<'_> {
         }
         let role = Role::parse(&holder.role)
             .ok_or_else(|| ServiceError::internal(format!("user {} has role {:?}", holder.user_id, holder.role)))?;
-        Ok(Caller::user(holder.user_id, role, credential))
+        Ok(Caller::user(holder.user_id, role, credential).with_password_reset_due(holder.password_needs_reset))
     }
 
     /// Signs in with email and password: a new session, or 401 naming neither which part was
@@ -320,6 +320,28 @@ impl Auth<'_> {
             self.services.store.end_sign_in_sessions(user_id).await?;
             tracing::info!(target: "ember::audit", user_id, "sign-out");
         }
+        Ok(())
+    }
+
+    /// Changes the signed-in user's password: the current one must be given and the new one
+    /// must keep the policy; every session of the user ends (sign in again), as in Phoenix.
+    pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> Result<()> {
+        let user_id = match (caller.user_and_role(), caller.credential()) {
+            (Some((user_id, _)), Some(Credential::Session { .. } | Credential::ApiKey { .. })) => user_id,
+            _ => return Err(ServiceError::forbidden("Only a signed-in user has a password to change")),
+        };
+        let hash = self.services.store.password_hash(user_id).await?;
+        let verified = match hash {
+            Some(hash) => verify_password(current.to_string(), hash).await?,
+            None => false,
+        };
+        if !verified {
+            return Err(ServiceError::bad_request("Valid current password is required to modify password"));
+        }
+        let hash = self.hash_new_password(new).await?;
+        self.services.store.set_password(user_id, &hash, false).await?;
+        self.services.store.end_sign_in_sessions(user_id).await?;
+        tracing::info!(target: "ember::audit", user_id, "password changed");
         Ok(())
     }
 

@@ -289,3 +289,66 @@ async fn sessions_datasets_experiments_prompts_and_settings_work_in_chromium() {
     browser.close().await;
     ember.terminate().await;
 }
+
+/// With authentication on, in Chromium: a page sends the browser to sign in and back, the first
+/// sign-in asks for a new password, the session survives its access token's expiry (the refresh
+/// cookie renews it), an API key is made and shown once, and signing out ends the session.
+#[tokio::test]
+async fn signing_in_and_out_works_in_chromium() {
+    if !driver::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PHOENIX_ENABLE_AUTH", "true"),
+        ("PHOENIX_SECRET", "browser-secret-0123456789abcdefghijkl"),
+        // Access tokens last three seconds, so the test sees one expire and the session renewed.
+        ("PHOENIX_ACCESS_TOKEN_EXPIRY_MINUTES", "0.05"),
+    ];
+    let ember = Ember::start(dir.path(), &env).await;
+    let browser = Browser::start(&ember.http).await;
+
+    browser.goto("/datasets").await;
+    assert_eq!(browser.current_path().await, "/login?next=%2Fdatasets", "a page sends the browser to sign in");
+    browser.assert_same_origin().await;
+    browser.screenshot("login").await;
+    browser.fill("#login input[name=email]", "admin@localhost").await;
+    browser.fill("#login input[name=password]", "admin").await;
+    browser.click("#login button[type=submit]").await;
+    browser.wait_for("#password-reset-due").await;
+    assert_eq!(browser.current_path().await, "/account?reset=1", "the first sign-in asks for a new password");
+    browser.fill("#change-password input[name=current]", "admin").await;
+    browser.fill("#change-password input[name=new]", "Chromium-Pass-1").await;
+    browser.click("#change-password button[type=submit]").await;
+    browser.wait_for("#login").await;
+    browser.fill("#login input[name=email]", "admin@localhost").await;
+    browser.fill("#login input[name=password]", "Chromium-Pass-1").await;
+    browser.click("#login button[type=submit]").await;
+    browser.wait_for("#projects").await;
+    assert_eq!(browser.current_path().await, "/projects");
+
+    // The access cookie lasts three seconds; once it is gone, pages still load (refreshed).
+    let expired = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    while std::time::Instant::now() < expired {
+        browser.goto("/datasets").await;
+        assert_eq!(browser.current_path().await, "/datasets");
+    }
+    browser.goto("/prompts").await;
+    assert_eq!(browser.current_path().await, "/prompts", "the refresh cookie renewed the session");
+
+    browser.goto("/account").await;
+    browser.fill("#new-api-key input[name=name]", "from-chromium").await;
+    browser.click("#new-api-key button[type=submit]").await;
+    browser.wait_for("#new-key").await;
+    let key = browser.text("#new-key").await;
+    let me = ember.client.get(format!("{}/v1/user", ember.http)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["data"]["username"], "admin");
+    browser.screenshot("new-api-key").await;
+
+    browser.click("#header-sign-out").await;
+    browser.wait_for("#login").await;
+    browser.goto("/projects").await;
+    assert_eq!(browser.current_path().await, "/login?next=%2Fprojects", "signed out");
+    browser.close().await;
+    ember.terminate().await;
+}

@@ -1,0 +1,54 @@
+//! The session's cookies, as Phoenix sets them: the access and refresh tokens as HttpOnly,
+//! SameSite=Strict cookies at `PHOENIX_COOKIES_PATH`, Secure with `PHOENIX_USE_SECURE_COOKIES`,
+//! each lasting as long as its token.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use cookie::{Cookie, SameSite};
+use ember_service::auth::Session;
+
+use crate::authentication::{ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE};
+
+/// Where and how session cookies are set.
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    /// `PHOENIX_COOKIES_PATH`.
+    pub path: String,
+    /// `PHOENIX_USE_SECURE_COOKIES`.
+    pub secure: bool,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        CookieSettings { path: "/".into(), secure: false }
+    }
+}
+
+impl CookieSettings {
+    fn cookie(&self, name: &'static str, value: String, max_age_secs: i64) -> HeaderValue {
+        let cookie = Cookie::build((name, value))
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(self.secure)
+            .path(self.path.clone())
+            .max_age(cookie::time::Duration::seconds(max_age_secs))
+            .build();
+        // Tokens are base64url and paths are checked settings: always a valid header value.
+        HeaderValue::from_str(&cookie.encoded().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    fn removal(&self, name: &'static str) -> HeaderValue {
+        self.cookie(name, String::new(), 0)
+    }
+
+    /// Sets a session's two cookies on a response.
+    pub fn set_session(&self, headers: &mut HeaderMap, session: Session) {
+        headers.append(header::SET_COOKIE, self.cookie(ACCESS_TOKEN_COOKIE, session.access_token, session.access_max_age));
+        headers.append(header::SET_COOKIE, self.cookie(REFRESH_TOKEN_COOKIE, session.refresh_token, session.refresh_max_age));
+    }
+
+    /// Clears both session cookies.
+    pub fn clear_session(&self, headers: &mut HeaderMap) {
+        headers.append(header::SET_COOKIE, self.removal(ACCESS_TOKEN_COOKIE));
+        headers.append(header::SET_COOKIE, self.removal(REFRESH_TOKEN_COOKIE));
+    }
+}

@@ -1,0 +1,351 @@
+//! Signing in and the signed-in user's own pages: `/login` (email and password, then back to the
+//! page asked for), `/account` (who you are, changing your password, your API keys: created,
+//! shown once, deleted), and `/users` for admins (users created and deleted). Every rule is the
+//! authentication, API-key and user services'; these pages render forms and outcomes.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use ember_core::time::{format_nanos, parse_timestamp};
+use ember_core::ClassifiedError;
+use ember_core::{GlobalId, GlobalType};
+use ember_service::api_keys::ApiKeyInput;
+use ember_service::users::{SignIn, UserInput};
+use ember_service::{Caller, Role, ServiceError};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::error::UiResult;
+use super::layout::{shell, Section};
+use crate::authentication::RequestCaller;
+use crate::AppState;
+
+/// A notice or an error to show at the top of a page, and where to go after signing in.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    notice: Option<String>,
+    error: Option<String>,
+    next: Option<String>,
+    reset: Option<String>,
+}
+
+fn encoded(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn to(path: &str, key: &str, message: &str) -> Redirect {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{separator}{key}={}", encoded(message)))
+}
+
+/// A page of this server to go to after signing in: a path, never another site.
+pub(crate) fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        _ => "/projects",
+    }
+}
+
+/// What a refusal shows on the page (an internal failure is logged and shown generically).
+fn shown(error: &ServiceError) -> String {
+    if error.code() == ember_core::ErrorCode::Internal {
+        tracing::error!(%error, "account page failed");
+    }
+    error.client_message()
+}
+
+fn notices(query: &PageQuery) -> Markup {
+    html! {
+        @if let Some(notice) = &query.notice { p.notice { (notice) } }
+        @if let Some(error) = &query.error { p.notice.error { (error) } }
+    }
+}
+
+pub async fn login_page(State(state): State<AppState>, Query(query): Query<PageQuery>) -> Markup {
+    let next = local_path(query.next.as_deref());
+    let body = html! {
+        h1 { "Sign in" }
+        (notices(&query))
+        @if !state.services.auth().enabled() {
+            p { "Authentication is off: everyone who can reach ember may use it. " a href="/projects" { "Go to your projects" } }
+        } @else if !state.services.auth().basic_auth_enabled() {
+            p { "Signing in with a password is turned off on this server." }
+        } @else {
+            form.stacked #login method="post" action="/login" {
+                input type="hidden" name="next" value=(next);
+                label { "Email" input type="email" name="email" autocomplete="username" required autofocus; }
+                label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+                button.primary type="submit" { "Sign in" }
+            }
+        }
+    };
+    shell("Sign in", Section::None, &Caller::anonymous(), body)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    let next = local_path(form.next.as_deref()).to_string();
+    match state.services.auth().login(Some(&form.email), Some(&form.password)).await {
+        Ok(session) => {
+            let mut response = Redirect::to(&next).into_response();
+            state.cookies.set_session(response.headers_mut(), session);
+            response
+        }
+        Err(error) => to(&format!("/login?next={}", encoded(&next)), "error", &shown(&error)).into_response(),
+    }
+}
+
+pub async fn account(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Query(query): Query<PageQuery>,
+) -> UiResult<Markup> {
+    let user = state.services.users().viewer(&caller).await?;
+    let keys = match &user {
+        Some(_) => state.services.api_keys().list_own(&caller).await?,
+        None => Vec::new(),
+    };
+    let body = html! {
+        h1 { "Your account" }
+        (notices(&query))
+        @if caller.password_reset_due() || query.reset.is_some() {
+            p.notice.error #password-reset-due { "Choose a new password before you go on." }
+        }
+        @match &user {
+            None => p.muted { "Authentication is off: nobody is signed in." },
+            Some(user) => {
+                dl.facts {
+                    dt { "Username" } dd #username { (user.username) }
+                    dt { "Email" } dd { (user.email) }
+                    dt { "Role" } dd { (user.role) }
+                }
+                p { a href="/auth/logout" #sign-out { "Sign out" } }
+                @if user.auth_method == "LOCAL" {
+                    h2 { "Change password" }
+                    form.stacked #change-password method="post" action="/account/password" {
+                        label { "Current password" input type="password" name="current" autocomplete="current-password" required; }
+                        label { "New password" input type="password" name="new" autocomplete="new-password" required; }
+                        button.primary type="submit" { "Change password" }
+                    }
+                }
+                h2 { "API keys" }
+                p.muted { "A key acts as you, with your role: send it as " code { "Authorization: Bearer <key>" } " (PHOENIX_API_KEY)." }
+                (key_table(&keys, "/account/api-keys"))
+                h3 { "New API key" }
+                form.toolbar #new-api-key method="post" action="/account/api-keys" {
+                    input type="text" name="name" placeholder="name" required aria-label="Key name";
+                    input.grow type="text" name="description" placeholder="description (optional)" aria-label="Description";
+                    input type="date" name="expires" aria-label="Expires on (optional)" title="Expires on (optional)";
+                    button.primary type="submit" { "Create" }
+                }
+            }
+        }
+    };
+    Ok(shell("Your account", Section::Account, &caller, body))
+}
+
+fn key_table(keys: &[ember_store::ApiKeyRecord], action: &str) -> Markup {
+    html! {
+        @if keys.is_empty() { p.muted { "No API keys yet." } } @else {
+            table.grid.api-keys {
+                thead { tr { th { "Name" } th { "Description" } th { "Created" } th { "Expires" } th {} } }
+                tbody {
+                    @for key in keys {
+                        tr {
+                            td { (key.name) }
+                            td { (key.description.as_deref().unwrap_or("")) }
+                            td { (format_nanos(key.created_at)) }
+                            td { (key.expires_at.map(format_nanos).unwrap_or_else(|| "never".into())) }
+                            td {
+                                form.inline method="post" action=(format!("{action}/{}/delete", key.id))
+                                    data-confirm=(format!("Delete the API key {}? Clients using it stop working.", key.name)) {
+                                    button.small.danger type="submit" { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    match state.services.auth().change_password(&caller, &form.current, &form.new).await {
+        Ok(()) => {
+            let mut response = to("/login", "notice", "Your password is changed: sign in with it.").into_response();
+            state.cookies.clear_session(response.headers_mut());
+            response
+        }
+        Err(error) => to("/account", "error", &shown(&error)).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyForm {
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// `YYYY-MM-DD`, empty for never.
+    #[serde(default)]
+    expires: String,
+}
+
+fn key_input(form: KeyForm) -> Result<ApiKeyInput, String> {
+    let expires_at = match form.expires.trim() {
+        "" => None,
+        day => Some(parse_timestamp(&format!("{day}T00:00:00Z")).ok_or_else(|| format!("{day:?} is not a date"))?),
+    };
+    let description = Some(form.description.trim().to_string()).filter(|text| !text.is_empty());
+    Ok(ApiKeyInput { name: form.name, description, expires_at })
+}
+
+/// The new key, shown this once.
+fn created_key(caller: &Caller, key: &str, back: &str) -> Markup {
+    let body = html! {
+        h1 { "Your new API key" }
+        p.notice #new-key-notice { "Copy the key now: it is not shown again." }
+        p { code #new-key { (key) } " " button.small type="button" data-copy=(key) { "copy" } }
+        p { a href=(back) { "Done" } }
+    };
+    shell("New API key", Section::Account, caller, body)
+}
+
+pub async fn create_key(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Form(form): Form<KeyForm>) -> Response {
+    let input = match key_input(form) {
+        Ok(input) => input,
+        Err(problem) => return to("/account", "error", &problem).into_response(),
+    };
+    match state.services.api_keys().create_own(&caller, input).await {
+        Ok(created) => created_key(&caller, &created.key, "/account").into_response(),
+        Err(error) => to("/account", "error", &shown(&error)).into_response(),
+    }
+}
+
+pub async fn delete_key(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<i64>) -> Response {
+    let id = GlobalId::encode(GlobalType::UserApiKey, id);
+    match state.services.api_keys().delete_own(&caller, &id).await {
+        Ok(()) => to("/account", "notice", "The API key is deleted.").into_response(),
+        Err(error) => to("/account", "error", &shown(&error)).into_response(),
+    }
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Query(query): Query<PageQuery>,
+) -> UiResult<Markup> {
+    let users = state.services.users().list(&caller, None, 1000).await?.items;
+    let system_keys = match state.services.auth().enabled() {
+        true => state.services.api_keys().list_system(&caller).await?,
+        false => Vec::new(),
+    };
+    let body = html! {
+        h1 { "Users" }
+        (notices(&query))
+        table.grid #users {
+            thead { tr { th { "Username" } th { "Email" } th { "Role" } th { "Sign-in" } th { "Created" } th {} } }
+            tbody {
+                @for user in &users {
+                    tr {
+                        td { (user.username) }
+                        td { (user.email) }
+                        td { (user.role) }
+                        td { (user.auth_method) @if user.password_needs_reset { span.muted { " (new password due)" } } }
+                        td { (format_nanos(user.created_at)) }
+                        td {
+                            @if ember_service::users::is_deletable(user.id) {
+                                form.inline method="post" action=(format!("/users/{}/delete", user.id))
+                                    data-confirm=(format!("Delete the user {}? Their sessions and API keys stop working.", user.username)) {
+                                    button.small.danger type="submit" { "Delete" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "New user" }
+        p.muted { "They choose their own password at first sign-in." }
+        form.toolbar #new-user method="post" action="/users" {
+            input type="email" name="email" placeholder="email" required aria-label="Email";
+            input type="text" name="username" placeholder="username" required aria-label="Username";
+            select name="role" aria-label="Role" {
+                option value="MEMBER" { "MEMBER" } option value="VIEWER" { "VIEWER" } option value="ADMIN" { "ADMIN" }
+            }
+            input type="password" name="password" placeholder="first password" required aria-label="First password" autocomplete="new-password";
+            button.primary type="submit" { "Create" }
+        }
+        @if state.services.auth().enabled() {
+            h2 { "System API keys" }
+            p.muted { "Keys of the system rather than of a person, for collectors and services." }
+            (key_table(&system_keys, "/users/system-api-keys"))
+            form.toolbar #new-system-key method="post" action="/users/system-api-keys" {
+                input type="text" name="name" placeholder="name" required aria-label="Key name";
+                input.grow type="text" name="description" placeholder="description (optional)" aria-label="Description";
+                input type="date" name="expires" aria-label="Expires on (optional)";
+                button.primary type="submit" { "Create" }
+            }
+        }
+    };
+    Ok(shell("Users", Section::Users, &caller, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserForm {
+    email: String,
+    username: String,
+    role: String,
+    password: String,
+}
+
+pub async fn create_user(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Form(form): Form<UserForm>) -> Response {
+    let role = Role::parse(&form.role).map(Role::as_str).unwrap_or("MEMBER").to_string();
+    let input = UserInput { email: form.email, username: form.username, role, sign_in: SignIn::Local { password: Some(form.password) } };
+    match state.services.users().create(&caller, input).await {
+        Ok(user) => to("/users", "notice", &format!("{} can sign in now.", user.username)).into_response(),
+        Err(error) => to("/users", "error", &shown(&error)).into_response(),
+    }
+}
+
+pub async fn delete_user(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<i64>) -> Response {
+    match state.services.users().delete(&caller, id).await {
+        Ok(()) => to("/users", "notice", "The user is deleted.").into_response(),
+        Err(error) => to("/users", "error", &shown(&error)).into_response(),
+    }
+}
+
+pub async fn create_system_key(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Form(form): Form<KeyForm>) -> Response {
+    let input = match key_input(form) {
+        Ok(input) => input,
+        Err(problem) => return to("/users", "error", &problem).into_response(),
+    };
+    match state.services.api_keys().create_system(&caller, input).await {
+        Ok(created) => created_key(&caller, &created.key, "/users").into_response(),
+        Err(error) => to("/users", "error", &shown(&error)).into_response(),
+    }
+}
+
+pub async fn delete_system_key(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Path(id): Path<i64>) -> Response {
+    let id = GlobalId::encode(GlobalType::SystemApiKey, id);
+    match state.services.api_keys().delete_system(&caller, &id).await {
+        Ok(()) => to("/users", "notice", "The system API key is deleted.").into_response(),
+        Err(error) => to("/users", "error", &shown(&error)).into_response(),
+    }
+}
