@@ -80,6 +80,29 @@ struct Args {
     /// instead of a temporary one, e.g. to study query plans afterwards.
     #[arg(long)]
     keep_data: Option<PathBuf>,
+    /// Run with authentication on (`PHOENIX_ENABLE_AUTH`): every request carries a system API
+    /// key, so the figures include checking it.
+    #[arg(long)]
+    auth: bool,
+}
+
+/// The secrets of a run with `--auth`.
+const BENCH_SECRET: &str = "bench-server-secret-0123456789abcdefgh";
+const BENCH_ADMIN_SECRET: &str = "bench-admin-secret-0123456789abcdefghi";
+
+/// A system API key, made with the admin secret.
+async fn system_key(http: &str) -> anyhow::Result<String> {
+    let response = reqwest::Client::new()
+        .post(format!("{http}/v1/system/api_keys"))
+        .bearer_auth(BENCH_ADMIN_SECRET)
+        .json(&serde_json::json!({"data": {"name": "bench"}}))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("creating a system API key answered {}", response.status());
+    }
+    let created: serde_json::Value = response.json().await?;
+    created["data"]["key"].as_str().map(str::to_string).ok_or_else(|| anyhow::anyhow!("no key in {created}"))
 }
 
 const PROJECT: &str = "bench";
@@ -142,6 +165,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dir) = database.working_dir() {
         env.push(("PHOENIX_WORKING_DIR", dir.display().to_string()));
     }
+    if args.auth {
+        env.push(("PHOENIX_ENABLE_AUTH", "true".into()));
+        env.push(("PHOENIX_SECRET", BENCH_SECRET.into()));
+        env.push(("PHOENIX_ADMIN_SECRET", BENCH_ADMIN_SECRET.into()));
+    }
     println!("backend: {}, {} replica(s)", if args.postgres_url.is_some() { "postgresql" } else { "sqlite" }, args.replicas);
     let mut replicas = Vec::new();
     for _ in 0..args.replicas.max(1) {
@@ -152,7 +180,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     println!("idle RSS: {:.1} MB", replicas[0].rss_mb()?);
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    if args.auth {
+        let key = system_key(&replicas[0].http).await?;
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse()?);
+        println!("authentication on: every request carries a system API key");
+    }
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).default_headers(headers).build()?;
     let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     let retries = Arc::new(AtomicUsize::new(0));

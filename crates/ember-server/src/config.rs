@@ -140,19 +140,37 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub providers: ember_service::ProviderSettings,
 
-    /// Phoenix's TLS switch. ember does not terminate TLS yet: setting it (or the per-protocol
-    /// switches below) stops `ember serve` with a message rather than serve plain text where
-    /// encryption was asked for. Put a TLS proxy in front of ember meanwhile.
+    /// Serve HTTP and gRPC over TLS (needs `--tls-cert-file` and `--tls-key-file`).
     #[arg(long, env = "PHOENIX_TLS_ENABLED", default_value_t = false)]
     pub tls_enabled: bool,
 
-    /// Phoenix's TLS switch for HTTP only (see `--tls-enabled`).
+    /// Serve HTTP over TLS (gRPC too only with `--tls-enabled` or `--tls-enabled-for-grpc`).
     #[arg(long, env = "PHOENIX_TLS_ENABLED_FOR_HTTP", default_value_t = false)]
     pub tls_enabled_for_http: bool,
 
-    /// Phoenix's TLS switch for gRPC only (see `--tls-enabled`).
+    /// Serve gRPC over TLS.
     #[arg(long, env = "PHOENIX_TLS_ENABLED_FOR_GRPC", default_value_t = false)]
     pub tls_enabled_for_grpc: bool,
+
+    /// The server's certificate chain (PEM).
+    #[arg(long, env = "PHOENIX_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// The server's private key (PEM; an encrypted PKCS#8 key needs the password below).
+    #[arg(long, env = "PHOENIX_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// The password of an encrypted private key.
+    #[arg(long, env = "PHOENIX_TLS_KEY_FILE_PASSWORD", hide_env_values = true)]
+    pub tls_key_file_password: Option<String>,
+
+    /// The CA (PEM) that signs client certificates, for `--tls-verify-client`.
+    #[arg(long, env = "PHOENIX_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+
+    /// Mutual TLS: clients must present a certificate signed by `--tls-ca-file`.
+    #[arg(long, env = "PHOENIX_TLS_VERIFY_CLIENT", default_value_t = false)]
+    pub tls_verify_client: bool,
 
     /// Require every request to be authenticated (an API key, a signed-in session, or the admin
     /// secret), with roles deciding who may write and administer. Needs `PHOENIX_SECRET`.
@@ -177,18 +195,30 @@ impl ServeConfig {
     /// words), or a setting that asks for something ember does not do yet.
     pub fn refusal(&self) -> Option<String> {
         let secrets = crate::secret_rules::refusal(self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.enable_auth);
-        secrets.or_else(|| self.auth.refusal()).or_else(|| self.unsupported())
+        secrets.or_else(|| self.auth.refusal()).or_else(|| self.tls_files().err())
     }
 
-    fn unsupported(&self) -> Option<String> {
-        let tls = [
-            (self.tls_enabled, "PHOENIX_TLS_ENABLED"),
-            (self.tls_enabled_for_http, "PHOENIX_TLS_ENABLED_FOR_HTTP"),
-            (self.tls_enabled_for_grpc, "PHOENIX_TLS_ENABLED_FOR_GRPC"),
-        ];
-        tls.iter().find(|(enabled, _)| *enabled).map(|(_, name)| {
-            format!("{name} is set, but ember does not serve TLS yet; terminate TLS in a proxy in front of ember, or unset {name}")
-        })
+    pub fn tls_for_http(&self) -> bool {
+        self.tls_enabled || self.tls_enabled_for_http
+    }
+
+    pub fn tls_for_grpc(&self) -> bool {
+        self.tls_enabled || self.tls_enabled_for_grpc
+    }
+
+    /// The TLS files when TLS is on for either port, or what is missing (Phoenix's messages).
+    pub fn tls_files(&self) -> Result<Option<crate::tls::TlsFiles>, String> {
+        if !(self.tls_for_http() || self.tls_for_grpc()) {
+            return Ok(None);
+        }
+        let present = |path: &Option<PathBuf>| path.clone().filter(|path| !path.as_os_str().is_empty());
+        let cert_file = present(&self.tls_cert_file).ok_or("PHOENIX_TLS_CERT_FILE must be set when PHOENIX_TLS_ENABLED is true")?;
+        let key_file = present(&self.tls_key_file).ok_or("PHOENIX_TLS_KEY_FILE must be set when PHOENIX_TLS_ENABLED is true")?;
+        let client_ca_file = match self.tls_verify_client {
+            true => Some(present(&self.tls_ca_file).ok_or("PHOENIX_TLS_CA_FILE must be set when PHOENIX_TLS_VERIFY_CLIENT is true")?),
+            false => None,
+        };
+        Ok(Some(crate::tls::TlsFiles { cert_file, key_file, key_file_password: self.tls_key_file_password.clone(), client_ca_file }))
     }
 
     /// Who callers are, as the authentication settings say.

@@ -29,6 +29,7 @@ mod span_frame;
 mod span_frame_arrow;
 mod spool;
 mod state;
+pub mod tls;
 #[cfg(all(test, feature = "ui", feature = "graphql"))]
 mod transport_errors;
 #[cfg(feature = "ui")]

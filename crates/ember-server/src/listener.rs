@@ -4,7 +4,8 @@
 //! `max_connections` connections at once (past that, a new connection is closed at once rather
 //! than costing memory and a file descriptor), accept errors such as file-descriptor exhaustion
 //! logged and retried after a pause, and a graceful shutdown that lets requests in flight finish.
-//! A request body that stops arriving for as long is cut off too.
+//! A request body that stops arriving for as long is cut off too. With TLS, each connection's
+//! handshake must finish within the header timeout as well.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// How long the listener waits after a failed accept (e.g. no file descriptor left).
@@ -29,9 +31,15 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then waits for open connections to
-/// finish their requests.
-pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` resolves, then waits for
+/// open connections to finish their requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new();
@@ -58,10 +66,29 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
         let service = TowerToHyperService::new(
             tower::ServiceBuilder::new().layer(RequestBodyTimeoutLayer::new(limits.header_timeout)).service(router.clone()),
         );
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let outcome = match &tls {
+            None => {
+                let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                    drop(permit);
+                });
+                continue;
+            }
+            Some(acceptor) => (acceptor.clone(), graceful.watcher(), builder.clone()),
+        };
+        let (acceptor, watcher, builder) = outcome;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
+            match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    if let Err(error) = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                }
+                Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                Err(_) => tracing::debug!("TLS handshake timed out"),
             }
             drop(permit);
         });

@@ -43,6 +43,9 @@ pub struct BoundServer {
     store: Store,
     writer: WriterHandle,
     grpc_max_message_bytes: usize,
+    /// TLS of the HTTP port and of the gRPC port, when on.
+    http_tls: Option<tokio_rustls::TlsAcceptor>,
+    grpc_tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown_timeout: std::time::Duration,
     connection_limits: crate::listener::ConnectionLimits,
 }
@@ -60,6 +63,15 @@ impl Server {
         if let Some(reason) = config.refusal() {
             return Err(ServeError::Refused(reason));
         }
+        let tls = match config.tls_files().map_err(ServeError::Refused)? {
+            Some(files) => Some(files.load().map_err(ServeError::Refused)?),
+            None => None,
+        };
+        let http_tls = match (&tls, config.tls_for_http()) {
+            (Some(material), true) => Some(tokio_rustls::TlsAcceptor::from(material.http_config().map_err(ServeError::Refused)?)),
+            _ => None,
+        };
+        let grpc_tls = tls.as_ref().filter(|_| config.tls_for_grpc()).map(crate::tls::TlsMaterial::grpc_config);
         let store = Store::open(&config.store_options()?).await?;
         let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
         let services = Services::new(store.clone(), ingest, Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?)
@@ -84,6 +96,8 @@ impl Server {
             store,
             writer,
             grpc_max_message_bytes: config.grpc_max_message_bytes,
+            http_tls,
+            grpc_tls,
             shutdown_timeout: std::time::Duration::from_secs(config.shutdown_timeout_secs),
             connection_limits: crate::listener::ConnectionLimits {
                 max_connections: config.max_connections,
@@ -107,8 +121,12 @@ impl BoundServer {
             .max_decoding_message_size(self.grpc_max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
+        let mut grpc_server = tonic::transport::Server::builder();
+        if let Some(tls) = self.grpc_tls {
+            grpc_server = grpc_server.tls_config(tls).map_err(|error| ServeError::Refused(format!("gRPC TLS: {error}")))?;
+        }
         let mut grpc = tokio::spawn(
-            tonic::transport::Server::builder()
+            grpc_server
                 .layer(tower::util::MapResponseLayer::new(crate::grpc::remap_unreadable))
                 .add_service(trace_service)
                 .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc), until_stopped(stopped.clone())),
@@ -131,8 +149,9 @@ impl BoundServer {
         }
         let router = app(self.state);
         let limits = self.connection_limits;
+        let http_tls = self.http_tls;
         let mut http = tokio::spawn(async move {
-            crate::listener::serve(self.http, router, limits, until_stopped(stopped)).await;
+            crate::listener::serve(self.http, router, limits, http_tls, until_stopped(stopped)).await;
             Ok::<(), std::io::Error>(())
         });
 

@@ -270,7 +270,7 @@ async fn postgres_replicas_ingesting_interleaved_traces_lose_nothing_and_count_r
 
 /// Runs `ember serve` with `settings`, which it must refuse: it exits without ever listening.
 /// Returns what it printed on stderr.
-async fn refused_with(settings: &[(&str, &str)]) -> String {
+pub async fn refused_with(settings: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let binary = std::env::var("EMBER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ember").to_string());
     let mut command = tokio::process::Command::new(binary);
@@ -292,16 +292,6 @@ async fn refused_with(settings: &[(&str, &str)]) -> String {
     assert!(!output.status.success(), "{settings:?}");
     assert!(String::from_utf8_lossy(&output.stdout).is_empty(), "{settings:?}: ember never says it listens");
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Settings ember cannot honour yet stop `ember serve` with a message instead of serving
-/// something else: TLS asked for must not become plain HTTP (Phoenix's suite relies on this too).
-#[tokio::test]
-async fn tls_settings_stop_ember_serve_with_a_message() {
-    for name in ["PHOENIX_TLS_ENABLED", "PHOENIX_TLS_ENABLED_FOR_HTTP", "PHOENIX_TLS_ENABLED_FOR_GRPC"] {
-        let stderr = refused_with(&[(name, "true")]).await;
-        assert!(stderr.contains(&format!("{name} is set, but ember does not serve TLS yet")), "{name}: {stderr}");
-    }
 }
 
 /// Secrets Phoenix would refuse stop `ember serve` with Phoenix's own message.

@@ -11,3 +11,4 @@ mod ingest;
 mod playground;
 mod process;
 mod resources;
+mod tls;

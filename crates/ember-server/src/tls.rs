@@ -1,0 +1,132 @@
+//! TLS for the HTTP and gRPC ports with Phoenix's settings (rustls): the certificate chain and
+//! private key (PKCS#8, PKCS#1 or SEC1 PEM; an encrypted PKCS#8 key is opened with
+//! `PHOENIX_TLS_KEY_FILE_PASSWORD`), and with `PHOENIX_TLS_VERIFY_CLIENT` mutual TLS: a client
+//! must present a certificate signed by `PHOENIX_TLS_CA_FILE`. Files are read once, at startup;
+//! a file that cannot be used stops `ember serve` with a message naming it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pkcs8::der::pem::LineEnding;
+use pkcs8::der::zeroize::Zeroizing;
+use pkcs8::EncryptedPrivateKeyInfo;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Where the certificate, key and client CA are.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub key_file_password: Option<String>,
+    /// With client verification: the CA that signs client certificates.
+    pub client_ca_file: Option<PathBuf>,
+}
+
+/// The certificates and key, read and checked.
+pub struct TlsMaterial {
+    cert_pem: Vec<u8>,
+    certs: Vec<CertificateDer<'static>>,
+    /// The key as unencrypted PEM (tonic reads PEM) and as DER (rustls).
+    key_pem: Zeroizing<String>,
+    key: PrivateKeyDer<'static>,
+    client_ca: Option<(Vec<u8>, Vec<CertificateDer<'static>>)>,
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|error| format!("cannot read the TLS {what} file {}: {error}", path.display()))
+}
+
+fn certificates(pem: &[u8], path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| format!("the TLS {what} file {} is not PEM certificates: {error}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("the TLS {what} file {} holds no certificate", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The private key of `pem`, decrypted with `password` when it is an encrypted PKCS#8 key; the
+/// key as PEM and as DER.
+fn private_key(pem: &[u8], password: Option<&str>, path: &Path) -> Result<(Zeroizing<String>, PrivateKeyDer<'static>), String> {
+    let text = std::str::from_utf8(pem).map_err(|_| format!("the TLS key file {} is not PEM", path.display()))?;
+    if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let Some(password) = password else {
+            return Err(format!("the TLS key file {} is encrypted: set PHOENIX_TLS_KEY_FILE_PASSWORD", path.display()));
+        };
+        let (_, document) = pkcs8::der::Document::from_pem(text)
+            .map_err(|error| format!("the TLS key file {} is not an encrypted PKCS#8 key: {error}", path.display()))?;
+        let encrypted = EncryptedPrivateKeyInfo::try_from(document.as_bytes())
+            .map_err(|error| format!("the TLS key file {} is not an encrypted PKCS#8 key: {error}", path.display()))?;
+        let decrypted = encrypted
+            .decrypt(password)
+            .map_err(|_| format!("the TLS key file {} does not open with PHOENIX_TLS_KEY_FILE_PASSWORD", path.display()))?;
+        let key_pem = decrypted.to_pem("PRIVATE KEY", LineEnding::LF).map_err(|error| format!("re-encoding the TLS key: {error}"))?;
+        let key = PrivateKeyDer::Pkcs8(decrypted.as_bytes().to_vec().into());
+        return Ok((key_pem, key));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(pem).map_err(|error| format!("the TLS key file {} holds no private key: {error}", path.display()))?;
+    Ok((Zeroizing::new(text.to_string()), key))
+}
+
+impl TlsFiles {
+    pub fn load(&self) -> Result<TlsMaterial, String> {
+        let cert_pem = read(&self.cert_file, "certificate")?;
+        let certs = certificates(&cert_pem, &self.cert_file, "certificate")?;
+        let key_bytes = Zeroizing::new(read(&self.key_file, "key")?);
+        let (key_pem, key) = private_key(&key_bytes, self.key_file_password.as_deref(), &self.key_file)?;
+        let client_ca = match &self.client_ca_file {
+            Some(path) => {
+                let pem = read(path, "CA")?;
+                let certs = certificates(&pem, path, "CA")?;
+                Some((pem, certs))
+            }
+            None => None,
+        };
+        let material = TlsMaterial { cert_pem, certs, key_pem, key, client_ca };
+        // Building the HTTP configuration checks that the key belongs to the certificate.
+        material.http_config()?;
+        Ok(material)
+    }
+}
+
+impl TlsMaterial {
+    /// The rustls configuration of the HTTP port (HTTP/1.1).
+    pub fn http_config(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|error| format!("TLS: {error}"))?;
+        let builder = match &self.client_ca {
+            Some((_, roots)) => {
+                let mut store = rustls::RootCertStore::empty();
+                for root in roots {
+                    store.add(root.clone()).map_err(|error| format!("the TLS CA certificate cannot be used: {error}"))?;
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider)
+                    .build()
+                    .map_err(|error| format!("the TLS CA certificate cannot be used: {error}"))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(self.certs.clone(), self.key.clone_key())
+            .map_err(|error| format!("the TLS certificate and key cannot be used together: {error}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// The tonic configuration of the gRPC port.
+    pub fn grpc_config(&self) -> tonic::transport::ServerTlsConfig {
+        let identity = tonic::transport::Identity::from_pem(&self.cert_pem, self.key_pem.as_bytes());
+        let config = tonic::transport::ServerTlsConfig::new().identity(identity);
+        match &self.client_ca {
+            Some((pem, _)) => config.client_ca_root(tonic::transport::Certificate::from_pem(pem)),
+            None => config,
+        }
+    }
+}
