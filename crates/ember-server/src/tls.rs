@@ -1,6 +1,6 @@
 //! TLS for the HTTP and gRPC ports with Phoenix's settings (rustls): the certificate chain and
-//! private key (PKCS#8, PKCS#1 or SEC1 PEM; an encrypted PKCS#8 key is opened with
-//! `PHOENIX_TLS_KEY_FILE_PASSWORD`), and with `PHOENIX_TLS_VERIFY_CLIENT` mutual TLS: a client
+//! private key (PKCS#8, PKCS#1 or SEC1 PEM; an encrypted key, PKCS#8 or OpenSSL's traditional
+//! format, is opened with `PHOENIX_TLS_KEY_FILE_PASSWORD`), and with `PHOENIX_TLS_VERIFY_CLIENT` mutual TLS: a client
 //! must present a certificate signed by `PHOENIX_TLS_CA_FILE`. Files are read once, at startup;
 //! a file that cannot be used stops `ember serve` with a message naming it.
 
@@ -67,6 +67,24 @@ fn private_key(pem: &[u8], password: Option<&str>, path: &Path) -> Result<(Zeroi
         let key = PrivateKeyDer::Pkcs8(decrypted.as_bytes().to_vec().into());
         return Ok((key_pem, key));
     }
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        let Some(password) = password else {
+            return Err(format!("the TLS key file {} is encrypted: set PHOENIX_TLS_KEY_FILE_PASSWORD", path.display()));
+        };
+        let (label, der) = crate::tls_legacy_pem::decrypt(text, password).map_err(|problem| match problem.as_str() {
+            "the password does not open it" => {
+                format!("the TLS key file {} does not open with PHOENIX_TLS_KEY_FILE_PASSWORD", path.display())
+            }
+            _ => format!("the TLS key file {} cannot be read: {problem}", path.display()),
+        })?;
+        let key = match label.as_str() {
+            "RSA PRIVATE KEY" => PrivateKeyDer::Pkcs1(der.clone().into()),
+            "EC PRIVATE KEY" => PrivateKeyDer::Sec1(der.clone().into()),
+            other => return Err(format!("the TLS key file {} holds a {other}, not a private key", path.display())),
+        };
+        let key_pem = Zeroizing::new(pem::encode(&pem::Pem::new(label, der)));
+        return Ok((key_pem, key));
+    }
     let key =
         PrivateKeyDer::from_pem_slice(pem).map_err(|error| format!("the TLS key file {} holds no private key: {error}", path.display()))?;
     Ok((Zeroizing::new(text.to_string()), key))
@@ -128,5 +146,23 @@ impl TlsMaterial {
             Some((pem, _)) => config.client_ca_root(tonic::transport::Certificate::from_pem(pem)),
             None => config,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A key Python's `cryptography` wrote as `TraditionalOpenSSL` with a password (as Phoenix's
+    /// suite writes its server key), and the same key unencrypted.
+    #[test]
+    fn traditional_encrypted_keys_open_with_their_password_only() {
+        let encrypted = include_str!("../tests/fixtures/traditional_key_encrypted.pem");
+        let plain = pem::parse(include_str!("../tests/fixtures/traditional_key_plain.pem")).unwrap();
+        let (label, der) = crate::tls_legacy_pem::decrypt(encrypted, "fixture-password").unwrap();
+        assert_eq!((label.as_str(), der.as_slice()), ("RSA PRIVATE KEY", plain.contents()));
+        assert_eq!(crate::tls_legacy_pem::decrypt(encrypted, "wrong").unwrap_err(), "the password does not open it");
+        let path = std::path::Path::new("key.pem");
+        let (_, key) = super::private_key(encrypted.as_bytes(), Some("fixture-password"), path).unwrap();
+        assert!(matches!(key, super::PrivateKeyDer::Pkcs1(_)));
+        assert!(super::private_key(encrypted.as_bytes(), None, path).unwrap_err().contains("set PHOENIX_TLS_KEY_FILE_PASSWORD"));
     }
 }
