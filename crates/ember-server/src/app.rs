@@ -255,7 +255,27 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::body_budget::reserve))
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .layer(middleware::map_response(add_version_header))
+        .layer(cors(&state.allowed_origins))
         .with_state(state)
+}
+
+/// Cross-origin reads for the pages of `PHOENIX_ALLOWED_ORIGINS`, as Phoenix allows them
+/// (credentials, any method and header); other origins get no CORS headers, so browsers keep
+/// their pages from reading ember's answers. Writes from those origins still pass the CSRF guard.
+fn cors(allowed_origins: &[String]) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = allowed_origins
+        .iter()
+        .map(|origin| origin.trim().trim_end_matches('/'))
+        .filter(|origin| !origin.is_empty() && *origin != "*")
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// Unknown paths: a browser gets the UI's not-found page, a client the plain answer.
@@ -299,6 +319,34 @@ mod tests {
         let unrouted: Vec<_> = documented.difference(&routed).collect();
         assert!(undocumented.is_empty(), "routes without an OpenAPI operation: {undocumented:?}");
         assert!(unrouted.is_empty(), "OpenAPI operations without a route: {unrouted:?}");
+    }
+
+    /// `PHOENIX_ALLOWED_ORIGINS`: an allowed origin's preflight and reads get the CORS headers
+    /// (with credentials), another origin's get none.
+    #[tokio::test]
+    async fn allowed_origins_may_read_with_credentials_and_others_get_no_cors_headers() {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt;
+
+        let router: Router = Router::new().route("/v1/projects", get(|| async { "ok" })).layer(cors(&["https://app.example/".into()]));
+        let send = |request: Request<Body>| router.clone().oneshot(request);
+        let header = |response: &Response, name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_string());
+        let preflight = Request::options("/v1/projects")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "DELETE")
+            .header("access-control-request-headers", "authorization,content-type")
+            .body(Body::empty())
+            .unwrap();
+        let response = send(preflight).await.unwrap();
+        assert_eq!(header(&response, "access-control-allow-origin").as_deref(), Some("https://app.example"));
+        assert_eq!(header(&response, "access-control-allow-credentials").as_deref(), Some("true"));
+        assert_eq!(header(&response, "access-control-allow-methods").as_deref(), Some("DELETE"));
+        assert_eq!(header(&response, "access-control-allow-headers").as_deref(), Some("authorization,content-type"));
+        let read = send(Request::get("/v1/projects").header("origin", "https://app.example").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(header(&read, "access-control-allow-origin").as_deref(), Some("https://app.example"));
+        let other = send(Request::get("/v1/projects").header("origin", "https://evil.example").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(header(&other, "access-control-allow-origin"), None);
     }
 
     /// Operations of Phoenix's contract ember does not route yet, each with where it comes.

@@ -91,8 +91,9 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
 
-    /// Origins (comma-separated, e.g. `https://app.example`) whose browser pages may write to
-    /// ember besides its own pages; other sites' writes get 403.
+    /// Origins (comma-separated, e.g. `https://app.example`) whose browser pages may read ember's
+    /// answers (CORS, with credentials) and write to it besides its own pages; other sites'
+    /// writes get 403.
     #[arg(long, env = "PHOENIX_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
