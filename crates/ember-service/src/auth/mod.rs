@@ -356,7 +356,8 @@ impl Auth<'_> {
     pub async fn prepare(&self) -> Result<()> {
         let settings = &self.authenticator().settings;
         let store = &self.services.store;
-        if self.enabled() {
+        // Hashing costs argon2id's memory and CPU: only for a default admin without a password.
+        if self.enabled() && store.password_hash(DEFAULT_ADMIN_ID).await?.is_none() {
             let hash = hash_password_unchecked(&settings.default_admin_initial_password)?;
             store.set_password_if_unset(DEFAULT_ADMIN_ID, &hash).await?;
         }
