@@ -6,9 +6,7 @@
 
 use ember_core::time::now_nanos;
 use ember_core::{GlobalId, GlobalType};
-use ember_store::{ApiKeyRecord, Page, TokenKind, SYSTEM_USER_ID};
-
-use crate::auth::TokenSpec;
+use ember_store::{ApiKeyRecord, NewToken, Page, TokenKind, SYSTEM_USER_ID};
 
 use crate::caller::{Credential, Role};
 use crate::error::{Result, ServiceError};
@@ -138,7 +136,7 @@ impl ApiKeys<'_> {
         if input.expires_at.is_some_and(|expires_at| expires_at <= now_nanos()) {
             return Err(ServiceError::invalid("Expiration time must be in the future"));
         }
-        let token = TokenSpec {
+        let token = NewToken {
             kind: TokenKind::ApiKey,
             user_id,
             refresh_token_id: None,

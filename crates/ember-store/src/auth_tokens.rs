@@ -52,7 +52,6 @@ pub struct TokenHolder {
 /// A token to record.
 #[derive(Debug, Clone)]
 pub struct NewToken<'a> {
-    pub nonce: &'a str,
     pub kind: TokenKind,
     pub user_id: i64,
     /// The refresh token an access token was issued with.
@@ -97,8 +96,9 @@ impl ApiKeyRecord {
 }
 
 impl Store {
-    /// Records a token and returns its row id (the token's `jti`).
-    pub async fn create_token(&self, token: &NewToken<'_>) -> Result<i64> {
+    /// Records a token with the random `nonce` it carries and returns its row id (the token's
+    /// `jti`).
+    pub async fn create_token(&self, token: &NewToken<'_>, nonce: &str) -> Result<i64> {
         let sql = "INSERT INTO auth_tokens (kind, user_id, refresh_token_id, name, description, created_at, expires_at, nonce) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
         let values = [
@@ -109,7 +109,7 @@ impl Store {
             token.description.map(str::to_string).into(),
             now_nanos().into(),
             token.expires_at.into(),
-            token.nonce.into(),
+            nonce.into(),
         ];
         self.writer.exec().fetch_one(Statement::new(sql, values)).await?.get(0)
     }

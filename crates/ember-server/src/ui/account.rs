@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::error::UiResult;
 use super::layout::{shell, Section};
+use super::redirect_with as to;
 use crate::authentication::RequestCaller;
 use crate::AppState;
 
@@ -30,11 +31,6 @@ pub struct PageQuery {
 
 fn encoded(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-fn to(path: &str, key: &str, message: &str) -> Redirect {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{path}{separator}{key}={}", encoded(message)))
 }
 
 /// A page of this server to go to after signing in: a path, never another site.

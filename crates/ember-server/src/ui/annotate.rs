@@ -39,8 +39,7 @@ fn return_path(project_id: i64, return_to: &str) -> UiResult<String> {
 }
 
 fn with_notice(path: &str, notice: &str) -> String {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{separator}notice={}#annotations", percent_encoding::utf8_percent_encode(notice, percent_encoding::NON_ALPHANUMERIC))
+    format!("{}#annotations", super::with_message(path, "notice", notice))
 }
 
 /// The form's level: annotations go on a span or a trace.

@@ -77,6 +77,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::map_response(page_headers))
 }
 
+/// `path` with `key=message` added to its query (a notice or an error for the page to show).
+pub(crate) fn with_message(path: &str, key: &str, message: &str) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}{key}={}", percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC))
+}
+
+/// A redirect to [`with_message`].
+pub(crate) fn redirect_with(path: &str, key: &str, message: &str) -> Redirect {
+    Redirect::to(&with_message(path, key, message))
+}
+
 /// The not-found page, for paths no route serves.
 pub(crate) fn not_found_page() -> Response {
     use axum::response::IntoResponse;

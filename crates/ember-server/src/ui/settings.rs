@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::error::UiResult;
 use super::layout::{shell, Section};
+use super::redirect_with as to;
 use crate::authentication::RequestCaller;
 use crate::AppState;
 
@@ -37,10 +38,6 @@ pub struct ConfigForm {
     lower_bound: String,
     #[serde(default)]
     upper_bound: String,
-}
-
-fn to(path: &str, key: &str, message: &str) -> Redirect {
-    Redirect::to(&format!("{path}?{key}={}", percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC)))
 }
 
 /// The form as a config (the service checks its rules), or what is wrong with its fields.

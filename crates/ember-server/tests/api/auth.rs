@@ -240,6 +240,11 @@ async fn api_keys_are_shown_once_work_as_bearer_tokens_and_stop_when_deleted() {
     assert_eq!(all.json()["data"][0]["user"]["username"], "member", "{}", all.text());
     assert_eq!(send(&app, Method::GET, "/v1/users/api_keys", &member, None).await.status, StatusCode::FORBIDDEN);
 
+    let malformed = send(&app, Method::DELETE, "/v1/user/api_keys/not-a-key-id", &member, None).await;
+    assert_eq!(
+        (malformed.status, malformed.text()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "Invalid UserApiKey GlobalID format: not-a-key-id".into())
+    );
     // Another member cannot revoke it (nor learn it exists); its owner can.
     create_user(&app, &admin, "other@x.com", "other", "MEMBER", "other-pass").await;
     let other = As::Cookie(session(&app, "other@x.com", "other-pass").await);
@@ -321,7 +326,6 @@ async fn principals(app: &TestApp) -> Principals {
     );
     // A key whose expiry has passed (as a key that was made to expire and did).
     let expired_row = NewToken {
-        nonce: "n",
         kind: TokenKind::ApiKey,
         user_id: 2,
         refresh_token_id: None,
@@ -329,7 +333,7 @@ async fn principals(app: &TestApp) -> Principals {
         description: None,
         expires_at: Some(1),
     };
-    let expired_id = app.store.create_token(&expired_row).await.unwrap();
+    let expired_id = app.store.create_token(&expired_row, "n").await.unwrap();
     let expired = TokenSigner::new(TEST_SECRET).unwrap().sign(TokenKind::ApiKey, expired_id, "n");
     // The expired row's id and nonce, signed with another secret.
     let forged = TokenSigner::new("another server's secret, 0123456789abcdef").unwrap().sign(TokenKind::ApiKey, expired_id, "n");

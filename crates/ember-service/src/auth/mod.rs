@@ -100,23 +100,6 @@ impl<'a> Presented<'a> {
     }
 }
 
-/// A token to issue.
-#[derive(Debug, Clone)]
-pub(crate) struct TokenSpec<'a> {
-    pub kind: TokenKind,
-    pub user_id: i64,
-    pub refresh_token_id: Option<i64>,
-    pub name: Option<&'a str>,
-    pub description: Option<&'a str>,
-    pub expires_at: Option<i64>,
-}
-
-impl Default for TokenSpec<'_> {
-    fn default() -> Self {
-        TokenSpec { kind: TokenKind::Access, user_id: 0, refresh_token_id: None, name: None, description: None, expires_at: None }
-    }
-}
-
 /// A new session: its tokens and how long each lasts, in seconds (the cookies' `Max-Age`).
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -155,19 +138,10 @@ impl Auth<'_> {
 
     /// Records a token of `kind` for `user_id` and returns its row id and the token (403 without
     /// `PHOENIX_SECRET`).
-    pub(crate) async fn issue(&self, token: TokenSpec<'_>) -> Result<(i64, String)> {
+    pub(crate) async fn issue(&self, token: NewToken<'_>) -> Result<(i64, String)> {
         let signer = self.signer()?;
         let nonce = TokenSigner::nonce();
-        let row = NewToken {
-            nonce: &nonce,
-            kind: token.kind,
-            user_id: token.user_id,
-            refresh_token_id: token.refresh_token_id,
-            name: token.name,
-            description: token.description,
-            expires_at: token.expires_at,
-        };
-        let id = self.services.store.create_token(&row).await?;
+        let id = self.services.store.create_token(&token, &nonce).await?;
         Ok((id, signer.sign(token.kind, id, &nonce)))
     }
 
@@ -267,15 +241,20 @@ impl Auth<'_> {
         let now = now_nanos();
         let (access_life, refresh_life) =
             (minutes_nanos(settings.access_token_expiry_minutes), minutes_nanos(settings.refresh_token_expiry_minutes));
-        let refresh =
-            TokenSpec { kind: TokenKind::Refresh, user_id, expires_at: Some(now.saturating_add(refresh_life)), ..TokenSpec::default() };
-        let (refresh_id, refresh_token) = self.issue(refresh).await?;
-        let access = TokenSpec {
-            kind: TokenKind::Access,
+        let refresh = NewToken {
+            kind: TokenKind::Refresh,
             user_id,
+            refresh_token_id: None,
+            name: None,
+            description: None,
+            expires_at: Some(now.saturating_add(refresh_life)),
+        };
+        let (refresh_id, refresh_token) = self.issue(refresh.clone()).await?;
+        let access = NewToken {
+            kind: TokenKind::Access,
             refresh_token_id: Some(refresh_id),
             expires_at: Some(now.saturating_add(access_life)),
-            ..TokenSpec::default()
+            ..refresh
         };
         let (_, access_token) = self.issue(access).await?;
         Ok(Session {

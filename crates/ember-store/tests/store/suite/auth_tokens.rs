@@ -4,7 +4,7 @@
 use ember_store::{NewToken, NewUser, Store, TokenKind, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 
 fn token(kind: TokenKind, user_id: i64, expires_at: Option<i64>) -> NewToken<'static> {
-    NewToken { nonce: "nonce", kind, user_id, refresh_token_id: None, name: None, description: None, expires_at }
+    NewToken { kind, user_id, refresh_token_id: None, name: None, description: None, expires_at }
 }
 
 pub async fn tokens_are_revoked_by_deletion_and_their_ids_never_come_back(store: Store) {
@@ -19,15 +19,15 @@ pub async fn tokens_are_revoked_by_deletion_and_their_ids_never_come_back(store:
         oauth2_user_id: None,
     };
     let member = store.create_user(&member).await.unwrap();
-    let refresh = store.create_token(&token(TokenKind::Refresh, member.id, Some(i64::MAX))).await.unwrap();
+    let refresh = store.create_token(&token(TokenKind::Refresh, member.id, Some(i64::MAX)), "nonce").await.unwrap();
     let access = store
-        .create_token(&NewToken { refresh_token_id: Some(refresh), ..token(TokenKind::Access, member.id, Some(i64::MAX)) })
+        .create_token(&NewToken { refresh_token_id: Some(refresh), ..token(TokenKind::Access, member.id, Some(i64::MAX)) }, "nonce")
         .await
         .unwrap();
     let key = NewToken { name: Some("ci"), description: Some("for CI"), ..token(TokenKind::ApiKey, member.id, None) };
-    let key = store.create_token(&key).await.unwrap();
+    let key = store.create_token(&key, "nonce").await.unwrap();
     let system_key =
-        store.create_token(&NewToken { name: Some("collector"), ..token(TokenKind::ApiKey, SYSTEM_USER_ID, None) }).await.unwrap();
+        store.create_token(&NewToken { name: Some("collector"), ..token(TokenKind::ApiKey, SYSTEM_USER_ID, None) }, "nonce").await.unwrap();
 
     let holder = store.token_holder(access).await.unwrap().unwrap();
     assert_eq!(
@@ -49,14 +49,14 @@ pub async fn tokens_are_revoked_by_deletion_and_their_ids_never_come_back(store:
     assert!(store.token_holder(key).await.unwrap().is_some());
     assert!(!store.delete_token(key, TokenKind::Access).await.unwrap(), "only a row of the kind named is deleted");
     assert!(store.delete_token(key, TokenKind::ApiKey).await.unwrap());
-    let next = store.create_token(&token(TokenKind::ApiKey, DEFAULT_ADMIN_ID, None)).await.unwrap();
+    let next = store.create_token(&token(TokenKind::ApiKey, DEFAULT_ADMIN_ID, None), "nonce").await.unwrap();
     assert!(next > system_key, "ids are never reused: {next} after {system_key}");
 
     // Expired rows are swept; deleting a user deletes their rows.
-    let stale = store.create_token(&token(TokenKind::Access, DEFAULT_ADMIN_ID, Some(5))).await.unwrap();
+    let stale = store.create_token(&token(TokenKind::Access, DEFAULT_ADMIN_ID, Some(5)), "nonce").await.unwrap();
     assert_eq!(store.delete_expired_tokens(10).await.unwrap(), 1);
     assert!(store.token_holder(stale).await.unwrap().is_none());
-    let another = store.create_token(&token(TokenKind::ApiKey, member.id, None)).await.unwrap();
+    let another = store.create_token(&token(TokenKind::ApiKey, member.id, None), "nonce").await.unwrap();
     assert!(store.delete_user(member.id).await.unwrap());
     assert!(store.token_holder(another).await.unwrap().is_none());
 }
