@@ -32,10 +32,11 @@ pub enum GlobalType {
     User,
     UserApiKey,
     SystemApiKey,
+    UserRole,
 }
 
 impl GlobalType {
-    pub const ALL: [GlobalType; 25] = [
+    pub const ALL: [GlobalType; 26] = [
         GlobalType::Project,
         GlobalType::Trace,
         GlobalType::Span,
@@ -61,6 +62,7 @@ impl GlobalType {
         GlobalType::User,
         GlobalType::UserApiKey,
         GlobalType::SystemApiKey,
+        GlobalType::UserRole,
     ];
 
     /// The type name inside the id, as Phoenix spells it.
@@ -91,6 +93,7 @@ impl GlobalType {
             GlobalType::User => "User",
             GlobalType::UserApiKey => "UserApiKey",
             GlobalType::SystemApiKey => "SystemApiKey",
+            GlobalType::UserRole => "UserRole",
         }
     }
 

@@ -30,6 +30,7 @@ mod span_frame_arrow;
 mod spool;
 mod state;
 pub mod tls;
+mod tls_client_verifier;
 mod tls_legacy_pem;
 #[cfg(all(test, feature = "ui", feature = "graphql"))]
 mod transport_errors;

@@ -96,3 +96,43 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
 }
+
+/// The TLS connections of `listener`, for the gRPC server: each handshake runs in its own task
+/// and must finish within `handshake_timeout`, so a slow or silent client delays no one else.
+/// Accepting stops when the returned stream is dropped.
+pub fn tls_connections(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    handshake_timeout: Duration,
+) -> tokio_stream::wrappers::ReceiverStream<Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>, std::io::Error>> {
+    // Handshakes finished but not yet taken by the server; more wait in their own tasks.
+    const READY: usize = 64;
+    let (ready, connections) = tokio::sync::mpsc::channel(READY);
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        tracing::warn!(%error, "accepting a gRPC connection failed; retrying shortly");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
+                        continue;
+                    }
+                },
+                () = ready.closed() => return,
+            };
+            let _ = stream.set_nodelay(true);
+            let (acceptor, ready) = (acceptor.clone(), ready.clone());
+            tokio::spawn(async move {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = ready.send(Ok(stream)).await;
+                    }
+                    Ok(Err(error)) => tracing::debug!(%error, "gRPC TLS handshake failed"),
+                    Err(_) => tracing::debug!("gRPC TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(connections)
+}

@@ -45,7 +45,7 @@ pub struct BoundServer {
     grpc_max_message_bytes: usize,
     /// TLS of the HTTP port and of the gRPC port, when on.
     http_tls: Option<tokio_rustls::TlsAcceptor>,
-    grpc_tls: Option<tonic::transport::ServerTlsConfig>,
+    grpc_tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown_timeout: std::time::Duration,
     connection_limits: crate::listener::ConnectionLimits,
 }
@@ -71,7 +71,10 @@ impl Server {
             (Some(material), true) => Some(tokio_rustls::TlsAcceptor::from(material.http_config().map_err(ServeError::Refused)?)),
             _ => None,
         };
-        let grpc_tls = tls.as_ref().filter(|_| config.tls_for_grpc()).map(crate::tls::TlsMaterial::grpc_config);
+        let grpc_tls = match (&tls, config.tls_for_grpc()) {
+            (Some(material), true) => Some(tokio_rustls::TlsAcceptor::from(material.grpc_config().map_err(ServeError::Refused)?)),
+            _ => None,
+        };
         let store = Store::open(&config.store_options()?).await?;
         let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
         let services = Services::new(store.clone(), ingest, Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?)
@@ -121,16 +124,18 @@ impl BoundServer {
             .max_decoding_message_size(self.grpc_max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
-        let mut grpc_server = tonic::transport::Server::builder();
-        if let Some(tls) = self.grpc_tls {
-            grpc_server = grpc_server.tls_config(tls).map_err(|error| ServeError::Refused(format!("gRPC TLS: {error}")))?;
-        }
-        let mut grpc = tokio::spawn(
-            grpc_server
-                .layer(tower::util::MapResponseLayer::new(crate::grpc::remap_unreadable))
-                .add_service(trace_service)
-                .serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc), until_stopped(stopped.clone())),
-        );
+        let grpc_router = tonic::transport::Server::builder()
+            .layer(tower::util::MapResponseLayer::new(crate::grpc::remap_unreadable))
+            .add_service(trace_service);
+        let grpc_stopped = until_stopped(stopped.clone());
+        let mut grpc = match self.grpc_tls {
+            // TLS is ember's own acceptor (not tonic's), so the client verifier is the HTTP port's.
+            Some(acceptor) => {
+                let connections = crate::listener::tls_connections(self.grpc, acceptor, self.connection_limits.header_timeout);
+                tokio::spawn(grpc_router.serve_with_incoming_shutdown(connections, grpc_stopped))
+            }
+            None => tokio::spawn(grpc_router.serve_with_incoming_shutdown(TcpListenerStream::new(self.grpc), grpc_stopped)),
+        };
         if self.state.services.auth().enabled() {
             let services = self.state.services.clone();
             let mut stopping = stopped.clone();

@@ -7,12 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use pkcs8::der::pem::LineEnding;
 use pkcs8::der::zeroize::Zeroizing;
 use pkcs8::EncryptedPrivateKeyInfo;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::tls_client_verifier::ClientVerifier;
 
 /// Where the certificate, key and client CA are.
 #[derive(Debug, Clone)]
@@ -26,12 +27,9 @@ pub struct TlsFiles {
 
 /// The certificates and key, read and checked.
 pub struct TlsMaterial {
-    cert_pem: Vec<u8>,
     certs: Vec<CertificateDer<'static>>,
-    /// The key as unencrypted PEM (tonic reads PEM) and as DER (rustls).
-    key_pem: Zeroizing<String>,
     key: PrivateKeyDer<'static>,
-    client_ca: Option<(Vec<u8>, Vec<CertificateDer<'static>>)>,
+    client_ca: Option<Vec<CertificateDer<'static>>>,
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
@@ -48,9 +46,8 @@ fn certificates(pem: &[u8], path: &Path, what: &str) -> Result<Vec<CertificateDe
     Ok(certs)
 }
 
-/// The private key of `pem`, decrypted with `password` when it is an encrypted PKCS#8 key; the
-/// key as PEM and as DER.
-fn private_key(pem: &[u8], password: Option<&str>, path: &Path) -> Result<(Zeroizing<String>, PrivateKeyDer<'static>), String> {
+/// The private key of `pem`, decrypted with `password` when it is encrypted.
+fn private_key(pem: &[u8], password: Option<&str>, path: &Path) -> Result<PrivateKeyDer<'static>, String> {
     let text = std::str::from_utf8(pem).map_err(|_| format!("the TLS key file {} is not PEM", path.display()))?;
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let Some(password) = password else {
@@ -63,9 +60,7 @@ fn private_key(pem: &[u8], password: Option<&str>, path: &Path) -> Result<(Zeroi
         let decrypted = encrypted
             .decrypt(password)
             .map_err(|_| format!("the TLS key file {} does not open with PHOENIX_TLS_KEY_FILE_PASSWORD", path.display()))?;
-        let key_pem = decrypted.to_pem("PRIVATE KEY", LineEnding::LF).map_err(|error| format!("re-encoding the TLS key: {error}"))?;
-        let key = PrivateKeyDer::Pkcs8(decrypted.as_bytes().to_vec().into());
-        return Ok((key_pem, key));
+        return Ok(PrivateKeyDer::Pkcs8(decrypted.as_bytes().to_vec().into()));
     }
     if text.contains("Proc-Type: 4,ENCRYPTED") {
         let Some(password) = password else {
@@ -77,17 +72,13 @@ fn private_key(pem: &[u8], password: Option<&str>, path: &Path) -> Result<(Zeroi
             }
             _ => format!("the TLS key file {} cannot be read: {problem}", path.display()),
         })?;
-        let key = match label.as_str() {
-            "RSA PRIVATE KEY" => PrivateKeyDer::Pkcs1(der.clone().into()),
-            "EC PRIVATE KEY" => PrivateKeyDer::Sec1(der.clone().into()),
-            other => return Err(format!("the TLS key file {} holds a {other}, not a private key", path.display())),
+        return match label.as_str() {
+            "RSA PRIVATE KEY" => Ok(PrivateKeyDer::Pkcs1(der.into())),
+            "EC PRIVATE KEY" => Ok(PrivateKeyDer::Sec1(der.into())),
+            other => Err(format!("the TLS key file {} holds a {other}, not a private key", path.display())),
         };
-        let key_pem = Zeroizing::new(pem::encode(&pem::Pem::new(label, der)));
-        return Ok((key_pem, key));
     }
-    let key =
-        PrivateKeyDer::from_pem_slice(pem).map_err(|error| format!("the TLS key file {} holds no private key: {error}", path.display()))?;
-    Ok((Zeroizing::new(text.to_string()), key))
+    PrivateKeyDer::from_pem_slice(pem).map_err(|error| format!("the TLS key file {} holds no private key: {error}", path.display()))
 }
 
 impl TlsFiles {
@@ -95,16 +86,15 @@ impl TlsFiles {
         let cert_pem = read(&self.cert_file, "certificate")?;
         let certs = certificates(&cert_pem, &self.cert_file, "certificate")?;
         let key_bytes = Zeroizing::new(read(&self.key_file, "key")?);
-        let (key_pem, key) = private_key(&key_bytes, self.key_file_password.as_deref(), &self.key_file)?;
+        let key = private_key(&key_bytes, self.key_file_password.as_deref(), &self.key_file)?;
         let client_ca = match &self.client_ca_file {
             Some(path) => {
                 let pem = read(path, "CA")?;
-                let certs = certificates(&pem, path, "CA")?;
-                Some((pem, certs))
+                Some(certificates(&pem, path, "CA")?)
             }
             None => None,
         };
-        let material = TlsMaterial { cert_pem, certs, key_pem, key, client_ca };
+        let material = TlsMaterial { certs, key, client_ca };
         // Building the HTTP configuration checks that the key belongs to the certificate.
         material.http_config()?;
         Ok(material)
@@ -114,38 +104,37 @@ impl TlsFiles {
 impl TlsMaterial {
     /// The rustls configuration of the HTTP port (HTTP/1.1).
     pub fn http_config(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+        self.config(b"http/1.1")
+    }
+
+    /// The rustls configuration of the gRPC port (HTTP/2).
+    pub fn grpc_config(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+        self.config(b"h2")
+    }
+
+    fn config(&self, alpn: &[u8]) -> Result<Arc<rustls::ServerConfig>, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|error| format!("TLS: {error}"))?;
         let builder = match &self.client_ca {
-            Some((_, roots)) => {
+            Some(roots) => {
                 let mut store = rustls::RootCertStore::empty();
                 for root in roots {
                     store.add(root.clone()).map_err(|error| format!("the TLS CA certificate cannot be used: {error}"))?;
                 }
-                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider)
+                let chained = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider)
                     .build()
                     .map_err(|error| format!("the TLS CA certificate cannot be used: {error}"))?;
-                builder.with_client_cert_verifier(verifier)
+                builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(chained, roots.clone())))
             }
             None => builder.with_no_client_auth(),
         };
         let mut config = builder
             .with_single_cert(self.certs.clone(), self.key.clone_key())
             .map_err(|error| format!("the TLS certificate and key cannot be used together: {error}"))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![alpn.to_vec()];
         Ok(Arc::new(config))
-    }
-
-    /// The tonic configuration of the gRPC port.
-    pub fn grpc_config(&self) -> tonic::transport::ServerTlsConfig {
-        let identity = tonic::transport::Identity::from_pem(&self.cert_pem, self.key_pem.as_bytes());
-        let config = tonic::transport::ServerTlsConfig::new().identity(identity);
-        match &self.client_ca {
-            Some((pem, _)) => config.client_ca_root(tonic::transport::Certificate::from_pem(pem)),
-            None => config,
-        }
     }
 }
 
@@ -161,7 +150,7 @@ mod tests {
         assert_eq!((label.as_str(), der.as_slice()), ("RSA PRIVATE KEY", plain.contents()));
         assert_eq!(crate::tls_legacy_pem::decrypt(encrypted, "wrong").unwrap_err(), "the password does not open it");
         let path = std::path::Path::new("key.pem");
-        let (_, key) = super::private_key(encrypted.as_bytes(), Some("fixture-password"), path).unwrap();
+        let key = super::private_key(encrypted.as_bytes(), Some("fixture-password"), path).unwrap();
         assert!(matches!(key, super::PrivateKeyDer::Pkcs1(_)));
         assert!(super::private_key(encrypted.as_bytes(), None, path).unwrap_err().contains("set PHOENIX_TLS_KEY_FILE_PASSWORD"));
     }

@@ -14,7 +14,7 @@ use crate::users::AUTH_REQUIRED;
 use crate::{Caller, Services};
 
 const KEYS_CANNOT_MAKE_KEYS: &str = "API keys cannot create API keys";
-const SYSTEM_KEYS_ELSEWHERE: &str = "System API keys must be managed through the /system/api_keys endpoints.";
+pub const SYSTEM_KEYS_ELSEWHERE: &str = "System API keys must be managed through the /system/api_keys endpoints.";
 
 /// A key to create.
 #[derive(Debug, Clone)]
@@ -60,6 +60,19 @@ impl ApiKeys<'_> {
         Ok(self.services.store.user_api_keys(user_id).await?)
     }
 
+    /// One user's keys: for the user themself and for admins (none for the system, whose keys
+    /// are system keys).
+    pub async fn list_of_user(&self, caller: &Caller, user_id: i64) -> Result<Vec<ApiKeyRecord>> {
+        let (caller_id, _, _) = self.signed_in(caller)?;
+        if caller_id != user_id {
+            caller.require_admin()?;
+        }
+        if user_id == SYSTEM_USER_ID {
+            return Ok(Vec::new());
+        }
+        Ok(self.services.store.user_api_keys(user_id).await?)
+    }
+
     /// Every human user's keys (admins only), newest first, from the key `cursor` (a
     /// `UserApiKey` GlobalID) down.
     pub async fn list_all_users(&self, caller: &Caller, cursor: Option<&str>, limit: usize) -> Result<Page<ApiKeyRecord>> {
@@ -85,11 +98,11 @@ impl ApiKeys<'_> {
     /// 404 for a key the caller may not revoke, so that others' keys cannot be probed.
     pub async fn delete_own(&self, caller: &Caller, id: &str) -> Result<()> {
         let (user_id, role, credential) = self.signed_in(caller)?;
-        let id = key_rowid(id, GlobalType::UserApiKey)?;
         let admin_secret = credential == Credential::AdminSecret;
         if role == Role::System && !admin_secret {
             return Err(ServiceError::forbidden(SYSTEM_KEYS_ELSEWHERE));
         }
+        let id = key_rowid(id, GlobalType::UserApiKey)?;
         let key = self.services.store.api_key(id).await?;
         let allowed = key.is_some_and(|key| !key.owner_is_system && (admin_secret || role == Role::Admin || key.user_id == user_id));
         if !allowed {

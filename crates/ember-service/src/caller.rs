@@ -114,11 +114,14 @@ impl Caller {
     }
 
     /// Administration (users, system keys, project settings, secrets) is for ADMINs and the
-    /// system.
+    /// admin secret. A system API key acts as the SYSTEM user but is no admin (as in Phoenix):
+    /// it reads and ingests, and a leaked one cannot manage users or mint keys.
     pub fn require_admin(&self) -> Result<()> {
-        match self.role() {
-            None | Some(Role::Admin | Role::System) => Ok(()),
-            Some(Role::Member | Role::Viewer) => Err(ServiceError::forbidden(ADMINS_ONLY)),
+        match self.identity {
+            Identity::Anonymous => Ok(()),
+            Identity::User { role: Role::Admin, .. } => Ok(()),
+            Identity::User { role: Role::System, credential, .. } if !matches!(credential, Credential::ApiKey { .. }) => Ok(()),
+            Identity::User { .. } => Err(ServiceError::forbidden(ADMINS_ONLY)),
         }
     }
 }

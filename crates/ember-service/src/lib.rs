@@ -39,7 +39,7 @@ use std::sync::Arc;
 use ember_store::{IngestQueue, Store};
 
 pub use auth::{AuthSettings, Authenticator};
-pub use caller::{Caller, Credential, Role};
+pub use caller::{Caller, Credential, Role, ADMINS_ONLY};
 pub use error::{FieldError, PathSegment, Result, ServiceError};
 pub use playground::{Playground, ProviderSettings};
 pub use projects::ProjectRef;

@@ -3,7 +3,7 @@
 //! the SYSTEM role; the viewer is the signed-in user (anonymous with authentication off).
 //! Passwords keep the password policy and are stored as argon2id hashes.
 
-use ember_store::{NewUser, Page, UserRecord, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
+use ember_store::{NewUser, Page, UserRecord, UserUpdate, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 
 use crate::error::{Result, ServiceError};
 use crate::limits::check_name;
@@ -31,6 +31,28 @@ pub struct UserInput {
     pub sign_in: SignIn,
 }
 
+/// Changes an admin makes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub username: Option<String>,
+    /// `ADMIN`, `MEMBER` or `VIEWER`.
+    pub role: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Changes the signed-in user makes to themself.
+#[derive(Debug, Clone, Default)]
+pub struct ViewerPatch {
+    pub username: Option<String>,
+    pub new_password: Option<String>,
+    /// Required with a new password.
+    pub current_password: Option<String>,
+}
+
+const NOTHING_TO_CHANGE: &str = "At least one field must be set";
+const BASIC_AUTH_DISABLED: &str = "Basic auth is disabled: OAuth2 authentication only";
+const NOT_LOCAL: &str = "Cannot modify password for non-local user";
+
 /// Whether a user may be deleted: all but the SYSTEM user and the default admin.
 pub fn is_deletable(id: i64) -> bool {
     id != SYSTEM_USER_ID && id != DEFAULT_ADMIN_ID
@@ -53,11 +75,35 @@ fn check_email(email: &str) -> Result<()> {
     }
 }
 
+fn check_username(username: &str) -> Result<()> {
+    if username.trim().is_empty() {
+        return Err(ServiceError::invalid("username must not be empty"));
+    }
+    check_name("username", "username", username)
+}
+
 impl Users<'_> {
     /// Users newest first, a page from the user `cursor` down.
     pub async fn list(&self, caller: &Caller, cursor: Option<i64>, limit: usize) -> Result<Page<UserRecord>> {
         caller.require_admin()?;
         Ok(self.services.store.list_users(cursor, limit).await?)
+    }
+
+    /// A user: the caller themself, or anyone for an admin (404 otherwise, so ids cannot be
+    /// probed).
+    pub async fn get(&self, caller: &Caller, id: i64) -> Result<UserRecord> {
+        let is_self = caller.user_and_role().is_some_and(|(caller_id, _)| caller_id == id);
+        if !is_self && caller.require_admin().is_err() {
+            return Err(ServiceError::not_found("User not found"));
+        }
+        self.services.store.get_user(id).await?.ok_or_else(|| ServiceError::not_found("User not found"))
+    }
+
+    /// The people: every user but the SYSTEM user, newest first from the user `cursor` down.
+    pub async fn list_people(&self, caller: &Caller, cursor: Option<i64>, limit: usize) -> Result<Page<UserRecord>> {
+        let mut page = self.list(caller, cursor, limit).await?;
+        page.items.retain(|user| user.id != SYSTEM_USER_ID);
+        Ok(page)
     }
 
     pub async fn create(&self, caller: &Caller, mut input: UserInput) -> Result<UserRecord> {
@@ -68,10 +114,7 @@ impl Users<'_> {
             return Err(ServiceError::bad_request("Cannot create users with SYSTEM role"));
         }
         check_email(&input.email)?;
-        if input.username.trim().is_empty() {
-            return Err(ServiceError::invalid("username must not be empty"));
-        }
-        check_name("username", "username", &input.username)?;
+        check_username(&input.username)?;
         let (auth_method, password_hash, oauth2) = match &input.sign_in {
             SignIn::Local { password: None } => ("LOCAL", None, (None, None)),
             SignIn::Local { password: Some(password) } => {
@@ -93,6 +136,123 @@ impl Users<'_> {
             oauth2_user_id: oauth2.1,
         };
         Ok(self.services.store.create_user(&user).await?)
+    }
+
+    /// An admin's changes to a user (Phoenix's `patchUser`): a new password must be changed at
+    /// the user's next sign-in; a new role or password ends the user's sessions. Nobody changes
+    /// their own role or the default admin's.
+    pub async fn patch(&self, caller: &Caller, id: i64, patch: UserPatch) -> Result<UserRecord> {
+        caller.require_admin()?;
+        if patch.username.is_none() && patch.role.is_none() && patch.password.is_none() {
+            return Err(ServiceError::bad_request(NOTHING_TO_CHANGE));
+        }
+        let password_hash = match &patch.password {
+            Some(password) => Some(self.new_password_hash(password).await?),
+            None => None,
+        };
+        if let Some(username) = &patch.username {
+            check_username(username)?;
+        }
+        let user = match self.services.store.get_user(id).await? {
+            Some(user) if user.id != SYSTEM_USER_ID => user,
+            _ => return Err(ServiceError::not_found("User not found")),
+        };
+        if let Some(role) = &patch.role {
+            if role == "SYSTEM" {
+                return Err(ServiceError::bad_request("Cannot give users the SYSTEM role"));
+            }
+            if id == DEFAULT_ADMIN_ID {
+                return Err(ServiceError::forbidden("Cannot modify role for the default admin user"));
+            }
+            if caller.user_and_role().is_some_and(|(caller_id, _)| caller_id == id) {
+                return Err(ServiceError::forbidden("Cannot modify own role"));
+            }
+        }
+        if password_hash.is_some() && user.auth_method != "LOCAL" {
+            return Err(ServiceError::conflict(NOT_LOCAL));
+        }
+        let update = UserUpdate {
+            username: patch.username.as_deref(),
+            role: patch.role.as_deref(),
+            password: password_hash.as_deref().map(|hash| (hash, true)),
+        };
+        let updated = self.services.store.update_user(id, &update).await?.ok_or_else(|| ServiceError::not_found("User not found"))?;
+        if update.role.is_some() || update.password.is_some() {
+            self.services.store.end_sign_in_sessions(id).await?;
+        }
+        tracing::info!(target: "ember::audit", user_id = id, role = ?update.role, password = update.password.is_some(), "user changed");
+        Ok(updated)
+    }
+
+    /// The signed-in user's changes to themself (Phoenix's `patchViewer`): a new password needs
+    /// the current one and ends every session of the user (the transport clears the cookies).
+    pub async fn patch_viewer(&self, caller: &Caller, patch: ViewerPatch) -> Result<UserRecord> {
+        let user_id = match caller.user_and_role() {
+            Some((user_id, role)) if role != crate::caller::Role::System => user_id,
+            Some(_) => return Err(ServiceError::forbidden("The system user cannot be changed")),
+            None => return Err(ServiceError::new(ember_core::ErrorCode::Unauthenticated, "Not signed in")),
+        };
+        if patch.username.is_none() && patch.new_password.is_none() {
+            return Err(ServiceError::bad_request(NOTHING_TO_CHANGE));
+        }
+        if let Some(username) = &patch.username {
+            check_username(username)?;
+        }
+        let password_hash = match &patch.new_password {
+            Some(new) => {
+                if !self.services.auth().basic_auth_enabled() {
+                    return Err(ServiceError::bad_request(BASIC_AUTH_DISABLED));
+                }
+                let Some(current) = &patch.current_password else {
+                    return Err(ServiceError::bad_request("current_password is required when modifying password"));
+                };
+                let hash = self.new_password_hash(new).await?;
+                let user = self.services.store.get_user(user_id).await?.ok_or_else(|| ServiceError::not_found("User not found"))?;
+                if user.auth_method != "LOCAL" {
+                    return Err(ServiceError::conflict(NOT_LOCAL));
+                }
+                if !self.services.auth().verify_current_password(user_id, current).await? {
+                    return Err(ServiceError::conflict("Valid current password is required to modify password"));
+                }
+                Some(hash)
+            }
+            None => None,
+        };
+        let update = UserUpdate {
+            username: patch.username.as_deref(),
+            role: None,
+            password: password_hash.as_deref().map(|hash| (hash, false)),
+        };
+        let updated =
+            self.services.store.update_user(user_id, &update).await?.ok_or_else(|| ServiceError::not_found("User not found"))?;
+        if update.password.is_some() {
+            self.services.store.end_sign_in_sessions(user_id).await?;
+            tracing::info!(target: "ember::audit", user_id, "password changed");
+        }
+        Ok(updated)
+    }
+
+    /// A new password's hash, when local passwords are allowed and it keeps the policy.
+    async fn new_password_hash(&self, password: &str) -> Result<String> {
+        if !self.services.auth().basic_auth_enabled() {
+            return Err(ServiceError::bad_request(BASIC_AUTH_DISABLED));
+        }
+        self.services.auth().hash_new_password(password).await
+    }
+
+    /// Deletes several users, all or none (Phoenix's `deleteUsers`): 409 if the default admin is
+    /// among them, 404 if any is unknown (the SYSTEM user counts as unknown).
+    pub async fn delete_many(&self, caller: &Caller, ids: &[i64]) -> Result<()> {
+        caller.require_admin()?;
+        if ids.is_empty() {
+            return Err(ServiceError::bad_request("At least one user ID is required"));
+        }
+        if ids.contains(&DEFAULT_ADMIN_ID) {
+            return Err(ServiceError::conflict("Cannot delete the default admin user"));
+        }
+        self.services.store.delete_users(ids).await?;
+        tracing::info!(target: "ember::audit", user_ids = ?ids, "users deleted");
+        Ok(())
     }
 
     /// Deletes a user; the SYSTEM user and the default admin stay (403), an unknown one is 404.

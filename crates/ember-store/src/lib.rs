@@ -76,7 +76,7 @@ pub use spans::records::{Page, SpanRecord};
 pub use spans::roots::{RootSpanQuery, RootSpanSort};
 pub use spans::{AttributeFilter, SpanFilters, SpanQueryOptions};
 pub use traces::{TraceFilters, TraceOrder, TraceRecord, TraceSort};
-pub use users::{NewUser, UserRecord, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
+pub use users::{NewUser, UserRecord, UserUpdate, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 pub use write::batch::WriteOutcome;
 pub use write::prepared::PreparedSpan;
 pub use write::queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};

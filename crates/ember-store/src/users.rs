@@ -43,6 +43,16 @@ pub struct NewUser<'a> {
     pub oauth2_user_id: Option<&'a str>,
 }
 
+/// Changes to a user; `None` leaves a field as it is. The caller has checked the fields and
+/// hashed the password.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate<'a> {
+    pub username: Option<&'a str>,
+    pub role: Option<&'a str>,
+    /// A new password hash, and whether the user must change it at next sign-in.
+    pub password: Option<(&'a str, bool)>,
+}
+
 const USER_COLUMNS: &str =
     "id, email, username, role, auth_method, password_needs_reset, oauth2_client_id, oauth2_user_id, created_at, updated_at";
 
@@ -144,6 +154,61 @@ impl Store {
         let created = UserRecord::from_row(&row)?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Applies `update` to a user: `None` when there is no such user, `Conflict` when the new
+    /// username is taken.
+    pub async fn update_user(&self, id: i64, update: &UserUpdate<'_>) -> Result<Option<UserRecord>> {
+        let mut tx = self.writer.begin().await?;
+        if let Some(username) = update.username {
+            let taken = Statement::new("SELECT 1 FROM users WHERE username = $1 AND id <> $2", [username.into(), id.into()]);
+            if tx.exec().fetch_optional(taken).await?.is_some() {
+                return Err(StoreError::Conflict("Username already exists".into()));
+            }
+        }
+        let mut assignments = vec!["updated_at = $1".to_string()];
+        let mut values: Vec<sea_query::Value> = vec![now_nanos().into()];
+        let mut set = |column: &str, value: sea_query::Value| {
+            values.push(value);
+            assignments.push(format!("{column} = ${}", values.len()));
+        };
+        if let Some(username) = update.username {
+            set("username", username.into());
+        }
+        if let Some(role) = update.role {
+            set("role", role.into());
+        }
+        if let Some((hash, needs_reset)) = update.password {
+            set("password_hash", hash.into());
+            set("password_needs_reset", i64::from(needs_reset).into());
+        }
+        values.push(id.into());
+        let sql = format!("UPDATE users SET {} WHERE id = ${} RETURNING {USER_COLUMNS}", assignments.join(", "), values.len());
+        let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? else {
+            return Ok(None);
+        };
+        let updated = UserRecord::from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(updated))
+    }
+
+    /// Deletes the users `ids`, all or none: `NotFound` unless every one exists and is not the
+    /// SYSTEM user. The caller keeps the default admin.
+    pub async fn delete_users(&self, ids: &[i64]) -> Result<()> {
+        let mut unique = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let list = self.dialect.placeholders(1, unique.len());
+        let values = || unique.iter().map(|id| sea_query::Value::from(*id)).collect::<Vec<_>>();
+        let mut tx = self.writer.begin().await?;
+        let count = Statement::new(format!("SELECT COUNT(*) FROM users WHERE id IN ({list}) AND role <> 'SYSTEM'"), values());
+        let found: i64 = tx.exec().fetch_one(count).await?.get(0)?;
+        if found < unique.len() as i64 {
+            return Err(StoreError::NotFound("Some user IDs could not be found".into()));
+        }
+        tx.exec().execute(Statement::new(format!("DELETE FROM users WHERE id IN ({list})"), values())).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Deletes a user; `false` when there is none. The caller keeps the SYSTEM user and the

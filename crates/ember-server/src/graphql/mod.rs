@@ -60,7 +60,14 @@ pub async fn handler(
         let refused = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(reason, None)]);
         return (StatusCode::BAD_REQUEST, axum::Json(refused)).into_response();
     }
-    axum::Json(schema.execute(request.data(state.services).data(caller)).await).into_response()
+    let mut response = schema.execute(request.data(state.services).data(caller).data(state.cookies)).await;
+    // Headers a resolver set (a password change clears the session cookies).
+    let headers = std::mem::take(&mut response.http_headers);
+    let mut rendered = axum::Json(response).into_response();
+    for (name, value) in &headers {
+        rendered.headers_mut().append(name, value.clone());
+    }
+    rendered
 }
 
 /// A classified error as a GraphQL error: its client message, and its code in
@@ -70,8 +77,14 @@ pub(crate) fn graphql_error(error: impl ClassifiedError) -> async_graphql::Error
     if code == ErrorCode::Internal {
         tracing::error!(%error, "graphql request failed");
     }
-    async_graphql::Error::new(error.client_message()).extend_with(|_, extensions| extensions.set("code", code.name()))
+    let message = error.client_message();
+    // Phoenix words the admin check differently over GraphQL, and its clients match on it.
+    let message = if message == ember_service::ADMINS_ONLY { GRAPHQL_ADMINS_ONLY.to_string() } else { message };
+    async_graphql::Error::new(message).extend_with(|_, extensions| extensions.set("code", code.name()))
 }
+
+/// Phoenix's GraphQL wording of the admin check.
+const GRAPHQL_ADMINS_ONLY: &str = "Only admin can perform this action";
 
 /// A client mistake of the GraphQL layer itself (a malformed id, a missing object).
 fn bad_input(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
@@ -91,12 +104,18 @@ fn rowid_of(id: &ID, global_type: GlobalType) -> Result<i64> {
 /// Every query, merged from the parts that serve them (one per resource).
 #[derive(MergedObject, Default)]
 #[graphql(name = "QueryRoot")]
-pub struct QueryRoot(SpanQueries, secrets::SecretQueries, prompts::PromptQueries);
+pub struct QueryRoot(SpanQueries, secrets::SecretQueries, prompts::PromptQueries, users::UserQueries);
 
 /// Every mutation, merged likewise.
 #[derive(MergedObject, Default)]
 #[graphql(name = "MutationRoot")]
-pub struct MutationRoot(SpanMutations, secrets::SecretMutations, datasets::DatasetMutations, prompts::PromptMutations);
+pub struct MutationRoot(
+    SpanMutations,
+    secrets::SecretMutations,
+    datasets::DatasetMutations,
+    prompts::PromptMutations,
+    users::UserMutations,
+);
 
 /// Spans, traces, sessions and projects.
 #[derive(Default)]
@@ -150,6 +169,9 @@ impl SpanQueries {
             Some(GlobalType::Project) => {
                 let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;
                 Ok(Node::Project(ProjectNode(project.ok_or_else(missing)?)))
+            }
+            Some(GlobalType::User) => {
+                Ok(Node::User(users::User(services.users().get(caller, global.rowid).await.map_err(graphql_error)?)))
             }
             _ => Err(bad_input(ErrorCode::NotFound, format!("ember does not serve {} nodes", global.type_name))),
         }

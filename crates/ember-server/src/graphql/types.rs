@@ -184,4 +184,5 @@ pub enum Node {
     PromptVersion(super::prompts::PromptVersion),
     PromptVersionTag(super::prompts::PromptVersionTag),
     PromptLabel(super::prompts::PromptLabel),
+    User(super::users::User),
 }

@@ -183,8 +183,9 @@ pub async fn change_password(
     RequestCaller(caller): RequestCaller,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    match state.services.auth().change_password(&caller, &form.current, &form.new).await {
-        Ok(()) => {
+    let patch = ember_service::users::ViewerPatch { username: None, new_password: Some(form.new), current_password: Some(form.current) };
+    match state.services.users().patch_viewer(&caller, patch).await {
+        Ok(_) => {
             let mut response = to("/login", "notice", "Your password is changed: sign in with it.").into_response();
             state.cookies.clear_session(response.headers_mut());
             response

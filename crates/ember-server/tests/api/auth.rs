@@ -13,7 +13,7 @@ use crate::common::{test_app_with_auth, TestApp, TestResponse, TEST_ADMIN_SECRET
 
 /// How a request proves who it is.
 #[derive(Debug, Clone)]
-enum As {
+pub(crate) enum As {
     Nobody,
     Bearer(String),
     Cookie(String),
@@ -29,7 +29,7 @@ impl As {
     }
 }
 
-async fn send(app: &TestApp, method: Method, uri: &str, who: &As, body: Option<&Value>) -> TestResponse {
+pub(crate) async fn send(app: &TestApp, method: Method, uri: &str, who: &As, body: Option<&Value>) -> TestResponse {
     let request = who.apply(Request::builder().method(method).uri(uri));
     let request = match body {
         Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
@@ -38,12 +38,12 @@ async fn send(app: &TestApp, method: Method, uri: &str, who: &As, body: Option<&
     app.send(request.unwrap()).await
 }
 
-async fn login(app: &TestApp, email: &str, password: &str) -> TestResponse {
+pub(crate) async fn login(app: &TestApp, email: &str, password: &str) -> TestResponse {
     app.post_json("/auth/login", &json!({"email": email, "password": password})).await
 }
 
 /// The value of a `Set-Cookie` of the response.
-fn set_cookie<'r>(response: &'r TestResponse, name: &str) -> Option<&'r str> {
+pub(crate) fn set_cookie<'r>(response: &'r TestResponse, name: &str) -> Option<&'r str> {
     response
         .headers
         .get_all(header::SET_COOKIE)
@@ -52,26 +52,26 @@ fn set_cookie<'r>(response: &'r TestResponse, name: &str) -> Option<&'r str> {
         .find(|line| line.starts_with(&format!("{name}=")))
 }
 
-fn cookie_value(line: &str) -> String {
+pub(crate) fn cookie_value(line: &str) -> String {
     line.split(';').next().unwrap().split_once('=').unwrap().1.to_string()
 }
 
 /// Signs in and returns the session's access token.
-async fn session(app: &TestApp, email: &str, password: &str) -> String {
+pub(crate) async fn session(app: &TestApp, email: &str, password: &str) -> String {
     let response = login(app, email, password).await;
     assert_eq!(response.status, StatusCode::NO_CONTENT, "{}", response.text());
     cookie_value(set_cookie(&response, "phoenix-access-token").unwrap())
 }
 
 /// Creates a user as the default admin; returns nothing (sign in to use it).
-async fn create_user(app: &TestApp, admin: &As, email: &str, username: &str, role: &str, password: &str) {
+pub(crate) async fn create_user(app: &TestApp, admin: &As, email: &str, username: &str, role: &str, password: &str) {
     let body = json!({"user": {"email": email, "username": username, "role": role, "auth_method": "LOCAL", "password": password}});
     let created = send(app, Method::POST, "/v1/users", admin, Some(&body)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
 }
 
 /// A personal API key of the signed-in session.
-async fn api_key(app: &TestApp, session: &As, name: &str) -> (String, String) {
+pub(crate) async fn api_key(app: &TestApp, session: &As, name: &str) -> (String, String) {
     let created = send(app, Method::POST, "/v1/user/api_keys", session, Some(&json!({"data": {"name": name}}))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let data = created.json()["data"].clone();
@@ -308,6 +308,7 @@ struct Principals {
     member: As,
     admin: As,
     system: As,
+    system_key: As,
 }
 
 async fn principals(app: &TestApp) -> Principals {
@@ -320,6 +321,8 @@ async fn principals(app: &TestApp) -> Principals {
     let (_, member_key) = api_key(app, &member, "member").await;
     let (_, admin_key) = api_key(app, &admin_session, "admin").await;
     let (revoked_id, revoked_key) = api_key(app, &admin_session, "revoked").await;
+    let system_key = send(app, Method::POST, "/v1/system/api_keys", &admin_session, Some(&json!({"data": {"name": "system"}}))).await;
+    let system_key = system_key.json()["data"]["key"].as_str().unwrap().to_string();
     assert_eq!(
         send(app, Method::DELETE, &format!("/v1/user/api_keys/{revoked_id}"), &admin_session, None).await.status,
         StatusCode::NO_CONTENT
@@ -346,11 +349,13 @@ async fn principals(app: &TestApp) -> Principals {
         member: As::Bearer(member_key),
         admin: As::Bearer(admin_key),
         system: As::Bearer(TEST_ADMIN_SECRET.to_string()),
+        system_key: As::Bearer(system_key),
     }
 }
 
 /// Every route of the table × every kind of caller: no valid credential is a 401 before anything
-/// else, a VIEWER's write and a non-admin's administration a 403 before the request is read, and
+/// else, a VIEWER's write and a non-admin's (a system key's too) administration a 403 before the
+/// request is read, and
 /// every role that may use a route gets past authorization. A new route cannot be missed: the
 /// routes are the router's own.
 #[tokio::test]
@@ -390,6 +395,8 @@ async fn every_route_answers_every_kind_of_caller_as_its_access_says() {
             ("member", &who.member, matches!(route.access, Access::SignedIn | Access::Write)),
             ("admin", &who.admin, true),
             ("system", &who.system, true),
+            // A system key reads and writes but is no admin (Phoenix's rule).
+            ("system key", &who.system_key, matches!(route.access, Access::SignedIn | Access::Write)),
         ] {
             let response = status(principal).await;
             if allowed {

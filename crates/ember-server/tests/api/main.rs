@@ -3,6 +3,7 @@
 mod annotation_configs;
 mod annotations;
 mod auth;
+mod auth_graphql;
 mod common;
 mod dataset_exports;
 mod dataset_labels;

@@ -302,26 +302,12 @@ impl Auth<'_> {
         Ok(())
     }
 
-    /// Changes the signed-in user's password: the current one must be given and the new one
-    /// must keep the policy; every session of the user ends (sign in again), as in Phoenix.
-    pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> Result<()> {
-        let user_id = match (caller.user_and_role(), caller.credential()) {
-            (Some((user_id, _)), Some(Credential::Session { .. } | Credential::ApiKey { .. })) => user_id,
-            _ => return Err(ServiceError::forbidden("Only a signed-in user has a password to change")),
-        };
-        let hash = self.services.store.password_hash(user_id).await?;
-        let verified = match hash {
-            Some(hash) => verify_password(current.to_string(), hash).await?,
-            None => false,
-        };
-        if !verified {
-            return Err(ServiceError::bad_request("Valid current password is required to modify password"));
+    /// Whether `password` is the user's current password.
+    pub async fn verify_current_password(&self, user_id: i64, password: &str) -> Result<bool> {
+        match self.services.store.password_hash(user_id).await? {
+            Some(hash) => verify_password(password.to_string(), hash).await,
+            None => Ok(false),
         }
-        let hash = self.hash_new_password(new).await?;
-        self.services.store.set_password(user_id, &hash, false).await?;
-        self.services.store.end_sign_in_sessions(user_id).await?;
-        tracing::info!(target: "ember::audit", user_id, "password changed");
-        Ok(())
     }
 
     /// Deletes the rows of expired tokens (now and then: an expired token is refused either way,

@@ -148,3 +148,68 @@ async fn tls_settings_that_cannot_work_stop_ember_serve_with_a_message() {
         assert!(!stderr.contains(KEY_PASSWORD), "the key's password is never printed");
     }
 }
+
+/// A self-signed certificate marked as a CA, with its key.
+fn self_signed_ca(name: &str) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.distinguished_name.push(DnType::CommonName, name);
+    (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+}
+
+/// Phoenix's own deployments (and its test suite) give the client a self-signed certificate
+/// marked as a CA and name that same certificate as `PHOENIX_TLS_CA_FILE`: OpenSSL trusts it as
+/// pinned, so ember must too, on both ports. A different self-signed certificate is refused, and
+/// a client that opens a connection and never completes its handshake delays no one.
+#[tokio::test]
+async fn a_pinned_client_certificate_is_trusted_and_a_stranger_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    make_pki(dir.path());
+    let (client_cert, client_key) = self_signed_ca("pinned client");
+    let (stranger_cert, stranger_key) = self_signed_ca("stranger");
+    std::fs::write(dir.path().join("client.pem"), &client_cert).unwrap();
+    let (cert, key, pinned) = (path(dir.path(), "server.pem"), path(dir.path(), "server.key"), path(dir.path(), "client.pem"));
+    let env = [
+        ("PHOENIX_TLS_ENABLED", "true"),
+        ("PHOENIX_TLS_CERT_FILE", cert.as_str()),
+        ("PHOENIX_TLS_KEY_FILE", key.as_str()),
+        ("PHOENIX_TLS_KEY_FILE_PASSWORD", KEY_PASSWORD),
+        ("PHOENIX_TLS_CA_FILE", pinned.as_str()),
+        ("PHOENIX_TLS_VERIFY_CLIENT", "true"),
+    ];
+    let ember = Ember::start(dir.path(), &env).await;
+    let https = ember.http.replace("http://", "https://");
+    let grpcs = ember.grpc.replace("http://", "https://");
+    let server_ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
+    let http_client = |cert: &str, key: &str| {
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(server_ca.as_bytes()).unwrap())
+            .identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    };
+    let health = http_client(&client_cert, &client_key).get(format!("{https}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(http_client(&stranger_cert, &stranger_key).get(format!("{https}/healthz")).send().await.is_err(), "a stranger is turned away");
+
+    // A connection that never speaks, left open while another client connects and exports.
+    let silent = tokio::net::TcpStream::connect(ember.grpc.trim_start_matches("http://")).await.unwrap();
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&server_ca)).domain_name("localhost");
+    let channel = Channel::from_shared(grpcs.clone())
+        .unwrap()
+        .tls_config(tls.clone().identity(Identity::from_pem(&client_cert, &client_key)))
+        .unwrap()
+        .connect()
+        .await
+        .expect("a pinned certificate connects over gRPC");
+    TraceServiceClient::new(channel).export(request(Some("pinned"), vec![span(1, 1, None, "LLM")])).await.expect("export");
+    drop(silent);
+    let stranger = match Channel::from_shared(grpcs).unwrap().tls_config(tls.identity(Identity::from_pem(&stranger_cert, &stranger_key))).unwrap().connect().await {
+        Err(_) => true,
+        Ok(channel) => TraceServiceClient::new(channel).export(request(Some("x"), vec![span(2, 2, None, "LLM")])).await.is_err(),
+    };
+    assert!(stranger, "a stranger is turned away over gRPC");
+    ember.terminate().await;
+}

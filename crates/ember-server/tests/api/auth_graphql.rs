@@ -1,0 +1,140 @@
+//! Users and API keys over GraphQL with authentication on, as Phoenix's UI and its own tests
+//! manage them: `createUser`, `patchUser`, `patchViewer`, `deleteUsers`, `users`, `viewer`,
+//! `node(User)`, and the create/delete mutations of user and system keys, with Phoenix's
+//! messages for refusals.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::auth::{api_key, cookie_value, create_user, send, session, set_cookie, As};
+use crate::common::{test_app_with_auth, TestApp, TEST_ADMIN_SECRET};
+use ember_service::AuthSettings;
+
+async fn gql(app: &TestApp, who: &As, query: &str, variables: Value) -> (Value, Option<String>) {
+    let response = send(app, Method::POST, "/graphql", who, Some(&json!({"query": query, "variables": variables}))).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let cleared = set_cookie(&response, "phoenix-access-token").map(str::to_string);
+    (response.json(), cleared)
+}
+
+fn error(answer: &Value) -> &str {
+    answer["errors"][0]["message"].as_str().unwrap_or_else(|| panic!("no error in {answer}"))
+}
+
+const CREATE_USER: &str = "mutation($email: String!, $role: UserRoleInput!) { createUser(input: {email: $email, username: $email, \
+                           password: \"first-pass\", role: $role}) { user { id email role { name } passwordNeedsReset authMethod } } }";
+
+#[tokio::test]
+async fn admins_manage_users_over_graphql_with_phoenix_rules() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    let (created, _) = gql(&app, &admin, CREATE_USER, json!({"email": " Ann@X.com ", "role": "MEMBER"})).await;
+    let ann = &created["data"]["createUser"]["user"];
+    assert_eq!((ann["email"].as_str(), ann["role"]["name"].as_str(), ann["authMethod"].as_str()), (Some("ann@x.com"), Some("MEMBER"), Some("LOCAL")));
+    let ann_id = ann["id"].as_str().unwrap().to_string();
+
+    // A member may not create users; Phoenix's GraphQL words the refusal its own way.
+    let member = As::Cookie(session(&app, "ann@x.com", "first-pass").await);
+    let (refused, _) = gql(&app, &member, CREATE_USER, json!({"email": "bob@x.com", "role": "VIEWER"})).await;
+    assert_eq!(error(&refused), "Only admin can perform this action");
+    assert!(refused["data"].is_null());
+
+    // The list holds the people, never the SYSTEM user.
+    let (listed, _) = gql(&app, &admin, "{ users(first: 100) { edges { node { email role { name } } } } }", json!({})).await;
+    let emails: Vec<&str> = listed["data"]["users"]["edges"].as_array().unwrap().iter().map(|edge| edge["node"]["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["ann@x.com", "admin@localhost"]);
+
+    // An admin's new password must be changed at next sign-in; a new role ends the sessions.
+    let patch = "mutation($id: ID!, $role: UserRoleInput, $password: String) { patchUser(input: {userId: $id, newRole: $role, \
+                 newPassword: $password}) { user { role { name } passwordNeedsReset } } }";
+    let (patched, _) = gql(&app, &admin, patch, json!({"id": ann_id, "role": "VIEWER", "password": "second-pass"})).await;
+    assert_eq!(patched["data"]["patchUser"]["user"], json!({"role": {"name": "VIEWER"}, "passwordNeedsReset": true}));
+    assert_eq!(send(&app, Method::GET, "/v1/user", &member, None).await.status, StatusCode::UNAUTHORIZED, "the old session ended");
+    let own_node = As::Cookie(session(&app, "ann@x.com", "second-pass").await);
+    let (node, _) = gql(&app, &own_node, "query($id: ID!) { node(id: $id) { ... on User { passwordNeedsReset } } }", json!({"id": ann_id})).await;
+    assert_eq!(node["data"]["node"]["passwordNeedsReset"], true);
+    let (admin_id, _) = gql(&app, &admin, "{ viewer { id } }", json!({})).await;
+    let admin_id = admin_id["data"]["viewer"]["id"].as_str().unwrap().to_string();
+    let (own_role, _) = gql(&app, &admin, patch, json!({"id": admin_id, "role": "MEMBER"})).await;
+    assert_eq!(error(&own_role), "Cannot modify role for the default admin user");
+    let (nothing, _) = gql(&app, &admin, patch, json!({"id": ann_id})).await;
+    assert_eq!(error(&nothing), "At least one field must be set");
+
+    // Deleting is all or none; the default admin stays.
+    let delete = "mutation($ids: [ID!]!) { deleteUsers(input: {userIds: $ids}) { userIds } }";
+    let (kept, _) = gql(&app, &admin, delete, json!({"ids": [ann_id, admin_id]})).await;
+    assert_eq!(error(&kept), "Cannot delete the default admin user");
+    let (unknown, _) = gql(&app, &admin, delete, json!({"ids": [ann_id, "VXNlcjo5OTk5"]})).await;
+    assert_eq!(error(&unknown), "Some user IDs could not be found");
+    let (_, key) = api_key(&app, &own_node, "ann's").await;
+    let (deleted, _) = gql(&app, &admin, delete, json!({"ids": [ann_id]})).await;
+    assert_eq!(deleted["data"]["deleteUsers"]["userIds"], json!([ann_id]));
+    assert_eq!(send(&app, Method::GET, "/v1/user", &As::Bearer(key), None).await.status, StatusCode::UNAUTHORIZED, "their key went with them");
+}
+
+#[tokio::test]
+async fn the_viewer_changes_their_own_name_and_password() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    create_user(&app, &admin, "cy@x.com", "cy", "VIEWER", "cy-password").await;
+    let cy = As::Cookie(session(&app, "cy@x.com", "cy-password").await);
+    let patch = "mutation($name: String, $new: String, $current: String) { patchViewer(input: {newUsername: $name, newPassword: $new, \
+                 currentPassword: $current}) { user { username } } }";
+    let (renamed, cleared) = gql(&app, &cy, patch, json!({"name": "cyrus"})).await;
+    assert_eq!((renamed["data"]["patchViewer"]["user"]["username"].as_str(), cleared), (Some("cyrus"), None));
+    let (wrong, _) = gql(&app, &cy, patch, json!({"new": "cy-password-2", "current": "not it"})).await;
+    assert_eq!(error(&wrong), "Valid current password is required to modify password");
+    let (missing, _) = gql(&app, &cy, patch, json!({"new": "cy-password-2"})).await;
+    assert_eq!(error(&missing), "current_password is required when modifying password");
+    let (changed, cleared) = gql(&app, &cy, patch, json!({"new": "cy-password-2", "current": "cy-password"})).await;
+    assert!(changed.get("errors").is_none(), "{changed}");
+    assert_eq!(cookie_value(&cleared.expect("the session cookies are cleared")), "");
+    assert_eq!(send(&app, Method::GET, "/v1/user", &cy, None).await.status, StatusCode::UNAUTHORIZED, "every session ended");
+    session(&app, "cy@x.com", "cy-password-2").await;
+}
+
+#[tokio::test]
+async fn api_keys_over_graphql_keep_the_api_key_rules() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    create_user(&app, &admin, "dee@x.com", "dee", "MEMBER", "dee-password").await;
+    create_user(&app, &admin, "eve@x.com", "eve", "MEMBER", "eve-password").await;
+    let dee = As::Cookie(session(&app, "dee@x.com", "dee-password").await);
+    let eve = As::Cookie(session(&app, "eve@x.com", "eve-password").await);
+    let create = |kind: &str| format!("mutation {{ create{kind}ApiKey(input: {{name: \"k\", expiresAt: \"2199-01-02T03:04:05.123456+00:00\"}}) {{ jwt apiKey {{ id name expiresAt }} }} }}");
+
+    let (created, _) = gql(&app, &dee, &create("User"), json!({})).await;
+    let key = &created["data"]["createUserApiKey"];
+    assert!(created.get("errors").is_none(), "{created}");
+    assert_eq!(key["apiKey"]["expiresAt"], "2199-01-02T03:04:05.123456+00:00");
+    let (key_id, jwt) = (key["apiKey"]["id"].as_str().unwrap().to_string(), As::Bearer(key["jwt"].as_str().unwrap().to_string()));
+    let (from_key, _) = gql(&app, &jwt, &create("User"), json!({})).await;
+    assert_eq!(error(&from_key), "API keys cannot create API keys");
+    let (system_by_member, _) = gql(&app, &dee, &create("System"), json!({})).await;
+    assert_eq!(error(&system_by_member), "Only admin can perform this action");
+
+    // Another member cannot revoke it, and cannot tell it from a key that does not exist.
+    let delete = |kind: &str| format!("mutation($id: ID!) {{ delete{kind}ApiKey(input: {{id: $id}}) {{ apiKeyId }} }}");
+    let (theirs, _) = gql(&app, &eve, &delete("User"), json!({"id": key_id})).await;
+    let (missing, _) = gql(&app, &eve, &delete("User"), json!({"id": "VXNlckFwaUtleTo5OTk5OTk="})).await;
+    assert_eq!((error(&theirs), error(&missing)), ("API key not found", "API key not found"));
+
+    // A system key: made by the admin secret, no admin itself, and owning no personal keys.
+    let secret = As::Bearer(TEST_ADMIN_SECRET.to_string());
+    let (system, _) = gql(&app, &secret, &create("System"), json!({})).await;
+    let system_key = As::Bearer(system["data"]["createSystemApiKey"]["jwt"].as_str().unwrap().to_string());
+    let (own_keys, _) = gql(&app, &system_key, "{ viewer { apiKeys { id } } }", json!({})).await;
+    assert_eq!(own_keys["data"]["viewer"]["apiKeys"], json!([]));
+    let (listing, _) = gql(&app, &system_key, "{ systemApiKeys { id } }", json!({})).await;
+    assert_eq!(error(&listing), "Only admin can perform this action");
+    let relabeled = ember_core::GlobalId::encode(ember_core::GlobalType::SystemApiKey, ember_core::GlobalId::decode_as(&key_id, ember_core::GlobalType::UserApiKey).unwrap());
+    let (across, _) = gql(&app, &admin, &delete("System"), json!({"id": relabeled})).await;
+    assert_eq!(error(&across), "API key not found");
+
+    let (listed, _) = gql(&app, &admin, "{ userApiKeys { id } systemApiKeys { id } }", json!({})).await;
+    assert_eq!(listed["data"]["userApiKeys"], json!([{"id": key_id}]));
+    assert_eq!(listed["data"]["systemApiKeys"].as_array().unwrap().len(), 1);
+    let (revoked, _) = gql(&app, &dee, &delete("User"), json!({"id": key_id})).await;
+    assert_eq!(revoked["data"]["deleteUserApiKey"]["apiKeyId"], key_id.as_str());
+    assert_eq!(send(&app, Method::GET, "/v1/user", &jwt, None).await.status, StatusCode::UNAUTHORIZED);
+}
