@@ -10,7 +10,7 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    annotation_configs, annotations, api_keys, auth, chat_completions, dataset_exports, dataset_labels, dataset_splits, datasets,
+    access, annotation_configs, annotations, api_keys, auth, chat_completions, dataset_exports, dataset_labels, dataset_splits, datasets,
     evaluations, experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments, health, model_providers,
     otlp, projects, prompt_versions, prompts, secrets, sessions, span_query, span_updates, spans, traces, users,
 };
@@ -112,7 +112,10 @@ impl RouteTable {
 pub fn api_routes(upload_limit: usize) -> RouteTable {
     let table = RouteTable { router: Router::new(), routes: Vec::new() };
     #[cfg(feature = "graphql")]
-    let table = table.route("/graphql", [on_post(crate::graphql::handler).access(Access::SignedIn)]);
+    let table = table.route(
+        "/graphql",
+        [on_get(crate::graphql::get_handler).access(Access::SignedIn), on_post(crate::graphql::handler).access(Access::SignedIn)],
+    );
     table
         .route("/healthz", [on_get(health::healthz).access(Access::Public)])
         .route("/readyz", [on_get(health::readyz).access(Access::Public)])
@@ -127,6 +130,11 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
             "/v1/projects/{project_identifier}",
             [on_get(projects::get), on_put(projects::update).access(Access::Admin), on_delete(projects::delete).access(Access::Admin)],
         )
+        .route(
+            "/v1/projects/{project_identifier}/access",
+            [on_get(access::get).access(Access::Admin), on_put(access::put).access(Access::Admin)],
+        )
+        .route("/v1/audit_log", [on_get(access::audit_log).access(Access::Admin)])
         .route("/v1/projects/{project_identifier}/spans", [on_get(spans::list), on_post(spans::create)])
         .route("/v1/projects/{project_identifier}/spans/otlpv1", [on_get(spans::list_otlp)])
         .route("/v1/spans/{span_identifier}", [on_delete(spans::delete)])
@@ -255,7 +263,7 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::body_budget::reserve))
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .layer(middleware::map_response(add_version_header))
-        .layer(cors(&state.allowed_origins))
+        .layer(cors(&state.origins.allowed))
         .with_state(state)
 }
 

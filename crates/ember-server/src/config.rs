@@ -97,6 +97,11 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Origins (comma-separated URLs) trusted to send requests from a browser: with any set, a
+    /// request whose `Origin` or `Referer` names another host is refused with 401.
+    #[arg(long, env = "PHOENIX_CSRF_TRUSTED_ORIGINS", value_delimiter = ',')]
+    pub csrf_trusted_origins: Vec<String>,
+
     /// Largest request body, counted after decompression; larger bodies get 413.
     #[arg(long, env = "EMBER_MAX_BODY_BYTES", default_value_t = 64 << 20)]
     pub max_body_bytes: usize,

@@ -150,6 +150,9 @@ pub const OPERATIONS: &[Operation] = &[
     ("post", "/v1/system/api_keys", "createSystemApiKey", "Create a system API key (admins, from a session or the admin secret; shown once)", &[], "201"),
     ("delete", "/v1/system/api_keys/{id}", "deleteSystemApiKey", "Delete a system API key (403 while authentication is off)", &[], "204"),
     ("get", "/v1/users/api_keys", "getAllUserApiKeys", "Every user's API keys (403 while authentication is off)", &["cursor", "limit"], "200"),
+    ("get", "/v1/projects/{project_identifier}/access", "getProjectAccess", "ember: whether a project is restricted and who is granted it (admins)", &[], "200"),
+    ("put", "/v1/projects/{project_identifier}/access", "setProjectAccess", "ember: restrict a project to the users and roles granted it, or open it (admins)", &[], "200"),
+    ("get", "/v1/audit_log", "getAuditLog", "ember: sign-ins and changes to users, keys and project access, newest first (admins)", &["cursor", "limit"], "200"),
     (
         "post",
         "/v1/chat/completions",
@@ -323,10 +326,11 @@ pub const OPERATIONS: &[Operation] = &[
         "post",
         "/graphql",
         "graphql",
-        "GraphQL (feature graphql): node(id:), getSpanByOtelId, createSpanAnnotations, patchSpanAnnotations, deleteSpanAnnotations, and Arize AX updateAnnotations",
+        "GraphQL (feature graphql): node(id:), spans, traces, sessions, annotations, datasets, experiments, prompts, secrets, users and API keys, and Arize AX updateAnnotations",
         &[],
         "200",
     ),
+    ("get", "/graphql", "graphqlGet", "GraphQL queries (never mutations) in the URL: query, variables (JSON), operationName", &["query", "variables", "operationName"], "200"),
     ("get", "/openapi.json", "getOpenApi", "This document", &[], "200"),
 ];
 

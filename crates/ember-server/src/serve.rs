@@ -93,7 +93,8 @@ impl Server {
                 max_body_bytes: config.max_body_bytes,
                 body_budget: BodyBudget::new(config.max_body_bytes_in_flight),
                 max_upload_bytes: config.max_upload_bytes,
-                allowed_origins: config.allowed_origins.clone(),
+                origins: crate::csrf::OriginRules::new(config.allowed_origins.clone(), &config.csrf_trusted_origins)
+                    .map_err(ServeError::Refused)?,
                 cookies: config.cookies(),
             },
             store,

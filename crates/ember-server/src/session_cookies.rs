@@ -33,11 +33,12 @@ impl CookieSettings {
             .max_age(cookie::time::Duration::seconds(max_age_secs))
             .build();
         // Tokens are base64url and paths are checked settings: always a valid header value.
-        HeaderValue::from_str(&cookie.encoded().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
+    /// An expired cookie whose value is `""`, as Starlette (and so Phoenix) writes a removal.
     fn removal(&self, name: &'static str) -> HeaderValue {
-        self.cookie(name, String::new(), 0)
+        self.cookie(name, "\"\"".into(), 0)
     }
 
     /// Sets a session's two cookies on a response.

@@ -12,8 +12,8 @@ pub struct AppState {
     pub body_budget: crate::body_budget::BodyBudget,
     /// Largest dataset upload file after decompression.
     pub max_upload_bytes: u64,
-    /// Origins besides this server's own whose browser pages may write (`PHOENIX_ALLOWED_ORIGINS`).
-    pub allowed_origins: Vec<String>,
+    /// Which other origins may send requests (`PHOENIX_ALLOWED_ORIGINS`, `PHOENIX_CSRF_TRUSTED_ORIGINS`).
+    pub origins: crate::csrf::OriginRules,
     /// Where and how session cookies are set.
     pub cookies: crate::session_cookies::CookieSettings,
 }

@@ -345,6 +345,8 @@ pub fn api_key(key: &ember_store::ApiKeyRecord, global_type: GlobalType) -> w::A
         description: key.description.clone(),
         created_at: format_nanos(key.created_at),
         expires_at: key.expires_at.map(format_nanos),
+        project_id: key.scope.project_id.map(|project_id| GlobalId::encode(GlobalType::Project, project_id)),
+        ingest_only: key.scope.ingest_only,
     }
 }
 

@@ -191,8 +191,7 @@ impl AnnotationConfigs<'_> {
     /// Replaces the project's set; every identifier must name a config (a 422 in Phoenix's words
     /// otherwise, nothing changed: the list is a body, not a path). Returns the new set.
     pub async fn set_for_project(&self, caller: &Caller, project: ProjectRef<'_>, identifiers: &[String]) -> Result<Vec<AnnotationConfig>> {
-        caller.require_write()?;
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         let mut ids = Vec::with_capacity(identifiers.len());
         for identifier in identifiers {
             let found = self.find(caller, identifier).await?;
@@ -208,8 +207,7 @@ impl AnnotationConfigs<'_> {
 
     /// Offers a config on a project; returns the config.
     pub async fn assign(&self, caller: &Caller, project: ProjectRef<'_>, config: &str) -> Result<AnnotationConfig> {
-        caller.require_write()?;
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         let config = self.resolve(caller, config).await?;
         self.services.store.assign_annotation_config(project.id, config.id).await?;
         Ok(config)
@@ -218,8 +216,7 @@ impl AnnotationConfigs<'_> {
     /// Stops offering a config on a project; a config that was not offered is already so (as
     /// Phoenix 20.26 answers, observed).
     pub async fn unassign(&self, caller: &Caller, project: ProjectRef<'_>, config: &str) -> Result<()> {
-        caller.require_write()?;
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         let config = self.resolve(caller, config).await?;
         self.services.store.unassign_annotation_config(project.id, config.id).await?;
         Ok(())

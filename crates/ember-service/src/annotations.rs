@@ -66,10 +66,77 @@ pub struct Annotations<'a> {
 }
 
 impl Annotations<'_> {
+    /// 403 unless the caller may change the projects of the annotated targets (named by
+    /// OpenTelemetry id, or `session.id`); a target the caller may not read is not found.
+    async fn check_targets_writable<'i>(&self, caller: &Caller, target: AnnotationTarget, ids: impl Iterator<Item = &'i str>) -> Result<()> {
+        caller.require_write()?;
+        if self.services.reaches_everything(caller) {
+            return Ok(());
+        }
+        let mut ids: Vec<&str> = ids.collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let store = &self.services.store;
+        let mut projects: Vec<(i64, &str)> = Vec::new();
+        match target {
+            AnnotationTarget::Span | AnnotationTarget::Document => {
+                for record in store.spans_by_span_ids(&ids).await? {
+                    if let Some(id) = ids.iter().find(|id| **id == record.span.span_id) {
+                        projects.push((record.project_id, id));
+                    }
+                }
+            }
+            AnnotationTarget::Trace => {
+                for id in &ids {
+                    if let Some(trace) = store.get_trace(None, Some(id)).await? {
+                        projects.push((trace.project_id, id));
+                    }
+                }
+            }
+            AnnotationTarget::Session => {
+                for id in &ids {
+                    if let Some(session) = store.get_session(None, Some(id)).await? {
+                        projects.push((session.project_id, id));
+                    }
+                }
+            }
+        }
+        for (project_id, id) in projects {
+            let rights = self.services.project_rights(caller, project_id).await?;
+            if !rights.read {
+                return Err(ServiceError::not_found(format!("{} not found: {id}", target.noun())));
+            }
+            if !rights.write {
+                return Err(ServiceError::forbidden(crate::access::NOT_WRITABLE));
+            }
+        }
+        Ok(())
+    }
+
+    /// 403 unless the caller may change the project of the span `span_rowid` (404 if they
+    /// cannot read it).
+    async fn check_span_writable(&self, caller: &Caller, span_rowid: i64) -> Result<()> {
+        caller.require_write()?;
+        let span = self.services.spans().by_rowid(caller, span_rowid).await?.ok_or_else(|| ServiceError::not_found("span not found"))?;
+        self.services.require_project_write(caller, span.project_id).await
+    }
+
+    /// Whether the caller may read the target `rowid` (a span, trace or session; a document's span).
+    async fn target_readable(&self, caller: &Caller, target: AnnotationTarget, rowid: i64) -> Result<bool> {
+        if self.services.reaches_everything(caller) {
+            return Ok(true);
+        }
+        Ok(match target {
+            AnnotationTarget::Span | AnnotationTarget::Document => self.services.spans().by_rowid(caller, rowid).await?.is_some(),
+            AnnotationTarget::Trace => self.services.traces().by_rowid(caller, rowid).await?.is_some(),
+            AnnotationTarget::Session => self.services.sessions().by_rowid(caller, rowid).await?.is_some(),
+        })
+    }
+
     /// Upserts span, trace or session annotations by (name, target, identifier); returns their
     /// ids in input order.
     pub async fn annotate(&self, caller: &Caller, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
-        caller.require_write()?;
+        self.check_targets_writable(caller, target, annotations.iter().map(|annotation| annotation.target_id.as_str())).await?;
         check_reserved_names(target, annotations)?;
         Ok(self.services.store.upsert_annotations(target, annotations).await?)
     }
@@ -77,7 +144,8 @@ impl Annotations<'_> {
     /// Upserts annotations of retrieved documents by (name, span, position, identifier); each
     /// position must be one of the span's retrieved documents.
     pub async fn annotate_documents(&self, caller: &Caller, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
-        caller.require_write()?;
+        let span_ids = annotations.iter().map(|document| document.annotation.target_id.as_str());
+        self.check_targets_writable(caller, AnnotationTarget::Document, span_ids).await?;
         // Phoenix 20.26 keeps one annotation per (name, document): no identifiers (observed).
         if let Some(document) = annotations.iter().find(|document| !document.annotation.identifier.is_empty()) {
             return Err(ServiceError::invalid(format!("Non-empty identifier '{}' is not supported", document.annotation.identifier)));
@@ -140,10 +208,10 @@ impl Annotations<'_> {
         text: String,
         identifier: Option<String>,
     ) -> Result<i64> {
-        caller.require_write()?;
         if target == AnnotationTarget::Document {
             return Err(ServiceError::bad_request("notes go on spans, traces and sessions"));
         }
+        self.check_targets_writable(caller, target, std::iter::once(target_id.as_str())).await?;
         let identifier = identifier
             .filter(|identifier| !identifier.is_empty())
             .unwrap_or_else(|| format!("px-{}-note:{}", target.noun(), uuid::Uuid::new_v4()));
@@ -172,8 +240,7 @@ impl Annotations<'_> {
         window: Option<(i64, i64)>,
         annotations: &[AnnotationInput],
     ) -> Result<usize> {
-        caller.require_write()?;
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         check_reserved_names(AnnotationTarget::Span, annotations)?;
         let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
         wanted.sort_unstable();
@@ -216,6 +283,8 @@ impl Annotations<'_> {
             }
         }
         if !documents.is_empty() {
+            let span_ids = documents.iter().map(|document| document.annotation.target_id.as_str());
+            self.check_targets_writable(caller, AnnotationTarget::Document, span_ids).await?;
             self.write_documents(documents).await?;
         }
         Ok(())
@@ -279,7 +348,7 @@ impl Annotations<'_> {
         if !request.delete_all && (request.created_from.is_none() || request.created_before.is_none()) {
             return Err(ServiceError::invalid("start_time and end_time are both required unless delete_all=true"));
         }
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         let deletion = AnnotationDeletion {
             name: request.name,
             identifier: request.identifier,
@@ -292,24 +361,34 @@ impl Annotations<'_> {
 
     /// Deletes one annotation of the project by id; `false` when the project has none with that id.
     pub async fn delete_in_project(&self, caller: &Caller, target: AnnotationTarget, project: ProjectRef<'_>, id: i64) -> Result<bool> {
-        caller.require_write()?;
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         Ok(self.services.store.delete_annotation_in_project(target, project.id, id).await?)
     }
 
     /// A span annotation by id, with the rowid of its span.
-    pub async fn span_annotation(&self, _caller: &Caller, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
-        Ok(self.services.store.get_span_annotation(id).await?)
+    pub async fn span_annotation(&self, caller: &Caller, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
+        match self.services.store.get_span_annotation(id).await? {
+            Some((record, span_rowid)) if self.target_readable(caller, AnnotationTarget::Span, span_rowid).await? => {
+                Ok(Some((record, span_rowid)))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The annotations of one span, trace or session, or of one span's documents (with their
     /// positions), oldest first.
-    pub async fn of_target(&self, _caller: &Caller, target: AnnotationTarget, rowid: i64) -> Result<Vec<(AnnotationRecord, Option<i64>)>> {
+    pub async fn of_target(&self, caller: &Caller, target: AnnotationTarget, rowid: i64) -> Result<Vec<(AnnotationRecord, Option<i64>)>> {
+        if !self.target_readable(caller, target, rowid).await? {
+            return Ok(Vec::new());
+        }
         Ok(self.services.store.annotations_of_target(target, rowid).await?)
     }
 
     /// The annotations of one span, oldest first.
-    pub async fn of_span(&self, _caller: &Caller, span_rowid: i64) -> Result<Vec<AnnotationRecord>> {
+    pub async fn of_span(&self, caller: &Caller, span_rowid: i64) -> Result<Vec<AnnotationRecord>> {
+        if !self.target_readable(caller, AnnotationTarget::Span, span_rowid).await? {
+            return Ok(Vec::new());
+        }
         Ok(self.services.store.annotations_of_span(span_rowid).await?)
     }
 
@@ -322,9 +401,10 @@ impl Annotations<'_> {
         if let Some(name) = &patch.name {
             check_name("annotation name", "name", name)?;
         }
-        let record = self.services.store.patch_span_annotation(id, patch).await?;
         let (_, span_rowid) =
             self.span_annotation(caller, id).await?.ok_or_else(|| ServiceError::not_found(format!("span annotation {id} not found")))?;
+        self.check_span_writable(caller, span_rowid).await?;
+        let record = self.services.store.patch_span_annotation(id, patch).await?;
         Ok((record, span_rowid))
     }
 
@@ -334,6 +414,7 @@ impl Annotations<'_> {
         let mut deleted = Vec::new();
         for &id in ids {
             if let Some((_, span_rowid)) = self.span_annotation(caller, id).await? {
+                self.check_span_writable(caller, span_rowid).await?;
                 for record in self.services.store.delete_span_annotations_by_id(&[id]).await? {
                     deleted.push((record, span_rowid));
                 }

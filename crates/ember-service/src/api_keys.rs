@@ -6,9 +6,10 @@
 
 use ember_core::time::now_nanos;
 use ember_core::{GlobalId, GlobalType};
-use ember_store::{ApiKeyRecord, NewToken, Page, TokenKind, SYSTEM_USER_ID};
+use ember_store::{ApiKeyRecord, KeyScope, NewToken, Page, TokenKind, SYSTEM_USER_ID};
 
 use crate::caller::{Credential, Role};
+use crate::audit::AuditEvent;
 use crate::error::{Result, ServiceError};
 use crate::users::AUTH_REQUIRED;
 use crate::{Caller, Services};
@@ -23,6 +24,11 @@ pub struct ApiKeyInput {
     pub description: Option<String>,
     /// Nanoseconds since the epoch; `None` never expires.
     pub expires_at: Option<i64>,
+    /// The one project the key may reach (a name or GlobalID); every project its owner may when
+    /// absent.
+    pub project: Option<String>,
+    /// The key may only send spans.
+    pub ingest_only: bool,
 }
 
 /// A new key: its stored facts and the key itself (shown this once).
@@ -91,7 +97,7 @@ impl ApiKeys<'_> {
         if role == Role::System {
             return Err(ServiceError::forbidden(SYSTEM_KEYS_ELSEWHERE));
         }
-        self.create(user_id, input).await
+        self.create(caller, user_id, input).await
     }
 
     /// Revokes one of the caller's keys (by its `UserApiKey` GlobalID), or anyone's for an admin;
@@ -108,7 +114,7 @@ impl ApiKeys<'_> {
         if !allowed {
             return Err(ServiceError::not_found("API key not found"));
         }
-        self.revoke(id).await
+        self.revoke(caller, id).await
     }
 
     /// The system's keys (admins only).
@@ -125,7 +131,7 @@ impl ApiKeys<'_> {
         if matches!(credential, Credential::ApiKey { .. }) {
             return Err(ServiceError::forbidden(KEYS_CANNOT_MAKE_KEYS));
         }
-        self.create(SYSTEM_USER_ID, input).await
+        self.create(caller, SYSTEM_USER_ID, input).await
     }
 
     /// Revokes a system key (admins only, by its `SystemApiKey` GlobalID); 404 for any other key.
@@ -137,10 +143,10 @@ impl ApiKeys<'_> {
         if !key.is_some_and(|key| key.owner_is_system) {
             return Err(ServiceError::not_found("System API key not found"));
         }
-        self.revoke(id).await
+        self.revoke(caller, id).await
     }
 
-    async fn create(&self, user_id: i64, input: ApiKeyInput) -> Result<CreatedApiKey> {
+    async fn create(&self, caller: &Caller, user_id: i64, input: ApiKeyInput) -> Result<CreatedApiKey> {
         let name = input.name.trim();
         if name.is_empty() {
             return Err(ServiceError::invalid("Name cannot be empty"));
@@ -149,6 +155,11 @@ impl ApiKeys<'_> {
         if input.expires_at.is_some_and(|expires_at| expires_at <= now_nanos()) {
             return Err(ServiceError::invalid("Expiration time must be in the future"));
         }
+        // A key is scoped to a project its creator may reach; the scope never adds to the owner's rights.
+        let project_id = match &input.project {
+            Some(reference) => Some(self.services.projects().resolve(caller, crate::ProjectRef::Identifier(reference)).await?.id),
+            None => None,
+        };
         let token = NewToken {
             kind: TokenKind::ApiKey,
             user_id,
@@ -156,16 +167,18 @@ impl ApiKeys<'_> {
             name: Some(name),
             description: input.description.as_deref(),
             expires_at: input.expires_at,
+            scope: KeyScope { project_id, ingest_only: input.ingest_only },
         };
         let (id, key) = self.services.auth().issue(token).await?;
         let record = self.services.store.api_key(id).await?.ok_or_else(|| ServiceError::internal("a new API key vanished"))?;
-        tracing::info!(target: "ember::audit", key_id = id, owner = user_id, "API key created");
+        let event = AuditEvent::ApiKeyCreated { key_id: id, owner_id: user_id, project_id, ingest_only: input.ingest_only };
+        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), event).await;
         Ok(CreatedApiKey { record, key })
     }
 
-    async fn revoke(&self, id: i64) -> Result<()> {
+    async fn revoke(&self, caller: &Caller, id: i64) -> Result<()> {
         self.services.store.delete_token(id, TokenKind::ApiKey).await?;
-        tracing::info!(target: "ember::audit", key_id = id, "API key deleted");
+        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), AuditEvent::ApiKeyDeleted { key_id: id }).await;
         Ok(())
     }
 }

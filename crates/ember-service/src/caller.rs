@@ -4,6 +4,8 @@
 //! may do everything, as in Phoenix. Transports establish the caller (`Auth::authenticate`) and
 //! never decide what it may do.
 
+use ember_store::KeyScope;
+
 use crate::error::{Result, ServiceError};
 
 /// Phoenix's roles, most powerful first.
@@ -48,6 +50,8 @@ pub struct Caller {
     /// The user must choose a new password before using the web UI (the default admin's first
     /// sign-in, a user an admin created).
     password_reset_due: bool,
+    /// An API key's scope (one project, maybe for ingestion only); unscoped otherwise.
+    scope: KeyScope,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,17 +69,27 @@ pub const ADMINS_ONLY: &str = "Only admin or system users can perform this actio
 
 impl Caller {
     pub fn anonymous() -> Caller {
-        Caller { identity: Identity::Anonymous, password_reset_due: false }
+        Caller { identity: Identity::Anonymous, password_reset_due: false, scope: KeyScope::default() }
     }
 
     pub fn user(user_id: i64, role: Role, credential: Credential) -> Caller {
-        Caller { identity: Identity::User { user_id, role, credential }, password_reset_due: false }
+        Caller { identity: Identity::User { user_id, role, credential }, password_reset_due: false, scope: KeyScope::default() }
     }
 
     /// The same caller, who must (or need not) choose a new password first.
     pub fn with_password_reset_due(mut self, due: bool) -> Caller {
         self.password_reset_due = due;
         self
+    }
+
+    /// The same caller limited to what an API key's scope allows.
+    pub fn with_scope(mut self, scope: KeyScope) -> Caller {
+        self.scope = scope;
+        self
+    }
+
+    pub fn scope(&self) -> KeyScope {
+        self.scope
     }
 
     pub fn password_reset_due(&self) -> bool {
@@ -115,8 +129,12 @@ impl Caller {
 
     /// Administration (users, system keys, project settings, secrets) is for ADMINs and the
     /// admin secret. A system API key acts as the SYSTEM user but is no admin (as in Phoenix):
-    /// it reads and ingests, and a leaked one cannot manage users or mint keys.
+    /// it reads and ingests, and a leaked one cannot manage users or mint keys. Nor is a key
+    /// scoped to a project.
     pub fn require_admin(&self) -> Result<()> {
+        if self.scope.project_id.is_some() {
+            return Err(ServiceError::forbidden(ADMINS_ONLY));
+        }
         match self.identity {
             Identity::Anonymous => Ok(()),
             Identity::User { role: Role::Admin, .. } => Ok(()),

@@ -49,6 +49,7 @@ impl Ingest<'_> {
             Ok((queue.prepare_spans(decoded.spans), report))
         })
         .await??;
+        self.check_projects(caller, &spans).await?;
         self.submit(spans).await?;
         Ok(report)
     }
@@ -59,7 +60,29 @@ impl Ingest<'_> {
         self.refuse_when_full()?;
         let queue = self.services.ingest.clone();
         let prepared = tokio::task::spawn_blocking(move || queue.prepare_spans(spans)).await?;
+        self.check_projects(caller, &prepared).await?;
         self.submit(prepared).await
+    }
+
+    /// 403 unless the caller may send spans to every project the spans name. A project that does
+    /// not exist yet is created by ingestion, except for a key scoped to another project.
+    async fn check_projects(&self, caller: &Caller, spans: &[PreparedSpan]) -> Result<()> {
+        if self.services.reaches_everything(caller) {
+            return Ok(());
+        }
+        let mut names: Vec<&str> = spans.iter().map(|span| span.project_name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let allowed = match self.services.store.get_project_by_name(name).await? {
+                Some(project) => self.services.project_rights(caller, project.id).await?.ingest,
+                None => caller.scope().project_id.is_none(),
+            };
+            if !allowed {
+                return Err(ServiceError::forbidden(format!("This caller may not send spans to the project {name:?}")));
+            }
+        }
+        Ok(())
     }
 
     fn refuse_when_full(&self) -> Result<()> {

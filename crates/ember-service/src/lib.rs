@@ -9,7 +9,9 @@
 //! call and render; none holds a rule of its own, and none can reach the store: [`Services`]
 //! does not hand it out.
 
+pub mod access;
 pub mod annotation_configs;
+pub mod audit;
 pub mod annotations;
 pub mod api_keys;
 pub mod auth;
@@ -69,6 +71,14 @@ impl Services {
 
     pub fn auth(&self) -> auth::Auth<'_> {
         auth::Auth { services: self }
+    }
+
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit { services: self }
+    }
+
+    pub fn access(&self) -> access::ProjectAccess<'_> {
+        access::ProjectAccess { services: self }
     }
 
     pub fn api_keys(&self) -> api_keys::ApiKeys<'_> {

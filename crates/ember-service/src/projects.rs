@@ -51,17 +51,27 @@ pub fn is_deletable(project: &Project) -> bool {
 }
 
 impl Projects<'_> {
-    /// The project `reference` names, or `None` when there is none.
-    pub async fn find(&self, _caller: &Caller, reference: ProjectRef<'_>) -> Result<Option<Project>> {
+    /// The project `reference` names, or `None` when there is none or the caller may not read it.
+    pub async fn find(&self, caller: &Caller, reference: ProjectRef<'_>) -> Result<Option<Project>> {
         let store = &self.services.store;
-        Ok(match reference {
+        let project = match reference {
             ProjectRef::Id(id) => store.get_project(id).await?,
             ProjectRef::Identifier(text) => match GlobalId::decode_as(text, GlobalType::Project) {
                 Some(id) => store.get_project(id).await?,
                 None => store.get_project_by_name(text).await?,
             },
             ProjectRef::Name(name) => store.get_project_by_name(name).await?,
-        })
+        };
+        self.services.readable(caller, project).await
+    }
+
+    /// The project `reference` names, which the caller may change: 404 as `resolve`, 403 when
+    /// they may only read it.
+    pub async fn resolve_writable(&self, caller: &Caller, reference: ProjectRef<'_>) -> Result<Project> {
+        caller.require_write()?;
+        let project = self.resolve(caller, reference).await?;
+        self.services.require_project_write(caller, project.id).await?;
+        Ok(project)
     }
 
     /// The project `reference` names; 404 `Project not found: <reference>` when there is none.
@@ -69,9 +79,11 @@ impl Projects<'_> {
         self.find(caller, reference).await?.ok_or_else(|| ServiceError::not_found(format!("Project not found: {reference}")))
     }
 
-    pub async fn list(&self, _caller: &Caller, query: &ProjectListQuery<'_>) -> Result<ProjectPage> {
+    /// Projects the caller may read, newest first.
+    pub async fn list(&self, caller: &Caller, query: &ProjectListQuery<'_>) -> Result<ProjectPage> {
+        let visibility = self.services.project_visibility(caller).await?;
         let store = &self.services.store;
-        Ok(store.list_projects(query.cursor, query.limit, query.name_contains, query.include_experiment_projects).await?)
+        Ok(store.list_projects(query.cursor, query.limit, query.name_contains, query.include_experiment_projects, visibility).await?)
     }
 
     /// Creates a project; the name is trimmed and must not be empty (409 when it is taken).
@@ -107,18 +119,22 @@ impl Projects<'_> {
         Ok(())
     }
 
-    /// Totals and per-bin activity of each project over a window (from the hourly rollups).
-    pub async fn activity(&self, _caller: &Caller, project_ids: &[i64], window: ActivityWindow) -> Result<HashMap<i64, ProjectActivity>> {
-        Ok(self.services.store.project_activity(project_ids, window).await?)
+    /// Totals and per-bin activity of each project over a window (from the hourly rollups);
+    /// projects the caller may not read are left out.
+    pub async fn activity(&self, caller: &Caller, project_ids: &[i64], window: ActivityWindow) -> Result<HashMap<i64, ProjectActivity>> {
+        let project_ids = self.services.readable_ids(caller, project_ids).await?;
+        Ok(self.services.store.project_activity(&project_ids, window).await?)
     }
 
     /// When each project's latest trace started.
-    pub async fn last_trace_starts(&self, _caller: &Caller, project_ids: &[i64]) -> Result<HashMap<i64, i64>> {
-        Ok(self.services.store.last_trace_starts(project_ids).await?)
+    pub async fn last_trace_starts(&self, caller: &Caller, project_ids: &[i64]) -> Result<HashMap<i64, i64>> {
+        let project_ids = self.services.readable_ids(caller, project_ids).await?;
+        Ok(self.services.store.last_trace_starts(&project_ids).await?)
     }
 
     /// The first hour with spans in any of the projects ("all time" starts there).
-    pub async fn first_activity_hour(&self, _caller: &Caller, project_ids: &[i64]) -> Result<Option<i64>> {
-        Ok(self.services.store.first_activity_hour(project_ids).await?)
+    pub async fn first_activity_hour(&self, caller: &Caller, project_ids: &[i64]) -> Result<Option<i64>> {
+        let project_ids = self.services.readable_ids(caller, project_ids).await?;
+        Ok(self.services.store.first_activity_hour(&project_ids).await?)
     }
 }

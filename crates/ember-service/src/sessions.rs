@@ -27,27 +27,39 @@ impl Sessions<'_> {
     }
 
     /// A session by GlobalID or `session.id`; 404 when there is none.
-    pub async fn resolve(&self, _caller: &Caller, identifier: &str) -> Result<SessionRecord> {
+    pub async fn resolve(&self, caller: &Caller, identifier: &str) -> Result<SessionRecord> {
         let store = &self.services.store;
         let found = match GlobalId::decode_as(identifier, GlobalType::ProjectSession) {
             Some(rowid) => store.get_session(Some(rowid), None).await?,
             None => store.get_session(None, Some(identifier)).await?,
         };
+        let found = self.readable(caller, found).await?;
         found.ok_or_else(|| ServiceError::not_found(format!("Session not found: {identifier}")))
     }
 
     /// A session by rowid.
-    pub async fn by_rowid(&self, _caller: &Caller, rowid: i64) -> Result<Option<SessionRecord>> {
-        Ok(self.services.store.get_session(Some(rowid), None).await?)
+    pub async fn by_rowid(&self, caller: &Caller, rowid: i64) -> Result<Option<SessionRecord>> {
+        let session = self.services.store.get_session(Some(rowid), None).await?;
+        self.readable(caller, session).await
+    }
+
+    /// `session`, if the caller may read its project.
+    async fn readable(&self, caller: &Caller, session: Option<SessionRecord>) -> Result<Option<SessionRecord>> {
+        match session {
+            Some(session) if self.services.can_read(caller, session.project_id).await? => Ok(Some(session)),
+            _ => Ok(None),
+        }
     }
 
     /// A project's session by rowid; 404 when the project has no such session.
-    pub async fn in_project(&self, _caller: &Caller, project: &Project, rowid: i64) -> Result<SessionRecord> {
+    pub async fn in_project(&self, caller: &Caller, project: &Project, rowid: i64) -> Result<SessionRecord> {
         let session = self.services.store.get_session(Some(rowid), None).await?.filter(|session| session.project_id == project.id);
+        let session = self.readable(caller, session).await?;
         session.ok_or_else(|| ServiceError::not_found(format!("Project {} has no session {rowid}", project.name)))
     }
 
-    /// Session rowids of GlobalIDs and `session.id`s (unknown ones are left out).
+    /// Session rowids of GlobalIDs and `session.id`s (unknown ones are left out). The rowids
+    /// only narrow a filter over a project the caller has resolved, or are checked by the caller.
     pub async fn rowids(&self, _caller: &Caller, identifiers: &[String]) -> Result<Vec<i64>> {
         let mut rowids = Vec::new();
         let mut by_name = Vec::new();
@@ -66,6 +78,7 @@ impl Sessions<'_> {
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
         caller.require_write()?;
         let session = self.resolve(caller, identifier).await?;
+        self.services.require_project_write(caller, session.project_id).await?;
         self.services.store.delete_sessions(&[session.rowid]).await?;
         Ok(())
     }
@@ -83,7 +96,18 @@ impl Sessions<'_> {
         } else {
             return Err(ServiceError::invalid("session_identifiers must be all GlobalIDs or all session_id strings, not a mix"));
         };
-        self.services.store.delete_sessions(&rowids).await?;
+        // Sessions the caller may not change are skipped like unknown ones.
+        let mut writable = Vec::with_capacity(rowids.len());
+        for rowid in rowids {
+            if self.services.reaches_everything(caller) {
+                writable.push(rowid);
+            } else if let Some(session) = self.services.store.get_session(Some(rowid), None).await? {
+                if self.services.project_rights(caller, session.project_id).await?.write {
+                    writable.push(rowid);
+                }
+            }
+        }
+        self.services.store.delete_sessions(&writable).await?;
         Ok(())
     }
 }

@@ -129,8 +129,7 @@ fn stored_form(value: &Value) -> Value {
 impl SpanUpdates<'_> {
     /// LLM evaluations of the project's spans from `eval.<Name>.*` columns.
     pub async fn evaluations(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<AnnotationUpdate> {
-        caller.require_write()?;
-        self.services.projects().resolve(caller, project).await?;
+        self.services.projects().resolve_writable(caller, project).await?;
         let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
         let written = self.services.annotations().annotate_spans_in_project(caller, project, None, &annotations).await?;
         Ok(AnnotationUpdate { spans_processed: rows.len(), written })
@@ -145,8 +144,7 @@ impl SpanUpdates<'_> {
         window: (i64, i64),
         rows: &[Row],
     ) -> Result<AnnotationUpdate> {
-        caller.require_write()?;
-        self.services.projects().resolve(caller, project).await?;
+        self.services.projects().resolve_writable(caller, project).await?;
         if rows.len() > MAX_ANNOTATED_SPANS {
             return Err(ServiceError::invalid(format!("at most {MAX_ANNOTATED_SPANS} spans per request; got {}", rows.len())));
         }
@@ -158,8 +156,7 @@ impl SpanUpdates<'_> {
     /// Sets metadata fields of the project's spans; the patch document (column `patch_column`)
     /// goes last and wins over the field columns. Rows that cannot apply are reported, not fatal.
     pub async fn metadata(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row], patch_column: &str) -> Result<MetadataReport> {
-        caller.require_write()?;
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         let mut errors = Vec::new();
         let mut updates = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {

@@ -71,22 +71,33 @@ impl Spans<'_> {
     }
 
     /// A span by GlobalID or OpenTelemetry span id, or `None`.
-    pub async fn find(&self, _caller: &Caller, identifier: &str) -> Result<Option<SpanRecord>> {
+    pub async fn find(&self, caller: &Caller, identifier: &str) -> Result<Option<SpanRecord>> {
         let store = &self.services.store;
-        Ok(match GlobalId::decode_as(identifier, GlobalType::Span) {
+        let span = match GlobalId::decode_as(identifier, GlobalType::Span) {
             Some(rowid) => store.get_span(Some(rowid), None).await?,
             None => store.get_span(None, Some(identifier)).await?,
-        })
+        };
+        self.readable(caller, span).await
     }
 
     /// A span by its OpenTelemetry span id, or `None`.
-    pub async fn by_otel_id(&self, _caller: &Caller, span_id: &str) -> Result<Option<SpanRecord>> {
-        Ok(self.services.store.get_span(None, Some(span_id)).await?)
+    pub async fn by_otel_id(&self, caller: &Caller, span_id: &str) -> Result<Option<SpanRecord>> {
+        let span = self.services.store.get_span(None, Some(span_id)).await?;
+        self.readable(caller, span).await
     }
 
     /// A span by its rowid, or `None`.
-    pub async fn by_rowid(&self, _caller: &Caller, rowid: i64) -> Result<Option<SpanRecord>> {
-        Ok(self.services.store.get_span(Some(rowid), None).await?)
+    pub async fn by_rowid(&self, caller: &Caller, rowid: i64) -> Result<Option<SpanRecord>> {
+        let span = self.services.store.get_span(Some(rowid), None).await?;
+        self.readable(caller, span).await
+    }
+
+    /// `span`, if the caller may read its project.
+    async fn readable(&self, caller: &Caller, span: Option<SpanRecord>) -> Result<Option<SpanRecord>> {
+        match span {
+            Some(span) if self.services.can_read(caller, span.project_id).await? => Ok(Some(span)),
+            _ => Ok(None),
+        }
     }
 
     /// A span by GlobalID or OpenTelemetry span id; 404 when there is none.
@@ -98,25 +109,37 @@ impl Spans<'_> {
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
         caller.require_write()?;
         let record = self.resolve(caller, identifier).await?;
+        self.services.require_project_write(caller, record.project_id).await?;
         self.services.store.delete_span(record.rowid).await?;
         Ok(())
     }
 
     /// Deletes a project's spans by OpenTelemetry id; unknown ids are ignored.
     pub async fn delete_many(&self, caller: &Caller, project: ProjectRef<'_>, span_ids: &[String]) -> Result<()> {
-        caller.require_write()?;
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         self.services.store.delete_spans_by_id(project.id, span_ids).await?;
         Ok(())
     }
 
-    /// Every span of the given traces, by trace then start time.
-    pub async fn of_traces(&self, _caller: &Caller, trace_rowids: &[i64]) -> Result<Vec<SpanRecord>> {
-        Ok(self.services.store.spans_of_traces(trace_rowids).await?)
+    /// Every span of the given traces, by trace then start time (of projects the caller may
+    /// read).
+    pub async fn of_traces(&self, caller: &Caller, trace_rowids: &[i64]) -> Result<Vec<SpanRecord>> {
+        let mut spans = self.services.store.spans_of_traces(trace_rowids).await?;
+        if !self.services.reaches_everything(caller) {
+            let mut projects: Vec<i64> = spans.iter().map(|span| span.project_id).collect();
+            projects.sort_unstable();
+            projects.dedup();
+            let readable = self.services.readable_ids(caller, &projects).await?;
+            spans.retain(|span| readable.contains(&span.project_id));
+        }
+        Ok(spans)
     }
 
-    /// The outline (no attributes) of every span of a trace.
-    pub async fn outlines_of_trace(&self, _caller: &Caller, trace_rowid: i64) -> Result<Vec<SpanOutline>> {
+    /// The outline (no attributes) of every span of a trace; none when the caller may not read it.
+    pub async fn outlines_of_trace(&self, caller: &Caller, trace_rowid: i64) -> Result<Vec<SpanOutline>> {
+        if !self.services.reaches_everything(caller) && self.services.traces().by_rowid(caller, trace_rowid).await?.is_none() {
+            return Ok(Vec::new());
+        }
         Ok(self.services.store.span_outlines_of_trace(trace_rowid).await?)
     }
 

@@ -78,24 +78,34 @@ impl Traces<'_> {
     }
 
     /// A trace by GlobalID or OpenTelemetry trace id; 404 when there is none.
-    pub async fn resolve(&self, _caller: &Caller, identifier: &str) -> Result<TraceRecord> {
+    pub async fn resolve(&self, caller: &Caller, identifier: &str) -> Result<TraceRecord> {
         let store = &self.services.store;
         let found = match GlobalId::decode_as(identifier, GlobalType::Trace) {
             Some(rowid) => store.get_trace(Some(rowid), None).await?,
             None => store.get_trace(None, Some(identifier)).await?,
         };
+        let found = self.readable(caller, found).await?;
         found.ok_or_else(|| ServiceError::not_found(format!("Trace not found: {identifier}")))
     }
 
     /// A trace by rowid.
-    pub async fn by_rowid(&self, _caller: &Caller, rowid: i64) -> Result<Option<TraceRecord>> {
-        Ok(self.services.store.get_trace(Some(rowid), None).await?)
+    pub async fn by_rowid(&self, caller: &Caller, rowid: i64) -> Result<Option<TraceRecord>> {
+        let trace = self.services.store.get_trace(Some(rowid), None).await?;
+        self.readable(caller, trace).await
+    }
+
+    /// `trace`, if the caller may read its project.
+    async fn readable(&self, caller: &Caller, trace: Option<TraceRecord>) -> Result<Option<TraceRecord>> {
+        match trace {
+            Some(trace) if self.services.can_read(caller, trace.project_id).await? => Ok(Some(trace)),
+            _ => Ok(None),
+        }
     }
 
     /// A project's trace by OpenTelemetry trace id; 404 when the project has no such trace.
     pub async fn in_project(&self, caller: &Caller, project: &Project, trace_id: &str) -> Result<TraceRecord> {
         let trace = self.services.store.get_trace(None, Some(trace_id)).await?.filter(|trace| trace.project_id == project.id);
-        let _ = caller;
+        let trace = self.readable(caller, trace).await?;
         trace.ok_or_else(|| ServiceError::not_found(format!("Project {} has no trace {trace_id}", project.name)))
     }
 
@@ -106,13 +116,14 @@ impl Traces<'_> {
         if start >= end {
             return Err(ServiceError::invalid("`start_time` must be strictly earlier than `end_time`."));
         }
-        let project = self.services.projects().resolve(caller, project).await?;
+        let project = self.services.projects().resolve_writable(caller, project).await?;
         Ok(self.services.store.delete_traces_started_between(project.id, start, end).await?)
     }
 
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {
         caller.require_write()?;
         let trace = self.resolve(caller, identifier).await?;
+        self.services.require_project_write(caller, trace.project_id).await?;
         self.services.store.delete_trace(trace.rowid).await?;
         Ok(())
     }
@@ -123,7 +134,7 @@ impl Traces<'_> {
         if identifiers.is_empty() {
             return Err(ServiceError::invalid("trace_identifiers must name at least one trace"));
         }
-        let destination = self.services.projects().resolve(caller, destination).await?;
+        let destination = self.services.projects().resolve_writable(caller, destination).await?;
         let mut rowids = Vec::with_capacity(identifiers.len());
         let mut source_projects = HashSet::new();
         for identifier in identifiers {
@@ -133,6 +144,9 @@ impl Traces<'_> {
         }
         if source_projects.len() > 1 {
             return Err(ServiceError::invalid("All traces must belong to the same source project"));
+        }
+        for &source in &source_projects {
+            self.services.require_project_write(caller, source).await?;
         }
         rowids.sort_unstable();
         rowids.dedup();

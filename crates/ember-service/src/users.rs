@@ -5,6 +5,7 @@
 
 use ember_store::{NewUser, Page, UserRecord, UserUpdate, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 
+use crate::audit::AuditEvent;
 use crate::error::{Result, ServiceError};
 use crate::limits::check_name;
 use crate::{Caller, Services};
@@ -135,7 +136,10 @@ impl Users<'_> {
             oauth2_client_id: oauth2.0,
             oauth2_user_id: oauth2.1,
         };
-        Ok(self.services.store.create_user(&user).await?)
+        let created = self.services.store.create_user(&user).await?;
+        let event = AuditEvent::UserCreated { user_id: created.id, role: created.role.clone() };
+        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), event).await;
+        Ok(created)
     }
 
     /// An admin's changes to a user (Phoenix's `patchUser`): a new password must be changed at
@@ -180,7 +184,13 @@ impl Users<'_> {
         if update.role.is_some() || update.password.is_some() {
             self.services.store.end_sign_in_sessions(id).await?;
         }
-        tracing::info!(target: "ember::audit", user_id = id, role = ?update.role, password = update.password.is_some(), "user changed");
+        let event = AuditEvent::UserChanged {
+            user_id: id,
+            role: patch.role.clone(),
+            username: patch.username.clone(),
+            password_reset: update.password.is_some(),
+        };
+        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), event).await;
         Ok(updated)
     }
 
@@ -227,7 +237,7 @@ impl Users<'_> {
             self.services.store.update_user(user_id, &update).await?.ok_or_else(|| ServiceError::not_found("User not found"))?;
         if update.password.is_some() {
             self.services.store.end_sign_in_sessions(user_id).await?;
-            tracing::info!(target: "ember::audit", user_id, "password changed");
+            self.services.audit().record(Some(user_id), AuditEvent::PasswordChanged { user_id }).await;
         }
         Ok(updated)
     }
@@ -251,7 +261,8 @@ impl Users<'_> {
             return Err(ServiceError::conflict("Cannot delete the default admin user"));
         }
         self.services.store.delete_users(ids).await?;
-        tracing::info!(target: "ember::audit", user_ids = ?ids, "users deleted");
+        let actor = caller.user_and_role().map(|(actor, _)| actor);
+        self.services.audit().record(actor, AuditEvent::UsersDeleted { user_ids: ids.to_vec() }).await;
         Ok(())
     }
 

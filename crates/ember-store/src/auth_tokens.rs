@@ -47,6 +47,16 @@ pub struct TokenHolder {
     pub expires_at: Option<i64>,
     /// Whether the holder must choose a new password (the web UI asks before anything else).
     pub password_needs_reset: bool,
+    /// An API key's scope.
+    pub scope: KeyScope,
+}
+
+/// What an API key may reach beyond its owner's rights: every project the owner may (the
+/// default), or one project, possibly for ingestion only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyScope {
+    pub project_id: Option<i64>,
+    pub ingest_only: bool,
 }
 
 /// A token to record.
@@ -60,6 +70,8 @@ pub struct NewToken<'a> {
     pub name: Option<&'a str>,
     pub description: Option<&'a str>,
     pub expires_at: Option<i64>,
+    /// An API key's scope.
+    pub scope: KeyScope,
 }
 
 /// An API key's stored facts (never the key).
@@ -75,9 +87,15 @@ pub struct ApiKeyRecord {
     pub username: String,
     pub email: String,
     pub owner_is_system: bool,
+    pub scope: KeyScope,
+    /// The name of the project the key is scoped to.
+    pub project_name: Option<String>,
 }
 
-const API_KEY_COLUMNS: &str = "t.id, t.user_id, t.name, t.description, t.created_at, t.expires_at, u.username, u.email, u.role";
+const API_KEY_COLUMNS: &str =
+    "t.id, t.user_id, t.name, t.description, t.created_at, t.expires_at, u.username, u.email, u.role, t.project_id, t.ingest_only, p.name";
+/// API keys with their owners and the project a key is scoped to.
+const API_KEY_SOURCE: &str = "auth_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN projects p ON p.id = t.project_id";
 
 impl ApiKeyRecord {
     fn from_row(row: &Row) -> Result<Self> {
@@ -91,6 +109,8 @@ impl ApiKeyRecord {
             username: row.get(6)?,
             email: row.get(7)?,
             owner_is_system: row.get::<String, _>(8)? == "SYSTEM",
+            scope: KeyScope { project_id: row.get(9)?, ingest_only: row.get::<i64, _>(10)? != 0 },
+            project_name: row.get(11)?,
         })
     }
 }
@@ -99,8 +119,8 @@ impl Store {
     /// Records a token with the random `nonce` it carries and returns its row id (the token's
     /// `jti`).
     pub async fn create_token(&self, token: &NewToken<'_>, nonce: &str) -> Result<i64> {
-        let sql = "INSERT INTO auth_tokens (kind, user_id, refresh_token_id, name, description, created_at, expires_at, nonce) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+        let sql = "INSERT INTO auth_tokens (kind, user_id, refresh_token_id, name, description, created_at, expires_at, nonce, \
+                   project_id, ingest_only) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
         let values = [
             token.kind.as_str().into(),
             token.user_id.into(),
@@ -110,6 +130,8 @@ impl Store {
             now_nanos().into(),
             token.expires_at.into(),
             nonce.into(),
+            token.scope.project_id.into(),
+            i64::from(token.scope.ingest_only).into(),
         ];
         self.writer.exec().fetch_one(Statement::new(sql, values)).await?.get(0)
     }
@@ -118,7 +140,8 @@ impl Store {
     /// revocation is seen by the very next request).
     pub async fn token_holder(&self, token_id: i64) -> Result<Option<TokenHolder>> {
         let sql =
-            "SELECT t.kind, t.user_id, u.role, t.expires_at, t.nonce, u.password_needs_reset FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1";
+            "SELECT t.kind, t.user_id, u.role, t.expires_at, t.nonce, u.password_needs_reset, t.project_id, t.ingest_only \
+             FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1";
         let Some(row) = self.current_reader().exec().fetch_optional(Statement::new(sql, [token_id.into()])).await? else {
             return Ok(None);
         };
@@ -133,6 +156,7 @@ impl Store {
             role: row.get(2)?,
             expires_at: row.get(3)?,
             password_needs_reset: row.get::<i64, _>(5)? != 0,
+            scope: KeyScope { project_id: row.get(6)?, ingest_only: row.get::<i64, _>(7)? != 0 },
         }))
     }
 
@@ -158,7 +182,7 @@ impl Store {
     /// A user's API keys, newest first.
     pub async fn user_api_keys(&self, user_id: i64) -> Result<Vec<ApiKeyRecord>> {
         let sql = format!(
-            "SELECT {API_KEY_COLUMNS} FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT {API_KEY_COLUMNS} FROM {API_KEY_SOURCE} \
              WHERE t.user_id = $1 AND t.kind = 'API_KEY' ORDER BY t.id DESC"
         );
         let rows = self.reader.exec().fetch_all(Statement::new(sql, [user_id.into()])).await?;
@@ -173,7 +197,7 @@ impl Store {
     /// Every human user's API keys, newest first, a page from the key `from_id` down.
     pub async fn all_user_api_keys(&self, from_id: Option<i64>, limit: usize) -> Result<Page<ApiKeyRecord>> {
         let sql = format!(
-            "SELECT {API_KEY_COLUMNS} FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+            "SELECT {API_KEY_COLUMNS} FROM {API_KEY_SOURCE} \
              WHERE t.kind = 'API_KEY' AND u.role <> 'SYSTEM' AND t.id <= $1 ORDER BY t.id DESC LIMIT $2"
         );
         let values = [from_id.unwrap_or(i64::MAX).into(), (limit as i64 + 1).into()];
@@ -185,7 +209,7 @@ impl Store {
     /// One API key with its owner.
     pub async fn api_key(&self, id: i64) -> Result<Option<ApiKeyRecord>> {
         let sql =
-            format!("SELECT {API_KEY_COLUMNS} FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND t.kind = 'API_KEY'");
+            format!("SELECT {API_KEY_COLUMNS} FROM {API_KEY_SOURCE} WHERE t.id = $1 AND t.kind = 'API_KEY'");
         self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(ApiKeyRecord::from_row).transpose()
     }
 }

@@ -32,6 +32,7 @@ mod engine;
 mod error;
 mod experiments;
 mod postgres;
+mod project_access;
 mod projects;
 mod prompts;
 mod secrets;
@@ -49,7 +50,8 @@ pub use annotations::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotationTarget,
     AnnotatorKind, DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
-pub use auth_tokens::{ApiKeyRecord, NewToken, TokenHolder, TokenKind};
+pub use project_access::{AuditEntry, GrantSubject, GrantableRole, ProjectAccessRecord, ProjectGrant, ProjectVisibility};
+pub use auth_tokens::{ApiKeyRecord, KeyScope, NewToken, TokenHolder, TokenKind};
 pub use datasets::{
     DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches,
     ExampleInput, ExampleRecord, UploadAction, UploadOutcome,

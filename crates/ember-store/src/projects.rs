@@ -40,6 +40,7 @@ impl Store {
         limit: usize,
         name_contains: Option<&str>,
         include_experiment_projects: bool,
+        visibility: crate::ProjectVisibility,
     ) -> Result<ProjectPage> {
         let mut query = Query::select()
             .columns(project_columns())
@@ -53,6 +54,9 @@ impl Store {
         if let Some(fragment) = name_contains.filter(|f| !f.is_empty()) {
             let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
             query.and_where(Expr::expr(Func::lower(Expr::col(Projects::Name))).like(sea_query::LikeExpr::new(pattern).escape('\\')));
+        }
+        if let Some(condition) = visibility.condition() {
+            query.and_where(Expr::cust(condition));
         }
         if !include_experiment_projects {
             query.and_where(Expr::cust("NOT EXISTS (SELECT 1 FROM experiments AS x WHERE x.project_name = projects.name)"));

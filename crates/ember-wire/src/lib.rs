@@ -27,7 +27,9 @@ pub use spans::{
     DuplicateSpan, InvalidSpan, MetadataError, MetadataUpdateReport, Session, SessionTrace, Span, SpanContext, SpanEvent, SpanRejection,
     SpansQueued, Trace, TraceSpan,
 };
-pub use users::{AnonymousUser, ApiKey, ApiKeyData, ApiKeyUser, CreatedApiKey, LoginRequest, User, UserApiKey};
+pub use users::{
+    AnonymousUser, ApiKey, ApiKeyData, ApiKeyUser, AuditLogEntry, CreatedApiKey, LoginRequest, ProjectAccess, ProjectGrant, User, UserApiKey,
+};
 
 /// `{"data": ...}`, Phoenix's envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

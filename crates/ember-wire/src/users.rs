@@ -37,6 +37,12 @@ pub struct ApiKey {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// ember: the one project (GlobalID) the key may reach, when it is scoped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// ember: the key may only send spans.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ingest_only: bool,
 }
 
 /// A new API key: its facts and the key, shown this once.
@@ -72,6 +78,46 @@ pub struct ApiKeyData {
     /// ISO 8601; the key never expires when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// ember: scope the key to one project (name or GlobalID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// ember: the key may only send spans.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ingest_only: bool,
+}
+
+/// ember's per-project access: whether a project is restricted and who is granted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectAccess {
+    pub restricted: bool,
+    #[serde(default)]
+    pub grants: Vec<ProjectGrant>,
+}
+
+/// A grant of a restricted project to a user (GlobalID) or to a role (`MEMBER`, `VIEWER`), at a
+/// level: `VIEWER` reads, `MEMBER` reads and writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectGrant {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    pub level: String,
+}
+
+/// One entry of ember's audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditLogEntry {
+    pub id: String,
+    pub at: String,
+    /// The user (GlobalID) who acted, when someone was signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_user_id: Option<String>,
+    pub action: String,
+    /// The event's facts (`{"action": ..., ...}`).
+    pub detail: serde_json::Value,
 }
 
 /// `POST /auth/login`.

@@ -56,6 +56,42 @@ pub async fn handler(
                 .into_response()
         }
     };
+    execute(state, caller, &schema, request).await
+}
+
+/// `GET /graphql`: a query in the URL (`query`, `variables` as JSON, `operationName`), as
+/// GraphQL over HTTP allows; a GET never runs a mutation. Without a query, a page saying where
+/// to send requests (Phoenix serves GraphiQL here, whose assets would come from a CDN).
+pub async fn get_handler(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Extension(schema): Extension<EmberSchema>,
+    params: crate::params::QueryParams,
+) -> Response {
+    let Some(query) = params.get("query") else {
+        let page = "<!doctype html><title>ember GraphQL</title><p>POST GraphQL requests to this URL as JSON \
+                    (<code>{\"query\": ..., \"variables\": ...}</code>), or GET with <code>?query=</code>.</p>";
+        return axum::response::Html(page).into_response();
+    };
+    let read_only = async_graphql::parser::parse_query(query)
+        .map(|document| document.operations.iter().all(|(_, operation)| operation.node.ty == async_graphql::parser::types::OperationType::Query));
+    if read_only == Ok(false) {
+        return (StatusCode::METHOD_NOT_ALLOWED, "GET runs queries only; send mutations with POST").into_response();
+    }
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.get("operationName") {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.get("variables") {
+        match serde_json::from_str::<serde_json::Value>(variables) {
+            Ok(variables) => request = request.variables(async_graphql::Variables::from_json(variables)),
+            Err(error) => return (StatusCode::BAD_REQUEST, format!("variables is not JSON: {error}")).into_response(),
+        }
+    }
+    execute(state, caller, &schema, request).await
+}
+
+async fn execute(state: AppState, caller: Caller, schema: &EmberSchema, request: async_graphql::Request) -> Response {
     if let Some(reason) = limits::refuse(&request.query) {
         let refused = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(reason, None)]);
         return (StatusCode::BAD_REQUEST, axum::Json(refused)).into_response();

@@ -287,7 +287,7 @@ fn key_input(input: CreateApiKeyInput) -> Result<ApiKeyInput> {
         ),
         None => None,
     };
-    Ok(ApiKeyInput { name: input.name, description: input.description, expires_at })
+    Ok(ApiKeyInput { name: input.name, description: input.description, expires_at, project: None, ingest_only: false })
 }
 
 /// Phoenix's GraphQL answers every key a caller may not revoke, a system caller's personal-key

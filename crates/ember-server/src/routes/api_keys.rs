@@ -26,7 +26,7 @@ pub struct CreateBody {
 fn input(body: CreateBody) -> ApiResult<ApiKeyInput> {
     let data = body.data;
     let expires_at = data.expires_at.as_deref().map(|text| timestamp_field("expires_at", text)).transpose()?;
-    Ok(ApiKeyInput { name: data.name, description: data.description, expires_at })
+    Ok(ApiKeyInput { name: data.name, description: data.description, expires_at, project: data.project, ingest_only: data.ingest_only })
 }
 
 fn created(key: CreatedApiKey, global_type: GlobalType) -> (StatusCode, Json<Data<w::CreatedApiKey>>) {

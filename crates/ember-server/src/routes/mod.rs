@@ -1,6 +1,7 @@
 //! One module per REST resource: each handler parses the request, calls a service with the
 //! request's caller, and renders the answer in Phoenix's shape.
 
+pub mod access;
 pub mod annotation_configs;
 pub mod annotations;
 pub mod api_keys;

@@ -42,14 +42,14 @@ pub(crate) fn local_path(next: Option<&str>) -> &str {
 }
 
 /// What a refusal shows on the page (an internal failure is logged and shown generically).
-fn shown(error: &ServiceError) -> String {
+pub(crate) fn shown(error: &ServiceError) -> String {
     if error.code() == ember_core::ErrorCode::Internal {
         tracing::error!(%error, "account page failed");
     }
     error.client_message()
 }
 
-fn notices(query: &PageQuery) -> Markup {
+pub(crate) fn notices(query: &PageQuery) -> Markup {
     html! {
         @if let Some(notice) = &query.notice { p.notice { (notice) } }
         @if let Some(error) = &query.error { p.notice.error { (error) } }
@@ -138,6 +138,8 @@ pub async fn account(
                     input type="text" name="name" placeholder="name" required aria-label="Key name";
                     input.grow type="text" name="description" placeholder="description (optional)" aria-label="Description";
                     input type="date" name="expires" aria-label="Expires on (optional)" title="Expires on (optional)";
+                    input type="text" name="project" placeholder="only project (optional)" aria-label="Only this project (optional)";
+                    label { input type="checkbox" name="ingest_only" value="true"; " send spans only" }
                     button.primary type="submit" { "Create" }
                 }
             }
@@ -146,11 +148,24 @@ pub async fn account(
     Ok(shell("Your account", Section::Account, &caller, body))
 }
 
+/// What a key may reach, in words.
+fn scope_text(key: &ember_store::ApiKeyRecord) -> String {
+    let projects = match &key.project_name {
+        Some(name) => format!("project {name}"),
+        None => "all your projects".to_string(),
+    };
+    if key.scope.ingest_only {
+        format!("{projects}, send spans only")
+    } else {
+        projects
+    }
+}
+
 fn key_table(keys: &[ember_store::ApiKeyRecord], action: &str) -> Markup {
     html! {
         @if keys.is_empty() { p.muted { "No API keys yet." } } @else {
             table.grid.api-keys {
-                thead { tr { th { "Name" } th { "Description" } th { "Created" } th { "Expires" } th {} } }
+                thead { tr { th { "Name" } th { "Description" } th { "Created" } th { "Expires" } th { "Scope" } th {} } }
                 tbody {
                     @for key in keys {
                         tr {
@@ -158,6 +173,7 @@ fn key_table(keys: &[ember_store::ApiKeyRecord], action: &str) -> Markup {
                             td { (key.description.as_deref().unwrap_or("")) }
                             td { (format_nanos(key.created_at)) }
                             td { (key.expires_at.map(format_nanos).unwrap_or_else(|| "never".into())) }
+                            td { (scope_text(key)) }
                             td {
                                 form.inline method="post" action=(format!("{action}/{}/delete", key.id))
                                     data-confirm=(format!("Delete the API key {}? Clients using it stop working.", key.name)) {
@@ -202,6 +218,12 @@ pub struct KeyForm {
     /// `YYYY-MM-DD`, empty for never.
     #[serde(default)]
     expires: String,
+    /// A project's name, empty for every project.
+    #[serde(default)]
+    project: String,
+    /// Present (`true`) when checked.
+    #[serde(default)]
+    ingest_only: Option<String>,
 }
 
 fn key_input(form: KeyForm) -> Result<ApiKeyInput, String> {
@@ -210,7 +232,8 @@ fn key_input(form: KeyForm) -> Result<ApiKeyInput, String> {
         day => Some(parse_timestamp(&format!("{day}T00:00:00Z")).ok_or_else(|| format!("{day:?} is not a date"))?),
     };
     let description = Some(form.description.trim().to_string()).filter(|text| !text.is_empty());
-    Ok(ApiKeyInput { name: form.name, description, expires_at })
+    let project = Some(form.project.trim().to_string()).filter(|name| !name.is_empty());
+    Ok(ApiKeyInput { name: form.name, description, expires_at, project, ingest_only: form.ingest_only.is_some() })
 }
 
 /// The new key, shown this once.
@@ -256,6 +279,7 @@ pub async fn users(
     let body = html! {
         h1 { "Users" }
         (notices(&query))
+        @if state.services.auth().enabled() { p { a href="/audit" { "Audit log" } } }
         table.grid #users {
             thead { tr { th { "Username" } th { "Email" } th { "Role" } th { "Sign-in" } th { "Created" } th {} } }
             tbody {
@@ -297,6 +321,8 @@ pub async fn users(
                 input type="text" name="name" placeholder="name" required aria-label="Key name";
                 input.grow type="text" name="description" placeholder="description (optional)" aria-label="Description";
                 input type="date" name="expires" aria-label="Expires on (optional)";
+                input type="text" name="project" placeholder="only project (optional)" aria-label="Only this project (optional)";
+                label { input type="checkbox" name="ingest_only" value="true"; " send spans only" }
                 button.primary type="submit" { "Create" }
             }
         }

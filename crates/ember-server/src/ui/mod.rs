@@ -2,6 +2,7 @@
 //! makes, with one stylesheet and one small script embedded in the binary. Nothing is loaded
 //! from another origin; the Content-Security-Policy says so to the browser.
 
+mod access;
 mod account;
 mod annotate;
 mod assets;
@@ -73,6 +74,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/users/{user_id}/delete", post(account::delete_user))
         .route("/users/system-api-keys", post(account::create_system_key))
         .route("/users/system-api-keys/{key_id}/delete", post(account::delete_system_key))
+        .route("/projects/{project_id}/access", get(access::page))
+        .route("/projects/{project_id}/access/restricted", post(access::set_restricted))
+        .route("/projects/{project_id}/access/grants", post(access::grant))
+        .route("/projects/{project_id}/access/grants/{index}/delete", post(access::revoke))
+        .route("/audit", get(access::audit))
         .layer(middleware::from_fn_with_state(state, guard::guard_page))
         .layer(middleware::map_response(page_headers))
 }

@@ -135,7 +135,7 @@ async fn test_app_built(
         max_body_bytes,
         body_budget: body_budget.clone(),
         max_upload_bytes: 4 * max_body_bytes as u64,
-        allowed_origins: Vec::new(),
+        origins: Default::default(),
         cookies: Default::default(),
     });
     TestApp { router, store, queue: ingest, database, body_budget, services }

@@ -16,6 +16,7 @@ mod graphql;
 mod graphql_prompts;
 mod ingest;
 mod playground;
+mod project_access;
 mod projects;
 mod prompts;
 mod rules;

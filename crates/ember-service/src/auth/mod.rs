@@ -18,7 +18,7 @@ use argon2::password_hash::SaltString;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use ember_core::time::now_nanos;
 use ember_core::ErrorCode;
-use ember_store::{NewToken, NewUser, TokenHolder, TokenKind, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
+use ember_store::{KeyScope, NewToken, NewUser, TokenHolder, TokenKind, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 use subtle::ConstantTimeEq;
 
 use settings::minutes_nanos;
@@ -26,6 +26,7 @@ pub use settings::AuthSettings;
 use throttle::LoginThrottle;
 use tokens::TokenSigner;
 
+use crate::audit::AuditEvent;
 use crate::caller::{Credential, Role};
 use crate::error::{Result, ServiceError};
 use crate::{Caller, Services};
@@ -190,7 +191,7 @@ impl Auth<'_> {
         }
         let role = Role::parse(&holder.role)
             .ok_or_else(|| ServiceError::internal(format!("user {} has role {:?}", holder.user_id, holder.role)))?;
-        Ok(Caller::user(holder.user_id, role, credential).with_password_reset_due(holder.password_needs_reset))
+        Ok(Caller::user(holder.user_id, role, credential).with_password_reset_due(holder.password_needs_reset).with_scope(holder.scope))
     }
 
     /// Signs in with email and password: a new session, or 401 naming neither which part was
@@ -214,17 +215,20 @@ impl Auth<'_> {
             _ => (None, self.decoy_hash()?),
         };
         let verified = verify_password(password.to_string(), hash).await? && user.is_some();
+        let known = user.as_ref().map(|user| user.id);
         let Some(user) = user.filter(|_| verified) else {
             if let Some(throttle) = throttle {
                 throttle.record_failure(&email);
             }
-            tracing::info!(target: "ember::audit", outcome = "failed", "sign-in");
+            if let Some(user_id) = known {
+                self.services.audit().record_in_background(Some(user_id), AuditEvent::SignInFailed { user_id });
+            }
             return Err(unauthenticated(LOGIN_FAILED));
         };
         if let Some(throttle) = throttle {
             throttle.record_success(&email);
         }
-        tracing::info!(target: "ember::audit", user_id = user.id, outcome = "signed in", "sign-in");
+        self.services.audit().record(Some(user.id), AuditEvent::SignedIn { user_id: user.id }).await;
         self.new_session(user.id).await
     }
 
@@ -248,6 +252,7 @@ impl Auth<'_> {
             name: None,
             description: None,
             expires_at: Some(now.saturating_add(refresh_life)),
+            scope: KeyScope::default(),
         };
         let (refresh_id, refresh_token) = self.issue(refresh.clone()).await?;
         let access = NewToken {
@@ -297,7 +302,7 @@ impl Auth<'_> {
         };
         if let Some(user_id) = user_id {
             self.services.store.end_sign_in_sessions(user_id).await?;
-            tracing::info!(target: "ember::audit", user_id, "sign-out");
+            self.services.audit().record(Some(user_id), AuditEvent::SignedOut { user_id }).await;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 use ember_store::{NewToken, NewUser, Store, TokenKind, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 
 fn token(kind: TokenKind, user_id: i64, expires_at: Option<i64>) -> NewToken<'static> {
-    NewToken { kind, user_id, refresh_token_id: None, name: None, description: None, expires_at }
+    NewToken { kind, user_id, refresh_token_id: None, name: None, description: None, expires_at, scope: Default::default() }
 }
 
 pub async fn tokens_are_revoked_by_deletion_and_their_ids_never_come_back(store: Store) {

@@ -6,6 +6,7 @@ mod auth_tokens;
 mod bulk_updates;
 mod dataset_pages;
 mod filters;
+mod project_access;
 mod prompts;
 mod rollups;
 mod root_spans;
@@ -14,6 +15,7 @@ pub use auth_tokens::*;
 pub use bulk_updates::*;
 pub use dataset_pages::*;
 pub use filters::*;
+pub use project_access::*;
 pub use prompts::*;
 pub use rollups::*;
 pub use root_spans::*;
@@ -289,10 +291,10 @@ pub async fn projects_crud(store: Store) {
     assert!(matches!(store.create_project("alpha", None).await, Err(ember_store::StoreError::Conflict(_))));
     let updated = store.update_project_description(created.id, Some("second")).await.unwrap();
     assert_eq!(updated.description.as_deref(), Some("second"));
-    let page = store.list_projects(None, 1, None, true).await.unwrap();
+    let page = store.list_projects(None, 1, None, true, ember_store::ProjectVisibility::All).await.unwrap();
     assert_eq!(page.items[0].name, "alpha");
     assert!(page.next_cursor.is_some());
-    let filtered = store.list_projects(None, 10, Some("ALP"), true).await.unwrap();
+    let filtered = store.list_projects(None, 10, Some("ALP"), true, ember_store::ProjectVisibility::All).await.unwrap();
     assert_eq!(filtered.items.len(), 1);
     assert!(store.delete_project(created.id).await.unwrap());
     assert!(store.get_project(created.id).await.unwrap().is_none());
@@ -358,6 +360,8 @@ macro_rules! store_suite {
             the_first_examples_of_a_version_come_oldest_first_within_a_split,
             external_ids_with_nul_match_their_stored_example,
             tokens_are_revoked_by_deletion_and_their_ids_never_come_back,
+            restricted_projects_show_only_to_their_grantees,
+            the_audit_log_pages_newest_first,
         );
         $crate::store_suite!(@databases $database;
             queries_past_their_budget_are_cancelled,
