@@ -8,6 +8,9 @@ use ember_service::auth::Session;
 
 use crate::authentication::{ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE};
 
+/// The cookies Phoenix keeps while an OAuth2 sign-in is under way.
+const OAUTH2_COOKIES: [&str; 3] = ["phoenix-oauth2-state", "phoenix-oauth2-nonce", "phoenix-oauth2-code-verifier"];
+
 /// Where and how session cookies are set.
 #[derive(Debug, Clone)]
 pub struct CookieSettings {
@@ -51,5 +54,14 @@ impl CookieSettings {
     pub fn clear_session(&self, headers: &mut HeaderMap) {
         headers.append(header::SET_COOKIE, self.removal(ACCESS_TOKEN_COOKIE));
         headers.append(header::SET_COOKIE, self.removal(REFRESH_TOKEN_COOKIE));
+    }
+
+    /// Signing out: the session cookies and those of an OAuth2 sign-in under way (Phoenix's
+    /// names), so nothing of the sign-in is left in the browser.
+    pub fn clear_sign_in(&self, headers: &mut HeaderMap) {
+        self.clear_session(headers);
+        for name in OAUTH2_COOKIES {
+            headers.append(header::SET_COOKIE, self.removal(name));
+        }
     }
 }

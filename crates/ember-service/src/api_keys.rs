@@ -88,15 +88,31 @@ impl ApiKeys<'_> {
         Ok(self.services.store.all_user_api_keys(cursor, limit).await?)
     }
 
-    /// A key for the caller, who must be signed in to a session (a key cannot make keys).
-    pub async fn create_own(&self, caller: &Caller, input: ApiKeyInput) -> Result<CreatedApiKey> {
-        let (user_id, role, credential) = self.signed_in(caller)?;
+    /// Whether the caller may issue a key of their own (`system`: a system key): a personal key
+    /// from a person's signed-in session, a system key from an admin's session or the admin
+    /// secret; never from another key.
+    pub fn check_issuer(&self, caller: &Caller, system: bool) -> Result<()> {
+        let (_, role, credential) = self.signed_in(caller)?;
+        if system {
+            caller.require_admin()?;
+            if matches!(credential, Credential::ApiKey { .. }) {
+                return Err(ServiceError::forbidden(KEYS_CANNOT_MAKE_KEYS));
+            }
+            return Ok(());
+        }
         if !matches!(credential, Credential::Session { .. }) {
             return Err(ServiceError::forbidden(KEYS_CANNOT_MAKE_KEYS));
         }
         if role == Role::System {
             return Err(ServiceError::forbidden(SYSTEM_KEYS_ELSEWHERE));
         }
+        Ok(())
+    }
+
+    /// A key for the caller, who must be signed in to a session (a key cannot make keys).
+    pub async fn create_own(&self, caller: &Caller, input: ApiKeyInput) -> Result<CreatedApiKey> {
+        self.check_issuer(caller, false)?;
+        let (user_id, _, _) = self.signed_in(caller)?;
         self.create(caller, user_id, input).await
     }
 
@@ -126,11 +142,7 @@ impl ApiKeys<'_> {
 
     /// A system key, from an admin's session or the admin secret.
     pub async fn create_system(&self, caller: &Caller, input: ApiKeyInput) -> Result<CreatedApiKey> {
-        let (_, _, credential) = self.signed_in(caller)?;
-        caller.require_admin()?;
-        if matches!(credential, Credential::ApiKey { .. }) {
-            return Err(ServiceError::forbidden(KEYS_CANNOT_MAKE_KEYS));
-        }
+        self.check_issuer(caller, true)?;
         self.create(caller, SYSTEM_USER_ID, input).await
     }
 

@@ -90,12 +90,11 @@ impl Users<'_> {
         Ok(self.services.store.list_users(cursor, limit).await?)
     }
 
-    /// A user: the caller themself, or anyone for an admin (404 otherwise, so ids cannot be
-    /// probed).
+    /// A user: the caller themself, or anyone for an admin (403 otherwise, as in Phoenix).
     pub async fn get(&self, caller: &Caller, id: i64) -> Result<UserRecord> {
         let is_self = caller.user_and_role().is_some_and(|(caller_id, _)| caller_id == id);
-        if !is_self && caller.require_admin().is_err() {
-            return Err(ServiceError::not_found("User not found"));
+        if !is_self {
+            caller.require_admin()?;
         }
         self.services.store.get_user(id).await?.ok_or_else(|| ServiceError::not_found("User not found"))
     }

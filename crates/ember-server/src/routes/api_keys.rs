@@ -12,7 +12,9 @@ use ember_wire::{self as w, Data};
 use serde::Deserialize;
 
 use super::experiment_runs::timestamp_field;
-use super::JsonBody;
+use axum::body::Bytes;
+
+use super::parse_json;
 use crate::authentication::RequestCaller;
 use crate::error::ApiResult;
 use crate::params::QueryParams;
@@ -38,12 +40,14 @@ pub async fn list_own(State(state): State<AppState>, RequestCaller(caller): Requ
     Ok(Json(Data::new(keys.iter().map(|key| wire::api_key(key, GlobalType::UserApiKey)).collect())))
 }
 
+/// Whether the caller may issue keys is checked before the body is read, as Phoenix checks it.
 pub async fn create_own(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    JsonBody(body): JsonBody<CreateBody>,
+    body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Data<w::CreatedApiKey>>)> {
-    let key = state.services.api_keys().create_own(&caller, input(body)?).await?;
+    state.services.api_keys().check_issuer(&caller, false)?;
+    let key = state.services.api_keys().create_own(&caller, input(parse_json(&body)?)?).await?;
     Ok(created(key, GlobalType::UserApiKey))
 }
 
@@ -86,9 +90,10 @@ pub async fn list_system(State(state): State<AppState>, RequestCaller(caller): R
 pub async fn create_system(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    JsonBody(body): JsonBody<CreateBody>,
+    body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Data<w::CreatedApiKey>>)> {
-    let key = state.services.api_keys().create_system(&caller, input(body)?).await?;
+    state.services.api_keys().check_issuer(&caller, true)?;
+    let key = state.services.api_keys().create_system(&caller, input(parse_json(&body)?)?).await?;
     Ok(created(key, GlobalType::SystemApiKey))
 }
 

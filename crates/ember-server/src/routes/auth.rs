@@ -42,6 +42,6 @@ pub async fn logout(State(state): State<AppState>, MaybeCaller(caller): MaybeCal
     state.services.auth().logout(caller.as_ref(), refresh_token.as_deref()).await?;
     let page = if state.services.auth().basic_auth_enabled() { "/login" } else { "/logout" };
     let mut response = (StatusCode::FOUND, [(header::LOCATION, page)]).into_response();
-    state.cookies.clear_session(response.headers_mut());
+    state.cookies.clear_sign_in(response.headers_mut());
     Ok(response)
 }

@@ -67,23 +67,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(request: Request<axum::body::Body>, state: &S) -> Result<Self, Self::Rejection> {
         let bytes =
             Bytes::from_request(request, state).await.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
-        if bytes.is_empty() {
-            return Err(ApiError::validation(&["body"], "missing", "Field required", json!(null)));
-        }
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut deserializer).map(JsonBody).map_err(|error| {
-            let mut location = vec![json!("body")];
-            for segment in error.path().iter() {
-                match segment {
-                    serde_path_to_error::Segment::Seq { index } => location.push(json!(index)),
-                    serde_path_to_error::Segment::Map { key } => location.push(json!(key)),
-                    serde_path_to_error::Segment::Enum { variant } => location.push(json!(variant)),
-                    serde_path_to_error::Segment::Unknown => {}
-                }
-            }
-            let inner = error.into_inner();
-            let kind = if inner.is_syntax() || inner.is_eof() { "json_invalid" } else { "value_error" };
-            ApiError::validation_at(location, kind, inner.to_string(), json!(null))
-        })
+        parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// A JSON body read as `T`, with FastAPI's validation errors; for handlers that check the
+/// caller before reading the body.
+pub fn parse_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::validation(&["body"], "missing", "Field required", json!(null)));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let mut location = vec![json!("body")];
+        for segment in error.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => location.push(json!(index)),
+                serde_path_to_error::Segment::Map { key } => location.push(json!(key)),
+                serde_path_to_error::Segment::Enum { variant } => location.push(json!(variant)),
+                serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        let inner = error.into_inner();
+        let kind = if inner.is_syntax() || inner.is_eof() { "json_invalid" } else { "value_error" };
+        ApiError::validation_at(location, kind, inner.to_string(), json!(null))
+    })
 }

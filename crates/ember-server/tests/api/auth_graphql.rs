@@ -110,6 +110,9 @@ async fn api_keys_over_graphql_keep_the_api_key_rules() {
     let (key_id, jwt) = (key["apiKey"]["id"].as_str().unwrap().to_string(), As::Bearer(key["jwt"].as_str().unwrap().to_string()));
     let (from_key, _) = gql(&app, &jwt, &create("User"), json!({})).await;
     assert_eq!(error(&from_key), "API keys cannot create API keys");
+    // Over REST too, and before the body is read (Phoenix answers a bodiless request 403).
+    let bodiless = send(&app, Method::POST, "/v1/user/api_keys", &jwt, None).await;
+    assert_eq!((bodiless.status, bodiless.text()), (StatusCode::FORBIDDEN, "API keys cannot create API keys".into()));
     let (system_by_member, _) = gql(&app, &dee, &create("System"), json!({})).await;
     assert_eq!(error(&system_by_member), "Only admin can perform this action");
 
