@@ -256,7 +256,7 @@ pub fn app(state: AppState) -> Router {
     let router = router.layer(axum::Extension(crate::graphql::schema()));
     #[cfg(feature = "ui")]
     let router = router.merge(crate::ui::router(state.clone()));
-    router
+    let router = router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::authentication::authenticate))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -264,7 +264,8 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))
         .layer(middleware::map_response(add_version_header))
         .layer(cors(&state.origins.allowed))
-        .with_state(state)
+        .with_state(state.clone());
+    crate::root_path::serve_under(router, state.root_path)
 }
 
 /// Cross-origin reads for the pages of `PHOENIX_ALLOWED_ORIGINS`, as Phoenix allows them

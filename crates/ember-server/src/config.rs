@@ -97,6 +97,11 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// The path prefix ember is served under behind a reverse proxy (e.g. `/phoenix`): requests
+    /// are served with or without it, and the web UI's links and redirects carry it.
+    #[arg(long, env = "PHOENIX_HOST_ROOT_PATH")]
+    pub host_root_path: Option<String>,
+
     /// Origins (comma-separated URLs) trusted to send requests from a browser: with any set, a
     /// request whose `Origin` or `Referer` names another host is refused with 401.
     #[arg(long, env = "PHOENIX_CSRF_TRUSTED_ORIGINS", value_delimiter = ',')]

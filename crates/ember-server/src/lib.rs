@@ -20,6 +20,7 @@ mod listener;
 mod openapi;
 mod params;
 mod routes;
+mod root_path;
 mod rows;
 mod secret_rules;
 mod serve;

@@ -96,6 +96,7 @@ impl Server {
                 origins: crate::csrf::OriginRules::new(config.allowed_origins.clone(), &config.csrf_trusted_origins)
                     .map_err(ServeError::Refused)?,
                 cookies: config.cookies(),
+                root_path: crate::root_path::RootPath::new(config.host_root_path.as_deref()).map_err(ServeError::Refused)?,
             },
             store,
             writer,

@@ -16,4 +16,6 @@ pub struct AppState {
     pub origins: crate::csrf::OriginRules,
     /// Where and how session cookies are set.
     pub cookies: crate::session_cookies::CookieSettings,
+    /// The path prefix ember is served under (`PHOENIX_HOST_ROOT_PATH`).
+    pub root_path: crate::root_path::RootPath,
 }

@@ -61,6 +61,14 @@ fn check_reserved_names(target: AnnotationTarget, annotations: &[AnnotationInput
     }
 }
 
+/// Who writes an annotation: the signed-in user (none with authentication off).
+fn author(caller: &Caller) -> Option<i64> {
+    caller.user_and_role().map(|(user_id, _)| user_id)
+}
+
+/// Phoenix's words when an annotation is someone else's.
+const NOT_YOURS: &str = "At least one span annotation is not associated with the current user.";
+
 pub struct Annotations<'a> {
     pub(crate) services: &'a Services,
 }
@@ -138,7 +146,7 @@ impl Annotations<'_> {
     pub async fn annotate(&self, caller: &Caller, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
         self.check_targets_writable(caller, target, annotations.iter().map(|annotation| annotation.target_id.as_str())).await?;
         check_reserved_names(target, annotations)?;
-        Ok(self.services.store.upsert_annotations(target, annotations).await?)
+        Ok(self.services.store.upsert_annotations(target, annotations, author(caller)).await?)
     }
 
     /// Upserts annotations of retrieved documents by (name, span, position, identifier); each
@@ -151,12 +159,12 @@ impl Annotations<'_> {
             return Err(ServiceError::invalid(format!("Non-empty identifier '{}' is not supported", document.annotation.identifier)));
         }
         self.check_document_positions(annotations).await?;
-        self.write_documents(annotations).await
+        self.write_documents(annotations, author(caller)).await
     }
 
     /// Upserts document annotations whose names and positions are well formed. Legacy
     /// evaluations come here directly: Phoenix's old `/v1/evaluations` took any position.
-    async fn write_documents(&self, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+    async fn write_documents(&self, annotations: &[DocumentAnnotationInput], author: Option<i64>) -> Result<Vec<i64>> {
         check_name_lengths(annotations.iter().map(|document| document.annotation.name.as_str()))?;
         if let Some(index) = annotations.iter().position(|annotation| annotation.document_position < 0) {
             let position = annotations[index].document_position;
@@ -167,7 +175,7 @@ impl Annotations<'_> {
                 json!(position),
             ));
         }
-        Ok(self.services.store.upsert_document_annotations(annotations).await?)
+        Ok(self.services.store.upsert_document_annotations(annotations, author).await?)
     }
 
     /// A 422 for a position outside the span's retrieved documents, worded as Phoenix 20.26 words
@@ -226,7 +234,7 @@ impl Annotations<'_> {
             identifier,
             source: AnnotationSource::Api,
         };
-        let ids = self.services.store.upsert_annotations(target, std::slice::from_ref(&note)).await?;
+        let ids = self.services.store.upsert_annotations(target, std::slice::from_ref(&note), author(caller)).await?;
         ids.first().copied().ok_or_else(|| ServiceError::internal("a note was written without an id"))
     }
 
@@ -261,7 +269,7 @@ impl Annotations<'_> {
             let place = if window.is_some() { "in the project and the time window" } else { "in the project" };
             return Err(ServiceError::not_found(format!("no span {place} with id {}", missing.join(", "))));
         }
-        self.services.store.upsert_annotations(AnnotationTarget::Span, annotations).await?;
+        self.services.store.upsert_annotations(AnnotationTarget::Span, annotations, author(caller)).await?;
         Ok(annotations.len())
     }
 
@@ -285,7 +293,7 @@ impl Annotations<'_> {
         if !documents.is_empty() {
             let span_ids = documents.iter().map(|document| document.annotation.target_id.as_str());
             self.check_targets_writable(caller, AnnotationTarget::Document, span_ids).await?;
-            self.write_documents(documents).await?;
+            self.write_documents(documents, author(caller)).await?;
         }
         Ok(())
     }
@@ -392,7 +400,8 @@ impl Annotations<'_> {
         Ok(self.services.store.annotations_of_span(span_rowid).await?)
     }
 
-    /// Changes the given fields of a span annotation; a new name must not be `note`.
+    /// Changes the given fields of a span annotation (its author only); a new name must not be
+    /// `note`.
     pub async fn patch_span_annotation(&self, caller: &Caller, id: i64, patch: &AnnotationPatch) -> Result<(AnnotationRecord, i64)> {
         caller.require_write()?;
         if patch.name.as_deref() == Some(NOTE_NAME) {
@@ -401,23 +410,35 @@ impl Annotations<'_> {
         if let Some(name) = &patch.name {
             check_name("annotation name", "name", name)?;
         }
-        let (_, span_rowid) =
+        let (existing, span_rowid) =
             self.span_annotation(caller, id).await?.ok_or_else(|| ServiceError::not_found(format!("span annotation {id} not found")))?;
         self.check_span_writable(caller, span_rowid).await?;
+        // Only its author changes an annotation, as in Phoenix.
+        if existing.user_id != author(caller) {
+            return Err(ServiceError::forbidden(NOT_YOURS));
+        }
         let record = self.services.store.patch_span_annotation(id, patch).await?;
         Ok((record, span_rowid))
     }
 
     /// Deletes span annotations by id; returns those that existed, with their spans' rowids.
+    /// Only their author or an admin deletes annotations (as in Phoenix); all or none.
     pub async fn delete_span_annotations(&self, caller: &Caller, ids: &[i64]) -> Result<Vec<(AnnotationRecord, i64)>> {
         caller.require_write()?;
-        let mut deleted = Vec::new();
+        let mut found = Vec::with_capacity(ids.len());
         for &id in ids {
-            if let Some((_, span_rowid)) = self.span_annotation(caller, id).await? {
+            if let Some((record, span_rowid)) = self.span_annotation(caller, id).await? {
                 self.check_span_writable(caller, span_rowid).await?;
-                for record in self.services.store.delete_span_annotations_by_id(&[id]).await? {
-                    deleted.push((record, span_rowid));
+                if record.user_id != author(caller) && caller.require_admin().is_err() {
+                    return Err(ServiceError::forbidden(NOT_YOURS));
                 }
+                found.push((id, span_rowid));
+            }
+        }
+        let mut deleted = Vec::with_capacity(found.len());
+        for (id, span_rowid) in found {
+            for record in self.services.store.delete_span_annotations_by_id(&[id]).await? {
+                deleted.push((record, span_rowid));
             }
         }
         Ok(deleted)

@@ -141,3 +141,31 @@ async fn api_keys_over_graphql_keep_the_api_key_rules() {
     assert_eq!(revoked["data"]["deleteUserApiKey"]["apiKeyId"], key_id.as_str());
     assert_eq!(send(&app, Method::GET, "/v1/user", &jwt, None).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn only_its_author_changes_an_annotation_and_only_they_or_an_admin_delete_it() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    create_user(&app, &admin, "fay@x.com", "fay", "MEMBER", "fay-password").await;
+    create_user(&app, &admin, "gus@x.com", "gus", "MEMBER", "gus-password").await;
+    let (fay, gus) = (As::Cookie(session(&app, "fay@x.com", "fay-password").await), As::Cookie(session(&app, "gus@x.com", "gus-password").await));
+    assert_eq!(crate::project_access::export_as(&app, &fay, "p", 1).await.status, StatusCode::OK);
+    let annotation = json!({"data": [{"span_id": ember_otlp::fixtures::span_id(1), "name": "q", "annotator_kind": "HUMAN", "result": {"label": "ok"}}]});
+    let created = send(&app, Method::POST, "/v1/span_annotations?sync=true", &fay, Some(&annotation)).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let id = created.json()["data"][0]["id"].as_str().unwrap().to_string();
+
+    let patch = "mutation($id: ID!) { patchSpanAnnotations(input: [{annotationId: $id, label: \"changed\"}]) { spanAnnotations { label } } }";
+    let delete = "mutation($id: ID!) { deleteSpanAnnotations(input: {annotationIds: [$id]}) { spanAnnotations { id } } }";
+    let not_yours = "At least one span annotation is not associated with the current user.";
+    for who in [&gus, &admin] {
+        let (refused, _) = gql(&app, who, patch, json!({"id": id})).await;
+        assert_eq!(error(&refused), not_yours);
+    }
+    let (refused, _) = gql(&app, &gus, delete, json!({"id": id})).await;
+    assert_eq!(error(&refused), not_yours);
+    let (patched, _) = gql(&app, &fay, patch, json!({"id": id})).await;
+    assert_eq!(patched["data"]["patchSpanAnnotations"]["spanAnnotations"][0]["label"], "changed");
+    let (deleted, _) = gql(&app, &admin, delete, json!({"id": id})).await;
+    assert_eq!(deleted["data"]["deleteSpanAnnotations"]["spanAnnotations"][0]["id"], id.as_str(), "{deleted}");
+}

@@ -137,6 +137,7 @@ async fn test_app_built(
         max_upload_bytes: 4 * max_body_bytes as u64,
         origins: Default::default(),
         cookies: Default::default(),
+        root_path: Default::default(),
     });
     TestApp { router, store, queue: ingest, database, body_budget, services }
 }

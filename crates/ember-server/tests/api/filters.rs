@@ -51,6 +51,7 @@ async fn seeded() -> TestApp {
                 identifier: String::new(),
                 source: AnnotationSource::Api,
             }],
+            None,
         )
         .await
         .unwrap();

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::auth::{api_key, create_user, form, location, send, session, As};
 use crate::common::{test_app_with_auth, TestApp, TestResponse};
 
-async fn export_as(app: &TestApp, who: &As, project: &str, id: u8) -> TestResponse {
+pub(crate) async fn export_as(app: &TestApp, who: &As, project: &str, id: u8) -> TestResponse {
     let body = request(Some(project), vec![span(id, id, None, "LLM")]).encode_to_vec();
     let request = who.apply(Request::post("/v1/traces").header(header::CONTENT_TYPE, "application/x-protobuf"));
     app.send(request.body(Body::from(body)).unwrap()).await

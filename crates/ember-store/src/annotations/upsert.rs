@@ -11,31 +11,37 @@ use crate::engine::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::Store;
 
-/// Rows per insert statement: 12 values each, under both backends' parameter limits.
+/// Rows per insert statement: 13 values each, under both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// The unique key of an annotation row: (name, target rowid, identifier, document position).
 type RowKey = (String, i64, String, Option<i64>);
 
 impl Store {
-    /// Writes span, trace or session annotations, replacing any with the same (name, target,
-    /// identifier). Returns their ids in input order. If a target is unknown nothing is written.
-    /// Document annotations carry a position: see [`Store::upsert_document_annotations`].
-    pub async fn upsert_annotations(&self, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
+    /// Writes span, trace or session annotations by the user `user_id` (none with
+    /// authentication off), replacing any with the same (name, target, identifier). Returns their
+    /// ids in input order. If a target is unknown nothing is written. Document annotations carry
+    /// a position: see [`Store::upsert_document_annotations`].
+    pub async fn upsert_annotations(&self, target: AnnotationTarget, annotations: &[AnnotationInput], user_id: Option<i64>) -> Result<Vec<i64>> {
         if target == AnnotationTarget::Document {
             return Err(StoreError::Invalid("document annotations need their document positions".into()));
         }
-        self.upsert_rows(target, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>()).await
+        self.upsert_rows(target, &annotations.iter().map(|a| (a, None)).collect::<Vec<_>>(), user_id).await
     }
 
     /// Writes annotations of retrieved documents, replacing any with the same (name, span,
     /// document position, identifier).
-    pub async fn upsert_document_annotations(&self, annotations: &[DocumentAnnotationInput]) -> Result<Vec<i64>> {
+    pub async fn upsert_document_annotations(&self, annotations: &[DocumentAnnotationInput], user_id: Option<i64>) -> Result<Vec<i64>> {
         let rows: Vec<_> = annotations.iter().map(|a| (&a.annotation, Some(a.document_position))).collect();
-        self.upsert_rows(AnnotationTarget::Document, &rows).await
+        self.upsert_rows(AnnotationTarget::Document, &rows, user_id).await
     }
 
-    async fn upsert_rows(&self, target: AnnotationTarget, annotations: &[(&AnnotationInput, Option<i64>)]) -> Result<Vec<i64>> {
+    async fn upsert_rows(
+        &self,
+        target: AnnotationTarget,
+        annotations: &[(&AnnotationInput, Option<i64>)],
+        user_id: Option<i64>,
+    ) -> Result<Vec<i64>> {
         let (table, key, target_table, target_id) = tables(target);
         let mut tx = self.writer.begin().await?;
         let target_ids: Vec<&str> = annotations.iter().map(|(a, _)| a.target_id.as_str()).collect();
@@ -66,7 +72,7 @@ impl Store {
             columns.push("?");
         }
         let metadata_json = self.dialect.json_param("?");
-        columns.extend(["?", "?", "?", "?", "?", &metadata_json, "?", "?", "?", "?"]);
+        columns.extend(["?", "?", "?", "?", "?", &metadata_json, "?", "?", "?", "?", "?"]);
         let now = ember_core::time::now_nanos();
         let mut id_of_key: HashMap<RowKey, i64> = HashMap::with_capacity(unique.len());
         for chunk in unique.chunks(ROWS_PER_STATEMENT) {
@@ -88,15 +94,16 @@ impl Store {
                     now.into(),
                     now.into(),
                     annotation.source.as_str().into(),
+                    user_id.into(),
                 ]);
             }
             let returned_position = if target == AnnotationTarget::Document { "document_position" } else { "NULL" };
             let sql = format!(
                 "INSERT INTO {table} ({key}, {position_column}name, label, score, explanation, identifier, metadata, annotator_kind, \
-                 created_at, updated_at, source) VALUES {} \
+                 created_at, updated_at, source, user_id) VALUES {} \
                  ON CONFLICT ({conflict}) DO UPDATE SET label = excluded.label, score = excluded.score, \
                  explanation = excluded.explanation, metadata = excluded.metadata, annotator_kind = excluded.annotator_kind, \
-                 updated_at = excluded.updated_at, source = excluded.source RETURNING id, name, {key}, identifier, {returned_position}",
+                 updated_at = excluded.updated_at, source = excluded.source, user_id = excluded.user_id RETURNING id, name, {key}, identifier, {returned_position}",
                 self.dialect.values_rows(1, chunk.len(), &columns)
             );
             for row in tx.exec().fetch_all(Statement::new(sql, values)).await? {

@@ -11,4 +11,5 @@ mod ingest;
 mod playground;
 mod process;
 mod resources;
+mod root_path;
 mod tls;

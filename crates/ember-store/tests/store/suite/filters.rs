@@ -145,8 +145,8 @@ async fn random_corpus(store: &Store, seed: u64) -> Corpus {
             trace_annotations.entry(trace_id).or_default().push(annotation);
         }
     }
-    store.upsert_annotations(ember_core::AnnotationTarget::Span, &span_inputs).await.expect("span annotations");
-    store.upsert_annotations(ember_core::AnnotationTarget::Trace, &trace_inputs).await.expect("trace annotations");
+    store.upsert_annotations(ember_core::AnnotationTarget::Span, &span_inputs, None).await.expect("span annotations");
+    store.upsert_annotations(ember_core::AnnotationTarget::Trace, &trace_inputs, None).await.expect("trace annotations");
     let project_id = project_id(store, "filters").await;
     // Metadata set after ingestion (kept apart from the stored attributes on SQLite) must read
     // the same to the SQL and to the reference, which sees spans as the store returns them.
@@ -456,6 +456,7 @@ pub async fn trace_and_session_filters_use_aggregates_and_comprehensions(store: 
                 identifier: String::new(),
                 source: AnnotationSource::Api,
             }],
+            None,
         )
         .await
         .unwrap();
