@@ -256,6 +256,11 @@ pub fn app(state: AppState) -> Router {
     let router = router.layer(axum::Extension(crate::graphql::schema()));
     #[cfg(feature = "ui")]
     let router = router.merge(crate::ui::router(state.clone()));
+    // Per matched route, so the label is the route's pattern, never a raw path.
+    let router = match state.services.metrics().is_enabled() {
+        true => router.route_layer(middleware::from_fn_with_state(state.clone(), record_request)),
+        false => router,
+    };
     let router = router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::authentication::authenticate))
@@ -266,6 +271,20 @@ pub fn app(state: AppState) -> Router {
         .layer(cors(&state.origins.allowed))
         .with_state(state.clone());
     crate::root_path::serve_under(router, state.root_path)
+}
+
+/// Records a request's route, status and latency in the metrics.
+async fn record_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or_else(String::new, |path| path.as_str().to_string());
+    let response = next.run(request).await;
+    state.services.metrics().record_request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
 }
 
 /// Cross-origin reads for the pages of `PHOENIX_ALLOWED_ORIGINS`, as Phoenix allows them

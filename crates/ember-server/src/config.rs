@@ -188,6 +188,15 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_ENABLE_AUTH", default_value_t = false)]
     pub enable_auth: bool,
 
+    /// Serve Prometheus metrics (requests per route and their latency, spans committed, the
+    /// ingest queue, refusals, sign-ins) at `/metrics` on their own port.
+    #[arg(long, env = "PHOENIX_ENABLE_PROMETHEUS", default_value_t = false)]
+    pub enable_prometheus: bool,
+
+    /// The port of the Prometheus metrics (Phoenix's is 9090).
+    #[arg(long, env = "EMBER_PROMETHEUS_PORT", default_value_t = 9090)]
+    pub prometheus_port: u16,
+
     /// Sign-in, sessions and passwords.
     #[command(flatten)]
     pub auth: ember_service::AuthSettings,

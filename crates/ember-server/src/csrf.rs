@@ -171,7 +171,10 @@ mod tests {
     fn browser_writes_from_other_sites_are_refused() {
         let post = Method::POST;
         let host = ("host", "127.0.0.1:6006");
-        assert_eq!(check(&post, "/projects/2/delete", &headers(&[host, ("origin", "http://evil.example")]), &none()), Err(Refusal::CrossSite));
+        assert_eq!(
+            check(&post, "/projects/2/delete", &headers(&[host, ("origin", "http://evil.example")]), &none()),
+            Err(Refusal::CrossSite)
+        );
         assert_eq!(check(&post, "/projects/2/delete", &headers(&[host, ("origin", "null")]), &none()), Err(Refusal::CrossSite));
         assert_eq!(check(&post, "/v1/sessions/delete", &headers(&[("sec-fetch-site", "cross-site")]), &none()), Err(Refusal::CrossSite));
         assert_eq!(check(&post, "/v1/sessions/delete", &headers(&[("sec-fetch-site", "same-site")]), &none()), Err(Refusal::CrossSite));
@@ -187,7 +190,12 @@ mod tests {
         );
         assert_eq!(check(&post, "/projects", &headers(&[("host", "ember.example"), ("origin", "https://ember.example")]), &none()), Ok(()));
         assert_eq!(
-            check(&post, "/projects", &headers(&[host, ("origin", "https://app.example")]), &OriginRules { allowed: vec!["https://app.example/".into()], trusted_hosts: Vec::new() }),
+            check(
+                &post,
+                "/projects",
+                &headers(&[host, ("origin", "https://app.example")]),
+                &OriginRules { allowed: vec!["https://app.example/".into()], trusted_hosts: Vec::new() }
+            ),
             Ok(())
         );
         assert_eq!(check(&post, "/v1/span_annotations", &headers(&[("content-type", "application/json")]), &none()), Ok(()));
@@ -203,7 +211,10 @@ mod tests {
         for content_type in ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded"] {
             let headers = headers(&[("content-type", content_type)]);
             let mime = content_type.split(';').next().unwrap().to_string();
-            assert_eq!(check(&Method::POST, "/v1/projects/p/spans/delete", &headers, &none()), Err(Refusal::SimpleContentType(mime.clone())));
+            assert_eq!(
+                check(&Method::POST, "/v1/projects/p/spans/delete", &headers, &none()),
+                Err(Refusal::SimpleContentType(mime.clone()))
+            );
             assert_eq!(check(&Method::POST, "/graphql", &headers, &none()), Err(Refusal::SimpleContentType(mime)));
         }
         // UI forms are urlencoded by design (and Origin-checked); uploads are multipart.

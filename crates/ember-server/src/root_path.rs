@@ -81,7 +81,8 @@ async fn prefix_paths(State(root): State<RootPath>, request: Request, next: Next
             }
         }
     }
-    let html = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|kind| kind.starts_with("text/html"));
+    let html =
+        parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|kind| kind.starts_with("text/html"));
     if !html {
         return Response::from_parts(parts, body);
     }

@@ -37,8 +37,11 @@ pub struct Server;
 pub struct BoundServer {
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    /// The Prometheus metrics' address, when they are on.
+    pub metrics_addr: Option<SocketAddr>,
     http: TcpListener,
     grpc: TcpListener,
+    metrics: Option<TcpListener>,
     state: AppState,
     store: Store,
     writer: WriterHandle,
@@ -77,17 +80,25 @@ impl Server {
         };
         let store = Store::open(&config.store_options()?).await?;
         let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
+        let metrics = if config.enable_prometheus { ember_service::metrics::Metrics::enabled() } else { Default::default() };
         let services = Services::new(store.clone(), ingest, Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?)
-            .with_auth(config.authenticator());
+            .with_auth(config.authenticator())
+            .with_metrics(metrics);
         // The default admin's first password and PHOENIX_ADMINS, before anyone can sign in.
         services.auth().prepare().await.map_err(|error| ServeError::Refused(error.to_string()))?;
         let http = bind(&config.host, config.port).await?;
         let grpc = bind(&config.host, config.grpc_port).await?;
+        let metrics = match config.enable_prometheus {
+            true => Some(bind(&config.host, config.prometheus_port).await?),
+            false => None,
+        };
         Ok(BoundServer {
             http_addr: http.local_addr()?,
             grpc_addr: grpc.local_addr()?,
+            metrics_addr: metrics.as_ref().map(TcpListener::local_addr).transpose()?,
             http,
             grpc,
+            metrics,
             state: AppState {
                 services,
                 max_body_bytes: config.max_body_bytes,
@@ -151,6 +162,22 @@ impl BoundServer {
                     if let Err(error) = services.auth().sweep_expired().await {
                         tracing::warn!(%error, "could not delete expired tokens");
                     }
+                }
+            });
+        }
+        if let Some(listener) = self.metrics {
+            let services = self.state.services.clone();
+            let metrics = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let services = services.clone();
+                    async move { services.encode_metrics().unwrap_or_default() }
+                }),
+            );
+            let stopping = until_stopped(stopped.clone());
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, metrics).with_graceful_shutdown(stopping).await {
+                    tracing::warn!(%error, "the metrics listener stopped");
                 }
             });
         }

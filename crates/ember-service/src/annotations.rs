@@ -76,7 +76,12 @@ pub struct Annotations<'a> {
 impl Annotations<'_> {
     /// 403 unless the caller may change the projects of the annotated targets (named by
     /// OpenTelemetry id, or `session.id`); a target the caller may not read is not found.
-    async fn check_targets_writable<'i>(&self, caller: &Caller, target: AnnotationTarget, ids: impl Iterator<Item = &'i str>) -> Result<()> {
+    async fn check_targets_writable<'i>(
+        &self,
+        caller: &Caller,
+        target: AnnotationTarget,
+        ids: impl Iterator<Item = &'i str>,
+    ) -> Result<()> {
         caller.require_write()?;
         if self.services.reaches_everything(caller) {
             return Ok(());

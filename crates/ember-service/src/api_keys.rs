@@ -8,8 +8,8 @@ use ember_core::time::now_nanos;
 use ember_core::{GlobalId, GlobalType};
 use ember_store::{ApiKeyRecord, KeyScope, NewToken, Page, TokenKind, SYSTEM_USER_ID};
 
-use crate::caller::{Credential, Role};
 use crate::audit::AuditEvent;
+use crate::caller::{Credential, Role};
 use crate::error::{Result, ServiceError};
 use crate::users::AUTH_REQUIRED;
 use crate::{Caller, Services};

@@ -87,15 +87,26 @@ impl Ingest<'_> {
 
     fn refuse_when_full(&self) -> Result<()> {
         if self.services.ingest.is_full() {
+            self.services.metrics.record_ingest_refusal();
             return Err(QueueFull::AtCapacity.into());
         }
         Ok(())
     }
 
     async fn submit(&self, spans: Vec<PreparedSpan>) -> Result<()> {
-        if !spans.is_empty() {
-            self.services.ingest.submit(spans)?.await?;
+        if spans.is_empty() {
+            return Ok(());
         }
+        let count = spans.len();
+        let committed = match self.services.ingest.submit(spans) {
+            Ok(committed) => committed,
+            Err(full) => {
+                self.services.metrics.record_ingest_refusal();
+                return Err(full.into());
+            }
+        };
+        committed.await?;
+        self.services.metrics.record_spans_committed(count);
         Ok(())
     }
 }

@@ -11,9 +11,9 @@
 
 pub mod access;
 pub mod annotation_configs;
-pub mod audit;
 pub mod annotations;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 mod caller;
 pub mod dataset_labels;
@@ -23,6 +23,7 @@ mod error;
 pub mod experiments;
 pub mod ingest;
 mod limits;
+pub mod metrics;
 pub mod playground;
 pub mod projects;
 pub mod prompt_labels;
@@ -54,13 +55,29 @@ pub struct Services {
     ingest: IngestQueue,
     playground: Arc<Playground>,
     auth: Arc<Authenticator>,
+    metrics: metrics::Metrics,
 }
 
 impl Services {
     /// Services without authentication (every caller anonymous); see [`Services::with_auth`].
     pub fn new(store: Store, ingest: IngestQueue, playground: Playground) -> Services {
         let auth = Arc::new(Authenticator::disabled(AuthSettings::default()));
-        Services { store, ingest, playground: Arc::new(playground), auth }
+        Services { store, ingest, playground: Arc::new(playground), auth, metrics: metrics::Metrics::default() }
+    }
+
+    /// The same services recording `metrics`.
+    pub fn with_metrics(mut self, metrics: metrics::Metrics) -> Services {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
+    }
+
+    /// The metrics in Prometheus' text format (the ingest queue read now); `None` when off.
+    pub fn encode_metrics(&self) -> Option<String> {
+        self.metrics.encode(self.ingest.queued_spans())
     }
 
     /// The same services authenticating callers as `authenticator` says.

@@ -227,13 +227,9 @@ impl Users<'_> {
             }
             None => None,
         };
-        let update = UserUpdate {
-            username: patch.username.as_deref(),
-            role: None,
-            password: password_hash.as_deref().map(|hash| (hash, false)),
-        };
-        let updated =
-            self.services.store.update_user(user_id, &update).await?.ok_or_else(|| ServiceError::not_found("User not found"))?;
+        let update =
+            UserUpdate { username: patch.username.as_deref(), role: None, password: password_hash.as_deref().map(|hash| (hash, false)) };
+        let updated = self.services.store.update_user(user_id, &update).await?.ok_or_else(|| ServiceError::not_found("User not found"))?;
         if update.password.is_some() {
             self.services.store.end_sign_in_sessions(user_id).await?;
             self.services.audit().record(Some(user_id), AuditEvent::PasswordChanged { user_id }).await;

@@ -139,8 +139,7 @@ impl Store {
     /// The token with this row id and its holder; `None` once it is revoked (read where a
     /// revocation is seen by the very next request).
     pub async fn token_holder(&self, token_id: i64) -> Result<Option<TokenHolder>> {
-        let sql =
-            "SELECT t.kind, t.user_id, u.role, t.expires_at, t.nonce, u.password_needs_reset, t.project_id, t.ingest_only \
+        let sql = "SELECT t.kind, t.user_id, u.role, t.expires_at, t.nonce, u.password_needs_reset, t.project_id, t.ingest_only \
              FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1";
         let Some(row) = self.current_reader().exec().fetch_optional(Statement::new(sql, [token_id.into()])).await? else {
             return Ok(None);
@@ -208,8 +207,7 @@ impl Store {
 
     /// One API key with its owner.
     pub async fn api_key(&self, id: i64) -> Result<Option<ApiKeyRecord>> {
-        let sql =
-            format!("SELECT {API_KEY_COLUMNS} FROM {API_KEY_SOURCE} WHERE t.id = $1 AND t.kind = 'API_KEY'");
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM {API_KEY_SOURCE} WHERE t.id = $1 AND t.kind = 'API_KEY'");
         self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(ApiKeyRecord::from_row).transpose()
     }
 }

@@ -50,7 +50,6 @@ pub use annotations::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotationTarget,
     AnnotatorKind, DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
-pub use project_access::{AuditEntry, GrantSubject, GrantableRole, ProjectAccessRecord, ProjectGrant, ProjectVisibility};
 pub use auth_tokens::{ApiKeyRecord, KeyScope, NewToken, TokenHolder, TokenKind};
 pub use datasets::{
     DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches,
@@ -65,6 +64,7 @@ pub use experiments::{
     ExperimentRunInput, ExperimentRunRecord, ExperimentSummary, ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns,
     NewExperiment, RunWrite,
 };
+pub use project_access::{AuditEntry, GrantSubject, GrantableRole, ProjectAccessRecord, ProjectGrant, ProjectVisibility};
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
 pub use prompts::{
     NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionInput, PromptVersionRecord,

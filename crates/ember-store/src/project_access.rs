@@ -52,7 +52,10 @@ pub enum ProjectVisibility {
     /// None (an ingest-only key).
     Nothing,
     /// Unrestricted projects and those granted to the user or to their role.
-    GrantedTo { user_id: i64, role: GrantableRole },
+    GrantedTo {
+        user_id: i64,
+        role: GrantableRole,
+    },
 }
 
 /// The roles a grant can name.
@@ -114,7 +117,8 @@ impl Store {
     /// Replaces a project's access settings (all at once, in one transaction).
     pub async fn set_project_access(&self, project_id: i64, access: &ProjectAccessRecord) -> Result<()> {
         let mut tx = self.writer.begin().await?;
-        let flag = Statement::new("UPDATE projects SET restricted = $1 WHERE id = $2", [i64::from(access.restricted).into(), project_id.into()]);
+        let flag =
+            Statement::new("UPDATE projects SET restricted = $1 WHERE id = $2", [i64::from(access.restricted).into(), project_id.into()]);
         if tx.exec().execute(flag).await? == 0 {
             return Err(StoreError::NotFound(format!("no project with id {project_id}")));
         }
@@ -135,7 +139,8 @@ impl Store {
     /// role `role` on it (`MEMBER` over `VIEWER`); `None` for no such project. Read from the
     /// primary, so a change of access holds on the very next request.
     pub async fn project_grant_for(&self, project_id: i64, user_id: i64, role: &str) -> Result<Option<(bool, Option<String>)>> {
-        let sql = "SELECT p.restricted, (SELECT CAST(MAX(CASE g.level WHEN 'MEMBER' THEN 2 ELSE 1 END) AS BIGINT) FROM project_grants AS g \
+        let sql =
+            "SELECT p.restricted, (SELECT CAST(MAX(CASE g.level WHEN 'MEMBER' THEN 2 ELSE 1 END) AS BIGINT) FROM project_grants AS g \
                    WHERE g.project_id = p.id AND (g.user_id = $2 OR g.role = $3)) FROM projects AS p WHERE p.id = $1";
         let statement = Statement::new(sql, [project_id.into(), user_id.into(), role.into()]);
         let Some(row) = self.current_reader().exec().fetch_optional(statement).await? else {

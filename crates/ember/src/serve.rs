@@ -36,7 +36,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let server = Server::bind(&args.config).await?;
         tracing::info!(http = %server.http_addr, grpc = %server.grpc_addr, "ember listening");
         // A stable line on stdout for scripts and tests that start ember on port 0.
-        println!("ember listening http={} grpc={}", server.http_addr, server.grpc_addr);
+        match server.metrics_addr {
+            Some(metrics) => println!("ember listening http={} grpc={} metrics={metrics}", server.http_addr, server.grpc_addr),
+            None => println!("ember listening http={} grpc={}", server.http_addr, server.grpc_addr),
+        }
         server.run(shutdown).await?;
         anyhow::Ok(ExitCode::SUCCESS)
     });

@@ -73,8 +73,9 @@ pub async fn get_handler(
                     (<code>{\"query\": ..., \"variables\": ...}</code>), or GET with <code>?query=</code>.</p>";
         return axum::response::Html(page).into_response();
     };
-    let read_only = async_graphql::parser::parse_query(query)
-        .map(|document| document.operations.iter().all(|(_, operation)| operation.node.ty == async_graphql::parser::types::OperationType::Query));
+    let read_only = async_graphql::parser::parse_query(query).map(|document| {
+        document.operations.iter().all(|(_, operation)| operation.node.ty == async_graphql::parser::types::OperationType::Query)
+    });
     if read_only == Ok(false) {
         return (StatusCode::METHOD_NOT_ALLOWED, "GET runs queries only; send mutations with POST").into_response();
     }
@@ -206,9 +207,7 @@ impl SpanQueries {
                 let project = services.projects().find(caller, ember_service::ProjectRef::Id(global.rowid)).await.map_err(graphql_error)?;
                 Ok(Node::Project(ProjectNode(project.ok_or_else(missing)?)))
             }
-            Some(GlobalType::User) => {
-                Ok(Node::User(users::User(services.users().get(caller, global.rowid).await.map_err(graphql_error)?)))
-            }
+            Some(GlobalType::User) => Ok(Node::User(users::User(services.users().get(caller, global.rowid).await.map_err(graphql_error)?))),
             _ => Err(bad_input(ErrorCode::NotFound, format!("ember does not serve {} nodes", global.type_name))),
         }
     }

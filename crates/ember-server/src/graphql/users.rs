@@ -5,14 +5,14 @@
 //! API-key services'; a new password through `patchViewer` also clears the session cookies, as
 //! Phoenix's does (the caller signs in again).
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use ember_core::time::{format_nanos, parse_timestamp};
-use ember_core::{ErrorCode, GlobalId, GlobalType};
 use ember_core::ClassifiedError;
+use ember_core::{ErrorCode, GlobalId, GlobalType};
 use ember_service::api_keys::{ApiKeyInput, CreatedApiKey, SYSTEM_KEYS_ELSEWHERE};
-use ember_service::ServiceError;
 use ember_service::users::{SignIn, UserInput, UserPatch, ViewerPatch};
+use ember_service::ServiceError;
 use ember_store::{ApiKeyRecord, UserRecord};
 
 use super::{bad_input, connection, context, graphql_error, rowid_of};

@@ -32,7 +32,8 @@ pub async fn page(
     let project = state.services.projects().resolve(&caller, ProjectRef::Id(project_id)).await?;
     let access = state.services.access().get(&caller, ProjectRef::Id(project_id)).await?;
     let users = state.services.users().list_people(&caller, None, 1000).await?.items;
-    let email_of = |user_id: i64| users.iter().find(|user| user.id == user_id).map_or_else(|| format!("user {user_id}"), |user| user.email.clone());
+    let email_of =
+        |user_id: i64| users.iter().find(|user| user.id == user_id).map_or_else(|| format!("user {user_id}"), |user| user.email.clone());
     let path = access_path(project_id);
     let body = html! {
         h1 { "Access to " a href=(format!("/projects/{project_id}")) { (project.name) } }
@@ -129,7 +130,11 @@ pub struct AuditQuery {
 }
 
 /// The audit log, 100 entries a page.
-pub async fn audit(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Query(query): Query<AuditQuery>) -> UiResult<Markup> {
+pub async fn audit(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Query(query): Query<AuditQuery>,
+) -> UiResult<Markup> {
     let page = state.services.audit().list(&caller, query.before, 100).await?;
     let body = html! {
         h1 { "Audit log" }

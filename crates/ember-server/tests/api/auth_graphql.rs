@@ -30,7 +30,10 @@ async fn admins_manage_users_over_graphql_with_phoenix_rules() {
     let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
     let (created, _) = gql(&app, &admin, CREATE_USER, json!({"email": " Ann@X.com ", "role": "MEMBER"})).await;
     let ann = &created["data"]["createUser"]["user"];
-    assert_eq!((ann["email"].as_str(), ann["role"]["name"].as_str(), ann["authMethod"].as_str()), (Some("ann@x.com"), Some("MEMBER"), Some("LOCAL")));
+    assert_eq!(
+        (ann["email"].as_str(), ann["role"]["name"].as_str(), ann["authMethod"].as_str()),
+        (Some("ann@x.com"), Some("MEMBER"), Some("LOCAL"))
+    );
     let ann_id = ann["id"].as_str().unwrap().to_string();
 
     // A member may not create users; Phoenix's GraphQL words the refusal its own way.
@@ -41,7 +44,8 @@ async fn admins_manage_users_over_graphql_with_phoenix_rules() {
 
     // The list holds the people, never the SYSTEM user.
     let (listed, _) = gql(&app, &admin, "{ users(first: 100) { edges { node { email role { name } } } } }", json!({})).await;
-    let emails: Vec<&str> = listed["data"]["users"]["edges"].as_array().unwrap().iter().map(|edge| edge["node"]["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> =
+        listed["data"]["users"]["edges"].as_array().unwrap().iter().map(|edge| edge["node"]["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["ann@x.com", "admin@localhost"]);
 
     // An admin's new password must be changed at next sign-in; a new role ends the sessions.
@@ -51,7 +55,8 @@ async fn admins_manage_users_over_graphql_with_phoenix_rules() {
     assert_eq!(patched["data"]["patchUser"]["user"], json!({"role": {"name": "VIEWER"}, "passwordNeedsReset": true}));
     assert_eq!(send(&app, Method::GET, "/v1/user", &member, None).await.status, StatusCode::UNAUTHORIZED, "the old session ended");
     let own_node = As::Cookie(session(&app, "ann@x.com", "second-pass").await);
-    let (node, _) = gql(&app, &own_node, "query($id: ID!) { node(id: $id) { ... on User { passwordNeedsReset } } }", json!({"id": ann_id})).await;
+    let (node, _) =
+        gql(&app, &own_node, "query($id: ID!) { node(id: $id) { ... on User { passwordNeedsReset } } }", json!({"id": ann_id})).await;
     assert_eq!(node["data"]["node"]["passwordNeedsReset"], true);
     let (admin_id, _) = gql(&app, &admin, "{ viewer { id } }", json!({})).await;
     let admin_id = admin_id["data"]["viewer"]["id"].as_str().unwrap().to_string();
@@ -69,7 +74,11 @@ async fn admins_manage_users_over_graphql_with_phoenix_rules() {
     let (_, key) = api_key(&app, &own_node, "ann's").await;
     let (deleted, _) = gql(&app, &admin, delete, json!({"ids": [ann_id]})).await;
     assert_eq!(deleted["data"]["deleteUsers"]["userIds"], json!([ann_id]));
-    assert_eq!(send(&app, Method::GET, "/v1/user", &As::Bearer(key), None).await.status, StatusCode::UNAUTHORIZED, "their key went with them");
+    assert_eq!(
+        send(&app, Method::GET, "/v1/user", &As::Bearer(key), None).await.status,
+        StatusCode::UNAUTHORIZED,
+        "their key went with them"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +110,9 @@ async fn api_keys_over_graphql_keep_the_api_key_rules() {
     create_user(&app, &admin, "eve@x.com", "eve", "MEMBER", "eve-password").await;
     let dee = As::Cookie(session(&app, "dee@x.com", "dee-password").await);
     let eve = As::Cookie(session(&app, "eve@x.com", "eve-password").await);
-    let create = |kind: &str| format!("mutation {{ create{kind}ApiKey(input: {{name: \"k\", expiresAt: \"2199-01-02T03:04:05.123456+00:00\"}}) {{ jwt apiKey {{ id name expiresAt }} }} }}");
+    let create = |kind: &str| {
+        format!("mutation {{ create{kind}ApiKey(input: {{name: \"k\", expiresAt: \"2199-01-02T03:04:05.123456+00:00\"}}) {{ jwt apiKey {{ id name expiresAt }} }} }}")
+    };
 
     let (created, _) = gql(&app, &dee, &create("User"), json!({})).await;
     let key = &created["data"]["createUserApiKey"];
@@ -130,7 +141,10 @@ async fn api_keys_over_graphql_keep_the_api_key_rules() {
     assert_eq!(own_keys["data"]["viewer"]["apiKeys"], json!([]));
     let (listing, _) = gql(&app, &system_key, "{ systemApiKeys { id } }", json!({})).await;
     assert_eq!(error(&listing), "Only admin can perform this action");
-    let relabeled = ember_core::GlobalId::encode(ember_core::GlobalType::SystemApiKey, ember_core::GlobalId::decode_as(&key_id, ember_core::GlobalType::UserApiKey).unwrap());
+    let relabeled = ember_core::GlobalId::encode(
+        ember_core::GlobalType::SystemApiKey,
+        ember_core::GlobalId::decode_as(&key_id, ember_core::GlobalType::UserApiKey).unwrap(),
+    );
     let (across, _) = gql(&app, &admin, &delete("System"), json!({"id": relabeled})).await;
     assert_eq!(error(&across), "API key not found");
 
@@ -148,14 +162,17 @@ async fn only_its_author_changes_an_annotation_and_only_they_or_an_admin_delete_
     let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
     create_user(&app, &admin, "fay@x.com", "fay", "MEMBER", "fay-password").await;
     create_user(&app, &admin, "gus@x.com", "gus", "MEMBER", "gus-password").await;
-    let (fay, gus) = (As::Cookie(session(&app, "fay@x.com", "fay-password").await), As::Cookie(session(&app, "gus@x.com", "gus-password").await));
+    let (fay, gus) =
+        (As::Cookie(session(&app, "fay@x.com", "fay-password").await), As::Cookie(session(&app, "gus@x.com", "gus-password").await));
     assert_eq!(crate::project_access::export_as(&app, &fay, "p", 1).await.status, StatusCode::OK);
-    let annotation = json!({"data": [{"span_id": ember_otlp::fixtures::span_id(1), "name": "q", "annotator_kind": "HUMAN", "result": {"label": "ok"}}]});
+    let annotation =
+        json!({"data": [{"span_id": ember_otlp::fixtures::span_id(1), "name": "q", "annotator_kind": "HUMAN", "result": {"label": "ok"}}]});
     let created = send(&app, Method::POST, "/v1/span_annotations?sync=true", &fay, Some(&annotation)).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
     let id = created.json()["data"][0]["id"].as_str().unwrap().to_string();
 
-    let patch = "mutation($id: ID!) { patchSpanAnnotations(input: [{annotationId: $id, label: \"changed\"}]) { spanAnnotations { label } } }";
+    let patch =
+        "mutation($id: ID!) { patchSpanAnnotations(input: [{annotationId: $id, label: \"changed\"}]) { spanAnnotations { label } } }";
     let delete = "mutation($id: ID!) { deleteSpanAnnotations(input: {annotationIds: [$id]}) { spanAnnotations { id } } }";
     let not_yours = "At least one span annotation is not associated with the current user.";
     for who in [&gus, &admin] {

@@ -84,7 +84,13 @@ async fn a_restricted_project_is_hidden_from_everyone_not_granted_it() {
     let mut compared = 0;
     for route in table.routes().iter().filter(|route| route.path.contains("{project_identifier}")) {
         let uri = |project: &str| {
-            route.path.replace("{project_identifier}", project).split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/")
+            route
+                .path
+                .replace("{project_identifier}", project)
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x" } else { s })
+                .collect::<Vec<_>>()
+                .join("/")
         };
         let body = (route.method != Method::GET).then(|| json!({}));
         for (name, who) in [("outsider", &outsider), ("key scoped to another project", &scoped)] {
@@ -143,7 +149,8 @@ async fn scoped_keys_reach_one_project_and_ingest_only_keys_only_send_spans() {
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 
     let ingest = json!({"data": {"name": "collector", "project": "open", "ingest_only": true}});
-    let ingest = send(&app, Method::POST, "/v1/system/api_keys", &admin, Some(&ingest)).await.json()["data"]["key"].as_str().unwrap().to_string();
+    let ingest =
+        send(&app, Method::POST, "/v1/system/api_keys", &admin, Some(&ingest)).await.json()["data"]["key"].as_str().unwrap().to_string();
     let ingest = As::Bearer(ingest);
     assert_eq!(export_as(&app, &ingest, "open", 8).await.status, StatusCode::OK);
     assert_eq!(export_as(&app, &ingest, "default", 9).await.status, StatusCode::FORBIDDEN);
@@ -159,14 +166,18 @@ async fn admins_read_the_audit_log_of_sign_ins_keys_and_access() {
     assert_eq!(send(&app, Method::GET, "/v1/audit_log", &outsider, None).await.status, StatusCode::FORBIDDEN);
     let log = send(&app, Method::GET, "/v1/audit_log?limit=100", &admin, None).await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.text());
-    let actions: Vec<String> = log.json()["data"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap().to_string()).collect();
+    let actions: Vec<String> =
+        log.json()["data"].as_array().unwrap().iter().map(|entry| entry["action"].as_str().unwrap().to_string()).collect();
     assert_eq!(actions[0], "api_key_created");
     assert_eq!(actions[1], "project_access_changed");
     for expected in ["signed_in", "user_created"] {
         assert!(actions.iter().any(|action| action == expected), "{expected} in {actions:?}");
     }
     let change = &log.json()["data"][1];
-    assert_eq!(change["detail"], json!({"action": "project_access_changed", "project_id": change["detail"]["project_id"], "restricted": true, "grants": 2}));
+    assert_eq!(
+        change["detail"],
+        json!({"action": "project_access_changed", "project_id": change["detail"]["project_id"], "restricted": true, "grants": 2})
+    );
     let invalid = set_access(&app, &admin, "secret", json!({"restricted": true, "grants": [{"role": "ADMIN", "level": "VIEWER"}]})).await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", invalid.text());
 }
@@ -182,7 +193,12 @@ async fn admins_manage_access_and_read_the_audit_log_in_the_web_ui() {
     let open_id = ember_core::GlobalId::decode_as(&open, ember_core::GlobalType::Project).unwrap();
     let page = format!("/projects/{open_id}/access");
     let restricted = form(&app, &format!("{page}/restricted"), &admin, &[("restricted", "true")]).await;
-    assert_eq!((restricted.status, location(&restricted).starts_with(&format!("{page}?notice="))), (StatusCode::SEE_OTHER, true), "{}", location(&restricted));
+    assert_eq!(
+        (restricted.status, location(&restricted).starts_with(&format!("{page}?notice="))),
+        (StatusCode::SEE_OTHER, true),
+        "{}",
+        location(&restricted)
+    );
     let granted = form(&app, &format!("{page}/grants"), &admin, &[("subject", "outsider@x.com"), ("level", "VIEWER")]).await;
     assert!(location(&granted).contains("notice="), "{}", location(&granted));
     let unknown = form(&app, &format!("{page}/grants"), &admin, &[("subject", "nobody@x.com"), ("level", "VIEWER")]).await;

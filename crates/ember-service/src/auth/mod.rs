@@ -207,6 +207,7 @@ impl Auth<'_> {
         let email = email.trim().to_lowercase();
         let throttle = self.authenticator().throttle.as_ref();
         if throttle.is_some_and(|throttle| throttle.is_blocked(&email)) {
+            self.services.metrics().record_sign_in("locked_out");
             return Err(ServiceError::new(ErrorCode::TooManyRequests, THROTTLED));
         }
         let found = self.services.store.user_by_email(&email).await?;
@@ -223,12 +224,14 @@ impl Auth<'_> {
             if let Some(user_id) = known {
                 self.services.audit().record_in_background(Some(user_id), AuditEvent::SignInFailed { user_id });
             }
+            self.services.metrics().record_sign_in("failed");
             return Err(unauthenticated(LOGIN_FAILED));
         };
         if let Some(throttle) = throttle {
             throttle.record_success(&email);
         }
         self.services.audit().record(Some(user.id), AuditEvent::SignedIn { user_id: user.id }).await;
+        self.services.metrics().record_sign_in("signed_in");
         self.new_session(user.id).await
     }
 

@@ -22,7 +22,12 @@ impl Store {
     /// authentication off), replacing any with the same (name, target, identifier). Returns their
     /// ids in input order. If a target is unknown nothing is written. Document annotations carry
     /// a position: see [`Store::upsert_document_annotations`].
-    pub async fn upsert_annotations(&self, target: AnnotationTarget, annotations: &[AnnotationInput], user_id: Option<i64>) -> Result<Vec<i64>> {
+    pub async fn upsert_annotations(
+        &self,
+        target: AnnotationTarget,
+        annotations: &[AnnotationInput],
+        user_id: Option<i64>,
+    ) -> Result<Vec<i64>> {
         if target == AnnotationTarget::Document {
             return Err(StoreError::Invalid("document annotations need their document positions".into()));
         }

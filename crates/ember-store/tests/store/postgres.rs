@@ -29,7 +29,11 @@ async fn replicas_starting_together_migrate_once() {
     let store = Store::open(&options).await.unwrap();
     let default = store.get_project_by_name("default").await.unwrap().expect("the default project");
     assert_eq!(default.id, 1);
-    assert_eq!(store.list_projects(None, 10, None, true, ember_store::ProjectVisibility::All).await.unwrap().items.len(), 1, "migrations ran once");
+    assert_eq!(
+        store.list_projects(None, 10, None, true, ember_store::ProjectVisibility::All).await.unwrap().items.len(),
+        1,
+        "migrations ran once"
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod cli;
 mod ingest;
+mod metrics;
 mod playground;
 mod process;
 mod resources;

@@ -13,6 +13,8 @@ pub struct Ember {
     pub child: Child,
     pub http: String,
     pub grpc: String,
+    /// The Prometheus metrics' base URL, when they are on.
+    pub metrics: Option<String>,
     pub client: reqwest::Client,
 }
 
@@ -77,7 +79,11 @@ impl Ember {
             .expect("ember exited before listening");
         let mut http = None;
         let mut grpc = None;
+        let mut metrics = None;
         for word in line.split_whitespace() {
+            if let Some(address) = word.strip_prefix("metrics=") {
+                metrics = Some(format!("http://{address}"));
+            }
             if let Some(address) = word.strip_prefix("http=") {
                 http = Some(format!("http://{address}"));
             }
@@ -87,7 +93,7 @@ impl Ember {
         }
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ember { child, http: http.expect("http address"), grpc: grpc.expect("grpc address"), client: reqwest::Client::new() }
+        Ember { child, http: http.expect("http address"), grpc: grpc.expect("grpc address"), metrics, client: reqwest::Client::new() }
     }
 
     pub async fn export(&self, request: &ExportTraceServiceRequest) -> reqwest::Response {

@@ -16,7 +16,8 @@ async fn ember_serves_under_a_path_prefix_and_its_pages_link_within_it() {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let export = request(Some("behind-proxy"), vec![span(1, 1, None, "LLM")]).encode_to_vec();
-    let sent = client.post(format!("{prefixed}/v1/traces")).header("content-type", "application/x-protobuf").body(export).send().await.unwrap();
+    let sent =
+        client.post(format!("{prefixed}/v1/traces")).header("content-type", "application/x-protobuf").body(export).send().await.unwrap();
     assert_eq!(sent.status(), 200);
     for base in [prefixed.as_str(), ember.http.as_str()] {
         let spans = client.get(format!("{base}/v1/projects/behind-proxy/spans")).send().await.unwrap();

@@ -206,7 +206,13 @@ async fn a_pinned_client_certificate_is_trusted_and_a_stranger_is_not() {
         .expect("a pinned certificate connects over gRPC");
     TraceServiceClient::new(channel).export(request(Some("pinned"), vec![span(1, 1, None, "LLM")])).await.expect("export");
     drop(silent);
-    let stranger = match Channel::from_shared(grpcs).unwrap().tls_config(tls.identity(Identity::from_pem(&stranger_cert, &stranger_key))).unwrap().connect().await {
+    let stranger = match Channel::from_shared(grpcs)
+        .unwrap()
+        .tls_config(tls.identity(Identity::from_pem(&stranger_cert, &stranger_key)))
+        .unwrap()
+        .connect()
+        .await
+    {
         Err(_) => true,
         Ok(channel) => TraceServiceClient::new(channel).export(request(Some("x"), vec![span(2, 2, None, "LLM")])).await.is_err(),
     };
