@@ -264,6 +264,10 @@ pub fn app(state: AppState) -> Router {
     let router = router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::authentication::authenticate))
+        .layer(match state.auth_rate_limit.clone() {
+            Some(limit) => tower::util::Either::Left(middleware::from_fn_with_state(limit, crate::auth_rate_limit::limit)),
+            None => tower::util::Either::Right(tower::layer::util::Identity::new()),
+        })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), crate::body_budget::reserve))
         .layer(middleware::from_fn_with_state(state.clone(), crate::csrf::guard))

@@ -188,6 +188,11 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_ENABLE_AUTH", default_value_t = false)]
     pub enable_auth: bool,
 
+    /// Do not limit how often one client address may call the sign-in routes (Phoenix's limit:
+    /// 12 at once, then one every 5 seconds; past it 429).
+    #[arg(long, env = "PHOENIX_DISABLE_RATE_LIMIT", default_value_t = false)]
+    pub disable_rate_limit: bool,
+
     /// Serve Prometheus metrics (requests per route and their latency, spans committed, the
     /// ingest queue, refusals, sign-ins) at `/metrics` on their own port.
     #[arg(long, env = "PHOENIX_ENABLE_PROMETHEUS", default_value_t = false)]

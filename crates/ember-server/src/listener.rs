@@ -48,7 +48,7 @@ pub async fn serve(
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     tracing::warn!(%error, "accepting a connection failed; retrying shortly");
                     tokio::time::sleep(ACCEPT_RETRY).await;
@@ -57,6 +57,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let (stream, peer) = stream;
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
             tracing::warn!(max = limits.max_connections, "connection refused: at the connection limit");
             drop(stream);
@@ -64,7 +65,13 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(
-            tower::ServiceBuilder::new().layer(RequestBodyTimeoutLayer::new(limits.header_timeout)).service(router.clone()),
+            tower::ServiceBuilder::new()
+                .map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(crate::auth_rate_limit::PeerAddress(peer));
+                    request
+                })
+                .layer(RequestBodyTimeoutLayer::new(limits.header_timeout))
+                .service(router.clone()),
         );
         let outcome = match &tls {
             None => {

@@ -107,6 +107,7 @@ impl Server {
                 origins: crate::csrf::OriginRules::new(config.allowed_origins.clone(), &config.csrf_trusted_origins)
                     .map_err(ServeError::Refused)?,
                 cookies: config.cookies(),
+                auth_rate_limit: (config.enable_auth && !config.disable_rate_limit).then(crate::auth_rate_limit::AuthRateLimit::new),
                 root_path: crate::root_path::RootPath::new(config.host_root_path.as_deref()).map_err(ServeError::Refused)?,
             },
             store,

@@ -16,6 +16,8 @@ pub struct AppState {
     pub origins: crate::csrf::OriginRules,
     /// Where and how session cookies are set.
     pub cookies: crate::session_cookies::CookieSettings,
+    /// The per-client limit on the sign-in routes; `None` when off.
+    pub auth_rate_limit: Option<crate::auth_rate_limit::AuthRateLimit>,
     /// The path prefix ember is served under (`PHOENIX_HOST_ROOT_PATH`).
     pub root_path: crate::root_path::RootPath,
 }

@@ -138,6 +138,7 @@ async fn test_app_built(
         origins: Default::default(),
         cookies: Default::default(),
         root_path: Default::default(),
+        auth_rate_limit: None,
     });
     TestApp { router, store, queue: ingest, database, body_budget, services }
 }

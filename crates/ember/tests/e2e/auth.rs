@@ -126,3 +126,25 @@ async fn keys_guard_grpc_http_and_the_cli_and_the_log_shows_no_secret() {
         assert!(!log.contains(secret), "the log shows a secret ({}…)", &secret[..8]);
     }
 }
+
+/// Phoenix's per-client limit on the sign-in routes: a burst of 12, then 429, whatever the
+/// emails tried; `PHOENIX_DISABLE_RATE_LIMIT` lifts it.
+#[tokio::test]
+async fn one_client_may_not_hammer_the_sign_in_routes_unless_the_limit_is_off() {
+    for (disabled, expected_last) in [("false", 429), ("true", 401)] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("PHOENIX_ENABLE_AUTH", "true"), ("PHOENIX_SECRET", SECRET), ("PHOENIX_DISABLE_RATE_LIMIT", disabled)];
+        let ember = Ember::start(dir.path(), &env).await;
+        let mut statuses = Vec::new();
+        for attempt in 0..13 {
+            // A different email each time: the per-email lockout never applies.
+            let body = json!({"email": format!("guess{attempt}@x.com"), "password": "wrong"});
+            statuses.push(ember.client.post(format!("{}/auth/login", ember.http)).json(&body).send().await.unwrap().status().as_u16());
+        }
+        assert!(statuses[..12].iter().all(|status| *status == 401), "{statuses:?}");
+        assert_eq!(statuses[12], expected_last, "PHOENIX_DISABLE_RATE_LIMIT={disabled}: {statuses:?}");
+        // Other routes are not limited.
+        assert_eq!(ember.client.get(format!("{}/healthz", ember.http)).send().await.unwrap().status(), 200);
+        ember.terminate().await;
+    }
+}
