@@ -118,10 +118,21 @@ async fn keys_guard_grpc_http_and_the_cli_and_the_log_shows_no_secret() {
         .send()
         .await;
     assert_eq!(wrong.unwrap().status(), 401);
+    // The failed sign-in reaches the audit log (written in the background, so polled).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let entries = ember.client.get(format!("{}/v1/audit_log", ember.http)).bearer_auth(&admin).send().await.unwrap();
+        let entries: Value = entries.json().await.unwrap();
+        if entries["data"].as_array().unwrap().iter().any(|entry| entry["action"] == "sign_in_failed") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no failed sign-in in {entries}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     ember.terminate().await;
 
     let log = std::fs::read_to_string(&log).unwrap();
-    assert!(log.contains("sign-in"), "sign-ins are logged: {log}");
+    assert!(log.contains("signed_in") && log.contains("sign_in_failed"), "sign-ins are logged: {log}");
     for secret in [SECRET, ADMIN_SECRET, ADMIN_PASSWORD, VIEWER_PASSWORD, "Wrong-Guess-99", &admin, &viewer, &viewer_key, &system_key] {
         assert!(!log.contains(secret), "the log shows a secret ({}…)", &secret[..8]);
     }
