@@ -186,3 +186,12 @@ impl WriteBlocker {
         .expect("release the write lock");
     }
 }
+
+impl Store {
+    /// SQLite: caps the database at `pages` pages for the writer's connection (`PRAGMA
+    /// max_page_count`), so writes past it fail as they do on a full disk.
+    pub async fn cap_writer_pages(&self, pages: i64) {
+        let statement = crate::engine::backend::Statement::new(format!("PRAGMA max_page_count = {pages}"), Vec::<sea_query::Value>::new());
+        self.writer.exec().fetch_all(statement).await.expect("cap the database's pages");
+    }
+}

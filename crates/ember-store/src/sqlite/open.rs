@@ -47,6 +47,17 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
     let for_writer = codec.clone();
     let writer = SqlitePoolOptions::new()
         .after_connect(move |connection, _| Box::pin(register_sql_functions(connection, for_writer.clone())))
+        // After some errors (a full disk) SQLite rolls the transaction back itself; the
+        // driver's ROLLBACK then fails and it goes on believing the connection is inside a
+        // transaction, refusing every later BEGIN. Such a connection is replaced by a new one
+        // instead of handed out, so writes resume once there is room again.
+        .before_acquire(|connection, _| {
+            let usable = <sqlx::sqlite::SqliteTransactionManager as sqlx::TransactionManager>::get_transaction_depth(connection) == 0;
+            if !usable {
+                tracing::warn!("replacing the writer connection left inside a failed transaction");
+            }
+            Box::pin(async move { Ok(usable) })
+        })
         .max_connections(1)
         .min_connections(1)
         // A local file connection cannot go stale; pinging it costs a worker round trip per use.

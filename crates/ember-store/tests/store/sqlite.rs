@@ -520,3 +520,35 @@ async fn the_rollup_migration_counts_stored_spans_as_ingest_does() {
     }
     assert_eq!(suite::mixed_activity(&store).await, by_ingest);
 }
+
+/// A full disk fails the write that meets it (nothing acknowledged, nothing half-stored), and
+/// writes resume once there is room again: the writer's connection, which the driver believes is
+/// still inside the transaction SQLite already rolled back, is replaced rather than reused.
+#[tokio::test]
+async fn writes_resume_after_the_database_was_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await.unwrap();
+    suite::write(&store, vec![suite::routed("p", suite::span(1, 1, None))]).await;
+    // SQLite caps at the current size at least: the next pages the write needs are refused.
+    store.cap_writer_pages(1).await;
+    let mut big = suite::span(2, 2, None);
+    // Text that does not compress, so the row needs new pages.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: String = (0..400_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + (state % 90) as u8)
+        })
+        .collect();
+    big.attributes.insert("input".into(), serde_json::json!({"value": noise}));
+    let prepared = store.prepare_spans(vec![suite::routed("p", big.clone())]);
+    let failed = store.write_spans(&prepared.iter().collect::<Vec<_>>()).await;
+    assert!(failed.is_err(), "a write past the cap fails");
+    assert!(store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().is_none(), "nothing of it is stored");
+
+    store.cap_writer_pages(i64::from(u32::MAX)).await;
+    suite::write(&store, vec![suite::routed("p", big)]).await;
+    assert!(store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().is_some(), "writes resume");
+}
