@@ -144,6 +144,9 @@ impl Services {
     }
 }
 
+/// The most grants one project may have (each user grant is checked against its user).
+const MAX_GRANTS: usize = 1000;
+
 /// Managing who may reach a project (admins).
 pub struct ProjectAccess<'a> {
     pub(crate) services: &'a Services,
@@ -163,6 +166,9 @@ impl ProjectAccess<'_> {
     pub async fn set(&self, caller: &Caller, project: ProjectRef<'_>, access: ProjectAccessRecord) -> Result<ProjectAccessRecord> {
         caller.require_admin()?;
         let project = self.services.projects().resolve(caller, project).await?;
+        if access.grants.len() > MAX_GRANTS {
+            return Err(ServiceError::invalid(format!("a project may have at most {MAX_GRANTS} grants; grant a role instead")));
+        }
         let mut seen: Vec<&GrantSubject> = Vec::new();
         for ProjectGrant { subject, level } in &access.grants {
             if !matches!(level.as_str(), "MEMBER" | "VIEWER") {

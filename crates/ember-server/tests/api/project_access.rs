@@ -180,6 +180,32 @@ async fn admins_read_the_audit_log_of_sign_ins_keys_and_access() {
     );
     let invalid = set_access(&app, &admin, "secret", json!({"restricted": true, "grants": [{"role": "ADMIN", "level": "VIEWER"}]})).await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", invalid.text());
+    assert!(invalid.text().contains("MEMBER or VIEWER"), "{}", invalid.text());
+    // Bad input names the problem.
+    let malformed =
+        set_access(&app, &admin, "secret", json!({"restricted": true, "grants": [{"user_id": "nope", "level": "VIEWER"}]})).await;
+    assert_eq!((malformed.status, malformed.text()), (StatusCode::UNPROCESSABLE_ENTITY, "Invalid User GlobalID format: nope".into()));
+    let unknown = json!({"restricted": true, "grants": [{"user_id": "VXNlcjo5OTk5", "level": "VIEWER"}]});
+    let unknown = set_access(&app, &admin, "secret", unknown).await;
+    assert_eq!((unknown.status, unknown.text()), (StatusCode::NOT_FOUND, "User not found: 9999".into()));
+    let both = set_access(
+        &app,
+        &admin,
+        "secret",
+        json!({"restricted": true, "grants": [{"user_id": "VXNlcjo5OTk5", "role": "MEMBER", "level": "VIEWER"}]}),
+    )
+    .await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let many: Vec<Value> = (0..1001).map(|_| json!({"role": "VIEWER", "level": "VIEWER"})).collect();
+    let too_many = set_access(&app, &admin, "secret", json!({"restricted": true, "grants": many})).await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_many.text().contains("at most 1000 grants"), "{}", too_many.text());
+    let bad_cursor = send(&app, Method::GET, "/v1/audit_log?cursor=abc", &admin, None).await;
+    assert_eq!((bad_cursor.status, bad_cursor.text()), (StatusCode::UNPROCESSABLE_ENTITY, "Invalid cursor format: abc".into()));
+    let paged = send(&app, Method::GET, "/v1/audit_log?limit=1", &admin, None).await.json();
+    let next = paged["next_cursor"].as_str().expect("a next page").to_string();
+    let second = send(&app, Method::GET, &format!("/v1/audit_log?limit=1&cursor={next}"), &admin, None).await.json();
+    assert_ne!(second["data"][0]["id"], paged["data"][0]["id"]);
 }
 
 #[tokio::test]
