@@ -196,7 +196,7 @@ impl ProjectAccess<'_> {
         }
         self.services.store.set_project_access(project.id, &access).await?;
         let event = AuditEvent::ProjectAccessChanged { project_id: project.id, restricted: access.restricted, grants: access.grants.len() };
-        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), event).await;
+        self.services.audit().record(caller.user_id(), event).await;
         Ok(access)
     }
 

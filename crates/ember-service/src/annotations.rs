@@ -61,14 +61,6 @@ fn check_reserved_names(target: AnnotationTarget, annotations: &[AnnotationInput
     }
 }
 
-/// Who writes an annotation: the signed-in user (none with authentication off).
-fn author(caller: &Caller) -> Option<i64> {
-    caller.user_and_role().map(|(user_id, _)| user_id)
-}
-
-/// Phoenix's words when an annotation is someone else's.
-const NOT_YOURS: &str = "At least one span annotation is not associated with the current user.";
-
 pub struct Annotations<'a> {
     pub(crate) services: &'a Services,
 }
@@ -126,12 +118,27 @@ impl Annotations<'_> {
         Ok(())
     }
 
-    /// 403 unless the caller may change the project of the span `span_rowid` (404 if they
-    /// cannot read it).
-    async fn check_span_writable(&self, caller: &Caller, span_rowid: i64) -> Result<()> {
+    /// The project of the target `rowid` (a span, trace or session; a document's span), `None`
+    /// when the caller may not read it or there is none.
+    async fn target_project(&self, caller: &Caller, target: AnnotationTarget, rowid: i64) -> Result<Option<i64>> {
+        Ok(match target {
+            AnnotationTarget::Span | AnnotationTarget::Document => {
+                self.services.spans().by_rowid(caller, rowid).await?.map(|span| span.project_id)
+            }
+            AnnotationTarget::Trace => self.services.traces().by_rowid(caller, rowid).await?.map(|trace| trace.project_id),
+            AnnotationTarget::Session => self.services.sessions().by_rowid(caller, rowid).await?.map(|session| session.project_id),
+        })
+    }
+
+    /// 403 unless the caller may change the project of the target `rowid` (404 if they cannot
+    /// read it).
+    async fn check_target_writable(&self, caller: &Caller, target: AnnotationTarget, rowid: i64) -> Result<()> {
         caller.require_write()?;
-        let span = self.services.spans().by_rowid(caller, span_rowid).await?.ok_or_else(|| ServiceError::not_found("span not found"))?;
-        self.services.require_project_write(caller, span.project_id).await
+        let project_id = self
+            .target_project(caller, target, rowid)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(format!("{} not found", target.noun())))?;
+        self.services.require_project_write(caller, project_id).await
     }
 
     /// Whether the caller may read the target `rowid` (a span, trace or session; a document's span).
@@ -139,11 +146,7 @@ impl Annotations<'_> {
         if self.services.reaches_everything(caller) {
             return Ok(true);
         }
-        Ok(match target {
-            AnnotationTarget::Span | AnnotationTarget::Document => self.services.spans().by_rowid(caller, rowid).await?.is_some(),
-            AnnotationTarget::Trace => self.services.traces().by_rowid(caller, rowid).await?.is_some(),
-            AnnotationTarget::Session => self.services.sessions().by_rowid(caller, rowid).await?.is_some(),
-        })
+        Ok(self.target_project(caller, target, rowid).await?.is_some())
     }
 
     /// Upserts span, trace or session annotations by (name, target, identifier); returns their
@@ -151,7 +154,7 @@ impl Annotations<'_> {
     pub async fn annotate(&self, caller: &Caller, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
         self.check_targets_writable(caller, target, annotations.iter().map(|annotation| annotation.target_id.as_str())).await?;
         check_reserved_names(target, annotations)?;
-        Ok(self.services.store.upsert_annotations(target, annotations, author(caller)).await?)
+        Ok(self.services.store.upsert_annotations(target, annotations, caller.user_id()).await?)
     }
 
     /// Upserts annotations of retrieved documents by (name, span, position, identifier); each
@@ -164,7 +167,7 @@ impl Annotations<'_> {
             return Err(ServiceError::invalid(format!("Non-empty identifier '{}' is not supported", document.annotation.identifier)));
         }
         self.check_document_positions(annotations).await?;
-        self.write_documents(annotations, author(caller)).await
+        self.write_documents(annotations, caller.user_id()).await
     }
 
     /// Upserts document annotations whose names and positions are well formed. Legacy
@@ -239,7 +242,7 @@ impl Annotations<'_> {
             identifier,
             source: AnnotationSource::Api,
         };
-        let ids = self.services.store.upsert_annotations(target, std::slice::from_ref(&note), author(caller)).await?;
+        let ids = self.services.store.upsert_annotations(target, std::slice::from_ref(&note), caller.user_id()).await?;
         ids.first().copied().ok_or_else(|| ServiceError::internal("a note was written without an id"))
     }
 
@@ -274,7 +277,7 @@ impl Annotations<'_> {
             let place = if window.is_some() { "in the project and the time window" } else { "in the project" };
             return Err(ServiceError::not_found(format!("no span {place} with id {}", missing.join(", "))));
         }
-        self.services.store.upsert_annotations(AnnotationTarget::Span, annotations, author(caller)).await?;
+        self.services.store.upsert_annotations(AnnotationTarget::Span, annotations, caller.user_id()).await?;
         Ok(annotations.len())
     }
 
@@ -298,7 +301,7 @@ impl Annotations<'_> {
         if !documents.is_empty() {
             let span_ids = documents.iter().map(|document| document.annotation.target_id.as_str());
             self.check_targets_writable(caller, AnnotationTarget::Document, span_ids).await?;
-            self.write_documents(documents, author(caller)).await?;
+            self.write_documents(documents, caller.user_id()).await?;
         }
         Ok(())
     }
@@ -378,12 +381,11 @@ impl Annotations<'_> {
         Ok(self.services.store.delete_annotation_in_project(target, project.id, id).await?)
     }
 
-    /// A span annotation by id, with the rowid of its span.
-    pub async fn span_annotation(&self, caller: &Caller, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
-        match self.services.store.get_span_annotation(id).await? {
-            Some((record, span_rowid)) if self.target_readable(caller, AnnotationTarget::Span, span_rowid).await? => {
-                Ok(Some((record, span_rowid)))
-            }
+    /// An annotation of `target` by id, with the rowid of what it annotates; `None` when there
+    /// is none or the caller may not read it.
+    pub async fn by_id(&self, caller: &Caller, target: AnnotationTarget, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
+        match self.services.store.get_annotation(target, id).await? {
+            Some((record, target_rowid)) if self.target_readable(caller, target, target_rowid).await? => Ok(Some((record, target_rowid))),
             _ => Ok(None),
         }
     }
@@ -405,48 +407,80 @@ impl Annotations<'_> {
         Ok(self.services.store.annotations_of_span(span_rowid).await?)
     }
 
-    /// Changes the given fields of a span annotation (its author only); a new name must not be
-    /// `note`.
-    pub async fn patch_span_annotation(&self, caller: &Caller, id: i64, patch: &AnnotationPatch) -> Result<(AnnotationRecord, i64)> {
+    /// Changes the given fields of a span, trace or session annotation (its author only, as in
+    /// Phoenix); neither the old nor the new name may be `note`.
+    pub async fn patch(
+        &self,
+        caller: &Caller,
+        target: AnnotationTarget,
+        id: i64,
+        patch: &AnnotationPatch,
+    ) -> Result<(AnnotationRecord, i64)> {
         caller.require_write()?;
-        if patch.name.as_deref() == Some(NOTE_NAME) {
-            return Err(ServiceError::bad_request(format!("the annotation name '{NOTE_NAME}' is reserved for notes")));
-        }
         if let Some(name) = &patch.name {
+            if name == NOTE_NAME {
+                return Err(notes_are_separate(target));
+            }
             check_name("annotation name", "name", name)?;
         }
-        let (existing, span_rowid) =
-            self.span_annotation(caller, id).await?.ok_or_else(|| ServiceError::not_found(format!("span annotation {id} not found")))?;
-        self.check_span_writable(caller, span_rowid).await?;
-        // Only its author changes an annotation, as in Phoenix.
-        if existing.user_id != author(caller) {
-            return Err(ServiceError::forbidden(NOT_YOURS));
+        let noun = target.noun();
+        let (existing, target_rowid) =
+            self.by_id(caller, target, id).await?.ok_or_else(|| ServiceError::not_found(format!("{noun} annotation {id} not found")))?;
+        self.check_target_writable(caller, target, target_rowid).await?;
+        if existing.name == NOTE_NAME {
+            return Err(notes_are_separate(target));
         }
-        let record = self.services.store.patch_span_annotation(id, patch).await?;
-        Ok((record, span_rowid))
+        if existing.user_id != caller.user_id() {
+            return Err(ServiceError::forbidden(format!("At least one {noun} annotation is not associated with the current user.")));
+        }
+        let record = self.services.store.patch_annotation(target, id, patch).await?;
+        Ok((record, target_rowid))
     }
 
-    /// Deletes span annotations by id; returns those that existed, with their spans' rowids.
-    /// Only their author or an admin deletes annotations (as in Phoenix); all or none.
-    pub async fn delete_span_annotations(&self, caller: &Caller, ids: &[i64]) -> Result<Vec<(AnnotationRecord, i64)>> {
+    /// Deletes span, trace or session annotations by id; returns those that existed, with the
+    /// rowids of what they annotated. Only their author or an admin deletes annotations (as in
+    /// Phoenix); all or none.
+    pub async fn delete_by_ids(&self, caller: &Caller, target: AnnotationTarget, ids: &[i64]) -> Result<Vec<(AnnotationRecord, i64)>> {
         caller.require_write()?;
         let mut found = Vec::with_capacity(ids.len());
         for &id in ids {
-            if let Some((record, span_rowid)) = self.span_annotation(caller, id).await? {
-                self.check_span_writable(caller, span_rowid).await?;
-                if record.user_id != author(caller) && caller.require_admin().is_err() {
-                    return Err(ServiceError::forbidden(NOT_YOURS));
+            if let Some((record, target_rowid)) = self.by_id(caller, target, id).await? {
+                self.check_target_writable(caller, target, target_rowid).await?;
+                if record.name == NOTE_NAME {
+                    return Err(notes_are_separate(target));
                 }
-                found.push((id, span_rowid));
+                if record.user_id != caller.user_id() && caller.require_admin().is_err() {
+                    return Err(ServiceError::forbidden(not_yours_to_delete(target)));
+                }
+                found.push((id, target_rowid));
             }
         }
         let mut deleted = Vec::with_capacity(found.len());
-        for (id, span_rowid) in found {
-            for record in self.services.store.delete_span_annotations_by_id(&[id]).await? {
-                deleted.push((record, span_rowid));
+        for (id, target_rowid) in found {
+            for record in self.services.store.delete_annotations_by_id(target, &[id]).await? {
+                deleted.push((record, target_rowid));
             }
         }
         Ok(deleted)
+    }
+}
+
+/// Notes are added and removed as notes, never through the annotation mutations.
+fn notes_are_separate(target: AnnotationTarget) -> ServiceError {
+    ServiceError::bad_request(format!("the annotation name '{NOTE_NAME}' is reserved for notes; use the {} notes instead", target.noun()))
+}
+
+/// Phoenix's words when someone deletes another user's annotation (the span mutation's are
+/// shorter).
+fn not_yours_to_delete(target: AnnotationTarget) -> String {
+    match target {
+        AnnotationTarget::Span | AnnotationTarget::Document => {
+            "At least one span annotation is not associated with the current user.".into()
+        }
+        _ => format!(
+            "At least one {} annotation is not associated with the current user and the current user is not an admin.",
+            target.noun()
+        ),
     }
 }
 

@@ -184,13 +184,13 @@ impl ApiKeys<'_> {
         let (id, key) = self.services.auth().issue(token).await?;
         let record = self.services.store.api_key(id).await?.ok_or_else(|| ServiceError::internal("a new API key vanished"))?;
         let event = AuditEvent::ApiKeyCreated { key_id: id, owner_id: user_id, project_id, ingest_only: input.ingest_only };
-        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), event).await;
+        self.services.audit().record(caller.user_id(), event).await;
         Ok(CreatedApiKey { record, key })
     }
 
     async fn revoke(&self, caller: &Caller, id: i64) -> Result<()> {
         self.services.store.delete_token(id, TokenKind::ApiKey).await?;
-        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), AuditEvent::ApiKeyDeleted { key_id: id }).await;
+        self.services.audit().record(caller.user_id(), AuditEvent::ApiKeyDeleted { key_id: id }).await;
         Ok(())
     }
 }

@@ -108,6 +108,12 @@ impl Caller {
         }
     }
 
+    /// The signed-in user's id: who authors what this caller writes, and who acts in the audit
+    /// log. `None` without authentication.
+    pub fn user_id(&self) -> Option<i64> {
+        self.user_and_role().map(|(user_id, _)| user_id)
+    }
+
     pub fn credential(&self) -> Option<Credential> {
         match self.identity {
             Identity::User { credential, .. } => Some(credential),

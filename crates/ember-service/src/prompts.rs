@@ -107,7 +107,7 @@ impl Prompts<'_> {
         let metadata = Value::Object(request.metadata.unwrap_or_default());
         let prompt =
             NewPrompt { name: &request.name, description: request.description.as_deref(), metadata: &metadata, source_prompt_id: None };
-        let (_, created) = self.services.store.create_prompt_version(&prompt, &stored_version(&version)?).await?;
+        let (_, created) = self.services.store.create_prompt_version(&prompt, &stored_version(&version)?, caller.user_id()).await?;
         Ok(created)
     }
 

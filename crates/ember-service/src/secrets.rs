@@ -34,13 +34,23 @@ fn key_problem(key: &str) -> Option<&'static str> {
     }
 }
 
-/// A secret as it may leave the server: its value redacted (see [`crate::redaction`]), or why
-/// the stored value cannot be opened.
+/// A secret as it may leave the server: its key, and for admins its value redacted (see
+/// [`crate::redaction`]) or why the stored value cannot be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretView {
     pub key: String,
-    pub value: std::result::Result<String, String>,
+    pub value: SecretValue,
     pub updated_at: i64,
+}
+
+/// A secret's value as a caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretValue {
+    Redacted(String),
+    /// Why the stored value cannot be opened.
+    Unparsable(String),
+    /// Only admins see values, even redacted (as in Phoenix); others see the keys.
+    Withheld,
 }
 
 pub struct Secrets<'a> {
@@ -48,18 +58,20 @@ pub struct Secrets<'a> {
 }
 
 impl Secrets<'_> {
-    /// Secrets by key (those named, when `keys` is given), values redacted.
-    pub async fn list(&self, _caller: &Caller, keys: Option<&[String]>) -> Result<Vec<SecretView>> {
+    /// Secrets by key (those named, when `keys` is given), values redacted, and withheld from
+    /// all but admins.
+    pub async fn list(&self, caller: &Caller, keys: Option<&[String]>) -> Result<Vec<SecretView>> {
         let playground = &self.services.playground;
         let stored = self.services.store.list_secrets(keys).await?;
+        let sees_values = caller.require_admin().is_ok();
         Ok(stored
             .into_iter()
             .map(|(key, secret)| SecretView {
-                value: playground
-                    .secrets
-                    .open(&secret.value)
-                    .map(|value| playground.redactor.redact(&value))
-                    .map_err(|error| error.to_string()),
+                value: match playground.secrets.open(&secret.value) {
+                    _ if !sees_values => SecretValue::Withheld,
+                    Ok(value) => SecretValue::Redacted(playground.redactor.redact(&value)),
+                    Err(error) => SecretValue::Unparsable(error.to_string()),
+                },
                 key,
                 updated_at: secret.updated_at,
             })

@@ -99,6 +99,12 @@ impl Users<'_> {
         self.services.store.get_user(id).await?.ok_or_else(|| ServiceError::not_found("User not found"))
     }
 
+    /// The authors of things the caller already reads (annotations, prompt versions), by id:
+    /// whoever sees a thing sees who wrote it, as in Phoenix. Deleted authors are left out.
+    pub async fn authors(&self, _caller: &Caller, ids: &[i64]) -> Result<Vec<UserRecord>> {
+        Ok(self.services.store.users_by_ids(ids).await?)
+    }
+
     /// The people: every user but the SYSTEM user, newest first from the user `cursor` down.
     pub async fn list_people(&self, caller: &Caller, cursor: Option<i64>, limit: usize) -> Result<Page<UserRecord>> {
         let mut page = self.list(caller, cursor, limit).await?;
@@ -137,7 +143,7 @@ impl Users<'_> {
         };
         let created = self.services.store.create_user(&user).await?;
         let event = AuditEvent::UserCreated { user_id: created.id, role: created.role.clone() };
-        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), event).await;
+        self.services.audit().record(caller.user_id(), event).await;
         Ok(created)
     }
 
@@ -189,7 +195,7 @@ impl Users<'_> {
             username: patch.username.clone(),
             password_reset: update.password.is_some(),
         };
-        self.services.audit().record(caller.user_and_role().map(|(actor, _)| actor), event).await;
+        self.services.audit().record(caller.user_id(), event).await;
         Ok(updated)
     }
 
@@ -256,7 +262,7 @@ impl Users<'_> {
             return Err(ServiceError::conflict("Cannot delete the default admin user"));
         }
         self.services.store.delete_users(ids).await?;
-        let actor = caller.user_and_role().map(|(actor, _)| actor);
+        let actor = caller.user_id();
         self.services.audit().record(actor, AuditEvent::UsersDeleted { user_ids: ids.to_vec() }).await;
         Ok(())
     }

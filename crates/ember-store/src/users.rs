@@ -88,6 +88,17 @@ impl Store {
         self.reader.exec().fetch_optional(statement).await?.as_ref().map(UserRecord::from_row).transpose()
     }
 
+    /// The users with these ids (those that exist), in no particular order: the authors of what
+    /// a page shows, in one query.
+    pub async fn users_by_ids(&self, ids: &[i64]) -> Result<Vec<UserRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ({})", self.dialect.placeholders(1, ids.len()));
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, ids.iter().map(|id| sea_query::Value::from(*id)))).await?;
+        rows.iter().map(UserRecord::from_row).collect()
+    }
+
     /// A user's password hash (PHC text), if they have one; sign-in checks passwords against it.
     pub async fn password_hash(&self, id: i64) -> Result<Option<String>> {
         let statement = Statement::new("SELECT password_hash FROM users WHERE id = $1", [id.into()]);

@@ -1,14 +1,18 @@
 //! Annotation objects: `SpanAnnotation`, `TraceAnnotation`, `ProjectSessionAnnotation` and
-//! `DocumentAnnotation`, with the fields Phoenix's schema gives them. `user` is null until users
-//! annotate (authentication).
+//! `DocumentAnnotation`, with the fields Phoenix's schema gives them. `user` is the author (null
+//! when nobody signed in wrote it).
 
-use async_graphql::{Json, Object, ID};
+use async_graphql::{Context, Json, Object, Result, ID};
 use ember_core::time::format_nanos;
 use ember_core::{GlobalId, GlobalType};
 use ember_store::AnnotationRecord;
 use serde_json::Value;
 
+use super::authors::author;
+use super::traces::Trace;
+use super::types::Span;
 use super::users::User;
+use super::{context, graphql_error};
 
 /// One stored annotation, the row id of what it annotates, and a document's position.
 pub struct Annotated {
@@ -69,8 +73,8 @@ macro_rules! annotation_object {
                 format_nanos(self.0.record.updated_at)
             }
 
-            async fn user(&self) -> Option<User> {
-                None
+            async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+                author(ctx, self.0.record.user_id).await
             }
 
             async fn $target(&self) -> ID {
@@ -82,8 +86,28 @@ macro_rules! annotation_object {
     };
 }
 
-annotation_object!(SpanAnnotation, GlobalType::SpanAnnotation, span_id, GlobalType::Span);
-annotation_object!(TraceAnnotation, GlobalType::TraceAnnotation, trace_id, GlobalType::Trace);
+annotation_object!(
+    SpanAnnotation,
+    GlobalType::SpanAnnotation,
+    span_id,
+    GlobalType::Span,
+    /// The annotated span (null once it is gone).
+    async fn span(&self, ctx: &Context<'_>) -> Result<Option<Span>> {
+        let (services, caller) = context(ctx)?;
+        Ok(services.spans().by_rowid(caller, self.0.target_rowid).await.map_err(graphql_error)?.map(Span))
+    }
+);
+annotation_object!(
+    TraceAnnotation,
+    GlobalType::TraceAnnotation,
+    trace_id,
+    GlobalType::Trace,
+    /// The annotated trace (null once it is gone).
+    async fn trace(&self, ctx: &Context<'_>) -> Result<Option<Trace>> {
+        let (services, caller) = context(ctx)?;
+        Ok(services.traces().by_rowid(caller, self.0.target_rowid).await.map_err(graphql_error)?.map(Trace::from))
+    }
+);
 annotation_object!(ProjectSessionAnnotation, GlobalType::ProjectSessionAnnotation, project_session_id, GlobalType::ProjectSession);
 
 annotation_object!(

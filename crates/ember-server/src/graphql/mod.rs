@@ -1,9 +1,11 @@
 //! `POST /graphql`: the GraphQL operations Phoenix's clients, tests and scripts use, with
-//! Phoenix's names and shapes — `node(id:)`, spans, traces, sessions and their annotations here,
-//! datasets, experiments, prompts and secrets in their own modules — and Arize AX's
+//! Phoenix's names and shapes — `node(id:)`, spans, traces and sessions here; annotations,
+//! datasets, experiments, prompts, secrets and users in their own modules — and Arize AX's
 //! `updateAnnotations` (see `ax`). No GraphiQL page: it would load its assets from a CDN.
 
+mod annotation_mutations;
 mod annotations;
+mod authors;
 mod ax;
 mod connection;
 mod datasets;
@@ -16,22 +18,19 @@ mod traces;
 mod types;
 mod users;
 
-use async_graphql::{
-    Context, EmptySubscription, Enum, ErrorExtensions, InputObject, Json, MergedObject, Object, Result, Schema, SimpleObject, ID,
-};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Object, Result, Schema, ID};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind, ClassifiedError, ErrorCode, GlobalId, GlobalType};
+use ember_core::{AnnotationTarget, ClassifiedError, ErrorCode, GlobalId, GlobalType};
 use ember_service::{Caller, ServiceError, Services};
-use ember_store::{AnnotationInput, AnnotationPatch};
-use serde_json::Value;
 
 use crate::authentication::RequestCaller;
 use crate::AppState;
-use annotations::{Annotated, SpanAnnotation};
+use annotation_mutations::annotated_record;
+use annotations::{SpanAnnotation, TraceAnnotation};
 use async_graphql::connection::Connection;
 use traces::{ProjectSession, Trace};
 use types::{Node, ProjectNode, Span};
@@ -97,7 +96,9 @@ async fn execute(state: AppState, caller: Caller, schema: &EmberSchema, request:
         let refused = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(reason, None)]);
         return (StatusCode::BAD_REQUEST, axum::Json(refused)).into_response();
     }
-    let mut response = schema.execute(request.data(state.services).data(caller).data(state.cookies)).await;
+    let authors = authors::AuthorLoader::for_request(state.services.clone(), caller.clone());
+    let request = request.data(state.services).data(caller).data(state.cookies).data(authors);
+    let mut response = schema.execute(request).await;
     // Headers a resolver set (a password change clears the session cookies).
     let headers = std::mem::take(&mut response.http_headers);
     let mut rendered = axum::Json(response).into_response();
@@ -147,7 +148,7 @@ pub struct QueryRoot(SpanQueries, secrets::SecretQueries, prompts::PromptQueries
 #[derive(MergedObject, Default)]
 #[graphql(name = "MutationRoot")]
 pub struct MutationRoot(
-    SpanMutations,
+    annotation_mutations::AnnotationMutations,
     secrets::SecretMutations,
     datasets::DatasetMutations,
     prompts::PromptMutations,
@@ -163,6 +164,11 @@ impl SpanQueries {
     /// Any object by its GlobalID.
     async fn node(&self, context: &Context<'_>, id: ID) -> Result<Node> {
         let (services, caller) = self::context(context)?;
+        // A secret's id names its key, not a row.
+        if let Some(key) = secrets::secret_key(&id) {
+            let secret = secrets::secret_node(context, key).await?;
+            return secret.map(Node::Secret).ok_or_else(|| bad_input(ErrorCode::NotFound, format!("no secret with id {}", id.as_str())));
+        }
         let global =
             GlobalId::decode(&id).ok_or_else(|| bad_input(ErrorCode::Unprocessable, format!("{:?} is not a GlobalID", id.as_str())))?;
         let missing = || bad_input(ErrorCode::NotFound, format!("no {} with id {}", global.type_name, global.rowid));
@@ -179,9 +185,14 @@ impl SpanQueries {
                 Ok(Node::ProjectSession(ProjectSession(session.ok_or_else(missing)?)))
             }
             Some(GlobalType::SpanAnnotation) => {
-                let found = services.annotations().span_annotation(caller, global.rowid).await.map_err(graphql_error)?;
+                let found = services.annotations().by_id(caller, AnnotationTarget::Span, global.rowid).await.map_err(graphql_error)?;
                 let (record, span_rowid) = found.ok_or_else(missing)?;
-                Ok(Node::SpanAnnotation(span_annotation(record, span_rowid)))
+                Ok(Node::SpanAnnotation(SpanAnnotation(annotated_record(record, span_rowid))))
+            }
+            Some(GlobalType::TraceAnnotation) => {
+                let found = services.annotations().by_id(caller, AnnotationTarget::Trace, global.rowid).await.map_err(graphql_error)?;
+                let (record, trace_rowid) = found.ok_or_else(missing)?;
+                Ok(Node::TraceAnnotation(TraceAnnotation(annotated_record(record, trace_rowid))))
             }
             Some(GlobalType::Dataset) => {
                 let dataset = services.datasets().find(caller, ember_service::datasets::DatasetRef::Id(global.rowid)).await;
@@ -230,170 +241,4 @@ impl SpanQueries {
         let (services, caller) = self::context(context)?;
         Ok(services.spans().by_otel_id(caller, &span_id).await.map_err(graphql_error)?.map(Span))
     }
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "AnnotatorKind")]
-pub enum AnnotatorKindValue {
-    #[graphql(name = "LLM")]
-    Llm,
-    #[graphql(name = "CODE")]
-    Code,
-    #[graphql(name = "HUMAN")]
-    Human,
-}
-
-impl From<AnnotatorKindValue> for AnnotatorKind {
-    fn from(kind: AnnotatorKindValue) -> Self {
-        match kind {
-            AnnotatorKindValue::Llm => AnnotatorKind::Llm,
-            AnnotatorKindValue::Code => AnnotatorKind::Code,
-            AnnotatorKindValue::Human => AnnotatorKind::Human,
-        }
-    }
-}
-
-/// Where an annotation was made: `API` for programs, `APP` for a UI.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "AnnotationSource")]
-pub enum AnnotationSourceValue {
-    #[graphql(name = "API")]
-    Api,
-    #[graphql(name = "APP")]
-    App,
-}
-
-#[derive(InputObject)]
-pub struct CreateSpanAnnotationInput {
-    span_id: ID,
-    name: String,
-    annotator_kind: AnnotatorKindValue,
-    label: Option<String>,
-    score: Option<f64>,
-    explanation: Option<String>,
-    #[graphql(default)]
-    metadata: Json<Value>,
-    source: AnnotationSourceValue,
-    identifier: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct PatchAnnotationInput {
-    annotation_id: ID,
-    name: Option<String>,
-    annotator_kind: Option<AnnotatorKindValue>,
-    label: Option<String>,
-    score: Option<f64>,
-    explanation: Option<String>,
-    metadata: Option<Json<Value>>,
-    identifier: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct DeleteAnnotationsInput {
-    annotation_ids: Vec<ID>,
-}
-
-#[derive(SimpleObject)]
-pub struct SpanAnnotationMutationPayload {
-    span_annotations: Vec<SpanAnnotation>,
-}
-
-/// Span annotations, Phoenix's and Arize AX's.
-#[derive(Default)]
-pub struct SpanMutations;
-
-#[Object]
-impl SpanMutations {
-    /// Upserts span annotations by (name, span, identifier), as the REST API does.
-    async fn create_span_annotations(
-        &self,
-        context: &Context<'_>,
-        input: Vec<CreateSpanAnnotationInput>,
-    ) -> Result<SpanAnnotationMutationPayload> {
-        let (services, caller) = self::context(context)?;
-        let mut annotations = Vec::with_capacity(input.len());
-        let mut span_rowids = Vec::with_capacity(input.len());
-        for item in input {
-            let span_rowid = rowid_of(&item.span_id, GlobalType::Span)?;
-            let span = services.spans().by_rowid(caller, span_rowid).await.map_err(graphql_error)?;
-            let span = span.ok_or_else(|| bad_input(ErrorCode::NotFound, format!("no span with id {}", item.span_id.as_str())))?;
-            span_rowids.push(span_rowid);
-            annotations.push(AnnotationInput {
-                target_id: span.span.span_id,
-                name: item.name,
-                label: item.label,
-                score: item.score,
-                explanation: item.explanation,
-                metadata: item.metadata.0,
-                annotator_kind: item.annotator_kind.into(),
-                identifier: item.identifier.unwrap_or_default(),
-                source: match item.source {
-                    AnnotationSourceValue::Api => AnnotationSource::Api,
-                    AnnotationSourceValue::App => AnnotationSource::App,
-                },
-            });
-        }
-        let ids = services.annotations().annotate(caller, AnnotationTarget::Span, &annotations).await.map_err(graphql_error)?;
-        fetch_annotations(services, caller, &ids, &span_rowids).await
-    }
-
-    /// Changes the given fields of span annotations.
-    async fn patch_span_annotations(
-        &self,
-        context: &Context<'_>,
-        input: Vec<PatchAnnotationInput>,
-    ) -> Result<SpanAnnotationMutationPayload> {
-        let (services, caller) = self::context(context)?;
-        let mut span_annotations = Vec::with_capacity(input.len());
-        for item in input {
-            let id = rowid_of(&item.annotation_id, GlobalType::SpanAnnotation)?;
-            let patch = AnnotationPatch {
-                name: item.name,
-                annotator_kind: item.annotator_kind.map(Into::into),
-                label: item.label.map(Some),
-                score: item.score.map(Some),
-                explanation: item.explanation.map(Some),
-                metadata: item.metadata.map(|metadata| metadata.0),
-                identifier: item.identifier,
-            };
-            let (record, span_rowid) = services.annotations().patch_span_annotation(caller, id, &patch).await.map_err(graphql_error)?;
-            span_annotations.push(span_annotation(record, span_rowid));
-        }
-        Ok(SpanAnnotationMutationPayload { span_annotations })
-    }
-
-    /// Deletes span annotations; returns those that existed.
-    async fn delete_span_annotations(&self, context: &Context<'_>, input: DeleteAnnotationsInput) -> Result<SpanAnnotationMutationPayload> {
-        let (services, caller) = self::context(context)?;
-        let ids = input.annotation_ids.iter().map(|id| rowid_of(id, GlobalType::SpanAnnotation)).collect::<Result<Vec<_>>>()?;
-        let deleted = services.annotations().delete_span_annotations(caller, &ids).await.map_err(graphql_error)?;
-        let span_annotations = deleted.into_iter().map(|(record, span_rowid)| span_annotation(record, span_rowid)).collect();
-        Ok(SpanAnnotationMutationPayload { span_annotations })
-    }
-
-    /// Arize AX's annotation mutation (see `ax`).
-    async fn update_annotations(&self, context: &Context<'_>, input: ax::UpdateAnnotationsInput) -> Result<ax::UpdateAnnotationsPayload> {
-        let (services, caller) = self::context(context)?;
-        ax::update_annotations(services, caller, input).await
-    }
-}
-
-fn span_annotation(record: ember_store::AnnotationRecord, span_rowid: i64) -> SpanAnnotation {
-    SpanAnnotation(Annotated { record, target_rowid: span_rowid, position: None })
-}
-
-async fn fetch_annotations(
-    services: &Services,
-    caller: &Caller,
-    ids: &[i64],
-    span_rowids: &[i64],
-) -> Result<SpanAnnotationMutationPayload> {
-    let mut span_annotations = Vec::with_capacity(ids.len());
-    for (id, span_rowid) in ids.iter().zip(span_rowids) {
-        if let Some((record, _)) = services.annotations().span_annotation(caller, *id).await.map_err(graphql_error)? {
-            span_annotations.push(span_annotation(record, *span_rowid));
-        }
-    }
-    Ok(SpanAnnotationMutationPayload { span_annotations })
 }

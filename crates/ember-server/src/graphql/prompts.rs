@@ -15,6 +15,7 @@ use ember_store::{
 };
 use serde_json::Value;
 
+use super::authors::author;
 use super::connection::{edges_wanted, keyset, resume_after};
 use super::prompt_input::{ChatPromptVersionInput, CreatePromptVersionTagInput, Identifier};
 use super::users::User;
@@ -170,8 +171,9 @@ impl PromptVersion {
         Ok(page.items.into_iter().map(PromptVersionTag).collect())
     }
 
-    async fn user(&self) -> Option<User> {
-        None
+    /// Who wrote the version.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        author(ctx, self.0.user_id).await
     }
 }
 

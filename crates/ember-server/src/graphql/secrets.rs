@@ -1,6 +1,6 @@
 //! Secrets through GraphQL, with Phoenix's shapes: `secrets(keys:)` lists them with their values
-//! redacted (`DecryptedSecret.value` is a `RedactedString`; a value that cannot be opened is an
-//! `UnparsableSecret`), and `upsertOrDeleteSecrets` applies a batch through the same service as
+//! redacted (`DecryptedSecret.value` is a `RedactedString`, for admins only; a value that cannot
+//! be opened is an `UnparsableSecret`), `node(id:)` finds one by its id, and `upsertOrDeleteSecrets` applies a batch through the same service as
 //! `PUT /v1/secrets`.
 
 use async_graphql::connection::Connection;
@@ -10,7 +10,8 @@ use async_graphql::{
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ember_core::time::format_nanos;
-use ember_service::secrets::{SecretEntry, SecretView};
+use ember_service::secrets::{SecretEntry, SecretValue, SecretView};
+use ember_service::ServiceError;
 
 use super::connection::{edges_wanted, positional};
 use super::users::User;
@@ -54,7 +55,7 @@ pub struct Secret(SecretView);
 #[Object]
 impl Secret {
     /// `Secret:<key>`: a secret is named by its key.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         secret_id(&self.0.key)
     }
 
@@ -62,10 +63,14 @@ impl Secret {
         &self.0.key
     }
 
-    async fn value(&self) -> ResolvedSecret {
+    /// Admins only (the service withholds the value from others).
+    async fn value(&self) -> Result<ResolvedSecret> {
         match &self.0.value {
-            Ok(redacted) => ResolvedSecret::DecryptedSecret(DecryptedSecret { value: RedactedString(redacted.clone()) }),
-            Err(problem) => ResolvedSecret::UnparsableSecret(UnparsableSecret { parse_error: problem.clone() }),
+            SecretValue::Redacted(redacted) => {
+                Ok(ResolvedSecret::DecryptedSecret(DecryptedSecret { value: RedactedString(redacted.clone()) }))
+            }
+            SecretValue::Unparsable(problem) => Ok(ResolvedSecret::UnparsableSecret(UnparsableSecret { parse_error: problem.clone() })),
+            SecretValue::Withheld => Err(graphql_error(ServiceError::forbidden(ember_service::ADMINS_ONLY))),
         }
     }
 
@@ -80,6 +85,19 @@ impl Secret {
 
 fn secret_id(key: &str) -> ID {
     ID(STANDARD.encode(format!("Secret:{key}")))
+}
+
+/// The key a secret's id names (`Secret:<key>`, base64), if it names one.
+pub fn secret_key(id: &ID) -> Option<String> {
+    let decoded = String::from_utf8(STANDARD.decode(id.as_str()).ok()?).ok()?;
+    decoded.strip_prefix("Secret:").map(str::to_string)
+}
+
+/// The secret `key` names, for `node(id:)`.
+pub async fn secret_node(ctx: &Context<'_>, key: String) -> Result<Option<Secret>> {
+    let (services, caller) = context(ctx)?;
+    let found = services.secrets().list(caller, Some(&[key])).await.map_err(graphql_error)?;
+    Ok(found.into_iter().next().map(Secret))
 }
 
 #[derive(Default)]

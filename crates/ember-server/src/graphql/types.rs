@@ -185,4 +185,5 @@ pub enum Node {
     PromptVersionTag(super::prompts::PromptVersionTag),
     PromptLabel(super::prompts::PromptLabel),
     User(super::users::User),
+    Secret(super::secrets::Secret),
 }

@@ -186,3 +186,105 @@ async fn only_its_author_changes_an_annotation_and_only_they_or_an_admin_delete_
     let (deleted, _) = gql(&app, &admin, delete, json!({"id": id})).await;
     assert_eq!(deleted["data"]["deleteSpanAnnotations"]["spanAnnotations"][0]["id"], id.as_str(), "{deleted}");
 }
+
+#[tokio::test]
+async fn trace_annotations_follow_the_same_authorship_rules_and_name_their_author() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    create_user(&app, &admin, "fay@x.com", "fay", "MEMBER", "fay-password").await;
+    create_user(&app, &admin, "gus@x.com", "gus", "MEMBER", "gus-password").await;
+    let (fay, gus) =
+        (As::Cookie(session(&app, "fay@x.com", "fay-password").await), As::Cookie(session(&app, "gus@x.com", "gus-password").await));
+    assert_eq!(crate::project_access::export_as(&app, &fay, "p", 1).await.status, StatusCode::OK);
+    let (span, _) =
+        gql(&app, &fay, "{ projects { edges { node { spans(first: 1) { edges { node { trace { id traceId } } } } } } } }", json!({})).await;
+    let trace = &span["data"]["projects"]["edges"][0]["node"]["spans"]["edges"][0]["node"]["trace"];
+    let trace_gid = trace["id"].as_str().unwrap().to_string();
+
+    let fields = "id name label trace { traceId } user { id email username }";
+    let create = format!(
+        "mutation($trace: ID!) {{ createTraceAnnotations(input: [{{traceId: $trace, name: \"q\", annotatorKind: HUMAN, label: \"correct\", \
+         metadata: {{}}, source: APP, identifier: \"i\"}}]) {{ traceAnnotations {{ {fields} }} }} }}"
+    );
+    let (created, _) = gql(&app, &fay, &create, json!({"trace": trace_gid})).await;
+    let original = created["data"]["createTraceAnnotations"]["traceAnnotations"][0].clone();
+    assert_eq!(original["trace"]["traceId"], trace["traceId"], "{created}");
+    assert_eq!((original["user"]["email"].as_str(), original["user"]["username"].as_str()), (Some("fay@x.com"), Some("fay")));
+    let id = original["id"].as_str().unwrap().to_string();
+
+    let patch = format!(
+        "mutation($id: ID!) {{ patchTraceAnnotations(input: [{{annotationId: $id, label: \"incorrect\"}}]) {{ traceAnnotations {{ {fields} }} }} }}"
+    );
+    let delete = "mutation($id: ID!) { deleteTraceAnnotations(input: {annotationIds: [$id]}) { traceAnnotations { id } } }";
+    let read = format!("query($id: ID!) {{ node(id: $id) {{ ... on TraceAnnotation {{ {fields} }} }} }}");
+    for who in [&gus, &admin] {
+        let (refused, _) = gql(&app, who, &patch, json!({"id": id})).await;
+        assert_eq!(error(&refused), "At least one trace annotation is not associated with the current user.");
+        let (unchanged, _) = gql(&app, who, &read, json!({"id": id})).await;
+        assert_eq!(unchanged["data"]["node"], original, "anyone who reads the trace sees the annotation and its author");
+    }
+    let (refused, _) = gql(&app, &gus, delete, json!({"id": id})).await;
+    assert_eq!(
+        error(&refused),
+        "At least one trace annotation is not associated with the current user and the current user is not an admin."
+    );
+    let (patched, _) = gql(&app, &fay, &patch, json!({"id": id})).await;
+    assert_eq!(patched["data"]["patchTraceAnnotations"]["traceAnnotations"][0]["label"], "incorrect");
+    let (deleted, _) = gql(&app, &admin, delete, json!({"id": id})).await;
+    assert_eq!(deleted["data"]["deleteTraceAnnotations"]["traceAnnotations"][0]["id"], id.as_str(), "{deleted}");
+    let (gone, _) = gql(&app, &admin, &read, json!({"id": id})).await;
+    assert!(gone["errors"][0]["message"].as_str().is_some_and(|message| message.starts_with("no TraceAnnotation")), "{gone}");
+}
+
+#[tokio::test]
+async fn prompt_versions_record_who_wrote_them() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    create_user(&app, &admin, "fay@x.com", "fay", "MEMBER", "fay-password").await;
+    let fay = As::Cookie(session(&app, "fay@x.com", "fay-password").await);
+    let version = json!({"templateFormat": "MUSTACHE", "template": {"messages": [{"role": "USER", "content": [{"text": {"text": "hi"}}]}]},
+                         "invocationParameters": {"openai": {"temperature": 0.4}}, "modelProvider": "OPENAI", "modelName": "o1-mini"});
+    let create = "mutation($input: CreateChatPromptInput!) { createChatPrompt(input: $input) { id promptVersions { edges { node { user { id email } } } } } }";
+    let (created, _) = gql(&app, &fay, create, json!({"input": {"name": "greeting", "promptVersion": version}})).await;
+    let (fay_id, _) = gql(&app, &fay, "{ viewer { id } }", json!({})).await;
+    let prompt = &created["data"]["createChatPrompt"];
+    assert_eq!(prompt["promptVersions"]["edges"][0]["node"]["user"], json!({"id": fay_id["data"]["viewer"]["id"], "email": "fay@x.com"}));
+
+    let append = "mutation($input: CreateChatPromptVersionInput!) { createChatPromptVersion(input: $input) { promptVersions { edges { node { user { email } } } } } }";
+    let (appended, _) = gql(&app, &admin, append, json!({"input": {"promptId": prompt["id"], "promptVersion": version}})).await;
+    let authors: Vec<&Value> = appended["data"]["createChatPromptVersion"]["promptVersions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"]["user"]["email"])
+        .collect();
+    assert_eq!(authors, [&json!("admin@localhost"), &json!("fay@x.com")], "newest first, each with its own author");
+}
+
+#[tokio::test]
+async fn a_secret_is_a_node_and_only_admins_see_its_value() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    create_user(&app, &admin, "fay@x.com", "fay", "MEMBER", "fay-password").await;
+    let fay = As::Cookie(session(&app, "fay@x.com", "fay-password").await);
+    let upsert =
+        "mutation { upsertOrDeleteSecrets(input: {secrets: [{key: \"OPENAI_API_KEY\", value: \"sk-test\"}]}) { upsertedSecrets { id } } }";
+    let (refused, _) = gql(&app, &fay, upsert, json!({})).await;
+    assert_eq!(error(&refused), "Only admin can perform this action");
+    let (upserted, _) = gql(&app, &admin, upsert, json!({})).await;
+    let id = upserted["data"]["upsertOrDeleteSecrets"]["upsertedSecrets"][0]["id"].as_str().unwrap().to_string();
+
+    let read = "query($id: ID!) { node(id: $id) { id ... on Secret { key value { __typename ... on DecryptedSecret { value } } } } }";
+    let (seen, _) = gql(&app, &admin, read, json!({"id": id})).await;
+    assert_eq!((seen["data"]["node"]["id"].as_str(), seen["data"]["node"]["key"].as_str()), (Some(id.as_str()), Some("OPENAI_API_KEY")));
+    assert_eq!(seen["data"]["node"]["value"]["__typename"], "DecryptedSecret");
+    let redacted = seen["data"]["node"]["value"]["value"].as_str().unwrap();
+    assert!(redacted.contains("REDACTED") && !redacted.contains("sk-test"), "{redacted}");
+
+    let (withheld, _) = gql(&app, &fay, read, json!({"id": id})).await;
+    assert_eq!(error(&withheld), "Only admin can perform this action");
+    let (keys_only, _) = gql(&app, &fay, "{ secrets { edges { node { key } } } }", json!({})).await;
+    assert_eq!(keys_only["data"]["secrets"]["edges"][0]["node"]["key"], "OPENAI_API_KEY", "members see which keys exist");
+    let (unknown, _) = gql(&app, &admin, read, json!({"id": "U2VjcmV0Ok5PTkU="})).await;
+    assert!(error(&unknown).starts_with("no secret with id"), "{unknown}");
+}

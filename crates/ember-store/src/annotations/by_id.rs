@@ -22,26 +22,19 @@ pub struct AnnotationPatch {
 }
 
 impl Store {
-    /// A span annotation's columns, named as [`AnnotationRecord::from_row`] reads them, and its
-    /// span's rowid (`span_rowid`).
-    fn span_annotation_columns(&self) -> String {
-        format!(
-            "a.id AS id, t.span_id AS target_id, a.name AS name, a.label AS label, a.score AS score, a.explanation AS explanation, \
-             {} AS metadata, a.annotator_kind AS annotator_kind, a.identifier AS identifier, a.source AS source, \
-             a.user_id AS user_id, a.created_at AS created_at, a.updated_at AS updated_at, a.span_rowid AS span_rowid",
-            self.dialect.json_text("a.metadata")
-        )
-    }
-
-    /// A span annotation and the rowid of its span.
-    pub async fn get_span_annotation(&self, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
+    /// An annotation of `target` by id, and the rowid of what it annotates (a document's span).
+    pub async fn get_annotation(&self, target: AnnotationTarget, id: i64) -> Result<Option<(AnnotationRecord, i64)>> {
+        let (table, key, target_table, target_id) = tables(target);
         let sql = format!(
-            "SELECT {} FROM span_annotations AS a JOIN spans AS t ON t.id = a.span_rowid WHERE a.id = {}",
-            self.span_annotation_columns(),
+            "SELECT a.id AS id, t.{target_id} AS target_id, a.name AS name, a.label AS label, a.score AS score, \
+             a.explanation AS explanation, {} AS metadata, a.annotator_kind AS annotator_kind, a.identifier AS identifier, \
+             a.source AS source, a.user_id AS user_id, a.created_at AS created_at, a.updated_at AS updated_at, \
+             a.{key} AS target_rowid FROM {table} AS a JOIN {target_table} AS t ON t.id = a.{key} WHERE a.id = {}",
+            self.dialect.json_text("a.metadata"),
             self.dialect.placeholder(1)
         );
         let row = self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?;
-        row.as_ref().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get("span_rowid")?))).transpose()
+        row.as_ref().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get("target_rowid")?))).transpose()
     }
 
     /// The annotations of a span, oldest first.
@@ -68,11 +61,13 @@ impl Store {
         rows.iter().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get("document_position")?))).collect()
     }
 
-    /// Applies `patch` to a span annotation; `NotFound`, or `Conflict` when the new (name,
-    /// identifier) is taken on the span.
-    pub async fn patch_span_annotation(&self, id: i64, patch: &AnnotationPatch) -> Result<AnnotationRecord> {
-        let (mut current, _) =
-            self.get_span_annotation(id).await?.ok_or_else(|| StoreError::NotFound(format!("span annotation {id} not found")))?;
+    /// Applies `patch` to an annotation of `target`; `NotFound`, or `Conflict` when the new
+    /// (name, identifier) is taken on the annotated object.
+    pub async fn patch_annotation(&self, target: AnnotationTarget, id: i64, patch: &AnnotationPatch) -> Result<AnnotationRecord> {
+        let (mut current, _) = self
+            .get_annotation(target, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("{} annotation {id} not found", target.noun())))?;
         if let Some(name) = &patch.name {
             current.name = name.clone();
         }
@@ -95,8 +90,9 @@ impl Store {
             current.identifier = identifier.clone();
         }
         let metadata = self.dialect.json_param("$6");
+        let (table, ..) = tables(target);
         let sql = format!(
-            "UPDATE span_annotations SET name = $1, label = $2, score = $3, explanation = $4, annotator_kind = $5, metadata = {metadata}, \
+            "UPDATE {table} SET name = $1, label = $2, score = $3, explanation = $4, annotator_kind = $5, metadata = {metadata}, \
              identifier = $7, updated_at = $8 WHERE id = $9"
         );
         let values = [
@@ -114,13 +110,14 @@ impl Store {
             Ok(_) => {}
             Err(StoreError::Database(error)) if error.as_database_error().is_some_and(|e| e.is_unique_violation()) => {
                 return Err(StoreError::Conflict(format!(
-                    "the span already has an annotation named {:?} with that identifier",
+                    "the {} already has an annotation named {:?} with that identifier",
+                    target.noun(),
                     current.name
                 )));
             }
             Err(error) => return Err(error),
         }
-        Ok(self.get_span_annotation(id).await?.map(|(record, _)| record).unwrap_or(current))
+        Ok(self.get_annotation(target, id).await?.map(|(record, _)| record).unwrap_or(current))
     }
 
     /// Deletes one of a project's annotations by id; `false` when the project has none with that id.
@@ -130,18 +127,14 @@ impl Store {
         Ok(self.writer.exec().execute(Statement::new(sql, [id.into(), project_id.into()])).await? > 0)
     }
 
-    /// Deletes span annotations by id; returns those that existed.
-    pub async fn delete_span_annotations_by_id(&self, ids: &[i64]) -> Result<Vec<AnnotationRecord>> {
+    /// Deletes annotations of `target` by id; returns those that existed.
+    pub async fn delete_annotations_by_id(&self, target: AnnotationTarget, ids: &[i64]) -> Result<Vec<AnnotationRecord>> {
+        let (table, ..) = tables(target);
         let mut deleted = Vec::new();
         for id in ids {
-            if let Some((record, _)) = self.get_span_annotation(*id).await? {
-                self.writer
-                    .exec()
-                    .execute(Statement::new(
-                        format!("DELETE FROM span_annotations WHERE id = {}", self.dialect.placeholder(1)),
-                        [(*id).into()],
-                    ))
-                    .await?;
+            if let Some((record, _)) = self.get_annotation(target, *id).await? {
+                let sql = format!("DELETE FROM {table} WHERE id = {}", self.dialect.placeholder(1));
+                self.writer.exec().execute(Statement::new(sql, [(*id).into()])).await?;
                 deleted.push(record);
             }
         }

@@ -62,6 +62,8 @@ pub struct PromptVersionRecord {
     pub id: i64,
     pub prompt_id: i64,
     pub content: PromptVersionInput,
+    /// Who wrote the version (`None` without authentication, or once the user is deleted).
+    pub user_id: Option<i64>,
     pub created_at: i64,
 }
 
@@ -106,7 +108,8 @@ impl PromptVersionRecord {
         format!(
             "v.id AS id, v.prompt_id AS prompt_id, v.description AS description, v.template_type AS template_type, \
              v.template_format AS template_format, {} AS template, {} AS invocation_parameters, {} AS tools, {} AS response_format, \
-             v.model_provider AS model_provider, v.model_name AS model_name, {} AS metadata, v.created_at AS created_at",
+             v.model_provider AS model_provider, v.model_name AS model_name, {} AS metadata, v.user_id AS user_id, \
+             v.created_at AS created_at",
             dialect.json_text("v.template"),
             dialect.json_text("v.invocation_parameters"),
             dialect.json_text("v.tools"),
@@ -134,19 +137,21 @@ impl PromptVersionRecord {
                 model_name: row.get("model_name")?,
                 metadata: serde_json::from_str(&row.get::<String, _>("metadata")?)?,
             },
+            user_id: row.get("user_id")?,
             created_at: row.get("created_at")?,
         })
     }
 }
 
 impl Store {
-    /// Adds a version to the prompt named `prompt.name`, creating the prompt when there is none
-    /// (an existing prompt keeps its description and metadata, as in Phoenix), in one
-    /// transaction.
+    /// Adds a version written by `author` to the prompt named `prompt.name`, creating the prompt
+    /// when there is none (an existing prompt keeps its description and metadata, as in
+    /// Phoenix), in one transaction.
     pub async fn create_prompt_version(
         &self,
         prompt: &NewPrompt<'_>,
         version: &PromptVersionInput,
+        author: Option<i64>,
     ) -> Result<(PromptRecord, PromptVersionRecord)> {
         let d = self.dialect;
         let now = now_nanos();
@@ -166,8 +171,8 @@ impl Store {
         let prompt_id: i64 = tx.exec().fetch_one(Statement::new(insert_prompt, values)).await?.get(0)?;
         let insert_version = format!(
             "INSERT INTO prompt_versions (prompt_id, description, template_type, template_format, template, invocation_parameters, \
-             tools, response_format, model_provider, model_name, metadata, created_at) \
-             VALUES ($1, $2, $3, $4, {}, {}, {}, {}, $9, $10, {}, $12) RETURNING id",
+             tools, response_format, model_provider, model_name, metadata, created_at, user_id) \
+             VALUES ($1, $2, $3, $4, {}, {}, {}, {}, $9, $10, {}, $12, $13) RETURNING id",
             d.ordered_json_param("$5"),
             d.ordered_json_param("$6"),
             d.ordered_json_param("$7"),
@@ -187,12 +192,13 @@ impl Store {
             version.model_name.as_str().into(),
             version.metadata.to_string().into(),
             now.into(),
+            author.into(),
         ];
         let version_id: i64 = tx.exec().fetch_one(Statement::new(insert_version, values)).await?.get(0)?;
         let select_prompt = format!("SELECT {} FROM prompts AS p WHERE p.id = $1", PromptRecord::columns(d));
         let stored_prompt = PromptRecord::from_row(&tx.exec().fetch_one(Statement::new(select_prompt, [prompt_id.into()])).await?)?;
         tx.commit().await?;
-        let stored_version = PromptVersionRecord { id: version_id, prompt_id, content: version.clone(), created_at: now };
+        let stored_version = PromptVersionRecord { id: version_id, prompt_id, content: version.clone(), user_id: author, created_at: now };
         Ok((stored_prompt, stored_version))
     }
 

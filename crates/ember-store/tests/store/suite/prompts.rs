@@ -1,7 +1,7 @@
 //! The prompt hub in the store: versions added to a prompt by name, listed newest first, and
 //! tags that point at one version per prompt.
 
-use ember_store::{NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptVersionInput, Store, StoreError};
+use ember_store::{NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptVersionInput, Store, StoreError, DEFAULT_ADMIN_ID};
 use serde_json::json;
 
 fn version(model: &str, text: &str) -> PromptVersionInput {
@@ -22,19 +22,21 @@ fn version(model: &str, text: &str) -> PromptVersionInput {
 pub async fn prompt_versions_are_immutable_and_tags_point_at_one_version_per_prompt(store: Store) {
     let metadata = json!({"team": "support"});
     let new = NewPrompt { name: "qa", description: Some("answers"), metadata: &metadata, source_prompt_id: None };
-    let (prompt, first) = store.create_prompt_version(&new, &version("gpt-4o", "{{question}}")).await.unwrap();
+    let (prompt, first) = store.create_prompt_version(&new, &version("gpt-4o", "{{question}}"), Some(DEFAULT_ADMIN_ID)).await.unwrap();
+    assert_eq!(first.user_id, Some(DEFAULT_ADMIN_ID));
     assert_eq!((prompt.name.as_str(), prompt.description.as_deref(), &prompt.metadata), ("qa", Some("answers"), &metadata));
     assert_eq!(first.content, version("gpt-4o", "{{question}}"));
 
     // The same name adds a version; the prompt keeps its description and metadata.
     let other_metadata = json!({"team": "other"});
     let again = NewPrompt { name: "qa", description: Some("ignored"), metadata: &other_metadata, source_prompt_id: None };
-    let (same, second) = store.create_prompt_version(&again, &version("gpt-4o-mini", "Q: {{question}}")).await.unwrap();
+    let (same, second) = store.create_prompt_version(&again, &version("gpt-4o-mini", "Q: {{question}}"), None).await.unwrap();
     assert_eq!((same.id, same.description.as_deref(), &same.metadata), (prompt.id, Some("answers"), &metadata));
     assert!(second.id > first.id);
 
     let stored = store.get_prompt_version(first.id).await.unwrap().unwrap();
-    assert_eq!(stored, first, "a version reads back as written, JSON columns included");
+    assert_eq!(stored, first, "a version reads back as written, JSON columns and author included");
+    assert_eq!(store.get_prompt_version(second.id).await.unwrap().unwrap().user_id, None, "written without authentication");
     assert_eq!(store.latest_prompt_version(prompt.id).await.unwrap().unwrap().id, second.id);
     let page = store.list_prompt_versions(prompt.id, None, 1).await.unwrap();
     assert_eq!((page.items[0].id, page.next_cursor), (second.id, Some(first.id)));
@@ -54,7 +56,7 @@ pub async fn prompt_versions_are_immutable_and_tags_point_at_one_version_per_pro
 
     // A second prompt may use the same tag name.
     let other = NewPrompt { name: "summary", description: None, metadata: &json!({}), source_prompt_id: Some(prompt.id) };
-    let (summary, summary_version) = store.create_prompt_version(&other, &version("claude", "Summarise {{text}}")).await.unwrap();
+    let (summary, summary_version) = store.create_prompt_version(&other, &version("claude", "Summarise {{text}}"), None).await.unwrap();
     assert_eq!(summary.source_prompt_id, Some(prompt.id));
     store.set_prompt_version_tag(summary_version.id, "production", None).await.unwrap();
     assert_eq!(store.prompt_version_by_tag(prompt.id, "production").await.unwrap().unwrap().id, second.id);
@@ -89,7 +91,7 @@ pub async fn prompt_versions_are_immutable_and_tags_point_at_one_version_per_pro
     let mut ordered = version("gpt-4o", "x");
     ordered.template = json!({"type": "chat", "messages": [{"role": "tool", "content": [
         {"type": "tool_result", "tool_call_id": "c1", "tool_result": {"temp_c": 21, "sky": "clear"}}]}]});
-    let (_, ordered_version) = store.create_prompt_version(&new, &ordered).await.unwrap();
+    let (_, ordered_version) = store.create_prompt_version(&new, &ordered, None).await.unwrap();
     let read_back = store.get_prompt_version(ordered_version.id).await.unwrap().unwrap();
     assert_eq!(read_back.content.template.to_string(), ordered.template.to_string());
 }
@@ -99,7 +101,7 @@ pub async fn prompt_labels_apply_to_prompts_and_filter_their_list(store: Store) 
     let mut ids = Vec::new();
     for name in ["test-one", "another", "test-another", "plain"] {
         let new = NewPrompt { name, description: None, metadata: &empty, source_prompt_id: None };
-        ids.push(store.create_prompt_version(&new, &version("gpt-4o", "hi")).await.unwrap().0.id);
+        ids.push(store.create_prompt_version(&new, &version("gpt-4o", "hi"), None).await.unwrap().0.id);
     }
     let red = store.create_prompt_label("red", Some("hot"), "#FF0000").await.unwrap();
     let green = store.create_prompt_label("green", None, "#00ff00").await.unwrap();
