@@ -15,6 +15,9 @@ mod csrf;
 mod error;
 #[cfg(feature = "graphql")]
 mod graphql;
+/// Who may run each GraphQL root field (for the role matrix).
+#[cfg(feature = "graphql")]
+pub use graphql::access as graphql_access;
 mod grpc;
 mod legacy_evaluations;
 mod listener;

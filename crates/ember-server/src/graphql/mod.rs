@@ -3,6 +3,7 @@
 //! datasets, experiments, prompts, secrets and users in their own modules — and Arize AX's
 //! `updateAnnotations` (see `ax`). No GraphiQL page: it would load its assets from a CDN.
 
+pub mod access;
 mod annotation_mutations;
 mod annotations;
 mod authors;
@@ -91,10 +92,31 @@ pub async fn get_handler(
     execute(state, caller, &schema, request).await
 }
 
+/// Runs a request once it passes the size limits and the caller may run its root fields (a
+/// document that does not parse is left to the schema, which explains the syntax error).
 async fn execute(state: AppState, caller: Caller, schema: &EmberSchema, request: async_graphql::Request) -> Response {
-    if let Some(reason) = limits::refuse(&request.query) {
+    let too_big = |reason: String| {
         let refused = async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(reason, None)]);
-        return (StatusCode::BAD_REQUEST, axum::Json(refused)).into_response();
+        (StatusCode::BAD_REQUEST, axum::Json(refused)).into_response()
+    };
+    if let Some(reason) = limits::refuse_text(&request.query) {
+        return too_big(reason);
+    }
+    if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
+        if let Some(reason) = limits::refuse(&document) {
+            return too_big(reason);
+        }
+        if let Err(refusal) = access::check(&document, request.operation_name.as_deref(), &caller) {
+            let error = graphql_error(refusal);
+            let error = async_graphql::ServerError {
+                message: error.message,
+                source: None,
+                locations: Vec::new(),
+                path: Vec::new(),
+                extensions: error.extensions,
+            };
+            return axum::Json(async_graphql::Response::from_errors(vec![error])).into_response();
+        }
     }
     let authors = authors::AuthorLoader::for_request(state.services.clone(), caller.clone());
     let request = request.data(state.services).data(caller).data(state.cookies).data(authors);

@@ -302,19 +302,19 @@ async fn system_keys_are_for_admins_and_the_admin_secret_acts_as_the_system() {
 }
 
 /// The principals of the matrix.
-struct Principals {
-    anonymous: As,
-    bad_token: As,
-    expired: As,
-    revoked: As,
-    viewer: As,
-    member: As,
-    admin: As,
-    system: As,
-    system_key: As,
+pub(crate) struct Principals {
+    pub(crate) anonymous: As,
+    pub(crate) bad_token: As,
+    pub(crate) expired: As,
+    pub(crate) revoked: As,
+    pub(crate) viewer: As,
+    pub(crate) member: As,
+    pub(crate) admin: As,
+    pub(crate) system: As,
+    pub(crate) system_key: As,
 }
 
-async fn principals(app: &TestApp) -> Principals {
+pub(crate) async fn principals(app: &TestApp) -> Principals {
     let admin_session = As::Cookie(session(app, "admin@localhost", "admin").await);
     create_user(app, &admin_session, "viewer@x.com", "viewer", "VIEWER", "viewer-pass").await;
     create_user(app, &admin_session, "member@x.com", "member", "MEMBER", "member-pass").await;

@@ -4,6 +4,7 @@ mod annotation_configs;
 mod annotations;
 mod auth;
 mod auth_graphql;
+mod auth_graphql_matrix;
 mod common;
 mod dataset_exports;
 mod dataset_labels;
