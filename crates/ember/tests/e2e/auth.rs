@@ -30,8 +30,10 @@ async fn sign_in(ember: &Ember, email: &str, password: &str) -> String {
 
 async fn post(ember: &Ember, path: &str, bearer: &str, body: Value) -> Value {
     let response = ember.client.post(format!("{}{path}", ember.http)).bearer_auth(bearer).json(&body).send().await.unwrap();
-    assert!(response.status().is_success(), "POST {path}: {}", response.status());
-    response.json().await.unwrap()
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "POST {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
 }
 
 fn with_key<T>(message: T, key: &str) -> tonic::Request<T> {
@@ -158,4 +160,95 @@ async fn one_client_may_not_hammer_the_sign_in_routes_unless_the_limit_is_off() 
         assert_eq!(ember.client.get(format!("{}/healthz", ember.http)).send().await.unwrap().status(), 200);
         ember.terminate().await;
     }
+}
+
+/// OTLP over gRPC and over HTTP × every kind of caller: no valid credential is UNAUTHENTICATED
+/// (401), a VIEWER or a key scoped to another project PERMISSION_DENIED (403), every other caller
+/// commits its spans — and exactly those spans are stored.
+#[tokio::test]
+async fn otlp_over_grpc_and_http_answers_every_kind_of_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PHOENIX_ENABLE_AUTH", "true"),
+        ("PHOENIX_SECRET", SECRET),
+        ("PHOENIX_ADMIN_SECRET", ADMIN_SECRET),
+        ("PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD", ADMIN_PASSWORD),
+    ];
+    let ember = Ember::start(dir.path(), &env).await;
+    let mut grpc = TraceServiceClient::connect(ember.grpc.clone()).await.unwrap();
+    // One span each (a span id names one span, wherever it is sent again).
+    for (project, id) in [("guarded", 200), ("other", 201)] {
+        let export = with_key(request(Some(project), vec![span(id, id, None, "LLM")]), ADMIN_SECRET);
+        grpc.export(export).await.expect("the admin secret writes");
+    }
+    let admin = sign_in(&ember, "admin@localhost", ADMIN_PASSWORD).await;
+    for (email, role) in [("viewer@x.com", "VIEWER"), ("member@x.com", "MEMBER")] {
+        let user = json!({"user": {"email": email, "username": role, "role": role, "auth_method": "LOCAL", "password": VIEWER_PASSWORD}});
+        post(&ember, "/v1/users", &admin, user).await;
+    }
+    let (viewer, member) = (sign_in(&ember, "viewer@x.com", VIEWER_PASSWORD).await, sign_in(&ember, "member@x.com", VIEWER_PASSWORD).await);
+    let key = |session: String, data: Value| {
+        let ember = &ember;
+        async move { post(ember, "/v1/user/api_keys", &session, json!({"data": data})).await["data"].clone() }
+    };
+    let viewer_key = key(viewer.clone(), json!({"name": "v"})).await["key"].as_str().unwrap().to_string();
+    let member_key = key(member.clone(), json!({"name": "m"})).await["key"].as_str().unwrap().to_string();
+    let admin_key = key(admin.clone(), json!({"name": "a"})).await["key"].as_str().unwrap().to_string();
+    let scoped = key(member.clone(), json!({"name": "s", "project": "guarded"})).await["key"].as_str().unwrap().to_string();
+    let elsewhere = key(member.clone(), json!({"name": "e", "project": "other"})).await["key"].as_str().unwrap().to_string();
+    let ingest_only =
+        key(member.clone(), json!({"name": "i", "project": "guarded", "ingest_only": true})).await["key"].as_str().unwrap().to_string();
+    let revoked = key(member.clone(), json!({"name": "r"})).await;
+    let revoked_id = revoked["id"].as_str().unwrap();
+    let deleted = ember.client.delete(format!("{}/v1/user/api_keys/{revoked_id}", ember.http)).bearer_auth(&member).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    let system_key = post(&ember, "/v1/system/api_keys", ADMIN_SECRET, json!({"data": {"name": "collector"}})).await["data"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    use prost::Message;
+    use tonic::Code;
+    let callers: [(&str, Option<&str>, Code, u16); 12] = [
+        ("no key", None, Code::Unauthenticated, 401),
+        ("a bad key", Some("not-a-key"), Code::Unauthenticated, 401),
+        ("a revoked key", Some(revoked["key"].as_str().unwrap()), Code::Unauthenticated, 401),
+        ("a viewer's key", Some(&viewer_key), Code::PermissionDenied, 403),
+        ("a key for another project", Some(&elsewhere), Code::PermissionDenied, 403),
+        ("a member's key", Some(&member_key), Code::Ok, 200),
+        ("a member's session", Some(&member), Code::Ok, 200),
+        ("an admin's key", Some(&admin_key), Code::Ok, 200),
+        ("a system key", Some(&system_key), Code::Ok, 200),
+        ("the admin secret", Some(ADMIN_SECRET), Code::Ok, 200),
+        ("a key for this project", Some(&scoped), Code::Ok, 200),
+        ("an ingest-only key for this project", Some(&ingest_only), Code::Ok, 200),
+    ];
+    let mut committed = 0;
+    for (index, (caller, bearer, code, status)) in callers.iter().enumerate() {
+        // Distinct span ids per send, so that every accepted export adds a span.
+        let (grpc_span, http_span) = (span(1, 2 * index as u8, None, "LLM"), span(1, 2 * index as u8 + 1, None, "LLM"));
+        let message = request(Some("guarded"), vec![grpc_span]);
+        let answer = match bearer {
+            Some(bearer) => grpc.export(with_key(message, bearer)).await,
+            None => grpc.export(message).await,
+        };
+        assert_eq!(answer.map(|_| Code::Ok).unwrap_or_else(|status| status.code()), *code, "gRPC with {caller}");
+        let builder = ember
+            .client
+            .post(format!("{}/v1/traces", ember.http))
+            .header("content-type", "application/x-protobuf")
+            .body(request(Some("guarded"), vec![http_span]).encode_to_vec());
+        let builder = match bearer {
+            Some(bearer) => builder.bearer_auth(bearer),
+            None => builder,
+        };
+        assert_eq!(builder.send().await.unwrap().status().as_u16(), *status, "HTTP with {caller}");
+        if *code == Code::Ok {
+            committed += 2;
+        }
+    }
+    let spans = ember.client.get(format!("{}/v1/projects/guarded/spans?limit=1000", ember.http)).bearer_auth(&admin).send().await.unwrap();
+    let stored = spans.json::<Value>().await.unwrap()["data"].as_array().unwrap().len();
+    assert_eq!(stored, committed + 1, "the accepted exports, and nothing from the refused ones");
+    ember.terminate().await;
 }
