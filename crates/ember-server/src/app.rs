@@ -36,36 +36,36 @@ pub enum Access {
 }
 
 /// A method of a route, its handler and the access it needs.
-struct On {
+pub(crate) struct On {
     method: Method,
     handler: MethodRouter<AppState>,
     access: Access,
 }
 
 impl On {
-    fn access(mut self, access: Access) -> On {
+    pub(crate) fn access(mut self, access: Access) -> On {
         self.access = access;
         self
     }
 }
 
-fn on_get<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+pub(crate) fn on_get<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
     On { method: Method::GET, handler: get(handler), access: Access::SignedIn }
 }
 
-fn on_post<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+pub(crate) fn on_post<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
     On { method: Method::POST, handler: post(handler), access: Access::Write }
 }
 
-fn on_put<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+pub(crate) fn on_put<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
     On { method: Method::PUT, handler: put(handler), access: Access::Write }
 }
 
-fn on_patch<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+pub(crate) fn on_patch<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
     On { method: Method::PATCH, handler: patch(handler), access: Access::Write }
 }
 
-fn on_delete<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
+pub(crate) fn on_delete<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {
     On { method: Method::DELETE, handler: delete(handler), access: Access::Write }
 }
 
@@ -77,19 +77,30 @@ pub struct RouteEntry {
     pub access: Access,
 }
 
-/// The API's routes and, beside them, which path serves which methods with which access.
+/// How a transport answers a caller who lacks a route's access (the API with a status and text,
+/// the web UI with a page).
+pub(crate) type Refusal = fn(ember_service::ServiceError) -> Response;
+
+/// Routes and, beside them, which path serves which methods with which access (the API's, and
+/// the web UI's pages and forms).
 pub struct RouteTable {
     router: Router<AppState>,
     routes: Vec<RouteEntry>,
+    refusal: Refusal,
 }
 
 impl RouteTable {
-    fn route(mut self, path: &'static str, methods: impl IntoIterator<Item = On>) -> Self {
+    pub(crate) fn new(refusal: Refusal) -> Self {
+        RouteTable { router: Router::new(), routes: Vec::new(), refusal }
+    }
+
+    pub(crate) fn route(mut self, path: &'static str, methods: impl IntoIterator<Item = On>) -> Self {
         let mut handlers: Option<MethodRouter<AppState>> = None;
+        let refusal = self.refusal;
         for On { method, handler, access } in methods {
             self.routes.push(RouteEntry { path, method, access });
-            let handler =
-                handler.route_layer(middleware::from_fn(move |request, next| crate::authentication::require(access, request, next)));
+            let handler = handler
+                .route_layer(middleware::from_fn(move |request, next| crate::authentication::require(access, refusal, request, next)));
             handlers = Some(match handlers {
                 Some(merged) => merged.merge(handler),
                 None => handler,
@@ -101,16 +112,20 @@ impl RouteTable {
         self
     }
 
-    /// Every route the API serves.
+    /// Every route of the table.
     pub fn routes(&self) -> &[RouteEntry] {
         &self.routes
+    }
+
+    pub(crate) fn into_router(self) -> Router<AppState> {
+        self.router
     }
 }
 
 /// Every API route (Phoenix REST v1, OTLP/HTTP, GraphQL, health), without state. Upload forms
 /// are spooled to disk, so they may be larger than other bodies (`upload_limit`).
 pub fn api_routes(upload_limit: usize) -> RouteTable {
-    let table = RouteTable { router: Router::new(), routes: Vec::new() };
+    let table = RouteTable::new(|error| crate::error::ApiError::from(error).into_response());
     #[cfg(feature = "graphql")]
     let table = table.route(
         "/graphql",
@@ -251,7 +266,7 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
 pub fn app(state: AppState) -> Router {
     let body_limit = state.max_body_bytes;
     let upload_limit = usize::try_from(state.max_upload_bytes).unwrap_or(usize::MAX);
-    let router = api_routes(upload_limit).router;
+    let router = api_routes(upload_limit).into_router();
     #[cfg(feature = "graphql")]
     let router = router.layer(axum::Extension(crate::graphql::schema()));
     #[cfg(feature = "ui")]

@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ember_service::auth::Presented;
 use ember_service::{Caller, ServiceError};
 
@@ -78,8 +78,8 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     next.run(request).await
 }
 
-/// Route middleware: the caller must have `access`.
-pub async fn require(access: Access, request: Request, next: Next) -> Response {
+/// Route middleware: the caller must have `access`; `refusal` answers one who has not.
+pub(crate) async fn require(access: Access, refusal: crate::app::Refusal, request: Request, next: Next) -> Response {
     if access != Access::Public {
         let checked = match request.extensions().get::<Authentication>() {
             Some(Authentication(Ok(caller))) => match access {
@@ -91,7 +91,7 @@ pub async fn require(access: Access, request: Request, next: Next) -> Response {
             None => Err(ServiceError::internal("a route ran without the authentication middleware")),
         };
         if let Err(error) = checked {
-            return ApiError::from(error).into_response();
+            return refusal(error);
         }
     }
     next.run(request).await

@@ -41,6 +41,9 @@ mod tls_legacy_pem;
 mod transport_errors;
 #[cfg(feature = "ui")]
 mod ui;
+/// The web UI's pages and forms with their access (for the role matrix).
+#[cfg(feature = "ui")]
+pub use ui::ui_routes;
 mod untrusted;
 mod wire;
 

@@ -25,10 +25,10 @@ mod trace;
 mod window;
 
 use axum::http::{header, HeaderValue};
-use axum::response::{Redirect, Response};
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{middleware, Router};
 
+use crate::app::{on_get, on_post, Access, RouteTable};
 use crate::AppState;
 
 /// Scripts, styles, images and requests only from this server; style attributes are allowed
@@ -36,51 +36,58 @@ use crate::AppState;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The UI's routes, to merge into the application router.
+/// The UI's pages and forms with the access each needs (a form that writes is for MEMBERs and
+/// up, administration for admins), as the API's route table states it; a caller without it
+/// gets the refusal as a page.
+pub fn ui_routes() -> RouteTable {
+    RouteTable::new(|error| error::UiError::from(error).into_response())
+        .route("/", [on_get(|| async { Redirect::to("/projects") })])
+        .route("/ui/assets/{name}", [on_get(assets::serve).access(Access::Public)])
+        .route("/login", [on_get(account::login_page).access(Access::Public), on_post(account::login).access(Access::Public)])
+        .route("/projects", [on_get(projects::page), on_post(projects::create)])
+        .route("/projects/{project_id}", [on_get(project::page)])
+        .route("/projects/{project_id}/delete", [on_post(projects::delete).access(Access::Admin)])
+        .route("/projects/{project_id}/traces", [on_get(redirects::project_traces)])
+        .route("/projects/{project_id}/spans", [on_get(redirects::project_spans)])
+        .route("/projects/{project_id}/sessions", [on_get(redirects::project_sessions)])
+        .route("/projects/{project_id}/traces/{trace_id}", [on_get(trace::page)])
+        .route("/projects/{project_id}/annotations", [on_post(annotate::save)])
+        .route("/projects/{project_id}/annotations/delete", [on_post(annotate::delete)])
+        .route("/projects/{project_id}/sessions/{session_rowid}", [on_get(session::page)])
+        .route("/projects/{project_id}/dataset-examples", [on_post(datasets::from_spans)])
+        .route("/projects/{project_id}/access", [on_get(access::page).access(Access::Admin)])
+        .route("/projects/{project_id}/access/restricted", [on_post(access::set_restricted).access(Access::Admin)])
+        .route("/projects/{project_id}/access/grants", [on_post(access::grant).access(Access::Admin)])
+        .route("/projects/{project_id}/access/grants/{index}/delete", [on_post(access::revoke).access(Access::Admin)])
+        .route("/datasets", [on_get(datasets::list)])
+        .route("/datasets/{dataset_id}", [on_get(datasets::page)])
+        .route("/datasets/{dataset_id}/experiments", [on_get(redirects::dataset_experiments)])
+        .route("/datasets/{dataset_id}/compare", [on_get(experiments::compare)])
+        .route("/prompts", [on_get(prompts::list)])
+        .route("/prompts/{prompt_id}", [on_get(prompts::page)])
+        .route("/redirects/spans/{span_id}", [on_get(redirects::span)])
+        .route("/redirects/traces/{trace_id}", [on_get(redirects::trace)])
+        .route("/redirects/sessions/{session_id}", [on_get(redirects::session)])
+        .route("/settings", [on_get(settings::page)])
+        .route("/settings/annotation-configs", [on_post(settings::create)])
+        .route("/settings/annotation-configs/{config_id}", [on_post(settings::update)])
+        .route("/settings/annotation-configs/{config_id}/delete", [on_post(settings::delete)])
+        // Every signed-in user keeps their own password and keys.
+        .route("/account", [on_get(account::account)])
+        .route("/account/password", [on_post(account::change_password).access(Access::SignedIn)])
+        .route("/account/api-keys", [on_post(account::create_key).access(Access::SignedIn)])
+        .route("/account/api-keys/{key_id}/delete", [on_post(account::delete_key).access(Access::SignedIn)])
+        .route("/users", [on_get(account::users).access(Access::Admin), on_post(account::create_user).access(Access::Admin)])
+        .route("/users/{user_id}/delete", [on_post(account::delete_user).access(Access::Admin)])
+        .route("/users/system-api-keys", [on_post(account::create_system_key).access(Access::Admin)])
+        .route("/users/system-api-keys/{key_id}/delete", [on_post(account::delete_system_key).access(Access::Admin)])
+        .route("/audit", [on_get(access::audit).access(Access::Admin)])
+}
+
+/// The UI's routes, to merge into the application router: a page asked for without a session
+/// sends the browser to sign in first (see `guard`).
 pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/projects") }))
-        .route("/ui/assets/{name}", get(assets::serve))
-        .route("/projects", get(projects::page).post(projects::create))
-        .route("/projects/{project_id}", get(project::page))
-        .route("/projects/{project_id}/delete", post(projects::delete))
-        .route("/projects/{project_id}/traces", get(redirects::project_traces))
-        .route("/projects/{project_id}/spans", get(redirects::project_spans))
-        .route("/projects/{project_id}/sessions", get(redirects::project_sessions))
-        .route("/projects/{project_id}/traces/{trace_id}", get(trace::page))
-        .route("/projects/{project_id}/annotations", post(annotate::save))
-        .route("/projects/{project_id}/annotations/delete", post(annotate::delete))
-        .route("/projects/{project_id}/sessions/{session_rowid}", get(session::page))
-        .route("/projects/{project_id}/dataset-examples", post(datasets::from_spans))
-        .route("/datasets", get(datasets::list))
-        .route("/datasets/{dataset_id}", get(datasets::page))
-        .route("/datasets/{dataset_id}/experiments", get(redirects::dataset_experiments))
-        .route("/datasets/{dataset_id}/compare", get(experiments::compare))
-        .route("/prompts", get(prompts::list))
-        .route("/prompts/{prompt_id}", get(prompts::page))
-        .route("/redirects/spans/{span_id}", get(redirects::span))
-        .route("/redirects/traces/{trace_id}", get(redirects::trace))
-        .route("/redirects/sessions/{session_id}", get(redirects::session))
-        .route("/settings", get(settings::page))
-        .route("/settings/annotation-configs", post(settings::create))
-        .route("/settings/annotation-configs/{config_id}", post(settings::update))
-        .route("/settings/annotation-configs/{config_id}/delete", post(settings::delete))
-        .route("/login", get(account::login_page).post(account::login))
-        .route("/account", get(account::account))
-        .route("/account/password", post(account::change_password))
-        .route("/account/api-keys", post(account::create_key))
-        .route("/account/api-keys/{key_id}/delete", post(account::delete_key))
-        .route("/users", get(account::users).post(account::create_user))
-        .route("/users/{user_id}/delete", post(account::delete_user))
-        .route("/users/system-api-keys", post(account::create_system_key))
-        .route("/users/system-api-keys/{key_id}/delete", post(account::delete_system_key))
-        .route("/projects/{project_id}/access", get(access::page))
-        .route("/projects/{project_id}/access/restricted", post(access::set_restricted))
-        .route("/projects/{project_id}/access/grants", post(access::grant))
-        .route("/projects/{project_id}/access/grants/{index}/delete", post(access::revoke))
-        .route("/audit", get(access::audit))
-        .layer(middleware::from_fn_with_state(state, guard::guard_page))
-        .layer(middleware::map_response(page_headers))
+    ui_routes().into_router().layer(middleware::from_fn_with_state(state, guard::guard_page)).layer(middleware::map_response(page_headers))
 }
 
 /// `path` with `key=message` added to its query (a notice or an error for the page to show).
@@ -96,7 +103,6 @@ pub(crate) fn redirect_with(path: &str, key: &str, message: &str) -> Redirect {
 
 /// The not-found page, for paths no route serves.
 pub(crate) fn not_found_page() -> Response {
-    use axum::response::IntoResponse;
     with_page_headers(error::UiError::not_found("There is no page here.").into_response())
 }
 

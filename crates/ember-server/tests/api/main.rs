@@ -5,6 +5,7 @@ mod annotations;
 mod auth;
 mod auth_graphql;
 mod auth_graphql_matrix;
+mod auth_ui_matrix;
 mod common;
 mod dataset_exports;
 mod dataset_labels;
