@@ -2,8 +2,9 @@
 //! mutation, stated once here as the route table states them per route ([`Access`]). A request
 //! is refused before it runs when the caller lacks the access of any root field its operation
 //! selects, so a refusal never depends on the arguments (the services check again: this is the
-//! outer gate, not the rule's only place). A field missing from the table is for admins only;
-//! the role matrix test checks the table against the schema's own list of fields.
+//! outer gate, not the rule's only place). The role matrix test checks that the table names
+//! exactly the schema's root fields, so a name missing here is one the schema does not have: it
+//! passes to the schema, which says the field is unknown (a typo is not a permission problem).
 
 use std::collections::HashSet;
 
@@ -63,17 +64,15 @@ pub const MUTATIONS: &[(&str, Access)] = &[
     ("deleteSystemApiKey", Access::Admin),
 ];
 
-/// The access a root field needs; introspection is for anyone signed in.
+/// The access a root field needs; introspection, and names the schema does not have, need a
+/// signed-in caller only.
 pub fn access_of(operation: OperationType, field: &str) -> Access {
-    if field.starts_with("__") {
-        return Access::SignedIn;
-    }
     let table = match operation {
         OperationType::Query => QUERIES,
         OperationType::Mutation => MUTATIONS,
         OperationType::Subscription => &[],
     };
-    table.iter().find(|(name, _)| *name == field).map_or(Access::Admin, |(_, access)| *access)
+    table.iter().find(|(name, _)| *name == field).map_or(Access::SignedIn, |(_, access)| *access)
 }
 
 /// Refuses the request when the caller may not run one of the root fields of the operation it

@@ -211,4 +211,9 @@ async fn a_refused_field_refuses_the_whole_operation_however_it_is_reached() {
     assert_eq!(read.json()["data"]["viewer"]["username"], "viewer");
     let write = send(&app, Method::POST, "/graphql", &who.viewer, Some(&json!({"query": document, "operationName": "Write"}))).await;
     assert_eq!(write.json()["errors"][0]["message"], "Viewers cannot perform this action.");
+
+    // A field the schema does not have is reported as unknown, not as a permission problem.
+    let typo = send(&app, Method::POST, "/graphql", &who.viewer, Some(&json!({"query": "mutation { createUsr { __typename } }"}))).await;
+    let message = typo.json()["errors"][0]["message"].as_str().unwrap().to_string();
+    assert!(message.starts_with("Unknown field \"createUsr\""), "{message}");
 }
