@@ -80,10 +80,20 @@ struct Args {
     /// instead of a temporary one, e.g. to study query plans afterwards.
     #[arg(long)]
     keep_data: Option<PathBuf>,
-    /// Run with authentication on (`PHOENIX_ENABLE_AUTH`): every request carries a system API
-    /// key, so the figures include checking it.
+    /// Run with authentication on (`PHOENIX_ENABLE_AUTH`): every request carries an API key
+    /// (see `--auth-as`), so the figures include checking it.
     #[arg(long)]
     auth: bool,
+    /// Whose key the requests carry with `--auth`: a system key (which reaches every project
+    /// without a lookup), or a MEMBER's (whose project rights are looked up per request).
+    #[arg(long, value_enum, default_value_t = KeyOwner::System)]
+    auth_as: KeyOwner,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum KeyOwner {
+    System,
+    Member,
 }
 
 /// The secrets of a run with `--auth`.
@@ -100,6 +110,37 @@ async fn system_key(http: &str) -> anyhow::Result<String> {
         .await?;
     if !response.status().is_success() {
         bail!("creating a system API key answered {}", response.status());
+    }
+    let created: serde_json::Value = response.json().await?;
+    created["data"]["key"].as_str().map(str::to_string).ok_or_else(|| anyhow::anyhow!("no key in {created}"))
+}
+
+/// A MEMBER's API key: the user is made with the admin secret, signs in and makes the key.
+async fn member_key(http: &str) -> anyhow::Result<String> {
+    let client = reqwest::Client::new();
+    let password = "bench-member-password-1";
+    let user = serde_json::json!({"user": {"email": "member@bench", "username": "member", "role": "MEMBER", "auth_method": "LOCAL", "password": password}});
+    let created = client.post(format!("{http}/v1/users")).bearer_auth(BENCH_ADMIN_SECRET).json(&user).send().await?;
+    if !created.status().is_success() {
+        bail!("creating a member answered {}", created.status());
+    }
+    let login =
+        client.post(format!("{http}/auth/login")).json(&serde_json::json!({"email": "member@bench", "password": password})).send().await?;
+    let token = login
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next()?.strip_prefix("phoenix-access-token=").map(str::to_string))
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("signing in answered {} without an access token", login.status()))?;
+    let response = client
+        .post(format!("{http}/v1/user/api_keys"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"data": {"name": "bench"}}))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("creating the member's API key answered {}", response.status());
     }
     let created: serde_json::Value = response.json().await?;
     created["data"]["key"].as_str().map(str::to_string).ok_or_else(|| anyhow::anyhow!("no key in {created}"))
@@ -182,9 +223,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let mut headers = reqwest::header::HeaderMap::new();
     if args.auth {
-        let key = system_key(&replicas[0].http).await?;
+        let key = match args.auth_as {
+            KeyOwner::System => system_key(&replicas[0].http).await?,
+            KeyOwner::Member => member_key(&replicas[0].http).await?,
+        };
         headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse()?);
-        println!("authentication on: every request carries a system API key");
+        let owner = if args.auth_as == KeyOwner::System { "a system" } else { "a MEMBER's" };
+        println!("authentication on: every request carries {owner} API key");
     }
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).default_headers(headers).build()?;
     let requests = Arc::new(requests);
