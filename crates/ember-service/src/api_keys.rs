@@ -29,6 +29,17 @@ pub struct ApiKeyInput {
     pub project: Option<String>,
     /// The key may only send spans.
     pub ingest_only: bool,
+    /// Whether an expiry already past is refused.
+    pub past_expiry: PastExpiry,
+}
+
+/// What an expiry already past means. Phoenix's REST API refuses it; its GraphQL API makes the
+/// key anyway (expired from the start, so it never authenticates) and Phoenix's own tests rely on
+/// that to make expired keys. Each transport keeps the contract of the Phoenix API it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PastExpiry {
+    Refused,
+    Allowed,
 }
 
 /// A new key: its stored facts and the key itself (shown this once).
@@ -164,7 +175,7 @@ impl ApiKeys<'_> {
             return Err(ServiceError::invalid("Name cannot be empty"));
         }
         crate::limits::check_name("name", "name", name)?;
-        if input.expires_at.is_some_and(|expires_at| expires_at <= now_nanos()) {
+        if input.past_expiry == PastExpiry::Refused && input.expires_at.is_some_and(|expires_at| expires_at <= now_nanos()) {
             return Err(ServiceError::invalid("Expiration time must be in the future"));
         }
         // A key is scoped to a project its creator may reach; the scope never adds to the owner's rights.

@@ -10,7 +10,7 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID
 use ember_core::time::{format_nanos, parse_timestamp};
 use ember_core::ClassifiedError;
 use ember_core::{ErrorCode, GlobalId, GlobalType};
-use ember_service::api_keys::{ApiKeyInput, CreatedApiKey, SYSTEM_KEYS_ELSEWHERE};
+use ember_service::api_keys::{ApiKeyInput, CreatedApiKey, PastExpiry, SYSTEM_KEYS_ELSEWHERE};
 use ember_service::users::{SignIn, UserInput, UserPatch, ViewerPatch};
 use ember_service::ServiceError;
 use ember_store::{ApiKeyRecord, UserRecord};
@@ -287,7 +287,14 @@ fn key_input(input: CreateApiKeyInput) -> Result<ApiKeyInput> {
         ),
         None => None,
     };
-    Ok(ApiKeyInput { name: input.name, description: input.description, expires_at, project: None, ingest_only: false })
+    Ok(ApiKeyInput {
+        name: input.name,
+        description: input.description,
+        expires_at,
+        project: None,
+        ingest_only: false,
+        past_expiry: PastExpiry::Allowed,
+    })
 }
 
 /// Phoenix's GraphQL answers every key a caller may not revoke, a system caller's personal-key

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ember_core::{GlobalId, GlobalType};
-use ember_service::api_keys::{ApiKeyInput, CreatedApiKey};
+use ember_service::api_keys::{ApiKeyInput, CreatedApiKey, PastExpiry};
 use ember_store::ApiKeyRecord;
 use ember_wire::{self as w, Data};
 use serde::Deserialize;
@@ -28,7 +28,14 @@ pub struct CreateBody {
 fn input(body: CreateBody) -> ApiResult<ApiKeyInput> {
     let data = body.data;
     let expires_at = data.expires_at.as_deref().map(|text| timestamp_field("expires_at", text)).transpose()?;
-    Ok(ApiKeyInput { name: data.name, description: data.description, expires_at, project: data.project, ingest_only: data.ingest_only })
+    Ok(ApiKeyInput {
+        name: data.name,
+        description: data.description,
+        expires_at,
+        project: data.project,
+        ingest_only: data.ingest_only,
+        past_expiry: PastExpiry::Refused,
+    })
 }
 
 fn created(key: CreatedApiKey, global_type: GlobalType) -> (StatusCode, Json<Data<w::CreatedApiKey>>) {

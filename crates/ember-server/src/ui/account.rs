@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use ember_core::time::{format_nanos, parse_timestamp};
 use ember_core::ClassifiedError;
 use ember_core::{GlobalId, GlobalType};
-use ember_service::api_keys::ApiKeyInput;
+use ember_service::api_keys::{ApiKeyInput, PastExpiry};
 use ember_service::users::{SignIn, UserInput};
 use ember_service::{Caller, Role, ServiceError};
 use maud::{html, Markup};
@@ -233,7 +233,14 @@ fn key_input(form: KeyForm) -> Result<ApiKeyInput, String> {
     };
     let description = Some(form.description.trim().to_string()).filter(|text| !text.is_empty());
     let project = Some(form.project.trim().to_string()).filter(|name| !name.is_empty());
-    Ok(ApiKeyInput { name: form.name, description, expires_at, project, ingest_only: form.ingest_only.is_some() })
+    Ok(ApiKeyInput {
+        name: form.name,
+        description,
+        expires_at,
+        project,
+        ingest_only: form.ingest_only.is_some(),
+        past_expiry: PastExpiry::Refused,
+    })
 }
 
 /// The new key, shown this once.

@@ -288,3 +288,24 @@ async fn a_secret_is_a_node_and_only_admins_see_its_value() {
     let (unknown, _) = gql(&app, &admin, read, json!({"id": "U2VjcmV0Ok5PTkU="})).await;
     assert!(error(&unknown).starts_with("no secret with id"), "{unknown}");
 }
+
+/// Phoenix's GraphQL makes a key whose expiry has passed (its REST API refuses one): the key is
+/// made, and refused as expired from the start.
+#[tokio::test]
+async fn graphql_makes_a_key_already_expired_which_never_authenticates() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
+    for kind in ["User", "System"] {
+        let create = format!(
+            "mutation {{ create{kind}ApiKey(input: {{name: \"late\", expiresAt: \"2001-01-01T00:00:00+00:00\"}}) {{ jwt apiKey {{ expiresAt }} }} }}"
+        );
+        let (created, _) = gql(&app, &admin, &create, json!({})).await;
+        let key = &created["data"][format!("create{kind}ApiKey")];
+        assert_eq!(key["apiKey"]["expiresAt"], "2001-01-01T00:00:00.000000+00:00", "{created}");
+        let refused = send(&app, Method::GET, "/v1/projects", &As::Bearer(key["jwt"].as_str().unwrap().to_string()), None).await;
+        assert_eq!((refused.status, refused.text()), (StatusCode::UNAUTHORIZED, "Expired token".into()), "{kind} key");
+    }
+    let rest = json!({"data": {"name": "late", "expires_at": "2001-01-01T00:00:00Z"}});
+    let past = send(&app, Method::POST, "/v1/user/api_keys", &admin, Some(&rest)).await;
+    assert_eq!((past.status, past.text()), (StatusCode::UNPROCESSABLE_ENTITY, "Expiration time must be in the future".into()));
+}
