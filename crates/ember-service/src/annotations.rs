@@ -6,7 +6,7 @@
 //! - an annotation names an existing target; a batch with one unknown target writes nothing;
 //! - listing needs target ids or identifiers, deleting needs a time window or `delete_all`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ember_core::{semconv, AnnotationSource, AnnotationTarget, AnnotatorKind};
 use ember_store::{
@@ -81,30 +81,10 @@ impl Annotations<'_> {
         let mut ids: Vec<&str> = ids.collect();
         ids.sort_unstable();
         ids.dedup();
-        let store = &self.services.store;
-        let mut projects: Vec<(i64, &str)> = Vec::new();
-        match target {
-            AnnotationTarget::Span | AnnotationTarget::Document => {
-                for record in store.spans_by_span_ids(&ids).await? {
-                    if let Some(id) = ids.iter().find(|id| **id == record.span.span_id) {
-                        projects.push((record.project_id, id));
-                    }
-                }
-            }
-            AnnotationTarget::Trace => {
-                for id in &ids {
-                    if let Some(trace) = store.get_trace(None, Some(id)).await? {
-                        projects.push((trace.project_id, id));
-                    }
-                }
-            }
-            AnnotationTarget::Session => {
-                for id in &ids {
-                    if let Some(session) = store.get_session(None, Some(id)).await? {
-                        projects.push((session.project_id, id));
-                    }
-                }
-            }
+        // The rights of each project once, however many of its targets the batch names.
+        let mut projects: BTreeMap<i64, String> = BTreeMap::new();
+        for (id, project_id) in self.services.store.projects_of_targets(target, &ids).await? {
+            projects.entry(project_id).or_insert(id);
         }
         for (project_id, id) in projects {
             let rights = self.services.project_rights(caller, project_id).await?;

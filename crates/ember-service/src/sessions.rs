@@ -1,6 +1,8 @@
 //! Sessions (the traces that share a `session.id`): lists, lookups and deletion. A session is
 //! named by its GlobalID or its `session.id`.
 
+use std::collections::HashMap;
+
 use ember_core::{GlobalId, GlobalType};
 use ember_store::{Filter, Page, Project, SessionRecord};
 
@@ -96,15 +98,25 @@ impl Sessions<'_> {
         } else {
             return Err(ServiceError::invalid("session_identifiers must be all GlobalIDs or all session_id strings, not a mix"));
         };
-        // Sessions the caller may not change are skipped like unknown ones.
+        if self.services.reaches_everything(caller) {
+            self.services.store.delete_sessions(&rowids).await?;
+            return Ok(());
+        }
+        // Sessions the caller may not change are skipped like unknown ones; each project's
+        // rights are looked up once.
         let mut writable = Vec::with_capacity(rowids.len());
-        for rowid in rowids {
-            if self.services.reaches_everything(caller) {
-                writable.push(rowid);
-            } else if let Some(session) = self.services.store.get_session(Some(rowid), None).await? {
-                if self.services.project_rights(caller, session.project_id).await?.write {
-                    writable.push(rowid);
+        let mut rights: HashMap<i64, bool> = HashMap::new();
+        for (rowid, project_id) in self.services.store.projects_of_sessions(&rowids).await? {
+            let may_write = match rights.get(&project_id) {
+                Some(known) => *known,
+                None => {
+                    let write = self.services.project_rights(caller, project_id).await?.write;
+                    rights.insert(project_id, write);
+                    write
                 }
+            };
+            if may_write {
+                writable.push(rowid);
             }
         }
         self.services.store.delete_sessions(&writable).await?;

@@ -119,6 +119,20 @@ impl Store {
         rows.iter().map(|row| row.get(0)).collect()
     }
 
+    /// The projects of the sessions with these rowids, as `(rowid, project id)` pairs (those
+    /// that exist), in a few queries however many rowids.
+    pub async fn projects_of_sessions(&self, rowids: &[i64]) -> Result<Vec<(i64, i64)>> {
+        let mut projects = Vec::with_capacity(rowids.len());
+        for chunk in rowids.chunks(500) {
+            let sql = format!("SELECT id, project_id FROM project_sessions WHERE id IN ({})", self.dialect.placeholders(1, chunk.len()));
+            let rows = self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|rowid| sea_query::Value::from(*rowid)))).await?;
+            for row in rows {
+                projects.push((row.get(0)?, row.get(1)?));
+            }
+        }
+        Ok(projects)
+    }
+
     /// Deletes sessions with their traces and spans; returns how many sessions were deleted.
     pub async fn delete_sessions(&self, rowids: &[i64]) -> Result<u64> {
         if rowids.is_empty() {

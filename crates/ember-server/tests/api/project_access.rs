@@ -6,7 +6,7 @@
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use ember_otlp::fixtures::{request, span, span_id};
+use ember_otlp::fixtures::{request, span, span_id, string_attribute, trace_id, with_attributes};
 use ember_service::AuthSettings;
 use prost::Message;
 use serde_json::{json, Value};
@@ -246,4 +246,52 @@ async fn admins_manage_access_and_read_the_audit_log_in_the_web_ui() {
     let revoked = form(&app, &format!("{page}/grants/0/delete"), &admin, &[]).await;
     assert!(location(&revoked).contains("notice="), "{}", location(&revoked));
     assert_eq!(project_names(&app, &outsider).await, ["default"]);
+}
+
+/// A batch that reaches several projects is checked project by project (each project's rights
+/// once, however many of its targets the batch names): all or nothing for annotations, and
+/// sessions the caller may not change are skipped by a bulk delete.
+#[tokio::test]
+async fn batches_across_projects_are_checked_per_project() {
+    let Setup { app, admin, outsider, reader, writer } = setup().await;
+    // Two more traces in each project, each the only trace of a session named alike in both.
+    for (project, first) in [("secret", 10u8), ("open", 20u8)] {
+        let spans: Vec<_> = (first..first + 2)
+            .map(|id| with_attributes(span(id, id, None, "LLM"), vec![string_attribute("session.id", &format!("s{}", id - first))]))
+            .collect();
+        let body = request(Some(project), spans).encode_to_vec();
+        let export = admin.apply(Request::post("/v1/traces").header(header::CONTENT_TYPE, "application/x-protobuf"));
+        assert_eq!(app.send(export.body(Body::from(body)).unwrap()).await.status, StatusCode::OK);
+    }
+    let annotations = |traces: &[u8]| {
+        let data: Vec<Value> = traces
+            .iter()
+            .map(|trace| json!({"trace_id": trace_id(*trace), "name": "q", "annotator_kind": "HUMAN", "result": {"label": "ok"}}))
+            .collect();
+        json!({"data": data})
+    };
+    let mixed = annotations(&[20, 10, 21, 11]);
+    let hidden = send(&app, Method::POST, "/v1/trace_annotations?sync=true", &outsider, Some(&mixed)).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.text());
+    let read_only = send(&app, Method::POST, "/v1/trace_annotations?sync=true", &reader, Some(&mixed)).await;
+    assert_eq!(read_only.status, StatusCode::FORBIDDEN, "{}", read_only.text());
+    let written = send(&app, Method::POST, "/v1/trace_annotations?sync=true", &writer, Some(&mixed)).await;
+    assert_eq!((written.status, written.json()["data"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{}", written.text());
+    let open_only = send(&app, Method::POST, "/v1/trace_annotations?sync=true", &outsider, Some(&annotations(&[20, 21]))).await;
+    assert_eq!(open_only.status, StatusCode::OK, "{}", open_only.text());
+
+    // The outsider's bulk delete of all four sessions (by GlobalID, as if guessed) deletes the
+    // open project's only.
+    let sessions = |project: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let listed = send(app, Method::GET, &format!("/v1/projects/{project}/sessions"), admin, None).await.json();
+            listed["data"].as_array().unwrap().iter().map(|session| session["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    let every = [sessions("open").await, sessions("secret").await].concat();
+    assert_eq!(every.len(), 4);
+    let delete = json!({"session_identifiers": every});
+    assert_eq!(send(&app, Method::POST, "/v1/sessions/delete", &outsider, Some(&delete)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!((sessions("open").await.len(), sessions("secret").await.len()), (0, 2), "the hidden project's sessions stay");
 }

@@ -37,6 +37,25 @@ impl Store {
         row.as_ref().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get("target_rowid")?))).transpose()
     }
 
+    /// The projects of the targets named by public id (OpenTelemetry span or trace id, or
+    /// `session.id`), as `(id, project id)` pairs, in a few queries however many ids: who may
+    /// annotate them is decided per project.
+    pub async fn projects_of_targets(&self, target: AnnotationTarget, ids: &[&str]) -> Result<Vec<(String, i64)>> {
+        let (_, _, target_table, target_id) = tables(target);
+        let mut projects = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {target_id}, project_id FROM {target_table} WHERE {target_id} IN ({})",
+                self.dialect.placeholders(1, chunk.len())
+            );
+            let rows = self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| sea_query::Value::from(*id)))).await?;
+            for row in rows {
+                projects.push((row.get(0)?, row.get(1)?));
+            }
+        }
+        Ok(projects)
+    }
+
     /// The annotations of a span, oldest first.
     pub async fn annotations_of_span(&self, span_rowid: i64) -> Result<Vec<AnnotationRecord>> {
         let annotations = self.annotations_of_target(AnnotationTarget::Span, span_rowid).await?;
