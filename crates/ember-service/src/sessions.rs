@@ -28,14 +28,24 @@ impl Sessions<'_> {
         Ok(self.services.store.list_sessions(project.id, condition, cursor, limit, ascending).await?)
     }
 
-    /// A session by GlobalID or `session.id`; 404 when there is none.
+    /// A session by GlobalID or `session.id` (the oldest of that name the caller may read: a
+    /// `session.id` is unique within a project only); 404 when there is none.
     pub async fn resolve(&self, caller: &Caller, identifier: &str) -> Result<SessionRecord> {
         let store = &self.services.store;
         let found = match GlobalId::decode_as(identifier, GlobalType::ProjectSession) {
-            Some(rowid) => store.get_session(Some(rowid), None).await?,
-            None => store.get_session(None, Some(identifier)).await?,
+            Some(rowid) => self.by_rowid(caller, rowid).await?,
+            None if self.services.reaches_everything(caller) => store.get_session(None, Some(identifier)).await?,
+            None => {
+                let mut readable = None;
+                for rowid in store.session_rowids_by_session_id(&[identifier]).await? {
+                    readable = self.by_rowid(caller, rowid).await?;
+                    if readable.is_some() {
+                        break;
+                    }
+                }
+                readable
+            }
         };
-        let found = self.readable(caller, found).await?;
         found.ok_or_else(|| ServiceError::not_found(format!("Session not found: {identifier}")))
     }
 
@@ -60,8 +70,9 @@ impl Sessions<'_> {
         session.ok_or_else(|| ServiceError::not_found(format!("Project {} has no session {rowid}", project.name)))
     }
 
-    /// Session rowids of GlobalIDs and `session.id`s (unknown ones are left out). The rowids
-    /// only narrow a filter over a project the caller has resolved, or are checked by the caller.
+    /// Session rowids of GlobalIDs and `session.id`s (every project's session of that name;
+    /// unknown ones are left out). The rowids only narrow a filter over a project the caller has
+    /// resolved, or are checked by the caller.
     pub async fn rowids(&self, _caller: &Caller, identifiers: &[String]) -> Result<Vec<i64>> {
         let mut rowids = Vec::new();
         let mut by_name = Vec::new();
@@ -85,8 +96,9 @@ impl Sessions<'_> {
         Ok(())
     }
 
-    /// Deletes sessions named all by GlobalID or all by `session.id` (not a mix); unknown ones
-    /// are skipped.
+    /// Deletes sessions named all by GlobalID or all by `session.id` (not a mix; a name stands
+    /// for every project's session of that name); unknown ones, and those the caller may not
+    /// change, are skipped.
     pub async fn delete_many(&self, caller: &Caller, identifiers: &[String]) -> Result<()> {
         caller.require_write()?;
         let global: Vec<Option<i64>> =

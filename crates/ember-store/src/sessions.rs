@@ -106,14 +106,14 @@ impl Store {
         Ok(sessions.pop())
     }
 
-    /// Rowids of the sessions with these `session.id` texts (unknown ones are skipped), each the
-    /// one [`Store::get_session`] finds.
+    /// Rowids of the sessions with these `session.id` texts, oldest first: one per project that
+    /// has a session of that name (a `session.id` is unique within a project only).
     pub async fn session_rowids_by_session_id(&self, session_ids: &[&str]) -> Result<Vec<i64>> {
         let query = Query::select()
-            .expr(Expr::col(ProjectSessions::Id).min())
+            .column(ProjectSessions::Id)
             .from(ProjectSessions::Table)
             .and_where(Expr::col(ProjectSessions::SessionId).is_in(session_ids.iter().copied()))
-            .group_by_col(ProjectSessions::SessionId)
+            .order_by(ProjectSessions::Id, Order::Asc)
             .to_owned();
         let rows = self.reader.exec().fetch_all(self.build(&query)).await?;
         rows.iter().map(|row| row.get(0)).collect()

@@ -280,6 +280,14 @@ async fn batches_across_projects_are_checked_per_project() {
     let open_only = send(&app, Method::POST, "/v1/trace_annotations?sync=true", &outsider, Some(&annotations(&[20, 21]))).await;
     assert_eq!(open_only.status, StatusCode::OK, "{}", open_only.text());
 
+    // A `session.id` names one session per project: the outsider finds the open project's `s0`
+    // (though the hidden project's is older), and its traces.
+    let found = send(&app, Method::GET, "/v1/sessions/s0", &outsider, None).await;
+    assert_eq!(found.json()["data"]["traces"][0]["trace_id"], trace_id(20), "{}", found.text());
+    let traces = send(&app, Method::GET, "/v1/projects/open/traces?session_identifier=s0", &outsider, None).await;
+    let traces: Vec<Value> = traces.json()["data"].as_array().unwrap().iter().map(|trace| trace["trace_id"].clone()).collect();
+    assert_eq!(traces, [json!(trace_id(20))]);
+
     // The outsider's bulk delete of all four sessions (by GlobalID, as if guessed) deletes the
     // open project's only.
     let sessions = |project: &'static str| {

@@ -195,7 +195,11 @@ pub async fn sessions_belong_to_their_project_and_widen(store: Store) {
     let of_b = store.list_sessions(b, None, None, 10, true).await.unwrap().items;
     assert_eq!(of_b.len(), 1, "b lists its own session");
     assert_eq!((of_b[0].traces.len(), of_b[0].start_time), (1, 50_000));
-    assert_eq!(store.session_rowids_by_session_id(&["s-1"]).await.unwrap(), vec![session.rowid]);
+    assert_eq!(
+        store.session_rowids_by_session_id(&["s-1"]).await.unwrap(),
+        vec![session.rowid, of_b[0].rowid],
+        "one session per project, oldest first"
+    );
 
     // Moving one of a's traces to b joins b's session; a's keeps its other trace, narrowed.
     let trace_3 = store.get_trace(None, Some(&format!("{:032x}", 3))).await.unwrap().unwrap();
