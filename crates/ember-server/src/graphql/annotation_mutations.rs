@@ -108,6 +108,30 @@ pub struct CreateTraceAnnotationInput {
     identifier: Option<String>,
 }
 
+/// A create input as the id of its target (a GlobalID) and the new annotation.
+macro_rules! split_input {
+    ($input:ident, $target:ident) => {
+        impl $input {
+            fn split(self) -> (ID, NewAnnotation) {
+                let new = NewAnnotation {
+                    name: self.name,
+                    annotator_kind: self.annotator_kind,
+                    label: self.label,
+                    score: self.score,
+                    explanation: self.explanation,
+                    metadata: self.metadata.0,
+                    source: self.source,
+                    identifier: self.identifier,
+                };
+                (self.$target, new)
+            }
+        }
+    };
+}
+
+split_input!(CreateSpanAnnotationInput, span_id);
+split_input!(CreateTraceAnnotationInput, trace_id);
+
 #[derive(InputObject)]
 pub struct PatchAnnotationInput {
     annotation_id: ID,
@@ -162,24 +186,8 @@ impl AnnotationMutations {
         input: Vec<CreateSpanAnnotationInput>,
     ) -> Result<SpanAnnotationMutationPayload> {
         let (services, caller) = super::context(context)?;
-        let mut targets = Vec::with_capacity(input.len());
-        for item in input {
-            let span_rowid = rowid_of(&item.span_id, GlobalType::Span)?;
-            let span = services.spans().by_rowid(caller, span_rowid).await.map_err(graphql_error)?;
-            let span = span.ok_or_else(|| bad_input(ErrorCode::NotFound, format!("no span with id {}", item.span_id.as_str())))?;
-            let new = NewAnnotation {
-                name: item.name,
-                annotator_kind: item.annotator_kind,
-                label: item.label,
-                score: item.score,
-                explanation: item.explanation,
-                metadata: item.metadata.0,
-                source: item.source,
-                identifier: item.identifier,
-            };
-            targets.push((span_rowid, new.into_input(span.span.span_id)));
-        }
-        let span_annotations = create(services, caller, AnnotationTarget::Span, targets).await?.into_iter().map(SpanAnnotation).collect();
+        let inputs = input.into_iter().map(CreateSpanAnnotationInput::split).collect();
+        let span_annotations = create(services, caller, AnnotationTarget::Span, inputs).await?.into_iter().map(SpanAnnotation).collect();
         Ok(SpanAnnotationMutationPayload { span_annotations })
     }
 
@@ -190,25 +198,8 @@ impl AnnotationMutations {
         input: Vec<CreateTraceAnnotationInput>,
     ) -> Result<TraceAnnotationMutationPayload> {
         let (services, caller) = super::context(context)?;
-        let mut targets = Vec::with_capacity(input.len());
-        for item in input {
-            let trace_rowid = rowid_of(&item.trace_id, GlobalType::Trace)?;
-            let trace = services.traces().by_rowid(caller, trace_rowid).await.map_err(graphql_error)?;
-            let trace = trace.ok_or_else(|| bad_input(ErrorCode::NotFound, format!("no trace with id {}", item.trace_id.as_str())))?;
-            let new = NewAnnotation {
-                name: item.name,
-                annotator_kind: item.annotator_kind,
-                label: item.label,
-                score: item.score,
-                explanation: item.explanation,
-                metadata: item.metadata.0,
-                source: item.source,
-                identifier: item.identifier,
-            };
-            targets.push((trace_rowid, new.into_input(trace.trace_id)));
-        }
-        let trace_annotations =
-            create(services, caller, AnnotationTarget::Trace, targets).await?.into_iter().map(TraceAnnotation).collect();
+        let inputs = input.into_iter().map(CreateTraceAnnotationInput::split).collect();
+        let trace_annotations = create(services, caller, AnnotationTarget::Trace, inputs).await?.into_iter().map(TraceAnnotation).collect();
         Ok(TraceAnnotationMutationPayload { trace_annotations })
     }
 
@@ -259,16 +250,35 @@ impl AnnotationMutations {
     }
 }
 
-/// Upserts the annotations (each with the rowid of its target) and reads them back in input
-/// order.
+/// The rowid and OpenTelemetry id of the span or trace `id` names; not found when the caller
+/// cannot read it.
+async fn target_of(services: &Services, caller: &Caller, target: AnnotationTarget, id: &ID) -> Result<(i64, String)> {
+    let (rowid, otel_id) = if target == AnnotationTarget::Trace {
+        let rowid = rowid_of(id, GlobalType::Trace)?;
+        (rowid, services.traces().by_rowid(caller, rowid).await.map_err(graphql_error)?.map(|trace| trace.trace_id))
+    } else {
+        let rowid = rowid_of(id, GlobalType::Span)?;
+        (rowid, services.spans().by_rowid(caller, rowid).await.map_err(graphql_error)?.map(|span| span.span.span_id))
+    };
+    let missing = || bad_input(ErrorCode::NotFound, format!("no {} with id {}", target.noun(), id.as_str()));
+    Ok((rowid, otel_id.ok_or_else(missing)?))
+}
+
+/// Upserts the annotations and reads them back in input order.
 async fn create(
     services: &Services,
     caller: &Caller,
     target: AnnotationTarget,
-    targets: Vec<(i64, AnnotationInput)>,
+    inputs: Vec<(ID, NewAnnotation)>,
 ) -> Result<Vec<Annotated>> {
-    let (rowids, inputs): (Vec<i64>, Vec<AnnotationInput>) = targets.into_iter().unzip();
-    let ids = services.annotations().annotate(caller, target, &inputs).await.map_err(graphql_error)?;
+    let mut rowids = Vec::with_capacity(inputs.len());
+    let mut annotations = Vec::with_capacity(inputs.len());
+    for (id, new) in inputs {
+        let (rowid, otel_id) = target_of(services, caller, target, &id).await?;
+        rowids.push(rowid);
+        annotations.push(new.into_input(otel_id));
+    }
+    let ids = services.annotations().annotate(caller, target, &annotations).await.map_err(graphql_error)?;
     let mut annotated = Vec::with_capacity(ids.len());
     for (id, target_rowid) in ids.into_iter().zip(rowids) {
         if let Some((record, _)) = services.annotations().by_id(caller, target, id).await.map_err(graphql_error)? {

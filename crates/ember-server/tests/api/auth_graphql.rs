@@ -156,8 +156,8 @@ async fn api_keys_over_graphql_keep_the_api_key_rules() {
     assert_eq!(send(&app, Method::GET, "/v1/user", &jwt, None).await.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn only_its_author_changes_an_annotation_and_only_they_or_an_admin_delete_it() {
+/// An app with the default admin, two MEMBERs (fay and gus), and a span fay sent to `p`.
+async fn two_members_and_a_span() -> (TestApp, As, As, As) {
     let app = test_app_with_auth(AuthSettings::default()).await;
     let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
     create_user(&app, &admin, "fay@x.com", "fay", "MEMBER", "fay-password").await;
@@ -165,6 +165,12 @@ async fn only_its_author_changes_an_annotation_and_only_they_or_an_admin_delete_
     let (fay, gus) =
         (As::Cookie(session(&app, "fay@x.com", "fay-password").await), As::Cookie(session(&app, "gus@x.com", "gus-password").await));
     assert_eq!(crate::project_access::export_as(&app, &fay, "p", 1).await.status, StatusCode::OK);
+    (app, admin, fay, gus)
+}
+
+#[tokio::test]
+async fn only_its_author_changes_an_annotation_and_only_they_or_an_admin_delete_it() {
+    let (app, admin, fay, gus) = two_members_and_a_span().await;
     let annotation =
         json!({"data": [{"span_id": ember_otlp::fixtures::span_id(1), "name": "q", "annotator_kind": "HUMAN", "result": {"label": "ok"}}]});
     let created = send(&app, Method::POST, "/v1/span_annotations?sync=true", &fay, Some(&annotation)).await;
@@ -189,13 +195,7 @@ async fn only_its_author_changes_an_annotation_and_only_they_or_an_admin_delete_
 
 #[tokio::test]
 async fn trace_annotations_follow_the_same_authorship_rules_and_name_their_author() {
-    let app = test_app_with_auth(AuthSettings::default()).await;
-    let admin = As::Cookie(session(&app, "admin@localhost", "admin").await);
-    create_user(&app, &admin, "fay@x.com", "fay", "MEMBER", "fay-password").await;
-    create_user(&app, &admin, "gus@x.com", "gus", "MEMBER", "gus-password").await;
-    let (fay, gus) =
-        (As::Cookie(session(&app, "fay@x.com", "fay-password").await), As::Cookie(session(&app, "gus@x.com", "gus-password").await));
-    assert_eq!(crate::project_access::export_as(&app, &fay, "p", 1).await.status, StatusCode::OK);
+    let (app, admin, fay, gus) = two_members_and_a_span().await;
     let (span, _) =
         gql(&app, &fay, "{ projects { edges { node { spans(first: 1) { edges { node { trace { id traceId } } } } } } } }", json!({})).await;
     let trace = &span["data"]["projects"]["edges"][0]["node"]["spans"]["edges"][0]["node"]["trace"];
