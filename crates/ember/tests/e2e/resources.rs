@@ -56,10 +56,12 @@ async fn memory_stays_within_the_body_budget_and_returns_after_a_burst() {
     assert!(statuses.iter().all(|status| [422, 503].contains(status)), "{statuses:?}");
 
     let peak = memory(&ember, "VmHWM");
-    // The budget, once more for the copy a body is collected into, and as much again for what
-    // the allocator's per-thread caches hold (measured: 80–190 MiB over the baseline). Without
-    // the budget the bursts would hold up to 2 × 480 MiB (measured: 710 MiB).
-    let bound = baseline + 4 * budget;
+    // The budget, once more for the copy a body is collected into, and up to three times as
+    // much again for what the allocator's per-thread arenas hold, which grows with how many
+    // threads the machine's load leaves running at once (measured: 80–190 MiB over the baseline
+    // alone, 269 MiB beside the rest of the e2e suite). Without the budget the bursts would hold
+    // up to 2 × 480 MiB (measured: 710 MiB), well past this bound.
+    let bound = baseline + 5 * budget;
     assert!(peak < bound, "peak RSS {} MiB above the bound of {} MiB (baseline {} MiB)", peak / MIB, bound / MIB, baseline / MIB);
 
     // Nothing of the bursts is kept: resident memory falls back from its peak to within twice
