@@ -141,3 +141,40 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// An error as Arize AX's REST API v2 answers it: an RFC 9457 problem
+/// (`application/problem+json`: `title`, `status`, `type`, `detail`), which the `arize` SDK reads
+/// into its exceptions.
+#[derive(Debug)]
+pub struct Problem(ApiError);
+
+#[derive(Serialize)]
+struct ProblemBody {
+    title: &'static str,
+    status: u16,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    detail: String,
+}
+
+impl<E: Into<ApiError>> From<E> for Problem {
+    fn from(error: E) -> Self {
+        Problem(error.into())
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let ApiError { status, body, .. } = self.0;
+        let detail = match body {
+            ErrorBody::Text(text) => text,
+            ErrorBody::Validation(body) => body.detail[0].msg.clone(),
+        };
+        let body =
+            ProblemBody { title: status.canonical_reason().unwrap_or("Error"), status: status.as_u16(), kind: "about:blank", detail };
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], text).into_response()
+    }
+}
+
+pub type ProblemResult<T> = Result<T, Problem>;

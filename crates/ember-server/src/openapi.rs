@@ -22,6 +22,9 @@ pub const OPERATIONS: &[Operation] = &[
     ("get", "/readyz", "readyz", "Readiness: the database answers", &[], "200"),
     ("get", "/arize_phoenix_version", "getVersion", "The Phoenix API version ember implements", &[], "200"),
     ("post", "/v1/traces", "exportTraces", "OTLP/HTTP trace export (protobuf or JSON; gzip, deflate); 200 once committed", &[], "200"),
+    ("get", "/v2/spaces", "axListSpaces", "Arize AX: the space (one, under the name asked for)", &["name", "limit", "cursor"], "200"),
+    ("get", "/v2/projects", "axListProjects", "Arize AX: projects, newest first", &["space_id", "space_name", "name", "limit", "cursor"], "200"),
+    ("get", "/v2/projects/{project_identifier}", "axGetProject", "Arize AX: a project by id or name", &[], "200"),
     (
         "get",
         "/v1/projects",

@@ -32,6 +32,7 @@ pub mod redaction;
 mod secret_box;
 pub mod secrets;
 pub mod sessions;
+pub mod spaces;
 pub mod span_updates;
 pub mod spans;
 pub mod traces;
@@ -156,6 +157,10 @@ impl Services {
 
     pub fn secrets(&self) -> secrets::Secrets<'_> {
         secrets::Secrets { services: self }
+    }
+
+    pub fn spaces(&self) -> spaces::Spaces {
+        spaces::Spaces
     }
 
     pub fn playground(&self) -> playground::PlaygroundService<'_> {

@@ -7,6 +7,7 @@
 //! types deserialise from any input, never borrowing it).
 
 mod annotations;
+mod arize;
 mod chat;
 mod datasets;
 mod experiments;
@@ -18,6 +19,7 @@ mod users;
 use serde::{Deserialize, Serialize};
 
 pub use annotations::{Annotation, AnnotationConfig, AnnotationResult, AnnotationTargetId, AnnotationsWritten, EvaluationsWritten, IdList};
+pub use arize::{AxPagination, AxProject, AxProjects, AxSpace, AxSpaces};
 pub use chat::{ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError, ChatErrorBody, ChatMessage, ChatUsage, ChunkChoice};
 pub use datasets::{Dataset, DatasetExamples, DatasetLabel, DatasetSplit, DatasetVersion, Example, ExampleSource, UploadResult};
 pub use experiments::{DownloadedEvaluation, DownloadedRun, Experiment, ExperimentRun, ExperimentTag, IncompleteEvaluation, IncompleteRun};
