@@ -314,6 +314,22 @@ pub(crate) struct Principals {
     pub(crate) system_key: As,
 }
 
+impl Principals {
+    /// The valid callers with whether each has `access`: a VIEWER reads, a MEMBER also writes,
+    /// admins and the admin secret do everything, and a system key reads and writes but is no
+    /// admin (Phoenix's rule).
+    pub(crate) fn by_role(&self, access: Access) -> [(&'static str, &As, bool); 5] {
+        let writes = matches!(access, Access::SignedIn | Access::Write);
+        [
+            ("viewer", &self.viewer, access == Access::SignedIn),
+            ("member", &self.member, writes),
+            ("admin", &self.admin, true),
+            ("system", &self.system, true),
+            ("system key", &self.system_key, writes),
+        ]
+    }
+}
+
 pub(crate) async fn principals(app: &TestApp) -> Principals {
     let admin_session = As::Cookie(session(app, "admin@localhost", "admin").await);
     create_user(app, &admin_session, "viewer@x.com", "viewer", "VIEWER", "viewer-pass").await;
@@ -394,14 +410,7 @@ async fn every_route_answers_every_kind_of_caller_as_its_access_says() {
         }
         // Routes whose finer rules are the API-key service's are checked in their own tests.
         let key_routes = route.path.contains("api_keys");
-        for (name, principal, allowed) in [
-            ("viewer", &who.viewer, route.access == Access::SignedIn),
-            ("member", &who.member, matches!(route.access, Access::SignedIn | Access::Write)),
-            ("admin", &who.admin, true),
-            ("system", &who.system, true),
-            // A system key reads and writes but is no admin (Phoenix's rule).
-            ("system key", &who.system_key, matches!(route.access, Access::SignedIn | Access::Write)),
-        ] {
+        for (name, principal, allowed) in who.by_role(route.access) {
             let response = status(principal).await;
             if allowed {
                 let passed = response.status != StatusCode::UNAUTHORIZED && response.status != StatusCode::FORBIDDEN;

@@ -156,13 +156,7 @@ async fn every_graphql_root_field_answers_every_kind_of_caller_as_its_access_say
                 let response = send(&app, Method::POST, "/graphql", principal, Some(&body)).await;
                 assert_eq!((response.status, response.text()), (StatusCode::UNAUTHORIZED, message.to_string()), "{context} as {caller}");
             }
-            for (caller, principal, allowed) in [
-                ("viewer", &who.viewer, access == Access::SignedIn),
-                ("member", &who.member, access != Access::Admin),
-                ("admin", &who.admin, true),
-                ("system", &who.system, true),
-                ("system key", &who.system_key, access != Access::Admin),
-            ] {
+            for (caller, principal, allowed) in who.by_role(access) {
                 let response = send(&app, Method::POST, "/graphql", principal, Some(&body)).await;
                 let (status, answer) = (response.status, response.json());
                 assert_eq!(status, StatusCode::OK, "{context} as {caller}: {answer}");

@@ -56,13 +56,7 @@ async fn every_page_and_form_answers_every_kind_of_caller_as_its_access_says() {
                 assert!(response.text().contains("Sign in first."), "{context} as {name}: a page says why");
             }
         }
-        for (name, principal, allowed) in [
-            ("viewer", &who.viewer, route.access == Access::SignedIn),
-            ("member", &who.member, matches!(route.access, Access::SignedIn | Access::Write)),
-            ("admin", &who.admin, true),
-            ("system", &who.system, true),
-            ("system key", &who.system_key, matches!(route.access, Access::SignedIn | Access::Write)),
-        ] {
+        for (name, principal, allowed) in who.by_role(route.access) {
             let response = request(principal).await;
             if allowed {
                 let passed = response.status != StatusCode::UNAUTHORIZED && response.status != StatusCode::FORBIDDEN;
