@@ -90,6 +90,12 @@ impl Filter {
         Ok(Filter { grain: Grain::Span, condition })
     }
 
+    /// An Arize AX span filter as a trace filter: the trace has a span that matches.
+    pub fn arize_any_span(text: &str) -> Result<Filter, QueryError> {
+        let span = Filter::arize(text)?;
+        Ok(Filter { grain: Grain::Trace, condition: Condition::AnySpan(Box::new(span.condition)) })
+    }
+
     pub fn grain(&self) -> Grain {
         self.grain
     }

@@ -10,9 +10,9 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::{middleware, Json, Router};
 
 use crate::routes::{
-    access, annotation_configs, annotations, api_keys, arize_v2, auth, chat_completions, dataset_exports, dataset_labels, dataset_splits,
-    datasets, evaluations, experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments, health,
-    model_providers, otlp, projects, prompt_versions, prompts, secrets, sessions, span_query, span_updates, spans, traces, users,
+    access, annotation_configs, annotations, api_keys, arize_spans, arize_v2, auth, chat_completions, dataset_exports, dataset_labels,
+    dataset_splits, datasets, evaluations, experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments,
+    health, model_providers, otlp, projects, prompt_versions, prompts, secrets, sessions, span_query, span_updates, spans, traces, users,
 };
 use crate::AppState;
 
@@ -143,6 +143,9 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/v2/spaces", [on_get(arize_v2::list_spaces)])
         .route("/v2/projects", [on_get(arize_v2::list_projects)])
         .route("/v2/projects/{project_identifier}", [on_get(arize_v2::get_project)])
+        .route("/v2/spans", [on_post(arize_spans::list_spans).access(Access::SignedIn), on_delete(arize_spans::delete_spans)])
+        .route("/v2/spans/annotate", [on_post(arize_spans::annotate_spans)])
+        .route("/v2/traces", [on_post(arize_spans::list_traces).access(Access::SignedIn)])
         .route("/v1/projects", [on_get(projects::list), on_post(projects::create)])
         .route(
             "/v1/projects/{project_identifier}",

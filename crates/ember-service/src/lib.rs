@@ -15,6 +15,7 @@ pub mod annotations;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod ax_spans;
 mod caller;
 pub mod dataset_labels;
 pub mod dataset_splits;
@@ -109,6 +110,10 @@ impl Services {
 
     pub fn spans(&self) -> spans::Spans<'_> {
         spans::Spans { services: self }
+    }
+
+    pub fn ax_spans(&self) -> ax_spans::AxSpans<'_> {
+        ax_spans::AxSpans { services: self }
     }
 
     pub fn span_updates(&self) -> span_updates::SpanUpdates<'_> {

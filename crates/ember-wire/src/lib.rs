@@ -19,7 +19,7 @@ mod users;
 use serde::{Deserialize, Serialize};
 
 pub use annotations::{Annotation, AnnotationConfig, AnnotationResult, AnnotationTargetId, AnnotationsWritten, EvaluationsWritten, IdList};
-pub use arize::{AxPagination, AxProject, AxProjects, AxSpace, AxSpaces};
+pub use arize::*;
 pub use chat::{ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError, ChatErrorBody, ChatMessage, ChatUsage, ChunkChoice};
 pub use datasets::{Dataset, DatasetExamples, DatasetLabel, DatasetSplit, DatasetVersion, Example, ExampleSource, UploadResult};
 pub use experiments::{DownloadedEvaluation, DownloadedRun, Experiment, ExperimentRun, ExperimentTag, IncompleteEvaluation, IncompleteRun};

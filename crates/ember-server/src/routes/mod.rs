@@ -5,6 +5,7 @@ pub mod access;
 pub mod annotation_configs;
 pub mod annotations;
 pub mod api_keys;
+pub mod arize_spans;
 pub mod arize_v2;
 pub mod auth;
 pub mod chat_completions;

@@ -13,16 +13,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use ember_service::ax_spans::{AxAnnotationRecord, AxAnnotationValue, Granularity, Window};
 use ember_service::ProjectRef;
 use ember_wire::{AnnotationsWritten, EvaluationsWritten, MetadataError, MetadataUpdateReport};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::authentication::RequestCaller;
 use crate::body::content_encoding;
 use crate::body_budget::Reservation;
 use crate::error::{ApiError, ApiResult};
 use crate::params::QueryParams;
-use crate::rows::{read_rows, Rows};
+use crate::rows::read_rows;
 use crate::AppState;
 
 /// The default lookback of an annotation request.
@@ -57,38 +58,36 @@ pub async fn update_annotations(
     let end = params.timestamp("end_time")?.unwrap_or_else(ember_core::time::now_nanos);
     let start = params.timestamp("start_time")?.unwrap_or(end - ANNOTATION_WINDOW_NANOS);
     let (body, _reservation) = decompressed(&state, &headers, body)?;
-    let rows = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(object)) if object.contains_key("annotations") => record_rows(object)?,
-        _ => read_rows(&headers, body).await?,
-    };
-    let update = state.services.span_updates().annotations(&caller, ProjectRef::Identifier(&project), (start, end), &rows).await?;
+    let project = ProjectRef::Identifier(&project);
+    let is_records = matches!(serde_json::from_slice::<Value>(&body), Ok(Value::Object(object)) if object.contains_key("annotations"));
+    if is_records {
+        // AX `annotate_spans` records, as `POST /v2/spans/annotate` takes them.
+        let Records { annotations } = super::parse_json(&body)?;
+        let records: Vec<AxAnnotationRecord> = annotations
+            .into_iter()
+            .map(|record| AxAnnotationRecord {
+                record_id: record.record_id,
+                values: record
+                    .values
+                    .into_iter()
+                    .map(|value| AxAnnotationValue { name: value.name, score: value.score, label: value.label, text: value.text })
+                    .collect(),
+            })
+            .collect();
+        let window = Window { start: Some(start), end: Some(end - 1) };
+        let written = state.services.ax_spans().annotate(&caller, project, window, Granularity::Span, &records).await?;
+        return Ok(Json(AnnotationsWritten { spans_processed: records.len(), annotations_written: written }));
+    }
+    let rows = read_rows(&headers, body).await?;
+    let update = state.services.span_updates().annotations(&caller, project, (start, end), &rows).await?;
     Ok(Json(AnnotationsWritten { spans_processed: update.spans_processed, annotations_written: update.written }))
 }
 
-/// AX `annotate_spans` records, `{"annotations": [{"record_id", "values": [{"name", "label",
-/// "score", "text"}]}]}`, as the rows of the column format.
-fn record_rows(mut body: Map<String, Value>) -> ApiResult<Rows> {
-    let Some(Value::Array(records)) = body.remove("annotations") else {
-        return Err(ApiError::unprocessable("annotations is a list of {record_id, values}"));
-    };
-    records
-        .into_iter()
-        .enumerate()
-        .map(|(index, record)| {
-            let record_id = record.get("record_id").and_then(Value::as_str).filter(|id| !id.is_empty());
-            let record_id = record_id.ok_or_else(|| ApiError::unprocessable(format!("annotations[{index}] has no record_id")))?;
-            let mut row = Map::from_iter([("context.span_id".to_string(), json!(record_id))]);
-            for value in record.get("values").and_then(Value::as_array).into_iter().flatten() {
-                let name = value.get("name").and_then(Value::as_str).unwrap_or_default();
-                for field in ["label", "score", "text"] {
-                    if let Some(cell) = value.get(field) {
-                        row.insert(format!("annotation.{name}.{field}"), cell.clone());
-                    }
-                }
-            }
-            Ok(row)
-        })
-        .collect()
+/// AX `annotate_spans` records: `{"annotations": [{"record_id", "values": [{"name", "label",
+/// "score", "text"}]}]}`.
+#[derive(serde::Deserialize)]
+struct Records {
+    annotations: Vec<ember_wire::AxAnnotateRecord>,
 }
 
 pub async fn update_metadata(
