@@ -111,10 +111,48 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
     let start_time = nanos(otlp.start_time_unix_nano, "start_time_unix_nano")?;
     let end_time = nanos(otlp.end_time_unix_nano, "end_time_unix_nano")?;
 
+    let (status_code, status_message) = match otlp.status {
+        Some(status) => {
+            let code = match status::StatusCode::try_from(status.code) {
+                Ok(status::StatusCode::Ok) => StatusCode::Ok,
+                Ok(status::StatusCode::Error) => StatusCode::Error,
+                _ => StatusCode::Unset,
+            };
+            (code, status.message)
+        }
+        None => (StatusCode::Unset, String::new()),
+    };
     if let Some(problem) = crate::attributes::too_many_attributes(otlp.attributes.len()) {
         return Err(format!("span {span_id}: {problem}"));
     }
-    let mut flat = decode_key_values(otlp.attributes);
+    let events = otlp.events.into_iter().map(decode_event).collect::<Result<_, _>>()?;
+    let fields = SpanFields { trace_id, span_id, parent_id, name: otlp.name, start_time, end_time, status_code, status_message, events };
+    span_from_flat(fields, decode_key_values(otlp.attributes))
+}
+
+/// A span's fields other than its attributes.
+#[derive(Debug, Clone)]
+pub struct SpanFields {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub status_code: StatusCode,
+    pub status_message: String,
+    pub events: Vec<SpanEvent>,
+}
+
+/// A span from its fields and its flat attributes (JSON-string attributes already parsed), with
+/// the rules every way of sending spans shares: GenAI attributes converted, token counts as
+/// integers, the kind read from `openinference.span.kind`, dotted keys unflattened, and the
+/// storage limits checked.
+pub fn span_from_flat(fields: SpanFields, mut flat: Vec<(String, Value)>) -> Result<Span, String> {
+    let span_id = &fields.span_id;
+    if let Some(problem) = crate::attributes::too_many_attributes(flat.len()) {
+        return Err(format!("span {span_id}: {problem}"));
+    }
     let sent = flat.len();
     gen_ai::convert(&mut flat);
     // Converted GenAI messages add keys, held to the same cap as the keys sent.
@@ -128,30 +166,16 @@ fn decode_span(otlp: opentelemetry_proto::tonic::trace::v1::Span) -> Result<Span
         .find(|(key, _)| key == SPAN_KIND)
         .and_then(|(_, value)| value.as_str())
         .map_or(SpanKind::Unknown, SpanKind::parse);
-    let attributes = unflatten(flat);
-
-    let (status_code, status_message) = match otlp.status {
-        Some(status) => {
-            let code = match status::StatusCode::try_from(status.code) {
-                Ok(status::StatusCode::Ok) => StatusCode::Ok,
-                Ok(status::StatusCode::Error) => StatusCode::Error,
-                _ => StatusCode::Unset,
-            };
-            (code, status.message)
-        }
-        None => (StatusCode::Unset, String::new()),
-    };
-
-    let events = otlp.events.into_iter().map(decode_event).collect::<Result<_, _>>()?;
+    let SpanFields { trace_id, span_id, parent_id, name, start_time, end_time, status_code, status_message, events } = fields;
     let span = Span {
         trace_id,
         span_id,
         parent_id,
-        name: otlp.name,
+        name,
         span_kind,
         start_time,
         end_time,
-        attributes,
+        attributes: unflatten(flat),
         events,
         status_code,
         status_message,

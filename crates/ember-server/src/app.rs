@@ -131,6 +131,12 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         "/graphql",
         [on_get(crate::graphql::get_handler).access(Access::SignedIn), on_post(crate::graphql::handler).access(Access::SignedIn)],
     );
+    // Spooled to disk like dataset uploads, so as large as they may be.
+    #[cfg(feature = "arrow")]
+    let table = table.route(
+        "/v1/pandas_arrow",
+        [On { method: Method::POST, handler: post(crate::routes::pandas_arrow::upload), access: Access::Write }],
+    );
     table
         .route("/healthz", [on_get(health::healthz).access(Access::Public)])
         .route("/readyz", [on_get(health::readyz).access(Access::Public)])

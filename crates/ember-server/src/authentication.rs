@@ -61,9 +61,14 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// What the request presents: a bearer token (an `Authorization` header of another scheme
 /// presents nothing, as in Phoenix), else the session cookie (`session_cookie`).
-pub fn presented<'a>(headers: &'a HeaderMap, session_cookie: Option<&'a str>) -> Presented<'a> {
+/// On the `arize` SDK's upload paths a bare key is a bearer token too.
+pub fn presented<'a>(headers: &'a HeaderMap, session_cookie: Option<&'a str>, path: &str) -> Presented<'a> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        return Presented::authorization(value.to_str().unwrap_or_default());
+        let value = value.to_str().unwrap_or_default();
+        return match crate::arize::BARE_KEY_PATHS.contains(&path) {
+            true => Presented::bare_or_bearer(value),
+            false => Presented::authorization(value),
+        };
     }
     session_cookie.map_or(Presented::Nothing, Presented::SessionCookie)
 }
@@ -72,8 +77,12 @@ pub fn presented<'a>(headers: &'a HeaderMap, session_cookie: Option<&'a str>) ->
 /// and its handler.
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let session_cookie = cookie(request.headers(), ACCESS_TOKEN_COOKIE);
-    let outcome =
-        state.services.auth().authenticate(presented(request.headers(), session_cookie.as_deref())).await.map_err(ErrorShown::from);
+    let outcome = state
+        .services
+        .auth()
+        .authenticate(presented(request.headers(), session_cookie.as_deref(), request.uri().path()))
+        .await
+        .map_err(ErrorShown::from);
     request.extensions_mut().insert(Authentication(outcome));
     next.run(request).await
 }
@@ -150,10 +159,16 @@ mod tests {
         headers.insert(header::COOKIE, "a=b; phoenix-access-token=cookie-token".parse().unwrap());
         let session = cookie(&headers, ACCESS_TOKEN_COOKIE);
         assert_eq!(session.as_deref(), Some("cookie-token"));
-        assert!(matches!(presented(&headers, session.as_deref()), Presented::SessionCookie("cookie-token")));
+        assert!(matches!(presented(&headers, session.as_deref(), "/v1/projects"), Presented::SessionCookie("cookie-token")));
         headers.insert(header::AUTHORIZATION, "bearer key-token".parse().unwrap());
-        assert!(matches!(presented(&headers, session.as_deref()), Presented::Bearer("key-token")));
+        assert!(matches!(presented(&headers, session.as_deref(), "/v1/projects"), Presented::Bearer("key-token")));
         headers.insert(header::AUTHORIZATION, "Basic dXNlcjpwdw==".parse().unwrap());
-        assert!(matches!(presented(&headers, session.as_deref()), Presented::Nothing));
+        assert!(matches!(presented(&headers, session.as_deref(), "/v1/projects"), Presented::Nothing));
+        headers.insert(header::AUTHORIZATION, "bare-key".parse().unwrap());
+        assert!(
+            matches!(presented(&headers, session.as_deref(), "/v1/projects"), Presented::Nothing),
+            "bare keys only where the SDK sends them"
+        );
+        assert!(matches!(presented(&headers, session.as_deref(), "/v1/pandas_arrow"), Presented::Bearer("bare-key")));
     }
 }

@@ -6,6 +6,7 @@
 //! [`ErrorCode`](ember_core::ErrorCode)). No handler holds a rule of its own or reaches the store.
 
 pub mod app;
+mod arize;
 pub mod auth_rate_limit;
 pub mod authentication;
 mod body;

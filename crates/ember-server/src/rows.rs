@@ -32,10 +32,10 @@ pub async fn read_rows(headers: &HeaderMap, body: Bytes) -> ApiResult<Rows> {
     crate::untrusted::decode_off_runtime(format, move || decode(&body)).await
 }
 
-/// The columns of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame) and its rows,
+/// The schema of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame) and its rows,
 /// a record batch at a time.
 #[cfg(feature = "arrow")]
-pub fn arrow_stream_batches<R: std::io::Read>(input: R) -> ApiResult<(Vec<String>, impl Iterator<Item = ApiResult<Rows>>)> {
+pub fn arrow_stream_batches<R: std::io::Read>(input: R) -> ApiResult<(arrow_schema::SchemaRef, impl Iterator<Item = ApiResult<Rows>>)> {
     arrow_rows::batches(input)
 }
 
@@ -85,7 +85,7 @@ mod arrow_rows {
     };
     use arrow_array::{Array, ArrayRef, RecordBatch};
     use arrow_ipc::reader::StreamReader;
-    use arrow_schema::DataType;
+    use arrow_schema::{DataType, SchemaRef};
     use serde_json::{json, Map, Value};
 
     use super::Rows;
@@ -100,17 +100,17 @@ mod arrow_rows {
         Ok(rows)
     }
 
-    pub fn batches<R: Read>(input: R) -> ApiResult<(Vec<String>, impl Iterator<Item = ApiResult<Rows>>)> {
+    pub fn batches<R: Read>(input: R) -> ApiResult<(SchemaRef, impl Iterator<Item = ApiResult<Rows>>)> {
         let reader = StreamReader::try_new(BufReader::new(input), None)
             .map_err(|_| ApiError::unprocessable("the body is not an Arrow IPC stream"))?;
-        let columns = reader.schema().fields().iter().map(|field| field.name().clone()).collect();
+        let schema = reader.schema();
         let batches = reader.map(|batch| {
             let batch = batch.map_err(|_| ApiError::unprocessable("the Arrow stream is corrupt"))?;
             let mut rows = Vec::with_capacity(batch.num_rows());
             append_rows(&batch, &mut rows)?;
             Ok(rows)
         });
-        Ok((columns, batches))
+        Ok((schema, batches))
     }
 
     #[cfg(feature = "parquet")]
@@ -164,8 +164,15 @@ mod arrow_rows {
             DataType::Float32 => finite(f64::from(array.as_primitive::<Float32Type>().value(row))),
             DataType::Float64 => finite(array.as_primitive::<Float64Type>().value(row)),
             DataType::Null => Value::Null,
+            // pandas columns of lists (of JSON text, e.g. the `arize` SDK's messages and events).
+            DataType::List(_) => list(array.as_list::<i32>().value(row))?,
+            DataType::LargeList(_) => list(array.as_list::<i64>().value(row))?,
             _ => return None,
         })
+    }
+
+    fn list(items: ArrayRef) -> Option<Value> {
+        (0..items.len()).map(|index| value_at(&items, index)).collect::<Option<Vec<Value>>>().map(Value::Array)
     }
 
     fn finite(value: f64) -> Value {

@@ -371,7 +371,8 @@ impl Batcher {
 
     #[cfg(feature = "arrow")]
     fn parse_arrow(&mut self, file: File) -> ApiResult<()> {
-        let (columns, batches) = crate::rows::arrow_stream_batches(file)?;
+        let (schema, batches) = crate::rows::arrow_stream_batches(file)?;
+        let columns: Vec<String> = schema.fields().iter().map(|field| field.name().clone()).collect();
         let mut number = 0;
         for rows in batches {
             for row in rows? {

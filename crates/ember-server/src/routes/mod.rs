@@ -24,6 +24,8 @@ pub mod experiments;
 pub mod health;
 pub mod model_providers;
 pub mod otlp;
+#[cfg(feature = "arrow")]
+pub mod pandas_arrow;
 pub mod projects;
 pub mod prompt_versions;
 pub mod prompts;

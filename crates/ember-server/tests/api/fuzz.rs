@@ -1,6 +1,6 @@
 //! Fuzz targets (see `ember-fuzz`) through the real router: the readers of the bulk span APIs
-//! (JSON, CSV, Arrow IPC, Parquet), the legacy evaluation decoders (protobuf, Arrow) and the
-//! dataset upload form (multipart with CSV, JSON-lines and Arrow files) answer every input with
+//! (JSON, CSV, Arrow IPC, Parquet), the legacy evaluation decoders (protobuf, Arrow), the `arize`
+//! SDK's table uploads and the dataset upload form (multipart with CSV, JSON-lines and Arrow files) answer every input with
 //! a status below 500 — no panic, no crash, no internal error.
 
 use std::sync::{Arc, Mutex};
@@ -135,6 +135,17 @@ fn legacy_evaluations_protobuf() {
 fn legacy_evaluations_arrow() {
     let seeds = vec![crate::evaluations::document_evaluation_arrow(&span_id(2), 1.0)];
     fuzz_route("legacy_evaluations_arrow", "/v1/evaluations", "application/x-pandas-arrow", seeds);
+}
+
+#[test]
+fn arize_pandas_arrow() {
+    use crate::pandas_arrow::{spans_table, strings, table, tracing_schema};
+    let evaluations = table(
+        Some(tracing_schema("p")),
+        vec![("context.span_id", strings(&[Some(span_id(1).as_str())])), ("eval.Tone.label", strings(&[Some("calm")]))],
+    );
+    let seeds = vec![spans_table("p", Some("llm")), evaluations];
+    fuzz_route("arize_pandas_arrow", "/v1/pandas_arrow", "application/octet-stream", seeds);
 }
 
 /// Upload forms naming every kind of key, around `file`.

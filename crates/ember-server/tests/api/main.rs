@@ -19,6 +19,7 @@ mod fuzz;
 mod graphql;
 mod graphql_prompts;
 mod ingest;
+mod pandas_arrow;
 mod playground;
 mod project_access;
 mod projects;

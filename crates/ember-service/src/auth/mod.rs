@@ -93,6 +93,15 @@ pub enum Presented<'a> {
 impl<'a> Presented<'a> {
     /// What an `Authorization` header (or gRPC metadata) value presents: its bearer token; any
     /// other scheme presents nothing, as in Phoenix.
+    /// A bearer token, or a key sent bare (`authorization: <key>`, as the `arize` SDK sends it
+    /// with its uploads).
+    pub fn bare_or_bearer(value: &'a str) -> Presented<'a> {
+        match Presented::authorization(value) {
+            Presented::Nothing if !value.trim().is_empty() && !value.trim().contains(' ') => Presented::Bearer(value.trim()),
+            presented => presented,
+        }
+    }
+
     pub fn authorization(value: &'a str) -> Presented<'a> {
         match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Presented::Bearer(token.trim()),

@@ -1,0 +1,11 @@
+//! What the `arize` SDK needs beyond REST: its protobuf messages and its span tables. The
+//! routes that use them are `routes::pandas_arrow` (table uploads) and, for REST,
+//! `routes::arize_v2` and `routes::arize_spans`.
+
+pub mod proto;
+pub mod span_table;
+
+/// Paths where the SDK sends its key bare (`authorization: <key>`, without `Bearer`): its
+/// uploads. Elsewhere, as in Phoenix, an `Authorization` header of another scheme presents
+/// nothing.
+pub const BARE_KEY_PATHS: [&str; 2] = ["/v1/pandas_arrow", "/v1/log"];

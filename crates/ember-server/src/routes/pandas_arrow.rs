@@ -1,0 +1,185 @@
+//! `POST /v1/pandas_arrow`: the `arize` SDK's table uploads — `spans.log` (spans, with the
+//! evaluations joined to them), `log_evaluations` and `update_evaluations(force_http=True)`
+//! (evaluations of stored spans). The body is an Arrow IPC stream whose schema metadata
+//! `arize-schema` holds a base64 `public.Schema` naming the project; the space
+//! (`arize-space-id`) is logged, not required.
+//!
+//! The body is spooled to a temporary file, then read twice at most: first every row is turned
+//! into a span (so a bad row refuses the upload before anything is written), keeping the spans
+//! when they are few; when they are many, the file is read again and its spans are written a
+//! chunk at a time, so memory stays bounded whatever the upload's size. The answer comes once
+//! every span is committed.
+
+use std::fs::File;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ember_core::{RoutedSpan, Span};
+use ember_service::{Caller, ProjectRef};
+use futures::StreamExt;
+use prost::Message;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::arize::proto;
+use crate::arize::span_table::{evaluation_row, holds_spans, span_from_row};
+use crate::authentication::RequestCaller;
+use crate::body::content_encoding;
+use crate::error::{ApiError, ApiResult};
+use crate::rows::arrow_stream_batches;
+use crate::spool::Spool;
+use crate::untrusted::{decode_off_runtime, malformed, without_panic};
+use crate::AppState;
+
+/// Spans kept from the first reading and written at once; an upload with more is read again
+/// and written a chunk at a time.
+const SPANS_WRITTEN_AT_ONCE: usize = 5000;
+
+/// The answer the SDK expects (it logs the URI when there is one).
+#[derive(Serialize)]
+pub struct UploadAccepted {
+    #[serde(rename = "realTimeIngestionUri")]
+    real_time_ingestion_uri: String,
+}
+
+type Row = Map<String, Value>;
+
+/// What an upload holds, after its first reading.
+enum Upload {
+    /// Spans, kept when they are few; `evaluations` are rows of `eval.*` cells.
+    Spans { project: String, spans: Option<Vec<Span>>, count: usize, evaluations: Vec<Row> },
+    /// Evaluations of stored spans.
+    Evaluations { project: String, rows: Vec<Row> },
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<UploadAccepted>> {
+    caller.require_write()?;
+    if let Some(space) = headers.get("arize-space-id").or_else(|| headers.get("space_id")).and_then(|value| value.to_str().ok()) {
+        tracing::debug!(space, "arize upload");
+    }
+    let spool = Spool::start(content_encoding(&headers)?, state.max_upload_bytes);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "the request body could not be read"))?;
+        if !spool.push(chunk).await {
+            break;
+        }
+    }
+    let file = spool.finish().await?;
+    let (file, upload) = decode_off_runtime("Arrow IPC", move || read_upload(&file).map(|upload| (file, upload))).await?;
+    match upload {
+        Upload::Evaluations { project, rows } => {
+            state.services.span_updates().evaluations(&caller, ProjectRef::Name(&project), &rows).await?;
+        }
+        Upload::Spans { project, spans, count, evaluations } => {
+            tracing::debug!(project, spans = count, "arize span upload");
+            match spans {
+                Some(spans) => write(&state, &caller, &project, spans).await?,
+                None => {
+                    use std::io::Seek;
+                    (&file).rewind().map_err(|_| ApiError::internal("cannot read the spooled upload again"))?;
+                    write_again(&state, &caller, &project, file).await?
+                }
+            }
+            if !evaluations.is_empty() {
+                state.services.span_updates().evaluations(&caller, ProjectRef::Name(&project), &evaluations).await?;
+            }
+        }
+    }
+    Ok(Json(UploadAccepted { real_time_ingestion_uri: String::new() }))
+}
+
+async fn write(state: &AppState, caller: &Caller, project: &str, spans: Vec<Span>) -> ApiResult<()> {
+    let routed = spans.into_iter().map(|span| RoutedSpan { project_name: project.to_string(), span }).collect();
+    Ok(state.services.ingest().write(caller, routed).await?)
+}
+
+/// Reads the spooled upload again and writes its spans a chunk at a time.
+async fn write_again(state: &AppState, caller: &Caller, project: &str, file: File) -> ApiResult<()> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<ApiResult<Vec<Span>>>(1);
+    let reader = tokio::task::spawn_blocking(move || {
+        let read = || -> ApiResult<()> {
+            let (_, batches) = arrow_stream_batches(&file)?;
+            let mut index = 0;
+            for rows in batches {
+                for chunk in rows?.chunks(SPANS_WRITTEN_AT_ONCE) {
+                    let spans = chunk
+                        .iter()
+                        .map(|row| {
+                            index += 1;
+                            span_from_row(row, index - 1)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|error| ApiError::unprocessable(error.to_string()))?;
+                    if sender.blocking_send(Ok(spans)).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(())
+        };
+        // The first reading decoded the same bytes without a panic; this one is guarded all the same.
+        let result = without_panic("Arrow IPC", read).unwrap_or_else(|| Err(malformed("the Arrow IPC body")));
+        if let Err(error) = result {
+            let _ = sender.blocking_send(Err(error));
+        }
+    });
+    while let Some(spans) = receiver.recv().await {
+        write(state, caller, project, spans?).await?;
+    }
+    reader.await.map_err(|_| ApiError::internal("the upload reader stopped"))?;
+    Ok(())
+}
+
+/// The project an upload names (`arize-schema`), refusing ML uploads.
+fn project_of(arize_schema: Option<&str>) -> ApiResult<String> {
+    let encoded =
+        arize_schema.ok_or_else(|| ApiError::unprocessable("the Arrow schema has no arize-schema metadata naming the project"))?;
+    let bytes = STANDARD.decode(encoded.trim()).map_err(|_| ApiError::unprocessable("arize-schema is not base64"))?;
+    let schema = proto::Schema::decode(bytes.as_slice()).map_err(|_| ApiError::unprocessable("arize-schema is not a protobuf Schema"))?;
+    if schema.arrow_schema.is_some() || schema.arize_spans.is_none() {
+        return Err(ApiError::unprocessable(
+            "ML model uploads (ml.log) are not supported yet; this endpoint takes tracing uploads (spans.log, log_evaluations)",
+        ));
+    }
+    let project = schema.constants.map(|constants| constants.model_id).unwrap_or_default();
+    if let Some(problem) = ember_core::limits::name_problem("project name", &project) {
+        return Err(ApiError::unprocessable(format!("arize-schema: {problem}")));
+    }
+    Ok(project)
+}
+
+/// The first reading: every row checked; spans kept when there are few.
+fn read_upload(file: &File) -> ApiResult<Upload> {
+    let (schema, batches) = arrow_stream_batches(file)?;
+    let project = project_of(schema.metadata().get("arize-schema").map(|value| value.as_str()))?;
+    if !holds_spans(schema.fields().iter().map(|field| field.name().as_str())) {
+        let mut rows = Vec::new();
+        for batch in batches {
+            rows.extend(batch?);
+        }
+        return Ok(Upload::Evaluations { project, rows });
+    }
+    let (mut kept, mut count, mut evaluations) = (Some(Vec::new()), 0, Vec::new());
+    for batch in batches {
+        for row in batch? {
+            let span = span_from_row(&row, count).map_err(|error| ApiError::unprocessable(error.to_string()))?;
+            count += 1;
+            evaluations.extend(evaluation_row(&row));
+            match &mut kept {
+                Some(spans) if spans.len() < SPANS_WRITTEN_AT_ONCE => spans.push(span),
+                _ => kept = None,
+            }
+        }
+    }
+    Ok(Upload::Spans { project, spans: kept, count, evaluations })
+}
