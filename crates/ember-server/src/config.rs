@@ -126,6 +126,11 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_GRPC_MAX_MESSAGE_BYTES", default_value_t = 64 << 20)]
     pub grpc_max_message_bytes: usize,
 
+    /// Largest Arrow Flight message accepted (the `arize` SDK sends record batches of up to
+    /// 256 MiB; each is held in memory while it is applied).
+    #[arg(long, env = "EMBER_FLIGHT_MAX_MESSAGE_BYTES", default_value_t = 512 << 20)]
+    pub flight_max_message_bytes: usize,
+
     /// How long a span, trace or session list (with or without a filter) or a span query may run
     /// before it is cancelled with a 503 naming the budget.
     #[arg(long, env = "EMBER_QUERY_TIMEOUT_MS", default_value_t = defaults::QUERY_BUDGET_MS)]

@@ -95,6 +95,17 @@ impl ApiError {
         }
     }
 
+    /// The error as a gRPC status: the code of the error code with its HTTP status, the message
+    /// the client would read.
+    pub fn grpc_status(self) -> tonic::Status {
+        let code = ErrorCode::ALL.into_iter().find(|code| code.http_status() == self.status.as_u16()).unwrap_or(ErrorCode::Internal);
+        let message = match self.body {
+            ErrorBody::Text(text) => text,
+            ErrorBody::Validation(body) => body.detail[0].msg.clone(),
+        };
+        tonic::Status::new(tonic::Code::from_i32(code.grpc_code()), message)
+    }
+
     /// Any classified error: its status, its client message, `Retry-After` when retryable.
     pub fn classified(error: &impl ClassifiedError) -> Self {
         let code = error.error_code();

@@ -14,6 +14,8 @@ mod body_budget;
 pub mod config;
 mod csrf;
 mod error;
+#[cfg(feature = "flight")]
+mod flight;
 #[cfg(feature = "graphql")]
 mod graphql;
 /// Who may run each GraphQL root field (for the role matrix).

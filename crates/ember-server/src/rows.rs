@@ -32,6 +32,14 @@ pub async fn read_rows(headers: &HeaderMap, body: Bytes) -> ApiResult<Rows> {
     crate::untrusted::decode_off_runtime(format, move || decode(&body)).await
 }
 
+/// The rows of one record batch.
+#[cfg(feature = "arrow")]
+pub fn batch_rows(batch: &arrow_array::RecordBatch) -> ApiResult<Rows> {
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    arrow_rows::append_rows(batch, &mut rows)?;
+    Ok(rows)
+}
+
 /// The schema of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame) and its rows,
 /// a record batch at a time.
 #[cfg(feature = "arrow")]
@@ -127,7 +135,7 @@ mod arrow_rows {
         Ok(rows)
     }
 
-    fn append_rows(batch: &RecordBatch, rows: &mut Rows) -> ApiResult<()> {
+    pub(super) fn append_rows(batch: &RecordBatch, rows: &mut Rows) -> ApiResult<()> {
         let schema = batch.schema();
         for row in 0..batch.num_rows() {
             let mut values = Map::new();

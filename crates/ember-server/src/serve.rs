@@ -46,6 +46,7 @@ pub struct BoundServer {
     store: Store,
     writer: WriterHandle,
     grpc_max_message_bytes: usize,
+    flight_max_message_bytes: usize,
     /// TLS of the HTTP port and of the gRPC port, when on.
     http_tls: Option<tokio_rustls::TlsAcceptor>,
     grpc_tls: Option<tokio_rustls::TlsAcceptor>,
@@ -113,6 +114,7 @@ impl Server {
             store,
             writer,
             grpc_max_message_bytes: config.grpc_max_message_bytes,
+            flight_max_message_bytes: config.flight_max_message_bytes,
             http_tls,
             grpc_tls,
             shutdown_timeout: std::time::Duration::from_secs(config.shutdown_timeout_secs),
@@ -141,6 +143,12 @@ impl BoundServer {
         let grpc_router = tonic::transport::Server::builder()
             .layer(tower::util::MapResponseLayer::new(crate::grpc::remap_unreadable))
             .add_service(trace_service);
+        #[cfg(feature = "flight")]
+        let grpc_router = grpc_router.add_service(
+            crate::flight::FlightServiceServer::new(crate::flight::ArizeFlight { services: self.state.services.clone() })
+                .max_decoding_message_size(self.flight_max_message_bytes)
+                .max_encoding_message_size(self.flight_max_message_bytes),
+        );
         let grpc_stopped = until_stopped(stopped.clone());
         let mut grpc = match self.grpc_tls {
             // TLS is ember's own acceptor (not tonic's), so the client verifier is the HTTP port's.

@@ -238,6 +238,36 @@ impl Annotations<'_> {
     ) -> Result<usize> {
         let project = self.services.projects().resolve_writable(caller, project).await?;
         check_reserved_names(AnnotationTarget::Span, annotations)?;
+        let missing = self.missing_spans(project.id, window, annotations).await?;
+        if !missing.is_empty() {
+            let place = if window.is_some() { "in the project and the time window" } else { "in the project" };
+            return Err(ServiceError::not_found(format!("no span {place} with id {}", missing.join(", "))));
+        }
+        self.services.store.upsert_annotations(AnnotationTarget::Span, annotations, caller.user_id()).await?;
+        Ok(annotations.len())
+    }
+
+    /// Upserts the span annotations whose spans are in the project; returns how many were
+    /// written and the ids of the spans that are not there (their annotations are not written).
+    pub async fn annotate_stored_spans(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        annotations: &[AnnotationInput],
+    ) -> Result<(usize, Vec<String>)> {
+        let project = self.services.projects().resolve_writable(caller, project).await?;
+        check_reserved_names(AnnotationTarget::Span, annotations)?;
+        let missing = self.missing_spans(project.id, None, annotations).await?;
+        let stored: Vec<AnnotationInput> =
+            annotations.iter().filter(|annotation| missing.binary_search(&annotation.target_id).is_err()).cloned().collect();
+        if !stored.is_empty() {
+            self.services.store.upsert_annotations(AnnotationTarget::Span, &stored, caller.user_id()).await?;
+        }
+        Ok((stored.len(), missing))
+    }
+
+    /// The annotated span ids (sorted) that are not in the project, or do not start within `window`.
+    async fn missing_spans(&self, project_id: i64, window: Option<(i64, i64)>, annotations: &[AnnotationInput]) -> Result<Vec<String>> {
         let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -249,16 +279,10 @@ impl Annotations<'_> {
                 end_time: window.map(|(_, end)| end),
                 ..Default::default()
             };
-            let page = self.services.store.list_spans(project.id, &filters, None, chunk.len()).await?;
+            let page = self.services.store.list_spans(project_id, &filters, None, chunk.len()).await?;
             found.extend(page.items.into_iter().map(|record| record.span.span_id));
         }
-        let missing: Vec<&str> = wanted.into_iter().filter(|id| !found.contains(*id)).collect();
-        if !missing.is_empty() {
-            let place = if window.is_some() { "in the project and the time window" } else { "in the project" };
-            return Err(ServiceError::not_found(format!("no span {place} with id {}", missing.join(", "))));
-        }
-        self.services.store.upsert_annotations(AnnotationTarget::Span, annotations, caller.user_id()).await?;
-        Ok(annotations.len())
+        Ok(wanted.into_iter().filter(|id| !found.contains(*id)).map(str::to_string).collect())
     }
 
     /// Legacy evaluations (`/v1/evaluations`): LLM annotations of spans, traces and documents.

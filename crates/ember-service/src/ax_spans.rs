@@ -128,6 +128,16 @@ pub struct AxTracePage {
     pub next_cursor: Option<i64>,
 }
 
+/// An export as planned: its spans are the project's up to `up_to`, newest first.
+#[derive(Debug, Clone)]
+pub struct ExportPlan {
+    pub project: Project,
+    pub total: i64,
+    pub up_to: Option<i64>,
+    /// The (name, kind) of the annotations of the window's spans, for the export's columns.
+    pub annotation_names: Vec<(String, AnnotatorKind)>,
+}
+
 /// What an annotation record names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Granularity {
@@ -185,6 +195,50 @@ impl AxSpans<'_> {
         let filters = SpanFilters { start_time: Some(start), end_time: Some(end.saturating_add(1)), condition, ..Default::default() };
         let page = self.services.store.list_spans(project.id, &filters, query.cursor, query.limit).await?;
         let (spans, annotators) = self.enrich(&project, page.items, &query.columns, truncation).await?;
+        Ok(AxSpanPage { spans, annotators, next_cursor: page.next_cursor })
+    }
+
+    /// Plans an export of the project's spans starting in `[start, end)` that pass the filter:
+    /// how many there are, the newest span's rowid (the export reads up to it, so spans arriving
+    /// meanwhile do not change what was counted), and the names of their annotations.
+    pub async fn plan_export(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        (start, end): (i64, i64),
+        filter: Option<&str>,
+    ) -> Result<ExportPlan> {
+        if start >= end {
+            return Err(ServiceError::invalid("the export's start time must be before its end time"));
+        }
+        let project = self.services.projects().resolve(caller, project).await?;
+        let filters = export_filters((start, end), filter)?;
+        let store = &self.services.store;
+        let up_to = store.list_spans(project.id, &filters, None, 1).await?.items.first().map(|record| record.rowid);
+        let (total, annotation_names) = match up_to {
+            Some(_) => {
+                (store.count_filtered_spans(project.id, &filters, up_to).await?, store.span_annotation_names(project.id, start, end).await?)
+            }
+            None => (0, Vec::new()),
+        };
+        Ok(ExportPlan { project, total, up_to, annotation_names })
+    }
+
+    /// A page of an export planned by [`AxSpans::plan_export`], newest first, spans with their
+    /// annotations; `cursor` is where the page starts.
+    pub async fn export_page(
+        &self,
+        caller: &Caller,
+        project_id: i64,
+        window: (i64, i64),
+        filter: Option<&str>,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<AxSpanPage> {
+        let project = self.services.projects().resolve(caller, ProjectRef::Id(project_id)).await?;
+        let filters = export_filters(window, filter)?;
+        let page = self.services.store.list_spans(project.id, &filters, cursor, limit).await?;
+        let (spans, annotators) = self.enrich(&project, page.items, &Columns::All, None).await?;
         Ok(AxSpanPage { spans, annotators, next_cursor: page.next_cursor })
     }
 
@@ -396,6 +450,11 @@ impl AxSpans<'_> {
         }
         Ok(found)
     }
+}
+
+fn export_filters((start, end): (i64, i64), filter: Option<&str>) -> Result<SpanFilters> {
+    let condition = parse_filter(filter.filter(|text| !text.trim().is_empty()), Filter::arize)?;
+    Ok(SpanFilters { start_time: Some(start), end_time: Some(end), condition, ..Default::default() })
 }
 
 fn truncation(length: Option<i64>) -> Result<Option<usize>> {

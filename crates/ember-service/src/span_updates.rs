@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use ember_core::{AnnotationSource, AnnotatorKind};
+use ember_core::{AnnotationSource, AnnotatorKind, ClassifiedError};
 use ember_store::{AnnotationInput, MetadataFailure, MetadataUpdate};
 use serde_json::{json, Map, Value};
 
@@ -15,6 +15,17 @@ use crate::{Caller, Services};
 
 /// One row of a tabular body.
 pub type Row = Map<String, Value>;
+
+/// The column of the SDK's annotation notes: a list of `{"text", "updated_by", "updated_at"}` JSON.
+pub const NOTES_COLUMN: &str = "annotation.notes";
+
+/// What an update of stored spans did: rows read, spans updated, and the span ids not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSpansUpdate {
+    pub spans_processed: usize,
+    pub spans_updated: usize,
+    pub unmatched_ids: Vec<String>,
+}
 
 /// Spans one annotation request may name.
 pub const MAX_ANNOTATED_SPANS: usize = 1000;
@@ -82,6 +93,9 @@ fn annotations_from(rows: &[Row], prefix: &str, explanation_field: &str, kind: A
         let mut by_name: BTreeMap<&str, AnnotationCells> = BTreeMap::new();
         for (column, value) in row {
             let Some(rest) = column.strip_prefix(prefix) else { continue };
+            if column == NOTES_COLUMN {
+                continue;
+            }
             let Some((name, field)) = rest.rsplit_once('.') else {
                 return Err(ServiceError::invalid(format!("column {column:?} is not {prefix}<Name>.<field>")));
             };
@@ -90,6 +104,9 @@ fn annotations_from(rows: &[Row], prefix: &str, explanation_field: &str, kind: A
                 "label" => entry.0 = text_of(value, column, index)?,
                 "score" => entry.1 = score_of(value, column, index)?,
                 field if field == explanation_field => entry.2 = text_of(value, column, index)?,
+                // Who and when, as the SDK's annotation updates send them: the writer is the
+                // caller and the time the server's.
+                "updated_by" | "updated_at" if kind == AnnotatorKind::Human => {}
                 _ => return Err(ServiceError::invalid(format!("column {column:?}: the field is label, score or {explanation_field}"))),
             }
         }
@@ -114,6 +131,28 @@ fn annotations_from(rows: &[Row], prefix: &str, explanation_field: &str, kind: A
         }
     }
     Ok(annotations)
+}
+
+/// The notes of a row: (text, identifier), the identifier made of the note's author and time so
+/// that sending a note again does not repeat it.
+fn notes_of(row: &Row, index: usize) -> Result<Vec<(String, String)>> {
+    let items = match row.get(NOTES_COLUMN) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(invalid_cell(NOTES_COLUMN, index, "a list of notes")),
+    };
+    let mut notes = Vec::new();
+    for item in items {
+        let note = match item {
+            Value::String(text) => serde_json::from_str::<Value>(text).map_err(|_| invalid_cell(NOTES_COLUMN, index, "notes as JSON"))?,
+            other => other.clone(),
+        };
+        let Some(text) = note.get("text").and_then(Value::as_str).filter(|text| !text.is_empty()) else { continue };
+        let author = note.get("updated_by").and_then(Value::as_str).unwrap_or_default();
+        let at = note.get("updated_at").map(Value::to_string).unwrap_or_default();
+        notes.push((text.to_string(), format!("ax-note:{author}:{at}")));
+    }
+    Ok(notes)
 }
 
 /// A metadata value in its stored form: strings and numbers as they are, booleans as
@@ -151,6 +190,57 @@ impl SpanUpdates<'_> {
         let annotations = annotations_from(rows, "annotation.", "text", AnnotatorKind::Human)?;
         let written = self.services.annotations().annotate_spans_in_project(caller, project, Some(window), &annotations).await?;
         Ok(AnnotationUpdate { spans_processed: rows.len(), written })
+    }
+
+    /// LLM evaluations from `eval.<Name>.*` columns of the spans that are stored; the others are
+    /// reported, not fatal (the SDK's Flight updates).
+    pub async fn evaluations_of_stored(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<StoredSpansUpdate> {
+        let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
+        self.write_stored(caller, project, rows, &annotations).await
+    }
+
+    /// Human annotations from `annotation.<Name>.*` columns, and notes from the notes column, of
+    /// the spans that are stored; the others are reported, not fatal.
+    pub async fn annotations_of_stored(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<StoredSpansUpdate> {
+        let annotations = annotations_from(rows, "annotation.", "text", AnnotatorKind::Human)?;
+        let mut update = self.write_stored(caller, project, rows, &annotations).await?;
+        for (index, row) in rows.iter().enumerate() {
+            let span_id = span_id_of(row, index)?;
+            if update.unmatched_ids.binary_search(&span_id).is_ok() {
+                continue;
+            }
+            for (text, identifier) in notes_of(row, index)? {
+                let target = ember_core::AnnotationTarget::Span;
+                match self.services.annotations().add_note(caller, target, span_id.clone(), text, Some(identifier)).await {
+                    Err(error) if error.error_code() == ember_core::ErrorCode::NotFound => {
+                        update.unmatched_ids.push(span_id.clone());
+                        break;
+                    }
+                    other => {
+                        other?;
+                    }
+                }
+            }
+        }
+        update.unmatched_ids.sort_unstable();
+        update.unmatched_ids.dedup();
+        Ok(update)
+    }
+
+    /// Writes the annotations of stored spans; a row with no value changes nothing and is not
+    /// looked up.
+    async fn write_stored(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        rows: &[Row],
+        annotations: &[AnnotationInput],
+    ) -> Result<StoredSpansUpdate> {
+        let (_, unmatched_ids) = self.services.annotations().annotate_stored_spans(caller, project, annotations).await?;
+        let mut annotated: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
+        annotated.sort_unstable();
+        annotated.dedup();
+        Ok(StoredSpansUpdate { spans_processed: rows.len(), spans_updated: annotated.len() - unmatched_ids.len(), unmatched_ids })
     }
 
     /// Sets metadata fields of the project's spans; the patch document (column `patch_column`)

@@ -213,6 +213,23 @@ pub struct LlmAnnotations {
 }
 
 impl Store {
+    /// The (name, annotator kind) pairs of the annotations of the project's spans that start in
+    /// `[start, end)`, sorted.
+    pub async fn span_annotation_names(&self, project_id: i64, start: i64, end: i64) -> Result<Vec<(String, AnnotatorKind)>> {
+        let [project, from, to] = [1, 2, 3].map(|index| self.dialect.placeholder(index));
+        let sql = format!(
+            "SELECT DISTINCT a.name, a.annotator_kind FROM spans AS s JOIN span_annotations AS a ON a.span_rowid = s.id \
+             WHERE s.project_id = {project} AND s.start_time >= {from} AND s.start_time < {to} ORDER BY a.name, a.annotator_kind"
+        );
+        let rows = self.fetch_within_budget(Statement::new(sql, [project_id.into(), start.into(), end.into()])).await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.get(1)?;
+                Ok((row.get(0)?, annotator_kind(&kind)?))
+            })
+            .collect()
+    }
+
     /// Every annotation of the project whose annotator kind is LLM (the legacy evaluations).
     pub async fn llm_annotations(&self, project_id: i64) -> Result<LlmAnnotations> {
         let mut levels = LlmAnnotations::default();

@@ -70,7 +70,35 @@ fn span_select(dialect: Dialect) -> SelectStatement {
 impl Store {
     /// Spans of a project, newest first (`id DESC`); `cursor` is the rowid of the first span of the page.
     pub async fn list_spans(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanRecord>> {
-        let mut query = span_select(self.dialect);
+        let mut query = self.filtered_spans(span_select(self.dialect), project_id, filters, cursor).await?;
+        query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
+        let rows = self.fetch_within_budget(self.build(&query)).await?;
+        let items = span_records(self, &rows[..rows.len().min(limit)])?;
+        let next_cursor = rows.get(limit).map(|row| row.get(0)).transpose()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    /// How many of a project's spans pass the filters (with rowids up to `cursor`, when given).
+    pub async fn count_filtered_spans(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>) -> Result<i64> {
+        let count = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(Spans::Table)
+            .inner_join(Traces::Table, Expr::col((Traces::Table, Traces::Id)).equals((Spans::Table, Spans::TraceRowid)))
+            .to_owned();
+        let query = self.filtered_spans(count, project_id, filters, cursor).await?;
+        let rows = self.fetch_within_budget(self.build(&query)).await?;
+        rows.first().map_or(Ok(0), |row| row.get(0))
+    }
+
+    /// `select` (over `spans` joined with `traces`) restricted to the project's spans that pass
+    /// the filters, with rowids up to `cursor`.
+    async fn filtered_spans(
+        &self,
+        mut query: SelectStatement,
+        project_id: i64,
+        filters: &SpanFilters,
+        cursor: Option<i64>,
+    ) -> Result<SelectStatement> {
         let by_ids = !(filters.span_ids.is_empty() && filters.trace_ids.is_empty());
         if self.dialect == Dialect::Sqlite && by_ids {
             // `+`: the span or trace id index finds the spans; SQLite would otherwise walk the
@@ -126,11 +154,7 @@ impl Store {
         if let Some(condition) = &filters.condition {
             query.and_where(self.filter_sql(condition).await?);
         }
-        query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
-        let rows = self.fetch_within_budget(self.build(&query)).await?;
-        let items = span_records(self, &rows[..rows.len().min(limit)])?;
-        let next_cursor = rows.get(limit).map(|row| row.get(0)).transpose()?;
-        Ok(Page { items, next_cursor })
+        Ok(query)
     }
 
     /// Whether a project holds at least `LARGE_WINDOW` spans starting in `[start, end)`.

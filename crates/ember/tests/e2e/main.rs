@@ -1,12 +1,13 @@
 //! The real `ember` binary over real sockets, one test binary: ingest and durability
 //! (`ingest`), its client commands (`cli`), the playground relaying a provider's stream
 //! (`playground`), memory under amplification (`resources`), and the web UI in headless
-//! Chromium (`browser`). `process` starts the binary. Tests that need PostgreSQL or chromedriver are skipped without them, unless
+//! Chromium (`browser`). Arrow Flight as the `arize` SDK calls it (`flight`). `process` starts the binary. Tests that need PostgreSQL or chromedriver are skipped without them, unless
 //! `EMBER_TEST_REQUIRE_ALL` is set (see `ember_store::testing::skip_unless`).
 
 mod auth;
 mod browser;
 mod cli;
+mod flight;
 mod ingest;
 mod metrics;
 mod playground;

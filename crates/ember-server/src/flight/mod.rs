@@ -1,0 +1,311 @@
+//! Arrow Flight on the gRPC port, as the `arize` SDK uses it:
+//! - `DoPut` with a `writeSpanEvaluationRequest`, `writeSpanAnnotationRequest` or
+//!   `writeSpanAttributesMetadataRequest` command: the stream's batches go through the span-update
+//!   service a batch at a time, and the one `PutResult` carries the binary reply the SDK decodes
+//!   (spans updated, ids not stored, per-span errors);
+//! - `GetFlightInfo` + `DoGet`: span exports (`export_to_df`, `export_to_parquet`), counted and
+//!   fixed when planned, streamed a page at a time so memory does not grow with the export;
+//! - every other method answers UNIMPLEMENTED.
+//!
+//! The caller is the holder of the key in `auth-token-bin` (or `authorization`), checked as API
+//! keys are; a decoder panic on a malformed batch is an INVALID_ARGUMENT, not a lost connection.
+
+mod commands;
+mod export;
+
+use std::collections::HashMap;
+
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::{
+    Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
+    PollInfo, PutResult, SchemaResult, Ticket,
+};
+use arrow_schema::{Schema, SchemaRef};
+use ember_core::time::parse_timestamp;
+use ember_service::auth::Presented;
+use ember_service::{Caller, ProjectRef, Services};
+use futures::stream::{self, BoxStream};
+use futures::{StreamExt, TryStreamExt};
+use prost::Message;
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status, Streaming};
+
+use self::commands::{DoPutRequest, ExportTicket, Int64Json, RecordQueryDescriptor, SpanUpdate};
+use self::export::{sampled, sampled_total, ExportColumns};
+use crate::arize::proto;
+use crate::error::ApiError;
+use crate::grpc::status;
+use crate::untrusted::without_panic;
+
+/// Rows of an export batch when the SDK names no chunk size, and the most it may ask for.
+const DEFAULT_CHUNK: usize = 10_000;
+const MAX_CHUNK: usize = 50_000;
+
+pub use arrow_flight::flight_service_server::FlightServiceServer;
+
+pub struct ArizeFlight {
+    pub services: Services,
+}
+
+type FlightStream<T> = BoxStream<'static, Result<T, Status>>;
+
+fn unimplemented(method: &str) -> Status {
+    Status::unimplemented(format!(
+        "{method} is not served: ember's Arrow Flight service takes the arize SDK's span updates (DoPut) and span exports (GetFlightInfo, DoGet)"
+    ))
+}
+
+fn invalid(message: impl Into<String>) -> Status {
+    Status::invalid_argument(message.into())
+}
+
+impl ArizeFlight {
+    /// The caller presenting the SDK's key.
+    async fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
+        let binary = metadata.get_bin("auth-token-bin").and_then(|value| value.to_bytes().ok());
+        let key = binary.as_deref().and_then(|bytes| std::str::from_utf8(bytes).ok()).map(str::to_string);
+        let authorization = metadata.get("authorization").and_then(|value| value.to_str().ok()).map(str::to_string);
+        let presented = match (&key, &authorization) {
+            (Some(key), _) => Presented::bare_or_bearer(key),
+            (None, Some(value)) => Presented::bare_or_bearer(value),
+            (None, None) => Presented::Nothing,
+        };
+        self.services.auth().authenticate(presented).await.map_err(|error| status(&error))
+    }
+
+    /// Applies one batch of a span update; returns what it did to fold into the reply.
+    async fn apply(
+        &self,
+        caller: &Caller,
+        update: SpanUpdate,
+        project: &str,
+        rows: &crate::rows::Rows,
+        applied: &mut Applied,
+    ) -> Result<(), Status> {
+        let project = ProjectRef::Identifier(project);
+        let updates = self.services.span_updates();
+        {
+            match update {
+                SpanUpdate::Evaluations | SpanUpdate::Annotations => {
+                    let done = match update {
+                        SpanUpdate::Evaluations => updates.evaluations_of_stored(caller, project, rows).await,
+                        _ => updates.annotations_of_stored(caller, project, rows).await,
+                    }
+                    .map_err(|error| status(&error))?;
+                    applied.updated += done.spans_updated as i64;
+                    applied.unmatched.extend(done.unmatched_ids);
+                }
+                SpanUpdate::Metadata => {
+                    let report = updates.metadata(caller, project, rows, "patch_document").await.map_err(|error| status(&error))?;
+                    applied.processed += report.spans_processed as i64;
+                    applied.updated += report.spans_updated as i64;
+                    applied.errors.extend(report.errors);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a span update did, over its batches.
+#[derive(Default)]
+struct Applied {
+    processed: i64,
+    updated: i64,
+    unmatched: Vec<String>,
+    errors: Vec<(String, String)>,
+}
+
+impl Applied {
+    fn reply(self, update: SpanUpdate) -> Vec<u8> {
+        match update {
+            SpanUpdate::Evaluations | SpanUpdate::Annotations => {
+                proto::WriteSpanUpdateResponse { records_updated: self.updated, unmatched_ids: self.unmatched }.encode_to_vec()
+            }
+            SpanUpdate::Metadata => proto::WriteSpanAttributesMetadataResponse {
+                spans_processed: self.processed,
+                spans_updated: self.updated,
+                spans_failed: self.errors.len() as i64,
+                errors: self.errors.into_iter().map(|(span_id, error_message)| proto::SpanError { span_id, error_message }).collect(),
+            }
+            .encode_to_vec(),
+        }
+    }
+}
+
+/// The rows of one `FlightData` batch message, decoded off the runtime and without panics.
+async fn batch_rows(data: FlightData, schema: SchemaRef) -> Result<crate::rows::Rows, Status> {
+    let decode = move || {
+        without_panic("Arrow Flight", || {
+            let batch = arrow_flight::utils::flight_data_to_arrow_batch(&data, schema, &HashMap::new())
+                .map_err(|error| ApiError::unprocessable(format!("a Flight batch is not Arrow IPC: {error}")))?;
+            crate::rows::batch_rows(&batch)
+        })
+        .unwrap_or_else(|| Err(crate::untrusted::malformed("a Flight batch")))
+    };
+    tokio::task::spawn_blocking(decode).await.map_err(|_| Status::internal("a decoding task failed"))?.map_err(ApiError::grpc_status)
+}
+
+fn time(text: Option<&str>, name: &str) -> Result<i64, Status> {
+    let text = text.ok_or_else(|| invalid(format!("{name} is required")))?;
+    parse_timestamp(text).ok_or_else(|| invalid(format!("{name} is not an RFC 3339 time: {text:?}")))
+}
+
+#[tonic::async_trait]
+impl FlightService for ArizeFlight {
+    type HandshakeStream = FlightStream<HandshakeResponse>;
+    type ListFlightsStream = FlightStream<FlightInfo>;
+    type DoGetStream = FlightStream<FlightData>;
+    type DoPutStream = FlightStream<PutResult>;
+    type DoActionStream = FlightStream<arrow_flight::Result>;
+    type ListActionsStream = FlightStream<ActionType>;
+    type DoExchangeStream = FlightStream<FlightData>;
+
+    async fn handshake(&self, _: Request<Streaming<HandshakeRequest>>) -> Result<Response<Self::HandshakeStream>, Status> {
+        Err(unimplemented("Handshake"))
+    }
+
+    async fn list_flights(&self, _: Request<Criteria>) -> Result<Response<Self::ListFlightsStream>, Status> {
+        Err(unimplemented("ListFlights"))
+    }
+
+    async fn poll_flight_info(&self, _: Request<FlightDescriptor>) -> Result<Response<PollInfo>, Status> {
+        Err(unimplemented("PollFlightInfo"))
+    }
+
+    async fn get_schema(&self, _: Request<FlightDescriptor>) -> Result<Response<SchemaResult>, Status> {
+        Err(unimplemented("GetSchema"))
+    }
+
+    async fn do_action(&self, _: Request<Action>) -> Result<Response<Self::DoActionStream>, Status> {
+        Err(unimplemented("DoAction"))
+    }
+
+    async fn list_actions(&self, _: Request<Empty>) -> Result<Response<Self::ListActionsStream>, Status> {
+        Err(unimplemented("ListActions"))
+    }
+
+    async fn do_exchange(&self, _: Request<Streaming<FlightData>>) -> Result<Response<Self::DoExchangeStream>, Status> {
+        Err(unimplemented("DoExchange"))
+    }
+
+    async fn do_put(&self, request: Request<Streaming<FlightData>>) -> Result<Response<Self::DoPutStream>, Status> {
+        let caller = self.caller(request.metadata()).await?;
+        let mut stream = request.into_inner();
+        let first = stream.message().await?.ok_or_else(|| invalid("DoPut sent nothing"))?;
+        let command = first.flight_descriptor.as_ref().map(|descriptor| descriptor.cmd.clone()).unwrap_or_default();
+        let put: DoPutRequest =
+            serde_json::from_slice(&command).map_err(|error| invalid(format!("the DoPut command is not a JSON DoPutRequest: {error}")))?;
+        let (update, target) = put.update().ok_or_else(|| {
+            unimplemented("This DoPut command (ember takes writeSpanEvaluationRequest, writeSpanAnnotationRequest and writeSpanAttributesMetadataRequest)")
+        })?;
+        tracing::debug!(space = target.space_id, project = target.external_model_id, ?update, "arize span update");
+        if target.external_model_id.is_empty() {
+            return Err(invalid("the DoPut command names no project (externalModelId)"));
+        }
+        let schema = without_panic("Arrow Flight", || Schema::try_from(&first))
+            .ok_or_else(|| invalid("the Flight schema is malformed"))?
+            .map_err(|error| invalid(format!("the first Flight message carries no Arrow schema: {error}")))?;
+        let schema = SchemaRef::new(schema);
+        let mut applied = Applied::default();
+        while let Some(data) = stream.message().await? {
+            if data.data_header.is_empty() {
+                continue;
+            }
+            let rows = batch_rows(data, schema.clone()).await?;
+            self.apply(&caller, update, &target.external_model_id, &rows, &mut applied).await?;
+        }
+        let reply = PutResult { app_metadata: applied.reply(update).into() };
+        Ok(Response::new(stream::once(async { Ok(reply) }).boxed()))
+    }
+
+    async fn get_flight_info(&self, request: Request<FlightDescriptor>) -> Result<Response<FlightInfo>, Status> {
+        let caller = self.caller(request.metadata()).await?;
+        let descriptor = request.into_inner();
+        let query: RecordQueryDescriptor = serde_json::from_slice(&descriptor.cmd)
+            .map_err(|error| invalid(format!("the command is not a JSON RecordQueryDescriptor: {error}")))?;
+        if let Some(environment) = query.environment.as_deref().filter(|environment| *environment != "TRACING") {
+            return Err(unimplemented(&format!("Exports of the {environment} environment (ember exports TRACING)")));
+        }
+        tracing::debug!(space = query.space_id, project = query.model_id, "arize span export");
+        let window = (time(query.start_time.as_deref(), "startTime")?, time(query.end_time.as_deref(), "endTime")?);
+        let sample_rate = query.sample_rate.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&sample_rate) || sample_rate.is_nan() {
+            return Err(invalid("sampleRate is between 0 and 1"));
+        }
+        let chunk = query.stream_chunk_size.and_then(Int64Json::value).unwrap_or(DEFAULT_CHUNK as i64);
+        if chunk < 1 {
+            return Err(invalid("streamChunkSize is positive"));
+        }
+        let filter = query.filter_expression.filter(|text| !text.trim().is_empty());
+        let plan = self
+            .services
+            .ax_spans()
+            .plan_export(&caller, ProjectRef::Identifier(&query.model_id), window, filter.as_deref())
+            .await
+            .map_err(|error| status(&error))?;
+        let total = sampled_total(plan.total, sample_rate);
+        let ticket = ExportTicket {
+            project_id: plan.project.id,
+            start: window.0,
+            end: window.1,
+            filter,
+            up_to: plan.up_to,
+            total,
+            annotations: plan.annotation_names.into_iter().map(|(name, kind)| (name, kind.as_str().to_string())).collect(),
+            sample_rate,
+            chunk: (chunk as usize).min(MAX_CHUNK),
+            columns: query.projected_columns,
+        };
+        let ticket = serde_json::to_vec(&ticket).map_err(|_| Status::internal("cannot write the ticket"))?;
+        let info = FlightInfo::new()
+            .with_descriptor(descriptor)
+            .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
+            .with_total_records(total);
+        Ok(Response::new(info))
+    }
+
+    async fn do_get(&self, request: Request<Ticket>) -> Result<Response<Self::DoGetStream>, Status> {
+        let caller = self.caller(request.metadata()).await?;
+        let ticket: ExportTicket =
+            serde_json::from_slice(&request.into_inner().ticket).map_err(|_| invalid("the ticket is not one GetFlightInfo gave"))?;
+        let services = self.services.clone();
+        // One page per batch, read when the encoder asks for the next one.
+        let state = (ticket.up_to.map(Some), 0u64, None::<ExportColumns>);
+        let ticket_for_pages = ticket.clone();
+        let batches = stream::try_unfold(state, move |(cursor, index, columns)| {
+            let (services, caller, ticket) = (services.clone(), caller.clone(), ticket_for_pages.clone());
+            async move {
+                let Some(cursor) = cursor else { return Ok(None) };
+                let page = services
+                    .ax_spans()
+                    .export_page(&caller, ticket.project_id, (ticket.start, ticket.end), ticket.filter.as_deref(), cursor, ticket.chunk)
+                    .await
+                    .map_err(|error| FlightError::Tonic(Box::new(status(&error))))?;
+                let mut index = index;
+                let spans: Vec<_> = page
+                    .spans
+                    .into_iter()
+                    .filter(|_| {
+                        index += 1;
+                        sampled(index - 1, ticket.sample_rate)
+                    })
+                    .collect();
+                let columns = columns.unwrap_or_else(|| ExportColumns::of(&spans, &ticket.annotations, &ticket.columns));
+                let batch = columns.batch(&spans).map_err(FlightError::Arrow)?;
+                let next = page.next_cursor.map(Some);
+                Ok(Some((batch, (next, index, Some(columns)))))
+            }
+        });
+        let encoded = FlightDataEncoderBuilder::new().build(batches).map_err(|error| match error {
+            FlightError::Tonic(status) => *status,
+            other => {
+                tracing::error!(error = %other, "a span export failed");
+                Status::internal(ember_core::INTERNAL_ERROR_MESSAGE)
+            }
+        });
+        Ok(Response::new(encoded.boxed()))
+    }
+}
