@@ -8,6 +8,45 @@ use serde::Serialize;
 use serde_json::ser::Formatter;
 use serde_json::Value;
 
+/// JSON as Python's `json.dumps` may write it: its `NaN`, `Infinity` and `-Infinity` (pandas'
+/// missing values, which `json.dumps` writes bare) are read as `null`.
+pub fn loads(text: &str) -> serde_json::Result<Value> {
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(error) if !(text.contains("NaN") || text.contains("Infinity")) => Err(error),
+        Err(_) => serde_json::from_str(&without_non_finite(text)),
+    }
+}
+
+/// `text` with the bare non-finite numbers outside strings replaced by `null`.
+fn without_non_finite(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(character) = rest.chars().next() {
+        if in_string {
+            out.push(character);
+            match (escaped, character) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            rest = &rest[character.len_utf8()..];
+            continue;
+        }
+        if let Some(token) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|token| rest.starts_with(token)) {
+            out.push_str("null");
+            rest = &rest[token.len()..];
+            continue;
+        }
+        in_string = character == '"';
+        out.push(character);
+        rest = &rest[character.len_utf8()..];
+    }
+    out
+}
+
 /// `json.dumps(value, ensure_ascii=False)`.
 pub fn dumps(value: &Value) -> String {
     write(value, PythonFormatter { ensure_ascii: false })
@@ -105,6 +144,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn python_non_finite_numbers_read_as_null() {
+        let value = loads(r#"{"a": NaN, "b": [Infinity, -Infinity], "c": "NaN stays", "d": "q\"NaN"}"#).unwrap();
+        assert_eq!(value, json!({"a": null, "b": [null, null], "c": "NaN stays", "d": "q\"NaN"}));
+        assert!(loads("{nope").is_err());
+    }
 
     #[test]
     fn matches_json_dumps() {

@@ -31,6 +31,17 @@ pub fn remap_unreadable<B>(mut response: axum::http::Response<B>) -> axum::http:
     response
 }
 
+/// One router for one port: gRPC requests (`application/grpc*`) go to `grpc`, the others to `http`.
+pub fn beside(grpc: axum::Router, http: axum::Router) -> axum::Router {
+    use tower::ServiceExt;
+    axum::Router::new().fallback_service(tower::service_fn(move |request: axum::extract::Request| {
+        let is_grpc =
+            request.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
+        let target = if is_grpc { grpc.clone() } else { http.clone() };
+        target.oneshot(request)
+    }))
+}
+
 pub struct OtlpTraceService {
     pub services: Services,
 }

@@ -1,5 +1,6 @@
-//! The HTTP listener (HTTP/1.1, as Phoenix serves; gRPC has its own port): hyper with a timer,
-//! so a client that does not send a request head within
+//! The HTTP listener (HTTP/1.1, as Phoenix serves, and HTTP/2 with prior knowledge, so gRPC
+//! clients told to use one port — the `arize` SDK's `ARIZE_SINGLE_PORT` — reach the gRPC services
+//! here too): hyper with a timer, so a client that does not send a request head within
 //! the header timeout is disconnected (idle keep-alive connections included), at most
 //! `max_connections` connections at once (past that, a new connection is closed at once rather
 //! than costing memory and a file descriptor), accept errors such as file-descriptor exhaustion
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper::server::conn::http1::Builder;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -42,8 +43,12 @@ pub async fn serve(
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    // Over TLS, HTTP/1.1 only (gRPC over TLS has its own port).
+    let tls_builder = Arc::new(builder.clone().http1_only());
+    let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -73,20 +78,25 @@ pub async fn serve(
                 .layer(RequestBodyTimeoutLayer::new(limits.header_timeout))
                 .service(router.clone()),
         );
-        let outcome = match &tls {
-            None => {
-                let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
+        let watcher = graceful.watcher();
+        let Some(acceptor) = tls.clone() else {
+            let builder = Arc::clone(&builder);
+            tokio::spawn(async move {
+                // Which protocol a connection speaks is known from its first bytes, which are
+                // awaited no longer than a request head.
+                let mut first = [0_u8; 1];
+                if !matches!(tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await, Ok(Ok(1..))) {
                     drop(permit);
-                });
-                continue;
-            }
-            Some(acceptor) => (acceptor.clone(), graceful.watcher(), builder.clone()),
+                    return;
+                }
+                if let Err(error) = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                drop(permit);
+            });
+            continue;
         };
-        let (acceptor, watcher, builder) = outcome;
+        let builder = Arc::clone(&tls_builder);
         tokio::spawn(async move {
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(stream)) => {

@@ -140,15 +140,20 @@ impl BoundServer {
             .max_decoding_message_size(self.grpc_max_message_bytes)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip);
+        #[cfg(feature = "flight")]
+        let flight_service = crate::flight::FlightServiceServer::new(crate::flight::ArizeFlight { services: self.state.services.clone() })
+            .max_decoding_message_size(self.flight_max_message_bytes)
+            .max_encoding_message_size(self.flight_max_message_bytes);
         let grpc_router = tonic::transport::Server::builder()
             .layer(tower::util::MapResponseLayer::new(crate::grpc::remap_unreadable))
-            .add_service(trace_service);
+            .add_service(trace_service.clone());
         #[cfg(feature = "flight")]
-        let grpc_router = grpc_router.add_service(
-            crate::flight::FlightServiceServer::new(crate::flight::ArizeFlight { services: self.state.services.clone() })
-                .max_decoding_message_size(self.flight_max_message_bytes)
-                .max_encoding_message_size(self.flight_max_message_bytes),
-        );
+        let grpc_router = grpc_router.add_service(flight_service.clone());
+        // The same services on the HTTP port, for gRPC clients that use one port.
+        let grpc_on_http = tonic::service::Routes::new(trace_service);
+        #[cfg(feature = "flight")]
+        let grpc_on_http = grpc_on_http.add_service(flight_service);
+        let grpc_on_http = grpc_on_http.into_axum_router().layer(tower::util::MapResponseLayer::new(crate::grpc::remap_unreadable));
         let grpc_stopped = until_stopped(stopped.clone());
         let mut grpc = match self.grpc_tls {
             // TLS is ember's own acceptor (not tonic's), so the client verifier is the HTTP port's.
@@ -190,7 +195,7 @@ impl BoundServer {
                 }
             });
         }
-        let router = app(self.state);
+        let router = crate::grpc::beside(grpc_on_http, app(self.state));
         let limits = self.connection_limits;
         let http_tls = self.http_tls;
         let mut http = tokio::spawn(async move {

@@ -144,7 +144,7 @@ fn notes_of(row: &Row, index: usize) -> Result<Vec<(String, String)>> {
     let mut notes = Vec::new();
     for item in items {
         let note = match item {
-            Value::String(text) => serde_json::from_str::<Value>(text).map_err(|_| invalid_cell(NOTES_COLUMN, index, "notes as JSON"))?,
+            Value::String(text) => ember_core::python_json::loads(text).map_err(|_| invalid_cell(NOTES_COLUMN, index, "notes as JSON"))?,
             other => other.clone(),
         };
         let Some(text) = note.get("text").and_then(Value::as_str).filter(|text| !text.is_empty()) else { continue };
@@ -264,7 +264,7 @@ impl SpanUpdates<'_> {
             let patch = match row.get(patch_column) {
                 None | Some(Value::Null) => None,
                 Some(Value::Object(patch)) => Some(patch.clone()),
-                Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+                Some(Value::String(text)) => match ember_core::python_json::loads(text) {
                     Ok(Value::Object(patch)) => Some(patch),
                     _ => {
                         errors.push((span_id, not_an_object()));

@@ -75,7 +75,7 @@ pub fn span_from_row(row: &Map<String, Value>, index: usize) -> Result<ember_cor
             if items.iter().all(|item| item.is_string()) && items.iter().any(is_json_object_text) {
                 // A list of dictionaries: each element's keys under `<key>.<position>`.
                 for (position, item) in items.iter().enumerate() {
-                    if let Some(Value::Object(element)) = item.as_str().and_then(|text| serde_json::from_str(text).ok()) {
+                    if let Some(Value::Object(element)) = item.as_str().and_then(|text| ember_core::python_json::loads(text).ok()) {
                         flat.extend(element.into_iter().map(|(inner, value)| (format!("{key}.{position}.{inner}"), value)));
                     }
                 }
@@ -112,7 +112,7 @@ fn nanos(value: Option<&Value>) -> Option<i64> {
 /// a JSON object stays text.
 fn dictionary(value: &Value) -> Value {
     match value {
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
+        Value::String(text) => match ember_core::python_json::loads(text) {
             Ok(Value::Object(object)) => Value::Object(object.into_iter().map(|(key, value)| (key, nested(value))).collect()),
             _ => value.clone(),
         },
@@ -122,7 +122,7 @@ fn dictionary(value: &Value) -> Value {
 
 fn nested(value: Value) -> Value {
     match &value {
-        Value::String(text) if text.trim_start().starts_with('{') => match serde_json::from_str::<Value>(text) {
+        Value::String(text) if text.trim_start().starts_with('{') => match ember_core::python_json::loads(text) {
             Ok(Value::Object(object)) => Value::Object(object.into_iter().map(|(key, value)| (key, nested(value))).collect()),
             _ => value,
         },
@@ -133,7 +133,7 @@ fn nested(value: Value) -> Value {
 /// An event: `{"name", "timestamp", "attributes"}` as JSON text, its attributes JSON text again.
 fn event(item: &Value) -> Result<SpanEvent, String> {
     let parsed = match item {
-        Value::String(text) => serde_json::from_str::<Value>(text).map_err(|_| format!("an event is not JSON: {text:?}"))?,
+        Value::String(text) => ember_core::python_json::loads(text).map_err(|_| format!("an event is not JSON: {text:?}"))?,
         other => other.clone(),
     };
     let Value::Object(mut object) = parsed else { return Err("an event is not an object".into()) };

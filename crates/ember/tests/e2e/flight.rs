@@ -216,3 +216,20 @@ async fn with_auth_on_flight_takes_the_key_in_auth_token_bin() {
     let missing = client(&ember, Some(ADMIN_SECRET)).await.get_flight_info(FlightDescriptor::new_cmd(command)).await.err().unwrap();
     assert!(matches!(&missing, FlightError::Tonic(status) if status.code() == tonic::Code::NotFound), "the key is accepted: {missing}");
 }
+
+/// `ARIZE_SINGLE_PORT`: gRPC (OTLP and Flight, HTTP/2 with prior knowledge) on the HTTP port,
+/// beside HTTP/1.1.
+#[tokio::test]
+async fn grpc_is_served_on_the_http_port_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    let mut otlp = TraceServiceClient::connect(ember.http.clone()).await.unwrap();
+    otlp.export(request(Some("one-port"), vec![span(7, 7, None, "LLM")])).await.expect("OTLP/gRPC on the HTTP port");
+    let spans: serde_json::Value =
+        ember.client.get(format!("{}/v1/projects/one-port/spans", ember.http)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(spans["data"][0]["context"]["span_id"], span_id(7), "HTTP/1.1 on the same port reads it");
+    let channel = tonic::transport::Channel::from_shared(ember.http.clone()).unwrap().connect().await.unwrap();
+    let command = json!({"modelId": "one-port", "startTime": "2024-01-01T00:00:00Z", "endTime": "2024-01-02T00:00:00Z"}).to_string();
+    let info = FlightClient::new(channel).get_flight_info(FlightDescriptor::new_cmd(command)).await.expect("Flight on the HTTP port");
+    assert_eq!(info.total_records, 1);
+}
