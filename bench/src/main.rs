@@ -1,5 +1,6 @@
 //! ember's ingest and query benchmark. See README "Benchmark".
 
+mod arize;
 mod database;
 mod datasets;
 mod experiments;
@@ -50,6 +51,13 @@ struct Args {
     /// Megabytes of CSV streamed as one dataset upload, with the server's peak memory (0 skips it).
     #[arg(long, default_value_t = 0)]
     large_upload_mb: usize,
+    /// Spans logged through the `arize` SDK's upload (`spans.log`) and then updated through Flight
+    /// (`update_metadata`); 0 skips the SDK paths.
+    #[arg(long, default_value_t = 0)]
+    arize_spans: usize,
+    /// Spans exported through Flight (`export_to_df`) after the SDK paths, logged first as needed.
+    #[arg(long, default_value_t = 1_000_000)]
+    arize_export_spans: usize,
     /// Experiment runs recorded with two evaluations each (0 skips them).
     #[arg(long, default_value_t = 10_000)]
     experiment_runs: usize,
@@ -293,6 +301,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.large_upload_mb > 0 {
         large_upload::run(&client, ember, args.large_upload_mb).await?;
+    }
+    if args.arize_spans > 0 {
+        arize::run(&client, ember, args.arize_spans, args.arize_export_spans.max(args.arize_spans)).await?;
     }
     if args.experiment_runs > 0 {
         experiments::run(&client, ember, args.experiment_runs, args.experiment_concurrency).await?;

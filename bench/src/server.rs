@@ -10,6 +10,7 @@ use tokio::process::{Child, Command};
 pub struct EmberProcess {
     child: Child,
     pub http: String,
+    pub grpc: String,
     pub startup: Duration,
 }
 
@@ -45,7 +46,7 @@ impl EmberProcess {
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        Ok(EmberProcess { startup: started.elapsed(), child, http })
+        Ok(EmberProcess { startup: started.elapsed(), child, http, grpc: format!("http://127.0.0.1:{grpc_port}") })
     }
 
     pub fn rss_mb(&self) -> anyhow::Result<f64> {

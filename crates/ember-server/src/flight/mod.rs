@@ -40,7 +40,7 @@ use crate::grpc::status;
 use crate::untrusted::without_panic;
 
 /// Rows of an export batch when the SDK names no chunk size, and the most it may ask for.
-const DEFAULT_CHUNK: usize = 10_000;
+const DEFAULT_CHUNK: usize = 2_000;
 const MAX_CHUNK: usize = 50_000;
 
 pub use arrow_flight::flight_service_server::FlightServiceServer;
