@@ -172,8 +172,16 @@ pub async fn annotate_spans(
         Some("SESSION") => Granularity::Session,
         Some(other) => return Err(ApiError::unprocessable(format!("granularity is SPAN, TRACE or SESSION, not {other:?}")).into()),
     };
-    let records: Vec<AxAnnotationRecord> = request
-        .annotations
+    let records = annotation_records(request.annotations);
+    let window = window(request.start_time.as_deref(), request.end_time.as_deref())?;
+    let project = ProjectRef::Identifier(&request.project_id);
+    state.services.ax_spans().annotate(&caller, project, window, granularity, &records).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// AX annotation records as the service takes them.
+pub fn annotation_records(records: Vec<w::AxAnnotateRecord>) -> Vec<AxAnnotationRecord> {
+    records
         .into_iter()
         .map(|record| AxAnnotationRecord {
             record_id: record.record_id,
@@ -183,11 +191,7 @@ pub async fn annotate_spans(
                 .map(|value| AxAnnotationValue { name: value.name, score: value.score, label: value.label, text: value.text })
                 .collect(),
         })
-        .collect();
-    let window = window(request.start_time.as_deref(), request.end_time.as_deref())?;
-    let project = ProjectRef::Identifier(&request.project_id);
-    state.services.ax_spans().annotate(&caller, project, window, granularity, &records).await?;
-    Ok(StatusCode::ACCEPTED)
+        .collect()
 }
 
 /// `DELETE /v2/spans` (a JSON body): which ids were deleted and which were not found.

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ember_service::ax_spans::{AxAnnotationRecord, AxAnnotationValue, Granularity, Window};
+use ember_service::ax_spans::{Granularity, Window};
 use ember_service::ProjectRef;
 use ember_wire::{AnnotationsWritten, EvaluationsWritten, MetadataError, MetadataUpdateReport};
 use serde_json::Value;
@@ -63,17 +63,7 @@ pub async fn update_annotations(
     if is_records {
         // AX `annotate_spans` records, as `POST /v2/spans/annotate` takes them.
         let Records { annotations } = super::parse_json(&body)?;
-        let records: Vec<AxAnnotationRecord> = annotations
-            .into_iter()
-            .map(|record| AxAnnotationRecord {
-                record_id: record.record_id,
-                values: record
-                    .values
-                    .into_iter()
-                    .map(|value| AxAnnotationValue { name: value.name, score: value.score, label: value.label, text: value.text })
-                    .collect(),
-            })
-            .collect();
+        let records = super::arize_spans::annotation_records(annotations);
         let window = Window { start: Some(start), end: Some(end - 1) };
         let written = state.services.ax_spans().annotate(&caller, project, window, Granularity::Span, &records).await?;
         return Ok(Json(AnnotationsWritten { spans_processed: records.len(), annotations_written: written }));

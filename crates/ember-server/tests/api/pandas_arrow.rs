@@ -15,7 +15,7 @@ use base64::Engine;
 use ember_service::AuthSettings;
 use serde_json::{json, Value};
 
-use crate::common::{arrow_stream, test_app, test_app_with_auth, TestApp, TestResponse, TEST_ADMIN_SECRET};
+use crate::common::{arrow_stream, test_app, test_app_with, test_app_with_auth, TestApp, TestResponse, TEST_ADMIN_SECRET};
 
 /// `public.Schema{constants{model_id: project, environment: TRACING, model_type: GENERATIVE_LLM},
 /// arize_spans{}}` as the SDK encodes it (the captured bytes for "my-project").
@@ -205,4 +205,25 @@ async fn with_auth_on_the_sdk_key_is_checked_bare() {
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let bearer = upload(&app, Some(&format!("Bearer {TEST_ADMIN_SECRET}")), spans_table("p", Some("llm"))).await;
     assert_eq!(bearer.status, StatusCode::OK, "{}", bearer.text());
+}
+
+#[tokio::test]
+async fn an_upload_past_the_upload_cap_is_413_and_writes_nothing() {
+    // A body cap of 64 KiB makes the upload cap 256 KiB.
+    let app = test_app_with(ember_store::QueueLimits::default(), 64 << 10).await;
+    let long = "x".repeat(300 << 10);
+    let body = table(
+        Some(tracing_schema("capped")),
+        vec![
+            ("context.span_id", strings(&[Some("span-00000001")])),
+            ("context.trace_id", strings(&[Some("trace-0000001")])),
+            ("name", strings(&[Some("big")])),
+            ("start_time", Arc::new(Int64Array::from(vec![T0]))),
+            ("end_time", Arc::new(Int64Array::from(vec![T0 + 1]))),
+            ("attributes.input.value", strings(&[Some(long.as_str())])),
+        ],
+    );
+    let response = upload(&app, None, body).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());
+    assert_eq!(app.get("/v1/projects/capped").await.status, StatusCode::NOT_FOUND);
 }

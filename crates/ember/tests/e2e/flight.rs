@@ -233,3 +233,30 @@ async fn grpc_is_served_on_the_http_port_too() {
     let info = FlightClient::new(channel).get_flight_info(FlightDescriptor::new_cmd(command)).await.expect("Flight on the HTTP port");
     assert_eq!(info.total_records, 1);
 }
+
+/// A Flight message past `EMBER_FLIGHT_MAX_MESSAGE_BYTES` is refused as unreadable, and nothing
+/// of it is applied.
+#[tokio::test]
+async fn flight_messages_past_the_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[("EMBER_FLIGHT_MAX_MESSAGE_BYTES", "65536")]).await;
+    let mut grpc = TraceServiceClient::connect(ember.grpc.clone()).await.unwrap();
+    grpc.export(request(Some("fl"), vec![span(1, 1, None, "LLM")])).await.unwrap();
+    let long = "x".repeat(100_000);
+    let evaluations = batch(vec![("context.span_id", texts(&[Some(&span_id(1))])), ("eval.Big.explanation", texts(&[Some(&long)]))]);
+    let refused = put(&mut client(&ember, None).await, "writeSpanEvaluationRequest", "fl", evaluations).await;
+    assert!(
+        matches!(&refused, Err(FlightError::Tonic(status)) if matches!(status.code(), tonic::Code::InvalidArgument | tonic::Code::OutOfRange)),
+        "{refused:?}"
+    );
+    let annotations: serde_json::Value = ember
+        .client
+        .get(format!("{}/v1/projects/fl/span_annotations?span_ids={}", ember.http, span_id(1)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(annotations["data"], json!([]));
+}
