@@ -271,20 +271,30 @@ impl FlightService for ArizeFlight {
         let caller = self.caller(request.metadata()).await?;
         let ticket: ExportTicket =
             serde_json::from_slice(&request.into_inner().ticket).map_err(|_| invalid("the ticket is not one GetFlightInfo gave"))?;
-        let services = self.services.clone();
-        // One page per batch, read when the encoder asks for the next one.
-        let state = (ticket.up_to.map(Some), 0u64, None::<ExportColumns>);
-        let ticket_for_pages = ticket.clone();
-        let batches = stream::try_unfold(state, move |(cursor, index, columns)| {
-            let (services, caller, ticket) = (services.clone(), caller.clone(), ticket_for_pages.clone());
-            async move {
-                let Some(cursor) = cursor else { return Ok(None) };
+        // Pages are read one ahead of the batch being built and sent, so reading overlaps
+        // converting; at most two pages are held.
+        let (pages, next_page) = tokio::sync::mpsc::channel(1);
+        let (services, reader_ticket) = (self.services.clone(), ticket.clone());
+        tokio::spawn(async move {
+            let mut cursor = reader_ticket.up_to;
+            while let Some(at) = cursor {
+                let (project, window) = (reader_ticket.project_id, (reader_ticket.start, reader_ticket.end));
                 let page = services
                     .ax_spans()
-                    .export_page(&caller, ticket.project_id, (ticket.start, ticket.end), ticket.filter.as_deref(), cursor, ticket.chunk)
-                    .await
-                    .map_err(|error| FlightError::Tonic(Box::new(status(&error))))?;
-                let mut index = index;
+                    .export_page(&caller, project, window, reader_ticket.filter.as_deref(), Some(at), reader_ticket.chunk)
+                    .await;
+                cursor = page.as_ref().ok().and_then(|page| page.next_cursor);
+                if pages.send(page).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let state = (next_page, 0u64, None::<ExportColumns>);
+        let batches = stream::try_unfold(state, move |(mut next_page, mut index, columns)| {
+            let ticket = ticket.clone();
+            async move {
+                let Some(page) = next_page.recv().await else { return Ok(None) };
+                let page = page.map_err(|error| FlightError::Tonic(Box::new(status(&error))))?;
                 let spans: Vec<_> = page
                     .spans
                     .into_iter()
@@ -295,8 +305,7 @@ impl FlightService for ArizeFlight {
                     .collect();
                 let columns = columns.unwrap_or_else(|| ExportColumns::of(&spans, &ticket.annotations, &ticket.columns));
                 let batch = columns.batch(&spans).map_err(FlightError::Arrow)?;
-                let next = page.next_cursor.map(Some);
-                Ok(Some((batch, (next, index, Some(columns)))))
+                Ok(Some((batch, (next_page, index, Some(columns)))))
             }
         });
         let encoded = FlightDataEncoderBuilder::new().build(batches).map_err(|error| match error {
