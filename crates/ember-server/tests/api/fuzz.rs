@@ -47,7 +47,15 @@ impl std::io::Write for ErrorLog {
 fn fuzz_route(target: &str, uri: &str, content_type: &str, seeds: Vec<Vec<u8>>) {
     let errors = ErrorLog::default();
     let dispatch = errors.dispatch();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // Every thread of the runtime logs there too, so an error of a background task (the ingest
+    // writer's) is reported with the input that caused it.
+    let thread_dispatch = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&thread_dispatch)))
+        .build()
+        .unwrap();
     let app: TestApp = runtime.block_on(async {
         let app = test_app().await;
         app.ingest(&request(Some("p"), vec![span(1, 1, None, "LLM"), span(1, 2, Some(1), "RETRIEVER"), span(3, 3, None, "CHAIN")])).await;
