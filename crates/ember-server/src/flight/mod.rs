@@ -86,23 +86,21 @@ impl ArizeFlight {
     ) -> Result<(), Status> {
         let project = ProjectRef::Identifier(project);
         let updates = self.services.span_updates();
-        {
-            match update {
-                SpanUpdate::Evaluations | SpanUpdate::Annotations => {
-                    let done = match update {
-                        SpanUpdate::Evaluations => updates.evaluations_of_stored(caller, project, rows).await,
-                        _ => updates.annotations_of_stored(caller, project, rows).await,
-                    }
-                    .map_err(|error| status(&error))?;
-                    applied.updated += done.spans_updated as i64;
-                    applied.unmatched.extend(done.unmatched_ids);
+        match update {
+            SpanUpdate::Evaluations | SpanUpdate::Annotations => {
+                let done = match update {
+                    SpanUpdate::Evaluations => updates.evaluations_of_stored(caller, project, rows).await,
+                    _ => updates.annotations_of_stored(caller, project, rows).await,
                 }
-                SpanUpdate::Metadata => {
-                    let report = updates.metadata(caller, project, rows, "patch_document").await.map_err(|error| status(&error))?;
-                    applied.processed += report.spans_processed as i64;
-                    applied.updated += report.spans_updated as i64;
-                    applied.errors.extend(report.errors);
-                }
+                .map_err(|error| status(&error))?;
+                applied.updated += done.spans_updated as i64;
+                applied.unmatched.extend(done.unmatched_ids);
+            }
+            SpanUpdate::Metadata => {
+                let report = updates.metadata(caller, project, rows, "patch_document").await.map_err(|error| status(&error))?;
+                applied.processed += report.spans_processed as i64;
+                applied.updated += report.spans_updated as i64;
+                applied.errors.extend(report.errors);
             }
         }
         Ok(())

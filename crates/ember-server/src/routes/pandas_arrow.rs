@@ -75,7 +75,8 @@ pub async fn upload(
         }
     }
     let file = spool.finish().await?;
-    let (file, upload) = decode_off_runtime("Arrow IPC", move || read_upload(&file).map(|upload| (file, upload))).await?;
+    let evaluations_cap = state.max_body_bytes as u64;
+    let (file, upload) = decode_off_runtime("Arrow IPC", move || read_upload(&file, evaluations_cap).map(|upload| (file, upload))).await?;
     match upload {
         Upload::Evaluations { project, rows } => {
             state.services.span_updates().evaluations(&caller, ProjectRef::Name(&project), &rows).await?;
@@ -158,11 +159,18 @@ fn project_of(arize_schema: Option<&str>) -> ApiResult<String> {
     Ok(project)
 }
 
-/// The first reading: every row checked; spans kept when there are few.
-fn read_upload(file: &File) -> ApiResult<Upload> {
+/// The first reading: every row checked; spans kept when there are few. Evaluations of stored
+/// spans are applied all at once, so their uploads are held to the body cap (`evaluations_cap`).
+fn read_upload(file: &File, evaluations_cap: u64) -> ApiResult<Upload> {
     let (schema, batches) = arrow_stream_batches(file)?;
     let project = project_of(schema.metadata().get("arize-schema").map(|value| value.as_str()))?;
     if !holds_spans(schema.fields().iter().map(|field| field.name().as_str())) {
+        if file.metadata().map_or(0, |metadata| metadata.len()) > evaluations_cap {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("an evaluations upload may hold {evaluations_cap} bytes (EMBER_MAX_BODY_BYTES); send it in parts"),
+            ));
+        }
         let mut rows = Vec::new();
         for batch in batches {
             rows.extend(batch?);

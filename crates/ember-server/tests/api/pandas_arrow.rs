@@ -226,4 +226,14 @@ async fn an_upload_past_the_upload_cap_is_413_and_writes_nothing() {
     let response = upload(&app, None, body).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());
     assert_eq!(app.get("/v1/projects/capped").await.status, StatusCode::NOT_FOUND);
+
+    // Evaluations alone are applied at once: their uploads are held to the body cap (64 KiB).
+    let explanation = "y".repeat(100 << 10);
+    let evaluations = table(
+        Some(tracing_schema("capped")),
+        vec![("context.span_id", strings(&[Some("span-00000001")])), ("eval.Q.explanation", strings(&[Some(explanation.as_str())]))],
+    );
+    let response = upload(&app, None, evaluations).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", response.text());
+    assert!(response.text().contains("EMBER_MAX_BODY_BYTES"), "{}", response.text());
 }
