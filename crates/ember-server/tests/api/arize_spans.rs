@@ -226,4 +226,9 @@ async fn traces_list_with_their_spans_when_any_span_matches() {
     assert_eq!(erring.traces[0].trace_id, trace_id(1), "the child's error selects its trace");
     assert_eq!(erring.traces[0].spans.len(), 3, "with all its spans");
     assert!(!erring.pagination.has_more);
+
+    let blank = json!({"project_id": "p", "filter": " "});
+    assert_problem(&app.post_json("/v2/traces", &blank).await, StatusCode::UNPROCESSABLE_ENTITY, "filter must not be empty");
+    assert_problem(&app.post_json("/v2/traces", &json!({"project_id": "nope"})).await, StatusCode::NOT_FOUND, "nope");
+    assert_problem(&app.post_json("/v2/traces", &json!({"filter": "x"})).await, StatusCode::UNPROCESSABLE_ENTITY, "project_id");
 }
