@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind};
-use ember_store::{AnnotationInput, AnnotationQuery, AnnotationRecord, Filter, Project, SpanFilters, SpanRecord, TraceRecord, UserRecord};
+use ember_store::{AnnotationInput, AnnotationQuery, AnnotationRecord, Filter, Project, SpanFilters, SpanRecord, SpanText, TraceRecord, UserRecord};
 use serde_json::{json, Map, Value};
 
 use crate::error::{Result, ServiceError};
@@ -109,6 +109,23 @@ pub struct AxSpan {
 pub struct AxSpanPage {
     pub spans: Vec<AxSpan>,
     pub annotators: HashMap<i64, UserRecord>,
+    pub next_cursor: Option<i64>,
+}
+
+/// A span of an export: its stored text and its annotations.
+#[derive(Debug, Clone)]
+pub struct AxExportSpan {
+    pub span: SpanText,
+    /// Human annotations of the span.
+    pub annotations: Vec<AnnotationRecord>,
+    /// LLM and code annotations of the span.
+    pub evaluations: Vec<AnnotationRecord>,
+}
+
+/// A page of an export.
+#[derive(Debug, Clone)]
+pub struct AxExportPage {
+    pub spans: Vec<AxExportSpan>,
     pub next_cursor: Option<i64>,
 }
 
@@ -214,7 +231,7 @@ impl AxSpans<'_> {
         let project = self.services.projects().resolve(caller, project).await?;
         let filters = export_filters((start, end), filter)?;
         let store = &self.services.store;
-        let up_to = store.list_spans(project.id, &filters, None, 1).await?.items.first().map(|record| record.rowid);
+        let up_to = store.list_span_texts(project.id, &filters, None, 1).await?.items.first().map(|text| text.record.rowid);
         let (total, annotation_names) = match up_to {
             Some(_) => {
                 (store.count_filtered_spans(project.id, &filters, up_to).await?, store.span_annotation_names(project.id, start, end).await?)
@@ -224,22 +241,43 @@ impl AxSpans<'_> {
         Ok(ExportPlan { project, total, up_to, annotation_names })
     }
 
-    /// A page of an export planned by [`AxSpans::plan_export`], newest first, spans with their
-    /// annotations; `cursor` is where the page starts.
+    /// A page of an export planned by [`AxSpans::plan_export`], newest first: spans as stored
+    /// text (an export streams their JSON) with their span annotations; `cursor` is where the
+    /// page starts.
     pub async fn export_page(
         &self,
         caller: &Caller,
         project_id: i64,
         window: (i64, i64),
         filter: Option<&str>,
-        cursor: Option<i64>,
+        cursor: i64,
         limit: usize,
-    ) -> Result<AxSpanPage> {
+    ) -> Result<AxExportPage> {
         let project = self.services.projects().resolve(caller, ProjectRef::Id(project_id)).await?;
         let filters = export_filters(window, filter)?;
-        let page = self.services.store.list_spans(project.id, &filters, cursor, limit).await?;
-        let (spans, annotators) = self.enrich(&project, page.items, &Columns::All, None).await?;
-        Ok(AxSpanPage { spans, annotators, next_cursor: page.next_cursor })
+        let store = &self.services.store;
+        let page = store.list_span_texts(project.id, &filters, Some(cursor), limit).await?;
+        let mut by_span: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
+        if !page.items.is_empty() {
+            let target_ids: Vec<String> = page.items.iter().map(|text| text.record.span.span_id.clone()).collect();
+            let query = AnnotationQuery { limit: target_ids.len() * ANNOTATIONS_PER_SPAN, target_ids, ..Default::default() };
+            for annotation in store.list_annotations(AnnotationTarget::Span, project.id, &query).await?.items {
+                by_span.entry(annotation.target_id.clone()).or_default().push(annotation);
+            }
+        }
+        let spans = page
+            .items
+            .into_iter()
+            .map(|span| {
+                let (annotations, evaluations) = by_span
+                    .remove(&span.record.span.span_id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .partition(|annotation| annotation.annotator_kind == AnnotatorKind::Human);
+                AxExportSpan { span, annotations, evaluations }
+            })
+            .collect();
+        Ok(AxExportPage { spans, next_cursor: page.next_cursor })
     }
 
     /// A page of the project's traces starting in the window, newest first, with their spans;

@@ -74,7 +74,7 @@ pub use secrets::{SecretChange, StoredSecret};
 pub use sessions::{SessionRecord, SessionTrace};
 pub use spans::metadata::{MetadataFailure, MetadataOutcome, MetadataUpdate};
 pub use spans::outlines::SpanOutline;
-pub use spans::records::{Page, SpanRecord};
+pub use spans::records::{Page, SpanRecord, SpanText};
 pub use spans::roots::{RootSpanQuery, RootSpanSort};
 pub use spans::{AttributeFilter, SpanFilters, SpanQueryOptions};
 pub use traces::{TraceFilters, TraceOrder, TraceRecord, TraceSort};

@@ -14,6 +14,9 @@ mod commands;
 mod export;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
 
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
@@ -25,10 +28,12 @@ use arrow_flight::{
 use arrow_schema::{Schema, SchemaRef};
 use ember_core::time::parse_timestamp;
 use ember_service::auth::Presented;
+use ember_service::ax_spans::AxExportSpan;
 use ember_service::{Caller, ProjectRef, Services};
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
+use tokio::sync::mpsc;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -44,6 +49,44 @@ const DEFAULT_CHUNK: usize = 2_000;
 const MAX_CHUNK: usize = 50_000;
 
 pub use arrow_flight::flight_service_server::FlightServiceServer;
+
+/// Reads an export's pages in order, ahead of their conversion, keeping the sampled spans
+/// (empty pages are skipped); one page waits at most.
+fn read_pages(services: Services, caller: Caller, ticket: Arc<ExportTicket>) -> mpsc::Receiver<ember_service::Result<Vec<AxExportSpan>>> {
+    let (pages, receiver) = mpsc::channel(1);
+    tokio::spawn(async move {
+        let (mut cursor, mut index) = (ticket.up_to, 0u64);
+        while let Some(at) = cursor {
+            let window = (ticket.start, ticket.end);
+            let page = services.ax_spans().export_page(&caller, ticket.project_id, window, ticket.filter.as_deref(), at, ticket.chunk).await;
+            cursor = page.as_ref().ok().and_then(|page| page.next_cursor);
+            let spans = page.map(|page| {
+                let first = index;
+                index += page.spans.len() as u64;
+                page.spans.into_iter().zip(first..).filter(|(_, index)| sampled(*index, ticket.sample_rate)).map(|(span, _)| span).collect::<Vec<_>>()
+            });
+            if matches!(&spans, Ok(spans) if spans.is_empty()) {
+                continue;
+            }
+            if pages.send(spans).await.is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// A page as a record batch, built on a blocking thread.
+async fn convert(columns: Arc<ExportColumns>, spans: Vec<AxExportSpan>) -> Result<RecordBatch, FlightError> {
+    tokio::task::spawn_blocking(move || columns.batch(&spans))
+        .await
+        .map_err(|_| FlightError::ProtocolError("a conversion task failed".into()))?
+        .map_err(FlightError::Arrow)
+}
+
+fn flight_error(error: &ember_service::ServiceError) -> FlightError {
+    FlightError::Tonic(Box::new(status(error)))
+}
 
 pub struct ArizeFlight {
     pub services: Services,
@@ -269,42 +312,23 @@ impl FlightService for ArizeFlight {
         let caller = self.caller(request.metadata()).await?;
         let ticket: ExportTicket =
             serde_json::from_slice(&request.into_inner().ticket).map_err(|_| invalid("the ticket is not one GetFlightInfo gave"))?;
-        // Pages are read one ahead of the batch being built and sent, so reading overlaps
-        // converting; at most two pages are held.
-        let (pages, next_page) = tokio::sync::mpsc::channel(1);
-        let (services, reader_ticket) = (self.services.clone(), ticket.clone());
-        tokio::spawn(async move {
-            let mut cursor = reader_ticket.up_to;
-            while let Some(at) = cursor {
-                let (project, window) = (reader_ticket.project_id, (reader_ticket.start, reader_ticket.end));
-                let page = services
-                    .ax_spans()
-                    .export_page(&caller, project, window, reader_ticket.filter.as_deref(), Some(at), reader_ticket.chunk)
-                    .await;
-                cursor = page.as_ref().ok().and_then(|page| page.next_cursor);
-                if pages.send(page).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let state = (next_page, 0u64, None::<ExportColumns>);
-        let batches = stream::try_unfold(state, move |(mut next_page, mut index, columns)| {
-            let ticket = ticket.clone();
-            async move {
-                let Some(page) = next_page.recv().await else { return Ok(None) };
-                let page = page.map_err(|error| FlightError::Tonic(Box::new(status(&error))))?;
-                let spans: Vec<_> = page
-                    .spans
-                    .into_iter()
-                    .filter(|_| {
-                        index += 1;
-                        sampled(index - 1, ticket.sample_rate)
-                    })
-                    .collect();
-                let columns = columns.unwrap_or_else(|| ExportColumns::of(&spans, &ticket.annotations, &ticket.columns));
-                let batch = columns.batch(&spans).map_err(FlightError::Arrow)?;
-                Ok(Some((batch, (next_page, index, Some(columns)))))
-            }
+        let ticket = Arc::new(ticket);
+        let mut pages = read_pages(self.services.clone(), caller, ticket.clone());
+        // The first page fixes the columns; failing to read it is the call's status.
+        let first = match pages.recv().await {
+            Some(page) => Some(page.map_err(|error| status(&error))?),
+            None => None,
+        };
+        let columns = ExportColumns::of(first.as_deref().unwrap_or_default(), &ticket.annotations, &ticket.columns).map_err(|error| {
+            tracing::error!(%error, "a span export's first page cannot be read");
+            Status::internal(ember_core::INTERNAL_ERROR_MESSAGE)
+        })?;
+        let columns = Arc::new(columns);
+        let rest = stream::unfold(pages, |mut pages| async move { pages.recv().await.map(|page| (page, pages)) });
+        // A page is converted on a blocking thread while the next is read.
+        let batches = stream::iter(first.map(Ok)).chain(rest).then(move |page| {
+            let columns = columns.clone();
+            async move { convert(columns, page.map_err(|error| flight_error(&error))?).await }
         });
         let encoded = FlightDataEncoderBuilder::new().build(batches).map_err(|error| match error {
             FlightError::Tonic(status) => *status,

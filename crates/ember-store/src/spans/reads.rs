@@ -10,7 +10,7 @@ use crate::engine::backend::{Statement, Transaction};
 use crate::engine::dialect::Dialect;
 use crate::engine::schema::{Spans, Traces};
 use crate::error::Result;
-use crate::spans::records::{span_columns, span_records, Page, ReadBudget, SpanRecord};
+use crate::spans::records::{span_columns, span_records, FromSpanText, Page, ReadBudget, SpanRecord, SpanText};
 use crate::write::batch::propagate_to_ancestors;
 use crate::write::cumulative::Counts;
 use crate::write::rollups;
@@ -70,10 +70,20 @@ fn span_select(dialect: Dialect) -> SelectStatement {
 impl Store {
     /// Spans of a project, newest first (`id DESC`); `cursor` is the rowid of the first span of the page.
     pub async fn list_spans(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanRecord>> {
+        self.list_decoded(project_id, filters, cursor, limit).await
+    }
+
+    /// [`Store::list_spans`] with the attributes and events left as JSON text.
+    pub async fn list_span_texts(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanText>> {
+        self.list_decoded(project_id, filters, cursor, limit).await
+    }
+
+    async fn list_decoded<T: FromSpanText>(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<T>> {
         let mut query = self.filtered_spans(span_select(self.dialect), project_id, filters, cursor).await?;
         query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
         let rows = self.fetch_within_budget(self.build(&query)).await?;
-        let items = span_records(self, &rows[..rows.len().min(limit)])?;
+        let mut items = Vec::with_capacity(rows.len().min(limit));
+        ReadBudget::new(self).decode(&rows[..rows.len().min(limit)], &mut items)?;
         let next_cursor = rows.get(limit).map(|row| row.get(0)).transpose()?;
         Ok(Page { items, next_cursor })
     }

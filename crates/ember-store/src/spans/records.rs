@@ -107,6 +107,45 @@ pub(crate) fn span_records<'a>(store: &Store, rows: impl IntoIterator<Item = &'a
     Ok(records)
 }
 
+/// A stored span whose attributes and events are left as the JSON text they are stored as
+/// (`record.span.attributes` and `record.span.events` are empty): for readers that stream the
+/// JSON themselves, such as exports, instead of building a tree per span.
+#[derive(Debug, Clone)]
+pub struct SpanText {
+    pub record: SpanRecord,
+    /// A JSON object of nested attributes.
+    pub attributes: String,
+    /// A JSON array of [`SpanEvent`]s.
+    pub events: String,
+}
+
+impl SpanText {
+    /// The record with its attributes and events parsed.
+    pub fn parse(self) -> Result<SpanRecord> {
+        let SpanText { mut record, attributes, events } = self;
+        record.span.attributes = serde_json::from_str(&attributes)?;
+        record.span.events = serde_json::from_str::<Vec<SpanEvent>>(&events)?;
+        Ok(record)
+    }
+}
+
+/// A decoded span row, as a tree or as text.
+pub(crate) trait FromSpanText: Sized {
+    fn from_text(text: SpanText) -> Result<Self>;
+}
+
+impl FromSpanText for SpanRecord {
+    fn from_text(text: SpanText) -> Result<Self> {
+        text.parse()
+    }
+}
+
+impl FromSpanText for SpanText {
+    fn from_text(text: SpanText) -> Result<Self> {
+        Ok(text)
+    }
+}
+
 /// The JSON one read has decoded so far, for reads made of several statements.
 pub(crate) struct ReadBudget<'s> {
     store: &'s Store,
@@ -119,17 +158,17 @@ impl<'s> ReadBudget<'s> {
     }
 
     /// Decodes `rows` onto `records`, refusing once the read passes its budget.
-    pub(crate) fn decode<'a>(&mut self, rows: impl IntoIterator<Item = &'a Row>, records: &mut Vec<SpanRecord>) -> Result<()> {
+    pub(crate) fn decode<'a, T: FromSpanText>(&mut self, rows: impl IntoIterator<Item = &'a Row>, records: &mut Vec<T>) -> Result<()> {
         let limit = self.store.max_read_json_bytes;
         for row in rows {
-            let (record, bytes) = SpanRecord::from_row_measured(row, self.store.codec.as_deref())?;
-            self.decoded += bytes;
+            let text = SpanText::from_row(row, self.store.codec.as_deref())?;
+            self.decoded += text.attributes.len() + text.events.len();
             if self.decoded > limit && !records.is_empty() {
                 return Err(StoreError::Invalid(format!(
                     "the spans asked for take more than {limit} bytes as JSON; ask for fewer (a smaller limit, fewer traces or a narrower time window)"
                 )));
             }
-            records.push(record);
+            records.push(T::from_text(text)?);
         }
         Ok(())
     }
@@ -137,15 +176,15 @@ impl<'s> ReadBudget<'s> {
 
 impl SpanRecord {
     pub(crate) fn from_row(row: &Row, codec: Option<&Codec>) -> Result<Self> {
-        Ok(Self::from_row_measured(row, codec)?.0)
+        SpanText::from_row(row, codec)?.parse()
     }
+}
 
-    /// The record and the bytes of JSON decoded for it.
-    fn from_row_measured(row: &Row, codec: Option<&Codec>) -> Result<(Self, usize)> {
+impl SpanText {
+    fn from_row(row: &Row, codec: Option<&Codec>) -> Result<Self> {
         let at = |column: Column| column as usize;
         let attributes = row.attributes_json(at(Column::Attributes), codec)?;
         let events: String = row.get(at(Column::Events))?;
-        let bytes = attributes.len() + events.len();
         let status: String = row.get(at(Column::StatusCode))?;
         let span_kind: String = row.get(at(Column::SpanKind))?;
         let span = Span {
@@ -158,8 +197,8 @@ impl SpanRecord {
             end_time: row.get(at(Column::EndTime))?,
             status_code: StatusCode::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("stored status {status:?}")))?,
             status_message: row.get(at(Column::StatusMessage))?,
-            attributes: serde_json::from_str(&attributes)?,
-            events: serde_json::from_str::<Vec<SpanEvent>>(&events)?,
+            attributes: Default::default(),
+            events: Vec::new(),
         };
         let record = SpanRecord {
             rowid: row.get(at(Column::Id))?,
@@ -172,7 +211,7 @@ impl SpanRecord {
             llm_token_count_prompt: row.get(at(Column::PromptTokens))?,
             llm_token_count_completion: row.get(at(Column::CompletionTokens))?,
         };
-        Ok((record, bytes))
+        Ok(SpanText { record, attributes, events })
     }
 }
 

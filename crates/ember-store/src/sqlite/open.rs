@@ -15,6 +15,9 @@ use crate::sqlite::functions::register as register_sql_functions;
 use crate::sqlite::group_commit::GroupCommit;
 use crate::{Store, StoreOptions};
 
+/// Rows a reader connection's thread may hold before the reading task takes them.
+const READER_ROW_BUFFER: usize = 1024;
+
 pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
     let base = match &options.url {
         DatabaseUrl::SqliteFile(path) => {
@@ -77,7 +80,13 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         .test_before_acquire(false)
         .idle_timeout(None)
         .max_lifetime(None)
-        .connect_with(base.clone().read_only(matches!(options.url, DatabaseUrl::SqliteFile(_))))
+        .connect_with(
+            base.clone()
+                .read_only(matches!(options.url, DatabaseUrl::SqliteFile(_)))
+                // The driver hands rows from its thread through a channel; with its default of
+                // 50, a page of thousands of rows (an export) wakes each side once per 50 rows.
+                .row_buffer_size(READER_ROW_BUFFER),
+        )
         .await?;
     let checkpointer = match options.url {
         DatabaseUrl::SqliteFile(_) => {
