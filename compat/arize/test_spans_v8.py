@@ -18,7 +18,7 @@ from arize.annotation_queues.types import AnnotationInput  # noqa: E402
 from arize.exceptions.auth import AuthenticationError  # noqa: E402
 from arize.spans.types import AnnotateRecordInput  # noqa: E402
 
-from conftest import ADMIN_SECRET, host_port, phoenix_spans, span_annotations  # noqa: E402
+from conftest import ADMIN_SECRET, host_port, phoenix_get, phoenix_spans, span_annotations  # noqa: E402
 
 SPACE_ID = "U3BhY2U6MTpjb21wYXQ="  # base64("Space:1:compat")
 PROJECT = "my-llm-app"
@@ -61,6 +61,7 @@ def span_row(span_id, trace_id, name, parent=None, minutes_ago=10, **extra):
 
 SPAN_1, SPAN_2, SPAN_3 = "seed004-span-0001", "seed004-span-0002", "seed004-span-0003"
 TRACE = "seed004-trace-0001"
+SESSION = "seed004-session-0001"
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def client(ember):
 def logged(client, ember):
     """Log Spans (with evaluations), then Log Spans Only."""
     spans_df = pd.DataFrame([
-        span_row(SPAN_1, TRACE, "llm_call", minutes_ago=10, status_code="OK"),
+        span_row(SPAN_1, TRACE, "llm_call", minutes_ago=10, status_code="OK", **{"attributes.session.id": SESSION}),
         span_row(SPAN_2, TRACE, "llm_judge", parent=SPAN_1, minutes_ago=9, status_code="ERROR", status_message="timeout"),
     ])
     evals_df = pd.DataFrame([{
@@ -80,6 +81,11 @@ def logged(client, ember):
         "eval.Correctness.label": "correct",
         "eval.Correctness.score": 1.0,
         "eval.Correctness.explanation": "The model's response was accurate.",
+        # Evaluations of the span's trace and of its session, as the SDK's columns name them.
+        "trace_eval.Coherence.label": "coherent",
+        "trace_eval.Coherence.score": 0.9,
+        "session_eval.Frustration.label": "calm",
+        "session_eval.Frustration.explanation": "No repeated questions.",
     }])
     response = client.spans.log(space_id=SPACE_ID, project_name=PROJECT, dataframe=spans_df, evals_dataframe=evals_df)
     assert response.status_code == 200
@@ -104,6 +110,22 @@ def test_log_spans_are_read_by_phoenix_clients(logged, ember):
     assert [(a["name"], a["annotator_kind"], a["result"]["label"]) for a in correctness] == [("Correctness", "LLM", "correct")]
 
 
+def trace_annotations(ember, trace_id):
+    return phoenix_get(ember, f"/v1/projects/{PROJECT}/trace_annotations?trace_ids={trace_id}")["data"]
+
+
+def test_trace_and_session_evaluations_annotate_the_trace_and_the_session(logged, ember):
+    coherence = trace_annotations(ember, TRACE)
+    assert [(a["name"], a["annotator_kind"], a["result"]["label"], a["result"]["score"]) for a in coherence] == [
+        ("Coherence", "LLM", "coherent", 0.9)
+    ]
+    frustration = phoenix_get(ember, f"/v1/projects/{PROJECT}/session_annotations?session_ids={SESSION}")["data"]
+    assert [(a["name"], a["result"]["label"], a["result"]["explanation"]) for a in frustration] == [
+        ("Frustration", "calm", "No repeated questions.")
+    ]
+    assert [a["name"] for a in span_annotations(ember, PROJECT, SPAN_1)] == ["Correctness"]
+
+
 def test_update_evaluations(logged, client, ember):
     evals_df = pd.DataFrame([
         {"context.span_id": SPAN_1, "eval.Relevance.label": "relevant", "eval.Relevance.score": 0.95,
@@ -111,10 +133,12 @@ def test_update_evaluations(logged, client, ember):
         {"context.span_id": SPAN_2, "eval.Relevance.label": "not_relevant", "eval.Relevance.score": 0.2,
          "eval.Relevance.explanation": "The model's response was not relevant."},
         {"context.span_id": "seed004-missing-span", "eval.Relevance.label": "relevant"},
+        {"context.span_id": SPAN_3, "trace_eval.Completeness.label": "complete"},
     ])
     response = client.spans.update_evaluations(space_id=SPACE_ID, project_name=PROJECT, dataframe=evals_df)
-    assert response["records_updated"] == "2"
+    assert response["records_updated"] == "3"
     assert response["unmatched_ids"] == ["seed004-missing-span"]
+    assert [a["result"]["label"] for a in trace_annotations(ember, "seed004-trace-0002")] == ["complete"]
     relevance = [a for a in span_annotations(ember, PROJECT, SPAN_2) if a["name"] == "Relevance"]
     assert relevance[0]["result"] == {"label": "not_relevant", "score": 0.2, "explanation": "The model's response was not relevant."}
 

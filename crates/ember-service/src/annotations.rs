@@ -266,6 +266,47 @@ impl Annotations<'_> {
         Ok((stored.len(), missing))
     }
 
+    /// Annotations of the traces or sessions of stored spans: each `target_id` names a span of
+    /// the project, and the annotation is of its trace (`AnnotationTarget::Trace`) or of its
+    /// session (`AnnotationTarget::Session`). Answers the span ids (sorted) that are not stored,
+    /// or, for sessions, that belong to none; nothing is written for those.
+    pub async fn annotate_through_spans(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        target: AnnotationTarget,
+        annotations: &[AnnotationInput],
+    ) -> Result<Vec<String>> {
+        let project = self.services.projects().resolve_writable(caller, project).await?;
+        let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut owners = std::collections::HashMap::new();
+        for chunk in wanted.chunks(500) {
+            let filters = SpanFilters { span_ids: chunk.iter().map(|id| id.to_string()).collect(), ..Default::default() };
+            for record in self.services.store.list_spans(project.id, &filters, None, chunk.len()).await?.items {
+                let owner = match target {
+                    AnnotationTarget::Trace => Some(record.span.trace_id.clone()),
+                    AnnotationTarget::Session => record.span.session_id(),
+                    AnnotationTarget::Span | AnnotationTarget::Document => Some(record.span.span_id.clone()),
+                };
+                if let Some(owner) = owner {
+                    owners.insert(record.span.span_id, owner);
+                }
+            }
+        }
+        let inputs: Vec<AnnotationInput> = annotations
+            .iter()
+            .filter_map(|annotation| {
+                owners.get(&annotation.target_id).map(|owner| AnnotationInput { target_id: owner.clone(), ..annotation.clone() })
+            })
+            .collect();
+        if !inputs.is_empty() {
+            self.annotate(caller, target, &inputs).await?;
+        }
+        Ok(wanted.into_iter().filter(|id| !owners.contains_key(*id)).map(str::to_string).collect())
+    }
+
     /// The annotated span ids (sorted) that are not in the project, or do not start within `window`.
     async fn missing_spans(&self, project_id: i64, window: Option<(i64, i64)>, annotations: &[AnnotationInput]) -> Result<Vec<String>> {
         let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();

@@ -10,7 +10,9 @@
 use std::collections::{HashMap, HashSet};
 
 use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind};
-use ember_store::{AnnotationInput, AnnotationQuery, AnnotationRecord, Filter, Project, SpanFilters, SpanRecord, SpanText, TraceRecord, UserRecord};
+use ember_store::{
+    AnnotationInput, AnnotationQuery, AnnotationRecord, Filter, Project, SpanFilters, SpanRecord, SpanText, TraceRecord, UserRecord,
+};
 use serde_json::{json, Map, Value};
 
 use crate::error::{Result, ServiceError};

@@ -3,9 +3,9 @@
 //! human annotations from `annotation.<Name>.label|score|text` columns, and metadata from
 //! `attributes.metadata.<field>` columns and/or a patch document, with the AX type rules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use ember_core::{AnnotationSource, AnnotatorKind, ClassifiedError};
+use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind, ClassifiedError};
 use ember_store::{AnnotationInput, MetadataFailure, MetadataUpdate};
 use serde_json::{json, Map, Value};
 
@@ -166,12 +166,45 @@ fn stored_form(value: &Value) -> Value {
 }
 
 impl SpanUpdates<'_> {
-    /// LLM evaluations of the project's spans from `eval.<Name>.*` columns.
+    /// LLM evaluations of the project's spans from `eval.<Name>.*` columns, and of their traces
+    /// and sessions from `trace_eval.` and `session_eval.` columns.
     pub async fn evaluations(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<AnnotationUpdate> {
         self.services.projects().resolve_writable(caller, project).await?;
         let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
-        let written = self.services.annotations().annotate_spans_in_project(caller, project, None, &annotations).await?;
+        let mut written = self.services.annotations().annotate_spans_in_project(caller, project, None, &annotations).await?;
+        let (through_spans, missing) = self.trace_and_session_evaluations(caller, project, rows).await?;
+        if !missing.is_empty() {
+            return Err(ServiceError::not_found(format!(
+                "no span in the project (with a session.id, for session evaluations) with id {}",
+                missing.join(", ")
+            )));
+        }
+        written += through_spans.len();
         Ok(AnnotationUpdate { spans_processed: rows.len(), written })
+    }
+
+    /// LLM evaluations of the traces and sessions of stored spans, from `trace_eval.<Name>.*`
+    /// and `session_eval.<Name>.*` columns: the annotations written (keyed by span id) and the
+    /// span ids not stored (or, for sessions, in none).
+    async fn trace_and_session_evaluations(
+        &self,
+        caller: &Caller,
+        project: ProjectRef<'_>,
+        rows: &[Row],
+    ) -> Result<(Vec<AnnotationInput>, Vec<String>)> {
+        let (mut written, mut missing) = (Vec::new(), Vec::new());
+        for (prefix, target) in [("trace_eval.", AnnotationTarget::Trace), ("session_eval.", AnnotationTarget::Session)] {
+            let annotations = annotations_from(rows, prefix, "explanation", AnnotatorKind::Llm)?;
+            if annotations.is_empty() {
+                continue;
+            }
+            let not_there = self.services.annotations().annotate_through_spans(caller, project, target, &annotations).await?;
+            written.extend(annotations.into_iter().filter(|annotation| not_there.binary_search(&annotation.target_id).is_err()));
+            missing.extend(not_there);
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        Ok((written, missing))
     }
 
     /// Human annotations of the project's spans starting in `[start, end)` from
@@ -192,11 +225,19 @@ impl SpanUpdates<'_> {
         Ok(AnnotationUpdate { spans_processed: rows.len(), written })
     }
 
-    /// LLM evaluations from `eval.<Name>.*` columns of the spans that are stored; the others are
-    /// reported, not fatal (the SDK's Flight updates).
+    /// LLM evaluations from `eval.<Name>.*` columns of the spans that are stored, and of their
+    /// traces and sessions (`trace_eval.`, `session_eval.`); the others are reported, not fatal
+    /// (the SDK's Flight updates).
     pub async fn evaluations_of_stored(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<StoredSpansUpdate> {
         let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
-        self.write_stored(caller, project, rows, &annotations).await
+        let mut update = self.write_stored(caller, project, rows, &annotations).await?;
+        let (through_spans, missing) = self.trace_and_session_evaluations(caller, project, rows).await?;
+        let annotated: BTreeSet<String> = annotations.into_iter().chain(through_spans).map(|annotation| annotation.target_id).collect();
+        update.unmatched_ids.extend(missing);
+        update.unmatched_ids.sort_unstable();
+        update.unmatched_ids.dedup();
+        update.spans_updated = annotated.iter().filter(|id| update.unmatched_ids.binary_search(id).is_err()).count();
+        Ok(update)
     }
 
     /// Human annotations from `annotation.<Name>.*` columns, and notes from the notes column, of

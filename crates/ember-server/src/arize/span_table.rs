@@ -150,11 +150,18 @@ fn event(item: &Value) -> Result<SpanEvent, String> {
     Ok(SpanEvent { name, timestamp, attributes })
 }
 
+/// Prefixes of evaluation columns: of the span, of its trace, of its session.
+const EVALUATION_PREFIXES: [&str; 3] = ["eval.", "trace_eval.", "session_eval."];
+
 /// The evaluation cells of a span row, keyed as the span-update service reads them
-/// (`context.span_id`, `eval.<Name>.<field>`); `None` when the row has none.
+/// (`context.span_id`, `eval.<Name>.<field>`, `trace_eval.…`, `session_eval.…`); `None` when
+/// the row has none.
 pub fn evaluation_row(row: &Map<String, Value>) -> Option<Map<String, Value>> {
-    let cells: Map<String, Value> =
-        row.iter().filter(|(column, value)| column.starts_with("eval.") && !value.is_null()).map(|(c, v)| (c.clone(), v.clone())).collect();
+    let cells: Map<String, Value> = row
+        .iter()
+        .filter(|(column, value)| EVALUATION_PREFIXES.iter().any(|prefix| column.starts_with(prefix)) && !value.is_null())
+        .map(|(c, v)| (c.clone(), v.clone()))
+        .collect();
     if cells.is_empty() {
         return None;
     }
@@ -224,8 +231,12 @@ mod tests {
 
     #[test]
     fn evaluation_rows_carry_the_span_id_and_their_cells() {
-        let span_row = row(json!({"context.span_id": "s", "name": "n", "eval.Q.label": "good", "eval.Q.score": null}));
-        assert_eq!(evaluation_row(&span_row), Some(row(json!({"context.span_id": "s", "eval.Q.label": "good"}))));
+        let span_row =
+            row(json!({"context.span_id": "s", "name": "n", "eval.Q.label": "good", "eval.Q.score": null, "trace_eval.T.score": 1.0}));
+        assert_eq!(
+            evaluation_row(&span_row),
+            Some(row(json!({"context.span_id": "s", "eval.Q.label": "good", "trace_eval.T.score": 1.0})))
+        );
         assert_eq!(evaluation_row(&row(json!({"context.span_id": "s", "eval.Q.label": null}))), None);
         assert!(holds_spans(["context.span_id", "start_time"].into_iter()));
         assert!(!holds_spans(["context.span_id", "eval.Q.label"].into_iter()));

@@ -591,7 +591,11 @@ mod tests {
     #[test]
     fn batches_fill_missing_cells_and_merge_kinds_from_the_first_page() {
         let spans = [
-            stored(1, r#"{"llm": {"token_count": {"total": 5}}, "tag": "a"}"#, r#"[{"name":"exception","timestamp":7,"attributes":{"exception.message":"boom"}}]"#),
+            stored(
+                1,
+                r#"{"llm": {"token_count": {"total": 5}}, "tag": "a"}"#,
+                r#"[{"name":"exception","timestamp":7,"attributes":{"exception.message":"boom"}}]"#,
+            ),
             stored(2, r#"{"llm": {"token_count": {"total": 0.5}}, "only_here": true}"#, "[]"),
         ];
         let columns = ExportColumns::of(&spans, &[("Correct".into(), "LLM".into())], &[]).unwrap();

@@ -58,12 +58,18 @@ fn read_pages(services: Services, caller: Caller, ticket: Arc<ExportTicket>) -> 
         let (mut cursor, mut index) = (ticket.up_to, 0u64);
         while let Some(at) = cursor {
             let window = (ticket.start, ticket.end);
-            let page = services.ax_spans().export_page(&caller, ticket.project_id, window, ticket.filter.as_deref(), at, ticket.chunk).await;
+            let page =
+                services.ax_spans().export_page(&caller, ticket.project_id, window, ticket.filter.as_deref(), at, ticket.chunk).await;
             cursor = page.as_ref().ok().and_then(|page| page.next_cursor);
             let spans = page.map(|page| {
                 let first = index;
                 index += page.spans.len() as u64;
-                page.spans.into_iter().zip(first..).filter(|(_, index)| sampled(*index, ticket.sample_rate)).map(|(span, _)| span).collect::<Vec<_>>()
+                page.spans
+                    .into_iter()
+                    .zip(first..)
+                    .filter(|(_, index)| sampled(*index, ticket.sample_rate))
+                    .map(|(span, _)| span)
+                    .collect::<Vec<_>>()
             });
             if matches!(&spans, Ok(spans) if spans.is_empty()) {
                 continue;

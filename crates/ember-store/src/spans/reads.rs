@@ -74,11 +74,23 @@ impl Store {
     }
 
     /// [`Store::list_spans`] with the attributes and events left as JSON text.
-    pub async fn list_span_texts(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<SpanText>> {
+    pub async fn list_span_texts(
+        &self,
+        project_id: i64,
+        filters: &SpanFilters,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<SpanText>> {
         self.list_decoded(project_id, filters, cursor, limit).await
     }
 
-    async fn list_decoded<T: FromSpanText>(&self, project_id: i64, filters: &SpanFilters, cursor: Option<i64>, limit: usize) -> Result<Page<T>> {
+    async fn list_decoded<T: FromSpanText>(
+        &self,
+        project_id: i64,
+        filters: &SpanFilters,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<Page<T>> {
         let mut query = self.filtered_spans(span_select(self.dialect), project_id, filters, cursor).await?;
         query.order_by((Spans::Table, Spans::Id), Order::Desc).limit(limit as u64 + 1);
         let rows = self.fetch_within_budget(self.build(&query)).await?;
