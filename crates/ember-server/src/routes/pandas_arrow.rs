@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use ember_core::{RoutedSpan, Span};
 use ember_service::{Caller, ProjectRef};
-use futures::StreamExt;
+use futures::{stream, StreamExt};
 use prost::Message;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -104,9 +104,12 @@ async fn write(state: &AppState, caller: &Caller, project: &str, spans: Vec<Span
     Ok(state.services.ingest().write(caller, routed).await?)
 }
 
+/// Chunks of a large upload being written at once.
+const WRITES_IN_FLIGHT: usize = 2;
+
 /// Reads the spooled upload again and writes its spans a chunk at a time.
 async fn write_again(state: &AppState, caller: &Caller, project: &str, file: File) -> ApiResult<()> {
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<ApiResult<Vec<Span>>>(1);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<ApiResult<Vec<Span>>>(1);
     let reader = tokio::task::spawn_blocking(move || {
         let read = || -> ApiResult<()> {
             let (_, batches) = arrow_stream_batches(&file)?;
@@ -134,8 +137,13 @@ async fn write_again(state: &AppState, caller: &Caller, project: &str, file: Fil
             let _ = sender.blocking_send(Err(error));
         }
     });
-    while let Some(spans) = receiver.recv().await {
-        write(state, caller, project, spans?).await?;
+    // Two chunks are written at once: one is prepared (serialised, compressed) while the
+    // other commits.
+    let chunks = stream::unfold(receiver, |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) });
+    let mut writes =
+        std::pin::pin!(chunks.map(|spans| async move { write(state, caller, project, spans?).await }).buffered(WRITES_IN_FLIGHT));
+    while let Some(written) = writes.next().await {
+        written?;
     }
     reader.await.map_err(|_| ApiError::internal("the upload reader stopped"))?;
     Ok(())
