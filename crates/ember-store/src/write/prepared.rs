@@ -125,6 +125,12 @@ fn without_nul_characters(span: &mut ember_core::Span, project_name: &mut String
         std::mem::take(key)
     }
     clean(project_name);
+    // Ids from OTLP are hex, but uploaded tables (Arrow, JSON) name spans with any text.
+    clean(&mut span.trace_id);
+    clean(&mut span.span_id);
+    if let Some(parent_id) = &mut span.parent_id {
+        clean(parent_id);
+    }
     clean(&mut span.name);
     clean(&mut span.status_message);
     clean_map(&mut span.attributes);
