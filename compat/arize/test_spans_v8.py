@@ -294,6 +294,13 @@ def test_delete_spans(logged, client, ember):
     assert doomed not in by_id(phoenix_spans(ember, PROJECT))
 
 
+def test_an_upload_with_a_session_evaluation_of_a_span_in_no_session_writes_nothing(logged, client, ember):
+    rows = pd.DataFrame([{"context.span_id": SPAN_3, "eval.Partial.label": "x", "session_eval.Mood.label": "calm"}])
+    with pytest.raises(Exception, match=r"HTTP 404\): no span in the project \(with a session.id, for session evaluations\) with id seed004-span-0003"):
+        client.spans.update_evaluations(space_id=SPACE_ID, project_name=PROJECT, dataframe=rows, force_http=True)
+    assert "Partial" not in [a["name"] for a in span_annotations(ember, PROJECT, SPAN_3)]
+
+
 def test_error_paths(logged, client):
     with pytest.raises(Exception) as unknown:
         client.spans.list(project="no-such-project", space="compat-space")

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use ember_core::{semconv, AnnotationSource, AnnotationTarget, AnnotatorKind};
 use ember_store::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, DocumentAnnotationInput, LlmAnnotations, Page,
-    SpanFilters,
+    SpanFilters, SpanRecord,
 };
 use serde_json::{json, Value};
 
@@ -266,64 +266,62 @@ impl Annotations<'_> {
         Ok((stored.len(), missing))
     }
 
-    /// Annotations of the traces or sessions of stored spans: each `target_id` names a span of
-    /// the project, and the annotation is of its trace (`AnnotationTarget::Trace`) or of its
-    /// session (`AnnotationTarget::Session`). Answers the span ids (sorted) that are not stored,
-    /// or, for sessions, that belong to none; nothing is written for those.
-    pub async fn annotate_through_spans(
+    /// Annotations of the traces or sessions of stored spans, retargeted: each `target_id` names
+    /// a span of the project, and the annotation becomes one of its trace
+    /// (`AnnotationTarget::Trace`) or of its session (`AnnotationTarget::Session`). Writes
+    /// nothing: answers the annotations to write with [`Annotations::annotate`], and the span ids
+    /// (sorted) that are not stored or, for sessions, belong to none.
+    pub async fn through_spans(
         &self,
         caller: &Caller,
         project: ProjectRef<'_>,
         target: AnnotationTarget,
         annotations: &[AnnotationInput],
-    ) -> Result<Vec<String>> {
+    ) -> Result<(Vec<AnnotationInput>, Vec<String>)> {
         let project = self.services.projects().resolve_writable(caller, project).await?;
-        let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = span_ids_of(annotations);
         let mut owners = std::collections::HashMap::new();
-        for chunk in wanted.chunks(500) {
-            let filters = SpanFilters { span_ids: chunk.iter().map(|id| id.to_string()).collect(), ..Default::default() };
-            for record in self.services.store.list_spans(project.id, &filters, None, chunk.len()).await?.items {
-                let owner = match target {
-                    AnnotationTarget::Trace => Some(record.span.trace_id.clone()),
-                    AnnotationTarget::Session => record.span.session_id(),
-                    AnnotationTarget::Span | AnnotationTarget::Document => Some(record.span.span_id.clone()),
-                };
-                if let Some(owner) = owner {
-                    owners.insert(record.span.span_id, owner);
-                }
+        for record in self.spans_named(project.id, None, &wanted).await? {
+            let owner = match target {
+                AnnotationTarget::Trace => Some(record.span.trace_id.clone()),
+                AnnotationTarget::Session => record.span.session_id(),
+                AnnotationTarget::Span | AnnotationTarget::Document => Some(record.span.span_id.clone()),
+            };
+            if let Some(owner) = owner {
+                owners.insert(record.span.span_id, owner);
             }
         }
-        let inputs: Vec<AnnotationInput> = annotations
+        let inputs = annotations
             .iter()
             .filter_map(|annotation| {
                 owners.get(&annotation.target_id).map(|owner| AnnotationInput { target_id: owner.clone(), ..annotation.clone() })
             })
             .collect();
-        if !inputs.is_empty() {
-            self.annotate(caller, target, &inputs).await?;
-        }
-        Ok(wanted.into_iter().filter(|id| !owners.contains_key(*id)).map(str::to_string).collect())
+        let missing = wanted.into_iter().filter(|id| !owners.contains_key(*id)).map(str::to_string).collect();
+        Ok((inputs, missing))
     }
 
     /// The annotated span ids (sorted) that are not in the project, or do not start within `window`.
     async fn missing_spans(&self, project_id: i64, window: Option<(i64, i64)>, annotations: &[AnnotationInput]) -> Result<Vec<String>> {
-        let mut wanted: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        let mut found = std::collections::HashSet::new();
-        for chunk in wanted.chunks(500) {
+        let wanted = span_ids_of(annotations);
+        let found: std::collections::HashSet<String> =
+            self.spans_named(project_id, window, &wanted).await?.into_iter().map(|record| record.span.span_id).collect();
+        Ok(wanted.into_iter().filter(|id| !found.contains(*id)).map(str::to_string).collect())
+    }
+
+    /// The project's spans with these ids (starting within `window`, when given).
+    async fn spans_named(&self, project_id: i64, window: Option<(i64, i64)>, span_ids: &[&str]) -> Result<Vec<SpanRecord>> {
+        let mut spans = Vec::with_capacity(span_ids.len());
+        for chunk in span_ids.chunks(500) {
             let filters = SpanFilters {
                 span_ids: chunk.iter().map(|id| id.to_string()).collect(),
                 start_time: window.map(|(start, _)| start),
                 end_time: window.map(|(_, end)| end),
                 ..Default::default()
             };
-            let page = self.services.store.list_spans(project_id, &filters, None, chunk.len()).await?;
-            found.extend(page.items.into_iter().map(|record| record.span.span_id));
+            spans.extend(self.services.store.list_spans(project_id, &filters, None, chunk.len()).await?.items);
         }
-        Ok(wanted.into_iter().filter(|id| !found.contains(*id)).map(str::to_string).collect())
+        Ok(spans)
     }
 
     /// Legacy evaluations (`/v1/evaluations`): LLM annotations of spans, traces and documents.
@@ -527,6 +525,14 @@ fn not_yours_to_delete(target: AnnotationTarget) -> String {
             target.noun()
         ),
     }
+}
+
+/// The distinct span ids the annotations name, sorted.
+fn span_ids_of(annotations: &[AnnotationInput]) -> Vec<&str> {
+    let mut ids: Vec<&str> = annotations.iter().map(|annotation| annotation.target_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 #[cfg(test)]

@@ -257,25 +257,14 @@ impl AxSpans<'_> {
     ) -> Result<AxExportPage> {
         let project = self.services.projects().resolve(caller, ProjectRef::Id(project_id)).await?;
         let filters = export_filters(window, filter)?;
-        let store = &self.services.store;
-        let page = store.list_span_texts(project.id, &filters, Some(cursor), limit).await?;
-        let mut by_span: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
-        if !page.items.is_empty() {
-            let target_ids: Vec<String> = page.items.iter().map(|text| text.record.span.span_id.clone()).collect();
-            let query = AnnotationQuery { limit: target_ids.len() * ANNOTATIONS_PER_SPAN, target_ids, ..Default::default() };
-            for annotation in store.list_annotations(AnnotationTarget::Span, project.id, &query).await?.items {
-                by_span.entry(annotation.target_id.clone()).or_default().push(annotation);
-            }
-        }
+        let page = self.services.store.list_span_texts(project.id, &filters, Some(cursor), limit).await?;
+        let span_ids = page.items.iter().map(|text| text.record.span.span_id.clone()).collect();
+        let mut by_span = self.annotations_by_target(AnnotationTarget::Span, project.id, span_ids).await?;
         let spans = page
             .items
             .into_iter()
             .map(|span| {
-                let (annotations, evaluations) = by_span
-                    .remove(&span.record.span.span_id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .partition(|annotation| annotation.annotator_kind == AnnotatorKind::Human);
+                let (annotations, evaluations) = human_and_evaluations(by_span.remove(&span.record.span.span_id).unwrap_or_default());
                 AxExportSpan { span, annotations, evaluations }
             })
             .collect();
@@ -317,6 +306,24 @@ impl AxSpans<'_> {
         Ok(AxTracePage { traces, annotators, next_cursor: page.page.next_cursor })
     }
 
+    /// The annotations of these targets (read in one query), by the id they annotate.
+    async fn annotations_by_target(
+        &self,
+        target: AnnotationTarget,
+        project_id: i64,
+        target_ids: Vec<String>,
+    ) -> Result<HashMap<String, Vec<AnnotationRecord>>> {
+        let mut by_target: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
+        if target_ids.is_empty() {
+            return Ok(by_target);
+        }
+        let query = AnnotationQuery { limit: target_ids.len() * ANNOTATIONS_PER_SPAN, target_ids, ..Default::default() };
+        for annotation in self.services.store.list_annotations(target, project_id, &query).await?.items {
+            by_target.entry(annotation.target_id.clone()).or_default().push(annotation);
+        }
+        Ok(by_target)
+    }
+
     /// The spans with their annotations (one query per kind of target), the columns selected
     /// and the strings cut.
     async fn enrich(
@@ -326,43 +333,21 @@ impl AxSpans<'_> {
         columns: &Columns,
         truncation: Option<usize>,
     ) -> Result<(Vec<AxSpan>, HashMap<i64, UserRecord>)> {
-        let store = &self.services.store;
-        let read = |target_ids: Vec<String>| {
-            let limit = (target_ids.len() * ANNOTATIONS_PER_SPAN).max(1);
-            AnnotationQuery { target_ids, limit, ..Default::default() }
-        };
-        let span_ids: Vec<String> = records.iter().map(|record| record.span.span_id.clone()).collect();
+        let span_ids = records.iter().map(|record| record.span.span_id.clone()).collect();
         let mut trace_ids: Vec<String> = records.iter().map(|record| record.span.trace_id.clone()).collect();
         trace_ids.sort_unstable();
         trace_ids.dedup();
-        let (span_annotations, trace_annotations) = if records.is_empty() {
-            (Vec::new(), Vec::new())
-        } else {
-            (
-                store.list_annotations(AnnotationTarget::Span, project.id, &read(span_ids)).await?.items,
-                store.list_annotations(AnnotationTarget::Trace, project.id, &read(trace_ids)).await?.items,
-            )
-        };
-        let mut author_ids: Vec<i64> = span_annotations.iter().chain(&trace_annotations).filter_map(|a| a.user_id).collect();
+        let mut by_span = self.annotations_by_target(AnnotationTarget::Span, project.id, span_ids).await?;
+        let mut by_trace = self.annotations_by_target(AnnotationTarget::Trace, project.id, trace_ids).await?;
+        by_trace.values_mut().for_each(|annotations| annotations.retain(|annotation| annotation.annotator_kind == AnnotatorKind::Human));
+        let mut author_ids: Vec<i64> = by_span.values().chain(by_trace.values()).flatten().filter_map(|a| a.user_id).collect();
         author_ids.sort_unstable();
         author_ids.dedup();
-        let annotators = store.users_by_ids(&author_ids).await?.into_iter().map(|user| (user.id, user)).collect();
-        let mut by_span: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
-        for annotation in span_annotations {
-            by_span.entry(annotation.target_id.clone()).or_default().push(annotation);
-        }
-        let mut by_trace: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
-        for annotation in trace_annotations.into_iter().filter(|annotation| annotation.annotator_kind == AnnotatorKind::Human) {
-            by_trace.entry(annotation.target_id.clone()).or_default().push(annotation);
-        }
+        let annotators = self.services.store.users_by_ids(&author_ids).await?.into_iter().map(|user| (user.id, user)).collect();
         let spans = records
             .into_iter()
             .map(|mut record| {
-                let (annotations, evaluations) = by_span
-                    .remove(&record.span.span_id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .partition::<Vec<_>, _>(|annotation| annotation.annotator_kind == AnnotatorKind::Human);
+                let (annotations, evaluations) = human_and_evaluations(by_span.remove(&record.span.span_id).unwrap_or_default());
                 let trace_annotations = by_trace.get(&record.span.trace_id).cloned().unwrap_or_default();
                 select_columns(&mut record.span.attributes, columns);
                 if let Some(limit) = truncation {
@@ -490,6 +475,11 @@ impl AxSpans<'_> {
         }
         Ok(found)
     }
+}
+
+/// A span's annotations split as AX splits them: human annotations, and evaluations (LLM or code).
+fn human_and_evaluations(annotations: Vec<AnnotationRecord>) -> (Vec<AnnotationRecord>, Vec<AnnotationRecord>) {
+    annotations.into_iter().partition(|annotation| annotation.annotator_kind == AnnotatorKind::Human)
 }
 
 fn export_filters((start, end): (i64, i64), filter: Option<&str>) -> Result<SpanFilters> {

@@ -165,46 +165,53 @@ fn stored_form(value: &Value) -> Value {
     }
 }
 
+/// Evaluations of spans' traces and sessions, resolved but not written.
+struct LevelEvaluations {
+    /// The annotations to write, by target.
+    by_target: Vec<(AnnotationTarget, Vec<AnnotationInput>)>,
+    /// The spans whose rows carried them.
+    span_ids: Vec<String>,
+    /// Span ids (sorted) not stored or, for sessions, in none.
+    missing: Vec<String>,
+}
+
 impl SpanUpdates<'_> {
     /// LLM evaluations of the project's spans from `eval.<Name>.*` columns, and of their traces
-    /// and sessions from `trace_eval.` and `session_eval.` columns.
+    /// and sessions from `trace_eval.` and `session_eval.` columns; all or nothing.
     pub async fn evaluations(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<AnnotationUpdate> {
         self.services.projects().resolve_writable(caller, project).await?;
         let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
-        let mut written = self.services.annotations().annotate_spans_in_project(caller, project, None, &annotations).await?;
-        let (through_spans, missing) = self.trace_and_session_evaluations(caller, project, rows).await?;
-        if !missing.is_empty() {
+        let levels = self.trace_and_session_evaluations(caller, project, rows).await?;
+        if !levels.missing.is_empty() {
             return Err(ServiceError::not_found(format!(
                 "no span in the project (with a session.id, for session evaluations) with id {}",
-                missing.join(", ")
+                levels.missing.join(", ")
             )));
         }
-        written += through_spans.len();
+        let mut written = self.services.annotations().annotate_spans_in_project(caller, project, None, &annotations).await?;
+        for (target, inputs) in &levels.by_target {
+            written += self.services.annotations().annotate(caller, *target, inputs).await?.len();
+        }
         Ok(AnnotationUpdate { spans_processed: rows.len(), written })
     }
 
     /// LLM evaluations of the traces and sessions of stored spans, from `trace_eval.<Name>.*`
-    /// and `session_eval.<Name>.*` columns: the annotations written (keyed by span id) and the
-    /// span ids not stored (or, for sessions, in none).
-    async fn trace_and_session_evaluations(
-        &self,
-        caller: &Caller,
-        project: ProjectRef<'_>,
-        rows: &[Row],
-    ) -> Result<(Vec<AnnotationInput>, Vec<String>)> {
-        let (mut written, mut missing) = (Vec::new(), Vec::new());
+    /// and `session_eval.<Name>.*` columns, not yet written.
+    async fn trace_and_session_evaluations(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<LevelEvaluations> {
+        let (mut by_target, mut span_ids, mut missing) = (Vec::new(), Vec::new(), Vec::new());
         for (prefix, target) in [("trace_eval.", AnnotationTarget::Trace), ("session_eval.", AnnotationTarget::Session)] {
             let annotations = annotations_from(rows, prefix, "explanation", AnnotatorKind::Llm)?;
             if annotations.is_empty() {
                 continue;
             }
-            let not_there = self.services.annotations().annotate_through_spans(caller, project, target, &annotations).await?;
-            written.extend(annotations.into_iter().filter(|annotation| not_there.binary_search(&annotation.target_id).is_err()));
+            let (inputs, not_there) = self.services.annotations().through_spans(caller, project, target, &annotations).await?;
+            span_ids.extend(annotations.into_iter().map(|annotation| annotation.target_id));
+            by_target.push((target, inputs));
             missing.extend(not_there);
         }
         missing.sort_unstable();
         missing.dedup();
-        Ok((written, missing))
+        Ok(LevelEvaluations { by_target, span_ids, missing })
     }
 
     /// Human annotations of the project's spans starting in `[start, end)` from
@@ -231,9 +238,13 @@ impl SpanUpdates<'_> {
     pub async fn evaluations_of_stored(&self, caller: &Caller, project: ProjectRef<'_>, rows: &[Row]) -> Result<StoredSpansUpdate> {
         let annotations = annotations_from(rows, "eval.", "explanation", AnnotatorKind::Llm)?;
         let mut update = self.write_stored(caller, project, rows, &annotations).await?;
-        let (through_spans, missing) = self.trace_and_session_evaluations(caller, project, rows).await?;
-        let annotated: BTreeSet<String> = annotations.into_iter().chain(through_spans).map(|annotation| annotation.target_id).collect();
-        update.unmatched_ids.extend(missing);
+        let levels = self.trace_and_session_evaluations(caller, project, rows).await?;
+        for (target, inputs) in &levels.by_target {
+            self.services.annotations().annotate(caller, *target, inputs).await?;
+        }
+        // A span counts once, whichever levels its row evaluated.
+        let annotated: BTreeSet<String> = annotations.into_iter().map(|annotation| annotation.target_id).chain(levels.span_ids).collect();
+        update.unmatched_ids.extend(levels.missing);
         update.unmatched_ids.sort_unstable();
         update.unmatched_ids.dedup();
         update.spans_updated = annotated.iter().filter(|id| update.unmatched_ids.binary_search(id).is_err()).count();
