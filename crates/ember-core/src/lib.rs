@@ -8,6 +8,7 @@ pub mod annotation;
 pub mod error;
 pub mod global_id;
 pub mod limits;
+pub mod ml;
 pub mod prompt;
 pub mod python_json;
 pub mod semconv;

@@ -79,7 +79,8 @@ pub struct RouteEntry {
 
 /// How a transport answers a caller who lacks a route's access (the API with a status and text,
 /// the web UI with a page).
-pub(crate) type Refusal = fn(ember_service::ServiceError) -> Response;
+/// How a route answers a caller it refuses (the refusal, and the request's headers).
+pub(crate) type Refusal = fn(ember_service::ServiceError, &axum::http::HeaderMap) -> Response;
 
 /// Routes and, beside them, which path serves which methods with which access (the API's, and
 /// the web UI's pages and forms).
@@ -94,9 +95,14 @@ impl RouteTable {
         RouteTable { router: Router::new(), routes: Vec::new(), refusal }
     }
 
-    pub(crate) fn route(mut self, path: &'static str, methods: impl IntoIterator<Item = On>) -> Self {
-        let mut handlers: Option<MethodRouter<AppState>> = None;
+    pub(crate) fn route(self, path: &'static str, methods: impl IntoIterator<Item = On>) -> Self {
         let refusal = self.refusal;
+        self.route_refused_as(path, methods, refusal)
+    }
+
+    /// A route whose refusals are answered by `refusal` rather than the table's.
+    pub(crate) fn route_refused_as(mut self, path: &'static str, methods: impl IntoIterator<Item = On>, refusal: Refusal) -> Self {
+        let mut handlers: Option<MethodRouter<AppState>> = None;
         for On { method, handler, access } in methods {
             self.routes.push(RouteEntry { path, method, access });
             let handler = handler
@@ -125,7 +131,7 @@ impl RouteTable {
 /// Every API route (Phoenix REST v1, OTLP/HTTP, GraphQL, health), without state. Upload forms
 /// are spooled to disk, so they may be larger than other bodies (`upload_limit`).
 pub fn api_routes(upload_limit: usize) -> RouteTable {
-    let table = RouteTable::new(|error| crate::error::ApiError::from(error).into_response());
+    let table = RouteTable::new(|error, _| crate::error::ApiError::from(error).into_response());
     #[cfg(feature = "graphql")]
     let table = table.route(
         "/graphql",
@@ -146,6 +152,11 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/auth/logout", [on_get(auth::logout).access(Access::Public)])
         .route("/auth/refresh", [on_post(auth::refresh).access(Access::Public)])
         .route("/v1/traces", [on_post(otlp::export)])
+        .route_refused_as("/v1/log", [on_post(crate::routes::arize_ml::log)], crate::routes::arize_ml::refusal)
+        .route("/v1/ml/models", [on_get(crate::routes::ml_models::list)])
+        .route("/v1/ml/models/{model_name}", [on_get(crate::routes::ml_models::get)])
+        .route("/v1/ml/models/{model_name}/records", [on_get(crate::routes::ml_models::records)])
+        .route("/v1/ml/models/{model_name}/volume", [on_get(crate::routes::ml_models::volume)])
         .route("/v2/spaces", [on_get(arize_v2::list_spaces)])
         .route("/v2/projects", [on_get(arize_v2::list_projects)])
         .route("/v2/projects/{project_identifier}", [on_get(arize_v2::get_project)])

@@ -100,7 +100,7 @@ pub(crate) async fn require(access: Access, refusal: crate::app::Refusal, reques
             None => Err(ServiceError::internal("a route ran without the authentication middleware")),
         };
         if let Err(error) = checked {
-            return refusal(error);
+            return refusal(error, request.headers());
         }
     }
     next.run(request).await

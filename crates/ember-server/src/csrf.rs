@@ -8,6 +8,9 @@
 //! - An API write (`/v1/...`, `/graphql`) whose body is typed `text/plain` or
 //!   `application/x-www-form-urlencoded` is refused with 415: those are the types a page can send
 //!   cross-site without a preflight, and no API route reads them (FastAPI does not either).
+//!   Arize's `/v1/log` is the exception when the request carries an `Authorization` header
+//!   (which no cross-site form can set) or no cookie (a form's only credential): its documented
+//!   curl examples send JSON with curl's default form type.
 //!
 //! - With `PHOENIX_CSRF_TRUSTED_ORIGINS` set, any request (reads too, as Phoenix) whose `Origin`
 //!   or `Referer` names a host not in that list is refused with 401 (`untrusted origin`), and a
@@ -112,8 +115,11 @@ pub(crate) fn check(method: &Method, path: &str, headers: &HeaderMap, rules: &Or
         }
     }
     let api = path.starts_with("/v1/") || path == "/graphql";
+    let keyed_arize_log = path == "/v1/log" && (headers.contains_key(header::AUTHORIZATION) || !headers.contains_key(header::COOKIE));
     let mime = text(header::CONTENT_TYPE).map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    if let Some(mime) = mime.filter(|mime| api && matches!(mime.as_str(), "text/plain" | "application/x-www-form-urlencoded")) {
+    if let Some(mime) =
+        mime.filter(|mime| api && !keyed_arize_log && matches!(mime.as_str(), "text/plain" | "application/x-www-form-urlencoded"))
+    {
         return Err(Refusal::SimpleContentType(mime));
     }
     Ok(())
@@ -215,8 +221,19 @@ mod tests {
                 check(&Method::POST, "/v1/projects/p/spans/delete", &headers, &none()),
                 Err(Refusal::SimpleContentType(mime.clone()))
             );
-            assert_eq!(check(&Method::POST, "/graphql", &headers, &none()), Err(Refusal::SimpleContentType(mime)));
+            assert_eq!(check(&Method::POST, "/graphql", &headers, &none()), Err(Refusal::SimpleContentType(mime.clone())));
+            assert_eq!(check(&Method::POST, "/v1/log", &headers, &none()), Ok(()), "no cookie: no browser credential");
+            let mut with_cookie = headers.clone();
+            with_cookie.insert("cookie", HeaderValue::from_static("phoenix-access-token=t"));
+            assert_eq!(check(&Method::POST, "/v1/log", &with_cookie, &none()), Err(Refusal::SimpleContentType(mime)));
         }
+        // Arize's curl examples: JSON typed as a form, with the key no cross-site form can send.
+        let keyed = headers(&[("content-type", "application/x-www-form-urlencoded"), ("authorization", "key")]);
+        assert_eq!(check(&Method::POST, "/v1/log", &keyed, &none()), Ok(()));
+        assert_eq!(
+            check(&Method::POST, "/v1/projects/p/spans/delete", &keyed, &none()),
+            Err(Refusal::SimpleContentType("application/x-www-form-urlencoded".into()))
+        );
         // UI forms are urlencoded by design (and Origin-checked); uploads are multipart.
         assert_eq!(check(&Method::POST, "/projects", &headers(&[("content-type", "application/x-www-form-urlencoded")]), &none()), Ok(()));
         assert_eq!(

@@ -6,7 +6,8 @@
 //! [`ErrorCode`](ember_core::ErrorCode)). No handler holds a rule of its own or reaches the store.
 
 pub mod app;
-mod arize;
+/// The `arize` SDK's wire formats (public so tests can build its messages).
+pub mod arize;
 pub mod auth_rate_limit;
 pub mod authentication;
 mod body;

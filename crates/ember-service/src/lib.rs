@@ -25,6 +25,7 @@ pub mod experiments;
 pub mod ingest;
 mod limits;
 pub mod metrics;
+pub mod ml_models;
 pub mod playground;
 pub mod projects;
 pub mod prompt_labels;
@@ -118,6 +119,10 @@ impl Services {
 
     pub fn span_updates(&self) -> span_updates::SpanUpdates<'_> {
         span_updates::SpanUpdates { services: self }
+    }
+
+    pub fn ml_models(&self) -> ml_models::MlModels<'_> {
+        ml_models::MlModels { services: self }
     }
 
     pub fn traces(&self) -> traces::Traces<'_> {

@@ -14,7 +14,7 @@
 //!   cumulative counts, hourly rollups);
 //! - the resources: `spans` (lists, roots, outlines, filters, metadata updates), `traces`,
 //!   `sessions`, `projects`, `annotations`, `annotation_configs`, `datasets`, `experiments`,
-//!   `prompts`, `secrets`.
+//!   `prompts`, `secrets`, `ml` (ML models and their records).
 //!
 //! SQL is written once for both dialects (sea-query for statements shaped by the request, text
 //! with `$n` placeholders for fixed ones); migrations live in `migrations/<dialect>/`.
@@ -31,6 +31,7 @@ pub mod defaults;
 mod engine;
 mod error;
 mod experiments;
+mod ml;
 mod postgres;
 mod project_access;
 mod projects;
@@ -63,6 +64,9 @@ pub use experiments::{
     EvaluationSummary, ExperimentChanges, ExperimentEvaluationInput, ExperimentEvaluationRecord, ExperimentKey, ExperimentRecord,
     ExperimentRunInput, ExperimentRunRecord, ExperimentSummary, ExperimentTagRecord, ExportedRun, IncompleteEvaluation, IncompleteRuns,
     NewExperiment, RunWrite,
+};
+pub use ml::{
+    MlColumnRecord, MlColumnRole, MlModelRecord, MlRecordQuery, MlStoredRecord, MlVersionRecord, MlVolumeBin, MlWriteOutcome, StoredLabel,
 };
 pub use project_access::{AuditEntry, GrantSubject, GrantableRole, ProjectAccessRecord, ProjectGrant, ProjectVisibility};
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};

@@ -11,6 +11,7 @@ mod arize;
 mod chat;
 mod datasets;
 mod experiments;
+pub mod ml;
 mod projects;
 mod prompts;
 mod spans;

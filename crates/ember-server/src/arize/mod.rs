@@ -1,7 +1,10 @@
-//! What the `arize` SDK needs beyond REST: its protobuf messages and its span tables. The
-//! routes that use them are `routes::pandas_arrow` (table uploads) and, for REST,
-//! `routes::arize_v2` and `routes::arize_spans`.
+//! What the `arize` SDK needs beyond REST: its protobuf messages, its span tables and its ML
+//! records. The routes that use them are `routes::pandas_arrow` (table uploads),
+//! `routes::arize_ml` (`/v1/log`) and, for REST, `routes::arize_v2` and `routes::arize_spans`.
 
+pub mod ml_record;
+#[cfg(feature = "arrow")]
+pub mod ml_table;
 pub mod proto;
 pub mod span_table;
 

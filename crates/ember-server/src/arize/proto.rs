@@ -10,7 +10,7 @@ pub struct Schema {
     pub constants: Option<Constants>,
     /// Set for an ML model upload (`ml.log`).
     #[prost(message, optional, tag = "4")]
-    pub arrow_schema: Option<Present>,
+    pub arrow_schema: Option<ArrowSchema>,
     /// Set for a tracing upload (`spans.log`, `log_evaluations`).
     #[prost(message, optional, tag = "8")]
     pub arize_spans: Option<Present>,
@@ -29,6 +29,52 @@ pub struct Constants {
     pub environment: i32,
     #[prost(int32, tag = "5")]
     pub model_type: i32,
+}
+
+/// `public.Schema.ArrowSchema`: which columns of an ML upload hold what (empty: none).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ArrowSchema {
+    #[prost(string, tag = "1")]
+    pub prediction_id_column_name: String,
+    #[prost(string, repeated, tag = "2")]
+    pub feature_column_names: Vec<String>,
+    #[prost(string, tag = "3")]
+    pub timestamp_column_name: String,
+    #[prost(string, tag = "4")]
+    pub prediction_label_column_name: String,
+    #[prost(string, tag = "5")]
+    pub prediction_score_column_name: String,
+    #[prost(string, tag = "6")]
+    pub actual_label_column_name: String,
+    #[prost(string, tag = "7")]
+    pub actual_score_column_name: String,
+    /// Feature name → the column of its SHAP values.
+    #[prost(btree_map = "string, string", tag = "8")]
+    pub shap_values_column_names: std::collections::BTreeMap<String, String>,
+    #[prost(string, repeated, tag = "9")]
+    pub tag_column_names: Vec<String>,
+    #[prost(string, tag = "13")]
+    pub model_version_column_name: String,
+    #[prost(string, tag = "14")]
+    pub batch_id_column_name: String,
+    #[prost(string, tag = "15")]
+    pub prediction_group_id_column_name: String,
+    #[prost(string, tag = "16")]
+    pub rank_column_name: String,
+    /// Embedding feature name → its columns.
+    #[prost(btree_map = "string, message", tag = "17")]
+    pub embedding_feature_column_names_map: std::collections::BTreeMap<String, EmbeddingColumnNames>,
+}
+
+/// `public.Schema.EmbeddingColumnNames`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct EmbeddingColumnNames {
+    #[prost(string, tag = "1")]
+    pub vector_column_name: String,
+    #[prost(string, tag = "2")]
+    pub data_column_name: String,
+    #[prost(string, tag = "3")]
+    pub link_to_data_column_name: String,
 }
 
 /// A message whose content ember does not read: it is there or not.
@@ -91,5 +137,28 @@ mod tests {
         let schema = Schema::decode(&captured[..]).unwrap();
         assert_eq!(schema.constants.unwrap().model_id, "my-project");
         assert!(schema.arize_spans.is_some() && schema.arrow_schema.is_none());
+    }
+
+    /// The `arize-schema` of an `ml.log` upload as arize 8.61 sent it (binary classification,
+    /// version v1, production; features, a tag, a SHAP column and an embedding).
+    #[test]
+    fn the_ml_schema_names_its_columns() {
+        use base64::Engine;
+        let captured = "ChUKC2ZyYXVkLW1vZGVsEgJ2MSADKAQiZwoDcGlkEgNhZ2USBmluY29tZRIEY2l0eRIEZmxhZxoCdHMiBHByZWQqBXNjb3JlMgNhY3RCDwoDYWdlEghhZ2Vfc2hhcEoEdGFnMYoBGQoGbXlfZW1iEg8KA2VtYhIIZW1iX3RleHQ=";
+        let schema = Schema::decode(base64::engine::general_purpose::STANDARD.decode(captured).unwrap().as_slice()).unwrap();
+        let constants = schema.constants.unwrap();
+        assert_eq!(
+            (constants.model_id.as_str(), constants.model_version.as_str(), constants.environment, constants.model_type),
+            ("fraud-model", "v1", 3, 4)
+        );
+        let columns = schema.arrow_schema.unwrap();
+        assert_eq!(columns.prediction_id_column_name, "pid");
+        assert_eq!(columns.feature_column_names, ["age", "income", "city", "flag"]);
+        assert_eq!((columns.timestamp_column_name.as_str(), columns.prediction_label_column_name.as_str()), ("ts", "pred"));
+        assert_eq!((columns.prediction_score_column_name.as_str(), columns.actual_label_column_name.as_str()), ("score", "act"));
+        assert_eq!(columns.shap_values_column_names["age"], "age_shap");
+        assert_eq!(columns.tag_column_names, ["tag1"]);
+        let embedding = &columns.embedding_feature_column_names_map["my_emb"];
+        assert_eq!((embedding.vector_column_name.as_str(), embedding.data_column_name.as_str()), ("emb", "emb_text"));
     }
 }

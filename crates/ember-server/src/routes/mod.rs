@@ -5,6 +5,7 @@ pub mod access;
 pub mod annotation_configs;
 pub mod annotations;
 pub mod api_keys;
+pub mod arize_ml;
 pub mod arize_spans;
 pub mod arize_v2;
 pub mod auth;
@@ -22,6 +23,9 @@ pub mod experiment_runs;
 pub mod experiment_tags;
 pub mod experiments;
 pub mod health;
+pub mod ml_models;
+#[cfg(feature = "arrow")]
+pub mod ml_upload;
 pub mod model_providers;
 pub mod otlp;
 #[cfg(feature = "arrow")]

@@ -40,7 +40,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// up, administration for admins), as the API's route table states it; a caller without it
 /// gets the refusal as a page.
 pub fn ui_routes() -> RouteTable {
-    RouteTable::new(|error| error::UiError::from(error).into_response())
+    RouteTable::new(|error, _| error::UiError::from(error).into_response())
         .route("/", [on_get(|| async { Redirect::to("/projects") })])
         .route("/ui/assets/{name}", [on_get(assets::serve).access(Access::Public)])
         .route("/login", [on_get(account::login_page).access(Access::Public), on_post(account::login).access(Access::Public)])

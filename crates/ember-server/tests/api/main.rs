@@ -2,6 +2,7 @@
 
 mod annotation_configs;
 mod annotations;
+mod arize_ml;
 mod arize_spans;
 mod arize_v2;
 mod auth;

@@ -29,7 +29,7 @@ pub(crate) fn tracing_schema(project: &str) -> String {
     STANDARD.encode(schema)
 }
 
-/// An ML upload's schema: `constants{model_id}` and `arrow_schema{}` (field 4).
+/// An ML upload's schema without an environment: `constants{model_id}` and `arrow_schema{}` (field 4).
 fn ml_schema(model: &str) -> String {
     let mut schema = vec![0x0a, model.len() as u8 + 2, 0x0a, model.len() as u8];
     schema.extend(model.as_bytes());
@@ -159,7 +159,7 @@ async fn refused_uploads_write_nothing() {
         (spans_table("p", None), "row 1: name is missing"),
         (table(None, vec![("context.span_id", strings(&[Some("span-00000001")]))]), "no arize-schema"),
         (table(Some("%%%".into()), vec![("context.span_id", strings(&[Some("span-00000001")]))]), "not base64"),
-        (table(Some(ml_schema("fraud-model")), vec![("prediction_id", strings(&[Some("a")]))]), "ml.log"),
+        (table(Some(ml_schema("fraud-model")), vec![("prediction_id", strings(&[Some("a")]))]), "names no environment"),
         (b"not arrow at all".to_vec(), "not an Arrow IPC stream"),
         (spans_table("p", Some("llm"))[..300].to_vec(), "Arrow"),
     ];
