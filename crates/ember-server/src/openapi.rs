@@ -44,8 +44,8 @@ pub const OPERATIONS: &[Operation] = &[
         "get",
         "/v1/ml/models/{model_name}/records",
         "listMlRecords",
-        "An ML model's records in time order, one environment (default PRODUCTION), filtered by time window, version and has_actual",
-        &["environment", "start_time", "end_time", "model_version", "has_actual", "limit", "cursor"],
+        "An ML model's records in time order, one environment (default PRODUCTION), filtered by time window, version, validation batch and has_actual",
+        &["environment", "start_time", "end_time", "model_version", "batch_id", "has_actual", "limit", "cursor"],
         "200",
     ),
     (

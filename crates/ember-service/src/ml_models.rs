@@ -116,6 +116,13 @@ impl MlModels<'_> {
         Ok((records, more))
     }
 
+    /// An export of the records `query` selects: the model, its columns, and how many records.
+    pub async fn plan_export(&self, caller: &Caller, name: &str, query: &MlRecordQuery) -> Result<(MlModelDetail, i64)> {
+        let detail = self.get(caller, name).await?;
+        let total = self.services.store.ml_count(detail.model.id, query).await?;
+        Ok((detail, total))
+    }
+
     /// A model's record by environment and prediction id.
     pub async fn record(&self, caller: &Caller, name: &str, environment: MlEnvironment, prediction_id: &str) -> Result<MlStoredRecord> {
         let detail = self.get(caller, name).await?;

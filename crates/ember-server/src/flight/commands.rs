@@ -68,9 +68,17 @@ pub struct RecordQueryDescriptor {
     pub space_id: String,
     #[serde(default, alias = "model_id")]
     pub model_id: String,
-    /// `TRACING` for spans; the ML environments are not served yet.
+    /// `TRACING` for spans (the default); `PRODUCTION`, `VALIDATION` or `TRAINING` for an ML
+    /// model's records.
     #[serde(default)]
     pub environment: Option<String>,
+    /// ML exports: whether the actuals' columns are sent.
+    #[serde(default, alias = "include_actuals")]
+    pub include_actuals: bool,
+    #[serde(default, alias = "model_version")]
+    pub model_version: Option<String>,
+    #[serde(default, alias = "batch_id")]
+    pub batch_id: Option<String>,
     /// RFC 3339.
     #[serde(default, alias = "start_time")]
     pub start_time: Option<String>,
@@ -86,7 +94,32 @@ pub struct RecordQueryDescriptor {
     pub sample_rate: Option<f64>,
 }
 
-/// An export as planned by `GetFlightInfo`, handed back by `DoGet`.
+/// What `GetFlightInfo` planned, handed back by `DoGet`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "export", rename_all = "snake_case")]
+pub enum Planned {
+    Spans(ExportTicket),
+    Ml(MlExportTicket),
+}
+
+/// An ML model's records to export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlExportTicket {
+    pub model: String,
+    /// `PRODUCTION`, `VALIDATION` or `TRAINING`.
+    pub environment: String,
+    pub start: i64,
+    pub end: i64,
+    pub model_version: Option<String>,
+    pub batch_id: Option<String>,
+    pub include_actuals: bool,
+    pub total: i64,
+    pub chunk: usize,
+    #[serde(default)]
+    pub columns: Vec<String>,
+}
+
+/// A span export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportTicket {
     pub project_id: i64,
@@ -132,5 +165,14 @@ mod tests {
         .unwrap();
         assert_eq!(query.stream_chunk_size.and_then(Int64Json::value), Some(100));
         assert_eq!((query.model_id.as_str(), query.sample_rate), ("p", Some(0.5)));
+
+        // `ml.export_to_df`, as MessageToJson writes it.
+        let query: RecordQueryDescriptor = serde_json::from_str(
+            r#"{"spaceId": "s", "modelId": "fraud", "environment": "VALIDATION", "modelVersion": "v1", "batchId": "b2",
+                "includeActuals": true, "startTime": "2024-01-01T00:00:00Z", "endTime": "2024-01-02T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert!(query.include_actuals);
+        assert_eq!((query.model_version.as_deref(), query.batch_id.as_deref()), (Some("v1"), Some("b2")));
     }
 }

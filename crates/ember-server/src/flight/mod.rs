@@ -3,8 +3,10 @@
 //!   `writeSpanAttributesMetadataRequest` command: the stream's batches go through the span-update
 //!   service a batch at a time, and the one `PutResult` carries the binary reply the SDK decodes
 //!   (spans updated, ids not stored, per-span errors);
-//! - `GetFlightInfo` + `DoGet`: span exports (`export_to_df`, `export_to_parquet`), counted and
-//!   fixed when planned, streamed a page at a time so memory does not grow with the export;
+//! - `GetFlightInfo` + `DoGet`: span exports (`export_to_df`, `export_to_parquet`, environment
+//!   `TRACING`) and ML model exports (`ml.export_to_df`, environments `PRODUCTION`, `VALIDATION`,
+//!   `TRAINING`), counted and fixed when planned, streamed a page at a time so memory does not
+//!   grow with the export;
 //! - every other method answers UNIMPLEMENTED.
 //!
 //! The caller is the holder of the key in `auth-token-bin` (or `authorization`), checked as API
@@ -12,6 +14,7 @@
 
 mod commands;
 mod export;
+mod ml_export;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,10 +29,12 @@ use arrow_flight::{
     PollInfo, PutResult, SchemaResult, Ticket,
 };
 use arrow_schema::{Schema, SchemaRef};
+use ember_core::ml::MlEnvironment;
 use ember_core::time::parse_timestamp;
 use ember_service::auth::Presented;
 use ember_service::ax_spans::AxExportSpan;
 use ember_service::{Caller, ProjectRef, Services};
+use ember_store::MlRecordQuery;
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
@@ -37,8 +42,9 @@ use tokio::sync::mpsc;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
-use self::commands::{DoPutRequest, ExportTicket, Int64Json, RecordQueryDescriptor, SpanUpdate};
+use self::commands::{DoPutRequest, ExportTicket, Int64Json, MlExportTicket, Planned, RecordQueryDescriptor, SpanUpdate};
 use self::export::{sampled, sampled_total, ExportColumns};
+use self::ml_export::MlExportColumns;
 use crate::arize::proto;
 use crate::error::ApiError;
 use crate::grpc::status;
@@ -124,6 +130,90 @@ impl ArizeFlight {
         self.services.auth().authenticate(presented).await.map_err(|error| status(&error))
     }
 
+    /// Plans an ML model's export: the ticket (JSON) and how many records it sends.
+    async fn plan_ml_export(
+        &self,
+        caller: &Caller,
+        query: RecordQueryDescriptor,
+        environment: MlEnvironment,
+        window: (i64, i64),
+    ) -> Result<(Vec<u8>, i64), Status> {
+        if query.filter_expression.as_deref().is_some_and(|filter| !filter.trim().is_empty()) {
+            return Err(invalid("where filters are not supported for ML model exports; export the window and filter the DataFrame"));
+        }
+        tracing::debug!(space = query.space_id, model = query.model_id, environment = environment.name(), "arize ML export");
+        let chunk = query.stream_chunk_size.and_then(Int64Json::value).unwrap_or(DEFAULT_CHUNK as i64);
+        if chunk < 1 {
+            return Err(invalid("streamChunkSize is positive"));
+        }
+        let mut ticket = MlExportTicket {
+            model: query.model_id,
+            environment: environment.name().to_string(),
+            start: window.0,
+            end: window.1,
+            model_version: query.model_version.filter(|version| !version.is_empty()),
+            batch_id: query.batch_id.filter(|batch| !batch.is_empty()),
+            include_actuals: query.include_actuals,
+            total: 0,
+            chunk: (chunk as usize).min(MAX_CHUNK),
+            columns: query.projected_columns,
+        };
+        let (_, total) =
+            self.services.ml_models().plan_export(caller, &ticket.model, &ml_query(&ticket, None)).await.map_err(|error| status(&error))?;
+        ticket.total = total;
+        let bytes = serde_json::to_vec(&Planned::Ml(ticket)).map_err(|_| Status::internal("cannot write the ticket"))?;
+        Ok((bytes, total))
+    }
+
+    /// Streams an ML model's planned export a page at a time (each page converted on a blocking
+    /// thread while the next is read).
+    async fn ml_export(&self, caller: Caller, ticket: MlExportTicket) -> Result<FlightStream<FlightData>, Status> {
+        let (detail, _) = self
+            .services
+            .ml_models()
+            .plan_export(&caller, &ticket.model, &ml_query(&ticket, None))
+            .await
+            .map_err(|error| status(&error))?;
+        let columns = Arc::new(MlExportColumns::new(&detail, ticket.include_actuals, &ticket.columns));
+        let (pages, receiver) = mpsc::channel(1);
+        let services = self.services.clone();
+        tokio::spawn(async move {
+            let mut after = None;
+            loop {
+                let page = services.ml_models().records(&caller, &ticket.model, ml_query(&ticket, after)).await;
+                let (records, more) = match page {
+                    Ok(page) => page,
+                    Err(error) => {
+                        let _ = pages.send(Err(error)).await;
+                        return;
+                    }
+                };
+                after = records.last().map(|last| (last.time, last.id));
+                if !records.is_empty() && pages.send(Ok(records)).await.is_err() || !more {
+                    return;
+                }
+            }
+        });
+        let batches = stream::unfold(receiver, |mut pages| async move { pages.recv().await.map(|page| (page, pages)) }).then(move |page| {
+            let columns = columns.clone();
+            async move {
+                let records = page.map_err(|error| flight_error(&error))?;
+                tokio::task::spawn_blocking(move || columns.batch(&records))
+                    .await
+                    .map_err(|_| FlightError::ProtocolError("a conversion task failed".into()))?
+                    .map_err(FlightError::Arrow)
+            }
+        });
+        let encoded = FlightDataEncoderBuilder::new().build(batches).map_err(|error| match error {
+            FlightError::Tonic(status) => *status,
+            other => {
+                tracing::error!(error = %other, "an ML export failed");
+                Status::internal(ember_core::INTERNAL_ERROR_MESSAGE)
+            }
+        });
+        Ok(encoded.boxed())
+    }
+
     /// Applies one batch of a span update; returns what it did to fold into the reply.
     async fn apply(
         &self,
@@ -179,6 +269,20 @@ impl Applied {
             }
             .encode_to_vec(),
         }
+    }
+}
+
+/// The records an ML export's ticket selects, the page after `after`.
+fn ml_query(ticket: &MlExportTicket, after: Option<(i64, i64)>) -> MlRecordQuery {
+    MlRecordQuery {
+        environment: MlEnvironment::parse(&ticket.environment).unwrap_or(MlEnvironment::Production),
+        start: Some(ticket.start),
+        end: Some(ticket.end),
+        has_actual: None,
+        model_version: ticket.model_version.clone(),
+        batch_id: ticket.batch_id.clone(),
+        after,
+        limit: ticket.chunk,
     }
 }
 
@@ -273,11 +377,22 @@ impl FlightService for ArizeFlight {
         let descriptor = request.into_inner();
         let query: RecordQueryDescriptor = serde_json::from_slice(&descriptor.cmd)
             .map_err(|error| invalid(format!("the command is not a JSON RecordQueryDescriptor: {error}")))?;
-        if let Some(environment) = query.environment.as_deref().filter(|environment| *environment != "TRACING") {
-            return Err(unimplemented(&format!("Exports of the {environment} environment (ember exports TRACING)")));
+        let window = (time(query.start_time.as_deref(), "startTime")?, time(query.end_time.as_deref(), "endTime")?);
+        match query.environment.as_deref().unwrap_or("TRACING") {
+            "TRACING" => {}
+            environment => {
+                let environment = MlEnvironment::parse(environment).ok_or_else(|| {
+                    invalid(format!("the environment {environment:?} is not one of TRACING, PRODUCTION, VALIDATION, TRAINING"))
+                })?;
+                let (ticket, total) = self.plan_ml_export(&caller, query, environment, window).await?;
+                let info = FlightInfo::new()
+                    .with_descriptor(descriptor)
+                    .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
+                    .with_total_records(total);
+                return Ok(Response::new(info));
+            }
         }
         tracing::debug!(space = query.space_id, project = query.model_id, "arize span export");
-        let window = (time(query.start_time.as_deref(), "startTime")?, time(query.end_time.as_deref(), "endTime")?);
         let sample_rate = query.sample_rate.unwrap_or(1.0);
         if !(0.0..=1.0).contains(&sample_rate) || sample_rate.is_nan() {
             return Err(invalid("sampleRate is between 0 and 1"));
@@ -294,7 +409,7 @@ impl FlightService for ArizeFlight {
             .await
             .map_err(|error| status(&error))?;
         let total = sampled_total(plan.total, sample_rate);
-        let ticket = ExportTicket {
+        let ticket = Planned::Spans(ExportTicket {
             project_id: plan.project.id,
             start: window.0,
             end: window.1,
@@ -305,7 +420,7 @@ impl FlightService for ArizeFlight {
             sample_rate,
             chunk: (chunk as usize).min(MAX_CHUNK),
             columns: query.projected_columns,
-        };
+        });
         let ticket = serde_json::to_vec(&ticket).map_err(|_| Status::internal("cannot write the ticket"))?;
         let info = FlightInfo::new()
             .with_descriptor(descriptor)
@@ -316,8 +431,11 @@ impl FlightService for ArizeFlight {
 
     async fn do_get(&self, request: Request<Ticket>) -> Result<Response<Self::DoGetStream>, Status> {
         let caller = self.caller(request.metadata()).await?;
-        let ticket: ExportTicket =
-            serde_json::from_slice(&request.into_inner().ticket).map_err(|_| invalid("the ticket is not one GetFlightInfo gave"))?;
+        let ticket = match serde_json::from_slice(&request.into_inner().ticket) {
+            Ok(Planned::Spans(ticket)) => ticket,
+            Ok(Planned::Ml(ticket)) => return Ok(Response::new(self.ml_export(caller, ticket).await?)),
+            Err(_) => return Err(invalid("the ticket is not one GetFlightInfo gave")),
+        };
         let ticket = Arc::new(ticket);
         let mut pages = read_pages(self.services.clone(), caller, ticket.clone());
         // The first page fixes the columns; failing to read it is the call's status.

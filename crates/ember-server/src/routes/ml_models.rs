@@ -46,6 +46,7 @@ pub async fn records(
         end: params.timestamp("end_time")?,
         has_actual: params.optional_bool("has_actual")?,
         model_version: params.get("model_version").filter(|version| !version.is_empty()).map(str::to_string),
+        batch_id: params.get("batch_id").filter(|batch| !batch.is_empty()).map(str::to_string),
         after: params.get("cursor").filter(|cursor| !cursor.is_empty()).map(cursor_position).transpose()?,
         limit,
     };

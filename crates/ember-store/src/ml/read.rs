@@ -22,6 +22,7 @@ pub struct MlRecordQuery {
     /// Only records with (or without) an actual.
     pub has_actual: Option<bool>,
     pub model_version: Option<String>,
+    pub batch_id: Option<String>,
     /// The page after this record's (time, id).
     pub after: Option<(i64, i64)>,
     pub limit: usize,
@@ -121,6 +122,15 @@ impl Store {
         rows.iter().map(|row| record_of_row(row, &value_columns)).collect()
     }
 
+    /// How many records `query` selects (its cursor and limit aside).
+    pub async fn ml_count(&self, model_id: i64, query: &MlRecordQuery) -> Result<i64> {
+        let query = MlRecordQuery { after: None, ..query.clone() };
+        let (conditions, values) = conditions(&query);
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", table::table_name(model_id), conditions.join(" AND "));
+        let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
+        rows.first().map(|row| row.get(0)).transpose().map(Option::unwrap_or_default)
+    }
+
     /// A model's stored record by environment and prediction id.
     pub async fn ml_record(
         &self,
@@ -173,6 +183,9 @@ fn conditions(query: &MlRecordQuery) -> (Vec<String>, Vec<sea_query::Value>) {
     }
     if let Some(version) = &query.model_version {
         add("model_version = ?", vec![version.as_str().into()]);
+    }
+    if let Some(batch_id) = &query.batch_id {
+        add("batch_id = ?", vec![batch_id.as_str().into()]);
     }
     if let Some((time, id)) = query.after {
         add("(time > ? OR (time = ? AND id > ?))", vec![time.into(), time.into(), id.into()]);

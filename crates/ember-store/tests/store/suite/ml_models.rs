@@ -54,6 +54,7 @@ fn query(limit: usize) -> MlRecordQuery {
         end: None,
         has_actual: None,
         model_version: None,
+        batch_id: None,
         after: None,
         limit,
     }
@@ -201,6 +202,7 @@ pub async fn ml_record_pages_and_volume_follow_time(store: Store) {
     let with_actual = MlRecordQuery { has_actual: Some(true), start: Some(T0 + 3600 * SECOND), ..query(100) };
     let ids: Vec<String> = store.ml_records(model.id, &columns, &with_actual).await.unwrap().into_iter().map(|r| r.prediction_id).collect();
     assert_eq!(ids, ["r06", "r09", "r12", "r15", "r18", "r21", "r24", "r27"]);
+    assert_eq!(store.ml_count(model.id, &with_actual).await.unwrap(), 8);
     let hour = 3600 * SECOND;
     let bins = store.ml_volume(model.id, MlEnvironment::Production, T0 - T0 % hour, T0 + 10 * hour, hour).await.unwrap();
     assert_eq!(bins.iter().map(|bin| bin.records).sum::<i64>(), 30);
