@@ -6,6 +6,7 @@ mod datasets;
 mod experiments;
 mod generate;
 mod large_upload;
+mod ml;
 mod prompts;
 mod server;
 mod ui;
@@ -58,6 +59,10 @@ struct Args {
     /// Spans exported through Flight (`export_to_df`) after the SDK paths, logged first as needed.
     #[arg(long, default_value_t = 1_000_000)]
     arize_export_spans: usize,
+    /// Records of 20 features logged through the `arize` SDK's `ml.log` upload, then exported
+    /// through Flight (`ml.export_to_df`); single `/v1/log` records are sent too (0: skip).
+    #[arg(long, default_value_t = 0)]
+    ml_records: usize,
     /// Experiment runs recorded with two evaluations each (0 skips them).
     #[arg(long, default_value_t = 10_000)]
     experiment_runs: usize,
@@ -304,6 +309,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.arize_spans > 0 {
         arize::run(&client, ember, args.arize_spans, args.arize_export_spans.max(args.arize_spans)).await?;
+    }
+    if args.ml_records > 0 {
+        ml::run(&client, ember, args.ml_records).await?;
     }
     if args.experiment_runs > 0 {
         experiments::run(&client, ember, args.experiment_runs, args.experiment_concurrency).await?;

@@ -25,6 +25,7 @@ pub mod experiments;
 pub mod ingest;
 mod limits;
 pub mod metrics;
+mod ml_batch;
 pub mod ml_models;
 pub mod playground;
 pub mod projects;
@@ -59,13 +60,15 @@ pub struct Services {
     playground: Arc<Playground>,
     auth: Arc<Authenticator>,
     metrics: metrics::Metrics,
+    /// Single ML records' group commit, started on first use (it needs the runtime).
+    ml_batcher: Arc<std::sync::OnceLock<ml_batch::MlBatcher>>,
 }
 
 impl Services {
     /// Services without authentication (every caller anonymous); see [`Services::with_auth`].
     pub fn new(store: Store, ingest: IngestQueue, playground: Playground) -> Services {
         let auth = Arc::new(Authenticator::disabled(AuthSettings::default()));
-        Services { store, ingest, playground: Arc::new(playground), auth, metrics: metrics::Metrics::default() }
+        Services { store, ingest, playground: Arc::new(playground), auth, metrics: metrics::Metrics::default(), ml_batcher: Arc::default() }
     }
 
     /// The same services recording `metrics`.

@@ -15,6 +15,7 @@ use ember_core::ml::{MlEnvironment, MlRecord, ModelType, MAX_EMBEDDINGS_PER_RECO
 use ember_store::{MlColumnRecord, MlModelRecord, MlRecordQuery, MlStoredRecord, MlVersionRecord, MlVolumeBin, StoreError};
 
 use crate::error::{Result, ServiceError};
+use crate::ml_batch::MlBatcher;
 use crate::{Caller, Services};
 
 const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
@@ -69,12 +70,27 @@ pub struct MlModels<'a> {
 
 impl MlModels<'_> {
     /// Checks every record, then writes them all in one transaction (answered once committed).
-    /// `now` is the receiving time (Unix ns): records without a time take it.
-    pub async fn log(&self, caller: &Caller, log: MlLog, now: i64) -> Result<usize> {
+    /// `now` is the receiving time (Unix ns): records without a time take it. A single streamed
+    /// record is committed together with others sent at the same time (see `ml_batch`).
+    pub async fn log(&self, caller: &Caller, mut log: MlLog, now: i64) -> Result<usize> {
         self.require_writer(caller)?;
         self.check(&log.model, &log.records, log.origin, now)?;
         let model_type = log.model_type.or_else(|| log.records.iter().find_map(MlRecord::label_kind).map(ModelType::of_label));
         let model_type = model_type.unwrap_or(ModelType::ScoreCategorical);
+        for record in &mut log.records {
+            if let Some(prediction) = &mut record.prediction {
+                prediction.time.get_or_insert(now);
+            }
+            if let Some(actual) = &mut record.actual {
+                actual.time.get_or_insert(now);
+            }
+        }
+        if log.origin == MlOrigin::Stream && log.records.len() == 1 {
+            let record = log.records.pop().expect("one record");
+            let batcher = self.services.ml_batcher.get_or_init(|| MlBatcher::start(self.services.store.clone()));
+            batcher.write(log.model, model_type, record, now).await.map_err(refusal)?;
+            return Ok(1);
+        }
         let outcome = self.services.store.write_ml_records(&log.model, model_type, log.records, now).await.map_err(refusal)?;
         Ok(outcome.records)
     }
@@ -82,14 +98,9 @@ impl MlModels<'_> {
     /// Checks records as [`MlModels::log`] does before writing them: an upload is checked whole
     /// before its first part is written.
     pub fn check(&self, model: &str, records: &[MlRecord], origin: MlOrigin, now: i64) -> Result<()> {
-        if model.trim().is_empty() {
-            return Err(ServiceError::bad_request("model_id is required: name the model the records belong to"));
-        }
-        if let Some(problem) = ember_core::limits::name_problem("model name", model) {
-            return Err(ServiceError::bad_request(problem));
-        }
-        let (back, ahead) = origin.window();
-        records.iter().try_for_each(|record| check_record(record, origin, now - back, now + ahead))
+        let rules = RecordRules::new(origin, now);
+        rules.model(model)?;
+        records.iter().try_for_each(|record| rules.record(record))
     }
 
     pub async fn list(&self, caller: &Caller) -> Result<Vec<MlModelRecord>> {
@@ -181,60 +192,117 @@ fn refusal(error: StoreError) -> ServiceError {
     }
 }
 
-fn check_record(record: &MlRecord, origin: MlOrigin, earliest: i64, latest: i64) -> Result<()> {
-    let bad = |message: String| ServiceError::bad_request(message);
-    if record.prediction_id.is_empty() {
-        return Err(bad("prediction_id is required".into()));
+/// The rules of one record (see the module documentation), each on its own so that an upload's
+/// table can be checked column by column, and together for a decoded record.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRules {
+    origin: MlOrigin,
+    earliest: i64,
+    latest: i64,
+}
+
+fn bad(message: String) -> ServiceError {
+    ServiceError::bad_request(message)
+}
+
+impl RecordRules {
+    /// The rules of records arriving by `origin` at `now` (Unix ns).
+    pub fn new(origin: MlOrigin, now: i64) -> RecordRules {
+        let (back, ahead) = origin.window();
+        RecordRules { origin, earliest: now - back, latest: now + ahead }
     }
-    if let Some(problem) = ember_core::limits::name_problem("prediction id", &record.prediction_id) {
-        return Err(bad(problem));
+
+    pub fn model(&self, model: &str) -> Result<()> {
+        if model.trim().is_empty() {
+            return Err(bad("model_id is required: name the model the records belong to".into()));
+        }
+        ember_core::limits::name_problem("model name", model).map_or(Ok(()), |problem| Err(bad(problem)))
     }
-    let id = &record.prediction_id;
-    if record.prediction.is_none() && record.actual.is_none() && record.shap.is_empty() {
-        return Err(bad("log must include prediction or actual".into()));
+
+    pub fn prediction_id(&self, id: &str) -> Result<()> {
+        if id.is_empty() {
+            return Err(bad("prediction_id is required".into()));
+        }
+        ember_core::limits::name_problem("prediction id", id).map_or(Ok(()), |problem| Err(bad(problem)))
     }
-    let times = [record.prediction.as_ref().and_then(|p| p.time), record.actual.as_ref().and_then(|a| a.time)];
-    if times.into_iter().flatten().any(|time| time < earliest || time > latest) {
-        return Err(bad(format!("{} (record {id:?})", origin.out_of_window())));
+
+    /// A record carries a prediction, an actual or SHAP values (`present`).
+    pub fn content(&self, present: bool) -> Result<()> {
+        if present {
+            Ok(())
+        } else {
+            Err(bad("log must include prediction or actual".into()))
+        }
     }
-    let count = record.value_count();
-    if count > MAX_VALUES_PER_RECORD {
-        return Err(bad(format!(
-            "the record {id:?} carries {count} features, tags, SHAP values and embeddings; at most {MAX_VALUES_PER_RECORD} are allowed"
-        )));
+
+    pub fn time(&self, id: &str, time: i64) -> Result<()> {
+        if time < self.earliest || time > self.latest {
+            return Err(bad(format!("{} (record {id:?})", self.origin.out_of_window())));
+        }
+        Ok(())
     }
-    let names = record
-        .prediction
-        .iter()
-        .flat_map(|p| p.features.keys().chain(p.tags.keys()).chain(p.embeddings.keys()))
-        .chain(record.actual.iter().flat_map(|a| a.tags.keys()))
-        .chain(record.shap.keys());
-    for name in names {
+
+    /// How many features, tags, SHAP values and embeddings a record carries.
+    pub fn value_count(&self, id: &str, count: usize) -> Result<()> {
+        if count > MAX_VALUES_PER_RECORD {
+            return Err(bad(format!(
+                "the record {id:?} carries {count} features, tags, SHAP values and embeddings; at most {MAX_VALUES_PER_RECORD} are allowed"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A feature's, tag's, SHAP value's or embedding's name.
+    pub fn name(&self, id: &str, name: &str) -> Result<()> {
         if name.is_empty() {
             return Err(bad(format!("the record {id:?} has a feature or tag with an empty name")));
         }
-        if let Some(problem) = ember_core::limits::name_problem("feature or tag name", name) {
-            return Err(bad(problem));
-        }
+        ember_core::limits::name_problem("feature or tag name", name).map_or(Ok(()), |problem| Err(bad(problem)))
     }
-    if let Some(prediction) = &record.prediction {
-        if prediction.embeddings.len() > MAX_EMBEDDINGS_PER_RECORD {
+
+    pub fn embedding_count(&self, id: &str, count: usize) -> Result<()> {
+        if count > MAX_EMBEDDINGS_PER_RECORD {
+            return Err(bad(format!("the record {id:?} has {count} embeddings; at most {MAX_EMBEDDINGS_PER_RECORD} are allowed")));
+        }
+        Ok(())
+    }
+
+    pub fn embedding(&self, id: &str, name: &str, vector: &[f64]) -> Result<()> {
+        let dimensions = vector.len();
+        if dimensions == 0 || dimensions > MAX_EMBEDDING_DIMENSIONS {
             return Err(bad(format!(
-                "the record {id:?} has {} embeddings; at most {MAX_EMBEDDINGS_PER_RECORD} are allowed",
-                prediction.embeddings.len()
+                "the embedding {name:?} of record {id:?} has {dimensions} dimensions; it needs 1 to {MAX_EMBEDDING_DIMENSIONS}"
             )));
         }
-        for (name, embedding) in &prediction.embeddings {
-            let dimensions = embedding.vector.len();
-            if dimensions == 0 || dimensions > MAX_EMBEDDING_DIMENSIONS {
-                return Err(bad(format!(
-                    "the embedding {name:?} of record {id:?} has {dimensions} dimensions; it needs 1 to {MAX_EMBEDDING_DIMENSIONS}"
-                )));
-            }
-            if embedding.vector.iter().any(|value| !value.is_finite()) {
-                return Err(bad(format!("the embedding {name:?} of record {id:?} holds a value that is not a finite number")));
+        if vector.iter().any(|value| !value.is_finite()) {
+            return Err(bad(format!("the embedding {name:?} of record {id:?} holds a value that is not a finite number")));
+        }
+        Ok(())
+    }
+
+    /// Every rule, on a decoded record.
+    pub fn record(&self, record: &MlRecord) -> Result<()> {
+        let id = record.prediction_id.as_str();
+        self.prediction_id(id)?;
+        self.content(record.prediction.is_some() || record.actual.is_some() || !record.shap.is_empty())?;
+        let times = [record.prediction.as_ref().and_then(|p| p.time), record.actual.as_ref().and_then(|a| a.time)];
+        times.into_iter().flatten().try_for_each(|time| self.time(id, time))?;
+        self.value_count(id, record.value_count())?;
+        let names = record
+            .prediction
+            .iter()
+            .flat_map(|p| p.features.keys().chain(p.tags.keys()).chain(p.embeddings.keys()))
+            .chain(record.actual.iter().flat_map(|a| a.tags.keys()))
+            .chain(record.shap.keys());
+        for name in names {
+            self.name(id, name)?;
+        }
+        if let Some(prediction) = &record.prediction {
+            self.embedding_count(id, prediction.embeddings.len())?;
+            for (name, embedding) in &prediction.embeddings {
+                self.embedding(id, name, &embedding.vector)?;
             }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -18,7 +18,10 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, TimeUnit};
 use ember_core::ml::{MlActual, MlEmbedding, MlEnvironment, MlLabel, MlPrediction, MlRecord, MlValue, ModelType};
 
+use ember_service::ml_models::RecordRules;
+
 use crate::arize::proto;
+use crate::error::{ApiError, ApiResult};
 
 /// How to read an upload's rows.
 #[derive(Debug, Clone)]
@@ -79,8 +82,10 @@ impl MlTable {
             columns,
         };
         for name in table.column_names() {
-            if schema.index_of(name).is_err() {
-                return Err(format!("the schema names the column {name:?}, which the table does not have"));
+            let field =
+                schema.field_with_name(name).map_err(|_| format!("the schema names the column {name:?}, which the table does not have"))?;
+            if !supported(field.data_type()) {
+                return Err(format!("the column {name:?} has the type {}, which ML uploads do not take", field.data_type()));
             }
         }
         Ok(table)
@@ -159,19 +164,10 @@ impl MlTable {
                 Some(other) => return Err(format!("row {}: the prediction id {other:?} is not text", first_row + row)),
                 None => return Err(format!("row {}: the prediction id is missing", first_row + row)),
             };
-            let time = match optional(&columns.timestamp_column_name, times)? {
-                None => None,
-                Some(Cell::Time(nanos)) => Some(nanos),
-                Some(Cell::Int(seconds)) => Some(seconds.saturating_mul(1_000_000_000)),
-                Some(Cell::Float(seconds)) => Some((seconds * 1e9) as i64),
-                Some(other) => return Err(format!("row {}: the timestamp {other:?} is not a time or Unix seconds", first_row + row)),
-            };
+            let time = time_of(optional(&columns.timestamp_column_name, times)?)
+                .map_err(|problem| format!("row {}: {problem}", first_row + row))?;
             let text = |cell: Option<Cell>| cell.map(category_text);
-            let number = |cell: Option<Cell>| match cell {
-                Some(Cell::Int(int)) => Some(int as f64),
-                Some(Cell::Float(float)) => Some(float),
-                _ => None,
-            };
+            let number = |cell: Option<Cell>| cell.and_then(number_of);
             let prediction_label = optional(&columns.prediction_label_column_name, prediction_labels)?;
             let prediction_score = number(optional(&columns.prediction_score_column_name, prediction_scores)?);
             let actual_label = optional(&columns.actual_label_column_name, actual_labels)?;
@@ -268,6 +264,120 @@ impl MlTable {
     }
 }
 
+impl MlTable {
+    /// Checks one batch's rows by the ML service's record rules, column by column, without
+    /// decoding records (the first reading of a large upload): ids, times, that each row holds a
+    /// value, embeddings; the table's names and width with its first batch (`first_row` 0).
+    pub fn check(&self, batch: &RecordBatch, first_row: usize, rules: &RecordRules) -> ApiResult<()> {
+        let columns = &self.columns;
+        let column = |name: &str| (!name.is_empty()).then(|| batch.column_by_name(name)).flatten();
+        let unreadable = |row: usize, name: &str, problem: String| {
+            ApiError::unprocessable(format!("row {}, column {name:?}: {problem}", first_row + row))
+        };
+        let ids =
+            column(&columns.prediction_id_column_name).ok_or_else(|| ApiError::unprocessable("the prediction id column is missing"))?;
+        let id_of = |row: usize| -> ApiResult<String> {
+            match cell(ids, row).map_err(|problem| unreadable(row, &columns.prediction_id_column_name, problem))? {
+                Some(Cell::Text(text)) => Ok(text),
+                Some(Cell::Int(int)) => Ok(int.to_string()),
+                Some(other) => Err(ApiError::unprocessable(format!("row {}: the prediction id {other:?} is not text", first_row + row))),
+                None => Err(ApiError::unprocessable(format!("row {}: the prediction id is missing", first_row + row))),
+            }
+        };
+        rules.model(&self.model)?;
+        if first_row == 0 && batch.num_rows() > 0 {
+            let id = id_of(0)?;
+            let names = columns
+                .feature_column_names
+                .iter()
+                .chain(&columns.tag_column_names)
+                .chain(columns.shap_values_column_names.keys())
+                .chain(columns.embedding_feature_column_names_map.keys());
+            let mut count = 0;
+            for name in names {
+                rules.name(&id, name)?;
+                count += 1;
+            }
+            rules.value_count(&id, count)?;
+            rules.embedding_count(&id, columns.embedding_feature_column_names_map.len())?;
+        }
+        let times = column(&columns.timestamp_column_name);
+        // Every column whose value makes a prediction, an actual or SHAP values.
+        let values: Vec<&ArrayRef> = [
+            &columns.prediction_label_column_name,
+            &columns.prediction_score_column_name,
+            &columns.actual_label_column_name,
+            &columns.actual_score_column_name,
+            &columns.prediction_group_id_column_name,
+            &columns.rank_column_name,
+        ]
+        .into_iter()
+        .chain(&columns.feature_column_names)
+        .chain(&columns.tag_column_names)
+        .chain(columns.shap_values_column_names.values())
+        .chain(columns.embedding_feature_column_names_map.values().map(|parts| &parts.vector_column_name))
+        .filter_map(|name| column(name))
+        .collect();
+        let vectors: Vec<(&String, &ArrayRef)> = columns
+            .embedding_feature_column_names_map
+            .iter()
+            .filter_map(|(name, parts)| column(&parts.vector_column_name).map(|array| (name, array)))
+            .collect();
+        let mut vector = Vec::new();
+        for row in 0..batch.num_rows() {
+            let id = id_of(row)?;
+            rules.prediction_id(&id)?;
+            rules.content(values.iter().any(|array| present(array, row)))?;
+            if let Some(times) = times {
+                let time = time_of(cell(times, row).map_err(|problem| unreadable(row, &columns.timestamp_column_name, problem))?)
+                    .map_err(|problem| ApiError::unprocessable(format!("row {}: {problem}", first_row + row)))?;
+                if let Some(time) = time {
+                    rules.time(&id, time)?;
+                }
+            }
+            for (name, array) in &vectors {
+                if let Some(Cell::List(items)) = cell(array, row).map_err(|problem| unreadable(row, name, problem))? {
+                    vector.clear();
+                    vector.extend(items.into_iter().map(|item| number_of(item).unwrap_or(f64::NAN)));
+                    rules.embedding(&id, name, &vector)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a row has a value in a column (NaN is pandas' missing value).
+fn present(array: &ArrayRef, row: usize) -> bool {
+    if array.is_null(row) {
+        return false;
+    }
+    match array.data_type() {
+        DataType::Float64 => !array.as_primitive::<Float64Type>().value(row).is_nan(),
+        DataType::Float32 => !array.as_primitive::<Float32Type>().value(row).is_nan(),
+        _ => true,
+    }
+}
+
+/// A time cell as Unix nanoseconds: a time, or Unix seconds as an integer or a float.
+fn time_of(cell: Option<Cell>) -> Result<Option<i64>, String> {
+    Ok(match cell {
+        None => None,
+        Some(Cell::Time(nanos)) => Some(nanos),
+        Some(Cell::Int(seconds)) => Some(seconds.saturating_mul(1_000_000_000)),
+        Some(Cell::Float(seconds)) => Some((seconds * 1e9) as i64),
+        Some(other) => return Err(format!("the timestamp {other:?} is not a time or Unix seconds")),
+    })
+}
+
+fn number_of(cell: Cell) -> Option<f64> {
+    match cell {
+        Cell::Int(int) => Some(int as f64),
+        Cell::Float(float) => Some(float),
+        _ => None,
+    }
+}
+
 /// A label or text cell as a class name: booleans as `True`/`False`, numbers as Python prints
 /// them.
 fn category_text(cell: Cell) -> String {
@@ -292,6 +402,36 @@ fn value_of(cell: Cell) -> Option<MlValue> {
         Cell::Time(nanos) => MlValue::String(ember_core::time::format_nanos(nanos)),
         Cell::List(items) => MlValue::List(items.into_iter().map(category_text).collect()),
     })
+}
+
+/// Whether [`cell`] reads a column of this type.
+fn supported(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(_, values) => supported(values),
+        DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => supported(item.data_type()),
+        other => matches!(
+            other,
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Boolean
+                | DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+                | DataType::UInt64
+                | DataType::Float16
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Timestamp(_, _)
+                | DataType::Date32
+                | DataType::Date64
+                | DataType::Null
+        ),
+    }
 }
 
 /// A cell; `None` when it is missing (null, or a NaN float).

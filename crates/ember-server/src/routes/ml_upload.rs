@@ -10,7 +10,7 @@ use std::fs::File;
 
 use arrow_array::RecordBatch;
 use ember_core::ml::MlRecord;
-use ember_service::ml_models::{MlLog, MlOrigin};
+use ember_service::ml_models::{MlLog, MlOrigin, RecordRules};
 use ember_service::{Caller, Services};
 use futures::{stream, StreamExt};
 
@@ -34,22 +34,27 @@ pub(super) struct MlUpload {
     pub count: usize,
 }
 
-/// The first reading: every record decoded and checked.
+/// The first reading: every row checked by the service's record rules, column by column; the
+/// records decoded (and kept) only while the upload is small.
 pub(super) fn first_reading(
     table: MlTable,
     batches: impl Iterator<Item = ApiResult<RecordBatch>>,
     services: &Services,
     now: i64,
 ) -> ApiResult<MlUpload> {
+    let rules = RecordRules::new(MlOrigin::Upload, now);
     let (mut kept, mut count) = (Some(Vec::new()), 0);
     for batch in batches {
-        let records = table.records(&batch?, count).map_err(ApiError::unprocessable)?;
-        services.ml_models().check(&table.model, &records, MlOrigin::Upload, now)?;
-        count += records.len();
-        match &mut kept {
-            Some(kept_records) if kept_records.len() + records.len() <= RECORDS_WRITTEN_AT_ONCE => kept_records.extend(records),
-            _ => kept = None,
+        let batch = batch?;
+        table.check(&batch, count, &rules)?;
+        if kept.as_ref().is_some_and(|kept| kept.len() + batch.num_rows() <= RECORDS_WRITTEN_AT_ONCE) {
+            let records = table.records(&batch, count).map_err(ApiError::unprocessable)?;
+            services.ml_models().check(&table.model, &records, MlOrigin::Upload, now)?;
+            kept.as_mut().expect("kept").extend(records);
+        } else {
+            kept = None;
         }
+        count += batch.num_rows();
     }
     Ok(MlUpload { table, records: kept, count })
 }

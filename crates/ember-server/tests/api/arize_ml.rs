@@ -207,6 +207,34 @@ async fn delayed_actuals_join_their_predictions_in_either_order() {
     assert_eq!(app.get("/v1/ml/models/nope").await.status, StatusCode::NOT_FOUND);
 }
 
+/// Records sent at once are committed together; one that does not fit its model is refused
+/// alone, and every other is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_sent_at_once_are_committed_together_and_refused_alone() {
+    let app = test_app().await;
+    let record = |n: usize| {
+        let amount = if n == 17 { json!({"string": "lots"}) } else { json!({"double": n as f64}) };
+        json!({"model_id": "together", "prediction_id": format!("r{n}"), "prediction": {"timestamp": now_iso(-60),
+            "prediction_label": {"numeric": n as f64}, "features": {"amount": amount}}})
+    };
+    // The model's first record makes `amount` a number.
+    assert_eq!(log(&app, &record(0)).await.status, StatusCode::OK);
+    let answers = futures::future::join_all((1..60).map(|n| {
+        let (app, body) = (&app, record(n));
+        async move { (n, log(app, &body).await) }
+    }))
+    .await;
+    for (n, answer) in &answers {
+        match n {
+            17 => assert_refused(answer, StatusCode::BAD_REQUEST, "invalid feature type"),
+            _ => assert_eq!(answer.status, StatusCode::OK, "record {n}: {}", answer.text()),
+        }
+    }
+    let stored = records(&app, "together", "").await;
+    assert_eq!(stored.len(), 59);
+    assert!(stored.iter().all(|record| record["prediction_id"] != "r17"));
+}
+
 mod uploads {
     //! `ml.log`: an ML model's table on `POST /v1/pandas_arrow`, as the SDK builds it.
 

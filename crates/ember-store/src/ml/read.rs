@@ -172,8 +172,14 @@ fn conditions(query: &MlRecordQuery) -> (Vec<String>, Vec<sea_query::Value>) {
         }
         conditions.push(text);
     };
-    if let Some(start) = query.start {
-        add("time >= ?", vec![start.into()]);
+    // One lower bound on time, the later of the window's start and the cursor's: SQLite bounds
+    // the index range by one of them only.
+    let lower = match (query.start, query.after) {
+        (Some(start), Some((time, _))) => Some(start.max(time)),
+        (start, after) => start.or(after.map(|(time, _)| time)),
+    };
+    if let Some(lower) = lower {
+        add("time >= ?", vec![lower.into()]);
     }
     if let Some(end) = query.end {
         add("time < ?", vec![end.into()]);
@@ -188,7 +194,7 @@ fn conditions(query: &MlRecordQuery) -> (Vec<String>, Vec<sea_query::Value>) {
         add("batch_id = ?", vec![batch_id.as_str().into()]);
     }
     if let Some((time, id)) = query.after {
-        add("(time > ? OR (time = ? AND id > ?))", vec![time.into(), time.into(), id.into()]);
+        add("(time > ? OR id > ?)", vec![time.into(), id.into()]);
     }
     (conditions, values)
 }

@@ -65,8 +65,10 @@ impl Store {
         let batch_columns: Vec<&MlColumnRecord> = columns.used.iter().filter(|column| column.role.has_table_column()).collect();
         let width = FIXED_COLUMNS.len() + batch_columns.len();
         let rows_per_statement = (self.dialect.max_bound_values() / width).clamp(1, MAX_ROWS_PER_STATEMENT);
-        let column_index: HashMap<(MlColumnRole, &str), usize> =
-            batch_columns.iter().enumerate().map(|(index, column)| ((column.role, column.name.as_str()), index)).collect();
+        let mut column_index = ColumnIndex::default();
+        for (index, column) in batch_columns.iter().enumerate() {
+            column_index.of_role(column.role).insert(column.name.as_str(), index);
+        }
         let upsert_clause = upsert_clause(model_id, &batch_columns, &model_features);
         for chunk in records.chunks(rows_per_statement) {
             let mut values = Vec::with_capacity(chunk.len() * width);
@@ -238,52 +240,76 @@ pub(super) async fn read_columns(tx: &mut Transaction, model_id: i64) -> Result<
 /// The value type of every feature, tag, SHAP value and embedding the batch names (ints and
 /// doubles of one name together are doubles), with a record naming it for messages.
 fn batch_value_types(model: &str, records: &[MlRecord]) -> Result<BTreeMap<(MlColumnRole, String), (MlValueType, String)>> {
-    let mut types: BTreeMap<(MlColumnRole, String), (MlValueType, String)> = BTreeMap::new();
-    let mut note = |role: MlColumnRole, name: &str, value_type: MlValueType, record: &MlRecord| -> Result<()> {
-        match types.get_mut(&(role, name.to_string())) {
-            None => {
-                types.insert((role, name.to_string()), (value_type, record.prediction_id.clone()));
-            }
-            Some((known, _)) if *known == value_type => {}
-            Some((known, _)) if known.is_numeric() && value_type.is_numeric() => *known = MlValueType::Double,
-            Some((known, _)) => {
-                return Err(StoreError::Invalid(format!(
+    // Per role, by name: looked up without allocating, once per value of every record.
+    let mut types: [foldhash::HashMap<&str, (MlValueType, &str)>; 4] = Default::default();
+    let slot = |role: MlColumnRole| role as usize;
+    for record in records {
+        let named = record
+            .prediction
+            .iter()
+            .flat_map(|prediction| {
+                let features = prediction.features.iter().map(|(name, value)| (MlColumnRole::Feature, name, value.value_type()));
+                let embeddings = prediction.embeddings.keys().map(|name| (MlColumnRole::Embedding, name, MlValueType::Embedding));
+                let tags = prediction.tags.iter().map(|(name, value)| (MlColumnRole::Tag, name, value.value_type()));
+                features.chain(embeddings).chain(tags)
+            })
+            .chain(
+                record
+                    .actual
+                    .iter()
+                    .flat_map(|actual| actual.tags.iter().map(|(name, value)| (MlColumnRole::Tag, name, value.value_type()))),
+            )
+            .chain(record.shap.keys().map(|name| (MlColumnRole::Shap, name, MlValueType::Double)));
+        for (role, name, value_type) in named {
+            match types[slot(role)].get_mut(name.as_str()) {
+                None => {
+                    types[slot(role)].insert(name.as_str(), (value_type, record.prediction_id.as_str()));
+                }
+                Some((known, _)) if *known == value_type => {}
+                Some((known, _)) if known.is_numeric() && value_type.is_numeric() => *known = MlValueType::Double,
+                Some((known, _)) => return Err(StoreError::Invalid(format!(
                     "invalid feature type: the {} {name:?} of model {model:?} has {} and {} values; the record {:?} gives it a {} value",
                     role.name(),
                     known.name(),
                     value_type.name(),
                     record.prediction_id,
                     value_type.name()
-                )))
+                ))),
             }
-        }
-        Ok(())
-    };
-    for record in records {
-        if let Some(prediction) = &record.prediction {
-            for (name, value) in &prediction.features {
-                note(MlColumnRole::Feature, name, value.value_type(), record)?;
-            }
-            for name in prediction.embeddings.keys() {
-                note(MlColumnRole::Embedding, name, MlValueType::Embedding, record)?;
-            }
-            for (name, value) in &prediction.tags {
-                note(MlColumnRole::Tag, name, value.value_type(), record)?;
-            }
-        }
-        for (name, value) in record.actual.iter().flat_map(|actual| &actual.tags) {
-            note(MlColumnRole::Tag, name, value.value_type(), record)?;
-        }
-        for name in record.shap.keys() {
-            note(MlColumnRole::Shap, name, MlValueType::Double, record)?;
         }
     }
-    Ok(types)
+    let mut all = BTreeMap::new();
+    for role in [MlColumnRole::Feature, MlColumnRole::Tag, MlColumnRole::Shap, MlColumnRole::Embedding] {
+        for (name, (value_type, example)) in &types[slot(role)] {
+            all.insert((role, name.to_string()), (*value_type, example.to_string()));
+        }
+    }
+    Ok(all)
+}
+
+/// The batch's columns by role and name.
+#[derive(Default)]
+struct ColumnIndex<'a> {
+    by_role: [foldhash::HashMap<&'a str, usize>; 4],
+}
+
+impl<'a> ColumnIndex<'a> {
+    fn of_role(&mut self, role: MlColumnRole) -> &mut foldhash::HashMap<&'a str, usize> {
+        &mut self.by_role[role as usize]
+    }
+
+    fn get(&self, role: MlColumnRole, name: &str) -> Option<usize> {
+        self.by_role[role as usize].get(name).copied()
+    }
 }
 
 /// Records of the batch with one key, joined in order (as the upsert joins them with a stored
 /// record): PostgreSQL refuses a statement that writes one row twice.
 fn merge_repeated_keys(records: Vec<MlRecord>) -> Vec<MlRecord> {
+    let mut seen: foldhash::HashSet<(i16, &str)> = foldhash::HashSet::with_capacity_and_hasher(records.len(), Default::default());
+    if records.iter().all(|record| seen.insert((record.environment.number(), record.prediction_id.as_str()))) {
+        return records;
+    }
     let mut position: HashMap<(i16, String), usize> = HashMap::with_capacity(records.len());
     let mut merged: Vec<MlRecord> = Vec::with_capacity(records.len());
     for record in records {
@@ -348,13 +374,7 @@ fn upsert_clause(model_id: i64, batch_columns: &[&MlColumnRecord], model_feature
 }
 
 /// Binds one record's row: the fixed columns, then the batch's value columns.
-fn push_row(
-    values: &mut Vec<Value>,
-    record: &MlRecord,
-    received_at: i64,
-    column_index: &HashMap<(MlColumnRole, &str), usize>,
-    width: usize,
-) -> Result<()> {
+fn push_row(values: &mut Vec<Value>, record: &MlRecord, received_at: i64, column_index: &ColumnIndex, width: usize) -> Result<()> {
     let prediction = record.prediction.as_ref();
     let actual = record.actual.as_ref();
     let prediction_time = prediction.map(|p| p.time.unwrap_or(received_at));
@@ -391,7 +411,7 @@ fn push_row(
     let start = values.len();
     values.resize(start + width, Value::String(None));
     let mut set = |role: MlColumnRole, name: &str, value: Value| {
-        if let Some(index) = column_index.get(&(role, name)) {
+        if let Some(index) = column_index.get(role, name) {
             values[start + index] = value;
         }
     };

@@ -1,0 +1,214 @@
+//! The Arize ML paths as the `arize` SDK sends them: `ml.log` (one Arrow IPC upload to
+//! `/v1/pandas_arrow` of records with 20 features — 10 doubles, 5 ints, 5 strings — a label, a
+//! score, an actual and a time, in batches of 10,000 rows) with the server's memory sampled, then
+//! `ml.export_to_df` of every record (Flight `GetFlightInfo` + `DoGet`), and `/v1/log` single
+//! records from several senders at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_flight::{FlightClient, FlightDescriptor};
+use arrow_schema::{Field, Schema};
+use base64::Engine;
+use ember_server::arize::proto;
+use futures::TryStreamExt;
+use prost::Message;
+
+use crate::server::EmberProcess;
+
+const MODEL: &str = "bench-ml";
+const BATCH_ROWS: usize = 10_000;
+const DOUBLES: usize = 10;
+const INTS: usize = 5;
+const STRINGS: usize = 5;
+
+fn arize_schema() -> String {
+    let constants =
+        proto::Constants { model_id: MODEL.into(), model_version: "v1".into(), batch_id: String::new(), environment: 3, model_type: 4 };
+    let features =
+        (0..DOUBLES).map(|n| format!("d{n}")).chain((0..INTS).map(|n| format!("i{n}"))).chain((0..STRINGS).map(|n| format!("s{n}")));
+    let columns = proto::ArrowSchema {
+        prediction_id_column_name: "prediction_id".into(),
+        timestamp_column_name: "prediction_ts".into(),
+        prediction_label_column_name: "prediction_label".into(),
+        prediction_score_column_name: "prediction_score".into(),
+        actual_label_column_name: "actual_label".into(),
+        feature_column_names: features.collect(),
+        ..Default::default()
+    };
+    let schema = proto::Schema { constants: Some(constants), arrow_schema: Some(columns), arize_spans: None };
+    base64::engine::general_purpose::STANDARD.encode(schema.encode_to_vec())
+}
+
+/// Records `first..first + count`, spread over the last 20 days.
+fn batch(first: usize, count: usize, now_seconds: i64, schema: &str) -> RecordBatch {
+    let rows = first..first + count;
+    // A cheap deterministic spread of values.
+    let mix = |n: usize, salt: usize| ((n.wrapping_mul(2_654_435_761) ^ salt.wrapping_mul(40_503)) % 10_000) as f64 / 10_000.0;
+    let mut columns: Vec<(String, ArrayRef)> = vec![
+        ("prediction_id".into(), Arc::new(StringArray::from_iter_values(rows.clone().map(|n| format!("bench-{n:010}"))))),
+        (
+            "prediction_ts".into(),
+            Arc::new(Int64Array::from_iter_values(rows.clone().map(|n| now_seconds - 3600 - (n as i64 % (20 * 86_400))))),
+        ),
+        (
+            "prediction_label".into(),
+            Arc::new(StringArray::from_iter_values(rows.clone().map(|n| if mix(n, 1) < 0.3 { "fraud" } else { "legit" }))),
+        ),
+        ("prediction_score".into(), Arc::new(Float64Array::from_iter_values(rows.clone().map(|n| mix(n, 2))))),
+        (
+            "actual_label".into(),
+            Arc::new(StringArray::from_iter_values(rows.clone().map(|n| if mix(n, 3) < 0.25 { "fraud" } else { "legit" }))),
+        ),
+    ];
+    for feature in 0..DOUBLES {
+        columns.push((format!("d{feature}"), Arc::new(Float64Array::from_iter_values(rows.clone().map(|n| mix(n, 10 + feature) * 100.0)))));
+    }
+    for feature in 0..INTS {
+        columns.push((
+            format!("i{feature}"),
+            Arc::new(Int64Array::from_iter_values(rows.clone().map(|n| (mix(n, 20 + feature) * 1000.0) as i64))),
+        ));
+    }
+    for feature in 0..STRINGS {
+        let values = rows.clone().map(|n| ["red", "green", "blue", "amber", "violet", "grey"][(mix(n, 30 + feature) * 6.0) as usize]);
+        columns.push((format!("s{feature}"), Arc::new(StringArray::from_iter_values(values))));
+    }
+    let fields: Vec<Field> = columns.iter().map(|(name, array)| Field::new(name, array.data_type().clone(), true)).collect();
+    let metadata: HashMap<String, String> = [("arize-schema".to_string(), schema.to_string())].into();
+    RecordBatch::try_new(Arc::new(Schema::new(fields).with_metadata(metadata)), columns.into_iter().map(|(_, array)| array).collect())
+        .expect("a valid batch")
+}
+
+/// Samples the server's RSS until told to stop; answers the peak.
+fn sample_rss(ember: &EmberProcess) -> anyhow::Result<(Arc<AtomicBool>, tokio::task::JoinHandle<f64>)> {
+    let sampling = Arc::new(AtomicBool::new(true));
+    let (flag, rss) = (sampling.clone(), ember.rss_reader()?);
+    let sampler = tokio::spawn(async move {
+        let mut peak = 0.0f64;
+        while flag.load(Ordering::Relaxed) {
+            peak = peak.max(rss().unwrap_or(0.0));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        peak
+    });
+    Ok((sampling, sampler))
+}
+
+pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize) -> anyhow::Result<()> {
+    println!("arize ML paths: {records} records x {} features", DOUBLES + INTS + STRINGS);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let schema = arize_schema();
+    let mut body = Vec::new();
+    {
+        let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut body, &batch(0, 1, now, &schema).schema())?;
+        for first in (0..records).step_by(BATCH_ROWS) {
+            writer.write(&batch(first, BATCH_ROWS.min(records - first), now, &schema))?;
+        }
+        writer.finish()?;
+    }
+    let upload_mb = body.len() as f64 / 1e6;
+    let idle = ember.rss_mb()?;
+    let (sampling, sampler) = sample_rss(ember)?;
+    let started = Instant::now();
+    let response = client
+        .post(format!("{}/v1/pandas_arrow", ember.http))
+        .header("authorization", "bench-key")
+        .header("arize-interface", "batch")
+        .header("number-of-rows", records.to_string())
+        .body(body)
+        .send()
+        .await?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("ml.log answered {status}: {}", response.text().await?);
+    }
+    let elapsed = started.elapsed();
+    sampling.store(false, Ordering::Relaxed);
+    let peak = sampler.await?;
+    println!(
+        "ml.log (POST /v1/pandas_arrow, one {upload_mb:.0} MB upload): {records} records in {:.2} s = {:.0} records/s committed; server RSS {idle:.0} MB before, peak {peak:.0} MB (+{:.0} MB)",
+        elapsed.as_secs_f64(),
+        records as f64 / elapsed.as_secs_f64(),
+        peak - idle
+    );
+
+    let mut flight = FlightClient::new(tonic::transport::Channel::from_shared(ember.grpc.clone())?.connect().await?);
+    let command = format!(
+        r#"{{"spaceId": "bench", "modelId": "{MODEL}", "environment": "PRODUCTION", "includeActuals": true, "startTime": "{}", "endTime": "{}"}}"#,
+        ember_core::time::format_nanos((now - 30 * 86_400) * 1_000_000_000),
+        ember_core::time::format_nanos((now + 60) * 1_000_000_000)
+    );
+    let (sampling, sampler) = sample_rss(ember)?;
+    let idle = ember.rss_mb()?;
+    let started = Instant::now();
+    let info = flight.get_flight_info(FlightDescriptor::new_cmd(command)).await?;
+    let ticket = info.endpoint.first().and_then(|endpoint| endpoint.ticket.clone()).context("no ticket")?;
+    let mut batches = flight.do_get(ticket).await?;
+    let mut rows = 0;
+    while let Some(batch) = batches.try_next().await? {
+        rows += batch.num_rows();
+    }
+    let elapsed = started.elapsed();
+    sampling.store(false, Ordering::Relaxed);
+    let peak = sampler.await?;
+    if rows != records {
+        bail!("ml.export_to_df sent {rows} rows; {records} were logged");
+    }
+    println!(
+        "ml.export_to_df (Flight): {rows} rows in {:.2} s = {:.0} rows/s; server RSS peak +{:.0} MB",
+        elapsed.as_secs_f64(),
+        rows as f64 / elapsed.as_secs_f64(),
+        peak - idle
+    );
+    log_stream(client, ember, now).await
+}
+
+/// `ml.log_stream`: single records on `/v1/log`, 8 senders at once.
+async fn log_stream(client: &reqwest::Client, ember: &EmberProcess, now: i64) -> anyhow::Result<()> {
+    const SENDERS: usize = 8;
+    const EACH: usize = 500;
+    let started = Instant::now();
+    let senders = (0..SENDERS).map(|sender| {
+        let (client, url) = (client.clone(), format!("{}/v1/log", ember.http));
+        tokio::spawn(async move {
+            for n in 0..EACH {
+                let body = format!(
+                    r#"{{"model_id": "bench-stream", "prediction_id": "s-{sender}-{n}", "prediction": {{"timestamp": "{}",
+                        "prediction_label": {{"score_categorical": {{"score_category": {{"category": "fraud", "score": 0.7}}}}}},
+                        "features": {{"amount": {{"double": {n}.5}}, "merchant": {{"string": "m{}"}}, "age": {{"int": "{}"}}}}}},
+                        "environment_params": {{"production": {{}}}}}}"#,
+                    ember_core::time::format_nanos(now * 1_000_000_000),
+                    n % 7,
+                    n % 90
+                );
+                let response = client
+                    .post(&url)
+                    .header("authorization", "bench-key")
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    bail!("/v1/log answered {}: {}", response.status(), response.text().await?);
+                }
+            }
+            anyhow::Ok(())
+        })
+    });
+    for sender in futures::future::join_all(senders).await {
+        sender??;
+    }
+    let elapsed = started.elapsed();
+    let total = SENDERS * EACH;
+    println!(
+        "ml.log_stream (POST /v1/log, {SENDERS} senders): {total} records in {:.2} s = {:.0} records/s",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
