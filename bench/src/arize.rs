@@ -3,7 +3,6 @@
 //! `export_to_df` (Flight `GetFlightInfo` + `DoGet`), with the server's memory sampled during the
 //! export.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -150,18 +149,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, spans: usize, e
         logged += count;
     }
     let idle = ember.rss_mb()?;
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let (sampling, rss) = (sampling.clone(), ember.rss_reader()?);
-        tokio::spawn(async move {
-            let mut peak = 0.0f64;
-            while sampling.load(Ordering::Relaxed) {
-                peak = peak.max(rss().unwrap_or(0.0));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            peak
-        })
-    };
+    let sampler = ember.sample_peak_rss()?;
     let command = format!(
         r#"{{"spaceId": "bench", "modelId": "{PROJECT}", "environment": "TRACING", "startTime": "2024-01-01T00:00:00Z", "endTime": "2024-02-01T00:00:00Z"}}"#
     );
@@ -174,8 +162,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, spans: usize, e
         rows += batch.num_rows();
     }
     let elapsed = started.elapsed();
-    sampling.store(false, Ordering::Relaxed);
-    let peak = sampler.await?;
+    let peak = sampler.stop().await?;
     if rows != logged || info.total_records != logged as i64 {
         bail!("the export sent {rows} rows of {} counted; {logged} were logged", info.total_records);
     }

@@ -1,9 +1,7 @@
 //! A dataset upload far larger than memory should allow: a CSV of `megabytes` MB streamed as the
 //! file part of an upload form, with the server's resident memory sampled throughout.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::bail;
 use bytes::Bytes;
@@ -50,19 +48,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, megabytes: usiz
     let body = stream::iter(std::iter::once(Ok(Bytes::from(head))).chain(chunks).chain(std::iter::once(Ok(Bytes::from(tail)))));
 
     let idle = ember.rss_mb()?;
-    let sampling = Arc::new(AtomicBool::new(true));
-    let sampler = {
-        let sampling = sampling.clone();
-        let pid_rss = ember.rss_reader()?;
-        tokio::spawn(async move {
-            let mut peak = 0.0f64;
-            while sampling.load(Ordering::Relaxed) {
-                peak = peak.max(pid_rss().unwrap_or(0.0));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            peak
-        })
-    };
+    let sampler = ember.sample_peak_rss()?;
     let started = Instant::now();
     let response = client
         .post(format!("{root}/v1/datasets/upload?sync=true"))
@@ -73,8 +59,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, megabytes: usiz
     let status = response.status();
     let text = response.text().await?;
     let elapsed = started.elapsed();
-    sampling.store(false, Ordering::Relaxed);
-    let peak = sampler.await?;
+    let peak = sampler.stop().await?;
     if !status.is_success() {
         bail!("POST /v1/datasets/upload (large): {status} {text}");
     }

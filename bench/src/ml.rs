@@ -5,9 +5,8 @@
 //! records from several senders at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -84,21 +83,6 @@ fn batch(first: usize, count: usize, now_seconds: i64, schema: &str) -> RecordBa
         .expect("a valid batch")
 }
 
-/// Samples the server's RSS until told to stop; answers the peak.
-fn sample_rss(ember: &EmberProcess) -> anyhow::Result<(Arc<AtomicBool>, tokio::task::JoinHandle<f64>)> {
-    let sampling = Arc::new(AtomicBool::new(true));
-    let (flag, rss) = (sampling.clone(), ember.rss_reader()?);
-    let sampler = tokio::spawn(async move {
-        let mut peak = 0.0f64;
-        while flag.load(Ordering::Relaxed) {
-            peak = peak.max(rss().unwrap_or(0.0));
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        peak
-    });
-    Ok((sampling, sampler))
-}
-
 pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize) -> anyhow::Result<()> {
     println!("arize ML paths: {records} records x {} features", DOUBLES + INTS + STRINGS);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
@@ -113,7 +97,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
     }
     let upload_mb = body.len() as f64 / 1e6;
     let idle = ember.rss_mb()?;
-    let (sampling, sampler) = sample_rss(ember)?;
+    let sampler = ember.sample_peak_rss()?;
     let started = Instant::now();
     let response = client
         .post(format!("{}/v1/pandas_arrow", ember.http))
@@ -128,8 +112,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
         bail!("ml.log answered {status}: {}", response.text().await?);
     }
     let elapsed = started.elapsed();
-    sampling.store(false, Ordering::Relaxed);
-    let peak = sampler.await?;
+    let peak = sampler.stop().await?;
     println!(
         "ml.log (POST /v1/pandas_arrow, one {upload_mb:.0} MB upload): {records} records in {:.2} s = {:.0} records/s committed; server RSS {idle:.0} MB before, peak {peak:.0} MB (+{:.0} MB)",
         elapsed.as_secs_f64(),
@@ -143,8 +126,8 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
         ember_core::time::format_nanos((now - 30 * 86_400) * 1_000_000_000),
         ember_core::time::format_nanos((now + 60) * 1_000_000_000)
     );
-    let (sampling, sampler) = sample_rss(ember)?;
     let idle = ember.rss_mb()?;
+    let sampler = ember.sample_peak_rss()?;
     let started = Instant::now();
     let info = flight.get_flight_info(FlightDescriptor::new_cmd(command)).await?;
     let ticket = info.endpoint.first().and_then(|endpoint| endpoint.ticket.clone()).context("no ticket")?;
@@ -154,8 +137,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
         rows += batch.num_rows();
     }
     let elapsed = started.elapsed();
-    sampling.store(false, Ordering::Relaxed);
-    let peak = sampler.await?;
+    let peak = sampler.stop().await?;
     if rows != records {
         bail!("ml.export_to_df sent {rows} rows; {records} were logged");
     }

@@ -68,6 +68,21 @@ impl EmberProcess {
         })
     }
 
+    /// Starts sampling the process's resident memory every 20 ms on another task.
+    pub fn sample_peak_rss(&self) -> anyhow::Result<PeakRss> {
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (flag, rss) = (sampling.clone(), self.rss_reader()?);
+        let sampler = tokio::spawn(async move {
+            let mut peak = 0.0f64;
+            while flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss().unwrap_or(0.0));
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            peak
+        });
+        Ok(PeakRss { sampling, sampler })
+    }
+
     /// SIGTERM and wait: ember commits what it accepted and checkpoints the database.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let pid = self.child.id().context("ember exited")?;
@@ -82,4 +97,18 @@ impl EmberProcess {
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running sample of a process's resident memory (see [`EmberProcess::sample_peak_rss`]).
+pub struct PeakRss {
+    sampling: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sampler: tokio::task::JoinHandle<f64>,
+}
+
+impl PeakRss {
+    /// Stops sampling; the peak in MB.
+    pub async fn stop(self) -> anyhow::Result<f64> {
+        self.sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        Ok(self.sampler.await?)
+    }
 }

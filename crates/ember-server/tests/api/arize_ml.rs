@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 
 use crate::common::{test_app, test_app_with_auth, TestApp, TestResponse, TEST_ADMIN_SECRET};
 
-const NUMERIC_EXAMPLE: &str = include_str!("../fixtures/arize_log_numeric.json");
-const SCORE_CATEGORICAL_EXAMPLE: &str = include_str!("../fixtures/arize_log_score_categorical.json");
+pub(crate) const NUMERIC_EXAMPLE: &str = include_str!("../fixtures/arize_log_numeric.json");
+pub(crate) const SCORE_CATEGORICAL_EXAMPLE: &str = include_str!("../fixtures/arize_log_score_categorical.json");
 /// The numeric example's timestamp (2020): older than Arize's 90 days.
-const EXAMPLE_TIME: &str = "2020-10-02T00:37:30.208687Z";
+pub(crate) const EXAMPLE_TIME: &str = "2020-10-02T00:37:30.208687Z";
 
 /// `curl --request POST .../v1/log --header 'Authorization: ...' ... --data-raw '...'`: curl
 /// types `--data-raw` as a form.
@@ -32,7 +32,7 @@ async fn log(app: &TestApp, record: &Value) -> TestResponse {
     curl_log(app, Some("API_KEY"), &record.to_string()).await
 }
 
-fn now_iso(offset_seconds: i64) -> String {
+pub(crate) fn now_iso(offset_seconds: i64) -> String {
     ember_core::time::format_nanos(ember_core::time::now_nanos() + offset_seconds * 1_000_000_000)
 }
 
@@ -235,7 +235,7 @@ async fn records_sent_at_once_are_committed_together_and_refused_alone() {
     assert!(stored.iter().all(|record| record["prediction_id"] != "r17"));
 }
 
-mod uploads {
+pub(crate) mod uploads {
     //! `ml.log`: an ML model's table on `POST /v1/pandas_arrow`, as the SDK builds it.
 
     use std::collections::{BTreeMap, HashMap};
@@ -279,7 +279,7 @@ mod uploads {
         STANDARD.encode(schema.encode_to_vec())
     }
 
-    fn table(model: &str, rows: usize, seconds: impl Fn(usize) -> i64) -> Vec<u8> {
+    pub(crate) fn table(model: &str, rows: usize, seconds: impl Fn(usize) -> i64) -> Vec<u8> {
         let now = ember_core::time::now_nanos() / 1_000_000_000;
         let mut vectors = ListBuilder::new(Float64Builder::new());
         for row in 0..rows {

@@ -156,6 +156,28 @@ fn arize_pandas_arrow() {
     fuzz_route("arize_pandas_arrow", "/v1/pandas_arrow", "application/octet-stream", seeds);
 }
 
+#[test]
+fn arize_ml_log() {
+    use crate::arize_ml::{now_iso, EXAMPLE_TIME, NUMERIC_EXAMPLE, SCORE_CATEGORICAL_EXAMPLE};
+    // Seed 000's examples (the first an hour old, not six years), and what `ml.log_stream` sends.
+    let stream = serde_json::json!({"model_id": "streamed", "prediction_id": "z1", "prediction": {"model_version": "v2",
+        "features": {"e": {"embedding": {"vector": [1.0, 2.0], "link_to_data": "", "raw_data": {"tokenArray": {"tokens": ["t"]}}}},
+            "city": {"string": "x"}, "age": {"int": "42"}, "n": {"double": "NaN"}, "tags": {"multi_value": {"values": ["a"]}}},
+        "tags": {"t": {"double": 1.5}}, "prediction_label": {"score_categorical": {"score_category": {"category": "fraud", "score": 0.8}}}},
+        "actual": {"actual_label": {"score_categorical": {"score_category": {"category": "ok", "score": 1.0}}}},
+        "feature_importances": {"feature_importances": {"age": 0.3}}, "environment_params": {"production": {}}});
+    let seeds = vec![NUMERIC_EXAMPLE.replace(EXAMPLE_TIME, &now_iso(-3600)).into_bytes(), serde_json::to_vec(&stream).unwrap()];
+    let mut seeds = seeds;
+    seeds.push(SCORE_CATEGORICAL_EXAMPLE.replace("example_model_id", "actuals").into_bytes());
+    fuzz_route("arize_ml_log", "/v1/log", "application/json", seeds);
+}
+
+#[test]
+fn arize_ml_upload() {
+    let seeds = vec![crate::arize_ml::uploads::table("fuzzed", 6, |row| -60 - row as i64)];
+    fuzz_route("arize_ml_upload", "/v1/pandas_arrow", "application/octet-stream", seeds);
+}
+
 /// Upload forms naming every kind of key, around `file`.
 fn upload_form(content_type: &str, file: &[u8]) -> (String, Vec<u8>) {
     let fields = [

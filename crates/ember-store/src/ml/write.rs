@@ -70,10 +70,16 @@ impl Store {
             column_index.of_role(column.role).insert(column.name.as_str(), index);
         }
         let upsert_clause = upsert_clause(model_id, &batch_columns, &model_features);
+        // A missing value is a NULL of its column's type: PostgreSQL refuses a VALUES column
+        // whose rows bind different types.
+        let empty_cells: Vec<Value> = batch_columns
+            .iter()
+            .map(|column| if column.value_type.is_numeric() { Value::Double(None) } else { Value::String(None) })
+            .collect();
         for chunk in records.chunks(rows_per_statement) {
             let mut values = Vec::with_capacity(chunk.len() * width);
             for record in chunk {
-                push_row(&mut values, record, received_at, &column_index, batch_columns.len())?;
+                push_row(&mut values, record, received_at, &column_index, &empty_cells)?;
             }
             let names: Vec<String> = FIXED_COLUMNS
                 .iter()
@@ -267,14 +273,16 @@ fn batch_value_types(model: &str, records: &[MlRecord]) -> Result<BTreeMap<(MlCo
                 }
                 Some((known, _)) if *known == value_type => {}
                 Some((known, _)) if known.is_numeric() && value_type.is_numeric() => *known = MlValueType::Double,
-                Some((known, _)) => return Err(StoreError::Invalid(format!(
+                Some((known, _)) => {
+                    return Err(StoreError::Invalid(format!(
                     "invalid feature type: the {} {name:?} of model {model:?} has {} and {} values; the record {:?} gives it a {} value",
                     role.name(),
                     known.name(),
                     value_type.name(),
                     record.prediction_id,
                     value_type.name()
-                ))),
+                )))
+                }
             }
         }
     }
@@ -374,7 +382,7 @@ fn upsert_clause(model_id: i64, batch_columns: &[&MlColumnRecord], model_feature
 }
 
 /// Binds one record's row: the fixed columns, then the batch's value columns.
-fn push_row(values: &mut Vec<Value>, record: &MlRecord, received_at: i64, column_index: &ColumnIndex, width: usize) -> Result<()> {
+fn push_row(values: &mut Vec<Value>, record: &MlRecord, received_at: i64, column_index: &ColumnIndex, empty_cells: &[Value]) -> Result<()> {
     let prediction = record.prediction.as_ref();
     let actual = record.actual.as_ref();
     let prediction_time = prediction.map(|p| p.time.unwrap_or(received_at));
@@ -409,7 +417,7 @@ fn push_row(values: &mut Vec<Value>, record: &MlRecord, received_at: i64, column
         Value::from(embeddings),
     ]);
     let start = values.len();
-    values.resize(start + width, Value::String(None));
+    values.extend_from_slice(empty_cells);
     let mut set = |role: MlColumnRole, name: &str, value: Value| {
         if let Some(index) = column_index.get(role, name) {
             values[start + index] = value;

@@ -179,8 +179,11 @@ pub async fn ml_records_of_the_wrong_type_refuse_the_whole_batch(store: Store) {
 pub async fn ml_record_pages_and_volume_follow_time(store: Store) {
     let records: Vec<MlRecord> = (0..30)
         .map(|n| {
-            let mut record =
-                prediction(&format!("r{n:02}"), T0 + n * 600 * SECOND, MlLabel::Numeric(n as f64), &[("n", MlValue::Int(n))], &[]);
+            // Some records lack the numeric feature or the text tag: a missing value in a
+            // multi-row statement is a NULL of its column's type (PostgreSQL insists).
+            let features = if n % 4 == 0 { vec![] } else { vec![("n", MlValue::Int(n))] };
+            let tags = if n % 2 == 0 { vec![("even", MlValue::String("yes".into()))] } else { vec![] };
+            let mut record = prediction(&format!("r{n:02}"), T0 + n * 600 * SECOND, MlLabel::Numeric(n as f64), &features, &tags);
             if n % 3 == 0 {
                 record.actual = Some(MlActual { time: None, label: Some(MlLabel::Numeric(n as f64 + 0.5)), tags: BTreeMap::new() });
             }
@@ -199,6 +202,8 @@ pub async fn ml_record_pages_and_volume_follow_time(store: Store) {
         seen.extend(page.iter().map(|record| record.prediction_id.clone()));
     }
     assert_eq!(seen, (0..30).map(|n| format!("r{n:02}")).collect::<Vec<_>>(), "pages in time order, each record once");
+    let r05 = store.ml_record(model.id, &columns, MlEnvironment::Production, "r05").await.unwrap().unwrap();
+    assert_eq!((r05.features.get("n"), r05.tags.get("even")), (Some(&MlValue::Int(5)), None));
     let with_actual = MlRecordQuery { has_actual: Some(true), start: Some(T0 + 3600 * SECOND), ..query(100) };
     let ids: Vec<String> = store.ml_records(model.id, &columns, &with_actual).await.unwrap().into_iter().map(|r| r.prediction_id).collect();
     assert_eq!(ids, ["r06", "r09", "r12", "r15", "r18", "r21", "r24", "r27"]);
