@@ -102,7 +102,20 @@ async fn log_spans(client: &reqwest::Client, ember: &EmberProcess, first: usize,
     Ok(started.elapsed())
 }
 
-async fn flight(ember: &EmberProcess) -> anyhow::Result<FlightClient> {
+/// One export (`GetFlightInfo` with `command`, then `DoGet`): the rows received and the count the
+/// plan announced.
+pub async fn export(flight: &mut FlightClient, command: String) -> anyhow::Result<(usize, i64)> {
+    let info = flight.get_flight_info(FlightDescriptor::new_cmd(command)).await?;
+    let ticket = info.endpoint.first().and_then(|endpoint| endpoint.ticket.clone()).context("no ticket")?;
+    let mut batches = flight.do_get(ticket).await?;
+    let mut rows = 0;
+    while let Some(batch) = batches.try_next().await? {
+        rows += batch.num_rows();
+    }
+    Ok((rows, info.total_records))
+}
+
+pub async fn flight(ember: &EmberProcess) -> anyhow::Result<FlightClient> {
     let channel = tonic::transport::Channel::from_shared(ember.grpc.clone())?.connect().await?;
     Ok(FlightClient::new(channel))
 }
@@ -154,17 +167,11 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, spans: usize, e
         r#"{{"spaceId": "bench", "modelId": "{PROJECT}", "environment": "TRACING", "startTime": "2024-01-01T00:00:00Z", "endTime": "2024-02-01T00:00:00Z"}}"#
     );
     let started = Instant::now();
-    let info = flight_client.get_flight_info(FlightDescriptor::new_cmd(command)).await?;
-    let ticket = info.endpoint.first().and_then(|endpoint| endpoint.ticket.clone()).context("no ticket")?;
-    let mut batches = flight_client.do_get(ticket).await?;
-    let mut rows = 0;
-    while let Some(batch) = batches.try_next().await? {
-        rows += batch.num_rows();
-    }
+    let (rows, counted) = export(&mut flight_client, command).await?;
     let elapsed = started.elapsed();
     let peak = sampler.stop().await?;
-    if rows != logged || info.total_records != logged as i64 {
-        bail!("the export sent {rows} rows of {} counted; {logged} were logged", info.total_records);
+    if rows != logged || counted != logged as i64 {
+        bail!("the export sent {rows} rows of {counted} counted; {logged} were logged");
     }
     println!(
         "export_to_df (Flight GetFlightInfo + DoGet): {rows} rows in {:.2} s = {:.0} rows/s; server RSS {idle:.0} MB before, peak {peak:.0} MB (+{:.0} MB)",

@@ -8,13 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_flight::{FlightClient, FlightDescriptor};
 use arrow_schema::{Field, Schema};
 use base64::Engine;
 use ember_server::arize::proto;
-use futures::TryStreamExt;
 use prost::Message;
 
 use crate::server::EmberProcess;
@@ -120,7 +118,7 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
         peak - idle
     );
 
-    let mut flight = FlightClient::new(tonic::transport::Channel::from_shared(ember.grpc.clone())?.connect().await?);
+    let mut flight = crate::arize::flight(ember).await?;
     let command = format!(
         r#"{{"spaceId": "bench", "modelId": "{MODEL}", "environment": "PRODUCTION", "includeActuals": true, "startTime": "{}", "endTime": "{}"}}"#,
         ember_core::time::format_nanos((now - 30 * 86_400) * 1_000_000_000),
@@ -129,17 +127,11 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
     let idle = ember.rss_mb()?;
     let sampler = ember.sample_peak_rss()?;
     let started = Instant::now();
-    let info = flight.get_flight_info(FlightDescriptor::new_cmd(command)).await?;
-    let ticket = info.endpoint.first().and_then(|endpoint| endpoint.ticket.clone()).context("no ticket")?;
-    let mut batches = flight.do_get(ticket).await?;
-    let mut rows = 0;
-    while let Some(batch) = batches.try_next().await? {
-        rows += batch.num_rows();
-    }
+    let (rows, counted) = crate::arize::export(&mut flight, command).await?;
     let elapsed = started.elapsed();
     let peak = sampler.stop().await?;
-    if rows != records {
-        bail!("ml.export_to_df sent {rows} rows; {records} were logged");
+    if rows != records || counted != records as i64 {
+        bail!("ml.export_to_df sent {rows} rows of {counted} counted; {records} were logged");
     }
     println!(
         "ml.export_to_df (Flight): {rows} rows in {:.2} s = {:.0} rows/s; server RSS peak +{:.0} MB",
