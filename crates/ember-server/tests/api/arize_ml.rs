@@ -137,6 +137,20 @@ async fn every_row_of_the_error_table_is_answered_as_documented() {
         let response = curl_log(&app, Some("k"), body).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{body:?}: {}", response.text());
     }
+    // Embeddings: 1 to 20,000 finite dimensions, at most 50 a record.
+    let embedded =
+        |features: Value| json!({"model_id": "m", "prediction_id": "p", "prediction": {"label": {"numeric": 1}, "features": features}});
+    let refusals = [
+        (json!({"e": {"embedding": {"vector": []}}}), "has 0 dimensions"),
+        (json!({"e": {"embedding": {"vector": [1.0, "NaN"]}}}), "not a finite number"),
+        (
+            Value::Object((0..51).map(|n| (format!("e{n}"), json!({"embedding": {"vector": [1.0]}}))).collect()),
+            "has 51 embeddings; at most 50",
+        ),
+    ];
+    for (features, message) in refusals {
+        assert_refused(&log(&app, &embedded(features)).await, StatusCode::BAD_REQUEST, message);
+    }
     let unnamed = json!({"prediction_id": "p", "prediction": {"label": {"numeric": 1}}});
     assert_refused(&log(&app, &unnamed).await, StatusCode::BAD_REQUEST, "model_id is required");
     assert!(app.get("/v1/ml/models").await.json()["data"].as_array().unwrap().is_empty(), "no refused record created a model");
