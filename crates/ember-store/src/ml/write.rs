@@ -76,22 +76,18 @@ impl Store {
             .iter()
             .map(|column| if column.value_type.is_numeric() { Value::Double(None) } else { Value::String(None) })
             .collect();
+        let names: Vec<String> = FIXED_COLUMNS
+            .iter()
+            .map(|name| name.to_string())
+            .chain(batch_columns.iter().map(|column| table::value_column(column.id)))
+            .collect();
+        let insert = format!("INSERT INTO {} ({}) VALUES", table::table_name(model_id), names.join(", "));
         for chunk in records.chunks(rows_per_statement) {
             let mut values = Vec::with_capacity(chunk.len() * width);
             for record in chunk {
                 push_row(&mut values, record, received_at, &column_index, &empty_cells)?;
             }
-            let names: Vec<String> = FIXED_COLUMNS
-                .iter()
-                .map(|name| name.to_string())
-                .chain(batch_columns.iter().map(|column| table::value_column(column.id)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES {} {upsert_clause}",
-                table::table_name(model_id),
-                names.join(", "),
-                self.dialect.values_list(chunk.len(), width)
-            );
+            let sql = format!("{insert} {} {upsert_clause}", self.dialect.values_list(chunk.len(), width));
             tx.exec().execute(Statement::new(sql, values)).await?;
         }
         self.note_versions(&mut tx, model_id, &records, received_at).await?;
