@@ -143,6 +143,8 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         "/v1/pandas_arrow",
         [On { method: Method::POST, handler: post(crate::routes::pandas_arrow::upload), access: Access::Write }],
     );
+    #[cfg(feature = "parquet")]
+    let table = table.route("/v1/ml/models/{model_name}/export", [on_get(crate::routes::ml_exports::export)]);
     table
         .route("/healthz", [on_get(health::healthz).access(Access::Public)])
         .route("/readyz", [on_get(health::readyz).access(Access::Public)])
@@ -157,6 +159,10 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/v1/ml/models/{model_name}", [on_get(crate::routes::ml_models::get)])
         .route("/v1/ml/models/{model_name}/records", [on_get(crate::routes::ml_models::records)])
         .route("/v1/ml/models/{model_name}/volume", [on_get(crate::routes::ml_models::volume)])
+        .route("/v1/ml/models/{model_name}/performance", [on_get(crate::routes::ml_monitoring::performance)])
+        .route("/v1/ml/models/{model_name}/drift", [on_get(crate::routes::ml_monitoring::drift)])
+        .route("/v1/ml/models/{model_name}/data_quality", [on_get(crate::routes::ml_monitoring::data_quality)])
+        .route("/v1/ml/models/{model_name}/embedding_drift", [on_get(crate::routes::ml_monitoring::embedding_drift)])
         .route("/v2/spaces", [on_get(arize_v2::list_spaces)])
         .route("/v2/projects", [on_get(arize_v2::list_projects)])
         .route("/v2/projects/{project_identifier}", [on_get(arize_v2::get_project)])

@@ -116,9 +116,29 @@ impl MlModels<'_> {
         Ok(MlModelDetail { model, columns, versions })
     }
 
-    /// A page of a model's records (`query.limit`, at most 1000), and whether more follow.
-    pub async fn records(&self, caller: &Caller, name: &str, mut query: MlRecordQuery) -> Result<(Vec<MlStoredRecord>, bool)> {
+    /// The model `name` and `query` with its feature and tag `filters` (see `ml_filters`).
+    pub(crate) async fn selection(
+        &self,
+        caller: &Caller,
+        name: &str,
+        mut query: MlRecordQuery,
+        filters: &[String],
+    ) -> Result<(MlModelDetail, MlRecordQuery)> {
         let detail = self.get(caller, name).await?;
+        query.predicates = crate::ml_filters::predicates(&detail.columns, filters)?;
+        Ok((detail, query))
+    }
+
+    /// A page of a model's records (`query.limit`, at most 1000) meeting `filters`, and whether
+    /// more follow.
+    pub async fn records(
+        &self,
+        caller: &Caller,
+        name: &str,
+        query: MlRecordQuery,
+        filters: &[String],
+    ) -> Result<(Vec<MlStoredRecord>, bool)> {
+        let (detail, mut query) = self.selection(caller, name, query, filters).await?;
         let limit = query.limit.clamp(1, 1000);
         query.limit = limit + 1;
         let mut records = self.services.store.ml_records(detail.model.id, &detail.columns, &query).await?;
@@ -127,11 +147,18 @@ impl MlModels<'_> {
         Ok((records, more))
     }
 
-    /// An export of the records `query` selects: the model, its columns, and how many records.
-    pub async fn plan_export(&self, caller: &Caller, name: &str, query: &MlRecordQuery) -> Result<(MlModelDetail, i64)> {
-        let detail = self.get(caller, name).await?;
-        let total = self.services.store.ml_count(detail.model.id, query).await?;
-        Ok((detail, total))
+    /// An export of the records `query` selects with `filters`: the model, its columns, the
+    /// query with the filters resolved, and how many records.
+    pub async fn plan_export(
+        &self,
+        caller: &Caller,
+        name: &str,
+        query: MlRecordQuery,
+        filters: &[String],
+    ) -> Result<(MlModelDetail, MlRecordQuery, i64)> {
+        let (detail, query) = self.selection(caller, name, query, filters).await?;
+        let total = self.services.store.ml_count(detail.model.id, &query).await?;
+        Ok((detail, query, total))
     }
 
     /// A model's record by environment and prediction id.

@@ -66,7 +66,9 @@ pub use experiments::{
     NewExperiment, RunWrite,
 };
 pub use ml::{
-    MlColumnRecord, MlColumnRole, MlModelRecord, MlRecordQuery, MlStoredRecord, MlVersionRecord, MlVolumeBin, MlWriteOutcome, StoredLabel,
+    MlCentroid, MlClassification, MlColumnRecord, MlColumnRole, MlComparison, MlConfusion, MlErrorSums, MlModelRecord, MlNdcgSum,
+    MlPredicate, MlPredicateValue, MlPresence, MlRankPairs, MlRecordQuery, MlSource, MlStoredRecord, MlVersionRecord, MlVolumeBin,
+    MlWriteOutcome, StoredLabel,
 };
 pub use project_access::{AuditEntry, GrantSubject, GrantableRole, ProjectAccessRecord, ProjectGrant, ProjectVisibility};
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};

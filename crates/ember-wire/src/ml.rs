@@ -394,6 +394,108 @@ pub struct MlVolumeBin {
     pub with_actual: i64,
 }
 
+/// A model's metrics over some records; absent where the model's type or the records do not
+/// define them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MlMetrics {
+    /// Records (ranking: groups) the metrics count.
+    pub count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f1: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auc: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mae: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmse: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mape: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r2: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ndcg: Option<f64>,
+}
+
+/// Metrics of one time bin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlMetricsBin {
+    /// The bin's start, ISO 8601.
+    pub start: String,
+    #[serde(flatten)]
+    pub metrics: MlMetrics,
+}
+
+/// `GET /v1/ml/models/{model_name}/performance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlPerformance {
+    pub model_type: String,
+    /// The class a classifier's precision, recall, F1, AUC and log loss are of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive_class: Option<String>,
+    /// NDCG's cut-off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<i64>,
+    pub overall: MlMetrics,
+    pub bins: Vec<MlMetricsBin>,
+}
+
+/// A bin of a distribution: its share of the baseline's and of the current values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlDistributionBin {
+    pub label: String,
+    pub baseline: f64,
+    pub current: f64,
+}
+
+/// A feature's or the prediction's drift (`GET /v1/ml/models/{model_name}/drift`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlDrift {
+    pub name: String,
+    /// `feature` or `prediction`.
+    pub role: String,
+    /// Numbers binned on the baseline's deciles, or text by value.
+    pub numeric: bool,
+    pub psi: Option<f64>,
+    pub js_distance: Option<f64>,
+    pub baseline_count: i64,
+    pub current_count: i64,
+    pub bins: Vec<MlDistributionBin>,
+}
+
+/// A feature's or tag's data quality (`GET /v1/ml/models/{model_name}/data_quality`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlQuality {
+    pub name: String,
+    /// `feature` or `tag`.
+    pub role: String,
+    pub value_type: String,
+    pub records: i64,
+    pub missing: i64,
+    pub missing_share: Option<f64>,
+    pub cardinality: i64,
+    /// Distinct values no baseline record holds (text columns, given a baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_values: Option<i64>,
+}
+
+/// An embedding's drift (`GET /v1/ml/models/{model_name}/embedding_drift`): the euclidean
+/// distance between the baseline's and the current records' mean vectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlEmbeddingDrift {
+    pub name: String,
+    pub distance: Option<f64>,
+    pub baseline_records: i64,
+    pub current_records: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

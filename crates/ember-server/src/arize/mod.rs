@@ -2,6 +2,8 @@
 //! records. The routes that use them are `routes::pandas_arrow` (table uploads),
 //! `routes::arize_ml` (`/v1/log`) and, for REST, `routes::arize_v2` and `routes::arize_spans`.
 
+#[cfg(feature = "arrow")]
+pub mod ml_export;
 pub mod ml_record;
 #[cfg(feature = "arrow")]
 pub mod ml_table;

@@ -14,7 +14,6 @@
 
 mod commands;
 mod export;
-mod ml_export;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,7 +43,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use self::commands::{DoPutRequest, ExportTicket, Int64Json, MlExportTicket, Planned, RecordQueryDescriptor, SpanUpdate};
 use self::export::{sampled, sampled_total, ExportColumns};
-use self::ml_export::MlExportColumns;
+use crate::arize::ml_export::MlExportColumns;
 use crate::arize::proto;
 use crate::error::ApiError;
 use crate::grpc::status;
@@ -158,8 +157,12 @@ impl ArizeFlight {
             chunk: (chunk as usize).min(MAX_CHUNK),
             columns: query.projected_columns,
         };
-        let (_, total) =
-            self.services.ml_models().plan_export(caller, &ticket.model, &ml_query(&ticket, None)).await.map_err(|error| status(&error))?;
+        let (_, _, total) = self
+            .services
+            .ml_models()
+            .plan_export(caller, &ticket.model, ml_query(&ticket, None), &[])
+            .await
+            .map_err(|error| status(&error))?;
         ticket.total = total;
         let bytes = serde_json::to_vec(&Planned::Ml(ticket)).map_err(|_| Status::internal("cannot write the ticket"))?;
         Ok((bytes, total))
@@ -168,10 +171,10 @@ impl ArizeFlight {
     /// Streams an ML model's planned export a page at a time (each page converted on a blocking
     /// thread while the next is read).
     async fn ml_export(&self, caller: Caller, ticket: MlExportTicket) -> Result<FlightStream<FlightData>, Status> {
-        let (detail, _) = self
+        let (detail, _, _) = self
             .services
             .ml_models()
-            .plan_export(&caller, &ticket.model, &ml_query(&ticket, None))
+            .plan_export(&caller, &ticket.model, ml_query(&ticket, None), &[])
             .await
             .map_err(|error| status(&error))?;
         let columns = Arc::new(MlExportColumns::new(&detail, ticket.include_actuals, &ticket.columns));
@@ -180,7 +183,7 @@ impl ArizeFlight {
         tokio::spawn(async move {
             let mut after = None;
             loop {
-                let page = services.ml_models().records(&caller, &ticket.model, ml_query(&ticket, after)).await;
+                let page = services.ml_models().records(&caller, &ticket.model, ml_query(&ticket, after), &[]).await;
                 let (records, more) = match page {
                     Ok(page) => page,
                     Err(error) => {
@@ -281,6 +284,7 @@ fn ml_query(ticket: &MlExportTicket, after: Option<(i64, i64)>) -> MlRecordQuery
         has_actual: None,
         model_version: ticket.model_version.clone(),
         batch_id: ticket.batch_id.clone(),
+        predicates: Vec::new(),
         after,
         limit: ticket.chunk,
     }

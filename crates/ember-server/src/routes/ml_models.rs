@@ -40,17 +40,10 @@ pub async fn records(
     params: QueryParams,
 ) -> ApiResult<Json<Page<MlStoredRecordJson>>> {
     let limit = params.limit(100, Some(1000))?;
-    let query = MlRecordQuery {
-        environment: environment(&params)?,
-        start: params.timestamp("start_time")?,
-        end: params.timestamp("end_time")?,
-        has_actual: params.optional_bool("has_actual")?,
-        model_version: params.get("model_version").filter(|version| !version.is_empty()).map(str::to_string),
-        batch_id: params.get("batch_id").filter(|batch| !batch.is_empty()).map(str::to_string),
-        after: params.get("cursor").filter(|cursor| !cursor.is_empty()).map(cursor_position).transpose()?,
-        limit,
-    };
-    let (records, more) = state.services.ml_models().records(&caller, &name, query).await?;
+    let (mut query, filters) = selection(&params)?;
+    query.after = params.get("cursor").filter(|cursor| !cursor.is_empty()).map(cursor_position).transpose()?;
+    query.limit = limit;
+    let (records, more) = state.services.ml_models().records(&caller, &name, query, &filters).await?;
     let next_cursor = more.then(|| records.last().map(|last| URL_SAFE_NO_PAD.encode(format!("{}:{}", last.time, last.id)))).flatten();
     Ok(Json(Page { data: records.iter().map(record_json).collect(), next_cursor }))
 }
@@ -68,7 +61,8 @@ pub async fn volume(
         None | Some("") => 3600,
         Some(raw) => raw.parse().map_err(|_| ApiError::unprocessable(format!("bin_seconds {raw:?} is not a whole number of seconds")))?,
     };
-    let bins = state.services.ml_models().volume(&caller, &name, environment(&params)?, start, end, bin_seconds).await?;
+    let environment = environment(&params, "environment")?.unwrap_or(MlEnvironment::Production);
+    let bins = state.services.ml_models().volume(&caller, &name, environment, start, end, bin_seconds).await?;
     Ok(Json(Data::new(
         bins.into_iter()
             .map(|bin| MlVolumeBin { start: format_nanos(bin.start), records: bin.records, with_actual: bin.with_actual })
@@ -76,12 +70,39 @@ pub async fn volume(
     )))
 }
 
-/// `environment` (default production), by its name in any case.
-fn environment(params: &QueryParams) -> ApiResult<MlEnvironment> {
-    match params.get("environment") {
-        None | Some("") => Ok(MlEnvironment::Production),
+/// The parameters that select records: `environment` (default production), `start_time`,
+/// `end_time`, `model_version`, `batch_id`, `has_actual`, and the repeated `filter` (returned
+/// apart, for the service to resolve).
+pub(super) fn selection(params: &QueryParams) -> ApiResult<(MlRecordQuery, Vec<String>)> {
+    selection_with_prefix(params, "", MlEnvironment::Production)
+}
+
+/// The same parameters under `prefix` (`baseline_`), the environment `default_environment`
+/// when not named.
+pub(super) fn selection_with_prefix(
+    params: &QueryParams,
+    prefix: &str,
+    default_environment: MlEnvironment,
+) -> ApiResult<(MlRecordQuery, Vec<String>)> {
+    let text = |name: &str| params.get(&format!("{prefix}{name}")).filter(|value| !value.is_empty()).map(str::to_string);
+    let query = MlRecordQuery {
+        start: params.timestamp(&format!("{prefix}start_time"))?,
+        end: params.timestamp(&format!("{prefix}end_time"))?,
+        has_actual: params.optional_bool(&format!("{prefix}has_actual"))?,
+        model_version: text("model_version"),
+        batch_id: text("batch_id"),
+        ..MlRecordQuery::environment(environment(params, &format!("{prefix}environment"))?.unwrap_or(default_environment))
+    };
+    Ok((query, params.all(&format!("{prefix}filter"))))
+}
+
+/// The environment parameter `name`, by its name in any case.
+pub(super) fn environment(params: &QueryParams, name: &str) -> ApiResult<Option<MlEnvironment>> {
+    match params.get(name) {
+        None | Some("") => Ok(None),
         Some(raw) => MlEnvironment::parse(raw)
-            .ok_or_else(|| ApiError::unprocessable(format!("environment {raw:?} is not one of PRODUCTION, VALIDATION, TRAINING"))),
+            .map(Some)
+            .ok_or_else(|| ApiError::unprocessable(format!("{name} {raw:?} is not one of PRODUCTION, VALIDATION, TRAINING"))),
     }
 }
 
@@ -148,7 +169,7 @@ fn value_json(value: &MlValue) -> Value {
     }
 }
 
-fn record_json(record: &MlStoredRecord) -> MlStoredRecordJson {
+pub(super) fn record_json(record: &MlStoredRecord) -> MlStoredRecordJson {
     MlStoredRecordJson {
         prediction_id: record.prediction_id.clone(),
         environment: record.environment.name().to_string(),

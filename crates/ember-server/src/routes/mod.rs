@@ -23,7 +23,10 @@ pub mod experiment_runs;
 pub mod experiment_tags;
 pub mod experiments;
 pub mod health;
+#[cfg(feature = "parquet")]
+pub mod ml_exports;
 pub mod ml_models;
+pub mod ml_monitoring;
 #[cfg(feature = "arrow")]
 pub mod ml_upload;
 pub mod model_providers;

@@ -20,6 +20,7 @@ mod fuzz;
 mod graphql;
 mod graphql_prompts;
 mod ingest;
+mod ml_monitoring;
 mod pandas_arrow;
 mod playground;
 mod project_access;

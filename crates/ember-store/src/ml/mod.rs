@@ -9,6 +9,7 @@
 //! A batch is written in one transaction: a value whose type does not match its column's refuses
 //! the whole batch.
 
+mod monitor;
 mod read;
 mod table;
 mod write;
@@ -17,7 +18,8 @@ use std::collections::BTreeMap;
 
 use ember_core::ml::{MlEmbedding, MlEnvironment, MlLabel, MlValue, MlValueType, ModelType};
 
-pub use read::{MlRecordQuery, MlVolumeBin};
+pub use monitor::{MlCentroid, MlClassification, MlConfusion, MlErrorSums, MlNdcgSum, MlPresence, MlRankPairs, MlSource};
+pub use read::{MlComparison, MlPredicate, MlPredicateValue, MlRecordQuery, MlVolumeBin};
 pub use write::MlWriteOutcome;
 
 /// A model.

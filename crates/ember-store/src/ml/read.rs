@@ -23,9 +23,68 @@ pub struct MlRecordQuery {
     pub has_actual: Option<bool>,
     pub model_version: Option<String>,
     pub batch_id: Option<String>,
+    /// Conditions on features and tags, all of which a record meets.
+    pub predicates: Vec<MlPredicate>,
     /// The page after this record's (time, id).
     pub after: Option<(i64, i64)>,
     pub limit: usize,
+}
+
+impl MlRecordQuery {
+    /// Every record of `environment`.
+    pub fn environment(environment: MlEnvironment) -> MlRecordQuery {
+        MlRecordQuery {
+            environment,
+            start: None,
+            end: None,
+            has_actual: None,
+            model_version: None,
+            batch_id: None,
+            predicates: Vec::new(),
+            after: None,
+            limit: usize::MAX,
+        }
+    }
+}
+
+/// A condition on a feature's or tag's value: a record without the value does not meet it
+/// (`!=` included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlPredicate {
+    /// The `ml_columns` id of the feature or tag.
+    pub column_id: i64,
+    pub comparison: MlComparison,
+    /// A number for a numeric column, text otherwise (text compares by code point).
+    pub value: MlPredicateValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlComparison {
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+impl MlComparison {
+    pub fn operator(self) -> &'static str {
+        match self {
+            MlComparison::Equal => "=",
+            MlComparison::NotEqual => "<>",
+            MlComparison::Less => "<",
+            MlComparison::LessOrEqual => "<=",
+            MlComparison::Greater => ">",
+            MlComparison::GreaterOrEqual => ">=",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MlPredicateValue {
+    Number(f64),
+    Text(String),
 }
 
 /// Records per time bin.
@@ -162,8 +221,15 @@ impl Store {
 }
 
 fn conditions(query: &MlRecordQuery) -> (Vec<String>, Vec<sea_query::Value>) {
-    let mut conditions = vec!["environment = $1".to_string()];
-    let mut values: Vec<sea_query::Value> = vec![query.environment.number().into()];
+    let mut values = Vec::new();
+    let conditions = conditions_after(query, &mut values);
+    (conditions, values)
+}
+
+/// The query's conditions, their values appended to `values` (placeholders numbered after the
+/// values already there).
+pub(super) fn conditions_after(query: &MlRecordQuery, values: &mut Vec<sea_query::Value>) -> Vec<String> {
+    let mut conditions = Vec::new();
     let mut add = |condition: &str, bound: Vec<sea_query::Value>| {
         let mut text = condition.to_string();
         for value in bound {
@@ -172,6 +238,7 @@ fn conditions(query: &MlRecordQuery) -> (Vec<String>, Vec<sea_query::Value>) {
         }
         conditions.push(text);
     };
+    add("environment = ?", vec![query.environment.number().into()]);
     // One lower bound on time, the later of the window's start and the cursor's: SQLite bounds
     // the index range by one of them only.
     let lower = match (query.start, query.after) {
@@ -193,10 +260,17 @@ fn conditions(query: &MlRecordQuery) -> (Vec<String>, Vec<sea_query::Value>) {
     if let Some(batch_id) = &query.batch_id {
         add("batch_id = ?", vec![batch_id.as_str().into()]);
     }
+    for predicate in &query.predicates {
+        let value = match &predicate.value {
+            MlPredicateValue::Number(number) => sea_query::Value::from(*number),
+            MlPredicateValue::Text(text) => sea_query::Value::from(text.as_str()),
+        };
+        add(&format!("{} {} ?", table::value_column(predicate.column_id), predicate.comparison.operator()), vec![value]);
+    }
     if let Some((time, id)) = query.after {
         add("(time > ? OR id > ?)", vec![time.into(), id.into()]);
     }
-    (conditions, values)
+    conditions
 }
 
 fn record_of_row(row: &Row, value_columns: &[&MlColumnRecord]) -> Result<MlStoredRecord> {

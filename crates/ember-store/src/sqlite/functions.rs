@@ -4,7 +4,7 @@
 //!   `ember_metadata(value)` and `ember_attributes(value, patch)` read stored attributes (see
 //!   `codec`) with a span's metadata patch merged in;
 //! - `ember_icontains(haystack, needle)`, a Unicode case-insensitive substring test, and
-//!   `ember_floor(x)`, as this SQLite build has no math functions.
+//!   `ember_floor(x)` and `ember_ln(x)`, as this SQLite build has no math functions.
 //!
 //! All are NULL on NULL input.
 
@@ -75,6 +75,20 @@ unsafe extern "C" fn ember_floor(context: *mut ffi::sqlite3_context, _argc: c_in
             ffi::sqlite3_result_null(context);
         } else {
             ffi::sqlite3_result_double(context, ffi::sqlite3_value_double(value).floor());
+        }
+    }
+}
+
+unsafe extern "C" fn ember_ln(context: *mut ffi::sqlite3_context, _argc: c_int, argv: *mut *mut ffi::sqlite3_value) {
+    // SAFETY: registered with one argument, live for this call.
+    unsafe {
+        let value = *argv;
+        let number = ffi::sqlite3_value_double(value);
+        // NULL for NULL and where the logarithm is undefined, as PostgreSQL raises there.
+        if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL || number <= 0.0 {
+            ffi::sqlite3_result_null(context);
+        } else {
+            ffi::sqlite3_result_double(context, number.ln());
         }
     }
 }
@@ -284,7 +298,8 @@ pub(crate) async fn register(connection: &mut sqlx::SqliteConnection, codec: Arc
         // the connection closes (also when registration fails).
         unsafe { create_function(database, name, arguments, function, user_data, Some(release_codec))? };
     }
-    let plain: [(&str, c_int, Function); 2] = [(names::ICONTAINS, 2, ember_icontains), (names::FLOOR, 1, ember_floor)];
+    let plain: [(&str, c_int, Function); 3] =
+        [(names::ICONTAINS, 2, ember_icontains), (names::FLOOR, 1, ember_floor), (names::LN, 1, ember_ln)];
     for (name, arguments, function) in plain {
         // SAFETY: as above; no user data to release.
         unsafe { create_function(database, name, arguments, function, std::ptr::null_mut(), None)? };

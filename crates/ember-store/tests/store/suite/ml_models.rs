@@ -48,16 +48,7 @@ fn actual(id: &str, label: MlLabel, tags: &[(&str, MlValue)]) -> MlRecord {
 }
 
 fn query(limit: usize) -> MlRecordQuery {
-    MlRecordQuery {
-        environment: MlEnvironment::Production,
-        start: None,
-        end: None,
-        has_actual: None,
-        model_version: None,
-        batch_id: None,
-        after: None,
-        limit,
-    }
+    MlRecordQuery { limit, ..MlRecordQuery::environment(MlEnvironment::Production) }
 }
 
 async fn record(store: &Store, model: &str, id: &str) -> ember_store::MlStoredRecord {

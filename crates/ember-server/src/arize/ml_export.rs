@@ -113,6 +113,10 @@ impl MlExportColumns {
         }
     }
 
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
     /// One page of records as a batch.
     pub fn batch(&self, records: &[MlStoredRecord]) -> Result<RecordBatch, ArrowError> {
         let arrays: Vec<ArrayRef> = self.sources.iter().map(|(source, data_type)| column(source, data_type, records)).collect();
