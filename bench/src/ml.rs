@@ -1,8 +1,9 @@
 //! The Arize ML paths as the `arize` SDK sends them: `ml.log` (one Arrow IPC upload to
 //! `/v1/pandas_arrow` of records with 20 features — 10 doubles, 5 ints, 5 strings — a label, a
 //! score, an actual and a time, in batches of 10,000 rows) with the server's memory sampled, then
-//! `ml.export_to_df` of every record (Flight `GetFlightInfo` + `DoGet`), and `/v1/log` single
-//! records from several senders at once.
+//! `ml.export_to_df` of every record (Flight `GetFlightInfo` + `DoGet`), the monitoring charts
+//! over every record (performance, drift, data quality; one request per chart, the median of
+//! three), and `/v1/log` single records from several senders at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -139,7 +140,44 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
         rows as f64 / elapsed.as_secs_f64(),
         peak - idle
     );
+    monitoring(client, ember, now).await?;
     log_stream(client, ember, now).await
+}
+
+/// The monitoring charts over the uploaded records: the first ten days are the baseline of the
+/// drift and data-quality views, the last ten the current records.
+async fn monitoring(client: &reqwest::Client, ember: &EmberProcess, now: i64) -> anyhow::Result<()> {
+    let iso = |seconds: i64| ember_core::time::format_nanos(seconds * 1_000_000_000);
+    let (start, middle) = (iso(now - 3600 - 20 * 86_400), iso(now - 3600 - 10 * 86_400));
+    let windows = format!("baseline_start_time={start}&baseline_end_time={middle}&start_time={middle}");
+    let charts = [
+        ("performance, overall and per day", "performance?positive_class=fraud&bin_seconds=86400".to_string()),
+        ("performance at a score threshold", "performance?positive_class=fraud&threshold=0.5".to_string()),
+        ("performance of a slice (s0 == red)", "performance?positive_class=fraud&filter=s0%20%3D%3D%20red".to_string()),
+        ("drift of a numeric feature (d0)", format!("drift?feature=d0&{windows}")),
+        ("drift of a string feature (s0)", format!("drift?feature=s0&{windows}")),
+        ("drift table (20 features, prediction)", format!("drift?{windows}")),
+        ("data quality (20 features)", format!("data_quality?{windows}")),
+        ("volume, hourly over 20 days", format!("volume?bin_seconds=3600&start_time={start}")),
+    ];
+    println!("ML monitoring over {MODEL}'s records (median of 3 requests):");
+    for (name, path) in charts {
+        let url = format!("{}/v1/ml/models/{MODEL}/{path}", ember.http);
+        let mut timings = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let response = client.get(&url).header("authorization", "Bearer bench-key").send().await?;
+            let status = response.status();
+            let body = response.bytes().await?;
+            if !status.is_success() {
+                bail!("{path} answered {status}: {}", String::from_utf8_lossy(&body));
+            }
+            timings.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        timings.sort_by(f64::total_cmp);
+        println!("  {name}: {:.0} ms", timings[1]);
+    }
+    Ok(())
 }
 
 /// `ml.log_stream`: single records on `/v1/log`, 8 senders at once.

@@ -39,7 +39,14 @@ pub const OPERATIONS: &[Operation] = &[
         "200",
     ),
     ("get", "/v1/ml/models", "listMlModels", "ML models, by name", &[], "200"),
-    ("get", "/v1/ml/models/{model_name}", "getMlModel", "An ML model's schema: features and tags with their types, SHAP values, embeddings, versions per environment", &[], "200"),
+    (
+        "get",
+        "/v1/ml/models/{model_name}",
+        "getMlModel",
+        "An ML model's schema: features and tags with their types (and, with cardinality=true, their distinct values in an environment), SHAP values, embeddings, versions per environment",
+        &["cardinality", "environment"],
+        "200",
+    ),
     (
         "get",
         "/v1/ml/models/{model_name}/records",

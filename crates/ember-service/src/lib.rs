@@ -26,7 +26,7 @@ pub mod ingest;
 mod limits;
 pub mod metrics;
 mod ml_batch;
-mod ml_filters;
+pub mod ml_filters;
 pub mod ml_models;
 pub mod ml_monitoring;
 pub mod playground;

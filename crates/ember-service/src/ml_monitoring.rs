@@ -164,18 +164,35 @@ impl MlModels<'_> {
                     None => self.default_positive_class(model_id, &query).await?,
                 };
                 let classification = MlClassification { positive_class: positive_class.clone(), threshold: request.threshold };
-                let overall_confusion = store.ml_confusion(model_id, &query, None, &classification).await?;
-                let overall_pairs = store.ml_rank_pairs(model_id, &query, None, &positive_class).await?;
-                performance.overall =
-                    classification_metrics(overall_confusion.first().copied(), overall_pairs.first().copied(), request.threshold.is_some());
-                if let Some(bin) = bin {
-                    let confusion = store.ml_confusion(model_id, &query, Some(bin), &classification).await?;
-                    let pairs = store.ml_rank_pairs(model_id, &query, Some(bin), &positive_class).await?;
+                // One scan per bin for the counts and one for the pairs; the whole is their sum.
+                let by_threshold = request.threshold.is_some();
+                let confusion = store.ml_confusion(model_id, &query, bin, &classification).await?;
+                let pairs = store.ml_rank_pairs(model_id, &query, bin, &positive_class).await?;
+                let overall_confusion = confusion.iter().fold(MlConfusion::default(), |total, bin| MlConfusion {
+                    start: 0,
+                    true_positives: total.true_positives + bin.true_positives,
+                    false_positives: total.false_positives + bin.false_positives,
+                    false_negatives: total.false_negatives + bin.false_negatives,
+                    true_negatives: total.true_negatives + bin.true_negatives,
+                    matching: total.matching + bin.matching,
+                    scored: total.scored + bin.scored,
+                    log_likelihood: total.log_likelihood + bin.log_likelihood,
+                });
+                let overall_pairs = pairs.iter().fold(MlRankPairs::default(), |total, bin| MlRankPairs {
+                    start: 0,
+                    concordant: total.concordant + bin.concordant_overall,
+                    concordant_overall: total.concordant_overall + bin.concordant_overall,
+                    positives: total.positives + bin.positives,
+                    negatives: total.negatives + bin.negatives,
+                });
+                performance.overall = classification_metrics(Some(overall_confusion), Some(overall_pairs), by_threshold);
+                if bin.is_some() {
+                    let pairs: std::collections::HashMap<i64, MlRankPairs> = pairs.iter().map(|pair| (pair.start, *pair)).collect();
                     performance.bins = confusion
                         .iter()
                         .map(|counts| {
-                            let pair = pairs.iter().find(|pair| pair.start == counts.start).copied();
-                            (counts.start, classification_metrics(Some(*counts), pair, request.threshold.is_some()))
+                            let pair = pairs.get(&counts.start).copied();
+                            (counts.start, classification_metrics(Some(*counts), pair, by_threshold))
                         })
                         .collect();
                 }
@@ -240,14 +257,22 @@ impl MlModels<'_> {
         let store = &self.services.store;
         let model_id = detail.model.id;
         let sources: Vec<MlSource> = targets.iter().map(|target| target.source).collect();
-        let baseline_presence = store.ml_presence(model_id, &baseline, &sources).await?;
+        let baseline_presence = store.ml_presence(model_id, &baseline, &sources, false).await?;
+        // Numbers: the baseline's edges per feature, then one histogram scan per side for all.
+        let mut numeric = Vec::new();
+        for (target, presence) in targets.iter().zip(&baseline_presence).filter(|(target, _)| target.value_type.is_numeric()) {
+            numeric.push((target.source, self.quantile_edges(model_id, &baseline, target.source, presence.present).await?));
+        }
+        let baseline_histograms = store.ml_histograms(model_id, &baseline, &numeric).await?;
+        let current_histograms = store.ml_histograms(model_id, &current, &numeric).await?;
+        let mut histograms = numeric.iter().zip(baseline_histograms.into_iter().zip(current_histograms));
         let mut drifts = Vec::with_capacity(targets.len());
-        for (target, presence) in targets.iter().zip(&baseline_presence) {
+        for target in &targets {
             let (baseline_counts, current_counts, labels) = if target.value_type.is_numeric() {
-                let edges = self.quantile_edges(model_id, &baseline, target.source, presence.present).await?;
-                let baseline_counts = store.ml_histogram(model_id, &baseline, target.source, &edges).await?;
-                let current_counts = store.ml_histogram(model_id, &current, target.source, &edges).await?;
-                (baseline_counts, current_counts, numeric_bin_labels(&edges))
+                let Some(((_, edges), (baseline_counts, current_counts))) = histograms.next() else {
+                    return Err(ServiceError::internal("the store answered fewer histograms than asked"));
+                };
+                (baseline_counts, current_counts, numeric_bin_labels(edges))
             } else {
                 self.category_counts(model_id, &baseline, &current, target.source).await?
             };
@@ -292,7 +317,7 @@ impl MlModels<'_> {
         let store = &self.services.store;
         let model_id = detail.model.id;
         let sources: Vec<MlSource> = targets.iter().map(|target| target.source).collect();
-        let presence = store.ml_presence(model_id, &current, &sources).await?;
+        let presence = store.ml_presence(model_id, &current, &sources, true).await?;
         let mut report = Vec::with_capacity(targets.len());
         for (target, presence) in targets.iter().zip(presence) {
             let new_values = match &baseline {
@@ -376,8 +401,8 @@ impl MlModels<'_> {
         let mut baseline_counts = listed(&baseline_values);
         let mut current_counts = listed(&current_values);
         let (baseline_total, current_total) = if baseline_values.len() == CATEGORY_LIMIT || current_values.len() == CATEGORY_LIMIT {
-            let presence = store.ml_presence(model_id, baseline, &[source]).await?;
-            let current_presence = store.ml_presence(model_id, current, &[source]).await?;
+            let presence = store.ml_presence(model_id, baseline, &[source], false).await?;
+            let current_presence = store.ml_presence(model_id, current, &[source], false).await?;
             (presence[0].present, current_presence[0].present)
         } else {
             (baseline_counts.iter().sum(), current_counts.iter().sum())

@@ -329,6 +329,10 @@ pub struct MlColumn {
     pub name: String,
     /// `double`, `int`, `string`, `list` or `dictionary`.
     pub value_type: String,
+    /// How many distinct values the environment's records hold (asked for with
+    /// `cardinality=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cardinality: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

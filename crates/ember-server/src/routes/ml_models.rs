@@ -28,9 +28,21 @@ pub async fn get(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(name): Path<String>,
+    params: QueryParams,
 ) -> ApiResult<Json<Data<MlModelSchema>>> {
-    let detail = state.services.ml_models().get(&caller, &name).await?;
-    Ok(Json(Data::new(schema_json(&detail))))
+    let models = state.services.ml_models();
+    let detail = models.get(&caller, &name).await?;
+    let mut schema = schema_json(&detail);
+    if params.optional_bool("cardinality")?.unwrap_or(false) {
+        let environment = environment(&params, "environment")?.unwrap_or(MlEnvironment::Production);
+        let quality = models.data_quality(&caller, &name, MlRecordQuery::environment(environment), None, &[]).await?;
+        for (columns, role) in [(&mut schema.features, "feature"), (&mut schema.tags, "tag")] {
+            for column in columns.iter_mut() {
+                column.cardinality = quality.iter().find(|q| q.role == role && q.name == column.name).map(|q| q.cardinality);
+            }
+        }
+    }
+    Ok(Json(Data::new(schema)))
 }
 
 pub async fn records(
@@ -125,7 +137,9 @@ fn model_json(model: &MlModelRecord) -> MlModel {
 fn schema_json(detail: &MlModelDetail) -> MlModelSchema {
     let of_role = |role: MlColumnRole| detail.columns.iter().filter(move |column| column.role == role);
     let typed = |role| {
-        of_role(role).map(|column| MlColumn { name: column.name.clone(), value_type: column.value_type.name().to_string() }).collect()
+        of_role(role)
+            .map(|column| MlColumn { name: column.name.clone(), value_type: column.value_type.name().to_string(), cardinality: None })
+            .collect()
     };
     MlModelSchema {
         model: model_json(&detail.model),

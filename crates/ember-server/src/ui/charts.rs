@@ -69,3 +69,55 @@ pub fn sparkline(values: &[i64]) -> Markup {
         }
     }
 }
+
+/// One metric over time (gaps where a bin has no value); `title` names it and its latest value.
+pub fn metric_line(values: &[Option<f64>], title: &str) -> Markup {
+    let present = || values.iter().flatten().copied();
+    let (low, high) = (present().fold(f64::INFINITY, f64::min), present().fold(f64::NEG_INFINITY, f64::max));
+    let (low, span) = if low.is_finite() { (low, (high - low).max(1e-9)) } else { (0.0, 1.0) };
+    let step = WIDTH / values.len().max(1) as f64;
+    let point = |i: usize, v: f64| (i as f64 * step + step / 2.0, HEIGHT - 4.0 - (v - low) / span * (HEIGHT - 8.0));
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (i, value) in values.iter().enumerate() {
+        match value {
+            Some(v) => {
+                let (x, y) = point(i, *v);
+                d.push_str(&format!("{}{x:.2} {y:.2} ", if pen_down { "L" } else { "M" }));
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    html! {
+        svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none" role="img" {
+            title { (title) }
+            path.line d=(d) {}
+            @for (i, value) in values.iter().enumerate() { @if let Some(v) = value { @let (x, y) = point(i, *v); circle.dot cx=(format!("{x:.2}")) cy=(format!("{y:.2}")) r="1.6" {} } }
+        }
+    }
+}
+
+/// Two distributions over the same bins, side by side per bin: the baseline's share and the
+/// current one's; `bins` are (label, baseline share, current share).
+pub fn distribution(bins: &[(String, f64, f64)]) -> Markup {
+    let max = bins.iter().map(|(_, b, c)| b.max(*c)).fold(0.0_f64, f64::max).max(1e-9);
+    let step = WIDTH / bins.len().max(1) as f64;
+    let width = ((step - 2.0) / 2.0).max(0.5);
+    let height = |share: f64| (share / max * (HEIGHT - 2.0)).max(if share > 0.0 { 1.0 } else { 0.0 });
+    html! {
+        svg.distribution viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none" role="img" {
+            @for (i, (label, baseline, current)) in bins.iter().enumerate() {
+                @let x = i as f64 * step + 1.0;
+                rect class="bar baseline" x=(format!("{x:.2}")) y=(format!("{:.2}", HEIGHT - height(*baseline)))
+                    width=(format!("{width:.2}")) height=(format!("{:.2}", height(*baseline))) {
+                    title { (label) ": baseline " (format!("{:.1} %", baseline * 100.0)) }
+                }
+                rect class="bar" x=(format!("{:.2}", x + width)) y=(format!("{:.2}", HEIGHT - height(*current)))
+                    width=(format!("{width:.2}")) height=(format!("{:.2}", height(*current))) {
+                    title { (label) ": current " (format!("{:.1} %", current * 100.0)) }
+                }
+            }
+        }
+    }
+}

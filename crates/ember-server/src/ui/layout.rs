@@ -11,6 +11,7 @@ pub enum Section {
     Projects,
     Datasets,
     Prompts,
+    Models,
     Settings,
     Account,
     Users,
@@ -24,6 +25,7 @@ pub fn shell(title: &str, section: Section, caller: &Caller, body: Markup) -> Ma
         ("/projects", "Projects", Section::Projects),
         ("/datasets", "Datasets", Section::Datasets),
         ("/prompts", "Prompts", Section::Prompts),
+        ("/models", "Models", Section::Models),
         ("/settings", "Settings", Section::Settings),
     ];
     html! {

@@ -14,6 +14,7 @@ mod format;
 mod guard;
 mod ids;
 mod layout;
+mod models;
 mod project;
 mod projects;
 mod prompts;
@@ -65,6 +66,8 @@ pub fn ui_routes() -> RouteTable {
         .route("/datasets/{dataset_id}/compare", [on_get(experiments::compare)])
         .route("/prompts", [on_get(prompts::list)])
         .route("/prompts/{prompt_id}", [on_get(prompts::page)])
+        .route("/models", [on_get(models::list)])
+        .route("/models/{model_name}", [on_get(models::page)])
         .route("/redirects/spans/{span_id}", [on_get(redirects::span)])
         .route("/redirects/traces/{trace_id}", [on_get(redirects::trace)])
         .route("/redirects/sessions/{session_id}", [on_get(redirects::session)])

@@ -32,8 +32,25 @@ impl TimeRange {
             let first = services.projects().first_activity_hour(caller, project_ids).await?.unwrap_or(end - HOUR);
             return Ok(TimeRange { key: ALL, start: first.min(end - HOUR), end });
         }
+        Ok(TimeRange::preset(key, end))
+    }
+
+    /// The preset named `key` (7 days when absent or unknown) ending at `end`.
+    pub fn preset(key: Option<&str>, end: i64) -> TimeRange {
         let (key, _, length) = PRESETS.iter().copied().find(|(k, _, _)| Some(*k) == key).unwrap_or(PRESETS[2]);
-        Ok(TimeRange { key, start: end - length, end })
+        TimeRange { key, start: end - length, end }
+    }
+
+    /// A `<select>` of the presets alone.
+    pub fn preset_picker(&self) -> Markup {
+        html! {
+            label.muted for="range" { "Time range " }
+            select #range name="range" {
+                @for (key, label, _) in PRESETS {
+                    option value=(key) selected[key == self.key] { (label) }
+                }
+            }
+        }
     }
 
     /// A `<select>` submitting its form when changed (through the form's button for keyboards).

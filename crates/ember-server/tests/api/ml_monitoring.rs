@@ -198,6 +198,12 @@ async fn classifier_performance_drift_and_quality_match_an_independent_computati
     assert_eq!(state["missing"], production.iter().filter(|r| r.state.is_none()).count());
     assert_eq!((state["cardinality"].clone(), state["new_values"].clone()), (json!(3), json!(1)));
 
+    let schema = get_data(&app, "/v1/ml/models/fraud?cardinality=true").await;
+    let cardinality =
+        |name: &str| schema["features"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()["cardinality"].clone();
+    assert_eq!(cardinality("state"), json!(3));
+    assert_eq!(get_data(&app, "/v1/ml/models/fraud").await["features"][0].get("cardinality"), None, "only when asked");
+
     // Records filtered by a feature, and every export format.
     let filtered = get_data(&app, "/v1/ml/models/fraud/records?filter=amount%20%3E%3D%20100&limit=1000").await;
     let expected = production.iter().filter(|r| r.amount >= 100.0).count();

@@ -54,6 +54,7 @@ async fn pages_name_what_is_missing_or_malformed() {
     let project = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
 
     assert_error_page(&app.get("/projects/999").await, StatusCode::NOT_FOUND, "Project not found: 999");
+    assert_error_page(&app.get("/models/nope").await, StatusCode::NOT_FOUND, "no model is named &quot;nope&quot;");
     assert_error_page(&app.get("/projects?cursor=abc").await, StatusCode::BAD_REQUEST, "The page cursor is not a number.");
     assert_error_page(
         &app.get(&format!("/projects/{project}?cursor=x")).await,

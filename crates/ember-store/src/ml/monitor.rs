@@ -65,11 +65,13 @@ pub struct MlConfusion {
 }
 
 /// The pairs behind a classifier's AUC in one bin: positives and negatives with a score, and the
-/// positive-negative pairs ordered right (ties counting one half).
+/// positive-negative pairs ordered right (ties counting one half) — within the bin, and between
+/// the bin's positives and every bin's negatives (summed over the bins: the pairs of the whole).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MlRankPairs {
     pub start: i64,
     pub concordant: f64,
+    pub concordant_overall: f64,
     pub positives: i64,
     pub negatives: i64,
 }
@@ -202,7 +204,8 @@ impl Store {
     }
 
     /// The ordered positive-negative pairs of a classifier's scores, per bin: for each distinct
-    /// score, its positives times the negatives scored below it plus half those scored the same.
+    /// score, its positives times the negatives scored below it plus half those scored the same,
+    /// in the bin and over all the bins.
     pub async fn ml_rank_pairs(
         &self,
         model_id: i64,
@@ -224,11 +227,14 @@ impl Store {
              ),
              ordered AS (
                 SELECT bin, positives, negatives,
-                    COALESCE(SUM(negatives) OVER (PARTITION BY bin ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below
+                    COALESCE(SUM(negatives) OVER (PARTITION BY bin ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below_in_bin,
+                    SUM(negatives) OVER (ORDER BY s RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS up_to_overall,
+                    SUM(negatives) OVER (PARTITION BY s) AS at_overall
                 FROM per_score
              )
              SELECT bin,
-                CAST(SUM(positives * (below + negatives * 0.5)) AS DOUBLE PRECISION),
+                CAST(SUM(positives * (below_in_bin + negatives * 0.5)) AS DOUBLE PRECISION),
+                CAST(SUM(positives * (up_to_overall - at_overall * 0.5)) AS DOUBLE PRECISION),
                 CAST(SUM(positives) AS BIGINT),
                 CAST(SUM(negatives) AS BIGINT)
              FROM ordered GROUP BY bin ORDER BY bin",
@@ -241,8 +247,9 @@ impl Store {
                 Ok(MlRankPairs {
                     start: row.get(0)?,
                     concordant: row.get::<Option<f64>, _>(1)?.unwrap_or_default(),
-                    positives: row.get(2)?,
-                    negatives: row.get(3)?,
+                    concordant_overall: row.get::<Option<f64>, _>(2)?.unwrap_or_default(),
+                    positives: row.get(3)?,
+                    negatives: row.get(4)?,
                 })
             })
             .collect()
@@ -314,14 +321,15 @@ impl Store {
         rows.iter().map(|row| Ok(MlNdcgSum { start: row.get(0)?, ndcg: row.get(1)?, groups: row.get(2)? })).collect()
     }
 
-    /// For each source, how many selected records hold a value and how many distinct values
-    /// they hold; one scan.
-    pub async fn ml_presence(&self, model_id: i64, query: &MlRecordQuery, sources: &[MlSource]) -> Result<Vec<MlPresence>> {
+    /// For each source, how many selected records hold a value and (with `distinct`) how many
+    /// distinct values they hold, 0 otherwise; one scan.
+    pub async fn ml_presence(&self, model_id: i64, query: &MlRecordQuery, sources: &[MlSource], distinct: bool) -> Result<Vec<MlPresence>> {
         let (selected, binds) = selection(query);
         let mut select = vec!["CAST(COUNT(*) AS BIGINT)".to_string()];
         for source in sources {
             let column = source.column();
-            select.push(format!("CAST(COUNT({column}) AS BIGINT), CAST(COUNT(DISTINCT {column}) AS BIGINT)"));
+            let distinct = if distinct { format!("COUNT(DISTINCT {column})") } else { "0".into() };
+            select.push(format!("CAST(COUNT({column}) AS BIGINT), CAST({distinct} AS BIGINT)"));
         }
         let sql = format!("SELECT {} FROM {} WHERE {selected}", select.join(", "), table::table_name(model_id));
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
@@ -353,28 +361,46 @@ impl Store {
         rows.iter().map(|row| row.get(0)).collect()
     }
 
-    /// How many selected values of a numeric source fall in each bin that ascending `edges` cut
-    /// (bin i holds values v with edges[i - 1] <= v < edges[i]; `edges.len() + 1` bins); one scan.
-    pub async fn ml_histogram(&self, model_id: i64, query: &MlRecordQuery, source: MlSource, edges: &[f64]) -> Result<Vec<i64>> {
-        let (selected, mut binds) = selection(query);
-        let column = source.column();
-        let bounds: Vec<String> = edges.iter().map(|edge| binds.push(*edge)).collect();
-        let mut counts = Vec::with_capacity(bounds.len() + 1);
-        for index in 0..=bounds.len() {
-            let mut tests = Vec::new();
-            if index > 0 {
-                tests.push(format!("{column} >= {}", bounds[index - 1]));
-            }
-            if index < bounds.len() {
-                tests.push(format!("{column} < {}", bounds[index]));
-            }
-            let test = if tests.is_empty() { "TRUE".to_string() } else { tests.join(" AND ") };
-            counts.push(format!("CAST(SUM(CASE WHEN {test} THEN 1 ELSE 0 END) AS BIGINT)"));
+    /// For each numeric source and its ascending `edges`, how many selected values fall in each
+    /// bin the edges cut (bin i holds values v with edges[i - 1] <= v < edges[i]; `edges.len() + 1`
+    /// bins); one scan for them all.
+    pub async fn ml_histograms(&self, model_id: i64, query: &MlRecordQuery, sources: &[(MlSource, Vec<f64>)]) -> Result<Vec<Vec<i64>>> {
+        if sources.is_empty() {
+            return Ok(Vec::new());
         }
-        let sql = format!("SELECT {} FROM {} WHERE {selected} AND {column} IS NOT NULL", counts.join(", "), table::table_name(model_id));
+        let (selected, mut binds) = selection(query);
+        let mut counts = Vec::new();
+        for (source, edges) in sources {
+            let column = source.column();
+            let bounds: Vec<String> = edges.iter().map(|edge| binds.push(*edge)).collect();
+            for index in 0..=bounds.len() {
+                let mut tests = vec![format!("{column} IS NOT NULL")];
+                if index > 0 {
+                    tests.push(format!("{column} >= {}", bounds[index - 1]));
+                }
+                if index < bounds.len() {
+                    tests.push(format!("{column} < {}", bounds[index]));
+                }
+                counts.push(format!("CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT)", tests.join(" AND ")));
+            }
+        }
+        let sql = format!("SELECT {} FROM {} WHERE {selected}", counts.join(", "), table::table_name(model_id));
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
-        let Some(row) = rows.first() else { return Ok(vec![0; bounds.len() + 1]) };
-        (0..=bounds.len()).map(|index| Ok(row.get::<Option<i64>, _>(index)?.unwrap_or_default())).collect()
+        let mut position = 0;
+        let mut histograms = Vec::with_capacity(sources.len());
+        for (_, edges) in sources {
+            let mut histogram = Vec::with_capacity(edges.len() + 1);
+            for _ in 0..=edges.len() {
+                let count = match rows.first() {
+                    Some(row) => row.get::<Option<i64>, _>(position)?.unwrap_or_default(),
+                    None => 0,
+                };
+                histogram.push(count);
+                position += 1;
+            }
+            histograms.push(histogram);
+        }
+        Ok(histograms)
     }
 
     /// The `limit` most frequent values of a source among the selected records, with their

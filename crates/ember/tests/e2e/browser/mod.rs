@@ -290,6 +290,48 @@ async fn sessions_datasets_experiments_prompts_and_settings_work_in_chromium() {
     ember.terminate().await;
 }
 
+/// The ML models pages in Chromium: the list, a model's performance, its drift table (the
+/// drifted features first and marked, with distribution charts), a filter (and its mistake explained), and
+/// its records.
+#[tokio::test]
+async fn ml_model_pages_work_in_chromium() {
+    if !driver::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    seed::fraud_model(&ember).await;
+    let browser = Browser::start(&ember.http).await;
+
+    browser.goto("/models").await;
+    assert!(browser.text("#models").await.contains("fraud-model"));
+    browser.click("#models a[href='/models/fraud-model']").await;
+    browser.wait_for("#drift").await;
+    browser.assert_not_an_error_page().await;
+    assert_eq!(browser.text("#drift tbody tr:first-child td:first-child").await, "merchant", "half of it new, it drifts most");
+    assert_eq!(browser.count("#drift td.error-text").await, 2, "the merchant and the shifted amount pass PSI 0.25");
+    assert_eq!(browser.count("#drift svg.distribution").await, browser.count("#drift tbody tr").await);
+    let cards = browser.text(".cards").await;
+    assert!(cards.contains("60") && cards.contains("AUC"), "{cards}");
+    assert_eq!(browser.count("#records tbody tr").await, 25);
+    assert_eq!(browser.count(".performance-chart svg").await, 2);
+    browser.assert_same_origin().await;
+    browser.screenshot("ml-model").await;
+
+    browser.fill("#filter", "merchant == crypto").await;
+    browser.click("#model-form button[type=submit]").await;
+    browser.wait_for("#records").await;
+    let cards = browser.text(".cards").await;
+    assert!(cards.contains("30"), "a slice of 30 records: {cards}");
+    browser.fill("#filter", "colour == red").await;
+    browser.click("#model-form button[type=submit]").await;
+    browser.wait_for(".notice.error").await;
+    assert!(browser.text(".notice.error").await.contains("no feature or tag"));
+
+    browser.close().await;
+    ember.terminate().await;
+}
+
 /// With authentication on, in Chromium: a page sends the browser to sign in and back, the first
 /// sign-in asks for a new password, the session survives its access token's expiry (the refresh
 /// cookie renews it), an API key is made and shown once, and signing out ends the session.

@@ -298,3 +298,23 @@ pub async fn prompt_with_two_versions(ember: &Ember) {
         .unwrap();
     assert!(tagged.status().is_success(), "{}", tagged.status());
 }
+
+/// An ML model `fraud-model` logged over `/v1/log`: 40 training records, then 60 production
+/// records of the last day whose amounts are shifted up (drift) and half from a new merchant.
+pub async fn fraud_model(ember: &Ember) {
+    let now = ember_core::time::now_nanos();
+    for (environment, count, shift, age_hours) in [("training", 40, 0.0, 200), ("production", 60, 50.0, 3)] {
+        for n in 0..count {
+            let score = (n * 37 % 100) as f64 / 100.0;
+            let merchant = if environment == "production" && n % 2 == 0 { "crypto" } else { ["grocery", "travel"][n % 2] };
+            let time = ember_core::time::format_nanos(now - (age_hours * 3600 - n as i64 * 60) * 1_000_000_000);
+            let record = json!({"model_id": "fraud-model", "prediction_id": format!("{environment}-{n}"),
+                "prediction": {"timestamp": time, "model_version": "v1",
+                    "label": {"score_categorical": {"score_category": {"category": if score >= 0.5 { "fraud" } else { "legit" }, "score": score}}},
+                    "features": {"amount": {"double": (n % 10) as f64 * 10.0 + shift}, "merchant": {"string": merchant}}},
+                "actual": {"label": {"score_categorical": {"score_category": {"category": if n % 3 == 0 { "fraud" } else { "legit" }, "score": 1.0}}}},
+                "environment_params": {environment: {}}});
+            post(ember, "/v1/log", &record).await;
+        }
+    }
+}
