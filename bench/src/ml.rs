@@ -140,14 +140,16 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
         rows as f64 / elapsed.as_secs_f64(),
         peak - idle
     );
-    monitoring(client, ember, now).await?;
-    log_stream(client, ember, now).await
+    log_stream(client, ember, now).await?;
+    monitoring(client, ember, now).await
 }
 
-/// The monitoring charts over the uploaded records: the first ten days are the baseline of the
-/// drift and data-quality views, the last ten the current records.
+/// The monitoring charts over the uploaded records (about 11.6 days of them): the first days, to
+/// ten days ago, are the baseline of the drift and data-quality views, the rest the current
+/// records.
 async fn monitoring(client: &reqwest::Client, ember: &EmberProcess, now: i64) -> anyhow::Result<()> {
-    let iso = |seconds: i64| ember_core::time::format_nanos(seconds * 1_000_000_000);
+    // As a query value: the offset's `+` escaped.
+    let iso = |seconds: i64| ember_core::time::format_nanos(seconds * 1_000_000_000).replace('+', "%2B");
     let (start, middle) = (iso(now - 3600 - 20 * 86_400), iso(now - 3600 - 10 * 86_400));
     let windows = format!("baseline_start_time={start}&baseline_end_time={middle}&start_time={middle}");
     let charts = [

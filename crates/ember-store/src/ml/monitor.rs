@@ -147,7 +147,46 @@ fn bin_expression(bin: Option<i64>) -> String {
 
 const CLIP: f64 = f64::EPSILON;
 
+/// The share of an environment's time span above which a window is read by scanning the table.
+const SCAN_SHARE: f64 = 0.2;
+
 impl Store {
+    /// The record table as an aggregate over `query`'s window reads it. SQLite walks the time
+    /// index for any window, fetching each row by id: for a window over much of the records that
+    /// is several times slower than reading the table through (measured: 2.6 s against 0.6 s over
+    /// a million records), so a window over more than [`SCAN_SHARE`] of the environment's span
+    /// (from two index probes) is read with the index set aside. PostgreSQL's planner weighs this
+    /// itself.
+    pub(super) async fn ml_scanned(&self, model_id: i64, query: &MlRecordQuery) -> Result<String> {
+        let table = table::table_name(model_id);
+        if self.dialect != crate::engine::dialect::Dialect::Sqlite {
+            return Ok(table);
+        }
+        let wide = match (query.start, query.end) {
+            (None, None) => true,
+            (start, end) => {
+                let extreme = |aggregate: &str| {
+                    Statement::new(
+                        format!("SELECT {aggregate}(time) FROM {table} WHERE environment = $1"),
+                        [query.environment.number().into()],
+                    )
+                };
+                let first = self.reader.exec().fetch_optional(extreme("MIN")).await?;
+                let last = self.reader.exec().fetch_optional(extreme("MAX")).await?;
+                let time =
+                    |row: Option<Row>| -> Result<Option<i64>> { Ok(row.map(|row| row.get::<Option<i64>, _>(0)).transpose()?.flatten()) };
+                match (time(first)?, time(last)?) {
+                    (Some(first), Some(last)) if last > first => {
+                        let covered = end.unwrap_or(last).min(last) - start.unwrap_or(first).max(first);
+                        covered as f64 / (last - first) as f64 > SCAN_SHARE
+                    }
+                    _ => false,
+                }
+            }
+        };
+        Ok(if wide { format!("{table} NOT INDEXED") } else { table })
+    }
+
     /// A classifier's confusion counts and log likelihood, per bin.
     pub async fn ml_confusion(
         &self,
@@ -184,7 +223,7 @@ impl Store {
             log_positive = log_of(&clipped),
             log_negative = log_of(&format!("1 - ({clipped})")),
             bin = bin_expression(bin),
-            table = table::table_name(model_id),
+            table = self.ml_scanned(model_id, query).await?,
         );
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
         rows.iter()
@@ -239,7 +278,7 @@ impl Store {
                 CAST(SUM(negatives) AS BIGINT)
              FROM ordered GROUP BY bin ORDER BY bin",
             bin = bin_expression(bin),
-            table = table::table_name(model_id),
+            table = self.ml_scanned(model_id, query).await?,
         );
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
         rows.iter()
@@ -270,7 +309,7 @@ impl Store {
                      AND prediction_value IS NOT NULL AND actual_value IS NOT NULL) paired
              GROUP BY bin ORDER BY bin",
             bin = bin_expression(bin),
-            table = table::table_name(model_id),
+            table = self.ml_scanned(model_id, query).await?,
         );
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
         rows.iter()
@@ -314,7 +353,7 @@ impl Store {
             log_rank = log_of("CAST(r AS DOUBLE PRECISION) + 1"),
             log_ideal_rank = log_of("CAST(ideal_rank AS DOUBLE PRECISION) + 1"),
             bin = bin_expression(bin),
-            table = table::table_name(model_id),
+            table = self.ml_scanned(model_id, query).await?,
             k = k.max(1),
         );
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
@@ -331,7 +370,7 @@ impl Store {
             let distinct = if distinct { format!("COUNT(DISTINCT {column})") } else { "0".into() };
             select.push(format!("CAST(COUNT({column}) AS BIGINT), CAST({distinct} AS BIGINT)"));
         }
-        let sql = format!("SELECT {} FROM {} WHERE {selected}", select.join(", "), table::table_name(model_id));
+        let sql = format!("SELECT {} FROM {} WHERE {selected}", select.join(", "), self.ml_scanned(model_id, query).await?);
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
         let Some(row) = rows.first() else { return Ok(vec![MlPresence::default(); sources.len()]) };
         let records: i64 = row.get(0)?;
@@ -354,7 +393,7 @@ impl Store {
                 SELECT {column} AS v, ROW_NUMBER() OVER (ORDER BY {column}) AS position
                 FROM {table} WHERE {selected} AND {column} IS NOT NULL
              ) ranked WHERE position IN ({wanted}) ORDER BY position",
-            table = table::table_name(model_id),
+            table = self.ml_scanned(model_id, query).await?,
             wanted = wanted.join(", "),
         );
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
@@ -384,7 +423,7 @@ impl Store {
                 counts.push(format!("CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT)", tests.join(" AND ")));
             }
         }
-        let sql = format!("SELECT {} FROM {} WHERE {selected}", counts.join(", "), table::table_name(model_id));
+        let sql = format!("SELECT {} FROM {} WHERE {selected}", counts.join(", "), self.ml_scanned(model_id, query).await?);
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
         let mut position = 0;
         let mut histograms = Vec::with_capacity(sources.len());
@@ -417,7 +456,7 @@ impl Store {
         let sql = format!(
             "SELECT {column} AS v, CAST(COUNT(*) AS BIGINT) AS n FROM {table} WHERE {selected} AND {column} IS NOT NULL
              GROUP BY {column} ORDER BY n DESC, v LIMIT {limit}",
-            table = table::table_name(model_id),
+            table = self.ml_scanned(model_id, query).await?,
         );
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
         rows.iter().map(|row| Ok((value_text(row, 0)?, row.get(1)?))).collect()
@@ -435,11 +474,11 @@ impl Store {
         let (current_selected, mut binds) = selection(current);
         let baseline_selected = binds.select(baseline);
         let column = source.column();
-        let table = table::table_name(model_id);
+        let (current_table, baseline_table) = (self.ml_scanned(model_id, current).await?, self.ml_scanned(model_id, baseline).await?);
         let sql = format!(
-            "SELECT CAST(COUNT(DISTINCT {column}) AS BIGINT) FROM {table}
+            "SELECT CAST(COUNT(DISTINCT {column}) AS BIGINT) FROM {current_table}
              WHERE {current_selected} AND {column} IS NOT NULL
-               AND {column} NOT IN (SELECT {column} FROM {table} WHERE {baseline_selected} AND {column} IS NOT NULL)"
+               AND {column} NOT IN (SELECT {column} FROM {baseline_table} WHERE {baseline_selected} AND {column} IS NOT NULL)"
         );
         let rows = self.fetch_within_budget(Statement::new(sql, binds.values)).await?;
         rows.first().map(|row| row.get(0)).transpose().map(Option::unwrap_or_default)
@@ -450,7 +489,7 @@ impl Store {
         let (selected, mut binds) = selection(query);
         let name = binds.push(name);
         let (elements, condition) = self.dialect.json_vector_elements("embeddings", &name);
-        let table = table::table_name(model_id);
+        let table = self.ml_scanned(model_id, query).await?;
         let sql = format!(
             "SELECT CAST(element_row.key AS BIGINT) AS position,
                 CAST(SUM(CAST(element_row.value AS DOUBLE PRECISION)) AS DOUBLE PRECISION),

@@ -211,9 +211,10 @@ impl Store {
     /// Records per `bin` nanoseconds of time (bins aligned on the epoch) in an environment.
     pub async fn ml_volume(&self, model_id: i64, environment: MlEnvironment, start: i64, end: i64, bin: i64) -> Result<Vec<MlVolumeBin>> {
         let bin = bin.max(1);
+        let window = MlRecordQuery { start: Some(start), end: Some(end), ..MlRecordQuery::environment(environment) };
         let sql = format!(
             "SELECT (time - time % {bin}) AS bin, COUNT(*), SUM(has_actual) FROM {} WHERE environment = $1 AND time >= $2 AND time < $3 GROUP BY 1 ORDER BY 1",
-            table::table_name(model_id)
+            self.ml_scanned(model_id, &window).await?
         );
         let rows = self.fetch_within_budget(Statement::new(sql, [environment.number().into(), start.into(), end.into()])).await?;
         rows.iter().map(|row| Ok(MlVolumeBin { start: row.get(0)?, records: row.get(1)?, with_actual: row.get(2)? })).collect()
