@@ -29,21 +29,7 @@ pub fn latency_lines(p50: &[Option<f64>], p99: &[Option<f64>]) -> Markup {
     let max = p99.iter().chain(p50).flatten().copied().fold(0.0_f64, f64::max).max(0.001);
     let step = WIDTH / p50.len().max(1) as f64;
     let point = |i: usize, v: f64| (i as f64 * step + step / 2.0, HEIGHT - 1.0 - v / max * (HEIGHT - 2.0));
-    let path = |values: &[Option<f64>]| {
-        let mut d = String::new();
-        let mut pen_down = false;
-        for (i, value) in values.iter().enumerate() {
-            match value {
-                Some(v) => {
-                    let (x, y) = point(i, *v);
-                    d.push_str(&format!("{}{x:.2} {y:.2} ", if pen_down { "L" } else { "M" }));
-                    pen_down = true;
-                }
-                None => pen_down = false,
-            }
-        }
-        d
-    };
+    let path = |values: &[Option<f64>]| line_path(values, point);
     html! {
         svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none" role="img" {
             title { "p50 (solid) and p99 (dashed); highest p99 " (format::millis(max)) }
@@ -54,6 +40,23 @@ pub fn latency_lines(p50: &[Option<f64>], p99: &[Option<f64>]) -> Markup {
             @for (i, value) in p99.iter().enumerate() { @if let Some(v) = value { @let (x, y) = point(i, *v); circle class="dot p99" cx=(format!("{x:.2}")) cy=(format!("{y:.2}")) r="1.6" {} } }
         }
     }
+}
+
+/// An SVG path through the values at `point(index, value)`, lifting the pen over gaps.
+fn line_path(values: &[Option<f64>], point: impl Fn(usize, f64) -> (f64, f64)) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (i, value) in values.iter().enumerate() {
+        match value {
+            Some(v) => {
+                let (x, y) = point(i, *v);
+                d.push_str(&format!("{}{x:.2} {y:.2} ", if pen_down { "L" } else { "M" }));
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    d
 }
 
 /// A tiny line of counts over time.
@@ -77,18 +80,7 @@ pub fn metric_line(values: &[Option<f64>], title: &str) -> Markup {
     let (low, span) = if low.is_finite() { (low, (high - low).max(1e-9)) } else { (0.0, 1.0) };
     let step = WIDTH / values.len().max(1) as f64;
     let point = |i: usize, v: f64| (i as f64 * step + step / 2.0, HEIGHT - 4.0 - (v - low) / span * (HEIGHT - 8.0));
-    let mut d = String::new();
-    let mut pen_down = false;
-    for (i, value) in values.iter().enumerate() {
-        match value {
-            Some(v) => {
-                let (x, y) = point(i, *v);
-                d.push_str(&format!("{}{x:.2} {y:.2} ", if pen_down { "L" } else { "M" }));
-                pen_down = true;
-            }
-            None => pen_down = false,
-        }
-    }
+    let d = line_path(values, point);
     html! {
         svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none" role="img" {
             title { (title) }
