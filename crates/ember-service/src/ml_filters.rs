@@ -19,8 +19,14 @@ const OPERATORS: [(&str, MlComparison); 7] = [
     (">", MlComparison::Greater),
 ];
 
+/// The most filters one request may combine.
+pub const MAX_FILTERS: usize = 20;
+
 /// The predicates of `filters` on a model with `columns`.
 pub fn predicates(columns: &[MlColumnRecord], filters: &[String]) -> Result<Vec<MlPredicate>> {
+    if filters.len() > MAX_FILTERS {
+        return Err(ServiceError::bad_request(format!("{} filters were given; at most {MAX_FILTERS} combine", filters.len())));
+    }
     filters.iter().filter(|filter| !filter.trim().is_empty()).map(|filter| predicate(columns, filter)).collect()
 }
 

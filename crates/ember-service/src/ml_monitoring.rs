@@ -434,12 +434,16 @@ fn bin_nanos(query: &MlRecordQuery, seconds: i64) -> Result<i64> {
         return Err(ServiceError::bad_request(format!("bins must be at least 60 seconds, not {seconds}")));
     }
     let bin = seconds.saturating_mul(1_000_000_000);
-    if let (Some(start), Some(end)) = (query.start, query.end) {
-        if (end - start) / bin > MAX_BINS {
-            return Err(ServiceError::bad_request(format!("the window holds more than {MAX_BINS} bins of {seconds} seconds")));
+    match (query.start, query.end) {
+        (Some(start), Some(end)) if (end - start) / bin > MAX_BINS => {
+            Err(ServiceError::bad_request(format!("the window holds more than {MAX_BINS} bins of {seconds} seconds")))
         }
+        // An open window spans whatever was logged (years): only whole days keep its bins few.
+        (None, _) | (_, None) if seconds < 86_400 => Err(ServiceError::bad_request(format!(
+            "bins of {seconds} seconds need a start_time and an end_time; without them bins must be at least 86400 seconds"
+        ))),
+        _ => Ok(bin),
     }
-    Ok(bin)
 }
 
 fn prediction_targets(model_type: ModelType) -> Vec<Target> {

@@ -225,12 +225,15 @@ async fn classifier_performance_drift_and_quality_match_an_independent_computati
     let parquet = app.get("/v1/ml/models/fraud/export?format=parquet").await.body;
     assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"), "a Parquet file");
 
+    let many_filters = format!("/v1/ml/models/fraud/records?{}", vec!["filter=amount%3E1"; 21].join("&"));
     for (uri, problem) in [
+        (many_filters.as_str(), "at most 20 combine"),
         ("/v1/ml/models/fraud/records?filter=height%3E3", "no feature or tag"),
         ("/v1/ml/models/fraud/performance?threshold=high", "not a number"),
         ("/v1/ml/models/fraud/performance?bin_seconds=5", "at least 60 seconds"),
         ("/v1/ml/models/fraud/drift?feature=height", "no feature named"),
         ("/v1/ml/models/fraud/export?format=xlsx", "not one of"),
+        ("/v1/ml/models/fraud/performance?bin_seconds=3600", "need a start_time and an end_time"),
     ] {
         let response = app.get(uri).await;
         assert!(response.status.is_client_error() && response.text().contains(problem), "{uri}: {} {}", response.status, response.text());
