@@ -152,6 +152,23 @@ async fn monitoring(client: &reqwest::Client, ember: &EmberProcess, now: i64) ->
     let iso = |seconds: i64| ember_core::time::format_nanos(seconds * 1_000_000_000).replace('+', "%2B");
     let (start, middle) = (iso(now - 3600 - 20 * 86_400), iso(now - 3600 - 10 * 86_400));
     let windows = format!("baseline_start_time={start}&baseline_end_time={middle}&start_time={middle}");
+    // The hourly summaries are made in the background once ingest is quiet: wait until the
+    // server has been idle (under 2% of a core) for two seconds.
+    let started = Instant::now();
+    loop {
+        let before = ember.cpu_seconds()?;
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        if ember.cpu_seconds()? - before < 0.04 {
+            break;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(600) {
+            bail!("the server was still busy 10 minutes after the upload");
+        }
+    }
+    println!(
+        "hourly summaries made: the server went idle {:.0} s after the uploads and exports",
+        (started.elapsed().as_secs_f64() - 2.0).max(0.0)
+    );
     let charts = [
         ("performance, overall and per day", "performance?positive_class=fraud&bin_seconds=86400".to_string()),
         ("performance at a score threshold", "performance?positive_class=fraud&threshold=0.5".to_string()),

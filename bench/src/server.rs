@@ -68,6 +68,16 @@ impl EmberProcess {
         })
     }
 
+    /// The CPU time the process has used, in seconds (user and system, at Linux's 100 ticks/s).
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let pid = self.child.id().context("ember exited")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the command name (which may hold spaces) start at the state, field 3.
+        let fields: Vec<&str> = stat.rsplit_once(')').context("no command in /proc stat")?.1.split_whitespace().collect();
+        let ticks = |field: usize| -> anyhow::Result<f64> { Ok(fields.get(field - 3).context("short /proc stat")?.parse::<f64>()?) };
+        Ok((ticks(14)? + ticks(15)?) / 100.0)
+    }
+
     /// Starts sampling the process's resident memory every 20 ms on another task.
     pub fn sample_peak_rss(&self) -> anyhow::Result<PeakRss> {
         let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));

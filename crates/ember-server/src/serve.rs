@@ -179,6 +179,11 @@ impl BoundServer {
                 }
             });
         }
+        {
+            let store = self.store.clone();
+            let stopping = until_stopped(stopped.clone());
+            tokio::spawn(async move { store.keep_ml_summaries(stopping).await });
+        }
         if let Some(listener) = self.metrics {
             let services = self.state.services.clone();
             let metrics = axum::Router::new().route(

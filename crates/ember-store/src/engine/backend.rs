@@ -249,6 +249,15 @@ impl Pool {
         })
     }
 
+    /// Starts a read-only transaction whose reads all see one snapshot: SQLite's (WAL) from its
+    /// first read, PostgreSQL's under `REPEATABLE READ`.
+    pub(crate) async fn begin_snapshot(&self) -> Result<Transaction> {
+        Ok(match self {
+            Pool::Sqlite(pool) => Transaction::Sqlite(pool.begin_with("BEGIN DEFERRED").await?),
+            Pool::Postgres(pool) => Transaction::Postgres(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?),
+        })
+    }
+
     /// Runs a read that is cancelled once it has run for `budget`: SQLite's connection is
     /// interrupted from a timer, PostgreSQL's statement runs under `statement_timeout`.
     pub(crate) async fn fetch_all_within(&self, statement: Statement, budget: Duration) -> Result<Vec<Row>> {

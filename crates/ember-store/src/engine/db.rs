@@ -70,6 +70,15 @@ pub struct Store {
     pub(crate) query_budget: Duration,
     pub(crate) filter_probe_limit: usize,
     pub(crate) max_read_json_bytes: usize,
+    /// When an ML write last marked hours stale (Unix ms), for the summarizer to wait for quiet.
+    pub(crate) ml_written_at: Arc<std::sync::atomic::AtomicI64>,
+    /// Whether monitoring reads hourly summaries (off: always the records, as tests compare).
+    pub(crate) ml_summaries: bool,
+}
+
+/// Now, in Unix milliseconds.
+pub(crate) fn unix_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or_default()
 }
 
 impl Store {
@@ -85,6 +94,12 @@ impl Store {
     #[cfg(feature = "testsuite")]
     pub fn with_filter_probe_limit(mut self, limit: usize) -> Store {
         self.filter_probe_limit = limit;
+        self
+    }
+
+    /// The same store, its ML monitoring reading hourly summaries or (`false`) always the records.
+    pub fn with_ml_summaries(mut self, enabled: bool) -> Store {
+        self.ml_summaries = enabled;
         self
     }
 

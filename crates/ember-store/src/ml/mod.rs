@@ -9,8 +9,11 @@
 //! A batch is written in one transaction: a value whose type does not match its column's refuses
 //! the whole batch.
 
+mod from_summaries;
 mod monitor;
 mod read;
+mod rollup;
+mod summary;
 mod table;
 mod write;
 

@@ -8,7 +8,9 @@
 
 use sea_query::Value;
 
+use super::from_summaries;
 use super::read::{conditions_after, MlRecordQuery};
+use super::summary::CLIP;
 use super::table;
 use crate::engine::backend::{Row, Statement};
 use crate::engine::db::Store;
@@ -27,7 +29,7 @@ pub enum MlSource {
 }
 
 impl MlSource {
-    fn column(self) -> String {
+    pub(super) fn column(self) -> String {
         match self {
             MlSource::Column(id) => table::value_column(id),
             MlSource::PredictionLabel => "prediction_label".into(),
@@ -145,8 +147,6 @@ fn bin_expression(bin: Option<i64>) -> String {
     }
 }
 
-const CLIP: f64 = f64::EPSILON;
-
 /// The share of an environment's time span above which a window is read by scanning the table.
 const SCAN_SHARE: f64 = 0.2;
 
@@ -195,6 +195,9 @@ impl Store {
         bin: Option<i64>,
         classification: &MlClassification,
     ) -> Result<Vec<MlConfusion>> {
+        if let Some(summaries) = self.ml_hour_summaries(model_id, query, &[], bin, true).await? {
+            return Ok(from_summaries::confusion(&summaries, bin, classification));
+        }
         let (selected, mut binds) = selection(query);
         let positive = binds.push(classification.positive_class.as_str());
         let (predicted, predicted_known) = match classification.threshold {
@@ -252,6 +255,9 @@ impl Store {
         bin: Option<i64>,
         positive_class: &str,
     ) -> Result<Vec<MlRankPairs>> {
+        if let Some(summaries) = self.ml_hour_summaries(model_id, query, &[], bin, true).await? {
+            return Ok(from_summaries::rank_pairs(&summaries, bin, positive_class));
+        }
         let (selected, mut binds) = selection(query);
         let positive = binds.push(positive_class);
         let sql = format!(
@@ -296,6 +302,9 @@ impl Store {
 
     /// A regression's error sums, per bin.
     pub async fn ml_error_sums(&self, model_id: i64, query: &MlRecordQuery, bin: Option<i64>) -> Result<Vec<MlErrorSums>> {
+        if let Some(summaries) = self.ml_hour_summaries(model_id, query, &[], bin, true).await? {
+            return Ok(from_summaries::error_sums(&summaries, bin));
+        }
         let (selected, binds) = selection(query);
         let sql = format!(
             "SELECT bin, CAST(COUNT(*) AS BIGINT),
@@ -363,6 +372,9 @@ impl Store {
     /// For each source, how many selected records hold a value and (with `distinct`) how many
     /// distinct values they hold, 0 otherwise; one scan.
     pub async fn ml_presence(&self, model_id: i64, query: &MlRecordQuery, sources: &[MlSource], distinct: bool) -> Result<Vec<MlPresence>> {
+        if let Some(summaries) = self.ml_hour_summaries(model_id, query, sources, None, false).await? {
+            return Ok(from_summaries::presence(&summaries, sources.len(), distinct));
+        }
         let (selected, binds) = selection(query);
         let mut select = vec!["CAST(COUNT(*) AS BIGINT)".to_string()];
         for source in sources {
@@ -385,6 +397,9 @@ impl Store {
         if positions.is_empty() {
             return Ok(Vec::new());
         }
+        if let Some(summaries) = self.ml_hour_summaries(model_id, query, &[source], None, false).await? {
+            return Ok(from_summaries::order_statistics(&summaries, positions));
+        }
         let (selected, mut binds) = selection(query);
         let column = source.column();
         let wanted: Vec<String> = positions.iter().map(|position| binds.push(*position)).collect();
@@ -406,6 +421,11 @@ impl Store {
     pub async fn ml_histograms(&self, model_id: i64, query: &MlRecordQuery, sources: &[(MlSource, Vec<f64>)]) -> Result<Vec<Vec<i64>>> {
         if sources.is_empty() {
             return Ok(Vec::new());
+        }
+        let columns: Vec<MlSource> = sources.iter().map(|(source, _)| *source).collect();
+        if let Some(summaries) = self.ml_hour_summaries(model_id, query, &columns, None, false).await? {
+            let edges: Vec<&[f64]> = sources.iter().map(|(_, edges)| edges.as_slice()).collect();
+            return Ok(from_summaries::histograms(&summaries, &edges));
         }
         let (selected, mut binds) = selection(query);
         let mut counts = Vec::new();
@@ -451,6 +471,12 @@ impl Store {
         source: MlSource,
         limit: usize,
     ) -> Result<Vec<(String, i64)>> {
+        // Numbers are counted by the SQL below, which answers them as text.
+        if let Some(summaries) = self.ml_hour_summaries(model_id, query, &[source], None, false).await? {
+            if summaries.iter().all(|hour| hour.summary.numbers.is_empty()) {
+                return Ok(from_summaries::value_counts(&summaries, limit));
+            }
+        }
         let (selected, binds) = selection(query);
         let column = source.column();
         let sql = format!(

@@ -212,6 +212,9 @@ impl Store {
     pub async fn ml_volume(&self, model_id: i64, environment: MlEnvironment, start: i64, end: i64, bin: i64) -> Result<Vec<MlVolumeBin>> {
         let bin = bin.max(1);
         let window = MlRecordQuery { start: Some(start), end: Some(end), ..MlRecordQuery::environment(environment) };
+        if let Some(summaries) = self.ml_hour_summaries(model_id, &window, &[], Some(bin), true).await? {
+            return Ok(super::from_summaries::volume(&summaries, bin));
+        }
         let sql = format!(
             "SELECT (time - time % {bin}) AS bin, COUNT(*), SUM(has_actual) FROM {} WHERE environment = $1 AND time >= $2 AND time < $3 GROUP BY 1 ORDER BY 1",
             self.ml_scanned(model_id, &window).await?

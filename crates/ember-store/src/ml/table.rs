@@ -6,6 +6,7 @@
 
 use ember_core::ml::MlValueType;
 
+use super::summary::HOUR;
 use crate::engine::dialect::Dialect;
 
 /// The record table of model `model_id`.
@@ -102,6 +103,27 @@ pub(crate) fn create_statements(dialect: Dialect, model_id: i64, columns: &[(i64
         format!("CREATE UNIQUE INDEX ux_{table}_prediction ON {table} (environment, prediction_id)"),
         format!("CREATE INDEX ix_{table}_time ON {table} (environment, time, id)"),
     ]
+}
+
+/// The statements that make an update of model `model_id`'s records mark the hour the record
+/// was in stale (see `rollup`); PostgreSQL's trigger runs the function its migration made.
+pub(crate) fn stale_trigger_statements(dialect: Dialect, model_id: i64) -> Vec<String> {
+    let table = table_name(model_id);
+    match dialect {
+        Dialect::Sqlite => vec![format!(
+            "CREATE TRIGGER IF NOT EXISTS ml_stale_{table} AFTER UPDATE ON {table} BEGIN
+                INSERT INTO ml_stale_hours (model_id, environment, hour, generation)
+                VALUES ({model_id}, OLD.environment, OLD.time - OLD.time % {HOUR}, 1)
+                ON CONFLICT (model_id, environment, hour) DO UPDATE SET generation = generation + 1;
+             END"
+        )],
+        Dialect::Postgres => vec![
+            format!("DROP TRIGGER IF EXISTS ml_stale_{table} ON {table}"),
+            format!(
+                "CREATE TRIGGER ml_stale_{table} AFTER UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION ember_ml_stale_hour('{model_id}')"
+            ),
+        ],
+    }
 }
 
 /// The statement that adds a value column to model `model_id`'s table.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use ember_core::ml::{MlRecord, MlValue, MlValueType, ModelType, MAX_COLUMNS_PER_MODEL};
 use sea_query::Value;
 
+use super::summary;
 use super::table::{self, ACTUAL_COLUMNS, FIXED_COLUMNS, PREDICTION_COLUMNS};
 use super::{MlColumnRecord, MlColumnRole, StoredLabel};
 use crate::engine::backend::{Statement, Transaction};
@@ -56,7 +57,10 @@ impl Store {
         if created_model {
             let value_columns: Vec<(i64, MlValueType)> =
                 columns.all.iter().filter(|column| column.role.has_table_column()).map(|column| (column.id, column.value_type)).collect();
-            for statement in table::create_statements(self.dialect, model_id, &value_columns) {
+            for statement in table::create_statements(self.dialect, model_id, &value_columns)
+                .into_iter()
+                .chain(table::stale_trigger_statements(self.dialect, model_id))
+            {
                 tx.exec().execute(Statement::new(statement, [])).await?;
             }
         }
@@ -90,6 +94,11 @@ impl Store {
             let sql = format!("{insert} {} {upsert_clause}", self.dialect.values_list(chunk.len(), width));
             tx.exec().execute(Statement::new(sql, values)).await?;
         }
+        let mut hours: Vec<(i16, i64)> =
+            records.iter().map(|record| (record.environment.number(), summary::hour_of(record_time(record, received_at)))).collect();
+        hours.sort_unstable();
+        hours.dedup();
+        self.mark_stale_hours(&mut tx, model_id, &hours).await?;
         self.note_versions(&mut tx, model_id, &records, received_at).await?;
         tx.exec()
             .execute(Statement::new("UPDATE ml_models SET updated_at = $1 WHERE id = $2", [received_at.into(), model_id.into()]))
@@ -101,7 +110,9 @@ impl Store {
     /// The model's id and type, and whether the model is new (its record table is then made,
     /// with its first columns, by the caller).
     async fn model_for_write(&self, tx: &mut Transaction, name: &str, model_type: ModelType, now: i64) -> Result<(i64, ModelType, bool)> {
-        let insert = "INSERT INTO ml_models (name, model_type, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (name) DO NOTHING RETURNING id";
+        // A new model's summaries are kept from its first write (its trigger made with its table).
+        let insert = "INSERT INTO ml_models (name, model_type, created_at, updated_at, summarized) VALUES ($1, $2, $3, $3, 1)
+                      ON CONFLICT (name) DO NOTHING RETURNING id";
         let values = [name.into(), model_type.name().into(), now.into()];
         if let Some(row) = tx.exec().fetch_optional(Statement::new(insert, values)).await? {
             return Ok((row.get(0)?, model_type, true));
@@ -377,11 +388,17 @@ fn upsert_clause(model_id: i64, batch_columns: &[&MlColumnRecord], model_feature
     format!("ON CONFLICT (environment, prediction_id) DO UPDATE SET {}", sets.join(", "))
 }
 
+/// The time a record is stored under: its prediction's, else its actual's, else when it came.
+fn record_time(record: &MlRecord, received_at: i64) -> i64 {
+    let prediction_time = record.prediction.as_ref().map(|p| p.time.unwrap_or(received_at));
+    let actual_time = record.actual.as_ref().map(|a| a.time.unwrap_or(received_at));
+    prediction_time.or(actual_time).unwrap_or(received_at)
+}
+
 /// Binds one record's row: the fixed columns, then the batch's value columns.
 fn push_row(values: &mut Vec<Value>, record: &MlRecord, received_at: i64, column_index: &ColumnIndex, empty_cells: &[Value]) -> Result<()> {
     let prediction = record.prediction.as_ref();
     let actual = record.actual.as_ref();
-    let prediction_time = prediction.map(|p| p.time.unwrap_or(received_at));
     let actual_time = actual.map(|a| a.time.unwrap_or(received_at));
     let predicted = prediction.and_then(|p| p.label.as_ref()).map(StoredLabel::of).unwrap_or_default();
     let observed = actual.and_then(|a| a.label.as_ref()).map(StoredLabel::of).unwrap_or_default();
@@ -394,7 +411,7 @@ fn push_row(values: &mut Vec<Value>, record: &MlRecord, received_at: i64, column
     values.extend([
         Value::from(record.environment.number()),
         record.prediction_id.as_str().into(),
-        prediction_time.or(actual_time).unwrap_or(received_at).into(),
+        record_time(record, received_at).into(),
         Value::BigInt(actual_time),
         Value::from(prediction.and_then(|p| p.model_version.clone())),
         Value::from(record.batch_id.clone()),

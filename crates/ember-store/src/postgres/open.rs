@@ -34,6 +34,8 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         query_budget: options.query_budget,
         filter_probe_limit: options.filter_probe_limit,
         max_read_json_bytes: options.max_read_json_bytes,
+        ml_written_at: Default::default(),
+        ml_summaries: true,
     })
 }
 
