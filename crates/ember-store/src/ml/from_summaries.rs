@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::monitor::{MlClassification, MlConfusion, MlErrorSums, MlPresence, MlRankPairs};
 use super::read::MlVolumeBin;
 use super::rollup::HourSummary;
-use super::summary::{concordant_pairs, merge_pairs, merged_numbers, Summary};
+use super::summary::{self, concordant_pairs, merge_pairs, Summary};
 
 /// (score, count) pairs.
 type Runs = Vec<(f64, i64)>;
@@ -173,20 +173,11 @@ pub(super) fn presence(summaries: &[HourSummary], sources: usize, distinct: bool
 /// The values at 1-based `positions` of source 0's values in ascending order (positions past
 /// the end left out; each position once, ascending).
 pub(super) fn order_statistics(summaries: &[HourSummary], positions: &[i64]) -> Vec<f64> {
-    let values = merged_numbers(of_source(summaries, 0).map(|hour| &hour.summary));
-    let mut positions = positions.to_vec();
+    let mut positions: Vec<i64> = positions.iter().copied().filter(|position| *position >= 1).collect();
     positions.sort_unstable();
     positions.dedup();
-    let mut found = Vec::with_capacity(positions.len());
-    let mut wanted = positions.into_iter().filter(|position| *position >= 1).peekable();
-    let mut seen = 0i64;
-    for (value, count) in values {
-        seen += count;
-        while wanted.next_if(|position| *position <= seen).is_some() {
-            found.push(value);
-        }
-    }
-    found
+    let runs: Vec<&Summary> = of_source(summaries, 0).map(|hour| &hour.summary).collect();
+    summary::order_statistics(&runs, &positions)
 }
 
 /// Counts per bin of each source's values, bins cut by its ascending `edges` (bin i holds
@@ -219,4 +210,13 @@ pub(super) fn value_counts(summaries: &[HourSummary], limit: usize) -> Vec<(Stri
     counts.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     counts.truncate(limit);
     counts
+}
+
+/// How many distinct values of text source 0 the `current` summaries hold that no `baseline`
+/// one does.
+pub(super) fn unseen_values(current: &[HourSummary], baseline: &[HourSummary]) -> i64 {
+    let seen: HashSet<&str> = of_source(baseline, 0).flat_map(|hour| hour.summary.texts.iter().map(String::as_str)).collect();
+    let unseen: HashSet<&str> =
+        of_source(current, 0).flat_map(|hour| hour.summary.texts.iter().map(String::as_str)).filter(|text| !seen.contains(text)).collect();
+    unseen.len() as i64
 }

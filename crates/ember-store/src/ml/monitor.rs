@@ -497,6 +497,15 @@ impl Store {
         baseline: &MlRecordQuery,
         source: MlSource,
     ) -> Result<i64> {
+        let texts_only = |summaries: &[super::rollup::HourSummary]| summaries.iter().all(|hour| hour.summary.numbers.is_empty());
+        if let (Some(of_current), Some(of_baseline)) = (
+            self.ml_hour_summaries(model_id, current, &[source], None, false).await?,
+            self.ml_hour_summaries(model_id, baseline, &[source], None, false).await?,
+        ) {
+            if texts_only(&of_current) && texts_only(&of_baseline) {
+                return Ok(from_summaries::unseen_values(&of_current, &of_baseline));
+            }
+        }
         let (current_selected, mut binds) = selection(current);
         let baseline_selected = binds.select(baseline);
         let column = source.column();

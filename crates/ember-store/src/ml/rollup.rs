@@ -8,8 +8,9 @@
 //!   summaries from their records and clears their marks unless a write marked them again
 //!   meanwhile (their generation changed). A model from before summaries existed is taken up
 //!   first: its trigger made and all its hours marked.
-//! - **Reading.** An aggregate whose query summaries can answer (no feature predicates, batch or
-//!   has-actual condition, bins of whole hours) reads in one snapshot the stored summaries of
+//! - **Reading.** An aggregate whose query summaries can answer (no feature predicates — but for
+//!   one `text column == value` on the labels, read from its sliced labels — batch or has-actual
+//!   condition, bins of whole hours) reads in one snapshot the stored summaries of
 //!   the window's whole hours that are not stale, and makes the rest — the window's partial
 //!   first and last hours, and stale hours — from their records. When that is more than
 //!   [`MAX_RECORDS_SUMMARIZED_ON_READ`] records, the aggregate reads the records instead.
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 use sea_query::Value;
 
 use super::monitor::MlSource;
-use super::read::MlRecordQuery;
+use super::read::{MlComparison, MlPredicateValue, MlRecordQuery};
 use super::summary::{hour_of, LabelValues, RecordValues, Summary, SummaryBuilder, SummaryKind, HOUR};
 use super::table;
 use super::MlColumnRecord;
@@ -60,21 +61,29 @@ const LABEL_COLUMN_COUNT: usize = 10;
 pub(super) struct SummarySource {
     /// `ml_summaries.source`.
     pub key: String,
+    /// The record-table column it reads beside the labels.
+    pub column: Option<String>,
     pub kind: SummaryKind,
 }
 
 impl SummarySource {
     fn labels() -> Self {
-        SummarySource { key: LABELS.into(), kind: SummaryKind::Labels }
+        SummarySource { key: LABELS.into(), column: None, kind: SummaryKind::Labels }
     }
 
     fn of(source: MlSource, kind: SummaryKind) -> Self {
-        SummarySource { key: source.column(), kind }
+        SummarySource { key: source.column(), column: Some(source.column()), kind }
+    }
+
+    /// The labels sliced by the values of text column `column_id`.
+    fn sliced(column_id: i64) -> Self {
+        let column = MlSource::Column(column_id).column();
+        SummarySource { key: format!("{LABELS}:{column}"), column: Some(column), kind: SummaryKind::SlicedLabels }
     }
 }
 
 /// The sources kept for a model with `columns`: the labels, the prediction's and actual's
-/// values, and every numeric or text feature and tag.
+/// values, every numeric or text feature and tag, and the labels sliced by each text one.
 fn model_sources(columns: &[MlColumnRecord]) -> Vec<SummarySource> {
     let mut sources = vec![
         SummarySource::labels(),
@@ -93,6 +102,9 @@ fn model_sources(columns: &[MlColumnRecord]) -> Vec<SummarySource> {
             continue;
         };
         sources.push(SummarySource::of(MlSource::Column(column.id), kind));
+        if kind == SummaryKind::Text {
+            sources.push(SummarySource::sliced(column.id));
+        }
     }
     sources
 }
@@ -120,9 +132,9 @@ impl<'a> Summaries<'a> {
     /// The select list that [`Summaries::add`] reads.
     fn columns(&self) -> String {
         let mut columns = LABEL_COLUMNS.to_string();
-        for source in self.sources.iter().filter(|source| source.kind != SummaryKind::Labels) {
+        for column in self.sources.iter().filter_map(|source| source.column.as_deref()) {
             columns.push_str(", ");
-            columns.push_str(&source.key);
+            columns.push_str(column);
         }
         columns
     }
@@ -155,6 +167,11 @@ impl<'a> Summaries<'a> {
                 SummaryKind::Text => {
                     let text: Option<String> = row.get(column)?;
                     builder.add(RecordValues::Text(text.as_deref()));
+                    column += 1;
+                }
+                SummaryKind::SlicedLabels => {
+                    let text: Option<String> = row.get(column)?;
+                    builder.add(RecordValues::Sliced(&labels, text.as_deref()));
                     column += 1;
                 }
             }
@@ -374,8 +391,10 @@ impl Store {
         bin: Option<i64>,
         labels: bool,
     ) -> Result<Option<Vec<HourSummary>>> {
+        // One `text column == value` condition on the labels alone is a slice, kept sliced.
+        let sliceable = labels && sources.is_empty() && query.predicates.len() == 1;
         let answerable = self.ml_summaries
-            && query.predicates.is_empty()
+            && (query.predicates.is_empty() || sliceable)
             && query.batch_id.is_none()
             && query.has_actual.is_none()
             && query.model_version.as_deref() != Some("")
@@ -392,6 +411,17 @@ impl Store {
             .transpose()?;
         if summarized != Some(1) {
             return Ok(None);
+        }
+        let mut slice: Option<(SummarySource, &str)> = None;
+        if let Some(predicate) = query.predicates.first() {
+            match (&predicate.comparison, &predicate.value) {
+                (MlComparison::Equal, MlPredicateValue::Text(value))
+                    if source_kind(&mut tx, MlSource::Column(predicate.column_id)).await? == Some(SummaryKind::Text) =>
+                {
+                    slice = Some((SummarySource::sliced(predicate.column_id), value.as_str()));
+                }
+                _ => return Ok(None),
+            }
         }
         let mut wanted = Vec::new();
         if labels {
@@ -435,7 +465,10 @@ impl Store {
         }
         let mut summaries = Vec::new();
         if lower < upper {
-            let keys: Vec<String> = wanted.iter().map(|source| source.key.clone()).collect();
+            let keys: Vec<String> = match &slice {
+                Some((sliced, _)) => vec![sliced.key.clone()],
+                None => wanted.iter().map(|source| source.key.clone()).collect(),
+            };
             let mut values: Vec<Value> = vec![model_id.into(), environment.into(), lower.into(), upper.into()];
             let placeholders: Vec<String> = keys
                 .iter()
@@ -466,6 +499,15 @@ impl Store {
                     return Ok(None);
                 };
                 let Some(source) = keys.iter().position(|wanted| *wanted == key) else { continue };
+                let summary = match &slice {
+                    Some(_) if summary.unsliced => return Ok(None),
+                    Some((_, value)) => match summary.slices.into_iter().find(|slice| slice.value == *value).and_then(|slice| slice.labels)
+                    {
+                        Some(labels) => *labels,
+                        None => continue,
+                    },
+                    None => summary,
+                };
                 summaries.push(HourSummary { hour, source, summary });
             }
         }
@@ -479,7 +521,11 @@ impl Store {
                 let mut condition = "environment = $1 AND time >= $2 AND time < $3".to_string();
                 if let Some(version) = &query.model_version {
                     values.push(version.as_str().into());
-                    condition.push_str(" AND model_version = $4");
+                    condition.push_str(&format!(" AND model_version = ${}", values.len()));
+                }
+                if let Some((sliced, value)) = &slice {
+                    values.push((*value).into());
+                    condition.push_str(&format!(" AND {} = ${}", sliced.column.as_deref().unwrap_or_default(), values.len()));
                 }
                 let sql = format!(
                     "SELECT {columns} FROM {} WHERE {condition} LIMIT {}",

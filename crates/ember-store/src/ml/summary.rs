@@ -8,7 +8,10 @@
 //!   per (predicted label, actual label), and their scores per actual label as sorted (value,
 //!   count) runs; for records with a predicted and an actual value, the regression's error sums;
 //! - a **numeric** source's values as a sorted (value, count) run;
-//! - a **text** source's values with their counts, sorted by value.
+//! - a **text** source's values with their counts, sorted by value;
+//! - a text column's **sliced labels**: a labels summary per value of the column (for a
+//!   performance slice `column == value`), or none when the hour holds more than
+//!   [`MAX_SLICES`] values.
 //!
 //! Summaries are protobuf messages (`prost`), stored as bytes.
 
@@ -48,7 +51,25 @@ pub(crate) struct Summary {
     pub texts: Vec<String>,
     #[prost(int64, repeated, tag = "8")]
     pub counts: Vec<i64>,
+    /// Sliced labels: a labels summary per value, ascending by value.
+    #[prost(message, repeated, tag = "9")]
+    pub slices: Vec<Slice>,
+    /// Sliced labels of an hour with more than [`MAX_SLICES`] values: none kept.
+    #[prost(bool, tag = "10")]
+    pub unsliced: bool,
 }
+
+/// The labels summary of the records whose column holds `value`.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Slice {
+    #[prost(string, tag = "1")]
+    pub value: String,
+    #[prost(message, optional, boxed, tag = "2")]
+    pub labels: Option<Box<Summary>>,
+}
+
+/// The most values of a column an hour's sliced labels keep.
+pub(crate) const MAX_SLICES: usize = 64;
 
 /// Records with a prediction and an actual label, of one (predicted label, actual label).
 #[derive(Clone, PartialEq, Message)]
@@ -102,6 +123,7 @@ pub(crate) enum SummaryKind {
     Labels,
     Numeric,
     Text,
+    SlicedLabels,
 }
 
 /// The values of one record that a summary of `kind` reads.
@@ -109,6 +131,8 @@ pub(crate) enum RecordValues<'a> {
     Labels(&'a LabelValues),
     Number(Option<f64>),
     Text(Option<&'a str>),
+    /// The labels and the slicing column's value.
+    Sliced(&'a LabelValues, Option<&'a str>),
 }
 
 /// The fixed columns a labels summary reads.
@@ -133,6 +157,8 @@ pub(crate) struct SummaryBuilder {
     errors: Option<ErrorSums>,
     numbers: Vec<f64>,
     texts: HashMap<String, i64>,
+    slices: HashMap<String, SummaryBuilder>,
+    unsliced: bool,
 }
 
 fn clipped(score: f64) -> f64 {
@@ -146,6 +172,14 @@ impl SummaryBuilder {
             RecordValues::Labels(labels) => self.add_labels(labels),
             RecordValues::Number(Some(number)) if !number.is_nan() => self.numbers.push(number),
             RecordValues::Text(Some(text)) => *self.texts.entry(text.to_string()).or_default() += 1,
+            RecordValues::Sliced(labels, Some(value)) if !self.unsliced => {
+                if !self.slices.contains_key(value) && self.slices.len() == MAX_SLICES {
+                    self.slices.clear();
+                    self.unsliced = true;
+                    return;
+                }
+                self.slices.entry(value.to_string()).or_default().add(RecordValues::Labels(labels));
+            }
             _ => {}
         }
     }
@@ -188,6 +222,9 @@ impl SummaryBuilder {
         texts.sort_unstable();
         let (numbers, counts) =
             if texts.is_empty() { runs(self.numbers) } else { (Vec::new(), texts.iter().map(|(_, count)| *count).collect()) };
+        let mut slices: Vec<Slice> =
+            self.slices.into_iter().map(|(value, builder)| Slice { value, labels: Some(Box::new(builder.finish())) }).collect();
+        slices.sort_unstable_by(|a, b| a.value.cmp(&b.value));
         Summary {
             records: self.records,
             with_actual: self.with_actual,
@@ -204,6 +241,8 @@ impl SummaryBuilder {
             numbers,
             texts: texts.into_iter().map(|(text, _)| text).collect(),
             counts,
+            slices,
+            unsliced: self.unsliced,
         }
     }
 }
@@ -255,13 +294,6 @@ impl Summary {
     }
 }
 
-/// Several numeric runs merged into one, ascending.
-pub(crate) fn merged_numbers<'a>(summaries: impl Iterator<Item = &'a Summary>) -> Vec<(f64, i64)> {
-    let mut pairs: Vec<(f64, i64)> = summaries.flat_map(Summary::number_runs).collect();
-    merge_pairs(&mut pairs);
-    pairs
-}
-
 /// Sorts (value, count) pairs and adds up the counts of equal values.
 pub(crate) fn merge_pairs(pairs: &mut Vec<(f64, i64)>) {
     pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
@@ -273,6 +305,53 @@ pub(crate) fn merge_pairs(pairs: &mut Vec<(f64, i64)>) {
             false
         }
     });
+}
+
+/// The values at 1-based `positions` (ascending, each once, at least 1) of the values of the
+/// sorted runs of `summaries` taken together, in ascending order; positions past the end are
+/// left out. Found by bisecting the order of `f64`s on how many values lie at or below a
+/// candidate, so nothing is merged or sorted.
+pub(crate) fn order_statistics(summaries: &[&Summary], positions: &[i64]) -> Vec<f64> {
+    // f64 as u64 so that integer order is `total_cmp`'s order, and back.
+    let key = |value: f64| {
+        let bits = value.to_bits();
+        if bits >> 63 == 1 {
+            !bits
+        } else {
+            bits | (1 << 63)
+        }
+    };
+    let value_of = |key: u64| f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key });
+    let at_or_below = |limit: f64| -> i64 {
+        summaries
+            .iter()
+            .map(|summary| {
+                let upto = summary.numbers.partition_point(|value| value.total_cmp(&limit).is_le());
+                summary.counts[..upto].iter().sum::<i64>()
+            })
+            .sum()
+    };
+    let total: i64 = summaries.iter().map(|summary| summary.present()).sum();
+    let lowest = summaries.iter().filter_map(|summary| summary.numbers.first()).copied().min_by(f64::total_cmp);
+    let highest = summaries.iter().filter_map(|summary| summary.numbers.last()).copied().max_by(f64::total_cmp);
+    let (Some(lowest), Some(highest)) = (lowest, highest) else { return Vec::new() };
+    positions
+        .iter()
+        .filter(|position| **position <= total)
+        .map(|position| {
+            // The least value with at least `position` values at or below it.
+            let (mut low, mut high) = (key(lowest), key(highest));
+            while low < high {
+                let middle = low + (high - low) / 2;
+                if at_or_below(value_of(middle)) >= *position {
+                    high = middle;
+                } else {
+                    low = middle + 1;
+                }
+            }
+            value_of(low)
+        })
+        .collect()
 }
 
 /// Positive-negative pairs ordered right between `positives` and `negatives` (both merged
@@ -310,6 +389,42 @@ mod tests {
         assert_eq!(summary.records, 7);
         assert_eq!(summary.number_runs().collect::<Vec<_>>(), vec![(0.0, 2), (1.5, 1), (3.0, 2)]);
         assert_eq!(summary.present(), 5);
+    }
+
+    #[test]
+    fn order_statistics_bisect_the_runs() {
+        let run = |values: &[f64]| {
+            let mut builder = SummaryBuilder::default();
+            for value in values {
+                builder.add(RecordValues::Number(Some(*value)));
+            }
+            builder.finish()
+        };
+        let (a, b) = (run(&[-2.5, 0.0, 1.0, 1.0, 7.0]), run(&[-1e300, 1.0, 3.0]));
+        let mut all = vec![-2.5, 0.0, 1.0, 1.0, 7.0, -1e300, 1.0, 3.0];
+        all.sort_by(f64::total_cmp);
+        let positions: Vec<i64> = (1..=9).collect();
+        assert_eq!(order_statistics(&[&a, &b], &positions), all);
+    }
+
+    #[test]
+    fn slices_keep_a_labels_summary_per_value_up_to_the_limit() {
+        let labels = LabelValues { has_prediction: true, has_actual: true, actual_label: Some("yes".into()), ..LabelValues::default() };
+        let mut builder = SummaryBuilder::default();
+        for value in ["b", "a", "b"] {
+            builder.add(RecordValues::Sliced(&labels, Some(value)));
+        }
+        builder.add(RecordValues::Sliced(&labels, None));
+        let summary = builder.finish();
+        let sliced: Vec<(&str, i64)> =
+            summary.slices.iter().map(|slice| (slice.value.as_str(), slice.labels.as_ref().map_or(0, |labels| labels.records))).collect();
+        assert_eq!(sliced, [("a", 1), ("b", 2)]);
+        let mut builder = SummaryBuilder::default();
+        for value in 0..=MAX_SLICES {
+            builder.add(RecordValues::Sliced(&labels, Some(&value.to_string())));
+        }
+        let summary = builder.finish();
+        assert!(summary.unsliced && summary.slices.is_empty());
     }
 
     #[test]

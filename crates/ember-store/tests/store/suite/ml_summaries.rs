@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use ember_core::ml::{MlActual, MlEnvironment, MlLabel, MlPrediction, MlRecord, MlValue, ModelType};
-use ember_store::{MlClassification, MlRecordQuery, MlSource, Store};
+use ember_store::{MlClassification, MlComparison, MlPredicate, MlPredicateValue, MlRecordQuery, MlSource, Store};
 
 const SECOND: i64 = 1_000_000_000;
 const HOUR: i64 = 3600 * SECOND;
@@ -17,7 +17,7 @@ pub fn fraud_record(n: i64, time: i64, with_actual: bool) -> MlRecord {
     let score = ((n * 37) % 50) as f64 / 50.0;
     let features: BTreeMap<String, MlValue> = [
         ("amount".to_string(), MlValue::Double(((n * 7919) % 1000) as f64 / 10.0)),
-        ("color".to_string(), MlValue::String(["red", "green", "blue"][(n % 3) as usize].into())),
+        ("color".to_string(), MlValue::String(["red", "green", "blue"][((n / 2) % 3) as usize].into())),
     ]
     .into_iter()
     .filter(|(name, _)| !(name == "amount" && n % 11 == 0))
@@ -113,6 +113,46 @@ pub async fn compare_ml_aggregates(summarized: &Store, raw: &Store, model: &str,
                     assert!(close(x, y), "{at}: error sums {a:?} != {b:?}");
                 }
             }
+        }
+        // Slices: one text equality is read from the sliced labels; anything else from the records.
+        let color = columns.iter().find(|column| column.name == "color").unwrap().id;
+        let amount = columns.iter().find(|column| column.name == "amount").unwrap().id;
+        let slices = [
+            vec![MlPredicate { column_id: color, comparison: MlComparison::Equal, value: MlPredicateValue::Text("red".into()) }],
+            vec![MlPredicate { column_id: color, comparison: MlComparison::Equal, value: MlPredicateValue::Text("absent".into()) }],
+            vec![MlPredicate { column_id: amount, comparison: MlComparison::Greater, value: MlPredicateValue::Number(50.0) }],
+        ];
+        for predicates in slices {
+            let sliced = MlRecordQuery { predicates, ..window.clone() };
+            for bin in [None, Some(HOUR)] {
+                for threshold in [None, Some(0.5)] {
+                    let classification = MlClassification { positive_class: "fraud".into(), threshold };
+                    let a = summarized.ml_confusion(model.id, &sliced, bin, &classification).await.unwrap();
+                    let b = raw.ml_confusion(model.id, &sliced, bin, &classification).await.unwrap();
+                    assert_eq!(a.len(), b.len(), "{at}: sliced confusion bins");
+                    for (a, b) in a.iter().zip(&b) {
+                        assert!(close(a.log_likelihood, b.log_likelihood), "{at}: sliced log likelihood {a:?} != {b:?}");
+                        assert_eq!(
+                            (a.start, a.true_positives, a.false_positives, a.false_negatives, a.true_negatives, a.matching, a.scored),
+                            (b.start, b.true_positives, b.false_positives, b.false_negatives, b.true_negatives, b.matching, b.scored),
+                            "{at}: sliced"
+                        );
+                    }
+                }
+                assert_eq!(
+                    summarized.ml_rank_pairs(model.id, &sliced, bin, "fraud").await.unwrap(),
+                    raw.ml_rank_pairs(model.id, &sliced, bin, "fraud").await.unwrap(),
+                    "{at}: sliced rank pairs"
+                );
+            }
+        }
+        let baseline = MlRecordQuery { start: None, end: Some(T0 + 4 * HOUR + 99 * SECOND), ..base.clone() };
+        for source in [column("color"), MlSource::ActualLabel, MlSource::PredictionLabel] {
+            assert_eq!(
+                summarized.ml_unseen_values(model.id, window, &baseline, source).await.unwrap(),
+                raw.ml_unseen_values(model.id, window, &baseline, source).await.unwrap(),
+                "{at}: unseen values"
+            );
         }
         let sources = [column("amount"), column("color"), MlSource::PredictionScore, MlSource::PredictionLabel, MlSource::ActualLabel];
         for distinct in [false, true] {
