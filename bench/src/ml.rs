@@ -119,6 +119,8 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, records: usize)
         peak - idle
     );
 
+    let idle = wait_for_idle(ember).await?;
+    println!("hourly summaries of the upload made: the server went idle {idle:.1} s after it");
     let mut flight = crate::arize::flight(ember).await?;
     let command = format!(
         r#"{{"spaceId": "bench", "modelId": "{MODEL}", "environment": "PRODUCTION", "includeActuals": true, "startTime": "{}", "endTime": "{}"}}"#,
@@ -152,23 +154,8 @@ async fn monitoring(client: &reqwest::Client, ember: &EmberProcess, now: i64) ->
     let iso = |seconds: i64| ember_core::time::format_nanos(seconds * 1_000_000_000).replace('+', "%2B");
     let (start, middle) = (iso(now - 3600 - 20 * 86_400), iso(now - 3600 - 10 * 86_400));
     let windows = format!("baseline_start_time={start}&baseline_end_time={middle}&start_time={middle}");
-    // The hourly summaries are made in the background once ingest is quiet: wait until the
-    // server has been idle (under 2% of a core) for two seconds.
-    let started = Instant::now();
-    loop {
-        let before = ember.cpu_seconds()?;
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        if ember.cpu_seconds()? - before < 0.04 {
-            break;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(600) {
-            bail!("the server was still busy 10 minutes after the upload");
-        }
-    }
-    println!(
-        "hourly summaries made: the server went idle {:.0} s after the uploads and exports",
-        (started.elapsed().as_secs_f64() - 2.0).max(0.0)
-    );
+    let idle = wait_for_idle(ember).await?;
+    println!("hourly summaries of the /v1/log records made: the server went idle {idle:.1} s after them");
     let charts = [
         ("performance, overall and per day", "performance?positive_class=fraud&bin_seconds=86400".to_string()),
         ("performance at a score threshold", "performance?positive_class=fraud&threshold=0.5".to_string()),
@@ -197,6 +184,22 @@ async fn monitoring(client: &reqwest::Client, ember: &EmberProcess, now: i64) ->
         println!("  {name}: {:.0} ms", timings[1]);
     }
     Ok(())
+}
+
+/// Waits until the server has been idle (under 2% of a core) for two seconds, as it is once the
+/// hourly summaries are made in the background; answers when it went idle, in seconds from now.
+async fn wait_for_idle(ember: &EmberProcess) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    loop {
+        let before = ember.cpu_seconds()?;
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        if ember.cpu_seconds()? - before < 0.04 {
+            return Ok((started.elapsed().as_secs_f64() - 2.0).max(0.0));
+        }
+        if started.elapsed() > std::time::Duration::from_secs(600) {
+            bail!("the server was still busy 10 minutes on");
+        }
+    }
 }
 
 /// `ml.log_stream`: single records on `/v1/log`, 8 senders at once.

@@ -153,21 +153,17 @@ pub(super) fn volume(summaries: &[HourSummary], bin: i64) -> Vec<MlVolumeBin> {
     bins.into_values().collect()
 }
 
-/// Records, values and (with `distinct`) distinct values of each of `sources` value sources.
-pub(super) fn presence(summaries: &[HourSummary], sources: usize, distinct: bool) -> Vec<MlPresence> {
-    (0..sources)
-        .map(|source| {
-            let of = || of_source(summaries, source).map(|hour| &hour.summary);
-            let distinct = if !distinct {
-                0
-            } else if of().any(|summary| !summary.texts.is_empty()) {
-                of().flat_map(|summary| summary.texts.iter()).collect::<HashSet<_>>().len() as i64
-            } else {
-                of().flat_map(|summary| summary.numbers.iter().map(|number| number.to_bits())).collect::<HashSet<_>>().len() as i64
-            };
-            MlPresence { records: of().map(|summary| summary.records).sum(), present: of().map(Summary::present).sum(), distinct }
-        })
-        .collect()
+/// Records, values and (with `distinct`) distinct values of value source 0.
+pub(super) fn presence(summaries: &[HourSummary], distinct: bool) -> MlPresence {
+    let of = || of_source(summaries, 0).map(|hour| &hour.summary);
+    let distinct = if !distinct {
+        0
+    } else if of().any(|summary| !summary.texts.is_empty()) {
+        of().flat_map(|summary| summary.texts.iter()).collect::<HashSet<_>>().len() as i64
+    } else {
+        of().flat_map(|summary| summary.numbers.iter().map(|number| number.to_bits())).collect::<HashSet<_>>().len() as i64
+    };
+    MlPresence { records: of().map(|summary| summary.records).sum(), present: of().map(Summary::present).sum(), distinct }
 }
 
 /// The values at 1-based `positions` of source 0's values in ascending order (positions past
@@ -180,22 +176,16 @@ pub(super) fn order_statistics(summaries: &[HourSummary], positions: &[i64]) -> 
     summary::order_statistics(&runs, &positions)
 }
 
-/// Counts per bin of each source's values, bins cut by its ascending `edges` (bin i holds
+/// Counts per bin of source 0's values, the bins cut by ascending `edges` (bin i holds
 /// edges[i − 1] <= v < edges[i]).
-pub(super) fn histograms(summaries: &[HourSummary], edges: &[&[f64]]) -> Vec<Vec<i64>> {
-    edges
-        .iter()
-        .enumerate()
-        .map(|(source, edges)| {
-            let mut counts = vec![0i64; edges.len() + 1];
-            for hour in of_source(summaries, source) {
-                for (value, count) in hour.summary.number_runs() {
-                    counts[edges.partition_point(|edge| *edge <= value)] += count;
-                }
-            }
-            counts
-        })
-        .collect()
+pub(super) fn histogram(summaries: &[HourSummary], edges: &[f64]) -> Vec<i64> {
+    let mut counts = vec![0i64; edges.len() + 1];
+    for hour in of_source(summaries, 0) {
+        for (value, count) in hour.summary.number_runs() {
+            counts[edges.partition_point(|edge| *edge <= value)] += count;
+        }
+    }
+    counts
 }
 
 /// The `limit` most frequent values of text source 0, most frequent first (ties by value).

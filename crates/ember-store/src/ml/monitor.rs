@@ -372,8 +372,16 @@ impl Store {
     /// For each source, how many selected records hold a value and (with `distinct`) how many
     /// distinct values they hold, 0 otherwise; one scan.
     pub async fn ml_presence(&self, model_id: i64, query: &MlRecordQuery, sources: &[MlSource], distinct: bool) -> Result<Vec<MlPresence>> {
-        if let Some(summaries) = self.ml_hour_summaries(model_id, query, sources, None, false).await? {
-            return Ok(from_summaries::presence(&summaries, sources.len(), distinct));
+        // A source at a time, so that one source's summaries are held at once.
+        let mut answered = Vec::with_capacity(sources.len());
+        for source in sources {
+            match self.ml_hour_summaries(model_id, query, &[*source], None, false).await? {
+                Some(summaries) => answered.push(from_summaries::presence(&summaries, distinct)),
+                None => break,
+            }
+        }
+        if answered.len() == sources.len() {
+            return Ok(answered);
         }
         let (selected, binds) = selection(query);
         let mut select = vec!["CAST(COUNT(*) AS BIGINT)".to_string()];
@@ -422,10 +430,15 @@ impl Store {
         if sources.is_empty() {
             return Ok(Vec::new());
         }
-        let columns: Vec<MlSource> = sources.iter().map(|(source, _)| *source).collect();
-        if let Some(summaries) = self.ml_hour_summaries(model_id, query, &columns, None, false).await? {
-            let edges: Vec<&[f64]> = sources.iter().map(|(_, edges)| edges.as_slice()).collect();
-            return Ok(from_summaries::histograms(&summaries, &edges));
+        let mut answered = Vec::with_capacity(sources.len());
+        for (source, edges) in sources {
+            match self.ml_hour_summaries(model_id, query, &[*source], None, false).await? {
+                Some(summaries) => answered.push(from_summaries::histogram(&summaries, edges)),
+                None => break,
+            }
+        }
+        if answered.len() == sources.len() {
+            return Ok(answered);
         }
         let (selected, mut binds) = selection(query);
         let mut counts = Vec::new();

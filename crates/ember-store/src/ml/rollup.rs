@@ -224,8 +224,8 @@ impl Store {
     }
 
     /// Keeps the summaries up to date until `stopped`: a round whenever ML ingest has been quiet
-    /// for [`QUIET`] (or at least every [`LONGEST_WAIT`] under steady ingest), soon again while
-    /// hours are stale. Stale marks are stored, so stopping loses nothing.
+    /// for [`QUIET`] (or at least every [`LONGEST_WAIT`] under steady ingest), again after a
+    /// pause as long as the round while hours are stale. Stale marks are stored, so stopping loses nothing.
     pub async fn keep_ml_summaries(&self, stopped: impl std::future::Future<Output = ()>) {
         tokio::pin!(stopped);
         let mut last_round = Instant::now();
@@ -235,7 +235,8 @@ impl Store {
                 last_round = Instant::now();
                 match self.summarize_ml_hours().await {
                     Ok(0) => IDLE,
-                    Ok(_) => Duration::from_millis(10),
+                    // As long as the round took: at most half a core, beside the requests.
+                    Ok(_) => last_round.elapsed().max(Duration::from_millis(10)),
                     Err(error) => {
                         tracing::warn!(%error, "could not summarize ML records");
                         IDLE
