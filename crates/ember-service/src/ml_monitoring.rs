@@ -168,16 +168,10 @@ impl MlModels<'_> {
                 let by_threshold = request.threshold.is_some();
                 let confusion = store.ml_confusion(model_id, &query, bin, &classification).await?;
                 let pairs = store.ml_rank_pairs(model_id, &query, bin, &positive_class).await?;
-                let overall_confusion = confusion.iter().fold(MlConfusion::default(), |total, bin| MlConfusion {
-                    start: 0,
-                    true_positives: total.true_positives + bin.true_positives,
-                    false_positives: total.false_positives + bin.false_positives,
-                    false_negatives: total.false_negatives + bin.false_negatives,
-                    true_negatives: total.true_negatives + bin.true_negatives,
-                    matching: total.matching + bin.matching,
-                    scored: total.scored + bin.scored,
-                    log_likelihood: total.log_likelihood + bin.log_likelihood,
-                });
+                let mut overall_confusion = MlConfusion::default();
+                for counts in &confusion {
+                    overall_confusion += counts;
+                }
                 let overall_pairs = pairs.iter().fold(MlRankPairs::default(), |total, bin| MlRankPairs {
                     start: 0,
                     concordant: total.concordant + bin.concordant_overall,
@@ -200,15 +194,10 @@ impl MlModels<'_> {
             }
             ModelType::Numeric => {
                 let sums = store.ml_error_sums(model_id, &query, bin).await?;
-                let total = sums.iter().fold(MlErrorSums::default(), |total, bin| MlErrorSums {
-                    start: 0,
-                    count: total.count + bin.count,
-                    absolute: total.absolute + bin.absolute,
-                    squared: total.squared + bin.squared,
-                    absolute_percentage: total.absolute_percentage + bin.absolute_percentage,
-                    actual: total.actual + bin.actual,
-                    actual_squared: total.actual_squared + bin.actual_squared,
-                });
+                let mut total = MlErrorSums::default();
+                for bin_sums in &sums {
+                    total += bin_sums;
+                }
                 performance.overall = regression_metrics(&total);
                 if bin.is_some() {
                     performance.bins = sums.iter().map(|sums| (sums.start, regression_metrics(sums))).collect();

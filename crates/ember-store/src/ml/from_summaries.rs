@@ -75,14 +75,7 @@ pub(super) fn confusion(summaries: &[HourSummary], bin: Option<i64>, classificat
             }
         }
         if any {
-            let total = bins.entry(start).or_insert(MlConfusion { start, ..MlConfusion::default() });
-            total.true_positives += counted.true_positives;
-            total.false_positives += counted.false_positives;
-            total.false_negatives += counted.false_negatives;
-            total.true_negatives += counted.true_negatives;
-            total.matching += counted.matching;
-            total.scored += counted.scored;
-            total.log_likelihood += counted.log_likelihood;
+            *bins.entry(start).or_insert(MlConfusion { start, ..MlConfusion::default() }) += &counted;
         }
     }
     bins.into_values().collect()
@@ -130,13 +123,15 @@ pub(super) fn error_sums(summaries: &[HourSummary], bin: Option<i64>) -> Vec<MlE
     for hour in of_source(summaries, 0) {
         let Some(errors) = hour.summary.errors.filter(|errors| errors.count > 0) else { continue };
         let start = bin_of(hour.hour, bin);
-        let total = bins.entry(start).or_insert(MlErrorSums { start, ..MlErrorSums::default() });
-        total.count += errors.count;
-        total.absolute += errors.absolute;
-        total.squared += errors.squared;
-        total.absolute_percentage += errors.absolute_percentage;
-        total.actual += errors.actual;
-        total.actual_squared += errors.actual_squared;
+        *bins.entry(start).or_insert(MlErrorSums { start, ..MlErrorSums::default() }) += &MlErrorSums {
+            start,
+            count: errors.count,
+            absolute: errors.absolute,
+            squared: errors.squared,
+            absolute_percentage: errors.absolute_percentage,
+            actual: errors.actual,
+            actual_squared: errors.actual_squared,
+        };
     }
     bins.into_values().collect()
 }

@@ -66,6 +66,19 @@ pub struct MlConfusion {
     pub log_likelihood: f64,
 }
 
+/// Another bin's counts added in (this bin's start kept).
+impl std::ops::AddAssign<&MlConfusion> for MlConfusion {
+    fn add_assign(&mut self, other: &MlConfusion) {
+        self.true_positives += other.true_positives;
+        self.false_positives += other.false_positives;
+        self.false_negatives += other.false_negatives;
+        self.true_negatives += other.true_negatives;
+        self.matching += other.matching;
+        self.scored += other.scored;
+        self.log_likelihood += other.log_likelihood;
+    }
+}
+
 /// The pairs behind a classifier's AUC in one bin: positives and negatives with a score, and the
 /// positive-negative pairs ordered right (ties counting one half) — within the bin, and between
 /// the bin's positives and every bin's negatives (summed over the bins: the pairs of the whole).
@@ -89,6 +102,18 @@ pub struct MlErrorSums {
     pub absolute_percentage: f64,
     pub actual: f64,
     pub actual_squared: f64,
+}
+
+/// Another bin's sums added in (this bin's start kept).
+impl std::ops::AddAssign<&MlErrorSums> for MlErrorSums {
+    fn add_assign(&mut self, other: &MlErrorSums) {
+        self.count += other.count;
+        self.absolute += other.absolute;
+        self.squared += other.squared;
+        self.absolute_percentage += other.absolute_percentage;
+        self.actual += other.actual;
+        self.actual_squared += other.actual_squared;
+    }
 }
 
 /// A ranking's NDCG@k summed over the groups of one bin.

@@ -218,6 +218,24 @@ impl Store {
         Ok((stale, summaries))
     }
 
+    /// Returns model `model_id` to how a database from before summaries holds it: no trigger, no
+    /// summaries or stale marks, not summarized.
+    #[cfg(feature = "testsuite")]
+    pub async fn forget_ml_summaries(&self, model_id: i64) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let statements = [
+            table::drop_stale_trigger_statement(self.dialect, model_id),
+            "DELETE FROM ml_summaries WHERE model_id = $1".into(),
+            "DELETE FROM ml_stale_hours WHERE model_id = $1".into(),
+            "UPDATE ml_models SET summarized = 0 WHERE id = $1".into(),
+        ];
+        for statement in statements {
+            let values: Vec<Value> = if statement.contains("$1") { vec![model_id.into()] } else { Vec::new() };
+            tx.exec().execute(Statement::new(statement, values)).await?;
+        }
+        tx.commit().await
+    }
+
     /// When the last ML write marked hours stale (Unix ms; 0: none since the store opened).
     pub fn ml_written_at(&self) -> i64 {
         self.ml_written_at.load(Ordering::Relaxed)

@@ -126,6 +126,16 @@ pub(crate) fn stale_trigger_statements(dialect: Dialect, model_id: i64) -> Vec<S
     }
 }
 
+/// The statement that drops model `model_id`'s stale-hour trigger.
+#[cfg(feature = "testsuite")]
+pub(crate) fn drop_stale_trigger_statement(dialect: Dialect, model_id: i64) -> String {
+    let table = table_name(model_id);
+    match dialect {
+        Dialect::Sqlite => format!("DROP TRIGGER ml_stale_{table}"),
+        Dialect::Postgres => format!("DROP TRIGGER ml_stale_{table} ON {table}"),
+    }
+}
+
 /// The statement that adds a value column to model `model_id`'s table.
 pub(crate) fn add_column_statement(model_id: i64, column_id: i64, value_type: MlValueType) -> String {
     format!("ALTER TABLE {} ADD COLUMN {} {}", table_name(model_id), value_column(column_id), sql_type(value_type))

@@ -68,51 +68,6 @@ async fn sessions_written_before_they_were_per_project_survive_the_migration() {
     assert!(store.list_annotations(AnnotationTarget::Session, 1, &of_session()).await.unwrap().items.is_empty());
 }
 
-/// A model written before summaries existed (no trigger, not summarized) is taken up by the
-/// first summarizing round: all its hours marked, its updates marked from then on, and its
-/// summaries answering as its records do.
-#[tokio::test]
-async fn models_from_before_summaries_are_taken_up() {
-    use ember_core::ml::ModelType;
-    use sqlx::Connection;
-
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ember.db");
-    let options = StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()));
-    let store = Store::open(&options).await.unwrap();
-    let records = (0..200).map(|n| suite::fraud_record(n, suite::T0 + n * 300 * 1_000_000_000, n % 2 == 0)).collect();
-    store.write_ml_records("fraud", ModelType::ScoreCategorical, records, suite::T0).await.unwrap();
-    let model = store.ml_model("fraud").await.unwrap().unwrap().id;
-    store.close().await;
-    {
-        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-        for statement in
-            ["UPDATE ml_models SET summarized = 0", "DELETE FROM ml_stale_hours", &format!("DROP TRIGGER ml_stale_ml_records_{model}")]
-        {
-            sqlx::query(statement).execute(&mut connection).await.unwrap();
-        }
-        connection.close().await.unwrap();
-    }
-    let store = Store::open(&options).await.unwrap();
-    assert_eq!(store.ml_summary_counts(model).await.unwrap(), (0, 0));
-    assert_eq!(store.summarize_ml_hours().await.unwrap(), 1, "the first round takes the model up");
-    assert!(store.ml_summary_counts(model).await.unwrap().0 >= 16, "all its hours are stale");
-    suite::summarize_all(&store).await;
-    // The trigger is back: a repeated prediction moving a record marks the hour it left.
-    store
-        .write_ml_records(
-            "fraud",
-            ModelType::ScoreCategorical,
-            vec![suite::fraud_record(3, suite::T0 + 40 * 3_600_000_000_000, true)],
-            suite::T0,
-        )
-        .await
-        .unwrap();
-    assert_eq!(store.ml_summary_counts(model).await.unwrap().0, 2, "the hour it left and the hour it joined");
-    suite::summarize_all(&store).await;
-    suite::compare_ml_aggregates(&store, &store.clone().with_ml_summaries(false), "fraud", "taken up").await;
-}
-
 #[tokio::test]
 async fn in_memory_databases_share_data_between_writer_and_readers() {
     let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteMemory)).await.unwrap();

@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 
 use ember_core::ml::{MlActual, MlEnvironment, MlLabel, MlPrediction, MlRecord, MlValue, ModelType};
-use ember_store::{MlClassification, MlComparison, MlPredicate, MlPredicateValue, MlRecordQuery, MlSource, Store};
+use ember_store::{MlClassification, MlComparison, MlConfusion, MlPredicate, MlPredicateValue, MlRecordQuery, MlSource, Store};
 
 const SECOND: i64 = 1_000_000_000;
 const HOUR: i64 = 3600 * SECOND;
-pub const T0: i64 = 1_700_000_000 * SECOND;
+const T0: i64 = 1_700_000_000 * SECOND;
 
-pub fn fraud_record(n: i64, time: i64, with_actual: bool) -> MlRecord {
+fn fraud_record(n: i64, time: i64, with_actual: bool) -> MlRecord {
     let score = ((n * 37) % 50) as f64 / 50.0;
     let features: BTreeMap<String, MlValue> = [
         ("amount".to_string(), MlValue::Double(((n * 7919) % 1000) as f64 / 10.0)),
@@ -63,8 +63,17 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
+/// Equal counts, and log-likelihood sums equal to 1e-9 (summed in another order).
+fn assert_same_confusion(summarized: &[MlConfusion], raw: &[MlConfusion], at: &str) {
+    assert_eq!(summarized.len(), raw.len(), "{at}: bins");
+    for (a, b) in summarized.iter().zip(raw) {
+        assert!(close(a.log_likelihood, b.log_likelihood), "{at}: log likelihood {a:?} != {b:?}");
+        assert_eq!(MlConfusion { log_likelihood: 0.0, ..*a }, MlConfusion { log_likelihood: 0.0, ..*b }, "{at}");
+    }
+}
+
 /// Every aggregate of `model` over a set of windows, on `summarized` and on `raw`.
-pub async fn compare_ml_aggregates(summarized: &Store, raw: &Store, model: &str, stage: &str) {
+async fn compare_ml_aggregates(summarized: &Store, raw: &Store, model: &str, stage: &str) {
     let model = summarized.ml_model(model).await.unwrap().unwrap();
     let columns = summarized.ml_columns(model.id).await.unwrap();
     let column = |name: &str| MlSource::Column(columns.iter().find(|column| column.name == name).unwrap().id);
@@ -82,17 +91,11 @@ pub async fn compare_ml_aggregates(summarized: &Store, raw: &Store, model: &str,
             for positive_class in ["fraud", "legit"] {
                 for threshold in [None, Some(0.5), Some(0.3)] {
                     let classification = MlClassification { positive_class: positive_class.into(), threshold };
-                    let a = summarized.ml_confusion(model.id, window, bin, &classification).await.unwrap();
-                    let b = raw.ml_confusion(model.id, window, bin, &classification).await.unwrap();
-                    assert_eq!(a.len(), b.len(), "{at}: confusion bins ({bin:?}, {positive_class}, {threshold:?})");
-                    for (a, b) in a.iter().zip(&b) {
-                        assert!(close(a.log_likelihood, b.log_likelihood), "{at}: log likelihood {a:?} != {b:?}");
-                        assert_eq!(
-                            (a.start, a.true_positives, a.false_positives, a.false_negatives, a.true_negatives, a.matching, a.scored),
-                            (b.start, b.true_positives, b.false_positives, b.false_negatives, b.true_negatives, b.matching, b.scored),
-                            "{at}"
-                        );
-                    }
+                    assert_same_confusion(
+                        &summarized.ml_confusion(model.id, window, bin, &classification).await.unwrap(),
+                        &raw.ml_confusion(model.id, window, bin, &classification).await.unwrap(),
+                        &format!("{at}: confusion ({bin:?}, {positive_class}, {threshold:?})"),
+                    );
                 }
                 let a = summarized.ml_rank_pairs(model.id, window, bin, positive_class).await.unwrap();
                 let b = raw.ml_rank_pairs(model.id, window, bin, positive_class).await.unwrap();
@@ -127,17 +130,11 @@ pub async fn compare_ml_aggregates(summarized: &Store, raw: &Store, model: &str,
             for bin in [None, Some(HOUR)] {
                 for threshold in [None, Some(0.5)] {
                     let classification = MlClassification { positive_class: "fraud".into(), threshold };
-                    let a = summarized.ml_confusion(model.id, &sliced, bin, &classification).await.unwrap();
-                    let b = raw.ml_confusion(model.id, &sliced, bin, &classification).await.unwrap();
-                    assert_eq!(a.len(), b.len(), "{at}: sliced confusion bins");
-                    for (a, b) in a.iter().zip(&b) {
-                        assert!(close(a.log_likelihood, b.log_likelihood), "{at}: sliced log likelihood {a:?} != {b:?}");
-                        assert_eq!(
-                            (a.start, a.true_positives, a.false_positives, a.false_negatives, a.true_negatives, a.matching, a.scored),
-                            (b.start, b.true_positives, b.false_positives, b.false_negatives, b.true_negatives, b.matching, b.scored),
-                            "{at}: sliced"
-                        );
-                    }
+                    assert_same_confusion(
+                        &summarized.ml_confusion(model.id, &sliced, bin, &classification).await.unwrap(),
+                        &raw.ml_confusion(model.id, &sliced, bin, &classification).await.unwrap(),
+                        &format!("{at}: sliced confusion ({bin:?}, {threshold:?})"),
+                    );
                 }
                 assert_eq!(
                     summarized.ml_rank_pairs(model.id, &sliced, bin, "fraud").await.unwrap(),
@@ -194,7 +191,26 @@ pub async fn compare_ml_aggregates(summarized: &Store, raw: &Store, model: &str,
     }
 }
 
-pub async fn summarize_all(store: &Store) {
+/// A model written before summaries existed (no trigger, not summarized) is taken up by the
+/// first summarizing round: all its hours marked, its updates marked from then on, and its
+/// summaries answering as its records do.
+pub async fn ml_models_from_before_summaries_are_taken_up(store: Store) {
+    let records = (0..200).map(|n| fraud_record(n, T0 + n * 300 * SECOND, n % 2 == 0)).collect();
+    store.write_ml_records("fraud", ModelType::ScoreCategorical, records, T0).await.unwrap();
+    let model = store.ml_model("fraud").await.unwrap().unwrap().id;
+    store.forget_ml_summaries(model).await.unwrap();
+    assert_eq!(store.ml_summary_counts(model).await.unwrap(), (0, 0));
+    assert_eq!(store.summarize_ml_hours().await.unwrap(), 1, "the first round takes the model up");
+    assert!(store.ml_summary_counts(model).await.unwrap().0 >= 16, "all its hours are stale");
+    summarize_all(&store).await;
+    // The trigger is back: a repeated prediction moving a record marks the hour it left.
+    store.write_ml_records("fraud", ModelType::ScoreCategorical, vec![fraud_record(3, T0 + 40 * HOUR, true)], T0).await.unwrap();
+    assert_eq!(store.ml_summary_counts(model).await.unwrap().0, 2, "the hour it left and the hour it joined");
+    summarize_all(&store).await;
+    compare_ml_aggregates(&store, &store.clone().with_ml_summaries(false), "fraud", "taken up").await;
+}
+
+async fn summarize_all(store: &Store) {
     while store.summarize_ml_hours().await.unwrap() > 0 {}
 }
 
