@@ -98,6 +98,7 @@ impl Store {
     }
 
     /// The same store, its ML monitoring reading hourly summaries or (`false`) always the records.
+    #[cfg(feature = "testsuite")]
     pub fn with_ml_summaries(mut self, enabled: bool) -> Store {
         self.ml_summaries = enabled;
         self

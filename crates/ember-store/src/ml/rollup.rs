@@ -13,7 +13,8 @@
 //!   condition, bins of whole hours) reads in one snapshot the stored summaries of
 //!   the window's whole hours that are not stale, and makes the rest — the window's partial
 //!   first and last hours, and stale hours — from their records. When that is more than
-//!   [`MAX_RECORDS_SUMMARIZED_ON_READ`] records, the aggregate reads the records instead.
+//!   [`MAX_RECORDS_SUMMARIZED_ON_READ`] records, or the stored summaries are more than
+//!   [`MAX_SUMMARY_BYTES_PER_READ`], the aggregate reads the records instead.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -26,12 +27,14 @@ use super::read::{MlComparison, MlPredicateValue, MlRecordQuery};
 use super::summary::{hour_of, LabelValues, RecordValues, Summary, SummaryBuilder, SummaryKind, HOUR};
 use super::table;
 use super::MlColumnRecord;
-use crate::engine::backend::{Exec, Row, Statement, Transaction};
+use crate::engine::backend::{Row, Statement, Transaction};
 use crate::engine::db::Store;
 use crate::error::Result;
 
 /// The most records a read summarizes itself (partial and stale hours).
 const MAX_RECORDS_SUMMARIZED_ON_READ: i64 = 50_000;
+/// The most summary bytes a read holds.
+const MAX_SUMMARY_BYTES_PER_READ: i64 = 128 << 20;
 /// The most stale hours a read summarizes itself.
 const MAX_STALE_HOURS_ON_READ: usize = 24;
 /// How long one summarizing round may hold the writer.
@@ -496,16 +499,21 @@ impl Store {
                     format!("${}", values.len())
                 })
                 .collect();
-            let mut sql = format!(
-                "SELECT source, hour, body FROM ml_summaries
-                 WHERE model_id = $1 AND environment = $2 AND hour >= $3 AND hour < $4 AND source IN ({})",
+            let mut selected = format!(
+                "FROM ml_summaries WHERE model_id = $1 AND environment = $2 AND hour >= $3 AND hour < $4 AND source IN ({})",
                 placeholders.join(", ")
             );
             if let Some(version) = &query.model_version {
                 values.push(version.as_str().into());
-                sql.push_str(&format!(" AND model_version = ${}", values.len()));
+                selected.push_str(&format!(" AND model_version = ${}", values.len()));
             }
-            let rows = tx.exec().fetch_all(Statement::new(sql, values)).await?;
+            // Summaries grow with the window's distinct values: past a bound, the SQL aggregates
+            // over the records answer instead of holding them all.
+            let size = Statement::new(format!("SELECT CAST(COALESCE(SUM(LENGTH(body)), 0) AS BIGINT) {selected}"), values.clone());
+            if tx.exec().fetch_one(size).await?.get::<i64, _>(0)? > MAX_SUMMARY_BYTES_PER_READ {
+                return Ok(None);
+            }
+            let rows = tx.exec().fetch_all(Statement::new(format!("SELECT source, hour, body {selected}"), values)).await?;
             for row in &rows {
                 let hour: i64 = row.get(1)?;
                 if stale.contains(&hour) {
@@ -573,8 +581,7 @@ async fn source_kind(tx: &mut Transaction, source: MlSource) -> Result<Option<Su
         MlSource::PredictionLabel | MlSource::ActualLabel => Some(SummaryKind::Text),
         MlSource::PredictionScore | MlSource::PredictionValue | MlSource::ActualValue => Some(SummaryKind::Numeric),
         MlSource::Column(id) => {
-            let exec: Exec<'_> = tx.exec();
-            let row = exec.fetch_optional(Statement::new("SELECT value_type FROM ml_columns WHERE id = $1", [id.into()])).await?;
+            let row = tx.exec().fetch_optional(Statement::new("SELECT value_type FROM ml_columns WHERE id = $1", [id.into()])).await?;
             let value_type = row.map(|row| row.get::<String, _>(0)).transpose()?.and_then(|name| ember_core::ml::MlValueType::parse(&name));
             match value_type {
                 Some(value_type) if value_type.is_numeric() => Some(SummaryKind::Numeric),
