@@ -33,10 +33,11 @@ pub enum GlobalType {
     UserApiKey,
     SystemApiKey,
     UserRole,
+    ProjectTraceRetentionPolicy,
 }
 
 impl GlobalType {
-    pub const ALL: [GlobalType; 26] = [
+    pub const ALL: [GlobalType; 27] = [
         GlobalType::Project,
         GlobalType::Trace,
         GlobalType::Span,
@@ -63,6 +64,7 @@ impl GlobalType {
         GlobalType::UserApiKey,
         GlobalType::SystemApiKey,
         GlobalType::UserRole,
+        GlobalType::ProjectTraceRetentionPolicy,
     ];
 
     /// The type name inside the id, as Phoenix spells it.
@@ -94,6 +96,7 @@ impl GlobalType {
             GlobalType::UserApiKey => "UserApiKey",
             GlobalType::SystemApiKey => "SystemApiKey",
             GlobalType::UserRole => "UserRole",
+            GlobalType::ProjectTraceRetentionPolicy => "ProjectTraceRetentionPolicy",
         }
     }
 

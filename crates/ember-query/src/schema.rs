@@ -123,6 +123,16 @@ impl Dialect {
         }
     }
 
+    /// What ends a `SELECT` whose rows the transaction deletes next, so that rows another
+    /// transaction is writing are passed over rather than waited for (PostgreSQL; SQLite's single
+    /// writer never meets such rows).
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// The natural logarithm of `expression`.
     pub fn natural_log(self, expression: &str) -> String {
         match self {

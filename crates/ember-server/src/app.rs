@@ -12,7 +12,8 @@ use axum::{middleware, Json, Router};
 use crate::routes::{
     access, annotation_configs, annotations, api_keys, arize_spans, arize_v2, auth, chat_completions, dataset_exports, dataset_labels,
     dataset_splits, datasets, evaluations, experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments,
-    health, model_providers, otlp, projects, prompt_versions, prompts, secrets, sessions, span_query, span_updates, spans, traces, users,
+    health, model_providers, otlp, projects, prompt_versions, prompts, retention_policies, secrets, sessions, span_query, span_updates,
+    spans, traces, users,
 };
 use crate::AppState;
 
@@ -245,6 +246,20 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         .route("/v1/users/api_keys", [on_get(api_keys::list_all_users).access(Access::Admin)])
         // The LLM proxy writes nothing: every role may use it, as in Phoenix.
         .route("/v1/chat/completions", [on_post(chat_completions::create).access(Access::SignedIn)])
+        .route("/v1/retention_policies", [on_get(retention_policies::list), on_post(retention_policies::create).access(Access::Admin)])
+        .route(
+            "/v1/retention_policies/{policy_id}",
+            [
+                on_get(retention_policies::get),
+                on_patch(retention_policies::update).access(Access::Admin),
+                on_delete(retention_policies::delete).access(Access::Admin),
+            ],
+        )
+        .route("/v1/retention_policies/{policy_id}/apply", [on_post(retention_policies::apply).access(Access::Admin)])
+        .route(
+            "/v1/projects/{project_identifier}/retention",
+            [on_get(retention_policies::of_project), on_patch(retention_policies::set_for_project).access(Access::Admin)],
+        )
         .route("/v1/dataset_labels", [on_get(dataset_labels::list), on_post(dataset_labels::create)])
         .route(
             "/v1/dataset_labels/{label_id}",

@@ -87,6 +87,11 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// Days the default retention policy keeps traces (0: for ever), used when that policy is
+    /// first created; afterwards it is edited like any policy (`/v1/retention_policies`).
+    #[arg(long, env = "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS", default_value_t = 0.0)]
+    pub default_retention_policy_days: f64,
+
     /// Longest wait, on SIGTERM, for in-flight requests and then for the ingest queue to drain.
     #[arg(long, env = "EMBER_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,

@@ -87,6 +87,11 @@ impl Server {
             .with_metrics(metrics);
         // The default admin's first password and PHOENIX_ADMINS, before anyone can sign in.
         services.auth().prepare().await.map_err(|error| ServeError::Refused(error.to_string()))?;
+        services
+            .retention()
+            .ensure_default(config.default_retention_policy_days)
+            .await
+            .map_err(|error| ServeError::Refused(error.to_string()))?;
         let http = bind(&config.host, config.port).await?;
         let grpc = bind(&config.host, config.grpc_port).await?;
         let metrics = match config.enable_prometheus {
@@ -183,6 +188,11 @@ impl BoundServer {
             let store = self.store.clone();
             let stopping = until_stopped(stopped.clone());
             tokio::spawn(async move { store.keep_ml_summaries(stopping).await });
+        }
+        {
+            let services = self.state.services.clone();
+            let stopping = until_stopped(stopped.clone());
+            tokio::spawn(async move { services.retention().keep_swept(stopping).await });
         }
         if let Some(listener) = self.metrics {
             let services = self.state.services.clone();

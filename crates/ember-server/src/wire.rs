@@ -364,3 +364,33 @@ pub fn user(user: &UserRecord) -> w::User {
         oauth2_user_id: user.oauth2_user_id.clone(),
     }
 }
+
+pub fn retention_policy(policy: &ember_service::retention::RetentionPolicy) -> w::RetentionPolicy {
+    use ember_service::retention::{next_run_after, parse_schedule};
+    let record = &policy.record;
+    let rule = match record.rule {
+        ember_store::RetentionRule::MaxDays(max_days) => w::RetentionRule::MaxDays { max_days },
+        ember_store::RetentionRule::MaxCount(max_count) => w::RetentionRule::MaxCount { max_count },
+        ember_store::RetentionRule::MaxDaysOrCount { max_days, max_count } => w::RetentionRule::MaxDaysOrCount { max_days, max_count },
+    };
+    let next_run = parse_schedule(&record.cron_expression)
+        .ok()
+        .and_then(|schedule| next_run_after(&schedule, record.last_applied_at.unwrap_or(record.created_at)));
+    w::RetentionPolicy {
+        id: GlobalId::encode(GlobalType::ProjectTraceRetentionPolicy, record.id),
+        name: record.name.clone(),
+        cron_expression: record.cron_expression.clone(),
+        rule,
+        project_ids: policy.project_ids.iter().map(|id| GlobalId::encode(GlobalType::Project, *id)).collect(),
+        last_applied_at: record.last_applied_at.map(format_nanos),
+        next_run_at: next_run.map(format_nanos),
+    }
+}
+
+pub fn store_retention_rule(rule: w::RetentionRule) -> ember_store::RetentionRule {
+    match rule {
+        w::RetentionRule::MaxDays { max_days } => ember_store::RetentionRule::MaxDays(max_days),
+        w::RetentionRule::MaxCount { max_count } => ember_store::RetentionRule::MaxCount(max_count),
+        w::RetentionRule::MaxDaysOrCount { max_days, max_count } => ember_store::RetentionRule::MaxDaysOrCount { max_days, max_count },
+    }
+}

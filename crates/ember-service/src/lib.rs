@@ -34,6 +34,7 @@ pub mod projects;
 pub mod prompt_labels;
 pub mod prompts;
 pub mod redaction;
+pub mod retention;
 mod secret_box;
 pub mod secrets;
 pub mod sessions;
@@ -64,13 +65,23 @@ pub struct Services {
     metrics: metrics::Metrics,
     /// Single ML records' group commit, started on first use (it needs the runtime).
     ml_batcher: Arc<std::sync::OnceLock<ml_batch::MlBatcher>>,
+    /// Retention policies an admin asked to apply now, for the sweeper.
+    sweep_requests: Arc<retention::SweepRequests>,
 }
 
 impl Services {
     /// Services without authentication (every caller anonymous); see [`Services::with_auth`].
     pub fn new(store: Store, ingest: IngestQueue, playground: Playground) -> Services {
         let auth = Arc::new(Authenticator::disabled(AuthSettings::default()));
-        Services { store, ingest, playground: Arc::new(playground), auth, metrics: metrics::Metrics::default(), ml_batcher: Arc::default() }
+        Services {
+            store,
+            ingest,
+            playground: Arc::new(playground),
+            auth,
+            metrics: metrics::Metrics::default(),
+            ml_batcher: Arc::default(),
+            sweep_requests: Arc::default(),
+        }
     }
 
     /// The same services recording `metrics`.
@@ -128,6 +139,10 @@ impl Services {
 
     pub fn ml_models(&self) -> ml_models::MlModels<'_> {
         ml_models::MlModels { services: self }
+    }
+
+    pub fn retention(&self) -> retention::Retention<'_> {
+        retention::Retention { services: self }
     }
 
     pub fn traces(&self) -> traces::Traces<'_> {

@@ -14,7 +14,8 @@
 //!   cumulative counts, hourly rollups);
 //! - the resources: `spans` (lists, roots, outlines, filters, metadata updates), `traces`,
 //!   `sessions`, `projects`, `annotations`, `annotation_configs`, `datasets`, `experiments`,
-//!   `prompts`, `secrets`, `ml` (ML models and their records).
+//!   `prompts`, `secrets`, `ml` (ML models and their records), `retention` (retention policies and
+//!   the sweeps that apply them).
 //!
 //! SQL is written once for both dialects (sea-query for statements shaped by the request, text
 //! with `$n` placeholders for fixed ones); migrations live in `migrations/<dialect>/`.
@@ -36,6 +37,7 @@ mod postgres;
 mod project_access;
 mod projects;
 mod prompts;
+mod retention;
 mod secrets;
 mod sessions;
 mod spans;
@@ -76,6 +78,7 @@ pub use prompts::{
     NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionInput, PromptVersionRecord,
     PromptVersionTagRecord,
 };
+pub use retention::{RetentionPolicyChanges, RetentionPolicyRecord, RetentionRule, TraceKey, DEFAULT_RETENTION_POLICY_ID};
 pub use secrets::{SecretChange, StoredSecret};
 pub use sessions::{SessionRecord, SessionTrace};
 pub use spans::metadata::{MetadataFailure, MetadataOutcome, MetadataUpdate};

@@ -203,7 +203,9 @@ impl Store {
 
     /// Deletes a project's traces (with their spans) that started in `[start, end)`, with the
     /// sessions left empty, a few hundred traces per transaction so ingest and reads go on
-    /// meanwhile (a purge cut short leaves the rest for the next). Returns how many went.
+    /// meanwhile (a purge cut short leaves the rest for the next). The rollups of the window's
+    /// hours are rebuilt from the spans left, so hours whose spans a sweep had already deleted
+    /// are cleared too. Returns how many traces went.
     pub async fn delete_traces_started_between(&self, project_id: i64, start: i64, end: i64) -> Result<usize> {
         const TRACES_PER_TRANSACTION: i64 = 500;
         let mut deleted = 0;
@@ -218,23 +220,11 @@ impl Store {
                 .await?;
             let rowids: Vec<i64> = chosen.iter().map(|row| row.get(0)).collect::<Result<_>>()?;
             if rowids.is_empty() {
+                rollups::clear_whole_hours(tx.exec(), project_id, start, end).await?;
+                tx.commit().await?;
                 return Ok(deleted);
             }
-            let list = rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-            let hours = rollups::hours_of_spans(tx.exec(), &format!("trace_rowid IN ({list})"), []).await?;
-            let sessions = tx
-                .exec()
-                .fetch_all(Statement::new(
-                    format!("DELETE FROM traces WHERE id IN ({list}) RETURNING session_rowid"),
-                    Vec::<sea_query::Value>::new(),
-                ))
-                .await?;
-            let sessions: BTreeSet<i64> =
-                sessions.iter().filter_map(|row| row.get::<Option<i64>, _>(0).transpose()).collect::<Result<_>>()?;
-            for session_rowid in sessions {
-                crate::sessions::delete_if_empty(tx.exec(), session_rowid).await?;
-            }
-            rollups::rebuild(tx.exec(), &hours).await?;
+            delete_trace_rows(&mut tx, self.dialect, &rowids, Rollups::Rebuild).await?;
             tx.commit().await?;
             deleted += rowids.len();
         }
@@ -273,4 +263,48 @@ impl Store {
         tx.commit().await?;
         Ok(trace_rowids.len())
     }
+}
+
+/// What a deletion does to the hourly rollups of the spans it deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rollups {
+    /// Recompute their hours from the spans left: the data is gone from the charts too.
+    Rebuild,
+    /// Leave them: the charts keep counting what retention deleted.
+    Keep,
+}
+
+/// Deletes traces in the open transaction (their spans, annotations and notes go by the schema's
+/// cascades; dataset examples made from their spans keep their content and lose the link), and
+/// the sessions they leave empty. A session another transaction is writing to is passed over
+/// (PostgreSQL): it is not empty then.
+pub(crate) async fn delete_trace_rows(
+    tx: &mut crate::engine::backend::Transaction,
+    dialect: crate::engine::dialect::Dialect,
+    rowids: &[i64],
+    rollups: Rollups,
+) -> Result<()> {
+    let list = rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let hours = match rollups {
+        Rollups::Rebuild => rollups::hours_of_spans(tx.exec(), &format!("trace_rowid IN ({list})"), []).await?,
+        Rollups::Keep => BTreeSet::new(),
+    };
+    let sessions = tx
+        .exec()
+        .fetch_all(Statement::new(
+            format!("DELETE FROM traces WHERE id IN ({list}) RETURNING session_rowid"),
+            Vec::<sea_query::Value>::new(),
+        ))
+        .await?;
+    let sessions: BTreeSet<i64> = sessions.iter().filter_map(|row| row.get::<Option<i64>, _>(0).transpose()).collect::<Result<_>>()?;
+    if !sessions.is_empty() {
+        let sessions = sessions.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "DELETE FROM project_sessions WHERE id IN (SELECT id FROM project_sessions WHERE id IN ({sessions}) \
+             AND NOT EXISTS (SELECT 1 FROM traces WHERE traces.session_rowid = project_sessions.id){})",
+            dialect.skip_locked()
+        );
+        tx.exec().execute(Statement::new(sql, [])).await?;
+    }
+    rollups::rebuild(tx.exec(), &hours).await
 }

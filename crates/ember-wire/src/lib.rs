@@ -14,6 +14,7 @@ mod experiments;
 pub mod ml;
 mod projects;
 mod prompts;
+mod retention;
 mod spans;
 mod users;
 
@@ -26,6 +27,7 @@ pub use datasets::{Dataset, DatasetExamples, DatasetLabel, DatasetSplit, Dataset
 pub use experiments::{DownloadedEvaluation, DownloadedRun, Experiment, ExperimentRun, ExperimentTag, IncompleteEvaluation, IncompleteRun};
 pub use projects::{Project, SecretsApplied, TransferResult};
 pub use prompts::{ModelProviderFamily, Prompt, PromptVersion, PromptVersionTag};
+pub use retention::{NewRetentionPolicy, ProjectRetentionPolicy, RetentionPolicy, RetentionPolicyPatch, RetentionRule};
 pub use spans::{
     DuplicateSpan, InvalidSpan, MetadataError, MetadataUpdateReport, Session, SessionTrace, Span, SpanContext, SpanEvent, SpanRejection,
     SpansQueued, Trace, TraceSpan,

@@ -36,6 +36,7 @@ pub mod pandas_arrow;
 pub mod projects;
 pub mod prompt_versions;
 pub mod prompts;
+pub mod retention_policies;
 pub mod secrets;
 pub mod sessions;
 pub mod span_query;

@@ -16,9 +16,11 @@ mod ids;
 mod layout;
 mod models;
 mod project;
+mod project_settings;
 mod projects;
 mod prompts;
 mod redirects;
+mod retention;
 mod session;
 mod settings;
 mod span_view;
@@ -56,6 +58,9 @@ pub fn ui_routes() -> RouteTable {
         .route("/projects/{project_id}/annotations/delete", [on_post(annotate::delete)])
         .route("/projects/{project_id}/sessions/{session_rowid}", [on_get(session::page)])
         .route("/projects/{project_id}/dataset-examples", [on_post(datasets::from_spans)])
+        .route("/projects/{project_id}/settings", [on_get(project_settings::page)])
+        .route("/projects/{project_id}/settings/retention", [on_post(project_settings::set_retention).access(Access::Admin)])
+        .route("/projects/{project_id}/settings/purge", [on_post(project_settings::purge)])
         .route("/projects/{project_id}/access", [on_get(access::page).access(Access::Admin)])
         .route("/projects/{project_id}/access/restricted", [on_post(access::set_restricted).access(Access::Admin)])
         .route("/projects/{project_id}/access/grants", [on_post(access::grant).access(Access::Admin)])
@@ -75,6 +80,10 @@ pub fn ui_routes() -> RouteTable {
         .route("/settings/annotation-configs", [on_post(settings::create)])
         .route("/settings/annotation-configs/{config_id}", [on_post(settings::update)])
         .route("/settings/annotation-configs/{config_id}/delete", [on_post(settings::delete)])
+        .route("/settings/retention-policies", [on_post(retention::create).access(Access::Admin)])
+        .route("/settings/retention-policies/{policy_id}", [on_post(retention::update).access(Access::Admin)])
+        .route("/settings/retention-policies/{policy_id}/delete", [on_post(retention::delete).access(Access::Admin)])
+        .route("/settings/retention-policies/{policy_id}/apply", [on_post(retention::apply).access(Access::Admin)])
         // Every signed-in user keeps their own password and keys.
         .route("/account", [on_get(account::account)])
         .route("/account/password", [on_post(account::change_password).access(Access::SignedIn)])

@@ -145,8 +145,11 @@ pub async fn page(
         div.crumbs { a href="/projects" { "Projects" } " / " (project.name) }
         h1 { (project.name) }
         @if let Some(description) = &project.description { p.muted { (description) } }
-        @if state.services.auth().enabled() && caller.require_admin().is_ok() {
-            p { a href=(format!("/projects/{}/access", project.id)) { "Who may reach this project" } }
+        p.links {
+            a href=(format!("/projects/{}/settings", project.id)) { "Settings" }
+            @if state.services.auth().enabled() && caller.require_admin().is_ok() {
+                " · " a href=(format!("/projects/{}/access", project.id)) { "Who may reach this project" }
+            }
         }
         div.cards {
             (card("Traces", format::count(activity.traces)))

@@ -1,10 +1,11 @@
 //! Settings: annotation configs, created, edited and deleted through the annotation-config
-//! service (the same rules as over REST).
+//! service (the same rules as over REST), and the retention policies (see `retention`).
 
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Redirect;
 use ember_core::ErrorCode;
 use ember_service::annotation_configs::{AnnotationConfigInput, CategoricalValue, OptimizationDirection};
+use ember_service::projects::ProjectListQuery;
 use ember_service::ServiceError;
 use ember_store::AnnotationConfig;
 use maud::{html, Markup};
@@ -149,6 +150,15 @@ pub async fn page(
     Query(query): Query<SettingsQuery>,
 ) -> UiResult<Markup> {
     let configs = state.services.annotation_configs().list(&caller, None, 500).await?.items;
+    let policies = state.services.retention().list(&caller, None, 500).await?.items;
+    let projects = state
+        .services
+        .projects()
+        .list(&caller, &ProjectListQuery { limit: 1000, include_experiment_projects: true, ..Default::default() })
+        .await?
+        .items;
+    let project_name =
+        |id: i64| projects.iter().find(|project| project.id == id).map_or_else(|| format!("project {id}"), |project| project.name.clone());
     let can_write = caller.require_write().is_ok();
     let body = html! {
         h1 { "Settings" }
@@ -191,6 +201,7 @@ pub async fn page(
             h3 { "New annotation config" }
             div #new-config { (config_form("/settings/annotation-configs", None, "Create")) }
         }
+        (super::retention::section(&caller, &policies, &project_name))
     };
     Ok(shell("Settings", Section::Settings, &caller, body))
 }

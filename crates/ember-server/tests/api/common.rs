@@ -129,6 +129,7 @@ async fn test_app_built(
     if let Some(authenticator) = authenticator {
         services = services.with_auth(authenticator);
     }
+    services.retention().ensure_default(0.0).await.unwrap();
     let body_budget = BodyBudget::new(body_budget_bytes);
     let router = app(AppState {
         services: services.clone(),

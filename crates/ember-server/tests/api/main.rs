@@ -26,6 +26,7 @@ mod playground;
 mod project_access;
 mod projects;
 mod prompts;
+mod retention;
 mod rules;
 mod span_updates;
 mod spans;

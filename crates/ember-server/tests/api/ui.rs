@@ -239,3 +239,65 @@ async fn forms_refuse_bad_input_with_a_message() {
     assert!(app.store.get_annotation_config(Some(config.id), None).await.unwrap().is_none());
     assert_error_page(&post_form(&app, &format!("{edit}/delete"), "").await, StatusCode::NOT_FOUND, "");
 }
+
+/// Retention policies and "clear data before…" through the forms: the service's rules as
+/// messages, a project following the chosen policy, the sweep and the purge taking effect.
+#[tokio::test]
+async fn retention_and_purge_forms_work() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN"), span(2, 2, None, "CHAIN")])).await;
+    app.ingest(&request(Some("q"), vec![span(3, 3, None, "CHAIN"), span(4, 4, None, "CHAIN"), span(6, 6, None, "CHAIN")])).await;
+    let (p, q) =
+        (app.store.get_project_by_name("p").await.unwrap().unwrap().id, app.store.get_project_by_name("q").await.unwrap().unwrap().id);
+    let location = |response: &TestResponse| {
+        percent_encoding::percent_decode_str(response.headers["location"].to_str().unwrap()).decode_utf8().unwrap().to_string()
+    };
+    let settings = app.get("/settings").await.text();
+    assert!(settings.contains("id=\"retention-policies\"") && settings.contains("Default") && settings.contains("keeps every trace"));
+
+    let bad = post_form(&app, "/settings/retention-policies", "name=weekly&cron_expression=5+3+*+*+1&max_days=1&max_count=").await;
+    assert!(location(&bad).contains("error=Invalid cron expression. Minute field must be '0'."), "{}", location(&bad));
+    let bad = post_form(&app, "/settings/retention-policies", "name=weekly&cron_expression=0+3+*+*+1&max_days=soon&max_count=").await;
+    assert!(location(&bad).contains("not a number of days"), "{}", location(&bad));
+    let created = post_form(&app, "/settings/retention-policies", "name=weekly&cron_expression=0+3+*+*+1&max_days=1&max_count=").await;
+    assert!(
+        location(&created).starts_with("/settings?notice=Created weekly.") && location(&created).ends_with("#retention"),
+        "{}",
+        location(&created)
+    );
+    let policy = app.store.list_retention_policies(None, 10).await.unwrap().items.pop().unwrap();
+    assert_eq!((policy.name.as_str(), policy.rule), ("weekly", ember_store::RetentionRule::MaxDays(1.0)));
+    let settings = app.get("/settings").await.text();
+    assert!(settings.contains("deletes traces older than 1 day") && settings.contains("At 03:00, on Monday. (UTC)"), "{settings}");
+
+    // The project's settings: it follows Default until it is told otherwise.
+    let page = app.get(&format!("/projects/{p}/settings")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Follows <strong>Default</strong>"), "{}", page.text());
+    let chosen = post_form(&app, &format!("/projects/{p}/settings/retention"), &format!("policy_id={}", policy.id)).await;
+    assert!(location(&chosen).contains("notice="), "{}", location(&chosen));
+    assert!(app.get(&format!("/projects/{p}/settings")).await.text().contains("Follows <strong>weekly</strong>"));
+    let unknown = post_form(&app, &format!("/projects/{p}/settings/retention"), "policy_id=999").await;
+    assert!(location(&unknown).contains("error=Retention policy with ID"), "{}", location(&unknown));
+
+    // Apply now: the sweeper (run here by hand) deletes p's old traces, not q's.
+    let applied = post_form(&app, &format!("/settings/retention-policies/{}/apply", policy.id), "").await;
+    assert!(location(&applied).contains("notice=weekly is being applied"), "{}", location(&applied));
+    let report = app.services.retention().sweep_due(ember_core::time::now_nanos()).await.unwrap();
+    assert_eq!((report.policies_applied, report.traces_deleted), (1, 2));
+    assert!(app.store.get_trace(None, Some(&trace_id(1))).await.unwrap().is_none());
+    assert!(app.store.get_trace(None, Some(&trace_id(3))).await.unwrap().is_some());
+
+    // Clear data before a time (UTC): q's traces 3 and 4 started before 00:00:05, trace 6 after.
+    let bad = post_form(&app, &format!("/projects/{q}/settings/purge"), "before=last+week").await;
+    assert!(location(&bad).contains("is not a date and time"), "{}", location(&bad));
+    let purged = post_form(&app, &format!("/projects/{q}/settings/purge"), "before=2024-01-01T00%3A00%3A05").await;
+    assert!(location(&purged).contains("notice=Deleted 2 traces that started before 2024-01-01T00:00:05 UTC."), "{}", location(&purged));
+    assert!(app.store.get_trace(None, Some(&trace_id(4))).await.unwrap().is_none());
+    assert!(app.store.get_trace(None, Some(&trace_id(6))).await.unwrap().is_some());
+
+    // Deleting a policy sends its projects back to Default.
+    let deleted = post_form(&app, &format!("/settings/retention-policies/{}/delete", policy.id), "").await;
+    assert!(location(&deleted).contains("notice=Deleted weekly"), "{}", location(&deleted));
+    assert_eq!(app.store.project_retention_policy(p).await.unwrap(), None);
+}

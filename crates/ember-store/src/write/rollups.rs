@@ -173,6 +173,24 @@ pub(crate) async fn rebuild(mut exec: Exec<'_>, hours: &BTreeSet<(i64, i64)>) ->
     Ok(())
 }
 
+/// Deletes a project's rollups of the hours wholly inside `[start, end)`: a purge of that window
+/// clears them, spans or not (a retention sweep may have left rollups without spans).
+pub(crate) async fn clear_whole_hours(mut exec: Exec<'_>, project_id: i64, start: i64, end: i64) -> Result<()> {
+    let first = match hour_of(start) {
+        hour if hour == start => hour,
+        hour => hour.saturating_add(HOUR_NANOS),
+    };
+    let last_start = end.saturating_sub(HOUR_NANOS);
+    if first > last_start {
+        return Ok(());
+    }
+    for table in ["project_hourly_rollups", "project_hourly_latencies"] {
+        let sql = format!("DELETE FROM {table} WHERE project_id = $1 AND hour >= $2 AND hour <= $3");
+        exec.reborrow().execute(Statement::new(sql, [project_id.into(), first.into(), last_start.into()])).await?;
+    }
+    Ok(())
+}
+
 /// A window of time to summarise, cut into `bins` equal runs of whole hours for charts.
 #[derive(Debug, Clone, Copy)]
 pub struct ActivityWindow {

@@ -286,6 +286,44 @@ async fn sessions_datasets_experiments_prompts_and_settings_work_in_chromium() {
     assert_eq!(stored["data"][0]["example_count"], 2, "{stored}");
     browser.screenshot("dataset-from-spans").await;
 
+    // Retention: a policy made in Settings, chosen on the project's settings page (and seen over
+    // REST); "clear data before…" with a time before every trace deletes none.
+    browser.goto("/settings").await;
+    let form = "#new-retention-policy";
+    browser.fill(&format!("{form} input[name=name]"), "a month").await;
+    browser.fill(&format!("{form} input[name=max_days]"), "30").await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Created a month."));
+    assert!(browser.text("#retention-policies").await.contains("deletes traces older than 30 days"));
+    browser.goto(&format!("/projects/{project}")).await;
+    browser.click("p.links a").await;
+    browser.wait_for("#retention-form").await;
+    assert!(browser.text("#retention-policy").await.contains("Follows Default"));
+    browser
+        .client
+        .execute("const s = document.querySelector('#retention-form select'); s.value = s.options[1].value;", vec![])
+        .await
+        .unwrap();
+    browser.click("#retention-form button[type=submit]").await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text("#retention-policy").await.contains("Follows a month"));
+    let following = ember.get_json(&format!("/v1/projects/{PROJECT}/retention")).await;
+    assert_eq!(following["data"]["name"], "a month", "{following}");
+    browser.client.execute("document.querySelector('#purge-before').value = '2000-01-01T00:00:00';", vec![]).await.unwrap();
+    browser.click("#purge-form button[type=submit]").await;
+    browser.client.accept_alert().await.unwrap();
+    browser.wait_for("#purge-form").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !browser.text(".notice").await.contains("Deleted") {
+        assert!(std::time::Instant::now() < deadline, "the purge answered {}", browser.text(".notice").await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let notice = browser.text(".notice").await;
+    assert!(notice.contains("Deleted 0 traces that started before 2000-01-01T00:00"), "{notice}");
+    browser.assert_same_origin().await;
+    browser.screenshot("project-settings").await;
+
     browser.close().await;
     ember.terminate().await;
 }
