@@ -66,6 +66,12 @@ impl Generator {
         Generator { rng, words, next_trace: 1, next_span: 1, clock: now.saturating_sub(6 * 3_600_000_000_000) }
     }
 
+    /// Traces 50 ms apart from `clock` (Unix nanoseconds), with trace and span ids counting from
+    /// `first_id`: generators whose first ids are far apart never share an id.
+    pub fn starting(seed: u64, clock: u64, first_id: u64) -> Self {
+        Generator { next_trace: first_id, next_span: first_id, clock, ..Generator::new(seed) }
+    }
+
     fn span(&mut self, trace_id: &[u8], parent: Option<&[u8]>, kind: &str, start: u64) -> Span {
         let span_id = self.next_span.to_be_bytes().to_vec();
         self.next_span += 1;

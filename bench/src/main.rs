@@ -8,6 +8,7 @@ mod generate;
 mod large_upload;
 mod ml;
 mod prompts;
+mod retention;
 mod server;
 mod ui;
 
@@ -66,6 +67,10 @@ struct Args {
     /// Experiment runs recorded with two evaluations each (0 skips them).
     #[arg(long, default_value_t = 10_000)]
     experiment_runs: usize,
+    /// Spans a month old that a retention policy then sweeps while live ingest goes on and first
+    /// pages are sampled (0: skip).
+    #[arg(long, default_value_t = 0)]
+    retention_spans: usize,
     /// Experiment run and evaluation requests in flight at once (an experiment runner's
     /// concurrency; each SQLite commit waits for the disk, so throughput follows it).
     #[arg(long, default_value_t = 32)]
@@ -318,6 +323,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.prompts > 0 {
         prompts::run(&client, ember, args.prompts, args.prompt_versions, args.query_samples).await?;
+    }
+    if args.retention_spans > 0 {
+        let wal = database.working_dir().map(|dir| dir.join("ember.db-wal"));
+        retention::run(&client, ember, args.retention_spans, 4, wal).await?;
     }
     println!("RSS after queries: {:.1} MB", ember.rss_mb()?);
 

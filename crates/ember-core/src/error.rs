@@ -31,13 +31,16 @@ pub enum ErrorCode {
     /// The server is at capacity or a write could not commit; the client should retry later
     /// (HTTP 503 with `Retry-After` / gRPC RESOURCE_EXHAUSTED).
     Unavailable,
+    /// The database or its disk is past a storage limit: writes that add data are refused until
+    /// space is freed or the limit raised (HTTP 507 / gRPC RESOURCE_EXHAUSTED).
+    InsufficientStorage,
     /// Something failed inside ember; details are logged, never sent (HTTP 500).
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, for tests that check each transport answers all of them.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::BadRequest,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -48,6 +51,7 @@ impl ErrorCode {
         ErrorCode::Unprocessable,
         ErrorCode::TooManyRequests,
         ErrorCode::Unavailable,
+        ErrorCode::InsufficientStorage,
         ErrorCode::Internal,
     ];
 
@@ -64,6 +68,7 @@ impl ErrorCode {
             ErrorCode::Unprocessable => 422,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::Unavailable => 503,
+            ErrorCode::InsufficientStorage => 507,
             ErrorCode::Internal => 500,
         }
     }
@@ -87,7 +92,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => PERMISSION_DENIED,
             ErrorCode::NotFound => NOT_FOUND,
             ErrorCode::Conflict => ALREADY_EXISTS,
-            ErrorCode::TooManyRequests | ErrorCode::Unavailable => RESOURCE_EXHAUSTED,
+            ErrorCode::TooManyRequests | ErrorCode::Unavailable | ErrorCode::InsufficientStorage => RESOURCE_EXHAUSTED,
             ErrorCode::Internal => INTERNAL,
         }
     }
@@ -105,6 +110,7 @@ impl ErrorCode {
             ErrorCode::Unprocessable => "UNPROCESSABLE",
             ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
             ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::InsufficientStorage => "INSUFFICIENT_STORAGE",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -136,7 +142,7 @@ mod tests {
     fn every_code_has_one_answer_per_transport() {
         let codes = ErrorCode::ALL;
         let statuses: Vec<u16> = codes.iter().map(|code| code.http_status()).collect();
-        assert_eq!(statuses, [400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 500]);
+        assert_eq!(statuses, [400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 507, 500]);
         assert_eq!(ErrorCode::Unauthenticated.grpc_code(), 16, "a missing or bad key is UNAUTHENTICATED");
         assert_eq!(ErrorCode::Unavailable.grpc_code(), 8, "a full queue is RESOURCE_EXHAUSTED, which exporters retry");
         assert_eq!(ErrorCode::PayloadTooLarge.grpc_code(), 3, "a batch that can never fit is not retryable");

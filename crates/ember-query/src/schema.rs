@@ -133,6 +133,21 @@ impl Dialect {
         }
     }
 
+    /// A query answering the bytes the database's data uses: SQLite's pages less its free list,
+    /// PostgreSQL's tables with their indexes and TOAST in the current schema.
+    pub fn used_bytes_query(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "SELECT (p.page_count - f.freelist_count) * s.page_size FROM pragma_page_count() AS p, pragma_freelist_count() AS f, \
+                 pragma_page_size() AS s"
+            }
+            Dialect::Postgres => {
+                "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) FROM pg_class AS c \
+                 JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
+            }
+        }
+    }
+
     /// The natural logarithm of `expression`.
     pub fn natural_log(self, expression: &str) -> String {
         match self {

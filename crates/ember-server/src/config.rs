@@ -87,6 +87,40 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// SQLite: the write-ahead log's bound in bytes. Past it the WAL is checkpointed whole and
+    /// emptied (ingest pauses for the copy), so it stays bounded under steady ingest and readers.
+    #[arg(long, env = "EMBER_SQLITE_MAX_WAL_BYTES", default_value_t = defaults::MAX_WAL_BYTES)]
+    pub sqlite_max_wal_bytes: u64,
+
+    /// Storage allocated to the database, in GiB (Phoenix's setting): the warning and
+    /// insertion-blocking thresholds below are percentages of it.
+    #[arg(long, env = "PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES")]
+    pub database_allocated_storage_capacity_gibibytes: Option<f64>,
+
+    /// Past this percentage of the allocated capacity ember logs a warning and the web UI shows
+    /// a banner.
+    #[arg(long, env = "PHOENIX_DATABASE_USAGE_EMAIL_WARNING_THRESHOLD_PERCENTAGE")]
+    pub database_usage_email_warning_threshold_percentage: Option<f64>,
+
+    /// Past this percentage of the allocated capacity ingest is refused (507 /
+    /// RESOURCE_EXHAUSTED) until space is freed; reads and deletions go on.
+    #[arg(long, env = "PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE")]
+    pub database_usage_insertion_blocking_threshold_percentage: Option<f64>,
+
+    /// A byte budget for the database: past it the oldest traces of every project are deleted
+    /// (the project charts keep counting them) until it is back under 90 % of it.
+    #[arg(long, env = "EMBER_MAX_DATABASE_BYTES")]
+    pub max_database_bytes: Option<u64>,
+
+    /// SQLite: below this many free bytes on the database's disk, a warning and a banner.
+    #[arg(long, env = "EMBER_DISK_FREE_WARNING_BYTES", default_value_t = defaults::DISK_FREE_WARNING_BYTES)]
+    pub disk_free_warning_bytes: u64,
+
+    /// SQLite: below this many free bytes on the database's disk, ingest is refused (507 /
+    /// RESOURCE_EXHAUSTED) before the disk fills; reads and deletions go on.
+    #[arg(long, env = "EMBER_DISK_FREE_MIN_BYTES", default_value_t = defaults::DISK_FREE_MIN_BYTES)]
+    pub disk_free_min_bytes: u64,
+
     /// Days the default retention policy keeps traces (0: for ever), used when that policy is
     /// first created; afterwards it is edited like any policy (`/v1/retention_policies`).
     #[arg(long, env = "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS", default_value_t = 0.0)]
@@ -230,7 +264,48 @@ impl ServeConfig {
     /// words), or a setting that asks for something ember does not do yet.
     pub fn refusal(&self) -> Option<String> {
         let secrets = crate::secret_rules::refusal(self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.enable_auth);
-        secrets.or_else(|| self.auth.refusal()).or_else(|| self.tls_files().err())
+        secrets.or_else(|| self.auth.refusal()).or_else(|| self.tls_files().err()).or_else(|| self.storage_refusal())
+    }
+
+    /// Storage settings out of range, in Phoenix's words.
+    fn storage_refusal(&self) -> Option<String> {
+        if self.max_database_bytes.is_some_and(|bytes| bytes > 0) && matches!(self.database(), Ok(DatabaseUrl::Postgres(_))) {
+            return Some(
+                "EMBER_MAX_DATABASE_BYTES needs SQLite: PostgreSQL keeps its tables' size after rows are deleted (only VACUUM FULL \
+                 returns it), so ember could not tell when the database is back under the budget. Use a retention policy \
+                 (max_days or max_count) instead."
+                    .into(),
+            );
+        }
+        if let Some(capacity) = self.database_allocated_storage_capacity_gibibytes.filter(|capacity| capacity.is_nan() || *capacity <= 0.0)
+        {
+            return Some(format!(
+                "Invalid value for environment variable PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES: {capacity}. Value must be a positive number."
+            ));
+        }
+        for (name, value) in [
+            ("PHOENIX_DATABASE_USAGE_EMAIL_WARNING_THRESHOLD_PERCENTAGE", self.database_usage_email_warning_threshold_percentage),
+            ("PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE", self.database_usage_insertion_blocking_threshold_percentage),
+        ] {
+            if let Some(value) = value.filter(|value| !(0.0..=100.0).contains(value)) {
+                return Some(format!(
+                    "Invalid value for environment variable {name}: {value}. Value must be a percentage between 0 and 100."
+                ));
+            }
+        }
+        None
+    }
+
+    /// The storage limits (see `ember_service::storage`).
+    pub fn storage_settings(&self) -> ember_service::storage::StorageSettings {
+        ember_service::storage::StorageSettings {
+            capacity_gib: self.database_allocated_storage_capacity_gibibytes,
+            warning_percent: self.database_usage_email_warning_threshold_percentage,
+            blocking_percent: self.database_usage_insertion_blocking_threshold_percentage,
+            max_database_bytes: self.max_database_bytes.filter(|bytes| *bytes > 0),
+            disk_free_warning_bytes: self.disk_free_warning_bytes,
+            disk_free_min_bytes: self.disk_free_min_bytes,
+        }
     }
 
     pub fn tls_for_http(&self) -> bool {
@@ -302,6 +377,7 @@ impl ServeConfig {
         options.query_budget = std::time::Duration::from_millis(self.query_timeout_ms.max(1));
         options.schema = self.database_schema.clone().filter(|schema| !schema.trim().is_empty());
         options.read_replica_url = self.database_read_replica_url.clone().filter(|url| !url.trim().is_empty());
+        options.max_wal_bytes = self.sqlite_max_wal_bytes;
         Ok(options)
     }
 

@@ -21,7 +21,7 @@ pub const OPERATIONS: &[Operation] = &[
     ("get", "/healthz", "healthz", "Liveness: answers OK", &[], "200"),
     ("get", "/readyz", "readyz", "Readiness: the database answers", &[], "200"),
     ("get", "/arize_phoenix_version", "getVersion", "The Phoenix API version ember implements", &[], "200"),
-    ("post", "/v1/traces", "exportTraces", "OTLP/HTTP trace export (protobuf or JSON; gzip, deflate); 200 once committed", &[], "200"),
+    ("post", "/v1/traces", "exportTraces", "OTLP/HTTP trace export (protobuf or JSON; gzip, deflate); 200 once committed, 503 when the queue is full, 507 past a storage limit (the message names the setting)", &[], "200"),
     (
         "post",
         "/v1/pandas_arrow",

@@ -84,6 +84,7 @@ impl Server {
         let metrics = if config.enable_prometheus { ember_service::metrics::Metrics::enabled() } else { Default::default() };
         let services = Services::new(store.clone(), ingest, Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?)
             .with_auth(config.authenticator())
+            .with_storage(config.storage_settings())
             .with_metrics(metrics);
         // The default admin's first password and PHOENIX_ADMINS, before anyone can sign in.
         services.auth().prepare().await.map_err(|error| ServeError::Refused(error.to_string()))?;
@@ -193,6 +194,11 @@ impl BoundServer {
             let services = self.state.services.clone();
             let stopping = until_stopped(stopped.clone());
             tokio::spawn(async move { services.retention().keep_swept(stopping).await });
+        }
+        {
+            let services = self.state.services.clone();
+            let stopping = until_stopped(stopped.clone());
+            tokio::spawn(async move { services.storage().keep_watch(stopping).await });
         }
         if let Some(listener) = self.metrics {
             let services = self.state.services.clone();

@@ -7,7 +7,7 @@ use ember_core::{ErrorCode, INTERNAL_ERROR_MESSAGE};
 use ember_service::ServiceError;
 use http_body_util::BodyExt;
 
-const CODES: [ErrorCode; 11] = ErrorCode::ALL;
+const CODES: [ErrorCode; 12] = ErrorCode::ALL;
 
 async fn body_text(response: axum::response::Response) -> String {
     String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned()

@@ -2,7 +2,8 @@
 //! playground's own traces) ends here. Decoding and preparing spans (JSON, compression) is CPU
 //! work and runs on a blocking thread, never on the async runtime; the spans then wait in the
 //! bounded ingest queue and the call returns once they are committed. A full queue is refused
-//! before any decoding (503 / RESOURCE_EXHAUSTED), as Phoenix checks capacity first.
+//! before any decoding (503 / RESOURCE_EXHAUSTED), as Phoenix checks capacity first, and so is
+//! a database past a storage limit (507, see `storage`).
 
 use ember_core::RoutedSpan;
 use ember_otlp::DecodedExport;
@@ -85,7 +86,9 @@ impl Ingest<'_> {
         Ok(())
     }
 
+    /// Refuses before any decoding: past a storage limit (507) or with the queue full (503).
     fn refuse_when_full(&self) -> Result<()> {
+        self.services.storage().check_ingest()?;
         if self.services.ingest.is_full() {
             self.services.metrics.record_ingest_refusal();
             return Err(QueueFull::AtCapacity.into());

@@ -41,6 +41,7 @@ pub mod sessions;
 pub mod spaces;
 pub mod span_updates;
 pub mod spans;
+pub mod storage;
 pub mod traces;
 pub mod users;
 
@@ -67,6 +68,8 @@ pub struct Services {
     ml_batcher: Arc<std::sync::OnceLock<ml_batch::MlBatcher>>,
     /// Retention policies an admin asked to apply now, for the sweeper.
     sweep_requests: Arc<retention::SweepRequests>,
+    /// The storage limits and their last measurement.
+    storage: Arc<storage::StorageGuard>,
 }
 
 impl Services {
@@ -81,6 +84,7 @@ impl Services {
             metrics: metrics::Metrics::default(),
             ml_batcher: Arc::default(),
             sweep_requests: Arc::default(),
+            storage: Arc::default(),
         }
     }
 
@@ -97,6 +101,16 @@ impl Services {
     /// The metrics in Prometheus' text format (the ingest queue read now); `None` when off.
     pub fn encode_metrics(&self) -> Option<String> {
         self.metrics.encode(self.ingest.queued_spans())
+    }
+
+    /// The same services keeping to these storage limits.
+    pub fn with_storage(mut self, settings: storage::StorageSettings) -> Services {
+        self.storage = Arc::new(storage::StorageGuard::new(settings));
+        self
+    }
+
+    pub fn storage(&self) -> storage::Storage<'_> {
+        storage::Storage { services: self }
     }
 
     /// The same services authenticating callers as `authenticator` says.

@@ -74,6 +74,7 @@ impl MlModels<'_> {
     /// record is committed together with others sent at the same time (see `ml_batch`).
     pub async fn log(&self, caller: &Caller, mut log: MlLog, now: i64) -> Result<usize> {
         self.require_writer(caller)?;
+        self.services.storage().check_ingest()?;
         self.check(&log.model, &log.records, log.origin, now)?;
         let model_type = log.model_type.or_else(|| log.records.iter().find_map(MlRecord::label_kind).map(ModelType::of_label));
         let model_type = model_type.unwrap_or(ModelType::ScoreCategorical);

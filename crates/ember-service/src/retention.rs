@@ -10,13 +10,14 @@
 //!
 //! The sweeper applies a policy once its schedule's first time after the last application has
 //! come (so a run missed while ember was down happens when it starts). It deletes a project's
-//! traces oldest first in transactions of about [`TRANSACTION_TARGET`], pausing as long as each
-//! took, so ingest and reads go on beside it; the hourly rollups keep what it deletes.
+//! traces oldest first in transactions of about [`TRANSACTION_TARGET`], pausing [`PAUSE_RATIO`]
+//! times as long after each, so ingest and reads go on beside it; the hourly rollups keep what it
+//! deletes.
 
 use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ember_core::time::now_nanos;
@@ -33,8 +34,13 @@ pub const DEFAULT_CRON_EXPRESSION: &str = "0 0 * * 0";
 /// How often the sweeper looks for policies whose time has come.
 const CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
-/// How long one deleting transaction should hold the writer.
-const TRANSACTION_TARGET: Duration = Duration::from_millis(40);
+/// How long one deleting transaction should hold the writer. Deletions touch index pages all
+/// over the file (span ids are random), so larger transactions share each page among more
+/// rows; ingest waits at most this long, its queue holding what arrives meanwhile.
+const TRANSACTION_TARGET: Duration = Duration::from_millis(250);
+
+/// The pause after a deleting transaction, as a multiple of how long it held the writer.
+const PAUSE_RATIO: f64 = 1.4;
 
 /// Traces per transaction at the start of a sweep, and the bounds the pacing keeps to.
 const FIRST_BATCH: usize = 100;
@@ -73,6 +79,32 @@ pub struct RetentionPolicyUpdate<'a> {
 pub struct SweepReport {
     pub policies_applied: usize,
     pub traces_deleted: usize,
+}
+
+/// The pace of a deletion: transactions of about [`TRANSACTION_TARGET`], each followed by a pause
+/// [`PAUSE_RATIO`] times as long, so ingest keeps most of the writer (and of the CPU: on two
+/// cores a sweep at half the writer's time left ingest 41 % of its idle throughput).
+pub(crate) struct Pace {
+    batch: usize,
+}
+
+impl Pace {
+    pub(crate) fn new() -> Self {
+        Pace { batch: FIRST_BATCH }
+    }
+
+    /// Traces to delete in the next transaction.
+    pub(crate) fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Scales the batch towards the target from how long the last took (at most doubling or
+    /// halving it), then pauses.
+    pub(crate) async fn after(&mut self, took: Duration) {
+        let scaled = self.batch as f64 * TRANSACTION_TARGET.as_secs_f64() / took.as_secs_f64().max(1e-4);
+        self.batch = (scaled as usize).clamp(self.batch / 2, self.batch * 2).clamp(BATCH_BOUNDS.0, BATCH_BOUNDS.1);
+        tokio::time::sleep(took.mul_f64(PAUSE_RATIO)).await;
+    }
 }
 
 /// Policies an admin asked to apply now, and the sweeper's wake-up.
@@ -316,28 +348,25 @@ impl Retention<'_> {
         }
     }
 
-    /// Deletes the project's traces that `rule` does not keep at `now`, oldest first, a
-    /// transaction of about [`TRANSACTION_TARGET`] at a time with an equal pause after each.
+    /// Deletes the project's traces that `rule` does not keep at `now`, oldest first, at the
+    /// sweeper's [`Pace`].
     async fn sweep_project(&self, project_id: i64, rule: RetentionRule, now: i64) -> Result<usize> {
         let store = &self.services.store;
         let Some(cutoff) = store.retention_cutoff(project_id, rule, now).await? else {
             return Ok(0);
         };
-        let (mut batch, mut deleted) = (FIRST_BATCH, 0);
+        let (mut pace, mut deleted) = (Pace::new(), 0);
         loop {
-            let started = Instant::now();
-            let went = store.sweep_traces_before(project_id, cutoff, batch).await?;
-            deleted += went;
-            if went < batch {
+            let step = store.sweep_traces_before(project_id, cutoff, pace.batch()).await?;
+            deleted += step.deleted;
+            if step.deleted < pace.batch() {
                 if deleted > 0 {
                     tracing::info!(project_id, traces = deleted, "retention deleted the project's oldest traces");
+                    self.services.storage().recheck();
                 }
                 return Ok(deleted);
             }
-            let took = started.elapsed();
-            let scaled = batch as f64 * TRANSACTION_TARGET.as_secs_f64() / took.as_secs_f64().max(1e-4);
-            batch = (scaled as usize).clamp(batch / 2, batch * 2).clamp(BATCH_BOUNDS.0, BATCH_BOUNDS.1);
-            tokio::time::sleep(took).await;
+            pace.after(step.held).await;
         }
     }
 

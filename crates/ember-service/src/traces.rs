@@ -117,7 +117,9 @@ impl Traces<'_> {
             return Err(ServiceError::invalid("`start_time` must be strictly earlier than `end_time`."));
         }
         let project = self.services.projects().resolve_writable(caller, project).await?;
-        Ok(self.services.store.delete_traces_started_between(project.id, start, end).await?)
+        let deleted = self.services.store.delete_traces_started_between(project.id, start, end).await?;
+        self.services.storage().recheck();
+        Ok(deleted)
     }
 
     pub async fn delete(&self, caller: &Caller, identifier: &str) -> Result<()> {

@@ -20,3 +20,11 @@ pub const INGEST_WRITERS: usize = 4;
 
 /// The most span JSON (attributes and events) one read decodes: 256 MiB.
 pub const MAX_READ_JSON_BYTES: usize = 256 << 20;
+
+/// SQLite: the WAL's bound, past which the checkpointer empties it: 256 MiB.
+pub const MAX_WAL_BYTES: u64 = 256 << 20;
+
+/// SQLite: free disk below which ember warns: 1 GiB.
+pub const DISK_FREE_WARNING_BYTES: u64 = 1 << 30;
+/// SQLite: free disk below which ingest is refused: 256 MiB.
+pub const DISK_FREE_MIN_BYTES: u64 = 256 << 20;

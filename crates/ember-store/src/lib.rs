@@ -78,7 +78,7 @@ pub use prompts::{
     NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionInput, PromptVersionRecord,
     PromptVersionTagRecord,
 };
-pub use retention::{RetentionPolicyChanges, RetentionPolicyRecord, RetentionRule, TraceKey, DEFAULT_RETENTION_POLICY_ID};
+pub use retention::{RetentionPolicyChanges, RetentionPolicyRecord, RetentionRule, SweepStep, TraceKey, DEFAULT_RETENTION_POLICY_ID};
 pub use secrets::{SecretChange, StoredSecret};
 pub use sessions::{SessionRecord, SessionTrace};
 pub use spans::metadata::{MetadataFailure, MetadataOutcome, MetadataUpdate};

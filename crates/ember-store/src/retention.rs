@@ -88,6 +88,15 @@ pub struct RetentionPolicyChanges {
     pub rule: Option<RetentionRule>,
 }
 
+/// What one deleting transaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepStep {
+    /// Traces deleted.
+    pub deleted: usize,
+    /// How long the transaction held the writer.
+    pub held: std::time::Duration,
+}
+
 /// A trace's place in a project's time order: traces sort by start time, then rowid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TraceKey {
@@ -283,9 +292,11 @@ impl Store {
 
     /// Deletes up to `limit` of the project's traces before `cutoff`, oldest first, in one
     /// transaction, with the sessions they leave empty; the hourly rollups keep them. Returns
-    /// how many went (fewer than `limit`: none is left).
-    pub async fn sweep_traces_before(&self, project_id: i64, cutoff: TraceKey, limit: usize) -> Result<usize> {
+    /// how many went (fewer than `limit`: none is left) and how long the transaction held the
+    /// writer (not counting the wait for it).
+    pub async fn sweep_traces_before(&self, project_id: i64, cutoff: TraceKey, limit: usize) -> Result<SweepStep> {
         let mut tx = self.writer.begin().await?;
+        let started = std::time::Instant::now();
         let sql = "SELECT id FROM traces WHERE project_id = $1 AND start_time <= $2 AND (start_time < $2 OR id < $3) \
                    ORDER BY start_time, id LIMIT $4";
         let values: [Value; 4] = [project_id.into(), cutoff.start_time.into(), cutoff.rowid.into(), (limit as i64).into()];
@@ -295,7 +306,7 @@ impl Store {
             crate::traces::delete_trace_rows(&mut tx, self.dialect, &rowids, crate::traces::Rollups::Keep).await?;
         }
         tx.commit().await?;
-        Ok(rowids.len())
+        Ok(SweepStep { deleted: rowids.len(), held: started.elapsed() })
     }
 }
 
@@ -319,5 +330,81 @@ impl Store {
         let sql = "SELECT id, retention_policy_id FROM projects ORDER BY id";
         let rows = self.reader.exec().fetch_all(Statement::new(sql, [])).await?;
         rows.iter().map(|row| Ok((row.get(0)?, row.get(1)?))).collect()
+    }
+}
+
+/// Pages an incremental vacuum step returns to the file system (64 MiB of 16 KiB pages).
+const VACUUM_STEP_PAGES: i64 = 4096;
+
+impl Store {
+    /// Deletes up to `limit` of the oldest traces of every project in one transaction, with the
+    /// sessions they leave empty (the byte budget's deletion); the hourly rollups keep them.
+    /// Returns how many went.
+    pub async fn sweep_oldest_traces(&self, limit: usize) -> Result<SweepStep> {
+        let mut tx = self.writer.begin().await?;
+        let started = std::time::Instant::now();
+        let sql = "SELECT id FROM traces ORDER BY start_time, id LIMIT $1";
+        let rows = tx.exec().fetch_all(Statement::new(sql, [(limit as i64).into()])).await?;
+        let rowids: Vec<i64> = rows.iter().map(|row| row.get(0)).collect::<Result<_>>()?;
+        if !rowids.is_empty() {
+            crate::traces::delete_trace_rows(&mut tx, self.dialect, &rowids, crate::traces::Rollups::Keep).await?;
+        }
+        tx.commit().await?;
+        Ok(SweepStep { deleted: rowids.len(), held: started.elapsed() })
+    }
+
+    /// How many traces the database holds, every project together (a scan of `traces`; the byte
+    /// budget's estimate of how many to delete).
+    pub async fn count_all_traces(&self) -> Result<u64> {
+        let row = self.reader.exec().fetch_one(Statement::new("SELECT COUNT(*) FROM traces", [])).await?;
+        Ok(row.get::<i64, _>(0)?.max(0) as u64)
+    }
+
+    /// The bytes the database's data uses now (SQLite: without its free pages).
+    pub async fn database_used_bytes(&self) -> Result<u64> {
+        let row = self.reader.exec().fetch_one(Statement::new(self.dialect.used_bytes_query(), [])).await?;
+        Ok(row.get::<i64, _>(0)?.max(0) as u64)
+    }
+
+    /// SQLite: the size of the database file once the WAL is checkpointed into it (its pages,
+    /// free ones included); `None` on PostgreSQL.
+    pub async fn database_file_bytes(&self) -> Result<Option<u64>> {
+        if self.dialect != crate::engine::dialect::Dialect::Sqlite {
+            return Ok(None);
+        }
+        let sql = "SELECT p.page_count * s.page_size FROM pragma_page_count() AS p, pragma_page_size() AS s";
+        let row = self.reader.exec().fetch_one(Statement::new(sql, [])).await?;
+        Ok(Some(row.get::<i64, _>(0)?.max(0) as u64))
+    }
+
+    /// SQLite: the database file; `None` in memory and on PostgreSQL.
+    pub fn database_file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
+    }
+
+    /// SQLite: gives the pages deletions freed back to the file system, a step at a time with
+    /// a pause as long as each (databases created before incremental vacuum keep their free
+    /// pages for new rows instead). PostgreSQL: nothing; its autovacuum makes the space reusable.
+    pub async fn return_free_space(&self) -> Result<u64> {
+        if self.dialect != crate::engine::dialect::Dialect::Sqlite {
+            return Ok(0);
+        }
+        // 2: INCREMENTAL; databases created before it keep their free pages for new rows.
+        if self.writer.exec().fetch_one(Statement::new("PRAGMA auto_vacuum", [])).await?.get::<i64, _>(0)? != 2 {
+            return Ok(0);
+        }
+        let mut returned = 0;
+        loop {
+            let free: i64 = self.writer.exec().fetch_one(Statement::new("PRAGMA freelist_count", [])).await?.get(0)?;
+            if free == 0 {
+                break;
+            }
+            let started = std::time::Instant::now();
+            let step = free.min(VACUUM_STEP_PAGES);
+            self.writer.exec().execute(Statement::new(format!("PRAGMA incremental_vacuum({step})"), [])).await?;
+            returned += step as u64;
+            tokio::time::sleep(started.elapsed()).await;
+        }
+        Ok(returned)
     }
 }

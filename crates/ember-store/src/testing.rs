@@ -112,6 +112,22 @@ impl TestDatabase {
         }
     }
 
+    /// PostgreSQL: rewrites the tables (`VACUUM FULL`), returning the space of deleted rows as an
+    /// operator would; SQLite returns it itself (incremental vacuum), so nothing is done there.
+    pub async fn reclaim_space(&self) {
+        use sqlx::Connection;
+        if let DatabaseUrl::Postgres(url) = &self.options.url {
+            let mut options: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+            if let Some(schema) = &self.options.schema {
+                options = options.options([("search_path", schema.as_str())]);
+            }
+            let mut connection = sqlx::PgConnection::connect_with(&options).await.expect("connect");
+            for table in ["spans", "traces", "project_sessions"] {
+                sqlx::query(&format!("VACUUM FULL {table}")).execute(&mut connection).await.expect("vacuum");
+            }
+        }
+    }
+
     /// `PHOENIX_*` variables that make an `ember serve` process use this database.
     pub fn serve_env(&self) -> Vec<(&'static str, String)> {
         match &self.options.url {

@@ -24,6 +24,7 @@ mod retention;
 mod session;
 mod settings;
 mod span_view;
+mod storage_banner;
 mod trace;
 mod window;
 
@@ -99,7 +100,11 @@ pub fn ui_routes() -> RouteTable {
 /// The UI's routes, to merge into the application router: a page asked for without a session
 /// sends the browser to sign in first (see `guard`).
 pub fn router(state: AppState) -> Router<AppState> {
-    ui_routes().into_router().layer(middleware::from_fn_with_state(state, guard::guard_page)).layer(middleware::map_response(page_headers))
+    ui_routes()
+        .into_router()
+        .layer(middleware::from_fn_with_state(state.clone(), storage_banner::add_banner))
+        .layer(middleware::from_fn_with_state(state, guard::guard_page))
+        .layer(middleware::map_response(page_headers))
 }
 
 /// `path` with `key=message` added to its query (a notice or an error for the page to show).

@@ -62,6 +62,15 @@ pub async fn test_app_with_store(configure: impl FnOnce(ember_store::Store) -> e
     test_app_configured(QueueLimits::default(), 1 << 20, DEFAULT_BODY_BUDGET, ProviderSettings::default(), None, configure).await
 }
 
+/// An app keeping to these storage limits (its guard not yet measured: call
+/// `services.storage().refresh()`).
+pub async fn test_app_with_storage(settings: ember_service::storage::StorageSettings) -> TestApp {
+    let mut app = test_app().await;
+    app.services = app.services.clone().with_storage(settings);
+    app.router = app_router(&app.services);
+    app
+}
+
 /// An app whose requests together may hold `body_budget_bytes` of request bodies.
 pub async fn test_app_with_body_budget(max_body_bytes: usize, body_budget_bytes: usize) -> TestApp {
     test_app_configured(QueueLimits::default(), max_body_bytes, body_budget_bytes, ProviderSettings::default(), None, |store| store).await
@@ -131,7 +140,13 @@ async fn test_app_built(
     }
     services.retention().ensure_default(0.0).await.unwrap();
     let body_budget = BodyBudget::new(body_budget_bytes);
-    let router = app(AppState {
+    let router = router_of(&services, max_body_bytes, &body_budget);
+    TestApp { router, store, queue: ingest, database, body_budget, services }
+}
+
+/// The application over `services`, with the test apps' limits.
+fn router_of(services: &Services, max_body_bytes: usize, body_budget: &BodyBudget) -> axum::Router {
+    app(AppState {
         services: services.clone(),
         max_body_bytes,
         body_budget: body_budget.clone(),
@@ -140,8 +155,12 @@ async fn test_app_built(
         cookies: Default::default(),
         root_path: Default::default(),
         auth_rate_limit: None,
-    });
-    TestApp { router, store, queue: ingest, database, body_budget, services }
+    })
+}
+
+/// The default test app's router over `services`.
+fn app_router(services: &Services) -> axum::Router {
+    router_of(services, 1 << 20, &BodyBudget::new(DEFAULT_BODY_BUDGET))
 }
 
 impl TestApp {

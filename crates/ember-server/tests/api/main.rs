@@ -30,6 +30,7 @@ mod retention;
 mod rules;
 mod span_updates;
 mod spans;
+mod storage;
 mod traces_sessions;
 mod ui;
 mod users;

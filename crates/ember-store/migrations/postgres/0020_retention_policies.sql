@@ -19,3 +19,6 @@ CREATE TABLE retention_policies (
 
 ALTER TABLE projects ADD COLUMN retention_policy_id BIGINT REFERENCES retention_policies (id) ON DELETE SET NULL;
 CREATE INDEX ix_projects_retention_policy ON projects (retention_policy_id);
+
+-- The byte budget deletes the oldest traces of every project first.
+CREATE INDEX ix_traces_start ON traces (start_time, id);

@@ -35,6 +35,8 @@ pub struct StoreOptions {
     pub filter_probe_limit: usize,
     /// The most span JSON one read decodes (see [`crate::spans::records::span_records`]).
     pub max_read_json_bytes: usize,
+    /// SQLite: past this many bytes of WAL, the checkpointer empties it (see `sqlite::checkpoint`).
+    pub max_wal_bytes: u64,
 }
 
 impl StoreOptions {
@@ -49,6 +51,7 @@ impl StoreOptions {
             query_budget: Duration::from_millis(defaults::QUERY_BUDGET_MS),
             filter_probe_limit: ember_query::PROBE_LIMIT,
             max_read_json_bytes: defaults::MAX_READ_JSON_BYTES,
+            max_wal_bytes: defaults::MAX_WAL_BYTES,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct Store {
     pub(crate) ml_written_at: Arc<std::sync::atomic::AtomicI64>,
     /// Whether monitoring reads hourly summaries (off: always the records, as tests compare).
     pub(crate) ml_summaries: bool,
+    /// SQLite: the database file (none in memory).
+    pub(crate) file: Option<std::path::PathBuf>,
 }
 
 /// Now, in Unix milliseconds.

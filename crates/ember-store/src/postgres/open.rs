@@ -36,6 +36,7 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         max_read_json_bytes: options.max_read_json_bytes,
         ml_written_at: Default::default(),
         ml_summaries: true,
+        file: None,
     })
 }
 

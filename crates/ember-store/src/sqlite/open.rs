@@ -45,7 +45,15 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         .pragma("temp_store", "memory");
     // FULL: a commit is on disk before the writer acknowledges it. Checkpoints run on their
     // own connection (see `checkpoint`); the writer checkpoints only past 20,000 WAL pages.
-    let writer_options = base.clone().synchronous(SqliteSynchronous::Full).pragma("wal_autocheckpoint", "20000");
+    // The WAL file keeps its largest size when the writer starts it over, unless limited.
+    let writer_options = base
+        .clone()
+        .synchronous(SqliteSynchronous::Full)
+        .pragma("wal_autocheckpoint", "20000")
+        .pragma("journal_size_limit", options.max_wal_bytes.min(i64::MAX as u64).to_string())
+        // Pages freed by deletions go back to the file system a step at a time (see
+        // `Store::return_free_space`). Takes effect only when the database file is created.
+        .pragma("auto_vacuum", "INCREMENTAL");
     let codec = Codec::new(options.dictionary_samples);
     let for_writer = codec.clone();
     let writer = SqlitePoolOptions::new()
@@ -91,7 +99,7 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
     let checkpointer = match options.url {
         DatabaseUrl::SqliteFile(_) => {
             let pool = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone().synchronous(SqliteSynchronous::Full)).await?;
-            Some(Checkpointer::start(pool))
+            Some(Checkpointer::start(pool, writer.clone(), options.max_wal_bytes))
         }
         // An in-memory database has no WAL.
         _ => None,
@@ -108,6 +116,10 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
         max_read_json_bytes: options.max_read_json_bytes,
         ml_written_at: Default::default(),
         ml_summaries: true,
+        file: match &options.url {
+            DatabaseUrl::SqliteFile(path) => Some(path.clone()),
+            _ => None,
+        },
     })
 }
 

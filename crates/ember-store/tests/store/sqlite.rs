@@ -552,3 +552,69 @@ async fn writes_resume_after_the_database_was_full() {
     suite::write(&store, vec![suite::routed("p", big)]).await;
     assert!(store.get_span(None, Some(&format!("{:016x}", 2))).await.unwrap().is_some(), "writes resume");
 }
+
+/// Under steady ingest with a reader always at work, the WAL stays near its bound: the
+/// checkpointer empties it once it passes the bound, instead of letting it grow with the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_ingest_and_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let mut options = StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()));
+    const BOUND: u64 = 2 << 20;
+    options.max_wal_bytes = BOUND;
+    let store = Store::open(&options).await.unwrap();
+    let wal = dir.path().join("ember.db-wal");
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |meta| meta.len());
+    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reader = {
+        let (store, reading) = (store.clone(), reading.clone());
+        tokio::spawn(async move {
+            while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                store.get_span(None, Some(&format!("{:016x}", 5))).await.unwrap();
+            }
+        })
+    };
+    // Four writers at once keep the single writer connection busy, as steady ingest does.
+    let writers: Vec<_> = (0..4_u32)
+        .map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for batch in 0..75_u32 {
+                    let spans = (0..50_u32)
+                        .map(|i| {
+                            let n = (writer * 100 + batch) * 100 + i;
+                            let mut span = suite::span(0, 0, None);
+                            span.trace_id = format!("{n:032x}");
+                            span.span_id = format!("{n:016x}");
+                            // Text that does not compress: 2 KB of a pseudo-random walk.
+                            let mut state = u64::from(n) | 1;
+                            let filler: String = (0..250)
+                                .map(|_| {
+                                    state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                                    format!("{:08x}", state >> 32)
+                                })
+                                .collect();
+                            span.attributes.insert("filler".into(), serde_json::json!(filler));
+                            suite::routed("p", span)
+                        })
+                        .collect();
+                    suite::write(&store, spans).await;
+                }
+            })
+        })
+        .collect();
+    let mut largest = 0;
+    while writers.iter().any(|writer| !writer.is_finished()) {
+        largest = largest.max(wal_size());
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    reading.store(false, std::sync::atomic::Ordering::Relaxed);
+    reader.await.unwrap();
+    // 4 × 75 batches of 50 spans of 2 KB write far more than the bound through the WAL.
+    let database = std::fs::metadata(&path).unwrap().len();
+    assert!(database > 10 * BOUND, "the load outgrows the bound: {database} bytes");
+    assert!(largest < 4 * BOUND, "the WAL reached {largest} bytes with a bound of {BOUND}");
+}

@@ -44,7 +44,7 @@ async fn sweep(store: &Store, project: i64, rule: RetentionRule, batch: usize) -
     let Some(cutoff) = store.retention_cutoff(project, rule, NOW).await.unwrap() else { return 0 };
     let mut deleted = 0;
     loop {
-        let went = store.sweep_traces_before(project, cutoff, batch).await.unwrap();
+        let went = store.sweep_traces_before(project, cutoff, batch).await.unwrap().deleted;
         deleted += went;
         if went < batch {
             return deleted;
@@ -215,7 +215,7 @@ pub async fn ingest_during_a_sweep_loses_no_span(store: Store) {
     };
     let mut swept = 0;
     loop {
-        let went = store.sweep_traces_before(p, cutoff, 7).await.unwrap();
+        let went = store.sweep_traces_before(p, cutoff, 7).await.unwrap().deleted;
         swept += went;
         if went < 7 {
             break;
