@@ -442,8 +442,6 @@ mod tests {
 
     /// Operations of Phoenix's contract ember does not route yet, each with where it comes.
     const NOT_YET: &[(&str, &str)] = &[
-        // Retention policies: the data-lifecycle issue.
-        ("patch", "/v1/projects/{}/retention"),
         // Password resets by mail, LDAP and OAuth2 sign-in: the single-sign-on and mail issue.
         ("post", "/auth/password-reset"),
         ("post", "/auth/password-reset-email"),
