@@ -157,7 +157,8 @@ pub fn parse_schedule(cron_expression: &str) -> Result<croner::Cron> {
 
 /// The schedule's first time strictly after `after` (Unix nanoseconds), if it has one.
 pub fn next_run_after(schedule: &croner::Cron, after: i64) -> Option<i64> {
-    let after = DateTime::<Utc>::from_timestamp_nanos(after);
+    // Whole seconds: croner keeps the fraction of its starting time in what it finds.
+    let after = DateTime::<Utc>::from_timestamp_nanos(after - after.rem_euclid(1_000_000_000));
     schedule.find_next_occurrence(&after, false).ok().and_then(|next| next.timestamp_nanos_opt())
 }
 
