@@ -140,8 +140,17 @@ fn valid_name(name: &str) -> Result<String> {
     }
 }
 
+/// The longest schedule text accepted (`0 0,1,2,…,23 * * 0,1,…,6` is 80 characters).
+const MAX_CRON_CHARS: usize = 200;
+
+/// Projects one request may move to or from a policy.
+const MAX_PROJECTS_PER_REQUEST: usize = 1_000;
+
 /// A schedule as Phoenix accepts it: `0 <hours> * * <days of week>`, in UTC.
 pub fn parse_schedule(cron_expression: &str) -> Result<croner::Cron> {
+    if cron_expression.len() > MAX_CRON_CHARS {
+        return Err(ServiceError::invalid(format!("Invalid cron expression: longer than {MAX_CRON_CHARS} characters")));
+    }
     let fields: Vec<&str> = cron_expression.split_whitespace().collect();
     if fields.len() != 5 {
         return Err(ServiceError::invalid("Invalid cron expression. Expected 5 fields (minute hour day-of-month month day-of-week)."));
@@ -388,6 +397,9 @@ impl Retention<'_> {
     }
 
     async fn project_ids(&self, caller: &Caller, projects: &[ProjectRef<'_>]) -> Result<Vec<i64>> {
+        if projects.len() > MAX_PROJECTS_PER_REQUEST {
+            return Err(ServiceError::invalid(format!("At most {MAX_PROJECTS_PER_REQUEST} projects may be named in one request")));
+        }
         let mut ids = Vec::with_capacity(projects.len());
         for project in projects {
             ids.push(self.services.projects().resolve(caller, *project).await?.id);
@@ -404,12 +416,14 @@ mod tests {
     fn schedules_follow_phoenix_rules() {
         assert!(parse_schedule("0 0 * * 0").is_ok());
         assert!(parse_schedule(" 0  */6 * * 1-5 ").is_ok());
+        let long = format!("0 {} * * 0", "1,".repeat(100));
         for (cron, message) in [
             ("0 0 * *", "Expected 5 fields"),
             ("5 0 * * 0", "Minute field must be '0'"),
             ("0 0 1 * 0", "Day-of-month and month"),
             ("0 0 * 2 0", "Day-of-month and month"),
             ("0 25 * * 0", "Invalid cron expression"),
+            (long.as_str(), "longer than 200 characters"),
         ] {
             let error = parse_schedule(cron).expect_err(cron);
             assert!(error.to_string().contains(message), "{cron}: {error}");

@@ -86,9 +86,15 @@ pub async fn set_retention(
     UiPath(PageId(project_id, ..)): UiPath<PageId<ProjectPage>>,
     Form(form): Form<RetentionForm>,
 ) -> Response {
+    let outcome = state.services.retention().set_for_project(&caller, ProjectRef::Id(project_id), Some(form.policy_id)).await;
+    finish(project_id, outcome.map(|_| "The project follows the chosen policy.".to_string()))
+}
+
+/// Back to the settings page with the outcome: a notice, or the service's message.
+fn finish(project_id: i64, outcome: ember_service::Result<String>) -> Response {
     let path = settings_path(project_id);
-    match state.services.retention().set_for_project(&caller, ProjectRef::Id(project_id), Some(form.policy_id)).await {
-        Ok(_) => to(&path, "notice", "The project follows the chosen policy.").into_response(),
+    match outcome {
+        Ok(notice) => to(&path, "notice", &notice).into_response(),
         Err(error) => to(&path, "error", &shown(&error)).into_response(),
     }
 }
