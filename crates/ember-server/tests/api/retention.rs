@@ -77,6 +77,18 @@ async fn policies_are_created_assigned_applied_and_deleted() {
         assert_eq!(app.patch_json("/v1/projects/swept/retention", &body).await.status, status, "{body}");
     }
     assert_eq!(app.patch_json("/v1/projects/nope/retention", &json!({"policy_id": null})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/projects/nope/retention").await.status, StatusCode::NOT_FOUND);
+    for (uri, status, message) in [
+        ("/v1/retention_policies/not-an-id", StatusCode::UNPROCESSABLE_ENTITY, "Invalid retention policy ID: not-an-id"),
+        ("/v1/retention_policies/UHJvamVjdFRyYWNlUmV0ZW50aW9uUG9saWN5Ojk5", StatusCode::NOT_FOUND, "not found"),
+    ] {
+        let got = app.get(uri).await;
+        assert_eq!((got.status, got.text().contains(message)), (status, true), "GET {uri}: {}", got.text());
+        let applied = app.post_json(&format!("{uri}/apply"), &json!({})).await;
+        assert_eq!((applied.status, applied.text().contains(message)), (status, true), "apply {uri}: {}", applied.text());
+    }
+    let unknown_field = app.patch_json(&format!("/v1/retention_policies/{id}"), &json!({"schedule": "0 0 * * 0"})).await;
+    assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown_field.text());
     assert_eq!(app.get("/v1/projects/swept/retention").await.json()["data"]["id"], json!(id));
     assert_eq!(app.get(&format!("/v1/retention_policies/{id}")).await.json()["data"]["project_ids"], json!([swept_id]));
 
