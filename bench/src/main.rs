@@ -106,6 +106,10 @@ struct Args {
     /// without a lookup), or a MEMBER's (whose project rights are looked up per request).
     #[arg(long, value_enum, default_value_t = KeyOwner::System)]
     auth_as: KeyOwner,
+    /// Whether the server prices LLM spans at ingest (`EMBER_COST_TRACKING`); run with both to
+    /// see what cost tracking adds to the server's CPU per span.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    cost_tracking: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -224,6 +228,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dir) = database.working_dir() {
         env.push(("PHOENIX_WORKING_DIR", dir.display().to_string()));
     }
+    env.push(("EMBER_COST_TRACKING", args.cost_tracking.to_string()));
     if args.auth {
         env.push(("PHOENIX_ENABLE_AUTH", "true".into()));
         env.push(("PHOENIX_SECRET", BENCH_SECRET.into()));
@@ -253,6 +258,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     let retries = Arc::new(AtomicUsize::new(0));
+    let cpu_before: f64 = replicas.iter().map(EmberProcess::cpu_seconds).sum::<anyhow::Result<f64>>()?;
     let started = Instant::now();
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
@@ -285,6 +291,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         elapsed.as_secs_f64(),
         total_spans as f64 / elapsed.as_secs_f64(),
         retries.load(Ordering::Relaxed)
+    );
+    let cpu: f64 = replicas.iter().map(EmberProcess::cpu_seconds).sum::<anyhow::Result<f64>>()? - cpu_before;
+    println!(
+        "server CPU during ingest: {cpu:.2} s = {:.1} µs per span (cost tracking {})",
+        cpu * 1e6 / total_spans as f64,
+        if args.cost_tracking { "on" } else { "off" }
     );
     for ember in &replicas {
         println!("RSS after load: {:.1} MB", ember.rss_mb()?);

@@ -34,10 +34,11 @@ pub enum GlobalType {
     SystemApiKey,
     UserRole,
     ProjectTraceRetentionPolicy,
+    GenerativeModel,
 }
 
 impl GlobalType {
-    pub const ALL: [GlobalType; 27] = [
+    pub const ALL: [GlobalType; 28] = [
         GlobalType::Project,
         GlobalType::Trace,
         GlobalType::Span,
@@ -65,6 +66,7 @@ impl GlobalType {
         GlobalType::SystemApiKey,
         GlobalType::UserRole,
         GlobalType::ProjectTraceRetentionPolicy,
+        GlobalType::GenerativeModel,
     ];
 
     /// The type name inside the id, as Phoenix spells it.
@@ -97,6 +99,7 @@ impl GlobalType {
             GlobalType::SystemApiKey => "SystemApiKey",
             GlobalType::UserRole => "UserRole",
             GlobalType::ProjectTraceRetentionPolicy => "ProjectTraceRetentionPolicy",
+            GlobalType::GenerativeModel => "GenerativeModel",
         }
     }
 

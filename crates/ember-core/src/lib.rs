@@ -1,10 +1,12 @@
 //! Domain types shared by every ember layer: the span model, Relay-style global ids and their
 //! types, the annotation model, OpenInference attribute names, the error classification that
 //! transports map to HTTP statuses, gRPC codes and GraphQL errors, size limits on names and
-//! descriptions, and prompts (versions, template rendering, provider request bodies). This crate
+//! descriptions, prompts (versions, template rendering, provider request bodies), and LLM
+//! prices and costs. This crate
 //! does no I/O.
 
 pub mod annotation;
+pub mod cost;
 pub mod error;
 pub mod global_id;
 pub mod limits;

@@ -12,8 +12,8 @@ use axum::{middleware, Json, Router};
 use crate::routes::{
     access, annotation_configs, annotations, api_keys, arize_spans, arize_v2, auth, chat_completions, dataset_exports, dataset_labels,
     dataset_splits, datasets, evaluations, experiment_downloads, experiment_evaluations, experiment_runs, experiment_tags, experiments,
-    health, model_providers, otlp, projects, prompt_versions, prompts, retention_policies, secrets, sessions, span_query, span_updates,
-    spans, traces, users,
+    health, model_prices, model_providers, otlp, projects, prompt_versions, prompts, retention_policies, secrets, sessions, span_query,
+    span_updates, spans, traces, users,
 };
 use crate::AppState;
 
@@ -260,6 +260,16 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
             "/v1/projects/{project_identifier}/retention",
             [on_get(retention_policies::of_project), on_patch(retention_policies::set_for_project).access(Access::Admin)],
         )
+        .route("/v1/model_prices", [on_get(model_prices::list), on_post(model_prices::create).access(Access::Admin)])
+        .route(
+            "/v1/model_prices/{price_id}",
+            [
+                on_get(model_prices::get),
+                on_put(model_prices::replace).access(Access::Admin),
+                on_delete(model_prices::delete).access(Access::Admin),
+            ],
+        )
+        .route("/v1/projects/{project_identifier}/cost_summary", [on_get(model_prices::cost_summary)])
         .route("/v1/dataset_labels", [on_get(dataset_labels::list), on_post(dataset_labels::create)])
         .route(
             "/v1/dataset_labels/{label_id}",

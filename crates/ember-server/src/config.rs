@@ -92,6 +92,11 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_SQLITE_MAX_WAL_BYTES", default_value_t = defaults::MAX_WAL_BYTES)]
     pub sqlite_max_wal_bytes: u64,
 
+    /// Price LLM spans at ingest (the built-in price table and user-defined prices) and keep
+    /// their cost in the rollups. Off: no cost is recorded for spans ingested meanwhile.
+    #[arg(long, env = "EMBER_COST_TRACKING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cost_tracking: bool,
+
     /// Storage allocated to the database, in GiB (Phoenix's setting): the warning and
     /// insertion-blocking thresholds below are percentages of it.
     #[arg(long, env = "PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES")]
@@ -378,6 +383,7 @@ impl ServeConfig {
         options.schema = self.database_schema.clone().filter(|schema| !schema.trim().is_empty());
         options.read_replica_url = self.database_read_replica_url.clone().filter(|url| !url.trim().is_empty());
         options.max_wal_bytes = self.sqlite_max_wal_bytes;
+        options.cost_tracking = self.cost_tracking;
         Ok(options)
     }
 

@@ -394,3 +394,55 @@ pub fn store_retention_rule(rule: w::RetentionRule) -> ember_store::RetentionRul
         w::RetentionRule::MaxDaysOrCount { max_days, max_count } => ember_store::RetentionRule::MaxDaysOrCount { max_days, max_count },
     }
 }
+
+pub fn token_prices(rates: &ember_core::cost::TokenRates) -> w::TokenPrices {
+    w::TokenPrices {
+        input: rates.input,
+        output: rates.output,
+        cache_read: rates.cache_read,
+        cache_write: rates.cache_write,
+        prompt_audio: rates.prompt_audio,
+        prompt_image: rates.prompt_image,
+        reasoning: rates.reasoning,
+        completion_audio: rates.completion_audio,
+        completion_image: rates.completion_image,
+    }
+}
+
+pub fn token_rates(prices: &w::TokenPrices) -> ember_core::cost::TokenRates {
+    ember_core::cost::TokenRates {
+        input: prices.input,
+        output: prices.output,
+        cache_read: prices.cache_read,
+        cache_write: prices.cache_write,
+        prompt_audio: prices.prompt_audio,
+        prompt_image: prices.prompt_image,
+        reasoning: prices.reasoning,
+        completion_audio: prices.completion_audio,
+        completion_image: prices.completion_image,
+    }
+}
+
+pub fn model_price(record: &ember_store::PriceRecord) -> w::ModelPrice {
+    let price = &record.price;
+    w::ModelPrice {
+        id: GlobalId::encode(GlobalType::GenerativeModel, price.id),
+        name: price.name.clone(),
+        name_pattern: price.name_pattern.clone(),
+        provider: Some(price.provider.clone()).filter(|provider| !provider.is_empty()),
+        source: price.origin.as_str().to_string(),
+        effective_from: price.effective_from.map(format_nanos),
+        prices: token_prices(&price.rates),
+        created_at: format_nanos(record.created_at),
+        updated_at: format_nanos(record.updated_at),
+    }
+}
+
+pub fn cost_summary(totals: &ember_store::CostTotals) -> w::CostSummary {
+    let breakdown = |tokens: i64, cost: f64| w::CostBreakdown { tokens, cost };
+    w::CostSummary {
+        prompt: breakdown(totals.prompt_tokens, totals.prompt_cost),
+        completion: breakdown(totals.completion_tokens, totals.completion_cost),
+        total: breakdown(totals.prompt_tokens + totals.completion_tokens, totals.total_cost()),
+    }
+}

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod ax_spans;
 mod caller;
+pub mod costs;
 pub mod dataset_labels;
 pub mod dataset_splits;
 pub mod datasets;
@@ -70,6 +71,8 @@ pub struct Services {
     sweep_requests: Arc<retention::SweepRequests>,
     /// The storage limits and their last measurement.
     storage: Arc<storage::StorageGuard>,
+    /// Re-pricings of stored spans running in the background.
+    repricing: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Services {
@@ -85,6 +88,7 @@ impl Services {
             ml_batcher: Arc::default(),
             sweep_requests: Arc::default(),
             storage: Arc::default(),
+            repricing: Arc::default(),
         }
     }
 
@@ -133,6 +137,10 @@ impl Services {
 
     pub fn api_keys(&self) -> api_keys::ApiKeys<'_> {
         api_keys::ApiKeys { services: self }
+    }
+
+    pub fn costs(&self) -> costs::Costs<'_> {
+        costs::Costs { services: self }
     }
 
     pub fn projects(&self) -> projects::Projects<'_> {

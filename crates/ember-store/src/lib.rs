@@ -15,7 +15,7 @@
 //! - the resources: `spans` (lists, roots, outlines, filters, metadata updates), `traces`,
 //!   `sessions`, `projects`, `annotations`, `annotation_configs`, `datasets`, `experiments`,
 //!   `prompts`, `secrets`, `ml` (ML models and their records), `retention` (retention policies and
-//!   the sweeps that apply them).
+//!   the sweeps that apply them), `costs` (model prices and what each LLM span cost).
 //!
 //! SQL is written once for both dialects (sea-query for statements shaped by the request, text
 //! with `$n` placeholders for fixed ones); migrations live in `migrations/<dialect>/`.
@@ -27,6 +27,7 @@
 mod annotation_configs;
 mod annotations;
 mod auth_tokens;
+mod costs;
 mod datasets;
 pub mod defaults;
 mod engine;
@@ -54,6 +55,7 @@ pub use annotations::{
     AnnotatorKind, DocumentAnnotationInput, LlmAnnotation, LlmAnnotations,
 };
 pub use auth_tokens::{ApiKeyRecord, KeyScope, NewToken, TokenHolder, TokenKind};
+pub use costs::{CostTotals, NewModelPrice, PriceRecord, Recomputed, SpanCostRecord};
 pub use datasets::{
     DatasetLabelChanges, DatasetLabelRecord, DatasetRecord, DatasetSplitChanges, DatasetSplitRecord, DatasetVersionRecord, ExampleBatches,
     ExampleInput, ExampleRecord, UploadAction, UploadOutcome,

@@ -259,6 +259,9 @@ impl Store {
             .and_where(Expr::col(Spans::TraceRowid).is_in(trace_rowids.iter().copied()))
             .to_owned();
         tx.exec().execute(self.build(&update)).await?;
+        let sql =
+            format!("UPDATE span_costs SET project_id = $1 WHERE span_rowid IN (SELECT id FROM spans WHERE trace_rowid IN ({rowid_list}))");
+        tx.exec().execute(Statement::new(sql, [destination_project_id.into()])).await?;
         rollups::rebuild(tx.exec(), &hours).await?;
         tx.commit().await?;
         Ok(trace_rowids.len())

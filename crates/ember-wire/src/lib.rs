@@ -9,6 +9,7 @@
 mod annotations;
 mod arize;
 mod chat;
+mod costs;
 mod datasets;
 mod experiments;
 pub mod ml;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use annotations::{Annotation, AnnotationConfig, AnnotationResult, AnnotationTargetId, AnnotationsWritten, EvaluationsWritten, IdList};
 pub use arize::*;
 pub use chat::{ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError, ChatErrorBody, ChatMessage, ChatUsage, ChunkChoice};
+pub use costs::{CostBreakdown, CostSummary, ModelPrice, NewModelPrice, TokenPrices};
 pub use datasets::{Dataset, DatasetExamples, DatasetLabel, DatasetSplit, DatasetVersion, Example, ExampleSource, UploadResult};
 pub use experiments::{DownloadedEvaluation, DownloadedRun, Experiment, ExperimentRun, ExperimentTag, IncompleteEvaluation, IncompleteRun};
 pub use projects::{Project, SecretsApplied, TransferResult};

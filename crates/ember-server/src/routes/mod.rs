@@ -29,6 +29,7 @@ pub mod ml_models;
 pub mod ml_monitoring;
 #[cfg(feature = "arrow")]
 pub mod ml_upload;
+pub mod model_prices;
 pub mod model_providers;
 pub mod otlp;
 #[cfg(feature = "arrow")]

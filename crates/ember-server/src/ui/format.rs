@@ -67,6 +67,21 @@ pub fn percent(part: i64, whole: i64) -> String {
     }
 }
 
+/// An amount in US dollars: cents above a dollar, else three significant digits ("$0.00452").
+pub fn usd(amount: f64) -> String {
+    if !amount.is_finite() {
+        return "–".to_string();
+    }
+    if amount == 0.0 {
+        return "$0".to_string();
+    }
+    if amount.abs() >= 1.0 {
+        return format!("${amount:.2}");
+    }
+    let decimals = (2 - amount.abs().log10().floor() as i32).clamp(2, 12) as usize;
+    format!("${amount:.decimals$}")
+}
+
 /// The first `max` characters of a text on one line, for table cells.
 pub fn preview(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -79,6 +94,16 @@ pub fn preview(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollars_read_with_cents_or_three_significant_digits() {
+        assert_eq!(usd(0.0), "$0");
+        assert_eq!(usd(12.345), "$12.35");
+        assert_eq!(usd(0.0045), "$0.00450");
+        assert_eq!(usd(0.25), "$0.250");
+        assert_eq!(usd(2.5e-6), "$0.00000250");
+        assert_eq!(usd(f64::NAN), "–");
+    }
 
     #[test]
     fn latencies_pick_a_readable_unit() {

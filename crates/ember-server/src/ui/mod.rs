@@ -15,6 +15,7 @@ mod guard;
 mod ids;
 mod layout;
 mod models;
+mod prices;
 mod project;
 mod project_settings;
 mod projects;
@@ -85,6 +86,8 @@ pub fn ui_routes() -> RouteTable {
         .route("/settings/retention-policies/{policy_id}", [on_post(retention::update).access(Access::Admin)])
         .route("/settings/retention-policies/{policy_id}/delete", [on_post(retention::delete).access(Access::Admin)])
         .route("/settings/retention-policies/{policy_id}/apply", [on_post(retention::apply).access(Access::Admin)])
+        .route("/settings/model-prices", [on_post(prices::create).access(Access::Admin)])
+        .route("/settings/model-prices/{price_id}/delete", [on_post(prices::delete).access(Access::Admin)])
         // Every signed-in user keeps their own password and keys.
         .route("/account", [on_get(account::account)])
         .route("/account/password", [on_post(account::change_password).access(Access::SignedIn)])

@@ -131,6 +131,8 @@ pub async fn page(
     let parsed = if view.filter.is_empty() { Ok(None) } else { Filter::phoenix(view.filter, grain).map(Some) };
     let window = ActivityWindow { start: view.range.start, end: view.range.end, bins: CHART_BINS, latency_per_bin: true };
     let activity = state.services.projects().activity(&caller, &[project.id], window).await?.remove(&project.id).unwrap_or_default();
+    let (_, cost) =
+        state.services.costs().project_summary(&caller, ProjectRef::Id(project.id), Some(view.range.start), Some(view.range.end)).await?;
 
     let table = match &parsed {
         Err(_) => html! {},
@@ -158,6 +160,7 @@ pub async fn page(
             (card("Latency p50", format::maybe_millis(activity.latency_p50_ms)))
             (card("Latency p99", format::maybe_millis(activity.latency_p99_ms)))
             (card("Tokens", format::count(activity.prompt_tokens + activity.completion_tokens)))
+            (card("Cost", format::usd(cost.total_cost())))
         }
         div.charts {
             div.chart { div.title { "Traces" } (charts::bars(&activity.bins.iter().map(|b| b.traces).collect::<Vec<_>>(), &labels, "")) }
@@ -231,12 +234,13 @@ async fn traces_table(
         descending: view.descending,
     };
     let roots = state.services.spans().list_roots(caller, ProjectRef::Id(view.project.id), &query, cursor, PAGE_SIZE).await?;
+    let costs = state.services.costs().of_traces_of(&roots.items).await?;
     Ok(html! {
         table.grid #traces {
             thead { tr {
                 th { (view.sort_heading("Start time", RootSpanSort::StartTime)) } th { "Root span" } th { "Input" } th { "Output" }
                 th.num { (view.sort_heading("Latency", RootSpanSort::Latency)) } th.num { (view.sort_heading("Tokens", RootSpanSort::Tokens)) }
-                th { "Status" }
+                th.num { "Cost" } th { "Status" }
             } }
             tbody {
                 @for root in &roots.items {
@@ -249,6 +253,7 @@ async fn traces_table(
                         td.preview { (format::preview(&attribute_text(span, "output.value"), 120)) }
                         td.num { (format::span_of(span.start_time, span.end_time)) }
                         td.num { (format::count(root.cumulative_llm_token_count_prompt + root.cumulative_llm_token_count_completion)) }
+                        td.num { (costs.get(&root.trace_rowid).map_or_else(|| "–".to_string(), |c| format::usd(c.total_cost()))) }
                         td { (status_badge(root)) @if root.cumulative_error_count > 0 && span.status_code != ember_core::StatusCode::Error {
                             " " span.error-text title="errors in descendant spans" { (root.cumulative_error_count) " ✗" } } }
                     }
@@ -321,9 +326,10 @@ async fn sessions_table(
     cursor: Option<i64>,
 ) -> UiResult<Markup> {
     let sessions = state.services.sessions().list(caller, ProjectRef::Id(view.project.id), condition, cursor, PAGE_SIZE, false).await?;
+    let costs = state.services.costs().of_sessions(&sessions.items).await?;
     Ok(html! {
         table.grid #sessions {
-            thead { tr { th { "Session" } th { "Started" } th.num { "Traces" } th.num { "Duration" } th.num { "Tokens" } } }
+            thead { tr { th { "Session" } th { "Started" } th.num { "Traces" } th.num { "Duration" } th.num { "Tokens" } th.num { "Cost" } } }
             tbody {
                 @for session in &sessions.items {
                     @let href = format!("/projects/{}/sessions/{}", view.project.id, session.rowid);
@@ -333,6 +339,7 @@ async fn sessions_table(
                         td.num { (session.traces.len()) }
                         td.num { (format::span_of(session.start_time, session.end_time)) }
                         td.num { (format::count(session.token_count_prompt + session.token_count_completion)) }
+                        td.num { (costs.get(&session.rowid).map_or_else(|| "–".to_string(), |c| format::usd(c.total_cost()))) }
                     }
                 }
             }

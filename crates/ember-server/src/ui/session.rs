@@ -47,6 +47,9 @@ pub async fn page(
         }
         (roots, annotations)
     };
+    let session_cost = services.costs().of_sessions(std::slice::from_ref(&session)).await?.remove(&session.rowid);
+    let roots_list: Vec<SpanRecord> = roots.values().cloned().collect();
+    let turn_costs = services.costs().of_traces_of(&roots_list).await?;
     let body = html! {
         div.crumbs {
             a href="/projects" { "Projects" } " / " a href=(format!("/projects/{project_id}?tab=sessions")) { (project.name) } " / session"
@@ -55,6 +58,7 @@ pub async fn page(
         p.muted {
             (format::timestamp(session.start_time)) " · " (format::span_of(session.start_time, session.end_time)) " · "
             (session.traces.len()) " turns · " (format::count(session.token_count_prompt + session.token_count_completion)) " tokens"
+            @if let Some(cost) = session_cost { " · " span #session-cost { (format::usd(cost.total_cost())) } }
         }
         div.chat #turns {
             @for (turn, trace) in session.traces.iter().enumerate() {
@@ -66,6 +70,7 @@ pub async fn page(
                         span.muted { (format::timestamp(trace.start_time)) " · " (format::span_of(trace.start_time, trace.end_time)) }
                         @if let Some(root) = root {
                             " · " span.muted { (format::count(root.cumulative_llm_token_count_prompt + root.cumulative_llm_token_count_completion)) " tokens " }
+                            @if let Some(cost) = turn_costs.get(&root.trace_rowid) { span.muted { (format::usd(cost.total_cost())) " " } }
                             (status_badge(root))
                         }
                     }

@@ -1,5 +1,6 @@
 //! Settings: annotation configs, created, edited and deleted through the annotation-config
-//! service (the same rules as over REST), and the retention policies (see `retention`).
+//! service (the same rules as over REST), the retention policies (see `retention`) and the model
+//! prices (see `prices`).
 
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Redirect;
@@ -22,6 +23,9 @@ use crate::AppState;
 pub struct SettingsQuery {
     notice: Option<String>,
     error: Option<String>,
+    /// The model (and provider) whose price to show.
+    price_model: Option<String>,
+    price_provider: Option<String>,
 }
 
 /// The config form's fields; `values` holds one `label` or `label=score` per line.
@@ -159,6 +163,15 @@ pub async fn page(
         .items;
     let project_name =
         |id: i64| projects.iter().find(|project| project.id == id).map_or_else(|| format!("project {id}"), |project| project.name.clone());
+    let costs = state.services.costs();
+    let user_prices = costs.list_prices(&caller, Some(ember_core::cost::PriceOrigin::User), None, None, 500).await?.items;
+    let lookup_model = query.price_model.as_deref().map(str::trim).filter(|model| !model.is_empty());
+    let lookup_provider = query.price_provider.as_deref().unwrap_or("").trim();
+    let lookup = match lookup_model {
+        Some(model) => Some((model, lookup_provider, costs.price_for(&caller, model, lookup_provider).await?)),
+        None => None,
+    };
+    let prices = super::prices::PricesView { user_prices: &user_prices, built_in_source: costs.built_in_source(), lookup };
     let can_write = caller.require_write().is_ok();
     let body = html! {
         h1 { "Settings" }
@@ -202,6 +215,7 @@ pub async fn page(
             div #new-config { (config_form("/settings/annotation-configs", None, "Create")) }
         }
         (super::retention::section(&caller, &policies, &project_name))
+        (super::prices::section(&caller, &prices))
     };
     Ok(shell("Settings", Section::Settings, &caller, body))
 }

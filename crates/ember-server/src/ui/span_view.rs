@@ -1,8 +1,9 @@
 //! How a span reads: input and output (JSON pretty-printed, text as markdown), LLM messages as
 //! a chat, retrieved documents with scores, tool calls, tokens, attributes, events, exceptions.
 
+use ember_core::cost::{ModelPrice, PriceOrigin};
 use ember_core::Span;
-use ember_store::SpanRecord;
+use ember_store::{SpanCostRecord, SpanRecord};
 use maud::{html, Markup, PreEscaped};
 use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use serde_json::Value;
@@ -140,8 +141,55 @@ fn pretty(value: &Value) -> String {
     }
 }
 
+/// What a span cost: the stored cost and the price it came from (if that price still exists).
+pub struct SpanCostView<'a> {
+    pub cost: &'a SpanCostRecord,
+    pub price: Option<&'a ModelPrice>,
+}
+
+/// The cost lines of the detail pane: the total, then the breakdown by token type.
+fn cost_rows(view: &SpanCostView<'_>) -> Markup {
+    let record = view.cost;
+    html! {
+        span.muted { "cost" }
+        span #span-cost {
+            @match record.cost {
+                Some(cost) => {
+                    strong { (format::usd(cost.total())) } " = " (format::usd(cost.prompt)) " prompt + " (format::usd(cost.completion)) " completion"
+                    @if let Some(price) = view.price {
+                        span.muted {
+                            " · priced as " (price.name)
+                            @if !price.provider.is_empty() { " (" (price.provider) ")" }
+                            @if price.origin == PriceOrigin::User { ", user-defined" } @else { ", built-in" }
+                        }
+                    }
+                }
+                None => {
+                    span.muted { "no price for model " code { (record.model_name) } " — " a href="/settings#model-prices" { "add one" } }
+                }
+            }
+        }
+        @if let (Some(_), Some(price)) = (record.cost, view.price) {
+            span.muted { "by token type" }
+            table.grid.compact #cost-breakdown {
+                thead { tr { th { "Type" } th.num { "Tokens" } th.num { "USD / 1M" } th.num { "Cost" } } }
+                tbody {
+                    @for line in record.tokens.breakdown(&price.rates) {
+                        tr {
+                            td { (if line.token_type.is_prompt() { "prompt " } else { "completion " }) (line.token_type.as_str()) }
+                            td.num { (format::count(line.tokens)) }
+                            td.num { (format!("{:.4}", line.rate * 1e6)) }
+                            td.num { (format::usd(line.cost)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Everything about one span, for the trace page's detail pane.
-pub fn detail(record: &SpanRecord) -> Markup {
+pub fn detail(record: &SpanRecord, cost: Option<SpanCostView<'_>>) -> Markup {
     let span = &record.span;
     let llm = span.attributes.get("llm");
     let input = attribute_text(span, "input.value");
@@ -165,6 +213,7 @@ pub fn detail(record: &SpanRecord) -> Markup {
                     @if record.llm_token_count_prompt.is_none() { span.muted { " (in descendants)" } }
                 }
             }
+            @if let Some(cost) = &cost { (cost_rows(cost)) }
         }
         @if let Some(messages) = llm.and_then(|l| l.get("input_messages")) { h3 { "Input messages" } (chat(messages)) }
         @else if !input.is_empty() { h3 { "Input" } (rich_text(&input, span.attribute("input.mime_type").and_then(Value::as_str))) }

@@ -84,6 +84,9 @@ pub async fn page(
         Some(index) => services.spans().by_rowid(&caller, spans[index].rowid).await?,
         None => None,
     };
+    let costs = services.costs().of_spans(&spans).await?;
+    let book = services.costs().book().await;
+    let trace_cost: f64 = costs.values().filter_map(|c| c.cost).map(|c| c.total()).sum();
     let t0 = spans.iter().map(|s| s.start_time).min().unwrap_or(trace.start_time);
     let total = (spans.iter().map(|s| s.end_time).max().unwrap_or(trace.end_time) - t0).max(1) as f64;
     let base = format!("/projects/{project_id}/traces/{trace_id}");
@@ -110,6 +113,7 @@ pub async fn page(
             (format::timestamp(trace.start_time)) " · " (format::span_of(trace.start_time, trace.end_time)) " · "
             (format::count(spans.len() as i64)) " spans · "
             (format::count(spans.iter().map(|s| s.own_tokens).sum())) " tokens"
+            @if costs.values().any(|c| c.cost.is_some()) { " · " span #trace-cost { (format::usd(trace_cost)) } }
         }
         @if let Some(notice) = &query.notice { p.notice { (notice) } }
         div.trace-layout {
@@ -122,6 +126,7 @@ pub async fn page(
                         data-span-id=(outline.span_id) {
                         span.name style=(format!("padding-left:{}px", depth.min(&40) * 14)) {
                             (outline.name) span.dur { (format::span_of(outline.start_time, outline.end_time)) }
+                            @if let Some(cost) = costs.get(&outline.rowid).and_then(|c| c.cost) { span.cost { (format::usd(cost.total())) } }
                         }
                         span.lane { i class=(bar_class(outline)) style=(format!("left:{left:.3}%;width:{width:.3}%")) {} }
                     }
@@ -129,7 +134,10 @@ pub async fn page(
             }
             div.detail #span-detail {
                 @if let Some(record) = &selected {
-                    (span_view::detail(record))
+                    @let cost = costs.get(&record.rowid).map(|cost| span_view::SpanCostView {
+                        cost, price: cost.price_id.and_then(|id| book.get(id)),
+                    });
+                    (span_view::detail(record, cost))
                     (annotations_section(project_id, &base, record, &trace_id, [&span_annotations, &trace_annotations], &configs, caller.require_write().is_ok()))
                 } @else {
                     p.muted { "This trace has no spans." }

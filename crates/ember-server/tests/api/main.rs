@@ -10,6 +10,7 @@ mod auth_graphql;
 mod auth_graphql_matrix;
 mod auth_ui_matrix;
 mod common;
+mod costs;
 mod dataset_exports;
 mod dataset_labels;
 mod datasets;

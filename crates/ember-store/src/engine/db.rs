@@ -37,6 +37,8 @@ pub struct StoreOptions {
     pub max_read_json_bytes: usize,
     /// SQLite: past this many bytes of WAL, the checkpointer empties it (see `sqlite::checkpoint`).
     pub max_wal_bytes: u64,
+    /// Whether ingest prices LLM spans (off: no `span_costs` rows are written).
+    pub cost_tracking: bool,
 }
 
 impl StoreOptions {
@@ -52,6 +54,7 @@ impl StoreOptions {
             filter_probe_limit: ember_query::PROBE_LIMIT,
             max_read_json_bytes: defaults::MAX_READ_JSON_BYTES,
             max_wal_bytes: defaults::MAX_WAL_BYTES,
+            cost_tracking: true,
         }
     }
 }
@@ -79,6 +82,12 @@ pub struct Store {
     pub(crate) ml_summaries: bool,
     /// SQLite: the database file (none in memory).
     pub(crate) file: Option<std::path::PathBuf>,
+    /// The prices spans are costed with (see `costs::prices` for the lock's role).
+    pub(crate) prices: Arc<tokio::sync::RwLock<Arc<ember_core::cost::PriceBook>>>,
+    /// Held by the one cost recomputation running.
+    pub(crate) cost_recomputation: Arc<tokio::sync::Mutex<()>>,
+    /// Whether ingest prices LLM spans.
+    pub(crate) cost_tracking: bool,
 }
 
 /// Now, in Unix milliseconds.
@@ -89,10 +98,12 @@ pub(crate) fn unix_millis() -> i64 {
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub async fn open(options: &StoreOptions) -> Result<Store> {
-        match &options.url {
-            DatabaseUrl::Postgres(url) => crate::postgres::open(url, options).await,
-            DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => crate::sqlite::open(options).await,
-        }
+        let store = match &options.url {
+            DatabaseUrl::Postgres(url) => crate::postgres::open(url, options).await?,
+            DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => crate::sqlite::open(options).await?,
+        };
+        store.seed_built_in_prices(&ember_core::cost::built_in_prices()).await?;
+        Ok(store)
     }
 
     /// The same store with another [`StoreOptions::filter_probe_limit`] (tests run both plans).

@@ -36,6 +36,9 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         max_read_json_bytes: options.max_read_json_bytes,
         ml_written_at: Default::default(),
         ml_summaries: true,
+        prices: Default::default(),
+        cost_recomputation: Default::default(),
+        cost_tracking: options.cost_tracking,
         file: None,
     })
 }

@@ -14,6 +14,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use ember_core::time::now_nanos;
 use sea_query::{Expr, Query};
 
+use ember_core::cost::PriceBook;
+
+use crate::costs::span_costs;
 use crate::engine::backend::{Exec, Statement, Transaction};
 use crate::engine::dialect::Dialect;
 use crate::engine::schema::{Projects, Spans};
@@ -73,16 +76,19 @@ pub(crate) type TraceRows = HashMap<String, (i64, i64)>;
 impl Store {
     /// Writes a batch in one transaction and commits it.
     pub async fn write_spans(&self, batch: &[&PreparedSpan]) -> Result<WriteOutcome> {
+        // Held until commit: a price change waits for this batch (see `costs::prices`).
+        let prices = self.prices.read().await;
         let mut tx = self.writer.begin().await?;
-        let outcome = self.write_spans_in(&mut tx, batch).await?;
+        let outcome = self.write_spans_in(&mut tx, batch, &prices).await?;
         tx.commit().await?;
+        drop(prices);
         if let Some(checkpointer) = &self.checkpointer {
             checkpointer.committed();
         }
         Ok(outcome)
     }
 
-    async fn write_spans_in(&self, tx: &mut Transaction, batch: &[&PreparedSpan]) -> Result<WriteOutcome> {
+    async fn write_spans_in(&self, tx: &mut Transaction, batch: &[&PreparedSpan], prices: &PriceBook) -> Result<WriteOutcome> {
         let mut seen = HashSet::with_capacity(batch.len());
         let mut spans: Vec<&PreparedSpan> = batch.iter().copied().filter(|s| seen.insert(s.span_id.as_str())).collect();
         // Spans already stored are dropped before their traces are touched, so a duplicate never
@@ -102,7 +108,13 @@ impl Store {
         }
         let cumulative = self.cumulative_counts(tx, &spans).await?;
         self.insert_spans(tx, &spans, &traces, &cumulative.cumulative).await?;
-        rollups::add(tx.exec(), self.dialect, &rollups::deltas_of(&spans, &traces)).await?;
+        let mut deltas = rollups::deltas_of(&spans, &traces);
+        if self.cost_tracking {
+            let priced = span_costs::price_batch(&spans, prices);
+            span_costs::insert(tx.exec(), self.dialect, &priced).await?;
+            span_costs::add_to_deltas(&mut deltas, &priced, &traces);
+        }
+        rollups::add(tx.exec(), self.dialect, &deltas).await?;
         let mut entry_points: Vec<_> = cumulative.entry_points.into_iter().collect();
         entry_points.sort_by(|a, b| a.0.cmp(&b.0));
         for (span_id, counts) in entry_points {

@@ -1,6 +1,7 @@
 //! Spans prepared for writing: JSON serialized and derived columns computed before they reach
 //! the single writer, by the (parallel) decoding stage of each transport.
 
+use ember_core::cost::{self, TokenCounts};
 use ember_core::semconv::{LLM_TOKEN_COUNT_COMPLETION, LLM_TOKEN_COUNT_PROMPT};
 use ember_core::{RoutedSpan, SpanKind, StatusCode};
 
@@ -34,6 +35,17 @@ pub struct PreparedSpan {
     pub llm_token_count_completion: Option<i64>,
     /// SQLite: the values `span_attribute_values` keeps for this span.
     pub(crate) indexed_values: Vec<IndexedValue>,
+    /// LLM spans naming a model: what the writer prices (boxed: most spans have none).
+    pub(crate) usage: Option<Box<Usage>>,
+}
+
+/// The model an LLM span names and its tokens by type.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Usage {
+    pub model_name: String,
+    /// Lower case; empty when the span names none.
+    pub provider: String,
+    pub tokens: TokenCounts,
 }
 
 impl PreparedSpan {
@@ -48,6 +60,8 @@ impl PreparedSpan {
         } else {
             (None, None)
         };
+        let usage = cost::priced_model(&span)
+            .map(|(model_name, provider)| Box::new(Usage { model_name, provider, tokens: TokenCounts::of_span(&span) }));
         // Serialising a JSON map of JSON values cannot fail.
         let indexed_values = match dialect {
             Dialect::Sqlite => values_of(&span.attributes),
@@ -76,12 +90,14 @@ impl PreparedSpan {
             llm_token_count_prompt,
             llm_token_count_completion,
             indexed_values,
+            usage,
         }
     }
 
     /// Bytes held in memory, for the ingest queue's byte bound.
     pub fn approximate_bytes(&self) -> usize {
-        200 + self.indexed_values.iter().map(|v| 48 + v.path.len() + v.value.len()).sum::<usize>()
+        200 + self.usage.as_ref().map_or(0, |usage| 120 + usage.model_name.len() + usage.provider.len())
+            + self.indexed_values.iter().map(|v| 48 + v.path.len() + v.value.len()).sum::<usize>()
             + self.attributes.len()
             + self.events_json.len()
             + self.name.len()

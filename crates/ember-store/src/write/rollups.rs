@@ -66,6 +66,8 @@ pub(crate) struct HourDelta {
     roots: i64,
     prompt_tokens: i64,
     completion_tokens: i64,
+    pub(crate) prompt_cost: f64,
+    pub(crate) completion_cost: f64,
     latencies: BTreeMap<i64, i64>,
 }
 
@@ -91,7 +93,7 @@ pub(crate) fn deltas_of(spans: &[&PreparedSpan], traces: &TraceRows) -> BTreeMap
 pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<(i64, i64), HourDelta>) -> Result<()> {
     let entries: Vec<_> = deltas.iter().collect();
     for chunk in entries.chunks(UPSERT_CHUNK) {
-        let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 7);
+        let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 9);
         for ((project_id, hour), delta) in chunk {
             values.extend([
                 (*project_id).into(),
@@ -101,17 +103,21 @@ pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<
                 delta.roots.into(),
                 delta.prompt_tokens.into(),
                 delta.completion_tokens.into(),
+                delta.prompt_cost.into(),
+                delta.completion_cost.into(),
             ]);
         }
         let sql = format!(
             "INSERT INTO project_hourly_rollups (project_id, hour, span_count, error_count, root_span_count, prompt_tokens, \
-             completion_tokens) VALUES {} ON CONFLICT (project_id, hour) DO UPDATE SET \
+             completion_tokens, prompt_cost, completion_cost) VALUES {} ON CONFLICT (project_id, hour) DO UPDATE SET \
              span_count = project_hourly_rollups.span_count + excluded.span_count, \
              error_count = project_hourly_rollups.error_count + excluded.error_count, \
              root_span_count = project_hourly_rollups.root_span_count + excluded.root_span_count, \
              prompt_tokens = project_hourly_rollups.prompt_tokens + excluded.prompt_tokens, \
-             completion_tokens = project_hourly_rollups.completion_tokens + excluded.completion_tokens",
-            dialect.values_list(chunk.len(), 7)
+             completion_tokens = project_hourly_rollups.completion_tokens + excluded.completion_tokens, \
+             prompt_cost = project_hourly_rollups.prompt_cost + excluded.prompt_cost, \
+             completion_cost = project_hourly_rollups.completion_cost + excluded.completion_cost",
+            dialect.values_list(chunk.len(), 9)
         );
         exec.reborrow().execute(Statement::new(sql, values)).await?;
     }
@@ -153,13 +159,14 @@ pub(crate) async fn rebuild(mut exec: Exec<'_>, hours: &BTreeSet<(i64, i64)>) ->
             exec.reborrow().execute(Statement::new(sql, key())).await?;
         }
         let in_hour = "project_id = $1 AND start_time >= $2 AND start_time < $2 + 3600000000000";
-        let sql = format!(
-            "INSERT INTO project_hourly_rollups (project_id, hour, span_count, error_count, root_span_count, prompt_tokens, \
-             completion_tokens) SELECT $1, $2, COUNT(*), CAST(SUM(CASE WHEN status_code = 'ERROR' THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(SUM(CASE WHEN parent_id IS NULL THEN 1 ELSE 0 END) AS BIGINT), \
-             CAST(COALESCE(SUM(llm_token_count_prompt), 0) AS BIGINT), CAST(COALESCE(SUM(llm_token_count_completion), 0) AS BIGINT) \
-             FROM spans WHERE {in_hour} HAVING COUNT(*) > 0"
-        );
+        let sql = "INSERT INTO project_hourly_rollups (project_id, hour, span_count, error_count, root_span_count, prompt_tokens, \
+             completion_tokens, prompt_cost, completion_cost) SELECT $1, $2, COUNT(*), \
+             CAST(SUM(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(SUM(CASE WHEN s.parent_id IS NULL THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(COALESCE(SUM(s.llm_token_count_prompt), 0) AS BIGINT), CAST(COALESCE(SUM(s.llm_token_count_completion), 0) AS BIGINT), \
+             COALESCE(SUM(c.prompt_cost), 0.0), COALESCE(SUM(c.completion_cost), 0.0) \
+             FROM spans AS s LEFT JOIN span_costs AS c ON c.span_rowid = s.id \
+             WHERE s.project_id = $1 AND s.start_time >= $2 AND s.start_time < $2 + 3600000000000 HAVING COUNT(*) > 0";
         exec.reborrow().execute(Statement::new(sql, key())).await?;
         let sql = format!(
             "INSERT INTO project_hourly_latencies (project_id, hour, bucket, root_span_count) \

@@ -122,8 +122,20 @@ pub async fn mixed_activity(store: &Store) -> Vec<ember_store::ProjectActivity> 
     ids.iter().map(|id| activity[id].clone()).collect()
 }
 
-/// The statements of a rollup migration that fill the tables from stored spans.
+/// The statements of a rollup migration that fill the tables from stored spans, naming the
+/// columns the rollups had then (the cost migration added two with defaults).
 pub fn backfill_statements(migration: &str) -> Vec<String> {
     let without_comments: String = migration.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
-    without_comments.split(';').map(str::trim).filter(|statement| statement.starts_with("INSERT")).map(String::from).collect()
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|statement| statement.starts_with("INSERT"))
+        .map(|statement| {
+            statement.replacen(
+                "INSERT INTO project_hourly_rollups\n",
+                "INSERT INTO project_hourly_rollups (project_id, hour, span_count, error_count, root_span_count, prompt_tokens, completion_tokens)\n",
+                1,
+            )
+        })
+        .collect()
 }
