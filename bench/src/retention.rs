@@ -151,6 +151,9 @@ pub async fn run(
     wal: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     let wal_bytes = || wal.as_ref().and_then(|path| std::fs::metadata(path).ok()).map_or(0, |meta| meta.len());
+    // The database file beside its WAL (`ember.db-wal` → `ember.db`).
+    let database = wal.as_ref().map(|path| path.with_extension("db"));
+    let database_bytes = || database.as_ref().and_then(|path| std::fs::metadata(path).ok()).map_or(0, |meta| meta.len());
     let mut peak_wal = 0;
     let now = now_nanos();
     println!("retention: loading {spans} spans 30 days old into {OLD} ...");
@@ -160,6 +163,7 @@ pub async fn run(
     let started = Instant::now();
     send(client, &format!("{}/v1/traces", ember.http), old, concurrency, stop, loaded.clone()).await?;
     crate::report_rate("retention: old spans loaded", loaded.load(Ordering::Relaxed), started.elapsed());
+    let loaded_file = database_bytes();
 
     // Live ingest without a sweep, then during one (the same stream of requests).
     client.post(format!("{}/v1/projects", ember.http)).json(&json!({"name": LIVE})).send().await?.error_for_status()?;
@@ -211,5 +215,27 @@ pub async fn run(
         p50_p99(&sweep.2),
         p50_p99(&sweep.3)
     );
+    if database.is_some() {
+        // The guard gives the freed pages back after the sweep, paced: watch the file shrink
+        // until it has stayed the same size for 5 s (or a minute has passed).
+        let (mut smallest, mut since_change, watching) = (database_bytes(), Instant::now(), Instant::now());
+        while since_change.elapsed() < Duration::from_secs(5) && watching.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = database_bytes();
+            if now < smallest {
+                (smallest, since_change) = (now, Instant::now());
+            }
+        }
+        let (old_spans, live_spans) = (loaded.load(Ordering::Relaxed), idle.0 + sweep.0);
+        println!(
+            "retention: database file {:.0} MB holding {old_spans} old spans ({:.2} KB each) after loading; {:.0} MB holding the {live_spans} live spans \
+             ({:.2} KB each) once the sweep's free pages were returned ({:.1} s after it)",
+            loaded_file as f64 / 1e6,
+            loaded_file as f64 / 1e3 / old_spans.max(1) as f64,
+            smallest as f64 / 1e6,
+            smallest as f64 / 1e3 / live_spans.max(1) as f64,
+            (watching.elapsed().saturating_sub(Duration::from_secs(5))).as_secs_f64()
+        );
+    }
     Ok(())
 }

@@ -11,6 +11,14 @@ use sea_query::{PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder};
 
 use crate::ast::Segment;
 
+/// Bytes counted for a span row beyond its content (ids, times, counters, row header).
+pub const SPAN_ROW_ALLOWANCE: i64 = 64;
+
+/// A span row's content bytes, as [`Dialect::span_bytes_sql`] counts them in SQL.
+pub fn span_row_bytes(attributes: usize, events: usize, name: usize, status_message: usize, span_id: usize) -> i64 {
+    (attributes + events + name + status_message + span_id) as i64 + SPAN_ROW_ALLOWANCE
+}
+
 /// The SQL dialect of a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -131,6 +139,19 @@ impl Dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
+    }
+
+    /// The bytes a span row's content holds, in SQL over `spans` aliased `alias` (as
+    /// [`span_row_bytes`] computes them at ingest): attributes as stored (SQLite's codec bytes,
+    /// PostgreSQL's JSON text), events, names, id, and [`SPAN_ROW_ALLOWANCE`].
+    pub fn span_bytes_sql(self, alias: &str) -> String {
+        let attributes = match self {
+            Dialect::Sqlite => format!("length({alias}.attributes)"),
+            Dialect::Postgres => format!("octet_length(CAST({alias}.attributes AS TEXT))"),
+        };
+        format!(
+            "({attributes} + length({alias}.events) + length({alias}.name) + length({alias}.status_message) + length({alias}.span_id) + {SPAN_ROW_ALLOWANCE})"
+        )
     }
 
     /// A query answering the bytes the database's data uses: SQLite's pages less its free list,

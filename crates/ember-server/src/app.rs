@@ -260,6 +260,10 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
             "/v1/projects/{project_identifier}/retention",
             [on_get(retention_policies::of_project), on_patch(retention_policies::set_for_project).access(Access::Admin)],
         )
+        .route(
+            "/v1/projects/{project_identifier}/byte_budget",
+            [on_get(retention_policies::get_byte_budget), on_put(retention_policies::set_byte_budget).access(Access::Admin)],
+        )
         .route("/v1/model_prices", [on_get(model_prices::list), on_post(model_prices::create).access(Access::Admin)])
         .route(
             "/v1/model_prices/{price_id}",

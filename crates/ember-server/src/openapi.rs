@@ -254,6 +254,22 @@ pub const OPERATIONS: &[Operation] = &[
         &["start_time", "end_time"],
         "200",
     ),
+    (
+        "get",
+        "/v1/projects/{project_identifier}/byte_budget",
+        "getProjectByteBudget",
+        "A project's byte budget (max_bytes, null for none) and its span bytes as the budget counts them (used_bytes, estimated from the hourly rollups)",
+        &[],
+        "200",
+    ),
+    (
+        "put",
+        "/v1/projects/{project_identifier}/byte_budget",
+        "setProjectByteBudget",
+        "Set a project's byte budget ({max_bytes: integer >= 1 | null}); past it the project's oldest traces are deleted, whole hours at a time, until under 90 % of it, the hourly rollups keeping them; admins only",
+        &[],
+        "200",
+    ),
     ("get", "/v1/projects/{project_identifier}/retention", "getProjectRetentionPolicy", "The retention policy a project follows (the default when it names none)", &[], "200"),
     (
         "patch",

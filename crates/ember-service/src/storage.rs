@@ -15,6 +15,12 @@
 //! `EMBER_MAX_DATABASE_BYTES` is a budget instead: past it, the oldest traces of every project
 //! are deleted (in the sweeper's paced transactions, the hourly rollups keeping them) until the
 //! database is back under 90 % of it, and SQLite returns the freed pages to the file system.
+//!
+//! A project may have its own byte budget (set by admins; at least 1 byte, or none). Its bytes are
+//! estimated from the hourly rollups' span content bytes (attributes as stored, events, names,
+//! ids; indexes not counted) from the hour of its oldest trace on; past the budget, its traces
+//! are deleted oldest first, whole hours at a time, until the estimate is under 90 % of it (the
+//! newest hour always stays), in the same paced transactions.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -24,7 +30,15 @@ use ember_core::ErrorCode;
 use tokio::sync::Notify;
 
 use crate::error::{Result, ServiceError};
-use crate::Services;
+use crate::{Caller, ProjectRef, Services};
+
+/// A project's byte budget (`None`: none) and its estimated bytes.
+#[derive(Debug, Clone)]
+pub struct ProjectBudget {
+    pub project: ember_store::Project,
+    pub max_bytes: Option<i64>,
+    pub used_bytes: i64,
+}
 
 /// How often the guard measures, besides after sweeps and purges.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(10);
@@ -206,9 +220,61 @@ impl Storage<'_> {
         }
     }
 
+    /// A project's byte budget and its estimated bytes.
+    pub async fn project_budget(&self, caller: &Caller, project: ProjectRef<'_>) -> Result<ProjectBudget> {
+        let project = self.services.projects().resolve(caller, project).await?;
+        let store = &self.services.store;
+        Ok(ProjectBudget {
+            max_bytes: store.project_max_bytes(project.id).await?,
+            used_bytes: store.project_bytes(project.id).await?,
+            project,
+        })
+    }
+
+    /// Sets or (`None`) clears a project's byte budget; admins only. It is enforced at once.
+    pub async fn set_project_budget(&self, caller: &Caller, project: ProjectRef<'_>, max_bytes: Option<i64>) -> Result<ProjectBudget> {
+        caller.require_admin()?;
+        if let Some(max_bytes) = max_bytes.filter(|max_bytes| *max_bytes < 1) {
+            return Err(ServiceError::invalid(format!("max_bytes must be a number of bytes ≥ 1 (or null for no budget), not {max_bytes}")));
+        }
+        let project = self.services.projects().resolve(caller, project).await?;
+        self.services.store.set_project_max_bytes(project.id, max_bytes).await?;
+        self.recheck();
+        self.project_budget(caller, ProjectRef::Id(project.id)).await
+    }
+
+    /// Deletes the oldest traces of each project past its byte budget until it is under 90 % of
+    /// it; returns how many went.
+    pub async fn enforce_project_budgets(&self) -> Result<usize> {
+        let store = &self.services.store;
+        let mut deleted = 0;
+        for (project_id, max_bytes) in store.projects_with_byte_budgets().await? {
+            let used = store.project_bytes(project_id).await?;
+            if used <= max_bytes {
+                continue;
+            }
+            let target = (max_bytes as f64 * BUDGET_LOW_WATER) as i64;
+            let Some(cutoff) = store.byte_budget_cutoff(project_id, target).await? else { continue };
+            let mut pace = crate::retention::Pace::new();
+            let mut went = 0;
+            loop {
+                let step = store.sweep_traces_before(project_id, cutoff, pace.batch()).await?;
+                went += step.deleted;
+                if step.deleted < pace.batch() {
+                    break;
+                }
+                pace.after(step.held).await;
+            }
+            tracing::info!(project_id, traces = went, used, max_bytes, "oldest traces deleted to keep the project within its byte budget");
+            deleted += went;
+        }
+        Ok(deleted)
+    }
+
     /// One check: give freed pages back (SQLite), measure, and past the budget delete the
-    /// oldest traces until under 90 % of it.
+    /// oldest traces until under 90 % of it; then the projects' budgets.
     pub async fn check_and_enforce(&self) -> Result<StorageStatus> {
+        self.enforce_project_budgets().await?;
         self.services.store.return_free_space().await?;
         let status = self.refresh().await?;
         let Some(budget) = self.guard().settings.max_database_bytes.filter(|budget| *budget > 0) else {

@@ -408,3 +408,63 @@ impl Store {
         Ok(returned)
     }
 }
+
+/// Per-project byte budgets: a project's bytes are estimated from the hourly rollups' span
+/// content bytes, from the hour of its oldest stored trace on (so the hours a sweep emptied no
+/// longer count, while their other rollups stay for the charts).
+impl Store {
+    /// Sets a project's byte budget (`None`: none).
+    pub async fn set_project_max_bytes(&self, project_id: i64, max_bytes: Option<i64>) -> Result<()> {
+        let sql = "UPDATE projects SET max_bytes = $2 WHERE id = $1";
+        self.writer.exec().execute(Statement::new(sql, [project_id.into(), max_bytes.into()])).await?;
+        Ok(())
+    }
+
+    pub async fn project_max_bytes(&self, project_id: i64) -> Result<Option<i64>> {
+        let row =
+            self.reader.exec().fetch_optional(Statement::new("SELECT max_bytes FROM projects WHERE id = $1", [project_id.into()])).await?;
+        Ok(row.map(|row| row.get::<Option<i64>, _>(0)).transpose()?.flatten())
+    }
+
+    /// The projects that have a byte budget: (project id, budget).
+    pub async fn projects_with_byte_budgets(&self) -> Result<Vec<(i64, i64)>> {
+        let sql = "SELECT id, max_bytes FROM projects WHERE max_bytes IS NOT NULL ORDER BY id";
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [])).await?;
+        rows.iter().map(|row| Ok((row.get(0)?, row.get(1)?))).collect()
+    }
+
+    /// The hour of a project's oldest stored trace (`None` without traces).
+    async fn oldest_trace_hour(&self, project_id: i64) -> Result<Option<i64>> {
+        let sql = "SELECT MIN(start_time) FROM traces WHERE project_id = $1";
+        let row = self.reader.exec().fetch_one(Statement::new(sql, [project_id.into()])).await?;
+        Ok(row.get::<Option<i64>, _>(0)?.map(crate::write::rollups::hour_of))
+    }
+
+    /// A project's stored span bytes, estimated from its hourly rollups (a few rows per hour).
+    pub async fn project_bytes(&self, project_id: i64) -> Result<i64> {
+        let Some(oldest) = self.oldest_trace_hour(project_id).await? else { return Ok(0) };
+        let sql = "SELECT CAST(COALESCE(SUM(span_bytes), 0) AS BIGINT) FROM project_hourly_rollups WHERE project_id = $1 AND hour >= $2";
+        let row = self.reader.exec().fetch_one(Statement::new(sql, [project_id.into(), oldest.into()])).await?;
+        Ok(row.get(0)?)
+    }
+
+    /// Where a project's traces must be cut for it to hold at most `target` bytes: the start of
+    /// the earliest hour to keep (traces starting before it go), or `None` when it holds no more
+    /// already. The newest hour is always kept.
+    pub async fn byte_budget_cutoff(&self, project_id: i64, target: i64) -> Result<Option<TraceKey>> {
+        let Some(oldest) = self.oldest_trace_hour(project_id).await? else { return Ok(None) };
+        let sql = "SELECT hour, span_bytes FROM project_hourly_rollups WHERE project_id = $1 AND hour >= $2 ORDER BY hour DESC";
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [project_id.into(), oldest.into()])).await?;
+        let mut kept = 0_i64;
+        let mut keep_from = None;
+        for row in &rows {
+            let (hour, bytes): (i64, i64) = (row.get(0)?, row.get(1)?);
+            kept = kept.saturating_add(bytes);
+            if kept > target && keep_from.is_some() {
+                return Ok(keep_from.map(|hour| TraceKey { start_time: hour, rowid: i64::MIN }));
+            }
+            keep_from = Some(hour);
+        }
+        Ok(None)
+    }
+}

@@ -150,7 +150,7 @@ impl Store {
             .and_where(Expr::col(ProjectSessions::Id).is_in(rowids.iter().copied()))
             .to_owned();
         let deleted = tx.exec().execute(self.build(&delete)).await?;
-        rollups::rebuild(tx.exec(), &hours).await?;
+        rollups::rebuild(tx.exec(), self.dialect, &hours).await?;
         tx.commit().await?;
         Ok(deleted)
     }

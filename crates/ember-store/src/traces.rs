@@ -196,7 +196,7 @@ impl Store {
         if let Some(Some(session_rowid)) = session {
             crate::sessions::delete_if_empty(tx.exec(), session_rowid).await?;
         }
-        rollups::rebuild(tx.exec(), &hours).await?;
+        rollups::rebuild(tx.exec(), self.dialect, &hours).await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -262,7 +262,7 @@ impl Store {
         let sql =
             format!("UPDATE span_costs SET project_id = $1 WHERE span_rowid IN (SELECT id FROM spans WHERE trace_rowid IN ({rowid_list}))");
         tx.exec().execute(Statement::new(sql, [destination_project_id.into()])).await?;
-        rollups::rebuild(tx.exec(), &hours).await?;
+        rollups::rebuild(tx.exec(), self.dialect, &hours).await?;
         tx.commit().await?;
         Ok(trace_rowids.len())
     }
@@ -309,5 +309,5 @@ pub(crate) async fn delete_trace_rows(
         );
         tx.exec().execute(Statement::new(sql, [])).await?;
     }
-    rollups::rebuild(tx.exec(), &hours).await
+    rollups::rebuild(tx.exec(), dialect, &hours).await
 }

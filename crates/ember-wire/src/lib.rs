@@ -29,7 +29,9 @@ pub use datasets::{Dataset, DatasetExamples, DatasetLabel, DatasetSplit, Dataset
 pub use experiments::{DownloadedEvaluation, DownloadedRun, Experiment, ExperimentRun, ExperimentTag, IncompleteEvaluation, IncompleteRun};
 pub use projects::{Project, SecretsApplied, TransferResult};
 pub use prompts::{ModelProviderFamily, Prompt, PromptVersion, PromptVersionTag};
-pub use retention::{NewRetentionPolicy, ProjectRetentionPolicy, RetentionPolicy, RetentionPolicyPatch, RetentionRule};
+pub use retention::{
+    ByteBudgetUpdate, NewRetentionPolicy, ProjectByteBudget, ProjectRetentionPolicy, RetentionPolicy, RetentionPolicyPatch, RetentionRule,
+};
 pub use spans::{
     DuplicateSpan, InvalidSpan, MetadataError, MetadataUpdateReport, Session, SessionTrace, Span, SpanContext, SpanEvent, SpanRejection,
     SpansQueued, Trace, TraceSpan,

@@ -64,3 +64,22 @@ pub struct ProjectRetentionPolicy {
     /// Null when the project follows the default policy.
     pub policy_id: Option<String>,
 }
+
+/// `GET`/`PUT /v1/projects/{p}/byte_budget`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectByteBudget {
+    pub project_id: String,
+    /// Null when the project has no budget.
+    pub max_bytes: Option<i64>,
+    /// The project's span bytes as the budget counts them (an estimate from the hourly rollups).
+    pub used_bytes: i64,
+}
+
+/// `PUT /v1/projects/{p}/byte_budget`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByteBudgetUpdate {
+    /// Null: no budget. Required (a `deserialize_with` field gets no implicit default).
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub max_bytes: Option<i64>,
+}

@@ -1,7 +1,8 @@
 //! Trace retention policies: `/v1/retention_policies` CRUD and "apply now" (ember's REST face of
 //! Phoenix's GraphQL mutations), and a project's policy (`GET` and Phoenix's
-//! `PATCH /v1/projects/{project_identifier}/retention`). Rules and access are the retention
-//! service's.
+//! `PATCH /v1/projects/{project_identifier}/retention`), and a project's byte budget
+//! (`/v1/projects/{project_identifier}/byte_budget`). Rules and access are the retention and
+//! storage services'.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,7 +10,7 @@ use axum::Json;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::retention::{NewRetentionPolicy, RetentionPolicyUpdate};
 use ember_service::ProjectRef;
-use ember_wire::{Data, Page, ProjectRetentionPolicy, RetentionPolicy, RetentionPolicyPatch};
+use ember_wire::{ByteBudgetUpdate, Data, Page, ProjectByteBudget, ProjectRetentionPolicy, RetentionPolicy, RetentionPolicyPatch};
 use serde_json::{Map, Value};
 
 use super::JsonBody;
@@ -125,4 +126,33 @@ pub async fn set_for_project(
         project_id: GlobalId::encode(GlobalType::Project, project.id),
         policy_id: policy.map(|id| GlobalId::encode(GlobalType::ProjectTraceRetentionPolicy, id)),
     })))
+}
+
+fn byte_budget(budget: &ember_service::storage::ProjectBudget) -> ProjectByteBudget {
+    ProjectByteBudget {
+        project_id: GlobalId::encode(GlobalType::Project, budget.project.id),
+        max_bytes: budget.max_bytes,
+        used_bytes: budget.used_bytes,
+    }
+}
+
+/// A project's byte budget and its estimated bytes.
+pub async fn get_byte_budget(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(project): Path<String>,
+) -> ApiResult<Json<Data<ProjectByteBudget>>> {
+    let budget = state.services.storage().project_budget(&caller, ProjectRef::Identifier(&project)).await?;
+    Ok(Json(Data::new(byte_budget(&budget))))
+}
+
+/// Sets (`{"max_bytes": n}`) or clears (`null`) a project's byte budget; enforced in the background.
+pub async fn set_byte_budget(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<ByteBudgetUpdate>,
+) -> ApiResult<Json<Data<ProjectByteBudget>>> {
+    let budget = state.services.storage().set_project_budget(&caller, ProjectRef::Identifier(&project), body.max_bytes).await?;
+    Ok(Json(Data::new(byte_budget(&budget))))
 }

@@ -67,6 +67,17 @@ pub fn percent(part: i64, whole: i64) -> String {
     }
 }
 
+/// A size in bytes: "512 B", "1.5 MB", "2.25 GB" (powers of 1,000).
+pub fn bytes(n: i64) -> String {
+    let n = n.max(0) as f64;
+    match n {
+        n if n < 1e3 => format!("{n:.0} B"),
+        n if n < 1e6 => format!("{:.1} kB", n / 1e3),
+        n if n < 1e9 => format!("{:.1} MB", n / 1e6),
+        n => format!("{:.2} GB", n / 1e9),
+    }
+}
+
 /// An amount in US dollars: cents above a dollar, else three significant digits ("$0.00452").
 pub fn usd(amount: f64) -> String {
     if !amount.is_finite() {

@@ -62,6 +62,7 @@ pub fn ui_routes() -> RouteTable {
         .route("/projects/{project_id}/dataset-examples", [on_post(datasets::from_spans)])
         .route("/projects/{project_id}/settings", [on_get(project_settings::page)])
         .route("/projects/{project_id}/settings/retention", [on_post(project_settings::set_retention).access(Access::Admin)])
+        .route("/projects/{project_id}/settings/byte-budget", [on_post(project_settings::set_byte_budget).access(Access::Admin)])
         .route("/projects/{project_id}/settings/purge", [on_post(project_settings::purge)])
         .route("/projects/{project_id}/access", [on_get(access::page).access(Access::Admin)])
         .route("/projects/{project_id}/access/restricted", [on_post(access::set_restricted).access(Access::Admin)])

@@ -1,6 +1,7 @@
 //! A project's settings page (`/projects/{id}/settings`, Phoenix's project config): the retention
-//! policy it follows (admins choose it), "clear data before…" (the time-window purge, for
-//! members), and admins' link to its access. The rules are the retention and trace services'.
+//! policy it follows (admins choose it), its bytes and byte budget (admins set it), "clear data
+//! before…" (the time-window purge, for members), and admins' link to its access. The rules are
+//! the retention, storage and trace services'.
 
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +33,7 @@ pub async fn page(
     let retention = state.services.retention();
     let following = retention.of_project(&caller, ProjectRef::Id(project_id)).await?;
     let policies = retention.list(&caller, None, 500).await?.items;
+    let budget = state.services.storage().project_budget(&caller, ProjectRef::Id(project_id)).await?;
     let admin = caller.require_admin().is_ok();
     let can_write = caller.require_write().is_ok();
     let path = settings_path(project_id);
@@ -55,6 +57,21 @@ pub async fn page(
                     }
                 }
                 button.primary type="submit" { "Follow this policy" }
+            }
+        }
+        h2 { "Byte budget" }
+        p #byte-budget {
+            "Holds about " strong { (super::format::bytes(budget.used_bytes)) } " of spans (their attributes, events and names; indexes not counted)"
+            @match budget.max_bytes {
+                Some(max_bytes) => { " of a budget of " strong { (super::format::bytes(max_bytes)) } ". Past it, the oldest traces are deleted, whole hours at a time, until it holds under 90 %; the charts keep counting them." }
+                None => { "; no budget." }
+            }
+        }
+        @if admin {
+            form.toolbar #byte-budget-form method="post" action=(format!("{path}/byte-budget")) {
+                label for="budget-mb" { "Budget (MB; empty: none)" }
+                input #budget-mb type="number" name="max_mb" min="0" step="any" value=[budget.max_bytes.map(|bytes| bytes as f64 / 1e6)];
+                button.primary type="submit" { "Set budget" }
             }
         }
         @if can_write {
@@ -88,6 +105,35 @@ pub async fn set_retention(
 ) -> Response {
     let outcome = state.services.retention().set_for_project(&caller, ProjectRef::Id(project_id), Some(form.policy_id)).await;
     finish(project_id, outcome.map(|_| "The project follows the chosen policy.".to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BudgetForm {
+    #[serde(default)]
+    max_mb: String,
+}
+
+pub async fn set_byte_budget(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    UiPath(PageId(project_id, ..)): UiPath<PageId<ProjectPage>>,
+    Form(form): Form<BudgetForm>,
+) -> Response {
+    let max_bytes = match form.max_mb.trim() {
+        "" => None,
+        text => match text.parse::<f64>() {
+            Ok(mb) if mb.is_finite() => Some((mb * 1e6).round() as i64),
+            _ => return to(&settings_path(project_id), "error", &format!("{text:?} is not a number of MB")).into_response(),
+        },
+    };
+    let outcome = state.services.storage().set_project_budget(&caller, ProjectRef::Id(project_id), max_bytes).await;
+    finish(
+        project_id,
+        outcome.map(|budget| match budget.max_bytes {
+            Some(max_bytes) => format!("The project's byte budget is {}.", super::format::bytes(max_bytes)),
+            None => "The project has no byte budget.".to_string(),
+        }),
+    )
 }
 
 /// Back to the settings page with the outcome: a notice, or the service's message.

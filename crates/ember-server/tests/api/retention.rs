@@ -141,3 +141,68 @@ async fn policies_are_created_assigned_applied_and_deleted() {
     let reset = app.patch_json("/v1/projects/kept/retention", &json!({"policy_id": DEFAULT_ID})).await.json();
     assert_eq!(reset["data"]["policy_id"], Value::Null, "naming the default is a reset, as in Phoenix");
 }
+
+/// A root span of its own trace `hours` hours into 2024, with about 8 KB of input that
+/// compresses little.
+fn sized_span(trace: u8, hours: u64) -> ember_otlp::trace::Span {
+    let mut s = span(trace, trace, None, "CHAIN");
+    s.start_time_unix_nano = 1_704_067_200_000_000_000 + hours * 3_600_000_000_000 + 1_000;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1_000_000;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ u64::from(trace);
+    let text: String = (0..8 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    s.attributes.retain(|kv| kv.key != "input.value");
+    s.attributes.push(ember_otlp::fixtures::string_attribute("input.value", &text));
+    s
+}
+
+#[tokio::test]
+async fn a_project_byte_budget_deletes_its_oldest_hours_and_keeps_the_charts() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![sized_span(1, 0), sized_span(2, 1), sized_span(3, 2)])).await;
+    app.ingest(&request(Some("q"), vec![sized_span(9, 0)])).await;
+    let budget = app.get("/v1/projects/p/byte_budget").await;
+    assert_eq!(budget.status, StatusCode::OK, "{}", budget.text());
+    let budget = budget.json()["data"].clone();
+    assert_eq!(budget["max_bytes"], Value::Null);
+    let used = budget["used_bytes"].as_i64().unwrap();
+    assert!(used > 3 * 8 * 1024 / 2, "{budget}");
+
+    for (body, status, message) in [
+        (json!({"max_bytes": 0}), StatusCode::UNPROCESSABLE_ENTITY, "max_bytes must be a number of bytes ≥ 1"),
+        (json!({"max_bytes": "lots"}), StatusCode::UNPROCESSABLE_ENTITY, "max_bytes"),
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY, "max_bytes"),
+        (json!({"max_bytes": 1, "min_bytes": 1}), StatusCode::UNPROCESSABLE_ENTITY, "min_bytes"),
+    ] {
+        let response = app.put_json("/v1/projects/p/byte_budget", &body).await;
+        assert_eq!(response.status, status, "{body}: {}", response.text());
+        assert!(response.text().contains(message), "{body}: {}", response.text());
+    }
+    assert_eq!(app.put_json("/v1/projects/nope/byte_budget", &json!({"max_bytes": 1})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/projects/nope/byte_budget").await.status, StatusCode::NOT_FOUND);
+
+    // A budget of 60 % keeps under 54 %: the newest of three equal hours.
+    let set = app.put_json("/v1/projects/p/byte_budget", &json!({"max_bytes": used * 6 / 10})).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text());
+    assert_eq!(set.json()["data"]["max_bytes"], json!(used * 6 / 10));
+    assert_eq!(app.services.storage().enforce_project_budgets().await.unwrap(), 2);
+    assert_eq!(trace_count(&app, "p").await, 1);
+    assert_eq!(trace_count(&app, "q").await, 1, "another project keeps its traces");
+    let after = app.get("/v1/projects/p/byte_budget").await.json()["data"].clone();
+    assert!(after["used_bytes"].as_i64().unwrap() <= used * 6 / 10 * 9 / 10, "{after}");
+    // The charts still count the deleted hours.
+    let p = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let window = ember_store::ActivityWindow { start: 0, end: i64::MAX / 2, bins: 1, latency_per_bin: false };
+    assert_eq!(app.store.project_activity(&[p], window).await.unwrap()[&p].traces, 3);
+    assert_eq!(app.services.storage().enforce_project_budgets().await.unwrap(), 0, "within budget now");
+
+    // null clears it.
+    let cleared = app.put_json("/v1/projects/p/byte_budget", &json!({"max_bytes": null})).await;
+    assert_eq!(cleared.json()["data"]["max_bytes"], Value::Null);
+}

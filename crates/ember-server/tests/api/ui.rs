@@ -301,3 +301,25 @@ async fn retention_and_purge_forms_work() {
     assert!(location(&deleted).contains("notice=Deleted weekly"), "{}", location(&deleted));
     assert_eq!(app.store.project_retention_policy(p).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn the_project_settings_page_shows_and_sets_the_byte_budget() {
+    let app = test_app().await;
+    app.ingest(&request(Some("p"), vec![span(1, 1, None, "CHAIN")])).await;
+    let p = app.store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let page = app.get(&format!("/projects/{p}/settings")).await.text();
+    assert!(page.contains("id=\"byte-budget\"") && page.contains("Holds about") && page.contains("no budget."), "{page}");
+    let location = |response: &TestResponse| {
+        percent_encoding::percent_decode_str(response.headers["location"].to_str().unwrap()).decode_utf8().unwrap().to_string()
+    };
+    let bad = post_form(&app, &format!("/projects/{p}/settings/byte-budget"), "max_mb=lots").await;
+    assert!(location(&bad).contains("error=\"lots\" is not a number of MB"), "{}", location(&bad));
+    let zero = post_form(&app, &format!("/projects/{p}/settings/byte-budget"), "max_mb=0").await;
+    assert!(location(&zero).contains("max_bytes must be a number of bytes ≥ 1"), "{}", location(&zero));
+    let set = post_form(&app, &format!("/projects/{p}/settings/byte-budget"), "max_mb=2.5").await;
+    assert!(location(&set).contains("notice=The project's byte budget is 2.5 MB."), "{}", location(&set));
+    assert_eq!(app.store.project_max_bytes(p).await.unwrap(), Some(2_500_000));
+    assert!(app.get(&format!("/projects/{p}/settings")).await.text().contains("of a budget of <strong>2.5 MB</strong>"));
+    let cleared = post_form(&app, &format!("/projects/{p}/settings/byte-budget"), "max_mb=").await;
+    assert!(location(&cleared).contains("notice=The project has no byte budget."), "{}", location(&cleared));
+}

@@ -305,7 +305,7 @@ impl Store {
                 deleted += 1;
             }
         }
-        rollups::rebuild(tx.exec(), &hours).await?;
+        rollups::rebuild(tx.exec(), self.dialect, &hours).await?;
         for trace_rowid in traces {
             let session: Option<Option<i64>> = tx
                 .exec()

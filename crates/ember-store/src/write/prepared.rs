@@ -105,6 +105,17 @@ impl PreparedSpan {
             + self.project_name.len()
     }
 
+    /// The content bytes of the span's row, as the rollups count them.
+    pub(crate) fn stored_bytes(&self) -> i64 {
+        ember_query::schema::span_row_bytes(
+            self.attributes.len(),
+            self.events_json.len(),
+            self.name.len(),
+            self.status_message.len(),
+            self.span_id.len(),
+        )
+    }
+
     pub(crate) fn own_counts(&self) -> Counts {
         Counts {
             errors: i64::from(self.status_code == StatusCode::Error),

@@ -1,5 +1,5 @@
 //! Project statistics per hour of span start time, kept by ingest: span, error, root-span and
-//! token counts, and a histogram of root-span latencies (tables of migration
+//! token counts, LLM cost, span content bytes, and a histogram of root-span latencies (tables of migration
 //! `*_project_rollups.sql`). A project's summary and charts then read a few rows per hour
 //! instead of its spans. Deleting or moving spans rebuilds the hours they touched from the spans.
 
@@ -68,6 +68,8 @@ pub(crate) struct HourDelta {
     completion_tokens: i64,
     pub(crate) prompt_cost: f64,
     pub(crate) completion_cost: f64,
+    /// Span content bytes (see `ember_query::schema::span_row_bytes`).
+    bytes: i64,
     latencies: BTreeMap<i64, i64>,
 }
 
@@ -81,6 +83,7 @@ pub(crate) fn deltas_of(spans: &[&PreparedSpan], traces: &TraceRows) -> BTreeMap
         delta.errors += i64::from(span.status_code == ember_core::StatusCode::Error);
         delta.prompt_tokens += span.llm_token_count_prompt.unwrap_or(0);
         delta.completion_tokens += span.llm_token_count_completion.unwrap_or(0);
+        delta.bytes += span.stored_bytes();
         if span.parent_id.is_none() {
             delta.roots += 1;
             *delta.latencies.entry(latency_bucket(span.start_time, span.end_time)).or_default() += 1;
@@ -93,7 +96,7 @@ pub(crate) fn deltas_of(spans: &[&PreparedSpan], traces: &TraceRows) -> BTreeMap
 pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<(i64, i64), HourDelta>) -> Result<()> {
     let entries: Vec<_> = deltas.iter().collect();
     for chunk in entries.chunks(UPSERT_CHUNK) {
-        let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 9);
+        let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 10);
         for ((project_id, hour), delta) in chunk {
             values.extend([
                 (*project_id).into(),
@@ -105,19 +108,21 @@ pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<
                 delta.completion_tokens.into(),
                 delta.prompt_cost.into(),
                 delta.completion_cost.into(),
+                delta.bytes.into(),
             ]);
         }
         let sql = format!(
             "INSERT INTO project_hourly_rollups (project_id, hour, span_count, error_count, root_span_count, prompt_tokens, \
-             completion_tokens, prompt_cost, completion_cost) VALUES {} ON CONFLICT (project_id, hour) DO UPDATE SET \
+             completion_tokens, prompt_cost, completion_cost, span_bytes) VALUES {} ON CONFLICT (project_id, hour) DO UPDATE SET \
              span_count = project_hourly_rollups.span_count + excluded.span_count, \
              error_count = project_hourly_rollups.error_count + excluded.error_count, \
              root_span_count = project_hourly_rollups.root_span_count + excluded.root_span_count, \
              prompt_tokens = project_hourly_rollups.prompt_tokens + excluded.prompt_tokens, \
              completion_tokens = project_hourly_rollups.completion_tokens + excluded.completion_tokens, \
              prompt_cost = project_hourly_rollups.prompt_cost + excluded.prompt_cost, \
-             completion_cost = project_hourly_rollups.completion_cost + excluded.completion_cost",
-            dialect.values_list(chunk.len(), 9)
+             completion_cost = project_hourly_rollups.completion_cost + excluded.completion_cost, \
+             span_bytes = project_hourly_rollups.span_bytes + excluded.span_bytes",
+            dialect.values_list(chunk.len(), 10)
         );
         exec.reborrow().execute(Statement::new(sql, values)).await?;
     }
@@ -151,7 +156,7 @@ pub(crate) async fn hours_of_spans(
 }
 
 /// Recomputes the rollups of these project-hours from the spans stored now.
-pub(crate) async fn rebuild(mut exec: Exec<'_>, hours: &BTreeSet<(i64, i64)>) -> Result<()> {
+pub(crate) async fn rebuild(mut exec: Exec<'_>, dialect: Dialect, hours: &BTreeSet<(i64, i64)>) -> Result<()> {
     for (project_id, hour) in hours {
         let key = || [sea_query::Value::from(*project_id), (*hour).into()];
         for table in ["project_hourly_rollups", "project_hourly_latencies"] {
@@ -159,14 +164,17 @@ pub(crate) async fn rebuild(mut exec: Exec<'_>, hours: &BTreeSet<(i64, i64)>) ->
             exec.reborrow().execute(Statement::new(sql, key())).await?;
         }
         let in_hour = "project_id = $1 AND start_time >= $2 AND start_time < $2 + 3600000000000";
-        let sql = "INSERT INTO project_hourly_rollups (project_id, hour, span_count, error_count, root_span_count, prompt_tokens, \
-             completion_tokens, prompt_cost, completion_cost) SELECT $1, $2, COUNT(*), \
+        let sql = format!(
+            "INSERT INTO project_hourly_rollups (project_id, hour, span_count, error_count, root_span_count, prompt_tokens, \
+             completion_tokens, prompt_cost, completion_cost, span_bytes) SELECT $1, $2, COUNT(*), \
              CAST(SUM(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(SUM(CASE WHEN s.parent_id IS NULL THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(COALESCE(SUM(s.llm_token_count_prompt), 0) AS BIGINT), CAST(COALESCE(SUM(s.llm_token_count_completion), 0) AS BIGINT), \
-             COALESCE(SUM(c.prompt_cost), 0.0), COALESCE(SUM(c.completion_cost), 0.0) \
+             COALESCE(SUM(c.prompt_cost), 0.0), COALESCE(SUM(c.completion_cost), 0.0), CAST(COALESCE(SUM({}), 0) AS BIGINT) \
              FROM spans AS s LEFT JOIN span_costs AS c ON c.span_rowid = s.id \
-             WHERE s.project_id = $1 AND s.start_time >= $2 AND s.start_time < $2 + 3600000000000 HAVING COUNT(*) > 0";
+             WHERE s.project_id = $1 AND s.start_time >= $2 AND s.start_time < $2 + 3600000000000 HAVING COUNT(*) > 0",
+            dialect.span_bytes_sql("s")
+        );
         exec.reborrow().execute(Statement::new(sql, key())).await?;
         let sql = format!(
             "INSERT INTO project_hourly_latencies (project_id, hour, bucket, root_span_count) \

@@ -618,3 +618,26 @@ async fn the_wal_stays_bounded_under_ingest_and_reads() {
     assert!(database > 10 * BOUND, "the load outgrows the bound: {database} bytes");
     assert!(largest < 4 * BOUND, "the WAL reached {largest} bytes with a bound of {BOUND}");
 }
+
+/// The byte-budget migration fills `span_bytes` from stored spans as ingest counts them.
+#[tokio::test]
+async fn the_span_bytes_migration_counts_stored_spans_as_ingest_does() {
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    suite::write_mixed_spans(&store).await;
+    let project = store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let by_ingest = store.project_bytes(project).await.unwrap();
+    assert!(by_ingest > 0);
+
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("UPDATE project_hourly_rollups SET span_bytes = 0").execute(&mut other).await.unwrap();
+    assert_eq!(store.project_bytes(project).await.unwrap(), 0);
+    let migration = include_str!("../../migrations/sqlite/0024_project_byte_budgets.sql");
+    let without_comments: String = migration.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+    let update = without_comments.split(';').map(str::trim).find(|statement| statement.starts_with("UPDATE")).unwrap();
+    sqlx::query(update).execute(&mut other).await.unwrap();
+    assert_eq!(store.project_bytes(project).await.unwrap(), by_ingest);
+}

@@ -228,3 +228,72 @@ pub async fn ingest_during_a_sweep_loses_no_span(store: Store) {
         assert!(span.is_some(), "span {i} written during the sweep is stored");
     }
 }
+
+/// A root span of trace `trace` starting `hours` hours after [`NOW`] - 10 days, carrying about
+/// `kilobytes` KB of input.
+fn sized(trace: u8, hours: i64, kilobytes: usize) -> Span {
+    let mut s = span(trace, trace, None);
+    s.start_time = NOW - 10 * DAY + hours * HOUR + 1_000;
+    s.end_time = s.start_time + 1_000_000;
+    // Text that compresses little, so the stored size follows the length.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ u64::from(trace);
+    let text: String = (0..kilobytes * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    s.attributes = json!({"input": {"value": text}}).as_object().cloned().unwrap();
+    s
+}
+
+pub async fn project_bytes_follow_ingest_rebuilds_and_sweeps(store: Store) {
+    write(&store, vec![routed("p", sized(1, 0, 4)), routed("p", sized(2, 1, 4)), routed("p", sized(3, 2, 4))]).await;
+    let p = project_id(&store, "p").await;
+    let total = store.project_bytes(p).await.unwrap();
+    assert!(total > 3 * 1024, "three spans of ~4 KB stored: {total} bytes");
+    assert!(total < 3 * 12 * 1024, "{total}");
+
+    // A span written and then deleted leaves its hour's bytes as ingest counted them: the
+    // rebuild counts in SQL what ingest counted in Rust (PostgreSQL counts JSONB's text form,
+    // which spaces its separators).
+    write(&store, vec![routed("p", sized(4, 2, 2))]).await;
+    assert!(store.project_bytes(p).await.unwrap() > total);
+    let extra = store.get_span(None, Some(&format!("{:016x}", 4))).await.unwrap().unwrap().rowid;
+    store.delete_spans(&[extra]).await.unwrap();
+    let rebuilt = store.project_bytes(p).await.unwrap();
+    match store.backend_name() {
+        "sqlite" => assert_eq!(rebuilt, total),
+        _ => assert!((rebuilt - total).abs() <= total / 4, "{rebuilt} vs {total}"),
+    }
+
+    // Under a budget of about two hours' bytes the cut keeps the newest two hours.
+    let per_hour = rebuilt / 3;
+    let cutoff = store.byte_budget_cutoff(p, 2 * per_hour + per_hour / 2).await.unwrap().expect("over the target");
+    assert_eq!(cutoff.start_time, crate::suite::retention::hour_start(NOW - 10 * DAY + HOUR));
+    assert_eq!(store.byte_budget_cutoff(p, rebuilt + 1).await.unwrap(), None, "under the target: nothing to cut");
+    // Even a budget smaller than the newest hour keeps that hour.
+    let newest_only = store.byte_budget_cutoff(p, 1).await.unwrap().unwrap();
+    assert_eq!(newest_only.start_time, crate::suite::retention::hour_start(NOW - 10 * DAY + 2 * HOUR));
+
+    // Sweeping before the cut: the first hour no longer counts, though its rollups stay.
+    while store.sweep_traces_before(p, cutoff, 10).await.unwrap().deleted > 0 {}
+    let after = store.project_bytes(p).await.unwrap();
+    assert!(after < rebuilt && after >= 2 * per_hour - per_hour / 2, "{after} of {rebuilt}");
+    assert_eq!(store.project_activity(&[p], all_time()).await.unwrap()[&p].traces, 3, "the charts keep the swept hour");
+
+    // Budgets are stored per project.
+    assert_eq!(store.project_max_bytes(p).await.unwrap(), None);
+    store.set_project_max_bytes(p, Some(5_000)).await.unwrap();
+    assert_eq!(store.project_max_bytes(p).await.unwrap(), Some(5_000));
+    assert_eq!(store.projects_with_byte_budgets().await.unwrap(), vec![(p, 5_000)]);
+    store.set_project_max_bytes(p, None).await.unwrap();
+    assert!(store.projects_with_byte_budgets().await.unwrap().is_empty());
+}
+
+/// The start of the hour holding `time`.
+pub fn hour_start(time: i64) -> i64 {
+    time - time.rem_euclid(HOUR)
+}
