@@ -200,6 +200,11 @@ impl BoundServer {
             let stopping = until_stopped(stopped.clone());
             tokio::spawn(async move { services.storage().keep_watch(stopping).await });
         }
+        {
+            let services = self.state.services.clone();
+            let stopping = until_stopped(stopped.clone());
+            tokio::spawn(async move { services.costs().keep_prices_fresh(stopping).await });
+        }
         if let Some(listener) = self.metrics {
             let services = self.state.services.clone();
             let metrics = axum::Router::new().route(

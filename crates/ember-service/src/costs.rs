@@ -27,6 +27,9 @@ use crate::{Caller, ProjectRef, Services};
 const MAX_PATTERN_CHARS: usize = 1_000;
 /// The longest provider name accepted.
 const MAX_PROVIDER_CHARS: usize = 100;
+/// How often a process looks for price changes made by another one sharing its database.
+pub const PRICES_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The highest rate accepted, in USD per token: a guard against prices given per million tokens.
 const MAX_RATE: f64 = 1.0;
 
@@ -175,6 +178,23 @@ impl Costs<'_> {
             }
             pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
+    }
+
+    /// Reloads the prices every [`PRICES_CHECK_INTERVAL`] when another ember sharing the
+    /// database changed them, until `stopped` resolves.
+    pub async fn keep_prices_fresh(&self, stopped: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(PRICES_CHECK_INTERVAL) => {}
+                _ = &mut stopped => return,
+            }
+            match self.services.store.reload_prices_if_changed().await {
+                Ok(true) => tracing::info!("model prices changed by another ember process; reloaded"),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not check the model prices for changes"),
+            }
+        }
     }
 
     /// Re-pricings started and not finished.

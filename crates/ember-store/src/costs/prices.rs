@@ -4,7 +4,9 @@
 //! The book sits behind an async lock that every span batch holds (shared) for its whole
 //! transaction; swapping it takes the lock exclusively, so once [`Store::reload_prices`]
 //! returns, every batch still to commit prices with the new book and every batch priced with
-//! the old one is committed. A recomputation started after that sees all of them.
+//! the old one is committed. A recomputation started after that sees all of them. Other ember
+//! processes on the same PostgreSQL database notice a change at their next
+//! [`Store::reload_prices_if_changed`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -153,12 +155,33 @@ impl Store {
     /// Reloads the price book from the stored prices (see the module documentation for when
     /// the new book takes effect).
     pub async fn reload_prices(&self) -> Result<()> {
+        let fingerprint = self.prices_fingerprint().await?;
         let sql = format!("SELECT {PRICE_COLUMNS} FROM model_prices ORDER BY id");
         let rows = self.writer.exec().fetch_all(Statement::new(sql, [])).await?;
         let prices = rows.iter().map(price_from_row).collect::<Result<Vec<_>>>()?;
         let book = Arc::new(PriceBook::new(prices));
-        *self.prices.write().await = book;
+        let mut current = self.prices.write().await;
+        *current = book;
+        *self.prices_loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(fingerprint);
         Ok(())
+    }
+
+    /// Reloads the price book if the stored prices changed since it was loaded (another ember
+    /// sharing the PostgreSQL database changed one); `true` when it did.
+    pub async fn reload_prices_if_changed(&self) -> Result<bool> {
+        let fingerprint = self.prices_fingerprint().await?;
+        if *self.prices_loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) == Some(fingerprint) {
+            return Ok(false);
+        }
+        self.reload_prices().await?;
+        Ok(true)
+    }
+
+    /// What changes whenever a price is added, changed or deleted: (count, largest id, latest update).
+    async fn prices_fingerprint(&self) -> Result<(i64, i64, i64)> {
+        let sql = "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(MAX(updated_at), 0) FROM model_prices";
+        let row = self.writer.exec().fetch_one(Statement::new(sql, [])).await?;
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
     }
 
     /// The price book in effect.

@@ -185,27 +185,21 @@ impl Store {
 
     /// Each trace's summed span costs (by trace rowid), one grouped query per 500 traces.
     pub async fn trace_costs(&self, trace_rowids: &[i64]) -> Result<HashMap<i64, CostTotals>> {
-        let mut costs = HashMap::new();
-        for chunk in trace_rowids.chunks(IN_CHUNK) {
-            let sql = format!(
-                "SELECT s.trace_rowid, {TOTALS_SQL} FROM spans AS s JOIN span_costs AS c ON c.span_rowid = s.id \
-                 WHERE s.trace_rowid IN ({}) GROUP BY s.trace_rowid",
-                self.dialect.placeholders(1, chunk.len())
-            );
-            for row in self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| Value::from(*id)))).await? {
-                costs.insert(row.get(0)?, totals_from_row(&row, 1)?);
-            }
-        }
-        Ok(costs)
+        self.grouped_costs("s.trace_rowid", "spans AS s JOIN span_costs AS c ON c.span_rowid = s.id", trace_rowids).await
     }
 
     /// Each session's summed span costs (by session rowid).
     pub async fn session_costs(&self, session_rowids: &[i64]) -> Result<HashMap<i64, CostTotals>> {
+        let joined = "traces AS t JOIN spans AS s ON s.trace_rowid = t.id JOIN span_costs AS c ON c.span_rowid = s.id";
+        self.grouped_costs("t.session_rowid", joined, session_rowids).await
+    }
+
+    /// Span costs summed by `key` (a column of `from`) for these key values.
+    async fn grouped_costs(&self, key: &str, from: &str, ids: &[i64]) -> Result<HashMap<i64, CostTotals>> {
         let mut costs = HashMap::new();
-        for chunk in session_rowids.chunks(IN_CHUNK) {
+        for chunk in ids.chunks(IN_CHUNK) {
             let sql = format!(
-                "SELECT t.session_rowid, {TOTALS_SQL} FROM traces AS t JOIN spans AS s ON s.trace_rowid = t.id \
-                 JOIN span_costs AS c ON c.span_rowid = s.id WHERE t.session_rowid IN ({}) GROUP BY t.session_rowid",
+                "SELECT {key}, {TOTALS_SQL} FROM {from} WHERE {key} IN ({}) GROUP BY {key}",
                 self.dialect.placeholders(1, chunk.len())
             );
             for row in self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| Value::from(*id)))).await? {

@@ -84,6 +84,8 @@ pub struct Store {
     pub(crate) file: Option<std::path::PathBuf>,
     /// The prices spans are costed with (see `costs::prices` for the lock's role).
     pub(crate) prices: Arc<tokio::sync::RwLock<Arc<ember_core::cost::PriceBook>>>,
+    /// The stored prices' fingerprint when the book was loaded (see `costs::prices`).
+    pub(crate) prices_loaded: Arc<std::sync::Mutex<Option<(i64, i64, i64)>>>,
     /// Held by the one cost recomputation running.
     pub(crate) cost_recomputation: Arc<tokio::sync::Mutex<()>>,
     /// Whether ingest prices LLM spans.

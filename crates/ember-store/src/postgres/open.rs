@@ -37,6 +37,7 @@ pub(crate) async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
         ml_written_at: Default::default(),
         ml_summaries: true,
         prices: Default::default(),
+        prices_loaded: Default::default(),
         cost_recomputation: Default::default(),
         cost_tracking: options.cost_tracking,
         file: None,

@@ -177,3 +177,19 @@ pub async fn price_changes_reprice_the_spans_they_reach_and_keep_history(store: 
     let again = store.list_prices(Some(ember_core::cost::PriceOrigin::BuiltIn), Some("gpt-4o"), None, 500).await.unwrap();
     assert_eq!(again.items.len(), rows.items.len());
 }
+
+pub async fn a_price_changed_by_another_process_is_picked_up(first: Store, second: Store) {
+    assert!(!second.reload_prices_if_changed().await.unwrap(), "nothing changed since it opened");
+    let created = first.create_price(&user_price("^acme-", None, 1.0, 2.0)).await.unwrap();
+    assert!(second.price_book().await.find("acme-1", "", 0).is_none(), "not yet seen");
+    assert!(second.reload_prices_if_changed().await.unwrap());
+    assert_eq!(second.price_book().await.find("acme-1", "", 0).map(|p| p.id), Some(created.price.id));
+    assert!(!second.reload_prices_if_changed().await.unwrap());
+    // A change and a deletion are seen too.
+    first.replace_price(created.price.id, &user_price("^acme-", None, 3.0, 2.0)).await.unwrap();
+    assert!(second.reload_prices_if_changed().await.unwrap());
+    assert_eq!(second.price_book().await.get(created.price.id).map(|p| p.rates.input), Some(3.0));
+    first.delete_price(created.price.id).await.unwrap();
+    assert!(second.reload_prices_if_changed().await.unwrap());
+    assert!(second.price_book().await.find("acme-1", "", 0).is_none());
+}
