@@ -1,6 +1,7 @@
 //! Annotation configs (what people and judges may annotate with) and their assignment to
 //! projects. The rules of a config live here: a non-empty name other than `note`, at least one
-//! categorical value with distinct labels, a lower bound below the upper bound.
+//! categorical value with distinct labels, a lower bound below the upper bound; and what an
+//! annotation made in the app under a config's name must be (`AnnotationConfigInput::conform`).
 
 use ember_core::{GlobalId, GlobalType};
 use ember_store::{AnnotationConfig, Page};
@@ -61,6 +62,59 @@ impl AnnotationConfigInput {
             AnnotationConfigInput::Categorical { name, .. }
             | AnnotationConfigInput::Continuous { name, .. }
             | AnnotationConfigInput::Freeform { name, .. } => name,
+        }
+    }
+
+    /// The config as stored (its body, `type` and all, and its name), read back in its input
+    /// shape; `None` for a body this version cannot read.
+    pub fn of_stored(config: &AnnotationConfig) -> Option<Self> {
+        let mut body = config.config.clone();
+        body.as_object_mut()?.insert("name".into(), Value::String(config.name.clone()));
+        serde_json::from_value(body).ok()
+    }
+
+    /// The score an annotation under this config's name stores, or why it does not follow the
+    /// config: a categorical config takes one of its labels (and that label's score, filled in
+    /// when not given), a continuous one a score within its bounds and no label; freeform takes
+    /// anything. Phoenix's annotation panel holds people to the same.
+    pub fn conform(&self, label: Option<&str>, score: Option<f64>) -> Result<Option<f64>> {
+        let name = self.name();
+        match self {
+            AnnotationConfigInput::Categorical { values, .. } => {
+                let labels = || values.iter().map(|value| format!("{:?}", value.label)).collect::<Vec<_>>().join(", ");
+                let Some(label) = label else {
+                    return Err(ServiceError::invalid(format!("{name} takes one of the labels {}", labels())));
+                };
+                let Some(value) = values.iter().find(|value| value.label == label) else {
+                    return Err(ServiceError::invalid(format!("the label {label:?} is not one of {name}'s labels: {}", labels())));
+                };
+                match (score, value.score) {
+                    (Some(given), Some(own)) if given != own => {
+                        Err(ServiceError::invalid(format!("the score {given} is not the score of {name}'s label {label:?} ({own})")))
+                    }
+                    (given, own) => Ok(given.or(own)),
+                }
+            }
+            AnnotationConfigInput::Continuous { lower_bound, upper_bound, .. } => {
+                if label.is_some() {
+                    return Err(ServiceError::invalid(format!("{name} takes a score, not a label")));
+                }
+                let Some(score) = score else {
+                    return Err(ServiceError::invalid(format!("{name} takes a score")));
+                };
+                let below = lower_bound.is_some_and(|lower| score < lower);
+                let above = upper_bound.is_some_and(|upper| score > upper);
+                if below || above {
+                    let bound = |b: &Option<f64>, none: &str| b.map_or_else(|| none.to_string(), |b| b.to_string());
+                    return Err(ServiceError::invalid(format!(
+                        "the score {score} is outside {name}'s range {} to {}",
+                        bound(lower_bound, "-∞"),
+                        bound(upper_bound, "∞")
+                    )));
+                }
+                Ok(Some(score))
+            }
+            AnnotationConfigInput::Freeform { .. } => Ok(score),
         }
     }
 
@@ -234,6 +288,35 @@ mod tests {
             optimization_direction: OptimizationDirection::Maximize,
             values: labels.iter().map(|label| CategoricalValue { label: label.to_string(), score: None }).collect(),
         }
+    }
+
+    #[test]
+    fn annotations_made_in_the_app_follow_their_config() {
+        let mut correctness = categorical("correctness", &["correct", "incorrect"]);
+        if let AnnotationConfigInput::Categorical { values, .. } = &mut correctness {
+            values[0].score = Some(1.0);
+        }
+        assert_eq!(correctness.conform(Some("correct"), None).unwrap(), Some(1.0), "the label's score is filled in");
+        assert_eq!(correctness.conform(Some("incorrect"), Some(0.5)).unwrap(), Some(0.5), "a label without a score takes any");
+        let outside = correctness.conform(Some("maybe"), Some(7.0)).unwrap_err().to_string();
+        assert!(outside.contains("\"maybe\" is not one of correctness's labels: \"correct\", \"incorrect\""), "{outside}");
+        assert!(correctness.conform(Some("correct"), Some(7.0)).unwrap_err().to_string().contains("not the score"));
+        assert!(correctness.conform(None, Some(1.0)).unwrap_err().to_string().contains("takes one of the labels"));
+
+        let relevance = AnnotationConfigInput::Continuous {
+            name: "relevance".into(),
+            description: None,
+            optimization_direction: OptimizationDirection::Maximize,
+            lower_bound: Some(0.0),
+            upper_bound: Some(1.0),
+        };
+        assert_eq!(relevance.conform(None, Some(0.25)).unwrap(), Some(0.25));
+        assert!(relevance.conform(None, Some(7.0)).unwrap_err().to_string().contains("outside relevance's range 0 to 1"));
+        assert!(relevance.conform(None, None).unwrap_err().to_string().contains("takes a score"));
+        assert!(relevance.conform(Some("high"), Some(0.5)).unwrap_err().to_string().contains("not a label"));
+
+        let stored = AnnotationConfig { id: 1, name: "correctness".into(), config: correctness.validated().unwrap().1 };
+        assert_eq!(AnnotationConfigInput::of_stored(&stored), Some(correctness), "a stored config reads back whole");
     }
 
     #[test]

@@ -3,9 +3,13 @@
 //! evaluations) goes through here, so the rules hold for all of them:
 //! - the name `note` is reserved for notes on spans, traces and sessions (document annotations
 //!   may use it, as in Phoenix); no name is longer than `limits::MAX_NAME_BYTES`;
+//! - an annotation made in the app (source `APP`: the web UI's panel, GraphQL callers that say
+//!   so) follows the config of its name, if there is one (`AnnotationConfigInput::conform`);
+//!   annotations sent by API clients and judges are stored as sent, as Phoenix stores them;
 //! - an annotation names an existing target; a batch with one unknown target writes nothing;
 //! - listing needs target ids or identifiers, deleting needs a time window or `delete_all`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use ember_core::{semconv, AnnotationSource, AnnotationTarget, AnnotatorKind};
@@ -15,6 +19,7 @@ use ember_store::{
 };
 use serde_json::{json, Value};
 
+use crate::annotation_configs::AnnotationConfigInput;
 use crate::error::{Result, ServiceError};
 use crate::limits::check_name;
 use crate::projects::ProjectRef;
@@ -134,7 +139,32 @@ impl Annotations<'_> {
     pub async fn annotate(&self, caller: &Caller, target: AnnotationTarget, annotations: &[AnnotationInput]) -> Result<Vec<i64>> {
         self.check_targets_writable(caller, target, annotations.iter().map(|annotation| annotation.target_id.as_str())).await?;
         check_reserved_names(target, annotations)?;
-        Ok(self.services.store.upsert_annotations(target, annotations, caller.user_id()).await?)
+        let annotations = self.conformed(annotations).await?;
+        Ok(self.services.store.upsert_annotations(target, &annotations, caller.user_id()).await?)
+    }
+
+    /// The annotations with the scores they store: those made in the app checked against (and
+    /// completed from) the config of their name; a batch with one that breaks its config
+    /// writes nothing.
+    async fn conformed<'a>(&self, annotations: &'a [AnnotationInput]) -> Result<Cow<'a, [AnnotationInput]>> {
+        if !annotations.iter().any(|annotation| annotation.source == AnnotationSource::App) {
+            return Ok(Cow::Borrowed(annotations));
+        }
+        let mut configs: HashMap<&str, Option<AnnotationConfigInput>> = HashMap::new();
+        let mut conformed = annotations.to_vec();
+        for (index, annotation) in conformed.iter_mut().enumerate().filter(|(_, a)| a.source == AnnotationSource::App) {
+            let name = annotations[index].name.as_str();
+            if !configs.contains_key(name) {
+                let stored = self.services.store.get_annotation_config(None, Some(name)).await?;
+                configs.insert(name, stored.as_ref().and_then(AnnotationConfigInput::of_stored));
+            }
+            if let Some(config) = &configs[name] {
+                let score = config.conform(annotation.label.as_deref(), annotation.score);
+                annotation.score =
+                    if annotations.len() > 1 { score.map_err(|error| error.context(format_args!("annotation {index}")))? } else { score? };
+            }
+        }
+        Ok(Cow::Owned(conformed))
     }
 
     /// Upserts annotations of retrieved documents by (name, span, position, identifier); each
@@ -440,6 +470,18 @@ impl Annotations<'_> {
             return Ok(Vec::new());
         }
         Ok(self.services.store.annotations_of_target(target, rowid).await?)
+    }
+
+    /// The annotations of a trace's spans (notes left out) by span rowid, up to `limit`.
+    pub async fn of_spans_of_trace(&self, caller: &Caller, trace_rowid: i64, limit: usize) -> Result<HashMap<i64, Vec<AnnotationRecord>>> {
+        let mut by_span: HashMap<i64, Vec<AnnotationRecord>> = HashMap::new();
+        if !self.target_readable(caller, AnnotationTarget::Trace, trace_rowid).await? {
+            return Ok(by_span);
+        }
+        for (span_rowid, annotation) in self.services.store.span_annotations_of_trace(trace_rowid, limit).await? {
+            by_span.entry(span_rowid).or_default().push(annotation);
+        }
+        Ok(by_span)
     }
 
     /// The annotations of one span, oldest first.

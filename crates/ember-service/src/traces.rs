@@ -109,6 +109,24 @@ impl Traces<'_> {
         trace.ok_or_else(|| ServiceError::not_found(format!("Project {} has no trace {trace_id}", project.name)))
     }
 
+    /// The traces started just after and just before `trace` in its project (the previous and
+    /// the next on the traces list, which runs newest first), each found by a keyset step.
+    pub async fn neighbours(&self, _caller: &Caller, trace: &TraceRecord) -> Result<(Option<TraceRecord>, Option<TraceRecord>)> {
+        let store = &self.services.store;
+        let everything = TraceFilters::default();
+        let step = |order| store.list_traces(trace.project_id, &everything, TraceSort::StartTime, order, Some(trace.rowid), 1);
+        let newer = step(TraceOrder::Asc).await?.next_cursor;
+        let older = step(TraceOrder::Desc).await?.next_cursor;
+        let mut found = (None, None);
+        if let Some(rowid) = newer {
+            found.0 = store.get_trace(Some(rowid), None).await?;
+        }
+        if let Some(rowid) = older {
+            found.1 = store.get_trace(Some(rowid), None).await?;
+        }
+        Ok(found)
+    }
+
     /// Deletes a project's traces that started in `[start, end)` (and the sessions left empty);
     /// the project stays. Returns how many traces went.
     pub async fn purge(&self, caller: &Caller, project: ProjectRef<'_>, start: i64, end: i64) -> Result<usize> {

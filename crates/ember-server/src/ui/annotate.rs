@@ -1,5 +1,6 @@
-//! The annotation form's actions: save (add or replace) and delete a human annotation, through
-//! the annotation service (which refuses the reserved name `note`, as every writer does).
+//! The annotation forms' actions: save (add or replace) and delete a human annotation, add a
+//! note, through the annotation service (which refuses the reserved name `note`, as every
+//! writer does, and holds an annotation made here to the config of its name).
 
 use axum::extract::{Form, Path, State};
 use axum::response::Redirect;
@@ -15,7 +16,13 @@ use crate::AppState;
 #[derive(Debug, Deserialize)]
 pub struct AnnotationForm {
     level: String,
+    /// The annotated object's id; the trace page's free form, whose level is chosen in it,
+    /// sends the span's and the trace's instead.
+    #[serde(default)]
+    target_id: String,
+    #[serde(default)]
     span_id: String,
+    #[serde(default)]
     trace_id: String,
     name: String,
     #[serde(default)]
@@ -27,11 +34,11 @@ pub struct AnnotationForm {
     return_to: String,
 }
 
-/// Only back to a page of this project's traces, never to another site, and nothing a
-/// `Location` header cannot carry (control characters).
+/// Only back to a page of this project's traces or sessions, never to another site, and
+/// nothing a `Location` header cannot carry (control characters).
 fn return_path(project_id: i64, return_to: &str) -> UiResult<String> {
-    let prefix = format!("/projects/{project_id}/traces/");
-    if return_to.starts_with(&prefix) && !return_to.contains("//") && !return_to.chars().any(char::is_control) {
+    let pages = ["traces", "sessions"].map(|page| format!("/projects/{project_id}/{page}/"));
+    if pages.iter().any(|prefix| return_to.starts_with(prefix)) && !return_to.contains("//") && !return_to.chars().any(char::is_control) {
         Ok(return_to.to_string())
     } else {
         Err(UiError::bad_request("The form came from an unexpected page."))
@@ -39,15 +46,30 @@ fn return_path(project_id: i64, return_to: &str) -> UiResult<String> {
 }
 
 fn with_notice(path: &str, notice: &str) -> String {
-    format!("{}#annotations", super::with_message(path, "notice", notice))
+    format!("{}#annotation-panel", super::with_message(path, "notice", notice))
 }
 
-/// The form's level: annotations go on a span or a trace.
+/// Back to the page with the reason a write was refused, shown as an error.
+fn with_refusal(path: &str, refusal: &str) -> String {
+    format!("{}#annotation-panel", super::with_message(path, "error", refusal))
+}
+
+/// The form's level: annotations go on a span, a trace or a session.
 fn target_of(level: &str) -> UiResult<AnnotationTarget> {
     match level {
         "span" => Ok(AnnotationTarget::Span),
         "trace" => Ok(AnnotationTarget::Trace),
-        other => Err(UiError::bad_request(format!("Annotations go on a span or a trace, not {other:?}."))),
+        "session" => Ok(AnnotationTarget::Session),
+        other => Err(UiError::bad_request(format!("Annotations go on a span, a trace or a session, not {other:?}."))),
+    }
+}
+
+/// What a refused write says on the page: the rule it broke, or that its target is gone.
+fn refusal(error: ember_service::ServiceError) -> UiResult<String> {
+    match error.code() {
+        ErrorCode::NotFound => Ok("That span, trace or session no longer exists.".to_string()),
+        ErrorCode::BadRequest | ErrorCode::Unprocessable => Ok(error.to_string()),
+        _ => Err(error.into()),
     }
 }
 
@@ -77,7 +99,11 @@ pub async fn save(
         return Ok(Redirect::to(&with_notice(&back, "Give a label, a score or an explanation.")));
     }
     let target = target_of(&form.level)?;
-    let target_id = if target == AnnotationTarget::Span { form.span_id.clone() } else { form.trace_id.clone() };
+    let target_id = match target {
+        _ if !form.target_id.is_empty() => form.target_id.clone(),
+        AnnotationTarget::Span => form.span_id.clone(),
+        _ => form.trace_id.clone(),
+    };
     let input = AnnotationInput {
         target_id,
         name: name.to_string(),
@@ -89,14 +115,38 @@ pub async fn save(
         identifier: String::new(),
         source: AnnotationSource::App,
     };
-    let notice = match state.services.annotations().annotate(&caller, target, std::slice::from_ref(&input)).await {
-        Ok(_) => "Annotation saved.".to_string(),
-        Err(error) if error.code() == ErrorCode::NotFound => "That span or trace no longer exists.".to_string(),
-        // A rule the annotation broke (a reserved name): said on the form, as its other mistakes are.
-        Err(error) if error.code() == ErrorCode::BadRequest || error.code() == ErrorCode::Unprocessable => error.to_string(),
-        Err(error) => return Err(error.into()),
-    };
-    Ok(Redirect::to(&with_notice(&back, &notice)))
+    // A rule the annotation broke (a reserved name, a label outside its config) is said on the
+    // page, as the form's other mistakes are.
+    Ok(Redirect::to(&match state.services.annotations().annotate(&caller, target, std::slice::from_ref(&input)).await {
+        Ok(_) => with_notice(&back, "Annotation saved."),
+        Err(error) => with_refusal(&back, &format!("Not saved: {}", refusal(error)?)),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    level: String,
+    target_id: String,
+    text: String,
+    return_to: String,
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(project_id): Path<i64>,
+    Form(form): Form<NoteForm>,
+) -> UiResult<Redirect> {
+    let back = return_path(project_id, &form.return_to)?;
+    let text = form.text.trim();
+    if text.is_empty() {
+        return Ok(Redirect::to(&with_notice(&back, "A note needs some text.")));
+    }
+    let target = target_of(&form.level)?;
+    Ok(Redirect::to(&match state.services.annotations().add_note(&caller, target, form.target_id, text.to_string(), None).await {
+        Ok(_) => with_notice(&back, "Note added."),
+        Err(error) => with_refusal(&back, &format!("Not added: {}", refusal(error)?)),
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,7 +32,7 @@ pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestC
                         td { a href=(href) { (dataset.name) } }
                         td.num { (format::count(dataset.example_count)) }
                         td { (dataset.description.as_deref().unwrap_or("")) }
-                        td { (format::timestamp(dataset.updated_at)) }
+                        td { (format::local_time(dataset.updated_at)) }
                     }
                 }
             }
@@ -104,7 +104,7 @@ async fn examples(state: &AppState, caller: &Caller, dataset: &DatasetRecord, qu
             input type="hidden" name="tab" value="examples";
             label.muted for="version" { "Version" }
             select #version name="version" {
-                @for v in &versions { option value=(v.id) selected[v.id == version.id] { (v.id) " · " (format::timestamp(v.created_at)) } }
+                @for v in &versions { option value=(v.id) selected[v.id == version.id] { (v.id) " · " (format::timestamp(v.created_at)) " UTC" } }
             }
             label.muted for="split" { "Split" }
             select #split name="split" {
@@ -144,7 +144,7 @@ async fn versions(state: &AppState, caller: &Caller, dataset: &DatasetRecord) ->
                 @for version in &versions {
                     tr {
                         td.mono { (version.id) }
-                        td { (format::timestamp(version.created_at)) }
+                        td { (format::local_time(version.created_at)) }
                         td { (version.description.as_deref().unwrap_or("")) }
                         td { a href=(format!("/datasets/{dataset_id}?tab=examples&version={}", version.id)) { "examples" } }
                     }
@@ -175,7 +175,7 @@ async fn experiments(state: &AppState, caller: &Caller, dataset: &DatasetRecord)
                         tr {
                             td { input type="checkbox" name="experiment" value=(experiment.id) aria-label=(format!("compare {}", experiment.name)); }
                             td { (experiment.name) @if let Some(d) = &experiment.description { div.muted { (d) } } }
-                            td { (format::timestamp(experiment.created_at)) }
+                            td { (format::local_time(experiment.created_at)) }
                             td.num { (experiment.successful_run_count + experiment.failed_run_count) " / " (experiment.example_count * experiment.repetitions) }
                             td.num.error-text[experiment.failed_run_count > 0] { (experiment.failed_run_count) }
                             td.num { (format::maybe_millis(summary.mean_latency_ms)) }

@@ -2,19 +2,26 @@
 
 use chrono::{DateTime, Utc};
 
-/// A latency in milliseconds: "0.42 ms", "123 ms", "1.23 s", "2 m 03 s".
+/// A duration in milliseconds in the largest sensible unit: "0.42 ms", "123 ms", "1.23 s",
+/// "2 m 03 s", "15 h 29 m", "3 d 04 h".
 pub fn millis(ms: f64) -> String {
     if !ms.is_finite() || ms < 0.0 {
-        "–".to_string()
-    } else if ms < 1.0 {
-        format!("{ms:.2} ms")
-    } else if ms < 1_000.0 {
-        format!("{ms:.0} ms")
-    } else if ms < 60_000.0 {
-        format!("{:.2} s", ms / 1_000.0)
-    } else {
-        let seconds = (ms / 1_000.0).round() as i64;
-        format!("{} m {:02} s", seconds / 60, seconds % 60)
+        return "–".to_string();
+    }
+    if ms < 1.0 {
+        return format!("{ms:.2} ms");
+    }
+    if ms < 1_000.0 {
+        return format!("{ms:.0} ms");
+    }
+    if ms < 60_000.0 {
+        return format!("{:.2} s", ms / 1_000.0);
+    }
+    let seconds = (ms / 1_000.0).round() as i64;
+    match seconds {
+        s if s < 3_600 => format!("{} m {:02} s", s / 60, s % 60),
+        s if s < 86_400 => format!("{} h {:02} m", s / 3_600, s % 3_600 / 60),
+        s => format!("{} d {:02} h", s / 86_400, s % 86_400 / 3_600),
     }
 }
 
@@ -31,6 +38,12 @@ pub fn maybe_millis(ms: Option<f64>) -> String {
 /// A Unix-nanosecond time as UTC, to the second.
 pub fn timestamp(nanos: i64) -> String {
     DateTime::<Utc>::from_timestamp_nanos(nanos).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A time for a page: UTC (named) as the server writes it, shown in the browser's own zone,
+/// named, once the page's script runs (`time[data-local]`).
+pub fn local_time(nanos: i64) -> maud::Markup {
+    maud::html! { time datetime=(precise(nanos)) data-local { (timestamp(nanos)) " UTC" } }
 }
 
 /// A time as ISO 8601 with milliseconds, for `title` tooltips and `datetime` attributes.
@@ -93,6 +106,16 @@ pub fn usd(amount: f64) -> String {
     format!("${amount:.decimals$}")
 }
 
+/// An annotation or evaluation score: integers as they are, others to three decimals at most.
+pub fn score(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').to_string()
+    }
+}
+
 /// The first `max` characters of a text on one line, for table cells.
 pub fn preview(text: &str, max: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -122,6 +145,9 @@ mod tests {
         assert_eq!(millis(123.4), "123 ms");
         assert_eq!(millis(1_234.0), "1.23 s");
         assert_eq!(millis(123_000.0), "2 m 03 s");
+        assert_eq!(millis(55_795_000.0), "15 h 29 m", "not 929 m 55 s");
+        assert_eq!(millis(273_600_000.0), "3 d 04 h");
+        assert_eq!((score(7.0), score(0.25), score(1.0 / 3.0)), ("7".into(), "0.25".into(), "0.333".into()));
         assert_eq!(millis(f64::NAN), "–");
     }
 

@@ -5,6 +5,7 @@
 mod access;
 mod account;
 mod annotate;
+mod annotation_panel;
 mod assets;
 mod charts;
 mod datasets;
@@ -56,7 +57,9 @@ pub fn ui_routes() -> RouteTable {
         .route("/projects/{project_id}/spans", [on_get(redirects::project_spans)])
         .route("/projects/{project_id}/sessions", [on_get(redirects::project_sessions)])
         .route("/projects/{project_id}/traces/{trace_id}", [on_get(trace::page)])
+        .route("/projects/{project_id}/traces/{trace_id}/spans/{span_id}/otlp.json", [on_get(trace::download_span)])
         .route("/projects/{project_id}/annotations", [on_post(annotate::save)])
+        .route("/projects/{project_id}/notes", [on_post(annotate::add_note)])
         .route("/projects/{project_id}/annotations/delete", [on_post(annotate::delete)])
         .route("/projects/{project_id}/sessions/{session_rowid}", [on_get(session::page)])
         .route("/projects/{project_id}/dataset-examples", [on_post(datasets::from_spans)])

@@ -36,8 +36,8 @@ pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestC
                     tr data-href=(href) data-nav-row tabindex="-1" {
                         td { a href=(href) { (model.name) } }
                         td { (type_label(model.model_type)) }
-                        td { time datetime=(format::precise(model.created_at)) { (format::timestamp(model.created_at)) } }
-                        td { time datetime=(format::precise(model.updated_at)) { (format::timestamp(model.updated_at)) } }
+                        td { (format::local_time(model.created_at)) }
+                        td { (format::local_time(model.updated_at)) }
                     }
                 }
             }
@@ -218,7 +218,7 @@ fn record_row(record: &MlStoredRecord, features: &[&str]) -> Markup {
     html! {
         tr {
             td.mono { (record.prediction_id) }
-            td { time datetime=(format::precise(record.time)) { (format::timestamp(record.time)) } }
+            td { (format::local_time(record.time)) }
             td { (record.model_version.clone().unwrap_or_default()) }
             td { (label_text(record.prediction.as_ref())) }
             td { (label_text(record.actual.as_ref())) }

@@ -247,7 +247,7 @@ async fn traces_table(
                     @let span = &root.span;
                     @let href = format!("/projects/{}/traces/{}", view.project.id, span.trace_id);
                     tr data-href=(href) data-nav-row tabindex="-1" {
-                        td { a href=(href) title=(format::precise(span.start_time)) { (format::timestamp(span.start_time)) } }
+                        td { a href=(href) title=(format::precise(span.start_time)) { (format::local_time(span.start_time)) } }
                         td { (span.name) " " span.kind { (span.span_kind.as_str()) } }
                         td.preview { (format::preview(&attribute_text(span, "input.value"), 120)) }
                         td.preview { (format::preview(&attribute_text(span, "output.value"), 120)) }
@@ -294,7 +294,7 @@ async fn spans_table(
                     @let href = format!("/projects/{}/traces/{}?span={}", view.project.id, span.trace_id, span.span_id);
                     tr data-href=(href) data-nav-row tabindex="-1" {
                         @if can_write { td { input type="checkbox" name="span_id" value=(span.span_id) form="spans-to-dataset" aria-label=(format!("select span {}", span.span_id)); } }
-                        td { a href=(href) title=(format::precise(span.start_time)) { (format::timestamp(span.start_time)) } }
+                        td { a href=(href) title=(format::precise(span.start_time)) { (format::local_time(span.start_time)) } }
                         td { (span.name) }
                         td.kind { (span.span_kind.as_str()) }
                         td.preview { (format::preview(&attribute_text(span, "input.value"), 120)) }
@@ -335,7 +335,7 @@ async fn sessions_table(
                     @let href = format!("/projects/{}/sessions/{}", view.project.id, session.rowid);
                     tr data-href=(href) data-nav-row tabindex="-1" {
                         td.mono { a href=(href) { (session.session_id) } }
-                        td { (format::timestamp(session.start_time)) }
+                        td { (format::local_time(session.start_time)) }
                         td.num { (session.traces.len()) }
                         td.num { (format::span_of(session.start_time, session.end_time)) }
                         td.num { (format::count(session.token_count_prompt + session.token_count_completion)) }

@@ -70,7 +70,7 @@ pub async fn page(
                         td.num title=(format!("{} prompt, {} completion", stats.prompt_tokens, stats.completion_tokens)) {
                             (format::count(stats.prompt_tokens + stats.completion_tokens))
                         }
-                        td { @match last.get(&project.id) { Some(t) => time datetime=(format::precise(*t)) { (format::timestamp(*t)) }, None => span.muted { "never" } } }
+                        td { @match last.get(&project.id) { Some(t) => (format::local_time(*t)), None => span.muted { "never" } } }
                         td { (charts::sparkline(&stats.bins.iter().map(|b| b.traces).collect::<Vec<_>>())) }
                         td {
                             @if can_administer && is_deletable(project) {

@@ -30,7 +30,7 @@ pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestC
                     tr data-href=(href) data-nav-row tabindex="-1" {
                         td { a href=(href) { (prompt.name) } }
                         td { (prompt.description.as_deref().unwrap_or("")) }
-                        td { (format::timestamp(prompt.updated_at)) }
+                        td { (format::local_time(prompt.updated_at)) }
                     }
                 }
             }
@@ -104,7 +104,7 @@ pub async fn page(
                 @for version in &versions {
                     tr {
                         td.mono { (version.id) }
-                        td { (format::timestamp(version.created_at)) }
+                        td { (format::local_time(version.created_at)) }
                         td { (version.content.model_provider) " / " (version.content.model_name) }
                         td { (version.content.description.as_deref().unwrap_or("")) }
                         td { @for tag in tags.get(&version.id).map(Vec::as_slice).unwrap_or_default() { span.status { (tag) } " " } }

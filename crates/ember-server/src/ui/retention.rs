@@ -46,7 +46,7 @@ fn schedule(policy: &RetentionPolicy) -> Markup {
     html! {
         code { (record.cron_expression) }
         @if let Some(cron) = &parsed { div.muted { (cron.describe()) " (UTC)" } }
-        @if let Some(next) = next { div.muted { "next: " (format::timestamp(next)) " UTC" } }
+        @if let Some(next) = next { div.muted { "next: " (format::local_time(next)) } }
     }
 }
 

@@ -1,13 +1,16 @@
 //! A session: its traces as the turns of a conversation, each with latency, tokens and the
-//! trace's annotations.
+//! trace's annotations, and the annotation panel for the session itself.
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use ember_core::AnnotationTarget;
 use ember_service::ProjectRef;
 use ember_store::{AnnotationRecord, SpanFilters, SpanRecord};
 use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::annotation_panel::{self, PanelContext, PanelTarget};
 
 use super::error::UiResult;
 use super::format;
@@ -17,10 +20,17 @@ use super::span_view::{attribute_text, rich_text, status_badge};
 use crate::authentication::RequestCaller;
 use crate::AppState;
 
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionQuery {
+    notice: Option<String>,
+    error: Option<String>,
+}
+
 pub async fn page(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     UiPath((PageId(project_id, ..), PageId(session_rowid, ..))): UiPath<(PageId<ProjectPage>, PageId<SessionPage>)>,
+    Query(query): Query<SessionQuery>,
 ) -> UiResult<Markup> {
     let services = &state.services;
     let project = services.projects().resolve(&caller, ProjectRef::Id(project_id)).await?;
@@ -47,6 +57,11 @@ pub async fn page(
         }
         (roots, annotations)
     };
+    let project_ref = ProjectRef::Id(project_id);
+    let session_annotations =
+        services.annotations().of_targets(&caller, AnnotationTarget::Session, project_ref, vec![session.session_id.clone()], 200).await?;
+    let configs = services.annotation_configs().offered(&caller, project_ref, 200).await?;
+    let return_to = format!("/projects/{project_id}/sessions/{session_rowid}");
     let session_cost = services.costs().of_sessions(std::slice::from_ref(&session)).await?.remove(&session.rowid);
     let roots_list: Vec<SpanRecord> = roots.values().cloned().collect();
     let turn_costs = services.costs().of_traces_of(&roots_list).await?;
@@ -56,10 +71,11 @@ pub async fn page(
         }
         h1 { "Session " code { (session.session_id) } button.copy type="button" data-copy=(session.session_id) { "copy" } }
         p.muted {
-            (format::timestamp(session.start_time)) " · " (format::span_of(session.start_time, session.end_time)) " · "
+            (format::local_time(session.start_time)) " · " (format::span_of(session.start_time, session.end_time)) " · "
             (session.traces.len()) " turns · " (format::count(session.token_count_prompt + session.token_count_completion)) " tokens"
             @if let Some(cost) = session_cost { " · " span #session-cost { (format::usd(cost.total_cost())) } }
         }
+        div.session-layout {
         div.chat #turns {
             @for (turn, trace) in session.traces.iter().enumerate() {
                 @let root = roots.get(&trace.trace_id);
@@ -67,7 +83,7 @@ pub async fn page(
                 div.turn data-nav-row data-href=(href) tabindex="-1" {
                     h3 {
                         a href=(href) { "Turn " (turn + 1) } " "
-                        span.muted { (format::timestamp(trace.start_time)) " · " (format::span_of(trace.start_time, trace.end_time)) }
+                        span.muted { (format::local_time(trace.start_time)) " · " (format::span_of(trace.start_time, trace.end_time)) }
                         @if let Some(root) = root {
                             " · " span.muted { (format::count(root.cumulative_llm_token_count_prompt + root.cumulative_llm_token_count_completion)) " tokens " }
                             @if let Some(cost) = turn_costs.get(&root.trace_rowid) { span.muted { (format::usd(cost.total_cost())) " " } }
@@ -89,6 +105,18 @@ pub async fn page(
                     }
                 }
             }
+        }
+        (annotation_panel::panel(
+            &PanelContext {
+                project_id,
+                return_to: &return_to,
+                configs: &configs,
+                can_write: caller.require_write().is_ok(),
+                notice: query.notice.as_deref(),
+                error: query.error.as_deref(),
+            },
+            &[PanelTarget { level: AnnotationTarget::Session, target_id: &session.session_id, title: "this session", annotations: &session_annotations }],
+        ))
         }
     };
     Ok(shell(&format!("Session {}", session.session_id), Section::Projects, &caller, body))

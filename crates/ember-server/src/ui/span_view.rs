@@ -53,7 +53,8 @@ pub fn rich_text(text: &str, mime_type: Option<&str>) -> Markup {
             return html! { pre.json { (serde_json::to_string_pretty(&json).unwrap_or_else(|_| text.to_string())) } };
         }
     }
-    html! { div.markdown { (markdown(text)) } }
+    // The text as sent too, shown instead when the reader asks for raw text.
+    html! { div.markdown { (markdown(text)) } pre.raw { (text) } }
 }
 
 /// Markdown as HTML without raw HTML, images or script links: what the text says, not what it

@@ -175,7 +175,7 @@ async fn forms_refuse_bad_input_with_a_message() {
         StatusCode::BAD_REQUEST,
         "The score &quot;abc&quot; is not a number.",
     );
-    assert_error_page(&post_form(&app, &uri, &form("session", "1", &back)).await, StatusCode::BAD_REQUEST, "not &quot;session&quot;");
+    assert_error_page(&post_form(&app, &uri, &form("document", "1", &back)).await, StatusCode::BAD_REQUEST, "not &quot;document&quot;");
     assert_error_page(
         &post_form(&app, &uri, &form("span", "1", "https://elsewhere.example/")).await,
         StatusCode::BAD_REQUEST,
@@ -199,6 +199,32 @@ async fn forms_refuse_bad_input_with_a_message() {
     let answer = post_form(&app, &format!("/projects/{other}/annotations/delete"), &delete).await;
     assert!(answer.headers["location"].to_str().unwrap().contains("already%20gone"), "{:?}", answer.headers);
     assert_eq!(app.store.list_annotations(ember_core::AnnotationTarget::Trace, project, &query).await.unwrap().items.len(), 1);
+
+    // A name with a config follows it: a label outside it comes back as the rule's message, and
+    // nothing is stored.
+    let config = serde_json::json!({"name": "quality", "type": "CATEGORICAL", "optimization_direction": "MAXIMIZE",
+        "values": [{"label": "great", "score": 1}, {"label": "poor", "score": 0}]});
+    let input: ember_service::annotation_configs::AnnotationConfigInput = serde_json::from_value(config).unwrap();
+    app.services.annotation_configs().create(&ember_service::Caller::anonymous(), &input).await.unwrap();
+    let refused = post_form(&app, &uri, &form("span", "1", &back)).await;
+    let location = refused.headers["location"].to_str().unwrap();
+    assert!(location.contains("error=") && location.contains("is%20not%20one%20of%20quality"), "{location}");
+    let spans = ember_store::AnnotationQuery { target_ids: vec![span_id(1)], limit: 10, ..Default::default() };
+    assert!(app.store.list_annotations(ember_core::AnnotationTarget::Span, project, &spans).await.unwrap().items.is_empty());
+
+    // Notes: text is needed; one is stored under the reserved name, on the page's object.
+    let note = |text: &str, return_to: &str| {
+        let return_to = percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC);
+        format!("level=span&target_id={}&text={text}&return_to={return_to}", span_id(1))
+    };
+    let notes = format!("/projects/{project}/notes");
+    let empty = post_form(&app, &notes, &note("%20", &back)).await;
+    assert!(empty.headers["location"].to_str().unwrap().contains("needs%20some%20text"));
+    assert_error_page(&post_form(&app, &notes, &note("hi", "/projects/1/../x")).await, StatusCode::BAD_REQUEST, "unexpected page");
+    let added = post_form(&app, &notes, &note("looks%20fine", &back)).await;
+    assert!(added.headers["location"].to_str().unwrap().contains("Note%20added"), "{:?}", added.headers);
+    let stored = app.store.list_annotations(ember_core::AnnotationTarget::Span, project, &spans).await.unwrap().items;
+    assert_eq!((stored[0].name.as_str(), stored[0].explanation.as_deref()), ("note", Some("looks fine")));
 
     // Projects: a blank name and a taken one come back as messages.
     let blank = post_form(&app, "/projects", "name=%20&description=").await;

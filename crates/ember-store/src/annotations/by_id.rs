@@ -80,6 +80,23 @@ impl Store {
         rows.iter().map(|row| Ok((AnnotationRecord::from_row(row)?, row.get("document_position")?))).collect()
     }
 
+    /// The annotations of a trace's spans, notes left out, with the rowids of their spans, oldest
+    /// first and at most `limit` (the trace tree's chips); found through the trace's spans.
+    pub async fn span_annotations_of_trace(&self, trace_rowid: i64, limit: usize) -> Result<Vec<(i64, AnnotationRecord)>> {
+        let sql = format!(
+            "SELECT a.id AS id, t.span_id AS target_id, a.name AS name, a.label AS label, a.score AS score, \
+             a.explanation AS explanation, {} AS metadata, a.annotator_kind AS annotator_kind, a.identifier AS identifier, \
+             a.source AS source, a.user_id AS user_id, a.created_at AS created_at, a.updated_at AS updated_at, \
+             a.span_rowid AS span_rowid FROM span_annotations AS a JOIN spans AS t ON t.id = a.span_rowid \
+             WHERE t.trace_rowid = {} AND a.name <> 'note' ORDER BY a.id LIMIT {}",
+            self.dialect.json_text("a.metadata"),
+            self.dialect.placeholder(1),
+            self.dialect.placeholder(2)
+        );
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [trace_rowid.into(), (limit as i64).into()])).await?;
+        rows.iter().map(|row| Ok((row.get("span_rowid")?, AnnotationRecord::from_row(row)?))).collect()
+    }
+
     /// Applies `patch` to an annotation of `target`; `NotFound`, or `Conflict` when the new
     /// (name, identifier) is taken on the annotated object.
     pub async fn patch_annotation(&self, target: AnnotationTarget, id: i64, patch: &AnnotationPatch) -> Result<AnnotationRecord> {

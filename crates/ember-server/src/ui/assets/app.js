@@ -34,6 +34,27 @@
       document.getElementById("annotation-name").focus();
       return;
     }
+    var twisty = event.target.closest("[data-collapse]");
+    if (twisty) {
+      event.preventDefault();
+      setCollapsed(twisty.closest(".row"), twisty.getAttribute("aria-expanded") === "true");
+      return;
+    }
+    if (event.target.closest("[data-collapse-all]") || event.target.closest("[data-expand-all]")) {
+      var collapse = !!event.target.closest("[data-collapse-all]");
+      treeRows().forEach(function (r) { if (r.querySelector("[data-collapse]") && r.dataset.depth === "0") setCollapsed(r, collapse); });
+      treeRows().forEach(function (r) { if (r.querySelector("[data-collapse]")) r.querySelector("[data-collapse]").setAttribute("aria-expanded", String(!collapse)); });
+      treeRows().forEach(function (r) { r.hidden = collapse && r.dataset.depth !== "0"; });
+      return;
+    }
+    var raw = event.target.closest("[data-raw-toggle]");
+    if (raw) {
+      var detail = document.getElementById("span-detail");
+      var on = detail.classList.toggle("show-raw");
+      raw.setAttribute("aria-pressed", String(on));
+      raw.textContent = on ? "formatted text" : "raw text";
+      return;
+    }
     var row = event.target.closest("tr[data-href]");
     if (row && !event.target.closest("a, button, input, form")) {
       location.href = row.dataset.href;
@@ -69,6 +90,48 @@
       var target = list[cursor];
       location.href = target.dataset.href || target.getAttribute("href");
     }
+  });
+
+  // The trace tree: collapse a span's descendants (the rows after it that are deeper), expand
+  // them again (keeping collapsed descendants collapsed), and find spans by name or kind.
+  function treeRows() { return Array.prototype.slice.call(document.querySelectorAll("#span-tree .row")); }
+  function setCollapsed(row, collapse) {
+    var list = treeRows(), start = list.indexOf(row), depth = Number(row.dataset.depth);
+    var twisty = row.querySelector("[data-collapse]");
+    if (twisty) { twisty.setAttribute("aria-expanded", String(!collapse)); twisty.textContent = collapse ? "▸" : "▾"; }
+    var hiddenBelow = Infinity;
+    for (var i = start + 1; i < list.length; i++) {
+      var d = Number(list[i].dataset.depth);
+      if (d <= depth) break;
+      if (collapse) { list[i].hidden = true; continue; }
+      if (d > hiddenBelow) { list[i].hidden = true; continue; }
+      hiddenBelow = Infinity;
+      list[i].hidden = false;
+      var inner = list[i].querySelector("[data-collapse]");
+      if (inner && inner.getAttribute("aria-expanded") === "false") hiddenBelow = d;
+    }
+  }
+  var search = document.querySelector("[data-tree-search]");
+  if (search) {
+    search.addEventListener("input", function () {
+      var query = search.value.trim().toLowerCase();
+      treeRows().forEach(function (r) {
+        r.classList.toggle("match", !!query && r.dataset.search.indexOf(query) >= 0);
+        r.hidden = !!query && r.dataset.search.indexOf(query) < 0;
+      });
+    });
+  }
+
+  // Times: written in UTC by the server, shown in the browser's zone, named.
+  var localFormat = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hour12: false, timeZoneName: "short"
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("time[data-local]"), function (time) {
+    var at = new Date(time.getAttribute("datetime"));
+    if (isNaN(at)) return;
+    time.title = time.getAttribute("datetime");
+    time.textContent = localFormat.format(at);
   });
 
   // The trace tree: keep the selected span in view.

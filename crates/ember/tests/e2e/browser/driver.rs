@@ -55,8 +55,14 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver on a free port and opens a Chromium session for pages of `origin`.
     pub async fn start(origin: &str) -> Browser {
+        Browser::start_in_zone(origin, "UTC").await
+    }
+
+    /// As `start`, with Chromium in the time zone `zone` (an IANA name).
+    pub async fn start_in_zone(origin: &str, zone: &str) -> Browser {
         let port = free_port();
         let driver = Command::new(chromedriver())
+            .env("TZ", zone)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

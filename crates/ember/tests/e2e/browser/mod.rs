@@ -152,6 +152,163 @@ async fn projects_project_and_trace_pages_work_in_chromium() {
     ember.terminate().await;
 }
 
+async fn correctness_of_llm_span(ember: &Ember) -> Vec<serde_json::Value> {
+    let all = ember.get_json(&format!("/v1/projects/{PROJECT}/span_annotations?span_ids={LLM_SPAN}")).await;
+    all["data"].as_array().unwrap().iter().filter(|a| a["name"] == "correctness").cloned().collect()
+}
+
+/// The annotation panel and the trace tree in Chromium: configs offered as their controls (a
+/// label chosen from a select is saved with its score; a label outside the config and a score
+/// outside its range are refused with the service's message and nothing changes), notes,
+/// annotation chips in the tree; kinds named per node, search and collapse in the tree,
+/// newer/older traces, the session link and the session's own panel, the span's download, raw
+/// text, adding the span to a dataset, and times in the browser's zone.
+#[tokio::test]
+async fn annotation_panel_and_trace_tree_work_in_chromium() {
+    if !driver::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    seed::support_bot(&ember).await;
+    let project = project_id(&ember, PROJECT).await;
+    let browser = Browser::start_in_zone(&ember.http, "Asia/Tokyo").await;
+    let trace_page = format!("/projects/{project}/traces/{AGENT_TRACE}?span={LLM_SPAN}");
+    browser.goto(&trace_page).await;
+
+    // Each node names its kind; the failed tool keeps its kind and is marked; tokens and the
+    // judge's annotation sit on the LLM span's node.
+    let tree = |span: &str| format!("#span-tree .row[data-span-id='{span}']");
+    assert!(browser.text(&tree(LLM_SPAN)).await.contains("LLM"));
+    assert!(browser.text(&tree("5fb397be34d26b51")).await.contains("RETRIEVER"));
+    let tool = browser.text(&tree("a2fb4a1d1a96d312")).await;
+    assert!(tool.contains("TOOL") && tool.contains("✕"), "{tool}");
+    let llm = browser.text(&tree(LLM_SPAN)).await;
+    assert!(llm.contains("150 tok") && llm.contains("helpfulness: helpful (0.8)"), "{llm}");
+    browser.assert_same_origin().await;
+
+    // The panel: correctness is a select of its labels; "correct" is saved with its score.
+    let span_panel = "#annotation-panel section[data-level=span]";
+    let correctness = format!("{span_panel} form[data-config=correctness]");
+    browser.client.execute(&format!("document.querySelector(\"{correctness} select\").value = 'correct';"), vec![]).await.unwrap();
+    browser.click(&format!("{correctness} button[type=submit]")).await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Annotation saved."));
+    let saved = correctness_of_llm_span(&ember).await;
+    assert_eq!(saved.len(), 1);
+    assert_eq!((saved[0]["result"]["label"].as_str(), saved[0]["result"]["score"].as_f64()), (Some("correct"), Some(1.0)));
+    assert_eq!(saved[0]["source"], "APP");
+    assert!(browser.text(&tree(LLM_SPAN)).await.contains("correctness: correct (1)"), "the tree shows the new chip");
+
+    // A label outside the config (a page changed by hand) is refused with the rule's words.
+    browser
+        .client
+        .execute(
+            &format!("const s = document.querySelector(\"{correctness} select\"); s.add(new Option('maybe', 'maybe')); s.value = 'maybe';"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.click(&format!("{correctness} button[type=submit]")).await;
+    browser.wait_for("#annotation-error").await;
+    let refusal = browser.text("#annotation-error").await;
+    assert!(refusal.contains("\"maybe\" is not one of correctness's labels"), "{refusal}");
+    assert_eq!(correctness_of_llm_span(&ember).await[0]["result"]["label"], "correct", "nothing changed");
+    browser.screenshot("annotation-panel-refused").await;
+
+    // relevance takes a score in [0, 1]: 7 is refused (sent past the browser's own check), 0.5 saved.
+    let relevance = format!("{span_panel} form[data-config=relevance]");
+    browser
+        .client
+        .execute(
+            &format!("const f = document.querySelector(\"{relevance}\"); f.querySelector('input[name=score]').value = '7'; f.submit();"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.wait_for("#annotation-error").await;
+    assert!(browser.text("#annotation-error").await.contains("outside relevance's range 0 to 1"));
+    browser.fill(&format!("{relevance} input[name=score]"), "0.5").await;
+    browser.click(&format!("{relevance} button[type=submit]")).await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Annotation saved."));
+
+    // A note on the span.
+    browser.fill(&format!("{span_panel} .note-form textarea"), "asked twice about the order").await;
+    browser.click(&format!("{span_panel} .note-form button")).await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(&format!("{span_panel} .note")).await.contains("asked twice about the order"));
+    browser.screenshot("annotation-panel").await;
+
+    // Times read in the browser's zone, named.
+    let shown = browser.text(".title-row + p time").await;
+    assert!(shown.contains("GMT+9") || shown.contains("JST"), "Tokyo time: {shown}");
+
+    // Search and collapse in the tree.
+    browser.fill("#tree-search", "lookup").await;
+    let visible = "return Array.from(document.querySelectorAll('#span-tree .row')).filter(r => !r.hidden).length";
+    assert_eq!(browser.client.execute(visible, vec![]).await.unwrap(), 1);
+    browser.fill("#tree-search", "").await;
+    browser.client.execute("const s = document.querySelector('#tree-search'); s.dispatchEvent(new Event('input'));", vec![]).await.unwrap();
+    assert_eq!(browser.client.execute(visible, vec![]).await.unwrap(), 4);
+    browser.click(&format!("{} [data-collapse]", tree("b7ad6b7169203331"))).await;
+    assert_eq!(browser.client.execute(visible, vec![]).await.unwrap(), 1, "the agent's children are hidden");
+    assert!(browser.current_path().await.contains(LLM_SPAN), "collapsing does not open the span");
+    browser.click(&format!("{} [data-collapse]", tree("b7ad6b7169203331"))).await;
+    assert_eq!(browser.client.execute(visible, vec![]).await.unwrap(), 4);
+
+    // Raw text instead of markdown.
+    browser.click(&tree("b7ad6b7169203331")).await;
+    browser.wait_for("[data-raw-toggle]").await;
+    assert!(browser.text("#span-detail .markdown").await.contains("Where is my order"));
+    browser.click("[data-raw-toggle]").await;
+    assert!(browser.text("#span-detail pre.raw").await.contains("**order**"), "the markdown as sent");
+
+    // The span as OTLP JSON.
+    let download = browser.client.find(fantoccini::Locator::Css("#download-span")).await.unwrap().attr("href").await.unwrap().unwrap();
+    let response = ember.client.get(format!("{}{download}", ember.http)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().contains("span-b7ad6b7169203331.json"));
+    let otlp: serde_json::Value = response.json().await.unwrap();
+    assert_eq!((otlp["span_id"].as_str(), otlp["trace_id"].as_str()), (Some("b7ad6b7169203331"), Some(AGENT_TRACE)));
+
+    // Newer and older traces: the agent trace is the oldest; the next one is newer.
+    assert_eq!(browser.count("#older-trace").await, 0, "nothing older");
+    browser.click("#newer-trace").await;
+    browser.wait_for("#older-trace").await;
+    assert!(browser.current_path().await.contains("1af7651916cd43dd8448eb211c80319c"));
+    browser.click("#older-trace").await;
+    browser.wait_for("#span-tree").await;
+    assert!(browser.current_path().await.contains(AGENT_TRACE));
+
+    // The session, annotated in its own panel.
+    browser.click("#trace-session").await;
+    browser.wait_for("#turns").await;
+    let session_form = "#annotation-panel section[data-level=session] form[data-config=correctness]";
+    browser.client.execute(&format!("document.querySelector(\"{session_form} select\").value = 'incorrect';"), vec![]).await.unwrap();
+    browser.click(&format!("{session_form} button[type=submit]")).await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Annotation saved."));
+    let sessions = ember.get_json(&format!("/v1/projects/{PROJECT}/session_annotations?session_ids=chat-42")).await;
+    let session_annotation = &sessions["data"][0];
+    assert_eq!(
+        (session_annotation["name"].as_str(), session_annotation["result"]["label"].as_str()),
+        (Some("correctness"), Some("incorrect"))
+    );
+    assert!(browser.text("#annotation-panel .chips").await.contains("correctness: incorrect (0)"));
+    browser.screenshot("session-annotated").await;
+
+    // Back on the trace: add the LLM span to a new dataset.
+    browser.goto(&trace_page).await;
+    browser.fill("#span-to-dataset input[name=dataset]", "from-trace").await;
+    browser.click("#span-to-dataset button[type=submit]").await;
+    browser.wait_for("#examples").await;
+    assert_eq!(browser.count("#examples tbody tr").await, 1);
+
+    browser.close().await;
+    ember.terminate().await;
+}
+
 #[tokio::test]
 async fn traces_of_five_and_ten_thousand_spans_render_whole() {
     if !driver::available() {

@@ -179,6 +179,13 @@ pub async fn support_bot(ember: &Ember) {
         "values": [{"label": "correct", "score": 1}, {"label": "incorrect", "score": 0}]});
     let created = ember.client.post(format!("{}/v1/annotation_configs", ember.http)).json(&config).send().await.unwrap();
     assert!(created.status().is_success(), "{}", created.text().await.unwrap());
+    for config in [
+        json!({"name": "relevance", "type": "CONTINUOUS", "optimization_direction": "MAXIMIZE", "lower_bound": 0, "upper_bound": 1}),
+        json!({"name": "feedback", "type": "FREEFORM"}),
+    ] {
+        let created = ember.client.post(format!("{}/v1/annotation_configs", ember.http)).json(&config).send().await.unwrap();
+        assert!(created.status().is_success(), "{}", created.text().await.unwrap());
+    }
     let judged = json!({"data": [{"span_id": LLM_SPAN, "name": "helpfulness", "annotator_kind": "LLM",
         "result": {"label": "helpful", "score": 0.8, "explanation": "answers the question"}}]});
     let posted = ember.client.post(format!("{}/v1/span_annotations?sync=true", ember.http)).json(&judged).send().await.unwrap();
