@@ -83,6 +83,23 @@ impl Filter {
         Ok(Filter { grain, condition })
     }
 
+    /// The filter of a list of traces shown by their root spans (the web UI's Traces tab): a trace
+    /// filter when the text is one (`num_spans >= 5`, `any(s.status_code == 'ERROR' for s in
+    /// spans)`), otherwise a span filter on the root spans, as Phoenix reads its traces table's
+    /// filter. A text that is neither reports the mistake found furthest into it. A trace
+    /// filter's SQL reads `traces`, which the root-span query joins.
+    pub fn phoenix_traces(text: &str) -> Result<Filter, QueryError> {
+        Filter::phoenix(text, Grain::Trace).or_else(|as_trace| {
+            Filter::phoenix(text, Grain::Span).map_err(|as_span| if as_trace.column > as_span.column { as_trace } else { as_span })
+        })
+    }
+
+    /// The fields a Phoenix filter of `grain` names directly (attributes and `evals[...]` aside),
+    /// for editors to offer as completions.
+    pub fn field_names(grain: Grain) -> Vec<&'static str> {
+        lower::field_names(grain)
+    }
+
     /// An Arize AX span filter.
     pub fn arize(text: &str) -> Result<Filter, QueryError> {
         let node = ax::parse(text)?;

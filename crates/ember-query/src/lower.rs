@@ -394,6 +394,33 @@ fn dotted_name(chain: &[(Link, usize)]) -> Option<String> {
     Some(parts.join("."))
 }
 
+/// The span fields a filter names directly (the canonical spelling of each `span_column`).
+const SPAN_FIELDS: &[&str] = &[
+    "name",
+    "span_kind",
+    "status_code",
+    "status_message",
+    "latency_ms",
+    "start_time",
+    "end_time",
+    "span_id",
+    "trace_id",
+    "parent_id",
+    "cumulative_llm_token_count_prompt",
+    "cumulative_llm_token_count_completion",
+    "cumulative_llm_token_count_total",
+];
+
+/// The fields a filter of `grain` may name besides attributes and annotations, for editors to
+/// offer.
+pub(crate) fn field_names(grain: Grain) -> Vec<&'static str> {
+    match grain {
+        Grain::Span => SPAN_FIELDS.to_vec(),
+        Grain::Trace => TRACE_FIELDS.iter().chain(AGGREGATE_FIELDS).map(|(name, _)| *name).collect(),
+        Grain::Session => SESSION_FIELDS.iter().chain(AGGREGATE_FIELDS).map(|(name, _)| *name).collect(),
+    }
+}
+
 fn span_column(name: &str) -> Option<Value> {
     use NumberColumn as N;
     use TextColumn as T;

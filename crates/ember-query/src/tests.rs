@@ -460,3 +460,28 @@ fn sqlite_candidate_subqueries_are_probed_and_planned() {
     assert!(!planned(&phoenix("'say \"hi\"' in input.value"), &[]).contains("ember_json_icontains"));
     assert!(!planned(&phoenix("'refund' not in input.value"), &[]).contains("ember_json_icontains"));
 }
+
+#[test]
+fn the_traces_tab_reads_trace_filters_and_root_span_filters() {
+    for text in ["num_spans >= 5", "any(s.status_code == 'ERROR' for s in spans)", "latency_ms > 10 and error_count > 0"] {
+        assert_eq!(Filter::phoenix_traces(text).unwrap().grain(), Grain::Trace, "{text}");
+    }
+    for text in ["span_kind == 'LLM'", "'refund' in input.value", "evals['correctness'].label == 'incorrect'"] {
+        assert_eq!(Filter::phoenix_traces(text).unwrap().grain(), Grain::Span, "{text}");
+    }
+    // Neither: the mistake furthest in is the one reported.
+    let error = Filter::phoenix_traces("any(s.span_kind == for s in spans)").unwrap_err();
+    assert!(error.column > 1, "{error:?}");
+}
+
+#[test]
+fn every_offered_field_name_parses_in_its_grain() {
+    for grain in [Grain::Span, Grain::Trace, Grain::Session] {
+        let names = Filter::field_names(grain);
+        assert!(names.contains(&"latency_ms"), "{grain:?}");
+        for name in names {
+            let filter = Filter::phoenix(&format!("{name} is not None"), grain).unwrap_or_else(|e| panic!("{grain:?} {name}: {e}"));
+            assert!(!format!("{:?}", filter.condition()).contains("Attribute"), "{name} is a field, not an attribute path");
+        }
+    }
+}

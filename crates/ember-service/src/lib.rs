@@ -23,6 +23,7 @@ pub mod dataset_splits;
 pub mod datasets;
 mod error;
 pub mod experiments;
+pub mod filter_vocabulary;
 pub mod ingest;
 mod limits;
 pub mod metrics;

@@ -2,6 +2,7 @@
 //! filtered with Phoenix's filter language and paged by keyset.
 
 use axum::extract::{Query, State};
+use ember_service::filter_vocabulary::FilterVocabulary;
 use ember_service::{Caller, ProjectRef};
 use ember_store::{ActivityWindow, Filter, Grain, Page, Project, QueryError, RootSpanQuery, RootSpanSort, SpanFilters, SpanRecord};
 use maud::{html, Markup};
@@ -126,9 +127,13 @@ pub async fn page(
         Some(text) => Some(text.parse::<i64>().map_err(|_| UiError::bad_request("The page cursor is not a number."))?),
         None => None,
     };
-    // The traces tab lists root spans, so its filter is a span filter, as in Phoenix.
-    let grain = if tab == Tab::Sessions { Grain::Session } else { Grain::Span };
-    let parsed = if view.filter.is_empty() { Ok(None) } else { Filter::phoenix(view.filter, grain).map(Some) };
+    // The traces tab lists root spans: its filter is a trace filter or a filter on root spans.
+    let parsed = match tab {
+        _ if view.filter.is_empty() => Ok(None),
+        Tab::Traces => Filter::phoenix_traces(view.filter).map(Some),
+        Tab::Spans => Filter::phoenix(view.filter, Grain::Span).map(Some),
+        Tab::Sessions => Filter::phoenix(view.filter, Grain::Session).map(Some),
+    };
     let window = ActivityWindow { start: view.range.start, end: view.range.end, bins: CHART_BINS, latency_per_bin: true };
     let activity = state.services.projects().activity(&caller, &[project.id], window).await?.remove(&project.id).unwrap_or_default();
     let (_, cost) =
@@ -142,6 +147,7 @@ pub async fn page(
             Tab::Sessions => sessions_table(&state, &caller, &view, condition.as_ref(), cursor).await?,
         },
     };
+    let vocabulary = state.services.spans().filter_vocabulary(&caller, ProjectRef::Id(project.id)).await?;
     let labels: Vec<String> = activity.bins.iter().map(|bin| format::timestamp(bin.start)).collect();
     let body = html! {
         div.crumbs { a href="/projects" { "Projects" } " / " (project.name) }
@@ -183,6 +189,7 @@ pub async fn page(
             input type="hidden" name="order" value=(if view.descending { "desc" } else { "asc" });
             div.grow {
                 input.filter.invalid[parsed.is_err()] type="search" name="filter" value=(view.filter) data-filter-input
+                    data-suggest=(completions(tab, &vocabulary))
                     placeholder=(placeholder(tab)) aria-label="Filter (Phoenix filter language)" autocomplete="off" spellcheck="false";
                 @if let Err(error) = &parsed { (filter_error(view.filter, error)) }
             }
@@ -197,9 +204,32 @@ pub async fn page(
     Ok(shell(&project.name, Section::Projects, &caller, body))
 }
 
+/// What the filter box completes, as a JSON list for the page's script: the tab's fields, the
+/// attribute keys and annotation names seen in the project, and the trace tab's `any()`/`all()`.
+fn completions(tab: Tab, vocabulary: &FilterVocabulary) -> String {
+    let mut words: Vec<String> = match tab {
+        Tab::Traces => Filter::field_names(Grain::Trace).into_iter().chain(Filter::field_names(Grain::Span)).map(String::from).collect(),
+        Tab::Spans => Filter::field_names(Grain::Span).into_iter().map(String::from).collect(),
+        Tab::Sessions => Filter::field_names(Grain::Session).into_iter().map(String::from).collect(),
+    };
+    if tab != Tab::Sessions {
+        words.extend(vocabulary.attribute_keys.iter().cloned());
+        for name in &vocabulary.annotation_names {
+            let quoted = name.replace('\\', "\\\\").replace('\'', "\\'");
+            words.extend(["label", "score"].map(|field| format!("evals['{quoted}'].{field}")));
+        }
+    }
+    if tab != Tab::Spans {
+        words.extend(["any(s.span_kind == 'LLM' for s in spans)", "all(s.status_code != 'ERROR' for s in spans)"].map(String::from));
+    }
+    words.sort();
+    words.dedup();
+    serde_json::to_string(&words).unwrap_or_else(|_| "[]".into())
+}
+
 fn placeholder(tab: Tab) -> &'static str {
     match tab {
-        Tab::Traces => "e.g. latency_ms > 1000 and 'error' in output.value (on root spans)",
+        Tab::Traces => "e.g. 'error' in output.value (root spans), num_spans >= 5 or any(s.span_kind == 'TOOL' for s in spans)",
         Tab::Spans => "e.g. span_kind == 'LLM' and llm.token_count.total > 100",
         Tab::Sessions => "e.g. 'refund' in input.value",
     }

@@ -122,6 +122,66 @@
     });
   }
 
+  // The filter box completes the word before the caret from the page's list (fields, attribute
+  // keys and annotation names of the project): arrows choose, Tab or Enter takes, Escape closes.
+  var filterBox = document.querySelector("[data-suggest]");
+  if (filterBox) {
+    var words = JSON.parse(filterBox.dataset.suggest || "[]");
+    var menu = document.createElement("ul");
+    menu.className = "suggestions";
+    menu.id = "filter-suggestions";
+    menu.hidden = true;
+    filterBox.parentNode.appendChild(menu);
+    var choice = -1, start = 0;
+    var wordBefore = function () {
+      var text = filterBox.value.slice(0, filterBox.selectionStart);
+      var match = /[A-Za-z_][\w.\[\]'"]*$/.exec(text);
+      start = match ? match.index : text.length;
+      return match ? match[0] : "";
+    };
+    var show = function () {
+      var word = wordBefore();
+      menu.innerHTML = "";
+      choice = -1;
+      var found = word.length < 1 ? [] : words.filter(function (w) { return w.indexOf(word) === 0 && w !== word; }).slice(0, 10);
+      found.forEach(function (w) {
+        var item = document.createElement("li");
+        item.textContent = w;
+        menu.appendChild(item);
+      });
+      menu.hidden = found.length === 0;
+    };
+    var take = function (word) {
+      var end = filterBox.selectionStart;
+      filterBox.value = filterBox.value.slice(0, start) + word + filterBox.value.slice(end);
+      filterBox.selectionStart = filterBox.selectionEnd = start + word.length;
+      menu.hidden = true;
+    };
+    var mark = function () {
+      Array.prototype.forEach.call(menu.children, function (li, i) { li.classList.toggle("selected", i === choice); });
+    };
+    filterBox.addEventListener("input", show);
+    filterBox.addEventListener("blur", function () { setTimeout(function () { menu.hidden = true; }, 150); });
+    filterBox.addEventListener("keydown", function (event) {
+      if (menu.hidden) return;
+      var count = menu.children.length;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        choice = (choice + (event.key === "ArrowDown" ? 1 : count - 1)) % count;
+        mark();
+      } else if ((event.key === "Tab" || event.key === "Enter") && count > 0 && (choice >= 0 || event.key === "Tab")) {
+        event.preventDefault();
+        take(menu.children[Math.max(choice, 0)].textContent);
+      } else if (event.key === "Escape") {
+        menu.hidden = true;
+      }
+    });
+    menu.addEventListener("mousedown", function (event) {
+      var item = event.target.closest("li");
+      if (item) { event.preventDefault(); take(item.textContent); filterBox.focus(); }
+    });
+  }
+
   // Times: written in UTC by the server, shown in the browser's zone, named.
   var localFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",

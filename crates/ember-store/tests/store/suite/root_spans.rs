@@ -1,4 +1,5 @@
-//! Root spans sorted by start time, latency and tokens, a page at a time.
+//! Root spans sorted by start time, latency and tokens, a page at a time, and selected by span
+//! filters on the roots or by trace filters (the web UI's Traces tab).
 
 use ember_store::{Filter, Grain, RootSpanQuery, RootSpanSort, Store};
 
@@ -52,4 +53,15 @@ pub async fn root_spans_sort_by_start_latency_and_tokens_across_pages(store: Sto
     };
     let page = store.list_root_spans(p, &query, None, 10).await.unwrap();
     assert_eq!(ids(&page), ["span-2", "span-3", "span-4", "span-5"]);
+
+    // Trace filters select roots by their traces: aggregates and any() over the trace's spans.
+    let by_trace = |text: &str| {
+        let store = store.clone();
+        let query = RootSpanQuery { condition: Some(Filter::phoenix_traces(text).unwrap()), ..RootSpanQuery::default() };
+        async move { ids(&store.list_root_spans(p, &query, None, 10).await.unwrap()) }
+    };
+    assert_eq!(by_trace("token_count_total >= 20").await, ["span-2", "span-5"]);
+    assert_eq!(by_trace("any(s.llm.token_count.prompt == 10 for s in spans)").await, ["span-1", "span-4"]);
+    assert_eq!(by_trace("num_spans == 2 and not any(s.name == 'span-103' for s in spans)").await.len(), 5);
+    assert!(by_trace("num_spans >= 3").await.is_empty());
 }

@@ -298,6 +298,38 @@ async fn annotation_panel_and_trace_tree_work_in_chromium() {
     assert!(browser.text("#annotation-panel .chips").await.contains("correctness: incorrect (0)"));
     browser.screenshot("session-annotated").await;
 
+    // The Traces tab runs trace filters (aggregates, any()) and filters on root spans, and says
+    // what is wrong with one that is neither.
+    let traces_tab = |filter: &str| {
+        let encoded: String = percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC).to_string();
+        format!("/projects/{project}?tab=traces&filter={encoded}")
+    };
+    for (filter, rows) in [
+        ("num_spans >= 4", 1),
+        ("any(s.status_code == 'ERROR' for s in spans)", 1),
+        ("all(s.span_kind == 'CHAIN' for s in spans)", 2),
+        ("'refund' in input.value", 1),
+    ] {
+        browser.goto(&traces_tab(filter)).await;
+        assert_eq!(browser.count("#traces tbody tr").await, rows, "{filter}");
+    }
+    browser.goto(&traces_tab("num_spans >= ")).await;
+    assert!(browser.text(".filter-error").await.contains("column"), "the mistake is pointed at");
+    assert_eq!(browser.count("#traces").await, 0);
+
+    // Completion: the attribute keys seen in the project, taken with Tab.
+    browser.goto(&format!("/projects/{project}?tab=spans")).await;
+    browser.fill("input[name=filter]", "llm.mo").await;
+    browser.wait_for("#filter-suggestions li").await;
+    assert!(browser.text("#filter-suggestions").await.contains("llm.model_name"));
+    browser.screenshot("filter-completion").await;
+    let field = browser.client.find(fantoccini::Locator::Css("input[name=filter]")).await.unwrap();
+    field.send_keys("\u{E004}").await.unwrap();
+    assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("llm.model_name"));
+    browser.fill("input[name=filter]", "evals['rel").await;
+    browser.wait_for("#filter-suggestions li").await;
+    assert!(browser.text("#filter-suggestions").await.contains("evals['relevance'].score"), "annotation names too");
+
     // Back on the trace: add the LLM span to a new dataset.
     browser.goto(&trace_page).await;
     browser.fill("#span-to-dataset input[name=dataset]", "from-trace").await;
