@@ -32,6 +32,7 @@ pub mod ml_filters;
 pub mod ml_models;
 pub mod ml_monitoring;
 pub mod playground;
+pub mod project_metrics;
 pub mod projects;
 pub mod prompt_labels;
 pub mod prompts;

@@ -36,6 +36,7 @@ mod experiments;
 mod ml;
 mod postgres;
 mod project_access;
+mod project_metrics;
 mod projects;
 mod prompts;
 mod retention;
@@ -75,6 +76,7 @@ pub use ml::{
     MlWriteOutcome, StoredLabel,
 };
 pub use project_access::{AuditEntry, GrantSubject, GrantableRole, ProjectAccessRecord, ProjectGrant, ProjectVisibility};
+pub use project_metrics::BinnedSeries;
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
 pub use prompts::{
     NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionInput, PromptVersionRecord,
@@ -93,4 +95,4 @@ pub use users::{NewUser, UserRecord, UserUpdate, DEFAULT_ADMIN_ID, SYSTEM_USER_I
 pub use write::batch::WriteOutcome;
 pub use write::prepared::PreparedSpan;
 pub use write::queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};
-pub use write::rollups::{ActivityBin, ActivityWindow, ProjectActivity};
+pub use write::rollups::{ActivityBin, ActivityWindow, BinLayout, ModelUsage, ProjectActivity};

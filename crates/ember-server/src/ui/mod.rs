@@ -15,6 +15,7 @@ mod format;
 mod guard;
 mod ids;
 mod layout;
+mod metrics;
 mod models;
 mod prices;
 mod project;
@@ -53,6 +54,7 @@ pub fn ui_routes() -> RouteTable {
         .route("/projects", [on_get(projects::page), on_post(projects::create)])
         .route("/projects/{project_id}", [on_get(project::page)])
         .route("/projects/{project_id}/delete", [on_post(projects::delete).access(Access::Admin)])
+        .route("/projects/{project_id}/metrics", [on_get(metrics::page)])
         .route("/projects/{project_id}/traces", [on_get(redirects::project_traces)])
         .route("/projects/{project_id}/spans", [on_get(redirects::project_spans)])
         .route("/projects/{project_id}/sessions", [on_get(redirects::project_sessions)])

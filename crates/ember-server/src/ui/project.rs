@@ -154,6 +154,7 @@ pub async fn page(
         h1 { (project.name) }
         @if let Some(description) = &project.description { p.muted { (description) } }
         p.links {
+            a #metrics-link href=(format!("/projects/{}/metrics?range={}", project.id, view.range.key)) { "Metrics" } " · "
             a href=(format!("/projects/{}/settings", project.id)) { "Settings" }
             @if state.services.auth().enabled() && caller.require_admin().is_ok() {
                 " · " a href=(format!("/projects/{}/access", project.id)) { "Who may reach this project" }

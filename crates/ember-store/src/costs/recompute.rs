@@ -17,7 +17,7 @@ use crate::costs::span_costs::{tokens_from_row, TOKEN_COLUMNS};
 use crate::engine::backend::Statement;
 use crate::engine::dialect::Dialect;
 use crate::error::Result;
-use crate::write::rollups::hour_of;
+use crate::write::rollups::{self, hour_of, ModelDelta};
 use crate::Store;
 
 /// Rows read and rewritten per transaction.
@@ -91,8 +91,8 @@ impl Store {
         let rows = tx.exec().fetch_all(Statement::new(sql, values)).await?;
         let mut step = Recomputed { examined: rows.len() as u64, changed: 0 };
         let mut last = None;
-        // (project id, hour) → (prompt cost, completion cost) to add.
-        let mut deltas: BTreeMap<(i64, i64), (f64, f64)> = BTreeMap::new();
+        // (project id, hour, model) → the prompt and completion cost to add.
+        let mut deltas: BTreeMap<(i64, i64, String), ModelDelta> = BTreeMap::new();
         for row in &rows {
             let (span_rowid, project_id, start_time): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
             last = Some(span_rowid);
@@ -113,16 +113,25 @@ impl Store {
                 continue;
             }
             step.changed += 1;
-            let delta = deltas.entry((project_id, hour_of(start_time))).or_default();
-            delta.0 += new_columns.0.unwrap_or(0.0) - old_cost.0.unwrap_or(0.0);
-            delta.1 += new_columns.1.unwrap_or(0.0) - old_cost.1.unwrap_or(0.0);
+            let delta = deltas.entry((project_id, hour_of(start_time), model)).or_default();
+            delta.prompt_cost += new_columns.0.unwrap_or(0.0) - old_cost.0.unwrap_or(0.0);
+            delta.completion_cost += new_columns.1.unwrap_or(0.0) - old_cost.1.unwrap_or(0.0);
         }
-        for ((project_id, hour), (prompt, completion)) in deltas {
+        let mut hours: BTreeMap<(i64, i64), (f64, f64)> = BTreeMap::new();
+        for ((project_id, hour, _), delta) in &deltas {
+            let sums = hours.entry((*project_id, *hour)).or_default();
+            sums.0 += delta.prompt_cost;
+            sums.1 += delta.completion_cost;
+        }
+        for ((project_id, hour), (prompt, completion)) in hours {
             let sql = "UPDATE project_hourly_rollups SET prompt_cost = prompt_cost + $3, completion_cost = completion_cost + $4 \
                        WHERE project_id = $1 AND hour = $2";
             let values: [Value; 4] = [project_id.into(), hour.into(), prompt.into(), completion.into()];
             tx.exec().execute(Statement::new(sql, values)).await?;
         }
+        let by_model: Vec<(i64, i64, &str, &ModelDelta)> =
+            deltas.iter().map(|((project_id, hour, model), delta)| (*project_id, *hour, model.as_str(), delta)).collect();
+        rollups::add_model_usage(tx.exec(), self.dialect, &by_model).await?;
         tx.commit().await?;
         let exhausted = (rows.len() as i64) < CHUNK;
         Ok((step, if exhausted { None } else { last }))

@@ -70,13 +70,21 @@ pub(crate) fn price_batch<'a>(spans: &[&'a PreparedSpan], book: &PriceBook) -> V
         .collect()
 }
 
-/// Adds the batch's costs to its hourly rollup deltas.
+/// Adds the batch's costs, and its LLM spans' usage by model, to its hourly rollup deltas.
 pub(crate) fn add_to_deltas(deltas: &mut BTreeMap<(i64, i64), HourDelta>, priced: &[PricedSpan<'_>], traces: &TraceRows) {
     for priced in priced {
-        let (Some(cost), Some((_, project_id))) = (priced.cost, traces.get(&priced.span.trace_id)) else { continue };
+        let Some((_, project_id)) = traces.get(&priced.span.trace_id) else { continue };
         let delta = deltas.entry((*project_id, hour_of(priced.span.start_time))).or_default();
-        delta.prompt_cost += cost.prompt;
-        delta.completion_cost += cost.completion;
+        let model = delta.models.entry(priced.usage.model_name.clone()).or_default();
+        model.spans += 1;
+        model.prompt_tokens += priced.usage.tokens.prompt;
+        model.completion_tokens += priced.usage.tokens.completion;
+        if let Some(cost) = priced.cost {
+            delta.prompt_cost += cost.prompt;
+            delta.completion_cost += cost.completion;
+            model.prompt_cost += cost.prompt;
+            model.completion_cost += cost.completion;
+        }
     }
 }
 

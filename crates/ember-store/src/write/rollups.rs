@@ -15,6 +15,9 @@ use crate::Store;
 pub(crate) const HOUR_NANOS: i64 = 3_600_000_000_000;
 
 /// The hour a span belongs to, in SQL: its start time rounded down to the hour (as [`hour_of`]).
+/// The tables keyed by (project id, hour, ...) that `rebuild` and `clear_whole_hours` reset.
+const ROLLUP_TABLES: [&str; 3] = ["project_hourly_rollups", "project_hourly_latencies", "project_hourly_model_usage"];
+
 const HOUR_SQL: &str = "(start_time - ((start_time % 3600000000000) + 3600000000000) % 3600000000000)";
 
 /// The leading two digits a latency bucket rounds down to (see the migration).
@@ -71,6 +74,18 @@ pub(crate) struct HourDelta {
     /// Span content bytes (see `ember_query::schema::span_row_bytes`).
     bytes: i64,
     latencies: BTreeMap<i64, i64>,
+    /// The hour's LLM spans by model (while cost tracking is on).
+    pub(crate) models: BTreeMap<String, ModelDelta>,
+}
+
+/// What a batch adds to one model's project-hour.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct ModelDelta {
+    pub(crate) spans: i64,
+    pub(crate) prompt_tokens: i64,
+    pub(crate) completion_tokens: i64,
+    pub(crate) prompt_cost: f64,
+    pub(crate) completion_cost: f64,
 }
 
 /// (project id, hour) → what the spans add there; sorted, so concurrent writers lock rows in one order.
@@ -140,6 +155,41 @@ pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<
         );
         exec.reborrow().execute(Statement::new(sql, values.collect::<Vec<sea_query::Value>>())).await?;
     }
+    let models: Vec<(i64, i64, &str, &ModelDelta)> = deltas
+        .iter()
+        .flat_map(|((project_id, hour), delta)| delta.models.iter().map(move |(model, usage)| (*project_id, *hour, model.as_str(), usage)))
+        .collect();
+    add_model_usage(exec, dialect, &models).await
+}
+
+/// Adds (project id, hour, model) usage to `project_hourly_model_usage` (ingest, re-pricing).
+pub(crate) async fn add_model_usage(mut exec: Exec<'_>, dialect: Dialect, usage: &[(i64, i64, &str, &ModelDelta)]) -> Result<()> {
+    for chunk in usage.chunks(UPSERT_CHUNK) {
+        let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * 8);
+        for (project_id, hour, model, delta) in chunk {
+            values.extend([
+                (*project_id).into(),
+                (*hour).into(),
+                (*model).into(),
+                delta.spans.into(),
+                delta.prompt_tokens.into(),
+                delta.completion_tokens.into(),
+                delta.prompt_cost.into(),
+                delta.completion_cost.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO project_hourly_model_usage (project_id, hour, model_name, span_count, prompt_tokens, completion_tokens, \
+             prompt_cost, completion_cost) VALUES {} ON CONFLICT (project_id, hour, model_name) DO UPDATE SET \
+             span_count = project_hourly_model_usage.span_count + excluded.span_count, \
+             prompt_tokens = project_hourly_model_usage.prompt_tokens + excluded.prompt_tokens, \
+             completion_tokens = project_hourly_model_usage.completion_tokens + excluded.completion_tokens, \
+             prompt_cost = project_hourly_model_usage.prompt_cost + excluded.prompt_cost, \
+             completion_cost = project_hourly_model_usage.completion_cost + excluded.completion_cost",
+            dialect.values_list(chunk.len(), 8)
+        );
+        exec.reborrow().execute(Statement::new(sql, values)).await?;
+    }
     Ok(())
 }
 
@@ -159,7 +209,7 @@ pub(crate) async fn hours_of_spans(
 pub(crate) async fn rebuild(mut exec: Exec<'_>, dialect: Dialect, hours: &BTreeSet<(i64, i64)>) -> Result<()> {
     for (project_id, hour) in hours {
         let key = || [sea_query::Value::from(*project_id), (*hour).into()];
-        for table in ["project_hourly_rollups", "project_hourly_latencies"] {
+        for table in ROLLUP_TABLES {
             let sql = format!("DELETE FROM {table} WHERE project_id = $1 AND hour = $2");
             exec.reborrow().execute(Statement::new(sql, key())).await?;
         }
@@ -184,6 +234,13 @@ pub(crate) async fn rebuild(mut exec: Exec<'_>, dialect: Dialect, hours: &BTreeS
              FROM spans WHERE {in_hour} AND parent_id IS NULL) AS r) AS b GROUP BY {BUCKET_SQL}"
         );
         exec.reborrow().execute(Statement::new(sql, key())).await?;
+        let sql = "INSERT INTO project_hourly_model_usage (project_id, hour, model_name, span_count, prompt_tokens, \
+             completion_tokens, prompt_cost, completion_cost) SELECT $1, $2, c.model_name, COUNT(*), \
+             CAST(SUM(c.prompt_tokens) AS BIGINT), CAST(SUM(c.completion_tokens) AS BIGINT), \
+             COALESCE(SUM(c.prompt_cost), 0.0), COALESCE(SUM(c.completion_cost), 0.0) \
+             FROM spans AS s JOIN span_costs AS c ON c.span_rowid = s.id \
+             WHERE s.project_id = $1 AND s.start_time >= $2 AND s.start_time < $2 + 3600000000000 GROUP BY c.model_name";
+        exec.reborrow().execute(Statement::new(sql, key())).await?;
     }
     Ok(())
 }
@@ -199,7 +256,7 @@ pub(crate) async fn clear_whole_hours(mut exec: Exec<'_>, project_id: i64, start
     if first > last_start {
         return Ok(());
     }
-    for table in ["project_hourly_rollups", "project_hourly_latencies"] {
+    for table in ROLLUP_TABLES {
         let sql = format!("DELETE FROM {table} WHERE project_id = $1 AND hour >= $2 AND hour <= $3");
         exec.reborrow().execute(Statement::new(sql, [project_id.into(), first.into(), last_start.into()])).await?;
     }
@@ -213,10 +270,50 @@ pub struct ActivityWindow {
     pub start: i64,
     /// Exclusive.
     pub end: i64,
+    /// At most this many bins of whole hours (fewer when more would run past `end`).
     pub bins: usize,
     /// Whether each bin gets its own latency percentiles (one project's charts) or only the
     /// window does (a list of projects).
     pub latency_per_bin: bool,
+}
+
+/// How a window is cut into bins of whole hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BinLayout {
+    /// The first bin's start (the window's start rounded down to the hour).
+    pub start: i64,
+    pub bin_hours: i64,
+    /// No more than the window fills: the last bin holds the window's end, none lies past it.
+    pub bins: i64,
+}
+
+impl BinLayout {
+    pub fn of(window: &ActivityWindow) -> BinLayout {
+        let start = hour_of(window.start);
+        let hours = ((window.end.saturating_sub(start)).max(1) + HOUR_NANOS - 1) / HOUR_NANOS;
+        let requested = window.bins.max(1) as i64;
+        let bin_hours = ((hours + requested - 1) / requested).max(1);
+        BinLayout { start, bin_hours, bins: (hours + bin_hours - 1) / bin_hours }
+    }
+
+    pub fn bin_nanos(&self) -> i64 {
+        self.bin_hours * HOUR_NANOS
+    }
+
+    /// The bin of an instant, if it falls in the layout.
+    pub fn bin_of(&self, time: i64) -> Option<usize> {
+        let bin = time.checked_sub(self.start)?.div_euclid(self.bin_nanos());
+        (time >= self.start && bin < self.bins).then_some(bin as usize)
+    }
+}
+
+/// One model's usage in each bin of a window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelUsage {
+    pub model_name: String,
+    pub span_count: i64,
+    /// Per bin: (prompt + completion tokens, prompt + completion cost).
+    pub bins: Vec<(i64, f64)>,
 }
 
 /// A project's activity over a window: totals, root-span latency percentiles, and bins.
@@ -242,11 +339,12 @@ pub struct ActivityBin {
     pub traces: i64,
     pub tokens: i64,
     pub latency_p50_ms: Option<f64>,
+    pub latency_p90_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
 }
 
 /// Percentiles of a histogram given as (bucket, count) in bucket order.
-fn percentiles(histogram: &[(i64, i64)], quantiles: [f64; 2]) -> [Option<f64>; 2] {
+fn percentiles<const N: usize>(histogram: &[(i64, i64)], quantiles: [f64; N]) -> [Option<f64>; N] {
     let total: i64 = histogram.iter().map(|(_, count)| count).sum();
     quantiles.map(|q| {
         if total == 0 {
@@ -272,10 +370,7 @@ impl Store {
         if project_ids.is_empty() {
             return Ok(activity);
         }
-        let start = hour_of(window.start);
-        let hours = ((window.end.saturating_sub(start)).max(1) + HOUR_NANOS - 1) / HOUR_NANOS;
-        let bins = window.bins.max(1) as i64;
-        let bin_hours = ((hours + bins - 1) / bins).max(1);
+        let BinLayout { start, bin_hours, bins } = BinLayout::of(&window);
         let bin_of = |hour: i64| ((hour - start) / HOUR_NANOS / bin_hours) as usize;
         let ids = project_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
         for id in project_ids {
@@ -331,10 +426,36 @@ impl Store {
         }
         for ((project_id, bin), histogram) in per_bin {
             if let Some(bin) = activity.get_mut(&project_id).and_then(|project| project.bins.get_mut(bin)) {
-                [bin.latency_p50_ms, bin.latency_p99_ms] = percentiles(&histogram, [0.5, 0.99]);
+                [bin.latency_p50_ms, bin.latency_p90_ms, bin.latency_p99_ms] = percentiles(&histogram, [0.5, 0.9, 0.99]);
             }
         }
         Ok(activity)
+    }
+
+    /// A project's LLM usage by model in each bin of `window`, from the model rollups, the models
+    /// with the most tokens first.
+    pub async fn project_model_usage(&self, project_id: i64, window: ActivityWindow) -> Result<Vec<ModelUsage>> {
+        let layout = BinLayout::of(&window);
+        let sql = "SELECT model_name, hour, span_count, prompt_tokens + completion_tokens, prompt_cost + completion_cost \
+                   FROM project_hourly_model_usage WHERE project_id = $1 AND hour >= $2 AND hour < $3";
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [project_id.into(), layout.start.into(), window.end.into()])).await?;
+        let mut models: HashMap<String, ModelUsage> = HashMap::new();
+        for row in rows {
+            let name: String = row.get(0)?;
+            let usage = models.entry(name.clone()).or_insert_with(|| ModelUsage {
+                model_name: name,
+                span_count: 0,
+                bins: vec![(0, 0.0); layout.bins as usize],
+            });
+            usage.span_count += row.get::<i64, _>(2)?;
+            if let Some(bin) = layout.bin_of(row.get(1)?) {
+                usage.bins[bin].0 += row.get::<i64, _>(3)?;
+                usage.bins[bin].1 += row.get::<f64, _>(4)?;
+            }
+        }
+        let mut models: Vec<ModelUsage> = models.into_values().collect();
+        models.sort_by_key(|usage| (std::cmp::Reverse(usage.bins.iter().map(|(tokens, _)| tokens).sum::<i64>()), usage.model_name.clone()));
+        Ok(models)
     }
 
     /// The first hour with spans among these projects, if any.

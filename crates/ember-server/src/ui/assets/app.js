@@ -187,6 +187,11 @@
     year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
     hour12: false, timeZoneName: "short"
   });
+  var shortFormat = new Intl.DateTimeFormat(undefined, { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-local-short]"), function (label) {
+    var at = new Date(label.getAttribute("data-local-short"));
+    if (!isNaN(at)) label.textContent = shortFormat.format(at);
+  });
   Array.prototype.forEach.call(document.querySelectorAll("time[data-local]"), function (time) {
     var at = new Date(time.getAttribute("datetime"));
     if (isNaN(at)) return;

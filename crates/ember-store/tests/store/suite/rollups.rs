@@ -51,6 +51,10 @@ pub async fn project_activity_follows_ingest_deletion_and_transfer(store: Store)
     let two = store.project_activity(&[p], window(2)).await.unwrap().remove(&p).unwrap();
     assert_eq!(two.bins.iter().map(|bin| bin.traces).collect::<Vec<_>>(), [1, 1]);
     assert_eq!(two.bins[1].start, BASE + 2 * HOUR);
+    // Five hours asked for in four bins: three bins of two hours, none past the window's end.
+    let five = ActivityWindow { start: BASE, end: BASE + 5 * HOUR, bins: 4, latency_per_bin: false };
+    let five = store.project_activity(&[p], five).await.unwrap().remove(&p).unwrap();
+    assert_eq!(five.bins.iter().map(|bin| bin.start).collect::<Vec<_>>(), [BASE, BASE + 2 * HOUR, BASE + 4 * HOUR]);
     let whole = ActivityWindow { latency_per_bin: false, ..window(3) };
     let whole = store.project_activity(&[p], whole).await.unwrap().remove(&p).unwrap();
     assert_eq!((whole.latency_p50_ms, whole.latency_p99_ms), (activity.latency_p50_ms, activity.latency_p99_ms));

@@ -341,6 +341,50 @@ async fn annotation_panel_and_trace_tree_work_in_chromium() {
     ember.terminate().await;
 }
 
+/// The metrics page in Chromium: every chart with its axes and legend, from the seeded data
+/// (traces, latency percentiles, the failed tool among errors by kind, the judge's scores,
+/// tokens and cost of the one model), and a bin's link zooming into it.
+#[tokio::test]
+async fn the_metrics_page_charts_and_zooms_in_chromium() {
+    if !driver::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    seed::support_bot(&ember).await;
+    let project = project_id(&ember, PROJECT).await;
+    let browser = Browser::start(&ember.http).await;
+    browser.goto(&format!("/projects/{project}")).await;
+    browser.click("#metrics-link").await;
+    browser.wait_for("#traces-chart").await;
+    for chart in ["traces", "latency", "errors", "scores", "tokens", "cost"] {
+        let axis_labels = browser.count(&format!("#{chart}-chart text.axis")).await;
+        assert_eq!(axis_labels, 6, "{chart}: three value ticks and three times");
+    }
+    assert_eq!(browser.text("#latency-chart .legend").await.split_whitespace().collect::<Vec<_>>(), ["p50", "p90", "p99"]);
+    assert_eq!(browser.text("#errors-chart .legend").await, "TOOL");
+    assert_eq!(browser.text("#scores-chart .legend").await, "helpfulness");
+    assert_eq!(browser.text("#tokens-chart .legend").await, "gpt-4o-mini");
+    assert!(browser.text("#cost-chart").await.contains('$'), "the cost axis is in dollars");
+    let bins = browser.count("#traces-chart .hit").await;
+    assert!((1..=48).contains(&bins), "{bins} bins");
+    browser.assert_same_origin().await;
+    browser.screenshot("project-metrics").await;
+
+    // The last bin holds the traces (they are from the last minutes): zoom into it.
+    browser.click("#traces-chart a:last-of-type rect.hit").await;
+    browser.wait_for("#zoomed").await;
+    assert!(browser.current_path().await.contains("from="));
+    assert!(browser.text(".cards").await.starts_with('3'), "all three traces are in the last bin: {}", browser.text(".cards").await);
+    browser.screenshot("project-metrics-zoomed").await;
+
+    // A zoom window that ends before it starts is explained.
+    browser.client.goto(&format!("{}/projects/{project}/metrics?from=10&to=5", ember.http)).await.unwrap();
+    assert!(browser.text("#error-page + p").await.contains("must start before it ends"));
+    browser.close().await;
+    ember.terminate().await;
+}
+
 #[tokio::test]
 async fn traces_of_five_and_ten_thousand_spans_render_whole() {
     if !driver::available() {

@@ -1,0 +1,22 @@
+-- Tokens and cost per model and project-hour, kept by ingest beside the other rollups (from the
+-- span's `span_costs` row, so only while cost tracking is on) for the metrics charts: a window
+-- of any length reads its hours, never its spans. Rebuilt with the other rollups; re-pricing
+-- adds its differences here too.
+CREATE TABLE project_hourly_model_usage (
+    project_id BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    hour BIGINT NOT NULL,
+    model_name TEXT NOT NULL,
+    span_count BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    prompt_cost DOUBLE PRECISION NOT NULL,
+    completion_cost DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (project_id, hour, model_name)
+);
+
+INSERT INTO project_hourly_model_usage
+SELECT project_id, hour, model_name, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens),
+       COALESCE(SUM(prompt_cost), 0.0), COALESCE(SUM(completion_cost), 0.0)
+FROM (SELECT project_id, model_name, prompt_tokens, completion_tokens, prompt_cost, completion_cost,
+             start_time - ((start_time % 3600000000000) + 3600000000000) % 3600000000000 AS hour FROM span_costs) AS c
+GROUP BY project_id, hour, model_name;
