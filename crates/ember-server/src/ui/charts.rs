@@ -1,4 +1,5 @@
-//! Small inline SVG charts: bars, latency lines and sparklines, drawn on the server.
+//! Inline SVG charts drawn on the server: time charts with axes and legends, and small bars,
+//! sparklines, metric lines and distributions.
 
 use maud::{html, Markup};
 
@@ -20,24 +21,6 @@ pub fn bars(values: &[i64], labels: &[String], class: &str) -> Markup {
                     title { (labels.get(i).map(String::as_str).unwrap_or("")) ": " (format::count(*value)) }
                 }
             }
-        }
-    }
-}
-
-/// p50 and p99 latency lines (gaps where a bin has no traces).
-pub fn latency_lines(p50: &[Option<f64>], p99: &[Option<f64>]) -> Markup {
-    let max = p99.iter().chain(p50).flatten().copied().fold(0.0_f64, f64::max).max(0.001);
-    let step = WIDTH / p50.len().max(1) as f64;
-    let point = |i: usize, v: f64| (i as f64 * step + step / 2.0, HEIGHT - 1.0 - v / max * (HEIGHT - 2.0));
-    let path = |values: &[Option<f64>]| line_path(values, point);
-    html! {
-        svg viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) preserveAspectRatio="none" role="img" {
-            title { "p50 (solid) and p99 (dashed); highest p99 " (format::millis(max)) }
-            path.line d=(path(p50)) {}
-            path class="line p99" d=(path(p99)) {}
-            // Dots too, so a bin between two empty ones still shows.
-            @for (i, value) in p50.iter().enumerate() { @if let Some(v) = value { @let (x, y) = point(i, *v); circle.dot cx=(format!("{x:.2}")) cy=(format!("{y:.2}")) r="1.6" {} } }
-            @for (i, value) in p99.iter().enumerate() { @if let Some(v) = value { @let (x, y) = point(i, *v); circle class="dot p99" cx=(format!("{x:.2}")) cy=(format!("{y:.2}")) r="1.6" {} } }
         }
     }
 }

@@ -1,14 +1,22 @@
 //! A project: summary and charts over the time range, then its traces, spans or sessions,
 //! filtered with Phoenix's filter language and paged by keyset.
 
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
+use ember_core::AnnotationTarget;
+use ember_service::annotations::NOTE_NAME;
 use ember_service::filter_vocabulary::FilterVocabulary;
 use ember_service::{Caller, ProjectRef};
-use ember_store::{ActivityWindow, Filter, Grain, Page, Project, QueryError, RootSpanQuery, RootSpanSort, SpanFilters, SpanRecord};
+use ember_store::{
+    ActivityBin, ActivityWindow, AnnotationRecord, BinLayout, Filter, Grain, Page, Project, QueryError, RootSpanQuery, RootSpanSort,
+    SpanFilters, SpanRecord,
+};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::charts;
+use super::annotation_panel;
+use super::charts::{self, Series, TimeAxis, Unit};
 use super::error::{UiError, UiResult};
 use super::format;
 use super::ids::{PageId, ProjectPage, UiPath};
@@ -20,6 +28,8 @@ use crate::AppState;
 
 const PAGE_SIZE: usize = 50;
 const CHART_BINS: usize = 48;
+/// The most annotations a page of traces shows as chips, of traces and of root spans each.
+const CHIPS_PER_PAGE: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -148,7 +158,14 @@ pub async fn page(
         },
     };
     let vocabulary = state.services.spans().filter_vocabulary(&caller, ProjectRef::Id(project.id)).await?;
-    let labels: Vec<String> = activity.bins.iter().map(|bin| format::timestamp(bin.start)).collect();
+    let layout = BinLayout::of(&window);
+    let zoom = format!("/projects/{}/metrics?from={{from}}&to={{to}}", project.id);
+    let axis =
+        TimeAxis { start: layout.start, bin_nanos: layout.bin_nanos(), bins: layout.bins as usize, end: window.end, zoom_href: &zoom };
+    let series = |name: &str, value: fn(&ActivityBin) -> Option<f64>| Series {
+        name: name.into(),
+        values: activity.bins.iter().map(value).collect(),
+    };
     let body = html! {
         div.crumbs { a href="/projects" { "Projects" } " / " (project.name) }
         h1 { (project.name) }
@@ -170,14 +187,12 @@ pub async fn page(
             (card("Cost", format::usd(cost.total_cost())))
         }
         div.charts {
-            div.chart { div.title { "Traces" } (charts::bars(&activity.bins.iter().map(|b| b.traces).collect::<Vec<_>>(), &labels, "")) }
+            div.chart { div.title { "Traces" } (charts::time_chart("traces-chart", &[series("traces", |b| Some(b.traces as f64))], &axis, Unit::Count, true)) }
             div.chart {
-                div.title { "Latency p50 / p99" }
-                (charts::latency_lines(
-                    &activity.bins.iter().map(|b| b.latency_p50_ms).collect::<Vec<_>>(),
-                    &activity.bins.iter().map(|b| b.latency_p99_ms).collect::<Vec<_>>()))
+                div.title { "Latency of root spans" }
+                (charts::time_chart("latency-chart", &[series("p50", |b| b.latency_p50_ms), series("p99", |b| b.latency_p99_ms)], &axis, Unit::Millis, false))
             }
-            div.chart { div.title { "Errored spans" } (charts::bars(&activity.bins.iter().map(|b| b.errors).collect::<Vec<_>>(), &labels, "error")) }
+            div.chart { div.title { "Errored spans" } (charts::time_chart("errors-chart", &[series("errors", |b| Some(b.errors as f64))], &axis, Unit::Count, true)) }
         }
         nav.tabs {
             @for (t, label) in [(Tab::Traces, "Traces"), (Tab::Spans, "Spans"), (Tab::Sessions, "Sessions")] {
@@ -266,6 +281,7 @@ async fn traces_table(
     };
     let roots = state.services.spans().list_roots(caller, ProjectRef::Id(view.project.id), &query, cursor, PAGE_SIZE).await?;
     let costs = state.services.costs().of_traces_of(&roots.items).await?;
+    let annotations = chips_of_traces(state, caller, view.project.id, &roots.items).await?;
     Ok(html! {
         table.grid #traces {
             thead { tr {
@@ -279,7 +295,10 @@ async fn traces_table(
                     @let href = format!("/projects/{}/traces/{}", view.project.id, span.trace_id);
                     tr data-href=(href) data-nav-row tabindex="-1" {
                         td { a href=(href) title=(format::precise(span.start_time)) { (format::local_time(span.start_time)) } }
-                        td { (span.name) " " span.kind { (span.span_kind.as_str()) } }
+                        td {
+                            (span.name) " " span.kind { (span.span_kind.as_str()) }
+                            @if let Some(chips) = annotations.get(&span.trace_id) { div.chips { @for annotation in chips { (annotation_panel::chip(annotation)) } } }
+                        }
                         td.preview { (format::preview(&attribute_text(span, "input.value"), 120)) }
                         td.preview { (format::preview(&attribute_text(span, "output.value"), 120)) }
                         td.num { (format::span_of(span.start_time, span.end_time)) }
@@ -294,6 +313,34 @@ async fn traces_table(
         @if roots.items.is_empty() { p.muted { "No traces in this range match." } }
         (pager(view, roots.next_cursor, cursor.is_some()))
     })
+}
+
+/// The annotations of each listed trace and of its root span, by trace id, notes left out: two
+/// queries for the page.
+async fn chips_of_traces(
+    state: &AppState,
+    caller: &Caller,
+    project_id: i64,
+    roots: &[SpanRecord],
+) -> UiResult<HashMap<String, Vec<AnnotationRecord>>> {
+    let annotations = state.services.annotations();
+    let project = ProjectRef::Id(project_id);
+    let trace_ids: Vec<String> = roots.iter().map(|root| root.span.trace_id.clone()).collect();
+    let root_of: HashMap<String, String> = roots.iter().map(|root| (root.span.span_id.clone(), root.span.trace_id.clone())).collect();
+    let mut chips: HashMap<String, Vec<AnnotationRecord>> = HashMap::new();
+    for annotation in annotations.of_targets(caller, AnnotationTarget::Trace, project, trace_ids, CHIPS_PER_PAGE).await? {
+        chips.entry(annotation.target_id.clone()).or_default().push(annotation);
+    }
+    let root_ids = root_of.keys().cloned().collect();
+    for annotation in annotations.of_targets(caller, AnnotationTarget::Span, project, root_ids, CHIPS_PER_PAGE).await? {
+        if let Some(trace_id) = root_of.get(&annotation.target_id) {
+            chips.entry(trace_id.clone()).or_default().push(annotation);
+        }
+    }
+    for list in chips.values_mut() {
+        list.retain(|annotation| annotation.name != NOTE_NAME);
+    }
+    Ok(chips)
 }
 
 async fn spans_table(

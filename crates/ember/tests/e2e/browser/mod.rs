@@ -313,6 +313,13 @@ async fn annotation_panel_and_trace_tree_work_in_chromium() {
         browser.goto(&traces_tab(filter)).await;
         assert_eq!(browser.count("#traces tbody tr").await, rows, "{filter}");
     }
+    // Chips of the trace's annotations on its row.
+    let note =
+        serde_json::json!({"data": [{"trace_id": AGENT_TRACE, "name": "resolved", "annotator_kind": "CODE", "result": {"label": "yes"}}]});
+    let posted = ember.client.post(format!("{}/v1/trace_annotations?sync=true", ember.http)).json(&note).send().await.unwrap();
+    assert!(posted.status().is_success());
+    browser.goto(&traces_tab("num_spans >= 4")).await;
+    assert!(browser.text("#traces .chips").await.contains("resolved: yes"));
     browser.goto(&traces_tab("num_spans >= ")).await;
     assert!(browser.text(".filter-error").await.contains("column"), "the mistake is pointed at");
     assert_eq!(browser.count("#traces").await, 0);
