@@ -233,6 +233,22 @@ impl Costs<'_> {
         Ok(self.services.store.trace_costs(&rowids).await?)
     }
 
+    /// What the traces with these OpenTelemetry ids cost (experiment runs and evaluations name
+    /// their traces so); traces the caller may not read are left out.
+    pub async fn of_trace_ids(&self, caller: &Caller, trace_ids: &[&str]) -> Result<HashMap<String, CostTotals>> {
+        let store = &self.services.store;
+        let mut costs = store.trace_costs_by_trace_id(trace_ids).await?;
+        if !self.services.reaches_everything(caller) {
+            let projects = store.projects_of_targets(ember_core::AnnotationTarget::Trace, trace_ids).await?;
+            let project_ids: Vec<i64> = projects.iter().map(|(_, project)| *project).collect();
+            let readable = self.services.readable_ids(caller, &project_ids).await?;
+            let visible: std::collections::HashSet<&str> =
+                projects.iter().filter(|(_, project)| readable.contains(project)).map(|(trace_id, _)| trace_id.as_str()).collect();
+            costs.retain(|trace_id, _| visible.contains(trace_id.as_str()));
+        }
+        Ok(costs)
+    }
+
     /// What these sessions cost (by session rowid).
     pub async fn of_sessions(&self, sessions: &[SessionRecord]) -> Result<HashMap<i64, CostTotals>> {
         let rowids: Vec<i64> = sessions.iter().map(|session| session.rowid).collect();

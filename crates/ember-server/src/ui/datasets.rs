@@ -174,7 +174,10 @@ async fn experiments(state: &AppState, caller: &Caller, dataset: &DatasetRecord)
                         @let summary = summaries.get(&experiment.id).cloned().unwrap_or_default();
                         tr {
                             td { input type="checkbox" name="experiment" value=(experiment.id) aria-label=(format!("compare {}", experiment.name)); }
-                            td { (experiment.name) @if let Some(d) = &experiment.description { div.muted { (d) } } }
+                            td {
+                                a href=(format!("/datasets/{dataset_id}/experiments/{}", experiment.id)) { (experiment.name) }
+                                @if let Some(d) = &experiment.description { div.muted { (d) } }
+                            }
                             td { (format::local_time(experiment.created_at)) }
                             td.num { (experiment.successful_run_count + experiment.failed_run_count) " / " (experiment.example_count * experiment.repetitions) }
                             td.num.error-text[experiment.failed_run_count > 0] { (experiment.failed_run_count) }

@@ -10,6 +10,7 @@ mod assets;
 mod charts;
 mod datasets;
 pub(crate) mod error;
+mod experiment;
 mod experiments;
 mod format;
 mod guard;
@@ -76,6 +77,7 @@ pub fn ui_routes() -> RouteTable {
         .route("/datasets", [on_get(datasets::list)])
         .route("/datasets/{dataset_id}", [on_get(datasets::page)])
         .route("/datasets/{dataset_id}/experiments", [on_get(redirects::dataset_experiments)])
+        .route("/datasets/{dataset_id}/experiments/{experiment_id}", [on_get(experiment::page)])
         .route("/datasets/{dataset_id}/compare", [on_get(experiments::compare)])
         .route("/prompts", [on_get(prompts::list)])
         .route("/prompts/{prompt_id}", [on_get(prompts::page)])

@@ -196,6 +196,23 @@ impl Store {
         self.grouped_costs("s.trace_rowid", "spans AS s JOIN span_costs AS c ON c.span_rowid = s.id", trace_rowids).await
     }
 
+    /// Each trace's summed span costs by OpenTelemetry trace id (experiment runs name their
+    /// traces so), one grouped query per 500 traces.
+    pub async fn trace_costs_by_trace_id(&self, trace_ids: &[&str]) -> Result<HashMap<String, CostTotals>> {
+        let mut costs = HashMap::new();
+        for chunk in trace_ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT t.trace_id, {TOTALS_SQL} FROM traces AS t JOIN spans AS s ON s.trace_rowid = t.id \
+                 JOIN span_costs AS c ON c.span_rowid = s.id WHERE t.trace_id IN ({}) GROUP BY t.trace_id",
+                self.dialect.placeholders(1, chunk.len())
+            );
+            for row in self.reader.exec().fetch_all(Statement::new(sql, chunk.iter().map(|id| Value::from(*id)))).await? {
+                costs.insert(row.get(0)?, totals_from_row(&row, 1)?);
+            }
+        }
+        Ok(costs)
+    }
+
     /// Each session's summed span costs (by session rowid).
     pub async fn session_costs(&self, session_rowids: &[i64]) -> Result<HashMap<i64, CostTotals>> {
         let joined = "traces AS t JOIN spans AS s ON s.trace_rowid = t.id JOIN span_costs AS c ON c.span_rowid = s.id";

@@ -478,6 +478,41 @@ async fn sessions_datasets_experiments_prompts_and_settings_work_in_chromium() {
     browser.assert_same_origin().await;
     browser.screenshot("experiments-compare").await;
 
+    // The baseline chosen, only the examples where the two differ, with the differences shown.
+    browser.client.execute(&format!("document.querySelector('#baseline').value = '{}';", experiments[1]), vec![]).await.unwrap();
+    browser.click("#compare-options input[name=differ]").await;
+    browser.click("#compare-options button[type=submit]").await;
+    browser.wait_for("#comparison").await;
+    assert_eq!(browser.count("#comparison tbody tr").await, 2, "Paris is answered alike by both");
+    assert!(browser.text("#comparison thead th:nth-child(2)").await.starts_with("with-retrieval baseline"));
+    assert!(browser.count("#comparison .delta.worse").await >= 1, "baseline's Thimphu scored 1, the other's Paro 0");
+    assert!(browser.text("#evaluator-summary").await.contains("exact_match"));
+    browser.screenshot("experiments-compare-baseline").await;
+
+    // One experiment: its runs, evaluator summary, a filter by result, and the downloads.
+    browser.goto(&format!("/datasets/{dataset}?tab=experiments")).await;
+    browser.click(&format!("#experiments a[href$='/experiments/{}']", experiments[0])).await;
+    browser.wait_for("#runs").await;
+    assert_eq!(browser.count("#runs tbody tr").await, 3);
+    let evaluators = browser.text("#evaluators").await;
+    assert!(evaluators.contains("match × 2") && evaluators.contains("mismatch × 1"), "{evaluators}");
+    browser.client.execute("document.querySelector('#evaluation').value = 'exact_match';", vec![]).await.unwrap();
+    browser.click("#run-filter button[type=submit]").await;
+    browser.wait_for("#runs").await;
+    browser.client.execute("document.querySelector('#result').value = 'mismatch';", vec![]).await.unwrap();
+    browser.click("#run-filter button[type=submit]").await;
+    browser.wait_for("#runs").await;
+    assert_eq!(browser.count("#runs tbody tr").await, 1);
+    assert!(browser.text("#runs tbody").await.contains("Paro"));
+    browser.assert_same_origin().await;
+    browser.screenshot("experiment").await;
+    let json = browser.client.find(fantoccini::Locator::Css("#download-json")).await.unwrap().attr("href").await.unwrap().unwrap();
+    let downloaded = ember.get_json(&json).await;
+    assert_eq!(downloaded.as_array().map(Vec::len), Some(3), "{downloaded}");
+    browser.goto(&format!("/datasets/{dataset}/experiments/{}?runs=failed", experiments[1])).await;
+    assert_eq!(browser.count("#runs tbody tr").await, 1);
+    assert!(browser.text("#runs tbody").await.contains("rate limited"));
+
     // Prompts: the list, the versions with their tag, and the diff of the two.
     browser.goto("/prompts").await;
     browser.click("#prompts a").await;
@@ -537,7 +572,7 @@ async fn sessions_datasets_experiments_prompts_and_settings_work_in_chromium() {
     assert!(browser.text(".notice").await.contains("Created a month."));
     assert!(browser.text("#retention-policies").await.contains("deletes traces older than 30 days"));
     browser.goto(&format!("/projects/{project}")).await;
-    browser.click("p.links a").await;
+    browser.click("p.links a[href$='/settings']").await;
     browser.wait_for("#retention-form").await;
     assert!(browser.text("#retention-policy").await.contains("Follows Default"));
     browser
