@@ -38,6 +38,7 @@ pub mod prompt_labels;
 pub mod prompts;
 pub mod redaction;
 pub mod retention;
+pub mod search;
 mod secret_box;
 pub mod secrets;
 pub mod sessions;
@@ -207,6 +208,10 @@ impl Services {
 
     pub fn prompts(&self) -> prompts::Prompts<'_> {
         prompts::Prompts { services: self }
+    }
+
+    pub fn search(&self) -> search::Search<'_> {
+        search::Search { services: self }
     }
 
     pub fn secrets(&self) -> secrets::Secrets<'_> {

@@ -163,6 +163,11 @@ impl Storage<'_> {
         &self.services.storage
     }
 
+    /// The database backend: `"sqlite"` or `"postgresql"`.
+    pub fn backend(&self) -> &'static str {
+        self.services.store.backend_name()
+    }
+
     /// The last measurement (for the web UI's banner).
     pub fn status(&self) -> StorageStatus {
         self.guard().status()

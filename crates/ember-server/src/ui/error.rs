@@ -47,7 +47,18 @@ impl IntoResponse for UiError {
             html! {
                 h1 #error-page data-status=(self.status.as_u16()) { (title) }
                 p.notice.error { (self.message) }
-                p { a href="/projects" { "Back to projects" } }
+                @if self.status == StatusCode::NOT_FOUND {
+                    form.toolbar method="get" action="/search" {
+                        input type="search" name="q" placeholder="Search for what you were looking for" aria-label="search";
+                        button type="submit" { "Search" }
+                    }
+                    p.links #not-found-links {
+                        a href="/projects" { "Projects" } " · " a href="/datasets" { "Datasets" } " · "
+                        a href="/prompts" { "Prompts" } " · " a href="/settings" { "Settings" }
+                    }
+                } @else {
+                    p { a href="/projects" { "Back to projects" } }
+                }
             },
         );
         (self.status, body).into_response()

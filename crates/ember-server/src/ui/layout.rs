@@ -46,6 +46,9 @@ pub fn shell(title: &str, section: Section, caller: &Caller, body: Markup) -> Ma
                             a.active[entry == section] href=(href) { (label) }
                         }
                     }
+                    form.global-search method="get" action="/search" role="search" {
+                        input #global-search type="search" name="q" placeholder="Search (Ctrl-K)" aria-label="search projects, datasets, prompts and ids";
+                    }
                     span.spacer {}
                     span.muted { kbd { "/" } " filter " kbd { "j" } kbd { "k" } " move " kbd { "↵" } " open" }
                     button.small type="button" data-theme-toggle title="Switch between light and dark" { "◐ theme" }

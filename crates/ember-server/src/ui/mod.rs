@@ -23,8 +23,10 @@ mod project;
 mod project_settings;
 mod projects;
 mod prompts;
+mod providers;
 mod redirects;
 mod retention;
+mod search;
 mod session;
 mod settings;
 mod span_view;
@@ -86,6 +88,7 @@ pub fn ui_routes() -> RouteTable {
         .route("/redirects/spans/{span_id}", [on_get(redirects::span)])
         .route("/redirects/traces/{trace_id}", [on_get(redirects::trace)])
         .route("/redirects/sessions/{session_id}", [on_get(redirects::session)])
+        .route("/search", [on_get(search::page)])
         .route("/settings", [on_get(settings::page)])
         .route("/settings/annotation-configs", [on_post(settings::create)])
         .route("/settings/annotation-configs/{config_id}", [on_post(settings::update)])
@@ -94,6 +97,8 @@ pub fn ui_routes() -> RouteTable {
         .route("/settings/retention-policies/{policy_id}", [on_post(retention::update).access(Access::Admin)])
         .route("/settings/retention-policies/{policy_id}/delete", [on_post(retention::delete).access(Access::Admin)])
         .route("/settings/retention-policies/{policy_id}/apply", [on_post(retention::apply).access(Access::Admin)])
+        .route("/settings/secrets", [on_post(providers::set_secret).access(Access::Admin)])
+        .route("/settings/secrets/{key}/delete", [on_post(providers::delete_secret).access(Access::Admin)])
         .route("/settings/model-prices", [on_post(prices::create).access(Access::Admin)])
         .route("/settings/model-prices/{price_id}/delete", [on_post(prices::delete).access(Access::Admin)])
         // Every signed-in user keeps their own password and keys.

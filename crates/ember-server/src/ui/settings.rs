@@ -1,6 +1,6 @@
 //! Settings: annotation configs, created, edited and deleted through the annotation-config
-//! service (the same rules as over REST), the retention policies (see `retention`) and the model
-//! prices (see `prices`).
+//! service (the same rules as over REST), the retention policies (see `retention`), the model
+//! prices (see `prices`), the providers and secrets and the server's facts (see `providers`).
 
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Redirect;
@@ -173,11 +173,26 @@ pub async fn page(
     };
     let prices = super::prices::PricesView { user_prices: &user_prices, built_in_source: costs.built_in_source(), lookup };
     let can_write = caller.require_write().is_ok();
+    let providers = state.services.playground().providers(&caller).await;
+    let secrets = state.services.secrets().list(&caller, None).await?;
+    let storage = state.services.storage();
+    let signed_in = caller.user_and_role().is_some();
     let body = html! {
         h1 { "Settings" }
+        nav.settings-nav {
+            a href="#annotation-configs-section" { "Annotation configs" }
+            a href="#retention" { "Retention" }
+            a href="#model-prices" { "Model prices" }
+            a href="#providers" { "Providers and secrets" }
+            a href="#server" { "Server" }
+            @if signed_in {
+                a href="/account" { "Your account and API keys" }
+                @if caller.require_admin().is_ok() { a href="/users" { "Users and system keys" } }
+            }
+        }
         @if let Some(notice) = &query.notice { p.notice { (notice) } }
         @if let Some(error) = &query.error { p.notice.error { (error) } }
-        h2 { "Annotation configs" }
+        h2 #annotation-configs-section { "Annotation configs" }
         p.muted { "What people and judges may annotate with: the trace page's form offers these names and labels." }
         table.grid #annotation-configs {
             thead { tr { th { "Name" } th { "Type" } th { "Values" } th { "Optimize" } th { "Description" } th {} } }
@@ -216,6 +231,8 @@ pub async fn page(
         }
         (super::retention::section(&caller, &policies, &project_name))
         (super::prices::section(&caller, &prices))
+        (super::providers::section(&caller, &providers, &secrets))
+        (super::providers::server_section(crate::PHOENIX_COMPATIBLE_VERSION, storage.backend(), &storage.status()))
     };
     Ok(shell("Settings", Section::Settings, &caller, body))
 }

@@ -14,7 +14,7 @@ use ember_evals::providers::{Completion, EventStream, ProviderError, StreamEvent
 use futures::Stream;
 use serde_json::{Map, Value};
 
-pub use settings::{EndpointError, Playground, ProviderSettings};
+pub use settings::{EndpointError, Playground, ProviderSettings, ProviderStatus};
 pub use span::PLAYGROUND_PROJECT;
 
 use crate::{Caller, Services};
@@ -45,6 +45,11 @@ pub struct PlaygroundService<'a> {
 }
 
 impl PlaygroundService<'_> {
+    /// The providers and whether each can be called (a missing key explained).
+    pub async fn providers(&self, _caller: &Caller) -> Vec<ProviderStatus> {
+        self.services.playground.statuses(&self.services.store).await
+    }
+
     /// Answers a completion whole.
     pub async fn complete(&self, caller: &Caller, call: ChatCall) -> Result<Completion, PlaygroundError> {
         let playground = &self.services.playground;

@@ -130,6 +130,17 @@ const PROVIDERS: &[KnownProvider] = &[
     openai_compatible("together", "https://api.together.xyz/v1", Some("TOGETHER_API_KEY"), "TOGETHER_BASE_URL"),
 ];
 
+/// Whether the playground can call a provider now, for the settings page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderStatus {
+    pub name: &'static str,
+    /// The setting (environment variable or secret) holding its key, if it takes one.
+    pub key_name: Option<&'static str>,
+    pub base_url_name: &'static str,
+    /// The API root it would be called at, or why it cannot be called.
+    pub ready: Result<String, String>,
+}
+
 /// Providers Phoenix names that ember's playground cannot call yet.
 const NOT_YET: &[&str] = &["azure_openai", "google", "aws"];
 
@@ -238,6 +249,22 @@ impl Playground {
             ProviderClient::new(Duration::from_secs(settings.playground_timeout_secs.max(1)), settings.playground_max_answer_bytes)?;
         let redactor = std::sync::Arc::new(crate::redaction::Redactor::new(phoenix_secret));
         Ok(Playground { client, settings, secrets: SecretBox::new(phoenix_secret), redactor })
+    }
+
+    /// Every provider the playground knows, each ready to call or with the reason it is not.
+    pub(crate) async fn statuses(&self, store: &Store) -> Vec<ProviderStatus> {
+        let mut statuses = Vec::with_capacity(PROVIDERS.len());
+        for known in PROVIDERS {
+            let ready = self.endpoint(store, known.name).await.map(|endpoint| endpoint.base_url).map_err(|error| match error {
+                EndpointError::Store(error) => {
+                    tracing::error!(%error, "reading a provider's settings failed");
+                    "its settings could not be read".to_string()
+                }
+                other => other.to_string(),
+            });
+            statuses.push(ProviderStatus { name: known.name, key_name: known.key_name, base_url_name: known.base_url_name, ready });
+        }
+        statuses
     }
 
     /// Where and how to call `provider`: secrets first, then the environment, then the default;

@@ -102,6 +102,17 @@ impl Store {
         Ok(Page::from_overfetch(datasets, limit, |dataset| dataset.id))
     }
 
+    /// Up to `limit` datasets whose name contains `fragment` (any case), newest first.
+    pub async fn search_datasets(&self, fragment: &str, limit: usize) -> Result<Vec<DatasetRecord>> {
+        let pattern = format!("%{}%", crate::projects::escape_like(&fragment.to_lowercase()));
+        let sql = format!(
+            "SELECT {} FROM datasets AS d WHERE LOWER(d.name) LIKE $1 ESCAPE '\\' ORDER BY d.id DESC LIMIT {limit}",
+            DatasetRecord::columns(self.dialect)
+        );
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [pattern.into()])).await?;
+        rows.iter().map(DatasetRecord::from_row).collect()
+    }
+
     pub async fn get_dataset(&self, id: i64) -> Result<Option<DatasetRecord>> {
         let sql = format!("SELECT {} FROM datasets AS d WHERE d.id = $1", DatasetRecord::columns(self.dialect));
         self.reader.exec().fetch_optional(Statement::new(sql, [id.into()])).await?.as_ref().map(DatasetRecord::from_row).transpose()

@@ -130,7 +130,6 @@ impl Store {
     }
 
     /// Which backend this store runs on: `"sqlite"` or `"postgresql"`.
-    #[cfg(feature = "testsuite")]
     pub fn backend_name(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "sqlite",

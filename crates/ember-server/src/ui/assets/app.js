@@ -67,10 +67,16 @@
     if (message && !confirm(message)) event.preventDefault();
   });
 
-  // Keyboard: "/" focuses the filter, j/k move through table rows or spans, Enter opens one.
+  // Keyboard: Ctrl-K (or Cmd-K) searches, "/" focuses the filter, j/k move through table rows or
+  // spans, Enter opens one.
   var cursor = -1;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-nav-row]")); }
   document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+      var box = document.getElementById("global-search");
+      if (box) { event.preventDefault(); box.focus(); box.select(); }
+      return;
+    }
     var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName);
     if (typing) {
       if (event.key === "Escape") event.target.blur();

@@ -392,6 +392,77 @@ async fn the_metrics_page_charts_and_zooms_in_chromium() {
     ember.terminate().await;
 }
 
+/// Navigation and settings in Chromium: Ctrl-K search across projects, datasets, prompts and
+/// ids; the providers' status (a missing key explained) changed by a secret set in Settings; the
+/// server's facts; and a styled not-found page with a way back.
+#[tokio::test]
+async fn search_settings_and_not_found_work_in_chromium() {
+    if !driver::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    seed::support_bot(&ember).await;
+    seed::dataset_with_experiments(&ember).await;
+    seed::prompt_with_two_versions(&ember).await;
+    let browser = Browser::start(&ember.http).await;
+
+    browser.goto("/projects").await;
+    let body = browser.client.find(fantoccini::Locator::Css("body")).await.unwrap();
+    body.send_keys("\u{E009}k").await.unwrap();
+    let focused = browser.client.execute("return document.activeElement.id", vec![]).await.unwrap();
+    assert_eq!(focused, "global-search", "Ctrl-K focuses the search box");
+    browser.fill("#global-search", "capital").await;
+    browser.client.execute("document.querySelector('.global-search').submit()", vec![]).await.unwrap();
+    browser.wait_for("#search-results").await;
+    let results = browser.text("#search-results").await;
+    assert!(results.contains("capitals") && results.contains("capital-qa"), "a dataset and a prompt: {results}");
+    for (text, expected) in [("support", "support-bot"), (AGENT_TRACE, AGENT_TRACE), (LLM_SPAN, "ChatCompletion"), ("chat-42", "chat-42")] {
+        browser.goto(&format!("/search?q={text}")).await;
+        assert!(browser.text("#search-results").await.contains(expected), "{text} finds {expected}");
+    }
+    browser.click("#search-results a").await;
+    browser.wait_for("#turns").await;
+    browser.goto("/search?q=nothing-by-this-name").await;
+    assert!(browser.text("#no-results").await.contains("nothing-by-this-name"));
+    browser.screenshot("search").await;
+
+    // Providers: openai has no key (explained), until one is set here.
+    browser.goto("/settings").await;
+    let openai = "#provider-status tbody tr:first-child";
+    assert!(browser.text(openai).await.contains("no API key for openai: set OPENAI_API_KEY"), "{}", browser.text(openai).await);
+    browser.fill("#new-secret input[name=key]", "OPENAI_API_KEY").await;
+    browser.fill("#new-secret input[name=value]", "sk-test-0123456789abcdef").await;
+    browser.click("#new-secret button[type=submit]").await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Set OPENAI_API_KEY."));
+    assert!(browser.text(openai).await.contains("ready"), "{}", browser.text(openai).await);
+    let secrets = browser.text("#secrets").await;
+    assert!(secrets.contains("OPENAI_API_KEY") && !secrets.contains("0123456789abcdef"), "the value is redacted: {secrets}");
+    browser.fill("#new-secret input[name=key]", "9BAD").await;
+    browser.fill("#new-secret input[name=value]", "x").await;
+    browser.click("#new-secret button[type=submit]").await;
+    browser.wait_for(".notice.error").await;
+    assert!(browser.text(".notice.error").await.contains("Key must start with a letter"));
+    let server = browser.text("#server-info").await;
+    let backend = if std::env::var("EMBER_TEST_BACKEND").as_deref() == Ok("postgresql") { "postgresql" } else { "sqlite" };
+    assert!(server.contains(backend) && server.contains("Database size") && server.contains("20.26.1"), "{server}");
+    browser.assert_same_origin().await;
+    browser.screenshot("settings-providers").await;
+
+    // An unknown page: styled, with a search box and the way back.
+    browser.client.goto(&format!("{}/no/such/page", ember.http)).await.unwrap();
+    assert_eq!(
+        browser.client.find(fantoccini::Locator::Css("#error-page")).await.unwrap().attr("data-status").await.unwrap().as_deref(),
+        Some("404")
+    );
+    assert!(browser.text("#not-found-links").await.contains("Projects"));
+    assert_eq!(browser.count("link[rel=stylesheet]").await, 1, "styled");
+    browser.screenshot("not-found").await;
+    browser.close().await;
+    ember.terminate().await;
+}
+
 #[tokio::test]
 async fn traces_of_five_and_ten_thousand_spans_render_whole() {
     if !driver::available() {
