@@ -41,6 +41,17 @@ pub struct Upload<'a> {
     pub description: Option<&'a str>,
 }
 
+/// An example written by hand: input, output and metadata must each be a JSON object, as an
+/// upload's are.
+fn example_of([input, output, metadata]: [Value; 3]) -> Result<ExampleInput> {
+    for (name, value) in [("input", &input), ("output", &output), ("metadata", &metadata)] {
+        if !value.is_object() {
+            return Err(ServiceError::invalid(format!("the example's {name} must be a JSON object, e.g. {{\"question\": \"…\"}}")));
+        }
+    }
+    Ok(ExampleInput { input, output, metadata, splits: None, span_id: None, external_id: None })
+}
+
 pub struct Datasets<'a> {
     pub(crate) services: &'a Services,
 }
@@ -193,6 +204,20 @@ impl Datasets<'_> {
         }
         store.delete_dataset_examples(owner, example_ids, description, metadata).await?;
         self.resolve(caller, DatasetRef::Id(owner)).await
+    }
+
+    /// Replaces one example's input, output and metadata in a new version of its dataset; each
+    /// must be a JSON object, as an upload's are. Returns the new version's id.
+    pub async fn revise_example(&self, caller: &Caller, dataset: &DatasetRecord, example_id: i64, content: [Value; 3]) -> Result<i64> {
+        caller.require_write()?;
+        let example = example_of(content)?;
+        Ok(self.services.store.revise_dataset_examples(dataset.id, &[(example_id, example)], Some("edited in the web UI")).await?)
+    }
+
+    /// Adds one example (input, output, metadata: JSON objects) in a new version.
+    pub async fn add_example(&self, caller: &Caller, dataset: &DatasetRecord, content: [Value; 3]) -> Result<UploadOutcome> {
+        let example = example_of(content)?;
+        self.add_examples(caller, dataset, vec![example]).await
     }
 
     /// As [`Datasets::upload`], with examples arriving a batch at a time (an upload parsed as it

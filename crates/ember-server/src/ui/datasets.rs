@@ -1,5 +1,6 @@
-//! Datasets: the list; a dataset's examples at a version (optionally one split), its versions
-//! and its experiments with their aggregate evaluation scores; and datasets made from spans.
+//! Datasets: the list; a dataset's examples at a version (optionally one split) read as key/value
+//! lines, with the forms of `dataset_edit` and the downloads; its versions and its experiments
+//! with their aggregate evaluation scores; and datasets made from spans.
 
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Redirect;
@@ -49,13 +50,8 @@ pub struct DatasetQuery {
     tab: Option<String>,
     version: Option<i64>,
     split: Option<String>,
-}
-
-fn json_preview(value: &Value) -> String {
-    match value {
-        Value::String(text) => format::preview(text, 160),
-        other => format::preview(&other.to_string(), 160),
-    }
+    notice: Option<String>,
+    error: Option<String>,
 }
 
 pub async fn page(
@@ -86,6 +82,26 @@ pub async fn page(
     Ok(shell(&dataset.name, Section::Datasets, &caller, body))
 }
 
+/// A JSON object as key/value lines (strings as text, the rest as JSON), the whole as JSON on
+/// demand; anything else as JSON.
+fn key_values(value: &Value) -> Markup {
+    html! {
+        @match value {
+            Value::Object(map) if !map.is_empty() => {
+                dl.kv {
+                    @for (key, item) in map {
+                        dt { (key) }
+                        dd { @match item { Value::String(text) => (format::preview(text, 200)), other => code { (format::preview(&other.to_string(), 200)) } } }
+                    }
+                }
+                details.json { summary { "JSON" } pre { (serde_json::to_string_pretty(value).unwrap_or_default()) } }
+            }
+            Value::Object(_) => span.muted { "{}" },
+            other => code { (format::preview(&other.to_string(), 200)) },
+        }
+    }
+}
+
 async fn examples(state: &AppState, caller: &Caller, dataset: &DatasetRecord, query: &DatasetQuery) -> UiResult<Markup> {
     let datasets = state.services.datasets();
     let dataset_id = dataset.id;
@@ -99,7 +115,25 @@ async fn examples(state: &AppState, caller: &Caller, dataset: &DatasetRecord, qu
     let split_names: Vec<String> = split.map(|s| vec![s.to_string()]).unwrap_or_default();
     // One more than shown, to know whether there are more.
     let examples = datasets.first_examples(caller, dataset, &version, &split_names, EXAMPLES_SHOWN + 1).await?;
+    let memberships = datasets.split_names(caller, &examples).await?;
+    let all_labels = state.services.dataset_labels().list(caller, None, 500).await?.items;
+    let labels = state.services.dataset_labels().of_dataset(caller, DatasetRef::Id(dataset_id)).await?;
+    let can_write = caller.require_write().is_ok();
+    let latest = versions.first().is_none_or(|latest| latest.id == version.id);
+    let global_id = ember_core::GlobalId::encode(ember_core::GlobalType::Dataset, dataset_id);
     Ok(html! {
+        @if let Some(notice) = &query.notice { p.notice { (notice) } }
+        @if let Some(error) = &query.error { p.notice.error #dataset-error { (error) } }
+        p.links #dataset-labels {
+            "Labels: "
+            @if labels.is_empty() { span.muted { "none" } }
+            @for label in &labels { span.chip { (label.name) } " " }
+            " · Download: "
+            a href=(format!("/v1/datasets/{global_id}/csv")) download { "CSV" } " · "
+            a href=(format!("/v1/datasets/{global_id}/jsonl")) download { "JSONL" } " · "
+            a href=(format!("/v1/datasets/{global_id}/jsonl/openai_ft")) download { "OpenAI fine-tuning" } " · "
+            a href=(format!("/v1/datasets/{global_id}/jsonl/openai_evals")) download { "OpenAI evals" }
+        }
         form.toolbar method="get" action=(format!("/datasets/{dataset_id}")) {
             input type="hidden" name="tab" value="examples";
             label.muted for="version" { "Version" }
@@ -112,26 +146,87 @@ async fn examples(state: &AppState, caller: &Caller, dataset: &DatasetRecord, qu
                 @for s in &splits { option value=(s.name) selected[Some(s.name.as_str()) == split] { (s.name) " (" (s.example_count) ")" } }
             }
             button type="submit" { "Show" }
+            input #example-search type="search" placeholder="Find in these examples" aria-label="find examples" data-table-search="#examples";
         }
         p.muted {
-            @if examples.len() > EXAMPLES_SHOWN { "The first " (EXAMPLES_SHOWN) " examples at version " (version.id) " (download the rest as CSV or JSONL through the API)" }
+            @if examples.len() > EXAMPLES_SHOWN { "The first " (EXAMPLES_SHOWN) " examples at version " (version.id) " (download the rest)" }
             @else { (examples.len()) " examples at version " (version.id) }
+            @if !latest { " — an older version: edits apply to the latest" }
         }
+        @if can_write { form #examples-selection method="post" action=(format!("/datasets/{dataset_id}/examples/delete")) {} }
         table.grid #examples {
-            thead { tr { th { "Example" } th { "Input" } th { "Output" } th { "Metadata" } th { "From span" } } }
+            thead { tr {
+                @if can_write { th { span.muted { "Select" } } }
+                th { "Example" } th { "Input" } th { "Output" } th { "Metadata" } th { "Splits" } th { "From span" }
+                @if can_write && latest { th {} }
+            } }
             tbody {
                 @for example in examples.iter().take(EXAMPLES_SHOWN) {
-                    tr {
+                    tr data-search=(format!("{} {} {}", example.input, example.output, example.metadata).to_lowercase()) {
+                        @if can_write { td { input type="checkbox" name="example_id" value=(example.id) form="examples-selection" aria-label=(format!("select example {}", example.id)); } }
                         td.mono { (example.external_id.clone().unwrap_or_else(|| example.id.to_string())) }
-                        td.preview title=(example.input.to_string()) { (json_preview(&example.input)) }
-                        td.preview title=(example.output.to_string()) { (json_preview(&example.output)) }
-                        td.preview { (json_preview(&example.metadata)) }
-                        td.mono { @if let Some((_, span_id)) = &example.span { (span_id) } }
+                        td { (key_values(&example.input)) }
+                        td { (key_values(&example.output)) }
+                        td { (key_values(&example.metadata)) }
+                        td { @for name in memberships.get(&example.id).map(Vec::as_slice).unwrap_or_default() { span.chip { (name) } } }
+                        td.mono { @if let Some((_, span_id)) = &example.span { a href=(format!("/redirects/spans/{span_id}")) { (span_id) } } }
+                        @if can_write && latest {
+                            td {
+                                details.edit-example {
+                                    summary { "Edit" }
+                                    (example_form(&format!("/datasets/{dataset_id}/examples/{}", example.id), Some([&example.input, &example.output, &example.metadata]), "Save"))
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
+        @if can_write {
+            // One selection, two actions: the split button posts the same checkboxes elsewhere.
+            div.toolbar #selection-actions {
+                button.danger #delete-selected type="submit" form="examples-selection" data-confirm="Delete the selected examples (in a new version)?" { "Delete selected" }
+                input #split-name type="text" name="split_name" form="examples-selection" placeholder="split name" aria-label="split name";
+                button #split-selected type="submit" form="examples-selection" formaction=(format!("/datasets/{dataset_id}/splits")) { "Make a split of the selected" }
+            }
+            @if !splits.is_empty() {
+                h3 { "Splits" }
+                ul.plain #splits {
+                    @for s in &splits {
+                        li {
+                            span.chip { (s.name) } " " (s.example_count) " examples "
+                            form.inline method="post" action=(format!("/datasets/{dataset_id}/splits/{}/delete", s.id)) data-confirm=(format!("Delete the split {}?", s.name)) {
+                                button.small.danger type="submit" { "Delete" }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { "Add an example" }
+            div #new-example { (example_form(&format!("/datasets/{dataset_id}/examples"), None, "Add example")) }
+            h3 { "Labels" }
+            form.toolbar #label-form method="post" action=(format!("/datasets/{dataset_id}/labels")) {
+                @for label in &all_labels {
+                    label { input type="checkbox" name="label_id" value=(label.id) checked[labels.iter().any(|l| l.id == label.id)]; " " (label.name) }
+                }
+                input type="text" name="new_label" placeholder="new label" aria-label="new label";
+                button type="submit" { "Save labels" }
+            }
+        }
     })
+}
+
+/// The form for an example's input, output and metadata as JSON objects.
+fn example_form(action: &str, content: Option<[&Value; 3]>, submit: &str) -> Markup {
+    let text = |index: usize| content.map(|c| serde_json::to_string_pretty(c[index]).unwrap_or_default()).unwrap_or_default();
+    html! {
+        form.annotation-form.example-form method="post" action=(action) {
+            label { "Input" } textarea name="input" rows="3" required placeholder="{\"question\": \"…\"}" { (text(0)) }
+            label { "Output" } textarea name="output" rows="3" placeholder="{\"answer\": \"…\"}" { (text(1)) }
+            label { "Metadata" } textarea name="metadata" rows="2" placeholder="{}" { (text(2)) }
+            span {} div { button.primary type="submit" { (submit) } }
+        }
+    }
 }
 
 async fn versions(state: &AppState, caller: &Caller, dataset: &DatasetRecord) -> UiResult<Markup> {

@@ -8,6 +8,7 @@ mod annotate;
 mod annotation_panel;
 mod assets;
 mod charts;
+mod dataset_edit;
 mod datasets;
 pub(crate) mod error;
 mod experiment;
@@ -79,6 +80,12 @@ pub fn ui_routes() -> RouteTable {
         .route("/datasets", [on_get(datasets::list)])
         .route("/datasets/{dataset_id}", [on_get(datasets::page)])
         .route("/datasets/{dataset_id}/experiments", [on_get(redirects::dataset_experiments)])
+        .route("/datasets/{dataset_id}/examples", [on_post(dataset_edit::add_example)])
+        .route("/datasets/{dataset_id}/examples/delete", [on_post(dataset_edit::delete_examples)])
+        .route("/datasets/{dataset_id}/examples/{example_id}", [on_post(dataset_edit::edit_example)])
+        .route("/datasets/{dataset_id}/splits", [on_post(dataset_edit::create_split)])
+        .route("/datasets/{dataset_id}/splits/{split_id}/delete", [on_post(dataset_edit::delete_split)])
+        .route("/datasets/{dataset_id}/labels", [on_post(dataset_edit::set_labels)])
         .route("/datasets/{dataset_id}/experiments/{experiment_id}", [on_get(experiment::page)])
         .route("/datasets/{dataset_id}/compare", [on_get(experiments::compare)])
         .route("/prompts", [on_get(prompts::list)])

@@ -314,6 +314,37 @@ impl Store {
         Ok(version_id)
     }
 
+    /// Writes new content for live examples of a dataset in a new version (the older versions
+    /// keep the old); `Invalid` naming an example that is not a live example of the dataset.
+    /// Splits and external ids stay. Returns the new version.
+    pub async fn revise_dataset_examples(
+        &self,
+        dataset_id: i64,
+        revisions: &[(i64, ExampleInput)],
+        description: Option<&str>,
+    ) -> Result<i64> {
+        let now = now_nanos();
+        let mut tx = self.writer.begin().await?;
+        let live: HashSet<i64> = self.live_example_digests(&mut tx, dataset_id).await?.into_iter().map(|(id, _)| id).collect();
+        if let Some((missing, _)) = revisions.iter().find(|(id, _)| !live.contains(id)) {
+            return Err(StoreError::Invalid(format!("example {missing} is not an example of this dataset")));
+        }
+        let sql = format!(
+            "INSERT INTO dataset_versions (dataset_id, description, metadata, created_at) VALUES ($1, $2, {}, $4) RETURNING id",
+            self.dialect.json_param("$3")
+        );
+        let values = [dataset_id.into(), description.map(str::to_string).into(), "{}".to_string().into(), now.into()];
+        let version_id: i64 = tx.exec().fetch_one(Statement::new(sql, values)).await?.get(0)?;
+        let rows: Vec<(i64, Option<&ExampleInput>, &'static str)> =
+            revisions.iter().map(|(id, example)| (*id, Some(example), "PATCH")).collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            self.insert_revisions(&mut tx, version_id, now, chunk).await?;
+        }
+        tx.exec().execute(Statement::new("UPDATE datasets SET updated_at = $1 WHERE id = $2", [now.into(), dataset_id.into()])).await?;
+        tx.commit().await?;
+        Ok(version_id)
+    }
+
     /// The datasets the given examples belong to (absent examples are left out).
     pub async fn datasets_of_examples(&self, example_ids: &[i64]) -> Result<BTreeSet<i64>> {
         let mut datasets = BTreeSet::new();

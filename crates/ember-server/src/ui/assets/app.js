@@ -63,7 +63,7 @@
 
   // Forms that destroy something ask first.
   document.addEventListener("submit", function (event) {
-    var message = event.target.dataset.confirm;
+    var message = (event.submitter && event.submitter.dataset.confirm) || event.target.dataset.confirm;
     if (message && !confirm(message)) event.preventDefault();
   });
 
@@ -187,6 +187,16 @@
       if (item) { event.preventDefault(); take(item.textContent); filterBox.focus(); }
     });
   }
+
+  // A table's rows found by their text (`data-table-search` names the table).
+  Array.prototype.forEach.call(document.querySelectorAll("[data-table-search]"), function (box) {
+    box.addEventListener("input", function () {
+      var query = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(document.querySelectorAll(box.dataset.tableSearch + " tbody tr"), function (row) {
+        row.hidden = !!query && (row.dataset.search || row.textContent.toLowerCase()).indexOf(query) < 0;
+      });
+    });
+  });
 
   // Times: written in UTC by the server, shown in the browser's zone, named.
   var localFormat = new Intl.DateTimeFormat(undefined, {

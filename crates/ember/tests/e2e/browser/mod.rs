@@ -463,6 +463,92 @@ async fn search_settings_and_not_found_work_in_chromium() {
     ember.terminate().await;
 }
 
+async fn examples_of(ember: &Ember, dataset: i64) -> Vec<serde_json::Value> {
+    let url = format!("/v1/datasets/{}/examples", ember_core::GlobalId::encode(ember_core::GlobalType::Dataset, dataset));
+    ember.get_json(&url).await["data"]["examples"].as_array().unwrap().clone()
+}
+
+/// Editing a dataset in Chromium: examples read as key/value, found by text; one added, one
+/// edited and one deleted (each a new version, seen over REST), bad JSON explained; a split
+/// made of selected examples; a label set.
+#[tokio::test]
+async fn datasets_are_edited_in_chromium() {
+    if !driver::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ember = Ember::start(dir.path(), &[]).await;
+    let (dataset, _) = seed::dataset_with_experiments(&ember).await;
+    let browser = Browser::start(&ember.http).await;
+    let page = format!("/datasets/{dataset}");
+    browser.goto(&page).await;
+    let first = browser.text("#examples tbody tr:first-child").await;
+    assert!(first.contains("q") && first.contains("France?") && !first.contains("{\"q\""), "key/value, not JSON: {first}");
+    browser.fill("#example-search", "peru").await;
+    let visible = "return Array.from(document.querySelectorAll('#examples tbody tr')).filter(r => !r.hidden).length";
+    assert_eq!(browser.client.execute(visible, vec![]).await.unwrap(), 1);
+
+    // Add, with its mistakes explained first.
+    for (input, problem) in [("not json", "The input is not JSON"), ("[1]", "must be a JSON object")] {
+        browser.fill("#new-example textarea[name=input]", input).await;
+        browser.click("#new-example button[type=submit]").await;
+        browser.wait_for("#dataset-error").await;
+        assert!(browser.text("#dataset-error").await.contains(problem), "{input}");
+    }
+    browser.fill("#new-example textarea[name=input]", "{\"q\": \"Chile?\"}").await;
+    browser.fill("#new-example textarea[name=output]", "{\"a\": \"Santiago\"}").await;
+    browser.click("#new-example button[type=submit]").await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Added an example"));
+    assert_eq!(browser.count("#examples tbody tr").await, 4);
+    assert_eq!(examples_of(&ember, dataset).await.len(), 4);
+
+    // Edit France's answer.
+    let france = "#examples tbody tr:nth-child(1)";
+    browser.click(&format!("{france} details.edit-example summary")).await;
+    browser.fill(&format!("{france} textarea[name=output]"), "{\"a\": \"Paris, France\"}").await;
+    browser.click(&format!("{france} form button[type=submit]")).await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Saved example"));
+    let stored = examples_of(&ember, dataset).await;
+    assert!(stored.iter().any(|e| e["output"]["a"] == "Paris, France"), "{stored:?}");
+
+    // Delete Chile, then make a split of two.
+    let chile = browser
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#examples tbody tr')).findIndex(r => r.textContent.includes('Chile?')) + 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.click(&format!("#examples tbody tr:nth-child({chile}) input[type=checkbox]")).await;
+    browser.click("#delete-selected").await;
+    browser.client.accept_alert().await.unwrap();
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Deleted 1 examples."));
+    assert_eq!(examples_of(&ember, dataset).await.len(), 3);
+    browser.click("#examples tbody tr:nth-child(1) input[type=checkbox]").await;
+    browser.click("#examples tbody tr:nth-child(2) input[type=checkbox]").await;
+    browser.fill("#split-name", "easy").await;
+    browser.click("#split-selected").await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text(".notice").await.contains("Made the split easy of 2 examples."), "{}", browser.text(".notice").await);
+    assert!(browser.text("#splits").await.contains("easy"));
+
+    // A label, made and set.
+    browser.fill("#label-form input[name=new_label]", "geography").await;
+    browser.click("#label-form button[type=submit]").await;
+    browser.wait_for(".notice").await;
+    assert!(browser.text("#dataset-labels").await.contains("geography"));
+    browser.goto(&format!("{page}?tab=versions")).await;
+    assert_eq!(browser.count("#versions tbody tr").await, 4, "the upload, the addition, the edit and the deletion");
+    browser.assert_same_origin().await;
+    browser.screenshot("dataset-edited").await;
+    browser.close().await;
+    ember.terminate().await;
+}
+
 #[tokio::test]
 async fn traces_of_five_and_ten_thousand_spans_render_whole() {
     if !driver::available() {
