@@ -19,7 +19,8 @@ async fn post(client: &reqwest::Client, url: &str, body: &Value) -> anyhow::Resu
 
 /// Records `count` runs (one per example of a fresh dataset) and two evaluations of each, with
 /// `concurrency` requests in flight.
-pub async fn run(client: &reqwest::Client, ember: &EmberProcess, count: usize, concurrency: usize) -> anyhow::Result<()> {
+/// Returns the dataset's and the experiment's GlobalIDs.
+pub async fn run(client: &reqwest::Client, ember: &EmberProcess, count: usize, concurrency: usize) -> anyhow::Result<(String, String)> {
     let root = ember.http.as_str();
     let inputs: Vec<Value> = (0..count).map(|n| json!({"question": format!("What is {n} plus {n}?")})).collect();
     let outputs: Vec<Value> = (0..count).map(|n| json!({"answer": 2 * n})).collect();
@@ -79,5 +80,5 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, count: usize, c
         2 * count,
         elapsed.as_secs_f64()
     );
-    Ok(())
+    Ok((dataset_id, experiment_id))
 }

@@ -331,7 +331,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ml::run(&client, ember, args.ml_records).await?;
     }
     if args.experiment_runs > 0 {
-        experiments::run(&client, ember, args.experiment_runs, args.experiment_concurrency).await?;
+        let (dataset, experiment) = experiments::run(&client, ember, args.experiment_runs, args.experiment_concurrency).await?;
+        if args.page_samples > 0 {
+            ui::experiment_pages(&client, ember, &dataset, &experiment, args.page_samples).await?;
+        }
     }
     if args.prompts > 0 {
         prompts::run(&client, ember, args.prompts, args.prompt_versions, args.query_samples).await?;

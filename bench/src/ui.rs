@@ -1,5 +1,6 @@
 //! Web UI pages at the benchmark's size: the server time of each page (request to last byte
-//! over loopback), p50 and p99, for the pages a user opens first on a large project.
+//! over loopback), p50 and p99, for the pages a user opens first on a large project, and the
+//! experiment pages once the experiment benchmark has recorded its runs.
 
 use anyhow::Context;
 use serde_json::Value;
@@ -26,7 +27,16 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, project: &str, 
         ("project: root spans".into(), format!("{p}?tab=spans")),
         ("project: all spans, filter span_kind == 'LLM'".into(), format!("{p}?tab=spans&spans=all&filter=span_kind%20%3D%3D%20%27LLM%27")),
         ("project: sessions".into(), format!("{p}?tab=sessions")),
+        ("project: traces, trace filter num_spans >= 5".into(), format!("{p}?filter=num_spans%20%3E%3D%205")),
+        (
+            "project: traces, trace filter any(s.span_kind == 'TOOL' for s in spans)".into(),
+            format!("{p}?filter=any(s.span_kind%20%3D%3D%20%27TOOL%27%20for%20s%20in%20spans)"),
+        ),
+        ("project: metrics, 7 days".into(), format!("{p}/metrics")),
+        ("project: metrics, 30 days".into(), format!("{p}/metrics?range=30d")),
         ("trace (slowest)".into(), format!("{p}/traces/{trace_id}")),
+        ("search: a trace id".into(), format!("/search?q={trace_id}")),
+        ("search: a name".into(), "/search?q=bench".into()),
         ("session".into(), format!("{p}/sessions/1")),
         ("datasets".into(), "/datasets".into()),
         ("prompts".into(), "/prompts".into()),
@@ -80,4 +90,29 @@ async fn send_wide_trace(client: &reqwest::Client, root: &str, count: usize) -> 
         client.post(format!("{root}/v1/traces")).header("content-type", "application/json").body(body.to_string()).send().await?;
     anyhow::ensure!(response.status().is_success(), "export: {}", response.status());
     Ok(trace_id.to_string())
+}
+
+/// The experiment page (its first 100 runs of all) and the compare page of the experiment with
+/// itself, after the experiment benchmark.
+pub async fn experiment_pages(
+    client: &reqwest::Client,
+    ember: &EmberProcess,
+    dataset: &str,
+    experiment: &str,
+    samples: usize,
+) -> anyhow::Result<()> {
+    let root = ember.http.as_str();
+    let pages = [
+        ("experiment", format!("/datasets/{dataset}/experiments/{experiment}")),
+        (
+            "experiment, filtered by an evaluation result",
+            format!("/datasets/{dataset}/experiments/{experiment}?evaluation=exact&result=right"),
+        ),
+        ("experiments compared", format!("/datasets/{dataset}/compare?experimentId={experiment}")),
+    ];
+    for (label, path) in pages {
+        let (p50, p99) = latency(client, &format!("{root}{path}"), samples).await?;
+        println!("UI page {label}: p50 {p50:.2} ms, p99 {p99:.2} ms");
+    }
+    Ok(())
 }

@@ -76,7 +76,7 @@ pub use ml::{
     MlWriteOutcome, StoredLabel,
 };
 pub use project_access::{AuditEntry, GrantSubject, GrantableRole, ProjectAccessRecord, ProjectGrant, ProjectVisibility};
-pub use project_metrics::BinnedSeries;
+pub use project_metrics::{BinnedSeries, MAX_TREND_ANNOTATIONS};
 pub use projects::{Project, ProjectPage, DEFAULT_PROJECT_NAME};
 pub use prompts::{
     NewPrompt, PromptChanges, PromptFilter, PromptLabelChanges, PromptLabelRecord, PromptRecord, PromptVersionInput, PromptVersionRecord,

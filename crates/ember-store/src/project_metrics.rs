@@ -1,8 +1,10 @@
-//! A project's metrics over a window that the hourly rollups do not hold: errored spans by kind
-//! (read through the status index, so as many rows as the project has errors) and the mean score
-//! of each span annotation name (driven by the annotations, so as many rows as the project's
-//! spans have scored annotations, whatever the number of spans). Both bin as
-//! [`BinLayout`] does, so their charts line up with the rollups'.
+//! A project's metrics over a window beyond the hourly totals: errored spans by kind (from the
+//! hourly kind rollups) and the mean score of each span annotation name (from the project's
+//! latest scored annotations, a bounded read). Both bin as [`BinLayout`] does, so their charts
+//! line up with the rollups'.
+
+/// How many of a project's latest scored span annotations the score trends are read from.
+pub const MAX_TREND_ANNOTATIONS: usize = 20_000;
 
 use crate::engine::backend::Statement;
 use crate::error::Result;
@@ -17,16 +19,16 @@ pub struct BinnedSeries<T> {
 }
 
 impl Store {
-    /// The project's errored spans in each bin of `window`, by span kind (most errors first).
+    /// The project's errored spans in each bin of `window`, by span kind (most errors first),
+    /// from the hourly kind rollups kept by ingest; kinds without errors are left out.
     pub async fn project_errors_by_kind(&self, project_id: i64, window: ActivityWindow) -> Result<Vec<BinnedSeries<i64>>> {
         let layout = BinLayout::of(&window);
-        let sql = "SELECT span_kind, (start_time - $2) / CAST($4 AS BIGINT) AS bin, COUNT(*) FROM spans \
-                   WHERE project_id = $1 AND status_code = 'ERROR' AND start_time >= $2 AND start_time < $3 GROUP BY span_kind, bin";
-        let values = [project_id.into(), layout.start.into(), window.end.into(), layout.bin_nanos().into()];
-        let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
+        let sql = "SELECT span_kind, hour, error_count FROM project_hourly_kinds \
+                   WHERE project_id = $1 AND hour >= $2 AND hour < $3 AND error_count > 0";
+        let rows = self.reader.exec().fetch_all(Statement::new(sql, [project_id.into(), layout.start.into(), window.end.into()])).await?;
         let mut series: Vec<BinnedSeries<i64>> = Vec::new();
         for row in rows {
-            let (kind, bin, count): (String, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let (kind, hour, count): (String, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
             let index = match series.iter().position(|s| s.name == kind) {
                 Some(index) => index,
                 None => {
@@ -34,8 +36,8 @@ impl Store {
                     series.len() - 1
                 }
             };
-            if let Some(slot) = usize::try_from(bin).ok().and_then(|bin| series[index].bins.get_mut(bin)) {
-                *slot += count;
+            if let Some(bin) = layout.bin_of(hour) {
+                series[index].bins[bin] += count;
             }
         }
         series.sort_by_key(|s| (std::cmp::Reverse(s.bins.iter().sum::<i64>()), s.name.clone()));
@@ -43,26 +45,32 @@ impl Store {
     }
 
     /// The mean score of each span annotation name in each bin of `window` (by the span's start;
-    /// notes and annotations without a score left out), names in order.
+    /// notes and annotations without a score left out), names in order, read from the project's
+    /// latest `MAX_TREND_ANNOTATIONS` scored span annotations: a bounded read however many a
+    /// project has (judges may score every span).
     pub async fn project_annotation_score_trends(&self, project_id: i64, window: ActivityWindow) -> Result<Vec<BinnedSeries<Option<f64>>>> {
         let layout = BinLayout::of(&window);
-        // `+` keeps the spans' project and time indexes from driving: the annotations are far
-        // fewer than the spans, and each finds its span by primary key.
-        let sql = "SELECT a.name, (s.start_time - $2) / CAST($4 AS BIGINT) AS bin, AVG(a.score) FROM span_annotations AS a \
-                   JOIN spans AS s ON s.id = a.span_rowid WHERE +s.project_id = $1 AND +s.start_time >= $2 AND +s.start_time < $3 \
-                   AND a.score IS NOT NULL AND a.name <> 'note' GROUP BY a.name, bin ORDER BY a.name";
-        let values = [project_id.into(), layout.start.into(), window.end.into(), layout.bin_nanos().into()];
-        let rows = self.fetch_within_budget(Statement::new(sql, values)).await?;
-        let mut series: Vec<BinnedSeries<Option<f64>>> = Vec::new();
+        // Newest first through the annotations' primary key; each finds its span by primary key
+        // (`+` keeps the spans' indexes from driving).
+        let sql = format!(
+            "SELECT a.name, s.start_time, a.score FROM span_annotations AS a JOIN spans AS s ON s.id = a.span_rowid \
+             WHERE +s.project_id = $1 AND a.score IS NOT NULL AND a.name <> 'note' ORDER BY a.id DESC LIMIT {MAX_TREND_ANNOTATIONS}"
+        );
+        let rows = self.fetch_within_budget(Statement::new(sql, [project_id.into()])).await?;
+        let mut sums: std::collections::BTreeMap<String, Vec<(f64, u32)>> = std::collections::BTreeMap::new();
         for row in rows {
-            let (name, bin, mean): (String, i64, f64) = (row.get(0)?, row.get(1)?, row.get(2)?);
-            if series.last().is_none_or(|last| last.name != name) {
-                series.push(BinnedSeries { name, bins: vec![None; layout.bins as usize] });
+            let (name, start, score): (String, i64, f64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            if start >= window.end {
+                continue;
             }
-            if let Some(slot) = usize::try_from(bin).ok().and_then(|bin| series.last_mut().and_then(|s| s.bins.get_mut(bin))) {
-                *slot = Some(mean);
-            }
+            let Some(bin) = layout.bin_of(start) else { continue };
+            let bins = sums.entry(name).or_insert_with(|| vec![(0.0, 0); layout.bins as usize]);
+            bins[bin].0 += score;
+            bins[bin].1 += 1;
         }
-        Ok(series)
+        Ok(sums
+            .into_iter()
+            .map(|(name, bins)| BinnedSeries { name, bins: bins.into_iter().map(|(sum, n)| (n > 0).then(|| sum / f64::from(n))).collect() })
+            .collect())
     }
 }

@@ -123,6 +123,7 @@ pub async fn page(
             }
             section {
                 h2 { "Annotation scores (mean)" }
+                p.muted { "From the project's latest " (format::count(ember_store::MAX_TREND_ANNOTATIONS as i64)) " scored span annotations." }
                 @if scores.is_empty() { p.muted { "No scored span annotations in this range." } }
                 @else { (charts::time_chart("scores-chart", &scores, &axis, Unit::Score, false)) }
             }

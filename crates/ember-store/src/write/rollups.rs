@@ -16,7 +16,8 @@ pub(crate) const HOUR_NANOS: i64 = 3_600_000_000_000;
 
 /// The hour a span belongs to, in SQL: its start time rounded down to the hour (as [`hour_of`]).
 /// The tables keyed by (project id, hour, ...) that `rebuild` and `clear_whole_hours` reset.
-const ROLLUP_TABLES: [&str; 3] = ["project_hourly_rollups", "project_hourly_latencies", "project_hourly_model_usage"];
+const ROLLUP_TABLES: [&str; 4] =
+    ["project_hourly_rollups", "project_hourly_latencies", "project_hourly_model_usage", "project_hourly_kinds"];
 
 const HOUR_SQL: &str = "(start_time - ((start_time % 3600000000000) + 3600000000000) % 3600000000000)";
 
@@ -76,6 +77,8 @@ pub(crate) struct HourDelta {
     latencies: BTreeMap<i64, i64>,
     /// The hour's LLM spans by model (while cost tracking is on).
     pub(crate) models: BTreeMap<String, ModelDelta>,
+    /// (spans, errored spans) by span kind.
+    kinds: BTreeMap<&'static str, (i64, i64)>,
 }
 
 /// What a batch adds to one model's project-hour.
@@ -99,6 +102,9 @@ pub(crate) fn deltas_of(spans: &[&PreparedSpan], traces: &TraceRows) -> BTreeMap
         delta.prompt_tokens += span.llm_token_count_prompt.unwrap_or(0);
         delta.completion_tokens += span.llm_token_count_completion.unwrap_or(0);
         delta.bytes += span.stored_bytes();
+        let kind = delta.kinds.entry(span.span_kind.as_str()).or_default();
+        kind.0 += 1;
+        kind.1 += i64::from(span.status_code == ember_core::StatusCode::Error);
         if span.parent_id.is_none() {
             delta.roots += 1;
             *delta.latencies.entry(latency_bucket(span.start_time, span.end_time)).or_default() += 1;
@@ -152,6 +158,23 @@ pub(crate) async fn add(mut exec: Exec<'_>, dialect: Dialect, deltas: &BTreeMap<
              ON CONFLICT (project_id, hour, bucket) DO UPDATE SET \
              root_span_count = project_hourly_latencies.root_span_count + excluded.root_span_count",
             dialect.values_list(chunk.len(), 4)
+        );
+        exec.reborrow().execute(Statement::new(sql, values.collect::<Vec<sea_query::Value>>())).await?;
+    }
+    let kinds: Vec<(i64, i64, &str, i64, i64)> = deltas
+        .iter()
+        .flat_map(|((project_id, hour), delta)| {
+            delta.kinds.iter().map(move |(kind, (spans, errors))| (*project_id, *hour, *kind, *spans, *errors))
+        })
+        .collect();
+    for chunk in kinds.chunks(UPSERT_CHUNK) {
+        let values = chunk.iter().flat_map(|(p, h, k, n, e)| [(*p).into(), (*h).into(), (*k).into(), (*n).into(), (*e).into()]);
+        let sql = format!(
+            "INSERT INTO project_hourly_kinds (project_id, hour, span_kind, span_count, error_count) VALUES {} \
+             ON CONFLICT (project_id, hour, span_kind) DO UPDATE SET \
+             span_count = project_hourly_kinds.span_count + excluded.span_count, \
+             error_count = project_hourly_kinds.error_count + excluded.error_count",
+            dialect.values_list(chunk.len(), 5)
         );
         exec.reborrow().execute(Statement::new(sql, values.collect::<Vec<sea_query::Value>>())).await?;
     }
@@ -232,6 +255,12 @@ pub(crate) async fn rebuild(mut exec: Exec<'_>, dialect: Dialect, hours: &BTreeS
              SELECT micros, CAST(substr(micros, 1, 2) AS INTEGER) AS lead FROM ( \
              SELECT CAST(CASE WHEN end_time > start_time THEN (end_time - start_time) / 1000 ELSE 0 END AS TEXT) AS micros \
              FROM spans WHERE {in_hour} AND parent_id IS NULL) AS r) AS b GROUP BY {BUCKET_SQL}"
+        );
+        exec.reborrow().execute(Statement::new(sql, key())).await?;
+        let sql = format!(
+            "INSERT INTO project_hourly_kinds (project_id, hour, span_kind, span_count, error_count) \
+             SELECT $1, $2, span_kind, COUNT(*), CAST(SUM(CASE WHEN status_code = 'ERROR' THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM spans WHERE {in_hour} GROUP BY span_kind"
         );
         exec.reborrow().execute(Statement::new(sql, key())).await?;
         let sql = "INSERT INTO project_hourly_model_usage (project_id, hour, model_name, span_count, prompt_tokens, \

@@ -1,6 +1,6 @@
-//! A project's metrics beyond the hourly totals: LLM usage by model (rollups kept by ingest,
-//! re-pricing and deletion), errored spans by kind and mean annotation scores, each binned as the
-//! activity charts are.
+//! A project's metrics beyond the hourly totals: LLM usage by model and errored spans by kind
+//! (rollups kept by ingest, re-pricing and deletion) and mean annotation scores, each binned as
+//! the activity charts are.
 
 use ember_core::{AnnotationSource, AnnotationTarget, AnnotatorKind, SpanKind, StatusCode};
 use ember_store::{ActivityWindow, AnnotationInput, NewModelPrice, Store};
@@ -103,4 +103,10 @@ pub async fn model_usage_error_kinds_and_annotation_trends_follow_the_data(store
     assert_eq!((trends[0].name.as_str(), trends[0].bins.as_slice()), ("quality", &[Some(0.5), Some(0.5)][..]));
     let elsewhere = store.project_annotation_score_trends(p, ActivityWindow { start: BASE + 10 * HOUR, ..window(12, 2) }).await.unwrap();
     assert!(elsewhere.is_empty());
+
+    // Deleting the failed LLM span's trace rebuilds its hour's kinds.
+    let failed = store.get_trace(None, Some(&format!("{:032x}", 5))).await.unwrap().unwrap();
+    store.delete_trace(failed.rowid).await.unwrap();
+    let errors = store.project_errors_by_kind(p, window(4, 4)).await.unwrap();
+    assert_eq!(errors.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["TOOL"]);
 }

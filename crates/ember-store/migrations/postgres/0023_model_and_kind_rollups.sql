@@ -20,3 +20,20 @@ SELECT project_id, hour, model_name, COUNT(*), SUM(prompt_tokens), SUM(completio
 FROM (SELECT project_id, model_name, prompt_tokens, completion_tokens, prompt_cost, completion_cost,
              start_time - ((start_time % 3600000000000) + 3600000000000) % 3600000000000 AS hour FROM span_costs) AS c
 GROUP BY project_id, hour, model_name;
+
+-- Spans and errored spans per span kind and project-hour, kept by ingest beside the other
+-- rollups, for the errors-by-kind chart.
+CREATE TABLE project_hourly_kinds (
+    project_id BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    hour BIGINT NOT NULL,
+    span_kind TEXT NOT NULL,
+    span_count BIGINT NOT NULL,
+    error_count BIGINT NOT NULL,
+    PRIMARY KEY (project_id, hour, span_kind)
+);
+
+INSERT INTO project_hourly_kinds
+SELECT project_id, hour, span_kind, COUNT(*), SUM(CASE WHEN status_code = 'ERROR' THEN 1 ELSE 0 END)
+FROM (SELECT project_id, span_kind, status_code,
+             start_time - ((start_time % 3600000000000) + 3600000000000) % 3600000000000 AS hour FROM spans) AS s
+GROUP BY project_id, hour, span_kind;
