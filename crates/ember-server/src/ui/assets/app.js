@@ -167,7 +167,10 @@
       Array.prototype.forEach.call(menu.children, function (li, i) { li.classList.toggle("selected", i === choice); });
     };
     filterBox.addEventListener("input", show);
-    filterBox.addEventListener("blur", function () { setTimeout(function () { menu.hidden = true; }, 150); });
+    // Closed when focus has left the box (a click on a completion comes first).
+    filterBox.addEventListener("blur", function () {
+      setTimeout(function () { if (document.activeElement !== filterBox) menu.hidden = true; }, 150);
+    });
     filterBox.addEventListener("keydown", function (event) {
       if (menu.hidden) return;
       var count = menu.children.length;

@@ -171,6 +171,23 @@ impl Browser {
         self.assert_not_an_error_page().await;
     }
 
+    /// Waits until the element matching `css` shows `text` (script-made content, such as the
+    /// filter box's completions); fails after 20 s with what it showed.
+    pub async fn wait_for_text(&self, css: &str, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let shown = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if shown.contains(text) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} never showed {text:?}; it shows {shown:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn close(self) {
         self.client.close().await.unwrap();
     }

@@ -327,15 +327,13 @@ async fn annotation_panel_and_trace_tree_work_in_chromium() {
     // Completion: the attribute keys seen in the project, taken with Tab.
     browser.goto(&format!("/projects/{project}?tab=spans")).await;
     browser.fill("input[name=filter]", "llm.mo").await;
-    browser.wait_for("#filter-suggestions li").await;
-    assert!(browser.text("#filter-suggestions").await.contains("llm.model_name"));
+    browser.wait_for_text("#filter-suggestions", "llm.model_name").await;
     browser.screenshot("filter-completion").await;
     let field = browser.client.find(fantoccini::Locator::Css("input[name=filter]")).await.unwrap();
     field.send_keys("\u{E004}").await.unwrap();
     assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("llm.model_name"));
     browser.fill("input[name=filter]", "evals['rel").await;
-    browser.wait_for("#filter-suggestions li").await;
-    assert!(browser.text("#filter-suggestions").await.contains("evals['relevance'].score"), "annotation names too");
+    browser.wait_for_text("#filter-suggestions", "evals['relevance'].score").await;
 
     // Back on the trace: add the LLM span to a new dataset.
     browser.goto(&trace_page).await;
