@@ -157,7 +157,11 @@ pub async fn page(
             Tab::Sessions => sessions_table(&state, &caller, &view, condition.as_ref(), cursor).await?,
         },
     };
-    let vocabulary = state.services.spans().filter_vocabulary(&caller, ProjectRef::Id(project.id)).await?;
+    // Attribute keys and annotation names complete span filters only: the sessions tab needs none.
+    let vocabulary = match tab {
+        Tab::Sessions => FilterVocabulary::default(),
+        _ => state.services.spans().filter_vocabulary(&caller, ProjectRef::Id(project.id)).await?,
+    };
     let layout = BinLayout::of(&window);
     let zoom = format!("/projects/{}/metrics?from={{from}}&to={{to}}", project.id);
     let axis =

@@ -69,6 +69,27 @@ async fn pages_name_what_is_missing_or_malformed() {
     assert_error_page(&app.get(&format!("/projects/{project}/sessions/77")).await, StatusCode::NOT_FOUND, "Project p has no session 77");
     assert_error_page(&app.get("/datasets/5").await, StatusCode::NOT_FOUND, "Dataset 5 not found");
     assert_error_page(&app.get("/prompts/5").await, StatusCode::NOT_FOUND, "Prompt not found");
+    assert_error_page(&app.get("/datasets/5/experiments/7").await, StatusCode::NOT_FOUND, "Dataset 5 not found");
+    assert_error_page(
+        &app.get(&format!("/projects/{project}/metrics?from=abc&to=1")).await,
+        StatusCode::BAD_REQUEST,
+        "`from` is not a time in nanoseconds",
+    );
+    let trace = format!("/projects/{project}/traces/{}", trace_id(1));
+    assert_error_page(
+        &app.get(&format!("{trace}/spans/{}/otlp.json", "0".repeat(16))).await,
+        StatusCode::NOT_FOUND,
+        &format!("has no span {}", "0".repeat(16)),
+    );
+    let download = app.get(&format!("{trace}/spans/{}/otlp.json", span_id(2))).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert!(download.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let otlp: serde_json::Value = serde_json::from_str(&download.text()).unwrap();
+    assert_eq!(otlp["span_id"], span_id(2));
+    // A search text past its length names nothing, without an error.
+    let long = app.get(&format!("/search?q={}", "x".repeat(5_000))).await;
+    assert_eq!(long.status, StatusCode::OK);
+    assert!(long.text().contains("Nothing is named"));
 
     // A filter that does not parse is explained under the box; the page still answers.
     let filtered = app.get(&format!("/projects/{project}?tab=spans&range=all&filter=span_kind%20%3D%3D")).await;
