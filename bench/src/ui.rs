@@ -17,6 +17,8 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, project: &str, 
         .context("project id")?;
     let traces: Value = client.get(format!("{root}/v1/projects/{project}/traces?limit=1&sort=latency_ms")).send().await?.json().await?;
     let trace_id = traces["data"][0]["trace_id"].as_str().context("a trace")?.to_string();
+    let spans: Value = client.get(format!("{root}/v1/projects/{project}/spans?limit=1")).send().await?.json().await?;
+    let span_id = spans["data"][0]["context"]["span_id"].as_str().context("a span")?.to_string();
     let p = format!("/projects/{project_id}");
     let pages = [
         ("projects".to_string(), "/projects".to_string()),
@@ -41,6 +43,8 @@ pub async fn run(client: &reqwest::Client, ember: &EmberProcess, project: &str, 
         ("datasets".into(), "/datasets".into()),
         ("prompts".into(), "/prompts".into()),
         ("settings".into(), "/settings".into()),
+        ("playground".into(), "/playground".into()),
+        ("playground: opened from a span".into(), format!("/playground?span={span_id}")),
     ];
     let wide_trace = send_wide_trace(client, root, 5_000).await?;
     let bulk: Value = client.get(format!("{root}/v1/projects/ui-bench")).send().await?.json().await?;

@@ -48,6 +48,19 @@ impl On {
         self.access = access;
         self
     }
+
+    /// The handler with a layer around it (a route's own body limit).
+    pub(crate) fn layer<L>(mut self, layer: L) -> On
+    where
+        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Response: axum::response::IntoResponse + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error: Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.handler = self.handler.layer(layer);
+        self
+    }
 }
 
 pub(crate) fn on_get<H: Handler<T, AppState>, T: 'static>(handler: H) -> On {

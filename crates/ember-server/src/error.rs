@@ -95,6 +95,14 @@ impl ApiError {
         }
     }
 
+    /// The message the client reads (a validation error's `msg`).
+    pub fn client_message(&self) -> &str {
+        match &self.body {
+            ErrorBody::Text(text) => text,
+            ErrorBody::Validation(body) => &body.detail[0].msg,
+        }
+    }
+
     /// The error as a gRPC status: the code of the error code with its HTTP status, the message
     /// the client would read.
     pub fn grpc_status(self) -> tonic::Status {

@@ -35,6 +35,12 @@ pub struct ChatError {
 }
 
 impl ChatError {
+    /// The status and message a playground failure answers with (the web UI's playground
+    /// words its refusals the same way).
+    pub(crate) fn parts(self) -> (StatusCode, String) {
+        (self.status, self.message)
+    }
+
     fn invalid(param: &'static str, message: impl Into<String>) -> Self {
         ChatError { status: StatusCode::UNPROCESSABLE_ENTITY, kind: "invalid_request_error", message: message.into(), param: Some(param) }
     }
@@ -85,6 +91,9 @@ impl From<PlaygroundError> for ChatError {
         match error {
             PlaygroundError::Endpoint(error) => error.into(),
             PlaygroundError::Provider(error) => (&error).into(),
+            PlaygroundError::Invalid(message) => {
+                ChatError { status: StatusCode::UNPROCESSABLE_ENTITY, kind: "invalid_request_error", message, param: None }
+            }
         }
     }
 }

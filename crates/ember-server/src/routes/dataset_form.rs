@@ -78,7 +78,7 @@ pub async fn read(mut multipart: Multipart, limit: u64) -> ApiResult<UploadForm>
     while let Some(mut part) = multipart.next_field().await.map_err(unreadable)? {
         let name = part.name().unwrap_or_default().to_string();
         if name == "file" {
-            let kind = FileKind::of(part.headers())?;
+            let kind = FileKind::of(part.headers(), part.file_name())?;
             let spool = Spool::start(content_encoding(part.headers())?, limit);
             while let Some(chunk) = part.chunk().await.map_err(unreadable)? {
                 if !spool.push(chunk).await {
@@ -205,9 +205,20 @@ enum FileKind {
 }
 
 impl FileKind {
-    fn of(headers: &HeaderMap) -> ApiResult<FileKind> {
+    /// The part's kind by its content type; a browser's generic type (a file type it does not
+    /// know, such as `.jsonl`) is read by the file name's extension.
+    fn of(headers: &HeaderMap, file_name: Option<&str>) -> ApiResult<FileKind> {
         let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("text/csv");
-        match content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase().as_str() {
+        let mut essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if essence == "application/octet-stream" {
+            let extension = file_name.and_then(|name| name.rsplit_once('.')).map(|(_, extension)| extension.to_ascii_lowercase());
+            match extension.as_deref() {
+                Some("csv") => essence = "text/csv".into(),
+                Some("jsonl" | "ndjson") => essence = "application/jsonl".into(),
+                _ => {}
+            }
+        }
+        match essence.as_str() {
             "text/csv" | "" => Ok(FileKind::Csv),
             "application/x-pandas-pyarrow" | "application/vnd.apache.arrow.stream" | "application/x-pandas-arrow" => {
                 Ok(FileKind::ArrowStream)

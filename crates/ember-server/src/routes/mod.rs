@@ -12,7 +12,7 @@ pub mod auth;
 pub mod chat_completions;
 mod dataset_csv;
 pub mod dataset_exports;
-mod dataset_form;
+pub(crate) mod dataset_form;
 pub mod dataset_labels;
 pub mod dataset_splits;
 pub mod datasets;

@@ -20,10 +20,42 @@ use crate::AppState;
 
 const EXAMPLES_SHOWN: usize = 500;
 
-pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller) -> UiResult<Markup> {
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    error: Option<String>,
+}
+
+/// The upload form: a CSV or JSON-lines file and the columns that make each example; the
+/// script lists the file's columns to choose from once a file is picked.
+fn upload_form() -> Markup {
+    html! {
+        details #upload open {
+            summary { "Upload a CSV or JSON-lines file" }
+            form.stacked #upload-form method="post" action="/datasets/upload" enctype="multipart/form-data" {
+                label { "File (.csv, .jsonl)" input type="file" name="file" accept=".csv,.jsonl,.ndjson,text/csv" required data-upload-file; }
+                label { "Dataset name" input type="text" name="name" required; }
+                label { "Description" input type="text" name="description"; }
+                label { "If the dataset exists" select name="action" {
+                    option value="create" { "refuse (create a new dataset)" }
+                    option value="append" { "add the examples as a new version" }
+                } }
+                p.muted data-upload-hint { "Pick a file to choose its columns." }
+                table.grid.compact #upload-columns hidden {
+                    thead { tr { th { "Column" } th { "Input" } th { "Output" } th { "Metadata" } th { "Split" } } }
+                    tbody {}
+                }
+                button.primary type="submit" { "Upload" }
+            }
+        }
+    }
+}
+
+pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Query(query): Query<ListQuery>) -> UiResult<Markup> {
     let datasets = state.services.datasets().list(&caller, None, None, 500).await?;
     let body = html! {
         h1 { "Datasets" }
+        @if let Some(error) = &query.error { p.notice.error #upload-error { (error) } }
+        @if caller.require_write().is_ok() { (upload_form()) }
         table.grid #datasets {
             thead { tr { th { "Name" } th.num { "Examples" } th { "Description" } th { "Updated" } } }
             tbody {

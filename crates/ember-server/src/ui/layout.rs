@@ -11,6 +11,7 @@ pub enum Section {
     Projects,
     Datasets,
     Prompts,
+    Playground,
     Models,
     Settings,
     Account,
@@ -25,6 +26,7 @@ pub fn shell(title: &str, section: Section, caller: &Caller, body: Markup) -> Ma
         ("/projects", "Projects", Section::Projects),
         ("/datasets", "Datasets", Section::Datasets),
         ("/prompts", "Prompts", Section::Prompts),
+        ("/playground", "Playground", Section::Playground),
         ("/models", "Models", Section::Models),
         ("/settings", "Settings", Section::Settings),
     ];

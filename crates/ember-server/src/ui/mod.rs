@@ -9,6 +9,7 @@ mod annotation_panel;
 mod assets;
 mod charts;
 mod dataset_edit;
+mod dataset_upload;
 mod datasets;
 pub(crate) mod error;
 mod experiment;
@@ -19,6 +20,7 @@ mod ids;
 mod layout;
 mod metrics;
 mod models;
+mod playground;
 mod prices;
 mod project;
 mod project_settings;
@@ -38,6 +40,8 @@ mod window;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{middleware, Router};
+
+use axum::extract::DefaultBodyLimit;
 
 use crate::app::{on_get, on_post, Access, RouteTable};
 use crate::AppState;
@@ -78,6 +82,8 @@ pub fn ui_routes() -> RouteTable {
         .route("/projects/{project_id}/access/grants", [on_post(access::grant).access(Access::Admin)])
         .route("/projects/{project_id}/access/grants/{index}/delete", [on_post(access::revoke).access(Access::Admin)])
         .route("/datasets", [on_get(datasets::list)])
+        // The file is spooled to disk under the upload limit as it arrives (see `dataset_form`).
+        .route("/datasets/upload", [on_post(dataset_upload::upload).layer(DefaultBodyLimit::disable())])
         .route("/datasets/{dataset_id}", [on_get(datasets::page)])
         .route("/datasets/{dataset_id}/experiments", [on_get(redirects::dataset_experiments)])
         .route("/datasets/{dataset_id}/examples", [on_post(dataset_edit::add_example)])
@@ -90,6 +96,10 @@ pub fn ui_routes() -> RouteTable {
         .route("/datasets/{dataset_id}/compare", [on_get(experiments::compare)])
         .route("/prompts", [on_get(prompts::list)])
         .route("/prompts/{prompt_id}", [on_get(prompts::page)])
+        .route("/playground", [on_get(playground::page)])
+        .route("/playground/run", [on_post(playground::run).access(Access::SignedIn)])
+        .route("/playground/prompt-versions", [on_post(playground::save)])
+        .route("/playground/experiments", [on_post(playground::run_over_dataset)])
         .route("/models", [on_get(models::list)])
         .route("/models/{model_name}", [on_get(models::page)])
         .route("/redirects/spans/{span_id}", [on_get(redirects::span)])

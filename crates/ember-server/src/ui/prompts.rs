@@ -99,7 +99,7 @@ pub async fn page(
         h1 { (prompt.name) }
         @if let Some(description) = &prompt.description { p.muted { (description) } }
         table.grid #prompt-versions {
-            thead { tr { th { "Version" } th { "Created" } th { "Model" } th { "Description" } th { "Tags" } th { "Diff" } } }
+            thead { tr { th { "Version" } th { "Created" } th { "Model" } th { "Description" } th { "Tags" } th { "Diff" } th {} } }
             tbody {
                 @for version in &versions {
                     tr {
@@ -112,6 +112,7 @@ pub async fn page(
                             label { input type="radio" name="a" value=(version.id) form="diff-form" checked[older.is_some_and(|o| o.id == version.id)]; " a" } " "
                             label { input type="radio" name="b" value=(version.id) form="diff-form" checked[newer.is_some_and(|n| n.id == version.id)]; " b" }
                         }
+                        td { a.open-in-playground href=(format!("/playground?prompt={prompt_id}&version={}", version.id)) { "Open in playground" } }
                     }
                 }
             }

@@ -195,6 +195,9 @@ pub async fn page(
                     div.toolbar.span-actions {
                         a.button #download-span href=(format!("{base}/spans/{}/otlp.json", record.span.span_id)) download { "Download span (OTLP JSON)" }
                         button.small type="button" data-raw-toggle aria-pressed="false" { "raw text" }
+                        @if record.span.span_kind == SpanKind::Llm {
+                            a.button #open-in-playground href=(format!("/playground?span={}", record.span.span_id)) { "Open in playground" }
+                        }
                         @if can_write {
                             form.inline #span-to-dataset method="post" action=(format!("/projects/{project_id}/dataset-examples")) {
                                 input type="hidden" name="span_id" value=(record.span.span_id);

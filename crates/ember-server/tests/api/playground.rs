@@ -416,3 +416,86 @@ async fn provider_answers_are_read_up_to_a_cap() {
     assert_eq!(spans.len(), 2);
     assert!(spans.iter().all(|span| span["status_code"] == "ERROR"), "{spans:?}");
 }
+
+/// The web UI's playground writes: a variant runs with its variables rendered into the body
+/// sent (streamed as the page's events, ending with the trace); what cannot run or save is
+/// refused as JSON naming why, before anything is sent or written.
+#[tokio::test]
+async fn the_pages_variants_run_rendered_and_are_refused_with_the_reason() {
+    let (stub, received) = stub_provider().await;
+    let settings = ProviderSettings { openai_api_key: Some("k".into()), openai_base_url: Some(format!("{stub}/v1")), ..Default::default() };
+    let app = test_app_with_providers(settings, None).await;
+    let variant = |messages: Value| {
+        json!({"provider": "OPENAI", "model_name": "gpt-4o-mini", "template_format": "MUSTACHE", "messages": messages,
+            "invocation_parameters": {"temperature": 0.5}})
+    };
+    let hello = variant(json!([{"role": "user", "content": "Say {{greeting}}"}]));
+    let response = app.post_json("/playground/run", &json!({"variant": hello, "variables": {"greeting": "hello"}})).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let events: Vec<Value> = data_lines(&response.text()).iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let text: String = events.iter().filter_map(|event| event["text"].as_str()).collect();
+    assert_eq!(text, "Hello");
+    assert!(events.iter().any(|event| event["prompt_tokens"] == 5));
+    let trace = events.last().unwrap()["trace"].as_str().unwrap().to_string();
+    assert!(trace.starts_with("/redirects/traces/"), "{trace}");
+    let sent = received.lock().unwrap()[0].2.clone();
+    assert_eq!(sent["messages"], json!([{"role": "user", "content": "Say hello"}]));
+    assert_eq!(sent["temperature"], 0.5);
+    let spans = playground_spans(&app).await;
+    assert_eq!(spans.len(), 1);
+    assert_eq!(format!("/redirects/traces/{}", spans[0]["context"]["trace_id"].as_str().unwrap()), trace);
+
+    let mut with_tools = hello.clone();
+    with_tools["tools"] = json!([{"type": "function", "function": {"name": "lookup"}}]);
+    let mut anthropic = hello.clone();
+    anthropic["provider"] = json!("ANTHROPIC");
+    anthropic["invocation_parameters"] = json!({"max_tokens": 100});
+    for (body, status, message) in [
+        (json!({"variant": hello, "variables": {}}), StatusCode::UNPROCESSABLE_ENTITY, "Missing template variable(s): greeting"),
+        (
+            json!({"variant": with_tools, "variables": {"greeting": "hi"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Tool calling is not supported",
+        ),
+        (json!({"variant": anthropic, "variables": {"greeting": "hi"}}), StatusCode::BAD_REQUEST, "no API key for anthropic"),
+        (json!({"variant": variant(json!([])), "variables": {}}), StatusCode::UNPROCESSABLE_ENTITY, "a prompt has 1 to 200 messages"),
+    ] {
+        let refused = app.post_json("/playground/run", &body).await;
+        assert_eq!(refused.status, status, "{body}: {}", refused.text());
+        assert!(refused.json()["error"].as_str().unwrap().starts_with(message), "{}", refused.text());
+    }
+    assert_eq!(received.lock().unwrap().len(), 1, "nothing refused was sent");
+
+    // Saving: a bad name refused; a good one makes the prompt, then a version of it.
+    let refused = app.post_json("/playground/prompt-versions", &json!({"prompt_name": "No Good", "variant": hello})).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.json()["error"].as_str().unwrap().contains("String should match pattern"));
+    for expected_versions in [1, 2] {
+        let saved = app.post_json("/playground/prompt-versions", &json!({"prompt_name": "greeter", "variant": hello})).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+        assert!(saved.json()["location"].as_str().unwrap().starts_with("/prompts/"));
+        let versions = app.get("/v1/prompts/greeter/versions").await.json();
+        assert_eq!(versions["data"].as_array().unwrap().len(), expected_versions);
+    }
+
+    // Over a dataset: an unknown dataset, a bad evaluator and a provider without a key refused.
+    let upload = json!({"name": "d", "inputs": [{"greeting": "hi"}], "outputs": [{"a": "Hello"}]});
+    let dataset = app.post_json("/v1/datasets/upload?sync=true", &upload).await.json()["data"]["dataset_id"].as_str().unwrap().to_string();
+    let dataset_id = ember_core::GlobalId::decode_as(&dataset, ember_core::GlobalType::Dataset).unwrap();
+    for (body, status, message) in [
+        (json!({"dataset_id": 999, "variant": hello}), StatusCode::NOT_FOUND, "999"),
+        (json!({"dataset_id": dataset_id, "evaluators": "wizardry", "variant": hello}), StatusCode::UNPROCESSABLE_ENTITY, "wizardry"),
+        (json!({"dataset_id": dataset_id, "variant": anthropic}), StatusCode::UNPROCESSABLE_ENTITY, "no API key for anthropic"),
+        (
+            json!({"dataset_id": dataset_id, "evaluators": "exact_match\nexact_match", "variant": hello}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "two evaluators",
+        ),
+    ] {
+        let refused = app.post_json("/playground/experiments", &body).await;
+        assert_eq!(refused.status, status, "{body}: {}", refused.text());
+        assert!(refused.json()["error"].as_str().unwrap().contains(message), "{}", refused.text());
+    }
+    let experiments = app.get(&format!("/v1/datasets/{dataset}/experiments")).await.json();
+    assert_eq!(experiments["data"].as_array().unwrap().len(), 0, "no experiment was made for a refused run");
+}

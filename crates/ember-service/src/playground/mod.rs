@@ -1,21 +1,28 @@
 //! The playground: OpenAI-style chat completions forwarded to a provider with the key ember
 //! holds ([`settings`]), every call traced as an LLM span in the `playground` project
 //! ([`span`]), answered whole or as a stream of events that is traced when it ends — finished,
-//! failed, or dropped because the client left.
+//! failed, or dropped because the client left. The playground page edits [`Variant`]s: each
+//! runs with its template variables filled in, and one can run over a dataset as an experiment
+//! ([`dataset_run`]).
 
+mod dataset_run;
 mod settings;
+mod sources;
 mod span;
+mod variant;
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ember_core::time::now_nanos;
 use ember_evals::providers::{Completion, EventStream, ProviderError, StreamEvent, Usage};
 use futures::Stream;
 use serde_json::{Map, Value};
 
+pub use dataset_run::{DatasetRun, MAX_EVALUATORS};
 pub use settings::{EndpointError, Playground, ProviderSettings, ProviderStatus};
 pub use span::PLAYGROUND_PROJECT;
+pub use variant::{variables_of, Variant, VariantMessage};
 
 use crate::{Caller, Services};
 use span::CallRecord;
@@ -38,7 +45,14 @@ pub enum PlaygroundError {
     /// The provider refused or failed the call.
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// The variant cannot be sent as it is; the message names what is wrong.
+    #[error("{0}")]
+    Invalid(String),
 }
+
+/// Why a variant with tools is not run: the providers' tool calls are not read back yet.
+pub const TOOLS_NOT_RUN: &str = "Tool calling is not supported by the playground yet: clear the tools to run this prompt \
+     (a prompt version saved from it keeps them)";
 
 pub struct PlaygroundService<'a> {
     pub(crate) services: &'a Services,
@@ -54,19 +68,32 @@ impl PlaygroundService<'_> {
     pub async fn complete(&self, caller: &Caller, call: ChatCall) -> Result<Completion, PlaygroundError> {
         let playground = &self.services.playground;
         let endpoint = playground.endpoint(&self.services.store, &call.provider).await?;
-        let record = CallRecord { provider: call.provider, model_name: call.model_name, request: call.body, started: now_nanos() };
+        let record = CallRecord::new(call.provider, call.model_name, call.body, PLAYGROUND_PROJECT);
         let outcome = playground.client.complete(&endpoint, &record.request).await;
         record.record(self.services, caller, outcome.as_ref().map_err(ToString::to_string).cloned()).await;
         Ok(outcome?)
+    }
+
+    /// Runs a variant of the playground page with `variables` filled into its templates,
+    /// streamed and traced as [`PlaygroundService::stream`].
+    pub async fn run(
+        &self,
+        caller: &Caller,
+        variant: &Variant,
+        variables: &BTreeMap<String, String>,
+    ) -> Result<RecordedStream, PlaygroundError> {
+        let call = variant_call(variant, variables)?;
+        self.stream(caller, call).await
     }
 
     /// Answers a completion as a stream of events, traced when the stream ends or is dropped.
     pub async fn stream(&self, caller: &Caller, call: ChatCall) -> Result<RecordedStream, PlaygroundError> {
         let playground = &self.services.playground;
         let endpoint = playground.endpoint(&self.services.store, &call.provider).await?;
-        let record = CallRecord { provider: call.provider, model_name: call.model_name, request: call.body, started: now_nanos() };
+        let record = CallRecord::new(call.provider, call.model_name, call.body, PLAYGROUND_PROJECT);
         match playground.client.stream(&endpoint, &record.request).await {
             Ok(events) => Ok(RecordedStream {
+                trace_id: record.trace_id.clone(),
                 events,
                 completion: empty_completion(),
                 outcome: None,
@@ -80,10 +107,22 @@ impl PlaygroundService<'_> {
     }
 }
 
+/// The call a variant makes with `variables` filled in.
+fn variant_call(variant: &Variant, variables: &BTreeMap<String, String>) -> Result<ChatCall, PlaygroundError> {
+    let version = variant.to_version().map_err(PlaygroundError::Invalid)?;
+    if version.tools.is_some() {
+        return Err(PlaygroundError::Invalid(TOOLS_NOT_RUN.into()));
+    }
+    let body = Variant::request(&version, variables).map_err(PlaygroundError::Invalid)?;
+    Ok(ChatCall { provider: Variant::endpoint_name(&version), model_name: version.model_name, body })
+}
+
 /// A provider's answer as it arrives. Its span is written by [`RecordedStream::record`] once the
 /// stream has ended (or failed); a stream dropped before that — the client went away — is traced
 /// as unfinished.
 pub struct RecordedStream {
+    /// The trace the call's span is written to.
+    pub trace_id: String,
     events: EventStream,
     completion: Completion,
     /// How the stream ended: `None` while it runs.

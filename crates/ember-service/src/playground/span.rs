@@ -1,5 +1,6 @@
-//! A playground call as an LLM span in the `playground` project, written through the ingest
-//! queue like any other span once the call is over.
+//! A playground call as an LLM span — in the `playground` project, or in an experiment's
+//! project when the call is a run over a dataset — written through the ingest queue like any
+//! other span once the call is over.
 
 use ember_core::time::now_nanos;
 use ember_core::{RoutedSpan, Span, SpanKind, StatusCode as SpanStatus};
@@ -21,14 +22,24 @@ pub(crate) struct CallRecord {
     pub request: Map<String, Value>,
     /// Unix nanoseconds.
     pub started: i64,
+    /// The project the span goes to.
+    pub project: String,
+    /// The span's trace, known before the call so a run can name it.
+    pub trace_id: String,
 }
 
 impl CallRecord {
-    /// Writes the call's LLM span into the playground project. A failure to write it is logged:
+    /// A call starting now, traced into `project`.
+    pub(crate) fn new(provider: String, model_name: String, request: Map<String, Value>, project: &str) -> CallRecord {
+        let trace_id = format!("{:032x}", rand::rng().random::<u128>());
+        CallRecord { provider, model_name, request, started: now_nanos(), project: project.to_string(), trace_id }
+    }
+
+    /// Writes the call's LLM span into its project. A failure to write it is logged:
     /// the caller already has (or is getting) the answer.
     pub(crate) async fn record(&self, services: &Services, caller: &Caller, outcome: Result<Completion, String>) {
         let span = self.span(outcome);
-        let routed = vec![RoutedSpan { project_name: PLAYGROUND_PROJECT.into(), span }];
+        let routed = vec![RoutedSpan { project_name: self.project.clone(), span }];
         if let Err(error) = services.ingest().write(caller, routed).await {
             tracing::warn!(%error, "the playground span was not recorded");
         }
@@ -74,7 +85,7 @@ impl CallRecord {
         };
         let mut random = rand::rng();
         Span {
-            trace_id: format!("{:032x}", random.random::<u128>()),
+            trace_id: self.trace_id.clone(),
             span_id: format!("{:016x}", random.random::<u64>()),
             parent_id: None,
             name: "ChatCompletion".into(),

@@ -221,4 +221,212 @@
   // The trace tree: keep the selected span in view.
   var selected = document.querySelector(".tree .row.selected");
   if (selected) selected.scrollIntoView({ block: "center" });
+  // The playground: variants edited side by side, each run streamed from /playground/run.
+  var playground = document.getElementById("playground");
+  if (playground) {
+    var unready = JSON.parse(playground.dataset.unready || "{}");
+    var maxVariants = Number(playground.dataset.maxVariants || 4);
+    var variantsBox = document.getElementById("variants");
+    var variants = function () { return Array.prototype.slice.call(variantsBox.querySelectorAll("[data-variant]")); };
+    var renumber = function () {
+      var all = variants();
+      all.forEach(function (variant, index) {
+        variant.querySelector("[data-variant-number]").textContent = String(index + 1);
+        variant.querySelector("[data-remove-variant]").hidden = all.length < 2;
+      });
+      document.getElementById("add-variant").disabled = all.length >= maxVariants;
+    };
+    // A provider that cannot be called says why beside the variant using it.
+    var explainProvider = function (variant) {
+      var name = variant.querySelector("[name=provider]").value.toLowerCase();
+      var note = variant.querySelector("[data-provider-note]");
+      note.hidden = !unready[name];
+      note.textContent = unready[name] ? "This provider cannot be called: " + unready[name] + "." : "";
+    };
+    var parseBox = function (variant, name, what) {
+      var text = variant.querySelector("[name=" + name + "]").value.trim();
+      if (!text) return null;
+      try { return JSON.parse(text); } catch (error) { throw new Error(what + " is not JSON: " + error.message); }
+    };
+    // The variant as the server's Variant.
+    var readVariant = function (variant) {
+      var messages = Array.prototype.map.call(variant.querySelectorAll("[data-message]"), function (message) {
+        return { role: message.querySelector("[name=role]").value, content: message.querySelector("[name=content]").value };
+      });
+      return {
+        provider: variant.querySelector("[name=provider]").value,
+        model_name: variant.querySelector("[name=model_name]").value,
+        template_format: variant.querySelector("[name=template_format]").value,
+        messages: messages,
+        invocation_parameters: parseBox(variant, "invocation_parameters", "Invocation parameters") || {},
+        tools: parseBox(variant, "tools", "Tools"),
+        response_format: parseBox(variant, "response_format", "Response format")
+      };
+    };
+    var readVariables = function () {
+      var text = document.getElementById("playground-variables").value.trim();
+      if (!text) return {};
+      try { return JSON.parse(text); } catch (error) { throw new Error("Template variables are not JSON: " + error.message); }
+    };
+    var postJson = function (url, body) {
+      return fetch(url, { method: "POST", headers: { "content-type": "application/json" }, credentials: "same-origin", body: JSON.stringify(body) });
+    };
+    var runVariant = function (variant) {
+      var output = variant.querySelector("[data-output]");
+      var failure = variant.querySelector("[data-run-error]");
+      var status = variant.querySelector("[data-run-status]");
+      var usage = variant.querySelector("[data-usage]");
+      var fail = function (message) { failure.hidden = false; failure.textContent = message; status.textContent = "failed"; };
+      output.textContent = ""; usage.textContent = ""; failure.hidden = true; failure.textContent = "";
+      var body;
+      try { body = { variant: readVariant(variant), variables: readVariables() }; } catch (error) { fail(error.message); return; }
+      status.textContent = "running…";
+      postJson("/playground/run", body).then(function (response) {
+        if (!response.ok) {
+          return response.json().then(function (refusal) { fail(refusal.error || ("refused: " + response.status)); },
+            function () { fail("refused: " + response.status); });
+        }
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var pending = "";
+        var handle = function (event) {
+          if (event.text) output.textContent += event.text;
+          if (event.prompt_tokens !== undefined) usage.textContent = event.prompt_tokens + " prompt + " + event.completion_tokens + " completion tokens";
+          if (event.error) fail(event.error);
+          if (event.trace) {
+            var link = document.createElement("a");
+            link.href = event.trace; link.textContent = "trace"; link.setAttribute("data-trace-link", "");
+            status.textContent = event.error ? "failed · " : "done · ";
+            status.appendChild(link);
+          }
+        };
+        var pump = function () {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) return;
+            pending += decoder.decode(chunk.value, { stream: true });
+            var frames = pending.split("\n\n");
+            pending = frames.pop();
+            frames.forEach(function (frame) {
+              if (frame.indexOf("data: ") === 0) handle(JSON.parse(frame.slice(6)));
+            });
+            return pump();
+          });
+        };
+        return pump();
+      }).catch(function (error) { fail("The run stopped: " + error.message); });
+    };
+    var wireVariant = function (variant) {
+      variant.querySelector("[name=provider]").addEventListener("change", function () {
+        explainProvider(variant);
+        // Anthropic needs max_tokens; an empty parameters box starts with it.
+        var parameters = variant.querySelector("[name=invocation_parameters]");
+        if (this.value === "ANTHROPIC" && !parameters.value.trim()) parameters.value = "{\n  \"max_tokens\": 1024\n}";
+      });
+      variant.querySelector("[data-run-variant]").addEventListener("click", function () { runVariant(variant); });
+      variant.querySelector("[data-remove-variant]").addEventListener("click", function () { variant.remove(); renumber(); });
+      variant.querySelector("[data-add-message]").addEventListener("click", function () {
+        var box = variant.querySelector("[data-messages]");
+        var last = box.querySelector("[data-message]:last-child");
+        var message = last.cloneNode(true);
+        message.querySelector("[name=content]").value = "";
+        message.querySelector("[name=role]").value = last.querySelector("[name=role]").value === "user" ? "assistant" : "user";
+        box.appendChild(message);
+      });
+      variant.addEventListener("click", function (event) {
+        var remove = event.target.closest("[data-remove-message]");
+        if (remove && variant.querySelectorAll("[data-message]").length > 1) remove.closest("[data-message]").remove();
+      });
+      explainProvider(variant);
+    };
+    variants().forEach(wireVariant);
+    renumber();
+    document.getElementById("add-variant").addEventListener("click", function () {
+      var all = variants();
+      if (all.length >= maxVariants) return;
+      var copy = all[all.length - 1].cloneNode(true);
+      // cloneNode keeps typed text in textareas and inputs but not chosen options.
+      var sourceSelects = all[all.length - 1].querySelectorAll("select");
+      Array.prototype.forEach.call(copy.querySelectorAll("select"), function (select, index) { select.value = sourceSelects[index].value; });
+      copy.querySelector("[data-output]").textContent = "";
+      copy.querySelector("[data-usage]").textContent = "";
+      copy.querySelector("[data-run-status]").textContent = "";
+      copy.querySelector("[data-run-error]").hidden = true;
+      variantsBox.appendChild(copy);
+      wireVariant(copy);
+      renumber();
+    });
+    document.getElementById("run-all").addEventListener("click", function () { variants().forEach(runVariant); });
+    // Saving and dataset runs: the chosen variant sent as JSON; a refusal shown in the form.
+    Array.prototype.forEach.call(document.querySelectorAll("[data-playground-form]"), function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var failure = form.querySelector("[data-form-error]");
+        failure.hidden = true;
+        var body = {};
+        Array.prototype.forEach.call(form.elements, function (field) { if (field.name && field.name !== "variant") body[field.name] = field.value; });
+        if (body.dataset_id !== undefined) body.dataset_id = Number(body.dataset_id);
+        var variant = variants()[Number(form.elements.variant.value) - 1];
+        try {
+          if (!variant) throw new Error("There is no variant " + form.elements.variant.value + ".");
+          body.variant = readVariant(variant);
+        } catch (error) { failure.hidden = false; failure.textContent = error.message; return; }
+        postJson(form.getAttribute("action"), body).then(function (response) {
+          return response.json().then(function (answer) {
+            if (response.ok && answer.location) { window.location = answer.location; return; }
+            failure.hidden = false; failure.textContent = answer.error || ("refused: " + response.status);
+          });
+        }).catch(function (error) { failure.hidden = false; failure.textContent = error.message; });
+      });
+    });
+  }
+  // Dataset upload: the chosen file's columns, each to tick as input, output, metadata or split.
+  var uploadFile = document.querySelector("[data-upload-file]");
+  if (uploadFile) {
+    var csvHeader = function (line) {
+      var cells = [], cell = "", quoted = false;
+      for (var i = 0; i < line.length; i++) {
+        var c = line[i];
+        if (quoted) {
+          if (c === '"' && line[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+        } else if (c === '"') quoted = true;
+        else if (c === ",") { cells.push(cell); cell = ""; } else cell += c;
+      }
+      cells.push(cell);
+      return cells;
+    };
+    uploadFile.addEventListener("change", function () {
+      var file = uploadFile.files[0];
+      var table = document.getElementById("upload-columns");
+      var hint = document.querySelector("[data-upload-hint]");
+      var body = table.querySelector("tbody");
+      body.textContent = "";
+      table.hidden = true;
+      if (!file) return;
+      file.slice(0, 1 << 20).text().then(function (text) {
+        var first = text.split(/\r?\n/)[0] || "";
+        var columns;
+        try {
+          columns = /\.(jsonl|ndjson)$/i.test(file.name) ? Object.keys(JSON.parse(first)) : csvHeader(first);
+        } catch (error) { hint.textContent = "The file's first line cannot be read: " + error.message; return; }
+        columns.forEach(function (column, index) {
+          var row = document.createElement("tr");
+          var name = document.createElement("td");
+          name.textContent = column;
+          row.appendChild(name);
+          var isOutput = /^(output|outputs|answer|expected|reference|label)$/i.test(column);
+          [["input_keys[]", !isOutput && index === 0], ["output_keys[]", isOutput], ["metadata_keys[]", false], ["split_keys[]", false]].forEach(function (choice) {
+            var cell = document.createElement("td");
+            var box = document.createElement("input");
+            box.type = "checkbox"; box.name = choice[0]; box.value = column; box.checked = choice[1];
+            box.setAttribute("aria-label", column + " " + choice[0].replace("_keys[]", ""));
+            cell.appendChild(box);
+            row.appendChild(cell);
+          });
+          body.appendChild(row);
+        });
+        hint.textContent = columns.length + " columns: tick what each one is.";
+        table.hidden = false;
+      });
+    });
+  }
 })();

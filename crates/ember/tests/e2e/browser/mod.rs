@@ -5,6 +5,7 @@
 //! (see `driver::screenshot_dir`).
 
 mod driver;
+mod playground_page;
 mod seed;
 
 use crate::process::Ember;
