@@ -23,7 +23,10 @@ use serde::{Deserialize, Serialize};
 
 pub use annotations::{Annotation, AnnotationConfig, AnnotationResult, AnnotationTargetId, AnnotationsWritten, EvaluationsWritten, IdList};
 pub use arize::*;
-pub use chat::{ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError, ChatErrorBody, ChatMessage, ChatUsage, ChunkChoice};
+pub use chat::{
+    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError, ChatErrorBody, ChatFunctionCall, ChatMessage, ChatToolCall,
+    ChatToolCallDelta, ChatUsage, ChunkChoice,
+};
 pub use costs::{CostBreakdown, CostSummary, ModelPrice, NewModelPrice, TokenPrices};
 pub use datasets::{Dataset, DatasetExamples, DatasetLabel, DatasetSplit, DatasetVersion, Example, ExampleSource, UploadResult};
 pub use experiments::{DownloadedEvaluation, DownloadedRun, Experiment, ExperimentRun, ExperimentTag, IncompleteEvaluation, IncompleteRun};

@@ -3,7 +3,8 @@
 //! messages API is called with the request converted and its answer converted back.
 //!
 //! Streaming answers arrive as [`StreamEvent`]s whatever the provider, so a caller writes one
-//! kind of stream out.
+//! kind of stream out. Tools are OpenAI function tools; the calls a model asks for come back as
+//! [`ToolCall`]s (whole) or [`StreamEvent::ToolCallDelta`]s (streamed), from either protocol.
 
 mod anthropic;
 mod openai;
@@ -45,20 +46,56 @@ impl Usage {
     }
 }
 
+/// A tool the model asked to call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolCall {
+    pub id: String,
+    /// The function's name.
+    pub name: String,
+    /// The arguments, JSON text as the model wrote it.
+    pub arguments: String,
+}
+
 /// A whole answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
     pub content: String,
     pub finish_reason: String,
     pub usage: Usage,
+    pub tool_calls: Vec<ToolCall>,
 }
 
+impl Completion {
+    /// Adds a streamed piece of a tool call to the call at its index.
+    pub fn add_tool_call_delta(&mut self, index: usize, id: Option<&str>, name: Option<&str>, arguments: &str) {
+        // Indices come from the provider; a gap is filled rather than trusted to be small.
+        let index = index.min(self.tool_calls.len());
+        if index == self.tool_calls.len() {
+            self.tool_calls.push(ToolCall::default());
+        }
+        let call = &mut self.tool_calls[index];
+        if let Some(id) = id {
+            call.id = id.to_string();
+        }
+        if let Some(name) = name {
+            call.name.push_str(name);
+        }
+        call.arguments.push_str(arguments);
+    }
+}
 /// One piece of a streamed answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     Text(String),
     Finish(String),
     Usage(Usage),
+    /// A piece of the tool call at `index`: its id and name when it starts, then its arguments.
+    ToolCallDelta {
+        index: usize,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    },
 }
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderError>> + Send>>;

@@ -4,7 +4,7 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
-use super::{join_url, malformed, send, Completion, Endpoint, EventStream, ProviderClient, ProviderError, StreamEvent, Usage};
+use super::{join_url, malformed, send, Completion, Endpoint, EventStream, ProviderClient, ProviderError, StreamEvent, ToolCall, Usage};
 
 fn request(http: &reqwest::Client, endpoint: &Endpoint, body: &Map<String, Value>) -> (reqwest::RequestBuilder, String) {
     let url = join_url(&endpoint.base_url, "chat/completions");
@@ -34,6 +34,17 @@ pub(super) async fn complete(client: &ProviderClient, endpoint: &Endpoint, body:
         content: choice.pointer("/message/content").and_then(Value::as_str).unwrap_or_default().to_string(),
         finish_reason: choice.get("finish_reason").and_then(Value::as_str).unwrap_or("stop").to_string(),
         usage: usage(&answer).unwrap_or_default(),
+        tool_calls: choice
+            .pointer("/message/tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|call| ToolCall {
+                id: call.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+                name: call.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                arguments: call.pointer("/function/arguments").and_then(Value::as_str).unwrap_or_default().to_string(),
+            })
+            .collect(),
     })
 }
 
@@ -67,6 +78,15 @@ fn chunk_events(chunk: &Value) -> Vec<Result<StreamEvent, ProviderError>> {
     if let Some(choice) = chunk.pointer("/choices/0") {
         if let Some(text) = choice.pointer("/delta/content").and_then(Value::as_str).filter(|text| !text.is_empty()) {
             events.push(Ok(StreamEvent::Text(text.to_string())));
+        }
+        for (position, call) in choice.pointer("/delta/tool_calls").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            let text = |pointer: &str| call.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+            events.push(Ok(StreamEvent::ToolCallDelta {
+                index: call.get("index").and_then(Value::as_u64).map_or(position, |index| index as usize),
+                id: text("/id"),
+                name: text("/function/name"),
+                arguments: text("/function/arguments").unwrap_or_default(),
+            }));
         }
         if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
             events.push(Ok(StreamEvent::Finish(reason.to_string())));

@@ -1,8 +1,9 @@
 //! `POST /v1/chat/completions`: the playground's OpenAI-compatible completions, forwarded to the
 //! provider named by `model` (`provider:model_name`) with the key ember holds, answered whole or
 //! as server-sent `chat.completion.chunk` events ending in `data: [DONE]`. Every call is traced
-//! as an LLM span in the `playground` project ([`CallRecord`]). Errors are `{"error": {...}}` as
-//! OpenAI words them.
+//! as an LLM span in the `playground` project ([`CallRecord`]). Function tools are forwarded and
+//! the calls the model asks for answered as OpenAI answers them (`tool_calls`, whole or in
+//! pieces). Errors are `{"error": {...}}` as OpenAI words them.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,8 +15,8 @@ use axum::Json;
 use ember_evals::providers::{Completion, ProviderError, StreamEvent, Usage};
 use ember_service::playground::{ChatCall, EndpointError, PlaygroundError};
 use ember_wire::{
-    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError as ChatErrorWire, ChatErrorBody, ChatMessage, ChatUsage,
-    ChunkChoice,
+    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatDelta, ChatError as ChatErrorWire, ChatErrorBody, ChatFunctionCall, ChatMessage,
+    ChatToolCall, ChatToolCallDelta, ChatUsage, ChunkChoice,
 };
 use futures::StreamExt;
 use rand::Rng;
@@ -157,13 +158,18 @@ fn parse_request(mut body: Map<String, Value>) -> Result<ChatRequest, ChatError>
             return Err(ChatError::invalid("messages", format!("messages[{index}].content must be a string or a list of text parts")));
         }
     }
-    if body.get("tools").is_some_and(|tools| !tools.is_null()) || body.get("tool_choice").is_some_and(|choice| !choice.is_null()) {
-        return Err(ChatError {
-            status: StatusCode::BAD_REQUEST,
-            kind: "invalid_request_error",
-            message: "Tool calling is not supported".into(),
-            param: Some("tools"),
+    if let Some(tools) = body.get("tools").filter(|tools| !tools.is_null()) {
+        let function_tools = tools.as_array().is_some_and(|tools| {
+            tools
+                .iter()
+                .all(|tool| tool.get("type") == Some(&json!("function")) && tool.pointer("/function/name").is_some_and(Value::is_string))
         });
+        if !function_tools {
+            return Err(ChatError::invalid(
+                "tools",
+                "tools must be a list of function tools: {\"type\": \"function\", \"function\": {\"name\": ...}}",
+            ));
+        }
     }
     let stream = match body.remove("stream") {
         None | Some(Value::Null) => false,
@@ -197,7 +203,7 @@ async fn answer(state: AppState, caller: ember_service::Caller, body: Map<String
     }
     let events = state.services.playground().stream(&caller, call).await?;
     let chunk = ChunkWriter { id: completion_id(), created: unix_seconds(), model: request.model_name };
-    let first = chunk.frame(ChatDelta { role: Some("assistant".into()), content: Some(String::new()) }, None);
+    let first = chunk.frame(ChatDelta { role: Some("assistant".into()), content: Some(String::new()), ..Default::default() }, None);
     let frames = FrameState { events, chunk, include_usage: request.include_usage, first: Some(first), done: false };
     // The answer's frames; the stream ends after `[DONE]`, or after a failure's error frame. If
     // the client leaves, the body and with it the provider's stream are dropped (and the call is
@@ -211,7 +217,12 @@ async fn answer(state: AppState, caller: ember_service::Caller, body: Map<String
         }
         loop {
             let frame = match frames.events.next().await {
-                Some(Ok(StreamEvent::Text(text))) => frames.chunk.frame(ChatDelta { role: None, content: Some(text) }, None),
+                Some(Ok(StreamEvent::Text(text))) => frames.chunk.frame(ChatDelta { content: Some(text), ..Default::default() }, None),
+                Some(Ok(StreamEvent::ToolCallDelta { index, id, name, arguments })) => {
+                    let kind = id.as_ref().map(|_| "function".to_string());
+                    let call = ChatToolCallDelta { index, id, kind, function: ChatFunctionCall { name, arguments } };
+                    frames.chunk.frame(ChatDelta { tool_calls: vec![call], ..Default::default() }, None)
+                }
                 Some(Ok(StreamEvent::Finish(reason))) => frames.chunk.frame(ChatDelta::default(), Some(&reason)),
                 Some(Ok(StreamEvent::Usage(usage))) if frames.include_usage => frames.chunk.usage_frame(&usage),
                 Some(Ok(StreamEvent::Usage(_))) => continue,
@@ -255,7 +266,19 @@ fn completion_body(model: &str, completion: &Completion) -> ChatCompletion {
         model: model.into(),
         choices: vec![ChatChoice {
             index: 0,
-            message: ChatMessage { role: "assistant".into(), content: completion.content.clone() },
+            message: ChatMessage {
+                role: "assistant".into(),
+                content: completion.content.clone(),
+                tool_calls: completion
+                    .tool_calls
+                    .iter()
+                    .map(|call| ChatToolCall {
+                        id: call.id.clone(),
+                        kind: "function".into(),
+                        function: ChatFunctionCall { name: Some(call.name.clone()), arguments: call.arguments.clone() },
+                    })
+                    .collect(),
+            },
             finish_reason: completion.finish_reason.clone(),
         }],
         usage: usage_body(&completion.usage),
@@ -326,7 +349,8 @@ mod tests {
             (json!({"model": "openai:m", "messages": []}), "422 messages must be a list"),
             (json!({"model": "openai:m", "messages": [{"role": "tool", "content": "x"}]}), "422 messages[0].role"),
             (json!({"model": "openai:m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}), "422 messages[0].content"),
-            (json!({"model": "openai:m", "messages": user, "tools": [{}]}), "400 Tool calling is not supported"),
+            (json!({"model": "openai:m", "messages": user, "tools": [{}]}), "422 tools must be a list of function tools"),
+            (json!({"model": "openai:m", "messages": user, "tools": {"type": "function"}}), "422 tools must be a list of function tools"),
             (json!({"model": "openai:m", "messages": user, "stream": "yes"}), "422 stream must be a boolean"),
         ] {
             let error = parse(body.clone()).err().unwrap_or_default();

@@ -104,6 +104,7 @@ fn variant_editor(number: usize, variant: &Variant) -> Markup {
                 span.muted data-run-status {}
             }
             div.output.markdown data-output aria-live="polite" {}
+            div.tool-calls data-tool-calls {}
             p.notice.error data-run-error hidden {}
             p.muted data-usage {}
         }
@@ -237,11 +238,25 @@ struct RunEvent {
     prompt_tokens: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     completion_tokens: Option<i64>,
+    /// A piece of a tool call the model asks for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call: Option<RunToolCall>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     /// The call's trace, sent last.
     #[serde(skip_serializing_if = "Option::is_none")]
     trace: Option<String>,
+}
+
+/// A piece of the tool call at `index`: id and name when it starts, then its arguments.
+#[derive(Debug, Serialize)]
+struct RunToolCall {
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    arguments: String,
 }
 
 impl RunEvent {
@@ -267,6 +282,9 @@ pub async fn run(State(state): State<AppState>, RequestCaller(caller): RequestCa
         let (event, more) = match events.next().await {
             Some(Ok(StreamEvent::Text(text))) => (RunEvent { text: Some(text), ..Default::default() }, true),
             Some(Ok(StreamEvent::Finish(reason))) => (RunEvent { finish_reason: Some(reason), ..Default::default() }, true),
+            Some(Ok(StreamEvent::ToolCallDelta { index, id, name, arguments })) => {
+                (RunEvent { tool_call: Some(RunToolCall { index, id, name, arguments }), ..Default::default() }, true)
+            }
             Some(Ok(StreamEvent::Usage(usage))) => (
                 RunEvent {
                     prompt_tokens: Some(usage.prompt_tokens),

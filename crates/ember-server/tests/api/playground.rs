@@ -38,6 +38,22 @@ async fn openai(State(received): State<Received>, headers: HeaderMap, Json(body)
         return Json(json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": long}, "finish_reason": "stop"}]}))
             .into_response();
     }
+    if body.get("tools").is_some() {
+        // The model asks for the first tool, its arguments in two pieces when streamed.
+        let name = body["tools"][0]["function"]["name"].clone();
+        if body["stream"] == json!(true) {
+            let call =
+                |call: Value, finish: Value| json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": finish}]});
+            return sse(&[
+                call(json!({"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": ""}}), Value::Null),
+                call(json!({"index": 0, "function": {"arguments": "{\"city\":"}}), Value::Null),
+                call(json!({"index": 0, "function": {"arguments": " \"Paris\"}"}}), json!("tool_calls")),
+            ]);
+        }
+        return Json(json!({"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": name, "arguments": "{\"city\": \"Paris\"}"}}]}}]}))
+        .into_response();
+    }
     if body["model"] == "missing-model" {
         return (StatusCode::NOT_FOUND, Json(json!({"error": {"message": "The model `missing-model` does not exist"}}))).into_response();
     }
@@ -63,6 +79,26 @@ async fn anthropic(State(received): State<Received>, headers: HeaderMap, Json(bo
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let version = headers.get("anthropic-version").and_then(|v| v.to_str().ok()).unwrap_or_default();
     received.lock().unwrap().push(("/v1/messages".into(), format!("{key} {version}"), body.clone()));
+    if body.get("tools").is_some() {
+        let name = body["tools"][0]["name"].clone();
+        if body["stream"] == json!(true) {
+            let events = [
+                json!({"type": "message_start", "message": {"usage": {"input_tokens": 9, "output_tokens": 1}}}),
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Checking."}}),
+                json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}}),
+                json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"city\":"}}),
+                json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": " \"Paris\"}"}}),
+                json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 4}}),
+            ];
+            let body: String =
+                events.iter().map(|event| format!("event: {}\ndata: {event}\n\n", event["type"].as_str().unwrap())).collect();
+            return ([("content-type", "text/event-stream")], body).into_response();
+        }
+        return Json(json!({"content": [{"type": "text", "text": "Checking."}, {"type": "tool_use", "id": "toolu_1", "name": name,
+            "input": {"city": "Paris"}}], "stop_reason": "tool_use", "usage": {"input_tokens": 9, "output_tokens": 4}}))
+        .into_response();
+    }
     if body["stream"] == json!(true) {
         let text = |text: &str| json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
         let events = [
@@ -452,11 +488,6 @@ async fn the_pages_variants_run_rendered_and_are_refused_with_the_reason() {
     anthropic["invocation_parameters"] = json!({"max_tokens": 100});
     for (body, status, message) in [
         (json!({"variant": hello, "variables": {}}), StatusCode::UNPROCESSABLE_ENTITY, "Missing template variable(s): greeting"),
-        (
-            json!({"variant": with_tools, "variables": {"greeting": "hi"}}),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Tool calling is not supported",
-        ),
         (json!({"variant": anthropic, "variables": {"greeting": "hi"}}), StatusCode::BAD_REQUEST, "no API key for anthropic"),
         (json!({"variant": variant(json!([])), "variables": {}}), StatusCode::UNPROCESSABLE_ENTITY, "a prompt has 1 to 200 messages"),
     ] {
@@ -465,6 +496,15 @@ async fn the_pages_variants_run_rendered_and_are_refused_with_the_reason() {
         assert!(refused.json()["error"].as_str().unwrap().starts_with(message), "{}", refused.text());
     }
     assert_eq!(received.lock().unwrap().len(), 1, "nothing refused was sent");
+    // A variant with tools runs; the tool the model calls arrives in pieces.
+    let response = app.post_json("/playground/run", &json!({"variant": with_tools, "variables": {"greeting": "hi"}})).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let events: Vec<Value> = data_lines(&response.text()).iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let pieces: Vec<&Value> = events.iter().filter_map(|event| event.get("tool_call")).collect();
+    assert_eq!(pieces[0], &json!({"index": 0, "id": "call_1", "name": "lookup", "arguments": ""}));
+    let arguments: String = pieces.iter().map(|piece| piece["arguments"].as_str().unwrap()).collect();
+    assert_eq!(arguments, "{\"city\": \"Paris\"}");
+    assert_eq!(received.lock().unwrap()[1].2["tools"], json!([{"type": "function", "function": {"name": "lookup"}}]));
 
     // Saving: a bad name refused; a good one makes the prompt, then a version of it.
     let refused = app.post_json("/playground/prompt-versions", &json!({"prompt_name": "No Good", "variant": hello})).await;
@@ -498,4 +538,67 @@ async fn the_pages_variants_run_rendered_and_are_refused_with_the_reason() {
     }
     let experiments = app.get(&format!("/v1/datasets/{dataset}/experiments")).await.json();
     assert_eq!(experiments["data"].as_array().unwrap().len(), 0, "no experiment was made for a refused run");
+}
+
+/// Function tools go to the provider (converted for Anthropic) and the calls the model asks for
+/// come back in OpenAI's shape, whole and streamed, and on the call's span.
+#[tokio::test]
+async fn tool_calls_come_back_from_both_protocols_whole_and_streamed() {
+    let (stub, received) = stub_provider().await;
+    let settings = ProviderSettings {
+        openai_api_key: Some("k".into()),
+        openai_base_url: Some(format!("{stub}/v1")),
+        anthropic_api_key: Some("a".into()),
+        anthropic_base_url: Some(stub),
+        ..Default::default()
+    };
+    let app = test_app_with_providers(settings, None).await;
+    let tools = json!([{"type": "function", "function": {"name": "weather", "description": "Weather of a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+    for model in ["openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5"] {
+        let request = json!({"model": model, "messages": [{"role": "user", "content": "Weather in Paris?"}], "tools": tools,
+            "tool_choice": "required"});
+        let answer = app.post_json("/v1/chat/completions", &request).await;
+        assert_eq!(answer.status, StatusCode::OK, "{model}: {}", answer.text());
+        let choice = &answer.json()["choices"][0];
+        assert_eq!(choice["finish_reason"], "tool_calls", "{model}");
+        let call = &choice["message"]["tool_calls"][0];
+        assert_eq!((call["type"].as_str(), call["function"]["name"].as_str()), (Some("function"), Some("weather")), "{model}");
+        let arguments: Value = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+        assert_eq!(arguments, json!({"city": "Paris"}), "{model}");
+
+        let mut streamed = request.clone();
+        streamed["stream"] = json!(true);
+        let lines = data_lines(&app.post_json("/v1/chat/completions", &streamed).await.text());
+        assert_eq!(lines.last().map(String::as_str), Some("[DONE]"), "{model}");
+        let chunks: Vec<Value> = lines[..lines.len() - 1].iter().map(|line| serde_json::from_str(line).unwrap()).collect();
+        let deltas: Vec<&Value> = chunks.iter().filter_map(|chunk| chunk.pointer("/choices/0/delta/tool_calls/0")).collect();
+        assert_eq!(deltas[0]["function"]["name"], "weather", "{model}");
+        assert_eq!(deltas[0]["type"], "function", "{model}");
+        assert!(deltas.iter().all(|delta| delta["index"] == 0), "{model}: {deltas:?}");
+        let streamed_arguments: String = deltas.iter().map(|delta| delta["function"]["arguments"].as_str().unwrap()).collect();
+        assert_eq!(serde_json::from_str::<Value>(&streamed_arguments).unwrap(), json!({"city": "Paris"}), "{model}");
+    }
+    {
+        let received = received.lock().unwrap();
+        let anthropic = &received.iter().find(|(path, ..)| path == "/v1/messages").unwrap().2;
+        assert_eq!(anthropic["tools"][0]["input_schema"], tools[0]["function"]["parameters"]);
+        assert_eq!(anthropic["tool_choice"], json!({"type": "any"}));
+    }
+    let spans = playground_spans(&app).await;
+    assert_eq!(spans.len(), 4);
+    for span in &spans {
+        let attributes = &span["attributes"];
+        assert_eq!(attributes["llm.output_messages.0.message.tool_calls.0.tool_call.function.name"], "weather", "{span}");
+        let schema: Value = serde_json::from_str(attributes["llm.tools.0.tool.json_schema"].as_str().unwrap()).unwrap();
+        assert_eq!(schema, tools[0]);
+    }
+    let invalid = app
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model": "openai:m", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "x"}]}),
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid.json()["error"]["param"], "tools");
 }

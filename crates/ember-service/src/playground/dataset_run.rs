@@ -1,7 +1,7 @@
 //! A playground prompt run over a dataset (or some of its splits) as an experiment, as Phoenix's
 //! playground runs one: the experiment is created at once, then each example's input fills the
 //! prompt's template variables, the provider answers, and the run (its output the answer's
-//! text, its task trace the call's LLM span in the experiment's project) and the chosen code
+//! text — with the tools it called, if any — its task trace the call's LLM span in the experiment's project) and the chosen code
 //! evaluators' evaluations are recorded as they finish, a few examples at a time, in the
 //! background. The experiment page shows them as they land.
 
@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::span::CallRecord;
 use super::variant::{variables_of, Variant};
-use super::{EndpointError, PlaygroundService, TOOLS_NOT_RUN};
+use super::{EndpointError, PlaygroundService};
 use crate::error::{Result, ServiceError};
 use crate::experiments::{EvaluationRequest, ExperimentRequest, RunRequest};
 use crate::{Caller, Services};
@@ -61,9 +61,6 @@ impl PlaygroundService<'_> {
     pub async fn run_over_dataset(&self, caller: &Caller, run: DatasetRun) -> Result<ExperimentRecord> {
         caller.require_write()?;
         let version = run.variant.to_version().map_err(ServiceError::invalid)?;
-        if version.tools.is_some() {
-            return Err(ServiceError::invalid(TOOLS_NOT_RUN));
-        }
         let specs: Vec<&str> = run.evaluators.iter().map(|spec| spec.trim()).filter(|spec| !spec.is_empty()).collect();
         if specs.len() > MAX_EVALUATORS {
             return Err(ServiceError::invalid(format!("choose at most {MAX_EVALUATORS} evaluators")));
@@ -110,6 +107,16 @@ impl PlaygroundService<'_> {
     }
 }
 
+/// A run's output: the answer's text, or with the tools it called when it called any.
+fn run_output(completion: &ember_evals::providers::Completion) -> Value {
+    if completion.tool_calls.is_empty() {
+        return json!(completion.content);
+    }
+    let calls: Vec<Value> =
+        completion.tool_calls.iter().map(|call| json!({"id": call.id, "name": call.name, "arguments": call.arguments})).collect();
+    json!({"content": completion.content, "tool_calls": calls})
+}
+
 impl Runner {
     /// Runs every example still missing a run, page by page.
     async fn run_all(self: Arc<Self>) {
@@ -148,7 +155,7 @@ impl Runner {
                 let outcome = self.services.playground.client.complete(&self.endpoint, &record.request).await;
                 record.record(&self.services, &self.caller, outcome.as_ref().map_err(ToString::to_string).cloned()).await;
                 match outcome {
-                    Ok(completion) => (json!(completion.content), None, Some(record.trace_id)),
+                    Ok(completion) => (run_output(&completion), None, Some(record.trace_id)),
                     Err(error) => (Value::Null, Some(error.to_string()), Some(record.trace_id)),
                 }
             }

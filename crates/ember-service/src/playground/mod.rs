@@ -50,10 +50,6 @@ pub enum PlaygroundError {
     Invalid(String),
 }
 
-/// Why a variant with tools is not run: the providers' tool calls are not read back yet.
-pub const TOOLS_NOT_RUN: &str = "Tool calling is not supported by the playground yet: clear the tools to run this prompt \
-     (a prompt version saved from it keeps them)";
-
 pub struct PlaygroundService<'a> {
     pub(crate) services: &'a Services,
 }
@@ -110,9 +106,6 @@ impl PlaygroundService<'_> {
 /// The call a variant makes with `variables` filled in.
 fn variant_call(variant: &Variant, variables: &BTreeMap<String, String>) -> Result<ChatCall, PlaygroundError> {
     let version = variant.to_version().map_err(PlaygroundError::Invalid)?;
-    if version.tools.is_some() {
-        return Err(PlaygroundError::Invalid(TOOLS_NOT_RUN.into()));
-    }
     let body = Variant::request(&version, variables).map_err(PlaygroundError::Invalid)?;
     Ok(ChatCall { provider: Variant::endpoint_name(&version), model_name: version.model_name, body })
 }
@@ -150,7 +143,7 @@ impl RecordedStream {
 }
 
 fn empty_completion() -> Completion {
-    Completion { content: String::new(), finish_reason: "stop".into(), usage: Usage::default() }
+    Completion { content: String::new(), finish_reason: "stop".into(), usage: Usage::default(), tool_calls: Vec::new() }
 }
 
 impl Stream for RecordedStream {
@@ -163,6 +156,9 @@ impl Stream for RecordedStream {
                 StreamEvent::Text(text) => self.completion.content.push_str(text),
                 StreamEvent::Finish(reason) => self.completion.finish_reason = reason.clone(),
                 StreamEvent::Usage(usage) => self.completion.usage = *usage,
+                StreamEvent::ToolCallDelta { index, id, name, arguments } => {
+                    self.completion.add_tool_call_delta(*index, id.as_deref(), name.as_deref(), arguments)
+                }
             },
             Poll::Ready(Some(Err(error))) => self.outcome = Some(Err(error.to_string())),
             Poll::Ready(None) => {

@@ -57,7 +57,7 @@ impl CallRecord {
         let parameters: Map<String, Value> = self
             .request
             .iter()
-            .filter(|(name, _)| !["model", "messages"].contains(&name.as_str()))
+            .filter(|(name, _)| !["model", "messages", "tools"].contains(&name.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         flat.push(("llm.invocation_parameters".into(), json!(Value::Object(parameters).to_string())));
@@ -70,10 +70,19 @@ impl CallRecord {
             flat.push((format!("llm.input_messages.{index}.message.role"), message.get("role").cloned().unwrap_or(Value::Null)));
             flat.push((format!("llm.input_messages.{index}.message.content"), json!(content)));
         }
+        for (index, tool) in self.request.get("tools").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            flat.push((format!("llm.tools.{index}.tool.json_schema"), json!(tool.to_string())));
+        }
         let (status_code, status_message) = match &outcome {
             Ok(completion) => {
                 flat.push(("llm.output_messages.0.message.role".into(), json!("assistant")));
                 flat.push(("llm.output_messages.0.message.content".into(), json!(completion.content)));
+                for (index, call) in completion.tool_calls.iter().enumerate() {
+                    let prefix = format!("llm.output_messages.0.message.tool_calls.{index}.tool_call");
+                    flat.push((format!("{prefix}.id"), json!(call.id)));
+                    flat.push((format!("{prefix}.function.name"), json!(call.name)));
+                    flat.push((format!("{prefix}.function.arguments"), json!(call.arguments)));
+                }
                 flat.push(("output.value".into(), json!(completion.content)));
                 flat.push(("output.mime_type".into(), json!("text/plain")));
                 flat.push(("llm.token_count.prompt".into(), json!(completion.usage.prompt_tokens)));

@@ -277,7 +277,8 @@
       var status = variant.querySelector("[data-run-status]");
       var usage = variant.querySelector("[data-usage]");
       var fail = function (message) { failure.hidden = false; failure.textContent = message; status.textContent = "failed"; };
-      output.textContent = ""; usage.textContent = ""; failure.hidden = true; failure.textContent = "";
+      var calls = variant.querySelector("[data-tool-calls]");
+      output.textContent = ""; usage.textContent = ""; calls.textContent = ""; failure.hidden = true; failure.textContent = "";
       var body;
       try { body = { variant: readVariant(variant), variables: readVariables() }; } catch (error) { fail(error.message); return; }
       status.textContent = "running…";
@@ -291,6 +292,20 @@
         var pending = "";
         var handle = function (event) {
           if (event.text) output.textContent += event.text;
+          if (event.tool_call) {
+            var call = event.tool_call;
+            var shown = calls.querySelector("[data-tool-call='" + call.index + "']");
+            if (!shown) {
+              shown = document.createElement("pre");
+              shown.className = "tool-call";
+              shown.setAttribute("data-tool-call", String(call.index));
+              shown.dataset.name = ""; shown.dataset.arguments = "";
+              calls.appendChild(shown);
+            }
+            if (call.name) shown.dataset.name += call.name;
+            shown.dataset.arguments += call.arguments || "";
+            shown.textContent = "→ " + shown.dataset.name + "(" + shown.dataset.arguments + ")";
+          }
           if (event.prompt_tokens !== undefined) usage.textContent = event.prompt_tokens + " prompt + " + event.completion_tokens + " completion tokens";
           if (event.error) fail(event.error);
           if (event.trace) {
@@ -349,6 +364,7 @@
       Array.prototype.forEach.call(copy.querySelectorAll("select"), function (select, index) { select.value = sourceSelects[index].value; });
       copy.querySelector("[data-output]").textContent = "";
       copy.querySelector("[data-usage]").textContent = "";
+      copy.querySelector("[data-tool-calls]").textContent = "";
       copy.querySelector("[data-run-status]").textContent = "";
       copy.querySelector("[data-run-error]").hidden = true;
       variantsBox.appendChild(copy);

@@ -27,6 +27,19 @@ fn answer_to(request: &Value) -> String {
 async fn stub_provider() -> String {
     let handler = |Json(request): Json<Value>| async move {
         let answer = answer_to(&request);
+        if request.get("tools").is_some() && request["stream"] == json!(true) {
+            // The model calls the first tool, its arguments in two pieces.
+            let name = request["tools"][0]["function"]["name"].clone();
+            let call = |call: Value| {
+                format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": null}]}))
+            };
+            let frames = [
+                call(json!({"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": "{\"city\":"}})),
+                call(json!({"index": 0, "function": {"arguments": " \"Paris\"}"}})),
+                "data: [DONE]\n\n".to_string(),
+            ];
+            return ([("content-type", "text/event-stream")], Body::from(frames.concat())).into_response();
+        }
         if request["stream"] != json!(true) {
             return Json(json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 5, "completion_tokens": 2}}))
@@ -61,7 +74,7 @@ async fn choose(browser: &Browser, css: &str, value: &str) {
 }
 
 /// The playground in Chromium: opened from an LLM span and from a prompt version (prefilled),
-/// a streamed run with its usage and trace, a second variant whose provider has no key
+/// a streamed run with its usage and trace, a tool call shown, a second variant whose provider has no key
 /// (explained beside it and when run), up to four variants, saving as a prompt version (a bad
 /// name refused in place), and a run over a dataset with an evaluator (a bad evaluator
 /// refused in place) whose runs and evaluations land on the experiment page.
@@ -117,6 +130,12 @@ async fn the_playground_runs_compares_saves_and_runs_over_a_dataset_in_chromium(
     browser.click("[data-variant]:nth-child(1) [data-run-variant]").await;
     browser.wait_for_text("[data-variant]:nth-child(1) [data-run-error]", "Missing template variable(s): question").await;
     browser.fill("#playground-variables", "{\"question\": \"Why?\"}").await;
+    // With a tool, the call the model asks for is shown.
+    browser.click("[data-variant]:nth-child(1) details.settings summary").await;
+    browser.fill("[data-variant]:nth-child(1) [name=tools]", r#"[{"type": "function", "function": {"name": "weather"}}]"#).await;
+    browser.click("[data-variant]:nth-child(1) [data-run-variant]").await;
+    browser.wait_for_text("[data-variant]:nth-child(1) [data-tool-calls]", r#"→ weather({"city": "Paris"})"#).await;
+    browser.fill("[data-variant]:nth-child(1) [name=tools]", "").await;
     // Four at most.
     browser.click("#add-variant").await;
     browser.click("#add-variant").await;
