@@ -144,11 +144,12 @@ impl Browser {
     /// Asserts that the page loaded nothing from another origin, and points nothing that would
     /// load (scripts, styles, images, frames, forms) at another origin.
     pub async fn assert_same_origin(&self) {
+        // A form's `action` is read as its attribute: a field named `action` shadows the property.
         let script = "return performance.getEntriesByType('resource').map(e => e.name)\
             .concat(performance.getEntriesByType('navigation').map(e => e.name))\
             .concat(Array.from(document.querySelectorAll('script[src],img[src],iframe[src],source[src],embed[src],video[src],audio[src]')).map(e => e.src))\
             .concat(Array.from(document.querySelectorAll('link[href]')).map(e => e.href))\
-            .concat(Array.from(document.querySelectorAll('form[action]')).map(e => e.action))\
+            .concat(Array.from(document.querySelectorAll('form[action]')).map(e => new URL(e.getAttribute('action'), document.baseURI).href))\
             .concat(Array.from(document.querySelectorAll('[style*=\"url(\"]')).map(e => 'style:' + e.getAttribute('style')));";
         let urls = self.client.execute(script, vec![]).await.unwrap();
         let urls: Vec<String> = serde_json::from_value(urls).unwrap();
