@@ -146,6 +146,15 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_HOST_ROOT_PATH")]
     pub host_root_path: Option<String>,
 
+    /// The address people reach ember at (e.g. `https://ember.example.com/phoenix`), for the
+    /// links in mail; by default this server's host and port.
+    #[arg(long, env = "PHOENIX_ROOT_URL")]
+    pub root_url: Option<String>,
+
+    /// The SMTP server and sender of welcome and password-reset mail.
+    #[command(flatten)]
+    pub mail: ember_service::mail::MailSettings,
+
     /// Origins (comma-separated URLs) trusted to send requests from a browser: with any set, a
     /// request whose `Origin` or `Referer` names another host is refused with 401.
     #[arg(long, env = "PHOENIX_CSRF_TRUSTED_ORIGINS", value_delimiter = ',')]
@@ -269,7 +278,33 @@ impl ServeConfig {
     /// words), or a setting that asks for something ember does not do yet.
     pub fn refusal(&self) -> Option<String> {
         let secrets = crate::secret_rules::refusal(self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.enable_auth);
-        secrets.or_else(|| self.auth.refusal()).or_else(|| self.tls_files().err()).or_else(|| self.storage_refusal())
+        secrets
+            .or_else(|| self.auth.refusal())
+            .or_else(|| self.tls_files().err())
+            .or_else(|| self.storage_refusal())
+            .or_else(|| self.site_url().err())
+    }
+
+    /// The address links in mail start with: `PHOENIX_ROOT_URL`, else this server's own scheme,
+    /// host (`localhost` for a wildcard address), port and root path. Never a request's headers,
+    /// which a caller could set to have a reset link point elsewhere.
+    pub fn site_url(&self) -> Result<String, String> {
+        if let Some(root_url) = self.root_url.as_deref().map(str::trim).filter(|url| !url.is_empty()) {
+            let valid = root_url
+                .parse::<axum::http::Uri>()
+                .is_ok_and(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some_and(|host| !host.is_empty()));
+            if !valid {
+                return Err("The environment variable `PHOENIX_ROOT_URL` must be a valid URL.".into());
+            }
+            return Ok(root_url.trim_end_matches('/').to_string());
+        }
+        let host = match self.host.as_str() {
+            "0.0.0.0" | "::" | "[::]" | "" => "localhost",
+            host => host,
+        };
+        let scheme = if self.tls_for_http() { "https" } else { "http" };
+        let root_path = self.host_root_path.as_deref().unwrap_or_default().trim_end_matches('/');
+        Ok(format!("{scheme}://{host}:{}{root_path}", self.port))
     }
 
     /// Storage settings out of range, in Phoenix's words.

@@ -336,6 +336,8 @@ pub const OPERATIONS: &[Operation] = &[
     ("post", "/auth/login", "login", "Sign in with email and password; 204 with the session cookies", &[], "204"),
     ("get", "/auth/logout", "logout", "End your sessions, clear the cookies and go to the login page", &[], "302"),
     ("post", "/auth/refresh", "refreshTokens", "A new session for the refresh-token cookie; 204 with the cookies", &[], "204"),
+    ("post", "/auth/password-reset-email", "initiatePasswordReset", "Mail a one-time password-reset link (204 for any address; 503 without SMTP)", &[], "204"),
+    ("post", "/auth/password-reset", "resetPassword", "Set a new password with a mailed reset token; 401 for a used, expired or unknown one", &[], "204"),
     ("get", "/v1/users", "getUsers", "Users, newest first (admins; anyone with authentication off)", &["cursor", "limit"], "200"),
     ("post", "/v1/users", "createUser", "Create a user (LOCAL, OAUTH2 or LDAP); 409 when the email or username is taken", &[], "201"),
     ("delete", "/v1/users/{user_id}", "deleteUser", "Delete a user; the default admin and the system user stay (403)", &[], "204"),

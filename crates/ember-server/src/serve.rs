@@ -85,7 +85,9 @@ impl Server {
         let services = Services::new(store.clone(), ingest, Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?)
             .with_auth(config.authenticator())
             .with_storage(config.storage_settings())
-            .with_metrics(metrics);
+            .with_metrics(metrics)
+            .with_mailer(ember_service::mail::Mailer::new(&config.mail).map_err(|error| ServeError::Refused(error.to_string()))?)
+            .with_site_url(&config.site_url().map_err(ServeError::Refused)?);
         // The default admin's first password and PHOENIX_ADMINS, before anyone can sign in.
         services.auth().prepare().await.map_err(|error| ServeError::Refused(error.to_string()))?;
         services

@@ -13,16 +13,49 @@ use crate::{Caller, Services};
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum AuditEvent {
-    SignedIn { user_id: i64 },
-    SignInFailed { user_id: i64 },
-    SignedOut { user_id: i64 },
-    PasswordChanged { user_id: i64 },
-    UserCreated { user_id: i64, role: String },
-    UserChanged { user_id: i64, role: Option<String>, username: Option<String>, password_reset: bool },
-    UsersDeleted { user_ids: Vec<i64> },
-    ApiKeyCreated { key_id: i64, owner_id: i64, project_id: Option<i64>, ingest_only: bool },
-    ApiKeyDeleted { key_id: i64 },
-    ProjectAccessChanged { project_id: i64, restricted: bool, grants: usize },
+    SignedIn {
+        user_id: i64,
+    },
+    SignInFailed {
+        user_id: i64,
+    },
+    SignedOut {
+        user_id: i64,
+    },
+    PasswordChanged {
+        user_id: i64,
+    },
+    /// A password set with a mailed one-time link.
+    PasswordReset {
+        user_id: i64,
+    },
+    UserCreated {
+        user_id: i64,
+        role: String,
+    },
+    UserChanged {
+        user_id: i64,
+        role: Option<String>,
+        username: Option<String>,
+        password_reset: bool,
+    },
+    UsersDeleted {
+        user_ids: Vec<i64>,
+    },
+    ApiKeyCreated {
+        key_id: i64,
+        owner_id: i64,
+        project_id: Option<i64>,
+        ingest_only: bool,
+    },
+    ApiKeyDeleted {
+        key_id: i64,
+    },
+    ProjectAccessChanged {
+        project_id: i64,
+        restricted: bool,
+        grants: usize,
+    },
 }
 
 impl AuditEvent {
@@ -32,6 +65,7 @@ impl AuditEvent {
             AuditEvent::SignInFailed { .. } => "sign_in_failed",
             AuditEvent::SignedOut { .. } => "signed_out",
             AuditEvent::PasswordChanged { .. } => "password_changed",
+            AuditEvent::PasswordReset { .. } => "password_reset",
             AuditEvent::UserCreated { .. } => "user_created",
             AuditEvent::UserChanged { .. } => "user_changed",
             AuditEvent::UsersDeleted { .. } => "users_deleted",

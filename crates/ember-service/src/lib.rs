@@ -26,6 +26,7 @@ pub mod experiments;
 pub mod filter_vocabulary;
 pub mod ingest;
 mod limits;
+pub mod mail;
 pub mod metrics;
 mod ml_batch;
 pub mod ml_filters;
@@ -76,6 +77,10 @@ pub struct Services {
     storage: Arc<storage::StorageGuard>,
     /// Re-pricings of stored spans running in the background.
     repricing: Arc<std::sync::atomic::AtomicUsize>,
+    /// The SMTP mailer, when `PHOENIX_SMTP_HOSTNAME` is set.
+    mailer: Option<Arc<mail::Mailer>>,
+    /// The server's own address, which links in mail start with.
+    site_url: Arc<str>,
 }
 
 impl Services {
@@ -92,7 +97,27 @@ impl Services {
             sweep_requests: Arc::default(),
             storage: Arc::default(),
             repricing: Arc::default(),
+            mailer: None,
+            site_url: Arc::from("http://localhost:6006"),
         }
+    }
+
+    /// The same services sending mail through `mailer`.
+    pub fn with_mailer(mut self, mailer: Option<mail::Mailer>) -> Services {
+        self.mailer = mailer.map(Arc::new);
+        self
+    }
+
+    /// The same services making links in mail from `site_url` (the server's own address,
+    /// configured, never a request's).
+    pub fn with_site_url(mut self, site_url: &str) -> Services {
+        self.site_url = Arc::from(site_url.trim_end_matches('/'));
+        self
+    }
+
+    /// Whether mail can be sent (an SMTP server is set).
+    pub fn mail_enabled(&self) -> bool {
+        self.mailer.is_some()
     }
 
     /// The same services recording `metrics`.

@@ -172,6 +172,12 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes every token of this kind of a user (an earlier password-reset link).
+    pub async fn delete_user_tokens(&self, user_id: i64, kind: TokenKind) -> Result<u64> {
+        let statement = Statement::new("DELETE FROM auth_tokens WHERE user_id = $1 AND kind = $2", [user_id.into(), kind.as_str().into()]);
+        self.writer.exec().execute(statement).await
+    }
+
     /// Deletes the tokens that expired before `now` (nanoseconds).
     pub async fn delete_expired_tokens(&self, now: i64) -> Result<u64> {
         let statement = Statement::new("DELETE FROM auth_tokens WHERE expires_at <= $1", [now.into()]);

@@ -40,8 +40,8 @@ pub use spans::{
     SpansQueued, Trace, TraceSpan,
 };
 pub use users::{
-    AnonymousUser, ApiKey, ApiKeyData, ApiKeyUser, AuditLogEntry, CreatedApiKey, LoginRequest, ProjectAccess, ProjectGrant, User,
-    UserApiKey,
+    AnonymousUser, ApiKey, ApiKeyData, ApiKeyUser, AuditLogEntry, CreatedApiKey, LoginRequest, PasswordResetEmailRequest,
+    PasswordResetRequest, ProjectAccess, ProjectGrant, User, UserApiKey,
 };
 
 /// `{"data": ...}`, Phoenix's envelope.

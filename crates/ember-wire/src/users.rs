@@ -120,6 +120,22 @@ pub struct AuditLogEntry {
     pub detail: serde_json::Value,
 }
 
+/// `POST /auth/password-reset-email`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PasswordResetEmailRequest {
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/password-reset`: the mailed token and the new password.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PasswordResetRequest {
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
 /// `POST /auth/login`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginRequest {

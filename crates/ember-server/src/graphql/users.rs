@@ -208,7 +208,7 @@ pub struct CreateUserInput {
     username: String,
     password: Option<String>,
     role: UserRoleInput,
-    /// ember sends no mail yet; accepted and ignored.
+    /// Mail the new user a welcome (when an SMTP server is set); off by default, as in Phoenix.
     #[graphql(default)]
     send_welcome_email: Option<bool>,
     auth_method: Option<AuthMethod>,
@@ -321,8 +321,12 @@ impl UserMutations {
             AuthMethod::OAuth2 => SignIn::OAuth2 { client_id: None, user_id: None },
             AuthMethod::Ldap => SignIn::Ldap,
         };
+        let welcome = input.send_welcome_email.unwrap_or(false);
         let input = UserInput { email: input.email, username: input.username, role: input.role.name().to_string(), sign_in };
         let user = services.users().create(caller, input).await.map_err(graphql_error)?;
+        if welcome {
+            services.auth().send_welcome(&user).await;
+        }
         Ok(UserMutationPayload { user: User(user) })
     }
 

@@ -1,14 +1,15 @@
 //! Signing in and out of the web UI, as Phoenix 20.26 serves it: `POST /auth/login` (email and
 //! password) and `POST /auth/refresh` answer 204 with the session's cookies, `GET /auth/logout`
 //! ends the user's sessions, clears the cookies and redirects to the login page (cookies as
-//! [`crate::session_cookies`] sets them).
+//! [`crate::session_cookies`] sets them). `POST /auth/password-reset-email` mails a one-time
+//! reset link and `POST /auth/password-reset` uses it, both answering 204.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use ember_service::auth::Session;
-use ember_wire::LoginRequest;
+use ember_wire::{LoginRequest, PasswordResetEmailRequest, PasswordResetRequest};
 
 use crate::authentication::{cookie, MaybeCaller, ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE};
 use crate::error::ApiResult;
@@ -44,4 +45,20 @@ pub async fn logout(State(state): State<AppState>, MaybeCaller(caller): MaybeCal
     let mut response = (StatusCode::FOUND, [(header::LOCATION, page)]).into_response();
     state.cookies.clear_sign_in(response.headers_mut());
     Ok(response)
+}
+
+/// `POST /auth/password-reset-email` with `{"email"}`: 204 whether or not the address has an
+/// account (the link goes to the server's own address, `PHOENIX_ROOT_URL`).
+pub async fn password_reset_email(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
+    let request = serde_json::from_slice::<PasswordResetEmailRequest>(&body).unwrap_or_default();
+    state.services.auth().request_password_reset(request.email.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /auth/password-reset` with `{"token", "password"}`: 204, or 401 for a token that is not
+/// a live one.
+pub async fn password_reset(State(state): State<AppState>, body: Bytes) -> ApiResult<StatusCode> {
+    let request = serde_json::from_slice::<PasswordResetRequest>(&body).unwrap_or_default();
+    state.services.auth().reset_password(request.token.as_deref(), request.password.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

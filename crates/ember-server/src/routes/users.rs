@@ -61,10 +61,17 @@ enum UserData {
     Ldap { email: String, username: String, role: Role },
 }
 
-/// `{"user": ..., "send_welcome_email": ...}`; ember sends no mail yet, so the flag is ignored.
+/// `{"user": ..., "send_welcome_email": ...}`: the welcome mail is sent by default, as in
+/// Phoenix (when an SMTP server is set).
 #[derive(Deserialize)]
 pub struct CreateUserBody {
     user: UserData,
+    #[serde(default = "welcome_by_default")]
+    send_welcome_email: bool,
+}
+
+fn welcome_by_default() -> bool {
+    true
 }
 
 pub async fn list(State(state): State<AppState>, RequestCaller(caller): RequestCaller, params: QueryParams) -> ApiResult<Json<Page<User>>> {
@@ -91,6 +98,9 @@ pub async fn create(
         UserData::Ldap { email, username, role } => UserInput { email, username, role: role.as_str().into(), sign_in: SignIn::Ldap },
     };
     let user = state.services.users().create(&caller, input).await?;
+    if body.send_welcome_email {
+        state.services.auth().send_welcome(&user).await;
+    }
     Ok((StatusCode::CREATED, Json(Data::new(wire::user(&user)))))
 }
 

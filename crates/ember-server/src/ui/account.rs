@@ -72,6 +72,7 @@ pub async fn login_page(State(state): State<AppState>, Query(query): Query<PageQ
                 label { "Password" input type="password" name="password" autocomplete="current-password" required; }
                 button.primary type="submit" { "Sign in" }
             }
+            @if state.services.mail_enabled() { p { a #forgot-password-link href="/forgot-password" { "Forgot your password?" } } }
         }
     };
     shell("Sign in", Section::None, &Caller::anonymous(), body)
@@ -310,14 +311,19 @@ pub async fn users(
             }
         }
         h2 { "New user" }
-        p.muted { "They choose their own password at first sign-in." }
+        p.muted {
+            "They choose their own password at first sign-in"
+            @if state.services.mail_enabled() { ", or from the link in their welcome mail (leave the first password empty)" }
+            "."
+        }
         form.toolbar #new-user method="post" action="/users" {
             input type="email" name="email" placeholder="email" required aria-label="Email";
             input type="text" name="username" placeholder="username" required aria-label="Username";
             select name="role" aria-label="Role" {
                 option value="MEMBER" { "MEMBER" } option value="VIEWER" { "VIEWER" } option value="ADMIN" { "ADMIN" }
             }
-            input type="password" name="password" placeholder="first password" required aria-label="First password" autocomplete="new-password";
+            input type="password" name="password" placeholder="first password" required[!state.services.mail_enabled()] aria-label="First password" autocomplete="new-password";
+            @if state.services.mail_enabled() { label { input type="checkbox" name="send_welcome_email" value="true" checked; " send a welcome mail" } }
             button.primary type="submit" { "Create" }
         }
         @if state.services.auth().enabled() {
@@ -342,13 +348,22 @@ pub struct UserForm {
     email: String,
     username: String,
     role: String,
+    /// Empty: the user chooses one from the welcome mail's link.
+    #[serde(default)]
     password: String,
+    #[serde(default)]
+    send_welcome_email: bool,
 }
 
 pub async fn create_user(State(state): State<AppState>, RequestCaller(caller): RequestCaller, Form(form): Form<UserForm>) -> Response {
     let role = Role::parse(&form.role).map(Role::as_str).unwrap_or("MEMBER").to_string();
-    let input = UserInput { email: form.email, username: form.username, role, sign_in: SignIn::Local { password: Some(form.password) } };
+    let password = Some(form.password).filter(|password| !password.is_empty());
+    let input = UserInput { email: form.email, username: form.username, role, sign_in: SignIn::Local { password } };
     match state.services.users().create(&caller, input).await {
+        Ok(user) if form.send_welcome_email => {
+            state.services.auth().send_welcome(&user).await;
+            to("/users", "notice", &format!("{} is invited: a welcome mail is on its way.", user.username)).into_response()
+        }
         Ok(user) => to("/users", "notice", &format!("{} can sign in now.", user.username)).into_response(),
         Err(error) => to("/users", "error", &shown(&error)).into_response(),
     }

@@ -20,6 +20,7 @@ mod ids;
 mod layout;
 mod metrics;
 mod models;
+mod password_reset;
 mod playground;
 mod prices;
 mod project;
@@ -59,6 +60,14 @@ pub fn ui_routes() -> RouteTable {
         .route("/", [on_get(|| async { Redirect::to("/projects") })])
         .route("/ui/assets/{name}", [on_get(assets::serve).access(Access::Public)])
         .route("/login", [on_get(account::login_page).access(Access::Public), on_post(account::login).access(Access::Public)])
+        .route(
+            "/forgot-password",
+            [on_get(password_reset::forgot_page).access(Access::Public), on_post(password_reset::forgot).access(Access::Public)],
+        )
+        .route(
+            "/reset-password-with-token",
+            [on_get(password_reset::reset_page).access(Access::Public), on_post(password_reset::reset).access(Access::Public)],
+        )
         .route("/projects", [on_get(projects::page), on_post(projects::create)])
         .route("/projects/{project_id}", [on_get(project::page)])
         .route("/projects/{project_id}/delete", [on_post(projects::delete).access(Access::Admin)])

@@ -624,3 +624,30 @@ async fn pages_show_each_role_only_what_it_may_do() {
         form(&app, "/users", &admin, &[("email", "n@x.com"), ("username", "n"), ("role", "VIEWER"), ("password", "first-pass")]).await;
     assert_eq!(location(&made), "/users?notice=n%20can%20sign%20in%20now%2E");
 }
+
+/// Password resets answer as Phoenix's do before any mail is involved: an address is required
+/// (422), a server without SMTP says so (503), a reset needs a password (422) and a live reset
+/// token (401: a missing, foreign or session token), and password sign-in turned off refuses
+/// both (403). (Mail itself is tested against a real SMTP server in the end-to-end suite.)
+#[tokio::test]
+async fn password_resets_are_refused_as_phoenix_refuses_them() {
+    let app = test_app_with_auth(AuthSettings::default()).await;
+    let detail = |response: &TestResponse| response.text();
+    let no_email = app.post_json("/auth/password-reset-email", &json!({})).await;
+    assert_eq!((no_email.status, detail(&no_email).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "Email required"));
+    let no_smtp = app.post_json("/auth/password-reset-email", &json!({"email": "admin@localhost"})).await;
+    assert_eq!((no_smtp.status, detail(&no_smtp).as_str()), (StatusCode::SERVICE_UNAVAILABLE, "SMTP server not configured"));
+    let no_password = app.post_json("/auth/password-reset", &json!({"token": "x"})).await;
+    assert_eq!((no_password.status, detail(&no_password).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "Password required"));
+    let session = login(&app, "admin@localhost", "admin").await;
+    let access_token = cookie_value(set_cookie(&session, "phoenix-access-token").unwrap());
+    for token in [json!(null), json!("not-a-token"), json!(access_token)] {
+        let refused = app.post_json("/auth/password-reset", &json!({"token": token, "password": "New-Pass-123"})).await;
+        assert_eq!((refused.status, detail(&refused).as_str()), (StatusCode::UNAUTHORIZED, "Invalid token"), "{token}");
+    }
+    assert_eq!(login(&app, "admin@localhost", "admin").await.status, StatusCode::NO_CONTENT, "the password is unchanged");
+
+    let no_basic = test_app_with_auth(AuthSettings { disable_basic_auth: true, ..AuthSettings::default() }).await;
+    assert_eq!(no_basic.post_json("/auth/password-reset-email", &json!({"email": "a@b.c"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(no_basic.post_json("/auth/password-reset", &json!({"token": "x", "password": "p"})).await.status, StatusCode::FORBIDDEN);
+}

@@ -6,6 +6,7 @@
 //! services through [`Caller`].
 
 pub mod admins;
+pub mod password_reset;
 pub mod password_rules;
 pub mod settings;
 pub mod throttle;

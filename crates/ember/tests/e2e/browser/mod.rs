@@ -4,7 +4,7 @@
 //! form is visible through the REST API and can be deleted. Screenshots of every page are saved
 //! (see `driver::screenshot_dir`).
 
-mod driver;
+pub(crate) mod driver;
 mod playground_page;
 mod seed;
 
