@@ -200,6 +200,23 @@ pub enum MessageContent {
     Parts(Vec<ContentPart>),
 }
 
+impl MessageContent {
+    /// The message's texts in order: the string, or its text parts (tool calls and results
+    /// left out).
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            MessageContent::Text(text) => vec![text],
+            MessageContent::Parts(parts) => parts
+                .iter()
+                .filter_map(|part| match part {
+                    ContentPart::Text { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl Serialize for MessageContent {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {

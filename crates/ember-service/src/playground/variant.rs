@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use ember_core::prompt::sdk::openai_chat_request;
 use ember_core::prompt::{
-    template_variables, ContentPart, InvocationParameters, MessageContent, ModelProvider, PromptMessage, PromptTemplate, PromptVersionData,
+    template_variables, InvocationParameters, MessageContent, ModelProvider, PromptMessage, PromptTemplate, PromptVersionData,
     TemplateFormat, TemplateType,
 };
 use serde::{Deserialize, Serialize};
@@ -83,20 +83,6 @@ fn span_provider(name: &str) -> ModelProvider {
     }
 }
 
-/// A message's text: its text parts joined (tool calls and results are not edited here).
-fn content_text(content: &MessageContent) -> String {
-    match content {
-        MessageContent::Text(text) => text.clone(),
-        MessageContent::Parts(parts) => parts
-            .iter()
-            .filter_map(|part| match part {
-                ContentPart::Text { text } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect(),
-    }
-}
-
 impl Variant {
     /// The variant of a prompt version.
     pub fn of_version(version: &PromptVersionData) -> Variant {
@@ -106,7 +92,8 @@ impl Variant {
             .iter()
             .map(|message| VariantMessage {
                 role: serde_json::to_value(message.role).ok().and_then(|role| role.as_str().map(str::to_string)).unwrap_or_default(),
-                content: content_text(&message.content),
+                // Tool calls and results are not edited here.
+                content: message.content.texts().concat(),
             })
             .collect();
         let parameters = serde_json::to_value(&version.invocation_parameters).unwrap_or_default();

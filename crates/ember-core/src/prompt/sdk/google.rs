@@ -32,17 +32,7 @@ pub fn google_generate_content_request(version: &PromptVersionData, variables: &
     for message in messages {
         let role = match message.role {
             Role::System | Role::Developer => {
-                let texts: Vec<&str> = match &message.content {
-                    MessageContent::Text(text) => vec![text],
-                    MessageContent::Parts(parts) => parts
-                        .iter()
-                        .filter_map(|part| match part {
-                            ContentPart::Text { text } => Some(text.as_str()),
-                            _ => None,
-                        })
-                        .collect(),
-                };
-                for text in texts {
+                for text in message.content.texts() {
                     let rendered = render(version, text, variables)?;
                     if !rendered.is_empty() {
                         system.push(rendered);
