@@ -5,7 +5,9 @@
 //! certificate checked unless `PHOENIX_SMTP_VALIDATE_CERTS` is false; credentials are sent
 //! only over the secured connection.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -21,6 +23,9 @@ const DEFAULT_MAIL_FROM: &str = "noreply@arize.com";
 
 /// How long one SMTP command may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often one admin is told that storage is running low (Phoenix's: once a day).
+pub const STORAGE_WARNING_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How the connection to the SMTP server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,6 +106,8 @@ pub struct Mail {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// When each admin was last told that storage is running low.
+    storage_warned: Mutex<HashMap<String, Instant>>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -132,7 +139,25 @@ impl Mailer {
         if let Some(username) = settings.smtp_username.as_deref().filter(|name| !name.is_empty()) {
             builder = builder.credentials(Credentials::new(username.to_string(), settings.smtp_password.clone().unwrap_or_default()));
         }
-        Ok(Some(Mailer { transport: builder.build(), from }))
+        Ok(Some(Mailer { transport: builder.build(), from, storage_warned: Mutex::default() }))
+    }
+
+    /// Of `admins`, those not told about storage within [`STORAGE_WARNING_EVERY`] before `now`;
+    /// they count as told from `now` (a failed send is not retried before the next day, so a
+    /// broken SMTP server is not asked every few seconds). Admins no longer listed are forgotten.
+    pub fn due_storage_warnings(&self, admins: Vec<String>, now: Instant) -> Vec<String> {
+        let mut warned = self.storage_warned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        warned.retain(|admin, _| admins.contains(admin));
+        admins
+            .into_iter()
+            .filter(|admin| {
+                let due = warned.get(admin).is_none_or(|last| now.saturating_duration_since(*last) >= STORAGE_WARNING_EVERY);
+                if due {
+                    warned.insert(admin.clone(), now);
+                }
+                due
+            })
+            .collect()
     }
 
     /// Sends one mail.
@@ -179,6 +204,20 @@ pub fn welcome_mail(to: &str, name: &str, sign_in_url: &str, set_password: Optio
     }
 }
 
+/// The storage warning an admin gets: what is near its limit, and where to see it.
+pub fn storage_warning_mail(to: &str, message: &str, settings_url: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        subject: "[ember] Storage is running low".into(),
+        text: format!("{message}\n\nSee the server's storage and retention settings at {settings_url}\n"),
+        html: format!(
+            "<p>{0}</p><p>See the server's storage and retention settings at <a href=\"{1}\">{1}</a>.</p>",
+            html_text(message),
+            html_text(settings_url)
+        ),
+    }
+}
+
 /// The password-reset mail: the one-time link, valid for `valid_minutes`.
 pub fn password_reset_mail(to: &str, reset_url: &str, valid_minutes: f64) -> Mail {
     Mail {
@@ -193,5 +232,27 @@ pub fn password_reset_mail(to: &str, reset_url: &str, valid_minutes: f64) -> Mai
              (the link works once, for {valid_minutes:.0} minutes).</p><p>If it was not you, ignore this mail.</p>",
             html_text(reset_url)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_admin_is_told_about_storage_once_a_day() {
+        let settings = MailSettings { smtp_hostname: Some("127.0.0.1".into()), smtp_security: SmtpSecurity::None, ..Default::default() };
+        let mailer = Mailer::new(&settings).unwrap().unwrap();
+        let start = Instant::now();
+        let admins = || vec!["a@x.com".to_string(), "b@x.com".to_string()];
+        assert_eq!(mailer.due_storage_warnings(admins(), start), admins());
+        assert!(mailer.due_storage_warnings(admins(), start + Duration::from_secs(3600)).is_empty());
+        // A new admin is told at once; the others a day after they were.
+        let with_c = vec!["a@x.com".to_string(), "c@x.com".to_string()];
+        assert_eq!(mailer.due_storage_warnings(with_c.clone(), start + Duration::from_secs(7200)), ["c@x.com"]);
+        assert_eq!(mailer.due_storage_warnings(with_c, start + STORAGE_WARNING_EVERY), ["a@x.com"]);
+        assert!(Mailer::new(&MailSettings::default()).unwrap().is_none(), "no host, no mail");
+        let bad_sender = MailSettings { smtp_mail_from: "not an address".into(), ..settings };
+        assert!(matches!(Mailer::new(&bad_sender), Err(MailError::Sender(_))));
     }
 }

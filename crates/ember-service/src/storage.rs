@@ -43,6 +43,9 @@ pub struct ProjectBudget {
 /// How often the guard measures, besides after sweeps and purges.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
+/// The most admins a storage warning is mailed to.
+const MAX_WARNED_ADMINS: usize = 100;
+
 /// A budget sweep stops at this share of the budget, so it does not run again at once.
 const BUDGET_LOW_WATER: f64 = 0.9;
 
@@ -196,6 +199,9 @@ impl Storage<'_> {
         };
         let status = StorageStatus { level: level_of(&self.guard().settings, used_bytes, disk_free_bytes), used_bytes, disk_free_bytes };
         let previous = std::mem::replace(&mut *self.guard().status.lock().unwrap_or_else(|poisoned| poisoned.into_inner()), status.clone());
+        if let StorageLevel::Warning(message) | StorageLevel::Blocked(message) = &status.level {
+            self.mail_admins(message).await;
+        }
         if previous.level != status.level {
             match &status.level {
                 StorageLevel::Fine => tracing::info!(used_bytes, "storage is back within its limits; ingest goes on"),
@@ -204,6 +210,28 @@ impl Storage<'_> {
             }
         }
         Ok(status)
+    }
+
+    /// Mails each admin that storage passed a threshold, at most once a day each (Phoenix's
+    /// database usage warning); nothing without an SMTP server.
+    async fn mail_admins(&self, message: &str) {
+        let Some(mailer) = self.services.mailer.clone() else { return };
+        let admins = match self.services.store.admin_emails(MAX_WARNED_ADMINS).await {
+            Ok(admins) => admins,
+            Err(error) => {
+                tracing::warn!(%error, "no storage warning mailed: the admins could not be read");
+                return;
+            }
+        };
+        let settings_url = format!("{}/settings", self.services.site_url);
+        for admin in mailer.due_storage_warnings(admins, std::time::Instant::now()) {
+            let (mailer, mail) = (mailer.clone(), crate::mail::storage_warning_mail(&admin, message, &settings_url));
+            tokio::spawn(async move {
+                if let Err(error) = mailer.send(mail).await {
+                    tracing::warn!(%error, "a storage warning was not mailed");
+                }
+            });
+        }
     }
 
     /// Measures every [`CHECK_INTERVAL`] (or when asked to), enforcing the byte budget, until

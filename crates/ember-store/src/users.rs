@@ -75,6 +75,13 @@ impl UserRecord {
 
 impl Store {
     /// Users newest first, a page of `limit` from the user `from_id` down.
+    /// The admins' mail addresses, oldest admin first, at most `limit` (the storage warning).
+    pub async fn admin_emails(&self, limit: usize) -> Result<Vec<String>> {
+        let statement = Statement::new("SELECT email FROM users WHERE role = 'ADMIN' ORDER BY id LIMIT $1", [(limit as i64).into()]);
+        let rows = self.reader.exec().fetch_all(statement).await?;
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
     pub async fn list_users(&self, from_id: Option<i64>, limit: usize) -> Result<Page<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id <= $1 ORDER BY id DESC LIMIT $2");
         let rows =

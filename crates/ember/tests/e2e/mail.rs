@@ -222,3 +222,31 @@ async fn welcome_and_reset_mails_carry_links_that_work_once() {
     expiring.terminate().await;
     smtp.stop().await;
 }
+
+/// Storage past its warning threshold is mailed to each admin (Phoenix's database usage
+/// warning), naming the threshold and where to look.
+#[tokio::test]
+async fn admins_are_mailed_when_storage_runs_low() {
+    let python = smtp_python();
+    if !ember_store::testing::skip_unless(
+        python.is_some(),
+        "a Python with aiosmtpd (the SMTP server of the mail tests)",
+        "install aiosmtpd in a virtualenv and set EMBER_TEST_SMTP_PYTHON to its python (./scripts/test does)",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(&python.unwrap(), dir.path()).await;
+    // About 107 kB of capacity, warned at 1 %: a new database is past it at the first check.
+    let limits = [
+        ("PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES", "0.0001"),
+        ("PHOENIX_DATABASE_USAGE_EMAIL_WARNING_THRESHOLD_PERCENTAGE", "1"),
+    ];
+    let ember = start_ember(&dir.path().join("ember"), &smtp, &limits).await;
+    let warning = smtp.mail(1).await;
+    assert!(warning.contains("To: admin@localhost") && warning.contains("Subject: [ember] Storage is running low"), "{warning}");
+    assert!(warning.contains("PHOENIX_DATABASE_USAGE_EMAIL_WARNING_THRESHOLD_PERCENTAGE"), "{warning}");
+    assert!(warning.contains(&format!("{ROOT_URL}/settings")), "{warning}");
+    ember.terminate().await;
+    smtp.stop().await;
+}
