@@ -1,5 +1,7 @@
 //! Phoenix's per-client limit on the sign-in routes (`/auth/login`, `/auth/logout`,
-//! `/auth/refresh`) with authentication on, unless `PHOENIX_DISABLE_RATE_LIMIT`: each client
+//! `/auth/refresh`, `/auth/password-reset-email`, `/auth/password-reset`, and the web UI's forms
+//! that do the same: signing in, asking for a reset link, setting a password) with
+//! authentication on, unless `PHOENIX_DISABLE_RATE_LIMIT`: each client
 //! address may send 12 at once and then one every 5 seconds (Phoenix's 0.2 per second over a
 //! 60-second window); past that, 429 `Too Many Requests`. It slows password guessing across
 //! many emails, which the per-email lockout does not. Idle addresses are forgotten, so a flood
@@ -21,7 +23,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub struct PeerAddress(pub SocketAddr);
 
 /// The routes the limit applies to.
-const LIMITED_PATHS: [&str; 3] = ["/auth/login", "/auth/logout", "/auth/refresh"];
+const LIMITED_PATHS: [&str; 5] = ["/auth/login", "/auth/logout", "/auth/refresh", "/auth/password-reset-email", "/auth/password-reset"];
+/// The web UI's forms for the same, limited when posted (their pages load freely).
+const LIMITED_FORMS: [&str; 3] = ["/login", "/forgot-password", "/reset-password-with-token"];
 /// Requests a client may send at once, and how soon it earns another.
 const BURST: u32 = 12;
 const REFILL: Duration = Duration::from_secs(5);
@@ -59,7 +63,9 @@ impl Default for AuthRateLimit {
 /// client through.
 pub async fn limit(State(limit): State<AuthRateLimit>, request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<PeerAddress>().map(|peer| peer.0.ip());
-    if let Some(address) = peer.filter(|_| LIMITED_PATHS.contains(&request.uri().path())) {
+    let path = request.uri().path();
+    let limited = LIMITED_PATHS.contains(&path) || (request.method() == axum::http::Method::POST && LIMITED_FORMS.contains(&path));
+    if let Some(address) = peer.filter(|_| limited) {
         if !limit.admits(address) {
             return (StatusCode::TOO_MANY_REQUESTS, axum::Json(TooMany { detail: "Too Many Requests" })).into_response();
         }

@@ -156,8 +156,15 @@ async fn one_client_may_not_hammer_the_sign_in_routes_unless_the_limit_is_off() 
         }
         assert!(statuses[..12].iter().all(|status| *status == 401), "{statuses:?}");
         assert_eq!(statuses[12], expected_last, "PHOENIX_DISABLE_RATE_LIMIT={disabled}: {statuses:?}");
-        // Other routes are not limited.
+        // The reset routes and the UI's sign-in form share the client's allowance, as in Phoenix.
+        let reset = ember.client.post(format!("{}/auth/password-reset", ember.http)).json(&json!({"token": "x", "password": "p"}));
+        assert_eq!(reset.send().await.unwrap().status().as_u16(), expected_last, "PHOENIX_DISABLE_RATE_LIMIT={disabled}");
+        let form = ember.client.post(format!("{}/login", ember.http)).form(&[("email", "guess@x.com"), ("password", "wrong")]);
+        let form_status = form.send().await.unwrap().status().as_u16();
+        assert_eq!(form_status == 429, disabled == "false", "the sign-in form: {form_status}");
+        // Other routes are not limited, nor the login page itself.
         assert_eq!(ember.client.get(format!("{}/healthz", ember.http)).send().await.unwrap().status(), 200);
+        assert_eq!(ember.client.get(format!("{}/login", ember.http)).send().await.unwrap().status(), 200);
         ember.terminate().await;
     }
 }
