@@ -22,6 +22,8 @@ mod graphql;
 /// Who may run each GraphQL root field (for the role matrix).
 #[cfg(feature = "graphql")]
 pub use graphql::access as graphql_access;
+#[cfg(feature = "arrow")]
+mod arrow_framing;
 mod grpc;
 mod legacy_evaluations;
 mod listener;

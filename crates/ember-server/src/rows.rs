@@ -43,7 +43,9 @@ pub fn batch_rows(batch: &arrow_array::RecordBatch) -> ApiResult<Rows> {
 /// The schema of an Arrow IPC stream (`pyarrow`'s, e.g. from a pandas DataFrame) and its rows,
 /// a record batch at a time.
 #[cfg(feature = "arrow")]
-pub fn arrow_stream_batches<R: std::io::Read>(input: R) -> ApiResult<(arrow_schema::SchemaRef, impl Iterator<Item = ApiResult<Rows>>)> {
+pub fn arrow_stream_batches<R: std::io::Read + std::io::Seek>(
+    input: R,
+) -> ApiResult<(arrow_schema::SchemaRef, impl Iterator<Item = ApiResult<Rows>>)> {
     arrow_rows::batches(input)
 }
 
@@ -85,7 +87,7 @@ fn csv_rows(body: &[u8]) -> ApiResult<Rows> {
 
 #[cfg(feature = "arrow")]
 mod arrow_rows {
-    use std::io::{BufReader, Cursor, Read};
+    use std::io::{BufReader, Cursor, Read, Seek};
 
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
@@ -108,7 +110,8 @@ mod arrow_rows {
         Ok(rows)
     }
 
-    pub fn batches<R: Read>(input: R) -> ApiResult<(SchemaRef, impl Iterator<Item = ApiResult<Rows>>)> {
+    pub fn batches<R: Read + Seek>(mut input: R) -> ApiResult<(SchemaRef, impl Iterator<Item = ApiResult<Rows>>)> {
+        crate::arrow_framing::check(&mut input).map_err(ApiError::unprocessable)?;
         let reader = StreamReader::try_new(BufReader::new(input), None)
             .map_err(|_| ApiError::unprocessable("the body is not an Arrow IPC stream"))?;
         let schema = reader.schema();

@@ -37,6 +37,7 @@ impl Level {
 
 /// One stream of a request body.
 pub fn decode(body: &[u8]) -> Result<Evaluations, EvaluationError> {
+    crate::arrow_framing::check(&mut Cursor::new(body)).map_err(EvaluationError::new)?;
     let reader = StreamReader::try_new(Cursor::new(body), None).map_err(|_| EvaluationError::new("the body is not an Arrow IPC stream"))?;
     let schema = reader.schema();
     let arize: Value = schema

@@ -189,6 +189,7 @@ fn described(arize_schema: Option<&str>) -> ApiResult<Described> {
 
 /// The schema of an Arrow IPC stream and its record batches.
 pub(super) fn record_batches(file: &File) -> ApiResult<(SchemaRef, impl Iterator<Item = ApiResult<RecordBatch>> + '_)> {
+    crate::arrow_framing::check(&mut { file }).map_err(ApiError::unprocessable)?;
     let reader = StreamReader::try_new(std::io::BufReader::new(file), None)
         .map_err(|_| ApiError::unprocessable("the body is not an Arrow IPC stream"))?;
     let schema = reader.schema();
