@@ -1,4 +1,4 @@
-//! Phoenix's per-client limit on the sign-in routes (`/auth/login`, `/auth/logout`,
+//! Phoenix's per-client limit on the sign-in routes (`/auth/login`, `/auth/ldap/login`, `/auth/logout`,
 //! `/auth/refresh`, `/auth/password-reset-email`, `/auth/password-reset`, and the web UI's forms
 //! that do the same: signing in, asking for a reset link, setting a password) with
 //! authentication on, unless `PHOENIX_DISABLE_RATE_LIMIT`: each client
@@ -23,9 +23,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub struct PeerAddress(pub SocketAddr);
 
 /// The routes the limit applies to.
-const LIMITED_PATHS: [&str; 5] = ["/auth/login", "/auth/logout", "/auth/refresh", "/auth/password-reset-email", "/auth/password-reset"];
+const LIMITED_PATHS: [&str; 6] =
+    ["/auth/login", "/auth/ldap/login", "/auth/logout", "/auth/refresh", "/auth/password-reset-email", "/auth/password-reset"];
 /// The web UI's forms for the same, limited when posted (their pages load freely).
-const LIMITED_FORMS: [&str; 3] = ["/login", "/forgot-password", "/reset-password-with-token"];
+const LIMITED_FORMS: [&str; 4] = ["/login", "/login/ldap", "/forgot-password", "/reset-password-with-token"];
 /// Requests a client may send at once, and how soon it earns another.
 const BURST: u32 = 12;
 const REFILL: Duration = Duration::from_secs(5);

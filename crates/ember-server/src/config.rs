@@ -155,6 +155,10 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub mail: ember_service::mail::MailSettings,
 
+    /// Signing in against an LDAP directory.
+    #[command(flatten)]
+    pub ldap: ember_service::auth::ldap::LdapSettings,
+
     /// Origins (comma-separated URLs) trusted to send requests from a browser: with any set, a
     /// request whose `Origin` or `Referer` names another host is refused with 401.
     #[arg(long, env = "PHOENIX_CSRF_TRUSTED_ORIGINS", value_delimiter = ',')]
@@ -280,6 +284,7 @@ impl ServeConfig {
         let secrets = crate::secret_rules::refusal(self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.enable_auth);
         secrets
             .or_else(|| self.auth.refusal())
+            .or_else(|| self.ldap.directory_config().err())
             .or_else(|| self.tls_files().err())
             .or_else(|| self.storage_refusal())
             .or_else(|| self.site_url().err())
@@ -371,9 +376,17 @@ impl ServeConfig {
         Ok(Some(crate::tls::TlsFiles { cert_file, key_file, key_file_password: self.tls_key_file_password.clone(), client_ca_file }))
     }
 
-    /// Who callers are, as the authentication settings say.
-    pub fn authenticator(&self) -> ember_service::Authenticator {
-        ember_service::Authenticator::new(self.enable_auth, self.phoenix_secret.as_deref(), self.admin_secret.as_deref(), self.auth.clone())
+    /// Who callers are, as the authentication settings say (`Err` naming an LDAP setting or
+    /// certificate file that cannot be used).
+    pub fn authenticator(&self) -> Result<ember_service::Authenticator, String> {
+        let directory = self.ldap.directory_config()?.map(ember_service::auth::ldap::Directory::new).transpose()?;
+        let authenticator = ember_service::Authenticator::new(
+            self.enable_auth,
+            self.phoenix_secret.as_deref(),
+            self.admin_secret.as_deref(),
+            self.auth.clone(),
+        );
+        Ok(authenticator.with_directory(directory))
     }
 
     pub fn cookies(&self) -> crate::session_cookies::CookieSettings {

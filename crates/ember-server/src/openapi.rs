@@ -334,6 +334,7 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     ("put", "/v1/secrets", "upsertOrDeleteSecrets", "Set or delete secrets (provider keys and base URLs); values are never returned", &[], "200"),
     ("post", "/auth/login", "login", "Sign in with email and password; 204 with the session cookies", &[], "204"),
+    ("post", "/auth/ldap/login", "ldapLogin", "Sign in against the LDAP directory with username and password; 204 with the session cookies", &[], "204"),
     ("get", "/auth/logout", "logout", "End your sessions, clear the cookies and go to the login page", &[], "302"),
     ("post", "/auth/refresh", "refreshTokens", "A new session for the refresh-token cookie; 204 with the cookies", &[], "204"),
     ("post", "/auth/password-reset-email", "initiatePasswordReset", "Mail a one-time password-reset link (204 for any address; 503 without SMTP)", &[], "204"),

@@ -83,7 +83,7 @@ impl Server {
         let (ingest, writer) = IngestQueue::start(store.clone(), config.queue_limits());
         let metrics = if config.enable_prometheus { ember_service::metrics::Metrics::enabled() } else { Default::default() };
         let services = Services::new(store.clone(), ingest, Playground::new(config.providers.clone(), config.phoenix_secret.as_deref())?)
-            .with_auth(config.authenticator())
+            .with_auth(config.authenticator().map_err(ServeError::Refused)?)
             .with_storage(config.storage_settings())
             .with_metrics(metrics)
             .with_mailer(ember_service::mail::Mailer::new(&config.mail).map_err(|error| ServeError::Refused(error.to_string()))?)

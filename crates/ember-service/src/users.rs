@@ -140,6 +140,7 @@ impl Users<'_> {
             password_needs_reset: auth_method == "LOCAL",
             oauth2_client_id: oauth2.0,
             oauth2_user_id: oauth2.1,
+            ldap_unique_id: None,
         };
         let created = self.services.store.create_user(&user).await?;
         let event = AuditEvent::UserCreated { user_id: created.id, role: created.role.clone() };

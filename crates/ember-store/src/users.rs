@@ -26,6 +26,9 @@ pub struct UserRecord {
     pub password_needs_reset: bool,
     pub oauth2_client_id: Option<String>,
     pub oauth2_user_id: Option<String>,
+    /// An LDAP user's immutable directory id (lowercased), when the directory is set up to
+    /// identify users by one (`PHOENIX_LDAP_ATTR_UNIQUE_ID`).
+    pub ldap_unique_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -41,6 +44,7 @@ pub struct NewUser<'a> {
     pub password_needs_reset: bool,
     pub oauth2_client_id: Option<&'a str>,
     pub oauth2_user_id: Option<&'a str>,
+    pub ldap_unique_id: Option<&'a str>,
 }
 
 /// Changes to a user; `None` leaves a field as it is. The caller has checked the fields and
@@ -53,8 +57,8 @@ pub struct UserUpdate<'a> {
     pub password: Option<(&'a str, bool)>,
 }
 
-const USER_COLUMNS: &str =
-    "id, email, username, role, auth_method, password_needs_reset, oauth2_client_id, oauth2_user_id, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, username, role, auth_method, password_needs_reset, oauth2_client_id, oauth2_user_id, \
+     ldap_unique_id, created_at, updated_at";
 
 impl UserRecord {
     fn from_row(row: &Row) -> Result<Self> {
@@ -67,8 +71,9 @@ impl UserRecord {
             password_needs_reset: row.get::<i64, _>(5)? != 0,
             oauth2_client_id: row.get(6)?,
             oauth2_user_id: row.get(7)?,
-            created_at: row.get(8)?,
-            updated_at: row.get(9)?,
+            ldap_unique_id: row.get(8)?,
+            created_at: row.get(9)?,
+            updated_at: row.get(10)?,
         })
     }
 }
@@ -122,7 +127,7 @@ impl Store {
         let Some(row) = self.current_reader().exec().fetch_optional(statement).await? else {
             return Ok(None);
         };
-        Ok(Some((UserRecord::from_row(&row)?, row.get(10)?)))
+        Ok(Some((UserRecord::from_row(&row)?, row.get(11)?)))
     }
 
     /// Sets a user's password hash and whether they must change it at next sign-in.
@@ -153,7 +158,8 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO users (email, email_key, username, role, auth_method, password_hash, password_needs_reset, \
-             oauth2_client_id, oauth2_user_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             oauth2_client_id, oauth2_user_id, ldap_unique_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
              RETURNING {USER_COLUMNS}"
         );
         let values = [
@@ -166,12 +172,44 @@ impl Store {
             i64::from(user.password_needs_reset).into(),
             user.oauth2_client_id.map(str::to_string).into(),
             user.oauth2_user_id.map(str::to_string).into(),
+            user.ldap_unique_id.map(str::to_lowercase).into(),
             now.into(),
         ];
         let row = tx.exec().fetch_one(Statement::new(sql, values)).await?;
         let created = UserRecord::from_row(&row)?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// The user with this LDAP directory id (any case).
+    pub async fn user_by_ldap_unique_id(&self, unique_id: &str) -> Result<Option<UserRecord>> {
+        let statement =
+            Statement::new(format!("SELECT {USER_COLUMNS} FROM users WHERE ldap_unique_id = $1"), [unique_id.to_lowercase().into()]);
+        self.current_reader().exec().fetch_optional(statement).await?.as_ref().map(UserRecord::from_row).transpose()
+    }
+
+    /// Brings a directory user's row in line with the directory at sign-in: their email (when
+    /// the directory has one), role and directory id. `None` when there is no such user,
+    /// `Conflict` when the email belongs to another user.
+    pub async fn sync_directory_user(&self, id: i64, email: &str, role: &str, ldap_unique_id: Option<&str>) -> Result<Option<UserRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let email_key = email.to_lowercase();
+        let taken = Statement::new("SELECT 1 FROM users WHERE email_key = $1 AND id <> $2", [email_key.clone().into(), id.into()]);
+        if tx.exec().fetch_optional(taken).await?.is_some() {
+            return Err(StoreError::Conflict("Email already exists".into()));
+        }
+        let sql = format!(
+            "UPDATE users SET email = $1, email_key = $2, role = $3, ldap_unique_id = COALESCE($4, ldap_unique_id), updated_at = $5 \
+             WHERE id = $6 RETURNING {USER_COLUMNS}"
+        );
+        let values =
+            [email.into(), email_key.into(), role.into(), ldap_unique_id.map(str::to_lowercase).into(), now_nanos().into(), id.into()];
+        let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? else {
+            return Ok(None);
+        };
+        let updated = UserRecord::from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(updated))
     }
 
     /// Applies `update` to a user: `None` when there is no such user, `Conflict` when the new

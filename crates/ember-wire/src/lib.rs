@@ -40,7 +40,7 @@ pub use spans::{
     SpansQueued, Trace, TraceSpan,
 };
 pub use users::{
-    AnonymousUser, ApiKey, ApiKeyData, ApiKeyUser, AuditLogEntry, CreatedApiKey, LoginRequest, PasswordResetEmailRequest,
+    AnonymousUser, ApiKey, ApiKeyData, ApiKeyUser, AuditLogEntry, CreatedApiKey, LdapLoginRequest, LoginRequest, PasswordResetEmailRequest,
     PasswordResetRequest, ProjectAccess, ProjectGrant, User, UserApiKey,
 };
 

@@ -136,6 +136,15 @@ pub struct PasswordResetRequest {
     pub password: Option<String>,
 }
 
+/// `POST /auth/ldap/login`: a directory name and password.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LdapLoginRequest {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
 /// `POST /auth/login`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginRequest {

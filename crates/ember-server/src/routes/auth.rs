@@ -1,6 +1,7 @@
 //! Signing in and out of the web UI, as Phoenix 20.26 serves it: `POST /auth/login` (email and
 //! password) and `POST /auth/refresh` answer 204 with the session's cookies, `GET /auth/logout`
-//! ends the user's sessions, clears the cookies and redirects to the login page (cookies as
+//! ends the user's sessions, `POST /auth/ldap/login` signs in against the LDAP directory (204 with
+//! the cookies), clears the cookies and redirects to the login page (cookies as
 //! [`crate::session_cookies`] sets them). `POST /auth/password-reset-email` mails a one-time
 //! reset link and `POST /auth/password-reset` uses it, both answering 204.
 
@@ -9,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use ember_service::auth::Session;
-use ember_wire::{LoginRequest, PasswordResetEmailRequest, PasswordResetRequest};
+use ember_wire::{LdapLoginRequest, LoginRequest, PasswordResetEmailRequest, PasswordResetRequest};
 
 use crate::authentication::{cookie, MaybeCaller, ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE};
 use crate::error::ApiResult;
@@ -26,6 +27,14 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> ApiResult<Resp
     // Phoenix reads the two fields from any JSON object; anything else has neither.
     let request = serde_json::from_slice::<LoginRequest>(&body).unwrap_or(LoginRequest { email: None, password: None });
     let session = state.services.auth().login(request.email.as_deref(), request.password.as_deref()).await?;
+    Ok(session_response(&state, session))
+}
+
+/// `POST /auth/ldap/login` with `{"username", "password"}`: 401 for any refusal, 503 without a
+/// directory.
+pub async fn ldap_login(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+    let request = serde_json::from_slice::<LdapLoginRequest>(&body).unwrap_or_default();
+    let session = state.services.auth().ldap_login(request.username.as_deref(), request.password.as_deref()).await?;
     Ok(session_response(&state, session))
 }
 

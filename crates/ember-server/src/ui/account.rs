@@ -63,16 +63,29 @@ pub async fn login_page(State(state): State<AppState>, Query(query): Query<PageQ
         (notices(&query))
         @if !state.services.auth().enabled() {
             p { "Authentication is off: everyone who can reach ember may use it. " a href="/projects" { "Go to your projects" } }
-        } @else if !state.services.auth().basic_auth_enabled() {
-            p { "Signing in with a password is turned off on this server." }
         } @else {
-            form.stacked #login method="post" action="/login" {
-                input type="hidden" name="next" value=(next);
-                label { "Email" input type="email" name="email" autocomplete="username" required autofocus; }
-                label { "Password" input type="password" name="password" autocomplete="current-password" required; }
-                button.primary type="submit" { "Sign in" }
+            @let ldap = state.services.auth().ldap_enabled();
+            @let basic = state.services.auth().basic_auth_enabled();
+            @if ldap {
+                form.stacked #ldap-login method="post" action="/login/ldap" {
+                    input type="hidden" name="next" value=(next);
+                    label { "Username" input type="text" name="username" autocomplete="username" required autofocus; }
+                    label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+                    button.primary type="submit" { "Sign in with LDAP" }
+                }
             }
-            @if state.services.mail_enabled() { p { a #forgot-password-link href="/forgot-password" { "Forgot your password?" } } }
+            @if basic {
+                @if ldap { p.muted { "or with your email and ember password:" } }
+                form.stacked #login method="post" action="/login" {
+                    input type="hidden" name="next" value=(next);
+                    label { "Email" input type="email" name="email" autocomplete="username" required autofocus[!ldap]; }
+                    label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+                    button.primary type="submit" { "Sign in" }
+                }
+                @if state.services.mail_enabled() { p { a #forgot-password-link href="/forgot-password" { "Forgot your password?" } } }
+            } @else if !ldap {
+                p { "Signing in with a password is turned off on this server." }
+            }
         }
     };
     shell("Sign in", Section::None, &Caller::anonymous(), body)
@@ -89,6 +102,27 @@ pub struct LoginForm {
 pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
     let next = local_path(form.next.as_deref()).to_string();
     match state.services.auth().login(Some(&form.email), Some(&form.password)).await {
+        Ok(session) => {
+            let mut response = Redirect::to(&next).into_response();
+            state.cookies.set_session(response.headers_mut(), session);
+            response
+        }
+        Err(error) => to(&format!("/login?next={}", encoded(&next)), "error", &shown(&error)).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LdapLoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The login page's LDAP form: as `POST /auth/ldap/login`, then to the page asked for.
+pub async fn ldap_login(State(state): State<AppState>, Form(form): Form<LdapLoginForm>) -> Response {
+    let next = local_path(form.next.as_deref()).to_string();
+    match state.services.auth().ldap_login(Some(&form.username), Some(&form.password)).await {
         Ok(session) => {
             let mut response = Redirect::to(&next).into_response();
             state.cookies.set_session(response.headers_mut(), session);

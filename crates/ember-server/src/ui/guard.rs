@@ -18,7 +18,8 @@ use crate::AppState;
 
 pub async fn guard_page(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let public = matches!(path, "/login" | "/forgot-password" | "/reset-password-with-token") || path.starts_with("/ui/assets/");
+    let public =
+        matches!(path, "/login" | "/login/ldap" | "/forgot-password" | "/reset-password-with-token") || path.starts_with("/ui/assets/");
     if !state.services.auth().enabled() || public {
         return next.run(request).await;
     }

@@ -60,6 +60,7 @@ pub fn ui_routes() -> RouteTable {
         .route("/", [on_get(|| async { Redirect::to("/projects") })])
         .route("/ui/assets/{name}", [on_get(assets::serve).access(Access::Public)])
         .route("/login", [on_get(account::login_page).access(Access::Public), on_post(account::login).access(Access::Public)])
+        .route("/login/ldap", [on_post(account::ldap_login).access(Access::Public)])
         .route(
             "/forgot-password",
             [on_get(password_reset::forgot_page).access(Access::Public), on_post(password_reset::forgot).access(Access::Public)],

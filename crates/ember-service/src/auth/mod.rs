@@ -6,6 +6,7 @@
 //! services through [`Caller`].
 
 pub mod admins;
+pub mod ldap;
 pub mod password_reset;
 pub mod password_rules;
 pub mod settings;
@@ -34,7 +35,7 @@ use crate::{Caller, Services};
 
 /// Phoenix's answer to a wrong email or password (the same for both, so neither is revealed).
 pub const LOGIN_FAILED: &str = "Invalid email and/or password";
-const THROTTLED: &str = "Too many failed login attempts. Please try again later.";
+pub(crate) const THROTTLED: &str = "Too many failed login attempts. Please try again later.";
 
 /// The authentication settings and the keys made from them, shared by every request.
 pub struct Authenticator {
@@ -47,6 +48,8 @@ pub struct Authenticator {
     /// A hash checked when no user has the email, so that a wrong email takes as long as a wrong
     /// password.
     decoy_hash: OnceLock<String>,
+    /// The LDAP directory users may sign in against (`PHOENIX_LDAP_HOST`).
+    directory: Option<ldap::Directory>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -68,7 +71,14 @@ impl Authenticator {
             settings,
             throttle,
             decoy_hash: OnceLock::new(),
+            directory: None,
         }
+    }
+
+    /// The same authenticator also signing users in against `directory`.
+    pub fn with_directory(mut self, directory: Option<ldap::Directory>) -> Authenticator {
+        self.directory = directory;
+        self
     }
 
     /// Authentication off: every caller is anonymous.
@@ -355,6 +365,7 @@ impl Auth<'_> {
                 password_needs_reset: true,
                 oauth2_client_id: None,
                 oauth2_user_id: None,
+                ldap_unique_id: None,
             };
             match store.create_user(&user).await {
                 Ok(_) | Err(ember_store::StoreError::Conflict(_)) => {}

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod flight;
 mod ingest;
+mod ldap;
 mod mail;
 mod metrics;
 mod playground;

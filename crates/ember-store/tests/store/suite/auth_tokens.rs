@@ -17,6 +17,7 @@ pub async fn tokens_are_revoked_by_deletion_and_their_ids_never_come_back(store:
         password_needs_reset: false,
         oauth2_client_id: None,
         oauth2_user_id: None,
+        ldap_unique_id: None,
     };
     let member = store.create_user(&member).await.unwrap();
     let refresh = store.create_token(&token(TokenKind::Refresh, member.id, Some(i64::MAX)), "nonce").await.unwrap();

@@ -15,6 +15,7 @@ fn member(email: &'static str) -> NewUser<'static> {
         password_needs_reset: false,
         oauth2_client_id: None,
         oauth2_user_id: None,
+        ldap_unique_id: None,
     }
 }
 
