@@ -1,4 +1,4 @@
-//! Phoenix's per-client limit on the sign-in routes (`/auth/login`, `/auth/ldap/login`, `/auth/logout`,
+//! Phoenix's per-client limit on the sign-in routes (`/auth/login`, `/auth/ldap/login`, `/oauth2/…`, `/auth/logout`,
 //! `/auth/refresh`, `/auth/password-reset-email`, `/auth/password-reset`, and the web UI's forms
 //! that do the same: signing in, asking for a reset link, setting a password) with
 //! authentication on, unless `PHOENIX_DISABLE_RATE_LIMIT`: each client
@@ -25,6 +25,8 @@ pub struct PeerAddress(pub SocketAddr);
 /// The routes the limit applies to.
 const LIMITED_PATHS: [&str; 6] =
     ["/auth/login", "/auth/ldap/login", "/auth/logout", "/auth/refresh", "/auth/password-reset-email", "/auth/password-reset"];
+/// OAuth2 sign-in's routes (`/oauth2/{idp}/login`, `/oauth2/{idp}/tokens`), limited as Phoenix does.
+const OAUTH2_PREFIX: &str = "/oauth2/";
 /// The web UI's forms for the same, limited when posted (their pages load freely).
 const LIMITED_FORMS: [&str; 4] = ["/login", "/login/ldap", "/forgot-password", "/reset-password-with-token"];
 /// Requests a client may send at once, and how soon it earns another.
@@ -65,7 +67,9 @@ impl Default for AuthRateLimit {
 pub async fn limit(State(limit): State<AuthRateLimit>, request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<PeerAddress>().map(|peer| peer.0.ip());
     let path = request.uri().path();
-    let limited = LIMITED_PATHS.contains(&path) || (request.method() == axum::http::Method::POST && LIMITED_FORMS.contains(&path));
+    let limited = LIMITED_PATHS.contains(&path)
+        || path.starts_with(OAUTH2_PREFIX)
+        || (request.method() == axum::http::Method::POST && LIMITED_FORMS.contains(&path));
     if let Some(address) = peer.filter(|_| limited) {
         if !limit.admits(address) {
             return (StatusCode::TOO_MANY_REQUESTS, axum::Json(TooMany { detail: "Too Many Requests" })).into_response();

@@ -285,6 +285,7 @@ impl ServeConfig {
         secrets
             .or_else(|| self.auth.refusal())
             .or_else(|| self.ldap.directory_config().err())
+            .or_else(|| self.oauth2_providers().err())
             .or_else(|| self.tls_files().err())
             .or_else(|| self.storage_refusal())
             .or_else(|| self.site_url().err())
@@ -386,7 +387,14 @@ impl ServeConfig {
             self.admin_secret.as_deref(),
             self.auth.clone(),
         );
-        Ok(authenticator.with_directory(directory))
+        let providers = self.oauth2_providers()?.into_iter().map(ember_service::auth::oauth2::Provider::new).collect::<Result<_, _>>()?;
+        Ok(authenticator.with_directory(directory).with_oauth2_providers(providers))
+    }
+
+    /// The OpenID providers of the environment's `PHOENIX_OAUTH2_{IDP}_*` variables (their names
+    /// are the operator's, so they cannot be flags).
+    pub fn oauth2_providers(&self) -> Result<Vec<ember_service::auth::oauth2::ProviderSettings>, String> {
+        ember_service::auth::oauth2::providers_from_env(std::env::vars())
     }
 
     pub fn cookies(&self) -> crate::session_cookies::CookieSettings {

@@ -34,6 +34,11 @@ impl RootPath {
         Ok(RootPath(Some(path.into())))
     }
 
+    /// The prefix (`""` when none).
+    pub fn prefix(&self) -> &str {
+        self.0.as_deref().unwrap_or_default()
+    }
+
     /// `uri` without the prefix, when it starts with it.
     fn strip(&self, uri: &Uri) -> Option<Uri> {
         let prefix = self.0.as_deref()?;

@@ -118,6 +118,13 @@ impl Server {
                 cookies: config.cookies(),
                 auth_rate_limit: (config.enable_auth && !config.disable_rate_limit).then(crate::auth_rate_limit::AuthRateLimit::new),
                 root_path: crate::root_path::RootPath::new(config.host_root_path.as_deref()).map_err(ServeError::Refused)?,
+                public_url: config
+                    .root_url
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|url| !url.is_empty())
+                    .map(|url| url.trim_end_matches('/').to_string()),
+                https: config.tls_for_http() && tls.is_some(),
             },
             store,
             writer,

@@ -20,4 +20,9 @@ pub struct AppState {
     pub auth_rate_limit: Option<crate::auth_rate_limit::AuthRateLimit>,
     /// The path prefix ember is served under (`PHOENIX_HOST_ROOT_PATH`).
     pub root_path: crate::root_path::RootPath,
+    /// The address browsers reach ember at (`PHOENIX_ROOT_URL`); without it, the request's own
+    /// `Host` (OAuth2 redirect URIs are built on it).
+    pub public_url: Option<String>,
+    /// Whether the HTTP port speaks TLS (the scheme of addresses built from `Host`).
+    pub https: bool,
 }

@@ -188,6 +188,51 @@ impl Store {
         self.current_reader().exec().fetch_optional(statement).await?.as_ref().map(UserRecord::from_row).transpose()
     }
 
+    /// The user signed in as `user_id` at the OAuth2 client `client_id`.
+    pub async fn user_by_oauth2_identity(&self, client_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE oauth2_client_id = $1 AND oauth2_user_id = $2");
+        let statement = Statement::new(sql, [client_id.into(), user_id.into()]);
+        self.current_reader().exec().fetch_optional(statement).await?.as_ref().map(UserRecord::from_row).transpose()
+    }
+
+    /// Brings an OAuth2 user's row in line with their provider at sign-in: their email, their
+    /// role when the provider gives one, and the client and subject they signed in as. `None`
+    /// when there is no such user, `Conflict` when the email belongs to another user.
+    pub async fn sync_oauth2_user(
+        &self,
+        id: i64,
+        email: &str,
+        role: Option<&str>,
+        client_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserRecord>> {
+        let mut tx = self.writer.begin().await?;
+        let email_key = email.to_lowercase();
+        let taken = Statement::new("SELECT 1 FROM users WHERE email_key = $1 AND id <> $2", [email_key.clone().into(), id.into()]);
+        if tx.exec().fetch_optional(taken).await?.is_some() {
+            return Err(StoreError::Conflict("Email already exists".into()));
+        }
+        let sql = format!(
+            "UPDATE users SET email = $1, email_key = $2, role = COALESCE($3, role), oauth2_client_id = $4, oauth2_user_id = $5, \
+             updated_at = $6 WHERE id = $7 RETURNING {USER_COLUMNS}"
+        );
+        let values = [
+            email.into(),
+            email_key.into(),
+            role.map(str::to_string).into(),
+            client_id.into(),
+            user_id.into(),
+            now_nanos().into(),
+            id.into(),
+        ];
+        let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? else {
+            return Ok(None);
+        };
+        let updated = UserRecord::from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(updated))
+    }
+
     /// Brings a directory user's row in line with the directory at sign-in: their email (when
     /// the directory has one), role and directory id. `None` when there is no such user,
     /// `Conflict` when the email belongs to another user.

@@ -31,6 +31,7 @@ pub mod ml_monitoring;
 pub mod ml_upload;
 pub mod model_prices;
 pub mod model_providers;
+pub mod oauth2;
 pub mod otlp;
 #[cfg(feature = "arrow")]
 pub mod pandas_arrow;

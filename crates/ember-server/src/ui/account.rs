@@ -56,11 +56,33 @@ pub(crate) fn notices(query: &PageQuery) -> Markup {
     }
 }
 
-pub async fn login_page(State(state): State<AppState>, Query(query): Query<PageQuery>) -> Markup {
-    let next = local_path(query.next.as_deref());
+/// The sign-in page: a button per OpenID provider (straight to the one marked `AUTO_LOGIN`
+/// unless a sign-in just failed), the LDAP form, and email and password unless turned off.
+pub async fn login_page(State(state): State<AppState>, Query(mut query): Query<PageQuery>) -> Response {
+    let next = local_path(query.next.as_deref()).to_string();
+    let providers = state.services.auth().oauth2_providers();
+    let return_url = encoded(&next);
+    if query.error.is_none() && query.notice.is_none() {
+        if let Some(auto) = providers.iter().find(|provider| provider.auto_login) {
+            return Redirect::to(&format!("/oauth2/{}/login?returnUrl={return_url}", auto.name)).into_response();
+        }
+    }
+    // Phoenix's OAuth2 error codes read as sentences.
+    if let Some(message) = query.error.as_deref().and_then(ember_service::auth::oauth2::OAuth2Error::message_of) {
+        query.error = Some(message.to_string());
+    }
     let body = html! {
         h1 { "Sign in" }
         (notices(&query))
+        @if !providers.is_empty() {
+            div.sso-providers #oauth2-providers {
+                @for provider in &providers {
+                    p { a.button.primary data-idp=(provider.name) href=(format!("/oauth2/{}/login?returnUrl={return_url}", provider.name)) {
+                        "Sign in with " (provider.display_name)
+                    } }
+                }
+            }
+        }
         @if !state.services.auth().enabled() {
             p { "Authentication is off: everyone who can reach ember may use it. " a href="/projects" { "Go to your projects" } }
         } @else {
@@ -75,7 +97,7 @@ pub async fn login_page(State(state): State<AppState>, Query(query): Query<PageQ
                 }
             }
             @if basic {
-                @if ldap { p.muted { "or with your email and ember password:" } }
+                @if ldap || !providers.is_empty() { p.muted { "or with your email and ember password:" } }
                 form.stacked #login method="post" action="/login" {
                     input type="hidden" name="next" value=(next);
                     label { "Email" input type="email" name="email" autocomplete="username" required autofocus[!ldap]; }
@@ -83,12 +105,12 @@ pub async fn login_page(State(state): State<AppState>, Query(query): Query<PageQ
                     button.primary type="submit" { "Sign in" }
                 }
                 @if state.services.mail_enabled() { p { a #forgot-password-link href="/forgot-password" { "Forgot your password?" } } }
-            } @else if !ldap {
+            } @else if !ldap && providers.is_empty() {
                 p { "Signing in with a password is turned off on this server." }
             }
         }
     };
-    shell("Sign in", Section::None, &Caller::anonymous(), body)
+    shell("Sign in", Section::None, &Caller::anonymous(), body).into_response()
 }
 
 #[derive(Debug, Deserialize)]

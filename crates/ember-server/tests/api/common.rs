@@ -155,6 +155,8 @@ fn router_of(services: &Services, max_body_bytes: usize, body_budget: &BodyBudge
         cookies: Default::default(),
         root_path: Default::default(),
         auth_rate_limit: None,
+        public_url: None,
+        https: false,
     })
 }
 

@@ -7,6 +7,7 @@
 
 pub mod admins;
 pub mod ldap;
+pub mod oauth2;
 pub mod password_reset;
 pub mod password_rules;
 pub mod settings;
@@ -50,6 +51,8 @@ pub struct Authenticator {
     decoy_hash: OnceLock<String>,
     /// The LDAP directory users may sign in against (`PHOENIX_LDAP_HOST`).
     directory: Option<ldap::Directory>,
+    /// The OpenID providers users may sign in with (`PHOENIX_OAUTH2_{IDP}_*`).
+    oauth2_providers: Vec<oauth2::Provider>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -72,7 +75,14 @@ impl Authenticator {
             throttle,
             decoy_hash: OnceLock::new(),
             directory: None,
+            oauth2_providers: Vec::new(),
         }
+    }
+
+    /// The same authenticator also signing users in with these OpenID providers.
+    pub fn with_oauth2_providers(mut self, providers: Vec<oauth2::Provider>) -> Authenticator {
+        self.oauth2_providers = providers;
+        self
     }
 
     /// The same authenticator also signing users in against `directory`.
@@ -355,14 +365,22 @@ impl Auth<'_> {
             store.set_password_if_unset(DEFAULT_ADMIN_ID, &hash).await?;
         }
         let admins = settings.admins.as_deref().map(admins::parse).transpose().map_err(ServiceError::invalid)?.unwrap_or_default();
+        // As Phoenix: with passwords off, the admins sign in through the directory, else through
+        // the OpenID providers (matched by email at first sign-in).
+        let auth_method =
+            match (settings.disable_basic_auth, &self.authenticator().directory, self.authenticator().oauth2_providers.is_empty()) {
+                (true, Some(_), _) => "LDAP",
+                (true, None, false) => "OAUTH2",
+                _ => "LOCAL",
+            };
         for (username, email) in &admins {
             let user = NewUser {
                 email,
                 username,
                 role: "ADMIN",
-                auth_method: "LOCAL",
+                auth_method,
                 password_hash: None,
-                password_needs_reset: true,
+                password_needs_reset: auth_method == "LOCAL",
                 oauth2_client_id: None,
                 oauth2_user_id: None,
                 ldap_unique_id: None,

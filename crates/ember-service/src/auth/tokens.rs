@@ -71,6 +71,16 @@ impl TokenSigner {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
     }
 
+    /// Any other claims signed with the server secret (an OAuth2 sign-in's `state`).
+    pub(crate) fn sign_claims<T: Serialize>(&self, claims: &T) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default()
+    }
+
+    /// Claims this server signed with [`TokenSigner::sign_claims`]; `None` for anything else.
+    pub(crate) fn read_claims<T: serde::de::DeserializeOwned>(&self, token: &str) -> Option<T> {
+        jsonwebtoken::decode::<T>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
+    }
+
     /// The row a token stands for, if the token is one this server signed.
     pub fn read(&self, token: &str) -> Option<TokenRef> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;

@@ -12,6 +12,7 @@ mod ingest;
 mod ldap;
 mod mail;
 mod metrics;
+mod oidc;
 mod playground;
 mod process;
 mod resources;
