@@ -231,6 +231,8 @@ struct StubState {
     other_key: Arc<jsonwebtoken::EncodingKey>,
     jwk: Value,
     grants: Arc<Mutex<HashMap<String, Grant>>>,
+    /// The client assertion the token endpoint takes instead of the secret, when set.
+    assertion: Arc<Mutex<Option<String>>>,
 }
 
 struct StubProvider {
@@ -251,7 +253,14 @@ impl StubProvider {
         let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let (key, jwk) = ec_key();
         let (other_key, _) = ec_key();
-        let state = StubState { issuer, key: Arc::new(key), other_key: Arc::new(other_key), jwk, grants: Arc::default() };
+        let state = StubState {
+            issuer,
+            key: Arc::new(key),
+            other_key: Arc::new(other_key),
+            jwk,
+            grants: Arc::default(),
+            assertion: Arc::default(),
+        };
         let router = axum::Router::new()
             .route("/.well-known/openid-configuration", axum::routing::get(discovery))
             .route("/jwks", axum::routing::get(|State(state): State<StubState>| async move { Json(json!({"keys": [state.jwk]})) }))
@@ -293,11 +302,23 @@ async fn discovery(State(state): State<StubState>) -> Json<Value> {
     }))
 }
 
-/// The token endpoint: checks the client's secret (HTTP Basic), the code, the redirect URI and
-/// the PKCE verifier, then issues the ID token the grant asks for.
+/// The token endpoint: checks the client's secret (HTTP Basic) or its client assertion, the
+/// code, the redirect URI and the PKCE verifier, then issues the ID token the grant asks for.
 async fn token(State(state): State<StubState>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> axum::response::Response {
-    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
-    if headers.get("authorization").and_then(|value| value.to_str().ok()) != Some(basic.as_str()) {
+    let expected_assertion = state.assertion.lock().unwrap().clone();
+    let client_authenticated = match expected_assertion {
+        Some(assertion) => {
+            form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+                && form.get("client_assertion_type").map(String::as_str) == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                && form.get("client_assertion") == Some(&assertion)
+                && headers.get("authorization").is_none()
+        }
+        None => {
+            let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
+            headers.get("authorization").and_then(|value| value.to_str().ok()) == Some(basic.as_str())
+        }
+    };
+    if !client_authenticated {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
     }
     let Some(grant) = form.get("code").and_then(|code| state.grants.lock().unwrap().remove(code)) else {
@@ -477,5 +498,36 @@ async fn bad_tokens_and_bad_callbacks_are_refused_with_phoenix_codes() {
         ember.client.get(format!("{}/v1/users", ember.http)).bearer_auth(ADMIN_SECRET).send().await.unwrap().json().await.unwrap();
     let oauth2_users = users["data"].as_array().unwrap().iter().filter(|user| user["auth_method"] == "OAUTH2").count();
     assert_eq!(oauth2_users, 1);
+    ember.terminate().await;
+}
+
+/// `TOKEN_ENDPOINT_AUTH_METHOD=client_assertion_jwt`: ember authenticates with the assertion in
+/// `CLIENT_ASSERTION_FILE`, read again at each exchange (a rotated assertion needs no restart).
+#[tokio::test]
+async fn a_client_assertion_is_read_from_its_file_at_each_exchange() {
+    let temp = tempfile::tempdir().unwrap();
+    let stub = StubProvider::start().await;
+    let assertion_file = temp.path().join("assertion.jwt");
+    std::fs::write(&assertion_file, "assertion-one\n").unwrap();
+    let mut settings = provider_settings(
+        "STUB",
+        &stub.config_url(),
+        &[("TOKEN_ENDPOINT_AUTH_METHOD", "client_assertion_jwt"), ("CLIENT_ASSERTION_FILE", assertion_file.to_str().unwrap())],
+    );
+    settings.retain(|(name, _)| !name.ends_with("_CLIENT_SECRET"));
+    let ember = start_ember(&temp.path().join("ember"), &settings).await;
+    let sign_in = |expected: &'static str| {
+        let (ember, stub) = (&ember, &stub);
+        async move {
+            *stub.state.assertion.lock().unwrap() = Some(expected.to_string());
+            let flow = authorize(ember).await;
+            let code = stub.grant(&flow, &flow.param("nonce"), Token::Good, &[]);
+            come_back(ember, &flow.param("state"), &code, &flow.cookie_header()).await
+        }
+    };
+    assert_eq!(sign_in("assertion-one").await.status(), 200);
+    std::fs::write(&assertion_file, "assertion-two").unwrap();
+    assert_eq!(sign_in("assertion-two").await.status(), 200, "the rotated assertion, without a restart");
+    assert_eq!(refusal(&sign_in("assertion-three").await), "oauth_error", "an assertion the provider does not take");
     ember.terminate().await;
 }

@@ -140,7 +140,7 @@ impl Directory {
         }
         let user = self.describe(&mut service, &entry, username).await;
         let _ = service.unbind().await;
-        Ok(user?)
+        user
     }
 
     /// The one entry the user filter finds under the first base that has it; `None` when no

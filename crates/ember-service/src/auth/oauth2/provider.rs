@@ -110,8 +110,10 @@ impl Provider {
 
     fn client_secret(&self) -> Option<ClientSecret> {
         match self.settings.token_endpoint_auth {
-            TokenEndpointAuth::None => None,
-            _ => self.settings.client_secret.clone().map(ClientSecret::new),
+            TokenEndpointAuth::ClientSecretBasic | TokenEndpointAuth::ClientSecretPost => {
+                self.settings.client_secret.clone().map(ClientSecret::new)
+            }
+            TokenEndpointAuth::None | TokenEndpointAuth::ClientAssertionJwt(_) => None,
         }
     }
 
@@ -153,11 +155,19 @@ impl Provider {
             CoreClient::from_provider_metadata((*metadata).clone(), ClientId::new(self.settings.client_id.clone()), self.client_secret())
                 .set_redirect_uri(Self::redirect(redirect_uri)?)
                 .set_auth_type(match self.settings.token_endpoint_auth {
-                    TokenEndpointAuth::ClientSecretPost | TokenEndpointAuth::None => AuthType::RequestBody,
                     TokenEndpointAuth::ClientSecretBasic => AuthType::BasicAuth,
+                    _ => AuthType::RequestBody,
                 });
         let mut exchange =
             client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|error| ProviderError::Exchange(error.to_string()))?;
+        if let TokenEndpointAuth::ClientAssertionJwt(file) = &self.settings.token_endpoint_auth {
+            let assertion = tokio::fs::read_to_string(file)
+                .await
+                .map_err(|error| ProviderError::Exchange(format!("the client assertion file {}: {error}", file.display())))?;
+            exchange = exchange
+                .add_extra_param("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                .add_extra_param("client_assertion", assertion.trim().to_string());
+        }
         if let Some(verifier) = code_verifier {
             exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()));
         }

@@ -31,7 +31,7 @@ const SUFFIXES: [&str; 18] = [
 ];
 
 /// How ember proves itself at the provider's token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenEndpointAuth {
     /// The client id and secret in an HTTP Basic header (the default).
     ClientSecretBasic,
@@ -39,6 +39,9 @@ pub enum TokenEndpointAuth {
     ClientSecretPost,
     /// No secret: a public client (with PKCE).
     None,
+    /// A JWT the platform mints (RFC 7523), read from this file at every token request so that
+    /// its rotation needs no restart.
+    ClientAssertionJwt(std::path::PathBuf),
 }
 
 /// One identity provider's checked settings.
@@ -124,6 +127,24 @@ pub fn providers_from_env(vars: impl IntoIterator<Item = (String, String)>) -> R
     grouped.into_iter().map(|(name, values)| provider(name, &values)).collect()
 }
 
+/// The assertion's file: `CLIENT_ASSERTION_FILE`, or the file named by the variable that
+/// `CLIENT_ASSERTION_FILE_ENV_VAR` names (exactly one of the two).
+fn assertion_file(var: &dyn Fn(&str) -> String, values: &BTreeMap<&'static str, String>) -> Result<std::path::PathBuf, String> {
+    let get = |suffix: &str| values.get(suffix).filter(|value| !value.trim().is_empty());
+    match (get("CLIENT_ASSERTION_FILE"), get("CLIENT_ASSERTION_FILE_ENV_VAR")) {
+        (Some(path), None) => Ok(path.trim().into()),
+        (None, Some(variable)) => std::env::var_os(variable.trim())
+            .filter(|path| !path.is_empty())
+            .map(Into::into)
+            .ok_or_else(|| format!("{} names {}, which is not set", var("CLIENT_ASSERTION_FILE_ENV_VAR"), variable.trim())),
+        _ => Err(format!(
+            "client_assertion_jwt needs exactly one of {} and {}",
+            var("CLIENT_ASSERTION_FILE"),
+            var("CLIENT_ASSERTION_FILE_ENV_VAR")
+        )),
+    }
+}
+
 fn provider(name: String, values: &BTreeMap<&'static str, String>) -> Result<ProviderSettings, String> {
     let var = |suffix: &str| format!("PHOENIX_OAUTH2_{}_{suffix}", name.to_ascii_uppercase());
     let get = |suffix: &str| values.get(suffix).filter(|value| !value.trim().is_empty());
@@ -138,9 +159,7 @@ fn provider(name: String, values: &BTreeMap<&'static str, String>) -> Result<Pro
         None | Some("client_secret_basic") => TokenEndpointAuth::ClientSecretBasic,
         Some("client_secret_post") => TokenEndpointAuth::ClientSecretPost,
         Some("none") => TokenEndpointAuth::None,
-        Some("client_assertion_jwt") => {
-            return Err(format!("{}=client_assertion_jwt is not supported by ember yet", var("TOKEN_ENDPOINT_AUTH_METHOD")))
-        }
+        Some("client_assertion_jwt") => TokenEndpointAuth::ClientAssertionJwt(assertion_file(&var, values)?),
         Some(other) => {
             return Err(format!(
                 "{} must be client_secret_basic, client_secret_post or none, not {other:?}",
@@ -149,7 +168,8 @@ fn provider(name: String, values: &BTreeMap<&'static str, String>) -> Result<Pro
         }
     };
     let client_secret = get("CLIENT_SECRET").cloned();
-    if client_secret.is_none() && token_endpoint_auth != TokenEndpointAuth::None {
+    let secretless = matches!(token_endpoint_auth, TokenEndpointAuth::None | TokenEndpointAuth::ClientAssertionJwt(_));
+    if client_secret.is_none() && !secretless {
         return Err(format!("{} is required (unless {} is none)", var("CLIENT_SECRET"), var("TOKEN_ENDPOINT_AUTH_METHOD")));
     }
     let mut scopes: Vec<String> = BASELINE_SCOPES.iter().map(|scope| scope.to_string()).collect();
@@ -240,7 +260,7 @@ mod tests {
             }
             providers_from_env(env).unwrap_err()
         };
-        let cases: [(&[(&str, &str)], &str); 8] = [
+        let cases: [(&[(&str, &str)], &str); 9] = [
             (&[("PHOENIX_OAUTH2_COMPANY_SSO_CLIENT_SECRET", "")], "PHOENIX_OAUTH2_COMPANY_SSO_CLIENT_SECRET is required"),
             (&[("PHOENIX_OAUTH2_COMPANY_SSO_OIDC_CONFIG_URL", "http://idp.example/x")], "must be an HTTPS URL"),
             (&[("PHOENIX_OAUTH2_COMPANY_SSO_TOKEN_ENDPOINT_AUTH_METHOD", "magic")], "client_secret_basic, client_secret_post or none"),
@@ -249,6 +269,7 @@ mod tests {
             (&[("PHOENIX_OAUTH2_COMPANY_SSO_ROLE_RESYNC", "false")], "needs PHOENIX_OAUTH2_COMPANY_SSO_ROLE_ATTRIBUTE_PATH"),
             (&[("PHOENIX_OAUTH2_COMPANY_SSO_GROUPS_ATTRIBUTE_PATH", "groups[")], "not a JMESPath expression"),
             (&[("PHOENIX_OAUTH2_COMPANY_SSO_AUTO_LOGIN", "maybe")], "AUTO_LOGIN must be true or false"),
+            (&[("PHOENIX_OAUTH2_COMPANY_SSO_TOKEN_ENDPOINT_AUTH_METHOD", "client_assertion_jwt")], "needs exactly one of"),
         ];
         for (extra, expected) in cases {
             let refusal = with(extra);
