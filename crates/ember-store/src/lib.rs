@@ -91,7 +91,7 @@ pub use spans::records::{Page, SpanRecord, SpanText};
 pub use spans::roots::{RootSpanQuery, RootSpanSort};
 pub use spans::{AttributeFilter, SpanFilters, SpanQueryOptions};
 pub use traces::{TraceFilters, TraceOrder, TraceRecord, TraceSort};
-pub use users::{NewUser, UserRecord, UserUpdate, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
+pub use users::{NewUser, SsoIdentity, UserRecord, UserUpdate, DEFAULT_ADMIN_ID, SYSTEM_USER_ID};
 pub use write::batch::WriteOutcome;
 pub use write::prepared::PreparedSpan;
 pub use write::queue::{IngestQueue, QueueFull, QueueLimits, WriterHandle};

@@ -47,6 +47,15 @@ pub struct NewUser<'a> {
     pub ldap_unique_id: Option<&'a str>,
 }
 
+/// How a single-sign-on user is recognised at their next sign-in.
+#[derive(Debug, Clone, Copy)]
+pub enum SsoIdentity<'a> {
+    /// An LDAP user, by their directory's immutable id when it is configured (else by email).
+    Ldap { unique_id: Option<&'a str> },
+    /// An OAuth2 user, by the client and the provider's subject.
+    OAuth2 { client_id: &'a str, user_id: &'a str },
+}
+
 /// Changes to a user; `None` leaves a field as it is. The caller has checked the fields and
 /// hashed the password.
 #[derive(Debug, Clone, Default)]
@@ -195,60 +204,33 @@ impl Store {
         self.current_reader().exec().fetch_optional(statement).await?.as_ref().map(UserRecord::from_row).transpose()
     }
 
-    /// Brings an OAuth2 user's row in line with their provider at sign-in: their email, their
-    /// role when the provider gives one, and the client and subject they signed in as. `None`
-    /// when there is no such user, `Conflict` when the email belongs to another user.
-    pub async fn sync_oauth2_user(
-        &self,
-        id: i64,
-        email: &str,
-        role: Option<&str>,
-        client_id: &str,
-        user_id: &str,
-    ) -> Result<Option<UserRecord>> {
+    /// Brings a single-sign-on user's row in line with their provider or directory at sign-in:
+    /// their email, their role when one is given, and how they are recognised next time.
+    /// `None` when there is no such user, `Conflict` when the email belongs to another user.
+    pub async fn sync_sso_user(&self, id: i64, email: &str, role: Option<&str>, identity: SsoIdentity<'_>) -> Result<Option<UserRecord>> {
         let mut tx = self.writer.begin().await?;
         let email_key = email.to_lowercase();
         let taken = Statement::new("SELECT 1 FROM users WHERE email_key = $1 AND id <> $2", [email_key.clone().into(), id.into()]);
         if tx.exec().fetch_optional(taken).await?.is_some() {
             return Err(StoreError::Conflict("Email already exists".into()));
         }
-        let sql = format!(
-            "UPDATE users SET email = $1, email_key = $2, role = COALESCE($3, role), oauth2_client_id = $4, oauth2_user_id = $5, \
-             updated_at = $6 WHERE id = $7 RETURNING {USER_COLUMNS}"
-        );
-        let values = [
-            email.into(),
-            email_key.into(),
-            role.map(str::to_string).into(),
-            client_id.into(),
-            user_id.into(),
-            now_nanos().into(),
-            id.into(),
-        ];
-        let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? else {
-            return Ok(None);
+        let mut values: Vec<sea_query::Value> =
+            vec![email.into(), email_key.into(), role.map(str::to_string).into(), now_nanos().into(), id.into()];
+        let identity_columns = match identity {
+            // A directory id, once known, stays (a directory set up without one sends none).
+            SsoIdentity::Ldap { unique_id } => {
+                values.push(unique_id.map(str::to_lowercase).into());
+                "ldap_unique_id = COALESCE($6, ldap_unique_id)"
+            }
+            SsoIdentity::OAuth2 { client_id, user_id } => {
+                values.extend([client_id.into(), user_id.into()]);
+                "oauth2_client_id = $6, oauth2_user_id = $7"
+            }
         };
-        let updated = UserRecord::from_row(&row)?;
-        tx.commit().await?;
-        Ok(Some(updated))
-    }
-
-    /// Brings a directory user's row in line with the directory at sign-in: their email (when
-    /// the directory has one), role and directory id. `None` when there is no such user,
-    /// `Conflict` when the email belongs to another user.
-    pub async fn sync_directory_user(&self, id: i64, email: &str, role: &str, ldap_unique_id: Option<&str>) -> Result<Option<UserRecord>> {
-        let mut tx = self.writer.begin().await?;
-        let email_key = email.to_lowercase();
-        let taken = Statement::new("SELECT 1 FROM users WHERE email_key = $1 AND id <> $2", [email_key.clone().into(), id.into()]);
-        if tx.exec().fetch_optional(taken).await?.is_some() {
-            return Err(StoreError::Conflict("Email already exists".into()));
-        }
         let sql = format!(
-            "UPDATE users SET email = $1, email_key = $2, role = $3, ldap_unique_id = COALESCE($4, ldap_unique_id), updated_at = $5 \
-             WHERE id = $6 RETURNING {USER_COLUMNS}"
+            "UPDATE users SET email = $1, email_key = $2, role = COALESCE($3, role), updated_at = $4, {identity_columns} \
+             WHERE id = $5 RETURNING {USER_COLUMNS}"
         );
-        let values =
-            [email.into(), email_key.into(), role.into(), ldap_unique_id.map(str::to_lowercase).into(), now_nanos().into(), id.into()];
         let Some(row) = tx.exec().fetch_optional(Statement::new(sql, values)).await? else {
             return Ok(None);
         };

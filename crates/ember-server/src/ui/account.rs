@@ -9,6 +9,7 @@ use ember_core::time::{format_nanos, parse_timestamp};
 use ember_core::ClassifiedError;
 use ember_core::{GlobalId, GlobalType};
 use ember_service::api_keys::{ApiKeyInput, PastExpiry};
+use ember_service::auth::Session;
 use ember_service::users::{SignIn, UserInput};
 use ember_service::{Caller, Role, ServiceError};
 use maud::{html, Markup};
@@ -122,8 +123,15 @@ pub struct LoginForm {
 }
 
 pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
-    let next = local_path(form.next.as_deref()).to_string();
-    match state.services.auth().login(Some(&form.email), Some(&form.password)).await {
+    let signed_in = state.services.auth().login(Some(&form.email), Some(&form.password)).await;
+    signed_in_or_back(&state, form.next.as_deref(), signed_in)
+}
+
+/// A sign-in form's outcome: the session's cookies and the page asked for, or the login page
+/// saying why not.
+fn signed_in_or_back(state: &AppState, next: Option<&str>, signed_in: Result<Session, ServiceError>) -> Response {
+    let next = local_path(next).to_string();
+    match signed_in {
         Ok(session) => {
             let mut response = Redirect::to(&next).into_response();
             state.cookies.set_session(response.headers_mut(), session);
@@ -143,15 +151,8 @@ pub struct LdapLoginForm {
 
 /// The login page's LDAP form: as `POST /auth/ldap/login`, then to the page asked for.
 pub async fn ldap_login(State(state): State<AppState>, Form(form): Form<LdapLoginForm>) -> Response {
-    let next = local_path(form.next.as_deref()).to_string();
-    match state.services.auth().ldap_login(Some(&form.username), Some(&form.password)).await {
-        Ok(session) => {
-            let mut response = Redirect::to(&next).into_response();
-            state.cookies.set_session(response.headers_mut(), session);
-            response
-        }
-        Err(error) => to(&format!("/login?next={}", encoded(&next)), "error", &shown(&error)).into_response(),
-    }
+    let signed_in = state.services.auth().ldap_login(Some(&form.username), Some(&form.password)).await;
+    signed_in_or_back(&state, form.next.as_deref(), signed_in)
 }
 
 pub async fn account(

@@ -265,6 +265,29 @@ impl Auth<'_> {
         self.new_session(user.id).await
     }
 
+    /// Makes the account of a user a provider or directory vouched for at their first sign-in,
+    /// under their name or, when it is taken, the name with a short random suffix; `Conflict`
+    /// when the email is taken.
+    pub(crate) async fn create_sso_account(
+        &self,
+        user: NewUser<'_>,
+    ) -> std::result::Result<ember_store::UserRecord, ember_store::StoreError> {
+        let suffixed = || format!("{} ({})", user.username, &uuid::Uuid::new_v4().simple().to_string()[..6]);
+        let names = [user.username.to_string(), suffixed(), suffixed()];
+        for name in &names {
+            match self.services.store.create_user(&NewUser { username: name, ..user.clone() }).await {
+                Ok(created) => {
+                    let event = AuditEvent::UserCreated { user_id: created.id, role: created.role.clone() };
+                    self.services.audit().record(Some(created.id), event).await;
+                    return Ok(created);
+                }
+                Err(ember_store::StoreError::Conflict(message)) if message.starts_with("Username") => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(ember_store::StoreError::Conflict("Username already exists".into()))
+    }
+
     fn decoy_hash(&self) -> Result<String> {
         if let Some(hash) = self.authenticator().decoy_hash.get() {
             return Ok(hash.clone());

@@ -269,8 +269,12 @@ async fn directory_users_sign_in_with_the_role_of_their_groups() {
     assert_eq!(who(&alice), ("alice@example.com".into(), "Alice Admin".into(), "ADMIN".into(), "LDAP".into()));
     let (_, again) = ldap_login(&ember, "alice", "alice-pass-1").await;
     assert_eq!(again["id"], alice["id"], "the second sign-in finds the same account");
+    // Bob's display name is taken by another account: his gets it with a short suffix.
+    create_user(&ember, json!({"auth_method": "LOCAL", "email": "builder@other.example", "username": "Bob Builder", "role": "VIEWER", "password": "builder-1"})).await;
     let (status, bob) = ldap_login(&ember, "bob", "bob-pass-1").await;
     assert_eq!((status, who(&bob).2), (204, "MEMBER".to_string()));
+    let username = who(&bob).1;
+    assert!(username.starts_with("Bob Builder (") && username.len() == "Bob Builder (123456)".len(), "{username}");
 
     // Every refusal reads the same.
     let refused = [

@@ -10,7 +10,7 @@ pub mod directory;
 pub mod settings;
 
 use ember_core::ErrorCode;
-use ember_store::{NewUser, StoreError, UserRecord};
+use ember_store::{NewUser, SsoIdentity, StoreError, UserRecord};
 
 pub use directory::{Directory, DirectoryUser};
 pub use settings::{LdapSettings, LdapTlsMode};
@@ -94,7 +94,8 @@ impl Auth<'_> {
         };
         let role = found.role.as_str();
         if let Some(user) = existing {
-            return match store.sync_directory_user(user.id, &email, role, found.unique_id.as_deref()).await {
+            return match store.sync_sso_user(user.id, &email, Some(role), SsoIdentity::Ldap { unique_id: found.unique_id.as_deref() }).await
+            {
                 Ok(Some(user)) => Ok(user),
                 Ok(None) => Err(refused()),
                 Err(StoreError::Conflict(_)) => {
@@ -118,32 +119,21 @@ impl Auth<'_> {
             tracing::error!("LDAP sign-up refused: the email belongs to an account that signs in another way");
             return Err(refused());
         }
-        let mut username = found.display_name.clone();
-        for attempt in 0..3 {
-            let user = NewUser {
-                email,
-                username: &username,
-                role: found.role.as_str(),
-                auth_method: "LDAP",
-                password_hash: None,
-                password_needs_reset: false,
-                oauth2_client_id: None,
-                oauth2_user_id: None,
-                ldap_unique_id: found.unique_id.as_deref(),
-            };
-            match store.create_user(&user).await {
-                Ok(created) => {
-                    let event = AuditEvent::UserCreated { user_id: created.id, role: created.role.clone() };
-                    self.services.audit().record(Some(created.id), event).await;
-                    return Ok(created);
-                }
-                Err(StoreError::Conflict(message)) if message.starts_with("Username") && attempt < 2 => {
-                    username = format!("{} ({})", found.display_name, &uuid::Uuid::new_v4().simple().to_string()[..6]);
-                }
-                Err(StoreError::Conflict(_)) => return Err(refused()),
-                Err(error) => return Err(error.into()),
-            }
+        let user = NewUser {
+            email,
+            username: &found.display_name,
+            role: found.role.as_str(),
+            auth_method: "LDAP",
+            password_hash: None,
+            password_needs_reset: false,
+            oauth2_client_id: None,
+            oauth2_user_id: None,
+            ldap_unique_id: found.unique_id.as_deref(),
+        };
+        match self.create_sso_account(user).await {
+            Ok(created) => Ok(created),
+            Err(StoreError::Conflict(_)) => Err(refused()),
+            Err(error) => Err(error.into()),
         }
-        Err(refused())
     }
 }

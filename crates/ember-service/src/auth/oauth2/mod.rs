@@ -12,7 +12,7 @@ pub mod provider;
 pub mod settings;
 
 use ember_core::time::now_nanos;
-use ember_store::{NewUser, StoreError, UserRecord};
+use ember_store::{NewUser, SsoIdentity, StoreError, UserRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -241,7 +241,7 @@ impl Auth<'_> {
         let resynced_role = role.filter(|_| settings.role_resync).map(Role::as_str);
         let (email, subject) = (user.email.as_str(), user.subject.as_str());
         let sync = |existing: UserRecord| async move {
-            match store.sync_oauth2_user(existing.id, email, resynced_role, client_id, subject).await {
+            match store.sync_sso_user(existing.id, email, resynced_role, SsoIdentity::OAuth2 { client_id, user_id: subject }).await {
                 Ok(Some(updated)) => Ok(updated),
                 Ok(None) => Err((OAuth2Error::SignInNotAllowed, "the account was deleted meanwhile".to_string())),
                 Err(StoreError::Conflict(_)) => {
@@ -270,34 +270,23 @@ impl Auth<'_> {
         if !settings.allow_sign_up {
             return Err((OAuth2Error::SignInNotAllowed, "no account, and sign-up is off for this provider".into()));
         }
-        let base = user.name.clone().unwrap_or_else(|| user.email.split('@').next().unwrap_or_default().to_string());
-        let mut username = base.clone();
-        for attempt in 0..3 {
-            let new_user = NewUser {
-                email: &user.email,
-                username: &username,
-                role: role.unwrap_or(Role::Viewer).as_str(),
-                auth_method: "OAUTH2",
-                password_hash: None,
-                password_needs_reset: false,
-                oauth2_client_id: Some(client_id),
-                oauth2_user_id: Some(&user.subject),
-                ldap_unique_id: None,
-            };
-            match store.create_user(&new_user).await {
-                Ok(created) => {
-                    let event = AuditEvent::UserCreated { user_id: created.id, role: created.role.clone() };
-                    self.services.audit().record(Some(created.id), event).await;
-                    return Ok(created);
-                }
-                Err(StoreError::Conflict(message)) if message.starts_with("Username") && attempt < 2 => {
-                    username = format!("{base}-{}", 10_000 + rand::random::<u32>() % 90_000);
-                }
-                Err(StoreError::Conflict(message)) => return Err((OAuth2Error::EmailInUse, message)),
-                Err(error) => return Err(internal(error)),
-            }
+        let username = user.name.clone().unwrap_or_else(|| user.email.split('@').next().unwrap_or_default().to_string());
+        let new_user = NewUser {
+            email: &user.email,
+            username: &username,
+            role: role.unwrap_or(Role::Viewer).as_str(),
+            auth_method: "OAUTH2",
+            password_hash: None,
+            password_needs_reset: false,
+            oauth2_client_id: Some(client_id),
+            oauth2_user_id: Some(&user.subject),
+            ldap_unique_id: None,
+        };
+        match self.create_sso_account(new_user).await {
+            Ok(created) => Ok(created),
+            Err(StoreError::Conflict(message)) => Err((OAuth2Error::EmailInUse, message)),
+            Err(error) => Err(internal(error)),
         }
-        Err((OAuth2Error::AuthFailed, "no free username".into()))
     }
 }
 
