@@ -244,8 +244,8 @@ mod tests {
         let sso = &providers[0];
         assert_eq!((sso.display_name.as_str(), sso.allow_sign_up, sso.auto_login, sso.use_pkce), ("Company Sso", true, false, false));
         assert_eq!(
-            (sso.token_endpoint_auth, sso.email_path.as_str(), sso.role_resync),
-            (TokenEndpointAuth::ClientSecretBasic, "email", true)
+            (&sso.token_endpoint_auth, sso.email_path.as_str(), sso.role_resync),
+            (&TokenEndpointAuth::ClientSecretBasic, "email", true)
         );
         assert_eq!(providers[1].scopes, ["openid", "email", "profile", "groups", "offline_access"]);
     }
