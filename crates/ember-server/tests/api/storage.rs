@@ -70,9 +70,18 @@ async fn past_the_blocking_threshold_ingest_is_refused_until_space_is_freed() {
     // Clearing the project's data frees the space; the next check lets ingest in again.
     let purged = app.delete("/v1/projects/p/traces?start_time=2000-01-01T00:00:00Z&end_time=2100-01-01T00:00:00Z").await;
     assert_eq!(purged.status, StatusCode::NO_CONTENT, "{}", purged.text());
-    app.database.reclaim_space().await;
-    let status = app.services.storage().check_and_enforce().await.unwrap();
-    assert!(!matches!(status.level, StorageLevel::Blocked(_)), "{status:?}");
+    // On PostgreSQL, VACUUM FULL keeps deleted rows that an open snapshot of another test on the
+    // same database can still see: the space comes back once those transactions end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        app.database.reclaim_space().await;
+        let status = app.services.storage().check_and_enforce().await.unwrap();
+        if !matches!(status.level, StorageLevel::Blocked(_)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the purge freed no space: {status:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     assert_eq!(export(&app, &request(Some("p"), vec![span(250, 250, None, "CHAIN")])).await.status, StatusCode::OK);
     assert!(!app.get("/projects").await.text().contains("Ingest is paused"));
 }
