@@ -113,6 +113,17 @@ impl Filter {
         Ok(Filter { grain: Grain::Trace, condition: Condition::AnySpan(Box::new(span.condition)) })
     }
 
+    /// The span filter `attribute at path == text` (its text form) when SQLite's attribute index
+    /// can answer it (`attribute_index::lookup`), so that an exact equality built elsewhere (the
+    /// REST `attribute=key:value` filter) shares the filter language's index plan; `None` when
+    /// the index holds nothing for it.
+    pub fn indexed_text_equality(path: &[Segment], text: &str) -> Option<Filter> {
+        attribute_index::lookup(&path.to_vec(), text)?;
+        let condition =
+            Condition::Compare(Value::Text(Text::Attribute(path.to_vec())), CompareOp::Eq, Value::Text(Text::Literal(text.to_string())));
+        Some(Filter { grain: Grain::Span, condition })
+    }
+
     pub fn grain(&self) -> Grain {
         self.grain
     }

@@ -172,6 +172,14 @@ impl Store {
         }
         for filter in &filters.attributes {
             query.and_where(crate::engine::dialect::attribute_equals(self.dialect, &filter.key, &filter.value));
+            // SQLite: a string the attribute index holds is found through it, planned as the
+            // filter language plans it (the exact comparison above still decides).
+            if let (Dialect::Sqlite, Value::String(text)) = (self.dialect, &filter.value) {
+                let path = ember_query::schema::dotted_path(&filter.key);
+                if let Some(indexed) = Filter::indexed_text_equality(&path, text) {
+                    query.and_where(self.filter_sql(&indexed).await?);
+                }
+            }
         }
         if let Some(condition) = &filters.condition {
             query.and_where(self.filter_sql(condition).await?);

@@ -641,3 +641,54 @@ async fn the_span_bytes_migration_counts_stored_spans_as_ingest_does() {
     sqlx::query(update).execute(&mut other).await.unwrap();
     assert_eq!(store.project_bytes(project).await.unwrap(), by_ingest);
 }
+
+/// The REST `attribute=key:value` filter on a string the attribute index holds is answered
+/// through the index, planned as the filter language's equality (few matches: the index drives;
+/// many: each span is tested), and selects exactly what the plain comparison selects: a span
+/// whose index rows are gone is not found through it, and a non-string value keeps the plain
+/// comparison.
+#[tokio::test]
+async fn the_attribute_filter_finds_strings_through_the_attribute_index() {
+    use ember_store::{AttributeFilter, SpanFilters};
+    use serde_json::json;
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ember.db");
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(path.clone()))).await.unwrap();
+    let spans = (1..=40u8)
+        .map(|id| {
+            let mut span = suite::span(id, id, None);
+            span.attributes.insert("user".into(), json!({"id": format!("u-{}", id % 4)}));
+            span.attributes.insert("metadata".into(), json!({"n": id % 2, "tier": if id == 7 { "12" } else { "gold" }}));
+            suite::routed("p", span)
+        })
+        .collect();
+    suite::write(&store, spans).await;
+    let project = store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let matching = |key: &str, value: serde_json::Value| {
+        let store = store.clone();
+        let filters = SpanFilters { attributes: vec![AttributeFilter { key: key.into(), value }], ..Default::default() };
+        async move {
+            let mut ids: Vec<String> =
+                store.list_spans(project, &filters, None, 100).await.unwrap().items.into_iter().map(|r| r.span.span_id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(matching("user.id", json!("u-3")).await.len(), 10);
+    assert_eq!(matching("metadata.n", json!(1)).await.len(), 20, "numbers keep the plain comparison");
+    assert_eq!(matching("metadata.tier", json!("12")).await, [format!("{:016x}", 7)], "a string spelled like a number");
+
+    // Without span 3's index rows, the index no longer offers it: the index drives the query.
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("DELETE FROM span_attribute_values WHERE span_rowid = (SELECT id FROM spans WHERE span_id = ?)")
+        .bind(format!("{:016x}", 3))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let found = matching("user.id", json!("u-3")).await;
+    assert_eq!(found.len(), 9);
+    assert!(!found.contains(&format!("{:016x}", 3)));
+    assert_eq!(matching("metadata.n", json!(1)).await.len(), 20, "the plain comparison reads the span itself");
+}
