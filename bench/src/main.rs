@@ -442,10 +442,12 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
     let (p50, p99) = latency(client, &format!("{base}/span_annotations?limit=1000&{query}"), samples).await?;
     println!("GET span_annotations for 100 span ids ({} annotations stored): p50 {p50:.2} ms, p99 {p99:.2} ms", annotations.len());
     let encode = |text: &str| serde_urlencoded::to_string([("q", text)]).map(|s| s[2..].to_string());
-    let filters: [(&str, &str, String); 6] = [
+    let filters: [(&str, &str, String); 7] = [
         ("filter_condition", "span_kind == 'LLM'", String::new()),
         ("filter_condition", "span_kind == 'LLM' and latency_ms > 1000 and evals['correctness'].label == 'incorrect'", String::new()),
         ("filter_condition", "metadata['customer_id'] == 'c-42'", String::new()),
+        // The same question through the REST attribute filter.
+        ("attribute", "metadata.customer_id:c-42", String::new()),
         ("filter_condition", "'refund' in input.value", "&start_time=2025-01-01T00:00:00Z&end_time=2025-01-02T00:00:00Z".into()),
         ("filter", "status_code = 'ERROR' AND eval.correctness.label = 'correct'", String::new()),
         ("filter_condition", "status_code == 'ERROR' and evals['correctness'].label == 'correct'", String::new()),
