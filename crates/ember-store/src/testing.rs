@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::{DatabaseUrl, Store, StoreOptions};
 
+pub use crate::engine::plans::{recording, RecordedStatement};
+
 /// A fresh, empty database, removed (SQLite) or abandoned (PostgreSQL) when dropped.
 pub struct TestDatabase {
     pub options: StoreOptions,

@@ -18,6 +18,7 @@ use crate::error::{Result, StoreError};
 use crate::sqlite::codec::Codec;
 
 /// SQL text and its bound values, for one backend.
+#[derive(Clone)]
 pub(crate) struct Statement {
     pub sql: String,
     pub values: Values,
@@ -200,6 +201,7 @@ impl Exec<'_> {
 
     /// Checks a statement before it runs, and makes its values storable on the backend.
     fn prepare(&self, statement: Statement) -> (String, Values) {
+        crate::engine::plans::record(&statement);
         let Statement { sql, values } = statement;
         if matches!(self, Exec::SqlitePool(_) | Exec::Sqlite(_)) {
             debug_assert!(!mixes_placeholder_styles(&sql), "`$n` and `?` placeholders in one SQLite statement: {sql}");
@@ -261,6 +263,7 @@ impl Pool {
     /// Runs a read that is cancelled once it has run for `budget`: SQLite's connection is
     /// interrupted from a timer, PostgreSQL's statement runs under `statement_timeout`.
     pub(crate) async fn fetch_all_within(&self, statement: Statement, budget: Duration) -> Result<Vec<Row>> {
+        crate::engine::plans::record(&statement);
         let Statement { sql, values } = statement;
         let timed_out = || StoreError::QueryTimeout { budget_ms: budget.as_millis() };
         match self {
