@@ -168,21 +168,24 @@ pub fn unflatten(flat: impl IntoIterator<Item = (String, Value)>) -> Map<String,
         if value.is_null() {
             continue;
         }
-        let mut segments: Vec<&str> = key.split('.').map(str::trim).filter(|s| !s.is_empty()).collect();
-        if segments.is_empty() {
+        // Walked twice (counted, then followed) rather than collected: this runs for every
+        // attribute of every span ingested.
+        let segments = || key.split('.').map(str::trim).filter(|s| !s.is_empty());
+        let count = segments().count();
+        if count == 0 {
             continue;
         }
-        if segments.len() > MAX_KEY_SEGMENTS {
-            segments = vec![key.as_str()];
-        }
         let mut node = &mut root;
-        let last = segments.len() - 1;
-        for (position, segment) in segments.iter().enumerate() {
-            node = match numeric_segment(segment) {
-                Some(index) if position < last => node.indexed.entry(index).or_default(),
-                Some(index) => node.named_child(&index.to_string()),
-                None => node.named_child(segment),
-            };
+        if count > MAX_KEY_SEGMENTS {
+            node = node.named_child(&key);
+        } else {
+            for (position, segment) in segments().enumerate() {
+                node = match numeric_segment(segment) {
+                    Some(index) if position + 1 < count => node.indexed.entry(index).or_default(),
+                    Some(index) => node.named_child(&index.to_string()),
+                    None => node.named_child(segment),
+                };
+            }
         }
         node.value = Some(value);
     }

@@ -113,8 +113,9 @@ impl Codec {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Dictionary { id, encoder });
     }
 
-    pub fn encode(self: &Arc<Self>, json: &str) -> Vec<u8> {
-        let bytes = json.as_bytes();
+    /// Stores JSON text (as bytes, which serde_json writes as UTF-8).
+    pub fn encode(self: &Arc<Self>, json: &[u8]) -> Vec<u8> {
+        let bytes = json;
         if bytes.len() < COMPRESS_FROM_BYTES {
             return tagged(RAW, &[], bytes);
         }
@@ -271,10 +272,10 @@ mod tests {
     fn round_trips_small_and_large_values() {
         let codec = Codec::new(0);
         let small = r#"{"a":1}"#;
-        assert_eq!(codec.encode(small)[0], RAW);
-        assert_eq!(codec.decode(&codec.encode(small)).unwrap(), small);
+        assert_eq!(codec.encode(small.as_bytes())[0], RAW);
+        assert_eq!(codec.decode(&codec.encode(small.as_bytes())).unwrap(), small);
         let large = format!(r#"{{"text":"{}"}}"#, "refund policy ".repeat(100));
-        let stored = codec.encode(&large);
+        let stored = codec.encode(large.as_bytes());
         assert_eq!(stored[0], ZSTD);
         assert!(stored.len() < large.len() / 4);
         assert_eq!(codec.decode(&stored).unwrap(), large);
@@ -289,7 +290,7 @@ mod tests {
         let dictionary = zstd::dict::from_samples(&samples, 4096).unwrap();
         codec.install(7, &dictionary);
         let value = format!(r#"{{"llm":{{"model_name":"gpt-4o","prompt":"{}"}}}}"#, "order 12 refund policy for customer 84 ".repeat(8));
-        let stored = codec.encode(&value);
+        let stored = codec.encode(value.as_bytes());
         assert_eq!(stored[0], ZSTD_DICTIONARY);
         assert_eq!(&stored[1..5], &7u32.to_le_bytes());
         assert_eq!(codec.decode(&stored).unwrap(), value);

@@ -15,10 +15,28 @@ use crate::sqlite::functions::register as register_sql_functions;
 use crate::sqlite::group_commit::GroupCommit;
 use crate::{Store, StoreOptions};
 
+/// SQLite's process-wide settings, made once before its first connection: no memory statistics.
+/// Counting them takes a global mutex around every allocation SQLite makes (several per row
+/// written), and ember never reads them.
+fn configure_library() {
+    static CONFIGURED: std::sync::Once = std::sync::Once::new();
+    CONFIGURED.call_once(|| {
+        // SAFETY: `sqlite3_config` takes an int for this option. It must run before SQLite
+        // initializes and while no other thread calls SQLite: every connection ember opens waits
+        // for this `Once`. Should something else in the process have initialized SQLite already,
+        // the call changes nothing and answers SQLITE_MISUSE.
+        let code = unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+        if code != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(code, "SQLite was initialized before ember configured it; memory statistics stay on");
+        }
+    });
+}
+
 /// Rows a reader connection's thread may hold before the reading task takes them.
 const READER_ROW_BUFFER: usize = 1024;
 
 pub(crate) async fn open(options: &StoreOptions) -> Result<Store> {
+    configure_library();
     let base = match &options.url {
         DatabaseUrl::SqliteFile(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

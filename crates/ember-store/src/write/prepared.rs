@@ -62,15 +62,14 @@ impl PreparedSpan {
         };
         let usage = cost::priced_model(&span)
             .map(|(model_name, provider)| Box::new(Usage { model_name, provider, tokens: TokenCounts::of_span(&span) }));
-        // Serialising a JSON map of JSON values cannot fail.
         let indexed_values = match dialect {
             Dialect::Sqlite => values_of(&span.attributes),
             Dialect::Postgres => Vec::new(),
         };
-        let attributes_json = serde_json::to_string(&span.attributes).unwrap_or_else(|_| "{}".into());
+        let attributes_json = json_bytes(&span.attributes);
         let attributes = match codec {
             Some(codec) => codec.encode(&attributes_json),
-            None => attributes_json.into_bytes(),
+            None => attributes_json,
         };
         let events_json = serde_json::to_string(&span.events).unwrap_or_else(|_| "[]".into());
         PreparedSpan {
@@ -123,6 +122,17 @@ impl PreparedSpan {
             completion_tokens: self.llm_token_count_completion.unwrap_or(0),
         }
     }
+}
+
+/// The JSON text of attributes, written into a buffer sized for a typical span so it is not
+/// grown (and copied) several times on the way.
+fn json_bytes(attributes: &serde_json::Map<String, Value>) -> Vec<u8> {
+    let mut text = Vec::with_capacity(4096);
+    // Serialising a JSON map of JSON values cannot fail.
+    if serde_json::to_writer(&mut text, attributes).is_err() {
+        return b"{}".to_vec();
+    }
+    text
 }
 
 /// PostgreSQL text and JSONB cannot hold U+0000, which OTLP strings may carry: it becomes U+FFFD,
