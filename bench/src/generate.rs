@@ -189,24 +189,28 @@ impl Generator {
         let mut requests = Vec::new();
         let mut produced = 0;
         while produced < total_spans {
-            let mut spans = Vec::with_capacity(spans_per_request + 10);
-            while spans.len() < spans_per_request && produced + spans.len() < total_spans {
-                spans.extend(self.trace());
-            }
-            produced += spans.len();
-            let count = spans.len();
-            let resource = Resource { attributes: vec![s("openinference.project.name", project)], ..Default::default() };
-            requests.push((
-                ExportTraceServiceRequest {
-                    resource_spans: vec![ResourceSpans {
-                        resource: Some(resource),
-                        scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-                        ..Default::default()
-                    }],
-                },
-                count,
-            ));
+            let request = self.request(project, spans_per_request.min(total_spans - produced));
+            produced += request.1;
+            requests.push(request);
         }
         requests
+    }
+
+    /// One request of whole traces holding at least `spans` spans (and its span count).
+    pub fn request(&mut self, project: &str, spans: usize) -> (ExportTraceServiceRequest, usize) {
+        let mut batch = Vec::with_capacity(spans + 10);
+        while batch.len() < spans {
+            batch.extend(self.trace());
+        }
+        let count = batch.len();
+        let resource = Resource { attributes: vec![s("openinference.project.name", project)], ..Default::default() };
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(resource),
+                scope_spans: vec![ScopeSpans { spans: batch, ..Default::default() }],
+                ..Default::default()
+            }],
+        };
+        (request, count)
     }
 }

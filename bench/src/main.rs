@@ -27,6 +27,10 @@ use crate::database::Database;
 use crate::generate::Generator;
 use crate::server::EmberProcess;
 
+/// The server's allocator, so the stages measured here in-process cost what they cost in `ember`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     /// Spans to ingest end to end.
@@ -38,6 +42,10 @@ struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Readers fetching the first page of spans over and over while spans are ingested (their
+    /// latency is reported; their requests count in the server's CPU per span).
+    #[arg(long, default_value_t = 0)]
+    ingest_readers: usize,
     /// Requests per query latency measurement.
     #[arg(long, default_value_t = 300)]
     query_samples: usize,
@@ -176,6 +184,16 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(args))
 }
 
+/// The largest size the file at `wal` reaches while `running`, sampled every 20 ms.
+async fn largest_wal(wal: PathBuf, running: Arc<std::sync::atomic::AtomicBool>) -> u64 {
+    let mut largest = 0;
+    while running.load(Ordering::Relaxed) {
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |meta| meta.len()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    largest
+}
+
 fn report_rate(label: &str, spans: usize, elapsed: Duration) {
     println!("{label}: {spans} spans in {:.2} s = {:.0} spans/s", elapsed.as_secs_f64(), spans as f64 / elapsed.as_secs_f64());
 }
@@ -200,25 +218,76 @@ async fn latency(client: &reqwest::Client, url: &str, samples: usize) -> anyhow:
     Ok((percentile(&timings, 0.5), percentile(&timings, 0.99)))
 }
 
+/// Runs larger than this encode their requests while they are sent instead of all beforehand
+/// (1M spans take about 3.2 GB encoded).
+const ENCODE_AHEAD_LIMIT: usize = 2_000_000;
+
+/// The request bodies the senders send: all encoded before the clock starts, or, for runs too
+/// large to hold in memory, encoded by a thread of their own (on the same cores as the server)
+/// a few requests ahead of the senders.
+enum Bodies {
+    Encoded { bodies: Vec<(Vec<u8>, usize)>, next: AtomicUsize },
+    Streamed { receiver: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Vec<u8>>>, spans: Arc<AtomicUsize> },
+}
+
+impl Bodies {
+    fn new(spans: usize, spans_per_request: usize) -> Bodies {
+        let mut generator = Generator::new(42);
+        if spans > ENCODE_AHEAD_LIMIT {
+            println!("generating {spans} spans of OpenInference traces while sending ...");
+            let (sender, receiver) = tokio::sync::mpsc::channel(64);
+            let counted = Arc::new(AtomicUsize::new(0));
+            let produced = counted.clone();
+            std::thread::spawn(move || {
+                while produced.load(Ordering::Relaxed) < spans {
+                    let remaining = spans - produced.load(Ordering::Relaxed);
+                    let (request, count) = generator.request(PROJECT, spans_per_request.min(remaining));
+                    produced.fetch_add(count, Ordering::Relaxed);
+                    if sender.blocking_send(request.encode_to_vec()).is_err() {
+                        return;
+                    }
+                }
+            });
+            return Bodies::Streamed { receiver: tokio::sync::Mutex::new(receiver), spans: counted };
+        }
+        println!("generating {spans} spans of OpenInference traces ...");
+        let bodies: Vec<(Vec<u8>, usize)> = generator
+            .requests(PROJECT, spans, spans_per_request)
+            .into_iter()
+            .map(|(request, count)| (request.encode_to_vec(), count))
+            .collect();
+        let total_spans: usize = bodies.iter().map(|(_, count)| count).sum();
+        let payload_bytes: usize = bodies.iter().map(|(body, _)| body.len()).sum();
+        println!(
+            "{} requests, {total_spans} spans, {:.0} bytes of protobuf per span",
+            bodies.len(),
+            payload_bytes as f64 / total_spans as f64
+        );
+        Bodies::Encoded { bodies, next: AtomicUsize::new(0) }
+    }
+
+    async fn next(&self) -> Option<Vec<u8>> {
+        match self {
+            Bodies::Encoded { bodies, next } => bodies.get(next.fetch_add(1, Ordering::Relaxed)).map(|(body, _)| body.clone()),
+            Bodies::Streamed { receiver, .. } => receiver.lock().await.recv().await,
+        }
+    }
+
+    /// The spans of every request (once all are sent).
+    fn total_spans(&self) -> usize {
+        match self {
+            Bodies::Encoded { bodies, .. } => bodies.iter().map(|(_, count)| count).sum(),
+            Bodies::Streamed { spans, .. } => spans.load(Ordering::Relaxed),
+        }
+    }
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let ember_bin = match args.ember_bin {
         Some(path) => path,
         None => std::env::current_exe()?.with_file_name("ember"),
     };
-    println!("generating {} spans of OpenInference traces ...", args.spans);
-    let mut generator = Generator::new(42);
-    let requests: Vec<(Vec<u8>, usize)> = generator
-        .requests(PROJECT, args.spans, args.spans_per_request)
-        .into_iter()
-        .map(|(request, count)| (request.encode_to_vec(), count))
-        .collect();
-    let total_spans: usize = requests.iter().map(|(_, count)| count).sum();
-    let payload_bytes: usize = requests.iter().map(|(body, _)| body.len()).sum();
-    println!(
-        "{} requests, {total_spans} spans, {:.0} bytes of protobuf per span",
-        requests.len(),
-        payload_bytes as f64 / total_spans as f64
-    );
+    let bodies = Bodies::new(args.spans, args.spans_per_request);
 
     if args.replicas > 1 && args.postgres_url.is_none() {
         bail!("--replicas needs --postgres-url: one SQLite database serves one ember process");
@@ -255,19 +324,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("authentication on: every request carries {owner} API key");
     }
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).default_headers(headers).build()?;
-    let requests = Arc::new(requests);
-    let next = Arc::new(AtomicUsize::new(0));
+    let bodies = Arc::new(bodies);
+    let ingesting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let wal_watch = database.working_dir().map(|dir| tokio::spawn(largest_wal(dir.join("ember.db-wal"), ingesting.clone())));
+    let mut readers = Vec::new();
+    for _ in 0..args.ingest_readers {
+        let (client, ingesting) = (client.clone(), ingesting.clone());
+        let url = format!("{}/v1/projects/{PROJECT}/spans?limit=100", replicas[0].http);
+        readers.push(tokio::spawn(async move {
+            let mut timings = Vec::new();
+            while ingesting.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let response = client.get(&url).send().await?;
+                // The project does not exist until the first spans are committed.
+                if response.status().is_success() {
+                    response.bytes().await?;
+                    timings.push(started.elapsed());
+                }
+            }
+            anyhow::Ok(timings)
+        }));
+    }
     let retries = Arc::new(AtomicUsize::new(0));
     let cpu_before: f64 = replicas.iter().map(EmberProcess::cpu_seconds).sum::<anyhow::Result<f64>>()?;
     let started = Instant::now();
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
         let url = format!("{}/v1/traces", replicas[worker % replicas.len()].http);
-        let (client, requests, next, retries) = (client.clone(), requests.clone(), next.clone(), retries.clone());
+        let (client, bodies, retries) = (client.clone(), bodies.clone(), retries.clone());
         workers.push(tokio::spawn(async move {
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some((body, _)) = requests.get(index) else { return anyhow::Ok(()) };
+            while let Some(body) = bodies.next().await {
                 loop {
                     let response = client.post(&url).header("content-type", "application/x-protobuf").body(body.clone()).send().await?;
                     match response.status().as_u16() {
@@ -280,10 +366,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     }
                 }
             }
+            anyhow::Ok(())
         }));
     }
     for worker in workers {
         worker.await??;
+    }
+    let total_spans = bodies.total_spans();
+    ingesting.store(false, Ordering::Relaxed);
+    let mut read_timings = Vec::new();
+    for reader in readers {
+        read_timings.extend(reader.await??);
+    }
+    if !read_timings.is_empty() {
+        read_timings.sort();
+        println!(
+            "GET spans?limit=100 during ingest ({} readers): {} reads, p50 {:.2} ms, p99 {:.2} ms",
+            args.ingest_readers,
+            read_timings.len(),
+            percentile(&read_timings, 0.5),
+            percentile(&read_timings, 0.99)
+        );
+    }
+    if let Some(watch) = wal_watch {
+        println!("largest WAL during ingest: {:.1} MB", watch.await? as f64 / 1e6);
     }
     let elapsed = started.elapsed();
     println!(
@@ -293,9 +399,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         retries.load(Ordering::Relaxed)
     );
     let cpu: f64 = replicas.iter().map(EmberProcess::cpu_seconds).sum::<anyhow::Result<f64>>()? - cpu_before;
+    let cpu_per_span = cpu * 1e6 / total_spans as f64;
     println!(
-        "server CPU during ingest: {cpu:.2} s = {:.1} µs per span (cost tracking {})",
-        cpu * 1e6 / total_spans as f64,
+        "server CPU during ingest: {cpu:.2} s = {cpu_per_span:.1} µs per span (cost tracking {})",
         if args.cost_tracking { "on" } else { "off" }
     );
     for ember in &replicas {
@@ -363,7 +469,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     if args.raw_spans > 0 {
-        raw_ceiling(args.raw_spans, &Database::new(args.postgres_url.as_deref(), "raw.db", None)?).await?;
+        raw_ceiling(args.raw_spans, &Database::new(args.postgres_url.as_deref(), "raw.db", None)?, cpu_per_span).await?;
     }
     Ok(())
 }
@@ -375,7 +481,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
 async fn annotations_and_filters(client: &reqwest::Client, base: &str, database: &Database, samples: usize) -> anyhow::Result<()> {
     let store = database.open().await?;
     let project = store.get_project_by_name(PROJECT).await?.context("bench project exists")?;
+    // Serialised a thousand at a time as they are made: a 10M-span run annotates millions.
     let mut annotations = Vec::new();
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    let mut annotation_count = 0;
     let mut llm_span_ids = Vec::new();
     let mut cursor = None;
     let llm = ember_store::SpanFilters { span_kinds: vec!["LLM".into()], ..Default::default() };
@@ -398,14 +507,17 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
                 }));
             }
         }
+        while annotations.len() >= 1000 || (page.next_cursor.is_none() && !annotations.is_empty()) {
+            let chunk: Vec<serde_json::Value> = annotations.drain(..annotations.len().min(1000)).collect();
+            annotation_count += chunk.len();
+            bodies.push(serde_json::to_vec(&serde_json::json!({ "data": chunk }))?);
+        }
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
     store.close().await;
-    let bodies: Vec<Vec<u8>> =
-        annotations.chunks(1000).map(|chunk| serde_json::to_vec(&serde_json::json!({ "data": chunk }))).collect::<Result<_, _>>()?;
     let url = format!("{}/v1/span_annotations?sync=true", base.split("/v1/").next().unwrap_or(base));
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
@@ -431,16 +543,16 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
     let elapsed = started.elapsed();
     println!(
         "POST /v1/span_annotations (1,000 per request, 4 in flight): {} annotations in {:.1} s = {:.0}/s",
-        annotations.len(),
+        annotation_count,
         elapsed.as_secs_f64(),
-        annotations.len() as f64 / elapsed.as_secs_f64()
+        annotation_count as f64 / elapsed.as_secs_f64()
     );
     metadata_update(client, base, &llm_span_ids).await?;
     let step = (llm_span_ids.len() / 100).max(1);
     let hundred: Vec<(&str, &str)> = llm_span_ids.iter().step_by(step).take(100).map(|id| ("span_ids", id.as_str())).collect();
     let query = serde_urlencoded::to_string(&hundred)?;
     let (p50, p99) = latency(client, &format!("{base}/span_annotations?limit=1000&{query}"), samples).await?;
-    println!("GET span_annotations for 100 span ids ({} annotations stored): p50 {p50:.2} ms, p99 {p99:.2} ms", annotations.len());
+    println!("GET span_annotations for 100 span ids ({} annotations stored): p50 {p50:.2} ms, p99 {p99:.2} ms", annotation_count);
     let encode = |text: &str| serde_urlencoded::to_string([("q", text)]).map(|s| s[2..].to_string());
     let filters: [(&str, &str, String); 7] = [
         ("filter_condition", "span_kind == 'LLM'", String::new()),
@@ -493,25 +605,75 @@ async fn metadata_update(client: &reqwest::Client, base: &str, span_ids: &[Strin
     Ok(())
 }
 
-/// The same kind of spans written straight into a fresh store in 10k-span transactions, after
-/// timing their decoding and preparation (protobuf bytes → rows ready to insert) on one thread.
-async fn raw_ceiling(spans: usize, database: &Database) -> anyhow::Result<()> {
+/// The machine's ceiling for the same spans, each stage alone on one thread (no HTTP), request by
+/// request as the server meets them: protobuf decoding, the OpenInference mapping (ids,
+/// attributes unflattened, limits), the attributes' JSON text, zstd alone on that text, the
+/// store's preparation (JSON, compression, index values, prices); then the store's writes of the
+/// prepared rows with every index; then the sum of the parts beside the server's CPU per span
+/// measured end to end.
+async fn raw_ceiling(spans: usize, database: &Database, end_to_end_cpu_us: f64) -> anyhow::Result<()> {
     let mut generator = Generator::new(7);
     let bodies: Vec<Vec<u8>> = generator.requests(PROJECT, spans, 500).into_iter().map(|(request, _)| request.encode_to_vec()).collect();
     let store = database.open().await?;
-    let started = Instant::now();
+    let mut compressor = zstd::bulk::Compressor::new(1)?;
     let mut prepared: Vec<PreparedSpan> = Vec::with_capacity(spans);
+    let (mut decode, mut map, mut json, mut zstd, mut prepare) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut json_bytes, mut zstd_bytes) = (0, 0);
     for body in &bodies {
+        let started = Instant::now();
         let request = ember_otlp::decode_protobuf(body)?;
-        prepared.extend(store.prepare_spans(ember_otlp::decode_export(request, None).spans));
+        decode += started.elapsed();
+        let started = Instant::now();
+        let decoded = ember_otlp::decode_export(request, None).spans;
+        map += started.elapsed();
+        let started = Instant::now();
+        let texts: Vec<Vec<u8>> = decoded.iter().map(|routed| serde_json::to_vec(&routed.span.attributes)).collect::<Result<_, _>>()?;
+        json += started.elapsed();
+        let started = Instant::now();
+        for text in &texts {
+            zstd_bytes += compressor.compress(text)?.len();
+        }
+        zstd += started.elapsed();
+        json_bytes += texts.iter().map(Vec::len).sum::<usize>();
+        let started = Instant::now();
+        prepared.extend(store.prepare_spans(decoded));
+        prepare += started.elapsed();
     }
-    report_rate("decode + prepare ceiling (one thread, no HTTP, no store)", prepared.len(), started.elapsed());
+    let spans = prepared.len();
+    let decode = stage("protobuf decode alone", spans, decode);
+    let map = stage("OpenInference mapping alone (ids, nested attributes, limits)", spans, map);
+    stage("attributes to JSON text alone", spans, json);
+    stage("zstd level 1 alone (no dictionary)", spans, zstd);
+    println!(
+        "  attributes: {:.0} bytes of JSON per span, {:.0} compressed",
+        json_bytes as f64 / spans as f64,
+        zstd_bytes as f64 / spans as f64
+    );
+    let prepare = stage("store preparation (JSON text, zstd, index values, prices)", spans, prepare);
+    report_rate(
+        "decode + prepare ceiling (one thread, no HTTP, no store)",
+        spans,
+        Duration::from_secs_f64((decode + map + prepare) * 1e-6 * spans as f64),
+    );
     let started = Instant::now();
     for chunk in prepared.chunks(10_000) {
         let batch: Vec<&PreparedSpan> = chunk.iter().collect();
         store.write_spans(&batch).await?;
     }
-    report_rate("raw store ceiling", prepared.len(), started.elapsed());
+    let write = stage("raw store ceiling (writes of prepared rows, every index, one writer)", spans, started.elapsed());
     store.close().await;
+    println!(
+        "physical limit: decode, mapping, preparation and writes alone, one after another: {:.1} µs per span; \
+         the server end to end: {end_to_end_cpu_us:.1} µs of CPU per span",
+        decode + map + prepare + write
+    );
     Ok(())
+}
+
+/// Prints a stage's rate; returns its µs per span.
+fn stage(label: &str, spans: usize, elapsed: Duration) -> f64 {
+    let per_span = elapsed.as_secs_f64() * 1e6 / spans as f64;
+    println!("{label}: {per_span:.1} µs per span = {:.0} spans/s", spans as f64 / elapsed.as_secs_f64());
+    per_span
 }
