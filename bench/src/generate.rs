@@ -60,10 +60,17 @@ pub struct Generator {
 impl Generator {
     /// Traces 50 ms apart from a few hours ago, so the web UI's default time range holds them.
     pub fn new(seed: u64) -> Self {
+        Generator::for_spans(seed, 0)
+    }
+
+    /// As [`Generator::new`], starting early enough that `spans` spans (about 7.5 per trace)
+    /// all start before now, as real spans do: 10M spans take about 19 hours of 50 ms steps.
+    pub fn for_spans(seed: u64, spans: usize) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
         let words = vocabulary(&mut rng);
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        Generator { rng, words, next_trace: 1, next_span: 1, clock: now.saturating_sub(6 * 3_600_000_000_000) }
+        let needed = (spans as u64 * 2 / 15) * 50_000_000 + 3_600_000_000_000;
+        Generator { rng, words, next_trace: 1, next_span: 1, clock: now.saturating_sub(needed.max(6 * 3_600_000_000_000)) }
     }
 
     /// Traces 50 ms apart from `clock` (Unix nanoseconds), with trace and span ids counting from

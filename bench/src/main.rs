@@ -232,7 +232,7 @@ enum Bodies {
 
 impl Bodies {
     fn new(spans: usize, spans_per_request: usize) -> Bodies {
-        let mut generator = Generator::new(42);
+        let mut generator = Generator::for_spans(42, spans);
         if spans > ENCODE_AHEAD_LIMIT {
             println!("generating {spans} spans of OpenInference traces while sending ...");
             let (sender, receiver) = tokio::sync::mpsc::channel(64);

@@ -4,7 +4,7 @@
 use sea_query::SimpleExpr;
 
 use crate::ast::*;
-use crate::{Dialect, Filter, Grain};
+use crate::{probe_limit, Dialect, Filter, Grain, PROBE_LIMIT};
 
 fn span(text: &str) -> Condition {
     Filter::phoenix(text, Grain::Span).unwrap_or_else(|e| panic!("{text}: {e}")).condition
@@ -484,4 +484,15 @@ fn every_offered_field_name_parses_in_its_grain() {
             assert!(!format!("{:?}", filter.condition()).contains("Attribute"), "{name} is a field, not an attribute path");
         }
     }
+}
+
+#[test]
+fn the_probe_limit_grows_with_the_project_as_the_two_plans_balance() {
+    assert_eq!(probe_limit(PROBE_LIMIT, 0), PROBE_LIMIT, "small projects keep the floor");
+    assert_eq!(probe_limit(PROBE_LIMIT, 300_000), PROBE_LIMIT);
+    assert_eq!(probe_limit(PROBE_LIMIT, 1_000_000), 1_825);
+    assert_eq!(probe_limit(PROBE_LIMIT, 10_000_000), 5_773);
+    // 1,400 candidates among 10M spans drive the query instead of a walk of ~700,000 spans.
+    assert!(probe_limit(PROBE_LIMIT, 10_000_000) > 1_400);
+    assert_eq!(probe_limit(0, 10_000_000), 0, "a limit of 0 (tests) still makes every candidate list large");
 }

@@ -74,7 +74,7 @@ impl Store {
             });
         }
         if let Some(condition) = condition {
-            query.and_where(self.filter_sql(condition).await?);
+            query.and_where(self.filter_sql(project_id, condition).await?);
         }
         let rows = self.fetch_within_budget(self.build(&query)).await?;
         let items = rows.iter().map(session_from_row).collect::<Result<Vec<_>>>()?;

@@ -119,7 +119,7 @@ impl Store {
             query.and_where(Expr::expr(sort_key(TraceSort::LatencyMs)).lte(max));
         }
         if let Some(condition) = &filters.condition {
-            query.and_where(self.filter_sql(condition).await?);
+            query.and_where(self.filter_sql(project_id, condition).await?);
         }
         if let Some(cursor) = cursor {
             let key_query = Query::select().expr(sort_key(sort)).from(Traces::Table).and_where(Expr::col(Traces::Id).eq(cursor)).to_owned();

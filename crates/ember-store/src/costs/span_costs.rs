@@ -245,17 +245,24 @@ impl Store {
         let end_whole = hour_of(end);
         let mut edges = Vec::new();
         if first_whole < end_whole {
-            let sql = "SELECT CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT), \
-                       COALESCE(SUM(prompt_cost), 0.0), COALESCE(SUM(completion_cost), 0.0) FROM project_hourly_rollups \
-                       WHERE project_id = $1 AND hour >= $2 AND hour < $3";
-            let values: [Value; 3] = [project_id.into(), first_whole.into(), end_whole.into()];
-            totals.add(totals_from_row(&self.reader.exec().fetch_one(Statement::new(sql, values)).await?, 0)?);
+            totals.add(self.rolled_up_costs(project_id, first_whole, end_whole).await?);
             edges.push((start, first_whole));
             edges.push((end_whole, end));
         } else {
             edges.push((start, end));
         }
         for (from, to) in edges.into_iter().filter(|(from, to)| from < to) {
+            // An edge that is all its hour holds (the hour now running, when the window ends now)
+            // is that hour's rollup: summing its spans one by one would cost a read per span of
+            // the hour, seconds under heavy ingest.
+            let hour = hour_of(from);
+            if hour == hour_of(to - 1)
+                && !self.project_has_spans_in(project_id, hour, from).await?
+                && !self.project_has_spans_in(project_id, to, hour.saturating_add(HOUR_NANOS)).await?
+            {
+                totals.add(self.rolled_up_costs(project_id, hour, hour.saturating_add(HOUR_NANOS)).await?);
+                continue;
+            }
             // Tokens as the rollups count them (every LLM span), costs from the priced ones.
             let sql = "SELECT CAST(COALESCE(SUM(s.llm_token_count_prompt), 0) AS BIGINT), \
                        CAST(COALESCE(SUM(s.llm_token_count_completion), 0) AS BIGINT), \
@@ -266,5 +273,24 @@ impl Store {
             totals.add(totals_from_row(&self.reader.exec().fetch_one(Statement::new(sql, values)).await?, 0)?);
         }
         Ok(totals)
+    }
+
+    /// A project's tokens and costs from its hourly rollups of the hours starting in `[from, to)`.
+    async fn rolled_up_costs(&self, project_id: i64, from: i64, to: i64) -> Result<CostTotals> {
+        let sql = "SELECT CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT), \
+                   COALESCE(SUM(prompt_cost), 0.0), COALESCE(SUM(completion_cost), 0.0) FROM project_hourly_rollups \
+                   WHERE project_id = $1 AND hour >= $2 AND hour < $3";
+        let values: [Value; 3] = [project_id.into(), from.into(), to.into()];
+        totals_from_row(&self.reader.exec().fetch_one(Statement::new(sql, values)).await?, 0)
+    }
+
+    /// Whether a project holds a span starting in `[from, to)` (one step along its start-time index).
+    async fn project_has_spans_in(&self, project_id: i64, from: i64, to: i64) -> Result<bool> {
+        if from >= to {
+            return Ok(false);
+        }
+        let sql = "SELECT 1 FROM spans WHERE project_id = $1 AND start_time >= $2 AND start_time < $3 LIMIT 1";
+        let values: [Value; 3] = [project_id.into(), from.into(), to.into()];
+        Ok(self.reader.exec().fetch_optional(Statement::new(sql, values)).await?.is_some())
     }
 }

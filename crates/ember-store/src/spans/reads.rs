@@ -177,12 +177,12 @@ impl Store {
             if let (Dialect::Sqlite, Value::String(text)) = (self.dialect, &filter.value) {
                 let path = ember_query::schema::dotted_path(&filter.key);
                 if let Some(indexed) = Filter::indexed_text_equality(&path, text) {
-                    query.and_where(self.filter_sql(&indexed).await?);
+                    query.and_where(self.filter_sql(project_id, &indexed).await?);
                 }
             }
         }
         if let Some(condition) = &filters.condition {
-            query.and_where(self.filter_sql(condition).await?);
+            query.and_where(self.filter_sql(project_id, condition).await?);
         }
         Ok(query)
     }
@@ -225,7 +225,7 @@ impl Store {
             query.cond_where(roots);
         }
         if let Some(condition) = &options.condition {
-            query.and_where(self.filter_sql(condition).await?);
+            query.and_where(self.filter_sql(project_id, condition).await?);
         }
         query
             .order_by((Spans::Table, Spans::StartTime), Order::Desc)

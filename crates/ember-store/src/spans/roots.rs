@@ -90,7 +90,7 @@ impl Store {
             }
         }
         if let Some(condition) = &query.condition {
-            select.and_where(self.filter_sql(condition).await?);
+            select.and_where(self.filter_sql(project_id, condition).await?);
         }
         if let Some(cursor) = cursor {
             let key_query =

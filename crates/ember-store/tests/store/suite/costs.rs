@@ -93,6 +93,13 @@ pub async fn llm_spans_are_priced_at_ingest_and_summed_per_trace_session_and_win
     let one_edge = store.project_cost_summary(p, BASE + 1, BASE + HOUR).await.unwrap();
     assert!(close(one_edge.total_cost(), span_2), "{one_edge:?}");
     assert_eq!(store.project_cost_summary(p, BASE, BASE).await.unwrap().total_cost(), 0.0);
+    // An edge holding all its hour's spans is read from the rollup, one that does not from its
+    // spans: the span just past the window's end is left out, the one just inside counted.
+    let tokens = |totals: ember_store::CostTotals| (totals.prompt_tokens, totals.completion_tokens);
+    assert_eq!(tokens(store.project_cost_summary(p, BASE + 2 * HOUR, BASE + 2 * HOUR + 5).await.unwrap()), (0, 0));
+    assert_eq!(tokens(store.project_cost_summary(p, BASE + 2 * HOUR, BASE + 2 * HOUR + 6).await.unwrap()), (7, 3));
+    assert_eq!(tokens(store.project_cost_summary(p, BASE + 2 * HOUR + 5, BASE + 3 * HOUR).await.unwrap()), (7, 3));
+    assert_eq!(tokens(store.project_cost_summary(p, BASE + 1, BASE + 30 * 60 * 1_000_000_000).await.unwrap()), (0, 0));
 
     // Deleting the trace takes its costs out of the rollups.
     assert!(store.delete_trace(trace.rowid).await.unwrap());
