@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use ember_core::GlobalId;
+use ember_core::time::format_nanos;
 use ember_store::PreparedSpan;
 use prost::Message;
 
@@ -517,6 +518,9 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
             None => break,
         }
     }
+    let oldest = ember_store::TraceFilters::default();
+    let first = store.list_traces(project.id, &oldest, ember_store::TraceSort::StartTime, ember_store::TraceOrder::Asc, None, 1).await?;
+    let first_start = first.items.first().map(|trace| trace.start_time);
     store.close().await;
     let url = format!("{}/v1/span_annotations?sync=true", base.split("/v1/").next().unwrap_or(base));
     let started = Instant::now();
@@ -554,13 +558,16 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
     let (p50, p99) = latency(client, &format!("{base}/span_annotations?limit=1000&{query}"), samples).await?;
     println!("GET span_annotations for 100 span ids ({} annotations stored): p50 {p50:.2} ms, p99 {p99:.2} ms", annotation_count);
     let encode = |text: &str| serde_urlencoded::to_string([("q", text)]).map(|s| s[2..].to_string());
+    const HOUR: i64 = 3_600_000_000_000;
+    let now = ember_core::time::now_nanos();
+    let last_day = format!("&start_time={}&end_time={}", encode(&format_nanos(now - 24 * HOUR))?, encode(&format_nanos(now))?);
     let filters: [(&str, &str, String); 7] = [
         ("filter_condition", "span_kind == 'LLM'", String::new()),
         ("filter_condition", "span_kind == 'LLM' and latency_ms > 1000 and evals['correctness'].label == 'incorrect'", String::new()),
         ("filter_condition", "metadata['customer_id'] == 'c-42'", String::new()),
         // The same question through the REST attribute filter.
         ("attribute", "metadata.customer_id:c-42", String::new()),
-        ("filter_condition", "'refund' in input.value", "&start_time=2025-01-01T00:00:00Z&end_time=2025-01-02T00:00:00Z".into()),
+        ("filter_condition", "'refund' in input.value", last_day),
         ("filter", "status_code = 'ERROR' AND eval.correctness.label = 'correct'", String::new()),
         ("filter_condition", "status_code == 'ERROR' and evals['correctness'].label == 'correct'", String::new()),
     ];
@@ -575,6 +582,12 @@ async fn annotations_and_filters(client: &reqwest::Client, base: &str, database:
             }
             Err(error) => return Err(error),
         }
+    }
+    // A zoom into the past: the first hour of the data, with every later span newer than it.
+    if let Some(first_start) = first_start {
+        let window = format!("start_time={}&end_time={}", encode(&format_nanos(first_start))?, encode(&format_nanos(first_start + HOUR))?);
+        let (p50, p99) = latency(client, &format!("{base}/spans?limit=100&{window}"), samples).await?;
+        println!("GET spans?limit=100 of the data's first hour (a window in the past): p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
     Ok(())
 }

@@ -5,14 +5,17 @@
 //! decompress and parse every span of the project. ember-store keeps the short string values of
 //! the attributes people filter on (every key under `metadata`, session and user ids, model and
 //! tool names) in `span_attribute_values (path, value, span_rowid)`, filled at ingest from
-//! [`indexed_values`]; the SQL for SQLite narrows an equality to those rows and still evaluates
-//! the comparison itself, so the index only has to hold every span the comparison can select.
+//! [`indexed_values`]; for SQLite an equality whose candidate list is small is answered from
+//! those rows alone, without reading a span's attributes, so the table must hold exactly the
+//! spans the comparison selects.
 //!
-//! It does: a comparison `text form of the attribute == literal` is TRUE only when the literal
+//! It does. A comparison `text form of the attribute == literal` is TRUE only when the literal
 //! is that text form. A literal that does not read as a JSON number, boolean, object or array
 //! can only be the text form of a JSON string (those are the other text forms), and every string
-//! of at most [`MAX_INDEXED_VALUE_BYTES`] under an indexed path is in the table. Other literals
-//! (`'42'`, `'true'`, longer ones) keep the plain comparison.
+//! of at most [`MAX_INDEXED_VALUE_BYTES`] under an indexed path is in the table, under that path,
+//! and nothing else is: rows are written with the span and rewritten with its metadata. Other
+//! literals (`'42'`, `'true'`, longer ones) keep the plain comparison. Under a negation the
+//! comparison stays too: there an absent attribute (NULL) and a missing row (FALSE) differ.
 
 use serde_json::{Map, Value};
 

@@ -175,10 +175,26 @@ impl Filter {
     /// ([`probe_limit`]) of rows: that subquery is then tested span by span instead of driving the query. Either
     /// way the expression selects the same rows.
     pub fn to_sql_planned(&self, dialect: Dialect, large: &[bool]) -> SimpleExpr {
+        self.plan(dialect, large).expr
+    }
+
+    /// As [`Filter::to_sql_planned`], saying also how the expression is best driven.
+    pub fn plan(&self, dialect: Dialect, large: &[bool]) -> PlannedFilter {
         let mut writer = sql::SqlWriter::new(dialect).with_sites(sql::Sites::Decide(large.to_vec()));
         writer.filter(self.grain, &self.condition);
-        writer.finish()
+        let (expr, drives_by_span_rowid) = writer.finish_planned();
+        PlannedFilter { expr, drives_by_span_rowid }
     }
+}
+
+/// A filter's SQL as planned from its probes.
+#[derive(Debug, Clone)]
+pub struct PlannedFilter {
+    pub expr: SimpleExpr,
+    /// A conjunct of the whole span filter is `spans.id IN (candidates)` with few candidates:
+    /// a query listing spans by id is best driven from them (through the rowid, in its order,
+    /// stopping at its page) rather than from a project index and a sort of every candidate.
+    pub drives_by_span_rowid: bool,
 }
 
 /// Columns are counted in characters of the text as given.

@@ -50,6 +50,11 @@ pub(crate) struct SqlWriter {
     /// select the same rows, which lets a comparison add index-friendly conjuncts that are FALSE
     /// where the comparison itself is NULL.
     negations: usize,
+    /// Set while the next condition is a conjunct of the whole span filter.
+    top_level: bool,
+    /// Whether a conjunct of the whole span filter is `spans.id IN (candidates)` driving the
+    /// query (see [`crate::PlannedFilter::drives_by_span_rowid`]).
+    drives: bool,
 }
 
 impl SqlWriter {
@@ -63,6 +68,8 @@ impl SqlWriter {
             next_alias: 0,
             bindings: Vec::new(),
             negations: 0,
+            top_level: false,
+            drives: false,
         }
     }
 
@@ -71,8 +78,9 @@ impl SqlWriter {
         self
     }
 
-    pub(crate) fn finish(self) -> SimpleExpr {
-        SimpleExpr::CustomWithExpr(self.sql, self.values.into_iter().map(SimpleExpr::Value).collect())
+    /// The expression, and whether a conjunct of the whole span filter drives it by span rowid.
+    pub(crate) fn finish_planned(self) -> (SimpleExpr, bool) {
+        (SimpleExpr::CustomWithExpr(self.sql, self.values.into_iter().map(SimpleExpr::Value).collect()), self.drives)
     }
 
     pub(crate) fn into_probes(self) -> Vec<Option<Probe>> {
@@ -129,7 +137,7 @@ impl SqlWriter {
     /// A condition at the top of a grain.
     pub(crate) fn filter(&mut self, grain: Grain, condition: &Condition) {
         match grain {
-            Grain::Span => self.span_condition(condition),
+            Grain::Span => self.span_condition(condition, true),
             _ => self.condition(grain, condition),
         }
     }
@@ -139,7 +147,8 @@ impl SqlWriter {
     /// annotation that no absent annotation can satisfy becomes `id IN (annotation rows)`, which
     /// the planner can drive from the annotation index; any other group keeps Phoenix's meaning,
     /// "some combination of the annotations' rows (or NULLs where there is none) satisfies it".
-    fn span_condition(&mut self, condition: &Condition) {
+    /// `outermost`: the condition is the whole filter (not a comprehension's inside one).
+    fn span_condition(&mut self, condition: &Condition, outermost: bool) {
         let mut conjuncts = Vec::new();
         flatten_and(condition, &mut conjuncts);
         let mut parts: Vec<Vec<&Condition>> = Vec::new();
@@ -180,6 +189,7 @@ impl SqlWriter {
                 self.push(" AND ");
             }
             first = false;
+            self.top_level = outermost;
             self.condition(Grain::Span, part[0]);
         }
         for (refs, conditions) in &groups {
@@ -188,7 +198,8 @@ impl SqlWriter {
             }
             first = false;
             if refs.len() == 1 && conditions.iter().any(|c| rejects_null(c)) {
-                self.annotation_semi_join(&refs[0], conditions);
+                let drives = self.annotation_semi_join(&refs[0], conditions);
+                self.drives |= outermost && drives && refs[0].target == AnnotationTarget::Span;
             } else {
                 self.annotation_exists(refs, conditions);
             }
@@ -199,8 +210,9 @@ impl SqlWriter {
     }
 
     /// `id IN (annotation rows)`, or, when those rows are too many to drive the query, the same
-    /// test as a correlated `EXISTS` probing the annotation index for each span.
-    fn annotation_semi_join(&mut self, reference: &AnnotationRef, conditions: &[&Condition]) {
+    /// test as a correlated `EXISTS` probing the annotation index for each span; whether it is
+    /// the former.
+    fn annotation_semi_join(&mut self, reference: &AnnotationRef, conditions: &[&Condition]) -> bool {
         let alias = self.alias("a");
         let (outer, table, key) = annotation_table(reference.target);
         let (site, large) = self.next_site();
@@ -226,6 +238,7 @@ impl SqlWriter {
             self.subquery(site, write);
         }
         self.push(")");
+        !large
     }
 
     fn annotation_exists(&mut self, refs: &[AnnotationRef], conditions: &[&Condition]) {
@@ -251,7 +264,7 @@ impl SqlWriter {
     }
 
     /// `spans.id IN (rows of the attribute index)`: the spans whose indexed attribute `key` is
-    /// one of `values` (see `attribute_index`), a superset of those the comparison selects.
+    /// one of `values` (see `attribute_index`), exactly those the comparison selects.
     fn indexed_candidates(&mut self, site: usize, key: String, values: &[String]) {
         let alias = self.alias("v");
         self.push("spans.id IN (");
@@ -280,6 +293,7 @@ impl SqlWriter {
     }
 
     fn condition(&mut self, grain: Grain, condition: &Condition) {
+        let top_level = std::mem::take(&mut self.top_level);
         match condition {
             Condition::And(items) | Condition::Or(items) if items.is_empty() => {
                 self.push(if matches!(condition, Condition::And(_)) { "(1 = 1)" } else { "(1 = 0)" });
@@ -330,38 +344,41 @@ impl SqlWriter {
                 if self.dialect == Dialect::Sqlite && self.negations == 0 && attribute_index::lookup(path, literal).is_some() =>
             {
                 let key = attribute_index::lookup(path, literal).expect("checked by the guard");
-                self.push("(");
                 let (site, large) = self.next_site();
-                if !large {
+                // The index holds exactly the spans the comparison selects (see
+                // `attribute_index`), so a small candidate list answers it without reading a
+                // span's attributes; a large one leaves the comparison to the span walk.
+                if large {
+                    self.push("(");
+                    self.json_text(path);
+                    self.push(" = ");
+                    self.param(literal.clone());
+                    self.push(")");
+                } else {
                     self.indexed_candidates(site, key, std::slice::from_ref(literal));
-                    self.push(" AND ");
+                    self.drives |= top_level;
                 }
-                self.push("(");
-                self.json_text(path);
-                self.push(" = ");
-                self.param(literal.clone());
-                self.push("))");
             }
             Condition::InList(Value::Text(Text::Attribute(path)), literals)
                 if self.dialect == Dialect::Sqlite && self.negations == 0 && indexed_list(path, literals).is_some() =>
             {
                 let (key, texts) = indexed_list(path, literals).expect("checked by the guard");
-                self.push("(");
                 let (site, large) = self.next_site();
-                if !large {
-                    self.indexed_candidates(site, key, &texts);
-                    self.push(" AND ");
-                }
-                self.push("(");
-                self.json_text(path);
-                self.push(" IN (");
-                for (index, text) in texts.iter().enumerate() {
-                    if index > 0 {
-                        self.push(", ");
+                if large {
+                    self.push("(");
+                    self.json_text(path);
+                    self.push(" IN (");
+                    for (index, text) in texts.iter().enumerate() {
+                        if index > 0 {
+                            self.push(", ");
+                        }
+                        self.param(text.clone());
                     }
-                    self.param(text.clone());
+                    self.push("))");
+                } else {
+                    self.indexed_candidates(site, key, &texts);
+                    self.drives |= top_level;
                 }
-                self.push(")))");
             }
             Condition::Compare(left, op, right) => {
                 self.push("(");
@@ -470,7 +487,7 @@ impl SqlWriter {
                 self.push("EXISTS (");
                 self.spans_of(grain);
                 self.push(" AND ");
-                self.span_condition(inner);
+                self.span_condition(inner, false);
                 self.push(")");
             }
             Condition::AllSpans { filter, condition } => {
@@ -480,13 +497,13 @@ impl SqlWriter {
                 self.spans_of(grain);
                 if let Some(filter) = filter {
                     self.push(" AND COALESCE(");
-                    self.span_condition(filter);
+                    self.span_condition(filter, false);
                     self.push(", ");
                     self.push(self.false_literal());
                     self.push(")");
                 }
                 self.push(" AND NOT COALESCE(");
-                self.span_condition(condition);
+                self.span_condition(condition, false);
                 self.push(", ");
                 self.push(self.false_literal());
                 self.push("))");

@@ -87,8 +87,9 @@ pub struct ServeConfig {
     #[arg(long, env = "EMBER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
-    /// SQLite: the write-ahead log's bound in bytes. Past it the WAL is checkpointed whole and
-    /// emptied (ingest pauses for the copy), so it stays bounded under steady ingest and readers.
+    /// SQLite: the write-ahead log's bound in bytes. From three quarters of it the WAL is
+    /// checkpointed whole and emptied (ingest pauses for the copy), so it stays under the bound
+    /// with steady ingest and readers.
     #[arg(long, env = "EMBER_SQLITE_MAX_WAL_BYTES", default_value_t = defaults::MAX_WAL_BYTES)]
     pub sqlite_max_wal_bytes: u64,
 

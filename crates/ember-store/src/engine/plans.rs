@@ -3,7 +3,8 @@
 //! [`recording`] runs a future with a task-local log that every statement the store executes on
 //! that task is appended to (outside a recording, and in builds without the feature, logging is a
 //! no-op). [`Store::full_scans`] then asks the database how it would run a logged read, with its
-//! own bound values, and names every step that walks a whole table:
+//! own bound values, and names every step that walks a whole table ([`Store::sqlite_plan`] gives
+//! SQLite's whole plan):
 //! - SQLite: `EXPLAIN QUERY PLAN` lines `SCAN <table>` (a table walk, or a walk of a whole index,
 //!   `USING INDEX`), for the table or any alias the statement gives it;
 //! - PostgreSQL: `EXPLAIN (FORMAT JSON)` nodes on the table that are a `Seq Scan`, or an index scan
@@ -79,12 +80,9 @@ mod recorder {
         /// The steps of `statement`'s plan that walk the whole of `table` (see the module's doc).
         pub async fn full_scans(&self, statement: &RecordedStatement, table: &str) -> Result<Vec<String>> {
             match &self.reader {
-                Pool::Sqlite(pool) => {
-                    let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
-                    let rows: Vec<(i64, i64, i64, String)> =
-                        sqlx::query_as_with(&sql, SqlxValues(statement.values.clone())).fetch_all(pool).await?;
+                Pool::Sqlite(_) => {
                     let names = names_of(&statement.sql, table);
-                    Ok(rows.into_iter().map(|(.., detail)| detail).filter(|detail| scans_one_of(detail, &names)).collect())
+                    Ok(self.sqlite_plan(statement).await?.into_iter().filter(|detail| scans_one_of(detail, &names)).collect())
                 }
                 Pool::Postgres(pool) => {
                     let mut tx = pool.begin().await?;
@@ -99,6 +97,18 @@ mod recorder {
                     Ok(found)
                 }
             }
+        }
+    }
+
+    impl Store {
+        /// SQLite: the lines of `EXPLAIN QUERY PLAN` for `statement` with its own bound values
+        /// (`SEARCH spans USING INTEGER PRIMARY KEY (rowid=?)`, `USE TEMP B-TREE FOR ORDER BY`);
+        /// none on PostgreSQL.
+        pub async fn sqlite_plan(&self, statement: &RecordedStatement) -> Result<Vec<String>> {
+            let Pool::Sqlite(pool) = &self.reader else { return Ok(Vec::new()) };
+            let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(&sql, SqlxValues(statement.values.clone())).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(|(.., detail)| detail).collect())
         }
     }
 

@@ -3,7 +3,7 @@
 //! up to `ember_query::probe_limit` rows, which grows with the project) and only the small ones
 //! drive the query.
 
-use ember_query::Filter;
+use ember_query::{Filter, PlannedFilter};
 use sea_query::SimpleExpr;
 
 use crate::engine::backend::Statement;
@@ -14,6 +14,11 @@ use crate::Store;
 impl Store {
     /// The filter's SQL for this store, over the spans (traces, sessions) of `project_id`.
     pub(crate) async fn filter_sql(&self, project_id: i64, filter: &Filter) -> Result<SimpleExpr> {
+        Ok(self.filter_plan(project_id, filter).await?.expr)
+    }
+
+    /// As [`Store::filter_sql`], saying also whether a few candidates drive it by span rowid.
+    pub(crate) async fn filter_plan(&self, project_id: i64, filter: &Filter) -> Result<PlannedFilter> {
         let mut large = Vec::new();
         if self.dialect == Dialect::Sqlite {
             let mut limit = None;
@@ -31,7 +36,7 @@ impl Store {
                 large.push(rows as usize >= limit);
             }
         }
-        Ok(filter.to_sql_planned(self.dialect, &large))
+        Ok(filter.plan(self.dialect, &large))
     }
 
     /// The spans a project holds, from its hourly rollups (one row per hour, not per span).

@@ -56,8 +56,18 @@ pub struct SpanQueryOptions {
     pub condition: Option<Filter>,
 }
 
-/// Time windows holding this many spans are not read through the start-time index.
+/// Time windows holding this many spans are not read through the start-time index (SQLite would
+/// read and sort every span of the window), but by walking the project's spans newest first.
 const LARGE_WINDOW: usize = 5000;
+
+/// How SQLite reads a page of a project's spans starting in a time window.
+enum WindowRead {
+    /// Through the start-time index, then sorted: a small window.
+    StartTimeIndex,
+    /// Walking the project's spans newest first, from the newest span starting in the window
+    /// when given (the walk would pass every newer span first).
+    NewestFirst { from: Option<i64> },
+}
 
 fn span_select(dialect: Dialect) -> SelectStatement {
     Query::select()
@@ -121,10 +131,35 @@ impl Store {
         filters: &SpanFilters,
         cursor: Option<i64>,
     ) -> Result<SelectStatement> {
+        // The filters first: a few candidates of theirs may drive the query.
+        let mut conditions = Vec::new();
+        let mut drives_by_rowid = false;
+        for filter in &filters.attributes {
+            // SQLite: a string the attribute index holds is the filter language's text equality
+            // (for such a string the same spans) and is planned as it is.
+            if let (Dialect::Sqlite, Value::String(text)) = (self.dialect, &filter.value) {
+                let path = ember_query::schema::dotted_path(&filter.key);
+                if let Some(indexed) = Filter::indexed_text_equality(&path, text) {
+                    let planned = self.filter_plan(project_id, &indexed).await?;
+                    drives_by_rowid |= planned.drives_by_span_rowid;
+                    conditions.push(planned.expr);
+                    continue;
+                }
+            }
+            conditions.push(crate::engine::dialect::attribute_equals(self.dialect, &filter.key, &filter.value));
+        }
+        if let Some(condition) = &filters.condition {
+            let planned = self.filter_plan(project_id, condition).await?;
+            drives_by_rowid |= planned.drives_by_span_rowid;
+            conditions.push(planned.expr);
+        }
         let by_ids = !(filters.span_ids.is_empty() && filters.trace_ids.is_empty());
-        if self.dialect == Dialect::Sqlite && by_ids {
-            // `+`: the span or trace id index finds the spans; SQLite would otherwise walk the
-            // project's spans.
+        // SQLite: `+` keeps the project's indexes from driving where ids, or a filter's few
+        // candidates, find the spans better (the project index would walk all its spans; with
+        // candidates SQLite would read and sort every one instead of taking them newest first
+        // until the page is full).
+        let steered = self.dialect == Dialect::Sqlite && (by_ids || drives_by_rowid);
+        if steered {
             query.and_where(Expr::cust_with_values("+spans.project_id = ?", [project_id]));
         } else {
             query.and_where(Expr::col((Spans::Table, Spans::ProjectId)).eq(project_id));
@@ -146,8 +181,8 @@ impl Store {
             }
         }
         match &filters.parent_id {
-            // With ids, `+` keeps SQLite from walking every root span through the parent index.
-            Some(None) if self.dialect == Dialect::Sqlite && by_ids => {
+            // Steered, `+` keeps SQLite from walking every root span through the parent index.
+            Some(None) if steered => {
                 query.and_where(Expr::cust("+spans.parent_id IS NULL"));
             }
             Some(None) => {
@@ -161,40 +196,57 @@ impl Store {
         if filters.start_time.is_some() || filters.end_time.is_some() {
             let start = filters.start_time.unwrap_or(i64::MIN);
             let end = filters.end_time.unwrap_or(i64::MAX);
-            if self.dialect == Dialect::Sqlite && self.window_is_large(project_id, start, end).await? {
-                // Walking the project's spans newest first finds a page sooner than sorting the
-                // whole window, which SQLite would do if the start-time index drove the query.
+            let read = match self.dialect {
+                // Steered, the window is a test of the spans found; nothing to choose.
+                Dialect::Sqlite if steered => WindowRead::NewestFirst { from: None },
+                Dialect::Sqlite => self.window_read(project_id, start, end).await?,
+                Dialect::Postgres => WindowRead::StartTimeIndex,
+            };
+            if let WindowRead::NewestFirst { from } = read {
                 query.and_where(Expr::cust_with_values("+spans.start_time >= ? AND +spans.start_time < ?", [start, end]));
+                if let Some(from) = from {
+                    query.and_where(Expr::col((Spans::Table, Spans::Id)).lte(from));
+                }
             } else {
                 query.and_where(Expr::col((Spans::Table, Spans::StartTime)).gte(start));
                 query.and_where(Expr::col((Spans::Table, Spans::StartTime)).lt(end));
             }
         }
-        for filter in &filters.attributes {
-            query.and_where(crate::engine::dialect::attribute_equals(self.dialect, &filter.key, &filter.value));
-            // SQLite: a string the attribute index holds is found through it, planned as the
-            // filter language plans it (the exact comparison above still decides).
-            if let (Dialect::Sqlite, Value::String(text)) = (self.dialect, &filter.value) {
-                let path = ember_query::schema::dotted_path(&filter.key);
-                if let Some(indexed) = Filter::indexed_text_equality(&path, text) {
-                    query.and_where(self.filter_sql(project_id, &indexed).await?);
-                }
-            }
-        }
-        if let Some(condition) = &filters.condition {
-            query.and_where(self.filter_sql(project_id, condition).await?);
+        for condition in conditions {
+            query.and_where(condition);
         }
         Ok(query)
     }
 
-    /// Whether a project holds at least `LARGE_WINDOW` spans starting in `[start, end)`.
-    async fn window_is_large(&self, project_id: i64, start: i64, end: i64) -> Result<bool> {
+    /// How to read a page of the project's spans starting in `[start, end)`: a large window is
+    /// walked newest first, and when many spans start after it (a zoom into last week), from
+    /// the newest span starting in it, found along the start-time index alone (an index entry
+    /// costs a fraction of the span row the walk would read for each newer span).
+    async fn window_read(&self, project_id: i64, start: i64, end: i64) -> Result<WindowRead> {
+        if self.spans_starting_in(project_id, start, end, LARGE_WINDOW).await? < LARGE_WINDOW {
+            return Ok(WindowRead::StartTimeIndex);
+        }
+        if self.spans_starting_in(project_id, end, i64::MAX, LARGE_WINDOW).await? < LARGE_WINDOW {
+            return Ok(WindowRead::NewestFirst { from: None });
+        }
+        // `+ 0` and the named index: SQLite would otherwise find a maximum id by walking ids down.
+        let newest = Statement::new(
+            "SELECT MAX(spans.id + 0) FROM spans INDEXED BY ix_spans_project_start WHERE project_id = $1 AND start_time >= $2 AND start_time < $3",
+            [project_id.into(), start.into(), end.into()],
+        );
+        let from: Option<i64> = self.reader.exec().fetch_one(newest).await?.get(0)?;
+        Ok(WindowRead::NewestFirst { from })
+    }
+
+    /// The project's spans starting in `[start, end)`, counted up to `cap` along the
+    /// start-time index.
+    async fn spans_starting_in(&self, project_id: i64, start: i64, end: i64, cap: usize) -> Result<usize> {
         let count = Statement::new(
-            format!("SELECT COUNT(*) FROM (SELECT 1 FROM spans WHERE project_id = $1 AND start_time >= $2 AND start_time < $3 LIMIT {LARGE_WINDOW})"),
+            format!("SELECT COUNT(*) FROM (SELECT 1 FROM spans WHERE project_id = $1 AND start_time >= $2 AND start_time < $3 LIMIT {cap})"),
             [project_id.into(), start.into(), end.into()],
         );
         let rows: i64 = self.reader.exec().fetch_one(count).await?.get(0)?;
-        Ok(rows as usize >= LARGE_WINDOW)
+        Ok(rows.max(0) as usize)
     }
 
     /// The span frame of the span-query endpoint: newest start time first.

@@ -643,10 +643,11 @@ async fn the_span_bytes_migration_counts_stored_spans_as_ingest_does() {
 }
 
 /// The REST `attribute=key:value` filter on a string the attribute index holds is answered
-/// through the index, planned as the filter language's equality (few matches: the index drives;
-/// many: each span is tested), and selects exactly what the plain comparison selects: a span
-/// whose index rows are gone is not found through it, and a non-string value keeps the plain
-/// comparison.
+/// through the index, planned as the filter language's equality (few matches: from the index
+/// alone, no span's attributes read; many: each span is tested), and selects exactly what the
+/// plain comparison selects: a span whose index rows are gone is not found through it, a span
+/// the index names is found without its attributes being read, and a non-string value keeps
+/// the plain comparison.
 #[tokio::test]
 async fn the_attribute_filter_finds_strings_through_the_attribute_index() {
     use ember_store::{AttributeFilter, SpanFilters};
@@ -690,5 +691,118 @@ async fn the_attribute_filter_finds_strings_through_the_attribute_index() {
     let found = matching("user.id", json!("u-3")).await;
     assert_eq!(found.len(), 9);
     assert!(!found.contains(&format!("{:016x}", 3)));
+    // An index row alone selects its span (span 1's attributes say u-1): the index answers.
+    sqlx::query("INSERT INTO span_attribute_values (span_rowid, path, value) SELECT id, '$.\"user\".\"id\"', 'u-3' FROM spans WHERE span_id = ?")
+        .bind(format!("{:016x}", 1))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let found = matching("user.id", json!("u-3")).await;
+    assert_eq!(found.len(), 10);
+    assert!(found.contains(&format!("{:016x}", 1)));
     assert_eq!(matching("metadata.n", json!(1)).await.len(), 20, "the plain comparison reads the span itself");
+}
+
+/// A large time window is read by walking the project's spans newest first: from its newest
+/// span when many spans start after it (a zoom into last week; found along the start-time index
+/// alone), from the newest span of the project when it ends now; a small window through the
+/// start-time index. Every page holds the window's newest spans, and no read scans `spans`.
+#[tokio::test]
+async fn large_windows_are_walked_from_their_newest_span() {
+    use ember_store::testing::recording;
+    use ember_store::SpanFilters;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await.unwrap();
+    // 5,500 spans in an old window, then 7,000 newer ones, in ingest order.
+    const OLD: i64 = 5_500;
+    const NEWER: i64 = 7_000;
+    const SPLIT: i64 = 1_000_000_000_000;
+    let span = |index: i64| {
+        let mut span = suite::span(1, 1, None);
+        span.trace_id = format!("{:032x}", index / 10);
+        span.span_id = format!("{index:016x}");
+        span.start_time = if index < OLD { SPLIT - 1_000_000 + index } else { SPLIT + index };
+        span.end_time = span.start_time + 10;
+        suite::routed("p", span)
+    };
+    let all: Vec<_> = (0..OLD + NEWER).map(span).collect();
+    for chunk in all.chunks(2_000) {
+        suite::write(&store, chunk.to_vec()).await;
+    }
+    let project = store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let page = |start: i64, end: Option<i64>| {
+        let store = store.clone();
+        async move {
+            let filters = SpanFilters { start_time: Some(start), end_time: end, ..Default::default() };
+            let (page, statements) = recording(store.list_spans(project, &filters, None, 100)).await;
+            for statement in statements.iter().filter(|statement| statement.is_read()) {
+                assert_eq!(store.full_scans(statement, "spans").await.unwrap(), Vec::<String>::new(), "{}", statement.sql);
+            }
+            let ids: Vec<String> = page.unwrap().items.into_iter().map(|record| record.span.span_id).collect();
+            let walked = statements.iter().any(|statement| statement.sql.contains("+spans.start_time >="));
+            let from_newest_in_window = statements.iter().any(|statement| statement.sql.contains("MAX(spans.id + 0)"));
+            (ids, walked, from_newest_in_window)
+        }
+    };
+    let newest = |from: i64, to: i64| (from..to).rev().take(100).map(|index| format!("{index:016x}")).collect::<Vec<_>>();
+
+    let (ids, walked, bounded) = page(SPLIT - 1_000_000, Some(SPLIT)).await;
+    assert!(walked && bounded, "7,000 spans start after the window: walked from its newest span");
+    assert_eq!(ids, newest(0, OLD));
+    let (ids, walked, bounded) = page(SPLIT, None).await;
+    assert!(walked && !bounded, "no span starts after a window ending now: walked from the newest span");
+    assert_eq!(ids, newest(OLD, OLD + NEWER));
+    let (ids, walked, _) = page(SPLIT - 1_000_000, Some(SPLIT - 1_000_000 + 1_000)).await;
+    assert!(!walked, "1,000 spans: the start-time index drives");
+    assert_eq!(ids, newest(0, 1_000));
+}
+
+/// A filter whose few candidates come from the attribute or annotation index drives the span list
+/// through the span rowid, newest candidate first, stopping at the page: no sort of every
+/// candidate (which SQLite chooses when the project's index is offered). A candidate list under
+/// an `or` cannot drive, and the project's index stays.
+#[tokio::test]
+async fn few_candidates_drive_the_span_list_newest_first() {
+    use ember_store::testing::recording;
+    use ember_store::{AttributeFilter, Filter, Grain, SpanFilters};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StoreOptions::new(DatabaseUrl::SqliteFile(dir.path().join("ember.db")))).await.unwrap();
+    let spans = (1..=300i64)
+        .map(|index| {
+            let mut span = suite::span(1, 1, None);
+            span.trace_id = format!("{:032x}", index);
+            span.span_id = format!("{index:016x}");
+            span.attributes.insert("metadata".into(), json!({"customer_id": format!("c-{}", index % 10)}));
+            suite::routed("p", span)
+        })
+        .collect();
+    suite::write(&store, spans).await;
+    let project = store.get_project_by_name("p").await.unwrap().unwrap().id;
+    let list = |filters: SpanFilters| {
+        let store = store.clone();
+        async move {
+            let (page, statements) = recording(store.list_spans(project, &filters, None, 10)).await;
+            let ids: Vec<String> = page.unwrap().items.into_iter().map(|record| record.span.span_id).collect();
+            let listing = statements.iter().find(|statement| statement.sql.contains("ORDER BY")).expect("the list's statement").clone();
+            (ids, store.sqlite_plan(&listing).await.unwrap())
+        }
+    };
+    let newest_c3: Vec<String> = (1..=300i64).rev().filter(|index| index % 10 == 3).take(10).map(|index| format!("{index:016x}")).collect();
+    let condition = |text: &str| Some(Filter::phoenix(text, Grain::Span).unwrap());
+
+    for filters in [
+        SpanFilters { condition: condition("metadata['customer_id'] == 'c-3'"), ..Default::default() },
+        SpanFilters { attributes: vec![AttributeFilter { key: "metadata.customer_id".into(), value: json!("c-3") }], ..Default::default() },
+    ] {
+        let (ids, plan) = list(filters).await;
+        assert_eq!(ids, newest_c3);
+        assert!(plan.iter().any(|line| line.starts_with("SEARCH spans USING INTEGER PRIMARY KEY")), "{plan:?}");
+        assert!(!plan.iter().any(|line| line.contains("TEMP B-TREE")), "{plan:?}");
+    }
+    let (ids, plan) = list(SpanFilters { condition: condition("metadata['customer_id'] == 'c-3' or name == 'nothing'"), ..Default::default() }).await;
+    assert_eq!(ids, newest_c3);
+    assert!(plan.iter().any(|line| line.starts_with("SEARCH spans USING INDEX ix_spans_project")), "{plan:?}");
 }
