@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use ember_core::GlobalId;
 use ember_core::time::format_nanos;
+use ember_core::GlobalId;
 use ember_store::PreparedSpan;
 use prost::Message;
 

@@ -107,7 +107,8 @@ mod recorder {
         pub async fn sqlite_plan(&self, statement: &RecordedStatement) -> Result<Vec<String>> {
             let Pool::Sqlite(pool) = &self.reader else { return Ok(Vec::new()) };
             let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
-            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(&sql, SqlxValues(statement.values.clone())).fetch_all(pool).await?;
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as_with(&sql, SqlxValues(statement.values.clone())).fetch_all(pool).await?;
             Ok(rows.into_iter().map(|(.., detail)| detail).collect())
         }
     }

@@ -223,10 +223,10 @@ impl Store {
     /// the newest span starting in it, found along the start-time index alone (an index entry
     /// costs a fraction of the span row the walk would read for each newer span).
     async fn window_read(&self, project_id: i64, start: i64, end: i64) -> Result<WindowRead> {
-        if self.spans_starting_in(project_id, start, end, LARGE_WINDOW).await? < LARGE_WINDOW {
+        if self.spans_starting_in(project_id, start, end).await? < LARGE_WINDOW {
             return Ok(WindowRead::StartTimeIndex);
         }
-        if self.spans_starting_in(project_id, end, i64::MAX, LARGE_WINDOW).await? < LARGE_WINDOW {
+        if self.spans_starting_in(project_id, end, i64::MAX).await? < LARGE_WINDOW {
             return Ok(WindowRead::NewestFirst { from: None });
         }
         // `+ 0` and the named index: SQLite would otherwise find a maximum id by walking ids down.
@@ -238,11 +238,13 @@ impl Store {
         Ok(WindowRead::NewestFirst { from })
     }
 
-    /// The project's spans starting in `[start, end)`, counted up to `cap` along the
+    /// The project's spans starting in `[start, end)`, counted up to `LARGE_WINDOW` along the
     /// start-time index.
-    async fn spans_starting_in(&self, project_id: i64, start: i64, end: i64, cap: usize) -> Result<usize> {
+    async fn spans_starting_in(&self, project_id: i64, start: i64, end: i64) -> Result<usize> {
         let count = Statement::new(
-            format!("SELECT COUNT(*) FROM (SELECT 1 FROM spans WHERE project_id = $1 AND start_time >= $2 AND start_time < $3 LIMIT {cap})"),
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM spans WHERE project_id = $1 AND start_time >= $2 AND start_time < $3 LIMIT {LARGE_WINDOW})"
+            ),
             [project_id.into(), start.into(), end.into()],
         );
         let rows: i64 = self.reader.exec().fetch_one(count).await?.get(0)?;

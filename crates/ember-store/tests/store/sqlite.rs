@@ -692,11 +692,13 @@ async fn the_attribute_filter_finds_strings_through_the_attribute_index() {
     assert_eq!(found.len(), 9);
     assert!(!found.contains(&format!("{:016x}", 3)));
     // An index row alone selects its span (span 1's attributes say u-1): the index answers.
-    sqlx::query("INSERT INTO span_attribute_values (span_rowid, path, value) SELECT id, '$.\"user\".\"id\"', 'u-3' FROM spans WHERE span_id = ?")
-        .bind(format!("{:016x}", 1))
-        .execute(&mut connection)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO span_attribute_values (span_rowid, path, value) SELECT id, '$.\"user\".\"id\"', 'u-3' FROM spans WHERE span_id = ?",
+    )
+    .bind(format!("{:016x}", 1))
+    .execute(&mut connection)
+    .await
+    .unwrap();
     let found = matching("user.id", json!("u-3")).await;
     assert_eq!(found.len(), 10);
     assert!(found.contains(&format!("{:016x}", 1)));
@@ -802,7 +804,8 @@ async fn few_candidates_drive_the_span_list_newest_first() {
         assert!(plan.iter().any(|line| line.starts_with("SEARCH spans USING INTEGER PRIMARY KEY")), "{plan:?}");
         assert!(!plan.iter().any(|line| line.contains("TEMP B-TREE")), "{plan:?}");
     }
-    let (ids, plan) = list(SpanFilters { condition: condition("metadata['customer_id'] == 'c-3' or name == 'nothing'"), ..Default::default() }).await;
+    let (ids, plan) =
+        list(SpanFilters { condition: condition("metadata['customer_id'] == 'c-3' or name == 'nothing'"), ..Default::default() }).await;
     assert_eq!(ids, newest_c3);
     assert!(plan.iter().any(|line| line.starts_with("SEARCH spans USING INDEX ix_spans_project")), "{plan:?}");
 }
