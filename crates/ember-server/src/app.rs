@@ -176,6 +176,9 @@ pub fn api_routes(upload_limit: usize) -> RouteTable {
         )
         .route("/oauth2/{idp_name}/tokens", [on_get(crate::routes::oauth2::tokens).access(Access::Public)])
         .route("/v1/traces", [on_post(otlp::export)])
+        // Stateless, so POST only (no event stream to GET, no session to DELETE); every tool's
+        // own access is its service's (a VIEWER's write is refused there).
+        .route("/mcp", [on_post(crate::mcp::handle).access(Access::SignedIn)])
         .route_refused_as("/v1/log", [on_post(crate::routes::arize_ml::log)], crate::routes::arize_ml::refusal)
         .route("/v1/ml/models", [on_get(crate::routes::ml_models::list)])
         .route("/v1/ml/models/{model_name}", [on_get(crate::routes::ml_models::get)])

@@ -127,11 +127,17 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Authentication>() {
-            Some(Authentication(Ok(caller))) => Ok(RequestCaller(caller.clone())),
-            Some(Authentication(Err(shown))) => Err(shown.clone().into_error().into()),
-            None => Err(ServiceError::internal("a handler ran without the authentication middleware").into()),
-        }
+        Ok(RequestCaller(caller_of(&parts.extensions)?))
+    }
+}
+
+/// The caller a request authenticated as, from its extensions (for transports handed a
+/// request's parts rather than a request: MCP).
+pub(crate) fn caller_of(extensions: &axum::http::Extensions) -> Result<Caller, ServiceError> {
+    match extensions.get::<Authentication>() {
+        Some(Authentication(Ok(caller))) => Ok(caller.clone()),
+        Some(Authentication(Err(shown))) => Err(shown.clone().into_error()),
+        None => Err(ServiceError::internal("a handler ran without the authentication middleware")),
     }
 }
 

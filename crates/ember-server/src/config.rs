@@ -256,6 +256,11 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_DISABLE_RATE_LIMIT", default_value_t = false)]
     pub disable_rate_limit: bool,
 
+    /// Serve the Model Context Protocol at `/mcp` (Streamable HTTP) for coding agents, with the
+    /// same authentication and access as the REST API.
+    #[arg(long, env = "PHOENIX_ENABLE_MCP_SERVER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enable_mcp_server: bool,
+
     /// Serve Prometheus metrics (requests per route and their latency, spans committed, the
     /// ingest queue, refusals, sign-ins) at `/metrics` on their own port.
     #[arg(long, env = "PHOENIX_ENABLE_PROMETHEUS", default_value_t = false)]

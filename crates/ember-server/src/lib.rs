@@ -1,5 +1,5 @@
-//! ember's transports: HTTP (Phoenix's REST API v1, OTLP/HTTP, GraphQL, the web UI, health and
-//! version) and gRPC (OTLP `TraceService/Export`).
+//! ember's transports: HTTP (Phoenix's REST API v1, OTLP/HTTP, GraphQL, MCP, the web UI, health
+//! and version) and gRPC (OTLP `TraceService/Export`).
 //!
 //! Every transport is a thin adapter over `ember-service`: it establishes the caller, parses the
 //! request, calls the service for the resource, and renders the answer or the error (through its
@@ -27,6 +27,8 @@ mod arrow_framing;
 mod grpc;
 mod legacy_evaluations;
 mod listener;
+/// `/mcp`: the Model Context Protocol server (public so tests can build its endpoint).
+pub mod mcp;
 mod openapi;
 mod params;
 mod root_path;

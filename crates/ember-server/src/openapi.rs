@@ -535,6 +535,14 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     ("get", "/graphql", "graphqlGet", "GraphQL queries (never mutations) in the URL: query, variables (JSON), operationName", &["query", "variables", "operationName"], "200"),
     ("get", "/openapi.json", "getOpenApi", "This document", &[], "200"),
+    (
+        "post",
+        "/mcp",
+        "mcp",
+        "Model Context Protocol, Streamable HTTP (stateless): one JSON-RPC message per request, answered as JSON",
+        &[],
+        "200",
+    ),
 ];
 
 pub fn document() -> Value {

@@ -101,6 +101,7 @@ impl Server {
             true => Some(bind(&config.host, config.prometheus_port).await?),
             false => None,
         };
+        let mcp = config.enable_mcp_server.then(|| crate::mcp::McpEndpoint::new(services.clone(), config.max_body_bytes));
         Ok(BoundServer {
             http_addr: http.local_addr()?,
             grpc_addr: grpc.local_addr()?,
@@ -125,6 +126,7 @@ impl Server {
                     .filter(|url| !url.is_empty())
                     .map(|url| url.trim_end_matches('/').to_string()),
                 https: config.tls_for_http() && tls.is_some(),
+                mcp,
             },
             store,
             writer,

@@ -25,4 +25,6 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Whether the HTTP port speaks TLS (the scheme of addresses built from `Host`).
     pub https: bool,
+    /// The MCP server at `/mcp`; `None` when it is off (`PHOENIX_ENABLE_MCP_SERVER=false`).
+    pub mcp: Option<crate::mcp::McpEndpoint>,
 }

@@ -21,7 +21,13 @@ pub struct ServeArgs {
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let filter = EnvFilter::try_new(&args.log_level).context("invalid --log-level")?;
+    // rmcp logs every stateless MCP request's start and end at info; kept to warnings unless
+    // the level names it.
+    let directives = match args.log_level.contains("rmcp") {
+        true => args.log_level.clone(),
+        false => format!("{},rmcp=warn", args.log_level),
+    };
+    let filter = EnvFilter::try_new(&directives).context("invalid --log-level")?;
     let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if args.log_json {
         subscriber.json().init();
