@@ -9,6 +9,7 @@ import json
 import httpx
 import pytest
 from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from opentelemetry.trace import Status, StatusCode
@@ -16,7 +17,7 @@ from phoenix.client import Client
 from phoenix.client.types.prompts import PromptVersion
 from phoenix.otel import register
 
-from conftest import start_ember
+from conftest import ember_binary, start_ember
 from test_auth import ADMIN_SECRET, SECRET, sign_in
 
 PROJECT = "compat-mcp"
@@ -34,6 +35,20 @@ async def _session_calls(url, calls, headers=None):
 
 def with_session(ember, calls, headers=None):
     return asyncio.run(_session_calls(f"{ember.http}/mcp", calls, headers))
+
+
+async def _stdio_calls(ember, calls, api_key=None):
+    env = {"PHOENIX_ENDPOINT": ember.http, **({"PHOENIX_API_KEY": api_key} if api_key else {})}
+    params = StdioServerParameters(command=ember_binary(), args=["mcp"], env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            return await calls(session)
+
+
+def over_stdio(ember, calls, api_key=None):
+    """Runs `calls(session)` through `ember mcp`, the stdio relay to ember's `/mcp`."""
+    return asyncio.run(_stdio_calls(ember, calls, api_key))
 
 
 def answer(result):
@@ -102,6 +117,7 @@ def test_initialize_describes_ember_and_lists_every_tool_with_a_schema(ember):
         "list_projects", "get_project", "search_spans", "get_span", "get_trace", "list_sessions", "get_session",
         "list_span_annotations", "annotate_span", "list_annotation_configs", "list_datasets", "get_dataset_examples",
         "list_experiments", "get_experiment_runs", "list_prompts", "get_prompt", "list_prompt_versions",
+        "create_dataset_from_spans", "add_dataset_examples", "compare_experiments", "create_prompt_version",
     }  # fmt: skip
     search = tools["search_spans"].input_schema
     assert search["required"] == ["project"]
@@ -220,6 +236,72 @@ def test_datasets_experiments_prompts_and_annotation_configs(ember, seeded):
     assert isinstance(configs, list)
 
 
+def test_datasets_from_spans_examples_experiment_comparison_and_prompt_versions(ember, client, seeded):
+    second = client.experiments.run_experiment(
+        dataset=seeded["dataset"],
+        task=lambda input: {"answer": "7" if input["question"] == "3+3" else "5"},
+        evaluators=[exact],
+        experiment_name="arith-v2",
+        print_summary=False,
+    )
+
+    async def calls(session):
+        errors = answer(await session.call_tool("search_spans", {"project": PROJECT, "filter": "status_code == 'ERROR'"}))
+        made = answer(
+            await session.call_tool(
+                "create_dataset_from_spans",
+                {"dataset": "compat-mcp-failures", "project": PROJECT, "span_ids": [s["span_id"] for s in errors["spans"]]},
+            )
+        )
+        added = answer(
+            await session.call_tool(
+                "add_dataset_examples",
+                {"dataset": "compat-mcp-failures", "examples": [{"input": {"q": "hand-written"}, "output": {"a": "yes"}}]},
+            )
+        )
+        examples = answer(await session.call_tool("get_dataset_examples", {"dataset": made["dataset_id"], "max_value_chars": 10}))
+        compared = answer(
+            await session.call_tool(
+                "compare_experiments", {"base_experiment": seeded["experiment_id"], "compare_experiment": second["experiment_id"]}
+            )
+        )
+        version = {
+            "model_provider": "OPENAI",
+            "model_name": "gpt-4o-mini",
+            "template_type": "CHAT",
+            "template_format": "MUSTACHE",
+            "template": {"type": "chat", "messages": [{"role": "user", "content": [{"type": "text", "text": "Forecast for {{ city }}"}]}]},
+            "invocation_parameters": {"type": "openai", "openai": {"temperature": 0.1}},
+        }
+        created = answer(
+            await session.call_tool("create_prompt_version", {"prompt": "compat-mcp-weather", "version": version, "tags": ["staging"]})
+        )
+        tagged = answer(await session.call_tool("get_prompt", {"prompt": "compat-mcp-weather", "tag": "staging"}))
+        invalid = await session.call_tool("create_prompt_version", {"prompt": "compat-mcp-weather", "version": {"model_name": "x"}})
+        return made, added, examples, compared, created, tagged, invalid
+
+    made, added, examples, compared, created, tagged, invalid = with_session(ember, calls)
+    assert made["examples_added"] == 1 and added["examples_added"] == 1
+    assert added["dataset_id"] == made["dataset_id"] and added["version_id"] != made["version_id"]
+    by_input = {json.dumps(e["input"]): e["output"] for e in examples["examples"]}
+    # The failing span is the LLM span: no input value, its long output cut to 10 characters.
+    assert by_input == {
+        '{"input": null}': {"output": LONG_ANSWER[:10] + f"\u2026 [{len(LONG_ANSWER) - 10} more characters]"},
+        '{"q": "hand-writt\\u2026 [2 more characters]"}': {"a": "yes"},
+    }
+
+    # 2+2: 4 (right) then 5 (wrong); 3+3: 6 (wrong against 7) then 7 (right).
+    assert compared["examples_compared"] == 2
+    [shift] = compared["evaluations"]
+    assert (shift["name"], shift["base_mean_score"], shift["compare_mean_score"]) == ("exact", 0.5, 0.5)
+    assert (shift["improved"], shift["regressed"], shift["unchanged"]) == (1, 1, 0)
+    sides = sorted((e["input"]["question"], e["base"]["output"]["answer"], e["compare"]["output"]["answer"]) for e in compared["examples"])
+    assert sides == [("2+2", "4", "5"), ("3+3", "6", "7")]
+
+    assert tagged["id"] == created["id"] and created["model_name"] == "gpt-4o-mini"
+    assert error_text(invalid).startswith("Invalid prompt version:")
+
+
 def test_bad_arguments_and_unknown_things_are_tool_errors_naming_the_problem(ember, seeded):
     async def calls(session):
         return [
@@ -244,6 +326,35 @@ def test_bad_arguments_and_unknown_things_are_tool_errors_naming_the_problem(emb
     assert messages[6].startswith("Trace not found")
     assert "not a Experiment id" in messages[7]
     assert "tagged missing" in messages[8]
+
+
+def test_the_filter_reference_is_a_resource(ember):
+    async def calls(session):
+        listed = await session.list_resources()
+        read = await session.read_resource("ember://docs/filter-language")
+        return listed, read
+
+    listed, read = with_session(ember, calls)
+    assert [(r.name, str(r.uri), r.mime_type) for r in listed.resources] == [
+        ("filter-language", "ember://docs/filter-language", "text/markdown")
+    ]
+    text = read.contents[0].text
+    assert text.startswith("## Filters") and "metadata['customer_id'] == 'c-42'" in text
+
+
+def test_stdio_relays_every_message_to_the_server(ember, seeded):
+    async def calls(session):
+        tools = await session.list_tools()
+        found = answer(await session.call_tool("search_spans", {"project": PROJECT, "filter": "status_code == 'ERROR'"}))
+        missing = await session.call_tool("get_project", {"project": "no-such-project"})
+        resource = await session.read_resource("ember://docs/filter-language")
+        return tools, found, missing, resource
+
+    tools, found, missing, resource = over_stdio(ember, calls)
+    assert "search_spans" in {tool.name for tool in tools.tools}
+    assert [s["name"] for s in found["spans"]] == ["llm"]
+    assert error_text(missing) == "Project not found: no-such-project"
+    assert resource.contents[0].text.startswith("## Filters")
 
 
 def test_missing_required_arguments_are_refused_by_the_schema(ember):
@@ -316,6 +427,24 @@ def test_the_callers_access_applies_to_every_tool(guarded_mcp):
         assert answer(open_spans)["spans"] == []
     admin_projects = with_session(server, calls, {"authorization": f"Bearer {ADMIN_SECRET}"})[0]
     assert sorted(p["name"] for p in admin_projects["data"]) == ["default", "open", "secret"]
+
+
+def test_stdio_sends_the_key_and_says_when_the_server_refuses_it(guarded_mcp):
+    server, keys = guarded_mcp
+
+    async def calls(session):
+        return answer(await session.call_tool("list_projects", {}))
+
+    projects = over_stdio(server, calls, api_key=keys["member"])
+    assert sorted(p["name"] for p in projects["data"]) == ["default", "open"]
+    with pytest.raises(BaseException) as refused:
+        over_stdio(server, calls, api_key="not-a-key")
+
+    def leaves(error):
+        return [leaf for sub in error.exceptions for leaf in leaves(sub)] if isinstance(error, BaseExceptionGroup) else [error]
+
+    messages = [str(leaf) for leaf in leaves(refused.value)]
+    assert any("ember could not answer: POST /mcp: the server answered 401 Unauthorized: Invalid token" in m for m in messages), messages
 
 
 def test_a_viewer_may_read_but_not_annotate(guarded_mcp):

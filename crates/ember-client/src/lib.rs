@@ -11,6 +11,7 @@ mod client;
 pub mod datasets;
 mod error;
 pub mod experiments;
+pub mod mcp;
 pub mod prompts;
 pub mod runner;
 pub mod spans;

@@ -4,6 +4,7 @@
 mod connect;
 mod datasets;
 mod experiments;
+mod mcp;
 mod prompts;
 mod serve;
 
@@ -34,6 +35,9 @@ enum Command {
     /// List, fetch, push, tag and render prompts on a running server.
     #[command(subcommand)]
     Prompts(prompts::PromptsCommand),
+    /// Serve MCP over stdio for a running server: JSON-RPC messages on stdin are relayed to its
+    /// `/mcp` with the API key, its answers written to stdout.
+    Mcp(mcp::McpArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Command::Datasets(command) => connect::run_client(|| datasets::run(command)),
         Command::Experiments(command) => connect::run_client(|| experiments::run(command)),
         Command::Prompts(command) => connect::run_client(|| prompts::run(command)),
+        Command::Mcp(args) => connect::run_client(|| mcp::run(args)),
     };
     match outcome {
         Ok(code) => code,

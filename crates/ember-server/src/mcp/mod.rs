@@ -13,6 +13,7 @@
 //! answered on its own, so any replica behind a load balancer can answer it.
 
 mod output;
+mod resources;
 mod server;
 mod tools;
 

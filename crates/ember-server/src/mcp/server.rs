@@ -4,16 +4,19 @@
 use axum::http::request::Parts;
 use ember_service::{Caller, ServiceError, Services};
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
+};
 use rmcp::service::RequestContext;
-use rmcp::{tool_handler, RoleServer, ServerHandler};
+use rmcp::{tool_handler, ErrorData, RoleServer, ServerHandler};
 use serde::Serialize;
 
 /// What an agent is told about ember when it connects.
 const INSTRUCTIONS: &str = "ember stores the traces of LLM applications (Phoenix-compatible). \
 Start with list_projects, then search_spans with a Phoenix filter (e.g. span_kind == 'LLM' and status_code == 'ERROR', \
 metadata['customer_id'] == 'c-42', latency_ms > 2000, 'refund' in input.value) and a time window; get_trace shows a \
-trace's spans as a tree. Ids returned by one tool (GlobalIDs) are accepted by the others. Long values are cut; ask \
+trace's spans as a tree. The resource ember://docs/filter-language describes the filters. Ids returned by one tool (GlobalIDs) are accepted by the others. Long values are cut; ask \
 for fewer columns or a larger max_value_chars when one matters.";
 
 /// ember's MCP server over the services; cloned for every request (the router is shared).
@@ -66,8 +69,27 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<Caller, ServiceError> 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for EmberMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
             .with_server_info(Implementation::new("ember", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(super::resources::list()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        match super::resources::read(&request.uri) {
+            Some(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
+            None => Err(ErrorData::resource_not_found(format!("No resource {}", request.uri), None)),
+        }
     }
 }

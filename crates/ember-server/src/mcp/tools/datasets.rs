@@ -61,6 +61,54 @@ pub struct GetExperimentRuns {
     pub max_value_chars: Option<u32>,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateDatasetFromSpans {
+    /// The dataset's name; made when no dataset has it, else the examples are appended.
+    pub dataset: String,
+    /// The project the spans are in (name or GlobalID).
+    pub project: String,
+    /// OpenTelemetry span ids: each span's input and output values and metadata become an example.
+    pub span_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NewExample {
+    /// The example's input (a JSON object).
+    pub input: serde_json::Map<String, Value>,
+    /// The expected output (a JSON object).
+    #[serde(default)]
+    pub output: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AddDatasetExamples {
+    /// The dataset's GlobalID or name.
+    pub dataset: String,
+    pub examples: Vec<NewExample>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CompareExperiments {
+    /// The experiment compared against (GlobalID).
+    pub base_experiment: String,
+    /// The experiment compared with it (GlobalID), on the same dataset.
+    pub compare_experiment: String,
+    /// At most this many examples listed, those whose scores changed first (default 20, at most 500).
+    pub limit: Option<u32>,
+    /// Longer strings are cut to this many characters (default 400).
+    pub max_value_chars: Option<u32>,
+}
+
+/// What a dataset write made: the dataset, its new version, and the examples it added.
+#[derive(Debug, Serialize)]
+pub struct DatasetWrite {
+    pub dataset_id: String,
+    pub version_id: String,
+    pub examples_added: usize,
+}
+
 /// A dataset's examples at a version.
 #[derive(Debug, Serialize)]
 pub struct Examples {
@@ -133,6 +181,14 @@ async fn dataset(services: &Services, caller: &Caller, name_or_id: &str) -> Resu
     services.datasets().resolve(caller, DatasetRef::Identifier(name_or_id)).await
 }
 
+fn dataset_write(outcome: &ember_store::UploadOutcome) -> DatasetWrite {
+    DatasetWrite {
+        dataset_id: GlobalId::encode(GlobalType::Dataset, outcome.dataset_id),
+        version_id: GlobalId::encode(GlobalType::DatasetVersion, outcome.version_id),
+        examples_added: outcome.created,
+    }
+}
+
 #[tool_router(router = dataset_tools, vis = "pub(in crate::mcp)")]
 impl EmberMcp {
     /// The datasets (collections of examples that experiments run over), newest first.
@@ -188,6 +244,73 @@ impl EmberMcp {
                     })
                     .collect(),
             })
+        })
+        .await
+    }
+
+    /// Makes dataset examples from spans (each span's input and output values and metadata),
+    /// in a new dataset or appended to the one of that name.
+    #[tool(annotations(read_only_hint = false, destructive_hint = false))]
+    async fn create_dataset_from_spans(
+        &self,
+        Parameters(args): Parameters<CreateDatasetFromSpans>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run(&context, async |services, caller| {
+            let project = ember_service::ProjectRef::Identifier(&args.project);
+            let outcome = services.datasets().append_spans(caller, project, &args.dataset, args.span_ids.clone()).await?;
+            Ok(dataset_write(&outcome))
+        })
+        .await
+    }
+
+    /// Adds examples to a dataset (a new version of it).
+    #[tool(annotations(read_only_hint = false, destructive_hint = false))]
+    async fn add_dataset_examples(
+        &self,
+        Parameters(args): Parameters<AddDatasetExamples>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run(&context, async |services, caller| {
+            let dataset = dataset(services, caller, &args.dataset).await?;
+            let examples = args
+                .examples
+                .iter()
+                .map(|example| ember_store::ExampleInput {
+                    input: Value::Object(example.input.clone()),
+                    output: Value::Object(example.output.clone()),
+                    metadata: Value::Object(example.metadata.clone()),
+                    splits: None,
+                    span_id: None,
+                    external_id: None,
+                })
+                .collect();
+            Ok(dataset_write(&services.datasets().add_examples(caller, &dataset, examples).await?))
+        })
+        .await
+    }
+
+    /// Compares two experiments on the same dataset example by example: each evaluation's mean
+    /// score in both and how many examples it improved or regressed, then the examples whose
+    /// scores changed first, with both outputs.
+    #[tool(annotations(read_only_hint = true))]
+    async fn compare_experiments(
+        &self,
+        Parameters(args): Parameters<CompareExperiments>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run(&context, async |services, caller| {
+            let (base_id, compare_id) =
+                (rowid(&args.base_experiment, GlobalType::Experiment)?, rowid(&args.compare_experiment, GlobalType::Experiment)?);
+            let experiments = services.experiments();
+            let (base, compare) = (experiments.get(caller, base_id).await?, experiments.get(caller, compare_id).await?);
+            if base.dataset_id != compare.dataset_id {
+                return Err(ServiceError::invalid("The two experiments are on different datasets"));
+            }
+            let (limit, chars) = (limit(args.limit, 20, 500)?, value_chars(args.max_value_chars));
+            let (_, base_runs) = experiments.export_runs(caller, base_id).await?;
+            let (_, compare_runs) = experiments.export_runs(caller, compare_id).await?;
+            Ok(super::comparison::compare(&args.base_experiment, &args.compare_experiment, &base_runs, &compare_runs, limit, chars))
         })
         .await
     }

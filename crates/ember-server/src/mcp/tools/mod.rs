@@ -2,6 +2,7 @@
 //! become its input schema; each calls the services with the request's caller.
 
 mod annotations;
+mod comparison;
 mod datasets;
 mod projects;
 mod prompts;

@@ -39,6 +39,23 @@ pub struct ListPromptVersions {
     pub limit: Option<u32>,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreatePromptVersion {
+    /// The prompt's name (letters, digits, `-` and `_`); made when it does not exist.
+    pub prompt: String,
+    /// The prompt's description, when the prompt is made.
+    pub prompt_description: Option<String>,
+    /// The version in Phoenix's shape, e.g. `{"model_provider": "OPENAI", "model_name": "gpt-4o",
+    /// "template_type": "CHAT", "template_format": "MUSTACHE", "template": {"type": "chat",
+    /// "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi {{name}}"}]}]},
+    /// "invocation_parameters": {"type": "openai", "openai": {"temperature": 0.2}}, "description": "..."}`
+    /// (also `tools` and `response_format`).
+    pub version: serde_json::Map<String, serde_json::Value>,
+    /// Tags to put on the new version (e.g. `staging`), moved from the version that had them.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
 #[tool_router(router = prompt_tools, vis = "pub(in crate::mcp)")]
 impl EmberMcp {
     /// The prompts kept in ember's prompt registry.
@@ -64,6 +81,32 @@ impl EmberMcp {
                 (None, None) => prompts.latest(caller, &args.prompt).await?,
             };
             Ok(wire::prompt_version(&version))
+        })
+        .await
+    }
+
+    /// Adds a version to a prompt (making the prompt when it does not exist), and tags it.
+    #[tool(annotations(read_only_hint = false, destructive_hint = false))]
+    async fn create_prompt_version(
+        &self,
+        Parameters(args): Parameters<CreatePromptVersion>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        self.run(&context, async |services, caller| {
+            let version: ember_core::prompt::PromptVersionData = serde_json::from_value(serde_json::Value::Object(args.version.clone()))
+                .map_err(|error| ServiceError::invalid(format!("Invalid prompt version: {error}")))?;
+            let request = ember_service::prompts::PromptRequest {
+                name: args.prompt.clone(),
+                description: args.prompt_description.clone(),
+                metadata: None,
+                version,
+            };
+            let prompts = services.prompts();
+            let created = prompts.create(caller, request).await?;
+            for tag in &args.tags {
+                prompts.tag_version(caller, created.id, tag, None).await?;
+            }
+            Ok(wire::prompt_version(&created))
         })
         .await
     }
