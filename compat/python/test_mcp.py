@@ -69,7 +69,8 @@ def send_traces(ember):
     tracer = provider.get_tracer("compat-mcp")
     for customer, fails in (("c-42", True), ("c-7", False)):
         with tracer.start_as_current_span(
-            "agent", attributes={"openinference.span.kind": "CHAIN", "input.value": f"question of {customer}"}
+            "agent",
+            attributes={"openinference.span.kind": "CHAIN", "input.value": f"question of {customer}", "session.id": f"chat-{customer}"},
         ):
             with tracer.start_as_current_span(
                 "llm",
@@ -105,6 +106,13 @@ def seeded(ember, client):
     )
     version = PromptVersion([{"role": "user", "content": "Weather in {{ city }}"}], model_name="gpt-4o", model_provider="OPENAI")
     prompt = client.prompts.create(name="compat-mcp-weather", version=version)
+    config = {
+        "type": "CATEGORICAL",
+        "name": "correctness",
+        "optimization_direction": "MAXIMIZE",
+        "values": [{"label": "correct", "score": 1}, {"label": "incorrect", "score": 0}],
+    }
+    assert httpx.post(f"{ember.http}/v1/annotation_configs", json=config).status_code == 200
     return {"dataset": dataset, "experiment_id": ran["experiment_id"], "prompt_version_id": prompt.id}
 
 
@@ -117,7 +125,7 @@ def test_initialize_describes_ember_and_lists_every_tool_with_a_schema(ember):
         "list_projects", "get_project", "search_spans", "get_span", "get_trace", "list_sessions", "get_session",
         "list_span_annotations", "annotate_span", "list_annotation_configs", "list_datasets", "get_dataset_examples",
         "list_experiments", "get_experiment_runs", "list_prompts", "get_prompt", "list_prompt_versions",
-        "create_dataset_from_spans", "add_dataset_examples", "compare_experiments", "create_prompt_version",
+        "create_dataset_from_spans", "add_dataset_examples", "compare_experiments", "create_prompt_version", "run_sql",
     }  # fmt: skip
     search = tools["search_spans"].input_schema
     assert search["required"] == ["project"]
@@ -149,9 +157,10 @@ def test_spans_traces_and_sessions(ember, seeded):
         whole = answer(await session.call_tool("get_span", {"span": span["span_id"]}))
         trace = answer(await session.call_tool("get_trace", {"trace": span["trace_id"]}))
         sessions = answer(await session.call_tool("list_sessions", {"project": PROJECT}))
-        return projects, project, errors, by_customer, ax, roots, whole, trace, sessions
+        one = answer(await session.call_tool("get_session", {"session": "chat-c-42"}))
+        return projects, project, errors, by_customer, ax, roots, whole, trace, sessions, one
 
-    projects, project, errors, by_customer, ax, roots, whole, trace, sessions = with_session(ember, calls)
+    projects, project, errors, by_customer, ax, roots, whole, trace, sessions, one = with_session(ember, calls)
     assert [p["name"] for p in projects["data"]] == [PROJECT]
     assert project["name"] == PROJECT and project["id"] == projects["data"][0]["id"]
 
@@ -176,7 +185,8 @@ def test_spans_traces_and_sessions(ember, seeded):
     assert trace["trace_id"] == failing["trace_id"] and trace["span_count"] == 2
     assert [(s["depth"], s["name"]) for s in trace["spans"]] == [(0, "agent"), (1, "llm")]
     assert trace["spans"][0]["attributes"]["input.value"] == "question of c-42"
-    assert sessions["data"] == []
+    assert sorted(s["session_id"] for s in sessions["data"]) == ["chat-c-42", "chat-c-7"]
+    assert one["session_id"] == "chat-c-42" and [t["trace_id"] for t in one["traces"]] == [failing["trace_id"]]
 
 
 def test_annotations_write_and_read_back(ember, seeded):
@@ -233,7 +243,7 @@ def test_datasets_experiments_prompts_and_annotation_configs(ember, seeded):
     assert latest["id"] == by_id["id"] == seeded["prompt_version_id"]
     assert latest["template"]["messages"][0]["content"] == "Weather in {{ city }}"
     assert [v["id"] for v in versions["data"]] == [seeded["prompt_version_id"]]
-    assert isinstance(configs, list)
+    assert sorted((c["name"], c["type"]) for c in configs) == [("correctness", "CATEGORICAL"), ("user_feedback", "CATEGORICAL")]
 
 
 def test_datasets_from_spans_examples_experiment_comparison_and_prompt_versions(ember, client, seeded):
@@ -336,10 +346,62 @@ def test_the_filter_reference_is_a_resource(ember):
 
     listed, read = with_session(ember, calls)
     assert [(r.name, str(r.uri), r.mime_type) for r in listed.resources] == [
-        ("filter-language", "ember://docs/filter-language", "text/markdown")
+        ("filter-language", "ember://docs/filter-language", "text/markdown"),
+        ("sql-views", "ember://docs/sql-views", "text/markdown"),
     ]
     text = read.contents[0].text
     assert text.startswith("## Filters") and "metadata['customer_id'] == 'c-42'" in text
+
+
+def test_run_sql_answers_over_the_views_and_refuses_anything_else(ember, seeded):
+    async def calls(session):
+        views = await session.read_resource("ember://docs/sql-views")
+        by_kind = answer(
+            await session.call_tool(
+                "run_sql",
+                {
+                    "sql": "SELECT s.span_kind, count(*) AS n, sum(CASE WHEN s.status_code = 'ERROR' THEN 1 ELSE 0 END) AS errors "
+                    "FROM spans AS s JOIN projects AS p ON p.id = s.project_id WHERE p.name = 'compat-mcp' "
+                    "GROUP BY s.span_kind ORDER BY s.span_kind"
+                },
+            )
+        )
+        capped = answer(await session.call_tool("run_sql", {"sql": "SELECT span_id FROM spans", "max_rows": 1}))
+        refused = [
+            error_text(await session.call_tool("run_sql", {"sql": sql}))
+            for sql in ("DELETE FROM spans", "SELECT * FROM users", "SELECT name FROM spans; DROP TABLE spans", "SELECT pg_read_file('x')")
+        ]
+        rejected = error_text(await session.call_tool("run_sql", {"sql": "SELECT no_such_column FROM spans"}))
+        return views, by_kind, capped, refused, rejected
+
+    views, by_kind, capped, refused, rejected = with_session(ember, calls)
+    text = views.contents[0].text
+    assert "## spans" in text and "| latency_ms | real |" in text
+    assert by_kind == {"columns": ["span_kind", "n", "errors"], "rows": [["CHAIN", 2, 0], ["LLM", 2, 1]], "truncated": False}
+    assert len(capped["rows"]) == 1 and capped["truncated"] is True
+    assert refused == [
+        "Only queries (SELECT) may run",
+        "users is not a view; the views are: projects, spans, traces, sessions, span_annotations, trace_annotations, session_annotations",
+        "Give exactly one query (a SELECT)",
+        "The function pg_read_file is not allowed",
+    ]
+    assert rejected.startswith("The database refused the query:")
+
+
+def test_a_query_past_its_budget_is_cancelled(tmp_path, ember):
+    server = start_ember(tmp_path, {"EMBER_MCP_SQL_TIMEOUT_MS": "100"})
+    try:
+        send_traces(server)
+        endless = "SELECT count(*) FROM " + ", ".join(f"spans AS s{i}" for i in range(14))
+
+        async def calls(session):
+            return error_text(await session.call_tool("run_sql", {"sql": endless}))
+
+        message = with_session(server, calls)
+        assert "past its time budget of 100 ms and was cancelled" in message, message
+    finally:
+        server.process.terminate()
+        assert server.process.wait(timeout=30) == 0
 
 
 def test_stdio_relays_every_message_to_the_server(ember, seeded):
@@ -398,6 +460,20 @@ def guarded_mcp(tmp_path_factory):
     assert server.process.wait(timeout=30) == 0
 
 
+def send_span_as_admin(server, project, name):
+    provider = register(
+        project_name=project,
+        endpoint=f"{server.http}/v1/traces",
+        headers={"authorization": f"Bearer {ADMIN_SECRET}"},
+        batch=False,
+        set_global_tracer_provider=False,
+        verbose=False,
+    )
+    with provider.get_tracer("compat-mcp").start_as_current_span(name, attributes={"openinference.span.kind": "CHAIN"}):
+        pass
+    provider.shutdown()
+
+
 def test_without_a_key_the_endpoint_is_refused(guarded_mcp):
     server, _ = guarded_mcp
     response = httpx.post(
@@ -447,21 +523,24 @@ def test_stdio_sends_the_key_and_says_when_the_server_refuses_it(guarded_mcp):
     assert any("ember could not answer: POST /mcp: the server answered 401 Unauthorized: Invalid token" in m for m in messages), messages
 
 
+def test_run_sql_sees_only_the_callers_projects(guarded_mcp):
+    server, keys = guarded_mcp
+    for project in ("open", "secret"):
+        send_span_as_admin(server, project, f"in-{project}")
+    sql = "SELECT p.name, count(*) AS n FROM spans AS s JOIN projects AS p ON p.id = s.project_id WHERE s.name LIKE 'in-%' GROUP BY p.name ORDER BY p.name"
+
+    async def calls(session):
+        return answer(await session.call_tool("run_sql", {"sql": sql}))
+
+    assert with_session(server, calls, {"authorization": f"Bearer {keys['member']}"})["rows"] == [["open", 1]]
+    assert with_session(server, calls, {"authorization": f"Bearer {ADMIN_SECRET}"})["rows"] == [["open", 1], ["secret", 1]]
+
+
 def test_a_viewer_may_read_but_not_annotate(guarded_mcp):
     server, keys = guarded_mcp
+    send_span_as_admin(server, "open", "step")
     admin = Client(base_url=server.http, api_key=ADMIN_SECRET)
-    provider = register(
-        project_name="open",
-        endpoint=f"{server.http}/v1/traces",
-        headers={"authorization": f"Bearer {ADMIN_SECRET}"},
-        batch=False,
-        set_global_tracer_provider=False,
-        verbose=False,
-    )
-    with provider.get_tracer("compat-mcp").start_as_current_span("step", attributes={"openinference.span.kind": "CHAIN"}):
-        pass
-    provider.shutdown()
-    span_id = admin.spans.get_spans(project_identifier="open")[0]["context"]["span_id"]
+    span_id = admin.spans.get_spans(project_identifier="open", name="step")[0]["context"]["span_id"]
 
     async def calls(session):
         return await session.call_tool("annotate_span", {"span": span_id, "name": "quality", "label": "good"})

@@ -25,6 +25,7 @@
 //! and [`MAX_LIKE_PATTERN_BYTES`], so no filter reaches the database engine's own limits (a 422
 //! naming the cap instead of a 500).
 
+pub mod agent_sql;
 mod ast;
 pub mod attribute_index;
 mod ax;

@@ -261,6 +261,10 @@ pub struct ServeConfig {
     #[arg(long, env = "PHOENIX_ENABLE_MCP_SERVER", default_value_t = true, action = clap::ArgAction::Set)]
     pub enable_mcp_server: bool,
 
+    /// How long an MCP `run_sql` query may run before it is cancelled (milliseconds).
+    #[arg(long, env = "EMBER_MCP_SQL_TIMEOUT_MS", default_value_t = 5000)]
+    pub mcp_sql_timeout_ms: u64,
+
     /// Serve Prometheus metrics (requests per route and their latency, spans committed, the
     /// ingest queue, refusals, sign-ins) at `/metrics` on their own port.
     #[arg(long, env = "PHOENIX_ENABLE_PROMETHEUS", default_value_t = false)]

@@ -101,7 +101,8 @@ impl Server {
             true => Some(bind(&config.host, config.prometheus_port).await?),
             false => None,
         };
-        let mcp = config.enable_mcp_server.then(|| crate::mcp::McpEndpoint::new(services.clone(), config.max_body_bytes));
+        let sql_budget = std::time::Duration::from_millis(config.mcp_sql_timeout_ms);
+        let mcp = config.enable_mcp_server.then(|| crate::mcp::McpEndpoint::new(services.clone(), config.max_body_bytes, sql_budget));
         Ok(BoundServer {
             http_addr: http.local_addr()?,
             grpc_addr: grpc.local_addr()?,

@@ -10,6 +10,7 @@
 //! does not hand it out.
 
 pub mod access;
+pub mod agent_sql;
 pub mod annotation_configs;
 pub mod annotations;
 pub mod api_keys;
@@ -161,6 +162,10 @@ impl Services {
 
     pub fn access(&self) -> access::ProjectAccess<'_> {
         access::ProjectAccess { services: self }
+    }
+
+    pub fn agent_sql(&self) -> agent_sql::AgentSql<'_> {
+        agent_sql::AgentSql { services: self }
     }
 
     pub fn api_keys(&self) -> api_keys::ApiKeys<'_> {

@@ -24,6 +24,7 @@
 //! explicit [`QueueFull`] (the transports answer 503 / RESOURCE_EXHAUSTED), and a submission
 //! resolves only once its spans are committed.
 
+mod agent_sql;
 mod annotation_configs;
 mod annotations;
 mod auth_tokens;
@@ -50,6 +51,7 @@ mod traces;
 mod users;
 mod write;
 
+pub use agent_sql::SqlAnswer;
 pub use annotation_configs::AnnotationConfig;
 pub use annotations::{
     AnnotationDeletion, AnnotationInput, AnnotationPatch, AnnotationQuery, AnnotationRecord, AnnotationSource, AnnotationTarget,

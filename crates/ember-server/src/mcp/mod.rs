@@ -35,9 +35,10 @@ pub struct McpEndpoint {
 }
 
 impl McpEndpoint {
-    /// The endpoint over these services, refusing bodies over `max_body_bytes`.
-    pub fn new(services: ember_service::Services, max_body_bytes: usize) -> McpEndpoint {
-        let server = EmberMcp::new(services);
+    /// The endpoint over these services, refusing bodies over `max_body_bytes`; `run_sql`
+    /// queries are cancelled past `sql_budget`.
+    pub fn new(services: ember_service::Services, max_body_bytes: usize, sql_budget: std::time::Duration) -> McpEndpoint {
+        let server = EmberMcp::new(services, sql_budget);
         let config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)

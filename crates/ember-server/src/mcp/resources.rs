@@ -1,10 +1,13 @@
-//! The MCP resources: reference text an agent reads before writing a filter. The text is
-//! README's own section, so the two cannot drift apart.
+//! The MCP resources: reference text an agent reads before writing a filter (README's own
+//! section, so the two cannot drift apart) or a query (the views as the store defines them).
 
 use rmcp::model::{Resource, ResourceContents};
 
 /// The filter languages' reference.
 pub const FILTER_LANGUAGE_URI: &str = "ember://docs/filter-language";
+
+/// The SQL views' reference.
+pub const SQL_VIEWS_URI: &str = "ember://docs/sql-views";
 
 const README: &str = include_str!("../../../../README.md");
 
@@ -18,15 +21,26 @@ fn filter_language() -> &'static str {
 }
 
 pub fn list() -> Vec<Resource> {
-    vec![Resource::new(FILTER_LANGUAGE_URI, "filter-language")
-        .with_title("ember's filter languages")
-        .with_description("Phoenix's span filter language, Arize AX span filters, and trace and session filters, with examples")
-        .with_mime_type("text/markdown")]
+    vec![
+        Resource::new(FILTER_LANGUAGE_URI, "filter-language")
+            .with_title("ember's filter languages")
+            .with_description("Phoenix's span filter language, Arize AX span filters, and trace and session filters, with examples")
+            .with_mime_type("text/markdown"),
+        Resource::new(SQL_VIEWS_URI, "sql-views")
+            .with_title("ember's SQL views")
+            .with_description("The views run_sql reads, their columns, the database's SQL dialect and what a query may use")
+            .with_mime_type("text/markdown"),
+    ]
 }
 
 /// The contents at `uri`, if it names a resource.
-pub fn read(uri: &str) -> Option<ResourceContents> {
-    (uri == FILTER_LANGUAGE_URI).then(|| ResourceContents::text(filter_language(), uri).with_mime_type("text/markdown"))
+pub fn read(uri: &str, services: &ember_service::Services) -> Option<ResourceContents> {
+    let text = match uri {
+        FILTER_LANGUAGE_URI => filter_language().to_string(),
+        SQL_VIEWS_URI => services.agent_sql().reference(),
+        _ => return None,
+    };
+    Some(ResourceContents::text(text, uri).with_mime_type("text/markdown"))
 }
 
 #[cfg(test)]

@@ -16,24 +16,28 @@ use serde::Serialize;
 const INSTRUCTIONS: &str = "ember stores the traces of LLM applications (Phoenix-compatible). \
 Start with list_projects, then search_spans with a Phoenix filter (e.g. span_kind == 'LLM' and status_code == 'ERROR', \
 metadata['customer_id'] == 'c-42', latency_ms > 2000, 'refund' in input.value) and a time window; get_trace shows a \
-trace's spans as a tree. The resource ember://docs/filter-language describes the filters. Ids returned by one tool (GlobalIDs) are accepted by the others. Long values are cut; ask \
+trace's spans as a tree. The resource ember://docs/filter-language describes the filters; run_sql answers other questions in SQL over the \
+views ember://docs/sql-views describes. Ids returned by one tool (GlobalIDs) are accepted by the others. Long values are cut; ask \
 for fewer columns or a larger max_value_chars when one matters.";
 
 /// ember's MCP server over the services; cloned for every request (the router is shared).
 #[derive(Clone)]
 pub struct EmberMcp {
     pub(super) services: Services,
+    /// How long a `run_sql` query may run.
+    pub(super) sql_budget: std::time::Duration,
     tool_router: ToolRouter<EmberMcp>,
 }
 
 impl EmberMcp {
-    pub fn new(services: Services) -> EmberMcp {
+    pub fn new(services: Services, sql_budget: std::time::Duration) -> EmberMcp {
         let tool_router = EmberMcp::project_tools()
             + EmberMcp::span_tools()
             + EmberMcp::annotation_tools()
             + EmberMcp::dataset_tools()
-            + EmberMcp::prompt_tools();
-        EmberMcp { services, tool_router }
+            + EmberMcp::prompt_tools()
+            + EmberMcp::sql_tools();
+        EmberMcp { services, sql_budget, tool_router }
     }
 
     /// Runs a tool as the request's caller and renders its answer: the value as JSON text, or a
@@ -87,7 +91,7 @@ impl ServerHandler for EmberMcp {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        match super::resources::read(&request.uri) {
+        match super::resources::read(&request.uri, &self.services) {
             Some(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
             None => Err(ErrorData::resource_not_found(format!("No resource {}", request.uri), None)),
         }

@@ -157,7 +157,7 @@ fn router_of(services: &Services, max_body_bytes: usize, body_budget: &BodyBudge
         auth_rate_limit: None,
         public_url: None,
         https: false,
-        mcp: Some(ember_server::mcp::McpEndpoint::new(services.clone(), max_body_bytes)),
+        mcp: Some(ember_server::mcp::McpEndpoint::new(services.clone(), max_body_bytes, std::time::Duration::from_secs(5))),
     })
 }
 

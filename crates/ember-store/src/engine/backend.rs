@@ -263,12 +263,23 @@ impl Pool {
     /// Runs a read that is cancelled once it has run for `budget`: SQLite's connection is
     /// interrupted from a timer, PostgreSQL's statement runs under `statement_timeout`.
     pub(crate) async fn fetch_all_within(&self, statement: Statement, budget: Duration) -> Result<Vec<Row>> {
+        self.fetch_within(statement, budget, false).await
+    }
+
+    /// [`Pool::fetch_all_within`] in a transaction that cannot write (SQLite's readers of a
+    /// database file are read-only connections already).
+    pub(crate) async fn fetch_all_read_only_within(&self, statement: Statement, budget: Duration) -> Result<Vec<Row>> {
+        self.fetch_within(statement, budget, true).await
+    }
+
+    async fn fetch_within(&self, statement: Statement, budget: Duration, read_only: bool) -> Result<Vec<Row>> {
         crate::engine::plans::record(&statement);
         let Statement { sql, values } = statement;
         let timed_out = || StoreError::QueryTimeout { budget_ms: budget.as_millis() };
         match self {
             Pool::Sqlite(pool) => {
-                debug_assert!(!mixes_placeholder_styles(&sql), "`$n` and `?` placeholders in one SQLite statement: {sql}");
+                // An agent's read-only query has no parameters but may spell both in its text.
+                debug_assert!(read_only || !mixes_placeholder_styles(&sql), "`$n` and `?` placeholders in one SQLite statement: {sql}");
                 let mut connection = pool.acquire().await?;
                 let handle = connection.lock_handle().await?.as_raw_handle().as_ptr() as usize;
                 // Declared after the connection, so it disarms before the connection returns to the pool.
@@ -280,7 +291,7 @@ impl Pool {
                 }
             }
             Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with(if read_only { "BEGIN READ ONLY" } else { "BEGIN" }).await?;
                 // A plan made for one filter's values can be ruinous for another's (a GIN lookup
                 // of a rare value against a walk of the whole table), so every list is planned
                 // for its own values rather than from a cached generic plan.

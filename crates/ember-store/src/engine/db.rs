@@ -191,6 +191,11 @@ impl Store {
         self.reader.fetch_all_within(statement, self.query_budget).await
     }
 
+    /// The engine this store runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// Prepares decoded spans for writing: JSON serialised (and on SQLite compressed). CPU work:
     /// call it from a blocking thread.
     pub fn prepare_spans(&self, spans: Vec<ember_core::RoutedSpan>) -> Vec<crate::PreparedSpan> {

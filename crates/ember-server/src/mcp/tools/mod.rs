@@ -7,6 +7,7 @@ mod datasets;
 mod projects;
 mod prompts;
 mod spans;
+mod sql;
 
 use ember_core::{GlobalId, GlobalType};
 use ember_service::ServiceError;
