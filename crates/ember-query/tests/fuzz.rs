@@ -1,5 +1,6 @@
 //! Fuzz targets (see `ember-fuzz`): both filter languages' parsers, and the SQL of what they
 //! accept on both dialects, never panic; a filter past the size limits is refused, not lowered.
+//! The checker of agents' SQL never panics either, on either dialect.
 
 use ember_fuzz::{fuzz, mutated};
 use ember_query::{Dialect, Filter, Grain};
@@ -69,4 +70,38 @@ fn arize_filter_parsing() {
         Filter::arize(text).unwrap_or_else(|error| panic!("{text}: {error}"));
     }
     fuzz("arize_filter", mutated(seeds), |bytes| check(Filter::arize(&String::from_utf8_lossy(&bytes))));
+}
+
+/// Agents' SQL (MCP `run_sql`): the views, joins, aggregates, windows, subqueries, own `WITH`
+/// parts, JSON extraction on both dialects, and things that must be refused.
+const AGENT_SQL: [&str; 8] = [
+    "SELECT name, count(*) AS n, avg(latency_ms) FROM spans WHERE status_code = 'ERROR' GROUP BY name ORDER BY n DESC LIMIT 5",
+    "WITH slow AS (SELECT trace_id FROM spans WHERE latency_ms > 1000) SELECT t.* FROM traces t JOIN slow ON slow.trace_id = t.trace_id",
+    "SELECT s.span_id, a.label FROM spans s LEFT JOIN span_annotations a ON a.span_id = s.span_id WHERE a.score < 0.5 OR a.score IS NULL",
+    "SELECT json_extract(attributes, '$.llm.model_name') AS m, row_number() OVER (PARTITION BY span_kind ORDER BY start_time) FROM spans",
+    "SELECT attributes #>> '{llm,model_name}' FROM spans WHERE start_time >= '2026-01-01' UNION ALL SELECT name FROM projects",
+    "SELECT * FROM sessions WHERE EXISTS (SELECT 1 FROM traces WHERE traces.session_id = sessions.id) AND id IN (1, 2, 3)",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT * FROM users, json_each('[1]') WHERE 'a' || 'b' = ?",
+    "DELETE FROM spans; SELECT load_extension('x'); SELECT * FROM main.spans FOR UPDATE",
+];
+
+#[test]
+fn agent_sql_checking() {
+    use ember_query::agent_sql::{checked_query, statement};
+    let seeds = AGENT_SQL.iter().map(|text| text.as_bytes().to_vec()).collect();
+    assert!(checked_query(AGENT_SQL[0], Dialect::Sqlite).is_ok());
+    assert!(checked_query(AGENT_SQL[7], Dialect::Postgres).is_err());
+    fuzz("agent_sql", mutated(seeds), |bytes| {
+        let text = String::from_utf8_lossy(&bytes);
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            if let Ok(checked) = checked_query(&text, dialect) {
+                // What is accepted is placed under the views.
+                let placed = statement(dialect, &checked, None, 10);
+                if !placed.contains(&checked) {
+                    return Err(format!("{text:?} was not placed under the views"));
+                }
+            }
+        }
+        Ok(())
+    });
 }
