@@ -313,6 +313,8 @@ def test_datasets_from_spans_examples_experiment_comparison_and_prompt_versions(
 
 
 def test_bad_arguments_and_unknown_things_are_tool_errors_naming_the_problem(ember, seeded):
+    many_ids = [f"{i:016x}" for i in range(20_000)]
+
     async def calls(session):
         return [
             await session.call_tool("search_spans", {"project": "no-such-project"}),
@@ -324,6 +326,9 @@ def test_bad_arguments_and_unknown_things_are_tool_errors_naming_the_problem(emb
             await session.call_tool("get_trace", {"trace": "0" * 32}),
             await session.call_tool("get_experiment_runs", {"experiment": "nope"}),
             await session.call_tool("get_prompt", {"prompt": "compat-mcp-weather", "tag": "missing"}),
+            await session.call_tool("create_dataset_from_spans", {"dataset": "d", "project": PROJECT, "span_ids": many_ids}),
+            await session.call_tool("list_span_annotations", {"project": PROJECT, "span_ids": many_ids}),
+            await session.call_tool("search_spans", {"project": PROJECT, "columns": ["a"] * 201}),
         ]
 
     messages = [error_text(result) for result in with_session(ember, calls)]
@@ -336,6 +341,18 @@ def test_bad_arguments_and_unknown_things_are_tool_errors_naming_the_problem(emb
     assert messages[6].startswith("Trace not found")
     assert "not a Experiment id" in messages[7]
     assert "tagged missing" in messages[8]
+    assert messages[9] == "At most 10000 span ids may be given at once; 20000 were"
+    assert messages[10] == "At most 10000 span_ids and identifiers may be given at once; 20000 were"
+    assert messages[11] == "At most 200 columns may be asked for"
+
+
+def test_malformed_messages_and_other_methods_are_refused(ember):
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    malformed = httpx.post(f"{ember.http}/mcp", content=b"{not json", headers=headers)
+    assert malformed.status_code == 415 and "deserialize" in malformed.text
+    unknown = httpx.post(f"{ember.http}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "no/such"}, headers=headers)
+    assert unknown.status_code == 200 and unknown.json()["error"]["code"] == -32601
+    assert httpx.get(f"{ember.http}/mcp").status_code == 405
 
 
 def test_the_filter_reference_is_a_resource(ember):

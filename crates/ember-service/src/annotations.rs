@@ -400,6 +400,7 @@ impl Annotations<'_> {
         if query.target_ids.is_empty() && query.identifiers.is_empty() {
             return Err(ServiceError::invalid(format!("{}_ids or identifier must be supplied", target.noun())));
         }
+        crate::limits::check_id_count(&format!("{}_ids and identifiers", target.noun()), query.target_ids.len() + query.identifiers.len())?;
         let project = self.services.projects().resolve(caller, project).await?;
         Ok(self.services.store.list_annotations(target, project.id, query).await?)
     }

@@ -242,6 +242,7 @@ impl Datasets<'_> {
         if dataset_name.trim().is_empty() || span_ids.is_empty() {
             return Err(ServiceError::bad_request("Select spans and name the dataset to add them to."));
         }
+        crate::limits::check_id_count("span ids", span_ids.len())?;
         let project = self.services.projects().resolve(caller, project).await?;
         let limit = span_ids.len();
         let filters = SpanFilters { span_ids, ..Default::default() };

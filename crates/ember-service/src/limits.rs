@@ -21,3 +21,15 @@ pub(crate) fn check_description(what: &str, field: &str, description: Option<&st
         None => Ok(()),
     }
 }
+
+/// The most ids one request may list (span ids to filter by, to annotate from, to add to a
+/// dataset): each is a bound value of one statement, and SQLite takes at most 32,766.
+pub(crate) const MAX_LISTED_IDS: usize = 10_000;
+
+/// Refuses a list of `what` (e.g. "span ids") longer than [`MAX_LISTED_IDS`].
+pub(crate) fn check_id_count(what: &str, count: usize) -> Result<()> {
+    match count > MAX_LISTED_IDS {
+        true => Err(ServiceError::invalid(format!("At most {MAX_LISTED_IDS} {what} may be given at once; {count} were"))),
+        false => Ok(()),
+    }
+}

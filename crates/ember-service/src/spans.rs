@@ -45,6 +45,7 @@ impl Spans<'_> {
         cursor: Option<i64>,
         limit: usize,
     ) -> Result<Page<SpanRecord>> {
+        crate::limits::check_id_count("trace and span ids", filters.trace_ids.len() + filters.span_ids.len())?;
         let project = self.services.projects().resolve(caller, project).await?;
         Ok(self.services.store.list_spans(project.id, filters, cursor, limit).await?)
     }

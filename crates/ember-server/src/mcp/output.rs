@@ -76,13 +76,19 @@ pub enum Columns<'a> {
     Named(Vec<&'a str>),
 }
 
+/// The most attribute paths a summary may be asked to show (each is looked up in every span).
+pub const MAX_COLUMNS: usize = 200;
+
 impl<'a> Columns<'a> {
-    pub fn new(asked: &'a Option<Vec<String>>) -> Columns<'a> {
-        match asked {
+    pub fn new(asked: &'a Option<Vec<String>>) -> Result<Columns<'a>, ember_service::ServiceError> {
+        Ok(match asked {
             None => Columns::Named(DEFAULT_COLUMNS.to_vec()),
+            Some(names) if names.len() > MAX_COLUMNS => {
+                return Err(ember_service::ServiceError::invalid(format!("At most {MAX_COLUMNS} columns may be asked for")));
+            }
             Some(names) if names.iter().any(|name| name == "*") => Columns::All,
             Some(names) => Columns::Named(names.iter().map(String::as_str).collect()),
-        }
+        })
     }
 }
 

@@ -123,7 +123,7 @@ impl EmberMcp {
             let filters = span_filters(&args)?;
             let (limit, cursor) = (limit(args.limit, 20, 200)?, cursor(args.cursor.as_deref(), GlobalType::Span)?);
             let page = services.spans().list(caller, ProjectRef::Identifier(&args.project), &filters, cursor, limit).await?;
-            let (columns, chars) = (Columns::new(&args.columns), value_chars(args.max_value_chars));
+            let (columns, chars) = (Columns::new(&args.columns)?, value_chars(args.max_value_chars));
             Ok(SpanPage {
                 spans: page.items.iter().map(|record| output::span_summary(record, &columns, chars)).collect(),
                 next_cursor: page.next_cursor.map(|rowid| ember_core::GlobalId::encode(GlobalType::Span, rowid)),
@@ -167,7 +167,7 @@ impl EmberMcp {
             let max_spans = limit(args.max_spans, 200, 2000)?;
             let span_count = spans.len();
             spans.truncate(max_spans);
-            let (columns, chars) = (Columns::new(&args.columns), value_chars(args.max_value_chars));
+            let (columns, chars) = (Columns::new(&args.columns)?, value_chars(args.max_value_chars));
             let summaries = spans.iter().map(|record| output::span_summary(record, &columns, chars)).collect();
             Ok(TraceTree {
                 id: ember_core::GlobalId::encode(GlobalType::Trace, trace.rowid),
